@@ -1,0 +1,118 @@
+# tgm — build, test, run and install the suite.
+#
+#   make                 build bin/gatewayd bin/senderd bin/webhookd bin/billingd bin/tgmctl
+#   make run             install what is missing, build, start PostgreSQL and all daemons
+#   make check           unit tests (C) and integration tests (pytest, real PostgreSQL)
+#   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench           throughput against baselines measured in the same run
+#   make install         PREFIX=/usr/local DESTDIR=
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(if $(filter /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc))
+DATADIR    ?= $(PREFIX)/share/tgm
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+PYTHON     ?= /usr/bin/python3
+
+PKGS    := libevent libpq libcurl yajl openssl libzmq
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE -DTGM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lm
+
+ifeq ($(SANITIZE),1)
+  OUT     := build/asan
+  BIN     := build/asan/bin
+  CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+else
+  OUT     := build/obj
+  BIN     := bin
+endif
+
+DAEMONS  := gatewayd senderd webhookd billingd
+PROGRAMS := $(DAEMONS) tgmctl
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o
+LIBTGM     := $(OUT)/libtgm.a
+MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+
+.PHONY: all run check unit integration bench install lint clean deps
+.SUFFIXES:
+
+all: $(PROGRAMS:%=$(BIN)/%)
+
+# One program = every .c file of its folder, linked against libtgm.
+define program
+$(1)_OBJ := $$(patsubst %.c,$(OUT)/%.o,$$(wildcard $(1)/*.c))
+$(BIN)/$(1): $$($(1)_OBJ) $(LIBTGM)
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $(LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# The migrations are compiled into libtgm so every program knows the schema it needs.
+build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)
+	@mkdir -p $(@D)
+	sh scripts/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(OUT)/gen/migrations.o: build/gen/migrations.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+$(LIBTGM): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	@sh scripts/deps.sh build
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run.sh
+
+unit: $(UNIT_BIN)
+	@sh tests/unit/run.sh $(UNIT_BIN)
+
+integration: all
+	TGM_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+check: all unit integration
+
+bench: all
+	@bash bench/run.sh
+
+lint:
+	@sh scripts/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tgm
+	install -m 0755 $(PROGRAMS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/sql
+	for f in systemd/*.in; do \
+	  sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' $$f \
+	    > $(DESTDIR)$(UNITDIR)/$$(basename $$f .in); done
+	install -m 0644 systemd/tgm.target $(DESTDIR)$(UNITDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tgm/tgm.conf ] || install -m 0640 etc/tgm.conf $(DESTDIR)$(SYSCONFDIR)/tgm/tgm.conf
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

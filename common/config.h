@@ -1,0 +1,114 @@
+/*
+ * config.h - the configuration: one INI file, a section per daemon, every key in one
+ * table (config_keys.c) with its type, default, bounds and help line.
+ *
+ * Values come, lowest first, from the table's defaults, the file, systemd credentials
+ * ($CREDENTIALS_DIRECTORY/<section>.<key>, secret keys only) and the environment
+ * (TGM_<SECTION>_<KEY>). A struct tgm_config is immutable once loaded: SIGHUP loads a
+ * fresh one, validates it, and swaps (daemon.c).
+ */
+#ifndef TGM_CONFIG_H
+#define TGM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define TGM_DEFAULT_CONFIG "/etc/tgm/tgm.conf"
+
+struct tgm_config {
+	struct {
+		char *url;
+		int connect_timeout;
+	} database;
+	struct {
+		int level;
+	} log;
+	struct {
+		char *secret_key; /* 64 hex characters, or "" */
+	} security;
+	struct {
+		char *api_url;
+		int timeout;
+	} telegram;
+	struct {
+		char *api_url;
+		char *secret_key;
+		char *webhook_secret;
+		int webhook_tolerance;
+	} stripe;
+	struct {
+		char *listen;
+		int max_body;
+		char *doorbell;
+		char *status;
+	} gatewayd;
+	struct {
+		char *doorbells;
+		char *statuses;
+		int sweep_interval;
+		int drain_timeout;
+	} senderd;
+	struct {
+		char *listen;
+		char *public_url;
+		int max_body;
+		char *doorbell;
+		char *billing;
+	} webhookd;
+	struct {
+		char *doorbell;
+		char *status;
+		char *work;
+	} billingd;
+};
+
+enum tgm_config_type {
+	TGM_CFG_STRING,
+	TGM_CFG_INT,
+	TGM_CFG_LOGLEVEL,
+	TGM_CFG_URL,      /* http:// or https:// (or empty if allowed) */
+	TGM_CFG_LISTEN,   /* host:port */
+	TGM_CFG_ENDPOINT, /* one ZeroMQ endpoint: tcp:// ipc:// inproc:// */
+	TGM_CFG_ENDPOINTS, /* a space or comma separated list of endpoints */
+	TGM_CFG_HEXKEY,   /* 64 hex characters (32 bytes) or empty */
+};
+
+enum {
+	TGM_CFG_SECRET = 1 << 0,     /* never printed; also read from credentials */
+	TGM_CFG_RELOADABLE = 1 << 1, /* takes effect on SIGHUP */
+	TGM_CFG_EMPTY_OK = 1 << 2,   /* an empty value is allowed */
+};
+
+struct tgm_config_key {
+	const char *section;
+	const char *key;
+	enum tgm_config_type type;
+	size_t offset; /* into struct tgm_config */
+	const char *def;
+	long min, max; /* TGM_CFG_INT bounds */
+	unsigned flags;
+	const char *help;
+};
+
+extern const struct tgm_config_key tgm_config_keys[];
+extern const size_t tgm_config_nkeys;
+
+/*
+ * tgm_config_load - read defaults, then path, credentials and environment.
+ * path NULL means the default file, which may be missing. On error returns NULL and
+ * writes one line naming file, line and key to err. Caller frees with tgm_config_free.
+ */
+struct tgm_config *tgm_config_load(const char *path, char *err, size_t errlen);
+void tgm_config_free(struct tgm_config *cfg);
+
+/* tgm_config_print_defaults - the documented default file, as in etc/tgm.conf */
+void tgm_config_print_defaults(FILE *out);
+
+/* tgm_config_diff_restart - log a warning for each changed key that needs a restart */
+void tgm_config_warn_unreloadable(const struct tgm_config *old, const struct tgm_config *cur);
+
+/* tgm_config_secret_key - the 32-byte master key; -1 when not configured */
+int tgm_config_secret_key(const struct tgm_config *cfg, unsigned char key[32]);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * config_keys.c - every configuration key: section, name, type, default, bounds, help.
+ *
+ * This table is the single source of truth: the parser validates against it,
+ * `tgmctl config --defaults` prints etc/tgm.conf from it, and a test diffs the two.
+ */
+#include "common/config.h"
+
+#include <stddef.h>
+
+#define OFF(field) offsetof(struct tgm_config, field)
+#define RUN "ipc:///run/tgm/"
+
+const struct tgm_config_key tgm_config_keys[] = {
+	{ "database", "url", TGM_CFG_STRING, OFF(database.url), "postgresql:///tgm", 0, 0,
+	  TGM_CFG_SECRET, "libpq connection URL of the tgm database" },
+	{ "database", "connect_timeout", TGM_CFG_INT, OFF(database.connect_timeout), "5", 1, 300,
+	  0, "seconds to wait for a database connection" },
+
+	{ "log", "level", TGM_CFG_LOGLEVEL, OFF(log.level), "info", 0, 0, TGM_CFG_RELOADABLE,
+	  "lowest priority logged: debug, info, notice, warning or error" },
+
+	{ "security", "secret_key", TGM_CFG_HEXKEY, OFF(security.secret_key), "", 0, 0,
+	  TGM_CFG_SECRET | TGM_CFG_EMPTY_OK,
+	  "64 hex characters: AES-256 key for secrets at rest (tgmctl secret-key makes one)" },
+
+	{ "telegram", "api_url", TGM_CFG_URL, OFF(telegram.api_url), "https://api.telegram.org", 0,
+	  0, 0, "base URL of the Telegram Bot API" },
+	{ "telegram", "timeout", TGM_CFG_INT, OFF(telegram.timeout), "30", 1, 600, 0,
+	  "seconds before a Telegram API request times out" },
+
+	{ "stripe", "api_url", TGM_CFG_URL, OFF(stripe.api_url), "https://api.stripe.com", 0, 0, 0,
+	  "base URL of the Stripe API" },
+	{ "stripe", "secret_key", TGM_CFG_STRING, OFF(stripe.secret_key), "", 0, 0,
+	  TGM_CFG_SECRET | TGM_CFG_EMPTY_OK, "Stripe secret API key (sk_...)" },
+	{ "stripe", "webhook_secret", TGM_CFG_STRING, OFF(stripe.webhook_secret), "", 0, 0,
+	  TGM_CFG_SECRET | TGM_CFG_EMPTY_OK, "Stripe webhook signing secret (whsec_...)" },
+	{ "stripe", "webhook_tolerance", TGM_CFG_INT, OFF(stripe.webhook_tolerance), "300", 1,
+	  86400, 0, "seconds a Stripe-Signature timestamp may differ from now" },
+
+	{ "gatewayd", "listen", TGM_CFG_LISTEN, OFF(gatewayd.listen), "127.0.0.1:8080", 0, 0, 0,
+	  "address:port of the HTTP API and dashboard" },
+	{ "gatewayd", "max_body", TGM_CFG_INT, OFF(gatewayd.max_body), "1048576", 1024,
+	  67108864, 0, "largest request body accepted, in bytes" },
+	{ "gatewayd", "doorbell", TGM_CFG_ENDPOINT, OFF(gatewayd.doorbell), RUN "gatewayd-doorbell",
+	  0, 0, 0, "ZeroMQ endpoint gatewayd binds to ring senderd (PUB)" },
+	{ "gatewayd", "status", TGM_CFG_ENDPOINT, OFF(gatewayd.status), RUN "gatewayd-status", 0, 0,
+	  0, "ZeroMQ endpoint gatewayd binds to hear message transitions (SUB)" },
+
+	{ "senderd", "doorbells", TGM_CFG_ENDPOINTS, OFF(senderd.doorbells),
+	  RUN "gatewayd-doorbell " RUN "webhookd-doorbell " RUN "billingd-doorbell", 0, 0, 0,
+	  "doorbell endpoints senderd connects to (SUB)" },
+	{ "senderd", "statuses", TGM_CFG_ENDPOINTS, OFF(senderd.statuses),
+	  RUN "gatewayd-status " RUN "billingd-status", 0, 0, 0,
+	  "status endpoints senderd connects to and publishes on (PUB)" },
+	{ "senderd", "sweep_interval", TGM_CFG_INT, OFF(senderd.sweep_interval), "5", 1, 3600,
+	  TGM_CFG_RELOADABLE, "seconds between sweeps of the queue without a doorbell" },
+	{ "senderd", "drain_timeout", TGM_CFG_INT, OFF(senderd.drain_timeout), "30", 1, 600,
+	  TGM_CFG_RELOADABLE, "seconds a stopping senderd waits for requests in flight" },
+
+	{ "webhookd", "listen", TGM_CFG_LISTEN, OFF(webhookd.listen), "127.0.0.1:8081", 0, 0, 0,
+	  "address:port for Telegram and Stripe webhooks" },
+	{ "webhookd", "public_url", TGM_CFG_URL, OFF(webhookd.public_url), "", 0, 0,
+	  TGM_CFG_EMPTY_OK, "public https URL that reaches webhookd (for setWebhook)" },
+	{ "webhookd", "max_body", TGM_CFG_INT, OFF(webhookd.max_body), "1048576", 1024, 67108864,
+	  0, "largest webhook body accepted, in bytes" },
+	{ "webhookd", "doorbell", TGM_CFG_ENDPOINT, OFF(webhookd.doorbell), RUN "webhookd-doorbell",
+	  0, 0, 0, "ZeroMQ endpoint webhookd binds to ring senderd (PUB)" },
+	{ "webhookd", "billing", TGM_CFG_ENDPOINT, OFF(webhookd.billing), RUN "billingd-work", 0, 0,
+	  0, "billingd's work endpoint webhookd connects to (PUSH)" },
+
+	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
+	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },
+	{ "billingd", "status", TGM_CFG_ENDPOINT, OFF(billingd.status), RUN "billingd-status", 0, 0,
+	  0, "ZeroMQ endpoint billingd binds to hear message transitions (SUB)" },
+	{ "billingd", "work", TGM_CFG_ENDPOINT, OFF(billingd.work), RUN "billingd-work", 0, 0, 0,
+	  "ZeroMQ endpoint billingd binds for work from webhookd (PULL)" },
+};
+
+const size_t tgm_config_nkeys = sizeof(tgm_config_keys) / sizeof(tgm_config_keys[0]);

@@ -1,0 +1,327 @@
+/*
+ * daemon.c - start-up, signals, watchdog, heartbeat and shutdown for every daemon
+ * (see daemon.h). Start-up errors are one "<3>" line and exit status 1, so systemd
+ * shows the reason and restarts with its own throttling.
+ *
+ * The heartbeat row in `daemons` (name, instance, host) tells `tgmctl status` who is
+ * alive on which host; it is refreshed every HEARTBEAT_S seconds and marked stopped
+ * on a clean exit.
+ */
+#include "common/daemon.h"
+#include "common/bus.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "common/migrate.h"
+#include "common/sdnotify.h"
+#include "common/util.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HEARTBEAT_S 5
+#define FINAL_QUERY_MS 2000
+#define IDLE_CHECK_US 10000
+
+struct daemon_run {
+	struct tgm_ctx ctx;
+	const char *config_path; /* NULL: the default file */
+	int verbosity;
+	bool check_only;
+	bool started; /* start() was called */
+	char host[256];
+	char pid[16];
+	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_heartbeat;
+};
+
+static void usage(FILE *out, const struct tgm_daemon *d)
+{
+	fprintf(out,
+		"usage: %s [-c FILE] [-v]... [--instance N] [--check-config]\n"
+		"%s\n\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"  -v, --verbose       log more (repeat for debug)\n"
+		"      --instance N    instance name, e.g. for tgm-senderd@N\n"
+		"      --check-config  check the configuration and exit\n"
+		"  -h, --help          show this help\n"
+		"  -V, --version       show the version\n",
+		d->name, d->summary, TGM_DEFAULT_CONFIG);
+}
+
+/* parse_args - 0 to go on, otherwise the exit status + 1 */
+static int parse_args(struct daemon_run *r, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
+		{ "instance", required_argument, NULL, 'i' },
+		{ "check-config", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': r->config_path = optarg; break;
+		case 'v': r->verbosity++; break;
+		case 'i': r->ctx.instance = optarg; break;
+		case 'k': r->check_only = true; break;
+		case 'h': usage(stdout, r->ctx.daemon); return 1;
+		case 'V': printf("%s %s\n", r->ctx.daemon->name, TGM_VERSION); return 1;
+		default: usage(stderr, r->ctx.daemon); return 3;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument \"%s\"\n", r->ctx.daemon->name, argv[optind]);
+		return 3;
+	}
+	return 0;
+}
+
+static void apply_log_level(struct daemon_run *r)
+{
+	int level = r->ctx.cfg->log.level + r->verbosity;
+
+	tgm_log_set_level(level > TGM_LOG_DEBUG ? TGM_LOG_DEBUG : level);
+}
+
+/* check_database - reachable and at the schema this build needs */
+static bool check_database(struct daemon_run *r, char *err, size_t errlen)
+{
+	PGconn *c = tgm_db_connect(r->ctx.cfg->database.url, r->ctx.cfg->database.connect_timeout,
+				   r->ctx.daemon->name, err, errlen);
+	bool ok;
+
+	if (c == NULL)
+		return false;
+	ok = tgm_schema_check(c, err, errlen);
+	PQfinish(c);
+	return ok;
+}
+
+static void on_heartbeat_done(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("heartbeat not recorded: %s", err);
+}
+
+static void heartbeat(struct daemon_run *r, bool stopped)
+{
+	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, TGM_VERSION };
+
+	if (stopped)
+		tgm_pg_query(r->ctx.db, "UPDATE daemons SET stopped_at = now(), seen_at = now()"
+			     " WHERE name = $1 AND instance = $2 AND host = $3 AND pid = $4::int",
+			     4, p, on_heartbeat_done, NULL);
+	else
+		tgm_pg_query(r->ctx.db, "INSERT INTO daemons (name, instance, host, pid, version)"
+			     " VALUES ($1, $2, $3, $4::int, $5)"
+			     " ON CONFLICT (name, instance, host) DO UPDATE SET seen_at = now(),"
+			     " pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL,"
+			     " started_at = CASE WHEN daemons.pid = EXCLUDED.pid"
+			     " THEN daemons.started_at ELSE now() END",
+			     5, p, on_heartbeat_done, NULL);
+}
+
+static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+	heartbeat(arg, false);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	tgm_sd_notify("WATCHDOG=1");
+}
+
+static void begin_stop(struct daemon_run *r)
+{
+	struct tgm_ctx *ctx = &r->ctx;
+
+	if (ctx->stopping) {
+		log_notice("second stop signal: exiting now");
+		event_base_loopbreak(ctx->base);
+		return;
+	}
+	ctx->stopping = true;
+	tgm_sd_notify("STOPPING=1");
+	log_info("stopping");
+	if (ctx->daemon->drain)
+		ctx->daemon->drain(ctx);
+	else
+		tgm_daemon_drained(ctx);
+}
+
+void tgm_daemon_drained(struct tgm_ctx *ctx)
+{
+	event_base_loopbreak(ctx->base);
+}
+
+static void on_idle_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_ctx *ctx = arg;
+	struct timeval tv = { 0, IDLE_CHECK_US };
+
+	if (tgm_pg_pending(ctx->db) == 0 || tgm_mono_ms() > ctx->drain_deadline_ms) {
+		tgm_daemon_drained(ctx);
+		return;
+	}
+	event_base_once(ctx->base, -1, EV_TIMEOUT, on_idle_check, ctx, &tv);
+}
+
+void tgm_daemon_drain_when_idle(struct tgm_ctx *ctx, int timeout_s)
+{
+	ctx->drain_deadline_ms = tgm_mono_ms() + timeout_s * 1000LL;
+	on_idle_check(-1, 0, ctx);
+}
+
+static void reload(struct daemon_run *r)
+{
+	char err[512];
+	struct tgm_config *cfg = tgm_config_load(r->config_path, err, sizeof(err)), *old;
+
+	if (cfg == NULL) {
+		log_error("reload failed, keeping the old configuration: %s", err);
+		return;
+	}
+	old = r->ctx.cfg;
+	tgm_config_warn_unreloadable(old, cfg);
+	r->ctx.cfg = cfg;
+	apply_log_level(r);
+	if (r->ctx.daemon->reload)
+		r->ctx.daemon->reload(&r->ctx, old);
+	tgm_config_free(old);
+	log_info("configuration reloaded");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	if (sig == SIGHUP)
+		reload(arg);
+	else
+		begin_stop(arg);
+}
+
+static void add_timer(struct daemon_run *r, struct event **ev, event_callback_fn fn, uint64_t usec)
+{
+	struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
+
+	*ev = event_new(r->ctx.base, -1, EV_PERSIST, fn, r);
+	event_add(*ev, &tv);
+}
+
+static void setup_events(struct daemon_run *r)
+{
+	struct event_base *base = r->ctx.base;
+	uint64_t wd = tgm_sd_watchdog_usec();
+
+	signal(SIGPIPE, SIG_IGN);
+	r->ev_term = evsignal_new(base, SIGTERM, on_signal, r);
+	r->ev_int = evsignal_new(base, SIGINT, on_signal, r);
+	r->ev_hup = evsignal_new(base, SIGHUP, on_signal, r);
+	event_add(r->ev_term, NULL);
+	event_add(r->ev_int, NULL);
+	event_add(r->ev_hup, NULL);
+	if (wd)
+		add_timer(r, &r->ev_watchdog, on_watchdog, wd / 2);
+	add_timer(r, &r->ev_heartbeat, on_heartbeat_timer, HEARTBEAT_S * 1000000ULL);
+}
+
+static void free_events(struct daemon_run *r)
+{
+	struct event **evs[] = { &r->ev_term, &r->ev_int, &r->ev_hup, &r->ev_watchdog,
+				 &r->ev_heartbeat };
+
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (*evs[i]) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
+}
+
+/* finish_queries - give the last queries (the stopped heartbeat) a moment to land */
+static void finish_queries(struct daemon_run *r)
+{
+	int64_t deadline = tgm_mono_ms() + FINAL_QUERY_MS;
+
+	while (tgm_pg_pending(r->ctx.db) > 0 && tgm_mono_ms() < deadline)
+		event_base_loop(r->ctx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+}
+
+/* prepare - everything before the loop; false with err on a start-up error */
+static bool prepare(struct daemon_run *r, char *err, size_t errlen)
+{
+	struct tgm_ctx *ctx = &r->ctx;
+
+	ctx->has_secret_key = tgm_config_secret_key(ctx->cfg, ctx->secret_key) == 0;
+	if (!ctx->has_secret_key) {
+		snprintf(err, errlen, "security.secret_key is not set: put 64 hex characters"
+			 " (tgmctl secret-key makes them) in the configuration or a credential");
+		return false;
+	}
+	if (!check_database(r, err, errlen))
+		return false;
+	ctx->base = event_base_new();
+	ctx->db = tgm_pg_new(ctx->base, ctx->cfg->database.url, ctx->daemon->name);
+	r->started = true; /* stop() frees whatever start() made, even a part */
+	if (ctx->daemon->start(ctx, err, errlen) != 0)
+		return false;
+	setup_events(r);
+	return true;
+}
+
+static void teardown(struct daemon_run *r, bool ran)
+{
+	struct tgm_ctx *ctx = &r->ctx;
+
+	free_events(r);
+	if (r->started)
+		ctx->daemon->stop(ctx);
+	tgm_bus_term();
+	if (ran) {
+		heartbeat(r, true);
+		finish_queries(r);
+	}
+	tgm_pg_free(ctx->db);
+	if (ctx->base)
+		event_base_free(ctx->base);
+	tgm_config_free(ctx->cfg);
+	memset(ctx->secret_key, 0, sizeof(ctx->secret_key));
+}
+
+int tgm_daemon_main(int argc, char **argv, const struct tgm_daemon *d)
+{
+	struct daemon_run r = { .ctx = { .daemon = d, .instance = "" } };
+	char err[1024];
+	int rc;
+
+	tgm_log_init();
+	if ((rc = parse_args(&r, argc, argv)) != 0)
+		return rc - 1;
+	r.ctx.cfg = tgm_config_load(r.config_path, err, sizeof(err));
+	if (r.ctx.cfg == NULL) {
+		log_error("%s", err);
+		return 1;
+	}
+	apply_log_level(&r);
+	if (r.check_only) {
+		tgm_config_free(r.ctx.cfg);
+		return 0;
+	}
+	gethostname(r.host, sizeof(r.host) - 1);
+	snprintf(r.pid, sizeof(r.pid), "%d", (int)getpid());
+	if (!prepare(&r, err, sizeof(err))) {
+		log_error("%s", err);
+		tgm_sd_notifyf("STATUS=%s", err);
+		teardown(&r, false);
+		return 1;
+	}
+	heartbeat(&r, false);
+	tgm_sd_notifyf("READY=1\nSTATUS=%s running", d->name);
+	log_info("ready version=%s instance=%s", TGM_VERSION, r.ctx.instance);
+	event_base_dispatch(r.ctx.base);
+	teardown(&r, true);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,262 @@
+/*
+ * http.c - evhttp server glue (see http.h): route matching, 404/405 answers,
+ * problem documents, and per-route counters.
+ */
+#include "common/http.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROBLEM_BASE "https://tgm.dev/problems/"
+
+struct route_stat {
+	const char *pattern;
+	unsigned long count[6]; /* by status class: 1xx..5xx, [0] unused */
+};
+
+struct tgm_http_server {
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	const struct tgm_http_route *routes;
+	void *arg;
+	size_t nroutes;
+	struct route_stat *stats; /* one per route, then one for unmatched */
+};
+
+/* on_complete - count an answered request under its route and status class */
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+	struct route_stat *st = arg;
+	int code = evhttp_request_get_response_code(req);
+
+	if (code >= 100 && code < 600)
+		st->count[code / 100]++;
+}
+
+/* match - compare a path with a pattern, filling the parameters; true if it fits */
+static bool match(const char *pattern, const char *path, struct tgm_http_params *p)
+{
+	p->n = 0;
+	while (*pattern && *path) {
+		if (*pattern == '{') {
+			const char *close = strchr(pattern, '}');
+			size_t n = strcspn(path, "/");
+
+			if (close == NULL || n == 0 || n >= sizeof(p->value[0]) ||
+			    p->n == TGM_HTTP_MAX_PARAMS)
+				return false;
+			p->name[p->n] = pattern + 1; /* up to '}' */
+			memcpy(p->value[p->n], path, n);
+			p->value[p->n++][n] = '\0';
+			pattern = close + 1;
+			path += n;
+		} else if (*pattern++ != *path++) {
+			return false;
+		}
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+const char *tgm_http_param(const struct tgm_http_params *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 0; i < p->n; i++)
+		if (strncmp(p->name[i], name, n) == 0 && p->name[i][n] == '}')
+			return p->value[i];
+	return NULL;
+}
+
+static void allow_header(struct evhttp_request *req, int methods)
+{
+	static const struct { int m; const char *name; } names[] = {
+		{ EVHTTP_REQ_GET, "GET" }, { EVHTTP_REQ_HEAD, "HEAD" }, { EVHTTP_REQ_POST, "POST" },
+		{ EVHTTP_REQ_PUT, "PUT" }, { EVHTTP_REQ_PATCH, "PATCH" },
+		{ EVHTTP_REQ_DELETE, "DELETE" },
+	};
+	char allow[64] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (methods & names[i].m)
+			n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "",
+					      names[i].name);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+}
+
+/* route - find the handler for a request, or answer 404 / 405 */
+static void route(struct evhttp_request *req, void *arg)
+{
+	struct tgm_http_server *s = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	int method = (int)evhttp_request_get_command(req), allowed = 0;
+	struct tgm_http_params p;
+
+	if (path == NULL)
+		path = "/";
+	for (size_t i = 0; i < s->nroutes; i++) {
+		if (!match(s->routes[i].pattern, path, &p))
+			continue;
+		if (s->routes[i].methods & method) {
+			evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[i]);
+			s->routes[i].handler(req, &p, s->arg);
+			return;
+		}
+		allowed |= s->routes[i].methods;
+	}
+	evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[s->nroutes]);
+	if (allowed) {
+		allow_header(req, allowed);
+		tgm_http_problem(req, 405, "method_not_allowed",
+				 "this method is not allowed on this path", NULL);
+		return;
+	}
+	tgm_http_problem(req, 404, "not_found", "no such path", NULL);
+}
+
+struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *listen,
+					size_t max_body, const struct tgm_http_route *routes,
+					void *arg, char *err, size_t errlen)
+{
+	struct tgm_http_server *s = tgm_xcalloc(1, sizeof(*s));
+	const char *colon = strrchr(listen, ':');
+	char host[256];
+
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	if (host[0] == '[') { /* [::1]:8080 */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	s->http = evhttp_new(base);
+	s->routes = routes;
+	s->arg = arg;
+	while (routes[s->nroutes].pattern)
+		s->nroutes++;
+	s->stats = tgm_xcalloc(s->nroutes + 1, sizeof(*s->stats));
+	for (size_t i = 0; i < s->nroutes; i++)
+		s->stats[i].pattern = routes[i].pattern;
+	s->stats[s->nroutes].pattern = "unmatched";
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)max_body);
+	evhttp_set_max_headers_size(s->http, 65536);
+	evhttp_set_timeout(s->http, 60);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+					    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+					    EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(s->http, route, s);
+	s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)strtol(colon + 1, NULL, 10));
+	if (s->sock == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen,
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		tgm_http_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void tgm_http_stop_accepting(struct tgm_http_server *s)
+{
+	if (s && s->sock) {
+		evhttp_del_accept_socket(s->http, s->sock);
+		s->sock = NULL;
+	}
+}
+
+void tgm_http_free(struct tgm_http_server *s)
+{
+	if (s == NULL)
+		return;
+	evhttp_free(s->http);
+	free(s->stats);
+	free(s);
+}
+
+char *tgm_http_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char *buf = tgm_xmalloc(n + 1);
+
+	evbuffer_copyout(in, buf, n);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+void tgm_http_reply(struct evhttp_request *req, int code, const char *type, const char *body,
+		    size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (type)
+		evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, code, NULL, out);
+	evbuffer_free(out);
+}
+
+void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g)
+{
+	size_t len;
+	const char *text = tgm_jgen_text(g, &len);
+
+	tgm_http_reply(req, code, "application/json", text, len);
+	yajl_gen_free(g);
+}
+
+/* reason_phrase - RFC 9110's phrase for the codes tgm answers with */
+static const char *reason_phrase(int status)
+{
+	static const struct { int code; const char *text; } phrases[] = {
+		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
+		{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
+		{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
+		{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+	};
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (phrases[i].code == status)
+			return phrases[i].text;
+	return "Error";
+}
+
+void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
+		      const char *detail, const char *field)
+{
+	yajl_gen g = tgm_jgen_new();
+	char uri[128];
+	size_t len;
+	const char *text;
+
+	snprintf(uri, sizeof(uri), PROBLEM_BASE "%s", type);
+	yajl_gen_map_open(g);
+	tgm_jgen_kstr(g, "type", uri);
+	tgm_jgen_kstr(g, "title", reason_phrase(status));
+	tgm_jgen_kint(g, "status", status);
+	tgm_jgen_kstr(g, "detail", detail);
+	if (field)
+		tgm_jgen_kstr(g, "field", field);
+	yajl_gen_map_close(g);
+	text = tgm_jgen_text(g, &len);
+	tgm_http_reply(req, status, "application/problem+json", text, len);
+	yajl_gen_free(g);
+}
+
+void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const char *prefix)
+{
+	evbuffer_add_printf(out, "# TYPE %s_http_requests_total counter\n", prefix);
+	for (size_t i = 0; i <= s->nroutes; i++)
+		for (int c = 1; c < 6; c++)
+			if (s->stats[i].count[c])
+				evbuffer_add_printf(out,
+					"%s_http_requests_total{route=\"%s\",code=\"%dxx\"} %lu\n",
+					prefix, s->stats[i].pattern, c, s->stats[i].count[c]);
+}

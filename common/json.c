@@ -1,0 +1,200 @@
+/*
+ * json.c - bounded, strict JSON parsing and generation helpers (see json.h).
+ */
+#include "common/json.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* prescan - depth and comment check outside strings, in one pass */
+static bool prescan(const char *t, size_t len, int max_depth, char *err, size_t errlen)
+{
+	int depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = t[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max_depth) {
+				snprintf(err, errlen, "JSON nested deeper than %d levels", max_depth);
+				return false;
+			}
+		} else if (c == '}' || c == ']')
+			depth--;
+		else if (c == '/') {
+			snprintf(err, errlen, "JSON comments are not allowed");
+			return false;
+		} else if (c == '\0') {
+			snprintf(err, errlen, "JSON contains a NUL byte");
+			return false;
+		}
+	}
+	return true;
+}
+
+yajl_val tgm_json_parse(const char *text, size_t len, size_t max_len, int max_depth, char *err,
+			size_t errlen)
+{
+	char ybuf[256] = "";
+	char *copy;
+	yajl_val v;
+
+	if (len > max_len) {
+		snprintf(err, errlen, "JSON larger than %zu bytes", max_len);
+		return NULL;
+	}
+	if (!prescan(text, len, max_depth, err, errlen))
+		return NULL;
+	copy = tgm_xstrndup(text, len);
+	v = yajl_tree_parse(copy, ybuf, sizeof(ybuf));
+	free(copy);
+	if (v == NULL) {
+		char *nl = strchr(ybuf, '\n');
+		if (nl)
+			*nl = '\0';
+		snprintf(err, errlen, "invalid JSON: %s", ybuf[0] ? ybuf : "parse error");
+	}
+	return v;
+}
+
+yajl_val tgm_json_get(yajl_val obj, const char *key)
+{
+	if (obj == NULL || !YAJL_IS_OBJECT(obj))
+		return NULL;
+	for (size_t i = 0; i < obj->u.object.len; i++)
+		if (strcmp(obj->u.object.keys[i], key) == 0)
+			return obj->u.object.values[i];
+	return NULL;
+}
+
+const char *tgm_json_get_str(yajl_val obj, const char *key)
+{
+	yajl_val v = tgm_json_get(obj, key);
+
+	return v && YAJL_IS_STRING(v) ? v->u.string : NULL;
+}
+
+bool tgm_json_get_int(yajl_val obj, const char *key, int64_t *out)
+{
+	yajl_val v = tgm_json_get(obj, key);
+
+	if (v == NULL || !YAJL_IS_INTEGER(v))
+		return false;
+	*out = YAJL_GET_INTEGER(v);
+	return true;
+}
+
+bool tgm_json_get_bool(yajl_val obj, const char *key, bool *out)
+{
+	yajl_val v = tgm_json_get(obj, key);
+
+	if (v == NULL || !(YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)))
+		return false;
+	*out = YAJL_IS_TRUE(v);
+	return true;
+}
+
+yajl_gen tgm_jgen_new(void)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	if (g == NULL)
+		abort();
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	return g;
+}
+
+void tgm_jgen_str(yajl_gen g, const char *s)
+{
+	if (s == NULL)
+		yajl_gen_null(g);
+	else
+		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+void tgm_jgen_strn(yajl_gen g, const char *s, size_t n)
+{
+	yajl_gen_string(g, (const unsigned char *)s, n);
+}
+
+void tgm_jgen_int(yajl_gen g, int64_t v)
+{
+	yajl_gen_integer(g, (long long)v);
+}
+
+void tgm_jgen_key(yajl_gen g, const char *key)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+}
+
+void tgm_jgen_kstr(yajl_gen g, const char *key, const char *s)
+{
+	tgm_jgen_key(g, key);
+	tgm_jgen_str(g, s);
+}
+
+void tgm_jgen_kint(yajl_gen g, const char *key, int64_t v)
+{
+	tgm_jgen_key(g, key);
+	yajl_gen_integer(g, (long long)v);
+}
+
+void tgm_jgen_kbool(yajl_gen g, const char *key, bool v)
+{
+	tgm_jgen_key(g, key);
+	yajl_gen_bool(g, v);
+}
+
+void tgm_jgen_knull(yajl_gen g, const char *key)
+{
+	tgm_jgen_key(g, key);
+	yajl_gen_null(g);
+}
+
+void tgm_jgen_tree(yajl_gen g, yajl_val v)
+{
+	if (v == NULL || YAJL_IS_NULL(v)) {
+		yajl_gen_null(g);
+	} else if (YAJL_IS_STRING(v)) {
+		tgm_jgen_str(g, v->u.string);
+	} else if (YAJL_IS_NUMBER(v)) {
+		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+	} else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+		yajl_gen_bool(g, YAJL_IS_TRUE(v));
+	} else if (YAJL_IS_ARRAY(v)) {
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			tgm_jgen_tree(g, v->u.array.values[i]);
+		yajl_gen_array_close(g);
+	} else {
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			tgm_jgen_key(g, v->u.object.keys[i]);
+			tgm_jgen_tree(g, v->u.object.values[i]);
+		}
+		yajl_gen_map_close(g);
+	}
+}
+
+const char *tgm_jgen_text(yajl_gen g, size_t *len)
+{
+	const unsigned char *buf;
+	size_t n;
+
+	yajl_gen_get_buf(g, &buf, &n);
+	if (len)
+		*len = n;
+	return (const char *)buf;
+}

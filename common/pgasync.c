@@ -1,0 +1,354 @@
+/*
+ * pgasync.c - a libpq connection on a libevent loop (see pgasync.h).
+ *
+ * States: DOWN (waiting for the retry timer), CONNECTING (PQconnectPoll steps),
+ * READY (idle or one query in flight). The queue is a singly linked list; its head is
+ * the query in flight when `busy`. Failed queries move to a list that a zero-delay
+ * event completes, so callbacks never run re-entrantly inside tgm_pg_query.
+ */
+#include "common/pgasync.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+enum pg_state { PG_DOWN, PG_CONNECTING, PG_READY };
+
+struct pg_query {
+	struct pg_query *next;
+	char *sql;
+	int n;
+	char **params;
+	tgm_pg_cb cb;
+	void *arg;
+	const char *fail; /* set when it is to be failed */
+};
+
+struct tgm_pg {
+	struct event_base *base;
+	char *url, *app;
+	PGconn *conn;
+	enum pg_state state;
+	struct event *ev_io;    /* read (persistent when READY) or connect-step io */
+	struct event *ev_write; /* one-shot, while libpq has unflushed output */
+	struct event *ev_retry;
+	struct event *ev_fail;
+	int backoff_ms;
+	bool busy, was_up;
+	PGresult *last;
+	struct pg_query *head, *tail, *failed;
+	int pending;
+};
+
+static void pg_connect_start(struct tgm_pg *pg);
+static void pg_send_next(struct tgm_pg *pg);
+
+static void query_free(struct pg_query *q)
+{
+	for (int i = 0; i < q->n; i++)
+		free(q->params[i]);
+	free(q->params);
+	free(q->sql);
+	free(q);
+}
+
+/* one_line - the first line of a libpq message, into buf */
+static const char *one_line(const char *msg, char *buf, size_t size)
+{
+	if (msg == NULL || *msg == '\0')
+		msg = "unknown database error";
+	if (strncmp(msg, "ERROR:  ", 8) == 0 || strncmp(msg, "FATAL:  ", 8) == 0)
+		msg += 8;
+	snprintf(buf, size, "%.*s", (int)strcspn(msg, "\n"), msg);
+	return buf;
+}
+
+static void fail_later(struct tgm_pg *pg, struct pg_query *q, const char *why)
+{
+	q->fail = why;
+	q->next = pg->failed;
+	pg->failed = q;
+	event_active(pg->ev_fail, 0, 0);
+}
+
+static void on_fail(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_pg *pg = arg;
+
+	while (pg->failed) {
+		struct pg_query *q = pg->failed;
+
+		pg->failed = q->next;
+		pg->pending--;
+		q->cb(NULL, q->fail, q->arg);
+		query_free(q);
+	}
+}
+
+/* fail_queue - every queued query (not the one in flight) fails with why */
+static void fail_queue(struct tgm_pg *pg, const char *why)
+{
+	while (pg->head) {
+		struct pg_query *q = pg->head;
+
+		pg->head = q->next;
+		fail_later(pg, q, why);
+	}
+	pg->tail = NULL;
+}
+
+/* pg_lost - the connection broke: fail what depended on it, retry with backoff */
+static void pg_lost(struct tgm_pg *pg)
+{
+	char msg[256];
+	struct timeval tv;
+
+	if (pg->state == PG_READY || pg->was_up)
+		log_warn("database connection lost: %s",
+			 one_line(PQerrorMessage(pg->conn), msg, sizeof(msg)));
+	else
+		log_debug("database connection failed: %s",
+			  one_line(pg->conn ? PQerrorMessage(pg->conn) : NULL, msg, sizeof(msg)));
+	pg->was_up = false;
+	if (pg->busy && pg->head) {
+		struct pg_query *q = pg->head;
+
+		pg->head = q->next;
+		if (pg->head == NULL)
+			pg->tail = NULL;
+		fail_later(pg, q, "database connection lost: outcome unknown");
+	}
+	pg->busy = false;
+	fail_queue(pg, "database unavailable");
+	PQclear(pg->last);
+	pg->last = NULL;
+	event_del(pg->ev_io);
+	event_del(pg->ev_write);
+	PQfinish(pg->conn);
+	pg->conn = NULL;
+	pg->state = PG_DOWN;
+	tv.tv_sec = pg->backoff_ms / 1000;
+	tv.tv_usec = (pg->backoff_ms % 1000) * 1000;
+	evtimer_add(pg->ev_retry, &tv);
+	pg->backoff_ms = pg->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pg->backoff_ms * 2;
+}
+
+/* complete_head - the query in flight is done: call back with its last result */
+static void complete_head(struct tgm_pg *pg)
+{
+	struct pg_query *q = pg->head;
+	PGresult *r = pg->last;
+	ExecStatusType st = PQresultStatus(r);
+	char msg[512];
+	const char *err = NULL;
+
+	pg->head = q->next;
+	if (pg->head == NULL)
+		pg->tail = NULL;
+	pg->busy = false;
+	pg->last = NULL;
+	pg->pending--;
+	if (r == NULL)
+		err = "no result";
+	else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		err = one_line(PQresultErrorMessage(r), msg, sizeof(msg));
+	q->cb(r, err, q->arg);
+	PQclear(r);
+	query_free(q);
+}
+
+static void pg_flush(struct tgm_pg *pg)
+{
+	int r = PQflush(pg->conn);
+
+	if (r < 0)
+		pg_lost(pg);
+	else if (r > 0)
+		event_add(pg->ev_write, NULL);
+}
+
+static void on_readable(struct tgm_pg *pg)
+{
+	if (!PQconsumeInput(pg->conn)) {
+		pg_lost(pg);
+		return;
+	}
+	while (pg->busy && !PQisBusy(pg->conn)) {
+		PGresult *r = PQgetResult(pg->conn);
+
+		if (r == NULL) {
+			complete_head(pg);
+			break;
+		}
+		PQclear(pg->last);
+		pg->last = r;
+	}
+	if (pg->state == PG_READY && PQstatus(pg->conn) == CONNECTION_BAD) {
+		pg_lost(pg);
+		return;
+	}
+	pg_send_next(pg);
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_pg *pg = arg;
+
+	if (pg->state == PG_CONNECTING)
+		pg_connect_start(pg);
+	else if (pg->state == PG_READY)
+		on_readable(pg);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_pg *pg = arg;
+
+	if (pg->state == PG_READY)
+		pg_flush(pg);
+}
+
+static void pg_send_next(struct tgm_pg *pg)
+{
+	struct pg_query *q = pg->head;
+
+	if (pg->state != PG_READY || pg->busy || q == NULL)
+		return;
+	if (!PQsendQueryParams(pg->conn, q->sql, q->n, NULL, (const char *const *)q->params,
+			       NULL, NULL, 0)) {
+		pg->busy = true; /* so pg_lost fails this one too */
+		pg_lost(pg);
+		return;
+	}
+	pg->busy = true;
+	pg_flush(pg);
+}
+
+static void pg_ready(struct tgm_pg *pg)
+{
+	if (pg->backoff_ms > BACKOFF_MIN_MS || pg->was_up)
+		log_notice("database connection restored");
+	pg->state = PG_READY;
+	pg->was_up = true;
+	pg->backoff_ms = BACKOFF_MIN_MS;
+	PQsetnonblocking(pg->conn, 1);
+	event_del(pg->ev_io);
+	event_assign(pg->ev_io, pg->base, PQsocket(pg->conn), EV_READ | EV_PERSIST, on_io, pg);
+	event_assign(pg->ev_write, pg->base, PQsocket(pg->conn), EV_WRITE, on_write, pg);
+	event_add(pg->ev_io, NULL);
+	pg_send_next(pg);
+}
+
+/* pg_connect_start - begin a connection, or take the next PQconnectPoll step */
+static void pg_connect_start(struct tgm_pg *pg)
+{
+	PostgresPollingStatusType st;
+
+	if (pg->state == PG_DOWN) {
+		const char *keys[] = { "dbname", "application_name", NULL };
+		const char *vals[] = { pg->url, pg->app, NULL };
+
+		pg->conn = PQconnectStartParams(keys, vals, 1);
+		if (pg->conn == NULL || PQstatus(pg->conn) == CONNECTION_BAD) {
+			pg_lost(pg);
+			return;
+		}
+		pg->state = PG_CONNECTING;
+		st = PGRES_POLLING_WRITING;
+	} else {
+		st = PQconnectPoll(pg->conn);
+	}
+	if (st == PGRES_POLLING_OK) {
+		pg_ready(pg);
+	} else if (st == PGRES_POLLING_FAILED) {
+		pg_lost(pg);
+	} else {
+		event_del(pg->ev_io);
+		event_assign(pg->ev_io, pg->base, PQsocket(pg->conn),
+			     st == PGRES_POLLING_READING ? EV_READ : EV_WRITE, on_io, pg);
+		event_add(pg->ev_io, NULL);
+	}
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	pg_connect_start(arg);
+}
+
+struct tgm_pg *tgm_pg_new(struct event_base *base, const char *url, const char *app)
+{
+	struct tgm_pg *pg = tgm_xcalloc(1, sizeof(*pg));
+
+	pg->base = base;
+	pg->url = tgm_xstrdup(url);
+	pg->app = tgm_xstrdup(app);
+	pg->backoff_ms = BACKOFF_MIN_MS;
+	pg->ev_io = event_new(base, -1, 0, on_io, pg);
+	pg->ev_write = event_new(base, -1, 0, on_write, pg);
+	pg->ev_retry = evtimer_new(base, on_retry, pg);
+	pg->ev_fail = event_new(base, -1, 0, on_fail, pg);
+	pg_connect_start(pg);
+	return pg;
+}
+
+void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *params,
+		  tgm_pg_cb cb, void *arg)
+{
+	struct pg_query *q = tgm_xcalloc(1, sizeof(*q));
+
+	q->sql = tgm_xstrdup(sql);
+	q->n = n;
+	q->params = tgm_xcalloc(n ? (size_t)n : 1, sizeof(char *));
+	for (int i = 0; i < n; i++)
+		q->params[i] = params[i] ? tgm_xstrdup(params[i]) : NULL;
+	q->cb = cb;
+	q->arg = arg;
+	pg->pending++;
+	if (pg->state == PG_DOWN) {
+		fail_later(pg, q, "database unavailable");
+		return;
+	}
+	if (pg->tail)
+		pg->tail->next = q;
+	else
+		pg->head = q;
+	pg->tail = q;
+	pg_send_next(pg);
+}
+
+bool tgm_pg_connected(const struct tgm_pg *pg)
+{
+	return pg->state == PG_READY;
+}
+
+int tgm_pg_pending(const struct tgm_pg *pg)
+{
+	return pg->pending;
+}
+
+void tgm_pg_free(struct tgm_pg *pg)
+{
+	if (pg == NULL)
+		return;
+	if (pg->busy && pg->head) {
+		struct pg_query *q = pg->head;
+
+		pg->head = q->next;
+		fail_later(pg, q, "database connection closed: outcome unknown");
+	}
+	fail_queue(pg, "database connection closed");
+	on_fail(-1, 0, pg);
+	PQclear(pg->last);
+	PQfinish(pg->conn);
+	event_free(pg->ev_io);
+	event_free(pg->ev_write);
+	event_free(pg->ev_retry);
+	event_free(pg->ev_fail);
+	free(pg->url);
+	free(pg->app);
+	free(pg);
+}

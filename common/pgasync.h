@@ -1,0 +1,36 @@
+/*
+ * pgasync.h - one PostgreSQL connection driven by a libevent loop.
+ *
+ * Queries are queued and sent one at a time in order; each completes with a callback.
+ * The connection is made in the background and remade with backoff when it drops.
+ * A query that was in flight when the connection dropped completes with an error
+ * saying its outcome is unknown. Queries made while a connection is being made wait
+ * for it; queries made while the database is down (between attempts) fail at once,
+ * asynchronously: a callback never runs inside tgm_pg_query.
+ */
+#ifndef TGM_PGASYNC_H
+#define TGM_PGASYNC_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+struct tgm_pg;
+
+/*
+ * tgm_pg_cb - completion. err is NULL on success (res is COMMAND_OK or TUPLES_OK),
+ * else one line; res, when not NULL, is borrowed until the callback returns.
+ */
+typedef void (*tgm_pg_cb)(PGresult *res, const char *err, void *arg);
+
+struct tgm_pg *tgm_pg_new(struct event_base *base, const char *url, const char *app);
+/* tgm_pg_query - queue sql with n text parameters (copied); NULL params are SQL NULL */
+void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *params,
+		  tgm_pg_cb cb, void *arg);
+bool tgm_pg_connected(const struct tgm_pg *pg);
+/* tgm_pg_pending - queries queued or in flight */
+int tgm_pg_pending(const struct tgm_pg *pg);
+/* tgm_pg_free - close; queued queries complete with an error first */
+void tgm_pg_free(struct tgm_pg *pg);
+
+#endif

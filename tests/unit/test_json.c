@@ -1,0 +1,98 @@
+/*
+ * test_json.c - JSON parsing limits (size, depth, comments, NUL, bad UTF-8),
+ * lookups by type, and generation round trips.
+ */
+#include "common/json.h"
+#include "common/util.h"
+#include "tests/unit/unit.h"
+
+#include <stdlib.h>
+
+static yajl_val parse(const char *s, char *err)
+{
+	return tgm_json_parse(s, strlen(s), 1024, 4, err, 256);
+}
+
+static void test_limits(void)
+{
+	char err[256], big[2048];
+	yajl_val v;
+
+	v = parse("{\"a\":[1,{\"b\":[2]}]}", err); /* depth 4 */
+	CHECK(v != NULL);
+	yajl_tree_free(v);
+	CHECK(parse("{\"a\":[1,{\"b\":[[2]]}]}", err) == NULL); /* depth 5 */
+	CHECK_CONTAINS(err, "deeper than 4");
+	v = parse("[\"[[[[[[[[\", \"\\\"[[[[[\"]", err);
+	CHECK(v != NULL);
+	yajl_tree_free(v);
+	memset(big, ' ', sizeof(big));
+	big[0] = '1';
+	CHECK(tgm_json_parse(big, sizeof(big), 1024, 4, err, sizeof(err)) == NULL);
+	CHECK_CONTAINS(err, "larger than 1024");
+	CHECK(parse("{\"a\":1 /* c */}", err) == NULL);
+	CHECK_CONTAINS(err, "comments");
+	CHECK(tgm_json_parse("{\"a\":\0}", 7, 1024, 4, err, sizeof(err)) == NULL);
+	CHECK(parse("{\"a\":", err) == NULL);
+	CHECK_CONTAINS(err, "invalid JSON");
+	CHECK(parse("{\"a\":\"\xff\xfe\"}", err) == NULL); /* not UTF-8 */
+	CHECK(parse("", err) == NULL);
+}
+
+static void test_lookups(void)
+{
+	char err[256];
+	yajl_val v = parse("{\"s\":\"x\",\"i\":-42,\"f\":1.5,\"t\":true,\"n\":null}", err);
+	int64_t i = 0;
+	bool b = false;
+
+	CHECK(v != NULL);
+	CHECK_STR(tgm_json_get_str(v, "s"), "x");
+	CHECK(tgm_json_get_str(v, "i") == NULL);
+	CHECK(tgm_json_get_int(v, "i", &i) && i == -42);
+	CHECK(!tgm_json_get_int(v, "f", &i));
+	CHECK(!tgm_json_get_int(v, "s", &i));
+	CHECK(tgm_json_get_bool(v, "t", &b) && b);
+	CHECK(!tgm_json_get_bool(v, "n", &b));
+	CHECK(tgm_json_get(v, "missing") == NULL);
+	CHECK(tgm_json_get(NULL, "s") == NULL);
+	yajl_tree_free(v);
+}
+
+static void test_generate(void)
+{
+	char err[256];
+	yajl_gen g = tgm_jgen_new();
+	const char *text;
+	size_t len;
+	yajl_val v;
+
+	yajl_gen_map_open(g);
+	tgm_jgen_kstr(g, "text", "quote \" and \\ and \n");
+	tgm_jgen_kint(g, "id", 9007199254740993LL);
+	tgm_jgen_kbool(g, "ok", true);
+	tgm_jgen_knull(g, "none");
+	tgm_jgen_kstr(g, "null_str", NULL);
+	yajl_gen_map_close(g);
+	text = tgm_jgen_text(g, &len);
+	CHECK_STR(text, "{\"text\":\"quote \\\" and \\\\ and \\n\",\"id\":9007199254740993,"
+			"\"ok\":true,\"none\":null,\"null_str\":null}");
+	v = tgm_json_parse(text, len, 1024, 4, err, sizeof(err));
+	CHECK(v != NULL);
+	CHECK_STR(tgm_json_get_str(v, "text"), "quote \" and \\ and \n");
+	yajl_gen_free(g);
+	g = tgm_jgen_new(); /* a tree copied out again is the same text */
+	tgm_jgen_tree(g, v);
+	CHECK_STR(tgm_jgen_text(g, NULL), "{\"text\":\"quote \\\" and \\\\ and \\n\","
+		  "\"id\":9007199254740993,\"ok\":true,\"none\":null,\"null_str\":null}");
+	yajl_gen_free(g);
+	yajl_tree_free(v);
+}
+
+int main(void)
+{
+	test_limits();
+	test_lookups();
+	test_generate();
+	return unit_done("json");
+}

@@ -1,0 +1,104 @@
+/*
+ * tgmctl/main.c - parse the global options and run one command (see tgmctl.h).
+ */
+#include "tgmctl/tgmctl.h"
+#include "common/db.h"
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*run)(struct ctl *c, int argc, char **argv);
+} commands[] = {
+	{ "migrate", ctl_migrate },
+	{ "key", ctl_key },
+	{ "status", ctl_status },
+	{ "secret-key", ctl_secret_key },
+	{ "config", ctl_config },
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: tgmctl [-c FILE] COMMAND [ARGS]\n"
+	      "tgm's admin command line.\n\n"
+	      "commands:\n"
+	      "  migrate                                 apply missing database migrations\n"
+	      "  key create --tenant NAME --scope SCOPE [--name LABEL]\n"
+	      "                                          make an API key (admin, send or read);\n"
+	      "                                          the key is printed once\n"
+	      "  key list                                list API keys\n"
+	      "  key revoke ID                           revoke an API key at once\n"
+	      "  status                                  daemons, schema version, queue depth\n"
+	      "  secret-key                              print a new random secret key\n"
+	      "  config --defaults                       print the default configuration\n\n"
+	      "options:\n"
+	      "  -c, --config FILE   configuration file (default " TGM_DEFAULT_CONFIG ")\n"
+	      "  -h, --help          show this help\n"
+	      "  -V, --version       show the version\n",
+	      out);
+}
+
+int ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tgmctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(tgmctl --help shows the usage)\n", stderr);
+	return 2;
+}
+
+PGconn *ctl_connect(struct ctl *c)
+{
+	char err[1024];
+	PGconn *conn;
+
+	if (c->cfg == NULL)
+		c->cfg = tgm_config_load(c->config_path, err, sizeof(err));
+	if (c->cfg == NULL) {
+		fprintf(stderr, "tgmctl: %s\n", err);
+		return NULL;
+	}
+	conn = tgm_db_connect(c->cfg->database.url, c->cfg->database.connect_timeout, "tgmctl",
+			      err, sizeof(err));
+	if (conn == NULL)
+		fprintf(stderr, "tgmctl: %s\n", err);
+	return conn;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { 0 };
+	int i = 1, rc;
+
+	tgm_log_init();
+	while (i < argc && argv[i][0] == '-') {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+			c.config_path = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("tgmctl %s\n", TGM_VERSION);
+			return 0;
+		} else {
+			return ctl_usage_error("unknown option \"%s\"", argv[i]);
+		}
+	}
+	if (i == argc)
+		return ctl_usage_error("no command given");
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(argv[i], commands[k].name) == 0) {
+			rc = commands[k].run(&c, argc - i - 1, argv + i + 1);
+			tgm_config_free(c.cfg);
+			return rc;
+		}
+	return ctl_usage_error("unknown command \"%s\"", argv[i]);
+}

@@ -1,0 +1,104 @@
+/*
+ * status.c - `tgmctl status`: is the database reachable and current, which daemons
+ * are alive (their heartbeats, and the HTTP ones' /healthz), how deep each bot's
+ * queue is. Exit status 1 when the database is unreachable or behind.
+ */
+#include "tgmctl/tgmctl.h"
+#include "common/db.h"
+#include "common/migrate.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+
+#define ALIVE_S "15"
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
+/* http_health - GET http://listen/healthz; prints the outcome */
+static void http_health(const char *name, const char *listen)
+{
+	char url[300];
+	long code = 0;
+	CURL *h = curl_easy_init();
+	CURLcode rc;
+
+	snprintf(url, sizeof(url), "http://%s/healthz", listen);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK)
+		printf("  %-10s %s: unreachable (%s)\n", name, url, curl_easy_strerror(rc));
+	else
+		printf("  %-10s %s: HTTP %ld%s\n", name, url, code, code == 200 ? " ok" : "");
+}
+
+static void print_daemons(PGconn *conn)
+{
+	PGresult *r = tgm_db_query(conn,
+		"SELECT name, instance, host, pid,"
+		" CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
+		"      WHEN seen_at > now() - interval '" ALIVE_S " seconds' THEN 'alive'"
+		"      ELSE 'silent' END,"
+		" extract(epoch FROM now() - seen_at)::int, version"
+		" FROM daemons ORDER BY name, instance, host", 0, NULL, NULL, 0);
+
+	printf("daemons (heartbeats):\n");
+	for (int i = 0; r && i < PQntuples(r); i++)
+		printf("  %-10s %-4s %-20s pid %-7s %-8s seen %ss ago  %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+		       PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+	if (r && PQntuples(r) == 0)
+		printf("  none has run yet\n");
+	PQclear(r);
+}
+
+static void print_queues(PGconn *conn)
+{
+	PGresult *r = tgm_db_query(conn,
+		"SELECT b.id, b.username, count(m.id)"
+		" FROM bots b LEFT JOIN messages m ON m.bot_id = b.id"
+		"  AND m.status IN ('queued', 'retrying', 'sending')"
+		" WHERE b.deleted_at IS NULL GROUP BY b.id, b.username ORDER BY b.id",
+		0, NULL, NULL, 0);
+
+	printf("queue depth per bot:\n");
+	for (int i = 0; r && i < PQntuples(r); i++)
+		printf("  bot %-6s @%-24s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2));
+	if (r && PQntuples(r) == 0)
+		printf("  no bots\n");
+	PQclear(r);
+}
+
+int ctl_status(struct ctl *c, int argc, char **argv)
+{
+	char err[512];
+	PGconn *conn;
+	int have;
+
+	if (argc > 0)
+		return ctl_usage_error("status takes no arguments");
+	if ((conn = ctl_connect(c)) == NULL)
+		return 1;
+	have = tgm_schema_version(conn, err, sizeof(err));
+	printf("database: reachable, schema version %d (this build needs %d)%s\n", have,
+	       tgm_schema_wanted(), have < tgm_schema_wanted() ? ": run tgmctl migrate" : "");
+	if (have >= tgm_schema_wanted()) {
+		print_daemons(conn);
+		print_queues(conn);
+	}
+	PQfinish(conn);
+	printf("http:\n");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	http_health("gatewayd", c->cfg->gatewayd.listen);
+	http_health("webhookd", c->cfg->webhookd.listen);
+	curl_global_cleanup();
+	return have >= tgm_schema_wanted() ? 0 : 1;
+}
