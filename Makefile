@@ -12,6 +12,8 @@ BINDIR     ?= $(PREFIX)/bin
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(if $(filter /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc))
 DATADIR    ?= $(PREFIX)/share/tgm
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 PYTHON     ?= /usr/bin/python3
 
 PKGS    := libevent libpq libcurl yajl openssl libzmq
@@ -94,7 +96,7 @@ unit: $(UNIT_BIN)
 integration: all
 	TGM_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
-check: all unit integration
+check: all lint unit integration
 
 bench: all
 	@bash bench/run.sh
@@ -103,14 +105,19 @@ lint:
 	@sh scripts/lint.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tgm
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/tgm $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(PROGRAMS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/sql
 	for f in systemd/*.in; do \
 	  sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' $$f \
 	    > $(DESTDIR)$(UNITDIR)/$$(basename $$f .in); done
 	install -m 0644 systemd/tgm.target $(DESTDIR)$(UNITDIR)
-	[ -e $(DESTDIR)$(SYSCONFDIR)/tgm/tgm.conf ] || install -m 0640 etc/tgm.conf $(DESTDIR)$(SYSCONFDIR)/tgm/tgm.conf
+	install -m 0644 systemd/tgm.sysusers $(DESTDIR)$(SYSUSERSDIR)/tgm.conf
+	install -m 0644 systemd/tgm.tmpfiles $(DESTDIR)$(TMPFILESDIR)/tgm.conf
+	@# tgm.conf holds no secret (those go to credentials or secrets.env): readable by the tgm user
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tgm/tgm.conf ] || \
+	  install -m 0644 etc/tgm.conf $(DESTDIR)$(SYSCONFDIR)/tgm/tgm.conf
 
 clean:
 	rm -rf build bin

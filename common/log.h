@@ -40,7 +40,11 @@ noreturn void tgm_log_bug(const char *file, int line, const char *fmt, ...)
 /* tgm_redact - replace secrets in s (NUL-terminated, edited in place) by "***" */
 void tgm_redact(char *s);
 
-#define log_debug(...) do { if (tgm_log_get_level() >= TGM_LOG_DEBUG) tgm_log(TGM_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_debug(...) \
+	do { \
+		if (tgm_log_get_level() >= TGM_LOG_DEBUG) \
+			tgm_log(TGM_LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
 #define log_info(...) tgm_log(TGM_LOG_INFO, __VA_ARGS__)
 #define log_notice(...) tgm_log(TGM_LOG_NOTICE, __VA_ARGS__)
 #define log_warn(...) tgm_log(TGM_LOG_WARNING, __VA_ARGS__)

@@ -18,7 +18,8 @@ int main(void)
 {
 	CHECK_STR(redacted("bot=42 token=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw done"),
 		  "bot=42 token=123456789:*** done");
-	CHECK_STR(redacted("GET https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe"),
+	CHECK_STR(redacted("GET https://api.telegram.org/bot123456789:"
+			   "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe"),
 		  "GET https://api.telegram.org/bot123456789:***/getMe");
 	CHECK_STR(redacted("key sk_test_51HxYz and whsec_abcdef"), "key sk_test_*** and whsec_***");
 	CHECK_STR(redacted("Authorization: Bearer tgmk_abcdefghij"), "Authorization: Bearer ***");
