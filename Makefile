@@ -52,8 +52,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 all: $(PROGRAMS:%=$(BIN)/%)
 
 # One program = every .c file of its folder, linked against libtgm.
+gatewayd_EXTRA := $(OUT)/gen/openapi.o
+
 define program
-$(1)_OBJ := $$(patsubst %.c,$(OUT)/%.o,$$(wildcard $(1)/*.c))
+$(1)_OBJ := $$(patsubst %.c,$(OUT)/%.o,$$(wildcard $(1)/*.c)) $$($(1)_EXTRA)
 $(BIN)/$(1): $$($(1)_OBJ) $(LIBTGM)
 	@mkdir -p $$(@D)
 	@echo "  LINK    $$@"
@@ -65,6 +67,15 @@ $(OUT)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# gatewayd serves its API description, compiled in from docs/openapi.yaml.
+build/gen/openapi.c: scripts/embed-file.sh docs/openapi.yaml
+	@mkdir -p $(@D)
+	sh scripts/embed-file.sh gw_openapi_yaml docs/openapi.yaml > $@.tmp && mv $@.tmp $@
+
+$(OUT)/gen/openapi.o: build/gen/openapi.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
 # The migrations are compiled into libtgm so every program knows the schema it needs.
 build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)

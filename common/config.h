@@ -42,6 +42,10 @@ struct tgm_config {
 		int max_body;
 		char *doorbell;
 		char *status;
+		int key_rate;
+		int key_burst;
+		int accept_connections;
+		int accept_batch;
 	} gatewayd;
 	struct {
 		char *doorbells;

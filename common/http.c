@@ -104,6 +104,7 @@ static void route(struct evhttp_request *req, void *arg)
 		if (!match(s->routes[i].pattern, path, &p))
 			continue;
 		if (s->routes[i].methods & method) {
+			p.route = &s->routes[i];
 			evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[i]);
 			s->routes[i].handler(req, &p, s->arg);
 			return;

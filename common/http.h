@@ -15,7 +15,10 @@
 
 #define TGM_HTTP_MAX_PARAMS 4
 
+struct tgm_http_route;
+
 struct tgm_http_params {
+	const struct tgm_http_route *route; /* the route that matched */
 	int n;
 	const char *name[TGM_HTTP_MAX_PARAMS];
 	char value[TGM_HTTP_MAX_PARAMS][128];
@@ -28,6 +31,7 @@ struct tgm_http_route {
 	int methods;         /* EVHTTP_REQ_GET | ... */
 	const char *pattern; /* "/v1/bots/{id}" */
 	tgm_http_handler handler;
+	const void *data; /* the daemon's own per-route data, e.g. the scope it needs */
 };
 
 struct tgm_http_server;

@@ -1,5 +1,11 @@
 /*
- * gatewayd.h - gatewayd's state and the functions its files share.
+ * gatewayd.h - gatewayd's state, the life of one API request, and the functions
+ * the files of this folder share.
+ *
+ * A request goes: server.c routes it -> request.c reads and parses the body ->
+ * auth.c finds the key, checks its scope and rate -> the route's handler (keys.c,
+ * bots.c, messages.c, status.c, stats.c) -> an answer through request.c, which
+ * frees the request's state. Everything a handler needs rides in struct gw_req.
  */
 #ifndef GATEWAYD_H
 #define GATEWAYD_H
@@ -7,18 +13,101 @@
 #include "common/bus.h"
 #include "common/daemon.h"
 #include "common/http.h"
+#include "common/json.h"
+
+#include <stdint.h>
+
+struct gw_accept;
+struct gw_ratelimit;
+struct tgm_httpc;
 
 struct gatewayd {
+	struct tgm_ctx *ctx;
 	struct tgm_http_server *http;
-	struct tgm_bus *doorbell; /* PUB: "bot.<id>" wakes senderd lanes */
-	struct tgm_bus *status;   /* SUB: "msg.<status>" from senderd */
+	struct tgm_bus *doorbell;       /* PUB: "bot.<id>" wakes senderd lanes */
+	struct tgm_bus *status;         /* SUB: "msg.<status>" from senderd */
+	struct gw_accept *accept;       /* group commit of accepted messages */
+	struct gw_ratelimit *ratelimit; /* per-key request rate */
+	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
+	struct event *ev_janitor;       /* expires idempotency keys */
+	unsigned long accepted;         /* messages accepted since start */
+	uint64_t accept_hist[16];       /* accept latency histogram, see metrics */
+	uint64_t accept_sum_us;
 };
 
+enum gw_scope { GW_SCOPE_READ = 1, GW_SCOPE_SEND = 2, GW_SCOPE_ADMIN = 3 };
+
+/* gw_route - what a route needs: the scope and the handler of an authenticated request */
+struct gw_req;
+struct gw_route {
+	enum gw_scope scope; /* 0: no key needed */
+	void (*handler)(struct gw_req *r);
+};
+
+/* gw_req - one API request in flight; freed by gw_reply* */
+struct gw_req {
+	struct evhttp_request *req;
+	struct gatewayd *gw;
+	const struct gw_route *route;
+	struct tgm_http_params params;
+	char *body_text;
+	size_t body_len;
+	yajl_val body;        /* parsed JSON body, or NULL */
+	int64_t key_id;
+	int64_t tenant_id;
+	enum gw_scope scope;
+	char idem_key[256];   /* Idempotency-Key header, "" when none */
+	int64_t started_us;
+	void *data;           /* the handler's own state, freed by data_free */
+	void (*data_free)(void *data);
+};
+
+/* server.c */
 int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void gw_drain(struct tgm_ctx *ctx);
 void gw_stop(struct tgm_ctx *ctx);
+void gw_ring(struct gatewayd *gw, int64_t bot_id);
 
-/* GET /metrics */
-void gw_metrics_handler(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
+/* request.c */
+void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
+void gw_reply_json(struct gw_req *r, int code, yajl_gen g);
+void gw_reply_problem(struct gw_req *r, int status, const char *type, const char *detail,
+		      const char *field);
+void gw_reply_db_error(struct gw_req *r, const char *err);
+void gw_req_free(struct gw_req *r);
+const char *gw_header(struct gw_req *r, const char *name);
+const char *gw_query(struct gw_req *r, const char *name, char *buf, size_t size);
+bool gw_path_id(struct gw_req *r, const char *name, int64_t *id);
+/* gw_query_sql - run sql on gatewayd's connection for r; cb gets r back */
+void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
+		  void (*cb)(struct gw_req *r, PGresult *res, const char *err));
+
+/* auth.c */
+void gw_authenticate(struct gw_req *r);
+
+/* ratelimit.c */
+struct gw_ratelimit *gw_ratelimit_new(void);
+void gw_ratelimit_free(struct gw_ratelimit *rl);
+/* gw_ratelimit_take - one request of key; false when over; *remaining, *reset_s set */
+bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
+		       int *remaining, int *reset_s);
+
+/* route handlers */
+void gw_keys_create(struct gw_req *r);
+void gw_keys_list(struct gw_req *r);
+void gw_keys_revoke(struct gw_req *r);
+void gw_bots_create(struct gw_req *r);
+void gw_bots_list(struct gw_req *r);
+void gw_bots_get(struct gw_req *r);
+void gw_bots_update(struct gw_req *r);
+void gw_bots_delete(struct gw_req *r);
+void gw_messages_create(struct gw_req *r);
+void gw_messages_batch(struct gw_req *r);
+void gw_messages_get(struct gw_req *r);
+void gw_messages_list(struct gw_req *r);
+void gw_messages_cancel(struct gw_req *r);
+void gw_stats(struct gw_req *r);
+void gw_openapi(struct gw_req *r);
+void gw_metrics(struct gw_req *r);
 
 #endif

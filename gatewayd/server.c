@@ -1,9 +1,13 @@
 /*
  * server.c - gatewayd's sockets and route table: the HTTP listener, the doorbell
- * publisher and the status subscriber; drain closes the listener first.
+ * publisher and the status subscriber, the accept pipeline, and the janitor that
+ * expires idempotency keys after 24 hours. Drain closes the listener first and
+ * waits for the queries of requests in flight.
  */
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/accept.h"
 #include "common/health.h"
+#include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -12,11 +16,38 @@
 #include <zmq.h>
 
 #define DRAIN_TIMEOUT_S 10
+#define JANITOR_S 60
+
+#define R(scope, fn) (&(const struct gw_route){ scope, fn })
+#define GET EVHTTP_REQ_GET
+#define POST EVHTTP_REQ_POST
 
 static const struct tgm_http_route routes[] = {
-	{ EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler },
-	{ EVHTTP_REQ_GET, "/metrics", gw_metrics_handler },
-	{ 0, NULL, NULL },
+	{ GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler, NULL },
+	{ GET, "/metrics", gw_dispatch, R(0, gw_metrics) },
+	{ GET, "/v1/openapi.yaml", gw_dispatch, R(0, gw_openapi) },
+	{ POST, "/v1/keys", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_create) },
+	{ GET, "/v1/keys", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_list) },
+	{ EVHTTP_REQ_DELETE, "/v1/keys/{id}", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_revoke) },
+	{ POST, "/v1/bots", gw_dispatch, R(GW_SCOPE_ADMIN, gw_bots_create) },
+	{ GET, "/v1/bots", gw_dispatch, R(GW_SCOPE_READ, gw_bots_list) },
+	{ GET, "/v1/bots/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_bots_get) },
+	{ EVHTTP_REQ_PATCH, "/v1/bots/{id}", gw_dispatch, R(GW_SCOPE_ADMIN, gw_bots_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/bots/{id}", gw_dispatch, R(GW_SCOPE_ADMIN, gw_bots_delete) },
+	{ POST, "/v1/messages", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
+	{ GET, "/v1/messages", gw_dispatch, R(GW_SCOPE_READ, gw_messages_list) },
+	{ POST, "/v1/messages/batch", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_batch) },
+	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
+	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
+	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	/* the brief's original paths */
+	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
+	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
+	{ GET, "/api/status/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
+	{ GET, "/api/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	{ POST, "/api/bots", gw_dispatch, R(GW_SCOPE_ADMIN, gw_bots_create) },
+	{ GET, "/api/bots", gw_dispatch, R(GW_SCOPE_READ, gw_bots_list) },
+	{ 0, NULL, NULL, NULL },
 };
 
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
@@ -24,42 +55,68 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 	log_debug("status event topic=%s", topic);
 }
 
-void gw_metrics_handler(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
+void gw_ring(struct gatewayd *gw, int64_t bot_id)
 {
-	struct tgm_ctx *ctx = arg;
-	struct gatewayd *gw = ctx->app;
-	struct evbuffer *out = evbuffer_new();
+	char topic[32], json[48];
+	int n;
 
-	tgm_http_metrics(gw->http, out, "tgm_gatewayd");
-	evbuffer_add_printf(out, "# TYPE tgm_gatewayd_doorbells_dropped_total counter\n"
-				 "tgm_gatewayd_doorbells_dropped_total %lu\n",
-			    tgm_bus_dropped(gw->doorbell));
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
+	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
+	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld}", (long long)bot_id);
+	tgm_bus_send(gw->doorbell, topic, json, (size_t)n);
+}
+
+static void on_janitor_done(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("janitor: %s", err);
+	else if (strtol(PQcmdTuples(res), NULL, 10) > 0)
+		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
+}
+
+/* on_janitor - idempotency keys are kept 24 hours, then released for reuse */
+static void on_janitor(evutil_socket_t fd, short what, void *arg)
+{
+	struct gatewayd *gw = arg;
+
+	tgm_pg_query(gw->ctx->db, "UPDATE messages SET idempotency_key = NULL"
+		     " WHERE idempotency_key IS NOT NULL"
+		     " AND created_at < now() - interval '24 hours'", 0, NULL, on_janitor_done, gw);
+}
+
+static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_t errlen)
+{
+	gw->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB,
+				    ctx->cfg->gatewayd.doorbell, true, err, errlen);
+	if (gw->doorbell == NULL)
+		return -1;
+	gw->status = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_SUB, ctx->cfg->gatewayd.status,
+				  true, err, errlen);
+	if (gw->status == NULL)
+		return -1;
+	tgm_bus_subscribe(gw->status, "msg.");
+	tgm_bus_on_message(gw->status, on_status, ctx);
+	return 0;
 }
 
 int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 {
 	struct gatewayd *gw = tgm_xcalloc(1, sizeof(*gw));
 	const struct tgm_config *cfg = ctx->cfg;
+	struct timeval tv = { JANITOR_S, 0 };
 
 	ctx->app = gw;
-	gw->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, cfg->gatewayd.doorbell,
-				    true, err, errlen);
-	if (gw->doorbell == NULL)
+	gw->ctx = ctx;
+	gw->ratelimit = gw_ratelimit_new();
+	gw->httpc = tgm_httpc_new(ctx->base, 4);
+	gw->accept = gw_accept_new(gw);
+	if (open_buses(ctx, gw, err, errlen) != 0)
 		return -1;
-	gw->status = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_SUB, cfg->gatewayd.status,
-				  true, err, errlen);
-	if (gw->status == NULL)
-		return -1;
-	tgm_bus_subscribe(gw->status, "msg.");
-	tgm_bus_on_message(gw->status, on_status, ctx);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL)
 		return -1;
+	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
+	event_add(gw->ev_janitor, &tv);
 	log_info("listening on http://%s", cfg->gatewayd.listen);
 	return 0;
 }
@@ -69,6 +126,7 @@ void gw_drain(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	tgm_http_stop_accepting(gw->http);
+	gw_accept_flush(gw->accept);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
 
@@ -78,9 +136,14 @@ void gw_stop(struct tgm_ctx *ctx)
 
 	if (gw == NULL)
 		return;
+	if (gw->ev_janitor)
+		event_free(gw->ev_janitor);
 	tgm_http_free(gw->http);
+	gw_accept_free(gw->accept);
+	tgm_httpc_free(gw->httpc);
 	tgm_bus_close(gw->doorbell);
 	tgm_bus_close(gw->status);
+	gw_ratelimit_free(gw->ratelimit);
 	free(gw);
 	ctx->app = NULL;
 }

@@ -13,8 +13,8 @@
 #define DRAIN_TIMEOUT_S 10
 
 static const struct tgm_http_route routes[] = {
-	{ EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler },
-	{ 0, NULL, NULL },
+	{ EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler, NULL },
+	{ 0, NULL, NULL, NULL },
 };
 
 int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)

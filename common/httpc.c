@@ -1,0 +1,455 @@
+/*
+ * httpc.c - libcurl multi driven by libevent (see httpc.h); the shape of curl's
+ * docs/examples/hiperfifo.c.
+ *
+ * curl tells us which sockets to watch (on_socket) and when to call it back
+ * (on_timer_set); libevent events call curl_multi_socket_action, after which finished
+ * transfers are collected with curl_multi_info_read and called back. Requests that
+ * fail before reaching curl go on a list that a zero-delay event completes, so a
+ * callback never runs inside tgm_httpc_request. Every transfer sits on `xfers` until
+ * its callback has run, so tgm_httpc_free can complete them.
+ *
+ * "sent": the request body (or, without a body, the request head) was handed to the
+ * kernel in full; from then on the server may have acted on it.
+ */
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct xfer {
+	struct xfer *next, *prev;
+	struct tgm_httpc *c;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *path;         /* the URL's path and query, scrubbed from error texts */
+	size_t body_len;
+	char *buf;          /* response body */
+	size_t len, cap;
+	int retry_after;
+	bool too_big;
+	const char *fail;   /* set when it fails without curl */
+	tgm_httpc_cb cb;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct hsock {
+	struct hsock *next, *prev;
+	struct event *ev;
+};
+
+struct tgm_httpc {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *ev_timer;
+	struct event *ev_fail;
+	struct xfer *xfers;  /* in curl's hands */
+	struct xfer *failed; /* to complete from ev_fail */
+	struct hsock *socks;
+	int inflight;
+	int depth;           /* > 0 while callbacks run */
+	bool closing;
+};
+
+static bool curl_ready;
+
+/* LIST_PUSH, LIST_DROP - the doubly linked lists of transfers and sockets */
+#define LIST_PUSH(head, x) do { \
+	(x)->prev = NULL; (x)->next = (head); \
+	if (head) (head)->prev = (x); \
+	(head) = (x); \
+} while (0)
+#define LIST_DROP(head, x) do { \
+	if ((x)->prev) (x)->prev->next = (x)->next; else (head) = (x)->next; \
+	if ((x)->next) (x)->next->prev = (x)->prev; \
+	(x)->next = (x)->prev = NULL; \
+} while (0)
+
+static void xfer_free(struct xfer *x)
+{
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->hdrs);
+	free(x->path);
+	free(x->buf);
+	free(x);
+}
+
+/* scrub - remove the URL's path from a curl message, then the usual secrets */
+static void scrub(char *msg, const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+	char *p;
+
+	while (n > 4 && (p = strstr(msg, path)) != NULL) {
+		memmove(p + 4, p + n, strlen(p + n) + 1);
+		memcpy(p, "/***", 4);
+	}
+	tgm_redact(msg);
+}
+
+/* xfer_sent - did the whole request leave? (see the file comment) */
+static bool xfer_sent(struct xfer *x)
+{
+	curl_off_t up = 0;
+	long head = 0;
+
+	if (x->body_len > 0) {
+		curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+		return up >= (curl_off_t)x->body_len;
+	}
+	curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &head);
+	return head > 0;
+}
+
+/* xfer_complete - fill in the answer and call back; the caller frees x */
+static void xfer_complete(struct xfer *x, CURLcode rc)
+{
+	struct tgm_httpc_resp r = { .body = "", .retry_after = -1 };
+	char msg[CURL_ERROR_SIZE + 64];
+
+	if (x->easy) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+		r.sent = (rc == CURLE_OK && x->fail == NULL) || xfer_sent(x);
+		r.retry_after = x->retry_after;
+	}
+	if (x->buf) {
+		r.body = x->buf;
+		r.len = x->len;
+	}
+	if (x->fail) {
+		r.error = x->fail;
+	} else if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(msg, sizeof(msg), "response larger than %d bytes", TGM_HTTPC_MAX_BODY);
+		r.error = msg;
+	} else if (rc != CURLE_OK) {
+		snprintf(msg, sizeof(msg), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		scrub(msg, x->path);
+		r.error = msg;
+	}
+	x->c->inflight--;
+	x->c->depth++;
+	x->cb(&r, x->arg);
+	x->c->depth--;
+}
+
+/* collect - call back every transfer curl has finished */
+static void collect(struct tgm_httpc *c)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+		CURLcode rc = m->data.result; /* m is invalid after remove_handle */
+		struct xfer *x;
+		char *priv = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		x = (struct xfer *)priv;
+		curl_multi_remove_handle(c->multi, x->easy);
+		LIST_DROP(c->xfers, x);
+		xfer_complete(x, rc);
+		xfer_free(x);
+	}
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_httpc *c = arg;
+	int running;
+
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	collect(c);
+}
+
+/* on_timer_set - CURLMOPT_TIMERFUNCTION: -1 stops the timer */
+static int on_timer_set(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct tgm_httpc *c = arg;
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	if (timeout_ms < 0)
+		evtimer_del(c->ev_timer);
+	else
+		evtimer_add(c->ev_timer, &tv);
+	return 0;
+}
+
+static void on_sock_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_httpc *c = arg;
+	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) |
+		     (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+
+	curl_multi_socket_action(c->multi, fd, action, &running);
+	collect(c);
+}
+
+/* on_socket - CURLMOPT_SOCKETFUNCTION: watch s as curl asks, or forget it */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct tgm_httpc *c = arg;
+	struct hsock *h = sockp;
+	short kind = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (h) {
+			LIST_DROP(c->socks, h);
+			event_free(h->ev);
+			free(h);
+		}
+		return 0;
+	}
+	if (h == NULL) {
+		h = tgm_xcalloc(1, sizeof(*h));
+		h->ev = event_new(c->base, -1, 0, on_sock_event, c);
+		LIST_PUSH(c->socks, h);
+		curl_multi_assign(c->multi, s, h);
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	event_del(h->ev);
+	event_assign(h->ev, c->base, s, kind, on_sock_event, c);
+	event_add(h->ev, NULL);
+	return 0;
+}
+
+/* on_fail - complete the requests that failed without curl */
+static void on_fail(evutil_socket_t fd, short what, void *arg)
+{
+	struct tgm_httpc *c = arg;
+
+	while (c->failed) {
+		struct xfer *x = c->failed;
+
+		c->failed = x->next;
+		xfer_complete(x, CURLE_OK);
+		xfer_free(x);
+	}
+}
+
+static void fail_later(struct tgm_httpc *c, struct xfer *x, const char *why)
+{
+	x->fail = why;
+	x->next = c->failed;
+	c->failed = x;
+	event_active(c->ev_fail, 0, 0);
+}
+
+/* on_write - CURLOPT_WRITEFUNCTION: append to the body, up to the cap */
+static size_t on_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	n *= size;
+	if (x->len + n > TGM_HTTPC_MAX_BODY) {
+		x->too_big = true;
+		return 0;
+	}
+	if (x->len + n + 1 > x->cap) {
+		x->cap = x->cap ? x->cap : 4096;
+		while (x->len + n + 1 > x->cap)
+			x->cap *= 2;
+		x->buf = tgm_xrealloc(x->buf, x->cap);
+	}
+	memcpy(x->buf + x->len, data, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+	return n;
+}
+
+/* parse_retry_after - "120" or an HTTP date into seconds from now; -1 if neither */
+static int parse_retry_after(const char *v, size_t n)
+{
+	char s[64];
+	char *end;
+	long secs;
+	time_t t;
+
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	if (n == 0 || n >= sizeof(s))
+		return -1;
+	memcpy(s, v, n);
+	s[n] = '\0';
+	secs = strtol(s, &end, 10);
+	if (end != s && *end == '\0')
+		return secs < 0 ? -1 : secs > 86400 * 365 ? 86400 * 365 : (int)secs;
+	t = curl_getdate(s, NULL);
+	if (t < 0)
+		return -1;
+	return t > time(NULL) ? (int)(t - time(NULL)) : 0;
+}
+
+/* on_header - CURLOPT_HEADERFUNCTION: keep Retry-After of the last response */
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	static const char name[] = "retry-after:";
+
+	n *= size;
+	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0)
+		x->retry_after = -1; /* a new response (after a 100 Continue, say) */
+	else if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0)
+		x->retry_after = parse_retry_after(line + sizeof(name) - 1, n - (sizeof(name) - 1));
+	return n;
+}
+
+/* easy_setup - one configured easy handle for x; false if curl refused an option */
+static bool easy_setup(struct xfer *x, const char *method, const char *url, const char *body,
+		       int timeout_ms)
+{
+	CURL *e = x->easy;
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(e, CURLOPT_URL, url);
+	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 0));
+	rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TGM_HTTPC_MAX_BODY);
+	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	if (strcmp(method, "GET") == 0 && body == NULL) {
+		rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+		rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+		if (strcmp(method, "POST") != 0)
+			rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	}
+	return rc == CURLE_OK;
+}
+
+/* url_path - the part of url after scheme://host[:port], or NULL */
+static char *url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = strchr(p ? p + 3 : url, '/');
+	return p && p[1] ? tgm_xstrdup(p) : NULL;
+}
+
+void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
+		       const char *const *headers, const char *body, size_t len, int timeout_ms,
+		       tgm_httpc_cb cb, void *arg)
+{
+	struct xfer *x = tgm_xcalloc(1, sizeof(*x));
+
+	x->c = c;
+	x->cb = cb;
+	x->arg = arg;
+	x->retry_after = -1;
+	x->body_len = body ? len : 0;
+	x->path = url_path(url);
+	c->inflight++;
+	if (c->closing) {
+		fail_later(c, x, "client closed");
+		return;
+	}
+	for (int i = 0; headers && headers[i]; i++)
+		x->hdrs = curl_slist_append(x->hdrs, headers[i]);
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round trip */
+	x->easy = curl_easy_init();
+	if (x->easy == NULL || x->hdrs == NULL) {
+		fail_later(c, x, "out of memory");
+		return;
+	}
+	if (!easy_setup(x, method, url, body, timeout_ms)) {
+		fail_later(c, x, "request refused by libcurl (bad URL or option)");
+		return;
+	}
+	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+		fail_later(c, x, "request refused by libcurl");
+		return;
+	}
+	LIST_PUSH(c->xfers, x);
+}
+
+struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host)
+{
+	struct tgm_httpc *c = tgm_xcalloc(1, sizeof(*c));
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			log_fatal("curl_global_init failed");
+		curl_ready = true;
+	}
+	c->base = base;
+	c->multi = curl_multi_init();
+	if (c->multi == NULL)
+		TGM_BUG("curl_multi_init failed");
+	c->ev_timer = evtimer_new(base, on_timer, c);
+	c->ev_fail = event_new(base, -1, 0, on_fail, c);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)(max_per_host > 0 ? max_per_host : 1));
+	return c;
+}
+
+int tgm_httpc_inflight(const struct tgm_httpc *c)
+{
+	return c->inflight;
+}
+
+/* close_all - complete every transfer still in curl's hands with "client closed" */
+static void close_all(struct tgm_httpc *c)
+{
+	while (c->xfers) {
+		struct xfer *x = c->xfers;
+
+		LIST_DROP(c->xfers, x);
+		curl_multi_remove_handle(c->multi, x->easy);
+		x->fail = "client closed";
+		xfer_complete(x, CURLE_OK);
+		xfer_free(x);
+	}
+}
+
+void tgm_httpc_free(struct tgm_httpc *c)
+{
+	if (c == NULL)
+		return;
+	if (c->depth > 0)
+		TGM_BUG("tgm_httpc_free called from inside an httpc callback");
+	c->closing = true;
+	close_all(c);
+	on_fail(-1, 0, c);
+	curl_multi_cleanup(c->multi);
+	while (c->socks) {
+		struct hsock *h = c->socks;
+
+		LIST_DROP(c->socks, h);
+		event_free(h->ev);
+		free(h);
+	}
+	event_free(c->ev_timer);
+	event_free(c->ev_fail);
+	free(c);
+}

@@ -1,0 +1,61 @@
+/*
+ * httpc.h - an asynchronous HTTP client: libcurl's multi interface on a libevent loop.
+ *
+ * One client = one curl multi handle, so connections are kept alive and reused, at most
+ * max_per_host at a time per host (more requests wait in curl's queue). Requests are
+ * copied; each completes exactly once with a callback that never runs inside
+ * tgm_httpc_request. HTTP/1.1, no redirects, no signals, responses capped at
+ * TGM_HTTPC_MAX_BODY bytes. Used by telegram.c; knows nothing of Telegram.
+ *
+ * The first tgm_httpc_new calls curl_global_init (not thread-safe: create the first
+ * client before starting any thread that uses curl). curl_global_cleanup is never called.
+ */
+#ifndef TGM_HTTPC_H
+#define TGM_HTTPC_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TGM_HTTPC_MAX_BODY (4 * 1024 * 1024)
+
+struct tgm_httpc;
+
+/* tgm_httpc_resp - what came back; every pointer is borrowed until the callback returns */
+struct tgm_httpc_resp {
+	long status;       /* HTTP status, 0 when no response */
+	const char *body;  /* NUL-terminated ("" when none) */
+	size_t len;
+	const char *error; /* NULL when a whole HTTP response arrived; else one line */
+	bool sent;         /* the whole request left before the failure (ambiguous outcome) */
+	int retry_after;   /* Retry-After header in seconds, -1 when absent */
+	double seconds;    /* total time */
+};
+
+typedef void (*tgm_httpc_cb)(const struct tgm_httpc_resp *r, void *arg);
+
+/* tgm_httpc_new - a client on base; max_per_host >= 1 connections per host */
+struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host);
+
+/*
+ * tgm_httpc_request - start a request; cb runs once, later, from the loop.
+ * method: "GET", "POST", or any other verb. headers: NULL-terminated array of
+ * "Name: value", or NULL. body (len bytes, copied) may be NULL: a GET, or an empty body.
+ * timeout_ms bounds the whole exchange, including the wait for a free connection (0: none).
+ * The error text never holds the URL's path, but it may name the host.
+ */
+void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
+		       const char *const *headers, const char *body, size_t len, int timeout_ms,
+		       tgm_httpc_cb cb, void *arg);
+
+/* tgm_httpc_inflight - requests whose callback has not run yet */
+int tgm_httpc_inflight(const struct tgm_httpc *c);
+
+/*
+ * tgm_httpc_free - close every connection. In-flight requests complete first with
+ * error "client closed" (sent tells whether they had left); requests made from those
+ * callbacks fail the same way. Must not be called from inside one of its callbacks.
+ */
+void tgm_httpc_free(struct tgm_httpc *c);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * telegram.h - the Telegram Bot API client: one method call over httpc, its answer
+ * parsed, and a classification of the outcome (/work/shared/TELEGRAM.md sections 1, 2, 4).
+ *
+ * Used by senderd and webhookd. Knows nothing of lanes or the database: the caller
+ * decides what a class means for its message, chat and bot. The bot token goes into
+ * the URL only; no text this module hands out (description) contains it.
+ */
+#ifndef TGM_TELEGRAM_H
+#define TGM_TELEGRAM_H
+
+#include "common/httpc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#define TGM_TG_MAX_BODY TGM_HTTPC_MAX_BODY
+
+/* tgm_tg_result - one answer; every pointer is borrowed until the callback returns */
+struct tgm_tg_result {
+	bool ok;                    /* {"ok":true} */
+	int error_code;             /* Telegram's error_code, else the HTTP status, else 0 */
+	const char *description;    /* Telegram's description or the transport error; borrowed */
+	int retry_after;            /* parameters.retry_after, else Retry-After header, else -1 */
+	int64_t migrate_to_chat_id; /* parameters.migrate_to_chat_id, else 0 */
+	yajl_val result;            /* "result" when ok; borrowed */
+	const char *raw;            /* the body text; borrowed (as sent by the server) */
+	bool transport_error;       /* no usable answer */
+	bool ambiguous;             /* transport error after the request was sent */
+};
+
+typedef void (*tgm_tg_cb)(const struct tgm_tg_result *r, void *arg);
+
+/*
+ * tgm_tg_call - POST json (len bytes, copied) as application/json to
+ * <api_url>/bot<token>/<method>; cb runs once, later, from the loop.
+ * A body that is not a Bot API answer (an HTML 502 page, say) is a transport error
+ * that keeps the HTTP status in error_code. ambiguous is set when the request had
+ * left and no definite failure status (4xx, 5xx) came back: it may have been performed.
+ */
+void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, const char *method,
+		 const char *json, size_t len, int timeout_ms, tgm_tg_cb cb, void *arg);
+
+/*
+ * tgm_tg_class - what an outcome means (TELEGRAM.md section 4):
+ *   OK          2xx and "ok":true
+ *   RETRY       5xx, or no answer and the request had not left: retry with backoff
+ *   FLOOD       429: wait retry_after seconds
+ *   MIGRATED    migrate_to_chat_id given: resend once to the new chat id
+ *   CHAT_GONE   403, or 400 chat/private chat/user not found: permanent for the chat
+ *   TOKEN_DEAD  401, 404 (or a 3xx: the API URL is wrong): stop the bot's lane
+ *   BAD_REQUEST any other 4xx: permanent for this payload
+ *   AMBIGUOUS   the request left and no answer came: it may have been delivered
+ */
+enum tgm_tg_class {
+	TGM_TG_OK,
+	TGM_TG_RETRY,
+	TGM_TG_FLOOD,
+	TGM_TG_MIGRATED,
+	TGM_TG_CHAT_GONE,
+	TGM_TG_TOKEN_DEAD,
+	TGM_TG_BAD_REQUEST,
+	TGM_TG_AMBIGUOUS,
+};
+
+enum tgm_tg_class tgm_tg_classify(const struct tgm_tg_result *r);
+/* tgm_tg_class_name - "OK", "RETRY", ... ; a static string */
+const char *tgm_tg_class_name(enum tgm_tg_class c);
+
+#endif

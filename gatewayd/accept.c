@@ -1,0 +1,352 @@
+/*
+ * accept.c - group commit of accepted messages (see accept.h).
+ *
+ * Submissions wait in a FIFO. Whenever one of the accept connections is idle, it
+ * takes whole submissions from the head, up to [gatewayd] accept_batch messages, and
+ * commits them with one INSERT ... SELECT FROM unnest(arrays) statement that also
+ * writes each message's first event. While a batch is in flight new submissions
+ * gather, so the batch size follows the load: one row when idle, hundreds when busy.
+ *
+ * Message ids come from the identity sequence in request order, so messages to one
+ * chat keep the order in which they were accepted. Rows that did not insert are
+ * either an idempotency key seen before (looked up by a second statement, after the
+ * first one committed, to tell a replay from a conflict) or a bot that is not the
+ * tenant's.
+ */
+#include "gatewayd/accept.h"
+#include "gatewayd/gatewayd.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NCOLS 13
+
+struct submission {
+	struct submission *next;
+	struct gw_msg **msgs;
+	int n;
+	gw_accept_cb cb;
+	void *arg;
+};
+
+struct batch {
+	struct gw_accept *a;
+	struct accept_conn *conn;
+	struct submission *head; /* the submissions of this batch, in order */
+	struct gw_msg **msgs;    /* all their messages, flattened: ord = index */
+	int n;
+};
+
+struct accept_conn {
+	struct tgm_pg *pg;
+	bool busy;
+};
+
+struct gw_accept {
+	struct gatewayd *gw;
+	struct accept_conn *conns;
+	int nconns;
+	struct submission *head, *tail;
+	int waiting, inflight;
+	bool closing;
+};
+
+static const char insert_sql[] =
+	"WITH input AS ("
+	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
+	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
+	"   $12::text[], $13::jsonb[]) AS t(ord, tenant_id, bot_id, chat, method, params,"
+	"   priority, send_at, ttl, idem, req_hash, callback_url, metadata)),"
+	" numbered AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, s.*"
+	"  FROM (SELECT i.* FROM input i JOIN bots b ON b.id = i.bot_id"
+	"   AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL ORDER BY i.ord) s),"
+	" ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
+	"   not_before, expires_at, idempotency_key, request_hash, callback_url, metadata)"
+	"  OVERRIDING SYSTEM VALUE"
+	"  SELECT id, tenant_id, bot_id, chat, method, params, priority,"
+	"   coalesce(send_at, now()),"
+	"   CASE WHEN ttl > 0 THEN coalesce(send_at, now()) + make_interval(secs => ttl) END,"
+	"   idem, decode(req_hash, 'hex'), callback_url, metadata FROM numbered ORDER BY id"
+	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+	"  DO NOTHING RETURNING id),"
+	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM ins)"
+	" SELECT n.ord, n.id FROM numbered n JOIN ins USING (id)";
+
+static const char replay_sql[] =
+	"SELECT k.ord, m.id, encode(m.request_hash, 'hex'), m.status"
+	" FROM unnest($1::int[], $2::bigint[], $3::text[]) AS k(ord, tenant_id, idem)"
+	" JOIN messages m ON m.tenant_id = k.tenant_id AND m.idempotency_key = k.idem";
+
+static void accept_pump(struct gw_accept *a);
+
+void gw_msg_free(struct gw_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->chat);
+	free(m->method);
+	free(m->params);
+	free(m->send_at);
+	free(m->idem_key);
+	free(m->callback_url);
+	free(m->metadata);
+	free(m);
+}
+
+struct gw_accept *gw_accept_new(struct gatewayd *gw)
+{
+	struct gw_accept *a = tgm_xcalloc(1, sizeof(*a));
+	const struct tgm_config *cfg = gw->ctx->cfg;
+
+	a->gw = gw;
+	a->nconns = cfg->gatewayd.accept_connections;
+	a->conns = tgm_xcalloc((size_t)a->nconns, sizeof(*a->conns));
+	for (int i = 0; i < a->nconns; i++)
+		a->conns[i].pg = tgm_pg_new(gw->ctx->base, cfg->database.url, "gatewayd-accept");
+	return a;
+}
+
+/* finish - every message of the batch has its outcome: answer, ring, free */
+static void finish(struct batch *b)
+{
+	struct gw_accept *a = b->a;
+	int64_t last_bot = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		if (b->msgs[i]->outcome == GW_PENDING)
+			b->msgs[i]->outcome = GW_FAILED;
+		if (b->msgs[i]->outcome == GW_ACCEPTED && b->msgs[i]->bot_id != last_bot)
+			gw_ring(a->gw, last_bot = b->msgs[i]->bot_id);
+	}
+	while (b->head) {
+		struct submission *s = b->head;
+
+		b->head = s->next;
+		s->cb(s->msgs, s->n, s->arg);
+		free(s);
+	}
+	b->conn->busy = false;
+	a->inflight--;
+	free(b->msgs);
+	free(b);
+	accept_pump(a);
+}
+
+static void on_replay(PGresult *res, const char *err, void *arg)
+{
+	struct batch *b = arg;
+
+	for (int i = 0; !err && i < PQntuples(res); i++) {
+		int64_t ord = 0;
+		struct gw_msg *m;
+
+		tgm_parse_int64(PQgetvalue(res, i, 0), &ord);
+		if (ord < 0 || ord >= b->n)
+			continue;
+		m = b->msgs[ord];
+		tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
+		snprintf(m->status, sizeof(m->status), "%s", PQgetvalue(res, i, 3));
+		m->outcome = strcmp(PQgetvalue(res, i, 2), m->req_hash) == 0 ? GW_REPLAYED
+									   : GW_KEY_CONFLICT;
+	}
+	if (err)
+		log_error("accept: replay lookup failed: %s", err);
+	finish(b);
+}
+
+/* look_up_replays - rows with an idempotency key that did not insert */
+static void look_up_replays(struct batch *b)
+{
+	struct tgm_buf ord, tenant, idem;
+	const char *p[3];
+	char num[24];
+	int k = 0;
+
+	tgm_buf_init(&ord), tgm_buf_init(&tenant), tgm_buf_init(&idem);
+	for (int i = 0; i < b->n; i++) {
+		struct gw_msg *m = b->msgs[i];
+
+		if (m->outcome != GW_PENDING)
+			continue;
+		if (m->idem_key == NULL) {
+			m->outcome = GW_BOT_NOT_FOUND;
+			continue;
+		}
+		snprintf(num, sizeof(num), "%d", i);
+		tgm_pgarr_add(&ord, num);
+		snprintf(num, sizeof(num), "%lld", (long long)m->tenant_id);
+		tgm_pgarr_add(&tenant, num);
+		tgm_pgarr_add(&idem, m->idem_key);
+		k++;
+	}
+	if (k == 0) {
+		finish(b);
+	} else {
+		tgm_pgarr_end(&ord), tgm_pgarr_end(&tenant), tgm_pgarr_end(&idem);
+		p[0] = ord.p, p[1] = tenant.p, p[2] = idem.p;
+		tgm_pg_query(b->conn->pg, replay_sql, 3, p, on_replay, b);
+	}
+	tgm_buf_free(&ord), tgm_buf_free(&tenant), tgm_buf_free(&idem);
+}
+
+static void on_insert(PGresult *res, const char *err, void *arg)
+{
+	struct batch *b = arg;
+
+	if (err) {
+		log_error("accept: %d messages not committed: %s", b->n, err);
+		finish(b); /* every message FAILED: nothing was acknowledged */
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t ord = 0;
+
+		tgm_parse_int64(PQgetvalue(res, i, 0), &ord);
+		if (ord < 0 || ord >= b->n)
+			continue;
+		tgm_parse_int64(PQgetvalue(res, i, 1), &b->msgs[ord]->id);
+		b->msgs[ord]->outcome = GW_ACCEPTED;
+		snprintf(b->msgs[ord]->status, sizeof(b->msgs[ord]->status), "queued");
+	}
+	b->a->gw->accepted += (unsigned long)PQntuples(res);
+	look_up_replays(b);
+}
+
+/* add_row - one message's values to the column arrays */
+static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
+{
+	char num[4][24];
+
+	snprintf(num[0], sizeof(num[0]), "%d", ord);
+	snprintf(num[1], sizeof(num[1]), "%lld", (long long)m->tenant_id);
+	snprintf(num[2], sizeof(num[2]), "%lld", (long long)m->bot_id);
+	snprintf(num[3], sizeof(num[3]), "%d", m->priority);
+	tgm_pgarr_add(&col[0], num[0]);
+	tgm_pgarr_add(&col[1], num[1]);
+	tgm_pgarr_add(&col[2], num[2]);
+	tgm_pgarr_add(&col[3], m->chat);
+	tgm_pgarr_add(&col[4], m->method);
+	tgm_pgarr_add(&col[5], m->params);
+	tgm_pgarr_add(&col[6], num[3]);
+	tgm_pgarr_add(&col[7], m->send_at);
+	snprintf(num[0], sizeof(num[0]), "%d", m->ttl_seconds);
+	tgm_pgarr_add(&col[8], num[0]);
+	tgm_pgarr_add(&col[9], m->idem_key);
+	tgm_pgarr_add(&col[10], m->idem_key ? m->req_hash : NULL);
+	tgm_pgarr_add(&col[11], m->callback_url);
+	tgm_pgarr_add(&col[12], m->metadata);
+}
+
+static void send_batch(struct gw_accept *a, struct batch *b)
+{
+	struct tgm_buf col[NCOLS];
+	const char *p[NCOLS];
+
+	for (int c = 0; c < NCOLS; c++)
+		tgm_buf_init(&col[c]);
+	for (int i = 0; i < b->n; i++)
+		add_row(col, i, b->msgs[i]);
+	for (int c = 0; c < NCOLS; c++) {
+		tgm_pgarr_end(&col[c]);
+		p[c] = col[c].p;
+	}
+	tgm_pg_query(b->conn->pg, insert_sql, NCOLS, p, on_insert, b);
+	for (int c = 0; c < NCOLS; c++)
+		tgm_buf_free(&col[c]);
+}
+
+/* take_batch - whole submissions from the queue, up to accept_batch messages */
+static struct batch *take_batch(struct gw_accept *a, struct accept_conn *conn)
+{
+	struct batch *b = tgm_xcalloc(1, sizeof(*b));
+	struct submission **tail = &b->head;
+	int limit = a->gw->ctx->cfg->gatewayd.accept_batch, k = 0;
+
+	b->a = a;
+	b->conn = conn;
+	while (a->head && (b->n == 0 || b->n + a->head->n <= limit)) {
+		struct submission *s = a->head;
+
+		a->head = s->next;
+		s->next = NULL;
+		*tail = s;
+		tail = &s->next;
+		b->n += s->n;
+		a->waiting--;
+	}
+	if (a->head == NULL)
+		a->tail = NULL;
+	b->msgs = tgm_xcalloc((size_t)b->n, sizeof(*b->msgs));
+	for (struct submission *s = b->head; s; s = s->next)
+		for (int i = 0; i < s->n; i++)
+			b->msgs[k++] = s->msgs[i];
+	return b;
+}
+
+static void accept_pump(struct gw_accept *a)
+{
+	if (a->closing)
+		return;
+	for (int i = 0; i < a->nconns && a->head; i++) {
+		struct accept_conn *c = &a->conns[i];
+
+		if (c->busy)
+			continue;
+		c->busy = true;
+		a->inflight++;
+		send_batch(a, take_batch(a, c));
+	}
+}
+
+void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb,
+		      void *arg)
+{
+	struct submission *s = tgm_xcalloc(1, sizeof(*s));
+
+	s->msgs = msgs;
+	s->n = n;
+	s->cb = cb;
+	s->arg = arg;
+	for (int i = 0; i < n; i++)
+		msgs[i]->outcome = GW_PENDING;
+	if (a->tail)
+		a->tail->next = s;
+	else
+		a->head = s;
+	a->tail = s;
+	a->waiting++;
+	accept_pump(a);
+}
+
+void gw_accept_flush(struct gw_accept *a)
+{
+	accept_pump(a);
+}
+
+int gw_accept_busy(const struct gw_accept *a)
+{
+	return a->waiting + a->inflight;
+}
+
+void gw_accept_free(struct gw_accept *a)
+{
+	if (a == NULL)
+		return;
+	a->closing = true;
+	for (int i = 0; i < a->nconns; i++)
+		tgm_pg_free(a->conns[i].pg); /* in-flight batches finish as FAILED */
+	while (a->head) {
+		struct submission *s = a->head;
+
+		a->head = s->next;
+		for (int i = 0; i < s->n; i++)
+			s->msgs[i]->outcome = GW_FAILED;
+		s->cb(s->msgs, s->n, s->arg);
+		free(s);
+	}
+	free(a->conns);
+	free(a);
+}

@@ -1,0 +1,104 @@
+/*
+ * auth.c - who is asking: the Bearer API key is hashed and looked up (a revoked key
+ * is refused at once: no cache), its scope checked against the route's, and its
+ * request rate taken from its bucket. Then the route's handler runs.
+ *
+ * last_used_at is written at most once a minute per key, in the same lookup query.
+ */
+#include "gatewayd/gatewayd.h"
+#include "common/apikey.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <event2/http.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char lookup_sql[] =
+	"WITH k AS (SELECT id, tenant_id, scope, last_used_at FROM api_keys"
+	"  WHERE hash = decode($1, 'hex') AND revoked_at IS NULL),"
+	" touch AS (UPDATE api_keys SET last_used_at = now() WHERE id = (SELECT id FROM k)"
+	"  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
+	" SELECT id, tenant_id, scope FROM k";
+
+static enum gw_scope scope_of(const char *s)
+{
+	if (strcmp(s, "admin") == 0)
+		return GW_SCOPE_ADMIN;
+	if (strcmp(s, "send") == 0)
+		return GW_SCOPE_SEND;
+	return GW_SCOPE_READ;
+}
+
+static void unauthorized(struct gw_req *r, const char *detail)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
+			  "Bearer realm=\"tgm\"");
+	gw_reply_problem(r, 401, "unauthorized", detail, NULL);
+}
+
+/* rate_headers - RateLimit-* (and Retry-After when refused) on the answer */
+static bool take_rate(struct gw_req *r)
+{
+	const struct tgm_config *cfg = r->gw->ctx->cfg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	int remaining, reset;
+	char buf[32];
+	bool ok = gw_ratelimit_take(r->gw->ratelimit, r->key_id, cfg->gatewayd.key_rate,
+				    cfg->gatewayd.key_burst, &remaining, &reset);
+
+	snprintf(buf, sizeof(buf), "%d", cfg->gatewayd.key_burst);
+	evhttp_add_header(h, "RateLimit-Limit", buf);
+	snprintf(buf, sizeof(buf), "%d", remaining);
+	evhttp_add_header(h, "RateLimit-Remaining", buf);
+	snprintf(buf, sizeof(buf), "%d", reset);
+	evhttp_add_header(h, "RateLimit-Reset", buf);
+	if (!ok)
+		evhttp_add_header(h, "Retry-After", buf);
+	return ok;
+}
+
+static void on_key(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		unauthorized(r, "the API key is unknown or revoked");
+		return;
+	}
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &r->key_id);
+	tgm_parse_int64(PQgetvalue(res, 0, 1), &r->tenant_id);
+	r->scope = scope_of(PQgetvalue(res, 0, 2));
+	if (r->scope < r->route->scope) {
+		gw_reply_problem(r, 403, "forbidden", r->route->scope == GW_SCOPE_ADMIN
+				 ? "this needs a key with the admin scope"
+				 : "this needs a key with the send or admin scope", NULL);
+		return;
+	}
+	if (!take_rate(r)) {
+		gw_reply_problem(r, 429, "rate_limited",
+				 "too many requests for this API key; see Retry-After", NULL);
+		return;
+	}
+	r->route->handler(r);
+}
+
+void gw_authenticate(struct gw_req *r)
+{
+	const char *auth = gw_header(r, "Authorization");
+	char hash[65];
+	const char *p[1] = { hash };
+
+	if (auth == NULL) {
+		unauthorized(r, "send the API key as Authorization: Bearer <key>");
+		return;
+	}
+	if (strncasecmp(auth, "Bearer ", 7) != 0 || !tgm_apikey_hash(auth + 7, hash)) {
+		unauthorized(r, "the Authorization header is not a Bearer tgm API key");
+		return;
+	}
+	gw_query_sql(r, lookup_sql, 1, p, on_key);
+}

@@ -1,0 +1,128 @@
+/*
+ * stats.c - GET /v1/stats (and the brief's GET /api/stats): per bot and in total for
+ * a time range, what was accepted, sent, failed, expired and canceled, the 429s met,
+ * the success rate, the queue depth now, the share of each bot's rate used in the
+ * last minute, latency from accept to sent (p50/p95/p99), and a series by bucket.
+ *
+ * PostgreSQL computes it all in one statement over the tenant's messages in range.
+ */
+#include "gatewayd/gatewayd.h"
+#include "gatewayd/validate.h"
+#include "common/util.h"
+
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_RANGE_S 86400
+
+/* one JSON object of counters from a row of agg (alias a) */
+#define COUNTS_JSON \
+	"'accepted', coalesce(a.accepted, 0), 'sent', coalesce(a.sent, 0)," \
+	" 'failed', coalesce(a.failed, 0), 'expired', coalesce(a.expired, 0)," \
+	" 'canceled', coalesce(a.canceled, 0), 'rate_limited', coalesce(f.n, 0)," \
+	" 'success_rate', CASE WHEN coalesce(a.sent, 0) + coalesce(a.failed, 0) + coalesce(a.expired, 0) > 0" \
+	"  THEN round(a.sent::numeric / (a.sent + a.failed + a.expired), 4) END," \
+	" 'latency_ms', json_build_object('p50', round(a.lat[1]::numeric, 1)," \
+	"  'p95', round(a.lat[2]::numeric, 1), 'p99', round(a.lat[3]::numeric, 1))"
+
+static const char stats_sql[] =
+	"WITH m AS (SELECT * FROM messages WHERE tenant_id = $1 AND created_at >= $2::timestamptz"
+	"  AND created_at < $3::timestamptz AND ($5::bigint IS NULL OR bot_id = $5)),"
+	" agg AS (SELECT bot_id, count(*) AS accepted,"
+	"  count(*) FILTER (WHERE status = 'sent') AS sent,"
+	"  count(*) FILTER (WHERE status = 'failed') AS failed,"
+	"  count(*) FILTER (WHERE status = 'expired') AS expired,"
+	"  count(*) FILTER (WHERE status = 'canceled') AS canceled,"
+	"  percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+	"   (ORDER BY extract(epoch FROM sent_at - created_at) * 1000)"
+	"   FILTER (WHERE status = 'sent') AS lat"
+	"  FROM m GROUP BY ROLLUP (bot_id)),"
+	" flood AS (SELECT m.bot_id, count(*) AS n FROM message_events e JOIN m ON m.id = e.message_id"
+	"  WHERE e.detail LIKE '429%' GROUP BY ROLLUP (m.bot_id)),"
+	" bots_in AS (SELECT b.id, ('{\"per_second\":30}'::jsonb || b.settings)->>'per_second' AS per_second,"
+	"  (SELECT count(*) FROM messages q WHERE q.bot_id = b.id"
+	"   AND q.status IN ('queued', 'retrying', 'sending')) AS depth,"
+	"  (SELECT count(*) FROM messages q WHERE q.bot_id = b.id AND q.status = 'sent'"
+	"   AND q.sent_at > now() - interval '1 minute') AS last_minute"
+	"  FROM bots b WHERE b.tenant_id = $1 AND b.deleted_at IS NULL"
+	"  AND ($5::bigint IS NULL OR b.id = $5)),"
+	" series AS (SELECT date_trunc($4, created_at) AS t, count(*) AS accepted,"
+	"  count(*) FILTER (WHERE status = 'sent') AS sent,"
+	"  count(*) FILTER (WHERE status = 'failed') AS failed FROM m GROUP BY 1)"
+	" SELECT json_build_object('from', $2::timestamptz, 'to', $3::timestamptz, 'bucket', $4,"
+	"  'total', (SELECT json_build_object(" COUNTS_JSON ","
+	"    'queue_depth', (SELECT coalesce(sum(depth), 0) FROM bots_in))"
+	"   FROM (SELECT 1) one LEFT JOIN agg a ON a.bot_id IS NULL AND a.accepted IS NOT NULL"
+	"   LEFT JOIN flood f ON f.bot_id IS NULL),"
+	"  'bots', (SELECT coalesce(json_agg(json_build_object('bot_id', bi.id, " COUNTS_JSON ","
+	"    'queue_depth', bi.depth, 'rate_limit_usage',"
+	"    round(bi.last_minute::numeric / 60 / bi.per_second::numeric, 4)) ORDER BY bi.id), '[]')"
+	"   FROM bots_in bi LEFT JOIN agg a ON a.bot_id = bi.id LEFT JOIN flood f ON f.bot_id = bi.id),"
+	"  'series', (SELECT coalesce(json_agg(json_build_object('t', t, 'accepted', accepted,"
+	"    'sent', sent, 'failed', failed) ORDER BY t), '[]') FROM series))";
+
+/* rfc3339_at - now + offset seconds as an RFC 3339 UTC time in buf */
+static const char *rfc3339_at(char *buf, size_t size, int offset)
+{
+	time_t t = time(NULL) + offset;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static const char *const buckets[] = { "minute", "hour", "day", NULL };
+
+static void on_stats(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	tgm_http_reply(r->req, 200, "application/json", PQgetvalue(res, 0, 0),
+		       (size_t)PQgetlength(res, 0, 0));
+	gw_req_free(r);
+}
+
+static bool valid_bucket(const char *b)
+{
+	for (int i = 0; buckets[i]; i++)
+		if (strcmp(b, buckets[i]) == 0)
+			return true;
+	return false;
+}
+
+void gw_stats(struct gw_req *r)
+{
+	char tenant[24], from[64], to[64], bucket[16], bot[32];
+	const char *p[5] = { tenant, gw_query(r, "from", from, sizeof(from)),
+			     gw_query(r, "to", to, sizeof(to)),
+			     gw_query(r, "bucket", bucket, sizeof(bucket)),
+			     gw_query(r, "bot_id", bot, sizeof(bot)) };
+	int64_t id;
+
+	if ((p[1] && !gw_valid_time(p[1])) || (p[2] && !gw_valid_time(p[2]))) {
+		gw_reply_problem(r, 422, "invalid_parameter", "from and to must be RFC 3339 times",
+				 p[1] && !gw_valid_time(p[1]) ? "from" : "to");
+		return;
+	}
+	if (p[3] && !valid_bucket(p[3])) {
+		gw_reply_problem(r, 422, "invalid_parameter", "bucket must be minute, hour or day",
+				 "bucket");
+		return;
+	}
+	if (p[4] && (!tgm_parse_int64(p[4], &id) || id <= 0)) {
+		gw_reply_problem(r, 422, "invalid_parameter", "bot_id must be a positive integer",
+				 "bot_id");
+		return;
+	}
+	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	if (p[1] == NULL)
+		p[1] = rfc3339_at(from, sizeof(from), -DEFAULT_RANGE_S);
+	if (p[2] == NULL)
+		p[2] = rfc3339_at(to, sizeof(to), 1);
+	if (p[3] == NULL)
+		p[3] = "hour";
+	gw_query_sql(r, stats_sql, 5, p, on_stats);
+}

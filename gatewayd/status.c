@@ -1,0 +1,220 @@
+/*
+ * status.c - reading messages back: GET /v1/messages/{id} with every transition,
+ * GET /v1/messages filtered and paged by cursor, and POST /v1/messages/{id}/cancel.
+ * Every query is scoped to the key's tenant: another tenant's message is a 404.
+ */
+#include "gatewayd/gatewayd.h"
+#include "gatewayd/validate.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 1000
+
+/* the message as JSON, built by PostgreSQL from the row (and its events) */
+#define MESSAGE_JSON(events) \
+	"json_build_object('id', m.id, 'bot_id', m.bot_id, 'chat_id', m.chat," \
+	" 'method', m.method, 'status', m.status," \
+	" 'priority', (ARRAY['high','normal','bulk'])[m.priority + 1]," \
+	" 'attempts', m.attempts, 'telegram_message_id', m.telegram_message_id," \
+	" 'last_error', m.last_error, 'created_at', m.created_at, 'updated_at', m.updated_at," \
+	" 'send_at', m.not_before, 'expires_at', m.expires_at, 'sent_at', m.sent_at," \
+	" 'callback_url', m.callback_url, 'metadata', m.metadata" events ")"
+
+static const char get_sql[] =
+	"SELECT " MESSAGE_JSON(", 'params', m.params, 'events', (SELECT coalesce(json_agg("
+	"json_build_object('status', e.status, 'at', e.at, 'detail', e.detail) ORDER BY e.id),"
+	" '[]') FROM message_events e WHERE e.message_id = m.id)")
+	" FROM messages m WHERE m.id = $1 AND m.tenant_id = $2";
+
+static const char list_sql[] =
+	"SELECT " MESSAGE_JSON("") ", m.id FROM messages m"
+	" WHERE m.tenant_id = $1 AND ($2::bigint IS NULL OR m.bot_id = $2)"
+	" AND ($3::text IS NULL OR m.chat = $3) AND ($4::text IS NULL OR m.status = $4)"
+	" AND ($5::timestamptz IS NULL OR m.created_at >= $5)"
+	" AND ($6::timestamptz IS NULL OR m.created_at < $6)"
+	" AND ($7::bigint IS NULL OR m.id < $7)"
+	" ORDER BY m.id DESC LIMIT $8";
+
+static const char cancel_sql[] =
+	"WITH c AS (UPDATE messages SET status = 'canceled', updated_at = now()"
+	"  WHERE id = $1 AND tenant_id = $2 AND status IN ('queued', 'retrying')"
+	"  RETURNING id, bot_id),"
+	" ev AS (INSERT INTO message_events (message_id, status, detail)"
+	"  SELECT id, 'canceled', 'canceled through the API' FROM c)"
+	" SELECT 'canceled', (SELECT bot_id FROM c) FROM c"
+	" UNION ALL SELECT status, bot_id FROM messages"
+	"  WHERE id = $1 AND tenant_id = $2 AND NOT EXISTS (SELECT 1 FROM c)";
+
+static const char *const statuses[] = {
+	"queued", "sending", "retrying", "sent", "failed", "expired", "canceled", NULL,
+};
+
+/* reply_raw_json - a JSON text made by the database, as is */
+static void reply_raw_json(struct gw_req *r, int code, const char *json)
+{
+	tgm_http_reply(r->req, code, "application/json", json, strlen(json));
+	gw_req_free(r);
+}
+
+static void tenant_param(struct gw_req *r, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)r->tenant_id);
+}
+
+static void on_get(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else if (PQntuples(res) == 0)
+		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
+	else
+		reply_raw_json(r, 200, PQgetvalue(res, 0, 0));
+}
+
+void gw_messages_get(struct gw_req *r)
+{
+	char tenant[24];
+	int64_t id;
+	const char *p[2] = { tgm_http_param(&r->params, "id"), tenant };
+
+	if (!gw_path_id(r, "id", &id)) {
+		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
+		return;
+	}
+	tenant_param(r, tenant);
+	gw_query_sql(r, get_sql, 2, p, on_get);
+}
+
+static void on_list(struct gw_req *r, PGresult *res, const char *err)
+{
+	struct tgm_buf out;
+	int n, limit = *(int *)r->data;
+
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	n = PQntuples(res);
+	tgm_buf_init(&out);
+	tgm_buf_adds(&out, "{\"messages\":[");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			tgm_buf_addc(&out, ',');
+		tgm_buf_adds(&out, PQgetvalue(res, i, 0));
+	}
+	tgm_buf_adds(&out, "],\"next_cursor\":");
+	if (n == limit)
+		tgm_buf_printf(&out, "\"%s\"", PQgetvalue(res, n - 1, 1));
+	else
+		tgm_buf_adds(&out, "null");
+	tgm_buf_addc(&out, '}');
+	reply_raw_json(r, 200, out.p);
+	tgm_buf_free(&out);
+}
+
+/* list_filter - one optional query parameter, checked; false after answering 422 */
+static bool list_filter(struct gw_req *r, const char *name, char *buf, size_t size,
+			const char **out, bool integer)
+{
+	int64_t v;
+
+	*out = gw_query(r, name, buf, size);
+	if (*out && integer && (!tgm_parse_int64(*out, &v) || v <= 0)) {
+		gw_reply_problem(r, 422, "invalid_parameter", "must be a positive integer", name);
+		return false;
+	}
+	return true;
+}
+
+static bool valid_status(const char *s)
+{
+	for (int i = 0; statuses[i]; i++)
+		if (strcmp(s, statuses[i]) == 0)
+			return true;
+	return false;
+}
+
+void gw_messages_list(struct gw_req *r)
+{
+	char tenant[24], bot[32], chat[64], status[32], since[64], until[64], after[32], lim[16];
+	const char *p[8] = { tenant };
+	int64_t limit = LIST_DEFAULT;
+
+	tenant_param(r, tenant);
+	if (!list_filter(r, "bot_id", bot, sizeof(bot), &p[1], true) ||
+	    !list_filter(r, "chat_id", chat, sizeof(chat), &p[2], false) ||
+	    !list_filter(r, "status", status, sizeof(status), &p[3], false) ||
+	    !list_filter(r, "since", since, sizeof(since), &p[4], false) ||
+	    !list_filter(r, "until", until, sizeof(until), &p[5], false) ||
+	    !list_filter(r, "after", after, sizeof(after), &p[6], true) ||
+	    !list_filter(r, "limit", lim, sizeof(lim), &p[7], true))
+		return;
+	if (p[3] && !valid_status(p[3])) {
+		gw_reply_problem(r, 422, "invalid_parameter", "status must be queued, sending,"
+				 " retrying, sent, failed, expired or canceled", "status");
+		return;
+	}
+	if ((p[4] && !gw_valid_time(p[4])) || (p[5] && !gw_valid_time(p[5]))) {
+		gw_reply_problem(r, 422, "invalid_parameter", "since and until must be RFC 3339"
+				 " times like 2026-11-23T12:00:00Z", p[4] && !gw_valid_time(p[4])
+				 ? "since" : "until");
+		return;
+	}
+	if (p[7] && (!tgm_parse_int64(p[7], &limit) || limit > LIST_MAX)) {
+		gw_reply_problem(r, 422, "invalid_parameter", "limit must be 1 to 1000", "limit");
+		return;
+	}
+	snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+	p[7] = lim;
+	r->data = tgm_xmalloc(sizeof(int));
+	*(int *)r->data = (int)limit;
+	r->data_free = free;
+	gw_query_sql(r, list_sql, 8, p, on_list);
+}
+
+static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
+{
+	yajl_gen g;
+	char detail[96];
+	const char *st;
+
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
+		return;
+	}
+	st = PQgetvalue(res, 0, 0);
+	if (strcmp(st, "canceled") != 0) { /* canceling twice is fine */
+		snprintf(detail, sizeof(detail), "the message is %s and can no longer be canceled", st);
+		gw_reply_problem(r, 409, "not_cancelable", detail, NULL);
+		return;
+	}
+	g = tgm_jgen_new();
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "id", strtoll(tgm_http_param(&r->params, "id"), NULL, 10));
+	tgm_jgen_kstr(g, "status", "canceled");
+	yajl_gen_map_close(g);
+	gw_reply_json(r, 200, g);
+}
+
+void gw_messages_cancel(struct gw_req *r)
+{
+	char tenant[24];
+	int64_t id;
+	const char *p[2] = { tgm_http_param(&r->params, "id"), tenant };
+
+	if (!gw_path_id(r, "id", &id)) {
+		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
+		return;
+	}
+	tenant_param(r, tenant);
+	gw_query_sql(r, cancel_sql, 2, p, on_cancel);
+}

@@ -1,0 +1,289 @@
+"""The life of each daemon: start, READY=1, heartbeat, HTTP basics, reload, stop.
+
+The contract is docs/CONTRACTS.md ("Daemon command line"); common/daemon.c implements
+it once for all four daemons.
+"""
+
+import re
+import signal
+import time
+
+import pytest
+import requests
+
+from conftest import DAEMONS, log_lines, wait_for
+
+HTTP_DAEMONS = ("gatewayd", "webhookd")
+HEARTBEAT_WAIT = 5
+
+
+def heartbeat(env, name, pid=None):
+    """The daemons row of name (and pid): a dict, or None."""
+    rows = env.query("SELECT pid, instance, host, version, started_at, seen_at, stopped_at"
+                     " FROM daemons WHERE name = %s", (name,))
+    rows = [dict(zip(("pid", "instance", "host", "version", "started_at", "seen_at",
+                      "stopped_at"), r)) for r in rows]
+    rows = [r for r in rows if pid is None or r["pid"] == pid]
+    return rows[0] if rows else None
+
+
+def get(env, path, daemon="gatewayd", method="GET", **kw):
+    return requests.request(method, env.http(daemon) + path, timeout=5, **kw)
+
+
+# ------------------------------------------------------------ start, heartbeat, stop
+
+@pytest.mark.parametrize("name", DAEMONS)
+def test_start_heartbeat_stop(tgm_env, name):
+    d = tgm_env.daemon(name, args=["--instance", "7"] if name == "senderd" else [])
+    assert "READY=1" in d.notifications()[0].splitlines()
+    assert any(line.startswith("STATUS=") for n in d.notifications() for line in n.split("\n"))
+    row = wait_for(lambda: heartbeat(tgm_env, name, d.pid), HEARTBEAT_WAIT,
+                   what=f"{name}'s heartbeat row")
+    assert row["stopped_at"] is None
+    assert row["version"]
+    if name == "senderd":
+        assert row["instance"] == "7"
+    assert d.running()
+
+    d.stop()
+    assert d.notified("STOPPING=1")
+    notes = d.notifications()
+    assert [i for i, n in enumerate(notes) if "READY=1" in n][0] < \
+        [i for i, n in enumerate(notes) if "STOPPING=1" in n][0]
+    row = heartbeat(tgm_env, name, d.pid)
+    assert row["stopped_at"] is not None, f"{name}: stopped_at not set on a clean stop"
+    assert "stopped" in d.log()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stop_signals(tgm_env, sig):
+    d = tgm_env.daemon("billingd")
+    d.stop(sig)
+    assert d.notified("STOPPING=1")
+
+
+def test_restart_reuses_heartbeat_row(tgm_env):
+    first = tgm_env.daemon("billingd")
+    first.stop()
+    second = tgm_env.daemon("billingd")
+    row = wait_for(lambda: heartbeat(tgm_env, "billingd", second.pid), HEARTBEAT_WAIT,
+                   what="the new heartbeat")
+    assert row["stopped_at"] is None
+    assert len(tgm_env.query("SELECT 1 FROM daemons WHERE name = 'billingd'")) == 1
+    second.stop()
+
+
+def test_all_four_together(tgm_env):
+    """The suite as systemd starts it: the ZeroMQ endpoints meet, all stop cleanly."""
+    ds = [tgm_env.daemon(name) for name in DAEMONS]
+    for name in HTTP_DAEMONS:
+        assert get(tgm_env, "/healthz", name).status_code == 200
+    for d in reversed(ds):
+        d.stop()
+
+
+# ------------------------------------------------------------ HTTP basics
+
+@pytest.mark.parametrize("name", HTTP_DAEMONS)
+def test_healthz(tgm_env, name):
+    tgm_env.daemon(name)
+    r = get(tgm_env, "/healthz", name)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json() == {"status": "ok", "database": "ok"}
+    r = get(tgm_env, "/healthz", name, method="HEAD")
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+@pytest.mark.parametrize("name", HTTP_DAEMONS)
+def test_unknown_path_is_404_problem(tgm_env, name):
+    tgm_env.daemon(name)
+    r = get(tgm_env, "/no/such/path", name)
+    assert r.status_code == 404
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == 404
+    assert body["title"] == "Not Found"
+    assert body["type"].startswith("http")
+
+
+@pytest.mark.parametrize("name", HTTP_DAEMONS)
+def test_wrong_method_is_405_with_allow(tgm_env, name):
+    tgm_env.daemon(name)
+    r = get(tgm_env, "/healthz", name, method="POST", data=b"{}")
+    assert r.status_code == 405
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    allow = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert {"GET", "HEAD"} <= allow
+    assert "POST" not in allow
+    assert r.json()["status"] == 405
+
+
+def metric(text, name, **labels):
+    """The value of one sample in a Prometheus text exposition, or 0."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    rx = re.compile(rf"^{re.escape(name)}\{{{re.escape(want)}\}} (\S+)$", re.M)
+    m = rx.search(text)
+    return float(m.group(1)) if m else 0.0
+
+
+def test_metrics_count_requests(tgm_env):
+    tgm_env.daemon("gatewayd")
+    before = get(tgm_env, "/metrics")
+    assert before.status_code == 200
+    assert before.headers["Content-Type"].startswith("text/plain")
+    assert "# TYPE tgm_gatewayd_http_requests_total counter" in before.text
+    h0 = metric(before.text, "tgm_gatewayd_http_requests_total", route="/healthz", code="2xx")
+    u0 = metric(before.text, "tgm_gatewayd_http_requests_total", route="unmatched", code="4xx")
+    for _ in range(3):
+        assert get(tgm_env, "/healthz").status_code == 200
+    assert get(tgm_env, "/nope").status_code == 404
+    after = get(tgm_env, "/metrics").text
+    assert metric(after, "tgm_gatewayd_http_requests_total",
+                  route="/healthz", code="2xx") == h0 + 3
+    assert metric(after, "tgm_gatewayd_http_requests_total",
+                  route="unmatched", code="4xx") == u0 + 1
+    assert metric(after, "tgm_gatewayd_http_requests_total",
+                  route="/metrics", code="2xx") >= 1
+
+
+# ------------------------------------------------------------ reload
+
+def test_reload_reloadable_key(tgm_env):
+    conf = tgm_env.write_config({("log", "level"): "info"})
+    d = tgm_env.daemon("gatewayd", conf=conf)
+    start = len(d.log())
+    tgm_env.write_config({("log", "level"): "debug"})
+    d.send(signal.SIGHUP)
+    d.wait_log(r"configuration reloaded", start=start)
+    assert "after a restart" not in d.log()[start:], "log.level is reloadable"
+    assert get(tgm_env, "/healthz").status_code == 200
+    d.stop()
+
+
+def test_reload_unreloadable_key_warns(tgm_env):
+    d = tgm_env.daemon("gatewayd")
+    start = len(d.log())
+    tgm_env.write_config({("gatewayd", "max_body"): "2048"})
+    d.send(signal.SIGHUP)
+    d.wait_log(r"configuration reloaded", start=start)
+    warning = [line for line in log_lines(d.log()[start:]) if "gatewayd.max_body" in line]
+    assert warning and warning[0].startswith("<4>"), d.log()
+    assert "restart" in warning[0]
+    d.stop()
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+def test_reload_broken_file_keeps_old(tgm_env, name):
+    d = tgm_env.daemon(name)
+    start = len(d.log())
+    tgm_env.write_config(extra="\n[log]\nlevel = loud\n")
+    d.send(signal.SIGHUP)
+    m = d.wait_log(r"(?m)^<3>.*keeping the old configuration.*$", start=start)
+    assert "log.level" in m.group(0)
+    assert "configuration reloaded" not in d.log()[start:]
+    if name in HTTP_DAEMONS:
+        r = get(tgm_env, "/healthz", name)
+        assert r.status_code == 200
+    # the file is good again: the next reload takes it
+    tgm_env.write_config()
+    d.send(signal.SIGHUP)
+    d.wait_log(r"configuration reloaded", start=start)
+    assert d.running()
+    d.stop()
+
+
+def test_reload_missing_file_keeps_old(tgm_env):
+    d = tgm_env.daemon("webhookd")
+    start = len(d.log())
+    tgm_env.conf.unlink()
+    d.send(signal.SIGHUP)
+    d.wait_log(r"keeping the old configuration", start=start)
+    assert get(tgm_env, "/healthz", "webhookd").status_code == 200
+    d.stop()
+
+
+# ------------------------------------------------------------ command line
+
+@pytest.mark.parametrize("name", DAEMONS)
+@pytest.mark.parametrize("opt", ["-h", "--help"])
+def test_help(tgm_env, name, opt):
+    r = tgm_env.run(name, opt)
+    assert r.returncode == 0
+    assert r.stdout.startswith(f"usage: {name}")
+    for o in ("-c", "--check-config", "--instance", "-V"):
+        assert o in r.stdout
+    assert r.stderr == ""
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+@pytest.mark.parametrize("args", [["--frobnicate"], ["-x"], ["-c"], ["stray-argument"]],
+                         ids=["long", "short", "missing-value", "operand"])
+def test_bad_usage_exits_2(tgm_env, name, args):
+    r = tgm_env.run(name, *args)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == ""
+    assert r.stderr.strip(), "a usage error says something"
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+@pytest.mark.parametrize("opt", ["-V", "--version"])
+def test_version(tgm_env, name, opt):
+    r = tgm_env.run(name, opt)
+    assert r.returncode == 0
+    assert re.fullmatch(rf"{name} \S+\n", r.stdout), r.stdout
+    assert r.stderr == ""
+
+
+def test_verbose_flag_raises_level(tgm_env):
+    conf = tgm_env.write_config({("log", "level"): "notice"})
+    quiet = tgm_env.daemon("billingd", conf=conf)
+    quiet.stop()
+    assert not [line for line in quiet.lines() if line.startswith("<6>")], quiet.log()
+    loud = tgm_env.daemon("billingd", conf=conf, args=["-v"])
+    loud.stop()
+    assert [line for line in loud.lines() if line.startswith("<6>")], "-v: one level more"
+
+
+# ------------------------------------------------------------ database trouble
+
+@pytest.mark.parametrize("name", HTTP_DAEMONS)
+def test_survives_lost_database_connection(tgm_env, name):
+    d = tgm_env.daemon(name)
+    assert get(tgm_env, "/healthz", name).status_code == 200
+    start = len(d.log())
+    killed = tgm_env.pg.query(
+        "postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = %s AND application_name = %s", (tgm_env.db, name))
+    assert killed, f"no connection of {name} found"
+    wait_for(lambda: get(tgm_env, "/healthz", name).status_code == 200, 10,
+             interval=0.1, what=f"{name}'s /healthz to recover")
+    assert d.running()
+    assert "database connection lost" in d.log()[start:]
+    r = get(tgm_env, "/healthz", name)
+    assert r.json() == {"status": "ok", "database": "ok"}
+    d.stop()
+
+
+def test_healthz_503_while_database_is_gone(tgm_env):
+    """Lock the daemon out (connections refused), see 503, let it back in, see 200."""
+    d = tgm_env.daemon("gatewayd")
+    db = tgm_env.db
+    pg = tgm_env.pg
+    pg.execute_admin(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS false')
+    try:
+        pg.query("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE datname = %s AND application_name = 'gatewayd'", (db,))
+        seen = []  # (a requests.Response is false when its status is >= 400)
+        wait_for(lambda: seen.append(get(tgm_env, "/healthz")) or
+                 seen[-1].status_code == 503, 10, interval=0.1, what="/healthz to say 503")
+        assert seen[-1].json()["status"] != "ok"
+        assert seen[-1].json()["database"] != "ok"
+    finally:
+        pg.execute_admin(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS true')
+    wait_for(lambda: get(tgm_env, "/healthz").status_code == 200, 15, interval=0.1,
+             what="/healthz to recover")
+    d.stop()
+    assert wait_for(lambda: heartbeat(tgm_env, "gatewayd", d.pid), 1)["stopped_at"]
