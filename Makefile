@@ -109,8 +109,12 @@ integration: all
 
 check: all lint unit integration
 
-bench: all
+bench: all build/obj/bench/bare202
 	@bash bench/run.sh
+
+build/obj/bench/bare202: bench/bare202.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) $(shell pkg-config --cflags libevent) -o $@ $< $(shell pkg-config --libs libevent)
 
 lint:
 	@sh scripts/lint.sh

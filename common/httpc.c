@@ -10,13 +10,18 @@
  * its callback has run, so tgm_httpc_free can complete them.
  *
  * "sent": the request body (or, without a body, the request head) was handed to the
- * kernel in full; from then on the server may have acted on it.
+ * kernel in full; from then on the server may have acted on it. Bodies go through a
+ * read callback rather than CURLOPT_POSTFIELDS so that libcurl cannot silently resend
+ * them: when a reused connection dies without an answer, libcurl retries on a fresh one
+ * by rewinding the body, and on_seek allows that only while part of the body was
+ * never handed over (the server cannot have acted on a request it did not get whole).
  */
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,11 +33,13 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *path;         /* the URL's path and query, scrubbed from error texts */
-	size_t body_len;
+	char *body;         /* request body (a copy) */
+	size_t body_len, body_off; /* body_off: bytes handed to libcurl */
 	char *buf;          /* response body */
 	size_t len, cap;
 	int retry_after;
 	bool too_big;
+	bool no_rewind;     /* on_seek refused a resend: the body had been handed over */
 	const char *fail;   /* set when it fails without curl */
 	tgm_httpc_cb cb;
 	void *arg;
@@ -77,6 +84,7 @@ static void xfer_free(struct xfer *x)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
 	free(x->path);
+	free(x->body);
 	free(x->buf);
 	free(x);
 }
@@ -94,12 +102,17 @@ static void scrub(char *msg, const char *path)
 	tgm_redact(msg);
 }
 
-/* xfer_sent - did the whole request leave? (see the file comment) */
+/*
+ * xfer_sent - did the whole request leave? (see the file comment) libcurl zeroes its
+ * counters before it asks to rewind for a resend, hence no_rewind.
+ */
 static bool xfer_sent(struct xfer *x)
 {
 	curl_off_t up = 0;
 	long head = 0;
 
+	if (x->no_rewind)
+		return true;
 	if (x->body_len > 0) {
 		curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up);
 		return up >= (curl_off_t)x->body_len;
@@ -126,6 +139,8 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 	}
 	if (x->fail) {
 		r.error = x->fail;
+	} else if (rc == CURLE_SEND_FAIL_REWIND) {
+		r.error = "connection lost after the request was sent (not resent)";
 	} else if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(msg, sizeof(msg), "response larger than %d bytes", TGM_HTTPC_MAX_BODY);
 		r.error = msg;
@@ -309,8 +324,52 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	return n;
 }
 
-/* easy_setup - one configured easy handle for x; false if curl refused an option */
-static bool easy_setup(struct xfer *x, const char *method, const char *url, const char *body,
+/* on_read - CURLOPT_READFUNCTION: the next piece of the request body */
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t left = x->body_len - x->body_off;
+
+	n *= size;
+	if (n > left)
+		n = left;
+	memcpy(buf, x->body + x->body_off, n);
+	x->body_off += n;
+	return n;
+}
+
+/* on_seek - CURLOPT_SEEKFUNCTION: rewind for a resend only if the body never left whole */
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct xfer *x = arg;
+
+	if (origin != SEEK_SET || offset != 0 || x->body_off >= x->body_len) {
+		x->no_rewind = true;
+		return CURL_SEEKFUNC_CANTSEEK;
+	}
+	x->body_off = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* easy_body - send x->body with method (POST unless told otherwise) */
+static CURLcode easy_body(struct xfer *x, const char *method)
+{
+	CURL *e = x->easy;
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+	rc |= curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+	rc |= curl_easy_setopt(e, CURLOPT_READDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+	rc |= curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+	if (strcmp(method, "POST") != 0)
+		rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	return rc;
+}
+
+/* easy_setup - configure x->easy; false if libcurl refused an option */
+static bool easy_setup(struct xfer *x, const char *method, const char *url, bool has_body,
 		       int timeout_ms)
 {
 	CURL *e = x->easy;
@@ -330,16 +389,12 @@ static bool easy_setup(struct xfer *x, const char *method, const char *url, cons
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	if (strcmp(method, "GET") == 0 && body == NULL) {
-		rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	} else if (strcmp(method, "HEAD") == 0) {
+	if (strcmp(method, "HEAD") == 0)
 		rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else {
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
-		rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
-		if (strcmp(method, "POST") != 0)
-			rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	}
+	else if (has_body || strcmp(method, "POST") == 0)
+		rc |= easy_body(x, method);
+	else if (strcmp(method, "GET") != 0)
+		rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	return rc == CURLE_OK;
 }
 
@@ -363,6 +418,9 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 	x->arg = arg;
 	x->retry_after = -1;
 	x->body_len = body ? len : 0;
+	x->body = tgm_xmalloc(x->body_len + 1);
+	if (x->body_len)
+		memcpy(x->body, body, x->body_len);
 	x->path = url_path(url);
 	c->inflight++;
 	if (c->closing) {
@@ -377,7 +435,7 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 		fail_later(c, x, "out of memory");
 		return;
 	}
-	if (!easy_setup(x, method, url, body, timeout_ms)) {
+	if (!easy_setup(x, method, url, body != NULL, timeout_ms)) {
 		fail_later(c, x, "request refused by libcurl (bad URL or option)");
 		return;
 	}

@@ -42,6 +42,10 @@ struct tgm_pg {
 	PGresult *last;
 	struct pg_query *head, *tail, *failed;
 	int pending;
+	char *listen;            /* channel to LISTEN on, or NULL */
+	tgm_pg_notify_cb on_notify;
+	void *notify_arg;
+	bool listening;          /* LISTEN is in effect on this connection */
 };
 
 static void pg_connect_start(struct tgm_pg *pg);
@@ -114,6 +118,7 @@ static void pg_lost(struct tgm_pg *pg)
 		log_debug("database connection failed: %s",
 			  one_line(pg->conn ? PQerrorMessage(pg->conn) : NULL, msg, sizeof(msg)));
 	pg->was_up = false;
+	pg->listening = false;
 	if (pg->busy && pg->head) {
 		struct pg_query *q = pg->head;
 
@@ -171,12 +176,25 @@ static void pg_flush(struct tgm_pg *pg)
 		event_add(pg->ev_write, NULL);
 }
 
+/* deliver_notifies - every NOTIFY that arrived, to the listener */
+static void deliver_notifies(struct tgm_pg *pg)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		if (pg->on_notify && pg->listening)
+			pg->on_notify(n->extra, pg->notify_arg);
+		PQfreemem(n);
+	}
+}
+
 static void on_readable(struct tgm_pg *pg)
 {
 	if (!PQconsumeInput(pg->conn)) {
 		pg_lost(pg);
 		return;
 	}
+	deliver_notifies(pg);
 	while (pg->busy && !PQisBusy(pg->conn)) {
 		PGresult *r = PQgetResult(pg->conn);
 
@@ -228,6 +246,36 @@ static void pg_send_next(struct tgm_pg *pg)
 	pg_flush(pg);
 }
 
+static void on_listening(PGresult *res, const char *err, void *arg)
+{
+	struct tgm_pg *pg = arg;
+
+	if (err) {
+		log_warn("LISTEN %s failed: %s", pg->listen, err);
+		return;
+	}
+	pg->listening = true;
+	pg->on_notify(NULL, pg->notify_arg); /* whatever happened before is unknown */
+}
+
+/* send_listen - LISTEN first on a new connection, ahead of any queued query */
+static void send_listen(struct tgm_pg *pg)
+{
+	struct pg_query *q = tgm_xcalloc(1, sizeof(*q));
+	char *ident = PQescapeIdentifier(pg->conn, pg->listen, strlen(pg->listen));
+
+	q->sql = tgm_xasprintf("LISTEN %s", ident ? ident : "\"\"");
+	PQfreemem(ident);
+	q->params = tgm_xcalloc(1, sizeof(char *));
+	q->cb = on_listening;
+	q->arg = pg;
+	q->next = pg->head;
+	pg->head = q;
+	if (pg->tail == NULL)
+		pg->tail = q;
+	pg->pending++;
+}
+
 static void pg_ready(struct tgm_pg *pg)
 {
 	if (pg->backoff_ms > BACKOFF_MIN_MS || pg->was_up)
@@ -240,6 +288,8 @@ static void pg_ready(struct tgm_pg *pg)
 	event_assign(pg->ev_io, pg->base, PQsocket(pg->conn), EV_READ | EV_PERSIST, on_io, pg);
 	event_assign(pg->ev_write, pg->base, PQsocket(pg->conn), EV_WRITE, on_write, pg);
 	event_add(pg->ev_io, NULL);
+	if (pg->listen)
+		send_listen(pg);
 	pg_send_next(pg);
 }
 
@@ -320,6 +370,34 @@ void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *
 	pg_send_next(pg);
 }
 
+void tgm_pg_listen(struct tgm_pg *pg, const char *channel, tgm_pg_notify_cb cb, void *arg)
+{
+	free(pg->listen);
+	pg->listen = tgm_xstrdup(channel);
+	pg->on_notify = cb;
+	pg->notify_arg = arg;
+	if (pg->state == PG_READY && !pg->busy) {
+		send_listen(pg);
+		pg_send_next(pg);
+	} else if (pg->state == PG_READY) {
+		/* behind the query in flight: insert after the head */
+		struct pg_query *q;
+
+		send_listen(pg); /* became the head: swap it behind the busy one */
+		q = pg->head;
+		pg->head = q->next;
+		q->next = pg->head->next;
+		pg->head->next = q;
+		if (pg->tail == pg->head)
+			pg->tail = q;
+	}
+}
+
+bool tgm_pg_listening(const struct tgm_pg *pg)
+{
+	return pg->state == PG_READY && pg->listening;
+}
+
 bool tgm_pg_connected(const struct tgm_pg *pg)
 {
 	return pg->state == PG_READY;
@@ -350,5 +428,6 @@ void tgm_pg_free(struct tgm_pg *pg)
 	event_free(pg->ev_fail);
 	free(pg->url);
 	free(pg->app);
+	free(pg->listen);
 	free(pg);
 }

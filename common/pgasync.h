@@ -28,6 +28,16 @@ struct tgm_pg *tgm_pg_new(struct event_base *base, const char *url, const char *
 void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *params,
 		  tgm_pg_cb cb, void *arg);
 bool tgm_pg_connected(const struct tgm_pg *pg);
+
+/*
+ * tgm_pg_listen - LISTEN on channel now and after every reconnect; cb gets each
+ * NOTIFY's payload. After a reconnect cb gets payload NULL: notifications may have
+ * been missed while the connection was down. One channel per connection.
+ */
+typedef void (*tgm_pg_notify_cb)(const char *payload, void *arg);
+void tgm_pg_listen(struct tgm_pg *pg, const char *channel, tgm_pg_notify_cb cb, void *arg);
+/* tgm_pg_listening - LISTEN is in effect: no notification can be missed now */
+bool tgm_pg_listening(const struct tgm_pg *pg);
 /* tgm_pg_pending - queries queued or in flight */
 int tgm_pg_pending(const struct tgm_pg *pg);
 /* tgm_pg_free - close; queued queries complete with an error first */

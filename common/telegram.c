@@ -66,8 +66,14 @@ static yajl_val read_answer(const struct tgm_httpc_resp *h, struct tgm_tg_result
 	int64_t code;
 
 	if (root == NULL || !tgm_json_get_bool(root, "ok", &r->ok)) {
+		size_t sp = strspn(h->body, " \t\r\n");
+
+		if (root)
+			snprintf(err, sizeof(err), "no \"ok\" field");
+		else if (h->body[sp] != '{')
+			snprintf(err, sizeof(err), "%s", h->len ? "not JSON" : "empty");
 		snprintf(why, whylen, "HTTP %ld with a body that is not a Bot API answer (%s)",
-			 h->status, root ? "no \"ok\" field" : err);
+			 h->status, err);
 		yajl_tree_free(root);
 		return NULL;
 	}
@@ -84,11 +90,12 @@ static yajl_val read_answer(const struct tgm_httpc_resp *h, struct tgm_tg_result
 static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 {
 	struct tg_call *t = arg;
-	struct tgm_tg_result r = { .error_code = (int)h->status, .retry_after = -1, .raw = h->body };
+	struct tgm_tg_result r = { .error_code = (int)h->status, .retry_after = -1 };
 	yajl_val root = NULL;
 	char why[256] = "";
 	char *desc = NULL;
 
+	r.raw = h->body;
 	if (h->error) {
 		r.transport_error = true;
 		r.ambiguous = h->sent && h->status < 400;
@@ -102,7 +109,9 @@ static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 	if (r.retry_after < 0)
 		r.retry_after = h->retry_after;
 	if (r.ok && (h->status < 200 || h->status >= 300))
-		r.ok = false; /* "ok":true under an error status is not a success */
+		r.ok = false; /* "ok":true under an error status is no success */
+	if (!r.ok)
+		r.result = NULL;
 	if (!r.ok && r.description == NULL) {
 		snprintf(why, sizeof(why), "HTTP %ld", h->status);
 		r.description = why;

@@ -1,9 +1,9 @@
 /*
- * auth.c - who is asking: the Bearer API key is hashed and looked up (a revoked key
- * is refused at once: no cache), its scope checked against the route's, and its
- * request rate taken from its bucket. Then the route's handler runs.
+ * auth.c - who is asking: the Bearer API key is hashed and looked up (in the key
+ * cache, kept exact by LISTEN, else in the database), its scope checked against the
+ * route's, and its request rate taken from its bucket. Then the route's handler runs.
  *
- * last_used_at is written at most once a minute per key, in the same lookup query.
+ * last_used_at is written at most once a minute per key.
  */
 #include "gatewayd/gatewayd.h"
 #include "common/apikey.h"
@@ -11,16 +11,17 @@
 #include "common/util.h"
 
 #include <event2/http.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 static const char lookup_sql[] =
-	"WITH k AS (SELECT id, tenant_id, scope, last_used_at FROM api_keys"
+	"WITH k AS (SELECT id, tenant_id, scope FROM api_keys"
 	"  WHERE hash = decode($1, 'hex') AND revoked_at IS NULL),"
-	" touch AS (UPDATE api_keys SET last_used_at = now() WHERE id = (SELECT id FROM k)"
-	"  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
+	" touch AS (UPDATE api_keys SET last_used_at = now() WHERE id = (SELECT id FROM k))"
 	" SELECT id, tenant_id, scope FROM k";
+static const char touch_sql[] = "UPDATE api_keys SET last_used_at = now() WHERE id = $1";
 
 static enum gw_scope scope_of(const char *s)
 {
@@ -59,19 +60,12 @@ static bool take_rate(struct gw_req *r)
 	return ok;
 }
 
-static void on_key(struct gw_req *r, PGresult *res, const char *err)
+/* authorized - the key is known: check its scope and rate, then run the handler */
+static void authorized(struct gw_req *r, const struct gw_key *key)
 {
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		unauthorized(r, "the API key is unknown or revoked");
-		return;
-	}
-	tgm_parse_int64(PQgetvalue(res, 0, 0), &r->key_id);
-	tgm_parse_int64(PQgetvalue(res, 0, 1), &r->tenant_id);
-	r->scope = scope_of(PQgetvalue(res, 0, 2));
+	r->key_id = key->id;
+	r->tenant_id = key->tenant_id;
+	r->scope = key->scope;
 	if (r->scope < r->route->scope) {
 		gw_reply_problem(r, 403, "forbidden", r->route->scope == GW_SCOPE_ADMIN
 				 ? "this needs a key with the admin scope"
@@ -86,11 +80,40 @@ static void on_key(struct gw_req *r, PGresult *res, const char *err)
 	r->route->handler(r);
 }
 
+static void on_key(struct gw_req *r, PGresult *res, const char *err)
+{
+	struct gw_key key;
+
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		unauthorized(r, "the API key is unknown or revoked");
+		return;
+	}
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &key.id);
+	tgm_parse_int64(PQgetvalue(res, 0, 1), &key.tenant_id);
+	key.scope = scope_of(PQgetvalue(res, 0, 2));
+	gw_keycache_put(r->gw->keys, r->data, &key);
+	free(r->data);
+	r->data = NULL;
+	authorized(r, &key);
+}
+
+static void on_touched(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("last_used_at not recorded: %s", err);
+}
+
 void gw_authenticate(struct gw_req *r)
 {
 	const char *auth = gw_header(r, "Authorization");
-	char hash[65];
+	char hash[65], id[24];
 	const char *p[1] = { hash };
+	struct gw_key key;
+	bool touch;
 
 	if (auth == NULL) {
 		unauthorized(r, "send the API key as Authorization: Bearer <key>");
@@ -100,5 +123,16 @@ void gw_authenticate(struct gw_req *r)
 		unauthorized(r, "the Authorization header is not a Bearer tgm API key");
 		return;
 	}
+	if (gw_keycache_get(r->gw->keys, hash, &key, &touch)) {
+		if (touch) {
+			snprintf(id, sizeof(id), "%lld", (long long)key.id);
+			p[0] = id;
+			tgm_pg_query(r->gw->ctx->db, touch_sql, 1, p, on_touched, NULL);
+		}
+		authorized(r, &key);
+		return;
+	}
+	r->data = tgm_xstrdup(hash); /* until on_key caches it */
+	r->data_free = free;
 	gw_query_sql(r, lookup_sql, 1, p, on_key);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct gw_accept;
+struct gw_keycache;
 struct gw_ratelimit;
 struct tgm_httpc;
 
@@ -28,6 +29,7 @@ struct gatewayd {
 	struct tgm_bus *status;         /* SUB: "msg.<status>" from senderd */
 	struct gw_accept *accept;       /* group commit of accepted messages */
 	struct gw_ratelimit *ratelimit; /* per-key request rate */
+	struct gw_keycache *keys;       /* API keys seen, kept fresh by LISTEN */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
 	struct event *ev_janitor;       /* expires idempotency keys */
 	unsigned long accepted;         /* messages accepted since start */
@@ -36,6 +38,13 @@ struct gatewayd {
 };
 
 enum gw_scope { GW_SCOPE_READ = 1, GW_SCOPE_SEND = 2, GW_SCOPE_ADMIN = 3 };
+
+/* gw_key - an API key as authentication knows it */
+struct gw_key {
+	int64_t id;
+	int64_t tenant_id;
+	enum gw_scope scope;
+};
 
 /* gw_route - what a route needs: the scope and the handler of an authenticated request */
 struct gw_req;
@@ -84,6 +93,14 @@ void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *p
 
 /* auth.c */
 void gw_authenticate(struct gw_req *r);
+
+/* keycache.c */
+struct gw_keycache *gw_keycache_new(struct tgm_pg *pg);
+void gw_keycache_free(struct gw_keycache *kc);
+/* gw_keycache_get - a cached key by hash; *touch: time to record last_used_at */
+bool gw_keycache_get(struct gw_keycache *kc, const char *hash, struct gw_key *out, bool *touch);
+void gw_keycache_put(struct gw_keycache *kc, const char *hash, const struct gw_key *key);
+void gw_keycache_evict(struct gw_keycache *kc, int64_t key_id);
 
 /* ratelimit.c */
 struct gw_ratelimit *gw_ratelimit_new(void);

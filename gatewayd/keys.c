@@ -95,6 +95,10 @@ void gw_keys_list(struct gw_req *r)
 
 static void on_revoked(struct gw_req *r, PGresult *res, const char *err)
 {
+	int64_t id;
+
+	if (!err && PQntuples(res) == 1 && gw_path_id(r, "id", &id))
+		gw_keycache_evict(r->gw->keys, id); /* before the answer, not after the NOTIFY */
 	if (err)
 		gw_reply_db_error(r, err);
 	else if (PQntuples(res) == 0)

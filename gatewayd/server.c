@@ -107,6 +107,7 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	ctx->app = gw;
 	gw->ctx = ctx;
 	gw->ratelimit = gw_ratelimit_new();
+	gw->keys = gw_keycache_new(ctx->db);
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
 	gw->accept = gw_accept_new(gw);
 	if (open_buses(ctx, gw, err, errlen) != 0)
@@ -144,6 +145,7 @@ void gw_stop(struct tgm_ctx *ctx)
 	tgm_bus_close(gw->doorbell);
 	tgm_bus_close(gw->status);
 	gw_ratelimit_free(gw->ratelimit);
+	gw_keycache_free(gw->keys);
 	free(gw);
 	ctx->app = NULL;
 }

@@ -41,6 +41,8 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
+import queue
 import time
 from pathlib import Path
 
@@ -307,6 +309,137 @@ def pg(tmp_path_factory):
     finally:
         server.destroy()
         atexit.unregister(server.destroy)
+
+
+class PgProxy:
+    """A fault injector in front of the session's PostgreSQL: a Unix-socket proxy.
+
+    Daemons configured with ``proxy.url(db)`` reach the real server through it.
+    ``cut()`` closes every connection (as a crashed server or a network reset would),
+    ``freeze()`` makes new connections hang: accepted, never answered (a stopped or
+    unreachable server), ``thaw()`` ends that (held connections are closed, new ones
+    go through again). All traffic is handled by one thread; the methods return once
+    that thread has done what they ask.
+    """
+
+    def __init__(self, pg):
+        self.pg = pg
+        self.dir = short_tmpdir("tgm-px-")
+        self.path = self.dir / f".s.PGSQL.{pg.port}"
+        self.target = str(pg.sockdir / f".s.PGSQL.{pg.port}")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        self.listener.listen(64)
+        self.peer = {}      # socket -> the socket it forwards to
+        self.held = []      # accepted while frozen
+        self.frozen = False
+        self.accepted = 0
+        self._cmds = queue.Queue()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._loop, name="pg-proxy", daemon=True)
+        self._thread.start()
+
+    def url(self, db):
+        return f"postgresql:///{db}?host={self.dir}&port={self.pg.port}&user=tgm"
+
+    def _do(self, cmd):
+        done = threading.Event()
+        self._cmds.put((cmd, done))
+        os.write(self._wake_w, b"x")
+        if not done.wait(10):
+            raise RuntimeError(f"pg proxy did not {cmd}")
+
+    def cut(self):
+        self._do("cut")
+
+    def freeze(self):
+        self._do("freeze")
+
+    def thaw(self):
+        self._do("thaw")
+
+    def close(self):
+        if self._thread.is_alive():
+            self._do("stop")
+            self._thread.join(5)
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _close_all(self, socks):
+        for s in socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _command(self, cmd):
+        if cmd == "cut":
+            self._close_all(list(self.peer))
+            self.peer.clear()
+        elif cmd == "freeze":
+            self.frozen = True
+        elif cmd == "thaw":
+            self.frozen = False
+            self._close_all(self.held)
+            self.held = []
+        elif cmd == "stop":
+            self._close_all(list(self.peer) + self.held + [self.listener])
+            self.peer.clear()
+            return False
+        return True
+
+    def _accept(self):
+        client, _ = self.listener.accept()
+        self.accepted += 1
+        if self.frozen:
+            self.held.append(client)
+            return
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(self.target)
+        except OSError:
+            self._close_all([client, upstream])
+            return
+        self.peer[client], self.peer[upstream] = upstream, client
+
+    def _forward(self, s):
+        other = self.peer.get(s)
+        try:
+            data = s.recv(65536)
+            if data:
+                other.sendall(data)
+                return
+        except OSError:
+            pass
+        self.peer.pop(s, None)
+        self.peer.pop(other, None)
+        self._close_all([s, other])
+
+    def _loop(self):
+        running = True
+        while running:
+            ready, _, _ = select.select([self.listener, self._wake_r, *self.peer], [], [], 1)
+            for s in ready:
+                if s is self._wake_r:
+                    os.read(self._wake_r, 64)
+                    while not self._cmds.empty():
+                        cmd, done = self._cmds.get()
+                        running = self._command(cmd) and running
+                        done.set()
+                    break  # the socket set may have changed
+                if s is self.listener:
+                    self._accept()
+                elif s in self.peer:
+                    self._forward(s)
+
+
+@pytest.fixture
+def pg_proxy(pg):
+    """A PgProxy for one test."""
+    proxy = PgProxy(pg)
+    yield proxy
+    proxy.close()
 
 
 # ---------------------------------------------------------------- daemons

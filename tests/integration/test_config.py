@@ -7,11 +7,13 @@ error is also tried once with a real start. The contract is docs/CONTRACTS.md
 
 import os
 import socket
+import subprocess
 import time
 
 import pytest
 
-from conftest import DAEMONS, REPO, free_port, log_lines, short_tmpdir
+from conftest import (DAEMONS, REPO, RUN_TIMEOUT, audit, binary, child_env, free_port,
+                      log_lines, short_tmpdir)
 
 CONNECT_TIMEOUT = 2  # libpq's smallest connect_timeout
 
@@ -38,12 +40,25 @@ def daemon_error(d, who=""):
 
 
 def check_all(env, conf, expect, extra_env=None):
-    """--check-config on every daemon: one line containing each text of expect."""
-    for name in DAEMONS:
-        r = env.run(name, "-c", conf, "--check-config", env=extra_env)
+    """--check-config on every daemon (at once): one line containing each of expect."""
+    results = run_all([[binary(name), "-c", str(conf), "--check-config"] for name in DAEMONS],
+                      child_env(extra_env))
+    for name, r in zip(DAEMONS, results):
+        audit(r.stderr, name)
         line = one_error(r, name)
         for text in expect:
             assert text in line, f"{name}: {text!r} not in {line!r}"
+
+
+def run_all(commands, env):
+    """Run the commands in parallel; their CompletedProcesses, in order."""
+    procs = [subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for cmd in commands]
+    results = []
+    for cmd, p in zip(commands, procs):
+        out, err = p.communicate(timeout=RUN_TIMEOUT)
+        results.append(subprocess.CompletedProcess(cmd, p.returncode, out, err))
+    return results
 
 
 def line_of(text, needle):

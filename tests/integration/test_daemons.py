@@ -287,3 +287,34 @@ def test_healthz_503_while_database_is_gone(tgm_env):
              what="/healthz to recover")
     d.stop()
     assert wait_for(lambda: heartbeat(tgm_env, "gatewayd", d.pid), 1)["stopped_at"]
+
+
+def test_healthz_503_when_database_hangs(tgm_env, pg_proxy):
+    """A database that accepts connections but never answers (a stopped server, a lost
+    network) must not hang /healthz: CONTRACTS.md promises 503 when it is unreachable.
+    The daemon reaches PostgreSQL through a proxy that can cut and freeze."""
+    conf = tgm_env.write_config({("database", "url"): pg_proxy.url(tgm_env.db),
+                                 ("database", "connect_timeout"): "2"})
+    d = tgm_env.daemon("gatewayd", conf=conf)
+    assert get(tgm_env, "/healthz").status_code == 200
+    pg_proxy.freeze()
+    accepted = pg_proxy.accepted
+    pg_proxy.cut()
+    try:
+        # wait until the daemon's new connection attempt is held by the frozen proxy
+        wait_for(lambda: pg_proxy.accepted > accepted, 10, what="a reconnection attempt")
+        t0 = time.monotonic()
+        try:
+            r = requests.get(tgm_env.http() + "/healthz", timeout=2 + 5)
+        except requests.Timeout:
+            r = None
+        if r is None:
+            pytest.fail(f"/healthz did not answer in {time.monotonic() - t0:.1f}s while the"
+                        " database hangs (expected 503 within about connect_timeout = 2 s)",
+                        pytrace=False)
+        assert r.status_code == 503
+    finally:
+        pg_proxy.thaw()
+    wait_for(lambda: get(tgm_env, "/healthz").status_code == 200, 15, interval=0.1,
+             what="/healthz to recover")
+    d.stop()

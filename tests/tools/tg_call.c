@@ -2,12 +2,14 @@
  * tg_call.c - a test driver: make one Bot API call with tgm_tg_call and print how it
  * was classified, for tests/integration/test_httpc.py.
  *
- *   tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT]]
+ *   tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT [PARALLEL]]]
  *
+ * JSON is the request body, or @FILE to read it from a file (for bodies too big for argv).
  * Prints one line per call, e.g.
  *   class=FLOOD ok=0 code=429 retry_after=3 migrate=0 ambiguous=0 transport=0 desc=...
  * With REPEAT > 1 the calls are made one after another on the same client (the next
  * one is started from the previous one's callback), so they may share a connection.
+ * PARALLEL (default 1) such chains run at once on that client (2 connections at most).
  * Exits 0 once every call has printed its line, 2 on bad arguments.
  */
 #include "common/httpc.h"
@@ -23,8 +25,11 @@ struct run {
 	struct event_base *base;
 	struct tgm_httpc *c;
 	char **argv;
+	char *json;
+	size_t len;
 	int timeout_ms;
-	int64_t left;
+	int64_t left;       /* calls not started yet */
+	int64_t running;    /* chains still going */
 };
 
 static void start(struct run *r);
@@ -51,27 +56,41 @@ static void on_result(const struct tgm_tg_result *res, void *arg)
 	struct run *r = arg;
 
 	print_result(res);
-	if (--r->left > 0)
+	if (r->left > 0)
 		start(r);
-	else
+	else if (--r->running == 0)
 		event_base_loopbreak(r->base);
 }
 
 static void start(struct run *r)
 {
-	const char *json = r->argv[4];
-
-	tgm_tg_call(r->c, r->argv[1], r->argv[2], r->argv[3], json, strlen(json), r->timeout_ms,
+	r->left--;
+	tgm_tg_call(r->c, r->argv[1], r->argv[2], r->argv[3], r->json, r->len, r->timeout_ms,
 		    on_result, r);
+}
+
+/* load_json - the JSON argument, or the contents of @FILE; false if unreadable */
+static bool load_json(struct run *r, const char *arg)
+{
+	if (arg[0] != '@') {
+		r->json = tgm_xstrdup(arg);
+		r->len = strlen(arg);
+		return true;
+	}
+	r->json = tgm_read_file(arg + 1, 64 * 1024 * 1024, &r->len);
+	if (r->json == NULL)
+		perror(arg + 1);
+	return r->json != NULL;
 }
 
 int main(int argc, char **argv)
 {
-	struct run r = { .argv = argv, .timeout_ms = 5000, .left = 1 };
+	struct run r = { .argv = argv, .timeout_ms = 5000, .left = 1, .running = 1 };
 	int64_t v;
 
-	if (argc < 5 || argc > 7) {
-		fprintf(stderr, "usage: tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT]]\n");
+	if (argc < 5 || argc > 8) {
+		fprintf(stderr, "usage: tg_call API_URL TOKEN METHOD JSON "
+			"[TIMEOUT_MS [REPEAT [PARALLEL]]]\n");
 		return 2;
 	}
 	if (argc > 5 && (!tgm_parse_int64(argv[5], &v) || v < 1 || v > 3600000)) {
@@ -84,11 +103,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tg_call: bad REPEAT %s\n", argv[6]);
 		return 2;
 	}
+	if (argc > 7 && (!tgm_parse_int64(argv[7], &r.running) || r.running < 1)) {
+		fprintf(stderr, "tg_call: bad PARALLEL %s\n", argv[7]);
+		return 2;
+	}
+	r.left *= r.running;
+	if (!load_json(&r, argv[4]))
+		return 2;
 	r.base = event_base_new();
 	r.c = tgm_httpc_new(r.base, 2);
-	start(&r);
+	for (int64_t i = r.running; i > 0; i--)
+		start(&r);
 	event_base_dispatch(r.base);
 	tgm_httpc_free(r.c);
 	event_base_free(r.base);
-	return r.left == 0 ? 0 : 1;
+	free(r.json);
+	return r.running == 0 ? 0 : 1;
 }

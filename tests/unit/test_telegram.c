@@ -44,7 +44,8 @@ static void test_classify_answers(void)
 	CHECK(cls(r) == TGM_TG_MIGRATED);
 	CHECK(cls(res(403, "Forbidden: bot was blocked by the user")) == TGM_TG_CHAT_GONE);
 	CHECK(cls(res(403, "Forbidden: user is deactivated")) == TGM_TG_CHAT_GONE);
-	CHECK(cls(res(403, "Forbidden: bot was kicked from the supergroup chat")) == TGM_TG_CHAT_GONE);
+	CHECK(cls(res(403, "Forbidden: bot was kicked from the supergroup chat")) ==
+	      TGM_TG_CHAT_GONE);
 	CHECK(cls(res(403, "Forbidden: bot is not a member of the channel chat")) ==
 	      TGM_TG_CHAT_GONE);
 	CHECK(cls(res(403, "Forbidden: the group chat was deleted")) == TGM_TG_CHAT_GONE);
@@ -104,7 +105,9 @@ static void test_class_names(void)
 
 struct outcome {
 	int calls;
-	enum tgm_tg_class cls;
+	struct tgm_httpc *again; /* when set, the first callback makes one more call */
+	const char *url;
+	enum tgm_tg_class cls, first; /* the last and the first call's class */
 	bool transport, ambiguous;
 	char desc[256];
 	struct event_base *base;
@@ -116,10 +119,14 @@ static void on_result(const struct tgm_tg_result *r, void *arg)
 
 	o->calls++;
 	o->cls = tgm_tg_classify(r);
+	if (o->calls == 1)
+		o->first = o->cls;
 	o->transport = r->transport_error;
 	o->ambiguous = r->ambiguous;
 	snprintf(o->desc, sizeof(o->desc), "%s", r->description ? r->description : "");
 	event_base_loopbreak(o->base);
+	if (o->again && o->calls == 1)
+		tgm_tg_call(o->again, o->url, TOKEN, "sendMessage", "{}", 2, 1000, on_result, o);
 }
 
 /* listener - a socket on 127.0.0.1 that listens (or, closed, refuses); its url */
@@ -182,7 +189,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-/* test_free_inflight - a request that left but got no answer completes on free */
+/*
+ * test_free_inflight - a request that left but got no answer completes on free, and
+ * one made from its callback fails the same way, still inside tgm_httpc_free
+ */
 static void test_free_inflight(void)
 {
 	struct event_base *base = event_base_new();
@@ -194,13 +204,17 @@ static void test_free_inflight(void)
 	int fd = listener(true, url, sizeof(url));
 
 	CHECK(fd >= 0);
+	o.again = c;
+	o.url = url;
 	tgm_tg_call(c, url, TOKEN, "sendMessage", "{}", 2, 10000, on_result, &o);
 	evtimer_add(tick, &tv);
 	event_base_dispatch(base); /* connected (the kernel accepts) and sent */
 	CHECK(o.calls == 0);
+	CHECK(tgm_httpc_inflight(c) == 1);
 	tgm_httpc_free(c);
-	CHECK(o.calls == 1);
-	CHECK(o.cls == TGM_TG_AMBIGUOUS && o.transport && o.ambiguous);
+	CHECK(o.calls == 2);
+	CHECK(o.first == TGM_TG_AMBIGUOUS); /* it had left */
+	CHECK(o.cls == TGM_TG_RETRY && o.transport && !o.ambiguous); /* the second never left */
 	CHECK_STR(o.desc, "client closed");
 	event_free(tick);
 	event_base_free(base);

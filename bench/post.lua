@@ -1,0 +1,25 @@
+-- post.lua - wrk script: POST /v1/messages with a Bearer key, spreading messages
+-- over many chats so per-chat order does not serialize anything.
+-- Environment: TGM_BENCH_KEY (the API key), TGM_BENCH_BOT (bot id).
+local key = os.getenv("TGM_BENCH_KEY") or ""
+local bot = os.getenv("TGM_BENCH_BOT") or "1"
+local n = 0
+
+request = function()
+   n = n + 1
+   local body = string.format('{"chat_id":%d,"text":"bench message %d","bot_id":%s}',
+                              100000 + n % 5000, n, bot)
+   return wrk.format("POST", "/v1/messages", {
+      ["Authorization"] = "Bearer " .. key,
+      ["Content-Type"] = "application/json",
+   }, body)
+end
+
+done = function(summary, latency, requests)
+   local non2xx = summary.errors.status
+   io.write(string.format("BENCH requests=%d seconds=%.2f rps=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d\n",
+      summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+      latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+      non2xx + summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout))
+end
