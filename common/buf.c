@@ -83,17 +83,23 @@ void tgm_buf_free(struct tgm_buf *b)
 
 void tgm_pgarr_addn(struct tgm_buf *b, const char *value, size_t n)
 {
+	size_t from = 0;
+
 	tgm_buf_addc(b, b->len == 0 ? '{' : ',');
 	if (value == NULL) {
 		tgm_buf_adds(b, "NULL");
 		return;
 	}
+	grow(b, n + 2);
 	tgm_buf_addc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		if (value[i] == '"' || value[i] == '\\')
-			tgm_buf_addc(b, '\\');
-		tgm_buf_addc(b, value[i]);
+	for (size_t i = 0; i < n; i++) { /* copy runs, escape " and \ between them */
+		if (value[i] != '"' && value[i] != '\\')
+			continue;
+		tgm_buf_add(b, value + from, i - from);
+		tgm_buf_addc(b, '\\');
+		from = i;
 	}
+	tgm_buf_add(b, value + from, n - from);
 	tgm_buf_addc(b, '"');
 }
 

@@ -52,6 +52,14 @@ struct tgm_config {
 		char *statuses;
 		int sweep_interval;
 		int drain_timeout;
+		int lease_seconds;
+		int claim_batch;
+		int max_inflight;
+		int retry_base_ms;
+		int retry_cap_s;
+		int max_attempts;
+		int max_retry_after;
+		char *ambiguous;
 	} senderd;
 	struct {
 		char *listen;

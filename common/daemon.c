@@ -162,8 +162,9 @@ static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_ctx *ctx = arg;
 	struct timeval tv = { 0, IDLE_CHECK_US };
+	int busy = tgm_pg_pending(ctx->db) + (ctx->daemon->busy ? ctx->daemon->busy(ctx) : 0);
 
-	if (tgm_pg_pending(ctx->db) == 0 || tgm_mono_ms() > ctx->drain_deadline_ms) {
+	if (busy == 0 || tgm_mono_ms() > ctx->drain_deadline_ms) {
 		tgm_daemon_drained(ctx);
 		return;
 	}

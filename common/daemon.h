@@ -45,6 +45,8 @@ struct tgm_daemon {
 	void (*drain)(struct tgm_ctx *ctx);
 	/* stop - free what start made; the loop is no longer running */
 	void (*stop)(struct tgm_ctx *ctx);
+	/* busy - work in flight beyond ctx->db's queries (drain waits for 0); may be NULL */
+	int (*busy)(struct tgm_ctx *ctx);
 };
 
 /* tgm_daemon_main - run the daemon; returns the process exit status */
@@ -52,7 +54,7 @@ int tgm_daemon_main(int argc, char **argv, const struct tgm_daemon *d);
 /* tgm_daemon_drained - the drain is complete: leave the loop */
 void tgm_daemon_drained(struct tgm_ctx *ctx);
 /* tgm_daemon_drain_when_idle - call tgm_daemon_drained once no query is pending
- * on ctx->db, or after timeout_s seconds */
+ * on ctx->db and the daemon's busy hook says 0, or after timeout_s seconds */
 void tgm_daemon_drain_when_idle(struct tgm_ctx *ctx, int timeout_s);
 
 #endif

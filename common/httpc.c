@@ -7,7 +7,9 @@
  * transfers are collected with curl_multi_info_read and called back. Requests that
  * fail before reaching curl go on a list that a zero-delay event completes, so a
  * callback never runs inside tgm_httpc_request. Every transfer sits on `xfers` until
- * its callback has run, so tgm_httpc_free can complete them.
+ * its callback has run, so tgm_httpc_free can complete them. Each also has a deadline
+ * timer of its own: libcurl (7.88) does not apply CURLOPT_TIMEOUT to a transfer that
+ * waits for a free connection (CURLMOPT_MAX_HOST_CONNECTIONS), so on_deadline does.
  *
  * "sent": the request body (or, without a body, the request head) was handed to the
  * kernel in full; from then on the server may have acted on it. Bodies go through a
@@ -27,8 +29,9 @@
 #include <strings.h>
 #include <time.h>
 
+/* xfer - one request from tgm_httpc_request until its callback has run */
 struct xfer {
-	struct xfer *next, *prev;
+	struct xfer *next, *prev;   /* on c->xfers, or (next only) on c->failed */
 	struct tgm_httpc *c;
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -38,7 +41,10 @@ struct xfer {
 	char *buf;          /* response body */
 	size_t len, cap;
 	int retry_after;
+	int timeout_ms;
+	struct event *ev_deadline;
 	bool too_big;
+	bool timed_out;     /* on_deadline ended it */
 	bool no_rewind;     /* on_seek refused a resend: the body had been handed over */
 	const char *fail;   /* set when it fails without curl */
 	tgm_httpc_cb cb;
@@ -46,6 +52,7 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* hsock - a socket curl asked us to watch (curl_multi_assign'ed to it) */
 struct hsock {
 	struct hsock *next, *prev;
 	struct event *ev;
@@ -82,6 +89,8 @@ static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
+	if (x->ev_deadline)
+		event_free(x->ev_deadline);
 	curl_slist_free_all(x->hdrs);
 	free(x->path);
 	free(x->body);
@@ -141,6 +150,10 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 		r.error = x->fail;
 	} else if (rc == CURLE_SEND_FAIL_REWIND) {
 		r.error = "connection lost after the request was sent (not resent)";
+	} else if (x->timed_out) {
+		snprintf(msg, sizeof(msg), "timed out after %d ms%s", x->timeout_ms,
+			 r.sent ? "" : " (request not sent)");
+		r.error = msg;
 	} else if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(msg, sizeof(msg), "response larger than %d bytes", TGM_HTTPC_MAX_BODY);
 		r.error = msg;
@@ -175,6 +188,19 @@ static void collect(struct tgm_httpc *c)
 		xfer_complete(x, rc);
 		xfer_free(x);
 	}
+}
+
+/* on_deadline - the request's time is up, whether curl noticed or not */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct xfer *x = arg;
+	struct tgm_httpc *c = x->c;
+
+	curl_multi_remove_handle(c->multi, x->easy);
+	LIST_DROP(c->xfers, x);
+	x->timed_out = true;
+	xfer_complete(x, CURLE_OPERATION_TIMEDOUT);
+	xfer_free(x);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -379,7 +405,7 @@ static bool easy_setup(struct xfer *x, const char *method, const char *url, bool
 	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 0));
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TGM_HTTPC_MAX_BODY);
 	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -407,6 +433,15 @@ static char *url_path(const char *url)
 	return p && p[1] ? tgm_xstrdup(p) : NULL;
 }
 
+/* add_deadline - arm on_deadline timeout_ms from now */
+static void add_deadline(struct xfer *x)
+{
+	struct timeval tv = { x->timeout_ms / 1000, (x->timeout_ms % 1000) * 1000 };
+
+	x->ev_deadline = evtimer_new(x->c->base, on_deadline, x);
+	evtimer_add(x->ev_deadline, &tv);
+}
+
 void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 		       const char *const *headers, const char *body, size_t len, int timeout_ms,
 		       tgm_httpc_cb cb, void *arg)
@@ -417,6 +452,7 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 	x->cb = cb;
 	x->arg = arg;
 	x->retry_after = -1;
+	x->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 	x->body_len = body ? len : 0;
 	x->body = tgm_xmalloc(x->body_len + 1);
 	if (x->body_len)
@@ -435,7 +471,7 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 		fail_later(c, x, "out of memory");
 		return;
 	}
-	if (!easy_setup(x, method, url, body != NULL, timeout_ms)) {
+	if (!easy_setup(x, method, url, body != NULL, x->timeout_ms)) {
 		fail_later(c, x, "request refused by libcurl (bad URL or option)");
 		return;
 	}
@@ -444,6 +480,8 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 		return;
 	}
 	LIST_PUSH(c->xfers, x);
+	if (x->timeout_ms > 0)
+		add_deadline(x);
 }
 
 struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host)

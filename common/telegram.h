@@ -51,7 +51,8 @@ void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, co
  *   MIGRATED    migrate_to_chat_id given: resend once to the new chat id
  *   CHAT_GONE   403, or 400 chat/private chat/user not found: permanent for the chat
  *   TOKEN_DEAD  401, 404 (or a 3xx: the API URL is wrong): stop the bot's lane
- *   BAD_REQUEST any other 4xx: permanent for this payload
+ *   BAD_REQUEST any other 4xx, and a 4xx whose body is not a Bot API answer (a proxy's
+ *               403 page says nothing about the chat): permanent for this payload
  *   AMBIGUOUS   the request left and no answer came: it may have been delivered
  */
 enum tgm_tg_class {

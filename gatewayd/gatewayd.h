@@ -75,6 +75,7 @@ struct gw_req {
 int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void gw_drain(struct tgm_ctx *ctx);
 void gw_stop(struct tgm_ctx *ctx);
+int gw_busy(struct tgm_ctx *ctx);
 void gw_ring(struct gatewayd *gw, int64_t bot_id);
 
 /* request.c */

@@ -11,6 +11,7 @@ static const struct tgm_daemon gatewayd = {
 	.start = gw_start,
 	.drain = gw_drain,
 	.stop = gw_stop,
+	.busy = gw_busy,
 };
 
 int main(int argc, char **argv)

@@ -131,6 +131,13 @@ void gw_drain(struct tgm_ctx *ctx)
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
 
+int gw_busy(struct tgm_ctx *ctx)
+{
+	struct gatewayd *gw = ctx->app;
+
+	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc);
+}
+
 void gw_stop(struct tgm_ctx *ctx)
 {
 	struct gatewayd *gw = ctx->app;

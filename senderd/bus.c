@@ -1,39 +1,148 @@
 /*
- * bus.c - senderd's ZeroMQ wiring: it connects a SUB socket to every doorbell
- * publisher and a PUB socket to every status subscriber (senderd instances come and
- * go; the daemons that run once per host bind).
+ * bus.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
+ * connected to every doorbell publisher (a doorbell wakes the bot's lane) and a PUB
+ * socket connected to every status subscriber (each transition is published). A
+ * sweep timer wakes every lane too, so a lost doorbell costs latency, not messages.
+ *
+ * Drain: stop starting sends, give waiting messages back, let requests in flight
+ * finish and their outcomes commit, release the leases, exit.
  */
 #include "senderd/senderd.h"
+#include "senderd/lane.h"
+#include "senderd/record.h"
+#include "common/httpc.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <zmq.h>
+
+#define DRAIN_POLL_US 20000
 
 static void on_doorbell(const char *topic, const char *json, size_t len, void *arg)
 {
-	log_debug("doorbell topic=%s", topic);
+	struct senderd *sd = arg;
+	int64_t bot_id;
+	struct lane *l;
+
+	if (strncmp(topic, "bot.", 4) != 0 || !tgm_parse_int64(topic + 4, &bot_id))
+		return;
+	if ((l = lane_find(sd, bot_id)) != NULL)
+		lane_wake(l);
 }
 
-int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
-	struct senderd *sd = tgm_xcalloc(1, sizeof(*sd));
+	lane_wake_all(arg);
+}
 
-	ctx->app = sd;
+void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *status,
+		const char *detail)
+{
+	yajl_gen g = tgm_jgen_new();
+	char topic[32];
+	size_t len;
+	const char *text;
+
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "id", msg_id);
+	tgm_jgen_kint(g, "bot_id", bot_id);
+	tgm_jgen_kstr(g, "status", status);
+	tgm_jgen_kstr(g, "detail", detail);
+	yajl_gen_map_close(g);
+	text = tgm_jgen_text(g, &len);
+	snprintf(topic, sizeof(topic), "msg.%s", status);
+	tgm_bus_send(sd->status, topic, text, len);
+	yajl_gen_free(g);
+}
+
+static int open_buses(struct senderd *sd, char *err, size_t errlen)
+{
+	struct tgm_ctx *ctx = sd->ctx;
+
 	sd->doorbells = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_SUB,
 				     ctx->cfg->senderd.doorbells, false, err, errlen);
 	if (sd->doorbells == NULL)
 		return -1;
 	tgm_bus_subscribe(sd->doorbells, "bot.");
-	tgm_bus_on_message(sd->doorbells, on_doorbell, ctx);
+	tgm_bus_on_message(sd->doorbells, on_doorbell, sd);
 	sd->status = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, ctx->cfg->senderd.statuses,
 				  false, err, errlen);
 	return sd->status ? 0 : -1;
 }
 
+int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
+{
+	struct senderd *sd = tgm_xcalloc(1, sizeof(*sd));
+	const struct tgm_config *cfg = ctx->cfg;
+	struct timeval tv = { cfg->senderd.sweep_interval, 0 };
+	char host[64] = "";
+
+	ctx->app = sd;
+	sd->ctx = ctx;
+	if (strcmp(cfg->senderd.ambiguous, "retry") && strcmp(cfg->senderd.ambiguous, "fail")) {
+		snprintf(err, errlen, "senderd.ambiguous must be retry or fail");
+		return -1;
+	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(sd->owner, sizeof(sd->owner), "%s:%d:%s:%lld", host, (int)getpid(),
+		 ctx->instance, (long long)tgm_now_ms());
+	if (open_buses(sd, err, errlen) != 0)
+		return -1;
+	sd->httpc = tgm_httpc_new(ctx->base, cfg->senderd.max_inflight);
+	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
+	sd->record = record_new(sd);
+	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
+	event_add(sd->ev_sweep, &tv);
+	lease_start(sd);
+	return 0;
+}
+
+static int lanes_busy(struct senderd *sd)
+{
+	int n = 0;
+
+	for (int b = 0; b < SD_LANE_BUCKETS; b++)
+		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
+			n += lane_inflight(l);
+	return n;
+}
+
+int sd_busy(struct tgm_ctx *ctx)
+{
+	struct senderd *sd = ctx->app;
+
+	return lanes_busy(sd) + record_pending(sd->record) + tgm_pg_pending(sd->claim_pg);
+}
+
+/* on_drain_poll - once nothing is in flight, release the leases and finish */
+static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct senderd *sd = arg;
+	struct timeval tv = { 0, DRAIN_POLL_US };
+
+	if ((lanes_busy(sd) || record_pending(sd->record)) &&
+	    tgm_mono_ms() < sd->ctx->drain_deadline_ms) {
+		event_base_once(sd->ctx->base, -1, EV_TIMEOUT, on_drain_poll, sd, &tv);
+		return;
+	}
+	lease_release_all(sd);
+	tgm_daemon_drain_when_idle(sd->ctx, 2);
+}
+
 void sd_drain(struct tgm_ctx *ctx)
 {
-	tgm_daemon_drain_when_idle(ctx, ctx->cfg->senderd.drain_timeout);
+	struct senderd *sd = ctx->app;
+
+	sd->stopping = true;
+	for (int b = 0; b < SD_LANE_BUCKETS; b++)
+		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
+			claim_return_all(l);
+	ctx->drain_deadline_ms = tgm_mono_ms() + ctx->cfg->senderd.drain_timeout * 1000LL;
+	on_drain_poll(-1, 0, sd);
 }
 
 void sd_stop(struct tgm_ctx *ctx)
@@ -42,6 +151,14 @@ void sd_stop(struct tgm_ctx *ctx)
 
 	if (sd == NULL)
 		return;
+	if (sd->ev_lease)
+		event_free(sd->ev_lease);
+	if (sd->ev_sweep)
+		event_free(sd->ev_sweep);
+	tgm_httpc_free(sd->httpc); /* answers still in flight complete as errors now */
+	lane_free_all(sd);
+	record_free(sd->record);
+	tgm_pg_free(sd->claim_pg);
 	tgm_bus_close(sd->doorbells);
 	tgm_bus_close(sd->status);
 	free(sd);

@@ -1,6 +1,6 @@
 /*
  * senderd/main.c - start and stop the delivery daemon; the work is in the other
- * files of this folder (bus.c: doorbells and status events).
+ * files of this folder (bus.c: start, drain, stop and ZeroMQ).
  */
 #include "common/daemon.h"
 #include "senderd/senderd.h"
@@ -11,6 +11,7 @@ static const struct tgm_daemon senderd = {
 	.start = sd_start,
 	.drain = sd_drain,
 	.stop = sd_stop,
+	.busy = sd_busy,
 };
 
 int main(int argc, char **argv)

@@ -1,5 +1,16 @@
 /*
- * senderd.h - senderd's state and the functions its files share.
+ * senderd.h - senderd's state: the lanes it runs (one per bot it holds a lease on)
+ * and what they share (the Telegram HTTP client, the database connections, the
+ * status publisher). The files of this folder:
+ *
+ *   main.c     start and stop only
+ *   bus.c      ZeroMQ: doorbells in, status events out
+ *   lease.c    lease_*: which bots this process may send for
+ *   lane.c     lane_*: one bot's queue, limits and requests in flight
+ *   ratelimit.c rl_*: sliding-window limits per bot and per chat
+ *   claim.c    claim_*: taking due messages from the database
+ *   deliver.c  deliver_*: one send to Telegram and what its answer means
+ *   record.c   record_*: message transitions, committed in groups
  */
 #ifndef SENDERD_H
 #define SENDERD_H
@@ -7,13 +18,54 @@
 #include "common/bus.h"
 #include "common/daemon.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
+struct lane;
+struct tgm_httpc;
+struct record;
+
+#define SD_LANE_BUCKETS 1024
+
 struct senderd {
+	struct tgm_ctx *ctx;
 	struct tgm_bus *doorbells; /* SUB, connected to every doorbell publisher */
 	struct tgm_bus *status;    /* PUB, connected to every status subscriber */
+	struct tgm_httpc *httpc;   /* Telegram */
+	struct tgm_pg *claim_pg;   /* claims and lease renewals */
+	struct record *record;     /* transitions, on their own connection */
+	char owner[160];           /* this process in bot_leases.owner */
+	struct lane *lanes[SD_LANE_BUCKETS]; /* by bot id, chained through lane->hnext */
+	int nlanes;
+	struct event *ev_lease;
+	struct event *ev_sweep;
+	bool stopping;
+	int64_t lease_until_ms;    /* our leases are surely ours until then (monotonic) */
+	unsigned lease_gen;        /* round of the last lease renewal */
+	unsigned long sent, failed, retried, flood;
 };
 
+/* bus.c */
 int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void sd_drain(struct tgm_ctx *ctx);
 void sd_stop(struct tgm_ctx *ctx);
+int sd_busy(struct tgm_ctx *ctx);
+void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *status,
+		const char *detail);
+
+/* lease.c */
+void lease_start(struct senderd *sd);
+void lease_release_all(struct senderd *sd);
+
+/* lane.c */
+struct lane *lane_find(struct senderd *sd, int64_t bot_id);
+/* lane_ensure - a lane for bot_id exists (made if new), marked seen in lease round gen */
+void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen);
+/* lane_sweep - stop the lanes not seen in round gen (their lease is gone) */
+void lane_sweep(struct senderd *sd, unsigned gen);
+void lane_wake(struct lane *l);
+void lane_wake_all(struct senderd *sd);
+int lane_inflight(const struct lane *l);
+void lane_free_all(struct senderd *sd);
 
 #endif

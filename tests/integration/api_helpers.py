@@ -21,7 +21,7 @@ import threading
 import pytest
 import requests
 
-from fake_http import FakeHTTP, Reply
+from fake_http import FakeHTTP, Reply  # noqa: F401 (re-exported)
 
 PROBLEM_BASE = "https://tgm.dev/problems/"
 TIMEOUT = 10
@@ -178,6 +178,32 @@ class World:
 
 def gw_world(env, overrides=None):
     return World(env, overrides)
+
+
+# The key bucket of a shared world must not get in the way of the tests that share it.
+NO_KEY_LIMIT = {("gatewayd", "key_rate"): "1000000", ("gatewayd", "key_burst"): "1000000"}
+
+
+@pytest.fixture(scope="module")
+def mworld(pg, tmp_path_factory):
+    """One world shared by a module's tests (for tables of cases: one gatewayd, many
+    requests); audited like tgm_env when the module is done."""
+    from conftest import TgmEnv
+    env = TgmEnv(pg, tmp_path_factory.mktemp("api"))
+    w = None
+    try:
+        w = World(env, NO_KEY_LIMIT)
+        yield w
+        w.close()
+        problems = env.finish()
+        if problems:
+            pytest.fail("daemon audit failed:\n" + "\n".join(problems), pytrace=False)
+    finally:
+        if w is not None:
+            w.close()
+        if any(d.running() for d in env.daemons):
+            env.finish()
+        env.destroy()
 
 
 @pytest.fixture

@@ -29,10 +29,10 @@ Child processes get a clean environment: no inherited ``TGM_*``, ``PG*``,
 """
 
 import atexit
-import errno
 import itertools
 import os
 import pwd
+import queue
 import re
 import secrets
 import select
@@ -42,7 +42,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import queue
 import time
 from pathlib import Path
 
@@ -276,6 +275,65 @@ class Postgres:
         self.create_db(name, template)
         return name
 
+    # A thread keeps POOL_SIZE copies of the template ready and drops what tests are
+    # done with, so that neither CREATE nor DROP DATABASE (each a checkpoint, 50-200 ms
+    # on a busy machine) waits in a test's path.
+    POOL_SIZE = 2
+
+    def start_pool(self):
+        self._pool = queue.Queue(maxsize=self.POOL_SIZE)
+        self._drops = queue.Queue()
+        self._pool_stop = threading.Event()
+        self._pool_error = None
+        self._pool_thread = threading.Thread(target=self._pool_loop, name="pg-pool",
+                                             daemon=True)
+        self._pool_thread.start()
+
+    def stop_pool(self):
+        if getattr(self, "_pool_thread", None) is not None:
+            self._pool_stop.set()
+            self._pool_thread.join(30)
+            self._pool_thread = None
+
+    def _pool_loop(self):
+        try:
+            conn = self.connect("postgres")
+            with conn.cursor() as cur:
+                while not self._pool_stop.is_set():
+                    try:
+                        name = self._drops.get_nowait()
+                        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                        continue
+                    except queue.Empty:
+                        pass
+                    if self._pool.full():
+                        self._pool_stop.wait(0.02)
+                        continue
+                    name = f"pool_{next(self._seq)}"
+                    cur.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY'
+                                ' TEMPLATE tgm_template')
+                    self._pool.put(name)
+            conn.close()
+        except Exception as e:  # reported by the next take_db
+            self._pool_error = e
+
+    def take_db(self, name):
+        """Create database name as a copy of the template (from the pool when it runs)."""
+        if getattr(self, "_pool_thread", None) is None:
+            self.create_db(name)
+            return
+        while True:
+            if self._pool_error is not None:
+                raise RuntimeError(f"database pool failed: {self._pool_error!r}")
+            try:
+                pooled = self._pool.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if not self._pool_thread.is_alive() and self._pool_error is None:
+                    self.create_db(name)
+                    return
+        self.execute_admin(f'ALTER DATABASE "{pooled}" RENAME TO "{name}"')
+
     def db_name(self):
         """A database name not used yet in this session (not created)."""
         return f"t_{next(self._seq)}"
@@ -285,8 +343,12 @@ class Postgres:
         tmpl = template or "template0"
         self.execute_admin(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY TEMPLATE "{tmpl}"')
 
-    def drop_db(self, name):
-        self.execute_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def drop_db(self, name, wait=False):
+        """Drop a database: by the pool's thread (later) unless wait or no pool."""
+        if wait or getattr(self, "_pool_thread", None) is None:
+            self.execute_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            self._drops.put(name)
 
     def log(self):
         return self.logfile.read_text() if self.logfile.exists() else ""
@@ -305,8 +367,10 @@ def pg(tmp_path_factory):
         r = run_binary("tgmctl", ["-c", conf, "migrate"])
         assert r.returncode == 0, f"tgmctl migrate on the template failed:\n{r.stderr}"
         server.execute_admin("ALTER DATABASE tgm_template WITH IS_TEMPLATE true")
+        server.start_pool()
         yield server
     finally:
+        server.stop_pool()
         server.destroy()
         atexit.unregister(server.destroy)
 
@@ -612,7 +676,7 @@ class TgmEnv:
 
     def ensure_db(self):
         if not self._db_created:
-            self.pg.create_db(self._db)
+            self.pg.take_db(self._db)
             self._db_created = True
 
     # -- configuration

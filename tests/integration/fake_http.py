@@ -50,6 +50,8 @@ body (bytes), json (parsed body or None), time (time.monotonic() when the whole
 request had arrived), client ((host, port)), conn (connection number, 1-based),
 reply (the Reply chosen). header(name) -> the first value or None.
 
+free_port() -> a 127.0.0.1 port nothing listens on (to test "connection refused").
+
 Run alone for manual tests: python3 fake_http.py [PORT] answers {"ok":true} to
 everything and prints each request.
 """
@@ -64,7 +66,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["FakeHTTP", "Reply", "Request"]
+__all__ = ["FakeHTTP", "Reply", "Request", "free_port"]
 
 
 class Reply:
@@ -244,9 +246,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self, reset):
         self.close_connection = True
         try:
-            if reset:
+            if reset:  # close now, before socketserver's shutdown(SHUT_WR) sends a FIN
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                            struct.pack("ii", 1, 0))
+                self.connection.close()
             else:
                 self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:

@@ -272,6 +272,8 @@ def test_healthz_503_while_database_is_gone(tgm_env):
     d = tgm_env.daemon("gatewayd")
     db = tgm_env.db
     pg = tgm_env.pg
+    wait_for(lambda: heartbeat(tgm_env, "gatewayd", d.pid), HEARTBEAT_WAIT,
+             what="the heartbeat row")
     pg.execute_admin(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS false')
     try:
         pg.query("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -286,7 +288,7 @@ def test_healthz_503_while_database_is_gone(tgm_env):
     wait_for(lambda: get(tgm_env, "/healthz").status_code == 200, 15, interval=0.1,
              what="/healthz to recover")
     d.stop()
-    assert wait_for(lambda: heartbeat(tgm_env, "gatewayd", d.pid), 1)["stopped_at"]
+    assert heartbeat(tgm_env, "gatewayd", d.pid)["stopped_at"], "stopped_at after recovery"
 
 
 def test_healthz_503_when_database_hangs(tgm_env, pg_proxy):

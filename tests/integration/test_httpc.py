@@ -202,6 +202,7 @@ def test_reset_after_request_is_ambiguous(fake):
     fake.script(METHOD_PATH, Reply(0, action="reset"))
     got = one(fake.url)
     assert got["class"] == "AMBIGUOUS" and got["ambiguous"] == "1", got
+    assert "reset" in got["desc"]
 
 
 def test_partial_upload_is_safe_to_retry(tmp_path):
@@ -264,9 +265,21 @@ def test_parallel_calls_share_two_connections(fake):
 
 
 def test_queued_call_times_out_unsent(fake):
-    """Two calls hang on the two connections; the third never gets one: RETRY, not
-    AMBIGUOUS, and the server saw two requests."""
+    """Two calls hang on the two connections; the third, with a shorter timeout, never
+    gets one and must time out on time (libcurl alone would let it wait for a free
+    connection): RETRY, not AMBIGUOUS, and the server saw two requests."""
     fake.script(METHOD_PATH, Reply.hang())
-    got = tg_call(fake.url, parallel=3, timeout_ms=800)
-    assert sorted(g["class"] for g in got) == ["AMBIGUOUS", "AMBIGUOUS", "RETRY"], got
+    t = time.monotonic()
+    with subprocess.Popen([str(TG_CALL), fake.url, TOKEN, "sendMessage",
+                           json.dumps(MESSAGE), "2500,2500,500", "1", "3"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        first = parse(p.stdout.readline())
+        waited = time.monotonic() - t
+        rest = [parse(line) for line in p.stdout]
+        err = p.stderr.read()
+    assert p.returncode == 0 and "Sanitizer" not in err and "runtime error" not in err, err
+    assert first["class"] == "RETRY" and first["ambiguous"] == "0", first
+    assert "not sent" in first["desc"]
+    assert 0.4 < waited < 1.5
+    assert [g["class"] for g in rest] == ["AMBIGUOUS", "AMBIGUOUS"], rest
     assert len(fake.requests) == 2

@@ -5,6 +5,8 @@
  *   tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT [PARALLEL]]]
  *
  * JSON is the request body, or @FILE to read it from a file (for bodies too big for argv).
+ * TIMEOUT_MS (default 5000) may be a list "3000,3000,600": the n-th call started uses the
+ * n-th value, the last one repeating.
  * Prints one line per call, e.g.
  *   class=FLOOD ok=0 code=429 retry_after=3 migrate=0 ambiguous=0 transport=0 desc=...
  * With REPEAT > 1 the calls are made one after another on the same client (the next
@@ -17,6 +19,7 @@
 #include "common/util.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,8 @@ struct run {
 	char **argv;
 	char *json;
 	size_t len;
-	int timeout_ms;
+	const char *timeouts;
+	int started;
 	int64_t left;       /* calls not started yet */
 	int64_t running;    /* chains still going */
 };
@@ -62,11 +66,29 @@ static void on_result(const struct tgm_tg_result *res, void *arg)
 		event_base_loopbreak(r->base);
 }
 
+/* timeout_for - the n-th value of a "a,b,c" list (the last one repeats); -1 if invalid */
+static int timeout_for(const char *list, int n)
+{
+	const char *p = list, *w;
+	char num[16];
+	size_t len;
+	int64_t v = -1;
+
+	while ((w = tgm_words_next(&p, &len)) != NULL) {
+		snprintf(num, sizeof(num), "%.*s", (int)len, w);
+		if (!tgm_parse_int64(num, &v) || v < 1 || v > 3600000)
+			return -1;
+		if (n-- == 0)
+			break;
+	}
+	return (int)v;
+}
+
 static void start(struct run *r)
 {
 	r->left--;
-	tgm_tg_call(r->c, r->argv[1], r->argv[2], r->argv[3], r->json, r->len, r->timeout_ms,
-		    on_result, r);
+	tgm_tg_call(r->c, r->argv[1], r->argv[2], r->argv[3], r->json, r->len,
+		    timeout_for(r->timeouts, r->started++), on_result, r);
 }
 
 /* load_json - the JSON argument, or the contents of @FILE; false if unreadable */
@@ -85,20 +107,19 @@ static bool load_json(struct run *r, const char *arg)
 
 int main(int argc, char **argv)
 {
-	struct run r = { .argv = argv, .timeout_ms = 5000, .left = 1, .running = 1 };
-	int64_t v;
+	struct run r = { .argv = argv, .timeouts = "5000", .left = 1, .running = 1 };
 
 	if (argc < 5 || argc > 8) {
 		fprintf(stderr, "usage: tg_call API_URL TOKEN METHOD JSON "
 			"[TIMEOUT_MS [REPEAT [PARALLEL]]]\n");
 		return 2;
 	}
-	if (argc > 5 && (!tgm_parse_int64(argv[5], &v) || v < 1 || v > 3600000)) {
-		fprintf(stderr, "tg_call: bad TIMEOUT_MS %s\n", argv[5]);
+	if (argc > 5)
+		r.timeouts = argv[5];
+	if (timeout_for(r.timeouts, INT_MAX) < 0) { /* checks every value */
+		fprintf(stderr, "tg_call: bad TIMEOUT_MS %s\n", r.timeouts);
 		return 2;
 	}
-	if (argc > 5)
-		r.timeout_ms = (int)v;
 	if (argc > 6 && (!tgm_parse_int64(argv[6], &r.left) || r.left < 1)) {
 		fprintf(stderr, "tg_call: bad REPEAT %s\n", argv[6]);
 		return 2;

@@ -1,0 +1,203 @@
+/*
+ * claim.c - a lane's traffic with the queue in PostgreSQL: loading its bot (token,
+ * limits), resolving what a previous owner left in 'sending', claiming due messages
+ * (FOR UPDATE SKIP LOCKED, priority then age, never a message whose chat still has
+ * an earlier one pending) and giving unsent ones back.
+ *
+ * What a previous owner left in 'sending' may or may not have reached Telegram; it is
+ * treated like any send with an unknown outcome: [senderd] ambiguous decides (retry:
+ * send again, a possible duplicate; fail: mark it failed).
+ */
+#include "senderd/lane.h"
+#include "senderd/record.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char load_sql[] =
+	"SELECT token_sealed, telegram_id, enabled,"
+	" ((s->>'per_second')::int), ((s->>'chat_per_second')::int),"
+	" ((s->>'group_per_minute')::int), ((s->>'paid_broadcast')::boolean)"
+	" FROM bots, LATERAL (SELECT '{\"per_second\":30,\"chat_per_second\":1,"
+	"\"group_per_minute\":20,\"paid_broadcast\":false}'::jsonb || settings AS s) x"
+	" WHERE id = $1";
+
+static const char recover_sql[] =
+	"WITH r AS (UPDATE messages SET status = CASE WHEN $2 = 'fail' THEN 'failed'"
+	"  ELSE 'retrying' END, not_before = now(), updated_at = now(),"
+	"  last_error = 'ambiguous: the previous sender stopped during the send'"
+	"  WHERE bot_id = $1 AND status = 'sending' RETURNING id, status)"
+	" INSERT INTO message_events (message_id, status, detail)"
+	" SELECT id, status, 'ambiguous: the previous sender stopped during the send' FROM r";
+
+/* the head of each chat's line among the due messages: later ones wait their turn */
+static const char claim_sql[] =
+	"WITH c AS (SELECT m.id FROM messages m"
+	"  WHERE m.bot_id = $1 AND m.status IN ('queued', 'retrying') AND m.not_before <= now()"
+	"  AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.bot_id = m.bot_id"
+	"   AND e.chat = m.chat AND e.id < m.id AND (e.status IN ('sending', 'retrying')"
+	"   OR (e.status = 'queued' AND e.not_before <= now())))"
+	"  ORDER BY m.priority, m.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
+	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
+	"  updated_at = now() FROM c WHERE m.id = c.id"
+	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at),"
+	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u)"
+	" SELECT u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
+	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
+	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = $1 AND h.blocked_at IS NOT NULL"
+	"   AND h.chat_id::text = u.chat)"
+	" FROM u";
+
+static void bot_param(struct lane *l, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)l->bot_id);
+}
+
+static void on_recovered(PGresult *res, const char *err, void *arg)
+{
+	struct lane *l = arg;
+
+	if (err) {
+		log_warn("bot=%lld recovery failed, retrying on the next lease round: %s",
+			 (long long)l->bot_id, err);
+		l->state = LANE_DEAD;
+		l->dropping = true; /* freed below; the next lease round starts it again */
+		l->seen_gen = 0;
+	} else {
+		if (strtol(PQcmdTuples(res), NULL, 10) > 0)
+			log_notice("bot=%lld %s messages left in sending by a previous owner: %s",
+				   (long long)l->bot_id, PQcmdTuples(res), l->sd->ctx->cfg->senderd.ambiguous);
+		l->state = LANE_READY;
+		l->wake_claim = true;
+	}
+	if (l->dropping) {
+		l->state = LANE_DEAD;
+		lane_maybe_free(l);
+		return;
+	}
+	lane_pump(l);
+}
+
+/* set_limits - the bot's settings into the lane's windows */
+static void set_limits(struct lane *l, PGresult *res)
+{
+	l->per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	l->chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
+	l->group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
+	l->paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';
+	rl_init(&l->bot_rate, l->per_second, 1000);
+}
+
+static void on_loaded(PGresult *res, const char *err, void *arg)
+{
+	struct lane *l = arg;
+	char bot[24], aad[48];
+	const char *p[2] = { bot, l->sd->ctx->cfg->senderd.ambiguous };
+
+	if (!err && PQntuples(res) == 1) {
+		snprintf(aad, sizeof(aad), "bot:%s:token", PQgetvalue(res, 0, 1));
+		l->token = tgm_open(l->sd->ctx->secret_key, PQgetvalue(res, 0, 0), aad, NULL);
+	}
+	if (err || PQntuples(res) != 1 || l->token == NULL) {
+		log_error("bot=%lld cannot start its lane: %s", (long long)l->bot_id,
+			  err ? err : "its token does not open with this secret key");
+		l->state = LANE_DEAD;
+		l->dropping = true;
+		lane_maybe_free(l);
+		return;
+	}
+	set_limits(l, res);
+	bot_param(l, bot);
+	tgm_pg_query(l->sd->claim_pg, recover_sql, 2, p, on_recovered, l);
+}
+
+void claim_load(struct lane *l)
+{
+	char bot[24];
+	const char *p[1] = { bot };
+
+	bot_param(l, bot);
+	tgm_pg_query(l->sd->claim_pg, load_sql, 1, p, on_loaded, l);
+}
+
+/* take_row - one claimed row: expired and blocked ones end here, the rest wait */
+static void take_row(struct lane *l, PGresult *res, int i)
+{
+	struct pending *p = tgm_xcalloc(1, sizeof(*p));
+	struct record *rec = l->sd->record;
+
+	tgm_parse_int64(PQgetvalue(res, i, 0), &p->id);
+	p->chat = tgm_xstrdup(PQgetvalue(res, i, 1));
+	p->method = tgm_xstrdup(PQgetvalue(res, i, 2));
+	p->params = tgm_xstrdup(PQgetvalue(res, i, 3));
+	p->priority = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	p->attempts = (int)strtol(PQgetvalue(res, i, 5), NULL, 10);
+	if (PQgetvalue(res, i, 6)[0] == 't') {
+		record_add(rec, p->id, l->bot_id, "expired", "ttl passed before it could be sent",
+			   0, 0);
+		pending_free(p);
+	} else if (!PQgetisnull(res, i, 7)) {
+		char detail[300];
+
+		snprintf(detail, sizeof(detail), "chat blocked: %s", PQgetvalue(res, i, 7));
+		record_add(rec, p->id, l->bot_id, "failed", detail, 0, 0);
+		pending_free(p);
+	} else {
+		lane_enqueue(l, p);
+	}
+}
+
+static void on_claimed(PGresult *res, const char *err, void *arg)
+{
+	struct lane *l = arg;
+
+	l->claiming = false;
+	if (err) {
+		log_warn("bot=%lld claim failed: %s", (long long)l->bot_id, err);
+		l->more = false;
+	} else {
+		for (int i = 0; i < PQntuples(res); i++)
+			take_row(l, res, i);
+		l->more = PQntuples(res) > 0 && l->claim_asked == PQntuples(res);
+	}
+	if (l->dropping || l->sd->stopping) {
+		claim_return_all(l);
+		lane_maybe_free(l);
+		return;
+	}
+	lane_pump(l);
+}
+
+void claim_more(struct lane *l)
+{
+	int batch = l->sd->ctx->cfg->senderd.claim_batch, want;
+	char bot[24], limit[16];
+	const char *p[2] = { bot, limit };
+
+	want = batch - l->nqueued;
+	if (want > l->per_second * 2) /* keep little in memory: less to resolve after a crash */
+		want = l->per_second * 2 > 0 ? l->per_second * 2 : 1;
+	if (want <= 0)
+		return;
+	l->claiming = true;
+	l->wake_claim = false;
+	l->claim_asked = want;
+	bot_param(l, bot);
+	snprintf(limit, sizeof(limit), "%d", want);
+	tgm_pg_query(l->sd->claim_pg, claim_sql, 2, p, on_claimed, l);
+}
+
+void claim_return_all(struct lane *l)
+{
+	while (l->queue) {
+		struct pending *p = l->queue;
+
+		l->queue = p->next;
+		l->nqueued--;
+		record_add(l->sd->record, p->id, l->bot_id, "queued", "given back unsent", 0, 0);
+		pending_free(p);
+	}
+}

@@ -1,0 +1,238 @@
+/*
+ * deliver.c - one message to Telegram and what the answer means for it, its chat,
+ * its lane and its bot (TELEGRAM.md section 4):
+ *
+ *   ok                 sent, with Telegram's message_id
+ *   429                the chat waits retry_after (the bot too when several chats
+ *                      meet 429s at once); the message is retried then, or fails as
+ *                      flood_wait when the wait is longer than max_retry_after
+ *   5xx, no connection retried with exponential backoff and jitter, then failed
+ *   unknown outcome    (a timeout after sending) per [senderd] ambiguous
+ *   blocked, kicked, chat not found   failed; the chat is marked blocked
+ *   migrated group     the chat's queued messages move to the new id and go again
+ *   401/404            the token is dead: the bot is disabled, its messages stay queued
+ *   other 400          failed with Telegram's description
+ */
+#include "senderd/lane.h"
+#include "senderd/record.h"
+#include "common/log.h"
+#include "common/json.h"
+#include "common/telegram.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FLOOD_WINDOW_MS 1000
+
+struct delivery {
+	struct lane *l;
+	struct pending *p;
+};
+
+static uint64_t jitter_state;
+
+/* jitter - a factor in [0.5, 1.5) for backoff: xorshift, seeded from the clock */
+static double jitter(void)
+{
+	if (jitter_state == 0)
+		jitter_state = (uint64_t)tgm_now_ms() * 2654435761u | 1;
+	jitter_state ^= jitter_state << 13;
+	jitter_state ^= jitter_state >> 7;
+	jitter_state ^= jitter_state << 17;
+	return 0.5 + (double)(jitter_state % 1000000) / 1000000.0;
+}
+
+int deliver_backoff_ms(const struct tgm_config *cfg, int attempts)
+{
+	double ms = cfg->senderd.retry_base_ms;
+	double cap = cfg->senderd.retry_cap_s * 1000.0;
+
+	for (int i = 1; i < attempts && ms < cap; i++)
+		ms *= 2;
+	ms *= jitter();
+	return (int)(ms < cap ? ms : cap);
+}
+
+/* with_paid_broadcast - params plus "allow_paid_broadcast":true (caller frees) */
+static char *with_paid_broadcast(const char *params)
+{
+	const char *rest = params + 1; /* after '{' */
+
+	while (*rest == ' ')
+		rest++;
+	return tgm_xasprintf("{\"allow_paid_broadcast\":true%s%s", *rest == '}' ? "" : ",", rest);
+}
+
+static void describe(const struct tgm_tg_result *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%d: %s", r->error_code,
+		 r->description ? r->description : "no description");
+}
+
+/* retry_or_fail - another attempt after backoff, unless attempts are used up */
+static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
+{
+	const struct tgm_config *cfg = l->sd->ctx->cfg;
+	char detail[400];
+
+	if (p->attempts >= cfg->senderd.max_attempts) {
+		snprintf(detail, sizeof(detail), "%s (after %d attempts)", why, p->attempts);
+		record_add(l->sd->record, p->id, l->bot_id, "failed", detail, 0, 0);
+		l->sd->failed++;
+		return;
+	}
+	record_add(l->sd->record, p->id, l->bot_id, "retrying", why, 0,
+		   deliver_backoff_ms(cfg, p->attempts));
+	l->sd->retried++;
+}
+
+static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
+{
+	int ra = r->retry_after > 0 ? r->retry_after : 1;
+	int64_t now = tgm_mono_ms(), until = now + ra * 1000LL;
+	char detail[200];
+
+	l->sd->flood++;
+	lane_chat(l, p->chat)->suspended_until = until;
+	if (now > l->flood_window_until) {
+		l->flood_window_until = now + FLOOD_WINDOW_MS;
+		l->flood_chats = 0;
+	}
+	if (++l->flood_chats >= 2 && until > l->suspended_until) /* the bot's limit, not a chat's */
+		l->suspended_until = until;
+	if (ra > l->sd->ctx->cfg->senderd.max_retry_after) {
+		snprintf(detail, sizeof(detail), "flood_wait: Telegram asked to wait %d s", ra);
+		record_add(l->sd->record, p->id, l->bot_id, "failed", detail, 0, 0);
+		l->sd->failed++;
+		return;
+	}
+	snprintf(detail, sizeof(detail), "429: retry after %d", ra);
+	record_add(l->sd->record, p->id, l->bot_id, "retrying", detail, 0, ra * 1000);
+}
+
+static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
+{
+	char bot[24];
+	const char *params[3] = { bot, p->chat, why };
+
+	record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
+	l->sd->failed++;
+	if (p->chat[0] == '@')
+		return; /* chats are known by id only */
+	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
+	record_exec(l->sd->record,
+		    "INSERT INTO chats (bot_id, chat_id, type, blocked_at, blocked_reason)"
+		    " VALUES ($1, $2::bigint, CASE WHEN $2::bigint < 0 THEN 'group' ELSE 'private' END,"
+		    " now(), $3) ON CONFLICT (bot_id, chat_id) DO UPDATE"
+		    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason", 3, params);
+}
+
+static void on_migrated(struct lane *l, struct pending *p, int64_t to)
+{
+	char bot[24], newchat[24], detail[80];
+	const char *params[3] = { bot, newchat, p->chat };
+
+	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
+	snprintf(newchat, sizeof(newchat), "%lld", (long long)to);
+	record_exec(l->sd->record,
+		    "WITH moved AS (UPDATE messages SET chat = $2,"
+		    " params = jsonb_set(params, '{chat_id}', to_jsonb($2::bigint))"
+		    " WHERE bot_id = $1 AND chat = $3 AND status IN ('queued', 'retrying', 'sending'))"
+		    " UPDATE chats SET migrated_to = $2::bigint WHERE bot_id = $1 AND chat_id::text = $3",
+		    3, params);
+	snprintf(detail, sizeof(detail), "group migrated to chat %s", newchat);
+	record_add(l->sd->record, p->id, l->bot_id, "queued", detail, 0, 0);
+}
+
+static void on_token_dead(struct lane *l, struct pending *p, const char *why)
+{
+	char bot[24], reason[460];
+	const char *params[2] = { bot, reason };
+
+	log_error("bot=%lld token refused by Telegram (%s): bot disabled", (long long)l->bot_id, why);
+	record_add(l->sd->record, p->id, l->bot_id, "queued", why, 0, 0);
+	if (l->state == LANE_DEAD)
+		return;
+	l->state = LANE_DEAD;
+	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
+	snprintf(reason, sizeof(reason), "token refused by Telegram: %s", why);
+	record_exec(l->sd->record, "UPDATE bots SET enabled = false, disabled_reason = $2,"
+		    " updated_at = now() WHERE id = $1", 2, params);
+	claim_return_all(l);
+}
+
+static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
+{
+	char why[400];
+	int64_t tg_id = 0;
+
+	describe(r, why, sizeof(why));
+	switch (tgm_tg_classify(r)) {
+	case TGM_TG_OK:
+		if (!tgm_json_get_int(r->result, "message_id", &tg_id) && r->result &&
+		    YAJL_IS_INTEGER(r->result))
+			tg_id = YAJL_GET_INTEGER(r->result);
+		record_add(l->sd->record, p->id, l->bot_id, "sent", NULL, tg_id, 0);
+		l->sd->sent++;
+		break;
+	case TGM_TG_FLOOD:
+		on_flood(l, p, r);
+		break;
+	case TGM_TG_AMBIGUOUS:
+		snprintf(why, sizeof(why), "ambiguous: %s", r->description ? r->description : "");
+		if (strcmp(l->sd->ctx->cfg->senderd.ambiguous, "fail") == 0) {
+			record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
+			l->sd->failed++;
+		} else {
+			retry_or_fail(l, p, why);
+		}
+		break;
+	case TGM_TG_RETRY:
+		retry_or_fail(l, p, why);
+		break;
+	case TGM_TG_CHAT_GONE:
+		on_chat_gone(l, p, why);
+		break;
+	case TGM_TG_MIGRATED:
+		on_migrated(l, p, r->migrate_to_chat_id);
+		break;
+	case TGM_TG_TOKEN_DEAD:
+		on_token_dead(l, p, why);
+		break;
+	case TGM_TG_BAD_REQUEST:
+		record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
+		l->sd->failed++;
+		break;
+	}
+}
+
+static void on_answer(const struct tgm_tg_result *r, void *arg)
+{
+	struct delivery *d = arg;
+	struct lane *l = d->l;
+
+	l->inflight--;
+	lane_chat(l, d->p->chat)->busy = false;
+	judge(l, d->p, r);
+	pending_free(d->p);
+	free(d);
+	if (l->dropping)
+		lane_maybe_free(l);
+	else
+		lane_pump(l);
+}
+
+void deliver_send(struct lane *l, struct pending *p)
+{
+	struct delivery *d = tgm_xmalloc(sizeof(*d));
+	const struct tgm_config *cfg = l->sd->ctx->cfg;
+	char *paid = l->paid_broadcast ? with_paid_broadcast(p->params) : NULL;
+	const char *body = paid ? paid : p->params;
+
+	d->l = l;
+	d->p = p;
+	tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body, strlen(body),
+		    cfg->telegram.timeout * 1000, on_answer, d);
+	free(paid);
+}

@@ -1,0 +1,285 @@
+/*
+ * lane.c - one bot's lane: the claimed messages waiting in priority order, and the
+ * scheduler that sends the next ones as far as the limits allow: requests in flight
+ * per bot, the bot's rate (per second), each chat's rate (per second, and per minute
+ * for groups and channels), one request per chat at a time (so a chat's messages go
+ * in order), and any 429 suspension. When nothing may go now, a timer wakes the lane
+ * when the first limit opens.
+ *
+ * Lanes are made when senderd takes a bot's lease and dropped when it loses it; a
+ * dropped lane gives its waiting messages back, lets its requests in flight finish
+ * and is freed after the last one.
+ */
+#include "senderd/lane.h"
+#include "senderd/record.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_WAKE INT64_MAX
+
+static unsigned bucket_of(int64_t bot_id)
+{
+	return (unsigned)((uint64_t)bot_id * 0x9E3779B97F4A7C15ULL >> 54) % SD_LANE_BUCKETS;
+}
+
+struct lane *lane_find(struct senderd *sd, int64_t bot_id)
+{
+	struct lane *l = sd->lanes[bucket_of(bot_id)];
+
+	while (l && l->bot_id != bot_id)
+		l = l->hnext;
+	return l;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	lane_pump(arg);
+}
+
+void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
+{
+	struct lane *l = lane_find(sd, bot_id);
+	unsigned b = bucket_of(bot_id);
+
+	if (l) {
+		l->seen_gen = gen;
+		return;
+	}
+	l = tgm_xcalloc(1, sizeof(*l));
+	l->sd = sd;
+	l->bot_id = bot_id;
+	l->seen_gen = gen;
+	l->state = LANE_LOADING;
+	l->ev_timer = evtimer_new(sd->ctx->base, on_timer, l);
+	l->hnext = sd->lanes[b];
+	sd->lanes[b] = l;
+	sd->nlanes++;
+	log_info("bot=%lld lane started", (long long)bot_id);
+	claim_load(l);
+}
+
+static void unlink_lane(struct lane *l)
+{
+	struct lane **pp = &l->sd->lanes[bucket_of(l->bot_id)];
+
+	while (*pp != l)
+		pp = &(*pp)->hnext;
+	*pp = l->hnext;
+	l->sd->nlanes--;
+}
+
+static void chats_free(struct lane *l)
+{
+	for (int i = 0; i < LANE_CHAT_BUCKETS; i++)
+		while (l->chats[i]) {
+			struct chat_slot *c = l->chats[i];
+
+			l->chats[i] = c->next;
+			rl_free(&c->gap);
+			rl_free(&c->minute);
+			free(c->chat);
+			free(c);
+		}
+}
+
+static void lane_free(struct lane *l)
+{
+	for (struct pending *p = l->queue, *next; p; p = next) {
+		next = p->next;
+		pending_free(p);
+	}
+	chats_free(l);
+	rl_free(&l->bot_rate);
+	event_free(l->ev_timer);
+	if (l->token)
+		memset(l->token, 0, strlen(l->token));
+	free(l->token);
+	free(l);
+}
+
+void lane_maybe_free(struct lane *l)
+{
+	if (!l->dropping || l->inflight > 0 || l->claiming || l->state == LANE_LOADING)
+		return;
+	unlink_lane(l);
+	log_info("bot=%lld lane stopped", (long long)l->bot_id);
+	lane_free(l);
+}
+
+static void lane_drop(struct lane *l)
+{
+	l->dropping = true;
+	claim_return_all(l);
+	lane_maybe_free(l);
+}
+
+void lane_sweep(struct senderd *sd, unsigned gen)
+{
+	for (int b = 0; b < SD_LANE_BUCKETS; b++)
+		for (struct lane *l = sd->lanes[b], *next; l; l = next) {
+			next = l->hnext;
+			if (l->seen_gen != gen && !l->dropping)
+				lane_drop(l);
+		}
+}
+
+void lane_free_all(struct senderd *sd)
+{
+	for (int b = 0; b < SD_LANE_BUCKETS; b++)
+		while (sd->lanes[b]) {
+			struct lane *l = sd->lanes[b];
+
+			sd->lanes[b] = l->hnext;
+			lane_free(l);
+		}
+	sd->nlanes = 0;
+}
+
+void pending_free(struct pending *p)
+{
+	free(p->chat);
+	free(p->method);
+	free(p->params);
+	free(p);
+}
+
+/* lane_enqueue - insert in (priority, id) order */
+void lane_enqueue(struct lane *l, struct pending *p)
+{
+	struct pending **pp = &l->queue;
+
+	while (*pp && ((*pp)->priority < p->priority ||
+		       ((*pp)->priority == p->priority && (*pp)->id < p->id)))
+		pp = &(*pp)->next;
+	p->next = *pp;
+	*pp = p;
+	l->nqueued++;
+}
+
+static unsigned chat_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % LANE_CHAT_BUCKETS;
+}
+
+struct chat_slot *lane_chat(struct lane *l, const char *chat)
+{
+	unsigned h = chat_hash(chat);
+	struct chat_slot *c = l->chats[h];
+
+	while (c && strcmp(c->chat, chat) != 0)
+		c = c->next;
+	if (c)
+		return c;
+	c = tgm_xcalloc(1, sizeof(*c));
+	c->chat = tgm_xstrdup(chat);
+	c->group = chat[0] == '-' || chat[0] == '@';
+	rl_init(&c->gap, 1, 1000 / (l->chat_per_second > 0 ? l->chat_per_second : 1));
+	if (c->group)
+		rl_init(&c->minute, l->group_per_minute, 60000);
+	c->next = l->chats[h];
+	l->chats[h] = c;
+	return c;
+}
+
+/* chat_next_ok - when this chat may get its next message */
+static int64_t chat_next_ok(struct chat_slot *c, int64_t now)
+{
+	int64_t t = rl_next_ok(&c->gap, now);
+
+	if (c->suspended_until > t)
+		t = c->suspended_until;
+	if (c->group && rl_next_ok(&c->minute, now) > t)
+		t = rl_next_ok(&c->minute, now);
+	return t;
+}
+
+static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c, int64_t now)
+{
+	struct pending *p = *pp;
+
+	*pp = p->next;
+	l->nqueued--;
+	rl_take(&l->bot_rate, now);
+	rl_take(&c->gap, now);
+	if (c->group)
+		rl_take(&c->minute, now);
+	c->busy = true;
+	l->inflight++;
+	deliver_send(l, p);
+}
+
+/* send_due - start every send the limits allow now; returns when to look again */
+static int64_t send_due(struct lane *l, int64_t now)
+{
+	int max_inflight = l->sd->ctx->cfg->senderd.max_inflight;
+	int64_t wake = NO_WAKE, t;
+	struct pending **pp = &l->queue;
+
+	if (l->suspended_until > now)
+		return l->suspended_until;
+	while (*pp && l->inflight < max_inflight) {
+		struct chat_slot *c;
+
+		if ((t = rl_next_ok(&l->bot_rate, now)) > now)
+			return t < wake ? t : wake;
+		c = lane_chat(l, (*pp)->chat);
+		if (c->busy) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		if ((t = chat_next_ok(c, now)) > now) {
+			wake = t < wake ? t : wake;
+			pp = &(*pp)->next;
+			continue;
+		}
+		start_send(l, pp, c, now);
+	}
+	return wake;
+}
+
+void lane_pump(struct lane *l)
+{
+	struct senderd *sd = l->sd;
+	int64_t now = tgm_mono_ms(), wake;
+	int batch = sd->ctx->cfg->senderd.claim_batch;
+
+	if (l->state != LANE_READY || l->dropping || sd->stopping)
+		return;
+	if (now >= sd->lease_until_ms) {
+		l->wake_claim = true; /* the lease renewal wakes us */
+		return;
+	}
+	wake = send_due(l, now);
+	if (!l->claiming && l->nqueued < (batch + 1) / 2 && (l->more || l->wake_claim))
+		claim_more(l);
+	if (wake != NO_WAKE) {
+		struct timeval tv = { (time_t)((wake - now) / 1000),
+				      (suseconds_t)((wake - now) % 1000) * 1000 };
+		evtimer_add(l->ev_timer, &tv);
+	}
+}
+
+void lane_wake(struct lane *l)
+{
+	l->wake_claim = true;
+	lane_pump(l);
+}
+
+void lane_wake_all(struct senderd *sd)
+{
+	for (int b = 0; b < SD_LANE_BUCKETS; b++)
+		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
+			lane_wake(l);
+}
+
+int lane_inflight(const struct lane *l)
+{
+	return l->inflight + (l->claiming ? 1 : 0) + (l->state == LANE_LOADING ? 1 : 0);
+}

@@ -1,0 +1,82 @@
+/*
+ * lane.h - one bot's sending lane, shared by lane.c (scheduling), claim.c (taking
+ * messages from the database) and deliver.c (sending them and judging the answer).
+ */
+#ifndef SENDERD_LANE_H
+#define SENDERD_LANE_H
+
+#include "senderd/ratelimit.h"
+#include "senderd/senderd.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* pending - a claimed message (status 'sending' in the database) waiting to go out */
+struct pending {
+	struct pending *next;
+	int64_t id;
+	char *chat;      /* the chat key: "123" or "@name" */
+	char *method;
+	char *params;    /* JSON object text */
+	int priority;
+	int attempts;
+};
+
+/* chat_slot - what the lane knows of one chat: its limits and whether it is busy */
+struct chat_slot {
+	struct chat_slot *next; /* hash chain */
+	char *chat;
+	bool group;             /* a group or channel: per-minute limit */
+	bool busy;              /* a request to this chat is in flight: keeps order */
+	int64_t suspended_until;
+	struct rl_window gap;   /* chat_per_second per second */
+	struct rl_window minute;/* group_per_minute per minute (groups only) */
+};
+
+enum lane_state {
+	LANE_LOADING, /* reading the bot and recovering what a dead owner left */
+	LANE_READY,
+	LANE_DEAD,    /* the token is refused: the bot is disabled */
+};
+
+#define LANE_CHAT_BUCKETS 256
+
+struct lane {
+	struct lane *hnext;    /* senderd's hash chain */
+	struct senderd *sd;
+	int64_t bot_id;
+	unsigned seen_gen;     /* lease round that last confirmed this lane */
+	enum lane_state state;
+	bool dropping;         /* the lease is gone: finish in-flight, then free */
+	char *token;
+	int per_second, chat_per_second, group_per_minute;
+	bool paid_broadcast;
+	struct pending *queue; /* ordered by priority, then id */
+	int nqueued, inflight;
+	bool claiming, more, wake_claim;
+	int claim_asked;       /* rows the claim in flight asked for */
+	int64_t suspended_until;
+	int flood_chats;       /* chats that met a 429 while the bot was not suspended */
+	int64_t flood_window_until;
+	struct rl_window bot_rate;
+	struct chat_slot *chats[LANE_CHAT_BUCKETS];
+	struct event *ev_timer;
+};
+
+/* lane.c */
+void lane_pump(struct lane *l);
+struct chat_slot *lane_chat(struct lane *l, const char *chat);
+void pending_free(struct pending *p);
+void lane_enqueue(struct lane *l, struct pending *p);
+void lane_maybe_free(struct lane *l);
+
+/* claim.c */
+void claim_load(struct lane *l);
+void claim_more(struct lane *l);
+void claim_return_all(struct lane *l);
+
+/* deliver.c */
+void deliver_send(struct lane *l, struct pending *p);
+int deliver_backoff_ms(const struct tgm_config *cfg, int attempts);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * lease.c - which bots this senderd may send for. A row in bot_leases per bot names
+ * its owner and an expiry; every lease_seconds/3 one statement renews ours, releases
+ * those of disabled or deleted bots, and takes free or expired ones up to a fair
+ * share (enabled bots / live senderd instances, from the heartbeats).
+ *
+ * Two owners at once are impossible: a lease is taken only when expired, under the
+ * row lock of ON CONFLICT, and a lane stops starting sends when its lease may have
+ * run out (lease_until_ms, measured from before the renewal was sent, less a margin).
+ */
+#include "senderd/senderd.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+
+#define LEASE_MARGIN_MS 1000
+
+static const char lease_sql[] =
+	"WITH renewed AS (UPDATE bot_leases l SET expires_at = now() + make_interval(secs => $2)"
+	"  FROM bots b WHERE l.owner = $1 AND b.id = l.bot_id AND b.enabled"
+	"  AND b.deleted_at IS NULL RETURNING l.bot_id),"
+	" released AS (DELETE FROM bot_leases l WHERE l.owner = $1"
+	"  AND l.bot_id NOT IN (SELECT bot_id FROM renewed)),"
+	" fair AS (SELECT ceil((SELECT count(*) FROM bots WHERE enabled AND deleted_at IS NULL)"
+	"  ::numeric / greatest(1, (SELECT count(*) FROM daemons WHERE name = 'senderd'"
+	"  AND stopped_at IS NULL AND seen_at > now() - interval '15 seconds')))::int AS n),"
+	" candidates AS (SELECT b.id FROM bots b LEFT JOIN bot_leases l ON l.bot_id = b.id"
+	"  WHERE b.enabled AND b.deleted_at IS NULL AND (l.bot_id IS NULL OR l.expires_at < now())"
+	"  ORDER BY b.id LIMIT greatest(0, (SELECT n FROM fair) - (SELECT count(*) FROM renewed))),"
+	" taken AS (INSERT INTO bot_leases (bot_id, owner, expires_at)"
+	"  SELECT id, $1, now() + make_interval(secs => $2) FROM candidates"
+	"  ON CONFLICT (bot_id) DO UPDATE SET owner = EXCLUDED.owner,"
+	"  expires_at = EXCLUDED.expires_at WHERE bot_leases.expires_at < now()"
+	"  RETURNING bot_id)"
+	" SELECT bot_id FROM renewed UNION SELECT bot_id FROM taken";
+
+struct lease_round {
+	struct senderd *sd;
+	int64_t sent_ms;
+};
+
+/* apply - lanes for the bots we hold, none for the others */
+static void apply(struct senderd *sd, PGresult *res)
+{
+	unsigned gen = ++sd->lease_gen;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t bot_id;
+
+		if (tgm_parse_int64(PQgetvalue(res, i, 0), &bot_id))
+			lane_ensure(sd, bot_id, gen);
+	}
+	lane_sweep(sd, gen);
+}
+
+static void on_lease(PGresult *res, const char *err, void *arg)
+{
+	struct lease_round *lr = arg;
+	struct senderd *sd = lr->sd;
+
+	if (err) {
+		log_warn("lease renewal failed: %s", err);
+	} else if (!sd->stopping) {
+		sd->lease_until_ms = lr->sent_ms + sd->ctx->cfg->senderd.lease_seconds * 1000LL -
+				     LEASE_MARGIN_MS;
+		apply(sd, res);
+	}
+	free(lr);
+}
+
+static void renew(struct senderd *sd)
+{
+	struct lease_round *lr = tgm_xmalloc(sizeof(*lr));
+	char secs[16];
+	const char *p[2] = { sd->owner, secs };
+
+	lr->sd = sd;
+	lr->sent_ms = tgm_mono_ms();
+	snprintf(secs, sizeof(secs), "%d", sd->ctx->cfg->senderd.lease_seconds);
+	tgm_pg_query(sd->claim_pg, lease_sql, 2, p, on_lease, lr);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct senderd *sd = arg;
+
+	if (!sd->stopping)
+		renew(sd);
+}
+
+void lease_start(struct senderd *sd)
+{
+	int ms = sd->ctx->cfg->senderd.lease_seconds * 1000 / 3;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	sd->ev_lease = event_new(sd->ctx->base, -1, EV_PERSIST, on_timer, sd);
+	event_add(sd->ev_lease, &tv);
+	renew(sd);
+}
+
+static void on_released(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("leases not released (they will expire): %s", err);
+	else
+		log_info("released %s bot leases", PQcmdTuples(res));
+}
+
+void lease_release_all(struct senderd *sd)
+{
+	const char *p[1] = { sd->owner };
+
+	tgm_pg_query(sd->claim_pg, "DELETE FROM bot_leases WHERE owner = $1", 1, p, on_released,
+		     NULL);
+}

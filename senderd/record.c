@@ -1,0 +1,256 @@
+/*
+ * record.c - every transition of a message leaving 'sending' is a row change and an
+ * event row, committed in groups on senderd's own connection: while one group is in
+ * flight the next gathers, so a busy lane costs one statement per group, not per
+ * message. After the COMMIT each transition is published as "msg.<status>".
+ *
+ * The UPDATE only touches rows still in 'sending', so a group sent again after a
+ * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
+ */
+#include "senderd/record.h"
+#include "senderd/senderd.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RETRY_MS 1000
+
+struct item {
+	struct item *next;
+	int64_t msg_id, bot_id, tg_id;
+	char status[12];
+	char *detail;
+	int delay_ms;
+	char *sql;       /* a one-off statement instead of a transition */
+	int n;
+	char **params;
+};
+
+struct record {
+	struct senderd *sd;
+	struct tgm_pg *pg;
+	struct item *head, *tail; /* waiting */
+	struct item *flight;      /* in flight */
+	int pending;
+	struct event *ev_retry;
+};
+
+static const char transition_sql[] =
+	"WITH t AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
+	"  $5::int[]) AS t(id, status, detail, tg_id, delay_ms)),"
+	" u AS (UPDATE messages m SET status = t.status, updated_at = now(),"
+	"  telegram_message_id = coalesce(t.tg_id, m.telegram_message_id),"
+	"  sent_at = CASE WHEN t.status = 'sent' THEN now() ELSE m.sent_at END,"
+	"  last_error = CASE WHEN t.status = 'sent' THEN m.last_error"
+	"   ELSE coalesce(t.detail, m.last_error) END,"
+	"  not_before = CASE WHEN t.status = 'retrying'"
+	"   THEN now() + make_interval(secs => t.delay_ms / 1000.0) ELSE m.not_before END,"
+	"  attempts = CASE WHEN t.status = 'queued' THEN greatest(m.attempts - 1, 0)"
+	"   ELSE m.attempts END"
+	"  FROM t WHERE m.id = t.id AND m.status = 'sending' RETURNING m.id)"
+	" INSERT INTO message_events (message_id, status, detail)"
+	" SELECT t.id, t.status, t.detail FROM t JOIN u ON u.id = t.id";
+
+static void flush(struct record *rec);
+
+static void item_free(struct item *it)
+{
+	for (int i = 0; i < it->n; i++)
+		free(it->params[i]);
+	free(it->params);
+	free(it->sql);
+	free(it->detail);
+	free(it);
+}
+
+static void push(struct record *rec, struct item *it)
+{
+	if (rec->tail)
+		rec->tail->next = it;
+	else
+		rec->head = it;
+	rec->tail = it;
+	rec->pending++;
+	flush(rec);
+}
+
+void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, const char *status,
+		const char *detail, int64_t tg_message_id, int delay_ms)
+{
+	struct item *it = tgm_xcalloc(1, sizeof(*it));
+
+	it->msg_id = msg_id;
+	it->bot_id = bot_id;
+	it->tg_id = tg_message_id;
+	snprintf(it->status, sizeof(it->status), "%s", status);
+	it->detail = detail ? tgm_xstrdup(detail) : NULL;
+	it->delay_ms = delay_ms;
+	push(rec, it);
+}
+
+void record_exec(struct record *rec, const char *sql, int n, const char *const *params)
+{
+	struct item *it = tgm_xcalloc(1, sizeof(*it));
+
+	it->sql = tgm_xstrdup(sql);
+	it->n = n;
+	it->params = tgm_xcalloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n; i++)
+		it->params[i] = params[i] ? tgm_xstrdup(params[i]) : NULL;
+	push(rec, it);
+}
+
+int record_pending(const struct record *rec)
+{
+	return rec->pending;
+}
+
+/* done - the group committed: publish, wake the lanes (a chat's next message may be
+ * claimed now that its predecessor left 'sending') and free it */
+static void done(struct record *rec)
+{
+	int64_t last_bot = 0;
+
+	while (rec->flight) {
+		struct item *it = rec->flight;
+		struct lane *l;
+
+		rec->flight = it->next;
+		if (it->sql == NULL)
+			sd_publish(rec->sd, it->msg_id, it->bot_id, it->status, it->detail);
+		if (it->bot_id && it->bot_id != last_bot && (l = lane_find(rec->sd, it->bot_id)))
+			lane_wake(l);
+		last_bot = it->bot_id;
+		rec->pending--;
+		item_free(it);
+	}
+}
+
+/* requeue - the group's outcome is unknown: put it back in front and try again */
+static void requeue(struct record *rec)
+{
+	struct item *last = rec->flight;
+	struct timeval tv = { RETRY_MS / 1000, 0 };
+
+	while (last->next)
+		last = last->next;
+	last->next = rec->head;
+	if (rec->head == NULL)
+		rec->tail = last;
+	rec->head = rec->flight;
+	rec->flight = NULL;
+	evtimer_add(rec->ev_retry, &tv);
+}
+
+static void on_written(PGresult *res, const char *err, void *arg)
+{
+	struct record *rec = arg;
+
+	if (err) {
+		log_warn("transitions not recorded yet, retrying: %s", err);
+		requeue(rec);
+		return;
+	}
+	done(rec);
+	flush(rec);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	flush(arg);
+}
+
+/* take - the next group: one one-off statement, or a run of transitions */
+static void take(struct record *rec)
+{
+	struct item **tail = &rec->flight;
+
+	if (rec->head->sql) {
+		rec->flight = rec->head;
+		rec->head = rec->head->next;
+	} else {
+		while (rec->head && rec->head->sql == NULL) {
+			*tail = rec->head;
+			tail = &rec->head->next;
+			rec->head = rec->head->next;
+		}
+		*tail = NULL;
+	}
+	if (rec->head == NULL)
+		rec->tail = NULL;
+	if (rec->flight->sql)
+		rec->flight->next = NULL;
+}
+
+static void send_transitions(struct record *rec)
+{
+	struct tgm_buf col[5];
+	const char *p[5];
+	char num[3][24];
+
+	for (int c = 0; c < 5; c++)
+		tgm_buf_init(&col[c]);
+	for (struct item *it = rec->flight; it; it = it->next) {
+		snprintf(num[0], sizeof(num[0]), "%lld", (long long)it->msg_id);
+		snprintf(num[1], sizeof(num[1]), "%lld", (long long)it->tg_id);
+		snprintf(num[2], sizeof(num[2]), "%d", it->delay_ms);
+		tgm_pgarr_add(&col[0], num[0]);
+		tgm_pgarr_add(&col[1], it->status);
+		tgm_pgarr_add(&col[2], it->detail);
+		tgm_pgarr_add(&col[3], it->tg_id ? num[1] : NULL);
+		tgm_pgarr_add(&col[4], num[2]);
+	}
+	for (int c = 0; c < 5; c++) {
+		tgm_pgarr_end(&col[c]);
+		p[c] = col[c].p;
+	}
+	tgm_pg_query(rec->pg, transition_sql, 5, p, on_written, rec);
+	for (int c = 0; c < 5; c++)
+		tgm_buf_free(&col[c]);
+}
+
+static void flush(struct record *rec)
+{
+	if (rec->flight || rec->head == NULL || evtimer_pending(rec->ev_retry, NULL))
+		return;
+	take(rec);
+	if (rec->flight->sql)
+		tgm_pg_query(rec->pg, rec->flight->sql, rec->flight->n,
+			     (const char *const *)rec->flight->params, on_written, rec);
+	else
+		send_transitions(rec);
+}
+
+struct record *record_new(struct senderd *sd)
+{
+	struct record *rec = tgm_xcalloc(1, sizeof(*rec));
+
+	rec->sd = sd;
+	rec->pg = tgm_pg_new(sd->ctx->base, sd->ctx->cfg->database.url, "senderd-record");
+	rec->ev_retry = evtimer_new(sd->ctx->base, on_retry, rec);
+	return rec;
+}
+
+void record_free(struct record *rec)
+{
+	if (rec == NULL)
+		return;
+	event_free(rec->ev_retry);
+	tgm_pg_free(rec->pg); /* a group in flight comes back through on_written (error) */
+	for (struct item *it = rec->flight; it;) {
+		struct item *next = it->next;
+		item_free(it);
+		it = next;
+	}
+	rec->flight = NULL;
+	while (rec->head) {
+		struct item *it = rec->head;
+
+		rec->head = it->next;
+		item_free(it);
+	}
+	free(rec);
+}

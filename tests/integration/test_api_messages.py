@@ -1,0 +1,619 @@
+"""gatewayd accepting messages: POST /v1/messages (202 only after COMMIT), validation
+by Telegram's rules (validate.c), media types and bodies, the choice of bot, and
+Idempotency-Key (also under concurrent duplicates).
+"""
+
+import hashlib
+import json
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from api_helpers import (World, api, events_of, message_row, msg, mworld,  # noqa: F401
+                         parallel, problem, world)
+
+EMOJI = "\U0001F600"  # 4 bytes in UTF-8, 2 UTF-16 code units
+
+
+@pytest.fixture(scope="module")
+def macme(mworld):
+    """(admin Api of tenant "acme", its bot) on the module's shared gatewayd."""
+    admin = mworld.api("acme")
+    return admin, admin.new_bot()
+
+
+# ------------------------------------------------------------ accept
+
+def test_accept_commits_before_202(world, api):
+    bot = api.new_bot()
+    conn = world.env.connect()  # one connection, opened before: no caching between reads
+    try:
+        for i in range(30):
+            r = api.send(msg(chat_id=1000 + i, text=f"hello {i}", bot_id=bot["id"]))
+            with conn.cursor() as cur:  # right when the 202 is read
+                cur.execute("SELECT m.status, m.bot_id, m.chat, (SELECT array_agg(e.status)"
+                            " FROM message_events e WHERE e.message_id = m.id)"
+                            " FROM messages m WHERE m.id = %s", (r.json().get("id"),))
+                rows = cur.fetchall()
+            assert r.status_code == 202, r.text
+            assert rows == [("queued", bot["id"], str(1000 + i), ["queued"])], (i, rows)
+    finally:
+        conn.close()
+
+
+def test_accept_answer_and_row(world, api):
+    bot = api.new_bot()
+    body = {"chat_id": -1001234567890, "text": "<b>hi</b>", "parse_mode": "HTML",
+            "reply_markup": {"inline_keyboard": [[{"text": "ok", "callback_data": "1"}]]},
+            "disable_notification": True, "protect_content": False, "message_thread_id": 7,
+            "bot_id": bot["id"], "priority": "high", "ttl_seconds": 60,
+            "callback_url": "https://example.com/hook", "metadata": {"order": 42}}
+    r = api.send(body)
+    assert r.status_code == 202, r.text
+    assert r.headers["Content-Type"] == "application/json"
+    got = r.json()
+    assert set(got) == {"id", "status", "bot_id"}
+    assert got["status"] == "queued" and got["bot_id"] == bot["id"]
+    assert r.headers["Location"] == f"/v1/messages/{got['id']}"
+    assert "Idempotent-Replayed" not in r.headers
+
+    row = message_row(world, got["id"])
+    assert row["tenant_id"] == world.tenant_id("acme") and row["bot_id"] == bot["id"]
+    assert row["chat"] == "-1001234567890" and row["method"] == "sendMessage"
+    assert row["params"] == {"chat_id": -1001234567890, "text": "<b>hi</b>",
+                             "parse_mode": "HTML", "reply_markup": body["reply_markup"],
+                             "disable_notification": True, "protect_content": False,
+                             "message_thread_id": 7}
+    assert row["priority"] == 0 and row["status"] == "queued"
+    assert row["expires_at"] - row["not_before"] == timedelta(seconds=60)
+    assert row["callback_url"] == "https://example.com/hook"
+    assert row["metadata"] == {"order": 42} and row["idempotency_key"] is None
+    assert abs(row["not_before"] - row["created_at"]) < timedelta(seconds=1)
+    assert events_of(world, got["id"]) == [("queued", None)]
+
+
+def test_accept_media_channel_and_schedule(world, api):
+    bot = api.new_bot()
+    r = api.send({"chat_id": "@My_Channel", "photo": "https://example.com/a.jpg",
+                  "caption": "c" * 1024, "bot_id": bot["id"], "priority": "bulk",
+                  "send_at": 2000000000})
+    assert r.status_code == 202, r.text
+    row = message_row(world, r.json()["id"])
+    assert row["method"] == "sendPhoto" and row["chat"] == "@my_channel"
+    assert row["params"] == {"chat_id": "@My_Channel", "photo": "https://example.com/a.jpg",
+                             "caption": "c" * 1024}
+    assert row["priority"] == 2
+    assert row["not_before"] == datetime.fromtimestamp(2000000000, timezone.utc)
+    assert row["expires_at"] is None
+
+    r = api.send({"chat_id": "42", "document": "BQACAgIAAxkBAAIB", "bot_id": bot["id"],
+                  "send_at": "2030-02-28T23:30:00+02:00", "ttl_seconds": 2592000,
+                  "priority": "normal"})
+    assert r.status_code == 202, r.text
+    row = message_row(world, r.json()["id"])
+    assert row["method"] == "sendDocument" and row["chat"] == "42"
+    assert row["params"] == {"chat_id": 42, "document": "BQACAgIAAxkBAAIB"}
+    assert row["not_before"] == datetime(2030, 2, 28, 21, 30, tzinfo=timezone.utc)
+    assert row["expires_at"] == row["not_before"] + timedelta(days=30)
+    assert row["priority"] == 1
+
+
+# ------------------------------------------------------------ validation
+
+TOO_LONG = "a" * 4097
+# (changes to a good message, field) -> 422 invalid_field naming the field
+INVALID = [
+    ({"chat_id": None}, "chat_id"),
+    ({"chat_id": 0}, "chat_id"),
+    ({"chat_id": 2 ** 53}, "chat_id"),
+    ({"chat_id": -(2 ** 53)}, "chat_id"),
+    ({"chat_id": 2 ** 63}, "chat_id"),
+    ({"chat_id": 1.5}, "chat_id"),
+    ({"chat_id": True}, "chat_id"),
+    ({"chat_id": [1]}, "chat_id"),
+    ({"chat_id": "abc"}, "chat_id"),
+    ({"chat_id": "12x"}, "chat_id"),
+    ({"chat_id": " 12"}, "chat_id"),
+    ({"chat_id": "@abc"}, "chat_id"),
+    ({"chat_id": "@" + "a" * 33}, "chat_id"),
+    ({"chat_id": "@bad-name"}, "chat_id"),
+    ({"chat_id": "9007199254740992"}, "chat_id"),
+    ({"text": ""}, "text"),
+    ({"text": " \n\t "}, "text"),
+    ({"text": TOO_LONG}, "text"),
+    ({"text": EMOJI * 2048 + "a"}, "text"),
+    ({"text": "é" * 4097}, "text"),
+    ({"text": 5}, "text"),
+    ({"text": None}, "text"),
+    ({"photo": "https://example.com/a.jpg"}, "photo"),
+    ({"caption": "c"}, "caption"),
+    ({"text": None, "photo": "p", "caption": "c" * 1025}, "caption"),
+    ({"text": None, "photo": "p", "caption": EMOJI * 512 + "c"}, "caption"),
+    ({"text": None, "document": "d", "caption": 7}, "caption"),
+    ({"text": None, "photo": ""}, "photo"),
+    ({"text": None, "photo": "http://"}, "photo"),
+    ({"text": None, "photo": "httpx://example.com/a.jpg"}, "photo"),
+    ({"text": None, "document": "https://"}, "document"),
+    ({"text": None, "document": "https://e.com/" + "a" * 2048}, "document"),
+    ({"parse_mode": "markdown"}, "parse_mode"),
+    ({"parse_mode": "HTML5"}, "parse_mode"),
+    ({"parse_mode": 1}, "parse_mode"),
+    ({"reply_markup": "[]"}, "reply_markup"),
+    ({"reply_markup": [1]}, "reply_markup"),
+    ({"disable_notification": "yes"}, "disable_notification"),
+    ({"protect_content": 1}, "protect_content"),
+    ({"message_thread_id": 0}, "message_thread_id"),
+    ({"message_thread_id": "5"}, "message_thread_id"),
+    ({"message_thread_id": 2 ** 31}, "message_thread_id"),
+    ({"priority": "urgent"}, "priority"),
+    ({"priority": 0}, "priority"),
+    ({"send_at": "2026-02-30T10:00:00Z"}, "send_at"),
+    ({"send_at": "2027-02-29T10:00:00Z"}, "send_at"),
+    ({"send_at": "2026-13-01T00:00:00Z"}, "send_at"),
+    ({"send_at": "2026-04-31T00:00:00Z"}, "send_at"),
+    ({"send_at": "2026-01-01T24:00:00Z"}, "send_at"),
+    ({"send_at": "2026-01-01T12:60:00Z"}, "send_at"),
+    ({"send_at": "2026-01-01T12:00:60Z"}, "send_at"),
+    ({"send_at": "2026-01-01T12:00:00"}, "send_at"),
+    ({"send_at": "2026-01-01T12:00:00+25:00"}, "send_at"),
+    ({"send_at": "2026-01-01T12:00:00Zjunk"}, "send_at"),
+    ({"send_at": "2026-01-01"}, "send_at"),
+    ({"send_at": "1969-12-31T23:59:59Z"}, "send_at"),
+    ({"send_at": "tomorrow"}, "send_at"),
+    ({"send_at": ""}, "send_at"),
+    ({"send_at": -1}, "send_at"),
+    ({"send_at": 253402300800}, "send_at"),
+    ({"send_at": 1.5e9}, "send_at"),
+    ({"send_at": True}, "send_at"),
+    ({"ttl_seconds": 0}, "ttl_seconds"),
+    ({"ttl_seconds": -5}, "ttl_seconds"),
+    ({"ttl_seconds": 2592001}, "ttl_seconds"),
+    ({"ttl_seconds": "60"}, "ttl_seconds"),
+    ({"ttl_seconds": 1.5}, "ttl_seconds"),
+    ({"callback_url": "ftp://example.com/x"}, "callback_url"),
+    ({"callback_url": "example.com/hook"}, "callback_url"),
+    ({"callback_url": "https://"}, "callback_url"),
+    ({"callback_url": 5}, "callback_url"),
+    ({"callback_url": "https://e.com/" + "a" * 2048}, "callback_url"),
+    ({"metadata": "x"}, "metadata"),
+    ({"metadata": [1, 2]}, "metadata"),
+    ({"metadata": {"k": "v" * 4100}}, "metadata"),
+    ({"bot_id": 0}, "bot_id"),
+    ({"bot_id": -1}, "bot_id"),
+    ({"bot_id": "1"}, "bot_id"),
+    ({"bot_id": 1.0}, "bot_id"),
+    ({"idempotency_key": ""}, "idempotency_key"),
+    ({"idempotency_key": "k" * 256}, "idempotency_key"),
+    ({"idempotency_key": 5}, "idempotency_key"),
+]
+
+
+def apply(base, changes):
+    out = dict(base)
+    for k, v in changes.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+@pytest.mark.parametrize("changes, field", INVALID,
+                         ids=[f"{f}-{i}" for i, (_, f) in enumerate(INVALID)])
+def test_invalid_field(mworld, macme, changes, field):
+    admin, bot = macme
+    before = mworld.query("SELECT count(*) FROM messages")[0][0]
+    body = apply(msg(bot_id=bot["id"]), changes)
+    if "bot_id" in changes:
+        body["bot_id"] = changes["bot_id"]
+    problem(admin.send(body), 422, "invalid_field", field)
+    assert mworld.query("SELECT count(*) FROM messages")[0][0] == before
+
+
+@pytest.mark.parametrize("extra", ["txt", "chatId", "bot", "token", "Text"])
+def test_unknown_field(mworld, macme, extra):
+    admin, bot = macme
+    body = problem(admin.send({**msg(bot_id=bot["id"]), extra: 1}), 422, "unknown_field",
+                   extra)
+    assert extra in body["detail"]
+
+
+VALID = [
+    {"chat_id": 2 ** 53 - 1},
+    {"chat_id": -(2 ** 53 - 1)},
+    {"chat_id": "-1001234567890"},
+    {"chat_id": "@abcde"},
+    {"chat_id": "@" + "a" * 32},
+    {"text": "a" * 4096},
+    {"text": EMOJI * 2048},
+    {"text": "é" * 4096},
+    {"text": "\u4e2d" * 4096},
+    {"text": None, "photo": "AgACAgIAAxkBAAI", "caption": EMOJI * 512},
+    {"text": None, "document": "http://e.com/f.pdf", "caption": ""},
+    {"parse_mode": "MarkdownV2"}, {"parse_mode": "Markdown"},
+    {"send_at": "2028-02-29T10:00:00Z"},
+    {"send_at": "2026-12-31T23:59:59.123456+05:30"},
+    {"send_at": "2026-06-01t08:00:00z"},
+    {"send_at": 0},
+    {"send_at": 253402300799},
+    {"ttl_seconds": 1},
+    {"message_thread_id": 2 ** 31 - 1},
+    {"metadata": {"k": "v" * 4000}},
+    {"reply_markup": None, "metadata": None, "callback_url": None, "send_at": None},
+]
+
+
+@pytest.mark.parametrize("changes", VALID, ids=[str(i) for i in range(len(VALID))])
+def test_valid_edges(mworld, macme, changes):
+    admin, bot = macme
+    r = admin.send(apply(msg(bot_id=bot["id"]), changes))
+    assert r.status_code == 202, r.text
+    assert message_row(mworld, r.json()["id"])["status"] == "queued"
+
+
+@pytest.mark.parametrize("send_at", [
+    "2026-+1-+1T+1:+2:+3Z",          # sscanf's %2d takes signs ...
+    "2026- 1- 1T 1: 2: 3Z",          # ... and leading blanks
+    "2026-01-01T00:00:00+-1:00",     # a negative offset hour after the sign
+])
+def test_send_at_oddities_are_422_not_503(mworld, macme, send_at):
+    """gw_valid_time accepts these; PostgreSQL does not: the commit fails (503)."""
+    admin, bot = macme
+    problem(admin.send(msg(bot_id=bot["id"], send_at=send_at)), 422, "invalid_field",
+            "send_at")
+
+
+def test_one_bad_send_at_does_not_fail_the_others(world, api):
+    """A message gw_valid_time lets through but PostgreSQL refuses must not take the
+    other messages of the same group commit down with it."""
+    bot = api.new_bot()
+    r = api.post("/v1/messages/batch", {"messages": [
+        msg(bot_id=bot["id"], text="good"),
+        msg(bot_id=bot["id"], send_at="2026-+1-+1T+1:+2:+3Z"),
+    ]})
+    assert r.status_code == 200, r.text
+    first, second = r.json()["results"]
+    assert second["code"] == 422, second
+    assert first["code"] == 202, first
+
+
+# ------------------------------------------------------------ bodies and media types
+
+def test_media_type_and_json(mworld, macme):
+    admin, bot = macme
+    good = json.dumps(msg(bot_id=bot["id"]))
+    before = mworld.query("SELECT count(*) FROM messages")[0][0]
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "application/jsonx",
+                  "application/problem+json", "json", None):
+        h = {} if ctype is None else {"Content-Type": ctype}
+        if ctype is None:
+            r = requests.post(mworld.base + "/v1/messages", data=good.encode(),
+                              headers={"Authorization": f"Bearer {admin.key}"}, timeout=10)
+        else:
+            r = admin.post("/v1/messages", data=good, headers=h)
+        problem(r, 415, "unsupported_media_type")
+    for text, why in [('{"chat_id": 1, "text": ', None), ("[1, 2]", "object"),
+                      ('"text"', "object"), ("42", "object"), ("null", "object"),
+                      ('{"chat_id": 1, /* c */ "text": "x"}', "comments"),
+                      ('{"chat_id": 1, "text": "x"} {}', None),
+                      ('{"a":' * 17 + "1" + "}" * 17, "deeper"),
+                      ("{\"chat_id\": 1, \"text\": \"\xff\"}", None)]:
+        data = text.encode("latin-1") if "\xff" in text else text
+        body = problem(admin.post("/v1/messages", data=data,
+                                  headers={"Content-Type": "application/json"}),
+                       400, "invalid_json")
+        if why:
+            assert why in body["detail"], body
+    problem(admin.post("/v1/messages", data=""), 400, "invalid_json")
+    for ctype in ("application/json; charset=utf-8", "Application/JSON"):
+        r = admin.post("/v1/messages", data=good, headers={"Content-Type": ctype})
+        assert r.status_code == 202, (ctype, r.text)
+    assert mworld.query("SELECT count(*) FROM messages")[0][0] == before + 2
+
+
+@pytest.fixture
+def small_world(tgm_env):
+    w = World(tgm_env, {("gatewayd", "max_body"): "2048"})
+    yield w
+    w.close()
+
+
+def test_body_over_max_body_is_413(small_world):
+    admin = small_world.api("acme")
+    bot = admin.new_bot()
+    ok = admin.send(msg(bot_id=bot["id"], text="a" * 1800))
+    assert ok.status_code == 202, ok.text
+    r = admin.send(msg(bot_id=bot["id"], text="a" * 2100))
+    assert r.status_code == 413, r.text
+    r = admin.post("/v1/messages/batch", {"messages": [msg(bot_id=bot["id"])] * 100})
+    assert r.status_code == 413, r.text
+    assert small_world.query("SELECT count(*) FROM messages") == [(1,)]
+    assert admin.get("/v1/bots").status_code == 200  # still serving
+
+
+def test_413_is_a_problem_document(small_world):
+    """Issue 3: every error is application/problem+json, 413 included (evhttp answers
+    its own text/html page before the route is reached)."""
+    admin = small_world.api("acme")
+    problem(admin.send(msg(text="a" * 3000)), 413)
+
+
+# ------------------------------------------------------------ bots of other tenants
+
+def test_bot_of_another_tenant_is_404(world, api):
+    mine = api.new_bot()
+    other = world.api("globex")
+    theirs = other.new_bot()
+    for path, body in [("/v1/messages", msg(bot_id=theirs["id"])),
+                       ("/v1/messages", msg(bot_id=999999)),
+                       (f"/api/send/{theirs['id']}", msg()),
+                       ("/api/send/999999", msg()),
+                       ("/api/send/0", msg()), ("/api/send/abc", msg())]:
+        problem(api.post(path, body), 404, "bot_not_found", "bot_id")
+    assert world.query("SELECT count(*) FROM messages") == [(0,)]
+    assert api.send(msg(bot_id=mine["id"])).status_code == 202
+
+
+def test_bot_of_another_tenant_with_idempotency_key_is_404(world, api):
+    """With an Idempotency-Key the row that did not insert is looked up as a replay;
+    none is found and the outcome stays pending -> 503 instead of 404."""
+    api.new_bot()
+    theirs = world.api("globex").new_bot()
+    problem(api.send(msg(bot_id=theirs["id"]), headers={"Idempotency-Key": "k-404"}),
+            404, "bot_not_found", "bot_id")
+
+
+# ------------------------------------------------------------ choosing the bot
+
+def test_bot_choice(world, api):
+    # no bot at all
+    problem(api.send(msg(chat_id=555)), 422, "no_bot_for_chat", "bot_id")
+    a = api.new_bot()
+    # one bot: it is chosen for any chat
+    r = api.send(msg(chat_id=555))
+    assert r.status_code == 202 and r.json()["bot_id"] == a["id"]
+    assert message_row(world, r.json()["id"])["bot_id"] == a["id"]
+    b = api.new_bot()
+    # two bots: the one that has messaged the chat before
+    api.send_ok(msg(chat_id=777, bot_id=b["id"]))
+    for _ in range(2):
+        assert api.send_ok(msg(chat_id=777))["bot_id"] == b["id"]
+        assert api.send_ok(msg(chat_id=555))["bot_id"] == a["id"]
+    # ... or the one the chat has talked to (chats table), by id or by @username
+    world.query("INSERT INTO chats (bot_id, chat_id, username) VALUES (%s, 888, NULL),"
+                " (%s, -100777, 'News_Room')", (b["id"], b["id"]))
+    assert api.send_ok(msg(chat_id=888))["bot_id"] == b["id"]
+    assert api.send_ok(msg(chat_id="@news_room"))["bot_id"] == b["id"]
+    # nobody knows this chat
+    problem(api.send(msg(chat_id=999)), 422, "no_bot_for_chat", "bot_id")
+    problem(api.send(msg(chat_id="@unknown_chan")), 422, "no_bot_for_chat", "bot_id")
+    # a blocked chat does not count
+    world.query("INSERT INTO chats (bot_id, chat_id, blocked_at) VALUES (%s, 1234, now())",
+                (a["id"],))
+    problem(api.send(msg(chat_id=1234)), 422, "no_bot_for_chat", "bot_id")
+    # bots of other tenants never count, even if they messaged the chat
+    other = world.api("globex")
+    c = other.new_bot()
+    other.send_ok(msg(chat_id=4242, bot_id=c["id"]))
+    problem(api.send(msg(chat_id=4242)), 422, "no_bot_for_chat", "bot_id")
+    # a batch chooses per item
+    r = api.post("/v1/messages/batch", {"messages": [msg(chat_id=777), msg(chat_id=999),
+                                                     msg(chat_id=555)]})
+    res = r.json()["results"]
+    assert [x["code"] for x in res] == [202, 422, 202]
+    assert res[0]["bot_id"] == b["id"] and res[2]["bot_id"] == a["id"]
+    assert res[1]["error"]["type"].endswith("/no_bot_for_chat")
+    assert res[1]["error"]["field"] == "bot_id"
+    # with one bot deleted, the remaining one is the only bot: it takes every chat
+    assert api.delete(f"/v1/bots/{b['id']}").status_code == 200
+    assert api.send_ok(msg(chat_id=999))["bot_id"] == a["id"]
+
+
+# ------------------------------------------------------------ idempotency
+
+def test_idempotent_replay_and_conflict(world, api):
+    bot = api.new_bot()
+    body = msg(bot_id=bot["id"], text="pay 10")
+    h = {"Idempotency-Key": "order-1"}
+    first = api.send(body, headers=h)
+    assert first.status_code == 202 and "Idempotent-Replayed" not in first.headers
+    mid = first.json()["id"]
+    # the same request, formatted differently: the first answer again
+    again = api.post("/v1/messages", data=json.dumps(body, indent=3),
+                     headers={**h, "Content-Type": "application/json"})
+    assert again.status_code == 202, again.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == f"/v1/messages/{mid}"
+    # a replay after the message moved on still answers (with the same id)
+    world.query("UPDATE messages SET status = 'sent', sent_at = now() WHERE id = %s", (mid,))
+    assert api.send(body, headers=h).json()["id"] == mid
+
+    # same key, another request
+    r = api.send(msg(bot_id=bot["id"], text="pay 20"), headers=h)
+    problem(r, 409, "idempotency_conflict", "Idempotency-Key")
+    row = message_row(world, mid)
+    assert row["idempotency_key"] == "order-1"
+    assert world.query("SELECT count(*) FROM messages") == [(1,)]
+    stored = world.one("SELECT encode(request_hash, 'hex') FROM messages")[0]
+    assert len(stored) == 64
+
+    # the key in the body works the same way
+    r1 = api.send({**body, "idempotency_key": "order-2"})
+    r2 = api.send({**body, "idempotency_key": "order-2"})
+    assert r1.json()["id"] == r2.json()["id"] != mid
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+
+    # keys are per tenant
+    other = world.api("globex")
+    ob = other.new_bot()
+    r = other.send(msg(bot_id=ob["id"], text="pay 10"), headers=h)
+    assert r.status_code == 202 and "Idempotent-Replayed" not in r.headers
+    assert r.json()["id"] not in (mid, r1.json()["id"])
+
+    # a bad header
+    for bad in ("", "k" * 256):
+        problem(api.send(body, headers={"Idempotency-Key": bad}), 400, "invalid_header",
+                "Idempotency-Key")
+    r = api.send(msg(bot_id=bot["id"], text="x"), headers={"Idempotency-Key": "k" * 255})
+    assert r.status_code == 202
+    assert world.query("SELECT count(*) FROM messages") == [(4,)]
+
+
+def test_replay_answers_the_stored_bot(world, api):
+    """A replay says which bot the message is queued on: the stored one, not the one of
+    the repeated request (here the same body posted to /api/send/{other bot})."""
+    a = api.new_bot()
+    b = api.new_bot()
+    h = {"Idempotency-Key": "same"}
+    first = api.post(f"/api/send/{a['id']}", msg(), headers=h)
+    assert first.status_code == 202 and first.json()["bot_id"] == a["id"]
+    second = api.post(f"/api/send/{b['id']}", msg(), headers=h)
+    stored = message_row(world, first.json()["id"])["bot_id"]
+    assert stored == a["id"]
+    if second.status_code == 202:
+        assert second.json()["bot_id"] == stored, second.json()
+    else:
+        problem(second, 409, "idempotency_conflict")
+
+
+def test_concurrent_duplicates(world, api):
+    bot = api.new_bot()
+    body = json.dumps(msg(bot_id=bot["id"], text="once"))
+    url = world.base + "/v1/messages"
+    h = {"Authorization": f"Bearer {api.key}", "Content-Type": "application/json",
+         "Idempotency-Key": "dup-1"}
+
+    for round_ in range(2):
+        def post(i):
+            r = requests.post(url, data=body, headers=h, timeout=20)
+            return r.status_code, r.json().get("id"), r.headers.get("Idempotent-Replayed")
+        got = parallel(20, post)
+        assert {g[0] for g in got} == {202}, got
+        assert len({g[1] for g in got}) == 1, got
+        fresh = [g for g in got if g[2] is None]
+        assert len(fresh) == (1 if round_ == 0 else 0), got
+        assert all(g[2] == "true" for g in got if g[2] is not None)
+        assert world.query("SELECT id FROM messages") == [(got[0][1],)]
+        assert world.query("SELECT count(*) FROM message_events") == [(1,)]
+
+
+def test_concurrent_duplicates_with_different_keys(world, api):
+    """20 keys x 3 copies each, all at once: 20 rows, each key's answers share an id."""
+    bot = api.new_bot()
+    url = world.base + "/v1/messages"
+
+    def post(i):
+        k = i % 20
+        r = requests.post(url, data=json.dumps(msg(bot_id=bot["id"], text=f"t{k}")),
+                          headers={"Authorization": f"Bearer {api.key}",
+                                   "Content-Type": "application/json",
+                                   "Idempotency-Key": f"key-{k}"}, timeout=20)
+        return k, r.status_code, r.json().get("id")
+    got = parallel(60, post)
+    assert {g[1] for g in got} == {202}
+    by_key = {}
+    for k, _, mid in got:
+        by_key.setdefault(k, set()).add(mid)
+    assert all(len(v) == 1 for v in by_key.values()), by_key
+    rows = dict(world.query("SELECT idempotency_key, id FROM messages"))
+    assert len(rows) == 20
+    assert {f"key-{k}": v.pop() for k, v in by_key.items()} == rows
+    digest = hashlib.sha256(b"x").hexdigest()
+    assert len(digest) == 64
+
+
+# ------------------------------------------------------------ batch
+
+def test_batch_partial_acceptance(world, api):
+    bot = api.new_bot()
+    theirs = world.api("globex").new_bot()
+    items = [
+        msg(bot_id=bot["id"], text="one"),
+        msg(bot_id=bot["id"], text=""),
+        msg(bot_id=theirs["id"], text="foreign"),
+        msg(bot_id=bot["id"], text="two", chat_id="@some_channel"),
+        {**msg(bot_id=bot["id"]), "colour": "red"},
+        "not an object",
+        msg(bot_id=bot["id"], text="three", priority="high"),
+        msg(bot_id=bot["id"], chat_id=0),
+    ]
+    t0 = time.monotonic()
+    r = api.post("/v1/messages/batch", {"messages": items})
+    assert time.monotonic() - t0 < 5
+    assert r.status_code == 200, r.text
+    out = r.json()
+    res = out["results"]
+    assert [x["index"] for x in res] == list(range(len(items)))
+    assert [x["code"] for x in res] == [202, 422, 404, 202, 422, 422, 202, 422]
+    assert (out["accepted"], out["rejected"]) == (3, 5)
+    errors = {i: res[i]["error"] for i in (1, 2, 4, 5, 7)}
+    assert errors[1]["field"] == "text" and errors[1]["type"].endswith("/invalid_field")
+    assert errors[2]["field"] == "bot_id" and errors[2]["type"].endswith("/bot_not_found")
+    assert errors[4]["field"] == "colour" and errors[4]["type"].endswith("/unknown_field")
+    assert errors[7]["field"] == "chat_id"
+    for e in errors.values():
+        assert e["detail"]
+    good = [res[i] for i in (0, 3, 6)]
+    assert all(g["status"] == "queued" and g["bot_id"] == bot["id"] for g in good)
+    ids = [g["id"] for g in good]
+    assert ids == sorted(ids)  # accepted in request order
+    rows = world.query("SELECT id, params->>'text', status FROM messages ORDER BY id")
+    assert rows == [(ids[0], "one", "queued"), (ids[1], "two", "queued"),
+                    (ids[2], "three", "queued")]
+    for i in ids:
+        assert events_of(world, i) == [("queued", None)]
+
+    # every item refused: still 200, nothing stored
+    r = api.post("/v1/messages/batch", {"messages": [msg(text=""), msg(chat_id="x")]})
+    assert r.status_code == 200 and r.json()["accepted"] == 0
+    assert [x["code"] for x in r.json()["results"]] == [422, 422]
+    assert world.query("SELECT count(*) FROM messages") == [(3,)]
+
+
+def test_batch_sizes(world, api):
+    bot = api.new_bot()
+    for body in ({"messages": []}, {"messages": [msg(bot_id=bot["id"])] * 1001},
+                 {"messages": "x"}, {"messages": {"0": msg()}}, {}):
+        problem(api.post("/v1/messages/batch", body), 422, "invalid_field", "messages")
+    assert world.query("SELECT count(*) FROM messages") == [(0,)]
+    r = api.post("/v1/messages/batch",
+                 {"messages": [msg(chat_id=1 + i, bot_id=bot["id"], text=f"n{i}")
+                               for i in range(1000)]})
+    assert r.status_code == 200, r.text[:500]
+    res = r.json()["results"]
+    assert len(res) == 1000 and r.json()["accepted"] == 1000
+    ids = [x["id"] for x in res]
+    assert ids == sorted(ids) and len(set(ids)) == 1000
+    assert world.query("SELECT count(*), min(id), max(id) FROM messages") == \
+        [(1000, ids[0], ids[-1])]
+    assert world.query("SELECT count(*) FROM message_events") == [(1000,)]
+    assert world.one("SELECT params->>'text' FROM messages WHERE id = %s", (ids[417],)) == \
+        ("n417",)
+
+
+def test_batch_idempotency_key(world, api):
+    bot = api.new_bot()
+    items = [msg(bot_id=bot["id"], text="a"), msg(text=""), msg(bot_id=bot["id"], text="c")]
+    h = {"Idempotency-Key": "batch-7"}
+    r1 = api.post("/v1/messages/batch", {"messages": items}, headers=h)
+    assert r1.status_code == 200, r1.text
+    assert [x["code"] for x in r1.json()["results"]] == [202, 422, 202]
+    r2 = api.post("/v1/messages/batch", {"messages": items}, headers=h)
+    assert r2.status_code == 200, r2.text
+    a, b = r1.json()["results"], r2.json()["results"]
+    assert [x.get("id") for x in a] == [x.get("id") for x in b]
+    assert [x.get("replayed") for x in b] == [True, None, True]
+    assert [x.get("replayed") for x in a] == [None, None, None]
+    assert world.query("SELECT idempotency_key FROM messages ORDER BY id") == \
+        [("batch-7:0",), ("batch-7:2",)]
+    # the same key with a changed item: that item conflicts, the others replay
+    items[2] = msg(bot_id=bot["id"], text="changed")
+    r3 = api.post("/v1/messages/batch", {"messages": items}, headers=h)
+    res = r3.json()["results"]
+    assert [x["code"] for x in res] == [202, 422, 409]
+    assert res[0]["id"] == a[0]["id"] and res[0]["replayed"] is True
+    assert res[2]["error"]["type"].endswith("/idempotency_conflict")
+    assert world.query("SELECT count(*) FROM messages") == [(2,)]
