@@ -198,7 +198,8 @@ void tgm_http_reply(struct evhttp_request *req, int code, const char *type, cons
 	if (type)
 		evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evbuffer_add(out, body, len);
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add(out, body, len);
 	evhttp_send_reply(req, code, NULL, out);
 	evbuffer_free(out);
 }

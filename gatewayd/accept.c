@@ -76,7 +76,7 @@ static const char insert_sql[] =
 	" SELECT n.ord, n.id FROM numbered n JOIN ins USING (id)";
 
 static const char replay_sql[] =
-	"SELECT k.ord, m.id, encode(m.request_hash, 'hex'), m.status"
+	"SELECT k.ord, m.id, encode(m.request_hash, 'hex'), m.status, m.bot_id"
 	" FROM unnest($1::int[], $2::bigint[], $3::text[]) AS k(ord, tenant_id, idem)"
 	" JOIN messages m ON m.tenant_id = k.tenant_id AND m.idempotency_key = k.idem";
 
@@ -148,12 +148,16 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 			continue;
 		m = b->msgs[ord];
 		tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
+		tgm_parse_int64(PQgetvalue(res, i, 4), &m->bot_id);
 		snprintf(m->status, sizeof(m->status), "%s", PQgetvalue(res, i, 3));
 		m->outcome = strcmp(PQgetvalue(res, i, 2), m->req_hash) == 0 ? GW_REPLAYED
 									   : GW_KEY_CONFLICT;
 	}
 	if (err)
 		log_error("accept: replay lookup failed: %s", err);
+	for (int i = 0; !err && i < b->n; i++) /* not inserted, no earlier use: the bot */
+		if (b->msgs[i]->outcome == GW_PENDING)
+			b->msgs[i]->outcome = GW_BOT_NOT_FOUND;
 	finish(b);
 }
 

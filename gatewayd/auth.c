@@ -77,7 +77,7 @@ static void authorized(struct gw_req *r, const struct gw_key *key)
 				 "too many requests for this API key; see Retry-After", NULL);
 		return;
 	}
-	r->route->handler(r);
+	gw_proceed(r);
 }
 
 static void on_key(struct gw_req *r, PGresult *res, const char *err)

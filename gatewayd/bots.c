@@ -208,8 +208,8 @@ static void on_getme(const struct tgm_tg_result *res, void *arg)
 		store_bot(r, res->result);
 		return;
 	}
-	if (res->transport_error || res->error_code >= 500) {
-		snprintf(detail, sizeof(detail), "Telegram could not be reached to check the token: %s",
+	if (tgm_tg_classify(res) != TGM_TG_TOKEN_DEAD && tgm_tg_classify(res) != TGM_TG_BAD_REQUEST) {
+		snprintf(detail, sizeof(detail), "Telegram could not check the token now: %s",
 			 res->description ? res->description : "no answer");
 		gw_reply_problem(r, 502, "telegram_unreachable", detail, NULL);
 		return;

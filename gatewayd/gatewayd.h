@@ -15,6 +15,8 @@
 #include "common/http.h"
 #include "common/json.h"
 
+#include <event2/keyvalq_struct.h>
+
 #include <stdint.h>
 
 struct gw_accept;
@@ -66,6 +68,8 @@ struct gw_req {
 	int64_t tenant_id;
 	enum gw_scope scope;
 	char idem_key[256];   /* Idempotency-Key header, "" when none */
+	struct evkeyvalq query; /* the parsed query string */
+	bool has_query;
 	int64_t started_us;
 	void *data;           /* the handler's own state, freed by data_free */
 	void (*data_free)(void *data);
@@ -80,6 +84,7 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id);
 
 /* request.c */
 void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
+void gw_proceed(struct gw_req *r);
 void gw_reply_json(struct gw_req *r, int code, yajl_gen g);
 void gw_reply_problem(struct gw_req *r, int status, const char *type, const char *detail,
 		      const char *field);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #define JSON_DEPTH 16
 
@@ -34,6 +35,7 @@ void gw_req_free(struct gw_req *r)
 		r->data_free(r->data);
 	yajl_tree_free(r->body);
 	free(r->body_text);
+	evhttp_clear_headers(&r->query);
 	free(r);
 }
 
@@ -64,17 +66,12 @@ const char *gw_header(struct gw_req *r, const char *name)
 
 const char *gw_query(struct gw_req *r, const char *name, char *buf, size_t size)
 {
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
-	struct evkeyvalq args;
-	const char *v;
+	const char *v = r->has_query ? evhttp_find_header(&r->query, name) : NULL;
 
-	if (q == NULL || evhttp_parse_query_str(q, &args) != 0)
+	if (v == NULL)
 		return NULL;
-	v = evhttp_find_header(&args, name);
-	if (v)
-		snprintf(buf, size, "%s", v);
-	evhttp_clear_headers(&args);
-	return v ? buf : NULL;
+	snprintf(buf, size, "%s", v);
+	return buf;
 }
 
 bool gw_path_id(struct gw_req *r, const char *name, int64_t *id)
@@ -140,20 +137,19 @@ static bool read_body(struct gw_req *r)
 	return true;
 }
 
-void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
+/* gw_proceed - the caller may do this: read the request's body and headers, run it */
+void gw_proceed(struct gw_req *r)
 {
-	struct tgm_ctx *ctx = arg;
-	struct gw_req *r = tgm_xcalloc(1, sizeof(*r));
-	const char *idem;
+	const char *idem = gw_header(r, "Idempotency-Key");
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
 
-	r->req = req;
-	r->gw = ctx->app;
-	r->params = *p;
-	r->route = p->route->data;
-	r->started_us = now_us();
+	if (q && evhttp_parse_query_str(q, &r->query) != 0) {
+		gw_reply_problem(r, 400, "invalid_query", "the query string is malformed", NULL);
+		return;
+	}
+	r->has_query = q != NULL;
 	if (!read_body(r))
 		return;
-	idem = gw_header(r, "Idempotency-Key");
 	if (idem && (strlen(idem) == 0 || strlen(idem) >= sizeof(r->idem_key))) {
 		gw_reply_problem(r, 400, "invalid_header",
 				 "Idempotency-Key must be 1 to 255 characters", "Idempotency-Key");
@@ -161,8 +157,22 @@ void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, vo
 	}
 	if (idem)
 		snprintf(r->idem_key, sizeof(r->idem_key), "%s", idem);
+	r->route->handler(r);
+}
+
+void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
+{
+	struct tgm_ctx *ctx = arg;
+	struct gw_req *r = tgm_xcalloc(1, sizeof(*r));
+
+	r->req = req;
+	r->gw = ctx->app;
+	r->params = *p;
+	r->route = p->route->data;
+	r->started_us = now_us();
+	TAILQ_INIT(&r->query);
 	if (r->route->scope == 0)
-		r->route->handler(r);
+		gw_proceed(r);
 	else
-		gw_authenticate(r);
+		gw_authenticate(r); /* then gw_proceed */
 }

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,9 @@ void gw_messages_list(struct gw_req *r)
 	    !list_filter(r, "after", after, sizeof(after), &p[6], true) ||
 	    !list_filter(r, "limit", lim, sizeof(lim), &p[7], true))
 		return;
+	if (p[2] && p[2][0] == '@')
+		for (char *c = chat; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
 	if (p[3] && !valid_status(p[3])) {
 		gw_reply_problem(r, 422, "invalid_parameter", "status must be queued, sending,"
 				 " retrying, sent, failed, expired or canceled", "status");

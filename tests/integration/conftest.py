@@ -278,7 +278,7 @@ class Postgres:
     # A thread keeps POOL_SIZE copies of the template ready and drops what tests are
     # done with, so that neither CREATE nor DROP DATABASE (each a checkpoint, 50-200 ms
     # on a busy machine) waits in a test's path.
-    POOL_SIZE = 2
+    POOL_SIZE = 4
 
     def start_pool(self):
         self._pool = queue.Queue(maxsize=self.POOL_SIZE)

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, binary, child_env, audit, log_lines
+from conftest import REPO, TgmEnv, audit, binary, child_env, log_lines
 
 KEY_RE = re.compile(r"tgmk_[A-Za-z0-9]{40}")
 
@@ -20,6 +20,14 @@ def built(pg):
     to the session's template (the sql/ files may be newer than the binaries)."""
     return pg.query("tgm_template", "SELECT version, name FROM schema_migrations"
                                     " ORDER BY version")
+
+
+@pytest.fixture(scope="module")
+def usage_env(pg, tmp_path_factory):
+    """One database for the usage errors, which must change nothing in it."""
+    env = TgmEnv(pg, tmp_path_factory.mktemp("usage"))
+    yield env
+    env.destroy()
 
 
 @pytest.fixture
@@ -195,10 +203,10 @@ def test_key_revoke(tgm_env):
     ["config"],
     ["config", "--nondefaults"],
 ], ids=lambda a: "_".join(a) or "nothing")
-def test_bad_usage(tgm_env, args):
-    before = tgm_env.query("SELECT count(*) FROM api_keys")
-    usage_error(tgm_env.tgmctl(*args))
-    assert tgm_env.query("SELECT count(*) FROM api_keys") == before
+def test_bad_usage(usage_env, args):
+    before = usage_env.query("SELECT count(*) FROM tenants, api_keys")
+    usage_error(usage_env.tgmctl(*args))
+    assert usage_env.query("SELECT count(*) FROM tenants, api_keys") == before
 
 
 def test_key_create_tenant_name_too_long(tgm_env):
