@@ -85,6 +85,7 @@ static bool curl_ready;
 	(x)->next = (x)->prev = NULL; \
 } while (0)
 
+/* xfer_free - the transfer and all it holds (the caller has unlinked it) */
 static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
@@ -203,6 +204,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	xfer_free(x);
 }
 
+/* on_timer - curl's timer expired: let it act on timeouts and new transfers */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_httpc *c = arg;
@@ -225,6 +227,7 @@ static int on_timer_set(CURLM *multi, long timeout_ms, void *arg)
 	return 0;
 }
 
+/* on_sock_event - a watched socket is ready: hand it to curl */
 static void on_sock_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_httpc *c = arg;
@@ -281,6 +284,7 @@ static void on_fail(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* fail_later - complete x with error why from the loop, not now */
 static void fail_later(struct tgm_httpc *c, struct xfer *x, const char *why)
 {
 	x->fail = why;

@@ -29,12 +29,18 @@ int tgm_schema_wanted(void)
 
 int tgm_schema_version(PGconn *c, char *err, size_t errlen)
 {
-	PGresult *r = tgm_db_query(c,
-		"SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0"
-		" ELSE (SELECT coalesce(max(version), 0) FROM schema_migrations) END",
-		0, NULL, err, errlen);
+	PGresult *r = tgm_db_query(c, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0,
+				   NULL, err, errlen);
+	bool exists = r && PQgetvalue(r, 0, 0)[0] == 't';
 	int v;
 
+	PQclear(r);
+	if (r == NULL)
+		return -1;
+	if (!exists) /* a table in a query is resolved even where it is not reached */
+		return 0;
+	r = tgm_db_query(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
+			 err, errlen);
 	if (r == NULL)
 		return -1;
 	v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);

@@ -261,3 +261,40 @@ def test_rate_limit_headers_and_429(slow_world):
     for _ in range(5):
         unauthorized(anon.get("/v1/bots", headers={"Authorization": "Bearer " + "tgmk_" +
                                                    "Q" * 40}))
+
+
+def test_revocation_is_at_once_even_while_gatewayd_waits_on_the_database(world, api):
+    """Keys are cached and evicted by NOTIFY on gatewayd's main connection. While that
+    connection is busy (here: waiting for a lock; in production: any slow query such
+    as a large /v1/stats), PostgreSQL holds the notification back, so a key revoked by
+    tgmctl (or by another gatewayd) keeps working from the cache; POST /v1/messages
+    with a bot_id needs no query on that connection and is accepted."""
+    import threading
+    bot = api.new_bot()
+    world.query("INSERT INTO chats (bot_id, chat_id) VALUES (%s, 1)", (bot["id"],))
+    api.new_bot()  # two bots: choosing one for a chat reads the chats table
+    made = api.new_key("send")
+    k = api.as_key(made["key"])
+    assert k.send(msg(bot_id=bot["id"], text="before")).status_code == 202  # now cached
+    blocker = world.env.connect()
+    blocker.autocommit = False
+    done = {}
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("LOCK TABLE chats IN ACCESS EXCLUSIVE MODE")
+        # a request whose query waits for the lock: the main connection is busy
+        slow = threading.Thread(target=lambda: done.setdefault(
+            "r", api.as_key(api.key).send(msg(chat_id=1, text="waits"))))
+        slow.start()
+        time.sleep(0.3)
+        r = world.env.tgmctl("key", "revoke", str(made["id"]))
+        assert r.returncode == 0, r.stderr
+        late = k.send(msg(bot_id=bot["id"], text="after revocation"))
+    finally:
+        blocker.rollback()
+        blocker.close()
+    slow.join(10)
+    assert done["r"].status_code == 202
+    unauthorized(late)
+    assert world.query("SELECT count(*) FROM messages WHERE params->>'text' ="
+                       " 'after revocation'") == [(0,)]

@@ -279,6 +279,20 @@ def test_one_bad_send_at_does_not_fail_the_others(world, api):
     assert first["code"] == 202, first
 
 
+def test_lone_surrogate_is_422_and_does_not_fail_the_others(world, api):
+    """A lone low surrogate (JSON "\\udc00") passes yajl as the bytes ED B0 80, which
+    PostgreSQL refuses as UTF-8: the group commit fails for every message in it."""
+    bot = api.new_bot()
+    good = json.dumps(msg(bot_id=bot["id"], text="good"))
+    bad = '{"chat_id": 1, "bot_id": %d, "text": "a\\udc00"}' % bot["id"]
+    r = api.post("/v1/messages/batch", data=f'{{"messages": [{good}, {bad}]}}',
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    first, second = r.json()["results"]
+    assert (first["code"], second["code"]) == (202, 422), r.json()
+    assert second["error"]["field"] == "text"
+
+
 # ------------------------------------------------------------ bodies and media types
 
 def test_media_type_and_json(mworld, macme):

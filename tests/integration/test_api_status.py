@@ -190,6 +190,8 @@ def test_list_filters(world, api, listed):
         sorted(a_ids[5:10], reverse=True)
     # paging inside a filter
     pages = page_all(api, {"bot_id": a["id"], "since": two_days}, 10)
+    if pages[-1] == []:  # a full last page may still carry a cursor (to an empty page)
+        pages.pop()
     assert [len(p) for p in pages] == [10, 10]
     assert [i for p in pages for i in p] == sorted(a_ids[5:], reverse=True)
 
@@ -202,6 +204,8 @@ def test_list_filters(world, api, listed):
     ("until", "2026-01-01T25:00:00Z"), ("until", "1700000000"),
     ("limit", "0"), ("limit", "1001"), ("limit", "-1"), ("limit", "ten"),
     ("after", "abc"), ("after", "0"), ("after", "-5"),
+    # gw_query copies into a fixed buffer: an over-long value must not be cut to a valid one
+    ("after", "0" * 30 + "5x"), ("limit", "0" * 14 + "5x"),
 ])
 def test_list_bad_filters(mworld, param, value):
     admin = mworld.api("acme")

@@ -338,6 +338,30 @@ def test_old_schema_refused(tgm_env, pg):
         pg.drop_db(empty)
 
 
+def test_newer_schema_accepted(tgm_env):
+    """Migrations only add: a build older than the database still runs."""
+    tgm_env.query("INSERT INTO schema_migrations (version, name, checksum)"
+                  " VALUES (999, '999_future', 'x')")
+    tgm_env.daemon("billingd").stop()
+
+
+def test_secrets_never_logged(tgm_env):
+    """A bad secret value is named, never shown; a URL's password never appears."""
+    bad_key = "Z" * 64
+    r = tgm_env.run("gatewayd", "-c", tgm_env.conf, "--check-config",
+                    env={"TGM_SECURITY_SECRET_KEY": bad_key})
+    assert "security.secret_key" in one_error(r) and bad_key not in r.stderr
+    empty = short_tmpdir("tgm-nopg-")
+    try:
+        url = f"postgresql://tgm:hunter2secret@/tgm?host={empty}&port=5432"
+        conf = tgm_env.write_config({("database", "url"): url})
+        d = tgm_env.daemon("billingd", conf=conf, wait_ready=False)
+        daemon_error(d)
+        assert "hunter2secret" not in d.log()
+    finally:
+        empty.rmdir()
+
+
 @pytest.mark.parametrize("name", ["gatewayd", "webhookd"])
 def test_port_in_use(tgm_env, name):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

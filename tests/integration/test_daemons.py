@@ -320,3 +320,53 @@ def test_healthz_503_when_database_hangs(tgm_env, pg_proxy):
     wait_for(lambda: get(tgm_env, "/healthz").status_code == 200, 15, interval=0.1,
              what="/healthz to recover")
     d.stop()
+
+
+def test_watchdog(tgm_env):
+    """WATCHDOG=1 every WATCHDOG_USEC/2, only when WATCHDOG_PID is unset or ours."""
+    d = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": "200000"})
+    wait_for(lambda: sum("WATCHDOG=1" in n.split("\n") for n in d.notifications()) >= 3, 5,
+             what="three WATCHDOG=1")
+    d.stop()
+    other = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"})
+    time.sleep(0.5)
+    other.stop()
+    assert not any("WATCHDOG=1" in n for n in other.notifications())
+
+
+def test_second_sigterm_exits_at_once(tgm_env, pg_proxy):
+    """A drain that waits (here for a query the frozen database never answers) is cut
+    short by a second SIGTERM; requests still open at that moment are dropped cleanly."""
+    import threading
+    conf = tgm_env.write_config({("database", "url"): pg_proxy.url(tgm_env.db)})
+    d = tgm_env.daemon("gatewayd", conf=conf)
+    pg_proxy.freeze()
+    accepted = pg_proxy.accepted
+    pg_proxy.cut()
+    wait_for(lambda: pg_proxy.accepted > accepted, 10, what="a reconnection attempt")
+    results = []
+
+    def ask():
+        try:
+            results.append(get(tgm_env, "/healthz").status_code)
+        except requests.RequestException as e:
+            results.append(type(e).__name__)
+
+    asking = threading.Thread(target=ask)
+    asking.start()
+    try:
+        time.sleep(0.3)  # the request waits for the database
+        d.send(signal.SIGTERM)
+        d.wait_notified("STOPPING=1", 5)
+        time.sleep(0.3)
+        assert d.running(), "the first SIGTERM drains: a query is pending"
+        t0 = time.monotonic()
+        d.send(signal.SIGTERM)
+        rc = d.wait(15)
+        took = time.monotonic() - t0
+    finally:
+        pg_proxy.thaw()
+        asking.join(10)
+    assert rc == 0, d.log()
+    assert took < 5, f"the second SIGTERM took {took:.1f}s"
+    assert "second stop signal" in d.log()

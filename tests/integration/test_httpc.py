@@ -208,7 +208,7 @@ def test_reset_after_request_is_ambiguous(fake):
 def test_partial_upload_is_safe_to_retry(tmp_path):
     """A peer that never reads: the body cannot leave whole, so the timeout is RETRY."""
     big = tmp_path / "big.json"
-    big.write_text(json.dumps({"chat_id": 1, "text": "x" * (48 << 20)}))
+    big.write_text(json.dumps({"chat_id": 1, "text": "x" * (16 << 20)}))
     with socket.socket() as lst:
         lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         lst.bind(("127.0.0.1", 0))

@@ -55,6 +55,7 @@ static void print_result(const struct tgm_tg_result *res)
 	fflush(stdout);
 }
 
+/* on_result - print; start the chain's next call, or stop when all are done */
 static void on_result(const struct tgm_tg_result *res, void *arg)
 {
 	struct run *r = arg;
@@ -84,6 +85,7 @@ static int timeout_for(const char *list, int n)
 	return (int)v;
 }
 
+/* start - the next call */
 static void start(struct run *r)
 {
 	r->left--;

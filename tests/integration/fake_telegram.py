@@ -1,0 +1,276 @@
+"""fake_telegram - a fault-injecting Telegram Bot API for senderd's tests, on fake_http.
+
+It answers ``/bot<token>/<method>`` like the Bot API: ``getMe`` with the bot's id (the
+digits before the colon of its token), ``sendMessage``, ``sendPhoto``, ``sendDocument``,
+``copyMessage`` (and any other ``send*``) with ``{"ok":true,"result":{"message_id":N,
+"chat":{"id":...},...}}``, N counting up from 1 across the whole fake. Every request is
+recorded as a :class:`Call` with the fake's own arrival time (``time.monotonic()`` when
+the whole request had been read).
+
+Faults are rules, tried in the order they were added; the first rule that matches a
+request (token, chat, method) and has answers left decides the answer, else the request
+succeeds::
+
+    from fake_telegram import FakeTelegram
+
+    with FakeTelegram() as tg:                  # started; stopped on exit
+        tg.flood(retry_after=2, chat=42)        # the next request to chat 42: a 429
+        tg.server_error(times=3, token=tok)     # three 500s for that bot
+        tg.blocked(chat=7)                      # 403 bot was blocked, forever
+        tg.chat_not_found(chat=8)
+        tg.migrate(chat=-100, to=-100200)       # 400 with migrate_to_chat_id
+        tg.unauthorized(token=tok)              # 401 Unauthorized, forever
+        tg.slow(2.0, chat=9, times=1)           # answers OK after 2 s
+        tg.drop(chat=10, times=1)               # reads the request, closes the connection
+        ...                                     # point senderd's [telegram] api_url at tg.url
+        calls = tg.wait_sends(5)                # Call(token, method, chat_id, text, time...)
+
+``times=None`` means forever. ``tg.calls(...)``/``tg.sends(...)`` filter the record by
+token, chat, method; ``tg.count_by(key)`` counts sends per key (e.g. the message id the
+tests put in the text).
+"""
+
+import itertools
+import threading
+import time
+
+from fake_http import FakeHTTP, Reply
+
+__all__ = ["FakeTelegram", "Call", "Rule"]
+
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "copyMessage")
+
+
+def chat_key(value):
+    """A chat id as the fake compares them: "123", "-100", "@name" (str), None if absent."""
+    if value is None:
+        return None
+    return str(value)
+
+
+class Call:
+    """One request to the fake Bot API."""
+
+    __slots__ = ("token", "method", "params", "chat_id", "text", "time", "answer",
+                 "request")
+
+    def __init__(self, token, method, params, when, request):
+        self.token = token
+        self.method = method
+        self.params = params if isinstance(params, dict) else {}
+        self.chat_id = chat_key(self.params.get("chat_id"))
+        self.text = self.params.get("text") or self.params.get("caption")
+        self.time = when
+        self.answer = None  # the rule's kind ("ok", "flood", ...)
+        self.request = request
+
+    def __repr__(self):
+        return (f"Call({self.method} chat={self.chat_id} text={self.text!r:.40} "
+                f"t={self.time:.3f} answer={self.answer})")
+
+
+class Rule:
+    """Answer matching requests with reply (a Reply or fn(call) -> Reply), `times` times
+    (None: forever)."""
+
+    def __init__(self, kind, reply, token=None, chat=None, method=None, times=None):
+        self.kind = kind
+        self.reply = reply
+        self.token = token
+        self.chat = chat_key(chat)
+        self.method = method
+        self.left = times
+        self.used = 0
+
+    def matches(self, call):
+        if self.left is not None and self.left <= 0:
+            return False
+        if self.token is not None and call.token != self.token:
+            return False
+        if self.chat is not None and call.chat_id != self.chat:
+            return False
+        if self.method is not None and call.method != self.method:
+            return False
+        return True
+
+    def take(self, call):
+        if self.left is not None:
+            self.left -= 1
+        self.used += 1
+        return self.reply(call) if callable(self.reply) else self.reply
+
+
+class FakeTelegram:
+    """The fake; see the module docstring."""
+
+    def __init__(self, delay=0.0):
+        self.http = FakeHTTP()
+        self.http.route("/bot*", self._handle)
+        self.delay = delay      # added to every successful answer
+        self._lock = threading.Condition()
+        self._rules = []
+        self._calls = []
+        self._ids = itertools.count(1)
+
+    # --- life cycle ---------------------------------------------------------------
+
+    def start(self):
+        self.http.start()
+        return self
+
+    def stop(self):
+        self.http.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        return self.http.url
+
+    # --- rules --------------------------------------------------------------------
+
+    def rule(self, kind, reply, token=None, chat=None, method=None, times=None):
+        r = Rule(kind, reply, token, chat, method, times)
+        with self._lock:
+            self._rules.append(r)
+        return r
+
+    def clear_rules(self):
+        with self._lock:
+            self._rules.clear()
+
+    def flood(self, retry_after, times=1, **match):
+        """429 Too Many Requests with parameters.retry_after (and Retry-After)"""
+        return self.rule("flood", Reply.tg_error(
+            429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after),
+            times=times, **match)
+
+    def server_error(self, code=500, times=1, **match):
+        return self.rule("5xx", Reply.tg_error(code, "Internal Server Error"), times=times,
+                         **match)
+
+    def blocked(self, times=None, **match):
+        return self.rule("blocked", Reply.tg_error(
+            403, "Forbidden: bot was blocked by the user"), times=times, **match)
+
+    def chat_not_found(self, times=None, **match):
+        return self.rule("not_found", Reply.tg_error(400, "Bad Request: chat not found"),
+                         times=times, **match)
+
+    def bad_request(self, description="Bad Request: message is too long", times=None,
+                    **match):
+        return self.rule("bad_request", Reply.tg_error(400, description), times=times,
+                         **match)
+
+    def migrate(self, to, times=None, **match):
+        return self.rule("migrate", Reply.tg_error(
+            400, "Bad Request: group chat was upgraded to a supergroup chat",
+            migrate_to_chat_id=to), times=times, **match)
+
+    def unauthorized(self, times=None, **match):
+        return self.rule("401", Reply.tg_error(401, "Unauthorized"), times=times, **match)
+
+    def slow(self, delay, times=1, **match):
+        """answer OK, after delay seconds"""
+        return self.rule("slow", lambda call: self._ok(call, delay), times=times, **match)
+
+    def drop(self, times=1, delay=0.0, **match):
+        """read the request, then close the connection without an answer"""
+        return self.rule("drop", Reply.close(delay), times=times, **match)
+
+    # --- answering ----------------------------------------------------------------
+
+    def _ok(self, call, delay=0.0):
+        if call.method == "getMe":
+            tg_id = int(call.token.split(":")[0]) if call.token.split(":")[0].isdigit() else 1
+            return Reply.tg_ok({"id": tg_id, "is_bot": True, "first_name": f"Bot {tg_id}",
+                                "username": f"bot{tg_id}_bot"}, delay=delay)
+        mid = next(self._ids)
+        result = {"message_id": mid, "date": int(time.time()),
+                  "chat": {"id": call.params.get("chat_id")}}
+        if call.text is not None:
+            result["text"] = call.text
+        return Reply.tg_ok(result, delay=delay or self.delay)
+
+    def _handle(self, req):
+        rest = req.path[len("/bot"):]
+        token, _, method = rest.partition("/")
+        call = Call(token, method, req.json, req.time, req)
+        with self._lock:
+            self._calls.append(call)
+            rule = next((r for r in self._rules if r.matches(call)), None)
+            reply = rule.take(call) if rule else None
+            call.answer = rule.kind if rule else "ok"
+            self._lock.notify_all()
+        if reply is None:
+            reply = self._ok(call)
+        elif call.answer in ("slow",):
+            pass
+        return reply
+
+    # --- the record ---------------------------------------------------------------
+
+    def calls(self, token=None, chat=None, method=None, sends_only=False):
+        chat = chat_key(chat)
+        with self._lock:
+            out = list(self._calls)
+        return [c for c in out
+                if (token is None or c.token == token)
+                and (chat is None or c.chat_id == chat)
+                and (method is None or c.method == method)
+                and (not sends_only or c.method != "getMe")]
+
+    def sends(self, token=None, chat=None, method=None):
+        """every request but getMe"""
+        return self.calls(token, chat, method, sends_only=True)
+
+    def wait_sends(self, n, timeout=10.0, token=None, chat=None, what=None):
+        """block until n sends (matching) arrived; them; AssertionError on timeout"""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.sends(token, chat)
+            if len(got) >= n:
+                return got
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"fake_telegram: {len(got)} of {n} sends"
+                                     f"{' (' + what + ')' if what else ''} after {timeout}s:"
+                                     f" {got[-5:]}")
+            with self._lock:
+                self._lock.wait(min(left, 0.1))
+
+    def count_by(self, key, calls=None):
+        """{key(call): how many sends}"""
+        counts = {}
+        for c in self.sends() if calls is None else calls:
+            k = key(c)
+            counts[k] = counts.get(k, 0) + 1
+        return counts
+
+    def clear(self):
+        with self._lock:
+            self._calls.clear()
+        self.http.clear()
+
+
+# ------------------------------------------------------------------ timing checks
+
+def max_in_window(times, window):
+    """The largest number of times within any half-open window [t, t + window)."""
+    times = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def min_gap(times):
+    """The smallest distance between two consecutive times (inf for fewer than two)."""
+    times = sorted(times)
+    return min((b - a for a, b in zip(times, times[1:])), default=float("inf"))
