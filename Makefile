@@ -46,7 +46,11 @@ MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
-.PHONY: all run check unit integration bench install lint clean deps
+# Test drivers (tests/tools/*.c), one program per file, run by the integration tests.
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
+
+.PHONY: all run check unit integration bench install lint clean deps tools
 .SUFFIXES:
 
 all: $(PROGRAMS:%=$(BIN)/%)
@@ -94,6 +98,13 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(OUT)/tools/%: $(OUT)/tests/tools/%.o $(LIBTGM)
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tools: $(TOOL_BIN)
+
 deps:
 	@sh scripts/deps.sh build
 
@@ -104,8 +115,9 @@ run: deps
 unit: $(UNIT_BIN)
 	@sh tests/unit/run.sh $(UNIT_BIN)
 
-integration: all
-	TGM_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+integration: all $(TOOL_BIN)
+	TGM_BIN=$(CURDIR)/$(BIN) TGM_TOOLS=$(CURDIR)/$(OUT)/tools \
+	  $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 check: all lint unit integration
 

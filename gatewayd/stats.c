@@ -20,7 +20,8 @@
 	"'accepted', coalesce(a.accepted, 0), 'sent', coalesce(a.sent, 0)," \
 	" 'failed', coalesce(a.failed, 0), 'expired', coalesce(a.expired, 0)," \
 	" 'canceled', coalesce(a.canceled, 0), 'rate_limited', coalesce(f.n, 0)," \
-	" 'success_rate', CASE WHEN coalesce(a.sent, 0) + coalesce(a.failed, 0) + coalesce(a.expired, 0) > 0" \
+	" 'success_rate', CASE WHEN coalesce(a.sent, 0) + coalesce(a.failed, 0)" \
+	"  + coalesce(a.expired, 0) > 0" \
 	"  THEN round(a.sent::numeric / (a.sent + a.failed + a.expired), 4) END," \
 	" 'latency_ms', json_build_object('p50', round(a.lat[1]::numeric, 1)," \
 	"  'p95', round(a.lat[2]::numeric, 1), 'p99', round(a.lat[3]::numeric, 1))"
@@ -39,7 +40,8 @@ static const char stats_sql[] =
 	"  FROM m GROUP BY ROLLUP (bot_id)),"
 	" flood AS (SELECT m.bot_id, count(*) AS n FROM message_events e JOIN m ON m.id = e.message_id"
 	"  WHERE e.detail LIKE '429%' GROUP BY ROLLUP (m.bot_id)),"
-	" bots_in AS (SELECT b.id, ('{\"per_second\":30}'::jsonb || b.settings)->>'per_second' AS per_second,"
+	" bots_in AS (SELECT b.id,"
+	"  ('{\"per_second\":30}'::jsonb || b.settings)->>'per_second' AS per_second,"
 	"  (SELECT count(*) FROM messages q WHERE q.bot_id = b.id"
 	"   AND q.status IN ('queued', 'retrying', 'sending')) AS depth,"
 	"  (SELECT count(*) FROM messages q WHERE q.bot_id = b.id AND q.status = 'sent'"

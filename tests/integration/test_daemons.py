@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import DAEMONS, log_lines, wait_for
+from conftest import DAEMONS, READY_TIMEOUT, log_lines, wait_for
 
 HTTP_DAEMONS = ("gatewayd", "webhookd")
 HEARTBEAT_WAIT = 5
@@ -370,3 +370,47 @@ def test_second_sigterm_exits_at_once(tgm_env, pg_proxy):
     assert rc == 0, d.log()
     assert took < 5, f"the second SIGTERM took {took:.1f}s"
     assert "second stop signal" in d.log()
+
+
+def ipc_listening(path):
+    """Does something accept connections on the Unix socket at path?"""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_failed_second_gatewayd_leaves_first_endpoints(tgm_env):
+    """A second gatewayd on the same configuration fails on its HTTP port (exit 1); it
+    must not have taken the first one's ipc:// endpoints down with it."""
+    first = tgm_env.daemon("gatewayd")
+    endpoints = [tgm_env.rundir / "gatewayd-doorbell", tgm_env.rundir / "gatewayd-status"]
+    assert all(ipc_listening(p) for p in endpoints)
+    second = tgm_env.daemon("gatewayd", wait_ready=False)
+    assert second.wait() == 1
+    assert "in use" in second.log()
+    dead = [p.name for p in endpoints if not ipc_listening(p)]
+    assert not dead, f"the failed second gatewayd broke the first one's endpoints: {dead}"
+    first.stop()
+
+
+def test_second_billingd_refused(tgm_env):
+    """Two billingd on the same endpoints: the second must refuse (a bind error), not
+    silently take the work queue from the first."""
+    first = tgm_env.daemon("billingd")
+    second = tgm_env.daemon("billingd", wait_ready=False)
+    wait_for(lambda: not second.running() or second.notified("READY=1"), READY_TIMEOUT,
+             what="the second billingd to exit or start")
+    started = second.notified("READY=1")
+    if second.running():
+        second.stop()
+    assert not started, "a second billingd started on endpoints that are in use"
+    assert second.returncode == 1
+    assert len(second.lines()) == 1 and second.lines()[0].startswith("<3>")
+    assert ipc_listening(tgm_env.rundir / "billingd-work")
+    first.stop()
