@@ -132,6 +132,7 @@ void gw_authenticate(struct gw_req *r)
 		authorized(r, &key);
 		return;
 	}
+	log_debug("api key not cached: looking it up");
 	r->data = tgm_xstrdup(hash); /* until on_key caches it */
 	r->data_free = free;
 	gw_query_sql(r, lookup_sql, 1, p, on_key);

@@ -146,6 +146,7 @@ class World:
         env.conf = self.conf
         self.base = env.http()
         self.daemon = env.daemon("gatewayd", conf=self.conf) if start else None
+        self._shared = {}
 
     def tenant_key(self, tenant, scope="admin"):
         """A new key of tenant (created if new) made by tgmctl: the key text."""
@@ -156,7 +157,14 @@ class World:
         return key
 
     def api(self, tenant="acme", scope="admin"):
+        """An Api with a new key of tenant (and scope)."""
         return Api(self, self.tenant_key(tenant, scope))
+
+    def shared_api(self, tenant="acme", scope="admin"):
+        """One Api per tenant and scope for the world's life (for tables of cases)."""
+        if (tenant, scope) not in self._shared:
+            self._shared[tenant, scope] = self.api(tenant, scope)
+        return self._shared[tenant, scope]
 
     def anonymous(self):
         return Api(self, None)

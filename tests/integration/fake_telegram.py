@@ -25,9 +25,12 @@ succeeds::
         ...                                     # point senderd's [telegram] api_url at tg.url
         calls = tg.wait_sends(5)                # Call(token, method, chat_id, text, time...)
 
-``times=None`` means forever. ``tg.calls(...)``/``tg.sends(...)`` filter the record by
-token, chat, method; ``tg.count_by(key)`` counts sends per key (e.g. the message id the
-tests put in the text).
+``times=None`` means forever; rules also match on ``text=`` and ``method=``. An
+``api_url`` with a path (``tg.url + "/A"``) is accepted: ``call.prefix`` is then "/A",
+which tells apart two senderd instances configured with different prefixes.
+``tg.calls(...)``/``tg.sends(...)`` filter the record by token, chat, method;
+``tg.count_by(key)`` counts sends per key (e.g. the message id the tests put in the text).
+``max_in_window(times, w)`` and ``min_gap(times)`` check rates from the arrival times.
 """
 
 import itertools
@@ -52,9 +55,10 @@ class Call:
     """One request to the fake Bot API."""
 
     __slots__ = ("token", "method", "params", "chat_id", "text", "time", "answer",
-                 "request")
+                 "request", "prefix")
 
-    def __init__(self, token, method, params, when, request):
+    def __init__(self, token, method, params, when, request, prefix=""):
+        self.prefix = prefix  # the path before /bot<token>/ (which api_url was used)
         self.token = token
         self.method = method
         self.params = params if isinstance(params, dict) else {}
@@ -73,12 +77,14 @@ class Rule:
     """Answer matching requests with reply (a Reply or fn(call) -> Reply), `times` times
     (None: forever)."""
 
-    def __init__(self, kind, reply, token=None, chat=None, method=None, times=None):
+    def __init__(self, kind, reply, token=None, chat=None, method=None, times=None,
+                 text=None):
         self.kind = kind
         self.reply = reply
         self.token = token
         self.chat = chat_key(chat)
         self.method = method
+        self.text = text
         self.left = times
         self.used = 0
 
@@ -90,6 +96,8 @@ class Rule:
         if self.chat is not None and call.chat_id != self.chat:
             return False
         if self.method is not None and call.method != self.method:
+            return False
+        if self.text is not None and call.text != self.text:
             return False
         return True
 
@@ -105,7 +113,7 @@ class FakeTelegram:
 
     def __init__(self, delay=0.0):
         self.http = FakeHTTP()
-        self.http.route("/bot*", self._handle)
+        self.http.route("*", self._handle)
         self.delay = delay      # added to every successful answer
         self._lock = threading.Condition()
         self._rules = []
@@ -133,8 +141,10 @@ class FakeTelegram:
 
     # --- rules --------------------------------------------------------------------
 
-    def rule(self, kind, reply, token=None, chat=None, method=None, times=None):
-        r = Rule(kind, reply, token, chat, method, times)
+    def rule(self, kind, reply, token=None, chat=None, method=None, times=None, text=None):
+        """answer requests that match (token, chat, method, text: None is any) with reply
+        (a Reply, or fn(call) -> Reply), `times` times (None: forever)"""
+        r = Rule(kind, reply, token, chat, method, times, text)
         with self._lock:
             self._rules.append(r)
         return r
@@ -197,20 +207,18 @@ class FakeTelegram:
         return Reply.tg_ok(result, delay=delay or self.delay)
 
     def _handle(self, req):
-        rest = req.path[len("/bot"):]
-        token, _, method = rest.partition("/")
-        call = Call(token, method, req.json, req.time, req)
+        at = req.path.find("/bot")
+        if at < 0:
+            return Reply.tg_error(404, "Not Found")
+        token, _, method = req.path[at + len("/bot"):].partition("/")
+        call = Call(token, method, req.json, req.time, req, prefix=req.path[:at])
         with self._lock:
             self._calls.append(call)
             rule = next((r for r in self._rules if r.matches(call)), None)
             reply = rule.take(call) if rule else None
             call.answer = rule.kind if rule else "ok"
             self._lock.notify_all()
-        if reply is None:
-            reply = self._ok(call)
-        elif call.answer in ("slow",):
-            pass
-        return reply
+        return self._ok(call) if reply is None else reply
 
     # --- the record ---------------------------------------------------------------
 

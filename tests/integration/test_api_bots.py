@@ -65,7 +65,7 @@ def test_register(world, api):
     "123:" + "A" * 34 + "!", "123:" + "A" * 17 + " " + "A" * 17, "123:AAA/../" + "A" * 30,
 ])
 def test_register_bad_token_shape(mworld, token):
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     before = len(mworld.tg.getme_calls())
     body = {} if token is None else {"token": token}
     problem(admin.post("/v1/bots", body), 422, "invalid_field", "token")
@@ -81,7 +81,7 @@ def test_register_bad_token_shape(mworld, token):
     {"paid_broadcast": 1}, {"enabled": True},
 ])
 def test_register_bad_settings(mworld, settings):
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     before = len(mworld.tg.getme_calls())
     problem(admin.post("/v1/bots", {"token": new_token(), "settings": settings}), 422,
             "invalid_field", "settings")
@@ -89,7 +89,7 @@ def test_register_bad_settings(mworld, settings):
 
 
 def test_register_bad_name(mworld):
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     for name in (5, "n" * 201, ["x"]):
         problem(admin.post("/v1/bots", {"token": new_token(), "name": name}), 422,
                 "invalid_field", "name")

@@ -99,7 +99,7 @@ def test_key_text_is_never_stored(world, api):
     ({"scope": "read", "name": "n" * 201}, "name"),
 ])
 def test_create_invalid(mworld, body, field):
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     before = mworld.query("SELECT count(*) FROM api_keys")[0][0]
     problem(admin.post("/v1/keys", body), 422, "invalid_field", field)
     assert mworld.query("SELECT count(*) FROM api_keys")[0][0] == before

@@ -20,7 +20,7 @@ EMOJI = "\U0001F600"  # 4 bytes in UTF-8, 2 UTF-16 code units
 @pytest.fixture(scope="module")
 def macme(mworld):
     """(admin Api of tenant "acme", its bot) on the module's shared gatewayd."""
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     return admin, admin.new_bot()
 
 

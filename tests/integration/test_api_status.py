@@ -208,7 +208,7 @@ def test_list_filters(world, api, listed):
     ("after", "0" * 30 + "5x"), ("limit", "0" * 14 + "5x"),
 ])
 def test_list_bad_filters(mworld, param, value):
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     problem(admin.get("/v1/messages", params={param: value}), 422, "invalid_parameter", param)
 
 
@@ -345,7 +345,7 @@ def test_stats(world, api):
     ("bot_id", "x"), ("bot_id", "0"), ("bot_id", "-2"),
 ])
 def test_stats_bad_parameters(mworld, param, value):
-    admin = mworld.api("acme")
+    admin = mworld.shared_api("acme")
     for path in ("/v1/stats", "/api/stats"):
         problem(admin.get(path, params={param: value}), 422, "invalid_parameter", param)
 
