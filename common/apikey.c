@@ -6,6 +6,8 @@
 #include "common/util.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void tgm_apikey_new(char key[TGM_APIKEY_LEN + 1], char prefix[TGM_APIKEY_PREFIX_LEN + 1],
@@ -33,4 +35,15 @@ bool tgm_apikey_hash(const char *key, char hash_hex[65])
 	tgm_sha256(key, TGM_APIKEY_LEN, d);
 	tgm_hex_encode(d, sizeof(d), hash_hex);
 	return true;
+}
+
+void tgm_webhook_secret_new(char out[TGM_WEBHOOK_SECRET_LEN + 1])
+{
+	unsigned char raw[24];
+	char *b64;
+
+	tgm_random_bytes(raw, sizeof(raw));
+	b64 = tgm_base64_encode(raw, sizeof(raw));
+	snprintf(out, TGM_WEBHOOK_SECRET_LEN + 1, "whsec_%s", b64);
+	free(b64);
 }

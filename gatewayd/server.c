@@ -40,6 +40,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
+	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },

@@ -97,6 +97,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	sd->record = record_new(sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
 	event_add(sd->ev_sweep, &tv);
+	callback_start(sd);
 	lease_start(sd);
 	return 0;
 }
@@ -115,7 +116,8 @@ int sd_busy(struct tgm_ctx *ctx)
 {
 	struct senderd *sd = ctx->app;
 
-	return lanes_busy(sd) + record_pending(sd->record) + tgm_pg_pending(sd->claim_pg);
+	return lanes_busy(sd) + record_pending(sd->record) + tgm_pg_pending(sd->claim_pg) +
+	       sd->callbacks_inflight;
 }
 
 /* on_drain_poll - once nothing is in flight, release the leases and finish */
@@ -124,7 +126,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
 	struct senderd *sd = arg;
 	struct timeval tv = { 0, DRAIN_POLL_US };
 
-	if ((lanes_busy(sd) || record_pending(sd->record)) &&
+	if ((lanes_busy(sd) || record_pending(sd->record) || sd->callbacks_inflight) &&
 	    tgm_mono_ms() < sd->ctx->drain_deadline_ms) {
 		event_base_once(sd->ctx->base, -1, EV_TIMEOUT, on_drain_poll, sd, &tv);
 		return;
@@ -156,6 +158,7 @@ void sd_stop(struct tgm_ctx *ctx)
 	if (sd->ev_sweep)
 		event_free(sd->ev_sweep);
 	tgm_httpc_free(sd->httpc); /* answers still in flight complete as errors now */
+	callback_stop(sd);
 	lane_free_all(sd);
 	record_free(sd->record);
 	tgm_pg_free(sd->claim_pg);

@@ -77,6 +77,5 @@ void claim_return_all(struct lane *l);
 
 /* deliver.c */
 void deliver_send(struct lane *l, struct pending *p);
-int deliver_backoff_ms(const struct tgm_config *cfg, int attempts);
 
 #endif

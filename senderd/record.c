@@ -50,9 +50,20 @@ static const char transition_sql[] =
 	"   THEN now() + make_interval(secs => t.delay_ms / 1000.0) ELSE m.not_before END,"
 	"  attempts = CASE WHEN t.status = 'queued' THEN greatest(m.attempts - 1, 0)"
 	"   ELSE m.attempts END"
-	"  FROM t WHERE m.id = t.id AND m.status = 'sending' RETURNING m.id)"
-	" INSERT INTO message_events (message_id, status, detail)"
-	" SELECT t.id, t.status, t.detail FROM t JOIN u ON u.id = t.id";
+	"  FROM t WHERE m.id = t.id AND m.status = 'sending'"
+	"  RETURNING m.id, m.tenant_id, m.bot_id, m.chat, m.attempts, m.callback_url, m.metadata),"
+	" ev AS (INSERT INTO message_events (message_id, status, detail)"
+	"  SELECT t.id, t.status, t.detail FROM t JOIN u ON u.id = t.id),"
+	" cb AS (INSERT INTO callbacks (message_id, tenant_id, url, payload)"
+	"  SELECT u.id, u.tenant_id, coalesce(u.callback_url, tn.webhook_url),"
+	"  json_build_object('type', 'message.' || t.status, 'timestamp', now(),"
+	"   'data', json_build_object('id', u.id, 'bot_id', u.bot_id, 'chat_id', u.chat,"
+	"   'status', t.status, 'telegram_message_id', t.tg_id, 'detail', t.detail,"
+	"   'attempts', u.attempts, 'metadata', u.metadata))"
+	"  FROM t JOIN u ON u.id = t.id JOIN tenants tn ON tn.id = u.tenant_id"
+	"  WHERE t.status IN ('sent', 'failed', 'expired')"
+	"  AND coalesce(u.callback_url, tn.webhook_url) IS NOT NULL RETURNING id)"
+	" SELECT count(*) FROM cb";
 
 static void flush(struct record *rec);
 
@@ -148,13 +159,18 @@ static void requeue(struct record *rec)
 static void on_written(PGresult *res, const char *err, void *arg)
 {
 	struct record *rec = arg;
+	bool callbacks;
 
 	if (err) {
 		log_warn("transitions not recorded yet, retrying: %s", err);
 		requeue(rec);
 		return;
 	}
+	callbacks = rec->flight->sql == NULL && PQntuples(res) == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), "0") != 0;
 	done(rec);
+	if (callbacks)
+		callback_wake(rec->sd);
 	flush(rec);
 }
 

@@ -11,6 +11,7 @@
  *   claim.c    claim_*: taking due messages from the database
  *   deliver.c  deliver_*: one send to Telegram and what its answer means
  *   record.c   record_*: message transitions, committed in groups
+ *   callback.c callback_*: signed delivery callbacks to apps, in a lane of their own
  */
 #ifndef SENDERD_H
 #define SENDERD_H
@@ -39,6 +40,10 @@ struct senderd {
 	int nlanes;
 	struct event *ev_lease;
 	struct event *ev_sweep;
+	struct tgm_httpc *cb_httpc; /* apps' delivery callbacks, apart from Telegram */
+	struct event *ev_callbacks;
+	int callbacks_inflight;
+	bool callbacks_claiming;
 	bool stopping;
 	int64_t lease_until_ms;    /* our leases are surely ours until then (monotonic) */
 	unsigned lease_gen;        /* round of the last lease renewal */
@@ -56,6 +61,14 @@ void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *
 /* lease.c */
 void lease_start(struct senderd *sd);
 void lease_release_all(struct senderd *sd);
+
+/* callback.c */
+void callback_start(struct senderd *sd);
+void callback_wake(struct senderd *sd);
+void callback_stop(struct senderd *sd);
+
+/* deliver.c (shared backoff) */
+int deliver_backoff_ms(const struct tgm_config *cfg, int attempts);
 
 /* lane.c */
 struct lane *lane_find(struct senderd *sd, int64_t bot_id);

@@ -22,6 +22,7 @@ static int key_create(struct ctl *c, int argc, char **argv)
 {
 	const char *tenant = NULL, *scope = NULL, *name = "";
 	char key[TGM_APIKEY_LEN + 1], prefix[TGM_APIKEY_PREFIX_LEN + 1], hash[65], err[512];
+	char secret[TGM_WEBHOOK_SECRET_LEN + 1];
 	PGconn *conn;
 	PGresult *r;
 
@@ -42,14 +43,16 @@ static int key_create(struct ctl *c, int argc, char **argv)
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
 	tgm_apikey_new(key, prefix, hash);
+	tgm_webhook_secret_new(secret);
 	{
-		const char *p[5] = { tenant, name, scope, prefix, hash };
+		const char *p[6] = { tenant, name, scope, prefix, hash, secret };
 		r = tgm_db_query(conn,
-			"WITH t AS (INSERT INTO tenants (name) VALUES ($1)"
-			"  ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id)"
+			"WITH t AS (INSERT INTO tenants (name, webhook_secret) VALUES ($1, $6)"
+			"  ON CONFLICT (name) DO UPDATE SET webhook_secret ="
+			"  coalesce(tenants.webhook_secret, EXCLUDED.webhook_secret) RETURNING id)"
 			" INSERT INTO api_keys (tenant_id, name, scope, prefix, hash)"
 			" SELECT id, $2, $3, $4, decode($5, 'hex') FROM t RETURNING id",
-			5, p, err, sizeof(err));
+			6, p, err, sizeof(err));
 	}
 	PQfinish(conn);
 	if (r == NULL) {

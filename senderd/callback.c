@@ -1,0 +1,176 @@
+/*
+ * callback.c - the callback lane: delivery callbacks to apps, apart from the Telegram
+ * lanes so that a slow app never slows sending. A callback row is written in the
+ * transaction of a message's final transition (record.c); this lane claims due rows,
+ * POSTs them signed the Standard Webhooks way, and retries with backoff until the
+ * app answers 2xx or the attempts run out.
+ *
+ * Signature: webhook-id "cb_<id>", webhook-timestamp (Unix seconds),
+ * webhook-signature "v1,<base64 HMAC-SHA256(key, id "." timestamp "." body)>", the
+ * key being the base64 part of the tenant's "whsec_..." secret. A claimed row is
+ * hidden from other senderds for CB_CLAIM_S while its request is in flight.
+ */
+#include "senderd/senderd.h"
+#include "common/crypto.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CB_BATCH 32
+#define CB_TIMEOUT_MS 10000
+#define CB_POLL_S 1
+
+struct callback {
+	struct senderd *sd;
+	int64_t id;
+	int attempts;
+};
+
+static const char claim_sql[] =
+	"WITH c AS (SELECT id FROM callbacks WHERE status = 'pending' AND next_attempt_at <= now()"
+	"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+	" UPDATE callbacks cb SET next_attempt_at = now() + interval '60 seconds',"
+	"  attempts = cb.attempts + 1 FROM c, tenants tn WHERE cb.id = c.id AND tn.id = cb.tenant_id"
+	" RETURNING cb.id, cb.url, cb.payload::text, coalesce(tn.webhook_secret, ''), cb.attempts";
+
+static const char done_sql[] =
+	"UPDATE callbacks SET status = CASE WHEN $2 = 'ok' THEN 'delivered'"
+	"  WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,"
+	" delivered_at = CASE WHEN $2 = 'ok' THEN now() END,"
+	" next_attempt_at = now() + make_interval(secs => $5::int / 1000.0),"
+	" last_error = CASE WHEN $2 = 'ok' THEN last_error ELSE $3 END WHERE id = $1";
+
+static void callback_claim(struct senderd *sd);
+
+/* sign - the webhook-signature header value for id, timestamp and body */
+static char *sign(const char *secret, const char *id, const char *ts, const char *body)
+{
+	const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
+	size_t keylen = 0;
+	unsigned char *key = tgm_base64_decode(b64, &keylen), mac[TGM_SHA256_LEN];
+	char *signed_text = tgm_xasprintf("%s.%s.%s", id, ts, body), *sig, *out;
+
+	if (key == NULL) { /* not base64: use the text itself */
+		key = (unsigned char *)tgm_xstrdup(secret);
+		keylen = strlen(secret);
+	}
+	tgm_hmac_sha256(key, keylen, signed_text, strlen(signed_text), mac);
+	sig = tgm_base64_encode(mac, sizeof(mac));
+	out = tgm_xasprintf("webhook-signature: v1,%s", sig);
+	free(key);
+	free(signed_text);
+	free(sig);
+	return out;
+}
+
+static void on_recorded(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("callback outcome not recorded (it will be sent again): %s", err);
+}
+
+static void on_answer(const struct tgm_httpc_resp *r, void *arg)
+{
+	struct callback *cb = arg;
+	struct senderd *sd = cb->sd;
+	const struct tgm_config *cfg = sd->ctx->cfg;
+	bool ok = r->error == NULL && r->status >= 200 && r->status < 300;
+	char id[24], why[300], max[16], delay[16];
+	const char *p[5] = { id, ok ? "ok" : "error", why, max, delay };
+
+	snprintf(id, sizeof(id), "%lld", (long long)cb->id);
+	if (r->error)
+		snprintf(why, sizeof(why), "%s", r->error);
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", r->status);
+	snprintf(max, sizeof(max), "%d", cfg->senderd.max_attempts);
+	snprintf(delay, sizeof(delay), "%d", ok ? 0 : deliver_backoff_ms(cfg, cb->attempts));
+	tgm_pg_query(sd->claim_pg, done_sql, 5, p, on_recorded, NULL);
+	if (!ok)
+		log_info("callback=%lld attempt %d failed: %s", (long long)cb->id, cb->attempts, why);
+	sd->callbacks_inflight--;
+	free(cb);
+	if (!sd->stopping)
+		callback_claim(sd);
+}
+
+static void post(struct senderd *sd, PGresult *res, int i)
+{
+	struct callback *cb = tgm_xcalloc(1, sizeof(*cb));
+	char id[32], ts[24], idh[48], tsh[48];
+	const char *body = PQgetvalue(res, i, 2);
+	char *sig;
+
+	cb->sd = sd;
+	tgm_parse_int64(PQgetvalue(res, i, 0), &cb->id);
+	cb->attempts = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	snprintf(id, sizeof(id), "cb_%lld", (long long)cb->id);
+	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	snprintf(idh, sizeof(idh), "webhook-id: %s", id);
+	snprintf(tsh, sizeof(tsh), "webhook-timestamp: %s", ts);
+	sig = sign(PQgetvalue(res, i, 3), id, ts, body);
+	{
+		const char *headers[] = { "Content-Type: application/json", idh, tsh, sig, NULL };
+
+		sd->callbacks_inflight++;
+		tgm_httpc_request(sd->cb_httpc, "POST", PQgetvalue(res, i, 1), headers, body,
+				  strlen(body), CB_TIMEOUT_MS, on_answer, cb);
+	}
+	free(sig);
+}
+
+static void on_claimed(PGresult *res, const char *err, void *arg)
+{
+	struct senderd *sd = arg;
+
+	sd->callbacks_claiming = false;
+	if (err) {
+		log_warn("callbacks not claimed: %s", err);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		post(sd, res, i);
+}
+
+static void callback_claim(struct senderd *sd)
+{
+	char limit[16];
+	const char *p[1] = { limit };
+	int room = CB_BATCH - sd->callbacks_inflight;
+
+	if (sd->callbacks_claiming || room <= 0 || sd->stopping)
+		return;
+	sd->callbacks_claiming = true;
+	snprintf(limit, sizeof(limit), "%d", room);
+	tgm_pg_query(sd->claim_pg, claim_sql, 1, p, on_claimed, sd);
+}
+
+void callback_wake(struct senderd *sd)
+{
+	callback_claim(sd);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	callback_claim(arg);
+}
+
+void callback_start(struct senderd *sd)
+{
+	struct timeval tv = { CB_POLL_S, 0 };
+
+	sd->cb_httpc = tgm_httpc_new(sd->ctx->base, 8);
+	sd->ev_callbacks = event_new(sd->ctx->base, -1, EV_PERSIST, on_poll, sd);
+	event_add(sd->ev_callbacks, &tv);
+}
+
+void callback_stop(struct senderd *sd)
+{
+	if (sd->ev_callbacks)
+		event_free(sd->ev_callbacks);
+	tgm_httpc_free(sd->cb_httpc);
+}

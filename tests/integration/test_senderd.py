@@ -1,0 +1,797 @@
+"""senderd against a fault-injecting fake Telegram (issue 4): lanes, limits, answers,
+status, shutdown and crashes.
+
+Every timing claim is checked from the fake's own arrival times (fake_telegram.Call.time,
+time.monotonic() in this process: the same clock as senderd's CLOCK_MONOTONIC) and every
+outcome from the database. Bots and messages are written straight into PostgreSQL: a
+bot's token is sealed here like common/crypto.c does (AES-256-GCM, "v1." + base64(nonce
+|| ciphertext || tag), associated data "bot:<telegram_id>:token"); a message's text is
+"m<id>", so each request at the fake names the message it carries.
+
+Messages written by SQL ring no doorbell: a lane finds them when it starts (its first
+claim), on a sweep (sweep_interval), or when one of its transitions commits.
+"""
+
+import base64
+import hashlib
+import itertools
+import json
+import os
+import secrets
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import wait_for
+from fake_telegram import FakeTelegram, max_in_window, min_gap
+
+try:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+except ImportError:  # python3-cryptography is a test dependency (apt)
+    AESGCM = None
+
+pytestmark = pytest.mark.skipif(AESGCM is None, reason="python3-cryptography is missing")
+
+FINAL = ("sent", "failed", "expired", "canceled")
+
+# A test's base senderd settings; tests override what they are about.
+BASE_SENDERD = {
+    "lease_seconds": 3,
+    "sweep_interval": 1,
+    "retry_base_ms": 100,
+    "retry_cap_s": 2,
+    "max_attempts": 5,
+    "max_retry_after": 30,
+    "drain_timeout": 10,
+    "ambiguous": "retry",
+}
+
+_tg_ids = itertools.count(810000001)
+
+
+def seal(key_hex, plain, aad):
+    """common/crypto.c's tgm_seal in Python"""
+    nonce = os.urandom(12)
+    box = AESGCM(bytes.fromhex(key_hex)).encrypt(nonce, plain.encode(), aad.encode())
+    return "v1." + base64.b64encode(nonce + box).decode()
+
+
+def msg_id(call):
+    """the message id a request carries (its text is "m<id>")"""
+    text = call.text or ""
+    return int(text[1:]) if text.startswith("m") and text[1:].isdigit() else None
+
+
+class Bot:
+    def __init__(self, id_, token, tg_id):
+        self.id = id_
+        self.token = token
+        self.tg_id = tg_id
+
+    def __repr__(self):
+        return f"Bot({self.id})"
+
+
+class SenderWorld:
+    """A test's database (tenant, bots, messages), its fake Telegram and its senderds."""
+
+    def __init__(self, env, tg):
+        self.env = env
+        self.tg = tg
+        self.senderds = []
+        self._instances = itertools.count(1)
+        self._confs = itertools.count(1)
+        self.tenant_id = self.one("INSERT INTO tenants (name) VALUES ('acme') RETURNING id")[0]
+
+    # -- database
+
+    def query(self, sql, args=None):
+        return self.env.query(sql, args)
+
+    def one(self, sql, args=None):
+        rows = self.query(sql, args)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def new_bot(self, **settings):
+        tg_id = next(_tg_ids)
+        token = f"{tg_id}:AA{secrets.token_urlsafe(26)[:33]}"
+        sealed = seal(self.env.secret_key, token, f"bot:{tg_id}:token")
+        bot_id = self.one(
+            "INSERT INTO bots (tenant_id, telegram_id, username, name, token_sealed,"
+            " token_hash, settings) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb) RETURNING id",
+            (self.tenant_id, tg_id, f"bot{tg_id}_bot", f"Bot {tg_id}", sealed,
+             hashlib.sha256(token.encode()).digest(), json.dumps(settings)))[0]
+        return Bot(bot_id, token, tg_id)
+
+    def add(self, bot, chats, priority=1, method="sendMessage", extra=None, ttl=None,
+            status="queued"):
+        """One message per entry of chats (in order, ids ascending); their ids."""
+        text_key = "caption" if method in ("sendPhoto", "sendDocument") else "text"
+        rows = self.query(
+            "WITH n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, c, o"
+            "  FROM unnest(%s::text[]) WITH ORDINALITY AS u(c, o)),"
+            " ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params,"
+            "  priority, status, expires_at) OVERRIDING SYSTEM VALUE"
+            "  SELECT id, %s, %s, c, %s, jsonb_build_object('chat_id', CASE WHEN c ~ '^-?[0-9]+$'"
+            "   THEN to_jsonb(c::bigint) ELSE to_jsonb(c) END, %s, 'm' || id) || %s::jsonb,"
+            "   %s, %s, CASE WHEN %s::float8 IS NOT NULL"
+            "   THEN now() + make_interval(secs => %s::float8) END"
+            "  FROM n ORDER BY o RETURNING id),"
+            " ev AS (INSERT INTO message_events (message_id, status) SELECT id, %s FROM ins)"
+            " SELECT id FROM ins ORDER BY id",
+            ([str(c) for c in chats], self.tenant_id, bot.id, method, text_key,
+             json.dumps(extra or {}), priority, status, ttl, ttl, status))
+        return [r[0] for r in rows]
+
+    def statuses(self, ids):
+        rows = self.query("SELECT id, status FROM messages WHERE id = ANY(%s)", (list(ids),))
+        return dict(rows)
+
+    def row(self, mid):
+        cols = ("id", "chat", "status", "attempts", "telegram_message_id", "last_error",
+                "sent_at", "params", "not_before")
+        r = self.one(f"SELECT {', '.join(cols)} FROM messages WHERE id = %s", (mid,))
+        return dict(zip(cols, r))
+
+    def events(self, mid):
+        return [tuple(r) for r in self.query(
+            "SELECT status, detail FROM message_events WHERE message_id = %s ORDER BY id",
+            (mid,))]
+
+    def wait_status(self, ids, statuses=FINAL, timeout=20, what=None):
+        ids = list(ids)
+
+        def done():
+            st = self.statuses(ids)
+            return st if all(st.get(i) in statuses for i in ids) else None
+        try:
+            return wait_for(done, timeout, interval=0.1, what=what or f"{len(ids)} messages "
+                            f"to reach {statuses}")
+        except BaseException:
+            st = self.statuses(ids)
+            left = {i: s for i, s in st.items() if s not in statuses}
+            print(f"not there yet: {dict(list(left.items())[:20])}")
+            raise
+
+    def leases(self):
+        return dict(self.query("SELECT bot_id, owner FROM bot_leases"))
+
+    # -- configuration and daemons
+
+    def config(self, prefix="", timeout=5, **senderd):
+        settings = {("telegram", "api_url"): self.tg.url + prefix,
+                    ("telegram", "timeout"): str(timeout)}
+        for k, v in {**BASE_SENDERD, **senderd}.items():
+            settings[("senderd", k)] = str(v)
+        return self.env.write_config(settings, name=f"senderd-{next(self._confs)}.conf")
+
+    def senderd(self, conf=None, instance=None, **senderd):
+        conf = conf or self.config(**senderd)
+        instance = instance or str(next(self._instances))
+        d = self.env.daemon("senderd", conf=conf, args=["--instance", instance])
+        self.senderds.append(d)
+        return d
+
+    def stop_all(self):
+        for d in self.senderds:
+            if d.running():
+                d.stop()
+
+
+@pytest.fixture
+def tg():
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def sw(tgm_env, tg):
+    world = SenderWorld(tgm_env, tg)
+    yield world
+    world.stop_all()  # before the fake goes away
+
+
+def sends_of(tg, ids):
+    """{message id: [Call, ...]} for the given ids"""
+    want = set(ids)
+    out = {i: [] for i in ids}
+    for c in tg.sends():
+        m = msg_id(c)
+        if m in want:
+            out[m].append(c)
+    return out
+
+
+# ------------------------------------------------------------------ happy path
+
+def test_happy_path_sent_with_message_id_and_events(sw, tg):
+    bot = sw.new_bot()
+    text_id = sw.add(bot, [1001])[0]
+    photo_id = sw.add(bot, [1002], method="sendPhoto", extra={"photo": "https://x/y.png"})[0]
+    copy_id = sw.add(bot, [1003], method="copyMessage",
+                     extra={"from_chat_id": 5, "message_id": 9})[0]
+    doc_id = sw.add(bot, ["-1001234"], method="sendDocument", extra={"document": "f"})[0]
+    ids = [text_id, photo_id, copy_id, doc_id]
+    sw.senderd()
+    st = sw.wait_status(ids, timeout=10)
+    assert set(st.values()) == {"sent"}, st
+
+    by_id = sends_of(tg, ids)
+    for mid, method in zip(ids, ("sendMessage", "sendPhoto", "copyMessage", "sendDocument")):
+        calls = by_id[mid]
+        assert len(calls) == 1, (mid, calls)
+        call = calls[0]
+        assert call.method == method
+        assert call.token == bot.token
+        assert call.request.method == "POST"
+        assert call.request.header("Content-Type").startswith("application/json")
+        row = sw.row(mid)
+        assert call.params == row["params"]
+        # Telegram's message_id is stored: the fake numbers its answers
+        answered = json.loads(call.request.reply.encode()[1])["result"]["message_id"]
+        assert row["telegram_message_id"] == answered
+        assert row["sent_at"] is not None and row["attempts"] == 1
+        assert [s for s, _ in sw.events(mid)] == ["queued", "sending", "sent"]
+    assert tg.sends(chat="-1001234")[0].params["document"] == "f"
+
+
+def test_paid_broadcast_adds_allow_paid_broadcast(sw, tg):
+    bot = sw.new_bot(paid_broadcast=True, per_second=1000)
+    mid = sw.add(bot, [77])[0]
+    sw.senderd()
+    sw.wait_status([mid], ("sent",), timeout=10)
+    call = sends_of(tg, [mid])[mid][0]
+    assert call.params.get("allow_paid_broadcast") is True
+    assert call.params["chat_id"] == 77 and call.text == f"m{mid}"
+
+
+# ------------------------------------------------------------------ rates
+
+def test_bot_rate_limit_and_achieved_rate(sw, tg):
+    """per_second=20 over 100 messages to 100 chats: no 1-second window at the fake holds
+    more than 20, and the backlog goes at >= 90% of the limit."""
+    limit, n = 20, 100
+    bot = sw.new_bot(per_second=limit)
+    ids = sw.add(bot, range(5001, 5001 + n))
+    sw.senderd()
+    sw.wait_status(ids, ("sent",), timeout=20)
+    times = sorted(c.time for c in tg.sends())
+    assert len(times) == n
+    worst = max_in_window(times, 1.0)
+    span = times[-1] - times[0]
+    # a sender that keeps the limit exactly needs (n - limit) / limit seconds from its
+    # first send to its last one: (n - limit) / span is the achieved rate
+    achieved = (n - limit) / span
+    print(f"bot rate: worst 1-s window {worst}/{limit}, span {span:.3f}s, "
+          f"achieved {achieved:.2f}/s ({achieved / limit:.0%})")
+    assert worst <= limit, f"a 1-second window at the fake holds {worst} > {limit} sends"
+    assert achieved >= 0.9 * limit, f"achieved {achieved:.2f}/s < 90% of {limit}/s"
+
+
+def test_private_chat_one_per_second_in_order(sw, tg):
+    bot = sw.new_bot(per_second=30, chat_per_second=1)
+    chats = [601, 602, 603]
+    ids = sw.add(bot, chats * 4)  # interleaved: 601, 602, 603, 601, ...
+    sw.senderd()
+    sw.wait_status(ids, ("sent",), timeout=20)
+    for chat in chats:
+        calls = tg.sends(chat=chat)
+        assert len(calls) == 4
+        gap = min_gap([c.time for c in calls])
+        print(f"chat {chat}: smallest gap {gap:.3f}s")
+        assert gap >= 1.0, f"chat {chat} got two messages {gap:.3f}s apart"
+        got = [msg_id(c) for c in calls]
+        assert got == sorted(got), f"chat {chat} order: {got}"
+
+
+def test_group_per_minute(sw, tg):
+    """group_per_minute=3 with chat_per_second high: a group gets 3 at once, then nothing
+    for the rest of its minute; a private chat of the same bot is not held up."""
+    bot = sw.new_bot(per_second=30, chat_per_second=30, group_per_minute=3)
+    g1 = sw.add(bot, [-4001] * 5)
+    g2 = sw.add(bot, ["-1004002"] * 4)
+    private = sw.add(bot, [4003] * 3)
+    d = sw.senderd()
+    t0 = time.monotonic()
+    tg.wait_sends(3, chat=-4001, timeout=10)
+    tg.wait_sends(3, chat=-1004002, timeout=10)
+    sw.wait_status(private, ("sent",), timeout=10)
+    time.sleep(max(0.0, t0 + 4.0 - time.monotonic()))
+    for chat, ids in ((-4001, g1), (-1004002, g2)):
+        calls = tg.sends(chat=chat)
+        assert len(calls) == 3, f"group {chat}: {len(calls)} sends within ~4 s (limit 3/min)"
+        assert max_in_window([c.time for c in calls], 60.0) <= 3
+        assert [msg_id(c) for c in calls] == ids[:3], "a group's first three, in order"
+        st = sw.statuses(ids)
+        assert [st[i] for i in ids[:3]] == ["sent"] * 3
+        assert all(st[i] in ("queued", "sending") for i in ids[3:]), st
+    assert d.running()
+
+
+def test_high_priority_overtakes_bulk_backlog(sw, tg):
+    """The first sends are the high ones (inserted after the bulk); high messages that
+    come during a bulk backlog jump ahead of it."""
+    limit = 5
+    bot = sw.new_bot(per_second=limit)
+    bulk = sw.add(bot, range(7001, 7041), priority=2)
+    normal = sw.add(bot, [7101, 7102], priority=1)
+    high = sw.add(bot, [7201, 7202, 7203], priority=0)
+    sw.senderd(sweep_interval=1)
+    first = [msg_id(c) for c in tg.wait_sends(limit, timeout=10)[:limit]]
+    assert first == high + normal, f"first {limit} sends: {first}"
+
+    tg.wait_sends(limit + 10, timeout=10)
+    late_high = sw.add(bot, [7301, 7302], priority=0)
+    t_insert = time.monotonic()
+    sw.wait_status(late_high, ("sent",), timeout=10)
+    order = [msg_id(c) for c in tg.sends()]
+    last_high = max(order.index(i) for i in late_high)
+    bulk_after = [i for i in order[last_high + 1:] if i in bulk]
+    high_times = [c.time for c in tg.sends() if msg_id(c) in late_high]
+    print(f"late high sent {max(high_times) - t_insert:.2f}s after insert;"
+          f" {len(bulk_after)} older bulk messages went after them")
+    assert len(bulk_after) >= 10, f"high did not overtake the bulk backlog: {order}"
+    sw.wait_status(bulk, ("sent",), timeout=20)
+
+
+def test_chat_order_holds_with_a_retry_in_the_middle(sw, tg):
+    bot = sw.new_bot(per_second=30, chat_per_second=10)
+    ids = sw.add(bot, [909] * 5)
+    tg.server_error(502, times=1, text=f"m{ids[1]}")
+    sw.senderd(retry_base_ms=100)
+    sw.wait_status(ids, ("sent",), timeout=15)
+    seq = [(msg_id(c), c.answer) for c in tg.sends(chat=909)]
+    assert seq == [(ids[0], "ok"), (ids[1], "5xx"), (ids[1], "ok"), (ids[2], "ok"),
+                   (ids[3], "ok"), (ids[4], "ok")], seq
+
+
+# ------------------------------------------------------------------ answers: 429
+
+def test_retry_after_is_obeyed(sw, tg):
+    """429 retry_after=2: the next request to that chat comes no earlier than 2 s after the
+    429 and no later than 2.5 s. sweep_interval is high: a sweep must not be what brings
+    the retry (that would be 'a lost doorbell costs latency')."""
+    bot = sw.new_bot(per_second=30, chat_per_second=10)
+    mid = sw.add(bot, [4242])[0]
+    other = sw.add(bot, [4243] * 3)
+    tg.flood(retry_after=2, times=1, chat=4242)
+    sw.senderd(sweep_interval=60)
+    first = tg.wait_sends(1, chat=4242, timeout=10)[0]
+    assert first.answer == "flood"
+    sw.wait_status(other, ("sent",), timeout=10)  # the other chat is not held up
+    try:
+        second = tg.wait_sends(2, chat=4242, timeout=2.5 + 5)[1]
+    except AssertionError:
+        pytest.fail("no retry within 7.5 s of a 429 with retry_after=2 (status "
+                    f"{sw.row(mid)['status']}, not_before {sw.row(mid)['not_before']})")
+    slack = second.time - first.time - 2.0
+    print(f"429 retry_after=2: next attempt {slack * 1000:+.0f} ms after the wait")
+    assert slack >= 0, f"retried {-slack:.3f}s before retry_after ran out"
+    assert slack <= 0.5, f"retried {slack:.3f}s after retry_after ran out"
+    sw.wait_status([mid], ("sent",), timeout=5)
+    assert [s for s, _ in sw.events(mid)] == ["queued", "sending", "retrying", "sending",
+                                              "sent"]
+
+
+def test_retry_after_above_cap_fails_as_flood_wait(sw, tg):
+    bot = sw.new_bot()
+    mid = sw.add(bot, [4300])[0]
+    tg.flood(retry_after=120, times=None, chat=4300)
+    sw.senderd(max_retry_after=10)
+    sw.wait_status([mid], timeout=10)
+    row = sw.row(mid)
+    assert row["status"] == "failed"
+    assert "flood_wait" in row["last_error"], row
+    assert len(tg.sends(chat=4300)) == 1
+
+
+# ------------------------------------------------------------------ answers: 5xx
+
+def test_5xx_then_ok_is_sent_after_backoff(sw, tg):
+    bot = sw.new_bot()
+    mid = sw.add(bot, [5500])[0]
+    tg.server_error(500, times=1, chat=5500)
+    tg.server_error(503, times=1, chat=5500)
+    base = 200
+    sw.senderd(retry_base_ms=base, sweep_interval=1)
+    sw.wait_status([mid], ("sent",), timeout=15)
+    calls = tg.sends(chat=5500)
+    assert [c.answer for c in calls] == ["5xx", "5xx", "ok"]
+    gaps = [b.time - a.time for a, b in zip(calls, calls[1:])]
+    print(f"5xx backoff gaps: {[round(g, 3) for g in gaps]}")
+    # backoff(attempt k) = base * 2^(k-1) * jitter in [0.5, 1.5)
+    assert gaps[0] >= base / 1000 * 0.5 and gaps[1] >= 2 * base / 1000 * 0.5, gaps
+    row = sw.row(mid)
+    assert row["attempts"] == 3 and row["telegram_message_id"] is not None
+    assert [s for s, _ in sw.events(mid)] == ["queued", "sending", "retrying", "sending",
+                                              "retrying", "sending", "sent"]
+
+
+def test_5xx_retry_comes_on_time_without_a_sweep(sw, tg):
+    """A backoff of ~200 ms must not turn into a sweep_interval (60 s) wait."""
+    bot = sw.new_bot()
+    mid = sw.add(bot, [5600])[0]
+    tg.server_error(500, times=1, chat=5600)
+    sw.senderd(retry_base_ms=200, sweep_interval=60)
+    first = tg.wait_sends(1, chat=5600, timeout=10)[0]
+    try:
+        second = tg.wait_sends(2, chat=5600, timeout=5)[1]
+    except AssertionError:
+        pytest.fail(f"a 5xx with a 200 ms backoff was not retried within 5 s "
+                    f"(row {sw.row(mid)})")
+    assert second.time - first.time <= 0.3 + 0.5
+
+
+def test_5xx_forever_fails_after_max_attempts(sw, tg):
+    bot = sw.new_bot()
+    mid = sw.add(bot, [5700])[0]
+    tg.server_error(500, times=None, chat=5700)
+    sw.senderd(retry_base_ms=50, max_attempts=3, sweep_interval=1)
+    sw.wait_status([mid], timeout=15)
+    row = sw.row(mid)
+    assert row["status"] == "failed", row
+    assert row["attempts"] == 3
+    assert "after 3 attempts" in row["last_error"], row
+    assert len(tg.sends(chat=5700)) == 3
+
+
+# ------------------------------------------------------------------ answers: chat gone
+
+@pytest.mark.parametrize("kind", ["blocked", "chat_not_found"])
+def test_chat_gone_marks_chat_blocked(sw, tg, kind):
+    bot = sw.new_bot()
+    getattr(tg, kind)(chat=7700)
+    mid = sw.add(bot, [7700])[0]
+    sw.senderd()
+    sw.wait_status([mid], timeout=10)
+    row = sw.row(mid)
+    assert row["status"] == "failed"
+    assert ("blocked" if kind == "blocked" else "chat not found") in row["last_error"]
+    blocked = wait_for(lambda: sw.query(
+        "SELECT blocked_at, blocked_reason, type FROM chats WHERE bot_id = %s AND chat_id"
+        " = 7700 AND blocked_at IS NOT NULL", (bot.id,)), 5, what="the chat marked blocked")
+    assert blocked[0][2] == "private"
+
+    later = sw.add(bot, [7700])[0]
+    sw.wait_status([later], timeout=10)
+    row = sw.row(later)
+    assert row["status"] == "failed" and "blocked" in row["last_error"], row
+    assert len(tg.sends(chat=7700)) == 1, "a message to a blocked chat reached Telegram"
+
+
+def test_blocked_chat_fails_queued_successor_without_request(sw, tg):
+    """Two messages to a chat are queued together; the first meets 403: the second must
+    fail at once without a request (the block is known before the second is claimed)."""
+    bot = sw.new_bot(chat_per_second=30)
+    tg.blocked(chat=7800)
+    ids = sw.add(bot, [7800] * 3)
+    sw.senderd()
+    sw.wait_status(ids, timeout=10)
+    st = sw.statuses(ids)
+    assert set(st.values()) == {"failed"}, st
+    seen = [msg_id(c) for c in tg.sends(chat=7800)]
+    assert seen == [ids[0]], f"requests reached Telegram for a blocked chat: {seen}"
+
+
+# ------------------------------------------------------------------ answers: migrate, 401
+
+def test_migrated_group_is_resent_to_the_new_chat(sw, tg):
+    bot = sw.new_bot(chat_per_second=30)
+    tg.migrate(to=-1009988, chat=-9988)
+    ids = sw.add(bot, [-9988, -9988])
+    sw.senderd()
+    st = sw.wait_status(ids, timeout=15)
+    assert set(st.values()) == {"sent"}, st
+    old = tg.sends(chat=-9988)
+    new = tg.sends(chat=-1009988)
+    assert [msg_id(c) for c in old] == [ids[0]], old
+    assert [msg_id(c) for c in new] == ids, new
+    for mid in ids:
+        row = sw.row(mid)
+        assert row["chat"] == "-1009988" and row["params"]["chat_id"] == -1009988, row
+
+
+def test_401_disables_bot_and_keeps_messages_queued(sw, tg):
+    bot = sw.new_bot(per_second=30)
+    good = sw.new_bot(per_second=30)
+    tg.unauthorized(token=bot.token)
+    ids = sw.add(bot, range(8001, 8011))
+    good_ids = sw.add(good, range(8101, 8104))
+    sw.senderd(sweep_interval=1)
+    wait_for(lambda: sw.one("SELECT NOT enabled FROM bots WHERE id = %s", (bot.id,))[0], 10,
+             what="the bot disabled")
+    enabled, reason = sw.one("SELECT enabled, disabled_reason FROM bots WHERE id = %s",
+                             (bot.id,))
+    assert not enabled and reason and "401" in reason, reason
+    sw.wait_status(good_ids, ("sent",), timeout=10)
+    wait_for(lambda: bot.id not in sw.leases(), 5, what="the dead bot's lease released")
+    n = len(tg.sends(token=bot.token))
+    time.sleep(2.5)  # two sweeps and two lease rounds
+    assert len(tg.sends(token=bot.token)) == n, "requests after the token was refused"
+    assert n <= 10
+    st = sw.statuses(ids)
+    assert set(st.values()) == {"queued"}, st
+
+
+# ------------------------------------------------------------------ ttl, cancel
+
+def test_expired_and_canceled_are_never_sent(sw, tg):
+    bot = sw.new_bot()
+    expired = sw.add(bot, [9001], ttl=-1)[0]
+    canceled = sw.add(bot, [9002], status="canceled")[0]
+    control = sw.add(bot, [9003], ttl=600)[0]
+    sw.senderd()
+    sw.wait_status([control], ("sent",), timeout=10)
+    sw.wait_status([expired], timeout=5)
+    assert sw.row(expired)["status"] == "expired"
+    assert sw.row(canceled)["status"] == "canceled"
+    assert [msg_id(c) for c in tg.sends()] == [control]
+    assert sw.events(expired)[-1][0] == "expired"
+
+
+# ------------------------------------------------------------------ ambiguous outcomes
+
+@pytest.mark.parametrize("fault", ["slow", "drop"])
+@pytest.mark.parametrize("policy", ["fail", "retry"])
+def test_ambiguous_outcome_policy(sw, tg, policy, fault):
+    """A request that reached Telegram without an answer (timeout, connection closed):
+    [senderd] ambiguous=fail marks it failed, =retry sends it again."""
+    bot = sw.new_bot()
+    if fault == "slow":
+        tg.slow(2.5, times=1, chat=9100)
+    else:
+        tg.drop(times=1, chat=9100)
+    mid = sw.add(bot, [9100])[0]
+    sw.senderd(sw.config(timeout=1, ambiguous=policy, retry_base_ms=100, sweep_interval=1))
+    sw.wait_status([mid], timeout=15)
+    row = sw.row(mid)
+    calls = tg.sends(chat=9100)
+    if policy == "fail":
+        assert row["status"] == "failed", row
+        assert "ambiguous" in row["last_error"], row
+        assert len(calls) == 1
+    else:
+        assert row["status"] == "sent", row
+        assert len(calls) == 2 and calls[1].answer == "ok"
+        assert any("ambiguous" in (d or "") for s, d in sw.events(mid) if s == "retrying")
+
+
+# ------------------------------------------------------------------ doorbell and sweep
+
+def test_doorbell_wakes_the_lane(sw, tg, tgm_env):
+    """A message accepted by gatewayd is sent at once (well under sweep_interval = 60)."""
+    conf = sw.config(sweep_interval=60)
+    tgm_env.conf = conf
+    tgm_env.daemon("gatewayd", conf=conf)
+    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
+    h = {"Authorization": f"Bearer {key}"}
+    base = tgm_env.http()
+    token = f"{next(_tg_ids)}:AA{secrets.token_urlsafe(26)[:33]}"
+    r = requests.post(base + "/v1/bots", json={"token": token}, headers=h, timeout=10)
+    assert r.status_code == 201, r.text
+    bot_id = r.json()["id"]
+    d = sw.senderd(conf)
+    d.wait_log(rf"bot={bot_id} lane started", timeout=10)
+    time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
+    latencies = []
+    for i in range(3):
+        t0 = time.monotonic()
+        r = requests.post(base + "/v1/messages", json={"chat_id": 3100 + i, "text": "hi",
+                                                       "bot_id": bot_id},
+                          headers=h, timeout=10)
+        assert r.status_code == 202, r.text
+        mid = r.json()["id"]
+        call = tg.wait_sends(1, chat=3100 + i, timeout=10)[0]
+        latencies.append(call.time - t0)
+        sw.wait_status([mid], ("sent",), timeout=5)
+    print(f"doorbell latencies: {[round(x, 3) for x in latencies]}")
+    assert max(latencies) < 1.0, latencies
+
+
+def test_sweep_finds_messages_without_doorbell(sw, tg):
+    bot = sw.new_bot()
+    d = sw.senderd(sweep_interval=2)
+    d.wait_log(rf"bot={bot.id} lane started", timeout=10)
+    time.sleep(0.5)
+    mid = sw.add(bot, [3200])[0]
+    t0 = time.monotonic()
+    call = tg.wait_sends(1, chat=3200, timeout=2 + 2)[0]
+    print(f"sweep latency {call.time - t0:.2f}s (sweep_interval 2)")
+    assert call.time - t0 <= 2 + 0.5
+    sw.wait_status([mid], ("sent",), timeout=5)
+
+
+# ------------------------------------------------------------------ leases and crashes
+
+def owners_by_bot(tg, tokens):
+    """{token: [prefix of each send, in arrival order]}"""
+    out = {t: [] for t in tokens}
+    for c in tg.sends():
+        if c.token in out:
+            out[c.token].append(c.prefix)
+    return out
+
+
+def test_two_instances_send_each_message_exactly_once(sw, tg):
+    bots = [sw.new_bot(per_second=50) for _ in range(4)]
+    ids = []
+    for i, bot in enumerate(bots):
+        ids += sw.add(bot, range(20000 + 100 * i, 20000 + 100 * i + 50))
+    a = sw.senderd(sw.config(prefix="/A"), instance="a")
+    b = sw.senderd(sw.config(prefix="/B"), instance="b")
+    holders = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            holders.append(sw.leases())
+            time.sleep(0.1)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        sw.wait_status(ids, ("sent",), timeout=30)
+    finally:
+        stop.set()
+        t.join(5)
+    counts = sw.tg.count_by(msg_id)
+    dup = {m: n for m, n in counts.items() if n != 1}
+    assert not dup, f"messages not sent exactly once: {dup}"
+    assert set(counts) == set(ids)
+    for token, prefixes in owners_by_bot(tg, [b_.token for b_ in bots]).items():
+        assert len(set(prefixes)) == 1, f"two instances sent for one bot: {prefixes}"
+    owners = {o for h in holders for o in h.values()}
+    print(f"lease holders seen: {owners}; sends per instance: "
+          f"{ {p: sum(1 for c in tg.sends() if c.prefix == p) for p in ('/A', '/B')} }")
+    a.stop()
+    b.stop()
+    assert sw.leases() == {}
+
+
+def test_sigkill_instance_bots_taken_over_within_lease(sw, tg):
+    """One of two instances holds every bot and is killed: the other takes every bot over
+    within lease_seconds (plus one renewal round) and finishes the backlog."""
+    lease = 3
+    bots = [sw.new_bot(per_second=10) for _ in range(4)]
+    a = sw.senderd(sw.config(prefix="/A", lease_seconds=lease), instance="a")
+    wait_for(lambda: len(sw.leases()) == 4, 10, what="instance a to hold every bot")
+    b = sw.senderd(sw.config(prefix="/B", lease_seconds=lease), instance="b")
+    ids = []
+    for i, bot in enumerate(bots):
+        ids += sw.add(bot, range(30000 + 100 * i, 30000 + 100 * i + 40))
+    tg.wait_sends(20, timeout=10)
+    a.kill()
+    t_kill = time.monotonic()
+    time.sleep(0.3)
+    sending = {r[0] for r in sw.query("SELECT id FROM messages WHERE status = 'sending'")}
+    deadline = lease + lease / 3 + 1.5
+    try:
+        wait_for(lambda: all(any(c.prefix == "/B" and c.time > t_kill
+                                 for c in tg.sends(token=bot.token)) for bot in bots),
+                 deadline, what="instance b to send for every bot")
+    except BaseException:
+        taken = {bot.id: min((c.time - t_kill for c in tg.sends(token=bot.token)
+                              if c.prefix == "/B"), default=None) for bot in bots}
+        print(f"takeover times after the kill (s): {taken}; leases {sw.leases()}")
+        raise
+    sw.wait_status(ids, ("sent",), timeout=20)
+    counts = tg.count_by(msg_id)
+    dups = {m for m, n in counts.items() if n > 1}
+    assert set(counts) >= set(ids)
+    assert dups <= sending, f"duplicates outside the messages in 'sending' at the kill: " \
+                            f"{dups - sending}"
+    assert set(sw.leases().values()) == {sw.leases()[bots[0].id]}
+    b.stop()
+
+
+def test_sigterm_mid_backlog(sw, tg):
+    bot = sw.new_bot(per_second=20)
+    ids = sw.add(bot, range(40000, 40100))
+    d = sw.senderd()
+    tg.wait_sends(25, timeout=10)
+    t0 = time.monotonic()
+    d.stop(signal.SIGTERM)  # asserts exit status 0
+    print(f"SIGTERM to exit: {time.monotonic() - t0:.2f}s")
+    st = sw.statuses(ids)
+    assert "sending" not in st.values(), {i: s for i, s in st.items() if s == "sending"}
+    assert sw.leases() == {}
+    n_sent = sum(1 for s in st.values() if s == "sent")
+    assert n_sent < len(ids), "the backlog was finished before SIGTERM: make it longer"
+    assert set(st.values()) <= {"sent", "queued"}, st
+    sent_at_stop = len(tg.sends())
+    assert sent_at_stop == n_sent, (sent_at_stop, n_sent)
+    sw.senderd()
+    sw.wait_status(ids, ("sent",), timeout=20)
+    counts = tg.count_by(msg_id)
+    assert all(counts.get(i) == 1 for i in ids), {i: counts.get(i) for i in ids
+                                                  if counts.get(i) != 1}
+
+
+BIG_BACKLOG = int(os.environ.get("TGM_TEST_SENDERD_BACKLOG", "2000"))
+
+
+def test_sigkill_mid_backlog_loses_nothing(sw, tg):
+    """SIGKILL in the middle of a large backlog, then a new senderd: every message ends
+    final, none is lost, and the only duplicates are messages in 'sending' at the kill."""
+    n = BIG_BACKLOG
+    bot = sw.new_bot(per_second=1000)
+    ids = sw.add(bot, range(1_000_000, 1_000_000 + n))
+    conf = sw.config(claim_batch=500, max_inflight=32, lease_seconds=3)
+    d = sw.senderd(conf)
+    t0 = time.monotonic()
+    tg.wait_sends(n // 3, timeout=60)
+    d.kill()
+    t_kill = time.monotonic()
+    time.sleep(0.5)  # let a commit that was already on its way land
+    sending = {r[0] for r in sw.query("SELECT id FROM messages WHERE status = 'sending'")}
+    before = len(tg.sends())
+    sw.senderd(conf)
+    sw.wait_status(ids, FINAL, timeout=60)
+    t_end = time.monotonic()
+    st = sw.statuses(ids)
+    assert set(st.values()) == {"sent"}, {s: sum(1 for v in st.values() if v == s)
+                                          for s in set(st.values())}
+    counts = tg.count_by(msg_id)
+    lost = [i for i in ids if i not in counts]
+    dups = {m for m, c in counts.items() if c > 1}
+    print(f"{n} messages: {before} sends before the kill at {t_kill - t0:.1f}s, "
+          f"{len(sending)} in 'sending' at the kill, {len(dups)} sent twice; "
+          f"all final {t_end - t0:.1f}s after the start")
+    assert not lost, f"{len(lost)} messages never reached Telegram"
+    assert dups <= sending, f"duplicates outside 'sending' at the kill: {dups - sending}"
+
+
+def test_sigkill_with_ambiguous_fail_does_not_fail_unsent_messages(sw, tg):
+    """ambiguous=fail is for sends whose outcome is unknown. Messages a killed senderd had
+    only claimed (in its lane's memory, waiting for the rate limit) never reached Telegram:
+    the next owner must not mark them failed as 'ambiguous'."""
+    bot = sw.new_bot(per_second=5)
+    ids = sw.add(bot, range(50000, 50030))
+    conf = sw.config(ambiguous="fail")
+    d = sw.senderd(conf)
+    tg.wait_sends(5, timeout=10)
+    time.sleep(0.2)
+    d.kill()
+    time.sleep(0.3)
+    sending = {r[0] for r in sw.query("SELECT id FROM messages WHERE status = 'sending'")}
+    sw.senderd(conf)
+    sw.wait_status(ids, timeout=30)
+    seen = set(tg.count_by(msg_id))
+    st = sw.statuses(ids)
+    never_tried = sorted(i for i in ids if st[i] == "failed" and i not in seen)
+    print(f"{len(sending)} in 'sending' at the kill; failed without ever reaching "
+          f"Telegram: {len(never_tried)}")
+    assert not never_tried, (f"{len(never_tried)} messages that never reached Telegram were "
+                             f"failed as ambiguous: {never_tried}")
+
+
+def test_lane_resumes_after_a_slow_lease_renewal(sw, tg):
+    """A lease renewal that is late (the database stalls for a moment) pauses the lanes; when
+    it comes back they must go on at once, not on the next sweep (sweep_interval 60)."""
+    bot = sw.new_bot(per_second=10)
+    ids = sw.add(bot, range(60000, 60060))
+    d = sw.senderd(lease_seconds=3, sweep_interval=60)
+    tg.wait_sends(10, timeout=10)
+    conn = sw.env.connect()
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        cur.execute("LOCK TABLE bot_leases IN EXCLUSIVE MODE")
+        time.sleep(3.0)
+    conn.commit()  # the renewal goes through now
+    t_unlock = time.monotonic()
+    conn.close()
+    n_unlock = len(tg.sends())
+    try:
+        tg.wait_sends(n_unlock + 1, timeout=5)
+    except AssertionError:
+        pytest.fail(f"no send within 5 s after the lease renewal came back "
+                    f"({n_unlock} of {len(ids)} sent; sweep_interval 60)")
+    resumed = [c.time for c in tg.sends()][n_unlock] - t_unlock
+    print(f"lanes resumed {resumed:.2f}s after the renewal came back")
+    assert resumed < 2.0
+    sw.wait_status(ids, ("sent",), timeout=20)
+    assert d.running()
