@@ -82,8 +82,10 @@ static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
 		l->sd->failed++;
 		return;
 	}
-	record_add(l->sd->record, p->id, l->bot_id, "retrying", why, 0,
-		   deliver_backoff_ms(cfg, p->attempts));
+	int delay = deliver_backoff_ms(cfg, p->attempts);
+
+	record_add(l->sd->record, p->id, l->bot_id, "retrying", why, 0, delay);
+	lane_retry_at(l, delay);
 	l->sd->retried++;
 }
 
@@ -109,6 +111,7 @@ static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_resu
 	}
 	snprintf(detail, sizeof(detail), "429: retry after %d", ra);
 	record_add(l->sd->record, p->id, l->bot_id, "retrying", detail, 0, ra * 1000);
+	lane_retry_at(l, ra * 1000);
 }
 
 static void on_chat_gone(struct lane *l, struct pending *p, const char *why)

@@ -256,7 +256,13 @@ void lane_pump(struct lane *l)
 		l->wake_claim = true; /* the lease renewal wakes us */
 		return;
 	}
+	if (l->retry_due && now >= l->retry_due) {
+		l->retry_due = 0;
+		l->wake_claim = true;
+	}
 	wake = send_due(l, now);
+	if (l->retry_due && l->retry_due < wake)
+		wake = l->retry_due;
 	if (!l->claiming && l->nqueued < (batch + 1) / 2 && (l->more || l->wake_claim))
 		claim_more(l);
 	if (wake != NO_WAKE) {
@@ -264,6 +270,14 @@ void lane_pump(struct lane *l)
 				      (suseconds_t)((wake - now) % 1000) * 1000 };
 		evtimer_add(l->ev_timer, &tv);
 	}
+}
+
+void lane_retry_at(struct lane *l, int delay_ms)
+{
+	int64_t at = tgm_mono_ms() + delay_ms + 5; /* just after the row's not_before */
+
+	if (l->retry_due == 0 || at < l->retry_due)
+		l->retry_due = at;
 }
 
 void lane_wake(struct lane *l)

@@ -56,6 +56,7 @@ struct lane {
 	bool claiming, more, wake_claim;
 	int claim_asked;       /* rows the claim in flight asked for */
 	int64_t suspended_until;
+	int64_t retry_due;     /* earliest retry this lane scheduled (0: none): claim then */
 	int flood_chats;       /* chats that met a 429 while the bot was not suspended */
 	int64_t flood_window_until;
 	struct rl_window bot_rate;
@@ -69,6 +70,8 @@ struct chat_slot *lane_chat(struct lane *l, const char *chat);
 void pending_free(struct pending *p);
 void lane_enqueue(struct lane *l, struct pending *p);
 void lane_maybe_free(struct lane *l);
+/* lane_retry_at - a message of this lane becomes due again after delay_ms */
+void lane_retry_at(struct lane *l, int delay_ms);
 
 /* claim.c */
 void claim_load(struct lane *l);

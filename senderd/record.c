@@ -23,7 +23,7 @@ struct item {
 	int64_t msg_id, bot_id, tg_id;
 	char status[12];
 	char *detail;
-	int delay_ms;
+	int64_t due_ms; /* wall clock: when a retry is due */
 	char *sql;       /* a one-off statement instead of a transition */
 	int n;
 	char **params;
@@ -40,14 +40,14 @@ struct record {
 
 static const char transition_sql[] =
 	"WITH t AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
-	"  $5::int[]) AS t(id, status, detail, tg_id, delay_ms)),"
+	"  $5::bigint[]) AS t(id, status, detail, tg_id, due_ms)),"
 	" u AS (UPDATE messages m SET status = t.status, updated_at = now(),"
 	"  telegram_message_id = coalesce(t.tg_id, m.telegram_message_id),"
 	"  sent_at = CASE WHEN t.status = 'sent' THEN now() ELSE m.sent_at END,"
 	"  last_error = CASE WHEN t.status = 'sent' THEN m.last_error"
 	"   ELSE coalesce(t.detail, m.last_error) END,"
 	"  not_before = CASE WHEN t.status = 'retrying'"
-	"   THEN now() + make_interval(secs => t.delay_ms / 1000.0) ELSE m.not_before END,"
+	"   THEN to_timestamp(t.due_ms / 1000.0) ELSE m.not_before END,"
 	"  attempts = CASE WHEN t.status = 'queued' THEN greatest(m.attempts - 1, 0)"
 	"   ELSE m.attempts END"
 	"  FROM t WHERE m.id = t.id AND m.status = 'sending'"
@@ -98,7 +98,7 @@ void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, const char *
 	it->tg_id = tg_message_id;
 	snprintf(it->status, sizeof(it->status), "%s", status);
 	it->detail = detail ? tgm_xstrdup(detail) : NULL;
-	it->delay_ms = delay_ms;
+	it->due_ms = tgm_now_ms() + delay_ms; /* the lane's timer is set from the same instant */
 	push(rec, it);
 }
 
@@ -212,7 +212,7 @@ static void send_transitions(struct record *rec)
 	for (struct item *it = rec->flight; it; it = it->next) {
 		snprintf(num[0], sizeof(num[0]), "%lld", (long long)it->msg_id);
 		snprintf(num[1], sizeof(num[1]), "%lld", (long long)it->tg_id);
-		snprintf(num[2], sizeof(num[2]), "%d", it->delay_ms);
+		snprintf(num[2], sizeof(num[2]), "%lld", (long long)it->due_ms);
 		tgm_pgarr_add(&col[0], num[0]);
 		tgm_pgarr_add(&col[1], it->status);
 		tgm_pgarr_add(&col[2], it->detail);
