@@ -286,11 +286,36 @@ void lane_wake(struct lane *l)
 	lane_pump(l);
 }
 
+/* chats_gc - forget chats whose limits no longer hold anything back (memory stays
+ * proportional to the chats in use, not to every chat ever sent to) */
+static void chats_gc(struct lane *l, int64_t now)
+{
+	for (int i = 0; i < LANE_CHAT_BUCKETS; i++)
+		for (struct chat_slot **pp = &l->chats[i]; *pp;) {
+			struct chat_slot *c = *pp;
+
+			if (c->busy || c->suspended_until > now || !rl_idle(&c->gap, now) ||
+			    (c->group && !rl_idle(&c->minute, now))) {
+				pp = &c->next;
+				continue;
+			}
+			*pp = c->next;
+			rl_free(&c->gap);
+			rl_free(&c->minute);
+			free(c->chat);
+			free(c);
+		}
+}
+
 void lane_wake_all(struct senderd *sd)
 {
+	int64_t now = tgm_mono_ms();
+
 	for (int b = 0; b < SD_LANE_BUCKETS; b++)
-		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
+		for (struct lane *l = sd->lanes[b]; l; l = l->hnext) {
+			chats_gc(l, now);
 			lane_wake(l);
+		}
 }
 
 int lane_inflight(const struct lane *l)
