@@ -71,6 +71,14 @@ static void unlink_lane(struct lane *l)
 	l->sd->nlanes--;
 }
 
+static void chat_slot_free(struct chat_slot *c)
+{
+	rl_free(&c->gap);
+	rl_free(&c->minute);
+	free(c->chat);
+	free(c);
+}
+
 static void chats_free(struct lane *l)
 {
 	for (int i = 0; i < LANE_CHAT_BUCKETS; i++)
@@ -78,10 +86,7 @@ static void chats_free(struct lane *l)
 			struct chat_slot *c = l->chats[i];
 
 			l->chats[i] = c->next;
-			rl_free(&c->gap);
-			rl_free(&c->minute);
-			free(c->chat);
-			free(c);
+			chat_slot_free(c);
 		}
 }
 
@@ -300,10 +305,7 @@ static void chats_gc(struct lane *l, int64_t now)
 				continue;
 			}
 			*pp = c->next;
-			rl_free(&c->gap);
-			rl_free(&c->minute);
-			free(c->chat);
-			free(c);
+			chat_slot_free(c);
 		}
 }
 
