@@ -27,6 +27,7 @@ struct tgm_http_server {
 	void *arg;
 	size_t nroutes;
 	struct route_stat *stats; /* one per route, then one for unmatched */
+	size_t max_body;
 };
 
 /* on_complete - count an answered request under its route and status class */
@@ -100,6 +101,13 @@ static void route(struct evhttp_request *req, void *arg)
 
 	if (path == NULL)
 		path = "/";
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > s->max_body) {
+		evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[s->nroutes]);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		tgm_http_problem(req, 413, "content_too_large", "the body is larger than allowed",
+				 NULL);
+		return;
+	}
 	for (size_t i = 0; i < s->nroutes; i++) {
 		if (!match(s->routes[i].pattern, path, &p))
 			continue;
@@ -143,7 +151,10 @@ struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *lis
 	for (size_t i = 0; i < s->nroutes; i++)
 		s->stats[i].pattern = routes[i].pattern;
 	s->stats[s->nroutes].pattern = "unmatched";
-	evhttp_set_max_body_size(s->http, (ev_ssize_t)max_body);
+	/* bodies up to twice the limit get a problem document from route(); beyond that
+	 * libevent refuses them itself (with a small HTML page) before reading them */
+	s->max_body = max_body;
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)(max_body * 2 + 65536));
 	evhttp_set_max_headers_size(s->http, 65536);
 	evhttp_set_timeout(s->http, 60);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |

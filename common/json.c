@@ -44,6 +44,57 @@ static bool prescan(const char *t, size_t len, int max_depth, char *err, size_t 
 	return true;
 }
 
+bool tgm_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, n, cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false; /* overlong, out of range, or a surrogate */
+		p += n + 1;
+	}
+	return true;
+}
+
+/* tree_utf8_valid - every string and key of the tree is valid UTF-8 (yajl lets a
+ * lone "\ud800" escape through as bytes no UTF-8 reader accepts) */
+static bool tree_utf8_valid(yajl_val v)
+{
+	if (YAJL_IS_STRING(v))
+		return tgm_utf8_valid(v->u.string);
+	if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++)
+			if (!tree_utf8_valid(v->u.array.values[i]))
+				return false;
+	} else if (YAJL_IS_OBJECT(v)) {
+		for (size_t i = 0; i < v->u.object.len; i++)
+			if (!tgm_utf8_valid(v->u.object.keys[i]) ||
+			    !tree_utf8_valid(v->u.object.values[i]))
+				return false;
+	}
+	return true;
+}
+
 yajl_val tgm_json_parse(const char *text, size_t len, size_t max_len, int max_depth, char *err,
 			size_t errlen)
 {
@@ -65,6 +116,10 @@ yajl_val tgm_json_parse(const char *text, size_t len, size_t max_len, int max_de
 		if (nl)
 			*nl = '\0';
 		snprintf(err, errlen, "invalid JSON: %s", ybuf[0] ? ybuf : "parse error");
+	} else if (!tree_utf8_valid(v)) {
+		snprintf(err, errlen, "invalid JSON: a string is not valid UTF-8 (a lone surrogate?)");
+		yajl_tree_free(v);
+		v = NULL;
 	}
 	return v;
 }

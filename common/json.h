@@ -25,6 +25,9 @@
 yajl_val tgm_json_parse(const char *text, size_t len, size_t max_len, int max_depth, char *err,
 			size_t errlen);
 
+/* tgm_utf8_valid - strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF */
+bool tgm_utf8_valid(const char *s);
+
 /* lookups in an object; NULL / false when missing or of another type */
 yajl_val tgm_json_get(yajl_val obj, const char *key);
 const char *tgm_json_get_str(yajl_val obj, const char *key);
@@ -41,7 +44,7 @@ void tgm_jgen_kint(yajl_gen g, const char *key, int64_t v);
 void tgm_jgen_kbool(yajl_gen g, const char *key, bool v);
 void tgm_jgen_knull(yajl_gen g, const char *key);
 void tgm_jgen_key(yajl_gen g, const char *key);
-/* tgm_jgen_raw - copy a parsed tree (e.g. a stored jsonb) into the output */
+/* tgm_jgen_tree - copy a parsed tree (e.g. a stored jsonb) into the output */
 void tgm_jgen_tree(yajl_gen g, yajl_val v);
 /* tgm_jgen_text - the text so far, borrowed until the generator changes */
 const char *tgm_jgen_text(yajl_gen g, size_t *len);

@@ -91,7 +91,8 @@ void gw_reply_problem(struct gw_req *r, int status, const char *type, const char
 void gw_reply_db_error(struct gw_req *r, const char *err);
 void gw_req_free(struct gw_req *r);
 const char *gw_header(struct gw_req *r, const char *name);
-const char *gw_query(struct gw_req *r, const char *name, char *buf, size_t size);
+/* gw_query - a query parameter, borrowed until the request is answered; NULL if absent */
+const char *gw_query(struct gw_req *r, const char *name);
 bool gw_path_id(struct gw_req *r, const char *name, int64_t *id);
 /* gw_query_sql - run sql on gatewayd's connection for r; cb gets r back */
 void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,

@@ -64,14 +64,9 @@ const char *gw_header(struct gw_req *r, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
-const char *gw_query(struct gw_req *r, const char *name, char *buf, size_t size)
+const char *gw_query(struct gw_req *r, const char *name)
 {
-	const char *v = r->has_query ? evhttp_find_header(&r->query, name) : NULL;
-
-	if (v == NULL)
-		return NULL;
-	snprintf(buf, size, "%s", v);
-	return buf;
+	return r->has_query ? evhttp_find_header(&r->query, name) : NULL;
 }
 
 bool gw_path_id(struct gw_req *r, const char *name, int64_t *id)

@@ -97,11 +97,9 @@ static bool valid_bucket(const char *b)
 
 void gw_stats(struct gw_req *r)
 {
-	char tenant[24], from[64], to[64], bucket[16], bot[32];
-	const char *p[5] = { tenant, gw_query(r, "from", from, sizeof(from)),
-			     gw_query(r, "to", to, sizeof(to)),
-			     gw_query(r, "bucket", bucket, sizeof(bucket)),
-			     gw_query(r, "bot_id", bot, sizeof(bot)) };
+	char tenant[24], from[64], to[64];
+	const char *p[5] = { tenant, gw_query(r, "from"), gw_query(r, "to"), gw_query(r, "bucket"),
+			     gw_query(r, "bot_id") };
 	int64_t id;
 
 	if ((p[1] && !gw_valid_time(p[1])) || (p[2] && !gw_valid_time(p[2]))) {

@@ -119,12 +119,11 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 }
 
 /* list_filter - one optional query parameter, checked; false after answering 422 */
-static bool list_filter(struct gw_req *r, const char *name, char *buf, size_t size,
-			const char **out, bool integer)
+static bool list_filter(struct gw_req *r, const char *name, const char **out, bool integer)
 {
 	int64_t v;
 
-	*out = gw_query(r, name, buf, size);
+	*out = gw_query(r, name);
 	if (*out && integer && (!tgm_parse_int64(*out, &v) || v <= 0)) {
 		gw_reply_problem(r, 422, "invalid_parameter", "must be a positive integer", name);
 		return false;
@@ -142,22 +141,19 @@ static bool valid_status(const char *s)
 
 void gw_messages_list(struct gw_req *r)
 {
-	char tenant[24], bot[32], chat[64], status[32], since[64], until[64], after[32], lim[16];
+	char tenant[24], lim[16], *chat = NULL;
 	const char *p[8] = { tenant };
 	int64_t limit = LIST_DEFAULT;
 
 	tenant_param(r, tenant);
-	if (!list_filter(r, "bot_id", bot, sizeof(bot), &p[1], true) ||
-	    !list_filter(r, "chat_id", chat, sizeof(chat), &p[2], false) ||
-	    !list_filter(r, "status", status, sizeof(status), &p[3], false) ||
-	    !list_filter(r, "since", since, sizeof(since), &p[4], false) ||
-	    !list_filter(r, "until", until, sizeof(until), &p[5], false) ||
-	    !list_filter(r, "after", after, sizeof(after), &p[6], true) ||
-	    !list_filter(r, "limit", lim, sizeof(lim), &p[7], true))
+	if (!list_filter(r, "bot_id", &p[1], true) ||
+	    !list_filter(r, "chat_id", &p[2], false) ||
+	    !list_filter(r, "status", &p[3], false) ||
+	    !list_filter(r, "since", &p[4], false) ||
+	    !list_filter(r, "until", &p[5], false) ||
+	    !list_filter(r, "after", &p[6], true) ||
+	    !list_filter(r, "limit", &p[7], true))
 		return;
-	if (p[2] && p[2][0] == '@')
-		for (char *c = chat; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
 	if (p[3] && !valid_status(p[3])) {
 		gw_reply_problem(r, 422, "invalid_parameter", "status must be queued, sending,"
 				 " retrying, sent, failed, expired or canceled", "status");
@@ -178,7 +174,13 @@ void gw_messages_list(struct gw_req *r)
 	r->data = tgm_xmalloc(sizeof(int));
 	*(int *)r->data = (int)limit;
 	r->data_free = free;
+	if (p[2] && p[2][0] == '@') { /* usernames are kept in lower case */
+		p[2] = chat = tgm_xstrdup(p[2]);
+		for (char *c = chat; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
 	gw_query_sql(r, list_sql, 8, p, on_list);
+	free(chat);
 }
 
 static void on_cancel(struct gw_req *r, PGresult *res, const char *err)

@@ -217,32 +217,55 @@ static bool options(yajl_val item, yajl_gen g, struct gw_problem *pb)
 	return true;
 }
 
+/* digits - n decimal digits at s, as a number; -1 if any is not a digit */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* valid_zone - "Z", or "+HH:MM" / "-HH:MM" ending the string */
+static bool valid_zone(const char *p)
+{
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return true;
+	return (*p == '+' || *p == '-') && digits(p + 1, 2) >= 0 && digits(p + 1, 2) < 24 &&
+	       p[3] == ':' && digits(p + 4, 2) >= 0 && digits(p + 4, 2) < 60 && p[6] == '\0';
+}
+
 bool gw_valid_time(const char *s)
 {
-	struct tm tm = { 0 }, copy;
-	int y, mo, d, h, mi, sec, n = 0, oh, om;
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec;
 	const char *p;
 
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19)
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' &&
+	    s[10] != ' ') || s[13] != ':' || s[16] != ':')
 		return false;
-	p = s + n;
-	if (*p == '.')
+	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || d < 1 || h < 0 || mi < 0 || sec < 0)
+		return false;
+	p = s + 19;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return false;
 		for (p++; isdigit((unsigned char)*p); p++)
 			;
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-		;
-	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-		 n == 5 && p[6] == '\0' && oh < 24 && om < 60)
-		;
-	else
+	}
+	if (!valid_zone(p))
 		return false;
 	tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
 	tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
-	copy = tm;
-	timegm(&copy); /* normalizes: a field out of range shows as a change */
-	return y >= 1970 && y <= 9999 && copy.tm_mday == d && copy.tm_mon == mo - 1 &&
-	       copy.tm_hour == h && copy.tm_min == mi && copy.tm_sec == sec;
+	timegm(&tm); /* normalizes: a field out of range shows as a change */
+	return tm.tm_mday == d && tm.tm_mon == mo - 1 && tm.tm_hour == h && tm.tm_min == mi &&
+	       tm.tm_sec == sec;
 }
 
 /* schedule - priority, send_at, ttl_seconds */

@@ -8,20 +8,26 @@ What it provides (STYLE.md habit 14):
 * ``pg`` (session): a throwaway PostgreSQL cluster in a temp directory, reachable only
   through its Unix socket (``listen_addresses=''``, ``fsync=off``, trust auth, superuser
   ``tgm``). As root, initdb and postgres run as the ``postgres`` user. A template
-  database ``tgm_template`` is migrated once with ``tgmctl migrate``; ``pg.new_db()``
-  copies it (``CREATE DATABASE ... TEMPLATE``) in a few milliseconds, ``pg.new_db(None)``
-  makes an empty one. ``pg.url(db)`` is the libpq URL, ``pg.connect(db)`` a psycopg2
-  connection (autocommit), ``pg.query(db, sql, args)`` the rows.
-* ``tgm_env`` (per test): a fresh database, a config file ``env.conf`` with a fresh
-  secret key, every ZeroMQ endpoint under ``ipc://<short tmp>/run/``, free 127.0.0.1
-  ports for gatewayd and webhookd, ``[log] level = debug``. ``env.write_config(...)``
-  writes variants; ``env.daemon(name)`` starts a :class:`Daemon` and waits for
-  ``READY=1``; ``env.run(name, *args)`` runs a binary to completion. At teardown every
-  daemon still running is stopped (SIGTERM, exit status 0 expected) and every log is
-  audited: a ``<2>`` line (a bug, see CONTRACTS.md) or an AddressSanitizer,
-  LeakSanitizer or UBSan (``runtime error:``) report fails the test.
+  database ``tgm_template`` is migrated once with ``tgmctl migrate`` (``pg.migrations``:
+  what this build applied); ``pg.new_db()`` gives a copy of it (``CREATE DATABASE ...
+  TEMPLATE``, made ahead by a background thread, so it costs a rename), and
+  ``pg.new_db(None)`` an empty database. ``pg.url(db)`` is the libpq URL,
+  ``pg.connect(db)`` a psycopg2 connection (autocommit), ``pg.query(db, sql, args)`` the
+  rows. Do not connect to ``tgm_template``: nothing can copy it meanwhile.
+* ``tgm_env`` (per test): a database (created on first use: ``env.db``, ``env.query``,
+  ``env.daemon``, ``env.tgmctl``), a config file ``env.conf`` with a fresh secret key,
+  every ZeroMQ endpoint under ``ipc://<short tmp>/run/``, free 127.0.0.1 ports for
+  gatewayd and webhookd, ``[log] level = debug``. ``env.write_config(...)`` writes
+  variants; ``env.daemon(name)`` starts a :class:`Daemon` and waits for ``READY=1``;
+  ``env.run(name, *args)`` runs a binary to completion. At teardown every daemon still
+  running is stopped (SIGTERM, exit status 0 expected) and every log is audited: a
+  ``<2>`` line (a bug, see CONTRACTS.md), a libevent ``[err]``, or an AddressSanitizer,
+  LeakSanitizer or UBSan (``runtime error:``) report fails the test, and so does a
+  death by signal.
 * ``tgmctl`` (per test): ``tgmctl(conf, *args)`` runs ``$TGM_BIN/tgmctl [-c conf] args``
   and returns the CompletedProcess (text), with the same audit of its stderr.
+* ``pg_proxy`` (per test): a :class:`PgProxy` between a daemon and PostgreSQL that can
+  cut connections and make the database hang (accept, never answer).
 
 Child processes get a clean environment: no inherited ``TGM_*``, ``PG*``,
 ``NOTIFY_SOCKET``, ``WATCHDOG_*``, ``JOURNAL_STREAM`` or ``CREDENTIALS_DIRECTORY``, and
@@ -46,6 +52,7 @@ import time
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,6 +77,7 @@ SANITIZER_ENV = {
 # What in a log means a bug, whatever the exit status (CONTRACTS.md, STYLE.md habit 5).
 BUG_PATTERNS = [
     (re.compile(r"^<2>.*$", re.M), "a <2> (bug) line"),
+    (re.compile(r"^\[err\] .*$", re.M), "a libevent fatal error"),
     (re.compile(r"^.*AddressSanitizer.*$", re.M), "an AddressSanitizer report"),
     (re.compile(r"^.*LeakSanitizer.*$", re.M), "a LeakSanitizer report"),
     (re.compile(r"^.*runtime error:.*$", re.M), "an UndefinedBehaviorSanitizer report"),
@@ -270,9 +278,13 @@ class Postgres:
         self.query("postgres", sql)
 
     def new_db(self, template="tgm_template"):
-        """A fresh database: a copy of the migrated template, or empty if template=None."""
+        """A fresh database: a copy of the migrated template, or empty if template=None.
+        (Never connect to tgm_template itself: a copy cannot be made while you do.)"""
         name = self.db_name()
-        self.create_db(name, template)
+        if template == "tgm_template":
+            self.take_db(name)
+        else:
+            self.create_db(name, template)
         return name
 
     # A thread keeps POOL_SIZE copies of the template ready and drops what tests are
@@ -296,6 +308,7 @@ class Postgres:
             self._pool_thread = None
 
     def _pool_loop(self):
+        failures = 0
         try:
             conn = self.connect("postgres")
             with conn.cursor() as cur:
@@ -310,8 +323,17 @@ class Postgres:
                         self._pool_stop.wait(0.02)
                         continue
                     name = f"pool_{next(self._seq)}"
-                    cur.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY'
-                                ' TEMPLATE tgm_template')
+                    try:
+                        cur.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY'
+                                    ' TEMPLATE tgm_template')
+                    except psycopg2.errors.ObjectInUse:
+                        # someone is connected to the template: wait a little
+                        failures += 1
+                        if failures > 100:
+                            raise
+                        self._pool_stop.wait(0.1)
+                        continue
+                    failures = 0
                     self._pool.put(name)
             conn.close()
         except Exception as e:  # reported by the next take_db
@@ -367,6 +389,9 @@ def pg(tmp_path_factory):
         r = run_binary("tgmctl", ["-c", conf, "migrate"])
         assert r.returncode == 0, f"tgmctl migrate on the template failed:\n{r.stderr}"
         server.execute_admin("ALTER DATABASE tgm_template WITH IS_TEMPLATE true")
+        # what this build's migrations are, read before the pool starts copying
+        server.migrations = server.query(
+            "tgm_template", "SELECT version, name FROM schema_migrations ORDER BY version")
         server.start_pool()
         yield server
     finally:

@@ -18,8 +18,7 @@ KEY_RE = re.compile(r"tgmk_[A-Za-z0-9]{40}")
 def built(pg):
     """The migrations this build of tgmctl knows: [(version, name)], as it applied them
     to the session's template (the sql/ files may be newer than the binaries)."""
-    return pg.query("tgm_template", "SELECT version, name FROM schema_migrations"
-                                    " ORDER BY version")
+    return pg.migrations
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,16 @@ static void test_limits(void)
 	CHECK_CONTAINS(err, "invalid JSON");
 	CHECK(parse("{\"a\":\"\xff\xfe\"}", err) == NULL); /* not UTF-8 */
 	CHECK(parse("", err) == NULL);
+	CHECK(parse("{\"a\":\"\xed\xa0\x80\"}", err) == NULL); /* an encoded surrogate */
+	CHECK_CONTAINS(err, "UTF-8");
+	v = parse("{\"a\":\"\\ud83d\\ude00 \\u00e9\"}", err); /* a pair and a 2-byte one */
+	CHECK(v != NULL);
+	yajl_tree_free(v);
+	CHECK(tgm_utf8_valid("plain \xc3\xa9 \xf0\x9f\x98\x80"));
+	CHECK(!tgm_utf8_valid("\xc0\xaf"));         /* overlong "/" */
+	CHECK(!tgm_utf8_valid("\xed\xa0\x80"));     /* encoded surrogate */
+	CHECK(!tgm_utf8_valid("\xf4\x90\x80\x80")); /* past U+10FFFF */
+	CHECK(!tgm_utf8_valid("\xe2\x82"));         /* truncated */
 }
 
 static void test_lookups(void)
