@@ -6,7 +6,8 @@
  *
  * What a previous owner left in 'sending' may or may not have reached Telegram; it is
  * treated like any send with an unknown outcome: [senderd] ambiguous decides (retry:
- * send again, a possible duplicate; fail: mark it failed).
+ * send again, a possible duplicate; fail: mark it failed, but only where the send
+ * had started (send_started_at): a claimed row that never left goes again).
  */
 #include "senderd/lane.h"
 #include "senderd/record.h"
@@ -26,23 +27,29 @@ static const char load_sql[] =
 	" WHERE id = $1";
 
 static const char recover_sql[] =
-	"WITH r AS (UPDATE messages SET status = CASE WHEN $2 = 'fail' THEN 'failed'"
-	"  ELSE 'retrying' END, not_before = now(), updated_at = now(),"
+	"WITH r AS (UPDATE messages SET status = CASE WHEN $2 = 'fail'"
+	"  AND send_started_at IS NOT NULL THEN 'failed' ELSE 'retrying' END,"
+	"  not_before = now(), updated_at = now(),"
 	"  last_error = 'ambiguous: the previous sender stopped during the send'"
 	"  WHERE bot_id = $1 AND status = 'sending' RETURNING id, status)"
 	" INSERT INTO message_events (message_id, status, detail)"
 	" SELECT id, status, 'ambiguous: the previous sender stopped during the send' FROM r";
 
-/* the head of each chat's line among the due messages: later ones wait their turn */
+/* the head of each chat's line among the due messages: later ones wait their turn;
+ * a message to a group that moved to a supergroup goes to its new id */
 static const char claim_sql[] =
-	"WITH c AS (SELECT m.id FROM messages m"
+	"WITH c AS (SELECT m.id, m.chat FROM messages m"
 	"  WHERE m.bot_id = $1 AND m.status IN ('queued', 'retrying') AND m.not_before <= now()"
 	"  AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.bot_id = m.bot_id"
 	"   AND e.chat = m.chat AND e.id < m.id AND (e.status IN ('sending', 'retrying')"
 	"   OR (e.status = 'queued' AND e.not_before <= now())))"
 	"  ORDER BY m.priority, m.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
 	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
-	"  updated_at = now() FROM c WHERE m.id = c.id"
+	"  send_started_at = NULL, updated_at = now(),"
+	"  chat = coalesce(h.migrated_to::text, m.chat), params = CASE WHEN h.migrated_to"
+	"  IS NULL THEN m.params ELSE jsonb_set(m.params, '{chat_id}', to_jsonb(h.migrated_to)) END"
+	"  FROM c LEFT JOIN chats h ON h.bot_id = $1 AND h.migrated_to IS NOT NULL"
+	"  AND h.chat_id::text = c.chat WHERE m.id = c.id"
 	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at),"
 	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u)"
 	" SELECT u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
@@ -173,13 +180,10 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 
 void claim_more(struct lane *l)
 {
-	int batch = l->sd->ctx->cfg->senderd.claim_batch, want;
+	int want = lane_buffer_cap(l) - l->nqueued;
 	char bot[24], limit[16];
 	const char *p[2] = { bot, limit };
 
-	want = batch - l->nqueued;
-	if (want > l->per_second * 2) /* keep little in memory: less to resolve after a crash */
-		want = l->per_second * 2 > 0 ? l->per_second * 2 : 1;
 	if (want <= 0)
 		return;
 	l->claiming = true;

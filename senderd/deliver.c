@@ -16,6 +16,7 @@
 #include "senderd/lane.h"
 #include "senderd/record.h"
 #include "common/log.h"
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/telegram.h"
 #include "common/util.h"
@@ -119,16 +120,18 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 	char bot[24];
 	const char *params[3] = { bot, p->chat, why };
 
+	if (p->chat[0] != '@') { /* chats are known by id only */
+		snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
+		/* before the transition: when it commits, the next claim sees the block */
+		record_exec(l->sd->record,
+			    "INSERT INTO chats (bot_id, chat_id, type, blocked_at, blocked_reason)"
+			    " VALUES ($1, $2::bigint, CASE WHEN $2::bigint < 0 THEN 'group'"
+			    " ELSE 'private' END, now(), $3) ON CONFLICT (bot_id, chat_id) DO UPDATE"
+			    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
+			    3, params);
+	}
 	record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
 	l->sd->failed++;
-	if (p->chat[0] == '@')
-		return; /* chats are known by id only */
-	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
-	record_exec(l->sd->record,
-		    "INSERT INTO chats (bot_id, chat_id, type, blocked_at, blocked_reason)"
-		    " VALUES ($1, $2::bigint, CASE WHEN $2::bigint < 0 THEN 'group' ELSE 'private' END,"
-		    " now(), $3) ON CONFLICT (bot_id, chat_id) DO UPDATE"
-		    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason", 3, params);
 }
 
 static void on_migrated(struct lane *l, struct pending *p, int64_t to)
@@ -139,10 +142,12 @@ static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
 	snprintf(newchat, sizeof(newchat), "%lld", (long long)to);
 	record_exec(l->sd->record,
-		    "WITH moved AS (UPDATE messages SET chat = $2,"
-		    " params = jsonb_set(params, '{chat_id}', to_jsonb($2::bigint))"
+		    "WITH moved AS (UPDATE messages SET chat = $2::text,"
+		    " params = jsonb_set(params, '{chat_id}', to_jsonb($2::text::bigint))"
 		    " WHERE bot_id = $1 AND chat = $3 AND status IN ('queued', 'retrying', 'sending'))"
-		    " UPDATE chats SET migrated_to = $2::bigint WHERE bot_id = $1 AND chat_id::text = $3",
+		    " INSERT INTO chats (bot_id, chat_id, type, migrated_to)"
+		    " VALUES ($1, $3::text::bigint, 'group', $2::text::bigint)"
+		    " ON CONFLICT (bot_id, chat_id) DO UPDATE SET migrated_to = EXCLUDED.migrated_to",
 		    3, params);
 	snprintf(detail, sizeof(detail), "group migrated to chat %s", newchat);
 	record_add(l->sd->record, p->id, l->bot_id, "queued", detail, 0, 0);
@@ -238,4 +243,80 @@ void deliver_send(struct lane *l, struct pending *p)
 	tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body, strlen(body),
 		    cfg->telegram.timeout * 1000, on_answer, d);
 	free(paid);
+}
+
+/*
+ * With [senderd] ambiguous = fail, a send starts only after its mark
+ * (send_started_at) is committed, so that a crash leaves an exact account of what may
+ * have left; marks are grouped like claims. With retry the mark is not needed: every
+ * row left in 'sending' goes again.
+ */
+struct marking {
+	struct lane *l;
+	struct pending **ps;
+	int n;
+};
+
+static void on_marked(PGresult *res, const char *err, void *arg)
+{
+	struct marking *mk = arg;
+	struct lane *l = mk->l;
+
+	l->marking = false;
+	for (int i = 0; i < mk->n; i++) {
+		if (err) { /* not marked: not sent; give it back */
+			l->inflight--;
+			lane_chat(l, mk->ps[i]->chat)->busy = false;
+			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, "queued",
+				   "given back unsent", 0, 0);
+			pending_free(mk->ps[i]);
+		} else {
+			deliver_send(l, mk->ps[i]);
+		}
+	}
+	if (err)
+		log_warn("bot=%lld sends not marked, given back: %s", (long long)l->bot_id, err);
+	free(mk->ps);
+	free(mk);
+	deliver_flush_marks(l);
+}
+
+void deliver_flush_marks(struct lane *l)
+{
+	struct marking *mk;
+	struct tgm_buf ids;
+	char num[24];
+	const char *p[1];
+
+	if (l->marking || l->to_mark == NULL)
+		return;
+	mk = tgm_xcalloc(1, sizeof(*mk));
+	mk->l = l;
+	tgm_buf_init(&ids);
+	for (struct pending *q = l->to_mark; q; q = q->next)
+		mk->n++;
+	mk->ps = tgm_xcalloc((size_t)mk->n, sizeof(*mk->ps));
+	for (int i = 0; l->to_mark; i++) {
+		mk->ps[i] = l->to_mark;
+		l->to_mark = l->to_mark->next;
+		snprintf(num, sizeof(num), "%lld", (long long)mk->ps[i]->id);
+		tgm_pgarr_add(&ids, num);
+	}
+	tgm_pgarr_end(&ids);
+	p[0] = ids.p;
+	l->marking = true;
+	tgm_pg_query(l->sd->claim_pg, "UPDATE messages SET send_started_at = now()"
+		     " WHERE id = ANY($1::bigint[])", 1, p, on_marked, mk);
+	tgm_buf_free(&ids);
+}
+
+void deliver_start(struct lane *l, struct pending *p)
+{
+	if (strcmp(l->sd->ctx->cfg->senderd.ambiguous, "fail") != 0) {
+		deliver_send(l, p);
+		return;
+	}
+	p->next = l->to_mark;
+	l->to_mark = p;
+	deliver_flush_marks(l);
 }

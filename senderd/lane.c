@@ -90,12 +90,18 @@ static void chats_free(struct lane *l)
 		}
 }
 
-static void lane_free(struct lane *l)
+static void pending_list_free(struct pending *p)
 {
-	for (struct pending *p = l->queue, *next; p; p = next) {
+	for (struct pending *next; p; p = next) {
 		next = p->next;
 		pending_free(p);
 	}
+}
+
+static void lane_free(struct lane *l)
+{
+	pending_list_free(l->queue);
+	pending_list_free(l->to_mark);
 	chats_free(l);
 	rl_free(&l->bot_rate);
 	event_free(l->ev_timer);
@@ -107,7 +113,8 @@ static void lane_free(struct lane *l)
 
 void lane_maybe_free(struct lane *l)
 {
-	if (!l->dropping || l->inflight > 0 || l->claiming || l->state == LANE_LOADING)
+	if (!l->dropping || l->inflight > 0 || l->claiming || l->marking ||
+	    l->state == LANE_LOADING)
 		return;
 	unlink_lane(l);
 	log_info("bot=%lld lane stopped", (long long)l->bot_id);
@@ -217,7 +224,7 @@ static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c,
 		rl_take(&c->minute, now);
 	c->busy = true;
 	l->inflight++;
-	deliver_send(l, p);
+	deliver_start(l, p);
 }
 
 /* send_due - start every send the limits allow now; returns when to look again */
@@ -249,11 +256,20 @@ static int64_t send_due(struct lane *l, int64_t now)
 	return wake;
 }
 
+/* lane_buffer_cap - claimed messages a lane keeps: about a second of sends, so that
+ * a high-priority message waits little behind a bulk backlog and a crash leaves
+ * little in 'sending' */
+int lane_buffer_cap(const struct lane *l)
+{
+	int batch = l->sd->ctx->cfg->senderd.claim_batch;
+
+	return l->per_second < batch ? (l->per_second > 0 ? l->per_second : 1) : batch;
+}
+
 void lane_pump(struct lane *l)
 {
 	struct senderd *sd = l->sd;
 	int64_t now = tgm_mono_ms(), wake;
-	int batch = sd->ctx->cfg->senderd.claim_batch;
 
 	if (l->state != LANE_READY || l->dropping || sd->stopping)
 		return;
@@ -268,7 +284,7 @@ void lane_pump(struct lane *l)
 	wake = send_due(l, now);
 	if (l->retry_due && l->retry_due < wake)
 		wake = l->retry_due;
-	if (!l->claiming && l->nqueued < (batch + 1) / 2 && (l->more || l->wake_claim))
+	if (!l->claiming && l->nqueued < lane_buffer_cap(l) && (l->more || l->wake_claim))
 		claim_more(l);
 	if (wake != NO_WAKE) {
 		struct timeval tv = { (time_t)((wake - now) / 1000),
@@ -309,6 +325,13 @@ static void chats_gc(struct lane *l, int64_t now)
 		}
 }
 
+void lane_pump_all(struct senderd *sd)
+{
+	for (int b = 0; b < SD_LANE_BUCKETS; b++)
+		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
+			lane_pump(l);
+}
+
 void lane_wake_all(struct senderd *sd)
 {
 	int64_t now = tgm_mono_ms();
@@ -322,5 +345,6 @@ void lane_wake_all(struct senderd *sd)
 
 int lane_inflight(const struct lane *l)
 {
-	return l->inflight + (l->claiming ? 1 : 0) + (l->state == LANE_LOADING ? 1 : 0);
+	return l->inflight + (l->claiming ? 1 : 0) + (l->state == LANE_LOADING ? 1 : 0) +
+	       (l->marking ? 1 : 0);
 }

@@ -54,6 +54,8 @@ struct lane {
 	struct pending *queue; /* ordered by priority, then id */
 	int nqueued, inflight;
 	bool claiming, more, wake_claim;
+	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
+	bool marking;
 	int claim_asked;       /* rows the claim in flight asked for */
 	int64_t suspended_until;
 	int64_t retry_due;     /* earliest retry this lane scheduled (0: none): claim then */
@@ -66,6 +68,7 @@ struct lane {
 
 /* lane.c */
 void lane_pump(struct lane *l);
+int lane_buffer_cap(const struct lane *l);
 struct chat_slot *lane_chat(struct lane *l, const char *chat);
 void pending_free(struct pending *p);
 void lane_enqueue(struct lane *l, struct pending *p);
@@ -80,5 +83,8 @@ void claim_return_all(struct lane *l);
 
 /* deliver.c */
 void deliver_send(struct lane *l, struct pending *p);
+/* deliver_start - send p, after marking it when [senderd] ambiguous = fail */
+void deliver_start(struct lane *l, struct pending *p);
+void deliver_flush_marks(struct lane *l);
 
 #endif

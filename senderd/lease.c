@@ -1,8 +1,9 @@
 /*
  * lease.c - which bots this senderd may send for. A row in bot_leases per bot names
  * its owner and an expiry; every lease_seconds/3 one statement renews ours, releases
- * those of disabled or deleted bots, and takes free or expired ones up to a fair
- * share (enabled bots / live senderd instances, from the heartbeats).
+ * those of disabled or deleted bots, and takes expired ones (their owner died) and
+ * never leased ones up to a fair share (enabled bots / live senderd instances, from
+ * the heartbeats).
  *
  * Two owners at once are impossible: a lease is taken only when expired, under the
  * row lock of ON CONFLICT, and a lane stops starting sends when its lease may have
@@ -25,9 +26,12 @@ static const char lease_sql[] =
 	" fair AS (SELECT ceil((SELECT count(*) FROM bots WHERE enabled AND deleted_at IS NULL)"
 	"  ::numeric / greatest(1, (SELECT count(*) FROM daemons WHERE name = 'senderd'"
 	"  AND stopped_at IS NULL AND seen_at > now() - interval '15 seconds')))::int AS n),"
-	" candidates AS (SELECT b.id FROM bots b LEFT JOIN bot_leases l ON l.bot_id = b.id"
-	"  WHERE b.enabled AND b.deleted_at IS NULL AND (l.bot_id IS NULL OR l.expires_at < now())"
-	"  ORDER BY b.id LIMIT greatest(0, (SELECT n FROM fair) - (SELECT count(*) FROM renewed))),"
+	" unleased AS (SELECT b.id FROM bots b WHERE b.enabled AND b.deleted_at IS NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM bot_leases l WHERE l.bot_id = b.id) ORDER BY b.id"
+	"  LIMIT greatest(0, (SELECT n FROM fair) - (SELECT count(*) FROM renewed))),"
+	" candidates AS (SELECT id FROM unleased UNION SELECT l.bot_id FROM bot_leases l"
+	"  JOIN bots b ON b.id = l.bot_id WHERE b.enabled AND b.deleted_at IS NULL"
+	"  AND l.expires_at < now()),"
 	" taken AS (INSERT INTO bot_leases (bot_id, owner, expires_at)"
 	"  SELECT id, $1, now() + make_interval(secs => $2) FROM candidates"
 	"  ON CONFLICT (bot_id) DO UPDATE SET owner = EXCLUDED.owner,"
@@ -52,6 +56,7 @@ static void apply(struct senderd *sd, PGresult *res)
 			lane_ensure(sd, bot_id, gen);
 	}
 	lane_sweep(sd, gen);
+	lane_pump_all(sd); /* lanes that paused for the renewal go on */
 }
 
 static void on_lease(PGresult *res, const char *err, void *arg)

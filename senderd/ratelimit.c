@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-#define RL_MARGIN_MS 25
+#define RL_MARGIN_MS 50
 
 void rl_init(struct rl_window *w, int limit, int window_ms)
 {

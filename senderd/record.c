@@ -161,6 +161,13 @@ static void on_written(PGresult *res, const char *err, void *arg)
 	struct record *rec = arg;
 	bool callbacks;
 
+	if (err && rec->flight->sql && tgm_pg_connected(rec->pg)) {
+		/* the statement itself failed: sending it again cannot help */
+		log_error("statement failed and is dropped: %s", err);
+		done(rec);
+		flush(rec);
+		return;
+	}
 	if (err) {
 		log_warn("transitions not recorded yet, retrying: %s", err);
 		requeue(rec);

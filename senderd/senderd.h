@@ -78,6 +78,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen);
 void lane_sweep(struct senderd *sd, unsigned gen);
 void lane_wake(struct lane *l);
 void lane_wake_all(struct senderd *sd);
+void lane_pump_all(struct senderd *sd);
 int lane_inflight(const struct lane *l);
 void lane_free_all(struct senderd *sd);
 

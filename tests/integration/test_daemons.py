@@ -74,11 +74,25 @@ def test_restart_reuses_heartbeat_row(tgm_env):
     second.stop()
 
 
+def unix_connections(path):
+    """How many connections the listening Unix socket at path has accepted (an accepted
+    socket shows its listener's path in /proc/net/unix, a connecting one does not)."""
+    with open("/proc/net/unix") as f:
+        lines = [line.split() for line in f.read().splitlines()[1:]]
+    return sum(1 for fields in lines if len(fields) >= 8 and fields[7] == str(path)) - 1
+
+
 def test_all_four_together(tgm_env):
     """The suite as systemd starts it: the ZeroMQ endpoints meet, all stop cleanly."""
     ds = [tgm_env.daemon(name) for name in DAEMONS]
     for name in HTTP_DAEMONS:
         assert get(tgm_env, "/healthz", name).status_code == 200
+    # senderd connects to every doorbell and status endpoint, webhookd to billingd's work
+    endpoints = ["gatewayd-doorbell", "gatewayd-status", "webhookd-doorbell",
+                 "billingd-doorbell", "billingd-status", "billingd-work"]
+    wait_for(lambda: all(unix_connections(tgm_env.rundir / e) >= 1 for e in endpoints), 10,
+             what="every ZeroMQ endpoint to have its peer (at first: " + ", ".join(
+                 f"{e}={unix_connections(tgm_env.rundir / e)}" for e in endpoints) + ")")
     for d in reversed(ds):
         d.stop()
 
@@ -410,3 +424,39 @@ def test_second_billingd_refused(tgm_env):
     assert len(second.lines()) == 1 and second.lines()[0].startswith("<3>")
     assert ipc_listening(tgm_env.rundir / "billingd-work")
     first.stop()
+
+
+def open_fds(pid):
+    import os
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_no_fd_leak_over_requests(tgm_env):
+    d = tgm_env.daemon("gatewayd")
+    for _ in range(3):  # warm up (the database connection, libevent's first sockets)
+        get(tgm_env, "/healthz")
+    before = open_fds(d.pid)
+    for i in range(40):
+        get(tgm_env, ["/healthz", "/nope", "/metrics"][i % 3],
+            headers={"Connection": "close"})
+        get(tgm_env, "/healthz", method="POST", data=b"x" * 100)
+    wait_for(lambda: open_fds(d.pid) <= before, 5,
+             what=f"gatewayd's open files to return to {before}")
+    d.stop()
+
+
+def test_restart_after_sigkill(tgm_env):
+    """A killed daemon leaves its ipc:// socket files and heartbeat behind; the next
+    start takes them over."""
+    first = tgm_env.daemon("gatewayd")
+    wait_for(lambda: heartbeat(tgm_env, "gatewayd", first.pid), HEARTBEAT_WAIT,
+             what="the heartbeat")
+    first.kill()
+    assert (tgm_env.rundir / "gatewayd-doorbell").exists()
+    assert heartbeat(tgm_env, "gatewayd", first.pid)["stopped_at"] is None
+    second = tgm_env.daemon("gatewayd")
+    assert get(tgm_env, "/healthz").status_code == 200
+    row = wait_for(lambda: heartbeat(tgm_env, "gatewayd", second.pid), HEARTBEAT_WAIT,
+                   what="the new heartbeat")
+    assert row["stopped_at"] is None
+    second.stop()
