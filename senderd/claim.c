@@ -55,7 +55,8 @@ static const char claim_sql[] =
 	" SELECT u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
 	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = $1 AND h.blocked_at IS NOT NULL"
-	"   AND h.chat_id::text = u.chat)"
+	"   AND h.chat_id::text = u.chat),"
+	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint"
 	" FROM u";
 
 static void bot_param(struct lane *l, char buf[24])
@@ -153,6 +154,10 @@ static void take_row(struct lane *l, PGresult *res, int i)
 		record_add(rec, p->id, l->bot_id, "failed", detail, 0, 0);
 		pending_free(p);
 	} else {
+		int64_t left;
+
+		if (!PQgetisnull(res, i, 8) && tgm_parse_int64(PQgetvalue(res, i, 8), &left))
+			p->expires_at = tgm_mono_ms() + left;
 		lane_enqueue(l, p);
 	}
 }

@@ -221,7 +221,7 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 	struct lane *l = d->l;
 
 	l->inflight--;
-	lane_chat(l, d->p->chat)->busy = false;
+	lane_sent(l, d->p);
 	judge(l, d->p, r);
 	pending_free(d->p);
 	free(d);
@@ -266,7 +266,7 @@ static void on_marked(PGresult *res, const char *err, void *arg)
 	for (int i = 0; i < mk->n; i++) {
 		if (err) { /* not marked: not sent; give it back */
 			l->inflight--;
-			lane_chat(l, mk->ps[i]->chat)->busy = false;
+			lane_sent(l, mk->ps[i]);
 			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, "queued",
 				   "given back unsent", 0, 0);
 			pending_free(mk->ps[i]);

@@ -218,10 +218,9 @@ static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c,
 
 	*pp = p->next;
 	l->nqueued--;
-	rl_take(&l->bot_rate, now);
-	rl_take(&c->gap, now);
-	if (c->group)
-		rl_take(&c->minute, now);
+	p->bot_slot = rl_take(&l->bot_rate, now);
+	p->gap_slot = rl_take(&c->gap, now);
+	p->minute_slot = c->group ? rl_take(&c->minute, now) : -1;
 	c->busy = true;
 	l->inflight++;
 	deliver_start(l, p);
@@ -239,6 +238,16 @@ static int64_t send_due(struct lane *l, int64_t now)
 	while (*pp && l->inflight < max_inflight) {
 		struct chat_slot *c;
 
+		if ((*pp)->expires_at && now >= (*pp)->expires_at) { /* held past its ttl */
+			struct pending *p = *pp;
+
+			*pp = p->next;
+			l->nqueued--;
+			record_add(l->sd->record, p->id, l->bot_id, "expired",
+				   "ttl passed before it could be sent", 0, 0);
+			pending_free(p);
+			continue;
+		}
 		if ((t = rl_next_ok(&l->bot_rate, now)) > now)
 			return t < wake ? t : wake;
 		c = lane_chat(l, (*pp)->chat);
@@ -291,6 +300,18 @@ void lane_pump(struct lane *l)
 				      (suseconds_t)((wake - now) % 1000) * 1000 };
 		evtimer_add(l->ev_timer, &tv);
 	}
+}
+
+void lane_sent(struct lane *l, struct pending *p)
+{
+	struct chat_slot *c = lane_chat(l, p->chat);
+	int64_t now = tgm_mono_ms();
+
+	c->busy = false;
+	rl_done(&l->bot_rate, p->bot_slot, now);
+	rl_done(&c->gap, p->gap_slot, now);
+	if (c->group)
+		rl_done(&c->minute, p->minute_slot, now);
 }
 
 void lane_retry_at(struct lane *l, int delay_ms)

@@ -20,6 +20,8 @@ struct pending {
 	char *params;    /* JSON object text */
 	int priority;
 	int attempts;
+	int64_t expires_at;  /* monotonic ms after which it must not go out; 0: never */
+	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
 };
 
 /* chat_slot - what the lane knows of one chat: its limits and whether it is busy */
@@ -73,6 +75,8 @@ struct chat_slot *lane_chat(struct lane *l, const char *chat);
 void pending_free(struct pending *p);
 void lane_enqueue(struct lane *l, struct pending *p);
 void lane_maybe_free(struct lane *l);
+/* lane_sent - p's request was answered: its chat is free, its window times move */
+void lane_sent(struct lane *l, struct pending *p);
 /* lane_retry_at - a message of this lane becomes due again after delay_ms */
 void lane_retry_at(struct lane *l, int delay_ms);
 

@@ -8,6 +8,8 @@
  * Two owners at once are impossible: a lease is taken only when expired, under the
  * row lock of ON CONFLICT, and a lane stops starting sends when its lease may have
  * run out (lease_until_ms, measured from before the renewal was sent, less a margin).
+ * A draining senderd keeps renewing (taking nothing new) until its last request is
+ * answered, then releases its leases.
  */
 #include "senderd/senderd.h"
 #include "common/log.h"
@@ -28,10 +30,11 @@ static const char lease_sql[] =
 	"  AND stopped_at IS NULL AND seen_at > now() - interval '15 seconds')))::int AS n),"
 	" unleased AS (SELECT b.id FROM bots b WHERE b.enabled AND b.deleted_at IS NULL"
 	"  AND NOT EXISTS (SELECT 1 FROM bot_leases l WHERE l.bot_id = b.id) ORDER BY b.id"
-	"  LIMIT greatest(0, (SELECT n FROM fair) - (SELECT count(*) FROM renewed))),"
+	"  LIMIT CASE WHEN $3 THEN greatest(0, (SELECT n FROM fair) - (SELECT count(*)"
+	"  FROM renewed)) ELSE 0 END),"
 	" candidates AS (SELECT id FROM unleased UNION SELECT l.bot_id FROM bot_leases l"
 	"  JOIN bots b ON b.id = l.bot_id WHERE b.enabled AND b.deleted_at IS NULL"
-	"  AND l.expires_at < now()),"
+	"  AND l.expires_at < now() AND $3),"
 	" taken AS (INSERT INTO bot_leases (bot_id, owner, expires_at)"
 	"  SELECT id, $1, now() + make_interval(secs => $2) FROM candidates"
 	"  ON CONFLICT (bot_id) DO UPDATE SET owner = EXCLUDED.owner,"
@@ -66,10 +69,11 @@ static void on_lease(PGresult *res, const char *err, void *arg)
 
 	if (err) {
 		log_warn("lease renewal failed: %s", err);
-	} else if (!sd->stopping) {
+	} else {
 		sd->lease_until_ms = lr->sent_ms + sd->ctx->cfg->senderd.lease_seconds * 1000LL -
 				     LEASE_MARGIN_MS;
-		apply(sd, res);
+		if (!sd->stopping)
+			apply(sd, res);
 	}
 	free(lr);
 }
@@ -78,20 +82,17 @@ static void renew(struct senderd *sd)
 {
 	struct lease_round *lr = tgm_xmalloc(sizeof(*lr));
 	char secs[16];
-	const char *p[2] = { sd->owner, secs };
+	const char *p[3] = { sd->owner, secs, sd->stopping ? "false" : "true" };
 
 	lr->sd = sd;
 	lr->sent_ms = tgm_mono_ms();
 	snprintf(secs, sizeof(secs), "%d", sd->ctx->cfg->senderd.lease_seconds);
-	tgm_pg_query(sd->claim_pg, lease_sql, 2, p, on_lease, lr);
+	tgm_pg_query(sd->claim_pg, lease_sql, 3, p, on_lease, lr);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct senderd *sd = arg;
-
-	if (!sd->stopping)
-		renew(sd);
+	renew(arg); /* also while draining: the bots stay ours until the last answer */
 }
 
 void lease_start(struct senderd *sd)

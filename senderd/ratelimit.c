@@ -1,24 +1,29 @@
 /*
- * ratelimit.c - sliding-window limits: at most `limit` sends in any window of
- * `window_ms`, kept exactly as a ring of the last `limit` send times (a token bucket
- * would let twice the limit through across a window's edge). A margin is added to
- * every window so that network jitter cannot squeeze sends together on arrival.
+ * ratelimit.c - sliding-window limits: at most `limit` requests in any window of
+ * `window_ms`, kept exactly as the times of the last `limit` requests.
+ *
+ * A request's time is first its start and then, once answered, its answer: Telegram
+ * received it somewhere in between, so spacing the next request from the answer
+ * keeps the limit as Telegram counts it, whatever the network did to the request on
+ * its way (a token bucket would also let twice the limit through across a window's
+ * edge). A small margin covers the clocks' granularity.
  */
 #include "senderd/ratelimit.h"
 #include "common/util.h"
 
 #include <stdlib.h>
 
-#define RL_MARGIN_MS 50
+#define RL_MARGIN_MS 10
+#define RL_LONG_AGO (INT64_MIN / 4)
 
 void rl_init(struct rl_window *w, int limit, int window_ms)
 {
 	free(w->at);
 	w->limit = limit > 0 ? limit : 1;
 	w->window_ms = window_ms + RL_MARGIN_MS;
-	w->at = tgm_xcalloc((size_t)w->limit, sizeof(*w->at));
-	w->count = 0;
-	w->head = 0;
+	w->at = tgm_xmalloc((size_t)w->limit * sizeof(*w->at));
+	for (int i = 0; i < w->limit; i++)
+		w->at[i] = RL_LONG_AGO;
 }
 
 void rl_free(struct rl_window *w)
@@ -27,28 +32,42 @@ void rl_free(struct rl_window *w)
 	w->at = NULL;
 }
 
-int64_t rl_next_ok(const struct rl_window *w, int64_t now)
+/* oldest - the slot whose time is the earliest: the one the next request replaces */
+static int oldest(const struct rl_window *w)
 {
-	int64_t oldest;
+	int o = 0;
 
-	if (w->count < w->limit)
-		return now;
-	oldest = w->at[w->head]; /* the ring is full: head is the oldest */
-	return oldest + w->window_ms > now ? oldest + w->window_ms : now;
+	for (int i = 1; i < w->limit; i++)
+		if (w->at[i] < w->at[o])
+			o = i;
+	return o;
 }
 
-void rl_take(struct rl_window *w, int64_t now)
+int64_t rl_next_ok(const struct rl_window *w, int64_t now)
 {
-	if (w->count < w->limit) {
-		w->at[(w->head + w->count) % w->limit] = now;
-		w->count++;
-		return;
-	}
-	w->at[w->head] = now;
-	w->head = (w->head + 1) % w->limit;
+	int64_t t = w->at[oldest(w)] + w->window_ms;
+
+	return t > now ? t : now;
+}
+
+int rl_take(struct rl_window *w, int64_t now)
+{
+	int o = oldest(w);
+
+	w->at[o] = now;
+	return o;
+}
+
+void rl_done(struct rl_window *w, int slot, int64_t now)
+{
+	if (w->at && slot >= 0 && slot < w->limit && w->at[slot] < now)
+		w->at[slot] = now;
 }
 
 bool rl_idle(const struct rl_window *w, int64_t now)
 {
-	return w->count == 0 || w->at[(w->head + w->count - 1) % w->limit] + w->window_ms <= now;
+	for (int i = 0; i < w->limit; i++)
+		if (w->at[i] + w->window_ms > now)
+			return false;
+	return true;
 }

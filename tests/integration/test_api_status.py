@@ -161,7 +161,9 @@ def test_list_cursor_paging(world, api, listed):
 
 def test_list_filters(world, api, listed):
     a, b, a_ids, b_ids = listed
-    get = lambda **q: [m["id"] for m in api.get("/v1/messages", params=q).json()["messages"]]  # noqa
+
+    def get(**q):
+        return [m["id"] for m in api.get("/v1/messages", params=q).json()["messages"]]
     assert get(bot_id=b["id"]) == sorted(b_ids, reverse=True)
     assert get(chat_id="2") == sorted(b_ids, reverse=True)
     assert get(chat_id="1", limit=1000) == sorted(a_ids, reverse=True)

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import DAEMONS, READY_TIMEOUT, log_lines, wait_for
+from conftest import DAEMONS, READY_TIMEOUT, bug_reports, log_lines, wait_for
 
 HTTP_DAEMONS = ("gatewayd", "webhookd")
 HEARTBEAT_WAIT = 5
@@ -36,7 +36,7 @@ def get(env, path, daemon="gatewayd", method="GET", **kw):
 @pytest.mark.parametrize("name", DAEMONS)
 def test_start_heartbeat_stop(tgm_env, name):
     d = tgm_env.daemon(name, args=["--instance", "7"] if name == "senderd" else [])
-    assert "READY=1" in d.notifications()[0].splitlines()
+    assert d.notified("READY=1")
     assert any(line.startswith("STATUS=") for n in d.notifications() for line in n.split("\n"))
     row = wait_for(lambda: heartbeat(tgm_env, name, d.pid), HEARTBEAT_WAIT,
                    what=f"{name}'s heartbeat row")
@@ -460,3 +460,22 @@ def test_restart_after_sigkill(tgm_env):
                    what="the new heartbeat")
     assert row["stopped_at"] is None
     second.stop()
+
+
+def test_audit_recognises_bugs():
+    """Negative control for the teardown audit (conftest.bug_reports)."""
+    samples = {
+        "<2>2026-01-01 00:00:00.000 BUG at x.c:1: impossible": "a <2> (bug) line",
+        "==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1":
+            "an AddressSanitizer report",
+        "==1==ERROR: LeakSanitizer: detected memory leaks": "a LeakSanitizer report",
+        "common/x.c:3:5: runtime error: signed integer overflow":
+            "an UndefinedBehaviorSanitizer report",
+        "[err] http.c:3008: Assertion TAILQ_FIRST(&evcon->requests) == req failed":
+            "a libevent fatal error",
+    }
+    for line, what in samples.items():
+        found = bug_reports(f"<6>fine\n{line}\n<6>fine\n")
+        assert (what, line) in found, line
+    clean = "<3>an error\n<4>a warning\n<6>info mentioning <2> inside\n<7>debug"
+    assert bug_reports(clean) == []
