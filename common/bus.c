@@ -14,7 +14,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define BUS_HWM 10000
@@ -64,6 +67,24 @@ static void make_ipc_dir(const char *ep, size_t n)
 	}
 }
 
+/* ipc_in_use - a process already listens on this ipc:// path (binding would take its
+ * place silently: ZeroMQ replaces the socket file) */
+static bool ipc_in_use(const char *ep)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strncmp(ep, "ipc://", 6) != 0 || strlen(ep + 6) >= sizeof(sa.sun_path))
+		return false;
+	memcpy(sa.sun_path, ep + 6, strlen(ep + 6));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
 static bool attach_all(struct tgm_bus *b, const char *endpoints, bool bind, char *err,
 		       size_t errlen)
 {
@@ -74,6 +95,10 @@ static bool attach_all(struct tgm_bus *b, const char *endpoints, bool bind, char
 		char ep[512];
 
 		snprintf(ep, sizeof(ep), "%.*s", (int)n, w);
+		if (bind && ipc_in_use(ep)) {
+			snprintf(err, errlen, "cannot bind %s: another process is using it", ep);
+			return false;
+		}
 		if (bind)
 			make_ipc_dir(ep, n);
 		if ((bind ? zmq_bind(b->sock, ep) : zmq_connect(b->sock, ep)) != 0) {

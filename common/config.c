@@ -316,17 +316,18 @@ static bool load_overrides(struct tgm_config *cfg, char *err, size_t errlen)
 		const struct tgm_config_key *k = &tgm_config_keys[i];
 		char name[128], what[160];
 		struct cfg_origin o = { NULL, 0, what };
-		char *cred = load_credential(k);
 		const char *env;
+		char *cred;
 		bool ok = true;
 
+		env_name(name, sizeof(name), k);
+		env = getenv(name);
+		cred = env ? NULL : load_credential(k); /* the environment wins */
 		if (cred) {
 			snprintf(what, sizeof(what), "credential %s.%s", k->section, k->key);
 			ok = set_value(cfg, k, cred, &o, err, errlen);
 			free(cred);
 		}
-		env_name(name, sizeof(name), k);
-		env = getenv(name);
 		if (ok && env) {
 			snprintf(what, sizeof(what), "environment %s", name);
 			ok = set_value(cfg, k, env, &o, err, errlen);

@@ -168,12 +168,14 @@ static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 		tgm_daemon_drained(ctx);
 		return;
 	}
-	event_base_once(ctx->base, -1, EV_TIMEOUT, on_idle_check, ctx, &tv);
+	evtimer_add(ctx->ev_idle, &tv);
 }
 
 void tgm_daemon_drain_when_idle(struct tgm_ctx *ctx, int timeout_s)
 {
 	ctx->drain_deadline_ms = tgm_mono_ms() + timeout_s * 1000LL;
+	if (ctx->ev_idle == NULL)
+		ctx->ev_idle = evtimer_new(ctx->base, on_idle_check, ctx);
 	on_idle_check(-1, 0, ctx);
 }
 
@@ -277,14 +279,18 @@ static void teardown(struct daemon_run *r, bool ran)
 	struct tgm_ctx *ctx = &r->ctx;
 
 	free_events(r);
-	if (r->started)
-		ctx->daemon->stop(ctx);
-	tgm_bus_term();
+	if (ctx->ev_idle)
+		event_free(ctx->ev_idle);
 	if (ran) {
 		heartbeat(r, true);
 		finish_queries(r);
 	}
+	/* queries still pending complete (as errors) while the daemon's state exists */
 	tgm_pg_free(ctx->db);
+	ctx->db = NULL;
+	if (r->started)
+		ctx->daemon->stop(ctx);
+	tgm_bus_term();
 	if (ctx->base)
 		event_base_free(ctx->base);
 	tgm_config_free(ctx->cfg);

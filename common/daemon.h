@@ -31,6 +31,7 @@ struct tgm_ctx {
 	bool has_secret_key;
 	bool stopping;
 	int64_t drain_deadline_ms;
+	struct event *ev_idle;       /* tgm_daemon_drain_when_idle's check */
 	void *app;                   /* the daemon's own state, set by start */
 };
 

@@ -97,6 +97,7 @@ static void route(struct evhttp_request *req, void *arg)
 	struct tgm_http_server *s = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	int method = (int)evhttp_request_get_command(req), allowed = 0;
+	int wanted = method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET | EVHTTP_REQ_HEAD : method;
 	struct tgm_http_params p;
 
 	if (path == NULL)
@@ -111,7 +112,7 @@ static void route(struct evhttp_request *req, void *arg)
 	for (size_t i = 0; i < s->nroutes; i++) {
 		if (!match(s->routes[i].pattern, path, &p))
 			continue;
-		if (s->routes[i].methods & method) {
+		if (s->routes[i].methods & wanted) { /* HEAD is GET without the body */
 			p.route = &s->routes[i];
 			evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[i]);
 			s->routes[i].handler(req, &p, s->arg);

@@ -18,6 +18,10 @@ static bool prescan(const char *t, size_t len, int max_depth, char *err, size_t 
 		char c = t[i];
 
 		if (in_str) {
+			if (c == '\\' && i + 5 < len && memcmp(t + i + 1, "u0000", 5) == 0) {
+				snprintf(err, errlen, "JSON strings must not contain \\u0000");
+				return false;
+			}
 			if (c == '\\')
 				i++;
 			else if (c == '"')

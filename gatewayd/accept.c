@@ -11,7 +11,8 @@
  * chat keep the order in which they were accepted. Rows that did not insert are
  * either an idempotency key seen before (looked up by a second statement, after the
  * first one committed, to tell a replay from a conflict) or a bot that is not the
- * tenant's.
+ * tenant's. The statement also checks the API key again, so a key revoked while its
+ * request was on the way adds nothing.
  */
 #include "gatewayd/accept.h"
 #include "gatewayd/gatewayd.h"
@@ -22,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCOLS 13
+#define NCOLS 14
 
 struct submission {
 	struct submission *next;
@@ -58,11 +59,12 @@ static const char insert_sql[] =
 	"WITH input AS ("
 	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
 	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
-	"   $12::text[], $13::jsonb[]) AS t(ord, tenant_id, bot_id, chat, method, params,"
-	"   priority, send_at, ttl, idem, req_hash, callback_url, metadata)),"
+	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, bot_id, chat, method,"
+	"   params, priority, send_at, ttl, idem, req_hash, callback_url, metadata, key_id)),"
 	" numbered AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, s.*"
 	"  FROM (SELECT i.* FROM input i JOIN bots b ON b.id = i.bot_id"
-	"   AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL ORDER BY i.ord) s),"
+	"   AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL"
+	"   JOIN api_keys k ON k.id = i.key_id AND k.revoked_at IS NULL ORDER BY i.ord) s),"
 	" ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
 	"   not_before, expires_at, idempotency_key, request_hash, callback_url, metadata)"
 	"  OVERRIDING SYSTEM VALUE"
@@ -73,7 +75,11 @@ static const char insert_sql[] =
 	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
 	"  DO NOTHING RETURNING id),"
 	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM ins)"
-	" SELECT n.ord, n.id FROM numbered n JOIN ins USING (id)";
+	" SELECT i.ord, n.id, CASE WHEN ins.id IS NOT NULL THEN 'ok'"
+	"  WHEN NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = i.key_id"
+	"   AND k.revoked_at IS NULL) THEN 'key'"
+	"  WHEN n.id IS NULL THEN 'bot' ELSE 'dup' END"
+	" FROM input i LEFT JOIN numbered n ON n.ord = i.ord LEFT JOIN ins ON ins.id = n.id";
 
 static const char replay_sql[] =
 	"SELECT k.ord, m.id, encode(m.request_hash, 'hex'), m.status, m.bot_id"
@@ -199,6 +205,7 @@ static void look_up_replays(struct batch *b)
 static void on_insert(PGresult *res, const char *err, void *arg)
 {
 	struct batch *b = arg;
+	unsigned long accepted = 0;
 
 	if (err) {
 		log_error("accept: %d messages not committed: %s", b->n, err);
@@ -206,24 +213,35 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
+		const char *why = PQgetvalue(res, i, 2);
 		int64_t ord = 0;
+		struct gw_msg *m;
 
 		tgm_parse_int64(PQgetvalue(res, i, 0), &ord);
 		if (ord < 0 || ord >= b->n)
 			continue;
-		tgm_parse_int64(PQgetvalue(res, i, 1), &b->msgs[ord]->id);
-		b->msgs[ord]->outcome = GW_ACCEPTED;
-		snprintf(b->msgs[ord]->status, sizeof(b->msgs[ord]->status), "queued");
+		m = b->msgs[ord];
+		if (strcmp(why, "ok") == 0) {
+			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
+			m->outcome = GW_ACCEPTED;
+			snprintf(m->status, sizeof(m->status), "queued");
+			accepted++;
+		} else if (strcmp(why, "key") == 0) {
+			m->outcome = GW_KEY_REVOKED; /* revoked after the request was authenticated */
+		} else if (strcmp(why, "bot") == 0) {
+			m->outcome = GW_BOT_NOT_FOUND;
+		} /* "dup": an idempotency key seen before, looked up next */
 	}
-	b->a->gw->accepted += (unsigned long)PQntuples(res);
+	b->a->gw->accepted += accepted;
 	look_up_replays(b);
 }
 
 /* add_row - one message's values to the column arrays */
 static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
 {
-	char num[4][24];
+	char num[5][24];
 
+	snprintf(num[4], sizeof(num[4]), "%lld", (long long)m->key_id);
 	snprintf(num[0], sizeof(num[0]), "%d", ord);
 	snprintf(num[1], sizeof(num[1]), "%lld", (long long)m->tenant_id);
 	snprintf(num[2], sizeof(num[2]), "%lld", (long long)m->bot_id);
@@ -242,6 +260,7 @@ static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
 	tgm_pgarr_add(&col[10], m->idem_key ? m->req_hash : NULL);
 	tgm_pgarr_add(&col[11], m->callback_url);
 	tgm_pgarr_add(&col[12], m->metadata);
+	tgm_pgarr_add(&col[13], num[4]);
 }
 
 static void send_batch(struct gw_accept *a, struct batch *b)

@@ -18,12 +18,14 @@ enum gw_outcome {
 	GW_REPLAYED,      /* the idempotency key was used before with the same body */
 	GW_KEY_CONFLICT,  /* the idempotency key was used before with another body */
 	GW_BOT_NOT_FOUND, /* no such bot for this tenant */
+	GW_KEY_REVOKED,   /* the API key was revoked meanwhile */
 	GW_FAILED,        /* the database failed; nothing was accepted */
 };
 
 /* gw_msg - one message to accept; the strings are owned by it (gw_msg_free) */
 struct gw_msg {
 	int64_t tenant_id;
+	int64_t key_id;    /* the API key that asked: checked again at the commit */
 	int64_t bot_id;
 	char *chat;        /* "123" or "@channel" */
 	char *method;      /* "sendMessage", ... */

@@ -32,6 +32,7 @@ struct gatewayd {
 	struct gw_accept *accept;       /* group commit of accepted messages */
 	struct gw_ratelimit *ratelimit; /* per-key request rate */
 	struct gw_keycache *keys;       /* API keys seen, kept fresh by LISTEN */
+	struct tgm_pg *listen_pg;       /* the LISTEN connection of the key cache */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
 	struct event *ev_janitor;       /* expires idempotency keys */
 	unsigned long accepted;         /* messages accepted since start */

@@ -6,7 +6,8 @@
  * Idempotency: the Idempotency-Key header (or a batch item's idempotency_key) is
  * stored with the message with the SHA-256 of the request; a repeat with the same
  * request gets the first answer and Idempotent-Replayed: true, with another request
- * 409. A batch's header key becomes "<key>:<index>" per item.
+ * 409. A batch's header key becomes "<key>" US "<index>" per item (US, the unit
+ * separator, cannot occur in a header, so no single request's key can collide).
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
@@ -94,9 +95,10 @@ static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val ite
 
 	if (m == NULL)
 		return;
+	m->key_id = r->key_id;
 	if (m->idem_key == NULL && r->idem_key[0])
-		m->idem_key = b->single ? tgm_xstrdup(r->idem_key)
-					: tgm_xasprintf("%s:%d", r->idem_key, i);
+		m->idem_key = b->single ? tgm_xstrdup(r->idem_key) /* \x1f: no header has it */
+					: tgm_xasprintf("%s\x1f%d", r->idem_key, i);
 	if (m->idem_key)
 		request_hash(item, m->req_hash);
 	b->msgs[i] = m;
@@ -131,6 +133,10 @@ static void outcome_problem(const struct gw_msg *m, struct gw_problem *pb)
 		*pb = (struct gw_problem){ 409, "idempotency_conflict", "", "Idempotency-Key" };
 		snprintf(pb->detail, sizeof(pb->detail),
 			 "this idempotency key was used with a different request");
+		break;
+	case GW_KEY_REVOKED:
+		*pb = (struct gw_problem){ 401, "unauthorized", "", "" };
+		snprintf(pb->detail, sizeof(pb->detail), "the API key is unknown or revoked");
 		break;
 	case GW_BOT_NOT_FOUND:
 		*pb = (struct gw_problem){ 404, "bot_not_found", "", "bot_id" };

@@ -109,14 +109,13 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	ctx->app = gw;
 	gw->ctx = ctx;
 	gw->ratelimit = gw_ratelimit_new();
-	gw->keys = gw_keycache_new(ctx->db);
+	gw->listen_pg = tgm_pg_new(ctx->base, cfg->database.url, "gatewayd-listen");
+	gw->keys = gw_keycache_new(gw->listen_pg); /* its own connection: never busy */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
 	gw->accept = gw_accept_new(gw);
-	if (open_buses(ctx, gw, err, errlen) != 0)
-		return -1;
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
-	if (gw->http == NULL)
+	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
 		return -1;
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
@@ -148,13 +147,15 @@ void gw_stop(struct tgm_ctx *ctx)
 		return;
 	if (gw->ev_janitor)
 		event_free(gw->ev_janitor);
-	tgm_http_free(gw->http);
+	/* first what may still answer requests, then the server that owns them */
 	gw_accept_free(gw->accept);
 	tgm_httpc_free(gw->httpc);
+	gw_keycache_free(gw->keys);
+	tgm_pg_free(gw->listen_pg);
+	tgm_http_free(gw->http);
 	tgm_bus_close(gw->doorbell);
 	tgm_bus_close(gw->status);
 	gw_ratelimit_free(gw->ratelimit);
-	gw_keycache_free(gw->keys);
 	free(gw);
 	ctx->app = NULL;
 }

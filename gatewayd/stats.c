@@ -100,11 +100,15 @@ void gw_stats(struct gw_req *r)
 	char tenant[24], from[64], to[64];
 	const char *p[5] = { tenant, gw_query(r, "from"), gw_query(r, "to"), gw_query(r, "bucket"),
 			     gw_query(r, "bot_id") };
-	int64_t id;
+	int64_t id, t1, t2;
 
 	if ((p[1] && !gw_valid_time(p[1])) || (p[2] && !gw_valid_time(p[2]))) {
 		gw_reply_problem(r, 422, "invalid_parameter", "from and to must be RFC 3339 times",
 				 p[1] && !gw_valid_time(p[1]) ? "from" : "to");
+		return;
+	}
+	if (p[1] && p[2] && gw_parse_time(p[1], &t1) && gw_parse_time(p[2], &t2) && t1 > t2) {
+		gw_reply_problem(r, 422, "invalid_parameter", "from is later than to", "from");
 		return;
 	}
 	if (p[3] && !valid_bucket(p[3])) {

@@ -100,7 +100,7 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_db_error(r, err);
 		return;
 	}
-	n = PQntuples(res);
+	n = PQntuples(res) > limit ? limit : PQntuples(res); /* one more row: more pages */
 	tgm_buf_init(&out);
 	tgm_buf_adds(&out, "{\"messages\":[");
 	for (int i = 0; i < n; i++) {
@@ -109,7 +109,7 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 		tgm_buf_adds(&out, PQgetvalue(res, i, 0));
 	}
 	tgm_buf_adds(&out, "],\"next_cursor\":");
-	if (n == limit)
+	if (PQntuples(res) > limit)
 		tgm_buf_printf(&out, "\"%s\"", PQgetvalue(res, n - 1, 1));
 	else
 		tgm_buf_adds(&out, "null");
@@ -141,7 +141,7 @@ static bool valid_status(const char *s)
 
 void gw_messages_list(struct gw_req *r)
 {
-	char tenant[24], lim[16], *chat = NULL;
+	char tenant[24], lim[24], *chat = NULL;
 	const char *p[8] = { tenant };
 	int64_t limit = LIST_DEFAULT;
 
@@ -169,7 +169,7 @@ void gw_messages_list(struct gw_req *r)
 		gw_reply_problem(r, 422, "invalid_parameter", "limit must be 1 to 1000", "limit");
 		return;
 	}
-	snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+	snprintf(lim, sizeof(lim), "%lld", (long long)limit + 1);
 	p[7] = lim;
 	r->data = tgm_xmalloc(sizeof(int));
 	*(int *)r->data = (int)limit;

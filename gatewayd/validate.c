@@ -169,8 +169,7 @@ static bool content(yajl_val item, struct gw_msg *m, yajl_gen g, struct gw_probl
 	}
 	media = photo ? photo : document;
 	kind = photo ? "photo" : "document";
-	if (*media == '\0' || strlen(media) > URL_MAX ||
-	    (strncmp(media, "http", 4) == 0 && strstr(media, "://") && !is_http_url(media)))
+	if (*media == '\0' || strlen(media) > URL_MAX || (strstr(media, "://") && !is_http_url(media)))
 		return invalid(pb, kind, "must be a file_id or an http(s) URL");
 	if (caption && gw_utf16_length(caption) > CAPTION_MAX)
 		return invalid(pb, "caption", "caption is longer than 1024 characters");
@@ -230,18 +229,35 @@ static int digits(const char *s, int n)
 	return v;
 }
 
-/* valid_zone - "Z", or "+HH:MM" / "-HH:MM" ending the string */
+/* valid_zone - "Z", or "+HH:MM" / "-HH:MM" ending the string (PostgreSQL takes
+ * offsets up to 15:59) */
 static bool valid_zone(const char *p)
 {
 	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
 		return true;
-	return (*p == '+' || *p == '-') && digits(p + 1, 2) >= 0 && digits(p + 1, 2) < 24 &&
+	return (*p == '+' || *p == '-') && digits(p + 1, 2) >= 0 && digits(p + 1, 2) < 16 &&
 	       p[3] == ':' && digits(p + 4, 2) >= 0 && digits(p + 4, 2) < 60 && p[6] == '\0';
 }
 
 bool gw_valid_time(const char *s)
 {
+	int64_t epoch;
+
+	return gw_parse_time(s, &epoch);
+}
+
+/* zone_seconds - the offset of a valid zone, in seconds east of UTC */
+static int zone_seconds(const char *p)
+{
+	if (*p == 'Z' || *p == 'z')
+		return 0;
+	return (*p == '-' ? -1 : 1) * (digits(p + 1, 2) * 3600 + digits(p + 4, 2) * 60);
+}
+
+bool gw_parse_time(const char *s, int64_t *epoch)
+{
 	struct tm tm = { 0 };
+	time_t t;
 	int y, mo, d, h, mi, sec;
 	const char *p;
 
@@ -253,17 +269,20 @@ bool gw_valid_time(const char *s)
 	if (y < 1970 || mo < 1 || d < 1 || h < 0 || mi < 0 || sec < 0)
 		return false;
 	p = s + 19;
-	if (*p == '.') {
-		if (!isdigit((unsigned char)p[1]))
-			return false;
+	if (*p == '.') { /* at most microseconds, as PostgreSQL keeps them */
+		int n = 0;
+
 		for (p++; isdigit((unsigned char)*p); p++)
-			;
+			n++;
+		if (n < 1 || n > 6)
+			return false;
 	}
 	if (!valid_zone(p))
 		return false;
 	tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
 	tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
-	timegm(&tm); /* normalizes: a field out of range shows as a change */
+	t = timegm(&tm); /* normalizes: a field out of range shows as a change */
+	*epoch = (int64_t)t - zone_seconds(p);
 	return tm.tm_mday == d && tm.tm_mon == mo - 1 && tm.tm_hour == h && tm.tm_min == mi &&
 	       tm.tm_sec == sec;
 }

@@ -26,6 +26,8 @@ struct gw_msg *gw_validate_message(yajl_val item, int64_t tenant_id, int64_t pat
 
 /* gw_valid_time - an RFC 3339 time like 2026-11-23T12:00:00(.123)(Z|+01:00), for real */
 bool gw_valid_time(const char *s);
+/* gw_parse_time - the same, and the time as Unix seconds */
+bool gw_parse_time(const char *s, int64_t *epoch);
 
 /* gw_utf16_length - length of UTF-8 text in UTF-16 code units, as Telegram counts */
 size_t gw_utf16_length(const char *s);

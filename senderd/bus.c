@@ -128,7 +128,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
 
 	if ((lanes_busy(sd) || record_pending(sd->record) || sd->callbacks_inflight) &&
 	    tgm_mono_ms() < sd->ctx->drain_deadline_ms) {
-		event_base_once(sd->ctx->base, -1, EV_TIMEOUT, on_drain_poll, sd, &tv);
+		evtimer_add(sd->ev_drain, &tv);
 		return;
 	}
 	lease_release_all(sd);
@@ -144,6 +144,7 @@ void sd_drain(struct tgm_ctx *ctx)
 		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
 			claim_return_all(l);
 	ctx->drain_deadline_ms = tgm_mono_ms() + ctx->cfg->senderd.drain_timeout * 1000LL;
+	sd->ev_drain = evtimer_new(ctx->base, on_drain_poll, sd);
 	on_drain_poll(-1, 0, sd);
 }
 
@@ -157,6 +158,8 @@ void sd_stop(struct tgm_ctx *ctx)
 		event_free(sd->ev_lease);
 	if (sd->ev_sweep)
 		event_free(sd->ev_sweep);
+	if (sd->ev_drain)
+		event_free(sd->ev_drain);
 	tgm_httpc_free(sd->httpc); /* answers still in flight complete as errors now */
 	callback_stop(sd);
 	lane_free_all(sd);

@@ -40,6 +40,7 @@ struct senderd {
 	int nlanes;
 	struct event *ev_lease;
 	struct event *ev_sweep;
+	struct event *ev_drain;
 	struct tgm_httpc *cb_httpc; /* apps' delivery callbacks, apart from Telegram */
 	struct event *ev_callbacks;
 	int callbacks_inflight;

@@ -23,6 +23,10 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	const struct tgm_config *cfg = ctx->cfg;
 
 	ctx->app = wh;
+	wh->http = tgm_http_listen(ctx->base, cfg->webhookd.listen, (size_t)cfg->webhookd.max_body,
+				   routes, ctx, err, errlen);
+	if (wh->http == NULL)
+		return -1;
 	wh->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, cfg->webhookd.doorbell,
 				    true, err, errlen);
 	if (wh->doorbell == NULL)
@@ -30,10 +34,6 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	wh->billing = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUSH, cfg->webhookd.billing,
 				   false, err, errlen);
 	if (wh->billing == NULL)
-		return -1;
-	wh->http = tgm_http_listen(ctx->base, cfg->webhookd.listen, (size_t)cfg->webhookd.max_body,
-				   routes, ctx, err, errlen);
-	if (wh->http == NULL)
 		return -1;
 	log_info("listening on http://%s", cfg->webhookd.listen);
 	return 0;

@@ -22,6 +22,7 @@ succeeds::
         tg.unauthorized(token=tok)              # 401 Unauthorized, forever
         tg.slow(2.0, chat=9, times=1)           # answers OK after 2 s
         tg.drop(chat=10, times=1)               # reads the request, closes the connection
+        tg.hang(chat=11, times=1)               # reads the request, never answers
         ...                                     # point senderd's [telegram] api_url at tg.url
         calls = tg.wait_sends(5)                # Call(token, method, chat_id, text, time...)
 
@@ -187,6 +188,10 @@ class FakeTelegram:
     def slow(self, delay, times=1, **match):
         """answer OK, after delay seconds"""
         return self.rule("slow", lambda call: self._ok(call, delay), times=times, **match)
+
+    def hang(self, times=1, **match):
+        """read the request and never answer (until the fake stops)"""
+        return self.rule("hang", Reply.hang(), times=times, **match)
 
     def drop(self, times=1, delay=0.0, **match):
         """read the request, then close the connection without an answer"""

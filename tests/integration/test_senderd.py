@@ -637,6 +637,52 @@ def test_ambiguous_outcome_policy(sw, tg, policy, fault):
         assert any("ambiguous" in (d or "") for s, d in sw.events(mid) if s == "retrying")
 
 
+# ------------------------------------------------------------------ delivery callbacks
+
+def test_delivery_callbacks_signed_and_retried(sw, tg):
+    """A message with a callback_url gets a signed POST (Standard Webhooks) on its final
+    state; an app that answers 500 gets it again, with the same webhook-id."""
+    import hmac
+    from fake_http import FakeHTTP, Reply
+
+    secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    sw.query("UPDATE tenants SET webhook_secret = %s WHERE id = %s", (secret, sw.tenant_id))
+    bot = sw.new_bot()
+    tg.blocked(chat=9602)
+    with FakeHTTP() as app:
+        app.script("/hook/sent", Reply(500, {"error": "busy"}), Reply(200, {"ok": True}))
+        app.script("/hook/failed", Reply(204))
+        sent, failed = sw.add(bot, [9601, 9602])
+        sw.query("UPDATE messages SET callback_url = %s || '/hook/' || CASE WHEN id = %s"
+                 " THEN 'sent' ELSE 'failed' END WHERE id IN (%s, %s)",
+                 (app.url, sent, sent, failed))
+        sw.senderd(retry_base_ms=100)
+        got = app.wait_for(3, timeout=15)
+        assert [r.path for r in got].count("/hook/sent") == 2, got
+        key = base64.b64decode(secret[len("whsec_"):])
+        for r in got:
+            wid, ts = r.header("webhook-id"), r.header("webhook-timestamp")
+            sig = r.header("webhook-signature")
+            assert wid and ts and sig and sig.startswith("v1,"), r.headers
+            want = base64.b64encode(hmac.new(key, f"{wid}.{ts}.".encode() + r.body,
+                                             hashlib.sha256).digest()).decode()
+            assert sig[3:] == want, "webhook-signature does not verify"
+            assert abs(int(ts) - time.time()) < 30
+        first, second = [r for r in got if r.path == "/hook/sent"]
+        assert first.header("webhook-id") == second.header("webhook-id")
+        body = second.json
+        assert body["type"] == "message.sent", body
+        assert body["data"]["id"] == sent and body["data"]["status"] == "sent"
+        assert body["data"]["telegram_message_id"] == sw.row(sent)["telegram_message_id"]
+        fbody = [r for r in got if r.path == "/hook/failed"][0].json
+        assert fbody["type"] == "message.failed" and fbody["data"]["id"] == failed
+        wait_for(lambda: sw.query("SELECT status, attempts FROM callbacks WHERE message_id"
+                                  " = %s AND status = 'delivered'", (sent,)), 5,
+                 what="the callback marked delivered")
+        assert sw.query("SELECT attempts FROM callbacks WHERE message_id = %s",
+                        (sent,)) == [(2,)]
+
+
 # ------------------------------------------------------------------ doorbell and sweep
 
 def test_doorbell_wakes_the_lane(sw, tg, tgm_env):
@@ -680,6 +726,72 @@ def test_sweep_finds_messages_without_doorbell(sw, tg):
     print(f"sweep latency {call.time - t0:.2f}s (sweep_interval 2)")
     assert call.time - t0 <= 2 + 0.5
     sw.wait_status([mid], ("sent",), timeout=5)
+
+
+# ------------------------------------------------------------------ bot changes
+
+def test_settings_change_reaches_a_running_lane(sw, tg):
+    """Raising a bot's per_second (PATCH /v1/bots/{id} writes bots.settings) takes effect
+    on its running lane within a few seconds, not only after a restart."""
+    bot = sw.new_bot(per_second=2, chat_per_second=30)
+    ids = sw.add(bot, range(9701, 9741))
+    sw.senderd(sweep_interval=1)
+    tg.wait_sends(4, timeout=10)
+    sw.query("UPDATE bots SET settings = settings || '{\"per_second\": 40}',"
+             " updated_at = now() WHERE id = %s", (bot.id,))
+    t0 = time.monotonic()
+    try:
+        sw.wait_status(ids, ("sent",), timeout=8)
+    except BaseException:
+        n = len(tg.sends())
+        print(f"{n} of {len(ids)} sent {time.monotonic() - t0:.1f}s after per_second went "
+              f"2 -> 40; the last second: {max_in_window([c.time for c in tg.sends()], 1.0)}")
+        raise
+
+
+def test_deleted_bot_leaves_nothing_queued(sw, tg):
+    """Deleting a bot (gatewayd's DELETE /v1/bots/{id}: deleted, disabled, its queued and
+    retrying messages canceled) while its lane holds claimed messages: those must not
+    come back as 'queued' for a bot that no longer exists (nothing would ever send them)."""
+    bot = sw.new_bot(per_second=1, chat_per_second=30)
+    ids = sw.add(bot, range(9801, 9821))
+    sw.senderd(sweep_interval=1)
+    tg.wait_sends(2, timeout=10)
+    sw.query("WITH b AS (UPDATE bots SET deleted_at = now(), enabled = false, updated_at ="
+             "  now() WHERE id = %s RETURNING id),"
+             " c AS (UPDATE messages SET status = 'canceled', updated_at = now()"
+             "  WHERE bot_id IN (SELECT id FROM b) AND status IN ('queued', 'retrying')"
+             "  RETURNING id)"
+             " INSERT INTO message_events (message_id, status, detail)"
+             " SELECT id, 'canceled', 'bot deleted' FROM c", (bot.id,))
+    wait_for(lambda: bot.id not in sw.leases(), 5, what="the deleted bot's lease released")
+    time.sleep(0.5)
+    st = sw.statuses(ids)
+    left = sorted(i for i, v in st.items() if v not in FINAL)
+    print(f"after the delete: { {v: list(st.values()).count(v) for v in set(st.values())} }")
+    assert not left, f"messages of the deleted bot left unfinished: " \
+                     f"{ {i: st[i] for i in left} }"
+
+
+def test_a_new_instance_gets_a_share_of_the_bots(sw, tg):
+    """Instance a holds every bot (it ran alone); instance b starts: within a few lease
+    rounds b holds some, so that adding an instance (or restarting one after a crash
+    moved its bots away) spreads the work."""
+    bots = [sw.new_bot() for _ in range(4)]
+    sw.senderd(sw.config(prefix="/A"), instance="a")
+    wait_for(lambda: len(sw.leases()) == 4, 10, what="instance a to hold every bot")
+    sw.senderd(sw.config(prefix="/B"), instance="b")
+    try:
+        wait_for(lambda: len(set(sw.leases().values())) == 2, 8,
+                 what="instance b to hold some bots")
+    except BaseException:
+        print(f"leases: {sw.leases()}")
+        raise
+    ids = []
+    for i, bot in enumerate(bots):
+        ids += sw.add(bot, [9900 + i])
+    sw.wait_status(ids, ("sent",), timeout=10)
+    assert {c.prefix for c in tg.sends()} == {"/A", "/B"}
 
 
 # ------------------------------------------------------------------ leases and crashes
@@ -824,6 +936,26 @@ def test_sigterm_with_slow_requests_keeps_the_bot_until_done(sw, tg):
         "instance b sent for the bot while instance a still had its requests in flight"
     assert all(counts.get(i) == 1 for i in ids), counts
     assert set(sw.statuses(ids).values()) == {"sent"}
+
+
+def test_sigterm_with_a_request_outliving_drain_timeout(sw, tg):
+    """A request that hangs past drain_timeout: senderd still stops cleanly (status 0, no
+    sanitizer report) and the message is not lost: the next senderd resolves it."""
+    bot = sw.new_bot()
+    tg.hang(times=1, chat=9500)
+    mid = sw.add(bot, [9500])[0]
+    conf = sw.config(timeout=30, drain_timeout=2)
+    d = sw.senderd(conf)
+    tg.wait_sends(1, timeout=10)
+    t0 = time.monotonic()
+    d.stop(signal.SIGTERM)
+    print(f"stopped {time.monotonic() - t0:.1f}s after SIGTERM with a hung request; "
+          f"status {sw.row(mid)['status']}")
+    assert time.monotonic() - t0 < 2 + 3
+    assert sw.leases() == {}
+    sw.senderd(conf)
+    sw.wait_status([mid], timeout=10)
+    assert sw.row(mid)["status"] == "sent", sw.events(mid)
 
 
 BIG_BACKLOG = int(os.environ.get("TGM_TEST_SENDERD_BACKLOG", "2000"))

@@ -42,6 +42,11 @@ static void test_limits(void)
 	v = parse("{\"a\":\"\\ud83d\\ude00 \\u00e9\"}", err); /* a pair and a 2-byte one */
 	CHECK(v != NULL);
 	yajl_tree_free(v);
+	CHECK(parse("{\"a\":\"x\\u0000y\"}", err) == NULL); /* would cut the C string */
+	CHECK_CONTAINS(err, "u0000");
+	v = parse("{\"a\":\"\\\\u0000\"}", err); /* an escaped backslash, then text */
+	CHECK(v != NULL);
+	yajl_tree_free(v);
 	CHECK(tgm_utf8_valid("plain \xc3\xa9 \xf0\x9f\x98\x80"));
 	CHECK(!tgm_utf8_valid("\xc0\xaf"));         /* overlong "/" */
 	CHECK(!tgm_utf8_valid("\xed\xa0\x80"));     /* encoded surrogate */
