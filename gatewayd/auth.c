@@ -127,7 +127,7 @@ void gw_authenticate(struct gw_req *r)
 		if (touch) {
 			snprintf(id, sizeof(id), "%lld", (long long)key.id);
 			p[0] = id;
-			tgm_pg_query(r->gw->ctx->db, touch_sql, 1, p, on_touched, NULL);
+			tgm_pg_query(r->gw->auth_pg, touch_sql, 1, p, on_touched, NULL);
 		}
 		authorized(r, &key);
 		return;
@@ -135,5 +135,5 @@ void gw_authenticate(struct gw_req *r)
 	log_debug("api key not cached: looking it up");
 	r->data = tgm_xstrdup(hash); /* until on_key caches it */
 	r->data_free = free;
-	gw_query_sql(r, lookup_sql, 1, p, on_key);
+	gw_query_on(r, r->gw->auth_pg, lookup_sql, 1, p, on_key);
 }

@@ -2,8 +2,8 @@
  * gatewayd.h - gatewayd's state, the life of one API request, and the functions
  * the files of this folder share.
  *
- * A request goes: server.c routes it -> request.c reads and parses the body ->
- * auth.c finds the key, checks its scope and rate -> the route's handler (keys.c,
+ * A request goes: server.c routes it -> auth.c finds the key, checks its scope and
+ * rate -> request.c reads and parses the query and body -> the route's handler (keys.c,
  * bots.c, messages.c, status.c, stats.c) -> an answer through request.c, which
  * frees the request's state. Everything a handler needs rides in struct gw_req.
  */
@@ -32,7 +32,7 @@ struct gatewayd {
 	struct gw_accept *accept;       /* group commit of accepted messages */
 	struct gw_ratelimit *ratelimit; /* per-key request rate */
 	struct gw_keycache *keys;       /* API keys seen, kept fresh by LISTEN */
-	struct tgm_pg *listen_pg;       /* the LISTEN connection of the key cache */
+	struct tgm_pg *auth_pg;         /* key lookups and the cache's LISTEN: never busy */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
 	struct event *ev_janitor;       /* expires idempotency keys */
 	unsigned long accepted;         /* messages accepted since start */
@@ -95,7 +95,10 @@ const char *gw_header(struct gw_req *r, const char *name);
 /* gw_query - a query parameter, borrowed until the request is answered; NULL if absent */
 const char *gw_query(struct gw_req *r, const char *name);
 bool gw_path_id(struct gw_req *r, const char *name, int64_t *id);
-/* gw_query_sql - run sql on gatewayd's connection for r; cb gets r back */
+/* gw_query_on - run sql on connection pg for r; cb gets r back */
+void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
+		 const char *const *params, void (*cb)(struct gw_req *r, PGresult *res, const char *err));
+/* gw_query_sql - run sql on gatewayd's main connection for r; cb gets r back */
 void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
 		  void (*cb)(struct gw_req *r, PGresult *res, const char *err));
 

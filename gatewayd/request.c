@@ -84,14 +84,20 @@ static void on_query(PGresult *res, const char *err, void *arg)
 	free(q);
 }
 
-void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
-		  void (*cb)(struct gw_req *r, PGresult *res, const char *err))
+void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
+		 const char *const *params, void (*cb)(struct gw_req *r, PGresult *res, const char *err))
 {
 	struct gw_query *q = tgm_xmalloc(sizeof(*q));
 
 	q->r = r;
 	q->cb = cb;
-	tgm_pg_query(r->gw->ctx->db, sql, n, params, on_query, q);
+	tgm_pg_query(pg, sql, n, params, on_query, q);
+}
+
+void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
+		  void (*cb)(struct gw_req *r, PGresult *res, const char *err))
+{
+	gw_query_on(r, r->gw->ctx->db, sql, n, params, cb);
 }
 
 /* is_json - Content-Type application/json, with or without parameters */

@@ -109,8 +109,9 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	ctx->app = gw;
 	gw->ctx = ctx;
 	gw->ratelimit = gw_ratelimit_new();
-	gw->listen_pg = tgm_pg_new(ctx->base, cfg->database.url, "gatewayd-listen");
-	gw->keys = gw_keycache_new(gw->listen_pg); /* its own connection: never busy */
+	gw->auth_pg = tgm_pg_new(ctx->base, cfg->database.url, "gatewayd-auth");
+	gw->keys = gw_keycache_new(gw->auth_pg); /* its own connection: a slow query elsewhere
+						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
 	gw->accept = gw_accept_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
@@ -136,7 +137,8 @@ int gw_busy(struct tgm_ctx *ctx)
 {
 	struct gatewayd *gw = ctx->app;
 
-	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc);
+	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
+	       tgm_pg_pending(gw->auth_pg);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
@@ -151,7 +153,7 @@ void gw_stop(struct tgm_ctx *ctx)
 	gw_accept_free(gw->accept);
 	tgm_httpc_free(gw->httpc);
 	gw_keycache_free(gw->keys);
-	tgm_pg_free(gw->listen_pg);
+	tgm_pg_free(gw->auth_pg);
 	tgm_http_free(gw->http);
 	tgm_bus_close(gw->doorbell);
 	tgm_bus_close(gw->status);

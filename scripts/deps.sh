@@ -85,6 +85,7 @@ fi
 # --- test --------------------------------------------------------------------------
 if [ "$set_name" = test ]; then
     need python3-pytest   "runs the integration tests (tests/integration)"
+    need python3-cryptography "seals bot tokens in the senderd tests (AES-256-GCM)"
     need python3-psycopg2 "tests inspect the database"
     need python3-requests "tests call the HTTP APIs"
     need python3-yaml     "tests read docs/openapi.yaml"

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define NO_WAKE INT64_MAX
+#define LANE_RETRY_MAX 4096
 
 static unsigned bucket_of(int64_t bot_id)
 {
@@ -103,6 +104,7 @@ static void lane_free(struct lane *l)
 	pending_list_free(l->queue);
 	pending_list_free(l->to_mark);
 	chats_free(l);
+	free(l->retry_due);
 	rl_free(&l->bot_rate);
 	event_free(l->ev_timer);
 	if (l->token)
@@ -286,13 +288,17 @@ void lane_pump(struct lane *l)
 		l->wake_claim = true; /* the lease renewal wakes us */
 		return;
 	}
-	if (l->retry_due && now >= l->retry_due) {
-		l->retry_due = 0;
-		l->wake_claim = true;
-	}
 	wake = send_due(l, now);
-	if (l->retry_due && l->retry_due < wake)
-		wake = l->retry_due;
+	for (int i = 0; i < l->nretry;) {
+		if (l->retry_due[i] <= now) { /* due: claim it; the slot takes the last one */
+			l->retry_due[i] = l->retry_due[--l->nretry];
+			l->wake_claim = true;
+			continue;
+		}
+		if (l->retry_due[i] < wake)
+			wake = l->retry_due[i];
+		i++;
+	}
 	if (!l->claiming && l->nqueued < lane_buffer_cap(l) && (l->more || l->wake_claim))
 		claim_more(l);
 	if (wake != NO_WAKE) {
@@ -318,8 +324,13 @@ void lane_retry_at(struct lane *l, int delay_ms)
 {
 	int64_t at = tgm_mono_ms() + delay_ms + 5; /* just after the row's not_before */
 
-	if (l->retry_due == 0 || at < l->retry_due)
-		l->retry_due = at;
+	if (l->nretry == LANE_RETRY_MAX)
+		return; /* so many: the sweep finds the rest */
+	if (l->nretry == l->retry_cap) {
+		l->retry_cap = l->retry_cap ? l->retry_cap * 2 : 16;
+		l->retry_due = tgm_xrealloc(l->retry_due, (size_t)l->retry_cap * sizeof(int64_t));
+	}
+	l->retry_due[l->nretry++] = at;
 }
 
 void lane_wake(struct lane *l)

@@ -60,7 +60,8 @@ struct lane {
 	bool marking;
 	int claim_asked;       /* rows the claim in flight asked for */
 	int64_t suspended_until;
-	int64_t retry_due;     /* earliest retry this lane scheduled (0: none): claim then */
+	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */
+	int nretry, retry_cap;
 	int flood_chats;       /* chats that met a 429 while the bot was not suspended */
 	int64_t flood_window_until;
 	struct rl_window bot_rate;

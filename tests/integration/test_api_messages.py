@@ -658,7 +658,7 @@ def test_batch_idempotency_key(world, api):
     assert [x.get("replayed") for x in b] == [True, None, True]
     assert [x.get("replayed") for x in a] == [None, None, None]
     assert world.query("SELECT idempotency_key FROM messages ORDER BY id") == \
-        [("batch-7:0",), ("batch-7:2",)]
+        [("batch-7\x1f0",), ("batch-7\x1f2",)]
     # the same key with a changed item: that item conflicts, the others replay
     items[2] = msg(bot_id=bot["id"], text="changed")
     r3 = api.post("/v1/messages/batch", {"messages": items}, headers=h)

@@ -419,6 +419,8 @@ def test_second_billingd_refused(tgm_env):
     started = second.notified("READY=1")
     if second.running():
         second.stop()
+    else:
+        second.wait()
     assert not started, "a second billingd started on endpoints that are in use"
     assert second.returncode == 1
     assert len(second.lines()) == 1 and second.lines()[0].startswith("<3>")

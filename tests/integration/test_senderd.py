@@ -845,6 +845,9 @@ def test_two_instances_send_each_message_exactly_once(sw, tg):
     for token, prefixes in owners_by_bot(tg, [b_.token for b_ in bots]).items():
         assert len(set(prefixes)) == 1, f"two instances sent for one bot: {prefixes}"
     owners = {o for h in holders for o in h.values()}
+    for bot in bots:  # one holder per bot all along: no lease moved between the two
+        held_by = {h[bot.id] for h in holders if bot.id in h}
+        assert len(held_by) == 1, f"bot {bot.id} changed hands: {held_by}"
     per_instance = {p: sum(1 for c in tg.sends() if c.prefix == p) for p in ("/A", "/B")}
     print(f"lease holders seen: {owners}; sends per instance: {per_instance}")
     assert all(per_instance.values()), f"one instance did all the work: {per_instance}"
@@ -958,7 +961,7 @@ def test_sigterm_with_a_request_outliving_drain_timeout(sw, tg):
     assert sw.row(mid)["status"] == "sent", sw.events(mid)
 
 
-BIG_BACKLOG = int(os.environ.get("TGM_TEST_SENDERD_BACKLOG", "2000"))
+BIG_BACKLOG = int(os.environ.get("TGM_TEST_SENDERD_BACKLOG", "10000"))
 
 
 def test_sigkill_mid_backlog_loses_nothing(sw, tg):
