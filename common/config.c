@@ -107,6 +107,22 @@ static bool valid_hexkey(const char *v)
 	return true;
 }
 
+/* valid_choice - v is one of the '|'-separated words that open k's help */
+static bool valid_choice(const struct tgm_config_key *k, const char *v)
+{
+	const char *w = k->help, *end = strchr(k->help, ':');
+	size_t n = strlen(v);
+
+	while (w && w < end) {
+		size_t len = strcspn(w, "|:");
+
+		if (len == n && strncmp(w, v, n) == 0)
+			return true;
+		w += len + 1;
+	}
+	return false;
+}
+
 /* check_string - type checks for string-valued keys; returns an error text or NULL */
 static const char *check_string(const struct tgm_config_key *k, const char *v)
 {
@@ -124,6 +140,8 @@ static const char *check_string(const struct tgm_config_key *k, const char *v)
 		return valid_endpoints(v) ? NULL : "must be a list of tcp://, ipc:// or inproc:// endpoints";
 	case TGM_CFG_HEXKEY:
 		return valid_hexkey(v) ? NULL : "must be 64 hexadecimal characters";
+	case TGM_CFG_CHOICE:
+		return valid_choice(k, v) ? NULL : "is not one of the values its comment lists";
 	default:
 		return NULL;
 	}

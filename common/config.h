@@ -84,6 +84,7 @@ enum tgm_config_type {
 	TGM_CFG_ENDPOINT, /* one ZeroMQ endpoint: tcp:// ipc:// inproc:// */
 	TGM_CFG_ENDPOINTS, /* a space or comma separated list of endpoints */
 	TGM_CFG_HEXKEY,   /* 64 hex characters (32 bytes) or empty */
+	TGM_CFG_CHOICE,   /* one of the words listed in the key's help, before the colon */
 };
 
 enum {

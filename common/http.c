@@ -267,10 +267,22 @@ void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
 void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const char *prefix)
 {
 	evbuffer_add_printf(out, "# TYPE %s_http_requests_total counter\n", prefix);
-	for (size_t i = 0; i <= s->nroutes; i++)
+	for (size_t i = 0; i <= s->nroutes; i++) {
+		unsigned long count[6] = { 0 };
+		bool first = true;
+
+		for (size_t j = 0; j < i && first; j++) /* one series per path pattern */
+			first = strcmp(s->stats[j].pattern, s->stats[i].pattern) != 0;
+		if (!first)
+			continue;
+		for (size_t j = i; j <= s->nroutes; j++)
+			if (strcmp(s->stats[j].pattern, s->stats[i].pattern) == 0)
+				for (int c = 1; c < 6; c++)
+					count[c] += s->stats[j].count[c];
 		for (int c = 1; c < 6; c++)
-			if (s->stats[i].count[c])
+			if (count[c])
 				evbuffer_add_printf(out,
 					"%s_http_requests_total{route=\"%s\",code=\"%dxx\"} %lu\n",
-					prefix, s->stats[i].pattern, c, s->stats[i].count[c]);
+					prefix, s->stats[i].pattern, c, count[c]);
+	}
 }

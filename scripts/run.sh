@@ -226,13 +226,12 @@ banner() {
 $rule
   tgm is running.  Ctrl-C stops it all.
 
-  API          $api/v1/
-  Dashboard    $api/
-  Webhooks     $hook/telegram/<bot_id>
-               $hook/stripe
+  API          $api/v1/   (described at $api/v1/openapi.yaml)
+  Dashboard    $api/      (coming: the dashboard is not built yet)
+  Webhooks     $hook/telegram/<bot_id>   $hook/stripe   (coming: intake)
   Admin key    $admin_key
                (in var/admin.key; its scope is admin, tenant "default")
-  Try          curl -H "Authorization: Bearer $admin_key" $api/healthz
+  Try          curl -H "Authorization: Bearer $admin_key" $api/v1/bots
 
   Config       var/tgm.conf          Logs: below, one prefix per daemon
   Database     psql '$db_url'

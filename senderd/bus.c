@@ -83,10 +83,6 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 
 	ctx->app = sd;
 	sd->ctx = ctx;
-	if (strcmp(cfg->senderd.ambiguous, "retry") && strcmp(cfg->senderd.ambiguous, "fail")) {
-		snprintf(err, errlen, "senderd.ambiguous must be retry or fail");
-		return -1;
-	}
 	gethostname(host, sizeof(host) - 1);
 	snprintf(sd->owner, sizeof(sd->owner), "%s:%d:%s:%lld", host, (int)getpid(),
 		 ctx->instance, (long long)tgm_now_ms());

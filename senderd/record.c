@@ -6,6 +6,7 @@
  *
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
  * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
+ * A message given back to 'queued' whose bot was deleted meanwhile is canceled.
  */
 #include "senderd/record.h"
 #include "senderd/senderd.h"
@@ -41,7 +42,9 @@ struct record {
 static const char transition_sql[] =
 	"WITH t AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
 	"  $5::bigint[]) AS t(id, status, detail, tg_id, due_ms)),"
-	" u AS (UPDATE messages m SET status = t.status, updated_at = now(),"
+	" u AS (UPDATE messages m SET updated_at = now(),"
+	"  status = CASE WHEN t.status = 'queued' AND EXISTS (SELECT 1 FROM bots b"
+	"   WHERE b.id = m.bot_id AND b.deleted_at IS NOT NULL) THEN 'canceled' ELSE t.status END,"
 	"  telegram_message_id = coalesce(t.tg_id, m.telegram_message_id),"
 	"  sent_at = CASE WHEN t.status = 'sent' THEN now() ELSE m.sent_at END,"
 	"  last_error = CASE WHEN t.status = 'sent' THEN m.last_error"
@@ -51,9 +54,11 @@ static const char transition_sql[] =
 	"  attempts = CASE WHEN t.status = 'queued' THEN greatest(m.attempts - 1, 0)"
 	"   ELSE m.attempts END"
 	"  FROM t WHERE m.id = t.id AND m.status = 'sending'"
-	"  RETURNING m.id, m.tenant_id, m.bot_id, m.chat, m.attempts, m.callback_url, m.metadata),"
+	"  RETURNING m.id, m.status, m.tenant_id, m.bot_id, m.chat, m.attempts, m.callback_url,"
+	"  m.metadata),"
 	" ev AS (INSERT INTO message_events (message_id, status, detail)"
-	"  SELECT t.id, t.status, t.detail FROM t JOIN u ON u.id = t.id),"
+	"  SELECT t.id, u.status, CASE WHEN u.status = t.status THEN t.detail"
+	"   ELSE 'bot deleted' END FROM t JOIN u ON u.id = t.id),"
 	" cb AS (INSERT INTO callbacks (message_id, tenant_id, url, payload)"
 	"  SELECT u.id, u.tenant_id, coalesce(u.callback_url, tn.webhook_url),"
 	"  json_build_object('type', 'message.' || t.status, 'timestamp', now(),"

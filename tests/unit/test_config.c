@@ -103,6 +103,8 @@ static void test_bad_files(void)
 	CHECK_CONTAINS(load_error("[senderd]\ndoorbells = ipc:///a http://b\n"), "list of");
 	CHECK_CONTAINS(load_error("[security]\nsecret_key = abc\n"), "64 hexadecimal");
 	CHECK_CONTAINS(load_error("[database]\nurl = \"unclosed\n"), "unclosed quote");
+	CHECK_CONTAINS(load_error("[senderd]\nambiguous = maybe\n"), "senderd.ambiguous is not one");
+	CHECK_STR(load_error("[senderd]\nambiguous = fail\n"), "(loaded)");
 }
 
 static void test_unreadable(void)
