@@ -1,0 +1,149 @@
+"""Delivery callbacks (senderd/callback.c) and the tenant routes (gatewayd/tenant.c).
+
+A message with a callback_url (or whose tenant has a webhook_url) gets a POST on its
+final state, signed the Standard Webhooks way; the signature is checked here with
+Python's own hmac, an implementation independent of tgm's. A failing app is retried
+with backoff; a slow app never holds up Telegram sending.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from fake_http import FakeHTTP, Reply
+from fake_telegram import FakeTelegram
+from api_helpers import api, world  # noqa: F401 (fixtures)
+from test_senderd import SenderWorld
+
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef01234567").decode()
+
+
+@pytest.fixture
+def tg():
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def app():
+    with FakeHTTP() as srv:
+        srv.script("/hook", Reply(200, {"ok": True}))
+        yield srv
+
+
+@pytest.fixture
+def sw(tgm_env, tg):
+    world = SenderWorld(tgm_env, tg)
+    world.query("UPDATE tenants SET webhook_secret = %s WHERE id = %s",
+                (SECRET, world.tenant_id))
+    yield world
+    world.stop_all()
+
+
+def verify(req):
+    """The Standard Webhooks signature of req, checked against SECRET."""
+    msg_id, ts = req.header("webhook-id"), req.header("webhook-timestamp")
+    key = base64.b64decode(SECRET[len("whsec_"):])
+    signed = f"{msg_id}.{ts}.".encode() + req.body
+    want = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    sigs = [s.split(",", 1)[1] for s in req.header("webhook-signature").split()]
+    assert want in sigs, (req.header("webhook-signature"), want)
+    assert abs(int(ts) - time.time()) < 60
+    return json.loads(req.body)
+
+
+def test_sent_message_calls_back_signed(sw, tg, app):
+    bot = sw.new_bot()
+    mid = sw.add(bot, [4242], extra={})[0]
+    sw.query("UPDATE messages SET callback_url = %s, metadata = '{\"order\": 7}'"
+             " WHERE id = %s", (app.url + "/hook", mid))
+    sw.senderd()
+    req = app.wait_for(1, "/hook", timeout=10)[0]
+    body = verify(req)
+    assert body["type"] == "message.sent"
+    assert body["data"]["id"] == mid and body["data"]["status"] == "sent"
+    assert body["data"]["telegram_message_id"] == sw.row(mid)["telegram_message_id"]
+    assert body["data"]["metadata"] == {"order": 7}
+    assert req.header("webhook-id").startswith("cb_")
+    rows = sw.query("SELECT status, attempts FROM callbacks WHERE message_id = %s", (mid,))
+    deadline = time.monotonic() + 5
+    while rows != [("delivered", 1)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        rows = sw.query("SELECT status, attempts FROM callbacks WHERE message_id = %s", (mid,))
+    assert rows == [("delivered", 1)]
+
+
+def test_failed_message_calls_back_and_failing_app_is_retried(sw, tg, app):
+    app.script("/hook", Reply(500, "oops"), Reply(503, "busy"), Reply(200, {"ok": True}))
+    tg.blocked(chat=5151)
+    bot = sw.new_bot()
+    mid = sw.add(bot, [5151])[0]
+    sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (app.url + "/hook", mid))
+    sw.senderd(retry_base_ms=100, retry_cap_s=1)
+    reqs = app.wait_for(3, "/hook", timeout=15)
+    bodies = [verify(r) for r in reqs]
+    assert {b["type"] for b in bodies} == {"message.failed"}
+    assert len({r.header("webhook-id") for r in reqs}) == 1  # the same event, retried
+    assert "blocked" in bodies[0]["data"]["detail"]
+    wait = time.monotonic() + 5
+    while time.monotonic() < wait:
+        row = sw.one("SELECT status, attempts FROM callbacks WHERE message_id = %s", (mid,))
+        if row[0] == "delivered":
+            break
+        time.sleep(0.1)
+    assert tuple(row) == ("delivered", 3)
+
+
+def test_tenant_webhook_url_is_used_without_callback_url(sw, tg, app):
+    sw.query("UPDATE tenants SET webhook_url = %s WHERE id = %s",
+             (app.url + "/hook", sw.tenant_id))
+    bot = sw.new_bot()
+    mid = sw.add(bot, [6161])[0]
+    sw.senderd()
+    body = verify(app.wait_for(1, "/hook", timeout=10)[0])
+    assert body["data"]["id"] == mid
+
+
+def test_no_callback_without_a_url(sw, tg, app):
+    bot = sw.new_bot()
+    mid = sw.add(bot, [7171])[0]
+    sw.senderd()
+    sw.wait_status([mid], ("sent",), timeout=10)
+    time.sleep(0.5)
+    assert app.requests_for("/hook") == []
+    assert sw.query("SELECT count(*) FROM callbacks") == [(0,)]
+
+
+def test_slow_app_does_not_slow_telegram(sw, tg, app):
+    app.script("/hook", Reply(200, {"ok": True}, delay=3.0))
+    bot = sw.new_bot(per_second=30, chat_per_second=30)
+    ids = sw.add(bot, list(range(8100, 8120)))
+    sw.query("UPDATE messages SET callback_url = %s WHERE id = ANY(%s)",
+             (app.url + "/hook", ids))
+    t0 = time.monotonic()
+    sw.senderd()
+    sw.wait_status(ids, ("sent",), timeout=10)
+    assert time.monotonic() - t0 < 3.0, "Telegram sending waited for the callbacks"
+
+
+# --------------------------------------------------------------- GET/PATCH /v1/tenant
+
+def test_tenant_routes(api):
+    r = api.get("/v1/tenant")
+    assert r.status_code == 200, r.text
+    t = r.json()
+    assert t["webhook_secret"].startswith("whsec_") and t["webhook_url"] is None
+    assert base64.b64decode(t["webhook_secret"][6:])  # base64 after the prefix
+    r = api.patch("/v1/tenant", {"webhook_url": "https://app.example/hook"})
+    assert r.status_code == 200 and r.json()["webhook_url"] == "https://app.example/hook"
+    assert r.json()["webhook_secret"] == t["webhook_secret"]  # stable
+    for bad in ({"webhook_url": "ftp://x"}, {"webhook_url": 5}, {}, {"other": 1}):
+        r = api.patch("/v1/tenant", bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert api.patch("/v1/tenant", {"webhook_url": None}).json()["webhook_url"] is None
