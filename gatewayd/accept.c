@@ -125,7 +125,7 @@ static void finish(struct batch *b)
 		if (b->msgs[i]->outcome == GW_PENDING)
 			b->msgs[i]->outcome = GW_FAILED;
 		if (b->msgs[i]->outcome == GW_ACCEPTED && b->msgs[i]->bot_id != last_bot)
-			gw_ring(a->gw, last_bot = b->msgs[i]->bot_id);
+			gw_ring(a->gw, last_bot = b->msgs[i]->bot_id, false);
 	}
 	while (b->head) {
 		struct submission *s = b->head;

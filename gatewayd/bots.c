@@ -308,7 +308,7 @@ static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 	int64_t id;
 
 	if (!err && PQntuples(res) == 1 && gw_path_id(r, "id", &id))
-		gw_ring(r->gw, id); /* a lane may start or stop */
+		gw_ring(r->gw, id, true); /* the lane reloads its limits */
 	on_one(r, res, err);
 }
 
@@ -362,7 +362,7 @@ static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 	}
 	gw_path_id(r, "id", &id);
 	tgm_parse_int64(PQgetvalue(res, 0, 1), &canceled);
-	gw_ring(r->gw, id);
+	gw_ring(r->gw, id, true);
 	g = tgm_jgen_new();
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "id", id);

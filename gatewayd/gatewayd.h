@@ -81,7 +81,8 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void gw_drain(struct tgm_ctx *ctx);
 void gw_stop(struct tgm_ctx *ctx);
 int gw_busy(struct tgm_ctx *ctx);
-void gw_ring(struct gatewayd *gw, int64_t bot_id);
+/* gw_ring - wake the bot's lane; changed: its settings changed, the lane reloads them */
+void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed);
 
 /* request.c */
 void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);

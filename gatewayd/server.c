@@ -57,13 +57,14 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 	log_debug("status event topic=%s", topic);
 }
 
-void gw_ring(struct gatewayd *gw, int64_t bot_id)
+void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 {
-	char topic[32], json[48];
+	char topic[32], json[64];
 	int n;
 
 	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
-	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld}", (long long)bot_id);
+	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld%s}", (long long)bot_id,
+		     changed ? ",\"changed\":true" : "");
 	tgm_bus_send(gw->doorbell, topic, json, (size_t)n);
 }
 

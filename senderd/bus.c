@@ -30,8 +30,11 @@ static void on_doorbell(const char *topic, const char *json, size_t len, void *a
 
 	if (strncmp(topic, "bot.", 4) != 0 || !tgm_parse_int64(topic + 4, &bot_id))
 		return;
-	if ((l = lane_find(sd, bot_id)) != NULL)
-		lane_wake(l);
+	if ((l = lane_find(sd, bot_id)) == NULL)
+		return;
+	if (strstr(json, "\"changed\":true"))
+		claim_reload(l); /* the bot's settings changed */
+	lane_wake(l);
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)

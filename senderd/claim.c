@@ -96,7 +96,8 @@ static void set_limits(struct lane *l, PGresult *res)
 	l->chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	l->group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 	l->paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';
-	rl_init(&l->bot_rate, l->per_second, 1000);
+	if (l->bot_rate.limit != l->per_second) /* keep the window's history if unchanged */
+		rl_init(&l->bot_rate, l->per_second, 1000);
 }
 
 static void on_loaded(PGresult *res, const char *err, void *arg)
@@ -120,6 +121,34 @@ static void on_loaded(PGresult *res, const char *err, void *arg)
 	set_limits(l, res);
 	bot_param(l, bot);
 	tgm_pg_query(l->sd->claim_pg, recover_sql, 2, p, on_recovered, l);
+}
+
+static void on_reloaded(PGresult *res, const char *err, void *arg)
+{
+	struct lane *l = arg;
+
+	l->reloading = false;
+	if (!err && PQntuples(res) == 1 && l->state == LANE_READY) {
+		set_limits(l, res);
+		log_info("bot=%lld limits reloaded: %d/s, chat %d/s, group %d/min",
+			 (long long)l->bot_id, l->per_second, l->chat_per_second, l->group_per_minute);
+	}
+	if (l->dropping)
+		lane_maybe_free(l);
+	else
+		lane_pump(l);
+}
+
+void claim_reload(struct lane *l)
+{
+	char bot[24];
+	const char *p[1] = { bot };
+
+	if (l->state != LANE_READY || l->reloading)
+		return;
+	l->reloading = true;
+	bot_param(l, bot);
+	tgm_pg_query(l->sd->claim_pg, load_sql, 1, p, on_reloaded, l);
 }
 
 void claim_load(struct lane *l)

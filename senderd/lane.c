@@ -115,7 +115,7 @@ static void lane_free(struct lane *l)
 
 void lane_maybe_free(struct lane *l)
 {
-	if (!l->dropping || l->inflight > 0 || l->claiming || l->marking ||
+	if (!l->dropping || l->inflight > 0 || l->claiming || l->marking || l->reloading ||
 	    l->state == LANE_LOADING)
 		return;
 	unlink_lane(l);

@@ -58,6 +58,7 @@ struct lane {
 	bool claiming, more, wake_claim;
 	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
 	bool marking;
+	bool reloading;
 	int claim_asked;       /* rows the claim in flight asked for */
 	int64_t suspended_until;
 	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */
@@ -83,6 +84,8 @@ void lane_retry_at(struct lane *l, int delay_ms);
 
 /* claim.c */
 void claim_load(struct lane *l);
+/* claim_reload - read the bot's limits again (its settings changed) */
+void claim_reload(struct lane *l);
 void claim_more(struct lane *l);
 void claim_return_all(struct lane *l);
 
