@@ -121,12 +121,16 @@ integration: all $(TOOL_BIN)
 
 check: all lint unit integration
 
-bench: all build/obj/bench/bare202
+bench: all build/obj/bench/fakeserver build/obj/bench/curl_loop
 	@bash bench/run.sh
 
-build/obj/bench/bare202: bench/bare202.c
+build/obj/bench/fakeserver: bench/fakeserver.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $(WARN) $(shell pkg-config --cflags libevent) -o $@ $< $(shell pkg-config --libs libevent)
+
+build/obj/bench/curl_loop: bench/curl_loop.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) $(shell pkg-config --cflags libcurl) -o $@ $< $(shell pkg-config --libs libcurl)
 
 lint:
 	@sh scripts/lint.sh

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# run.sh - `make bench`: the gateway's durable accept rate against a bare libevent
-# server that answers 202 without work, both loaded by wrk from loopback in the same
-# run, and the ratio of the two. Nothing here is a test: it prints numbers.
+# run.sh - `make bench`, two measurements, each as a ratio of a baseline measured in
+# the same run on this machine (absolute numbers move from run to run):
+#  1. gatewayd's durable accept rate (202 after COMMIT) against a bare libevent server
+#     that answers 202 without work, both loaded by wrk from loopback;
+#  2. senderd's send rate (status recorded) on a backlog, against a bare libcurl multi
+#     loop, both sending to the same fast fake Telegram; and senderd's CPU per message.
+# Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
-# TGM_BIN (default bin/).
+# TGM_BENCH_MESSAGES (default 50000), TGM_BIN (default bin/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,6 +39,8 @@ echo "== PostgreSQL and gatewayd"
 TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
 url=$(sh scripts/pg.sh url "$work/pg")
 gw_port=$(free_port)
+tg_port=$(free_port)
+"$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
 cat > "$work/tgm.conf" <<CONF
 [database]
 url = "$url"
@@ -48,6 +54,13 @@ doorbell = ipc://$work/run/gatewayd-doorbell
 status = ipc://$work/run/gatewayd-status
 key_rate = 1000000
 key_burst = 1000000
+[telegram]
+api_url = http://127.0.0.1:$tg_port
+[senderd]
+doorbells = ipc://$work/run/gatewayd-doorbell
+statuses = ipc://$work/run/gatewayd-status
+claim_batch = 1000
+max_inflight = 64
 CONF
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 export TGM_BENCH_KEY=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --scope send 2>/dev/null)
@@ -57,7 +70,7 @@ export TGM_BENCH_BOT=$(psql -qAt "$url" -c "SELECT max(id) FROM bots")
 "$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
 
 base_port=$(free_port)
-"$root/build/obj/bench/bare202" "$base_port" & pids+=($!)
+"$root/build/obj/bench/fakeserver" "$base_port" 202 & pids+=($!)
 for i in $(seq 50); do
 	curl -sf "http://127.0.0.1:$gw_port/healthz" >/dev/null && break
 	sleep 0.1
@@ -79,3 +92,49 @@ echo "rows committed: $rows"
 awk -v b="$(echo "$bare" | field rps)" -v g="$(echo "$gw" | field rps)" \
 	'BEGIN { printf "accept rate: %.0f msg/s = %.2f x the bare server (%.0f req/s); goal >= 0.33\n", g, g / b, b }'
 echo "p99 at full load: $(echo "$gw" | field p99_ms) ms; at ${light} connections: $(echo "$gwl" | field p99_ms) ms (goal < 20)"
+
+# --- 2. senderd --------------------------------------------------------------------
+nmsg=${TGM_BENCH_MESSAGES:-50000}
+nbots=10
+echo
+echo "== bare libcurl multi loop to the fake Telegram (ceiling), 32 in flight, ${secs}s"
+ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 "$secs")
+echo "$ceiling"
+admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --scope admin 2>/dev/null)
+for i in $(seq $nbots); do
+	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((100000 + i)):AAbenchbenchbenchbenchbenchbenchbench$i\",\"name\":\"sender-bench\",
+		\"settings\":{\"per_second\":1000,\"chat_per_second\":30}}" >/dev/null ||
+		{ echo "bench: bot registration failed"; exit 1; }
+done
+psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'queued'" >/dev/null
+psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
+	SELECT b.tenant_id, b.id, (g % 20000)::text,
+	       jsonb_build_object('chat_id', g % 20000, 'text', 'bench ' || g)
+	FROM generate_series(1, $nmsg) g
+	JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
+	              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
+echo "== senderd on a backlog of $nmsg messages over $nbots bots (1000/s each allowed)"
+t0=$(date +%s.%N)
+"$bin/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!
+pids+=($sd_pid)
+left=$nmsg
+while [ "$left" -gt 0 ]; do
+	sleep 0.5
+	left=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE bot_id IN
+		(SELECT id FROM bots WHERE name = 'sender-bench') AND status NOT IN ('sent', 'failed', 'canceled')")
+	if ! kill -0 "$sd_pid" 2>/dev/null; then echo "bench: senderd died"; tail "$work/senderd.log"; exit 1; fi
+done
+t1=$(date +%s.%N)
+ticks=$(awk '{ print $14 + $15 }' "/proc/$sd_pid/stat")
+rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sd_pid/status")
+sent=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status = 'sent'
+	AND bot_id IN (SELECT id FROM bots WHERE name = 'sender-bench')")
+echo "== result"
+awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
+	-v ticks="$ticks" -v hz="$(getconf CLK_TCK)" -v rss="$rss" 'BEGIN {
+	r = n / (t1 - t0);
+	printf "senderd: %d sent in %.1f s = %.0f msg/s with status recorded = %.2f x the" \
+	       " libcurl ceiling (%.0f req/s); goal >= 5000 msg/s\n", n, t1 - t0, r, r / c, c
+	printf "senderd CPU: %.0f us per message; peak memory %.1f MiB\n",
+		ticks / hz * 1e6 / n, rss / 1024 }'
