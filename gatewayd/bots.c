@@ -93,17 +93,6 @@ static void new_bot_free(void *data)
 	free(nb);
 }
 
-static void reply_text(struct gw_req *r, int code, const char *json)
-{
-	tgm_http_reply(r->req, code, "application/json", json, strlen(json));
-	gw_req_free(r);
-}
-
-static void tenant_param(struct gw_req *r, char buf[24])
-{
-	snprintf(buf, 24, "%lld", (long long)r->tenant_id);
-}
-
 /* valid_token - "<digits>:<30+ of A-Za-z0-9_->", Telegram's shape */
 static bool valid_token(const char *t)
 {
@@ -170,7 +159,7 @@ static void on_inserted(struct gw_req *r, PGresult *res, const char *err)
 	else if (err)
 		gw_reply_db_error(r, err);
 	else
-		reply_text(r, 201, PQgetvalue(res, 0, 0));
+		gw_reply_raw(r, 201, PQgetvalue(res, 0, 0));
 }
 
 /* store_bot - getMe said yes: seal the token and insert the bot */
@@ -189,7 +178,7 @@ static void store_bot(struct gw_req *r, yajl_val me)
 	sealed = tgm_seal(r->gw->ctx->secret_key, nb->token, strlen(nb->token), aad);
 	tgm_sha256(nb->token, strlen(nb->token), d);
 	tgm_hex_encode(d, sizeof(d), hash);
-	tenant_param(r, tenant);
+	gw_tenant_param(r, tenant);
 	{
 		const char *p[7] = { tenant, tgid, username ? username : "",
 				     nb->name ? nb->name : (first ? first : ""), sealed, hash,
@@ -258,7 +247,7 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 		return;
 	}
 	out = tgm_xasprintf("{\"bots\":%s}", PQgetvalue(res, 0, 0));
-	reply_text(r, 200, out);
+	gw_reply_raw(r, 200, out);
 	free(out);
 }
 
@@ -267,7 +256,7 @@ void gw_bots_list(struct gw_req *r)
 	char tenant[24];
 	const char *p[1] = { tenant };
 
-	tenant_param(r, tenant);
+	gw_tenant_param(r, tenant);
 	gw_query_sql(r, list_sql, 1, p, on_list);
 }
 
@@ -278,7 +267,7 @@ static void on_one(struct gw_req *r, PGresult *res, const char *err)
 	else if (PQntuples(res) == 0)
 		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
 	else
-		reply_text(r, 200, PQgetvalue(res, 0, 0));
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
 /* bot_path - the {id} of the path and the tenant as parameters; false after a 404 */
@@ -290,7 +279,7 @@ static bool bot_path(struct gw_req *r, char tenant[24])
 		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
 		return false;
 	}
-	tenant_param(r, tenant);
+	gw_tenant_param(r, tenant);
 	return true;
 }
 

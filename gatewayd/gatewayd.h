@@ -88,6 +88,10 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed);
 void gw_dispatch(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
 void gw_proceed(struct gw_req *r);
 void gw_reply_json(struct gw_req *r, int code, yajl_gen g);
+/* gw_reply_raw - a JSON text made elsewhere (e.g. by PostgreSQL), as is */
+void gw_reply_raw(struct gw_req *r, int code, const char *json);
+/* gw_tenant_param - the caller's tenant id as a query parameter */
+void gw_tenant_param(const struct gw_req *r, char buf[24]);
 void gw_reply_problem(struct gw_req *r, int status, const char *type, const char *detail,
 		      const char *field);
 void gw_reply_db_error(struct gw_req *r, const char *err);

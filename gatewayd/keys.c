@@ -23,12 +23,6 @@ static const char revoke_sql[] =
 	"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
 	" WHERE id = $1 AND tenant_id = $2 RETURNING " KEY_JSON;
 
-static void reply_text(struct gw_req *r, int code, const char *json)
-{
-	tgm_http_reply(r->req, code, "application/json", json, strlen(json));
-	gw_req_free(r);
-}
-
 static void on_created(struct gw_req *r, PGresult *res, const char *err)
 {
 	const char *key = r->data, *row;
@@ -42,7 +36,7 @@ static void on_created(struct gw_req *r, PGresult *res, const char *err)
 	row = PQgetvalue(res, 0, 0); /* {"id":...}: add the key itself, shown only now */
 	n = strlen(row);
 	out = tgm_xasprintf("%.*s, \"key\" : \"%s\"}", (int)(n - 1), row, key);
-	reply_text(r, 201, out);
+	gw_reply_raw(r, 201, out);
 	free(out);
 }
 
@@ -65,7 +59,7 @@ void gw_keys_create(struct gw_req *r)
 		return;
 	}
 	tgm_apikey_new(key, prefix, hash);
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	r->data = tgm_xstrdup(key);
 	r->data_free = free;
 	gw_query_sql(r, create_sql, 5, p, on_created);
@@ -80,7 +74,7 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 		return;
 	}
 	out = tgm_xasprintf("{\"keys\":%s}", PQgetvalue(res, 0, 0));
-	reply_text(r, 200, out);
+	gw_reply_raw(r, 200, out);
 	free(out);
 }
 
@@ -89,7 +83,7 @@ void gw_keys_list(struct gw_req *r)
 	char tenant[24];
 	const char *p[1] = { tenant };
 
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	gw_query_sql(r, list_sql, 1, p, on_list);
 }
 
@@ -104,7 +98,7 @@ static void on_revoked(struct gw_req *r, PGresult *res, const char *err)
 	else if (PQntuples(res) == 0)
 		gw_reply_problem(r, 404, "key_not_found", "no such key", NULL);
 	else
-		reply_text(r, 200, PQgetvalue(res, 0, 0));
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
 void gw_keys_revoke(struct gw_req *r)
@@ -117,6 +111,6 @@ void gw_keys_revoke(struct gw_req *r)
 		gw_reply_problem(r, 404, "key_not_found", "no such key", NULL);
 		return;
 	}
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	gw_query_sql(r, revoke_sql, 2, p, on_revoked);
 }

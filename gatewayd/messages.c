@@ -307,7 +307,7 @@ static void choose_bots(struct gw_req *r, struct batch *b)
 		return;
 	}
 	tgm_pgarr_end(&ord), tgm_pgarr_end(&chat);
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	p[0] = tenant, p[1] = ord.p, p[2] = chat.p;
 	gw_query_sql(r, choose_sql, 3, p, on_chosen);
 	tgm_buf_free(&ord), tgm_buf_free(&chat);

@@ -45,6 +45,17 @@ void gw_reply_json(struct gw_req *r, int code, yajl_gen g)
 	gw_req_free(r);
 }
 
+void gw_reply_raw(struct gw_req *r, int code, const char *json)
+{
+	tgm_http_reply(r->req, code, "application/json", json, strlen(json));
+	gw_req_free(r);
+}
+
+void gw_tenant_param(const struct gw_req *r, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)r->tenant_id);
+}
+
 void gw_reply_problem(struct gw_req *r, int status, const char *type, const char *detail,
 		      const char *field)
 {

@@ -82,9 +82,7 @@ static void on_stats(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_db_error(r, err);
 		return;
 	}
-	tgm_http_reply(r->req, 200, "application/json", PQgetvalue(res, 0, 0),
-		       (size_t)PQgetlength(res, 0, 0));
-	gw_req_free(r);
+	gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
 static bool valid_bucket(const char *b)
@@ -121,7 +119,7 @@ void gw_stats(struct gw_req *r)
 				 "bot_id");
 		return;
 	}
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	if (p[1] == NULL)
 		p[1] = rfc3339_at(from, sizeof(from), -DEFAULT_RANGE_S);
 	if (p[2] == NULL)

@@ -55,18 +55,6 @@ static const char *const statuses[] = {
 	"queued", "sending", "retrying", "sent", "failed", "expired", "canceled", NULL,
 };
 
-/* reply_raw_json - a JSON text made by the database, as is */
-static void reply_raw_json(struct gw_req *r, int code, const char *json)
-{
-	tgm_http_reply(r->req, code, "application/json", json, strlen(json));
-	gw_req_free(r);
-}
-
-static void tenant_param(struct gw_req *r, char buf[24])
-{
-	snprintf(buf, 24, "%lld", (long long)r->tenant_id);
-}
-
 static void on_get(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -74,10 +62,12 @@ static void on_get(struct gw_req *r, PGresult *res, const char *err)
 	else if (PQntuples(res) == 0)
 		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
 	else
-		reply_raw_json(r, 200, PQgetvalue(res, 0, 0));
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
-void gw_messages_get(struct gw_req *r)
+/* message_query - sql on the message of the path ($1) in the tenant ($2), or a 404 */
+static void message_query(struct gw_req *r, const char *sql,
+			  void (*cb)(struct gw_req *r, PGresult *res, const char *err))
 {
 	char tenant[24];
 	int64_t id;
@@ -87,8 +77,13 @@ void gw_messages_get(struct gw_req *r)
 		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
 		return;
 	}
-	tenant_param(r, tenant);
-	gw_query_sql(r, get_sql, 2, p, on_get);
+	gw_tenant_param(r, tenant);
+	gw_query_sql(r, sql, 2, p, cb);
+}
+
+void gw_messages_get(struct gw_req *r)
+{
+	message_query(r, get_sql, on_get);
 }
 
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
@@ -114,7 +109,7 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 	else
 		tgm_buf_adds(&out, "null");
 	tgm_buf_addc(&out, '}');
-	reply_raw_json(r, 200, out.p);
+	gw_reply_raw(r, 200, out.p);
 	tgm_buf_free(&out);
 }
 
@@ -145,7 +140,7 @@ void gw_messages_list(struct gw_req *r)
 	const char *p[8] = { tenant };
 	int64_t limit = LIST_DEFAULT;
 
-	tenant_param(r, tenant);
+	gw_tenant_param(r, tenant);
 	if (!list_filter(r, "bot_id", &p[1], true) ||
 	    !list_filter(r, "chat_id", &p[2], false) ||
 	    !list_filter(r, "status", &p[3], false) ||
@@ -213,14 +208,5 @@ static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 
 void gw_messages_cancel(struct gw_req *r)
 {
-	char tenant[24];
-	int64_t id;
-	const char *p[2] = { tgm_http_param(&r->params, "id"), tenant };
-
-	if (!gw_path_id(r, "id", &id)) {
-		gw_reply_problem(r, 404, "message_not_found", "no such message", NULL);
-		return;
-	}
-	tenant_param(r, tenant);
-	gw_query_sql(r, cancel_sql, 2, p, on_cancel);
+	message_query(r, cancel_sql, on_cancel);
 }

@@ -25,9 +25,7 @@ static void on_tenant(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_db_error(r, err);
 		return;
 	}
-	tgm_http_reply(r->req, 200, "application/json", PQgetvalue(res, 0, 0),
-		       (size_t)PQgetlength(res, 0, 0));
-	gw_req_free(r);
+	gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
 void gw_tenant_get(struct gw_req *r)
@@ -35,7 +33,7 @@ void gw_tenant_get(struct gw_req *r)
 	char tenant[24], secret[TGM_WEBHOOK_SECRET_LEN + 1];
 	const char *p[2] = { tenant, secret };
 
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	tgm_webhook_secret_new(secret);
 	gw_query_sql(r, get_sql, 2, p, on_tenant);
 }
@@ -59,7 +57,7 @@ void gw_tenant_update(struct gw_req *r)
 				 "webhook_url");
 		return;
 	}
-	snprintf(tenant, sizeof(tenant), "%lld", (long long)r->tenant_id);
+	gw_tenant_param(r, tenant);
 	tgm_webhook_secret_new(secret);
 	gw_query_sql(r, patch_sql, 3, p, on_tenant);
 }

@@ -15,18 +15,10 @@ import time
 import pytest
 
 from fake_http import FakeHTTP, Reply
-from fake_telegram import FakeTelegram
 from api_helpers import api, world  # noqa: F401 (fixtures)
-from test_senderd import SenderWorld
+from test_senderd import SenderWorld, tg  # noqa: F401 (the fake Telegram fixture)
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef01234567").decode()
-
-
-@pytest.fixture
-def tg():
-    fake = FakeTelegram().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -10,6 +10,11 @@ bot's token is sealed here like common/crypto.c does (AES-256-GCM, "v1." + base6
 
 Messages written by SQL ring no doorbell: a lane finds them when it starts (its first
 claim), on a sweep (sweep_interval), or when one of its transitions commits.
+
+Limits are small so that the file runs in about three minutes (a group's per-minute limit
+is checked over a few seconds: its first group_per_minute go, the next one waits). The
+SIGKILL backlog is 10,000 messages (about 20 s against this Python fake, which answers
+some 700 requests a second); TGM_TEST_SENDERD_BACKLOG sets another size.
 """
 
 import base64
@@ -688,15 +693,8 @@ def test_delivery_callbacks_signed_and_retried(sw, tg):
 def test_doorbell_wakes_the_lane(sw, tg, tgm_env):
     """A message accepted by gatewayd is sent at once (well under sweep_interval = 60)."""
     conf = sw.config(sweep_interval=60)
-    tgm_env.conf = conf
-    tgm_env.daemon("gatewayd", conf=conf)
-    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
-    h = {"Authorization": f"Bearer {key}"}
-    base = tgm_env.http()
-    token = f"{next(_tg_ids)}:AA{secrets.token_urlsafe(26)[:33]}"
-    r = requests.post(base + "/v1/bots", json={"token": token}, headers=h, timeout=10)
-    assert r.status_code == 201, r.text
-    bot_id = r.json()["id"]
+    base, h = gateway(sw, tgm_env, conf)
+    bot_id = api_bot(base, h).id
     d = sw.senderd(conf)
     d.wait_log(rf"bot={bot_id} lane started", timeout=10)
     time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
@@ -730,15 +728,46 @@ def test_sweep_finds_messages_without_doorbell(sw, tg):
 
 # ------------------------------------------------------------------ bot changes
 
-def test_settings_change_reaches_a_running_lane(sw, tg):
-    """Raising a bot's per_second (PATCH /v1/bots/{id} writes bots.settings) takes effect
-    on its running lane within a few seconds, not only after a restart."""
-    bot = sw.new_bot(per_second=2, chat_per_second=30)
+def gateway(sw, env, conf):
+    """gatewayd on conf (which the senderds share: same ZeroMQ endpoints) and an admin key
+    of the world's tenant: (base URL, headers)"""
+    env.conf = conf
+    env.daemon("gatewayd", conf=conf)
+    key = env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
+    return env.http(), {"Authorization": f"Bearer {key}"}
+
+
+def api_bot(base, headers, **settings):
+    """a bot registered through gatewayd (getMe at the fake): Bot"""
+    tg_id = next(_tg_ids)
+    token = f"{tg_id}:AA{secrets.token_urlsafe(26)[:33]}"
+    body = {"token": token, **({"settings": settings} if settings else {})}
+    r = requests.post(base + "/v1/bots", json=body, headers=headers, timeout=10)
+    assert r.status_code == 201, r.text
+    return Bot(r.json()["id"], token, tg_id)
+
+
+@pytest.mark.parametrize("how", ["api", "sql"])
+def test_settings_change_reaches_a_running_lane(sw, tg, tgm_env, how):
+    """Raising a bot's per_second takes effect on its running lane within a few seconds:
+    through gatewayd (PATCH /v1/bots/{id}, which rings the lane), and also when the row
+    changes without a doorbell (an UPDATE, or a doorbell lost: the sweep must catch it)."""
+    conf = sw.config(sweep_interval=1)
+    if how == "api":
+        base, headers = gateway(sw, tgm_env, conf)
+        bot = api_bot(base, headers, per_second=2, chat_per_second=30)
+    else:
+        bot = sw.new_bot(per_second=2, chat_per_second=30)
     ids = sw.add(bot, range(9701, 9741))
-    sw.senderd(sweep_interval=1)
+    d = sw.senderd(conf)
     tg.wait_sends(4, timeout=10)
-    sw.query("UPDATE bots SET settings = settings || '{\"per_second\": 40}',"
-             " updated_at = now() WHERE id = %s", (bot.id,))
+    if how == "api":
+        r = requests.patch(f"{base}/v1/bots/{bot.id}", json={"settings": {"per_second": 40}},
+                           headers=headers, timeout=10)
+        assert r.status_code == 200, r.text
+    else:
+        sw.query("UPDATE bots SET settings = settings || '{\"per_second\": 40}',"
+                 " updated_at = now() WHERE id = %s", (bot.id,))
     t0 = time.monotonic()
     try:
         sw.wait_status(ids, ("sent",), timeout=8)
@@ -747,6 +776,7 @@ def test_settings_change_reaches_a_running_lane(sw, tg):
         print(f"{n} of {len(ids)} sent {time.monotonic() - t0:.1f}s after per_second went "
               f"2 -> 40; the last second: {max_in_window([c.time for c in tg.sends()], 1.0)}")
         raise
+    assert d.running()
 
 
 def test_deleted_bot_leaves_nothing_queued(sw, tg):
