@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HEARTBEAT_S 5
+#define HEARTBEAT_S 2
 #define FINAL_QUERY_MS 2000
 #define IDLE_CHECK_US 10000
 

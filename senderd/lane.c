@@ -46,7 +46,8 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	unsigned b = bucket_of(bot_id);
 
 	if (l) {
-		l->seen_gen = gen;
+		if (!l->dropping)
+			l->seen_gen = gen;
 		return;
 	}
 	l = tgm_xcalloc(1, sizeof(*l));
@@ -105,6 +106,7 @@ static void lane_free(struct lane *l)
 	pending_list_free(l->to_mark);
 	chats_free(l);
 	free(l->retry_due);
+	free(l->settings);
 	rl_free(&l->bot_rate);
 	event_free(l->ev_timer);
 	if (l->token)
@@ -120,6 +122,8 @@ void lane_maybe_free(struct lane *l)
 		return;
 	unlink_lane(l);
 	log_info("bot=%lld lane stopped", (long long)l->bot_id);
+	if (!l->sd->stopping)
+		lease_release(l->sd, l->bot_id); /* shed, or its bot was disabled: free now */
 	lane_free(l);
 }
 
@@ -318,6 +322,16 @@ void lane_sent(struct lane *l, struct pending *p)
 	rl_done(&c->gap, p->gap_slot, now);
 	if (c->group)
 		rl_done(&c->minute, p->minute_slot, now);
+}
+
+void lane_settings(struct lane *l, const char *settings)
+{
+	if (l->settings && strcmp(l->settings, settings) == 0)
+		return;
+	if (l->settings) /* changed since the lane read them: read the limits again */
+		claim_reload(l);
+	free(l->settings);
+	l->settings = tgm_xstrdup(settings);
 }
 
 void lane_retry_at(struct lane *l, int delay_ms)

@@ -59,6 +59,7 @@ struct lane {
 	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
 	bool marking;
 	bool reloading;
+	char *settings;        /* the bot's settings as last seen by a lease round */
 	int claim_asked;       /* rows the claim in flight asked for */
 	int64_t suspended_until;
 	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */

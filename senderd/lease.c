@@ -16,6 +16,7 @@
 #include "common/util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define LEASE_MARGIN_MS 1000
 
@@ -27,7 +28,7 @@ static const char lease_sql[] =
 	"  AND l.bot_id NOT IN (SELECT bot_id FROM renewed)),"
 	" fair AS (SELECT ceil((SELECT count(*) FROM bots WHERE enabled AND deleted_at IS NULL)"
 	"  ::numeric / greatest(1, (SELECT count(*) FROM daemons WHERE name = 'senderd'"
-	"  AND stopped_at IS NULL AND seen_at > now() - interval '15 seconds')))::int AS n),"
+	"  AND stopped_at IS NULL AND seen_at > now() - interval '5 seconds')))::int AS n),"
 	" unleased AS (SELECT b.id FROM bots b WHERE b.enabled AND b.deleted_at IS NULL"
 	"  AND NOT EXISTS (SELECT 1 FROM bot_leases l WHERE l.bot_id = b.id) ORDER BY b.id"
 	"  LIMIT CASE WHEN $3 THEN greatest(0, (SELECT n FROM fair) - (SELECT count(*)"
@@ -40,23 +41,43 @@ static const char lease_sql[] =
 	"  ON CONFLICT (bot_id) DO UPDATE SET owner = EXCLUDED.owner,"
 	"  expires_at = EXCLUDED.expires_at WHERE bot_leases.expires_at < now()"
 	"  RETURNING bot_id)"
-	" SELECT bot_id FROM renewed UNION SELECT bot_id FROM taken";
+	" SELECT h.bot_id, (SELECT n FROM fair), h.taken, b.settings::text"
+	" FROM (SELECT bot_id, false AS taken FROM renewed"
+	"  UNION ALL SELECT bot_id, true FROM taken) h JOIN bots b ON b.id = h.bot_id"
+	" ORDER BY h.taken DESC, h.bot_id";
 
 struct lease_round {
 	struct senderd *sd;
 	int64_t sent_ms;
 };
 
-/* apply - lanes for the bots we hold, none for the others */
+/*
+ * apply - lanes for the bots we hold, none for the others. Holding more than the
+ * fair share (another senderd came up), the lanes of the highest bot ids beyond it
+ * are shed: they stop gracefully and their leases are deleted once their last
+ * request is answered, for the newcomer to take. A round that took over bots of a
+ * dead senderd sheds nothing (its heartbeat may still count it alive for a moment).
+ */
 static void apply(struct senderd *sd, PGresult *res)
 {
 	unsigned gen = ++sd->lease_gen;
+	int n = PQntuples(res), fair = n ? (int)strtol(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+	bool took = n > 0 && PQgetvalue(res, 0, 2)[0] == 't'; /* taken rows come first */
 
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int i = 0; i < n; i++) {
 		int64_t bot_id;
+		struct lane *l;
 
-		if (tgm_parse_int64(PQgetvalue(res, i, 0), &bot_id))
-			lane_ensure(sd, bot_id, gen);
+		if (!tgm_parse_int64(PQgetvalue(res, i, 0), &bot_id))
+			continue;
+		if (i >= fair && fair > 0 && !took) {
+			if (lane_find(sd, bot_id) == NULL)
+				lease_release(sd, bot_id);
+			continue; /* not seen this round: its lane is swept, stops, releases */
+		}
+		lane_ensure(sd, bot_id, gen);
+		if ((l = lane_find(sd, bot_id)) != NULL)
+			lane_settings(l, PQgetvalue(res, i, 3));
 	}
 	lane_sweep(sd, gen);
 	lane_pump_all(sd); /* lanes that paused for the renewal go on */
@@ -109,8 +130,18 @@ static void on_released(PGresult *res, const char *err, void *arg)
 {
 	if (err)
 		log_warn("leases not released (they will expire): %s", err);
-	else
+	else if (strcmp(PQcmdTuples(res), "0") != 0)
 		log_info("released %s bot leases", PQcmdTuples(res));
+}
+
+void lease_release(struct senderd *sd, int64_t bot_id)
+{
+	char bot[24];
+	const char *p[2] = { sd->owner, bot };
+
+	snprintf(bot, sizeof(bot), "%lld", (long long)bot_id);
+	tgm_pg_query(sd->claim_pg, "DELETE FROM bot_leases WHERE owner = $1 AND bot_id = $2",
+		     2, p, on_released, NULL);
 }
 
 void lease_release_all(struct senderd *sd)

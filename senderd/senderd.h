@@ -62,6 +62,8 @@ void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *
 /* lease.c */
 void lease_start(struct senderd *sd);
 void lease_release_all(struct senderd *sd);
+/* lease_release - give up one bot (its lane has stopped) */
+void lease_release(struct senderd *sd, int64_t bot_id);
 
 /* callback.c */
 void callback_start(struct senderd *sd);
@@ -78,6 +80,8 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen);
 /* lane_sweep - stop the lanes not seen in round gen (their lease is gone) */
 void lane_sweep(struct senderd *sd, unsigned gen);
 void lane_wake(struct lane *l);
+/* lane_settings - the bot's settings as the lease round saw them; reload if changed */
+void lane_settings(struct lane *l, const char *settings);
 void lane_wake_all(struct senderd *sd);
 void lane_pump_all(struct senderd *sd);
 int lane_inflight(const struct lane *l);
