@@ -52,6 +52,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 
 .PHONY: all run check unit integration bench install lint clean deps tools
 .SUFFIXES:
+.SECONDARY:
 
 all: $(PROGRAMS:%=$(BIN)/%)
 
