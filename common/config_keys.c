@@ -50,7 +50,7 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_RELOADABLE, "requests per second one API key may make (sustained)" },
 	{ "gatewayd", "key_burst", TGM_CFG_INT, OFF(gatewayd.key_burst), "200", 1, 1000000,
 	  TGM_CFG_RELOADABLE, "requests one API key may make in a burst" },
-	{ "gatewayd", "accept_connections", TGM_CFG_INT, OFF(gatewayd.accept_connections), "2", 1,
+	{ "gatewayd", "accept_connections", TGM_CFG_INT, OFF(gatewayd.accept_connections), "1", 1,
 	  32, 0, "database connections that commit accepted messages, in groups" },
 	{ "gatewayd", "accept_batch", TGM_CFG_INT, OFF(gatewayd.accept_batch), "500", 1, 10000, 0,
 	  "most messages committed together in one transaction" },
