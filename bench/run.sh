@@ -138,3 +138,30 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 	       " libcurl ceiling (%.0f req/s); goal >= 5000 msg/s\n", n, t1 - t0, r, r / c, c
 	printf "senderd CPU: %.0f us per message; peak memory %.1f MiB\n",
 		ticks / hz * 1e6 / n, rss / 1024 }'
+
+# --- 3. senderd's memory with many bots and a deep queue (TGM_BENCH_BIG=1) ------------
+[ "${TGM_BENCH_BIG:-0}" = 1 ] || exit 0
+kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
+nbig=${TGM_BENCH_BIG_MESSAGES:-1000000}
+echo
+echo "== senderd with 1000 bots and $nbig queued messages: peak memory while it sends"
+for i in $(seq 1000); do
+	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((200000 + i)):AAmanybotsmanybotsmanybotsmanybots$i\",\"name\":\"many\",
+		\"settings\":{\"per_second\":30}}" >/dev/null || { echo "bench: bot $i failed"; exit 1; }
+done
+psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
+	SELECT b.tenant_id, b.id, (g % 50000)::text,
+	       jsonb_build_object('chat_id', g % 50000, 'text', 'deep queue ' || g)
+	FROM generate_series(0, $nbig - 1) g
+	JOIN (SELECT id, tenant_id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots
+	      WHERE name = 'many') b ON b.k = g % 1000" >/dev/null
+"$bin/senderd" -c "$work/tgm.conf" --instance big 2>"$work/senderd-big.log" & big_pid=$!
+pids+=($big_pid)
+sleep "${TGM_BENCH_BIG_SECONDS:-30}"
+sent=$(psql -qAt "$url" -c "SELECT count(*) FROM messages m JOIN bots b ON b.id = m.bot_id
+	WHERE b.name = 'many' AND m.status = 'sent'")
+awk -v rss="$(awk '/VmHWM/ { print $2 }' "/proc/$big_pid/status")" -v sent="$sent" \
+	-v lanes="$(psql -qAt "$url" -c "SELECT count(*) FROM bot_leases")" \
+	'BEGIN { printf "senderd: %d lanes, %d sent so far, peak memory %.1f MiB (goal < 64)\n",
+		lanes, sent, rss / 1024 }'

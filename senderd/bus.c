@@ -91,7 +91,10 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 		 ctx->instance, (long long)tgm_now_ms());
 	if (open_buses(sd, err, errlen) != 0)
 		return -1;
-	sd->httpc = tgm_httpc_new(ctx->base, cfg->senderd.max_inflight);
+	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
+	 * memory flat however many bots there are */
+	sd->max_inflight = cfg->senderd.max_inflight * 4;
+	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
 	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
 	sd->record = record_new(sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);

@@ -220,7 +220,7 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 	struct delivery *d = arg;
 	struct lane *l = d->l;
 
-	l->inflight--;
+	lane_answered(l);
 	lane_sent(l, d->p);
 	judge(l, d->p, r);
 	pending_free(d->p);
@@ -265,7 +265,7 @@ static void on_marked(PGresult *res, const char *err, void *arg)
 	l->marking = false;
 	for (int i = 0; i < mk->n; i++) {
 		if (err) { /* not marked: not sent; give it back */
-			l->inflight--;
+			lane_answered(l);
 			lane_sent(l, mk->ps[i]);
 			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, "queued",
 				   "given back unsent", 0, 0);

@@ -65,6 +65,11 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 
 static void unlink_lane(struct lane *l)
 {
+	for (struct lane **w = &l->sd->waiting; *w; w = &(*w)->wnext)
+		if (*w == l) {
+			*w = l->wnext;
+			break;
+		}
 	struct lane **pp = &l->sd->lanes[bucket_of(l->bot_id)];
 
 	while (*pp != l)
@@ -229,7 +234,37 @@ static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c,
 	p->minute_slot = c->group ? rl_take(&c->minute, now) : -1;
 	c->busy = true;
 	l->inflight++;
+	l->sd->inflight++;
 	deliver_start(l, p);
+}
+
+/* wait_turn - queue the lane until a request of any lane ends */
+static void wait_turn(struct lane *l)
+{
+	struct lane **pp = &l->sd->waiting;
+
+	if (l->waiting)
+		return;
+	while (*pp)
+		pp = &(*pp)->wnext;
+	l->wnext = NULL;
+	*pp = l;
+	l->waiting = true;
+}
+
+void lane_answered(struct lane *l)
+{
+	struct senderd *sd = l->sd;
+	struct lane *w = sd->waiting;
+
+	l->inflight--;
+	sd->inflight--;
+	if (w == NULL)
+		return;
+	sd->waiting = w->wnext;
+	w->waiting = false;
+	if (w != l)
+		lane_pump(w);
 }
 
 /* send_due - start every send the limits allow now; returns when to look again */
@@ -244,6 +279,10 @@ static int64_t send_due(struct lane *l, int64_t now)
 	while (*pp && l->inflight < max_inflight) {
 		struct chat_slot *c;
 
+		if (l->sd->inflight >= l->sd->max_inflight) { /* the process-wide cap */
+			wait_turn(l);
+			return wake;
+		}
 		if ((*pp)->expires_at && now >= (*pp)->expires_at) { /* held past its ttl */
 			struct pending *p = *pp;
 

@@ -45,6 +45,8 @@ enum lane_state {
 
 struct lane {
 	struct lane *hnext;    /* senderd's hash chain */
+	struct lane *wnext;    /* senderd's waiting list (the process-wide cap) */
+	bool waiting;
 	struct senderd *sd;
 	int64_t bot_id;
 	unsigned seen_gen;     /* lease round that last confirmed this lane */
@@ -80,6 +82,8 @@ void lane_enqueue(struct lane *l, struct pending *p);
 void lane_maybe_free(struct lane *l);
 /* lane_sent - p's request was answered: its chat is free, its window times move */
 void lane_sent(struct lane *l, struct pending *p);
+/* lane_answered - a request of the lane ended: count it, let a waiting lane go */
+void lane_answered(struct lane *l);
 /* lane_retry_at - a message of this lane becomes due again after delay_ms */
 void lane_retry_at(struct lane *l, int delay_ms);
 

@@ -49,6 +49,8 @@ struct senderd {
 	int64_t lease_until_ms;    /* our leases are surely ours until then (monotonic) */
 	unsigned lease_gen;        /* round of the last lease renewal */
 	unsigned long sent, failed, retried, flood;
+	int inflight, max_inflight; /* requests in flight, all lanes; the cap on them */
+	struct lane *waiting;      /* lanes held back by that cap, first come first served */
 };
 
 /* bus.c */
