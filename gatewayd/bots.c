@@ -44,7 +44,8 @@ static const char insert_sql[] =
 	"  token_hash, settings) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7::jsonb)"
 	"  RETURNING *) SELECT " BOT_JSON " FROM b";
 static const char list_sql[] =
-	"SELECT coalesce(json_agg(" BOT_JSON " ORDER BY b.id), '[]') FROM bots b"
+	"SELECT json_build_object('bots', coalesce(json_agg(" BOT_JSON " ORDER BY b.id), '[]'))"
+	" FROM bots b"
 	" WHERE b.tenant_id = $1 AND b.deleted_at IS NULL";
 static const char get_sql[] =
 	"SELECT " BOT_JSON " FROM bots b WHERE b.id = $1 AND b.tenant_id = $2"
@@ -238,26 +239,13 @@ void gw_bots_create(struct gw_req *r)
 		    GETME_TIMEOUT_MS, on_getme, r);
 }
 
-static void on_list(struct gw_req *r, PGresult *res, const char *err)
-{
-	char *out;
-
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	out = tgm_xasprintf("{\"bots\":%s}", PQgetvalue(res, 0, 0));
-	gw_reply_raw(r, 200, out);
-	free(out);
-}
-
 void gw_bots_list(struct gw_req *r)
 {
 	char tenant[24];
 	const char *p[1] = { tenant };
 
 	gw_tenant_param(r, tenant);
-	gw_query_sql(r, list_sql, 1, p, on_list);
+	gw_query_sql(r, list_sql, 1, p, gw_on_json);
 }
 
 static void on_one(struct gw_req *r, PGresult *res, const char *err)

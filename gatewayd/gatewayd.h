@@ -90,6 +90,8 @@ void gw_proceed(struct gw_req *r);
 void gw_reply_json(struct gw_req *r, int code, yajl_gen g);
 /* gw_reply_raw - a JSON text made elsewhere (e.g. by PostgreSQL), as is */
 void gw_reply_raw(struct gw_req *r, int code, const char *json);
+/* gw_on_json - a query callback: its one JSON value as a 200 answer (or a 503) */
+void gw_on_json(struct gw_req *r, PGresult *res, const char *err);
 /* gw_tenant_param - the caller's tenant id as a query parameter */
 void gw_tenant_param(const struct gw_req *r, char buf[24]);
 void gw_reply_problem(struct gw_req *r, int status, const char *type, const char *detail,

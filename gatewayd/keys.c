@@ -18,7 +18,8 @@ static const char create_sql[] =
 	"INSERT INTO api_keys (tenant_id, name, scope, prefix, hash)"
 	" VALUES ($1, $2, $3, $4, decode($5, 'hex')) RETURNING " KEY_JSON;
 static const char list_sql[] =
-	"SELECT coalesce(json_agg(" KEY_JSON " ORDER BY id), '[]') FROM api_keys WHERE tenant_id = $1";
+	"SELECT json_build_object('keys', coalesce(json_agg(" KEY_JSON " ORDER BY id), '[]'))"
+	" FROM api_keys WHERE tenant_id = $1";
 static const char revoke_sql[] =
 	"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
 	" WHERE id = $1 AND tenant_id = $2 RETURNING " KEY_JSON;
@@ -65,26 +66,13 @@ void gw_keys_create(struct gw_req *r)
 	gw_query_sql(r, create_sql, 5, p, on_created);
 }
 
-static void on_list(struct gw_req *r, PGresult *res, const char *err)
-{
-	char *out;
-
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	out = tgm_xasprintf("{\"keys\":%s}", PQgetvalue(res, 0, 0));
-	gw_reply_raw(r, 200, out);
-	free(out);
-}
-
 void gw_keys_list(struct gw_req *r)
 {
 	char tenant[24];
 	const char *p[1] = { tenant };
 
 	gw_tenant_param(r, tenant);
-	gw_query_sql(r, list_sql, 1, p, on_list);
+	gw_query_sql(r, list_sql, 1, p, gw_on_json);
 }
 
 static void on_revoked(struct gw_req *r, PGresult *res, const char *err)

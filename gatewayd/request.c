@@ -51,6 +51,14 @@ void gw_reply_raw(struct gw_req *r, int code, const char *json)
 	gw_req_free(r);
 }
 
+void gw_on_json(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
 void gw_tenant_param(const struct gw_req *r, char buf[24])
 {
 	snprintf(buf, 24, "%lld", (long long)r->tenant_id);

@@ -76,15 +76,6 @@ static const char *rfc3339_at(char *buf, size_t size, int offset)
 
 static const char *const buckets[] = { "minute", "hour", "day", NULL };
 
-static void on_stats(struct gw_req *r, PGresult *res, const char *err)
-{
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
 static bool valid_bucket(const char *b)
 {
 	for (int i = 0; buckets[i]; i++)
@@ -126,5 +117,5 @@ void gw_stats(struct gw_req *r)
 		p[2] = rfc3339_at(to, sizeof(to), 1);
 	if (p[3] == NULL)
 		p[3] = "hour";
-	gw_query_sql(r, stats_sql, 5, p, on_stats);
+	gw_query_sql(r, stats_sql, 5, p, gw_on_json);
 }

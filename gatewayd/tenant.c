@@ -19,15 +19,6 @@ static const char patch_sql[] =
 	"UPDATE tenants SET webhook_url = $3, webhook_secret = coalesce(webhook_secret, $2)"
 	" WHERE id = $1 RETURNING " TENANT_JSON;
 
-static void on_tenant(struct gw_req *r, PGresult *res, const char *err)
-{
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
 void gw_tenant_get(struct gw_req *r)
 {
 	char tenant[24], secret[TGM_WEBHOOK_SECRET_LEN + 1];
@@ -35,7 +26,7 @@ void gw_tenant_get(struct gw_req *r)
 
 	gw_tenant_param(r, tenant);
 	tgm_webhook_secret_new(secret);
-	gw_query_sql(r, get_sql, 2, p, on_tenant);
+	gw_query_sql(r, get_sql, 2, p, gw_on_json);
 }
 
 void gw_tenant_update(struct gw_req *r)
@@ -59,5 +50,5 @@ void gw_tenant_update(struct gw_req *r)
 	}
 	gw_tenant_param(r, tenant);
 	tgm_webhook_secret_new(secret);
-	gw_query_sql(r, patch_sql, 3, p, on_tenant);
+	gw_query_sql(r, patch_sql, 3, p, gw_on_json);
 }
