@@ -62,8 +62,9 @@ static const char delete_sql[] =
 	" c AS (UPDATE messages SET status = 'canceled', updated_at = now()"
 	"  WHERE bot_id IN (SELECT id FROM b) AND status IN ('queued', 'retrying') RETURNING id),"
 	" e AS (INSERT INTO message_events (message_id, status, detail)"
-	"  SELECT id, 'canceled', 'bot deleted' FROM c)"
-	" SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM c)";
+	"  SELECT id, 'canceled', 'bot deleted' FROM c),"
+	" cb AS (SELECT queue_callbacks(array(SELECT id FROM c), 'canceled', 'bot deleted') n)"
+	" SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM c), (SELECT n FROM cb)";
 
 /* settings keys: name, smallest, largest; paid_broadcast is a boolean */
 static const struct {

@@ -46,8 +46,10 @@ static const char cancel_sql[] =
 	"  WHERE id = $1 AND tenant_id = $2 AND status IN ('queued', 'retrying')"
 	"  RETURNING id, bot_id),"
 	" ev AS (INSERT INTO message_events (message_id, status, detail)"
-	"  SELECT id, 'canceled', 'canceled through the API' FROM c)"
-	" SELECT 'canceled', (SELECT bot_id FROM c) FROM c"
+	"  SELECT id, 'canceled', 'canceled through the API' FROM c),"
+	" cb AS (SELECT queue_callbacks(array(SELECT id FROM c), 'canceled',"
+	"  'canceled through the API'))"
+	" SELECT 'canceled', (SELECT bot_id FROM c) FROM c, cb"
 	" UNION ALL SELECT status, bot_id FROM messages"
 	"  WHERE id = $1 AND tenant_id = $2 AND NOT EXISTS (SELECT 1 FROM c)";
 

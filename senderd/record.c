@@ -61,12 +61,13 @@ static const char transition_sql[] =
 	"   ELSE 'bot deleted' END FROM t JOIN u ON u.id = t.id),"
 	" cb AS (INSERT INTO callbacks (message_id, tenant_id, url, payload)"
 	"  SELECT u.id, u.tenant_id, coalesce(u.callback_url, tn.webhook_url),"
-	"  json_build_object('type', 'message.' || t.status, 'timestamp', now(),"
+	"  json_build_object('type', 'message.' || u.status, 'timestamp', now(),"
 	"   'data', json_build_object('id', u.id, 'bot_id', u.bot_id, 'chat_id', u.chat,"
-	"   'status', t.status, 'telegram_message_id', t.tg_id, 'detail', t.detail,"
+	"   'status', u.status, 'telegram_message_id', t.tg_id, 'detail', CASE WHEN"
+	"   u.status = t.status THEN t.detail ELSE 'bot deleted' END,"
 	"   'attempts', u.attempts, 'metadata', u.metadata))"
 	"  FROM t JOIN u ON u.id = t.id JOIN tenants tn ON tn.id = u.tenant_id"
-	"  WHERE t.status IN ('sent', 'failed', 'expired')"
+	"  WHERE u.status IN ('sent', 'failed', 'expired', 'canceled')"
 	"  AND coalesce(u.callback_url, tn.webhook_url) IS NOT NULL RETURNING id)"
 	" SELECT count(*) FROM cb";
 

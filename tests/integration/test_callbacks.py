@@ -139,3 +139,25 @@ def test_tenant_routes(api):
         assert r.status_code == 422, (bad, r.text)
         assert r.headers["Content-Type"].startswith("application/problem+json")
     assert api.patch("/v1/tenant", {"webhook_url": None}).json()["webhook_url"] is None
+
+
+def test_canceled_messages_call_back(sw, tg, app, tgm_env):
+    """Canceled through the API, or because the bot was deleted: a callback each."""
+    import requests
+    bot = sw.new_bot()
+    ids = sw.add(bot, [9901, 9902])
+    sw.query("UPDATE messages SET callback_url = %s, not_before = now() + interval '1 hour'"
+             " WHERE id = ANY(%s)", (app.url + "/hook", ids))
+    tgm_env.daemon("gatewayd")
+    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
+    h = {"Authorization": f"Bearer {key}"}
+    base = tgm_env.http("gatewayd")
+    r = requests.post(f"{base}/v1/messages/{ids[0]}/cancel", headers=h, timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.delete(f"{base}/v1/bots/{bot.id}", headers=h, timeout=10)
+    assert r.status_code == 200 and r.json()["canceled_messages"] == 1, r.text
+    sw.senderd()
+    bodies = [verify(q) for q in app.wait_for(2, "/hook", timeout=10)]
+    got = {b["data"]["id"]: (b["type"], b["data"]["detail"]) for b in bodies}
+    assert got == {ids[0]: ("message.canceled", "canceled through the API"),
+                   ids[1]: ("message.canceled", "bot deleted")}
