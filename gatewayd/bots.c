@@ -4,10 +4,11 @@
  * bots with their health; GET/PATCH/DELETE one bot. Deleting a bot cancels its
  * queued messages in the same transaction.
  *
- * Settings are per-bot limits for senderd's lane; what is not set takes the
- * defaults in DEFAULT_SETTINGS.
+ * Settings are the bot's keys of common/botset.h (senderd's limits, webhookd's behaviour),
+ * checked against that table; answers show them merged over every key's default.
  */
 #include "gatewayd/gatewayd.h"
+#include "common/botset.h"
 #include "common/crypto.h"
 #include "common/httpc.h"
 #include "common/log.h"
@@ -19,15 +20,13 @@
 #include <string.h>
 
 #define GETME_TIMEOUT_MS 10000
-#define DEFAULT_SETTINGS \
-	"'{\"per_second\":30,\"chat_per_second\":1,\"group_per_minute\":20," \
-	"\"paid_broadcast\":false}'::jsonb"
 
-/* the bot as JSON with its health, built by PostgreSQL */
-#define BOT_JSON \
+/* the bot as JSON with its health, built by PostgreSQL; the parameter numbered d holds
+ * every setting's default (defaults_json) and the stored settings win over it */
+#define BOT_JSON(d) \
 	"json_build_object('id', b.id, 'telegram_id', b.telegram_id, 'username', b.username," \
 	" 'name', b.name, 'enabled', b.enabled, 'disabled_reason', b.disabled_reason," \
-	" 'settings', " DEFAULT_SETTINGS " || b.settings, 'created_at', b.created_at," \
+	" 'settings', " d "::jsonb || b.settings, 'created_at', b.created_at," \
 	" 'queue_depth', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id" \
 	"   AND m.status IN ('queued', 'retrying', 'sending'))," \
 	" 'sent_last_hour', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id" \
@@ -42,20 +41,21 @@
 static const char insert_sql[] =
 	"WITH b AS (INSERT INTO bots (tenant_id, telegram_id, username, name, token_sealed,"
 	"  token_hash, settings) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7::jsonb)"
-	"  RETURNING *) SELECT " BOT_JSON " FROM b";
+	"  RETURNING *) SELECT " BOT_JSON("$8") " FROM b";
 static const char list_sql[] =
-	"SELECT json_build_object('bots', coalesce(json_agg(" BOT_JSON " ORDER BY b.id), '[]'))"
+	"SELECT json_build_object('bots', coalesce(json_agg(" BOT_JSON("$2") " ORDER BY b.id),"
+	" '[]'))"
 	" FROM bots b"
 	" WHERE b.tenant_id = $1 AND b.deleted_at IS NULL";
 static const char get_sql[] =
-	"SELECT " BOT_JSON " FROM bots b WHERE b.id = $1 AND b.tenant_id = $2"
+	"SELECT " BOT_JSON("$3") " FROM bots b WHERE b.id = $1 AND b.tenant_id = $2"
 	" AND b.deleted_at IS NULL";
 static const char update_sql[] =
 	"WITH b AS (UPDATE bots SET name = coalesce($3, name), enabled = coalesce($4, enabled),"
 	"  disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END,"
 	"  settings = settings || coalesce($5::jsonb, '{}'), updated_at = now()"
 	"  WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING *)"
-	" SELECT " BOT_JSON " FROM b";
+	" SELECT " BOT_JSON("$6") " FROM b";
 static const char delete_sql[] =
 	"WITH b AS (UPDATE bots SET deleted_at = now(), enabled = false, updated_at = now()"
 	"  WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING id),"
@@ -65,16 +65,6 @@ static const char delete_sql[] =
 	"  SELECT id, 'canceled', 'bot deleted' FROM c),"
 	" cb AS (SELECT queue_callbacks(array(SELECT id FROM c), 'canceled', 'bot deleted') n)"
 	" SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM c), (SELECT n FROM cb)";
-
-/* settings keys: name, smallest, largest; paid_broadcast is a boolean */
-static const struct {
-	const char *name;
-	int64_t min, max;
-} limits[] = {
-	{ "per_second", 1, 1000 },
-	{ "chat_per_second", 1, 30 },
-	{ "group_per_minute", 1, 600 },
-};
 
 /* pending bot registration while getMe runs */
 struct new_bot {
@@ -115,36 +105,45 @@ static bool valid_token(const char *t)
 	return true;
 }
 
+/* defaults_json - every bot setting with its default, as a JSON object; built once */
+static const char *defaults_json(void)
+{
+	static char *text;
+	const struct tgm_botset_key *k;
+	size_t n;
+	yajl_gen g;
+
+	if (text)
+		return text;
+	k = tgm_botset_keys(&n);
+	g = tgm_jgen_new();
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < n; i++) {
+		tgm_jgen_key(g, k[i].name);
+		if (k[i].type == TGM_BOTSET_INT)
+			tgm_jgen_int(g, tgm_botset_int(NULL, k[i].name));
+		else if (k[i].type == TGM_BOTSET_BOOL)
+			yajl_gen_bool(g, tgm_botset_bool(NULL, k[i].name));
+		else
+			tgm_jgen_str(g, tgm_botset_str(NULL, k[i].name));
+	}
+	yajl_gen_map_close(g);
+	text = tgm_xstrdup(tgm_jgen_text(g, NULL));
+	yajl_gen_free(g);
+	return text;
+}
+
 /* check_settings - a settings object of known keys in range, as JSON text (caller frees) */
 static char *check_settings(struct gw_req *r, yajl_val v)
 {
 	yajl_gen g;
-	char *out, detail[256];
+	char *out, detail[512];
 
 	if (v == NULL || YAJL_IS_NULL(v))
 		return NULL;
-	if (!YAJL_IS_OBJECT(v)) {
-		gw_reply_problem(r, 422, "invalid_field", "settings must be an object", "settings");
+	if (!tgm_botset_check(v, detail, sizeof(detail))) {
+		gw_reply_problem(r, 422, "invalid_field", detail, "settings");
 		return (char *)-1;
-	}
-	for (size_t i = 0; i < v->u.object.len; i++) {
-		const char *k = v->u.object.keys[i];
-		yajl_val x = v->u.object.values[i];
-		bool ok = false;
-
-		if (strcmp(k, "paid_broadcast") == 0)
-			ok = YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x);
-		for (size_t j = 0; j < sizeof(limits) / sizeof(limits[0]); j++)
-			if (strcmp(k, limits[j].name) == 0)
-				ok = YAJL_IS_INTEGER(x) && YAJL_GET_INTEGER(x) >= limits[j].min &&
-				     YAJL_GET_INTEGER(x) <= limits[j].max;
-		if (!ok) {
-			snprintf(detail, sizeof(detail), "settings.%.40s is unknown or out of range"
-				 " (per_second 1-1000, chat_per_second 1-30, group_per_minute 1-600,"
-				 " paid_broadcast true/false)", k);
-			gw_reply_problem(r, 422, "invalid_field", detail, "settings");
-			return (char *)-1;
-		}
 	}
 	g = tgm_jgen_new();
 	tgm_jgen_tree(g, v);
@@ -182,10 +181,10 @@ static void store_bot(struct gw_req *r, yajl_val me)
 	tgm_hex_encode(d, sizeof(d), hash);
 	gw_tenant_param(r, tenant);
 	{
-		const char *p[7] = { tenant, tgid, username ? username : "",
+		const char *p[8] = { tenant, tgid, username ? username : "",
 				     nb->name ? nb->name : (first ? first : ""), sealed, hash,
-				     nb->settings ? nb->settings : "{}" };
-		gw_query_sql(r, insert_sql, 7, p, on_inserted);
+				     nb->settings ? nb->settings : "{}", defaults_json() };
+		gw_query_sql(r, insert_sql, 8, p, on_inserted);
 	}
 	free(sealed);
 }
@@ -243,10 +242,10 @@ void gw_bots_create(struct gw_req *r)
 void gw_bots_list(struct gw_req *r)
 {
 	char tenant[24];
-	const char *p[1] = { tenant };
+	const char *p[2] = { tenant, defaults_json() };
 
 	gw_tenant_param(r, tenant);
-	gw_query_sql(r, list_sql, 1, p, gw_on_json);
+	gw_query_sql(r, list_sql, 2, p, gw_on_json);
 }
 
 static void on_one(struct gw_req *r, PGresult *res, const char *err)
@@ -275,10 +274,10 @@ static bool bot_path(struct gw_req *r, char tenant[24])
 void gw_bots_get(struct gw_req *r)
 {
 	char tenant[24];
-	const char *p[2] = { tgm_http_param(&r->params, "id"), tenant };
+	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, defaults_json() };
 
 	if (bot_path(r, tenant))
-		gw_query_sql(r, get_sql, 2, p, on_one);
+		gw_query_sql(r, get_sql, 3, p, on_one);
 }
 
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
@@ -318,9 +317,9 @@ void gw_bots_update(struct gw_req *r)
 	if (settings == (char *)-1)
 		return;
 	if (bot_path(r, tenant)) {
-		const char *p[5] = { tgm_http_param(&r->params, "id"), tenant, name, enabled,
-				     settings };
-		gw_query_sql(r, update_sql, 5, p, on_updated);
+		const char *p[6] = { tgm_http_param(&r->params, "id"), tenant, name, enabled,
+				     settings, defaults_json() };
+		gw_query_sql(r, update_sql, 6, p, on_updated);
 	}
 	free(settings);
 }

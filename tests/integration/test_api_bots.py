@@ -6,15 +6,25 @@ messages are canceled, each with an event).
 import hashlib
 
 import pytest
+import yaml
 
 from api_helpers import (Reply, api, events_of, msg, mworld, new_token, problem,  # noqa: F401
                          world)
+from conftest import REPO
 
 BOT_FIELDS = {"id", "telegram_id", "username", "name", "enabled", "disabled_reason",
               "settings", "created_at", "queue_depth", "sent_last_hour", "failed_last_hour",
               "sent_last_minute", "last_error"}
+# every bot setting (common/botset.c) with its default, as GET shows them
 DEFAULTS = {"per_second": 30, "chat_per_second": 1, "group_per_minute": 20,
-            "paid_broadcast": False}
+            "paid_broadcast": False, "updates": "auto",
+            "commands": "start help balance buy billing history autorecharge",
+            "welcome": "Welcome! Write here and we will answer you.", "help": "",
+            "free_credits": 0, "low_balance": 0, "admin_chat_id": 0,
+            "topic_name": "{first_name} @{username} #{user_id}", "charge_messages": False,
+            "cost_text": 1, "cost_photo": 2, "cost_video": 3, "cost_voice": 2,
+            "cost_document": 2, "cost_sticker": 1, "cost_other": 1,
+            "no_credit_text": "You have no credits left. Buy more to keep writing:"}
 
 
 def bot_row(world, bot_id):
@@ -86,6 +96,86 @@ def test_register_bad_settings(mworld, settings):
     problem(admin.post("/v1/bots", {"token": new_token(), "settings": settings}), 422,
             "invalid_field", "settings")
     assert len(mworld.tg.getme_calls()) == before
+
+
+@pytest.mark.parametrize("settings, detail", [
+    ({"updates": "sometimes"},
+     "settings.updates must be one of auto, webhook, polling, off"),
+    ({"updates": "Polling"}, "settings.updates must be one of"),
+    ({"updates": 1}, "settings.updates must be one of"),
+    ({"welcome": "w" * 4097}, "settings.welcome must be a string of at most 4096 bytes"),
+    ({"topic_name": "\u00e9" * 65}, "settings.topic_name must be a string of at most 128"),
+    ({"commands": 5}, "settings.commands must be a string"),
+    ({"help": None}, "settings.help must be a string"),
+    ({"admin_chat_id": 5}, "settings.admin_chat_id must be an integer from -999999999999999 to 0"),
+    ({"admin_chat_id": "-100123"}, "settings.admin_chat_id must be an integer"),
+    ({"free_credits": -1}, "settings.free_credits must be an integer from 0 to 1000000"),
+    ({"cost_photo": 1.5}, "settings.cost_photo must be an integer"),
+    ({"charge_messages": "true"}, "settings.charge_messages must be true or false"),
+    ({"per_second": 0}, "settings.per_second must be an integer from 1 to 1000"),
+    ({"welcome": "Hi", "nope": 1}, "settings.nope is not a setting"),
+    ("fast", "settings must be an object"),
+])
+def test_register_bad_settings_named(mworld, settings, detail):
+    admin = mworld.shared_api("acme")
+    before = len(mworld.tg.getme_calls())
+    problem(admin.post("/v1/bots", {"token": new_token(), "settings": settings}), 422,
+            "invalid_field", "settings", detail)
+    assert len(mworld.tg.getme_calls()) == before
+
+
+def test_register_new_settings(world, api):
+    given = {"updates": "polling", "welcome": "Bienvenue \u00e0 bord \U0001F680",
+             "admin_chat_id": -1001234567890, "help": "", "charge_messages": True,
+             "cost_video": 0, "topic_name": "\u00e9" * 64, "commands": "start help"}
+    bot = api.new_bot(settings=given)
+    assert bot["settings"] == {**DEFAULTS, **given}
+    assert bot_row(world, bot["id"])["settings"] == given  # only what was given is stored
+    got = api.get(f"/v1/bots/{bot['id']}").json()
+    assert got["settings"] == {**DEFAULTS, **given}
+    listed = api.get("/v1/bots").json()["bots"]
+    assert [b["settings"] for b in listed] == [{**DEFAULTS, **given}]
+
+
+def test_defaults_shown(world, api):
+    bot = api.new_bot()
+    assert bot["settings"] == DEFAULTS
+    assert bot_row(world, bot["id"])["settings"] == {}
+    assert api.get(f"/v1/bots/{bot['id']}").json()["settings"] == DEFAULTS
+    assert api.get("/v1/bots").json()["bots"][0]["settings"] == DEFAULTS
+    # a key stored by other means (not through the API) still wins over its default
+    world.query("UPDATE bots SET settings = '{\"low_balance\": 5}' WHERE id = %s",
+                (bot["id"],))
+    assert api.get(f"/v1/bots/{bot['id']}").json()["settings"] == {**DEFAULTS,
+                                                                  "low_balance": 5}
+
+
+def test_openapi_documents_every_setting():
+    """docs/openapi.yaml's BotSettings: the keys and defaults gatewayd shows."""
+    spec = yaml.safe_load((REPO / "docs" / "openapi.yaml").read_text())
+    props = spec["components"]["schemas"]["BotSettings"]["properties"]
+    assert {k: v["default"] for k, v in props.items()} == DEFAULTS
+    required = spec["components"]["schemas"]["Bot"]["properties"]["settings"]["required"]
+    assert set(required) == set(DEFAULTS)
+
+
+def test_patch_new_settings(world, api):
+    bid = api.new_bot(settings={"welcome": "Hello"})["id"]
+    r = api.patch(f"/v1/bots/{bid}", {"settings": {"updates": "off", "admin_chat_id": -100777}})
+    assert r.status_code == 200, r.text
+    want = {**DEFAULTS, "welcome": "Hello", "updates": "off", "admin_chat_id": -100777}
+    assert r.json()["settings"] == want
+    assert api.get(f"/v1/bots/{bid}").json()["settings"] == want
+    before = bot_row(world, bid)
+    for settings, detail in [
+        ({"updates": "webhooks"}, "settings.updates must be one of auto, webhook, polling, off"),
+        ({"no_credit_text": "n" * 4097}, "settings.no_credit_text must be a string of at most"),
+        ({"low_balance": True}, "settings.low_balance must be an integer from 0 to 1000000"),
+        ({"paid_broadcast": "no"}, "settings.paid_broadcast must be true or false"),
+    ]:
+        problem(api.patch(f"/v1/bots/{bid}", {"settings": settings}), 422, "invalid_field",
+                "settings", detail)
+    assert bot_row(world, bid) == before
 
 
 def test_register_bad_name(mworld):
