@@ -67,6 +67,7 @@ struct tgm_config {
 		int max_body;
 		char *doorbell;
 		char *billing;
+		int poll_timeout;
 	} webhookd;
 	struct {
 		char *doorbell;

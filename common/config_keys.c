@@ -93,6 +93,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  0, 0, 0, "ZeroMQ endpoint webhookd binds to ring senderd (PUB)" },
 	{ "webhookd", "billing", TGM_CFG_ENDPOINT, OFF(webhookd.billing), RUN "billingd-work", 0, 0,
 	  0, "billingd's work endpoint webhookd connects to (PUSH)" },
+	{ "webhookd", "poll_timeout", TGM_CFG_INT, OFF(webhookd.poll_timeout), "25", 0, 50,
+	  TGM_CFG_RELOADABLE, "seconds a getUpdates long poll may wait (bots in polling mode)" },
 
 	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
 	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },

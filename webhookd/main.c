@@ -1,6 +1,6 @@
 /*
  * webhookd/main.c - start and stop the intake daemon; the work is in the other
- * files of this folder (server.c: sockets and routes).
+ * files of this folder (webhookd.h tells the flow).
  */
 #include "common/daemon.h"
 #include "webhookd/webhookd.h"
@@ -11,6 +11,7 @@ static const struct tgm_daemon webhookd = {
 	.start = wh_start,
 	.drain = wh_drain,
 	.stop = wh_stop,
+	.busy = wh_busy_hook,
 };
 
 int main(int argc, char **argv)

@@ -1,42 +1,93 @@
 /*
  * server.c - webhookd's sockets and route table: the HTTP listener for webhooks,
- * the doorbell publisher and the billing work pusher; drain closes the listener first.
+ * the doorbell publisher, the billing work pusher and the Telegram client; the
+ * sweep timer; drain closes the listener first and waits for work in flight.
  */
 #include "webhookd/webhookd.h"
 #include "common/health.h"
 #include "common/log.h"
 #include "common/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <zmq.h>
 
 #define DRAIN_TIMEOUT_S 10
+#define SWEEP_INTERVAL_S 2
+#define TG_CONNECTIONS 8
 
 static const struct tgm_http_route routes[] = {
 	{ EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler, NULL },
+	{ EVHTTP_REQ_POST, "/telegram/{bot_id}", wh_telegram_intake, NULL },
+	{ EVHTTP_REQ_POST, "/stripe", wh_stripe_intake, NULL },
 	{ 0, NULL, NULL, NULL },
 };
+
+void wh_ring(struct webhookd *wh, int64_t bot_id)
+{
+	char topic[32], json[64];
+	int n;
+
+	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
+	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld}", (long long)bot_id);
+	tgm_bus_send(wh->doorbell, topic, json, (size_t)n);
+}
+
+/* on_sweep - rule 1: the database is swept on a timer, whatever the wake-ups said */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct webhookd *wh = arg;
+
+	(void)fd;
+	(void)what;
+	if (wh->ctx->stopping)
+		return;
+	wh_process_kick(wh);
+	wh_register_due(wh);
+}
+
+static int open_buses(struct webhookd *wh, char *err, size_t errlen)
+{
+	const struct tgm_config *cfg = wh->ctx->cfg;
+	struct event_base *base = wh->ctx->base;
+
+	wh->doorbell = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUB, cfg->webhookd.doorbell,
+				    true, err, errlen);
+	if (wh->doorbell == NULL)
+		return -1;
+	wh->billing = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUSH, cfg->webhookd.billing,
+				   false, err, errlen);
+	return wh->billing ? 0 : -1;
+}
 
 int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 {
 	struct webhookd *wh = tgm_xcalloc(1, sizeof(*wh));
 	const struct tgm_config *cfg = ctx->cfg;
+	struct timeval tv = { SWEEP_INTERVAL_S, 0 };
 
 	ctx->app = wh;
+	wh->ctx = ctx;
+	if (!ctx->has_secret_key) {
+		snprintf(err, errlen, "[security] secret_key is required (bot tokens are sealed)");
+		return -1;
+	}
 	wh->http = tgm_http_listen(ctx->base, cfg->webhookd.listen, (size_t)cfg->webhookd.max_body,
-				   routes, ctx, err, errlen);
-	if (wh->http == NULL)
+				   routes, wh, err, errlen);
+	if (wh->http == NULL || open_buses(wh, err, errlen) < 0)
 		return -1;
-	wh->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, cfg->webhookd.doorbell,
-				    true, err, errlen);
-	if (wh->doorbell == NULL)
-		return -1;
-	wh->billing = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUSH, cfg->webhookd.billing,
-				   false, err, errlen);
-	if (wh->billing == NULL)
-		return -1;
+	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
+	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);
+	event_add(wh->ev_sweep, &tv);
+	wh_bots_start(wh);
+	wh_process_kick(wh);
 	log_info("listening on http://%s", cfg->webhookd.listen);
 	return 0;
+}
+
+static int wh_busy(struct webhookd *wh)
+{
+	return wh->inflight + (wh->processing ? 1 : 0);
 }
 
 void wh_drain(struct tgm_ctx *ctx)
@@ -44,7 +95,16 @@ void wh_drain(struct tgm_ctx *ctx)
 	struct webhookd *wh = ctx->app;
 
 	tgm_http_stop_accepting(wh->http);
+	for (size_t i = 0; i < wh->nbots; i++)
+		wh_poll_stop(wh->bots[i]);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
+}
+
+int wh_busy_hook(struct tgm_ctx *ctx)
+{
+	struct webhookd *wh = ctx->app;
+
+	return wh ? wh_busy(wh) : 0;
 }
 
 void wh_stop(struct tgm_ctx *ctx)
@@ -53,7 +113,12 @@ void wh_stop(struct tgm_ctx *ctx)
 
 	if (wh == NULL)
 		return;
+	if (wh->ev_sweep)
+		event_free(wh->ev_sweep);
 	tgm_http_free(wh->http);
+	wh_bots_free(wh);
+	if (wh->tg)
+		tgm_httpc_free(wh->tg);
 	tgm_bus_close(wh->doorbell);
 	tgm_bus_close(wh->billing);
 	free(wh);

@@ -1,0 +1,422 @@
+"""webhookd's Telegram side (issue 5): setWebhook registration with a secret token,
+the webhook intake (secret checked, update stored once before the 200), processing
+in order per chat from the database, users and chats recorded, blocked marks and
+group migrations, bot commands, long polling, and a crash between storing and
+processing.
+
+Bots are written straight into PostgreSQL (token sealed as common/crypto.c does); the
+fake Telegram (fake_telegram.py) answers the direct calls (setWebhook, deleteWebhook,
+answerCallbackQuery); replies are checked in the outbound queue (messages), where
+senderd would take them.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import free_port, wait_for
+from fake_telegram import FakeTelegram
+from test_senderd import AESGCM, SenderWorld
+from test_telegram_test_api import TESTS
+
+pytestmark = pytest.mark.skipif(AESGCM is None, reason="python3-cryptography is missing")
+
+PUBLIC = "https://tgm.example.org/hooks"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class World(SenderWorld):
+    """SenderWorld's database helpers, plus webhookd and updates."""
+
+    def __init__(self, env, tg):
+        super().__init__(env, tg)
+        self._update_ids = iter(range(1000, 10 ** 9))
+        self.webhookd_proc = None
+
+    def conf(self, **webhookd):
+        settings = {("telegram", "api_url"): self.tg.url, ("telegram", "timeout"): "5",
+                    ("webhookd", "public_url"): PUBLIC}
+        for k, v in webhookd.items():
+            settings[("webhookd", k)] = str(v)
+        return self.env.write_config(settings, name=f"webhookd-{next(self._confs)}.conf")
+
+    def webhookd(self, **webhookd):
+        self.webhookd_proc = self.env.daemon("webhookd", conf=self.conf(**webhookd))
+        return self.webhookd_proc
+
+    def url(self, bot):
+        return f"{self.env.http('webhookd')}/telegram/{bot.id}"
+
+    def secret(self, bot):
+        """the secret_token webhookd gave Telegram for bot (from the fake's record)"""
+        calls = wait_for(lambda: self.tg.calls(token=bot.token, method="setWebhook"), 10,
+                         what="setWebhook")
+        return calls[-1].params["secret_token"]
+
+    def post(self, bot, update, secret=None, **kw):
+        secret = self.secret(bot) if secret is None else secret
+        headers = {SECRET_HEADER: secret} if secret else {}
+        data = update if isinstance(update, (bytes, str)) else json.dumps(update)
+        return requests.post(self.url(bot), data=data, timeout=10,
+                             headers={"Content-Type": "application/json", **headers}, **kw)
+
+    def update(self, kind="message", **body):
+        return {"update_id": next(self._update_ids), kind: body}
+
+    def message(self, text, user=42, chat=None, chat_type="private", **extra):
+        chat = user if chat is None else chat
+        body = {"message_id": next(self._update_ids), "date": int(time.time()),
+                "from": {"id": user, "is_bot": False, "first_name": "Ada",
+                         "username": "ada"},
+                "chat": {"id": chat, "type": chat_type, "first_name": "Ada"}, **extra}
+        if text is not None:
+            body["text"] = text
+        return self.update("message", **body)
+
+    def stored(self, bot):
+        return self.query("SELECT update_id, processed_at IS NOT NULL, outcome FROM tg_updates"
+                          " WHERE bot_id = %s ORDER BY seq", (bot.id,))
+
+    def wait_processed(self, bot, n, timeout=10):
+        def done():
+            rows = self.stored(bot)
+            return rows if len(rows) >= n and all(r[1] for r in rows) else None
+        return wait_for(done, timeout, what=f"{n} updates of bot {bot.id} processed")
+
+    def replies(self, bot, chat=None):
+        rows = self.query("SELECT chat, method, params, priority FROM messages"
+                          " WHERE bot_id = %s ORDER BY id", (bot.id,))
+        return [r for r in rows if chat is None or r[0] == str(chat)]
+
+
+@pytest.fixture
+def tg():
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def w(tgm_env, tg):
+    return World(tgm_env, tg)
+
+
+# -- registration ------------------------------------------------------------------
+
+def test_webhook_registered_with_a_random_secret(w):
+    bot = w.new_bot()
+    w.webhookd()
+    secret = w.secret(bot)
+    call = w.tg.calls(token=bot.token, method="setWebhook")[-1]
+    assert call.params["url"] == f"{PUBLIC}/telegram/{bot.id}"
+    assert 1 <= len(secret) <= 256 and all(c.isalnum() or c in "_-" for c in secret)
+    assert "message" in call.params["allowed_updates"]
+    assert "callback_query" in call.params["allowed_updates"]
+    wait_for(lambda: w.one("SELECT intake FROM bots WHERE id = %s", (bot.id,))[0] == "webhook",
+             5, what="bots.intake = webhook")
+    stored = w.one("SELECT webhook_secret FROM bots WHERE id = %s", (bot.id,))[0]
+    assert stored.startswith("v1.") and secret not in stored  # sealed, never in clear
+
+
+def test_the_secret_survives_a_restart(w):
+    bot = w.new_bot()
+    d = w.webhookd()
+    first = w.secret(bot)
+    d.stop()
+    w.tg.clear()
+    w.webhookd()
+    assert w.secret(bot) == first  # registered again on start, same secret
+    assert w.post(bot, w.message("/help")).status_code == 200
+
+
+def test_disabling_a_bot_deletes_its_webhook(w):
+    bot = w.new_bot()
+    w.webhookd()
+    w.secret(bot)
+    w.query("UPDATE bots SET enabled = false WHERE id = %s", (bot.id,))
+    wait_for(lambda: w.tg.calls(token=bot.token, method="deleteWebhook"), 10,
+             what="deleteWebhook")
+    wait_for(lambda: w.one("SELECT intake FROM bots WHERE id = %s", (bot.id,))[0] is None, 5,
+             what="bots.intake cleared")
+    w.tg.clear()
+    w.query("UPDATE bots SET enabled = true WHERE id = %s", (bot.id,))
+    wait_for(lambda: w.tg.calls(token=bot.token, method="setWebhook"), 10,
+             what="setWebhook again")
+
+
+def test_a_failed_registration_is_retried(w):
+    bot = w.new_bot()
+    w.tg.server_error(code=500, times=2, token=bot.token, method="setWebhook")
+    w.webhookd()
+    wait_for(lambda: len(w.tg.calls(token=bot.token, method="setWebhook")) >= 3, 15,
+             what="setWebhook retried")
+    wait_for(lambda: w.one("SELECT intake, intake_error FROM bots WHERE id = %s",
+                           (bot.id,)) == ("webhook", None), 5, what="intake set, error cleared")
+
+
+# -- intake --------------------------------------------------------------------------
+
+def test_missing_or_wrong_secret_is_refused_and_nothing_stored(w):
+    bot = w.new_bot()
+    w.webhookd()
+    good = w.secret(bot)
+    upd = w.message("/start")
+    for secret in ("", "x" * len(good), good[:-1], good + "x", good.lower()):
+        if secret == good:
+            continue
+        r = w.post(bot, upd, secret=secret) if secret else requests.post(
+            w.url(bot), json=upd, timeout=5)
+        assert r.status_code == 401, (secret, r.text)
+        assert r.headers["Content-Type"].startswith("application/problem+json")
+    other = w.new_bot()
+    assert w.post(other, upd, secret=good).status_code in (401, 404)
+    assert w.stored(bot) == []
+
+
+def test_bad_bodies_get_clear_4xx(w):
+    bot = w.new_bot()
+    w.webhookd(max_body=4096)
+    cases = [(b"{not json", 400, "malformed_json"), (b"[1,2]", 400, "invalid_update"),
+             (json.dumps({"message": {}}), 400, "invalid_update"),
+             (json.dumps({"update_id": -1}), 400, "invalid_update"),
+             (json.dumps({"update_id": "7"}), 400, "invalid_update"),
+             (json.dumps({"update_id": 1, "message": {"text": "x" * 9000}}), 413, None)]
+    for body, code, slug in cases:
+        r = w.post(bot, body)
+        assert r.status_code == code, (body[:40], r.status_code, r.text)
+        if slug:
+            assert r.json()["type"].endswith("/" + slug)
+    r = requests.post(f"{w.env.http('webhookd')}/telegram/999999", json=w.message("/x"),
+                      headers={SECRET_HEADER: w.secret(bot)}, timeout=5)
+    assert r.status_code == 404
+    r = requests.post(f"{w.env.http('webhookd')}/telegram/abc", json={}, timeout=5)
+    assert r.status_code == 404
+    assert w.stored(bot) == []
+
+
+def test_the_same_update_ten_times_is_processed_once(w):
+    bot = w.new_bot(free_credits=5)
+    w.webhookd()
+    upd = w.message("/start")
+    answers = [w.post(bot, upd).json() for _ in range(10)]
+    assert answers[0] == {"ok": True}
+    assert all(a.get("duplicate") for a in answers[1:])
+    w.wait_processed(bot, 1)
+    assert len(w.stored(bot)) == 1
+    assert len(w.replies(bot)) == 1
+    assert w.one("SELECT credits FROM bot_users WHERE bot_id = %s AND user_id = 42",
+                 (bot.id,))[0] == 5
+
+
+def test_concurrent_duplicates_store_one(w):
+    bot = w.new_bot()
+    w.webhookd()
+    secret = w.secret(bot)
+    upd = w.message("/help")
+    codes = []
+
+    def send():
+        codes.append(w.post(bot, upd, secret=secret).status_code)
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 8
+    w.wait_processed(bot, 1)
+    assert len(w.stored(bot)) == 1 and len(w.replies(bot)) == 1
+
+
+def test_a_chats_updates_are_processed_in_order(w):
+    bot = w.new_bot()
+    w.webhookd()
+    secret = w.secret(bot)
+    texts = ["/help", "/balance"] * 10
+    for t in texts:
+        assert w.post(bot, w.message(t, user=77), secret=secret).status_code == 200
+    w.wait_processed(bot, len(texts))
+    replies = [r[2]["text"] for r in w.replies(bot, chat=77)]
+    assert len(replies) == len(texts)
+    for asked, got in zip(texts, replies):
+        assert got.startswith("Commands:" if asked == "/help" else "Credits:"), (asked, got)
+
+
+# -- users, chats, commands ----------------------------------------------------------
+
+def test_start_welcomes_and_gives_free_credits_once(w):
+    bot = w.new_bot(free_credits=20, welcome="Hello there!")
+    w.webhookd()
+    w.post(bot, w.message("/start"))
+    w.post(bot, w.message("/start"))
+    w.wait_processed(bot, 2)
+    first, second = w.replies(bot, chat=42)
+    assert first[1] == "sendMessage" and first[3] == 0  # high priority
+    assert first[2]["text"].startswith("Hello there!") and "20 free credits" in first[2]["text"]
+    assert first[2]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "buy"
+    assert "free credits" not in second[2]["text"]
+    assert w.query("SELECT kind, credits, balance FROM ledger WHERE bot_id = %s",
+                   (bot.id,)) == [("free", 20, 20)]
+    user = w.one("SELECT first_name, username, credits FROM bot_users WHERE bot_id = %s",
+                 (bot.id,))
+    assert user == ("Ada", "ada", 20)
+
+
+def test_balance_shows_a_progress_bar_and_a_low_balance_alert(w):
+    bot = w.new_bot(free_credits=100, low_balance=80)
+    w.webhookd()
+    w.post(bot, w.message("/start"))
+    w.wait_processed(bot, 1)
+    w.query("SELECT ledger_apply(%s, 42, 'test:spend', 'debit', -25)", (bot.id,))
+    w.post(bot, w.message("/balance"))
+    w.wait_processed(bot, 2)
+    text = w.replies(bot, chat=42)[-1][2]["text"]
+    assert text.startswith("Credits: 75/100 [████████░░] 75%"), text
+    assert "low" in text
+
+
+def test_help_lists_the_commands_that_are_on_and_unknown_ones_get_help(w):
+    bot = w.new_bot(commands="start help balance")
+    w.webhookd()
+    for t in ("/help", "/frobnicate", "/buy"):
+        w.post(bot, w.message(t))
+    w.wait_processed(bot, 3)
+    helptext, unknown, buy = [r[2]["text"] for r in w.replies(bot, chat=42)]
+    assert "/balance" in helptext and "/buy" not in helptext
+    assert unknown.startswith("Unknown command.") and buy.startswith("Unknown command.")
+
+
+def test_purchase_commands_go_to_billingd(w):
+    bot = w.new_bot()
+    w.webhookd()
+    for t in ("/buy", "/buy10", "/billing", "/history", "/autorecharge off"):
+        w.post(bot, w.message(t))
+    w.wait_processed(bot, 5)
+    rows = w.query("SELECT outcome, billing_at IS NOT NULL FROM tg_updates WHERE bot_id = %s"
+                   " ORDER BY seq", (bot.id,))
+    assert [r[0] for r in rows] == ["to billingd: /buy", "to billingd: /buy10",
+                                    "to billingd: /billing", "to billingd: /history",
+                                    "to billingd: /autorecharge"]
+    assert all(r[1] for r in rows)
+
+
+def test_a_button_press_is_answered_at_once(w):
+    bot = w.new_bot()
+    w.webhookd()
+    upd = w.update("callback_query", id="cbq1", data="buy", chat_instance="1",
+                   **{"from": {"id": 42, "is_bot": False, "first_name": "Ada"}},
+                   message={"message_id": 5, "date": 1, "chat": {"id": 42, "type": "private"}})
+    assert w.post(bot, upd).status_code == 200
+    call = wait_for(lambda: w.tg.calls(token=bot.token, method="answerCallbackQuery"), 10,
+                    what="answerCallbackQuery")[0]
+    assert call.params["callback_query_id"] == "cbq1"
+    w.wait_processed(bot, 1)
+
+
+def test_blocked_marks_follow_my_chat_member_and_start(w):
+    bot = w.new_bot()
+    w.webhookd()
+    member = {"chat": {"id": 42, "type": "private"}, "date": 1,
+              "from": {"id": 42, "is_bot": False, "first_name": "Ada"},
+              "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True}},
+              "new_chat_member": {"status": "kicked", "user": {"id": 1, "is_bot": True}}}
+    w.post(bot, w.update("my_chat_member", **member))
+    w.wait_processed(bot, 1)
+    assert w.one("SELECT blocked_at IS NOT NULL FROM chats WHERE bot_id = %s AND chat_id = 42",
+                 (bot.id,))[0]
+    w.post(bot, w.message("/start"))
+    w.wait_processed(bot, 2)
+    assert w.one("SELECT blocked_at FROM chats WHERE bot_id = %s AND chat_id = 42",
+                 (bot.id,))[0] is None
+
+
+def test_a_group_that_moved_to_a_supergroup_is_followed(w):
+    bot = w.new_bot()
+    w.webhookd()
+    w.post(bot, w.message(None, user=42, chat=-4001, chat_type="group",
+                          migrate_to_chat_id=-1004001))
+    w.wait_processed(bot, 1)
+    assert w.one("SELECT migrated_to FROM chats WHERE bot_id = %s AND chat_id = -4001",
+                 (bot.id,))[0] == -1004001
+
+
+# -- crashes -------------------------------------------------------------------------
+
+def test_updates_stored_before_a_kill_are_processed_after_restart(w):
+    bot = w.new_bot()
+    d = w.webhookd()
+    secret = w.secret(bot)
+    n = 300
+    for i in range(n):
+        assert w.post(bot, w.message("/help", user=1000 + i % 7), secret=secret).ok
+    d.kill()  # SIGKILL right after the last 200
+    pending = w.one("SELECT count(*) FROM tg_updates WHERE bot_id = %s AND processed_at IS NULL",
+                    (bot.id,))[0]
+    w.webhookd()
+    w.wait_processed(bot, n, timeout=90)  # a claim left by the killed one runs out first
+    assert len(w.replies(bot)) == n, f"{pending} were pending at the kill"
+
+
+# -- long polling against telegram-test-api -------------------------------------------
+
+TTA_TOKEN = "5555502:AAtelegramtestapipollingpolling01234"
+
+
+@pytest.fixture
+def emulator():
+    if shutil.which("node") is None or not (TESTS / "node_modules" / "telegram-test-api").is_dir():
+        pytest.skip("telegram-test-api is not installed (npm ci --prefix tests)")
+    port = free_port()
+    proc = subprocess.Popen(["npm", "run", "-s", "fake-telegram"], cwd=TESTS,
+                            env={**os.environ, "PORT": str(port)}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.post(f"{url}/bot{TTA_TOKEN}/getMe", timeout=1).ok
+        except requests.RequestException:
+            return False
+    try:
+        wait_for(up, 20, what="telegram-test-api to listen")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_long_polling_against_telegram_test_api(w, emulator):
+    tg_id = int(TTA_TOKEN.split(":")[0])
+    from test_senderd import seal
+    import hashlib
+    sealed = seal(w.env.secret_key, TTA_TOKEN, f"bot:{tg_id}:token")
+    bot_id = w.one("INSERT INTO bots (tenant_id, telegram_id, username, token_sealed,"
+                   " token_hash, settings) VALUES (%s, %s, 'TestNameBot', %s, %s,"
+                   " '{\"updates\": \"polling\"}') RETURNING id",
+                   (w.tenant_id, tg_id, sealed, hashlib.sha256(TTA_TOKEN.encode()).digest()))[0]
+    conf = w.env.write_config({("telegram", "api_url"): emulator, ("telegram", "timeout"): "5",
+                               ("webhookd", "poll_timeout"): "1"}, name="poll.conf")
+    w.env.daemon("webhookd", conf=conf)
+    who = {"botToken": TTA_TOKEN, "from": {"id": 4242, "first_name": "Bo", "is_bot": False},
+           "chat": {"id": 4242, "type": "private", "first_name": "Bo"}, "date": 1700000000}
+    r = requests.post(f"{emulator}/sendCommand", timeout=5, json={
+        **who, "text": "/start", "entities": [{"offset": 0, "length": 6, "type": "bot_command"}]})
+    assert r.ok
+    requests.post(f"{emulator}/sendMessage", json={**who, "text": "hello"}, timeout=5)
+
+    def processed():
+        rows = w.query("SELECT kind, outcome FROM tg_updates WHERE bot_id = %s AND"
+                       " processed_at IS NOT NULL ORDER BY seq", (bot_id,))
+        return rows if len(rows) == 2 else None
+    rows = wait_for(processed, 20, what="polled updates processed")
+    assert rows[0] == ("message", "command /start")
+    assert w.one("SELECT intake, poll_offset > 0 FROM bots WHERE id = %s", (bot_id,)) == (
+        "polling", True)
+    assert w.query("SELECT chat, method FROM messages WHERE bot_id = %s", (bot_id,)) == [
+        ("4242", "sendMessage")]

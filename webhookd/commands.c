@@ -1,0 +1,296 @@
+/*
+ * commands.c - a user's bot commands in a private chat and their button presses:
+ * /start (welcome, free credits once), /help, /balance (credits with a progress bar,
+ * time pass, low-balance alert); purchases (/buy, /buy<N>, /billing, /history,
+ * /autorecharge, the "buy" button) go to billingd. The bot's settings say which
+ * commands are on; anything else gets a short help.
+ */
+#include "webhookd/job.h"
+#include "common/botset.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/telegram.h"
+#include "common/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 32
+#define TEXT_MAX 4096
+#define BAR_CELLS 10
+
+static const char free_sql[] =
+	"SELECT applied, replayed FROM ledger_apply($1::bigint, $2::bigint, 'free:' || $2::text,"
+	" 'free', $3::bigint, p_reason => 'free credits on /start')";
+
+static const char balance_sql[] =
+	"SELECT u.credits, coalesce(to_char(u.pass_until AT TIME ZONE 'UTC',"
+	"  'YYYY-MM-DD HH24:MI') || ' UTC', ''), coalesce(u.pass_until > now(), false),"
+	" greatest(u.credits, coalesce((SELECT l.balance FROM ledger l WHERE l.bot_id = u.bot_id"
+	"  AND l.user_id = u.user_id AND l.credits > 0 ORDER BY l.id DESC LIMIT 1), 0))"
+	" FROM bot_users u WHERE u.bot_id = $1 AND u.user_id = $2";
+
+/* the commands and what /help says of them; "buy" also covers /buy<N> */
+static const struct {
+	const char *name, *help;
+	bool billing;
+} commands[] = {
+	{ "start", "start over", false },
+	{ "help", "this list", false },
+	{ "balance", "your credits and time pass", false },
+	{ "buy", "buy credits or a time pass (/buy10 buys 10 credits)", true },
+	{ "billing", "your payment details", true },
+	{ "history", "your last purchases and spending", true },
+	{ "autorecharge", "top up automatically: /autorecharge on <credits> <below>, off",
+	  true },
+};
+
+bool wh_is_command(const struct wh_job *j)
+{
+	return j->text != NULL && j->text[0] == '/';
+}
+
+/* command_name - "/Buy10@MyBot args" -> "buy10" (lowercase); false if it names
+ * another bot */
+static bool command_name(const struct wh_job *j, char *out, size_t outlen)
+{
+	const char *p = j->text + 1, *at;
+	size_t n = 0, m;
+
+	while (p[n] && p[n] != ' ' && p[n] != '@' && p[n] != '\n')
+		n++;
+	m = n < outlen - 1 ? n : outlen - 1;
+	for (size_t i = 0; i < m; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[m] = '\0';
+	if (p[n] != '@')
+		return true;
+	at = p + n + 1;
+	m = strcspn(at, " \n");
+	return strlen(j->bot->username) == m && strncasecmp(at, j->bot->username, m) == 0;
+}
+
+/* command_on - the bot's settings list name (buy<N> counts as buy) */
+static bool command_on(const struct wh_job *j, const char *name)
+{
+	const char *list = tgm_botset_str(j->bot->settings, "commands"), *w;
+	size_t n, len = strlen(name);
+
+	if (strncmp(name, "buy", 3) == 0 && name[3] && isdigit((unsigned char)name[3]))
+		len = 3;
+	while ((w = tgm_words_next(&list, &n)) != NULL)
+		if (n == len && strncmp(w, name, len) == 0)
+			return true;
+	return false;
+}
+
+static void help_text(const struct wh_job *j, char *out, size_t outlen, const char *first)
+{
+	const char *custom = tgm_botset_str(j->bot->settings, "help");
+	size_t used;
+
+	if (*custom) {
+		snprintf(out, outlen, "%s%s", first, custom);
+		return;
+	}
+	used = (size_t)snprintf(out, outlen, "%sCommands:", first);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && used < outlen; i++)
+		if (command_on(j, commands[i].name))
+			used += (size_t)snprintf(out + used, outlen - used, "\n/%s - %s",
+						 commands[i].name, commands[i].help);
+}
+
+static void reply_help(struct wh_job *j, const char *first, const char *outcome)
+{
+	char text[TEXT_MAX];
+
+	help_text(j, text, sizeof(text), first);
+	wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
+	wh_job_done(j, outcome);
+}
+
+static void reply_start(struct wh_job *j, int64_t granted)
+{
+	static const char *const label[] = { "See products" }, *const data[] = { "buy" };
+	const char *welcome = tgm_botset_str(j->bot->settings, "welcome");
+	char text[TEXT_MAX + 64];
+
+	if (granted > 0)
+		snprintf(text, sizeof(text), "%s\n\nYou got %lld free credits.", welcome,
+			 (long long)granted);
+	else
+		snprintf(text, sizeof(text), "%s", welcome);
+	wh_reply_text(j, j->chat_id, 0, text, label, data, command_on(j, "buy") ? 1 : 0);
+	wh_job_done(j, "command /start");
+}
+
+static void on_free(struct wh_job *j, PGresult *res, const char *err)
+{
+	int64_t applied = 0;
+
+	if (err) {
+		log_warn("bot=%lld user=%lld: free credits: %s", (long long)j->bot->id,
+			 (long long)j->user_id, err);
+		wh_job_done(j, "failed: free credits");
+		return;
+	}
+	if (PQgetvalue(res, 0, 1)[0] != 't') /* not a replay: this update granted them */
+		tgm_parse_int64(PQgetvalue(res, 0, 0), &applied);
+	reply_start(j, applied);
+}
+
+static void cmd_start(struct wh_job *j)
+{
+	int64_t free_credits = tgm_botset_int(j->bot->settings, "free_credits");
+	char bot[24], user[24], amount[24];
+	const char *params[3] = { bot, user, amount };
+
+	if (free_credits <= 0 || j->user_id == 0) {
+		reply_start(j, 0);
+		return;
+	}
+	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot->id);
+	snprintf(user, sizeof(user), "%lld", (long long)j->user_id);
+	snprintf(amount, sizeof(amount), "%lld", (long long)free_credits);
+	wh_job_query(j, free_sql, 3, params, on_free);
+}
+
+/* progress - "Credits: 75/100 [████████░░] 75%" */
+static void progress(char *out, size_t outlen, int64_t credits, int64_t full)
+{
+	size_t used;
+	int cells = full > 0 ? (int)((credits * BAR_CELLS + full / 2) / full) : 0;
+
+	if (full <= 0) {
+		snprintf(out, outlen, "Credits: %lld", (long long)credits);
+		return;
+	}
+	used = (size_t)snprintf(out, outlen, "Credits: %lld/%lld [", (long long)credits,
+				(long long)full);
+	for (int i = 0; i < BAR_CELLS && used < outlen; i++)
+		used += (size_t)snprintf(out + used, outlen - used, "%s", i < cells ? "█" : "░");
+	if (used < outlen)
+		snprintf(out + used, outlen - used, "] %lld%%", (long long)(credits * 100 / full));
+}
+
+static void on_balance(struct wh_job *j, PGresult *res, const char *err)
+{
+	int64_t credits = 0, full = 0, low = tgm_botset_int(j->bot->settings, "low_balance");
+	char text[512], bar[200];
+	bool pass;
+
+	if (err || PQntuples(res) != 1) {
+		wh_job_done(j, "failed: balance");
+		return;
+	}
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &credits);
+	tgm_parse_int64(PQgetvalue(res, 0, 3), &full);
+	pass = PQgetvalue(res, 0, 2)[0] == 't';
+	progress(bar, sizeof(bar), credits, full);
+	snprintf(text, sizeof(text), "%s%s%s%s", bar,
+		 pass ? "\nTime pass: active until " : "", pass ? PQgetvalue(res, 0, 1) : "",
+		 !pass && low > 0 && credits < low ? "\n⚠️ Your balance is low: /buy to top up."
+						    : "");
+	wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
+	wh_job_done(j, "command /balance");
+}
+
+static void cmd_balance(struct wh_job *j)
+{
+	char bot[24], user[24];
+	const char *params[2] = { bot, user };
+
+	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot->id);
+	snprintf(user, sizeof(user), "%lld", (long long)j->user_id);
+	wh_job_query(j, balance_sql, 2, params, on_balance);
+}
+
+static bool is_billing(const char *name)
+{
+	if (strncmp(name, "buy", 3) == 0 && (name[3] == '\0' || isdigit((unsigned char)name[3])))
+		return true;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].billing && strcmp(name, commands[i].name) == 0)
+			return true;
+	return false;
+}
+
+void wh_command(struct wh_job *j)
+{
+	char name[NAME_MAX_LEN], outcome[64];
+
+	if (!command_name(j, name, sizeof(name))) {
+		wh_job_done(j, "ignored: a command for another bot");
+		return;
+	}
+	if (!command_on(j, name)) {
+		reply_help(j, "Unknown command. ", "command unknown");
+		return;
+	}
+	if (strcmp(name, "start") == 0)
+		cmd_start(j);
+	else if (strcmp(name, "help") == 0)
+		reply_help(j, "", "command /help");
+	else if (strcmp(name, "balance") == 0)
+		cmd_balance(j);
+	else if (is_billing(name)) {
+		j->billing = true;
+		snprintf(outcome, sizeof(outcome), "to billingd: /%s", name);
+		wh_job_done(j, outcome);
+	} else
+		reply_help(j, "Unknown command. ", "command unknown");
+}
+
+static void on_answered(const struct tgm_tg_result *r, void *arg)
+{
+	struct webhookd *wh = arg;
+
+	wh->inflight--;
+	if (!r->ok)
+		log_info("answerCallbackQuery: %s", r->description ? r->description : "failed");
+}
+
+/* answer_callback - stop the button's spinner (a direct call: it cannot wait) */
+static void answer_callback(struct wh_job *j, const char *text)
+{
+	yajl_gen g = tgm_jgen_new();
+	const char *id = tgm_json_get_str(j->body, "id");
+	const char *json;
+	size_t len;
+
+	if (id == NULL || j->bot->token == NULL) {
+		yajl_gen_free(g);
+		return;
+	}
+	yajl_gen_map_open(g);
+	tgm_jgen_kstr(g, "callback_query_id", id);
+	if (text)
+		tgm_jgen_kstr(g, "text", text);
+	yajl_gen_map_close(g);
+	json = tgm_jgen_text(g, &len);
+	j->wh->inflight++;
+	tgm_tg_call(j->wh->tg, j->wh->ctx->cfg->telegram.api_url, j->bot->token,
+		    "answerCallbackQuery", json, len, j->wh->ctx->cfg->telegram.timeout * 1000,
+		    on_answered, j->wh);
+	yajl_gen_free(g);
+}
+
+void wh_callback(struct wh_job *j)
+{
+	const char *data = tgm_json_get_str(j->body, "data");
+
+	if (data && (strcmp(data, "buy") == 0 || strncmp(data, "buy:", 4) == 0)) {
+		answer_callback(j, NULL);
+		j->billing = true;
+		wh_job_done(j, "to billingd: button buy");
+		return;
+	}
+	if (data && strchr(data, ':') && tgm_botset_int(j->bot->settings, "admin_chat_id")) {
+		wh_bridge_admin(j); /* the info card's buttons */
+		return;
+	}
+	answer_callback(j, NULL);
+	wh_job_done(j, "ignored: an unknown button");
+}

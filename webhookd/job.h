@@ -1,0 +1,60 @@
+/*
+ * job.h - one stored update being processed (process.c runs it; commands.c and
+ * bridge.c act on it). Every step is idempotent: an update processed twice (a crash
+ * before wh_finish committed) sends its replies once and charges once (ledger keys).
+ */
+#ifndef WEBHOOKD_JOB_H
+#define WEBHOOKD_JOB_H
+
+#include "webhookd/webhookd.h"
+
+#include <yajl/yajl_gen.h>
+
+struct wh_job {
+	struct webhookd *wh;
+	struct wh_bot *bot;
+	int64_t seq, update_id;
+	int attempts;
+	yajl_val update;       /* the stored Update */
+	const char *kind;      /* "message", "callback_query", ... */
+	yajl_val body;         /* update[kind] */
+	yajl_val msg;          /* the Message it carries (message, edited_message), or NULL */
+	int64_t chat_id;       /* msg's chat, 0 when none */
+	const char *chat_type; /* "private", "supergroup", ... ("" when none) */
+	const char *text;      /* msg's text or caption, or NULL */
+	/* the user, as wh_record left it */
+	int64_t user_id;       /* 0: the update has no user */
+	bool new_user, pass_active, banned;
+	int64_t credits;
+	/* what it sends: a JSON array of {"chat", "method", "params"} */
+	yajl_gen replies;
+	int nreplies;
+	bool billing;          /* hand the update to billingd */
+};
+
+/* wh_job_done - finish: queue the replies, mark the update with outcome, go on */
+void wh_job_done(struct wh_job *j, const char *outcome);
+/* wh_job_query - run sql on webhookd's connection; cb gets the job back */
+typedef void (*wh_job_cb)(struct wh_job *j, PGresult *res, const char *err);
+void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *params,
+		  wh_job_cb cb);
+
+/* reply building: begin opens {"chat":..,"method":..,"params":{"chat_id":..}; the
+ * caller adds params with tgm_jgen_*; end closes it. thread 0: none */
+void wh_reply_begin(struct wh_job *j, int64_t chat, const char *method, int64_t thread);
+void wh_reply_end(struct wh_job *j);
+/* wh_reply_text - a sendMessage of text, with an inline keyboard of one row of
+ * buttons (labels[i] -> callback data[i], n of them; n 0: none) */
+void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
+		   const char *const *labels, const char *const *data, size_t n);
+
+/* commands.c */
+bool wh_is_command(const struct wh_job *j);
+void wh_command(struct wh_job *j);
+void wh_callback(struct wh_job *j);
+
+/* bridge.c */
+void wh_bridge_user(struct wh_job *j);
+void wh_bridge_admin(struct wh_job *j);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * poll.c - long polling for bots without a public URL: one getUpdates loop per bot.
+ * A batch is stored (store.c) before the offset moves past it, and the offset is
+ * kept in bots.poll_offset, so a crash re-reads at most one batch (deduplicated).
+ * Errors back off (1 s doubling to 60 s); a webhook still set is deleted first; a
+ * refused token stops the loop until the bot is loaded again.
+ */
+#include "webhookd/webhookd.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/telegram.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_LIMIT 100
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define IDLE_PAUSE_MS 1000 /* an empty answer that came early: a server without long poll */
+
+extern const char *const wh_allowed_updates[];
+
+static const char offset_sql[] = "UPDATE bots SET poll_offset = $2 WHERE id = $1";
+
+struct wh_poller {
+	struct webhookd *wh;
+	int64_t bot_id;
+	struct event *timer;
+	bool detached;      /* its bot stopped it: free when the call in flight ends */
+	bool busy;          /* a getUpdates or its stores in flight */
+	int64_t offset;
+	int64_t next_offset;
+	int stores_left;
+	bool store_failed;
+	int backoff_ms;
+	int64_t started_ms;
+};
+
+static void poll_now(struct wh_poller *p);
+
+static void schedule(struct wh_poller *p, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(p->timer, &tv);
+}
+
+static void poller_free(struct wh_poller *p)
+{
+	event_free(p->timer);
+	free(p);
+}
+
+/* settle - the call and its stores ended; free a detached poller, else go on */
+static bool settle(struct wh_poller *p)
+{
+	p->busy = false;
+	p->wh->inflight--;
+	if (p->detached) {
+		poller_free(p);
+		return false;
+	}
+	return true;
+}
+
+static void back_off(struct wh_poller *p, const char *why)
+{
+	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if (p->backoff_ms > BACKOFF_MAX_MS)
+		p->backoff_ms = BACKOFF_MAX_MS;
+	log_warn("bot=%lld: getUpdates: %s; again in %d ms", (long long)p->bot_id, why,
+		 p->backoff_ms);
+	schedule(p, p->backoff_ms);
+}
+
+static void on_offset_saved(PGresult *res, const char *err, void *arg)
+{
+	struct webhookd *wh = arg;
+
+	(void)res;
+	wh->inflight--;
+	if (err)
+		log_warn("saving a poll offset: %s", err);
+}
+
+static void batch_stored(struct wh_poller *p, bool empty)
+{
+	char id[24], off[24];
+	const char *params[2] = { id, off };
+	struct wh_bot *b;
+
+	if (!settle(p))
+		return;
+	if (p->store_failed) {
+		back_off(p, "storing the updates failed");
+		return;
+	}
+	p->backoff_ms = 0;
+	if (p->next_offset > p->offset) {
+		p->offset = p->next_offset;
+		if ((b = wh_bot_find(p->wh, p->bot_id)) != NULL)
+			b->poll_offset = p->offset;
+		snprintf(id, sizeof(id), "%lld", (long long)p->bot_id);
+		snprintf(off, sizeof(off), "%lld", (long long)p->offset);
+		p->wh->inflight++;
+		tgm_pg_query(p->wh->ctx->db, offset_sql, 2, params, on_offset_saved, p->wh);
+	}
+	if (empty && tgm_mono_ms() - p->started_ms < IDLE_PAUSE_MS)
+		schedule(p, IDLE_PAUSE_MS);
+	else
+		schedule(p, 0);
+}
+
+static void on_stored(const char *err, bool stored, void *arg)
+{
+	struct wh_poller *p = arg;
+
+	(void)stored;
+	if (err) {
+		log_warn("bot=%lld: storing a polled update: %s", (long long)p->bot_id, err);
+		p->store_failed = true;
+	}
+	if (--p->stores_left == 0)
+		batch_stored(p, false);
+}
+
+/* store_all - each update of the answer; the offset moves once all are stored */
+static void store_all(struct wh_poller *p, yajl_val list)
+{
+	size_t n = list->u.array.len;
+	struct wh_bot *b = wh_bot_find(p->wh, p->bot_id);
+	yajl_gen g;
+
+	p->store_failed = false;
+	p->stores_left = (int)n + 1; /* +1 until every store was started */
+	for (size_t i = 0; i < n && b != NULL; i++) {
+		yajl_val u = list->u.array.values[i];
+		int64_t id;
+		const char *json;
+		size_t len;
+
+		if (tgm_json_get_int(u, "update_id", &id) && id >= p->next_offset)
+			p->next_offset = id + 1;
+		g = tgm_jgen_new();
+		tgm_jgen_tree(g, u);
+		json = tgm_jgen_text(g, &len);
+		wh_store_update(p->wh, b, json, len, on_stored, p);
+		yajl_gen_free(g);
+	}
+	if (b == NULL)
+		p->stores_left = 1, p->store_failed = true;
+	if (--p->stores_left == 0)
+		batch_stored(p, n == 0);
+}
+
+static void on_deleted(const struct tgm_tg_result *r, void *arg)
+{
+	struct wh_poller *p = arg;
+
+	if (!settle(p))
+		return;
+	if (r->ok)
+		schedule(p, 0);
+	else
+		back_off(p, r->description ? r->description : "deleteWebhook failed");
+}
+
+static void delete_webhook(struct wh_poller *p, const char *token)
+{
+	p->busy = true;
+	p->wh->inflight++;
+	tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, token, "deleteWebhook", "{}",
+		    2, p->wh->ctx->cfg->telegram.timeout * 1000, on_deleted, p);
+}
+
+static void on_updates(const struct tgm_tg_result *r, void *arg)
+{
+	struct wh_poller *p = arg;
+	struct wh_bot *b;
+	enum tgm_tg_class c = tgm_tg_classify(r);
+
+	if (r->ok && r->result && YAJL_IS_ARRAY(r->result) && !p->detached) {
+		store_all(p, r->result);
+		return;
+	}
+	if (!settle(p))
+		return;
+	b = wh_bot_find(p->wh, p->bot_id);
+	if (r->error_code == 409 && r->description && strstr(r->description, "webhook") && b &&
+	    b->token) {
+		log_info("bot=%lld: a webhook is set; deleting it to poll", (long long)p->bot_id);
+		delete_webhook(p, b->token);
+	} else if (c == TGM_TG_TOKEN_DEAD) {
+		log_error("bot=%lld: getUpdates: the token is refused (%s); polling stops",
+			  (long long)p->bot_id, r->description ? r->description : "");
+	} else if (c == TGM_TG_FLOOD && r->retry_after > 0) {
+		schedule(p, r->retry_after * 1000);
+	} else {
+		back_off(p, r->description ? r->description : "failed");
+	}
+}
+
+static void poll_now(struct wh_poller *p)
+{
+	struct wh_bot *b = wh_bot_find(p->wh, p->bot_id);
+	int timeout = p->wh->ctx->cfg->webhookd.poll_timeout;
+	yajl_gen g;
+	const char *json;
+	size_t len;
+
+	if (b == NULL || b->token == NULL || p->wh->ctx->stopping)
+		return;
+	g = tgm_jgen_new();
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "offset", p->offset);
+	tgm_jgen_kint(g, "limit", POLL_LIMIT);
+	tgm_jgen_kint(g, "timeout", timeout);
+	tgm_jgen_key(g, "allowed_updates");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; wh_allowed_updates[i]; i++)
+		tgm_jgen_str(g, wh_allowed_updates[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	json = tgm_jgen_text(g, &len);
+	p->busy = true;
+	p->started_ms = tgm_mono_ms();
+	p->next_offset = p->offset;
+	p->wh->inflight++;
+	tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, b->token, "getUpdates", json,
+		    len, (timeout + 10) * 1000, on_updates, p);
+	yajl_gen_free(g);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	poll_now(arg);
+}
+
+void wh_poll_start(struct webhookd *wh, struct wh_bot *b)
+{
+	struct wh_poller *p;
+
+	if (b->poller != NULL || wh->ctx->stopping)
+		return;
+	p = tgm_xcalloc(1, sizeof(*p));
+	p->wh = wh;
+	p->bot_id = b->id;
+	p->offset = b->poll_offset;
+	p->timer = evtimer_new(wh->ctx->base, on_timer, p);
+	b->poller = p;
+	log_info("bot=%lld: polling from update %lld", (long long)b->id, (long long)p->offset);
+	schedule(p, 0);
+}
+
+void wh_poll_stop(struct wh_bot *b)
+{
+	struct wh_poller *p = b->poller;
+
+	if (p == NULL)
+		return;
+	b->poller = NULL;
+	evtimer_del(p->timer);
+	if (p->busy)
+		p->detached = true;
+	else
+		poller_free(p);
+}

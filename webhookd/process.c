@@ -1,0 +1,286 @@
+/*
+ * process.c - the processor: claims stored updates (the oldest unprocessed one of each
+ * chat, so a chat's updates are handled in order, also across several webhookd),
+ * records their chat and user (wh_record in SQL), hands each to what acts on it, and
+ * finishes it (wh_finish: replies queued and the update marked, in one transaction).
+ * One update at a time: a claim of up to CLAIM_BATCH, then the next claim.
+ */
+#include "webhookd/job.h"
+#include "common/botset.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLAIM_BATCH "32"
+#define MAX_ATTEMPTS 5
+#define MAX_ATTEMPTS_TEXT "5"
+
+static const char claim_sql[] =
+	"UPDATE tg_updates u SET claimed_until = now() + interval '30 seconds',"
+	"  attempts = u.attempts + 1"
+	" FROM (SELECT p.seq FROM tg_updates p WHERE p.processed_at IS NULL"
+	"   AND (p.claimed_until IS NULL OR p.claimed_until < now())"
+	"   AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
+	"     AND q.chat_id = p.chat_id AND q.processed_at IS NULL AND q.seq < p.seq)"
+	"   ORDER BY p.seq LIMIT " CLAIM_BATCH " FOR UPDATE SKIP LOCKED) c"
+	" WHERE u.seq = c.seq"
+	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
+
+static const char record_sql[] =
+	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb)";
+
+static const char finish_sql[] = "SELECT wh_finish($1, $2, $3::jsonb, $4)";
+
+/* the claimed batch being worked through */
+struct batch {
+	struct webhookd *wh;
+	PGresult *res;
+	int next, n;
+};
+
+static void claim(struct webhookd *wh);
+static void run_next(struct batch *bt);
+
+struct job_q {
+	struct wh_job *j;
+	wh_job_cb cb;
+};
+
+static void on_job_query(PGresult *res, const char *err, void *arg)
+{
+	struct job_q *q = arg;
+	struct wh_job *j = q->j;
+	wh_job_cb cb = q->cb;
+
+	free(q);
+	cb(j, res, err);
+}
+
+void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *params,
+		  wh_job_cb cb)
+{
+	struct job_q *q = tgm_xcalloc(1, sizeof(*q));
+
+	q->j = j;
+	q->cb = cb;
+	tgm_pg_query(j->wh->ctx->db, sql, n, params, on_job_query, q);
+}
+
+/* the batch a job belongs to rides in its own allocation, after the job */
+struct job_slot {
+	struct wh_job job;
+	struct batch *bt;
+	int row; /* in bt->res */
+};
+
+static void job_free(struct wh_job *j)
+{
+	if (j->update)
+		yajl_tree_free(j->update);
+	if (j->replies)
+		yajl_gen_free(j->replies);
+	free(j);
+}
+
+static void on_finished(struct wh_job *j, PGresult *res, const char *err)
+{
+	struct batch *bt = ((struct job_slot *)j)->bt;
+	int64_t n = 0;
+
+	if (err)
+		log_warn("bot=%lld update=%lld: finishing: %s (it will be processed again)",
+			 (long long)j->bot->id, (long long)j->update_id, err);
+	else if (tgm_parse_int64(PQgetvalue(res, 0, 0), &n) && n > 0)
+		wh_ring(j->wh, j->bot->id);
+	job_free(j);
+	run_next(bt);
+}
+
+void wh_job_done(struct wh_job *j, const char *outcome)
+{
+	char seq[24];
+	const char *replies, *params[4] = { seq, outcome, NULL, j->billing ? "t" : "f" };
+
+	yajl_gen_array_close(j->replies);
+	replies = tgm_jgen_text(j->replies, NULL);
+	params[2] = replies;
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	log_debug("bot=%lld update=%lld: %s (%d replies)", (long long)j->bot->id,
+		  (long long)j->update_id, outcome, j->nreplies);
+	wh_job_query(j, finish_sql, 4, params, on_finished);
+}
+
+/* the message an update carries, its chat and text */
+static void job_parse_message(struct wh_job *j)
+{
+	const char *id_path[] = { "chat", "id", NULL }, *type_path[] = { "chat", "type", NULL };
+	yajl_val id, type;
+
+	j->chat_type = "";
+	if (strcmp(j->kind, "message") != 0 && strcmp(j->kind, "edited_message") != 0)
+		return;
+	j->msg = j->body;
+	id = yajl_tree_get(j->msg, id_path, yajl_t_number);
+	type = yajl_tree_get(j->msg, type_path, yajl_t_string);
+	j->chat_id = id && YAJL_IS_INTEGER(id) ? YAJL_GET_INTEGER(id) : 0;
+	j->chat_type = type ? YAJL_GET_STRING(type) : "";
+	j->text = tgm_json_get_str(j->msg, "text");
+	if (j->text == NULL)
+		j->text = tgm_json_get_str(j->msg, "caption");
+}
+
+static bool admin_chat(const struct wh_job *j)
+{
+	int64_t admin = tgm_botset_int(j->bot->settings, "admin_chat_id");
+
+	return admin != 0 && j->chat_id == admin;
+}
+
+static void dispatch(struct wh_job *j)
+{
+	bool private_chat = strcmp(j->chat_type, "private") == 0;
+
+	if (j->banned && !admin_chat(j))
+		wh_job_done(j, "ignored: the user is banned");
+	else if (strcmp(j->kind, "callback_query") == 0)
+		wh_callback(j);
+	else if (strcmp(j->kind, "pre_checkout_query") == 0)
+		(j->billing = true, wh_job_done(j, "to billingd: pre_checkout_query"));
+	else if (j->msg && tgm_json_get(j->msg, "successful_payment"))
+		(j->billing = true, wh_job_done(j, "to billingd: successful_payment"));
+	else if (j->msg && admin_chat(j))
+		wh_bridge_admin(j);
+	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
+		wh_command(j);
+	else if (strcmp(j->kind, "message") == 0 && private_chat)
+		wh_bridge_user(j);
+	else
+		wh_job_done(j, "recorded");
+}
+
+static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
+{
+	if (err) {
+		struct batch *bt = ((struct job_slot *)j)->bt;
+
+		log_warn("bot=%lld update=%lld: recording: %s", (long long)j->bot->id,
+			 (long long)j->update_id, err);
+		job_free(j); /* claimed_until runs out: it is tried again */
+		run_next(bt);
+		return;
+	}
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		tgm_parse_int64(PQgetvalue(res, 0, 0), &j->user_id);
+		j->new_user = PQgetvalue(res, 0, 1)[0] == 't';
+		tgm_parse_int64(PQgetvalue(res, 0, 2), &j->credits);
+		j->pass_active = PQgetvalue(res, 0, 3)[0] == 't';
+		j->banned = PQgetvalue(res, 0, 4)[0] == 't';
+	}
+	dispatch(j);
+}
+
+static struct wh_job *job_new(struct batch *bt, int i)
+{
+	struct job_slot *slot = tgm_xcalloc(1, sizeof(*slot));
+	struct wh_job *j = &slot->job;
+	const char *payload = PQgetvalue(bt->res, i, 4);
+	int64_t bot_id = 0, attempts = 0;
+	char err[128];
+
+	slot->bt = bt;
+	slot->row = i;
+	j->wh = bt->wh;
+	tgm_parse_int64(PQgetvalue(bt->res, i, 0), &j->seq);
+	tgm_parse_int64(PQgetvalue(bt->res, i, 1), &bot_id);
+	tgm_parse_int64(PQgetvalue(bt->res, i, 2), &j->update_id);
+	tgm_parse_int64(PQgetvalue(bt->res, i, 3), &attempts);
+	j->attempts = (int)attempts;
+	j->bot = wh_bot_find(bt->wh, bot_id);
+	j->update = tgm_json_parse(payload, strlen(payload), strlen(payload) + 1,
+				   TGM_JSON_MAX_DEPTH, err, sizeof(err));
+	j->replies = tgm_jgen_new();
+	yajl_gen_array_open(j->replies);
+	return j;
+}
+
+static void job_start(struct wh_job *j)
+{
+	char bot[24];
+	const char *params[2] = { bot, NULL };
+	int64_t chat;
+
+	if (j->bot == NULL || j->update == NULL) {
+		wh_job_done(j, j->bot ? "ignored: not JSON" : "ignored: the bot is not loaded");
+		return;
+	}
+	if (j->attempts > MAX_ATTEMPTS) {
+		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
+		return;
+	}
+	if (!wh_update_check(j->update, &j->update_id, &chat, &j->kind, bot, sizeof(bot))) {
+		wh_job_done(j, "ignored: not an Update");
+		return;
+	}
+	j->body = tgm_json_get(j->update, j->kind);
+	job_parse_message(j);
+	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot->id);
+	params[1] = PQgetvalue(((struct job_slot *)j)->bt->res, ((struct job_slot *)j)->row, 4);
+	wh_job_query(j, record_sql, 2, params, on_recorded);
+}
+
+static void run_next(struct batch *bt)
+{
+	struct webhookd *wh = bt->wh;
+	bool full;
+
+	if (bt->next < bt->n && !wh->ctx->stopping) {
+		struct wh_job *j = job_new(bt, bt->next++);
+
+		job_start(j);
+		return;
+	}
+	full = bt->n == (int)strtol(CLAIM_BATCH, NULL, 10);
+	PQclear(bt->res);
+	free(bt);
+	wh->processing = false;
+	if ((full || wh->kick_again) && !wh->ctx->stopping)
+		claim(wh);
+}
+
+static void on_claimed(PGresult *res, const char *err, void *arg)
+{
+	struct webhookd *wh = arg;
+	struct batch *bt;
+
+	if (err) {
+		log_warn("claiming updates: %s", err);
+		wh->processing = false;
+		return;
+	}
+	bt = tgm_xcalloc(1, sizeof(*bt));
+	bt->wh = wh;
+	bt->res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+	bt->n = PQntuples(res);
+	run_next(bt);
+}
+
+static void claim(struct webhookd *wh)
+{
+	wh->processing = true;
+	wh->kick_again = false;
+	tgm_pg_query(wh->ctx->db, claim_sql, 0, NULL, on_claimed, wh);
+}
+
+void wh_process_kick(struct webhookd *wh)
+{
+	if (wh->processing) {
+		wh->kick_again = true;
+		return;
+	}
+	if (wh->bots_loaded && !wh->ctx->stopping)
+		claim(wh);
+}
