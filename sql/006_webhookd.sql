@@ -83,18 +83,27 @@ CREATE TABLE bot_users (
     PRIMARY KEY (bot_id, user_id)
 );
 
--- A user's forum topic in the bot's admin group (one per user and group).
+-- A user's forum topic in the bot's admin group (one per user and group). The row is
+-- made first, without thread_id, by whoever creates the topic (creating_until keeps
+-- others off meanwhile), so two racing messages never make two topics.
 CREATE TABLE topics (
     bot_id          bigint NOT NULL REFERENCES bots(id),
     user_id         bigint NOT NULL,
     admin_chat_id   bigint NOT NULL,
-    thread_id       bigint NOT NULL,
-    name            text NOT NULL,
+    thread_id       bigint,
+    name            text NOT NULL DEFAULT '',
+    creating_until  timestamptz,
     closed_at       timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (bot_id, user_id, admin_chat_id),
     UNIQUE (bot_id, admin_chat_id, thread_id)
 );
+
+-- The topic bridge's sends that failed in a way webhookd repairs: a copy into a topic
+-- that is gone (recreate it, send again), a copy to a user who blocked the bot (say so
+-- in the topic). Small: only such failures are in it.
+CREATE INDEX messages_bridge_failed ON messages (id)
+    WHERE status = 'failed' AND metadata ? 'bridge';
 
 -- The ledger: every change of a user's credits or time pass, keyed by its source
 -- (a Stripe event or session, a Telegram update, an admin action, ...). Append only.
@@ -189,7 +198,7 @@ $$;
 -- wh_record - what an update tells about its chat and user: the chat is recorded (a
 -- message from it clears its blocked mark; my_chat_member sets or clears it; a group
 -- that moved to a supergroup keeps a pointer to its new id), and a user writing in a
--- private chat, pressing a button or paying is recorded with its names. Returns the
+-- private chat, pressing a button there or paying is recorded with its names. Returns the
 -- user (NULL when none) as it is now.
 CREATE FUNCTION wh_record(p_bot bigint, p_update jsonb)
 RETURNS TABLE (user_id bigint, new_user boolean, credits bigint, pass_active boolean,
@@ -231,18 +240,19 @@ BEGIN
         END IF;
     END IF;
     IF who IS NULL OR (who->>'is_bot')::boolean
-       OR (chat IS NOT NULL AND chat->>'type' <> 'private'
-           AND NOT p_update ? 'callback_query') THEN
+       OR (chat IS NOT NULL AND chat->>'type' <> 'private') THEN
         RETURN;
     END IF;
     INSERT INTO bot_users AS u (bot_id, user_id, first_name, last_name, username,
-                                language_code)
+                                language_code, messages)
     VALUES (p_bot, (who->>'id')::bigint, coalesce(who->>'first_name', ''),
-            who->>'last_name', who->>'username', who->>'language_code')
+            who->>'last_name', who->>'username', who->>'language_code',
+            CASE WHEN p_update ? 'message' THEN 1 ELSE 0 END)
     ON CONFLICT ON CONSTRAINT bot_users_pkey DO UPDATE
        SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
            username = EXCLUDED.username, language_code = EXCLUDED.language_code,
-           last_seen_at = now()
+           last_seen_at = now(),
+           messages = u.messages + CASE WHEN p_update ? 'message' THEN 1 ELSE 0 END
     RETURNING (xmax = 0) INTO inserted;
     RETURN QUERY SELECT u.user_id, inserted, u.credits,
                         coalesce(u.pass_until > now(), false), u.banned_at IS NOT NULL
@@ -251,7 +261,7 @@ BEGIN
 END $$;
 
 -- wh_finish - an update is processed: queue its replies (a JSON array of
--- {"chat", "method", "params"}) at high priority, hand it to billingd when p_billing,
+-- {"chat", "method", "params", "meta"?}: meta joins the message's metadata) at high priority, hand it to billingd when p_billing,
 -- and mark it, in one transaction. A second call for the same update changes nothing.
 -- The number of replies queued.
 CREATE FUNCTION wh_finish(p_seq bigint, p_outcome text, p_replies jsonb,
@@ -268,7 +278,8 @@ BEGIN
         RETURN 0;
     END IF;
     SELECT count(queue_message(b, r->>'chat', r->>'method', r->'params', 0::smallint,
-                               jsonb_build_object('source', 'webhookd', 'update', p_seq)))
+                               jsonb_build_object('source', 'webhookd', 'update', p_seq)
+                               || coalesce(r->'meta', '{}'::jsonb)))
       INTO n FROM jsonb_array_elements(coalesce(p_replies, '[]')) r;
     RETURN n;
 END $$;

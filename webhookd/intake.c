@@ -59,7 +59,7 @@ static bool valid_update(struct evhttp_request *req, const char *body, size_t le
 		tgm_http_problem(req, 400, "malformed_json", detail, NULL);
 		return false;
 	}
-	if (!wh_update_check(u, &update_id, &chat_id, &kind, err, sizeof(err))) {
+	if (!wh_update_check(u, false, &update_id, &chat_id, &kind, err, sizeof(err))) {
 		yajl_tree_free(u);
 		tgm_http_problem(req, 400, "invalid_update", err, "update_id");
 		return false;

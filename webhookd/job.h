@@ -30,10 +30,14 @@ struct wh_job {
 	yajl_gen replies;
 	int nreplies;
 	bool billing;          /* hand the update to billingd */
+	/* bridge.c: the user and topic an admin's command or button is about */
+	int64_t peer_user, peer_thread;
 };
 
 /* wh_job_done - finish: queue the replies, mark the update with outcome, go on */
 void wh_job_done(struct wh_job *j, const char *outcome);
+/* wh_job_postpone - leave the update unprocessed; it is claimed again after seconds */
+void wh_job_postpone(struct wh_job *j, int seconds, const char *why);
 /* wh_job_query - run sql on webhookd's connection; cb gets the job back */
 typedef void (*wh_job_cb)(struct wh_job *j, PGresult *res, const char *err);
 void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *params,
@@ -43,6 +47,9 @@ void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *p
  * caller adds params with tgm_jgen_*; end closes it. thread 0: none */
 void wh_reply_begin(struct wh_job *j, int64_t chat, const char *method, int64_t thread);
 void wh_reply_end(struct wh_job *j);
+/* wh_reply_end_bridge - end, and mark the message as the bridge's: "topic" (a copy into
+ * user's topic thread) or "user" (a copy to user); bridge.c repairs their failures */
+void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int64_t thread);
 /* wh_reply_text - a sendMessage of text, with an inline keyboard of one row of
  * buttons (labels[i] -> callback data[i], n of them; n 0: none) */
 void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
@@ -56,5 +63,7 @@ void wh_callback(struct wh_job *j);
 /* bridge.c */
 void wh_bridge_user(struct wh_job *j);
 void wh_bridge_admin(struct wh_job *j);
+/* wh_bridge_internal - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
+void wh_bridge_internal(struct wh_job *j);
 
 #endif

@@ -3,7 +3,8 @@
  * chat, so a chat's updates are handled in order, also across several webhookd),
  * records their chat and user (wh_record in SQL), hands each to what acts on it, and
  * finishes it (wh_finish: replies queued and the update marked, in one transaction).
- * One update at a time: a claim of up to CLAIM_BATCH, then the next claim.
+ * One update at a time: a claim of up to CLAIM_BATCH, then the next claim, until a
+ * claim finds nothing (the sweep timer and new updates wake it again).
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
@@ -34,6 +35,10 @@ static const char record_sql[] =
 	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb)";
 
 static const char finish_sql[] = "SELECT wh_finish($1, $2, $3::jsonb, $4)";
+
+static const char postpone_sql[] =
+	"UPDATE tg_updates SET claimed_until = now() + make_interval(secs => $2::int)"
+	" WHERE seq = $1";
 
 /* the claimed batch being worked through */
 struct batch {
@@ -114,6 +119,29 @@ void wh_job_done(struct wh_job *j, const char *outcome)
 	wh_job_query(j, finish_sql, 4, params, on_finished);
 }
 
+static void on_postponed(struct wh_job *j, PGresult *res, const char *err)
+{
+	struct batch *bt = ((struct job_slot *)j)->bt;
+
+	(void)res;
+	if (err)
+		log_warn("postponing an update: %s", err);
+	job_free(j);
+	run_next(bt);
+}
+
+void wh_job_postpone(struct wh_job *j, int seconds, const char *why)
+{
+	char seq[24], secs[16];
+	const char *params[2] = { seq, secs };
+
+	log_info("bot=%lld update=%lld: postponed %d s: %s", (long long)j->bot->id,
+		 (long long)j->update_id, seconds, why);
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	snprintf(secs, sizeof(secs), "%d", seconds);
+	wh_job_query(j, postpone_sql, 2, params, on_postponed);
+}
+
 /* the message an update carries, its chat and text */
 static void job_parse_message(struct wh_job *j)
 {
@@ -144,7 +172,9 @@ static void dispatch(struct wh_job *j)
 {
 	bool private_chat = strcmp(j->chat_type, "private") == 0;
 
-	if (j->banned && !admin_chat(j))
+	if (strncmp(j->kind, "tgm_", 4) == 0)
+		wh_bridge_internal(j);
+	else if (j->banned && !admin_chat(j))
 		wh_job_done(j, "ignored: the user is banned");
 	else if (strcmp(j->kind, "callback_query") == 0)
 		wh_callback(j);
@@ -221,7 +251,7 @@ static void job_start(struct wh_job *j)
 		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
 		return;
 	}
-	if (!wh_update_check(j->update, &j->update_id, &chat, &j->kind, bot, sizeof(bot))) {
+	if (!wh_update_check(j->update, true, &j->update_id, &chat, &j->kind, bot, sizeof(bot))) {
 		wh_job_done(j, "ignored: not an Update");
 		return;
 	}
@@ -235,7 +265,7 @@ static void job_start(struct wh_job *j)
 static void run_next(struct batch *bt)
 {
 	struct webhookd *wh = bt->wh;
-	bool full;
+	bool more;
 
 	if (bt->next < bt->n && !wh->ctx->stopping) {
 		struct wh_job *j = job_new(bt, bt->next++);
@@ -243,11 +273,11 @@ static void run_next(struct batch *bt)
 		job_start(j);
 		return;
 	}
-	full = bt->n == (int)strtol(CLAIM_BATCH, NULL, 10);
+	more = bt->n > 0; /* a chat's next update is claimable once this one is done */
 	PQclear(bt->res);
 	free(bt);
 	wh->processing = false;
-	if ((full || wh->kick_again) && !wh->ctx->stopping)
+	if ((more || wh->kick_again) && !wh->ctx->stopping)
 		claim(wh);
 }
 

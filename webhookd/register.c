@@ -76,21 +76,25 @@ static void save_intake(struct webhookd *wh, struct wh_bot *b, const char *intak
 	tgm_pg_query(wh->ctx->db, intake_sql, 3, params, on_intake_saved, wh);
 }
 
-/* reg_done - the call ended: the bot (if still there) may reconcile again */
+/* reg_done - the call ended: its bot, if still there (call reg_again when settled) */
 static struct wh_bot *reg_done(struct reg *r)
 {
 	struct wh_bot *b = wh_bot_find(r->wh, r->bot_id);
 
 	r->wh->inflight--;
-	if (b) {
+	if (b)
 		b->registering = false;
-		if (b->again && !r->wh->ctx->stopping) {
-			b->again = false;
-			reconcile(r->wh, b);
-		}
-	}
 	free(r);
 	return b;
+}
+
+/* reg_again - a change came while the call was in flight: reconcile once more */
+static void reg_again(struct webhookd *wh, struct wh_bot *b)
+{
+	if (b->again && !b->registering && !wh->ctx->stopping) {
+		b->again = false;
+		reconcile(wh, b);
+	}
 }
 
 static void failed(struct webhookd *wh, struct wh_bot *b, const char *what,
@@ -135,13 +139,14 @@ static void on_set(const struct tgm_tg_result *res, void *arg)
 		return;
 	if (!res->ok) {
 		failed(wh, b, "setWebhook", res);
-		return;
+	} else {
+		log_info("bot=%lld: webhook set", (long long)b->id);
+		b->webhook_ok = true;
+		b->backoff_ms = 0;
+		b->retry_at_ms = 0;
+		save_intake(wh, b, "webhook", NULL);
 	}
-	log_info("bot=%lld: webhook set", (long long)b->id);
-	b->webhook_ok = true;
-	b->backoff_ms = 0;
-	b->retry_at_ms = 0;
-	save_intake(wh, b, "webhook", NULL);
+	reg_again(wh, b);
 }
 
 static void set_webhook(struct webhookd *wh, struct wh_bot *b)
@@ -185,8 +190,8 @@ static void on_secret(PGresult *res, const char *err, void *arg)
 	snprintf(aad, sizeof(aad), "bot:%lld:webhook", (long long)b->telegram_id);
 	free(b->secret);
 	b->secret = tgm_open(wh->ctx->secret_key, PQgetvalue(res, 0, 0), aad, NULL);
-	if (b->secret)
-		reconcile(wh, b);
+	b->again = b->again || b->secret != NULL;
+	reg_again(wh, b);
 }
 
 /* make_secret - a new random secret_token, kept unless another webhookd was first */
@@ -222,14 +227,15 @@ static void on_deleted(const struct tgm_tg_result *res, void *arg)
 		return;
 	if (!res->ok && res->error_code != 401 && res->error_code != 404) {
 		failed(wh, b, "deleteWebhook", res);
-		return;
+	} else {
+		log_info("bot=%lld: webhook deleted", (long long)b->id);
+		b->backoff_ms = 0;
+		b->retry_at_ms = 0;
+		save_intake(wh, b, want, NULL);
+		if (strcmp(want, "polling") == 0 && !b->again)
+			wh_poll_start(wh, b);
 	}
-	log_info("bot=%lld: webhook deleted", (long long)b->id);
-	b->backoff_ms = 0;
-	b->retry_at_ms = 0;
-	save_intake(wh, b, want, NULL);
-	if (strcmp(want, "polling") == 0)
-		wh_poll_start(wh, b);
+	reg_again(wh, b);
 }
 
 static void delete_webhook(struct webhookd *wh, struct wh_bot *b, const char *then)

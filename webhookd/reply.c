@@ -29,6 +29,19 @@ void wh_reply_end(struct wh_job *j)
 	j->nreplies++;
 }
 
+void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int64_t thread)
+{
+	yajl_gen_map_close(j->replies);
+	tgm_jgen_key(j->replies, "meta");
+	yajl_gen_map_open(j->replies);
+	tgm_jgen_kstr(j->replies, "bridge", bridge);
+	tgm_jgen_kint(j->replies, "user", user);
+	tgm_jgen_kint(j->replies, "thread", thread);
+	yajl_gen_map_close(j->replies);
+	yajl_gen_map_close(j->replies);
+	j->nreplies++;
+}
+
 /* keyboard - reply_markup with one row of callback buttons */
 static void keyboard(yajl_gen g, const char *const *labels, const char *const *data, size_t n)
 {

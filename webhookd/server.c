@@ -16,8 +16,16 @@
 #define SWEEP_INTERVAL_S 2
 #define TG_CONNECTIONS 8
 
+/* healthz - common's health check wants the daemon's context */
+static void healthz(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
+{
+	struct webhookd *wh = arg;
+
+	tgm_health_handler(req, p, wh->ctx);
+}
+
 static const struct tgm_http_route routes[] = {
-	{ EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler, NULL },
+	{ EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", healthz, NULL },
 	{ EVHTTP_REQ_POST, "/telegram/{bot_id}", wh_telegram_intake, NULL },
 	{ EVHTTP_REQ_POST, "/stripe", wh_stripe_intake, NULL },
 	{ 0, NULL, NULL, NULL },
@@ -42,6 +50,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (wh->ctx->stopping)
 		return;
+	wh_bridge_sweep(wh);
 	wh_process_kick(wh);
 	wh_register_due(wh);
 }

@@ -37,11 +37,11 @@ static int64_t chat_of(yajl_val body)
 	return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
 }
 
-bool wh_update_check(yajl_val u, int64_t *update_id, int64_t *chat_id, const char **kind,
-		     char *err, size_t errlen)
+bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *chat_id,
+		     const char **kind, char *err, size_t errlen)
 {
 	if (!YAJL_IS_OBJECT(u) || !tgm_json_get_int(u, "update_id", update_id) ||
-	    *update_id < 0) {
+	    (*update_id < 0 && !internal)) {
 		snprintf(err, errlen, "an Update is an object with a non-negative update_id");
 		return false;
 	}
@@ -81,7 +81,7 @@ void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *js
 	yajl_val u = tgm_json_parse(json, len, len + 1, TGM_JSON_MAX_DEPTH, perr, sizeof(perr));
 	struct store *s;
 
-	if (u == NULL || !wh_update_check(u, &update_id, &chat_id, &kind, perr, sizeof(perr))) {
+	if (u == NULL || !wh_update_check(u, false, &update_id, &chat_id, &kind, perr, sizeof(perr))) {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg), "malformed update: %s", perr);

@@ -92,9 +92,10 @@ typedef void (*wh_store_cb)(const char *err, bool stored, void *arg);
 void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *json, size_t len,
 		     wh_store_cb cb, void *arg);
 /* wh_update_check - a parsed Update is usable: an object with an integer update_id
- * >= 0; fills update_id, chat_id (0: none) and kind; else false with err */
-bool wh_update_check(yajl_val u, int64_t *update_id, int64_t *chat_id, const char **kind,
-		     char *err, size_t errlen);
+ * (>= 0, or < 0 for webhookd's own when internal); fills update_id, chat_id (0: none)
+ * and kind; else false with err */
+bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *chat_id,
+		     const char **kind, char *err, size_t errlen);
 
 /* intake.c - POST /telegram/{bot_id} */
 void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
@@ -103,5 +104,9 @@ void wh_stripe_intake(struct evhttp_request *req, const struct tgm_http_params *
 
 /* process.c - wake the processor: stored updates wait */
 void wh_process_kick(struct webhookd *wh);
+
+/* bridge.c - turn the bridge's failed sends into webhookd's own updates (a lost topic,
+ * a user who blocked the bot), processed in the user's order like any other */
+void wh_bridge_sweep(struct webhookd *wh);
 
 #endif

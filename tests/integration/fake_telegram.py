@@ -29,6 +29,9 @@ succeeds::
 ``times=None`` means forever; rules also match on ``text=`` and ``method=``. An
 ``api_url`` with a path (``tg.url + "/A"``) is accepted: ``call.prefix`` is then "/A",
 which tells apart two senderd instances configured with different prefixes.
+Forum topics: ``createForumTopic`` answers a ForumTopic (thread ids count up from 1001);
+``tg.delete_topic(chat, thread)`` makes later sends into that topic answer 400
+``message thread not found``, as Telegram does once an admin deleted it.
 ``tg.calls(...)``/``tg.sends(...)`` filter the record by token, chat, method;
 ``tg.count_by(key)`` counts sends per key (e.g. the message id the tests put in the text).
 ``max_in_window(times, w)`` and ``min_gap(times)`` check rates from the arrival times.
@@ -115,6 +118,8 @@ class FakeTelegram:
     def __init__(self, delay=0.0):
         self.http = FakeHTTP()
         self.http.route("*", self._handle)
+        self._threads = itertools.count(1001)
+        self._deleted_topics = set()
         self.delay = delay      # added to every successful answer
         self._lock = threading.Condition()
         self._rules = []
@@ -199,7 +204,26 @@ class FakeTelegram:
 
     # --- answering ----------------------------------------------------------------
 
+    def delete_topic(self, chat, thread):
+        """The forum topic is gone: sends into it answer 400 message thread not found."""
+        with self._lock:
+            self._deleted_topics.add((chat_key(chat), int(thread)))
+
+    def _topic_reply(self, call):
+        """createForumTopic's ForumTopic; a send into a deleted topic's error; else None"""
+        if call.method == "createForumTopic":
+            thread = next(self._threads)
+            return Reply.tg_ok({"message_thread_id": thread, "name": call.params.get("name"),
+                                "icon_color": 7322096})
+        thread = call.params.get("message_thread_id") if isinstance(call.params, dict) else None
+        if thread is not None and (chat_key(call.chat_id), int(thread)) in self._deleted_topics:
+            return Reply.tg_error(400, "Bad Request: message thread not found")
+        return None
+
     def _ok(self, call, delay=0.0):
+        topic = self._topic_reply(call)
+        if topic is not None:
+            return topic
         if call.method == "getMe":
             tg_id = int(call.token.split(":")[0]) if call.token.split(":")[0].isdigit() else 1
             return Reply.tg_ok({"id": tg_id, "is_bot": True, "first_name": f"Bot {tg_id}",

@@ -147,7 +147,7 @@ def test_disabling_a_bot_deletes_its_webhook(w):
              what="bots.intake cleared")
     w.tg.clear()
     w.query("UPDATE bots SET enabled = true WHERE id = %s", (bot.id,))
-    wait_for(lambda: w.tg.calls(token=bot.token, method="setWebhook"), 10,
+    wait_for(lambda: w.tg.calls(token=bot.token, method="setWebhook"), 20,
              what="setWebhook again")
 
 
@@ -420,3 +420,190 @@ def test_long_polling_against_telegram_test_api(w, emulator):
         "polling", True)
     assert w.query("SELECT chat, method FROM messages WHERE bot_id = %s", (bot_id,)) == [
         ("4242", "sendMessage")]
+
+
+# -- conversations in forum topics ----------------------------------------------------
+
+ADMIN = -1005001
+
+
+def copies(w, bot, chat):
+    return [r[2] for r in w.replies(bot, chat=chat) if r[1] == "copyMessage"]
+
+
+def admin_message(w, text, thread, **extra):
+    body = {"message_id": next(w._update_ids), "date": int(time.time()),
+            "from": {"id": 7, "is_bot": False, "first_name": "Admin"},
+            "chat": {"id": ADMIN, "type": "supergroup", "title": "Support", "is_forum": True},
+            "message_thread_id": thread, "is_topic_message": True, **extra}
+    if text is not None:
+        body["text"] = text
+    return w.update("message", **body)
+
+
+def test_a_first_message_opens_a_topic_with_a_pinned_card(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    first = w.message("hello")
+    w.post(bot, first)
+    w.post(bot, w.message(None, photo=[{"file_id": "AgAD", "file_unique_id": "u",
+                                         "width": 1, "height": 1}]))
+    w.wait_processed(bot, 2)
+    created = w.tg.calls(token=bot.token, method="createForumTopic")
+    assert len(created) == 1
+    assert created[0].params == {"chat_id": ADMIN, "name": "Ada @ada #42"}
+    thread = w.one("SELECT thread_id FROM topics WHERE bot_id = %s AND user_id = 42",
+                   (bot.id,))[0]
+    card = wait_for(lambda: w.tg.calls(token=bot.token, method="sendMessage"), 5,
+                    what="the info card")[0]
+    assert card.params["message_thread_id"] == thread and "ID: 42" in card.params["text"]
+    buttons = [b["callback_data"] for b in card.params["reply_markup"]["inline_keyboard"][0]]
+    assert buttons == ["info:42", "gift:42", "ban:42"]
+    wait_for(lambda: w.tg.calls(token=bot.token, method="pinChatMessage"), 5, what="the pin")
+    got = copies(w, bot, ADMIN)
+    assert [(c["message_thread_id"], c["from_chat_id"]) for c in got] == [(thread, 42)] * 2
+    assert got[0]["message_id"] == first["message"]["message_id"]
+
+
+def test_racing_first_messages_open_one_topic(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    secret = w.secret(bot)
+    w.tg.slow(0.5, method="createForumTopic")
+    threads = [threading.Thread(target=w.post, args=(bot, w.message(f"m{i}")),
+                                kwargs={"secret": secret}) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    w.wait_processed(bot, 6)
+    assert len(w.tg.calls(token=bot.token, method="createForumTopic")) == 1
+    assert len(copies(w, bot, ADMIN)) == 6
+
+
+def test_admins_answer_in_the_topic_and_service_messages_stay(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    w.post(bot, w.message("hi"))
+    w.wait_processed(bot, 1)
+    thread = w.one("SELECT thread_id FROM topics WHERE bot_id = %s", (bot.id,))[0]
+    answer = admin_message(w, "Hello Ada, how can we help?", thread)
+    w.post(bot, answer)
+    w.post(bot, admin_message(w, None, thread, pinned_message={"message_id": 1, "date": 1,
+                                                                "chat": {"id": ADMIN}}))
+    w.post(bot, admin_message(w, "in another topic", thread + 50))
+    w.post(bot, admin_message(w, "outside topics", None))
+    w.wait_processed(bot, 5)
+    back = copies(w, bot, 42)
+    assert back == [{"chat_id": 42, "from_chat_id": ADMIN,
+                     "message_id": answer["message"]["message_id"]}]
+
+
+def test_admin_commands_in_a_topic(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    w.post(bot, w.message("hi"))
+    w.wait_processed(bot, 1)
+    thread = w.one("SELECT thread_id FROM topics WHERE bot_id = %s", (bot.id,))[0]
+    for text in ("/info", "/gift 15", "/ban"):
+        w.post(bot, admin_message(w, text, thread))
+    w.wait_processed(bot, 4)
+    said = [r[2]["text"] for r in w.replies(bot, chat=ADMIN) if r[1] == "sendMessage"]
+    assert "ID: 42" in said[0] and "Gift sent. Balance: 15" in said[1] and "banned" in said[2]
+    assert "15 credits" in w.replies(bot, chat=42)[-1][2]["text"]
+    w.post(bot, w.message("let me in"))
+    w.wait_processed(bot, 5)
+    assert w.stored(bot)[-1][2] == "ignored: the user is banned"
+    for text in ("/unban", "/close", "/reopen", "/frob"):
+        w.post(bot, admin_message(w, text, thread))
+    w.wait_processed(bot, 9)
+    assert w.one("SELECT banned_at FROM bot_users WHERE bot_id = %s", (bot.id,))[0] is None
+    wait_for(lambda: w.tg.calls(token=bot.token, method="reopenForumTopic"), 5, what="reopen")
+    assert w.tg.calls(token=bot.token, method="closeForumTopic")[0].params == {
+        "chat_id": ADMIN, "message_thread_id": thread}
+    assert w.query("SELECT kind, credits FROM ledger WHERE bot_id = %s", (bot.id,)) == [
+        ("gift", 15)]
+
+
+def test_the_cards_buttons(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    w.post(bot, w.message("hi"))
+    w.wait_processed(bot, 1)
+    thread = w.one("SELECT thread_id FROM topics WHERE bot_id = %s", (bot.id,))[0]
+    for i, data in enumerate(("info:42", "ban:42")):
+        w.post(bot, w.update("callback_query", id=f"c{i}", data=data, chat_instance="1",
+                             **{"from": {"id": 7, "is_bot": False, "first_name": "Admin"}},
+                             message={"message_id": 3, "date": 1, "message_thread_id": thread,
+                                      "chat": {"id": ADMIN, "type": "supergroup"}}))
+    w.wait_processed(bot, 3)
+    assert w.one("SELECT banned_at IS NOT NULL FROM bot_users WHERE bot_id = %s", (bot.id,))[0]
+    wait_for(lambda: len(w.tg.calls(token=bot.token, method="answerCallbackQuery")) == 2, 5,
+             what="both buttons answered")
+
+
+def test_messages_cost_credits_and_without_them_are_not_relayed(w):
+    bot = w.new_bot(admin_chat_id=ADMIN, charge_messages=True, free_credits=3, cost_text=1,
+                    cost_photo=2, low_balance=2)
+    w.webhookd()
+    w.post(bot, w.message("/start"))
+    msgs = [w.message("one"), w.message("two"), w.message("three")]
+    for m in msgs:
+        w.post(bot, m)
+    w.post(bot, msgs[0])  # a redelivery is not charged again
+    w.wait_processed(bot, 4)
+    assert len(copies(w, bot, ADMIN)) == 3
+    assert w.one("SELECT credits FROM bot_users WHERE bot_id = %s", (bot.id,))[0] == 0
+    texts = [r[2]["text"] for r in w.replies(bot, chat=42)]
+    assert sum("balance is low" in t for t in texts) == 1  # once per crossing
+    w.post(bot, w.message("four"))
+    w.wait_processed(bot, 5)
+    notice = w.replies(bot, chat=42)[-1][2]
+    assert notice["text"].startswith("You have no credits left")
+    assert notice["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "buy"
+    assert len(copies(w, bot, ADMIN)) == 3
+    ledger = w.query("SELECT kind, credits FROM ledger WHERE bot_id = %s ORDER BY id", (bot.id,))
+    assert ledger == [("free", 3), ("debit", -1), ("debit", -1), ("debit", -1)]
+    w.query("SELECT ledger_apply(%s, 42, 'test:pass', 'pass', 0, 3600)", (bot.id,))
+    w.post(bot, w.message("with a pass"))
+    w.wait_processed(bot, 6)
+    assert len(copies(w, bot, ADMIN)) == 4
+
+
+def test_a_deleted_topic_is_made_again_and_the_message_resent(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    w.senderd()
+    w.post(bot, w.message("first"))
+    first_copy = wait_for(lambda: w.tg.calls(token=bot.token, method="copyMessage"), 15,
+                          what="the first copy")[0]
+    old = first_copy.params["message_thread_id"]
+    w.tg.delete_topic(ADMIN, old)
+    second = w.message("second")
+    w.post(bot, second)
+
+    def resent():
+        return [c for c in w.tg.calls(token=bot.token, method="copyMessage")
+                if c.params["message_id"] == second["message"]["message_id"]
+                and c.params["message_thread_id"] != old]
+    wait_for(resent, 20, what="the copy resent into a new topic")
+    assert len(w.tg.calls(token=bot.token, method="createForumTopic")) == 2
+    new = w.one("SELECT thread_id FROM topics WHERE bot_id = %s", (bot.id,))[0]
+    assert new != old and resent()[0].params["message_thread_id"] == new
+
+
+def test_a_user_who_blocked_the_bot_is_reported_in_the_topic(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    w.senderd()
+    w.post(bot, w.message("hi"))
+    w.wait_processed(bot, 1)
+    thread = w.one("SELECT thread_id FROM topics WHERE bot_id = %s", (bot.id,))[0]
+    w.tg.blocked(chat=42)
+    w.post(bot, admin_message(w, "are you there?", thread))
+
+    def reported():
+        return [c for c in w.tg.calls(token=bot.token, method="sendMessage", chat=ADMIN)
+                if "blocked" in c.params.get("text", "")]
+    wait_for(reported, 20, what="the report in the topic")
+    assert reported()[0].params["message_thread_id"] == thread
