@@ -91,6 +91,15 @@ static void job_free(struct wh_job *j)
 	free(j);
 }
 
+/* push_billing - tell billingd an update waits for it (it sweeps tg_updates too) */
+static void push_billing(const struct wh_job *j)
+{
+	char json[64];
+	int n = snprintf(json, sizeof(json), "{\"seq\":%lld}", (long long)j->seq);
+
+	tgm_bus_send(j->wh->billing, "tg", json, (size_t)n);
+}
+
 static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 {
 	struct batch *bt = ((struct job_slot *)j)->bt;
@@ -101,6 +110,8 @@ static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 			 (long long)j->bot->id, (long long)j->update_id, err);
 	else if (tgm_parse_int64(PQgetvalue(res, 0, 0), &n) && n > 0)
 		wh_ring(j->wh, j->bot->id);
+	if (!err && j->billing)
+		push_billing(j);
 	job_free(j);
 	run_next(bt);
 }
