@@ -4,8 +4,8 @@
  * card). What the user writes is copied into the topic and what admins write in the
  * topic is copied back (copyMessage, through the outbound queue). A topic found gone
  * when a copy fails ("message thread not found") is made again and the copy resent;
- * a copy to a user who blocked the bot is reported in the topic. When the bot charges
- * for messages, a user's message costs credits (ledger key msg:<update_id>) unless a
+ * a user who blocks the bot (my_chat_member), or a copy to one, is told in the topic.
+ * When the bot charges for messages, a user's message costs credits (ledger key msg:<update_id>) unless a
  * time pass is active; without credits it is not relayed and the user is told.
  */
 #include "webhookd/job.h"
@@ -47,6 +47,10 @@ static const char topic_release_sql[] =
 static const char topic_lost_sql[] =
 	"DELETE FROM topics WHERE bot_id = $1 AND user_id = $2 AND admin_chat_id = $3"
 	" AND thread_id = $4";
+
+static const char thread_sql[] =
+	"SELECT thread_id FROM topics WHERE bot_id = $1 AND user_id = $2 AND admin_chat_id = $3"
+	" AND thread_id IS NOT NULL";
 
 static const char topic_user_sql[] =
 	"SELECT user_id FROM topics WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3";
@@ -823,6 +827,36 @@ void wh_bridge_internal(struct wh_job *j)
 		topic_say(j, thread, "⚠️ Not delivered: the user blocked the bot.");
 		wh_job_done(j, "reported in the topic: not delivered");
 	}
+}
+
+static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
+{
+	const char *st = tgm_json_get_str(tgm_json_get(j->body, "new_chat_member"), "status");
+	bool gone = st && (strcmp(st, "kicked") == 0 || strcmp(st, "left") == 0);
+	int64_t thread = 0;
+
+	if (err || PQntuples(res) != 1 || !tgm_parse_int64(PQgetvalue(res, 0, 0), &thread)) {
+		wh_job_done(j, "recorded");
+		return;
+	}
+	topic_say(j, thread, gone ? "⚠️ The user blocked the bot."
+				  : "✅ The user unblocked the bot.");
+	wh_job_done(j, gone ? "reported in the topic: blocked" : "reported in the topic: unblocked");
+}
+
+void wh_bridge_member(struct wh_job *j)
+{
+	char p[3][24];
+	const char *params[3] = { p[0], p[1], p[2] };
+
+	if (admin_of(j) == 0 || j->user_id == 0) {
+		wh_job_done(j, "recorded");
+		return;
+	}
+	i64(p[0], 24, j->bot->id);
+	i64(p[1], 24, j->user_id);
+	i64(p[2], 24, admin_of(j));
+	wh_job_query(j, thread_sql, 3, params, on_member_thread);
 }
 
 static void on_swept(PGresult *res, const char *err, void *arg)

@@ -63,6 +63,8 @@ void wh_callback(struct wh_job *j);
 /* bridge.c */
 void wh_bridge_user(struct wh_job *j);
 void wh_bridge_admin(struct wh_job *j);
+/* wh_bridge_member - a user blocked or unblocked the bot: say so in their topic */
+void wh_bridge_member(struct wh_job *j);
 /* wh_bridge_internal - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
 void wh_bridge_internal(struct wh_job *j);
 

@@ -189,6 +189,8 @@ static void dispatch(struct wh_job *j)
 		wh_job_done(j, "ignored: the user is banned");
 	else if (strcmp(j->kind, "callback_query") == 0)
 		wh_callback(j);
+	else if (strcmp(j->kind, "my_chat_member") == 0 && j->user_id)
+		wh_bridge_member(j);
 	else if (strcmp(j->kind, "pre_checkout_query") == 0)
 		(j->billing = true, wh_job_done(j, "to billingd: pre_checkout_query"));
 	else if (j->msg && tgm_json_get(j->msg, "successful_payment"))

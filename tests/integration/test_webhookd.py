@@ -136,7 +136,7 @@ def test_the_secret_survives_a_restart(w):
     assert w.post(bot, w.message("/help")).status_code == 200
 
 
-def test_disabling_a_bot_deletes_its_webhook(w):
+def test_disabling_or_deleting_a_bot_deletes_its_webhook(w):
     bot = w.new_bot()
     w.webhookd()
     w.secret(bot)
@@ -149,6 +149,10 @@ def test_disabling_a_bot_deletes_its_webhook(w):
     w.query("UPDATE bots SET enabled = true WHERE id = %s", (bot.id,))
     wait_for(lambda: w.tg.calls(token=bot.token, method="setWebhook"), 20,
              what="setWebhook again")
+    w.query("UPDATE bots SET deleted_at = now(), enabled = false WHERE id = %s", (bot.id,))
+    wait_for(lambda: w.tg.calls(token=bot.token, method="deleteWebhook"), 20,
+             what="deleteWebhook for the deleted bot")
+    assert w.post(bot, w.message("/help"), secret="x").status_code == 404
 
 
 def test_a_failed_registration_is_retried(w):
@@ -607,3 +611,21 @@ def test_a_user_who_blocked_the_bot_is_reported_in_the_topic(w):
                 if "blocked" in c.params.get("text", "")]
     wait_for(reported, 20, what="the report in the topic")
     assert reported()[0].params["message_thread_id"] == thread
+
+
+def test_blocking_and_unblocking_is_told_in_the_topic(w):
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.webhookd()
+    w.post(bot, w.message("hi"))
+    w.wait_processed(bot, 1)
+    thread = w.one("SELECT thread_id FROM topics WHERE bot_id = %s", (bot.id,))[0]
+    for status in ("kicked", "member"):
+        w.post(bot, w.update("my_chat_member", chat={"id": 42, "type": "private"}, date=1,
+                             **{"from": {"id": 42, "is_bot": False, "first_name": "Ada"}},
+                             old_chat_member={"status": "member", "user": {"id": 1}},
+                             new_chat_member={"status": status, "user": {"id": 1}}))
+    w.wait_processed(bot, 3)
+    said = [r[2] for r in w.replies(bot, chat=ADMIN) if r[1] == "sendMessage"]
+    assert [s["text"] for s in said] == ["⚠️ The user blocked the bot.",
+                                         "✅ The user unblocked the bot."]
+    assert all(s["message_thread_id"] == thread for s in said)
