@@ -5,8 +5,9 @@
  * topic is copied back (copyMessage, through the outbound queue). A topic found gone
  * when a copy fails ("message thread not found") is made again and the copy resent;
  * a user who blocks the bot (my_chat_member), or a copy to one, is told in the topic.
- * When the bot charges for messages, a user's message costs credits (ledger key msg:<update_id>) unless a
- * time pass is active; without credits it is not relayed and the user is told.
+ * When the bot charges for messages, a user's message costs credits (ledger key
+ * msg:<update_id>) unless a time pass is active; without credits it is not relayed
+ * and the user is told.
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
