@@ -75,16 +75,6 @@ static void back_off(struct wh_poller *p, const char *why)
 	schedule(p, p->backoff_ms);
 }
 
-static void on_offset_saved(PGresult *res, const char *err, void *arg)
-{
-	struct webhookd *wh = arg;
-
-	(void)res;
-	wh->inflight--;
-	if (err)
-		log_warn("saving a poll offset: %s", err);
-}
-
 static void batch_stored(struct wh_poller *p, bool empty)
 {
 	char id[24], off[24];
@@ -104,8 +94,7 @@ static void batch_stored(struct wh_poller *p, bool empty)
 			b->poll_offset = p->offset;
 		snprintf(id, sizeof(id), "%lld", (long long)p->bot_id);
 		snprintf(off, sizeof(off), "%lld", (long long)p->offset);
-		p->wh->inflight++;
-		tgm_pg_query(p->wh->ctx->db, offset_sql, 2, params, on_offset_saved, p->wh);
+		wh_write(p->wh, "saving a poll offset", offset_sql, 2, params);
 	}
 	if (empty && tgm_mono_ms() - p->started_ms < IDLE_PAUSE_MS)
 		schedule(p, IDLE_PAUSE_MS);

@@ -54,16 +54,6 @@ const char *wh_intake_wanted(struct webhookd *wh, const struct wh_bot *b)
 	return mode;
 }
 
-static void on_intake_saved(PGresult *res, const char *err, void *arg)
-{
-	struct webhookd *wh = arg;
-
-	(void)res;
-	wh->inflight--;
-	if (err)
-		log_warn("saving a bot's intake: %s", err);
-}
-
 static void save_intake(struct webhookd *wh, struct wh_bot *b, const char *intake,
 			const char *error)
 {
@@ -72,8 +62,7 @@ static void save_intake(struct webhookd *wh, struct wh_bot *b, const char *intak
 
 	snprintf(id, sizeof(id), "%lld", (long long)b->id);
 	snprintf(b->intake, sizeof(b->intake), "%s", intake);
-	wh->inflight++;
-	tgm_pg_query(wh->ctx->db, intake_sql, 3, params, on_intake_saved, wh);
+	wh_write(wh, "saving a bot's intake", intake_sql, 3, params);
 }
 
 /* reg_done - the call ended: its bot, if still there (call reg_again when settled) */

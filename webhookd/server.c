@@ -41,6 +41,33 @@ void wh_ring(struct webhookd *wh, int64_t bot_id)
 	tgm_bus_send(wh->doorbell, topic, json, (size_t)n);
 }
 
+struct write {
+	struct webhookd *wh;
+	const char *what;
+};
+
+static void on_written(PGresult *res, const char *err, void *arg)
+{
+	struct write *w = arg;
+
+	(void)res;
+	w->wh->inflight--;
+	if (err)
+		log_warn("%s: %s", w->what, err);
+	free(w);
+}
+
+void wh_write(struct webhookd *wh, const char *what, const char *sql, int n,
+	      const char *const *params)
+{
+	struct write *w = tgm_xcalloc(1, sizeof(*w));
+
+	w->wh = wh;
+	w->what = what;
+	wh->inflight++;
+	tgm_pg_query(wh->ctx->db, sql, n, params, on_written, w);
+}
+
 /* on_sweep - rule 1: the database is swept on a timer, whatever the wake-ups said */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {

@@ -67,6 +67,10 @@ void wh_stop(struct tgm_ctx *ctx);
 int wh_busy_hook(struct tgm_ctx *ctx);
 /* wh_ring - tell senderd that bot_id has queued work */
 void wh_ring(struct webhookd *wh, int64_t bot_id);
+/* wh_write - run a statement whose result nobody waits for; a failure is logged as
+ * "<what>: <error>" (what must be a static string) */
+void wh_write(struct webhookd *wh, const char *what, const char *sql, int n,
+	      const char *const *params);
 
 /* bots.c */
 void wh_bots_start(struct webhookd *wh);

@@ -10,21 +10,17 @@ answerCallbackQuery); replies are checked in the outbound queue (messages), wher
 senderd would take them.
 """
 
+import hashlib
 import json
-import os
-import shutil
-import signal
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from conftest import free_port, wait_for
-from fake_telegram import FakeTelegram
-from test_senderd import AESGCM, SenderWorld
-from test_telegram_test_api import TESTS
+from conftest import wait_for
+from test_senderd import AESGCM, SenderWorld, seal, tg  # noqa: F401 (tg: a fixture)
+from test_telegram_test_api import emulator  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(AESGCM is None, reason="python3-cryptography is missing")
 
@@ -94,13 +90,6 @@ class World(SenderWorld):
         rows = self.query("SELECT chat, method, params, priority FROM messages"
                           " WHERE bot_id = %s ORDER BY id", (bot.id,))
         return [r for r in rows if chat is None or r[0] == str(chat)]
-
-
-@pytest.fixture
-def tg():
-    fake = FakeTelegram().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -372,33 +361,8 @@ def test_updates_stored_before_a_kill_are_processed_after_restart(w):
 TTA_TOKEN = "5555502:AAtelegramtestapipollingpolling01234"
 
 
-@pytest.fixture
-def emulator():
-    if shutil.which("node") is None or not (TESTS / "node_modules" / "telegram-test-api").is_dir():
-        pytest.skip("telegram-test-api is not installed (npm ci --prefix tests)")
-    port = free_port()
-    proc = subprocess.Popen(["npm", "run", "-s", "fake-telegram"], cwd=TESTS,
-                            env={**os.environ, "PORT": str(port)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return requests.post(f"{url}/bot{TTA_TOKEN}/getMe", timeout=1).ok
-        except requests.RequestException:
-            return False
-    try:
-        wait_for(up, 20, what="telegram-test-api to listen")
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
-
-
 def test_long_polling_against_telegram_test_api(w, emulator):
     tg_id = int(TTA_TOKEN.split(":")[0])
-    from test_senderd import seal
-    import hashlib
     sealed = seal(w.env.secret_key, TTA_TOKEN, f"bot:{tg_id}:token")
     bot_id = w.one("INSERT INTO bots (tenant_id, telegram_id, username, token_sealed,"
                    " token_hash, settings) VALUES (%s, %s, 'TestNameBot', %s, %s,"
