@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CREATE_SECONDS "30"
 #define RETRY_SECONDS 5
 #define TOPIC_NAME_MAX 128
 
@@ -29,10 +28,10 @@ static const char topic_sql[] =
 	"WITH t AS (SELECT thread_id FROM topics WHERE bot_id = $1 AND user_id = $2"
 	"  AND admin_chat_id = $3 AND thread_id IS NOT NULL),"
 	" c AS (INSERT INTO topics (bot_id, user_id, admin_chat_id, creating_until)"
-	"  SELECT $1, $2, $3, now() + interval '" CREATE_SECONDS " seconds'"
+	"  SELECT $1, $2, $3, now() + make_interval(secs => $4::int)"
 	"  WHERE NOT EXISTS (SELECT 1 FROM t)"
 	"  ON CONFLICT ON CONSTRAINT topics_pkey DO UPDATE"
-	"  SET creating_until = now() + interval '" CREATE_SECONDS " seconds'"
+	"  SET creating_until = now() + make_interval(secs => $4::int)"
 	"  WHERE topics.thread_id IS NULL AND (topics.creating_until IS NULL"
 	"   OR topics.creating_until < now()) RETURNING 1)"
 	" SELECT (SELECT thread_id FROM t), (SELECT count(*) FROM c)";
@@ -466,14 +465,15 @@ static void with_topic(struct wh_job *j, int64_t user, void (*then)(struct wh_jo
 {
 	struct bridge *br = bridge_of(j, user, admin_of(j), then);
 	char p[4][24];
-	const char *params[3] = { p[0], p[1], p[2] };
+	const char *params[4] = { p[0], p[1], p[2], p[3] };
 
 	if (j->bot->token == NULL) {
 		bridge_fail(br, "the bot's token does not open", false);
 		return;
 	}
 	topic_params(br, p);
-	bquery(br, topic_sql, 3, params, on_topic);
+	snprintf(p[3], 24, "%d", wh_claim_seconds(j->wh));
+	bquery(br, topic_sql, 4, params, on_topic);
 }
 
 /* -- user to topic ---------------------------------------------------------------- */
@@ -499,7 +499,7 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
 			 PQgetvalue(res, 0, 1));
 		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	}
-	with_topic(j, j->user_id, copy_into_topic);
+	copy_into_topic(j, j->peer_thread);
 }
 
 static void no_credits(struct wh_job *j)
@@ -530,12 +530,28 @@ static void on_debited(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_query(j, low_sql, 3, params, on_low);
 }
 
-void wh_bridge_user(struct wh_job *j)
+/* charge_then_copy - with the topic there: the message's cost, then the copy (the
+ * topic comes first, so a message is never charged without being relayed) */
+static void charge_then_copy(struct wh_job *j, int64_t thread)
 {
 	char p[4][24];
 	const char *params[4] = { p[0], p[1], p[2], p[3] };
-	int64_t cost;
+	int64_t cost = message_cost(j);
 
+	j->peer_thread = thread;
+	if (!tgm_botset_bool(j->bot->settings, "charge_messages") || j->pass_active || cost <= 0) {
+		copy_into_topic(j, thread);
+		return;
+	}
+	i64(p[0], 24, j->bot->id);
+	i64(p[1], 24, j->user_id);
+	i64(p[2], 24, j->update_id);
+	i64(p[3], 24, cost);
+	wh_job_query(j, debit_sql, 4, params, on_debited);
+}
+
+void wh_bridge_user(struct wh_job *j)
+{
 	if (admin_of(j) == 0) {
 		wh_job_done(j, "recorded: the bot has no admin group");
 		return;
@@ -544,16 +560,7 @@ void wh_bridge_user(struct wh_job *j)
 		wh_job_done(j, "ignored: nothing to relay");
 		return;
 	}
-	cost = message_cost(j);
-	if (!tgm_botset_bool(j->bot->settings, "charge_messages") || j->pass_active || cost <= 0) {
-		with_topic(j, j->user_id, copy_into_topic);
-		return;
-	}
-	i64(p[0], 24, j->bot->id);
-	i64(p[1], 24, j->user_id);
-	i64(p[2], 24, j->update_id);
-	i64(p[3], 24, cost);
-	wh_job_query(j, debit_sql, 4, params, on_debited);
+	with_topic(j, j->user_id, charge_then_copy);
 }
 
 /* -- topic to user, admin commands -------------------------------------------------- */
@@ -739,11 +746,10 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 	const char *params[3] = { p[0], p[1], p[2] };
 	long long user = 0;
 
-	(void)res;
 	sscanf(tgm_json_get_str(j->body, "data"), "%15[a-z]:%lld", action, &user);
-	if (err || PQntuples(res) != 1) {
-		answer(j, "This topic is not a user's.");
-		wh_job_done(j, "ignored: a button outside a user's topic");
+	if (err || PQntuples(res) != 1 || strtoll(PQgetvalue(res, 0, 0), NULL, 10) != user) {
+		answer(j, "This topic is not this user's.");
+		wh_job_done(j, "ignored: a button outside its user's topic");
 		return;
 	}
 	j->peer_user = user;
@@ -766,11 +772,14 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 static void card_button(struct wh_job *j)
 {
 	const char *thread_path[] = { "message", "message_thread_id", NULL };
+	const char *chat_path[] = { "message", "chat", "id", NULL };
 	yajl_val t = yajl_tree_get(j->body, thread_path, yajl_t_number);
+	yajl_val chat = yajl_tree_get(j->body, chat_path, yajl_t_number);
 	char p[3][24];
 	const char *params[3] = { p[0], p[1], p[2] };
 
-	if (t == NULL || tgm_json_get_str(j->body, "data") == NULL) {
+	if (t == NULL || chat == NULL || YAJL_GET_INTEGER(chat) != admin_of(j) ||
+	    tgm_json_get_str(j->body, "data") == NULL) {
 		answer(j, NULL);
 		wh_job_done(j, "ignored: an unknown button");
 		return;

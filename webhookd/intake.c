@@ -77,6 +77,13 @@ void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params
 	size_t len;
 	char *body;
 
+	if (!wh->bots_loaded) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+				  RETRY_AFTER_S);
+		tgm_http_problem(req, 503, "unavailable", "starting: the bots are not loaded yet",
+				 NULL);
+		return;
+	}
 	if (tgm_parse_int64(idtext, &id) && id > 0)
 		b = wh_bot_find(wh, id);
 	if (b == NULL || b->deleted) {

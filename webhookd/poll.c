@@ -3,7 +3,9 @@
  * A batch is stored (store.c) before the offset moves past it, and the offset is
  * kept in bots.poll_offset, so a crash re-reads at most one batch (deduplicated).
  * Errors back off (1 s doubling to 60 s); a webhook still set is deleted first; a
- * refused token stops the loop until the bot is loaded again.
+ * refused token stops the loop until the bot changes (a reload starts it again).
+ * Long polls have their own HTTP client (a connection each) and drain does not wait
+ * for them: an unanswered poll moved no offset.
  */
 #include "webhookd/webhookd.h"
 #include "common/json.h"
@@ -57,7 +59,7 @@ static void poller_free(struct wh_poller *p)
 static bool settle(struct wh_poller *p)
 {
 	p->busy = false;
-	p->wh->inflight--;
+	p->wh->polls--;
 	if (p->detached) {
 		poller_free(p);
 		return false;
@@ -159,7 +161,7 @@ static void on_deleted(const struct tgm_tg_result *r, void *arg)
 static void delete_webhook(struct wh_poller *p, const char *token)
 {
 	p->busy = true;
-	p->wh->inflight++;
+	p->wh->polls++;
 	tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, token, "deleteWebhook", "{}",
 		    2, p->wh->ctx->cfg->telegram.timeout * 1000, on_deleted, p);
 }
@@ -182,8 +184,10 @@ static void on_updates(const struct tgm_tg_result *r, void *arg)
 		log_info("bot=%lld: a webhook is set; deleting it to poll", (long long)p->bot_id);
 		delete_webhook(p, b->token);
 	} else if (c == TGM_TG_TOKEN_DEAD) {
-		log_error("bot=%lld: getUpdates: the token is refused (%s); polling stops",
-			  (long long)p->bot_id, r->description ? r->description : "");
+		log_error("bot=%lld: getUpdates: the token is refused (%s); polling stops until"
+			  " the bot changes", (long long)p->bot_id, r->description ? r->description : "");
+		if (b)
+			wh_poll_stop(b); /* frees p: a reload of the bot may start polling again */
 	} else if (c == TGM_TG_FLOOD && r->retry_after > 0) {
 		schedule(p, r->retry_after * 1000);
 	} else {
@@ -216,8 +220,8 @@ static void poll_now(struct wh_poller *p)
 	p->busy = true;
 	p->started_ms = tgm_mono_ms();
 	p->next_offset = p->offset;
-	p->wh->inflight++;
-	tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, b->token, "getUpdates", json,
+	p->wh->polls++;
+	tgm_tg_call(p->wh->tgpoll, p->wh->ctx->cfg->telegram.api_url, b->token, "getUpdates", json,
 		    len, (timeout + 10) * 1000, on_updates, p);
 	yajl_gen_free(g);
 }

@@ -8,6 +8,7 @@
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -20,9 +21,9 @@
 #define MAX_ATTEMPTS 5
 #define MAX_ATTEMPTS_TEXT "5"
 
+/* $1: the claim's length in seconds */
 static const char claim_sql[] =
-	"UPDATE tg_updates u SET claimed_until = now() + interval '30 seconds',"
-	"  attempts = u.attempts + 1"
+	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int)"
 	" FROM (SELECT p.seq FROM tg_updates p WHERE p.processed_at IS NULL"
 	"   AND (p.claimed_until IS NULL OR p.claimed_until < now())"
 	"   AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
@@ -31,8 +32,16 @@ static const char claim_sql[] =
 	" WHERE u.seq = c.seq"
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
 
+/* an attempt counts when it starts; the update's chat and user are recorded */
 static const char record_sql[] =
-	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb)";
+	"WITH a AS (UPDATE tg_updates SET attempts = attempts + 1 WHERE seq = $3"
+	"  RETURNING attempts)"
+	" SELECT r.user_id, r.new_user, r.credits, r.pass_active, r.banned, a.attempts"
+	" FROM a LEFT JOIN wh_record($1, $2::jsonb) r ON true";
+
+static const char release_sql[] =
+	"UPDATE tg_updates SET claimed_until = NULL WHERE seq = ANY($1::bigint[])"
+	" AND processed_at IS NULL";
 
 static const char finish_sql[] = "SELECT wh_finish($1, $2, $3::jsonb, $4)";
 
@@ -216,6 +225,12 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 		run_next(bt);
 		return;
 	}
+	if (PQntuples(res) == 1)
+		j->attempts = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
+	if (j->attempts > MAX_ATTEMPTS) {
+		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
+		return;
+	}
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		tgm_parse_int64(PQgetvalue(res, 0, 0), &j->user_id);
 		j->new_user = PQgetvalue(res, 0, 1)[0] == 't';
@@ -231,7 +246,7 @@ static struct wh_job *job_new(struct batch *bt, int i)
 	struct job_slot *slot = tgm_xcalloc(1, sizeof(*slot));
 	struct wh_job *j = &slot->job;
 	const char *payload = PQgetvalue(bt->res, i, 4);
-	int64_t bot_id = 0, attempts = 0;
+	int64_t bot_id = 0;
 	char err[128];
 
 	slot->bt = bt;
@@ -240,8 +255,6 @@ static struct wh_job *job_new(struct batch *bt, int i)
 	tgm_parse_int64(PQgetvalue(bt->res, i, 0), &j->seq);
 	tgm_parse_int64(PQgetvalue(bt->res, i, 1), &bot_id);
 	tgm_parse_int64(PQgetvalue(bt->res, i, 2), &j->update_id);
-	tgm_parse_int64(PQgetvalue(bt->res, i, 3), &attempts);
-	j->attempts = (int)attempts;
 	j->bot = wh_bot_find(bt->wh, bot_id);
 	j->update = tgm_json_parse(payload, strlen(payload), strlen(payload) + 1,
 				   TGM_JSON_MAX_DEPTH, err, sizeof(err));
@@ -252,16 +265,12 @@ static struct wh_job *job_new(struct batch *bt, int i)
 
 static void job_start(struct wh_job *j)
 {
-	char bot[24];
-	const char *params[2] = { bot, NULL };
+	char bot[24], seq[24];
+	const char *params[3] = { bot, NULL, seq };
 	int64_t chat;
 
 	if (j->bot == NULL || j->update == NULL) {
 		wh_job_done(j, j->bot ? "ignored: not JSON" : "ignored: the bot is not loaded");
-		return;
-	}
-	if (j->attempts > MAX_ATTEMPTS) {
-		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
 		return;
 	}
 	if (!wh_update_check(j->update, true, &j->update_id, &chat, &j->kind, bot, sizeof(bot))) {
@@ -272,7 +281,23 @@ static void job_start(struct wh_job *j)
 	job_parse_message(j);
 	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot->id);
 	params[1] = PQgetvalue(((struct job_slot *)j)->bt->res, ((struct job_slot *)j)->row, 4);
-	wh_job_query(j, record_sql, 2, params, on_recorded);
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	wh_job_query(j, record_sql, 3, params, on_recorded);
+}
+
+/* release - give back the claimed updates not started */
+static void release(struct batch *bt)
+{
+	struct tgm_buf seqs;
+	const char *params[1];
+
+	tgm_buf_init(&seqs);
+	for (int i = bt->next; i < bt->n; i++)
+		tgm_pgarr_add(&seqs, PQgetvalue(bt->res, i, 0));
+	tgm_pgarr_end(&seqs);
+	params[0] = seqs.p;
+	wh_write(bt->wh, "giving back claimed updates", release_sql, 1, params);
+	tgm_buf_free(&seqs);
 }
 
 static void run_next(struct batch *bt)
@@ -286,6 +311,8 @@ static void run_next(struct batch *bt)
 		job_start(j);
 		return;
 	}
+	if (bt->next < bt->n)
+		release(bt); /* stopping: the rest of the claim goes back at once */
 	more = bt->n > 0; /* a chat's next update is claimable once this one is done */
 	PQclear(bt->res);
 	free(bt);
@@ -311,11 +338,22 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 	run_next(bt);
 }
 
+/* wh_claim_seconds - how long a claim holds: longer than an update's direct calls
+ * (createForumTopic, the card) may take */
+int wh_claim_seconds(const struct webhookd *wh)
+{
+	return 2 * wh->ctx->cfg->telegram.timeout + 10;
+}
+
 static void claim(struct webhookd *wh)
 {
+	char secs[16];
+	const char *params[1] = { secs };
+
+	snprintf(secs, sizeof(secs), "%d", wh_claim_seconds(wh));
 	wh->processing = true;
 	wh->kick_again = false;
-	tgm_pg_query(wh->ctx->db, claim_sql, 0, NULL, on_claimed, wh);
+	tgm_pg_query(wh->ctx->db, claim_sql, 1, params, on_claimed, wh);
 }
 
 void wh_process_kick(struct webhookd *wh)

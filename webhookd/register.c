@@ -244,6 +244,12 @@ static void reconcile(struct webhookd *wh, struct wh_bot *b)
 		b->again = true;
 		return;
 	}
+	if (strcmp(want, "webhook") == 0 && wh->ctx->cfg->webhookd.public_url[0] == '\0') {
+		if (!b->intake_error_said)
+			save_intake(wh, b, b->intake, "updates=webhook needs [webhookd] public_url");
+		b->intake_error_said = true;
+		want = "";
+	}
 	if (strcmp(want, "polling") != 0)
 		wh_poll_stop(b);
 	if (strcmp(want, "webhook") != 0)

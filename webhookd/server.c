@@ -15,6 +15,7 @@
 #define DRAIN_TIMEOUT_S 10
 #define SWEEP_INTERVAL_S 2
 #define TG_CONNECTIONS 8
+#define POLL_CONNECTIONS 4096 /* a long poll holds its connection: one per polling bot */
 
 /* healthz - common's health check wants the daemon's context */
 static void healthz(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
@@ -113,6 +114,7 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (wh->http == NULL || open_buses(wh, err, errlen) < 0)
 		return -1;
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
+	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);
 	event_add(wh->ev_sweep, &tv);
 	wh_bots_start(wh);
@@ -153,6 +155,8 @@ void wh_stop(struct tgm_ctx *ctx)
 		event_free(wh->ev_sweep);
 	tgm_http_free(wh->http);
 	wh_bots_free(wh);
+	if (wh->tgpoll)
+		tgm_httpc_free(wh->tgpoll);
 	if (wh->tg)
 		tgm_httpc_free(wh->tg);
 	tgm_bus_close(wh->doorbell);

@@ -42,6 +42,7 @@ struct wh_bot {
 	bool webhook_ok;      /* setWebhook succeeded in this process for this token */
 	int64_t retry_at_ms;  /* after a failure: when to try again (0: no retry due) */
 	int backoff_ms;
+	bool intake_error_said; /* a configuration error was written to intake_error */
 };
 
 struct webhookd {
@@ -49,7 +50,9 @@ struct webhookd {
 	struct tgm_http_server *http;
 	struct tgm_bus *doorbell; /* PUB: replies queued for a bot */
 	struct tgm_bus *billing;  /* PUSH: work for billingd */
-	struct tgm_httpc *tg;     /* Telegram client (direct calls, polling) */
+	struct tgm_httpc *tg;     /* Telegram client for direct calls */
+	struct tgm_httpc *tgpoll; /* Telegram client for long polls: a connection each */
+	int polls;                /* getUpdates in flight (drain does not wait for them) */
 	struct wh_bot **bots;     /* sorted by id */
 	size_t nbots, capbots;
 	bool bots_loaded;
@@ -108,6 +111,8 @@ void wh_stripe_intake(struct evhttp_request *req, const struct tgm_http_params *
 
 /* process.c - wake the processor: stored updates wait */
 void wh_process_kick(struct webhookd *wh);
+/* wh_claim_seconds - how long a claim on an update (or a topic being made) holds */
+int wh_claim_seconds(const struct webhookd *wh);
 
 /* bridge.c - turn the bridge's failed sends into webhookd's own updates (a lost topic,
  * a user who blocked the bot), processed in the user's order like any other */

@@ -154,6 +154,15 @@ def test_a_failed_registration_is_retried(w):
                            (bot.id,)) == ("webhook", None), 5, what="intake set, error cleared")
 
 
+def test_webhook_mode_without_a_public_url_says_why(w):
+    bot = w.new_bot(updates="webhook")
+    w.webhookd(public_url="")
+    wait_for(lambda: "public_url" in (w.one("SELECT intake_error FROM bots WHERE id = %s",
+                                            (bot.id,))[0] or ""), 10, what="intake_error")
+    time.sleep(0.5)
+    assert w.tg.calls(token=bot.token, method="setWebhook") == []
+
+
 # -- intake --------------------------------------------------------------------------
 
 def test_missing_or_wrong_secret_is_refused_and_nothing_stored(w):
