@@ -12,8 +12,8 @@
 
 struct wh_job {
 	struct webhookd *wh;
-	struct wh_bot *bot;
-	int64_t seq, update_id;
+	struct wh_bot *bot;    /* NULL when its bot is not loaded (deleted long ago) */
+	int64_t bot_id, seq, update_id;
 	int attempts;
 	yajl_val update;       /* the stored Update */
 	const char *kind;      /* "message", "callback_query", ... */

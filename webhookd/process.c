@@ -116,9 +116,9 @@ static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 
 	if (err)
 		log_warn("bot=%lld update=%lld: finishing: %s (it will be processed again)",
-			 (long long)j->bot->id, (long long)j->update_id, err);
+			 (long long)j->bot_id, (long long)j->update_id, err);
 	else if (tgm_parse_int64(PQgetvalue(res, 0, 0), &n) && n > 0)
-		wh_ring(j->wh, j->bot->id);
+		wh_ring(j->wh, j->bot_id);
 	if (!err && j->billing)
 		push_billing(j);
 	job_free(j);
@@ -134,7 +134,7 @@ void wh_job_done(struct wh_job *j, const char *outcome)
 	replies = tgm_jgen_text(j->replies, NULL);
 	params[2] = replies;
 	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
-	log_debug("bot=%lld update=%lld: %s (%d replies)", (long long)j->bot->id,
+	log_debug("bot=%lld update=%lld: %s (%d replies)", (long long)j->bot_id,
 		  (long long)j->update_id, outcome, j->nreplies);
 	wh_job_query(j, finish_sql, 4, params, on_finished);
 }
@@ -155,7 +155,7 @@ void wh_job_postpone(struct wh_job *j, int seconds, const char *why)
 	char seq[24], secs[16];
 	const char *params[2] = { seq, secs };
 
-	log_info("bot=%lld update=%lld: postponed %d s: %s", (long long)j->bot->id,
+	log_info("bot=%lld update=%lld: postponed %d s: %s", (long long)j->bot_id,
 		 (long long)j->update_id, seconds, why);
 	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
 	snprintf(secs, sizeof(secs), "%d", seconds);
@@ -219,7 +219,7 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 	if (err) {
 		struct batch *bt = ((struct job_slot *)j)->bt;
 
-		log_warn("bot=%lld update=%lld: recording: %s", (long long)j->bot->id,
+		log_warn("bot=%lld update=%lld: recording: %s", (long long)j->bot_id,
 			 (long long)j->update_id, err);
 		job_free(j); /* claimed_until runs out: it is tried again */
 		run_next(bt);
@@ -246,16 +246,15 @@ static struct wh_job *job_new(struct batch *bt, int i)
 	struct job_slot *slot = tgm_xcalloc(1, sizeof(*slot));
 	struct wh_job *j = &slot->job;
 	const char *payload = PQgetvalue(bt->res, i, 4);
-	int64_t bot_id = 0;
 	char err[128];
 
 	slot->bt = bt;
 	slot->row = i;
 	j->wh = bt->wh;
 	tgm_parse_int64(PQgetvalue(bt->res, i, 0), &j->seq);
-	tgm_parse_int64(PQgetvalue(bt->res, i, 1), &bot_id);
+	tgm_parse_int64(PQgetvalue(bt->res, i, 1), &j->bot_id);
 	tgm_parse_int64(PQgetvalue(bt->res, i, 2), &j->update_id);
-	j->bot = wh_bot_find(bt->wh, bot_id);
+	j->bot = wh_bot_find(bt->wh, j->bot_id);
 	j->update = tgm_json_parse(payload, strlen(payload), strlen(payload) + 1,
 				   TGM_JSON_MAX_DEPTH, err, sizeof(err));
 	j->replies = tgm_jgen_new();
@@ -265,7 +264,7 @@ static struct wh_job *job_new(struct batch *bt, int i)
 
 static void job_start(struct wh_job *j)
 {
-	char bot[24], seq[24];
+	char bot[24], seq[24], err[160];
 	const char *params[3] = { bot, NULL, seq };
 	int64_t chat;
 
@@ -273,7 +272,7 @@ static void job_start(struct wh_job *j)
 		wh_job_done(j, j->bot ? "ignored: not JSON" : "ignored: the bot is not loaded");
 		return;
 	}
-	if (!wh_update_check(j->update, true, &j->update_id, &chat, &j->kind, bot, sizeof(bot))) {
+	if (!wh_update_check(j->update, true, &j->update_id, &chat, &j->kind, err, sizeof(err))) {
 		wh_job_done(j, "ignored: not an Update");
 		return;
 	}
