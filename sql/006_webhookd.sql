@@ -199,8 +199,9 @@ $$;
 -- message from it clears its blocked mark; my_chat_member sets or clears it; a group
 -- that moved to a supergroup keeps a pointer to its new id), and a user writing in a
 -- private chat, pressing a button there or paying is recorded with its names. Returns the
--- user (NULL when none) as it is now.
-CREATE FUNCTION wh_record(p_bot bigint, p_update jsonb)
+-- user (NULL when none) as it is now. p_count: count a message in bot_users.messages
+-- (false when the update is processed again).
+CREATE FUNCTION wh_record(p_bot bigint, p_update jsonb, p_count boolean DEFAULT true)
 RETURNS TABLE (user_id bigint, new_user boolean, credits bigint, pass_active boolean,
                banned boolean)
 LANGUAGE plpgsql AS $$
@@ -247,12 +248,12 @@ BEGIN
                                 language_code, messages)
     VALUES (p_bot, (who->>'id')::bigint, coalesce(who->>'first_name', ''),
             who->>'last_name', who->>'username', who->>'language_code',
-            CASE WHEN p_update ? 'message' THEN 1 ELSE 0 END)
+            CASE WHEN p_count AND p_update ? 'message' THEN 1 ELSE 0 END)
     ON CONFLICT ON CONSTRAINT bot_users_pkey DO UPDATE
        SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
            username = EXCLUDED.username, language_code = EXCLUDED.language_code,
            last_seen_at = now(),
-           messages = u.messages + CASE WHEN p_update ? 'message' THEN 1 ELSE 0 END
+           messages = u.messages + CASE WHEN p_count AND p_update ? 'message' THEN 1 ELSE 0 END
     RETURNING (xmax = 0) INTO inserted;
     RETURN QUERY SELECT u.user_id, inserted, u.credits,
                         coalesce(u.pass_until > now(), false), u.banned_at IS NOT NULL

@@ -113,7 +113,8 @@ static void on_loaded(PGresult *res, const char *err, void *arg)
 
 	wh->inflight--;
 	if (err) {
-		log_warn("loading bots: %s", err);
+		log_warn("loading bots: %s (again at the next sweep)", err);
+		wh->bots_reload = true;
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {

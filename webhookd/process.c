@@ -32,12 +32,14 @@ static const char claim_sql[] =
 	" WHERE u.seq = c.seq"
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
 
-/* an attempt counts when it starts; the update's chat and user are recorded */
+/* an attempt counts when it starts, in a statement of its own (so that one that fails
+ * every time is counted too) */
+static const char attempt_sql[] =
+	"UPDATE tg_updates SET attempts = attempts + 1 WHERE seq = $1 RETURNING attempts";
+
+/* the update's chat and user are recorded ($3: count the message, first attempt only) */
 static const char record_sql[] =
-	"WITH a AS (UPDATE tg_updates SET attempts = attempts + 1 WHERE seq = $3"
-	"  RETURNING attempts)"
-	" SELECT r.user_id, r.new_user, r.credits, r.pass_active, r.banned, a.attempts"
-	" FROM a LEFT JOIN wh_record($1, $2::jsonb) r ON true";
+	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3)";
 
 static const char release_sql[] =
 	"UPDATE tg_updates SET claimed_until = NULL WHERE seq = ANY($1::bigint[])"
@@ -216,19 +218,8 @@ static void dispatch(struct wh_job *j)
 
 static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 {
-	if (err) {
-		struct batch *bt = ((struct job_slot *)j)->bt;
-
-		log_warn("bot=%lld update=%lld: recording: %s", (long long)j->bot_id,
-			 (long long)j->update_id, err);
-		job_free(j); /* claimed_until runs out: it is tried again */
-		run_next(bt);
-		return;
-	}
-	if (PQntuples(res) == 1)
-		j->attempts = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
-	if (j->attempts > MAX_ATTEMPTS) {
-		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
+	if (err) { /* again after as many seconds as attempts made, until it gives up */
+		wh_job_postpone(j, j->attempts, err);
 		return;
 	}
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
@@ -239,6 +230,31 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 		j->banned = PQgetvalue(res, 0, 4)[0] == 't';
 	}
 	dispatch(j);
+}
+
+static void on_attempt(struct wh_job *j, PGresult *res, const char *err)
+{
+	char bot[24];
+	const char *params[3] = { bot, NULL, NULL };
+
+	if (err || PQntuples(res) != 1) {
+		struct batch *bt = ((struct job_slot *)j)->bt;
+
+		log_warn("bot=%lld update=%lld: counting an attempt: %s", (long long)j->bot_id,
+			 (long long)j->update_id, err ? err : "the update is gone");
+		job_free(j);
+		run_next(bt);
+		return;
+	}
+	j->attempts = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (j->attempts > MAX_ATTEMPTS) {
+		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
+		return;
+	}
+	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
+	params[1] = PQgetvalue(((struct job_slot *)j)->bt->res, ((struct job_slot *)j)->row, 4);
+	params[2] = j->attempts == 1 ? "t" : "f";
+	wh_job_query(j, record_sql, 3, params, on_recorded);
 }
 
 static struct wh_job *job_new(struct batch *bt, int i)
@@ -264,8 +280,8 @@ static struct wh_job *job_new(struct batch *bt, int i)
 
 static void job_start(struct wh_job *j)
 {
-	char bot[24], seq[24], err[160];
-	const char *params[3] = { bot, NULL, seq };
+	char seq[24], err[160];
+	const char *params[1] = { seq };
 	int64_t chat;
 
 	if (j->bot == NULL || j->update == NULL) {
@@ -278,10 +294,8 @@ static void job_start(struct wh_job *j)
 	}
 	j->body = tgm_json_get(j->update, j->kind);
 	job_parse_message(j);
-	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot->id);
-	params[1] = PQgetvalue(((struct job_slot *)j)->bt->res, ((struct job_slot *)j)->row, 4);
 	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
-	wh_job_query(j, record_sql, 3, params, on_recorded);
+	wh_job_query(j, attempt_sql, 1, params, on_attempt);
 }
 
 /* release - give back the claimed updates not started */

@@ -236,6 +236,21 @@ static void delete_webhook(struct webhookd *wh, struct wh_bot *b, const char *th
 	call(wh, b, "deleteWebhook", g, on_deleted, then);
 }
 
+/* misconfigured - webhook mode without a public URL: no intake, and the reason told
+ * once (in bots.intake_error and the log) until the bot or the configuration changes */
+static void misconfigured(struct webhookd *wh, struct wh_bot *b)
+{
+	static const char why[] = "updates=webhook needs [webhookd] public_url";
+
+	wh_poll_stop(b);
+	b->webhook_ok = false;
+	if (b->intake_error_said)
+		return;
+	log_error("bot=%lld: %s", (long long)b->id, why);
+	save_intake(wh, b, "", why);
+	b->intake_error_said = true;
+}
+
 static void reconcile(struct webhookd *wh, struct wh_bot *b)
 {
 	const char *want = wh_intake_wanted(wh, b);
@@ -245,11 +260,10 @@ static void reconcile(struct webhookd *wh, struct wh_bot *b)
 		return;
 	}
 	if (strcmp(want, "webhook") == 0 && wh->ctx->cfg->webhookd.public_url[0] == '\0') {
-		if (!b->intake_error_said)
-			save_intake(wh, b, b->intake, "updates=webhook needs [webhookd] public_url");
-		b->intake_error_said = true;
-		want = "";
+		misconfigured(wh, b);
+		return;
 	}
+	b->intake_error_said = false;
 	if (strcmp(want, "polling") != 0)
 		wh_poll_stop(b);
 	if (strcmp(want, "webhook") != 0)
@@ -270,6 +284,7 @@ static void reconcile(struct webhookd *wh, struct wh_bot *b)
 
 void wh_register(struct webhookd *wh, struct wh_bot *b)
 {
+	b->intake_error_said = false;
 	b->retry_at_ms = 0;
 	b->backoff_ms = 0;
 	reconcile(wh, b);

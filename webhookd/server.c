@@ -78,6 +78,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (wh->ctx->stopping)
 		return;
+	if (wh->bots_reload) {
+		wh->bots_reload = false;
+		wh_bot_reload(wh, 0);
+	}
 	wh_bridge_sweep(wh);
 	wh_process_kick(wh);
 	wh_register_due(wh);

@@ -56,6 +56,7 @@ struct webhookd {
 	struct wh_bot **bots;     /* sorted by id */
 	size_t nbots, capbots;
 	bool bots_loaded;
+	bool bots_reload;         /* a load failed: the sweep loads every bot again */
 	struct event *ev_sweep;   /* processing sweep, bot reload */
 	bool processing;          /* a claim or an update is in flight */
 	bool kick_again;          /* work arrived while processing */

@@ -250,6 +250,20 @@ def test_a_chats_updates_are_processed_in_order(w):
         assert got.startswith("Commands:" if asked == "/help" else "Credits:"), (asked, got)
 
 
+def test_an_update_that_always_fails_gives_up_and_its_chat_goes_on(w):
+    bot = w.new_bot()
+    w.webhookd()
+    bad = w.message("/help", user=43)
+    bad["message"]["from"]["id"] = "not a number"  # wh_record's cast fails every time
+    w.post(bot, bad)
+    w.post(bot, w.message("/help", user=43))
+    rows = w.wait_processed(bot, 2, timeout=40)
+    assert rows[0][2] == "failed: gave up after 5 attempts"
+    assert w.one("SELECT attempts FROM tg_updates WHERE update_id = %s",
+                 (bad["update_id"],))[0] == 6
+    assert [r[1] for r in w.replies(bot, chat=43)] == ["sendMessage"]
+
+
 # -- users, chats, commands ----------------------------------------------------------
 
 def test_start_welcomes_and_gives_free_credits_once(w):
