@@ -36,6 +36,8 @@ struct tgm_config {
 		char *secret_key;
 		char *webhook_secret;
 		int webhook_tolerance;
+		char *api_version;
+		int timeout;
 	} stripe;
 	struct {
 		char *listen;

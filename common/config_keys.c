@@ -37,6 +37,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_SECRET | TGM_CFG_EMPTY_OK, "Stripe webhook signing secret (whsec_...)" },
 	{ "stripe", "webhook_tolerance", TGM_CFG_INT, OFF(stripe.webhook_tolerance), "300", 1,
 	  86400, 0, "seconds a Stripe-Signature timestamp may differ from now" },
+	{ "stripe", "api_version", TGM_CFG_STRING, OFF(stripe.api_version), "", 0, 0,
+	  TGM_CFG_EMPTY_OK, "Stripe-Version sent with every API request (\"\": the account's)" },
+	{ "stripe", "timeout", TGM_CFG_INT, OFF(stripe.timeout), "30", 1, 600, 0,
+	  "seconds before a Stripe API request times out" },
 
 	{ "gatewayd", "listen", TGM_CFG_LISTEN, OFF(gatewayd.listen), "127.0.0.1:8080", 0, 0, 0,
 	  "address:port of the HTTP API and dashboard" },
