@@ -1,20 +1,93 @@
 /*
  * billingd.h - billingd's state and the functions its files share.
+ *
+ * The flow: work.c runs one step at a time, in turn: a pending Stripe event (acted on
+ * wholly in SQL, bd_stripe_step in sql/008_billing.sql), a Telegram update webhookd
+ * handed over (tgjob.c: commands, buttons, Stars payments; checkout.c and stars.c when
+ * Stripe or Telegram must be called), and an auto-recharge attempt (recharge.c).
+ * Whatever a step says to a user is queued in the same transaction that records it,
+ * and senderd's doorbell is rung (bd_ring). The database is swept on a timer, so a
+ * lost wake-up costs latency only.
  */
 #ifndef BILLINGD_H
 #define BILLINGD_H
 
 #include "common/bus.h"
 #include "common/daemon.h"
+#include "common/httpc.h"
+#include "common/stripe.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
 
 struct billingd {
+	struct tgm_ctx *ctx;
 	struct tgm_bus *work;     /* PULL: billing work pushed by webhookd */
 	struct tgm_bus *doorbell; /* PUB: receipts and invoices queued for a bot */
 	struct tgm_bus *status;   /* SUB: message transitions from senderd */
+	struct tgm_httpc *http;   /* Stripe and Telegram */
+	struct event *ev_sweep;
+	bool running;             /* a step is in flight */
+	bool again;               /* work was announced meanwhile */
+	int inflight;             /* HTTP calls in flight */
 };
 
+/* bd_job - one handed-over Telegram update (tgjob.c); owned by work.c's loop */
+struct bd_job {
+	struct billingd *bd;
+	int64_t seq, bot_id, tg_id, user_id;
+	int attempts;
+	yajl_val update;          /* the stored Update */
+	yajl_val settings;        /* the bot's settings */
+	char *token_sealed;       /* bots.token_sealed */
+	char *username;           /* the bot's username */
+	/* checkout.c: the product being bought */
+	int64_t product_id, price;
+	char *currency, *label, *stripe_price, *customer, *first_name;
+	bool stars;
+	bool portal;              /* /billing rather than a purchase */
+};
+
+/* bus.c */
 int bd_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void bd_drain(struct tgm_ctx *ctx);
 void bd_stop(struct tgm_ctx *ctx);
+int bd_busy(struct tgm_ctx *ctx);
+/* bd_ring - tell senderd that bot_id has queued messages (0: none) */
+void bd_ring(struct billingd *bd, int64_t bot_id);
+/* bd_stripe_conf - the Stripe client's settings; false when no secret key is set */
+bool bd_stripe_conf(const struct billingd *bd, struct tgm_stripe_conf *conf);
+
+/* work.c */
+void bd_kick(struct billingd *bd);
+/* bd_job_done - the update's step is over (finished or left for later): go on */
+void bd_job_done(struct bd_job *j);
+/* bd_job_sql - run sql whose answer's first column is a bot to ring (or "t"/"f"),
+ * then bd_job_done; what names the step in a warning */
+void bd_job_sql(struct bd_job *j, const char *what, const char *sql, int n,
+		const char *const *params);
+/* bd_job_retry - leave the update for a later attempt after seconds */
+void bd_job_retry(struct bd_job *j, int seconds, const char *why);
+/* bd_job_say - tell the user text and finish the update with outcome */
+void bd_job_say(struct bd_job *j, const char *text, const char *outcome);
+
+/* tgjob.c */
+void bd_tg_run(struct bd_job *j);
+
+/* checkout.c - buy a product (ref "credits:N" or "id:N") or open the Billing Portal */
+void bd_checkout(struct bd_job *j, const char *ref);
+void bd_portal(struct bd_job *j);
+/* bd_session_form - the form of a Checkout Session for a product and a customer */
+void bd_session_form(struct tgm_buf *f, const struct billingd *bd, int64_t bot,
+		     const char *username, int64_t user, int64_t product, const char *label,
+		     int64_t price, const char *currency, const char *stripe_price,
+		     const char *customer);
+
+/* stars.c - answer a pre_checkout_query at once */
+void bd_precheckout(struct bd_job *j);
+
+/* recharge.c - one pending auto-recharge; done(bd) when it is over */
+void bd_recharge_step(struct billingd *bd, void (*done)(struct billingd *bd));
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * billingd/main.c - start and stop the billing daemon; the work is in the other
- * files of this folder (bus.c: work queue, doorbells and status events).
+ * files of this folder (billingd.h tells the flow).
  */
 #include "common/daemon.h"
 #include "billingd/billingd.h"
@@ -11,6 +11,7 @@ static const struct tgm_daemon billingd = {
 	.start = bd_start,
 	.drain = bd_drain,
 	.stop = bd_stop,
+	.busy = bd_busy,
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,228 @@
+/*
+ * recharge.c - auto-recharge: a debit that left a balance under the user's threshold
+ * made a recharges row (the ledger trigger in sql/008_billing.sql, once per crossing);
+ * here it is carried out: an off-session PaymentIntent with the saved card, confirmed
+ * at once (Idempotency-Key from the row, so a retry never charges twice). Success
+ * grants (key: the PaymentIntent, as its webhook would); a decline or
+ * authentication_required sends the user a Checkout link instead and says why.
+ * Stripe unreachable: the row's lease runs out and it is tried again.
+ */
+#include "billingd/billingd.h"
+#include "common/buf.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ATTEMPTS 5
+
+static const char claim_sql[] =
+	"SELECT id, bot, usr, product, price, currency, coalesce(customer, ''),"
+	" coalesce(payment_method, ''), username, label, coalesce(stripe_price, ''), attempts"
+	" FROM bd_recharge_claim() WHERE id IS NOT NULL";
+static const char paid_sql[] = "SELECT $4::bigint * bd_recharge_paid($1, $2, $3)::int";
+static const char link_sql[] = "SELECT $5::bigint * bd_recharge_link($1, $2, $3, $4)::int";
+
+struct rc {
+	struct billingd *bd;
+	void (*done)(struct billingd *bd);
+	int64_t id, bot, user, product, price, attempts;
+	char *col[12]; /* the claimed row as text */
+	char *why;
+};
+
+static void rc_free(struct rc *rc)
+{
+	for (size_t i = 0; i < sizeof(rc->col) / sizeof(rc->col[0]); i++)
+		free(rc->col[i]);
+	free(rc->why);
+	free(rc);
+}
+
+/* rc_end - the attempt is over for now: free it, go on with done */
+static void rc_end(struct rc *rc)
+{
+	struct billingd *bd = rc->bd;
+	void (*done)(struct billingd *) = rc->done;
+
+	rc_free(rc);
+	done(bd);
+}
+
+static void on_recorded(PGresult *res, const char *err, void *arg)
+{
+	struct rc *rc = arg;
+	struct billingd *bd = rc->bd;
+	void (*done)(struct billingd *) = rc->done;
+	int64_t bot = 0;
+
+	if (err)
+		log_warn("recharge %lld: %s (tried again later)", (long long)rc->id, err);
+	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot))
+		bd_ring(bd, bot);
+	rc_free(rc);
+	if (bd->ctx->stopping)
+		done(bd);
+	else
+		bd_recharge_step(bd, done); /* the next one */
+}
+
+/* link - finish with a Checkout link (session NULL: none could be made) and why */
+static void link(struct rc *rc, const char *session, const char *url)
+{
+	char id[24];
+	const char *params[5] = { id, rc->why, session, url, rc->col[1] };
+
+	log_info("bot=%lld user=%lld: recharge %lld: %s", (long long)rc->bot,
+		 (long long)rc->user, (long long)rc->id, rc->why);
+	snprintf(id, sizeof(id), "%lld", (long long)rc->id);
+	tgm_pg_query(rc->bd->ctx->db, link_sql, 5, params, on_recorded, rc);
+}
+
+static void on_session(const struct tgm_stripe_result *r, void *arg)
+{
+	struct rc *rc = arg;
+	const char *id = r->ok ? tgm_json_get_str(r->obj, "id") : NULL;
+	const char *url = r->ok ? tgm_json_get_str(r->obj, "url") : NULL;
+
+	rc->bd->inflight--;
+	if (rc->bd->ctx->stopping) { /* the lease runs out: tried again after a restart */
+		rc_end(rc);
+		return;
+	}
+	if (id == NULL || url == NULL)
+		log_warn("recharge %lld: no Checkout Session: %s", (long long)rc->id,
+			 r->message ? r->message : "?");
+	link(rc, id && url ? id : NULL, id && url ? url : NULL);
+}
+
+/* offer_checkout - the card cannot be charged off-session: a Checkout link instead */
+static void offer_checkout(struct rc *rc, const char *why)
+{
+	struct tgm_stripe_conf conf;
+	struct tgm_buf f;
+	char key[64];
+
+	rc->why = tgm_xstrdup(why);
+	if (!bd_stripe_conf(rc->bd, &conf) || *rc->col[6] == '\0') {
+		link(rc, NULL, NULL);
+		return;
+	}
+	tgm_buf_init(&f);
+	bd_session_form(&f, rc->bd, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9],
+			rc->price, rc->col[5], rc->col[10], rc->col[6]);
+	snprintf(key, sizeof(key), "tgm-recharge-checkout-%lld", (long long)rc->id);
+	rc->bd->inflight++;
+	tgm_stripe_call(rc->bd->http, &conf, "POST", "/v1/checkout/sessions", f.p, key,
+			on_session, rc);
+	tgm_buf_free(&f);
+}
+
+/* declined_why - what to tell the user about a refused off-session payment */
+static void declined_why(const struct tgm_stripe_result *r, char *out, size_t len)
+{
+	if (r->code && strcmp(r->code, "authentication_required") == 0)
+		snprintf(out, len, "your bank wants you to confirm this payment"
+			 " (authentication required).");
+	else if (r->type && strcmp(r->type, "card_error") == 0)
+		snprintf(out, len, "your card was declined (%s).",
+			 r->decline_code ? r->decline_code : r->code ? r->code : "declined");
+	else
+		snprintf(out, len, "the payment could not be made.");
+}
+
+static void on_intent(const struct tgm_stripe_result *r, void *arg)
+{
+	struct rc *rc = arg;
+	const char *status = r->ok ? tgm_json_get_str(r->obj, "status") : NULL;
+	const char *pi = r->ok ? tgm_json_get_str(r->obj, "id") : NULL;
+	char id[24], amount[24], why[200];
+	int64_t received = rc->price;
+	const char *params[4] = { id, pi, amount, rc->col[1] };
+
+	rc->bd->inflight--;
+	if (rc->bd->ctx->stopping || (!r->ok && r->retry && rc->attempts < MAX_ATTEMPTS)) {
+		log_warn("recharge %lld: %s (tried again later)", (long long)rc->id,
+			 r->message ? r->message : "?");
+		rc_end(rc); /* the lease runs out: the same key again */
+		return;
+	}
+	if (pi && status && strcmp(status, "succeeded") == 0) {
+		tgm_json_get_int(r->obj, "amount_received", &received);
+		snprintf(id, sizeof(id), "%lld", (long long)rc->id);
+		snprintf(amount, sizeof(amount), "%lld", (long long)received);
+		tgm_pg_query(rc->bd->ctx->db, paid_sql, 4, params, on_recorded, rc);
+		return;
+	}
+	if (r->ok)
+		snprintf(why, sizeof(why), "the payment needs your confirmation (%s).",
+			 status ? status : "unknown status");
+	else
+		declined_why(r, why, sizeof(why));
+	offer_checkout(rc, why);
+}
+
+static void charge(struct rc *rc)
+{
+	struct tgm_stripe_conf conf;
+	struct tgm_buf f;
+	char key[64];
+
+	bd_stripe_conf(rc->bd, &conf);
+	tgm_buf_init(&f);
+	tgm_stripe_form_addi(&f, "amount", rc->price);
+	tgm_stripe_form_add(&f, "currency", rc->col[5]);
+	tgm_stripe_form_add(&f, "customer", rc->col[6]);
+	tgm_stripe_form_add(&f, "payment_method", rc->col[7]);
+	tgm_stripe_form_add(&f, "off_session", "true");
+	tgm_stripe_form_add(&f, "confirm", "true");
+	tgm_stripe_form_add(&f, "metadata[tgm_bot]", rc->col[1]);
+	tgm_stripe_form_add(&f, "metadata[tgm_user]", rc->col[2]);
+	tgm_stripe_form_add(&f, "metadata[tgm_product]", rc->col[3]);
+	tgm_stripe_form_add(&f, "metadata[tgm_kind]", "recharge");
+	tgm_stripe_form_add(&f, "metadata[tgm_recharge]", rc->col[0]);
+	snprintf(key, sizeof(key), "tgm-recharge-%lld", (long long)rc->id);
+	rc->bd->inflight++;
+	tgm_stripe_call(rc->bd->http, &conf, "POST", "/v1/payment_intents", f.p, key, on_intent,
+			rc);
+	tgm_buf_free(&f);
+}
+
+static void on_claimed(PGresult *res, const char *err, void *arg)
+{
+	struct rc *rc = arg;
+	struct tgm_stripe_conf conf;
+
+	if (err || PQntuples(res) != 1) {
+		if (err)
+			log_warn("claiming recharges: %s", err);
+		rc_end(rc);
+		return;
+	}
+	for (int i = 0; i < 12; i++)
+		rc->col[i] = tgm_xstrdup(PQgetvalue(res, 0, i));
+	tgm_parse_int64(rc->col[0], &rc->id);
+	tgm_parse_int64(rc->col[1], &rc->bot);
+	tgm_parse_int64(rc->col[2], &rc->user);
+	tgm_parse_int64(rc->col[3], &rc->product);
+	tgm_parse_int64(rc->col[4], &rc->price);
+	tgm_parse_int64(rc->col[11], &rc->attempts);
+	if (!bd_stripe_conf(rc->bd, &conf))
+		offer_checkout(rc, "card payments are not set up.");
+	else if (*rc->col[7] == '\0')
+		offer_checkout(rc, "no card is saved yet.");
+	else
+		charge(rc);
+}
+
+void bd_recharge_step(struct billingd *bd, void (*done)(struct billingd *bd))
+{
+	struct rc *rc = tgm_xcalloc(1, sizeof(*rc));
+
+	rc->bd = bd;
+	rc->done = done;
+	tgm_pg_query(bd->ctx->db, claim_sql, 0, NULL, on_claimed, rc);
+}

@@ -1,0 +1,217 @@
+/*
+ * work.c - billingd's loop: one step at a time, in turn, until nothing is due:
+ * Stripe events (each one claimed, acted on and marked in one SQL call, so a crash
+ * loses nothing and repeats nothing), then Telegram updates handed over by webhookd
+ * (claimed with a lease: an update whose billingd died is taken again when its lease
+ * runs out), then auto-recharge attempts. A kick while a step runs is remembered and
+ * starts another round when this one ends.
+ */
+#include "billingd/billingd.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char stripe_step_sql[] = "SELECT event_id, outcome, bot FROM bd_stripe_step()";
+
+static const char claim_sql[] =
+	"UPDATE tg_updates u SET billing_claimed_until = now() + interval '60 seconds',"
+	"  billing_attempts = u.billing_attempts + 1"
+	" FROM (SELECT p.seq FROM tg_updates p WHERE p.billing_at IS NOT NULL"
+	"   AND p.billing_done_at IS NULL"
+	"   AND (p.billing_claimed_until IS NULL OR p.billing_claimed_until < now())"
+	"   ORDER BY p.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c, bots b"
+	" WHERE u.seq = c.seq AND b.id = u.bot_id"
+	" RETURNING u.seq, u.bot_id, u.billing_attempts, u.payload::text, b.settings::text,"
+	"  b.token_sealed, b.telegram_id, b.username";
+
+static const char retry_sql[] =
+	"UPDATE tg_updates SET billing_claimed_until = now() + make_interval(secs => $2::int),"
+	" billing_outcome = $3 WHERE seq = $1 AND billing_done_at IS NULL";
+
+static const char say_sql[] =
+	"SELECT CASE WHEN bd_say_finish($1, $2, $3) THEN $4::bigint ELSE 0 END";
+
+static void step_stripe(struct billingd *bd);
+static void step_tg(struct billingd *bd);
+
+/* round_over - nothing was due; another round if a kick came meanwhile */
+static void round_over(struct billingd *bd)
+{
+	bd->running = false;
+	if (bd->again && !bd->ctx->stopping)
+		bd_kick(bd);
+}
+
+void bd_kick(struct billingd *bd)
+{
+	if (bd->running) {
+		bd->again = true;
+		return;
+	}
+	if (bd->ctx->stopping)
+		return;
+	bd->running = true;
+	bd->again = false;
+	step_stripe(bd);
+}
+
+static void on_stripe_step(PGresult *res, const char *err, void *arg)
+{
+	struct billingd *bd = arg;
+	int64_t bot = 0;
+
+	if (err) {
+		log_warn("stripe events: %s", err);
+		round_over(bd);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		step_tg(bd);
+		return;
+	}
+	log_info("stripe: %s: %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	if (tgm_parse_int64(PQgetvalue(res, 0, 2), &bot))
+		bd_ring(bd, bot);
+	if (bd->ctx->stopping)
+		round_over(bd);
+	else
+		step_stripe(bd);
+}
+
+static void step_stripe(struct billingd *bd)
+{
+	tgm_pg_query(bd->ctx->db, stripe_step_sql, 0, NULL, on_stripe_step, bd);
+}
+
+static void job_free(struct bd_job *j)
+{
+	if (j->update)
+		yajl_tree_free(j->update);
+	if (j->settings)
+		yajl_tree_free(j->settings);
+	free(j->token_sealed);
+	free(j->username);
+	free(j->currency);
+	free(j->label);
+	free(j->stripe_price);
+	free(j->customer);
+	free(j->first_name);
+	free(j);
+}
+
+static void recharges_done(struct billingd *bd)
+{
+	round_over(bd);
+}
+
+void bd_job_done(struct bd_job *j)
+{
+	struct billingd *bd = j->bd;
+
+	job_free(j);
+	if (bd->ctx->stopping)
+		round_over(bd);
+	else
+		step_tg(bd);
+}
+
+/* job_new - the claimed row as a job */
+static struct bd_job *job_new(struct billingd *bd, PGresult *res)
+{
+	struct bd_job *j = tgm_xcalloc(1, sizeof(*j));
+	const char *payload = PQgetvalue(res, 0, 3), *settings = PQgetvalue(res, 0, 4);
+	int64_t attempts = 0;
+	char err[128];
+
+	j->bd = bd;
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &j->seq);
+	tgm_parse_int64(PQgetvalue(res, 0, 1), &j->bot_id);
+	tgm_parse_int64(PQgetvalue(res, 0, 2), &attempts);
+	j->attempts = (int)attempts;
+	j->update = tgm_json_parse(payload, strlen(payload), strlen(payload) + 1,
+				   TGM_JSON_MAX_DEPTH, err, sizeof(err));
+	j->settings = tgm_json_parse(settings, strlen(settings), strlen(settings) + 1,
+				     TGM_JSON_MAX_DEPTH, err, sizeof(err));
+	j->token_sealed = tgm_xstrdup(PQgetvalue(res, 0, 5));
+	tgm_parse_int64(PQgetvalue(res, 0, 6), &j->tg_id);
+	j->username = tgm_xstrdup(PQgetvalue(res, 0, 7));
+	return j;
+}
+
+static void on_claimed(PGresult *res, const char *err, void *arg)
+{
+	struct billingd *bd = arg;
+
+	if (err) {
+		log_warn("claiming billing updates: %s", err);
+		round_over(bd);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		bd_recharge_step(bd, recharges_done);
+		return;
+	}
+	bd_tg_run(job_new(bd, res));
+}
+
+static void step_tg(struct billingd *bd)
+{
+	tgm_pg_query(bd->ctx->db, claim_sql, 0, NULL, on_claimed, bd);
+}
+
+/* job_q - a query of a job, with what it is for the log */
+struct job_q {
+	struct bd_job *j;
+	const char *what;
+};
+
+static void on_job_sql(PGresult *res, const char *err, void *arg)
+{
+	struct job_q *q = arg;
+	struct bd_job *j = q->j;
+	int64_t bot = 0;
+
+	if (err)
+		log_warn("bot=%lld update=%lld: %s: %s (tried again later)", (long long)j->bot_id,
+			 (long long)j->seq, q->what, err);
+	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot))
+		bd_ring(j->bd, bot);
+	free(q);
+	bd_job_done(j);
+}
+
+void bd_job_sql(struct bd_job *j, const char *what, const char *sql, int n,
+		const char *const *params)
+{
+	struct job_q *q = tgm_xcalloc(1, sizeof(*q));
+
+	q->j = j;
+	q->what = what;
+	tgm_pg_query(j->bd->ctx->db, sql, n, params, on_job_sql, q);
+}
+
+void bd_job_retry(struct bd_job *j, int seconds, const char *why)
+{
+	char seq[24], secs[16];
+	const char *params[3] = { seq, secs, why };
+
+	log_info("bot=%lld update=%lld: again in %d s: %s", (long long)j->bot_id,
+		 (long long)j->seq, seconds, why);
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	snprintf(secs, sizeof(secs), "%d", seconds);
+	bd_job_sql(j, "postponing", retry_sql, 3, params);
+}
+
+void bd_job_say(struct bd_job *j, const char *text, const char *outcome)
+{
+	char seq[24], bot[24];
+	const char *params[4] = { seq, text, outcome, bot };
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
+	bd_job_sql(j, outcome, say_sql, 4, params);
+}
