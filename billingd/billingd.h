@@ -3,8 +3,9 @@
  *
  * The flow: work.c runs one step at a time, in turn: a pending Stripe event (acted on
  * wholly in SQL, bd_stripe_step in sql/008_billing.sql), a Telegram update webhookd
- * handed over (tgjob.c: commands, buttons, Stars payments; checkout.c and stars.c when
- * Stripe or Telegram must be called), and an auto-recharge attempt (recharge.c).
+ * handed over (tgjob.c: commands, buttons, Stars payments; checkout.c, success.c and
+ * stars.c when Stripe or Telegram must be called), and an auto-recharge attempt
+ * (recharge.c).
  * Whatever a step says to a user is queued in the same transaction that records it,
  * and senderd's doorbell is rung (bd_ring). The database is swept on a timer, so a
  * lost wake-up costs latency only.
@@ -78,11 +79,14 @@ void bd_tg_run(struct bd_job *j);
 /* checkout.c - buy a product (ref "credits:N" or "id:N") or open the Billing Portal */
 void bd_checkout(struct bd_job *j, const char *ref);
 void bd_portal(struct bd_job *j);
-/* bd_session_form - the form of a Checkout Session for a product and a customer */
-void bd_session_form(struct tgm_buf *f, const struct billingd *bd, int64_t bot,
-		     const char *username, int64_t user, int64_t product, const char *label,
-		     int64_t price, const char *currency, const char *stripe_price,
-		     const char *customer);
+/* bd_session_form - the form of a Checkout Session for a product and a customer; its
+ * success page sends the user back to the bot with "/start paid_<seq>" (seq 0: plain) */
+void bd_session_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *username,
+		     int64_t user, int64_t product, const char *label, int64_t price,
+		     const char *currency, const char *stripe_price, const char *customer);
+
+/* success.c - "/start paid_<ref>": the user is back from Checkout's success page */
+void bd_success(struct bd_job *j, const char *ref);
 
 /* stars.c - answer a pre_checkout_query at once */
 void bd_precheckout(struct bd_job *j);

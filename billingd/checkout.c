@@ -167,15 +167,15 @@ static void with_customer(struct bd_job *j, step_fn next)
 	stripe_post(j, "/v1/customers", &f, key, on_customer, next, "customer");
 }
 
-void bd_session_form(struct tgm_buf *f, const struct billingd *bd, int64_t bot,
-		     const char *username, int64_t user, int64_t product, const char *label,
-		     int64_t price, const char *currency, const char *stripe_price,
-		     const char *customer)
+void bd_session_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *username,
+		     int64_t user, int64_t product, const char *label, int64_t price,
+		     const char *currency, const char *stripe_price, const char *customer)
 {
 	char b[24], u[24], p[24], ref[64], *url = tgm_xasprintf("https://t.me/%s", username);
+	char *success = seq ? tgm_xasprintf("%s?start=paid_%lld", url, (long long)seq)
+			    : tgm_xstrdup(url);
 	static const char *const meta[] = { "metadata", "payment_intent_data[metadata]" };
 
-	(void)bd;
 	id_text(b, sizeof(b), bot);
 	id_text(u, sizeof(u), user);
 	id_text(p, sizeof(p), product);
@@ -189,7 +189,7 @@ void bd_session_form(struct tgm_buf *f, const struct billingd *bd, int64_t bot,
 		tgm_stripe_form_add(f, "line_items[0][price_data][product_data][name]", label);
 	}
 	tgm_stripe_form_add(f, "line_items[0][quantity]", "1");
-	tgm_stripe_form_add(f, "success_url", url);
+	tgm_stripe_form_add(f, "success_url", success);
 	tgm_stripe_form_add(f, "cancel_url", url);
 	tgm_stripe_form_add(f, "client_reference_id", ref);
 	tgm_stripe_form_add(f, "customer", customer);
@@ -205,6 +205,7 @@ void bd_session_form(struct tgm_buf *f, const struct billingd *bd, int64_t bot,
 		tgm_stripe_form_add(f, k, p);
 	}
 	free(url);
+	free(success);
 }
 
 static void on_session(const struct tgm_stripe_result *r, void *arg)
@@ -228,7 +229,7 @@ static void create_session(struct bd_job *j)
 	char key[96];
 
 	tgm_buf_init(&f);
-	bd_session_form(&f, j->bd, j->bot_id, j->username, j->user_id, j->product_id, j->label,
+	bd_session_form(&f, j->seq, j->bot_id, j->username, j->user_id, j->product_id, j->label,
 			j->price, j->currency, j->stripe_price, j->customer);
 	snprintf(key, sizeof(key), "tgm-checkout-%lld-%lld", (long long)j->bot_id,
 		 (long long)j->seq);

@@ -1,8 +1,9 @@
 /*
  * tgjob.c - a Telegram update webhookd handed to billingd, sent to what acts on it:
  * /buy and the "buy" button (the product menu), /buy<N> and a buy:<id> button (a
- * purchase: checkout.c), /billing (the Billing Portal), /history, /autorecharge, a
- * Stars pre_checkout_query (stars.c) and successful_payment. The SQL functions it
+ * purchase: checkout.c), /start paid_<ref> (back from Checkout: success.c), /billing
+ * (the Billing Portal), /history, /autorecharge, a Stars pre_checkout_query (stars.c)
+ * and successful_payment. The SQL functions it
  * calls (sql/008_billing.sql) queue the answer and mark the update done in one
  * transaction; their first column is the bot to ring.
  */
@@ -84,6 +85,8 @@ static void on_command(struct bd_job *j, const char *text)
 		run_sql(j, "finish", finish_sql, "ignored: not a billing command");
 	else if (strcmp(name, "buy") == 0)
 		run_sql(j, "menu", menu_sql, NULL);
+	else if (strcmp(name, "start") == 0 && strncmp(args, "paid_", 5) == 0)
+		bd_success(j, args + 5);
 	else if (buy_ref(name, ref, sizeof(ref)))
 		bd_checkout(j, ref);
 	else if (strcmp(name, "billing") == 0)

@@ -103,6 +103,14 @@ class BillingWorld(World):
                           " kind = 'checkout' ORDER BY id", (bot.id,))
         return rows[-1][0]
 
+    def hand_over(self, bot, text, user=USER):
+        """an update as webhookd hands it to billingd (processed, billing_at set)"""
+        upd = self.message(text, user=user)
+        self.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload,"
+                   " processed_at, outcome, billing_at) VALUES (%s, %s, %s, 'message', %s,"
+                   " now(), 'test: handed over', now())",
+                   (bot.id, upd["update_id"], user, json.dumps(upd)))
+
     def credits(self, bot, user=USER):
         return self.one("SELECT credits FROM bot_users WHERE bot_id = %s AND user_id = %s",
                         (bot.id, user))[0]
@@ -239,6 +247,22 @@ def test_unknown_package_and_a_product_button(bw):
     assert sess.form["metadata[tgm_product]"] == str(pid)
 
 
+def test_a_time_pass_purchase(bw):
+    bot = bw.new_bot()
+    day = bw.product(bot, 0, 300, pass_seconds=86400, label="Day pass")
+    bw.start()
+    bw.press(bot, f"buy:{day}")
+    bw.billing_done(bot, 1)
+    assert "Day pass: 1 day(s) of unlimited access for 3.00 USD." in bw.texts(bot)[-1]
+    (cs,) = bw.st.sessions
+    bw.processed(bw.send(bw.st.completed(cs)))
+    assert bw.grants(bot) == [(f"stripe:cs:{cs}", "pass", 0)]
+    left = bw.one("SELECT extract(epoch FROM pass_until - now()) FROM bot_users"
+                  " WHERE bot_id = %s AND user_id = %s", (bot.id, USER))[0]
+    assert 86000 < left <= 86400
+    assert "Unlimited access until" in bw.texts(bot)[-1]
+
+
 def test_stripe_down_is_retried_with_the_same_key(bw):
     bot = bw.new_bot()
     bw.product(bot, 10, 500)
@@ -252,6 +276,42 @@ def test_stripe_down_is_retried_with_the_same_key(bw):
     assert calls[0].header("Idempotency-Key") == calls[1].header("Idempotency-Key")
     assert len(bw.st.sessions) == 1
     assert "reply_markup" in bw.said(bot)[-1][1]
+
+
+def test_back_from_checkout_before_or_after_the_webhook_grants_once(bw):
+    bot = bw.new_bot()
+    bw.product(bot, 10, 500)
+    bw.start()
+    seq_of = "SELECT update_seq FROM payments WHERE checkout_session_id = %s"
+    cs1 = bw.buy(bot)
+    seq1 = bw.one(seq_of, (cs1,))[0]
+    success = bw.st.sessions[cs1]["params"]["success_url"]
+    assert success == f"https://t.me/bot{bot.tg_id}_bot?start=paid_{seq1}"
+    # the user is back before the webhook
+    bw.st.pay(cs1)
+    bw.hand_over(bot, f"/start paid_{seq1}")
+    bw.billing_done(bot, 2)
+    assert bw.credits(bot) == 10 and "Payment received" in bw.texts(bot)[-1]
+    (get,) = bw.st.calls("GET", f"/v1/checkout/sessions/{cs1}")
+    assert get.header("Idempotency-Key") is None
+    out = bw.processed(bw.send(bw.st.completed(cs1)))
+    assert list(out.values()) == ["already granted"] and bw.credits(bot) == 10
+    # the webhook before the user
+    cs2 = bw.buy(bot, n=3)
+    bw.processed(bw.send(bw.st.completed(cs2)))
+    bw.hand_over(bot, f"/start paid_{bw.one(seq_of, (cs2,))[0]}")
+    bw.billing_done(bot, 4)
+    assert bw.texts(bot)[-1] == "✅ Your payment is confirmed. Your balance: 20 credits."
+    # not paid yet; another user's payment; nonsense
+    cs3 = bw.buy(bot, n=5)
+    bw.hand_over(bot, f"/start paid_{bw.one(seq_of, (cs3,))[0]}")
+    bw.hand_over(bot, f"/start paid_{seq1}", user=USER + 1)
+    bw.hand_over(bot, "/start paid_x")
+    outcomes = bw.billing_done(bot, 8)[-3:]
+    assert outcomes == ["return: pending: payment_status unpaid", "return: no such payment",
+                        "return: no such payment"]
+    assert bw.texts(bot)[-2].startswith("⏳ Your payment is being processed")
+    assert len(bw.grants(bot)) == 2 and bw.credits(bot) == 20
 
 
 # -- Stripe events -------------------------------------------------------------------
@@ -311,6 +371,20 @@ def test_events_in_any_order_grant_once(bw):
     assert out[refund["id"]].startswith("refunded: 2 credits")  # 100 of 500 cents
     assert bw.grants(bot) == [(f"stripe:cs:{cs}", "grant", 10)]
     assert bw.credits(bot) == 8
+
+
+def test_events_stored_while_billingd_is_down_are_acted_on_after_restart(bw):
+    bot = bw.new_bot()
+    bw.product(bot, 10, 500)
+    bw.start()
+    cs = bw.buy(bot)
+    bw.billingd_proc.kill()
+    ids = bw.send(bw.st.completed(cs))
+    time.sleep(0.5)
+    assert bw.query("SELECT processed_at FROM stripe_events") == [(None,)]
+    bw.env.daemon("billingd", conf=bw.billingd_proc.conf)
+    assert list(bw.processed(ids).values()) == ["granted"]
+    assert bw.credits(bot) == 10
 
 
 def test_async_payment_failed_tells_the_user(bw):
@@ -570,7 +644,11 @@ def test_randomized_grants_debits_and_refunds_balance(bw):
                 for i in range(300):
                     u = rnd.choice(users)
                     op = rnd.random()
-                    key = f"r{seed}:{i}" if rnd.random() > 0.1 else f"dup:{rnd.randint(1, 50)}"
+                    # a tenth reuse a key of the user's (a redelivery: a no-op); keys are
+                    # per purchase, so never shared between users (ledger_apply dedupes
+                    # under the user's lock)
+                    key = (f"r{seed}:{i}" if rnd.random() > 0.1
+                           else f"dup:{u}:{rnd.randint(1, 20)}")
                     if op < 0.4:
                         cur.execute("SELECT * FROM ledger_apply(%s, %s, %s, 'grant', %s)",
                                     (bot.id, u, key, rnd.randint(1, 50)))
