@@ -31,6 +31,7 @@ struct billingd {
 	struct event *ev_sweep;
 	bool running;             /* a step is in flight */
 	bool again;               /* work was announced meanwhile */
+	bool fast_running;        /* the pre-checkout loop has a step in flight */
 	int inflight;             /* HTTP calls in flight */
 };
 
@@ -48,6 +49,7 @@ struct bd_job {
 	char *currency, *label, *stripe_price, *customer, *first_name;
 	bool stars;
 	bool portal;              /* /billing rather than a purchase */
+	bool fast;                /* taken by the pre-checkout loop */
 };
 
 /* bus.c */

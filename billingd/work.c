@@ -4,7 +4,8 @@
  * loses nothing and repeats nothing), then Telegram updates handed over by webhookd
  * (claimed with a lease: an update whose billingd died is taken again when its lease
  * runs out), then auto-recharge attempts. A kick while a step runs is remembered and
- * starts another round when this one ends.
+ * starts another round when this one ends. Stars pre-checkout queries have a second,
+ * independent loop: they must be answered within 10 seconds, whatever Stripe does.
  */
 #include "billingd/billingd.h"
 #include "common/json.h"
@@ -17,16 +18,22 @@
 
 static const char stripe_step_sql[] = "SELECT event_id, outcome, bot FROM bd_stripe_step()";
 
-static const char claim_sql[] =
-	"UPDATE tg_updates u SET billing_claimed_until = now() + interval '60 seconds',"
-	"  billing_attempts = u.billing_attempts + 1"
-	" FROM (SELECT p.seq FROM tg_updates p WHERE p.billing_at IS NOT NULL"
-	"   AND p.billing_done_at IS NULL"
-	"   AND (p.billing_claimed_until IS NULL OR p.billing_claimed_until < now())"
-	"   ORDER BY p.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c, bots b"
-	" WHERE u.seq = c.seq AND b.id = u.bot_id"
-	" RETURNING u.seq, u.bot_id, u.billing_attempts, u.payload::text, b.settings::text,"
-	"  b.token_sealed, b.telegram_id, b.username";
+/* CLAIM(kinds) - lease the oldest due update whose kind matches kinds */
+#define CLAIM(kinds) \
+	"UPDATE tg_updates u SET billing_claimed_until = now() + interval '60 seconds'," \
+	"  billing_attempts = u.billing_attempts + 1" \
+	" FROM (SELECT p.seq FROM tg_updates p WHERE p.billing_at IS NOT NULL" \
+	"   AND p.billing_done_at IS NULL AND p.kind " kinds \
+	"   AND (p.billing_claimed_until IS NULL OR p.billing_claimed_until < now())" \
+	"   ORDER BY p.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c, bots b" \
+	" WHERE u.seq = c.seq AND b.id = u.bot_id" \
+	" RETURNING u.seq, u.bot_id, u.billing_attempts, u.payload::text, b.settings::text," \
+	"  b.token_sealed, b.telegram_id, b.username"
+
+/* the main loop takes every kind but pre-checkout queries: those have a loop of their
+ * own, so that a slow Stripe call never keeps one past Telegram's 10 seconds */
+static const char claim_sql[] = CLAIM("<> 'pre_checkout_query'");
+static const char claim_fast_sql[] = CLAIM("= 'pre_checkout_query'");
 
 static const char retry_sql[] =
 	"UPDATE tg_updates SET billing_claimed_until = now() + make_interval(secs => $2::int),"
@@ -37,6 +44,7 @@ static const char say_sql[] =
 
 static void step_stripe(struct billingd *bd);
 static void step_tg(struct billingd *bd);
+static void fast_kick(struct billingd *bd);
 
 /* round_over - nothing was due; another round if a kick came meanwhile */
 static void round_over(struct billingd *bd)
@@ -48,6 +56,7 @@ static void round_over(struct billingd *bd)
 
 void bd_kick(struct billingd *bd)
 {
+	fast_kick(bd);
 	if (bd->running) {
 		bd->again = true;
 		return;
@@ -111,12 +120,17 @@ static void recharges_done(struct billingd *bd)
 void bd_job_done(struct bd_job *j)
 {
 	struct billingd *bd = j->bd;
+	bool fast = j->fast;
 
 	job_free(j);
-	if (bd->ctx->stopping)
+	if (fast) {
+		bd->fast_running = false;
+		fast_kick(bd);
+	} else if (bd->ctx->stopping) {
 		round_over(bd);
-	else
+	} else {
 		step_tg(bd);
+	}
 }
 
 /* job_new - the claimed row as a job */
@@ -161,6 +175,31 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 static void step_tg(struct billingd *bd)
 {
 	tgm_pg_query(bd->ctx->db, claim_sql, 0, NULL, on_claimed, bd);
+}
+
+static void on_fast_claimed(PGresult *res, const char *err, void *arg)
+{
+	struct billingd *bd = arg;
+	struct bd_job *j;
+
+	if (err || PQntuples(res) == 0) {
+		if (err)
+			log_warn("claiming pre-checkout queries: %s", err);
+		bd->fast_running = false;
+		return;
+	}
+	j = job_new(bd, res);
+	j->fast = true;
+	bd_tg_run(j);
+}
+
+/* fast_kick - the pre-checkout loop: one query at a time, until none is due */
+static void fast_kick(struct billingd *bd)
+{
+	if (bd->fast_running || bd->ctx->stopping)
+		return;
+	bd->fast_running = true;
+	tgm_pg_query(bd->ctx->db, claim_fast_sql, 0, NULL, on_fast_claimed, bd);
 }
 
 /* job_q - a query of a job, with what it is for the log */

@@ -506,8 +506,9 @@ END $$;
 
 -- bd_stripe_step - claim one pending Stripe event (SKIP LOCKED: several billingd share
 -- the table), act on it and mark it, in one transaction. An outcome "wait: ..." (an
--- event ahead of the one it depends on) or an error leaves it for later, with backoff,
--- up to 10 attempts. No row: nothing is due.
+-- event ahead of the one it depends on) or an error leaves it for later, with backoff
+-- (1 s, 2 s, 5 s, ... up to 10 minutes apart; about half an hour in all), then it is
+-- marked "gave up: ..." for people to look at. No row: nothing is due.
 CREATE FUNCTION bd_stripe_step(OUT event_id text, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -526,11 +527,14 @@ BEGIN
         outcome := 'wait: error: ' || SQLERRM;
         bot := NULL;
     END;
-    IF outcome LIKE 'wait:%' AND e.attempts < 9 THEN
+    IF outcome LIKE 'wait:%' AND e.attempts < 19 THEN
         UPDATE stripe_events SET attempts = attempts + 1, outcome = bd_stripe_step.outcome,
-               claimed_until = now() + make_interval(secs => least(1 + e.attempts * 2, 60))
+               claimed_until = now() + make_interval(secs => least(1 + e.attempts ^ 2, 600))
          WHERE id = e.id;
     ELSE
+        IF outcome LIKE 'wait:%' THEN
+            outcome := 'gave up: ' || outcome;
+        END IF;
         UPDATE stripe_events SET attempts = attempts + 1, outcome = bd_stripe_step.outcome,
                processed_at = now(), claimed_until = NULL
          WHERE id = e.id;

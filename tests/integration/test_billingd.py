@@ -37,11 +37,12 @@ class BillingWorld(World):
         self.st = st
         self._updates = iter(range(500000, 10 ** 9))
 
-    def conf(self, stripe_key="sk_test_tgm", **webhookd):
+    def conf(self, stripe_key="sk_test_tgm", stripe_timeout=5, **webhookd):
         settings = {("telegram", "api_url"): self.tg.url, ("telegram", "timeout"): "5",
                     ("webhookd", "public_url"): "https://tgm.example.org/hooks",
                     ("stripe", "api_url"): self.st.url, ("stripe", "secret_key"): stripe_key,
-                    ("stripe", "webhook_secret"): SECRET, ("stripe", "timeout"): "5"}
+                    ("stripe", "webhook_secret"): SECRET,
+                    ("stripe", "timeout"): str(stripe_timeout)}
         for k, v in webhookd.items():
             settings[("webhookd", k)] = str(v)
         return self.env.write_config(settings, name=f"billing-{next(self._confs)}.conf")
@@ -231,6 +232,19 @@ def test_a_purchase_from_buy10_to_granted_credits(bw):
     bw.buy(bot, "/buy10", n=2)
     assert len(bw.st.calls("POST", "/v1/customers")) == 1
     assert len(bw.st.calls("POST", "/v1/checkout/sessions")) == 2
+
+
+def test_the_link_reaches_telegram_through_senderd_on_the_doorbell(bw):
+    bot = bw.new_bot()
+    bw.product(bot, 10, 500)
+    bw.start()
+    bw.senderd(sweep_interval=3600)  # only a doorbell can wake its lane in time
+    time.sleep(0.5)
+    cs = bw.buy(bot)
+    (send,) = bw.tg.wait_sends(1, token=bot.token, chat=USER)
+    assert send.method == "sendMessage"
+    assert send.params["reply_markup"]["inline_keyboard"][0][0]["url"].endswith(cs)
+    bw.stop_all()
 
 
 def test_unknown_package_and_a_product_button(bw):
@@ -583,6 +597,23 @@ def test_stars_purchase(bw):
     assert bw.grants(bot) == [("tg:star:tgch_1", "grant", 10)]
     assert bw.one("SELECT product_id, telegram_charge_id, amount, currency FROM payments"
                   " WHERE kind = 'stars'") == (pid, "tgch_1", 50, "XTR")
+
+
+def test_a_pre_checkout_query_is_answered_while_stripe_hangs(bw):
+    bot = bw.new_bot()
+    pid = bw.product(bot, 10, 500, stars=50)
+    bw.st.fail("/v1/checkout/sessions", Reply(0, action="hang"), times=1)
+    bw.start(stripe_timeout=30)
+    bw.say(bot, "/buy10")
+    wait_for(lambda: bw.st.calls("POST", "/v1/checkout/sessions"), 10, what="the hang")
+    pcq = bw.update("pre_checkout_query", id="pcq9", currency="XTR", total_amount=50,
+                    invoice_payload=f"tgm:{pid}:{USER}",
+                    **{"from": {"id": USER, "is_bot": False, "first_name": "Ada"}})
+    t0 = time.monotonic()
+    assert bw.post(bot, pcq).status_code == 200
+    (answer,) = wait_for(lambda: bw.tg.calls(token=bot.token, method="answerPreCheckoutQuery"),
+                         10, what="answerPreCheckoutQuery")
+    assert time.monotonic() - t0 < 5 and answer.params["ok"] is True
 
 
 # -- the ledger ----------------------------------------------------------------------
