@@ -4,8 +4,9 @@
  *
  * A request goes: server.c routes it -> auth.c finds the key, checks its scope and
  * rate -> request.c reads and parses the query and body -> the route's handler (keys.c,
- * bots.c, messages.c, status.c, stats.c) -> an answer through request.c, which
- * frees the request's state. Everything a handler needs rides in struct gw_req.
+ * bots.c, messages.c, status.c, stats.c, products.c, users.c) -> an answer through
+ * request.c, which frees the request's state. Everything a handler needs rides in
+ * struct gw_req.
  */
 #ifndef GATEWAYD_H
 #define GATEWAYD_H
@@ -109,6 +110,23 @@ void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
 void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
 		  void (*cb)(struct gw_req *r, PGresult *res, const char *err));
 
+/* users.c: what the billing routes share */
+/* gw_page - a list's paging: after (NULL: from the start) and limit + 1 as parameters */
+struct gw_page {
+	const char *after;
+	int limit;
+	char fetch[24];
+};
+/* gw_bot_path - the {id} of the path and the tenant as parameters; false after a 404 */
+bool gw_bot_path(struct gw_req *r, char tenant[24]);
+/* gw_page_params - after and limit (1-1000, default 50) checked; false after a 422 */
+bool gw_page_params(struct gw_req *r, struct gw_page *pg);
+/* gw_reply_page - rows (JSON, cursor) of a bot, or one NULL row, as {name: [...],
+ * next_cursor}; no row is a 404 bot_not_found */
+void gw_reply_page(struct gw_req *r, PGresult *res, const char *err, const char *name);
+/* gw_on_bot_json - a query callback: its one JSON value, or 404 when no row (no bot) */
+void gw_on_bot_json(struct gw_req *r, PGresult *res, const char *err);
+
 /* auth.c */
 void gw_authenticate(struct gw_req *r);
 
@@ -144,6 +162,14 @@ void gw_messages_cancel(struct gw_req *r);
 void gw_stats(struct gw_req *r);
 void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
+void gw_products_list(struct gw_req *r);
+void gw_products_create(struct gw_req *r);
+void gw_products_update(struct gw_req *r);
+void gw_products_delete(struct gw_req *r);
+void gw_payments_list(struct gw_req *r);
+void gw_users_list(struct gw_req *r);
+void gw_users_get(struct gw_req *r);
+void gw_users_credit(struct gw_req *r);
 void gw_openapi(struct gw_req *r);
 void gw_metrics(struct gw_req *r);
 
