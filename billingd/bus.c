@@ -16,6 +16,7 @@
 #define SWEEP_INTERVAL_S 1
 #define HTTP_CONNECTIONS 4
 
+/* on_work - webhookd pushed work (a stored update or event): look */
 static void on_work(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct billingd *bd = arg;
@@ -24,6 +25,7 @@ static void on_work(const char *topic, const char *json, size_t len, void *arg)
 	bd_kick(bd);
 }
 
+/* on_status - a message transition from senderd (unused yet) */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
 	(void)json;
@@ -32,12 +34,14 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 	log_debug("status event topic=%s", topic);
 }
 
+/* on_notify - tgm_billing: the ledger trigger made a recharge */
 static void on_notify(const char *payload, void *arg)
 {
 	(void)payload;
 	bd_kick(arg);
 }
 
+/* on_sweep - rule 1: the database is swept, whatever the wake-ups said */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct billingd *bd = arg;
@@ -71,6 +75,7 @@ bool bd_stripe_conf(const struct billingd *bd, struct tgm_stripe_conf *conf)
 	return cfg->stripe.secret_key && *cfg->stripe.secret_key;
 }
 
+/* open_buses - bind the work queue, the doorbell and the status socket */
 static int open_buses(struct billingd *bd, char *err, size_t errlen)
 {
 	const struct tgm_config *cfg = bd->ctx->cfg;

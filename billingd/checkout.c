@@ -43,6 +43,7 @@ static const char portal_sql[] =
 
 typedef void (*step_fn)(struct bd_job *j);
 
+/* id_text - an id as decimal text */
 static void id_text(char *out, size_t len, int64_t v)
 {
 	snprintf(out, len, "%lld", (long long)v);
@@ -80,6 +81,7 @@ struct call {
 	const char *what;
 };
 
+/* stripe_post - POST form (freed) to Stripe for a job; cb gets a struct call */
 static void stripe_post(struct bd_job *j, const char *path, struct tgm_buf *form,
 			const char *key, tgm_stripe_cb cb, step_fn next, const char *what)
 {
@@ -110,6 +112,7 @@ static void failed(struct bd_job *j, const struct tgm_stripe_result *r, const ch
 	}
 }
 
+/* on_saved - the customer is recorded (the first made wins): go on */
 static void on_saved(PGresult *res, const char *err, void *arg)
 {
 	struct call *c = arg;
@@ -127,6 +130,7 @@ static void on_saved(PGresult *res, const char *err, void *arg)
 	next(j);
 }
 
+/* on_customer - Stripe made the customer: record it */
 static void on_customer(const struct tgm_stripe_result *r, void *arg)
 {
 	struct call *c = arg;
@@ -208,6 +212,7 @@ void bd_session_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *us
 	free(success);
 }
 
+/* on_session - Stripe made the Checkout Session: offer its link */
 static void on_session(const struct tgm_stripe_result *r, void *arg)
 {
 	struct call *c = arg;
@@ -223,6 +228,7 @@ static void on_session(const struct tgm_stripe_result *r, void *arg)
 		offer(j, id, url, NULL);
 }
 
+/* create_session - a Checkout Session for the job's product */
 static void create_session(struct bd_job *j)
 {
 	struct tgm_buf f;
@@ -236,6 +242,7 @@ static void create_session(struct bd_job *j)
 	stripe_post(j, "/v1/checkout/sessions", &f, key, on_session, NULL, "checkout session");
 }
 
+/* on_product - the product named: offer it (Stripe, Stars or both) */
 static void on_product(PGresult *res, const char *err, void *arg)
 {
 	struct bd_job *j = arg;
@@ -274,6 +281,7 @@ void bd_checkout(struct bd_job *j, const char *ref)
 	tgm_pg_query(j->bd->ctx->db, product_sql, 3, params, on_product, j);
 }
 
+/* on_portal - Stripe made the portal session: send its link */
 static void on_portal(const struct tgm_stripe_result *r, void *arg)
 {
 	struct call *c = arg;
@@ -294,6 +302,7 @@ static void on_portal(const struct tgm_stripe_result *r, void *arg)
 	bd_job_sql(j, "portal", portal_sql, 4, params);
 }
 
+/* create_portal - a Billing Portal session for the customer */
 static void create_portal(struct bd_job *j)
 {
 	struct tgm_buf f;
@@ -308,6 +317,7 @@ static void create_portal(struct bd_job *j)
 	stripe_post(j, "/v1/billing_portal/sessions", &f, key, on_portal, NULL, "portal");
 }
 
+/* on_portal_customer - the user's customer (or none yet) */
 static void on_portal_customer(PGresult *res, const char *err, void *arg)
 {
 	struct bd_job *j = arg;

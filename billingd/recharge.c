@@ -34,6 +34,7 @@ struct rc {
 	char *why;
 };
 
+/* rc_free - free an attempt */
 static void rc_free(struct rc *rc)
 {
 	for (size_t i = 0; i < sizeof(rc->col) / sizeof(rc->col[0]); i++)
@@ -52,6 +53,7 @@ static void rc_end(struct rc *rc)
 	done(bd);
 }
 
+/* on_recorded - the outcome is committed: ring, then the next attempt */
 static void on_recorded(PGresult *res, const char *err, void *arg)
 {
 	struct rc *rc = arg;
@@ -82,6 +84,7 @@ static void link(struct rc *rc, const char *session, const char *url)
 	tgm_pg_query(rc->bd->ctx->db, link_sql, 5, params, on_recorded, rc);
 }
 
+/* on_session - the Checkout Session for the fallback link */
 static void on_session(const struct tgm_stripe_result *r, void *arg)
 {
 	struct rc *rc = arg;
@@ -134,6 +137,7 @@ static void declined_why(const struct tgm_stripe_result *r, char *out, size_t le
 		snprintf(out, len, "the payment could not be made.");
 }
 
+/* on_intent - the off-session PaymentIntent's answer */
 static void on_intent(const struct tgm_stripe_result *r, void *arg)
 {
 	struct rc *rc = arg;
@@ -165,6 +169,7 @@ static void on_intent(const struct tgm_stripe_result *r, void *arg)
 	offer_checkout(rc, why);
 }
 
+/* charge - an off-session PaymentIntent with the saved card, confirmed now */
 static void charge(struct rc *rc)
 {
 	struct tgm_stripe_conf conf;
@@ -191,6 +196,7 @@ static void charge(struct rc *rc)
 	tgm_buf_free(&f);
 }
 
+/* on_claimed - the attempt claimed (or none due) */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct rc *rc = arg;

@@ -20,6 +20,7 @@
 static const char check_sql[] = "SELECT query_id, ok, error FROM bd_precheckout($1)";
 static const char finish_sql[] = "SELECT bd_finish($1, $2)::int * 0";
 
+/* finish - billingd is done with the query (outcome for people) */
 static void finish(struct bd_job *j, const char *outcome)
 {
 	char seq[24];
@@ -29,6 +30,7 @@ static void finish(struct bd_job *j, const char *outcome)
 	bd_job_sql(j, "pre-checkout", finish_sql, 2, params);
 }
 
+/* on_answered - Telegram took the answer (or not: too late to retry) */
 static void on_answered(const struct tgm_tg_result *r, void *arg)
 {
 	struct bd_job *j = arg;
@@ -79,6 +81,7 @@ static void answer(struct bd_job *j, const char *query_id, bool ok, const char *
 	yajl_gen_free(g);
 }
 
+/* on_checked - the product check: answer with it */
 static void on_checked(PGresult *res, const char *err, void *arg)
 {
 	struct bd_job *j = arg;

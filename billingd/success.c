@@ -33,6 +33,7 @@ static void fulfil(struct bd_job *j, const char *session_json)
 	bd_job_sql(j, "back from Checkout", return_sql, 3, params);
 }
 
+/* on_session - the Session as Stripe has it now: fulfil from it */
 static void on_session(const struct tgm_stripe_result *r, void *arg)
 {
 	struct bd_job *j = arg;
@@ -60,6 +61,7 @@ static void on_session(const struct tgm_stripe_result *r, void *arg)
 	yajl_gen_free(g);
 }
 
+/* on_found - the Session the return names (or none): retrieve it */
 static void on_found(PGresult *res, const char *err, void *arg)
 {
 	struct bd_job *j = arg;

@@ -76,6 +76,7 @@ static bool buy_ref(const char *name, char *ref, size_t len)
 	return true;
 }
 
+/* on_command - a billing command (webhookd sent only those) */
 static void on_command(struct bd_job *j, const char *text)
 {
 	char name[NAME_MAX_LEN], ref[NAME_MAX_LEN + 16];
@@ -99,6 +100,7 @@ static void on_command(struct bd_job *j, const char *text)
 		run_sql(j, "finish", finish_sql, "ignored: not a billing command");
 }
 
+/* on_button - the "buy" and "buy:<id>" buttons */
 static void on_button(struct bd_job *j, yajl_val cq)
 {
 	const char *data = tgm_json_get_str(cq, "data");

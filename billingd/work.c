@@ -42,7 +42,9 @@ static const char retry_sql[] =
 static const char say_sql[] =
 	"SELECT CASE WHEN bd_say_finish($1, $2, $3) THEN $4::bigint ELSE 0 END";
 
+/* step_stripe - act on the next due Stripe event */
 static void step_stripe(struct billingd *bd);
+/* step_tg - claim the next handed-over update */
 static void step_tg(struct billingd *bd);
 static void fast_kick(struct billingd *bd);
 
@@ -68,6 +70,7 @@ void bd_kick(struct billingd *bd)
 	step_stripe(bd);
 }
 
+/* on_stripe_step - one event acted on (or none due): go on */
 static void on_stripe_step(PGresult *res, const char *err, void *arg)
 {
 	struct billingd *bd = arg;
@@ -96,6 +99,7 @@ static void step_stripe(struct billingd *bd)
 	tgm_pg_query(bd->ctx->db, stripe_step_sql, 0, NULL, on_stripe_step, bd);
 }
 
+/* job_free - free a job and what it holds */
 static void job_free(struct bd_job *j)
 {
 	if (j->update)
@@ -112,6 +116,7 @@ static void job_free(struct bd_job *j)
 	free(j);
 }
 
+/* recharges_done - no recharge is due: the round is over */
 static void recharges_done(struct billingd *bd)
 {
 	round_over(bd);
@@ -156,6 +161,7 @@ static struct bd_job *job_new(struct billingd *bd, PGresult *res)
 	return j;
 }
 
+/* on_claimed - an update claimed (or none due: recharges next) */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct billingd *bd = arg;
@@ -177,6 +183,7 @@ static void step_tg(struct billingd *bd)
 	tgm_pg_query(bd->ctx->db, claim_sql, 0, NULL, on_claimed, bd);
 }
 
+/* on_fast_claimed - a pre-checkout query claimed (or none due) */
 static void on_fast_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct billingd *bd = arg;
@@ -208,6 +215,7 @@ struct job_q {
 	const char *what;
 };
 
+/* on_job_sql - a job's closing query is done: ring, go on */
 static void on_job_sql(PGresult *res, const char *err, void *arg)
 {
 	struct job_q *q = arg;

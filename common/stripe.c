@@ -82,6 +82,7 @@ static void read_error(yajl_val root, struct tgm_stripe_result *r)
 		r->message = "Stripe answered an error without a message";
 }
 
+/* on_answer - httpc's answer as a Stripe result, to the caller */
 static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 {
 	struct st_call *call = arg;

@@ -277,6 +277,21 @@ def test_a_time_pass_purchase(bw):
     assert "Unlimited access until" in bw.texts(bot)[-1]
 
 
+def test_stripe_refusing_tells_the_user_and_no_secret_is_logged(bw):
+    bot = bw.new_bot()
+    bw.product(bot, 10, 500, stars=40)
+    bw.start(stripe_key="sk_live_not_accepted_by_the_fake")
+    bw.say(bot, "/buy10")
+    bw.billing_done(bot, 1)
+    (m1, note), (m2, invoice) = bw.said(bot)
+    assert note["text"].startswith("Card payment is unavailable right now")
+    assert m2 == "sendInvoice" and invoice["prices"][0]["amount"] == 40  # Stars still
+    log = bw.billingd_proc.log()
+    assert "stripe customer failed: HTTP 401" in log
+    for d in (bw.billingd_proc, bw.webhookd_proc):
+        assert "sk_live_not_accepted" not in d.log() and SECRET not in d.log()
+
+
 def test_stripe_down_is_retried_with_the_same_key(bw):
     bot = bw.new_bot()
     bw.product(bot, 10, 500)
