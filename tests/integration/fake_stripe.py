@@ -16,6 +16,7 @@ Idempotency-Key with the same parameters replays the first answer, with
         st.intent_outcome = "card_declined"         # next PaymentIntents: succeeds,
                                                     # card_declined, authentication_required
         st.fail("/v1/checkout/sessions", Reply(500, {...}), times=1)   # faults first
+        st.pay("cs_test_1")                         # paid at Stripe (what GET shows)
         ev = st.completed("cs_test_1")              # a checkout.session.completed event
         ev = st.event("charge.refunded", st.charge(pi, amount=500, refunded=200))
 
@@ -91,7 +92,8 @@ class FakeStripe:
         return out
 
     def fail(self, path, reply, times=1):
-        """answer requests to path (an fnmatch pattern) with reply, times times"""
+        """answer requests whose path starts with path with reply (an error, a delay,
+        Reply(0, action="hang"), ...), times times, before anything else"""
         with self._lock:
             self._faults.append([path, reply, times])
 

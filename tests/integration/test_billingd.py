@@ -157,6 +157,57 @@ class BillingWorld(World):
         return cus
 
 
+PARITY = r"""
+const Stripe = require("stripe");
+const port = +process.argv[1];
+const s = new Stripe("sk_test_parity", {host: "127.0.0.1", port, protocol: "http",
+                                        maxNetworkRetries: 0});
+(async () => {
+  const out = {};
+  const c = await s.customers.create({name: "Ada", metadata: {tgm_user: "42"}},
+                                     {idempotencyKey: "k-cus"});
+  const again = await s.customers.create({name: "Ada", metadata: {tgm_user: "42"}},
+                                         {idempotencyKey: "k-cus"});
+  out.customer = [c.id, again.id, c.metadata.tgm_user];
+  try {
+    await s.customers.create({name: "Bob"}, {idempotencyKey: "k-cus"});
+  } catch (e) { out.mismatch = e.type; }
+  const cs = await s.checkout.sessions.create({mode: "payment", customer: c.id,
+    success_url: "https://t.me/x?start=paid_1", client_reference_id: "1:42",
+    line_items: [{price_data: {currency: "usd", unit_amount: 500,
+                               product_data: {name: "10 credits"}}, quantity: 1}],
+    metadata: {tgm_bot: "1"}, payment_intent_data: {setup_future_usage: "off_session"}},
+    {idempotencyKey: "k-cs"});
+  out.session = [cs.object, cs.url.length > 0, cs.amount_total, cs.metadata.tgm_bot];
+  out.retrieved = (await s.checkout.sessions.retrieve(cs.id)).id === cs.id;
+  const pi = await s.paymentIntents.create({amount: 500, currency: "usd", customer: c.id,
+    payment_method: "pm_1", off_session: true, confirm: true}, {idempotencyKey: "k-pi"});
+  out.intent = [pi.status, pi.amount_received];
+  const portal = await s.billingPortal.sessions.create({customer: c.id,
+    return_url: "https://t.me/x"}, {idempotencyKey: "k-bp"});
+  out.portal = portal.url.startsWith("https://");
+  process.stdout.write(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def test_the_fake_answers_stripe_node_like_stripe(st):
+    """parity: Stripe's own client drives the fake through what billingd uses"""
+    import subprocess
+    from test_webhookd_stripe import TESTS
+    r = subprocess.run(["node", "-e", PARITY, str(st.http.port)], cwd=TESTS,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    cus = out["customer"]
+    assert cus[0] == cus[1] and cus[2] == "42" and out["mismatch"] == "StripeIdempotencyError"
+    assert out["session"] == ["checkout.session", True, 500, "1"] and out["retrieved"]
+    assert out["intent"] == ["succeeded", 500] and out["portal"]
+    (sess,) = st.calls("POST", "/v1/checkout/sessions")
+    assert sess.form["payment_intent_data[setup_future_usage]"] == "off_session"
+    assert sess.form["line_items[0][price_data][product_data][name]"] == "10 credits"
+
+
 @pytest.fixture
 def st():
     fake = FakeStripe().start()
