@@ -1,11 +1,11 @@
 /*
  * billingd.h - billingd's state and the functions its files share.
  *
- * The flow: work.c runs one step at a time, in turn: a pending Stripe event (acted on
- * wholly in SQL, bd_stripe_step in sql/008_billing.sql), a Telegram update webhookd
- * handed over (tgjob.c: commands, buttons, Stars payments; checkout.c, success.c and
- * stars.c when Stripe or Telegram must be called), and an auto-recharge attempt
- * (recharge.c).
+ * The flow: work.c runs its loops: pending Stripe events (acted on wholly in SQL,
+ * bd_stripe_step in sql/008_billing.sql) and auto-recharge attempts (recharge.c);
+ * Telegram updates webhookd handed over, on a few lanes at once (tgjob.c: commands,
+ * buttons, Stars payments; checkout.c, success.c and stars.c when Stripe or Telegram
+ * must be called).
  * Whatever a step says to a user is queued in the same transaction that records it,
  * and senderd's doorbell is rung (bd_ring). The database is swept on a timer, so a
  * lost wake-up costs latency only.
@@ -31,7 +31,9 @@ struct billingd {
 	struct event *ev_sweep;
 	bool running;             /* a step is in flight */
 	bool again;               /* work was announced meanwhile */
-	bool fast_running;        /* the pre-checkout loop has a step in flight */
+	bool fast_running;        /* the pre-checkout lane has a step in flight */
+	int tg_lanes;             /* Telegram update lanes running */
+	bool tg_again;            /* updates were announced while lanes ran */
 	int inflight;             /* HTTP calls in flight */
 };
 

@@ -120,7 +120,9 @@ int bd_busy(struct tgm_ctx *ctx)
 {
 	struct billingd *bd = ctx->app;
 
-	return bd ? bd->inflight + (bd->running ? 1 : 0) + (bd->fast_running ? 1 : 0) : 0;
+	if (bd == NULL)
+		return 0;
+	return bd->inflight + bd->tg_lanes + (bd->running ? 1 : 0) + (bd->fast_running ? 1 : 0);
 }
 
 void bd_drain(struct tgm_ctx *ctx)

@@ -1,11 +1,15 @@
 /*
- * work.c - billingd's loop: one step at a time, in turn, until nothing is due:
- * Stripe events (each one claimed, acted on and marked in one SQL call, so a crash
- * loses nothing and repeats nothing), then Telegram updates handed over by webhookd
- * (claimed with a lease: an update whose billingd died is taken again when its lease
- * runs out), then auto-recharge attempts. A kick while a step runs is remembered and
- * starts another round when this one ends. Stars pre-checkout queries have a second,
- * independent loop: they must be answered within 10 seconds, whatever Stripe does.
+ * work.c - billingd's loops, each woken by a kick (a push from webhookd, a NOTIFY,
+ * the sweep timer):
+ * - the round: Stripe events (each one claimed, acted on and marked in one SQL call,
+ *   so a crash loses nothing and repeats nothing), then auto-recharge attempts, one at
+ *   a time until none is due; a kick meanwhile starts another round after this one;
+ * - Telegram updates handed over by webhookd, claimed with a lease (an update whose
+ *   billingd died is taken again when its lease runs out) by up to TG_LANES lanes at
+ *   once, so that one slow Stripe call does not hold up every other user's purchase
+ *   (a chat's updates still one after the other, in order);
+ * - Stars pre-checkout queries, on a lane of their own: they must be answered within
+ *   10 seconds, whatever Stripe does.
  */
 #include "billingd/billingd.h"
 #include "common/json.h"
@@ -16,24 +20,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TG_LANES 4
+
 static const char stripe_step_sql[] = "SELECT event_id, outcome, bot FROM bd_stripe_step()";
 
-/* CLAIM(kinds) - lease the oldest due update whose kind matches kinds */
-#define CLAIM(kinds) \
+/* CLAIM(kinds, more) - lease the oldest due update whose kind matches kinds */
+#define CLAIM(kinds, more) \
 	"UPDATE tg_updates u SET billing_claimed_until = now() + interval '60 seconds'," \
 	"  billing_attempts = u.billing_attempts + 1" \
 	" FROM (SELECT p.seq FROM tg_updates p WHERE p.billing_at IS NOT NULL" \
-	"   AND p.billing_done_at IS NULL AND p.kind " kinds \
+	"   AND p.billing_done_at IS NULL AND p.kind " kinds more \
 	"   AND (p.billing_claimed_until IS NULL OR p.billing_claimed_until < now())" \
 	"   ORDER BY p.seq LIMIT 1 FOR UPDATE SKIP LOCKED) c, bots b" \
 	" WHERE u.seq = c.seq AND b.id = u.bot_id" \
 	" RETURNING u.seq, u.bot_id, u.billing_attempts, u.payload::text, b.settings::text," \
 	"  b.token_sealed, b.telegram_id, b.username"
 
-/* the main loop takes every kind but pre-checkout queries: those have a loop of their
- * own, so that a slow Stripe call never keeps one past Telegram's 10 seconds */
-static const char claim_sql[] = CLAIM("<> 'pre_checkout_query'");
-static const char claim_fast_sql[] = CLAIM("= 'pre_checkout_query'");
+/* the lanes take every kind but pre-checkout queries (those have a lane of their own,
+ * so that slow Stripe calls never keep one past Telegram's 10 seconds), a chat's in
+ * order: /autorecharge on, then off, is off */
+static const char claim_sql[] = CLAIM("<> 'pre_checkout_query'",
+	" AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
+	"  AND q.chat_id = p.chat_id AND q.billing_at IS NOT NULL AND q.billing_done_at IS NULL"
+	"  AND q.kind <> 'pre_checkout_query' AND q.seq < p.seq)");
+static const char claim_fast_sql[] = CLAIM("= 'pre_checkout_query'", "");
 
 static const char retry_sql[] =
 	"UPDATE tg_updates SET billing_claimed_until = now() + make_interval(secs => $2::int),"
@@ -44,8 +54,15 @@ static const char say_sql[] =
 
 /* step_stripe - act on the next due Stripe event */
 static void step_stripe(struct billingd *bd);
-/* step_tg - claim the next handed-over update */
-static void step_tg(struct billingd *bd);
+static void round_over(struct billingd *bd);
+
+/* recharges_done - no recharge is due: the round is over */
+static void recharges_done(struct billingd *bd)
+{
+	round_over(bd);
+}
+/* tg_claim - a lane claims the next handed-over update */
+static void tg_claim(struct billingd *bd);
 static void fast_kick(struct billingd *bd);
 
 /* round_over - nothing was due; another round if a kick came meanwhile */
@@ -56,9 +73,24 @@ static void round_over(struct billingd *bd)
 		bd_kick(bd);
 }
 
+/* tg_kick - updates may be due: a lane looks (more start as they find work) */
+static void tg_kick(struct billingd *bd)
+{
+	if (bd->ctx->stopping)
+		return;
+	if (bd->tg_lanes > 0) {
+		bd->tg_again = true;
+		return;
+	}
+	bd->tg_lanes++;
+	bd->tg_again = false;
+	tg_claim(bd);
+}
+
 void bd_kick(struct billingd *bd)
 {
 	fast_kick(bd);
+	tg_kick(bd);
 	if (bd->running) {
 		bd->again = true;
 		return;
@@ -82,7 +114,7 @@ static void on_stripe_step(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		step_tg(bd);
+		bd_recharge_step(bd, recharges_done);
 		return;
 	}
 	log_info("stripe: %s: %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
@@ -116,12 +148,6 @@ static void job_free(struct bd_job *j)
 	free(j);
 }
 
-/* recharges_done - no recharge is due: the round is over */
-static void recharges_done(struct billingd *bd)
-{
-	round_over(bd);
-}
-
 void bd_job_done(struct bd_job *j)
 {
 	struct billingd *bd = j->bd;
@@ -132,9 +158,9 @@ void bd_job_done(struct bd_job *j)
 		bd->fast_running = false;
 		fast_kick(bd);
 	} else if (bd->ctx->stopping) {
-		round_over(bd);
+		bd->tg_lanes--;
 	} else {
-		step_tg(bd);
+		tg_claim(bd); /* the lane goes on */
 	}
 }
 
@@ -161,24 +187,31 @@ static struct bd_job *job_new(struct billingd *bd, PGresult *res)
 	return j;
 }
 
-/* on_claimed - an update claimed (or none due: recharges next) */
+/* on_claimed - a lane's claim: an update (another lane may start), or none (the lane
+ * ends, unless a kick came meanwhile) */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct billingd *bd = arg;
 
-	if (err) {
-		log_warn("claiming billing updates: %s", err);
-		round_over(bd);
+	if (err || PQntuples(res) == 0 || bd->ctx->stopping) {
+		if (err)
+			log_warn("claiming billing updates: %s", err);
+		if (!err && bd->tg_again && !bd->ctx->stopping) {
+			bd->tg_again = false;
+			tg_claim(bd);
+			return;
+		}
+		bd->tg_lanes--;
 		return;
 	}
-	if (PQntuples(res) == 0) {
-		bd_recharge_step(bd, recharges_done);
-		return;
+	if (bd->tg_lanes < TG_LANES) {
+		bd->tg_lanes++;
+		tg_claim(bd);
 	}
 	bd_tg_run(job_new(bd, res));
 }
 
-static void step_tg(struct billingd *bd)
+static void tg_claim(struct billingd *bd)
 {
 	tgm_pg_query(bd->ctx->db, claim_sql, 0, NULL, on_claimed, bd);
 }

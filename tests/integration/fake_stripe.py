@@ -17,6 +17,7 @@ Idempotency-Key with the same parameters replays the first answer, with
                                                     # card_declined, authentication_required
         st.fail("/v1/checkout/sessions", Reply(500, {...}), times=1)   # faults first
         st.pay("cs_test_1")                         # paid at Stripe (what GET shows)
+        st.delay = 1.0                              # every answer a second late
         ev = st.completed("cs_test_1")              # a checkout.session.completed event
         ev = st.event("charge.refunded", st.charge(pi, amount=500, refunded=200))
 
@@ -61,6 +62,7 @@ class FakeStripe:
         self._idem = {}       # (method, path, key) -> (params, Reply)
         self._faults = []     # [pattern, Reply, times left]
         self.intent_outcome = "succeeds"
+        self.delay = 0.0      # seconds every answer waits (a slow Stripe)
 
     # --- life cycle ---------------------------------------------------------------
 
@@ -105,6 +107,8 @@ class FakeStripe:
             return error(401, "invalid_request_error", "Invalid API Key provided")
         form = dict(urllib.parse.parse_qsl(req.body.decode(), keep_blank_values=True))
         key = req.header("Idempotency-Key")
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             for f in self._faults:
                 if f[2] > 0 and urllib.parse.unquote(req.path).startswith(f[0]):
