@@ -32,6 +32,7 @@ struct daemon_run {
 	int verbosity;
 	bool check_only;
 	bool started; /* start() was called */
+	bool closing; /* the database connection is being closed: its errors are expected */
 	char host[256];
 	char pid[16];
 	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_heartbeat;
@@ -103,7 +104,9 @@ static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 
 static void on_heartbeat_done(PGresult *res, const char *err, void *arg)
 {
-	if (err)
+	const struct daemon_run *r = arg;
+
+	if (err && !r->closing)
 		log_warn("heartbeat not recorded: %s", err);
 }
 
@@ -114,7 +117,7 @@ static void heartbeat(struct daemon_run *r, bool stopped)
 	if (stopped)
 		tgm_pg_query(r->ctx.db, "UPDATE daemons SET stopped_at = now(), seen_at = now()"
 			     " WHERE name = $1 AND instance = $2 AND host = $3 AND pid = $4::int",
-			     4, p, on_heartbeat_done, NULL);
+			     4, p, on_heartbeat_done, r);
 	else
 		tgm_pg_query(r->ctx.db, "INSERT INTO daemons (name, instance, host, pid, version)"
 			     " VALUES ($1, $2, $3, $4::int, $5)"
@@ -122,7 +125,7 @@ static void heartbeat(struct daemon_run *r, bool stopped)
 			     " pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL,"
 			     " started_at = CASE WHEN daemons.pid = EXCLUDED.pid"
 			     " THEN daemons.started_at ELSE now() END",
-			     5, p, on_heartbeat_done, NULL);
+			     5, p, on_heartbeat_done, r);
 }
 
 static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
@@ -267,6 +270,7 @@ static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 		return false;
 	ctx->base = event_base_new();
 	ctx->db = tgm_pg_new(ctx->base, ctx->cfg->database.url, ctx->daemon->name);
+	heartbeat(r, false); /* first in the queue: `tgmctl status` sees it at READY */
 	r->started = true; /* stop() frees whatever start() made, even a part */
 	if (ctx->daemon->start(ctx, err, errlen) != 0)
 		return false;
@@ -286,6 +290,7 @@ static void teardown(struct daemon_run *r, bool ran)
 		finish_queries(r);
 	}
 	/* queries still pending complete (as errors) while the daemon's state exists */
+	r->closing = true;
 	tgm_pg_free(ctx->db);
 	ctx->db = NULL;
 	if (r->started)
@@ -324,7 +329,6 @@ int tgm_daemon_main(int argc, char **argv, const struct tgm_daemon *d)
 		teardown(&r, false);
 		return 1;
 	}
-	heartbeat(&r, false);
 	tgm_sd_notifyf("READY=1\nSTATUS=%s running", d->name);
 	log_info("ready version=%s instance=%s", TGM_VERSION, r.ctx.instance);
 	event_base_dispatch(r.ctx.base);
