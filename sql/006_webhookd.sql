@@ -130,7 +130,7 @@ CREATE INDEX ledger_user ON ledger (bot_id, user_id, id);
 
 -- ledger_apply - the one way credits and passes change. Adds delta credits (negative:
 -- a debit) and pass_seconds of time pass to the user, and appends the entry, under
--- the user's row lock. The same (bot, key) again changes nothing and returns the first
+-- a lock on (bot, key) and the user's row lock. The same (bot, key) again changes nothing and returns the first
 -- entry (replayed). A debit larger than the balance is refused (nothing written)
 -- unless partial: then it takes what there is and records the rest as owed (refunds).
 -- The user row must exist.
@@ -148,6 +148,8 @@ DECLARE
     short bigint := 0;
     new_pass timestamptz;
 BEGIN
+    -- one caller per (bot, key) at a time, whatever the user: the second one replays
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_bot || ':' || p_key, 0));
     SELECT * INTO u FROM bot_users b WHERE b.bot_id = p_bot AND b.user_id = p_user FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'ledger_apply: unknown user % of bot %', p_user, p_bot;

@@ -229,7 +229,9 @@ void wh_command(struct wh_job *j)
 		reply_help(j, "Unknown command. ", "command unknown");
 		return;
 	}
-	if (strcmp(name, "start") == 0)
+	if (strcmp(name, "start") == 0 && strstr(j->text, " paid_"))
+		(j->billing = true, wh_job_done(j, "to billingd: /start paid_"));
+	else if (strcmp(name, "start") == 0)
 		cmd_start(j);
 	else if (strcmp(name, "help") == 0)
 		reply_help(j, "", "command /help");

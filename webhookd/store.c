@@ -52,7 +52,9 @@ bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *cha
 		    !YAJL_IS_OBJECT(u->u.object.values[i]))
 			continue;
 		*kind = u->u.object.keys[i];
-		*chat_id = chat_of(u->u.object.values[i]);
+		/* a pre-checkout query must be answered within 10 s: it waits for no chat */
+		if (strcmp(*kind, "pre_checkout_query") != 0)
+			*chat_id = chat_of(u->u.object.values[i]);
 		break;
 	}
 	return true;

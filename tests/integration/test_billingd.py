@@ -796,9 +796,6 @@ def test_randomized_grants_debits_and_refunds_balance(bw):
     assert all(balances[user] == balance for user, balance in last)
 
 
-@pytest.mark.xfail(reason="ledger_apply (sql/006) dedupes a key under the user's row lock,"
-                   " so one key used for two users at once can raise unique_violation"
-                   " instead of replaying", strict=False)
 def test_one_key_for_two_users_at_once_replays(bw):
     bot = bw.new_bot()
     bw.query("INSERT INTO bot_users (bot_id, user_id) VALUES (%s, 1), (%s, 2)",

@@ -311,14 +311,15 @@ def test_help_lists_the_commands_that_are_on_and_unknown_ones_get_help(w):
 def test_purchase_commands_go_to_billingd(w):
     bot = w.new_bot()
     w.webhookd()
-    for t in ("/buy", "/buy10", "/billing", "/history", "/autorecharge off"):
+    for t in ("/buy", "/buy10", "/billing", "/history", "/autorecharge off",
+              "/start paid_12"):
         w.post(bot, w.message(t))
-    w.wait_processed(bot, 5)
+    w.wait_processed(bot, 6)
     rows = w.query("SELECT outcome, billing_at IS NOT NULL FROM tg_updates WHERE bot_id = %s"
                    " ORDER BY seq", (bot.id,))
     assert [r[0] for r in rows] == ["to billingd: /buy", "to billingd: /buy10",
                                     "to billingd: /billing", "to billingd: /history",
-                                    "to billingd: /autorecharge"]
+                                    "to billingd: /autorecharge", "to billingd: /start paid_"]
     assert all(r[1] for r in rows)
 
 
