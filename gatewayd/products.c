@@ -34,7 +34,7 @@ static const char insert_sql[] =
 	"  coalesce($7, 'usd'), $8, $9::bigint, coalesce($10::boolean, true)"
 	" FROM (" BOT_OF_PATH ") b RETURNING " PRODUCT_JSON;
 
-/* $11, $12: whether stripe_price_id and stars_price were given (null clears them) */
+/* $12, $13: whether stripe_price_id and stars_price were given (null clears them) */
 static const char update_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
 	" p AS (UPDATE products p SET label = coalesce($4, p.label),"

@@ -196,14 +196,14 @@ static void dispatch(struct wh_job *j)
 
 	if (strncmp(j->kind, "tgm_", 4) == 0)
 		wh_bridge_internal(j);
+	else if (strcmp(j->kind, "pre_checkout_query") == 0) /* answered even when banned */
+		(j->billing = true, wh_job_done(j, "to billingd: pre_checkout_query"));
 	else if (j->banned && !admin_chat(j))
 		wh_job_done(j, "ignored: the user is banned");
 	else if (strcmp(j->kind, "callback_query") == 0)
 		wh_callback(j);
 	else if (strcmp(j->kind, "my_chat_member") == 0 && j->user_id)
 		wh_bridge_member(j);
-	else if (strcmp(j->kind, "pre_checkout_query") == 0)
-		(j->billing = true, wh_job_done(j, "to billingd: pre_checkout_query"));
 	else if (j->msg && tgm_json_get(j->msg, "successful_payment"))
 		(j->billing = true, wh_job_done(j, "to billingd: successful_payment"));
 	else if (j->msg && admin_chat(j))
