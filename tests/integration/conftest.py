@@ -39,6 +39,7 @@ import itertools
 import os
 import pwd
 import queue
+import random
 import re
 import secrets
 import select
@@ -150,15 +151,25 @@ def run_binary(name, args, env=None, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNU
 _ports_given = set()
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel picks for bind(0) is
+# also one it may give an outgoing connection before the daemon binds it.
+_PORT_RANGE = (20000, 32767)
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on now, never the same twice."""
-    for _ in range(100):
+    """A TCP port on 127.0.0.1 that nothing listens on now, never the same twice, outside
+    the ephemeral range so that no outgoing connection takes it before it is bound."""
+    for _ in range(1000):
+        port = random.randint(*_PORT_RANGE)
+        if port in _ports_given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
     raise RuntimeError("no free port")
 
 
