@@ -3,9 +3,11 @@
  *
  * Submissions wait in a FIFO. Whenever one of the accept connections is idle, it
  * takes whole submissions from the head, up to [gatewayd] accept_batch messages, and
- * commits them with one INSERT ... SELECT FROM unnest(arrays) statement that also
- * writes each message's first event. While a batch is in flight new submissions
- * gather, so the batch size follows the load: one row when idle, hundreds when busy.
+ * commits them with one INSERT ... SELECT FROM unnest(arrays) statement. The row
+ * itself records the acceptance: no event row is written for it, and the readers
+ * show a first transition 'queued' at created_at (see status.c). While a batch is in
+ * flight new submissions gather, so the batch size follows the load: one row when
+ * idle, hundreds when busy.
  *
  * Message ids come from the identity sequence in request order, so messages to one
  * chat keep the order in which they were accepted. Rows that did not insert are
@@ -73,8 +75,7 @@ static const char insert_sql[] =
 	"   CASE WHEN ttl > 0 THEN coalesce(send_at, now()) + make_interval(secs => ttl) END,"
 	"   idem, decode(req_hash, 'hex'), callback_url, metadata FROM numbered ORDER BY id"
 	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
-	"  DO NOTHING RETURNING id),"
-	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM ins)"
+	"  DO NOTHING RETURNING id)"
 	" SELECT i.ord, n.id, CASE WHEN ins.id IS NOT NULL THEN 'ok'"
 	"  WHEN NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = i.key_id"
 	"   AND k.revoked_at IS NULL) THEN 'key'"
