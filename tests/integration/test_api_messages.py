@@ -72,6 +72,36 @@ def test_accept_answer_and_row(world, api):
     assert events_of(api, got["id"]) == [("queued", None)]
 
 
+def test_accept_after_its_connection_was_lost(world, api):
+    """The accept statement is prepared per connection: after the connection is lost,
+    the new one prepares it again, and every outcome still comes out right."""
+    bot = api.new_bot()
+    theirs = world.api("globex").new_bot()
+    assert api.send_ok(msg(bot_id=bot["id"], text="before"))["status"] == "queued"
+    env = world.env
+    start = len(world.daemon.log())
+    killed = env.pg.query("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = %s AND application_name = 'gatewayd-accept'",
+                          (env.db,))
+    assert killed, "no accept connection found"
+    deadline = time.monotonic() + 10
+    while True:  # 503 while the connection is remade
+        r = api.send(msg(bot_id=bot["id"], text="after"))
+        if r.status_code == 202 or time.monotonic() > deadline:
+            break
+        assert r.status_code == 503, r.text
+        time.sleep(0.1)
+    assert r.status_code == 202, r.text
+    r = api.post("/v1/messages/batch", {"messages": [
+        msg(bot_id=bot["id"], text="one"), msg(bot_id=theirs["id"], text="foreign"),
+        msg(bot_id=bot["id"], text="two")]})
+    assert [x["code"] for x in r.json()["results"]] == [202, 404, 202], r.text
+    log = world.daemon.log()[start:]
+    assert "database connection lost" in log and "PREPARE" not in log
+    texts = [t for (t,) in world.query("SELECT params->>'text' FROM messages ORDER BY id")]
+    assert texts == ["before", "after", "one", "two"]
+
+
 def test_accept_media_channel_and_schedule(world, api):
     bot = api.new_bot()
     r = api.send({"chat_id": "@My_Channel", "photo": "https://example.com/a.jpg",
