@@ -180,6 +180,12 @@ static void complete_head(struct tgm_pg *pg)
 		err = "no result";
 	else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		err = one_line(PQresultErrorMessage(r), msg, sizeof(msg));
+	if (err && r && q->stmt && !q->prepare && q->stmt->state == STMT_READY) {
+		const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (code && strcmp(code, "26000") == 0) /* gone (DISCARD ALL?): again next time */
+			q->stmt->state = STMT_NONE;
+	}
 	q->cb(r, err, q->arg);
 	PQclear(r);
 	query_free(q);
