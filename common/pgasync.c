@@ -5,6 +5,11 @@
  * READY (idle or one query in flight). The queue is a singly linked list; its head is
  * the query in flight when `busy`. Failed queries move to a list that a zero-delay
  * event completes, so callbacks never run re-entrantly inside tgm_pg_query.
+ *
+ * Prepared statements: a query with a statement (tgm_pg_query_prepared) whose statement
+ * is not prepared on this connection yet gets internal queries queued ahead of it: the
+ * SET of plan_cache_mode (once per connection), then the PQsendPrepare. A lost
+ * connection forgets them all.
  */
 #include "common/pgasync.h"
 #include "common/log.h"
@@ -18,6 +23,13 @@
 
 enum pg_state { PG_DOWN, PG_CONNECTING, PG_READY };
 
+/* a named statement, and where it stands on the current connection */
+struct pg_stmt {
+	struct pg_stmt *next;
+	char *name;
+	enum { STMT_NONE, STMT_PREPARING, STMT_READY, STMT_FAILED } state;
+};
+
 struct pg_query {
 	struct pg_query *next;
 	char *sql;
@@ -25,7 +37,9 @@ struct pg_query {
 	char **params;
 	tgm_pg_cb cb;
 	void *arg;
-	const char *fail; /* set when it is to be failed */
+	const char *fail;      /* set when it is to be failed */
+	struct pg_stmt *stmt;  /* run as this prepared statement, when it is ready */
+	bool prepare;          /* this one prepares stmt (PQsendPrepare of sql) */
 };
 
 struct tgm_pg {
@@ -46,6 +60,8 @@ struct tgm_pg {
 	tgm_pg_notify_cb on_notify;
 	void *notify_arg;
 	bool listening;          /* LISTEN is in effect on this connection */
+	struct pg_stmt *stmts;   /* the named statements ever used */
+	bool generic;            /* plan_cache_mode set (or being set) on this connection */
 };
 
 static void pg_connect_start(struct tgm_pg *pg);
@@ -119,6 +135,9 @@ static void pg_lost(struct tgm_pg *pg)
 			  one_line(pg->conn ? PQerrorMessage(pg->conn) : NULL, msg, sizeof(msg)));
 	pg->was_up = false;
 	pg->listening = false;
+	pg->generic = false;
+	for (struct pg_stmt *st = pg->stmts; st; st = st->next)
+		st->state = STMT_NONE;
 	if (pg->busy && pg->head) {
 		struct pg_query *q = pg->head;
 
@@ -161,6 +180,12 @@ static void complete_head(struct tgm_pg *pg)
 		err = "no result";
 	else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		err = one_line(PQresultErrorMessage(r), msg, sizeof(msg));
+	if (err && r && q->stmt && !q->prepare && q->stmt->state == STMT_READY) {
+		const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (code && strcmp(code, "26000") == 0) /* gone (DISCARD ALL?): again next time */
+			q->stmt->state = STMT_NONE;
+	}
 	q->cb(r, err, q->arg);
 	PQclear(r);
 	query_free(q);
@@ -230,14 +255,75 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		pg_flush(pg);
 }
 
+static void on_generic(PGresult *res, const char *err, void *arg)
+{
+	if (err && res) /* the query that needed it runs anyway, with custom plans */
+		log_warn("SET plan_cache_mode failed: %s", err);
+}
+
+static void on_prepared(PGresult *res, const char *err, void *arg)
+{
+	struct pg_stmt *st = arg;
+
+	if (res == NULL) /* not sent, or the connection was lost: pg_lost reset it */
+		return;
+	if (err)
+		log_warn("PREPARE %s failed, running it unprepared: %s", st->name, err);
+	st->state = err ? STMT_FAILED : STMT_READY;
+}
+
+/* push_head - an internal query ahead of the others (none is in flight) */
+static struct pg_query *push_head(struct tgm_pg *pg, const char *sql, tgm_pg_cb cb, void *arg)
+{
+	struct pg_query *q = tgm_xcalloc(1, sizeof(*q));
+
+	q->sql = tgm_xstrdup(sql);
+	q->params = tgm_xcalloc(1, sizeof(char *));
+	q->cb = cb;
+	q->arg = arg;
+	q->next = pg->head;
+	pg->head = q;
+	if (pg->tail == NULL)
+		pg->tail = q;
+	pg->pending++;
+	return q;
+}
+
+/* prepare_ahead - the head needs its statement prepared first: queue that ahead */
+static void prepare_ahead(struct tgm_pg *pg)
+{
+	struct pg_query *q = pg->head, *p;
+
+	p = push_head(pg, q->sql, on_prepared, q->stmt);
+	p->stmt = q->stmt;
+	p->prepare = true;
+	q->stmt->state = STMT_PREPARING;
+	if (!pg->generic) {
+		pg->generic = true;
+		push_head(pg, "SET plan_cache_mode = force_generic_plan", on_generic, NULL);
+	}
+}
+
 static void pg_send_next(struct tgm_pg *pg)
 {
 	struct pg_query *q = pg->head;
+	int ok;
 
 	if (pg->state != PG_READY || pg->busy || q == NULL)
 		return;
-	if (!PQsendQueryParams(pg->conn, q->sql, q->n, NULL, (const char *const *)q->params,
-			       NULL, NULL, 0)) {
+	if (q->stmt && !q->prepare && q->stmt->state == STMT_NONE) {
+		prepare_ahead(pg);
+		q = pg->head;
+	}
+	if (q->prepare)
+		ok = PQsendPrepare(pg->conn, q->stmt->name, q->sql, 0, NULL);
+	else if (q->stmt && q->stmt->state == STMT_READY)
+		ok = PQsendQueryPrepared(pg->conn, q->stmt->name, q->n,
+					 (const char *const *)q->params, NULL, NULL, 0);
+	else
+		ok = PQsendQueryParams(pg->conn, q->sql, q->n, NULL,
+				       (const char *const *)q->params, NULL, NULL, 0);
+	if (!ok) {
 		pg->busy = true; /* so pg_lost fails this one too */
 		pg_lost(pg);
 		return;
@@ -345,11 +431,13 @@ struct tgm_pg *tgm_pg_new(struct event_base *base, const char *url, const char *
 	return pg;
 }
 
-void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *params,
-		  tgm_pg_cb cb, void *arg)
+/* enqueue - a query of the caller's at the tail (as its statement, when stmt is set) */
+static void enqueue(struct tgm_pg *pg, struct pg_stmt *stmt, const char *sql, int n,
+		    const char *const *params, tgm_pg_cb cb, void *arg)
 {
 	struct pg_query *q = tgm_xcalloc(1, sizeof(*q));
 
+	q->stmt = stmt;
 	q->sql = tgm_xstrdup(sql);
 	q->n = n;
 	q->params = tgm_xcalloc(n ? (size_t)n : 1, sizeof(char *));
@@ -368,6 +456,28 @@ void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *
 		pg->head = q;
 	pg->tail = q;
 	pg_send_next(pg);
+}
+
+void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *params,
+		  tgm_pg_cb cb, void *arg)
+{
+	enqueue(pg, NULL, sql, n, params, cb, arg);
+}
+
+void tgm_pg_query_prepared(struct tgm_pg *pg, const char *name, const char *sql, int n,
+			   const char *const *params, tgm_pg_cb cb, void *arg)
+{
+	struct pg_stmt *st = pg->stmts;
+
+	while (st && strcmp(st->name, name) != 0)
+		st = st->next;
+	if (st == NULL) {
+		st = tgm_xcalloc(1, sizeof(*st));
+		st->name = tgm_xstrdup(name);
+		st->next = pg->stmts;
+		pg->stmts = st;
+	}
+	enqueue(pg, st, sql, n, params, cb, arg);
 }
 
 void tgm_pg_listen(struct tgm_pg *pg, const char *channel, tgm_pg_notify_cb cb, void *arg)
@@ -429,5 +539,12 @@ void tgm_pg_free(struct tgm_pg *pg)
 	free(pg->url);
 	free(pg->app);
 	free(pg->listen);
+	while (pg->stmts) {
+		struct pg_stmt *st = pg->stmts;
+
+		pg->stmts = st->next;
+		free(st->name);
+		free(st);
+	}
 	free(pg);
 }

@@ -27,6 +27,17 @@ struct tgm_pg *tgm_pg_new(struct event_base *base, const char *url, const char *
 /* tgm_pg_query - queue sql with n text parameters (copied); NULL params are SQL NULL */
 void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *params,
 		  tgm_pg_cb cb, void *arg);
+/*
+ * tgm_pg_query_prepared - like tgm_pg_query, but sql is prepared as the statement name
+ * on the connection at its first use (again after a reconnect), so it is parsed and
+ * planned once, not on every call. The first preparation on a connection also sets
+ * plan_cache_mode = force_generic_plan there, for all its later statements: one plan
+ * for any values, which suits statements whose plan does not depend on them (arrays
+ * for unnest, keys looked up by index). name and sql must stay the same for a name.
+ * Where the preparation fails, the query runs unprepared.
+ */
+void tgm_pg_query_prepared(struct tgm_pg *pg, const char *name, const char *sql, int n,
+			   const char *const *params, tgm_pg_cb cb, void *arg);
 bool tgm_pg_connected(const struct tgm_pg *pg);
 
 /*

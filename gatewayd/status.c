@@ -26,10 +26,17 @@
 	" 'send_at', m.not_before, 'expires_at', m.expires_at, 'sent_at', m.sent_at," \
 	" 'callback_url', m.callback_url, 'metadata', m.metadata" events ")"
 
+/* The acceptance has no event row: the first transition, 'queued', is the row's
+ * created_at. An event row of an acceptance made before (status 'queued' at exactly
+ * created_at: the same transaction) is left out, so it does not show twice; a later
+ * 'queued' (a message given back) always comes from a later transaction. */
 static const char get_sql[] =
-	"SELECT " MESSAGE_JSON(", 'params', m.params, 'events', (SELECT coalesce(json_agg("
-	"json_build_object('status', e.status, 'at', e.at, 'detail', e.detail) ORDER BY e.id),"
-	" '[]') FROM message_events e WHERE e.message_id = m.id)")
+	"SELECT " MESSAGE_JSON(", 'params', m.params, 'events', (SELECT json_agg("
+	"json_build_object('status', e.status, 'at', e.at, 'detail', e.detail) ORDER BY e.id)"
+	" FROM (SELECT 0::bigint AS id, 'queued'::text AS status, m.created_at AS at,"
+	"  NULL::text AS detail"
+	"  UNION ALL SELECT e.id, e.status, e.at, e.detail FROM message_events e"
+	"  WHERE e.message_id = m.id AND NOT (e.status = 'queued' AND e.at = m.created_at)) e)")
 	" FROM messages m WHERE m.id = $1 AND m.tenant_id = $2";
 
 static const char list_sql[] =

@@ -264,10 +264,12 @@ def message_row(world, mid):
     return dict(zip(cols, rows[0])) if rows else None
 
 
-def events_of(world, mid):
-    """[(status, detail)] of a message's events, in order."""
-    return world.query("SELECT status, detail FROM message_events WHERE message_id = %s"
-                       " ORDER BY id", (mid,))
+def events_of(api, mid):
+    """[(status, detail)] of a message's transitions as GET /v1/messages/{id} shows them,
+    in order (200 asserted)."""
+    r = api.get(f"/v1/messages/{mid}")
+    assert r.status_code == 200, r.text
+    return [(e["status"], e["detail"]) for e in r.json()["events"]]
 
 
 def parallel(n, fn):

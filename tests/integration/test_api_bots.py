@@ -338,8 +338,8 @@ def test_delete_cancels_queued_messages(world, api):
     assert [status[i] for i in ids] == ["canceled", "canceled", "sent", "failed"]
     assert status[other] == "queued"
     for i in ids[:2]:
-        assert events_of(world, i)[-1] == ("canceled", "bot deleted")
-    assert events_of(world, ids[2]) == [("queued", None)]
+        assert events_of(api, i)[-1] == ("canceled", "bot deleted")
+    assert events_of(api, ids[2]) == [("queued", None)]
     row = bot_row(world, bid)
     assert row["deleted_at"] is not None and row["enabled"] is False
 

@@ -127,10 +127,11 @@ class SenderWorld:
             "   %s, %s, CASE WHEN %s::float8 IS NOT NULL"
             "   THEN now() + make_interval(secs => %s::float8) END"
             "  FROM n ORDER BY o RETURNING id),"
-            " ev AS (INSERT INTO message_events (message_id, status) SELECT id, %s FROM ins)"
+            " ev AS (INSERT INTO message_events (message_id, status)"
+            "  SELECT id, %s FROM ins WHERE %s <> 'queued')"
             " SELECT id FROM ins ORDER BY id",
             ([str(c) for c in chats], self.tenant_id, bot.id, method, text_key,
-             json.dumps(extra or {}), priority, status, ttl, ttl, status))
+             json.dumps(extra or {}), priority, status, ttl, ttl, status, status))
         return [r[0] for r in rows]
 
     def statuses(self, ids):
@@ -144,7 +145,9 @@ class SenderWorld:
         return dict(zip(cols, r))
 
     def events(self, mid):
-        return [tuple(r) for r in self.query(
+        """[(status, detail)] as GET /v1/messages/{id} shows them: the acceptance
+        (the row itself, like gatewayd's) first, then the event rows."""
+        return [("queued", None)] + [tuple(r) for r in self.query(
             "SELECT status, detail FROM message_events WHERE message_id = %s ORDER BY id",
             (mid,))]
 
