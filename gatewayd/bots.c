@@ -248,16 +248,6 @@ void gw_bots_list(struct gw_req *r)
 	gw_query_sql(r, list_sql, 2, p, gw_on_json);
 }
 
-static void on_one(struct gw_req *r, PGresult *res, const char *err)
-{
-	if (err)
-		gw_reply_db_error(r, err);
-	else if (PQntuples(res) == 0)
-		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
-	else
-		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
 /* bot_path - the {id} of the path and the tenant as parameters; false after a 404 */
 static bool bot_path(struct gw_req *r, char tenant[24])
 {
@@ -277,7 +267,7 @@ void gw_bots_get(struct gw_req *r)
 	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, defaults_json() };
 
 	if (bot_path(r, tenant))
-		gw_query_sql(r, get_sql, 3, p, on_one);
+		gw_query_sql(r, get_sql, 3, p, gw_on_bot_json);
 }
 
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
@@ -286,7 +276,7 @@ static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 
 	if (!err && PQntuples(res) == 1 && gw_path_id(r, "id", &id))
 		gw_ring(r->gw, id, true); /* the lane reloads its limits */
-	on_one(r, res, err);
+	gw_on_bot_json(r, res, err);
 }
 
 void gw_bots_update(struct gw_req *r)

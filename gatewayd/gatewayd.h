@@ -110,7 +110,7 @@ void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
 void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
 		  void (*cb)(struct gw_req *r, PGresult *res, const char *err));
 
-/* users.c: what the billing routes share */
+/* page.c and users.c: what the list and billing routes share */
 /* gw_page - a list's paging: after (NULL: from the start) and limit + 1 as parameters */
 struct gw_page {
 	const char *after;
@@ -119,11 +119,14 @@ struct gw_page {
 };
 /* gw_bot_path - the {id} of the path and the tenant as parameters; false after a 404 */
 bool gw_bot_path(struct gw_req *r, char tenant[24]);
-/* gw_page_params - after and limit (1-1000, default 50) checked; false after a 422 */
+/* gw_page_params - after and limit (1-1000, default 50) checked, the limit kept in
+ * r->data; false after a 422 */
 bool gw_page_params(struct gw_req *r, struct gw_page *pg);
-/* gw_reply_page - rows (JSON, cursor) of a bot, or one NULL row, as {name: [...],
- * next_cursor}; no row is a 404 bot_not_found */
+/* page.c - gw_reply_page: rows (JSON, cursor) of a bot, or one NULL row, as {name: [...],
+ * next_cursor}; no row is a 404 bot_not_found. gw_reply_rows: the first rows of res as
+ * that answer (the limit in r->data, as gw_page_params leaves it) */
 void gw_reply_page(struct gw_req *r, PGresult *res, const char *err, const char *name);
+void gw_reply_rows(struct gw_req *r, PGresult *res, int rows, const char *name);
 /* gw_on_bot_json - a query callback: its one JSON value, or 404 when no row (no bot) */
 void gw_on_bot_json(struct gw_req *r, PGresult *res, const char *err);
 

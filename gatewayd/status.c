@@ -97,29 +97,10 @@ void gw_messages_get(struct gw_req *r)
 
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
 {
-	struct tgm_buf out;
-	int n, limit = *(int *)r->data;
-
-	if (err) {
+	if (err)
 		gw_reply_db_error(r, err);
-		return;
-	}
-	n = PQntuples(res) > limit ? limit : PQntuples(res); /* one more row: more pages */
-	tgm_buf_init(&out);
-	tgm_buf_adds(&out, "{\"messages\":[");
-	for (int i = 0; i < n; i++) {
-		if (i)
-			tgm_buf_addc(&out, ',');
-		tgm_buf_adds(&out, PQgetvalue(res, i, 0));
-	}
-	tgm_buf_adds(&out, "],\"next_cursor\":");
-	if (PQntuples(res) > limit)
-		tgm_buf_printf(&out, "\"%s\"", PQgetvalue(res, n - 1, 1));
 	else
-		tgm_buf_adds(&out, "null");
-	tgm_buf_addc(&out, '}');
-	gw_reply_raw(r, 200, out.p);
-	tgm_buf_free(&out);
+		gw_reply_rows(r, res, PQntuples(res), "messages");
 }
 
 /* list_filter - one optional query parameter, checked; false after answering 422 */

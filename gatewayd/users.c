@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 1000
 #define QUERY_MAX 64
 #define REASON_MAX 200
 #define CREDITS_MAX 1000000000000LL
@@ -108,71 +106,6 @@ void gw_on_bot_json(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
 	else
 		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
-/* page_param - an optional positive integer query parameter; false after a 422 */
-static bool page_param(struct gw_req *r, const char *name, int64_t max, const char **out)
-{
-	int64_t v;
-	char detail[64];
-
-	*out = gw_query(r, name);
-	if (*out == NULL || (tgm_parse_int64(*out, &v) && v > 0 && v <= max))
-		return true;
-	snprintf(detail, sizeof(detail), "%s must be an integer from 1 to %lld", name,
-		 (long long)max);
-	gw_reply_problem(r, 422, "invalid_parameter", detail, name);
-	return false;
-}
-
-bool gw_page_params(struct gw_req *r, struct gw_page *pg)
-{
-	const char *lim;
-	int64_t limit = PAGE_DEFAULT;
-
-	if (!page_param(r, "after", INT64_MAX, &pg->after) ||
-	    !page_param(r, "limit", PAGE_MAX, &lim))
-		return false;
-	if (lim)
-		tgm_parse_int64(lim, &limit);
-	pg->limit = (int)limit;
-	snprintf(pg->fetch, sizeof(pg->fetch), "%d", pg->limit + 1); /* one more: more pages */
-	r->data = tgm_xmalloc(sizeof(int));
-	*(int *)r->data = pg->limit;
-	r->data_free = free;
-	return true;
-}
-
-void gw_reply_page(struct gw_req *r, PGresult *res, const char *err, const char *name)
-{
-	struct tgm_buf out;
-	int limit = *(int *)r->data, rows, n;
-
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	if (PQntuples(res) == 0) {
-		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
-		return;
-	}
-	rows = PQgetisnull(res, 0, 0) ? 0 : PQntuples(res); /* the bot without rows */
-	n = rows > limit ? limit : rows;
-	tgm_buf_init(&out);
-	tgm_buf_printf(&out, "{\"%s\":[", name);
-	for (int i = 0; i < n; i++) {
-		if (i)
-			tgm_buf_addc(&out, ',');
-		tgm_buf_adds(&out, PQgetvalue(res, i, 0));
-	}
-	tgm_buf_adds(&out, "],\"next_cursor\":");
-	if (rows > limit)
-		tgm_buf_printf(&out, "\"%s\"", PQgetvalue(res, n - 1, 1));
-	else
-		tgm_buf_adds(&out, "null");
-	tgm_buf_addc(&out, '}');
-	gw_reply_raw(r, 200, out.p);
-	tgm_buf_free(&out);
 }
 
 static void on_list(struct gw_req *r, PGresult *res, const char *err)

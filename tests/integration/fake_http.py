@@ -66,7 +66,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["FakeHTTP", "Reply", "Request", "free_port"]
+__all__ = ["FakeHTTP", "FakeUpstream", "Reply", "Request", "free_port"]
 
 
 class Reply:
@@ -436,3 +436,25 @@ def _main(argv):
 
 if __name__ == "__main__":
     _main(sys.argv)
+
+
+class FakeUpstream:
+    """The life cycle every fake upstream built on a FakeHTTP at self.http shares:
+    start() (returns the fake), stop(), use as a context manager, and its url."""
+
+    def start(self):
+        self.http.start()
+        return self
+
+    def stop(self):
+        self.http.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        return self.http.url

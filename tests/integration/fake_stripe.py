@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.parse
 
-from fake_http import FakeHTTP, Reply
+from fake_http import FakeHTTP, FakeUpstream, Reply
 
 __all__ = ["FakeStripe"]
 
@@ -47,7 +47,7 @@ def error(status, type_, message, **fields):
     return Reply(status, {"error": {"type": type_, "message": message, **fields}})
 
 
-class FakeStripe:
+class FakeStripe(FakeUpstream):
     """The fake; see the module docstring."""
 
     def __init__(self):
@@ -63,25 +63,6 @@ class FakeStripe:
         self._faults = []     # [pattern, Reply, times left]
         self.intent_outcome = "succeeds"
         self.delay = 0.0      # seconds every answer waits (a slow Stripe)
-
-    # --- life cycle ---------------------------------------------------------------
-
-    def start(self):
-        self.http.start()
-        return self
-
-    def stop(self):
-        self.http.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def url(self):
-        return self.http.url
 
     # --- the record ---------------------------------------------------------------
 

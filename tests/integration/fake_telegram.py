@@ -41,7 +41,7 @@ import itertools
 import threading
 import time
 
-from fake_http import FakeHTTP, Reply
+from fake_http import FakeHTTP, FakeUpstream, Reply
 
 __all__ = ["FakeTelegram", "Call", "Rule"]
 
@@ -112,7 +112,7 @@ class Rule:
         return self.reply(call) if callable(self.reply) else self.reply
 
 
-class FakeTelegram:
+class FakeTelegram(FakeUpstream):
     """The fake; see the module docstring."""
 
     def __init__(self, delay=0.0):
@@ -125,25 +125,6 @@ class FakeTelegram:
         self._rules = []
         self._calls = []
         self._ids = itertools.count(1)
-
-    # --- life cycle ---------------------------------------------------------------
-
-    def start(self):
-        self.http.start()
-        return self
-
-    def stop(self):
-        self.http.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def url(self):
-        return self.http.url
 
     # --- rules --------------------------------------------------------------------
 

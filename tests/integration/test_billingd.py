@@ -22,6 +22,7 @@ import requests
 from conftest import wait_for
 from fake_http import Reply
 from fake_stripe import FakeStripe
+from test_senderd import tg  # noqa: F401 (a fixture)
 from test_webhookd import World
 from test_webhookd_stripe import SECRET, sign_many, stripe_node  # noqa: F401 (fixture)
 
@@ -211,14 +212,6 @@ def test_the_fake_answers_stripe_node_like_stripe(st):
 @pytest.fixture
 def st():
     fake = FakeStripe().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def tg():
-    from fake_telegram import FakeTelegram
-    fake = FakeTelegram().start()
     yield fake
     fake.stop()
 
