@@ -96,6 +96,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	sd->max_inflight = cfg->senderd.max_inflight * 4;
 	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
 	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
+	sd->lease_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-lease");
 	sd->record = record_new(sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
 	event_add(sd->ev_sweep, &tv);
@@ -119,7 +120,7 @@ int sd_busy(struct tgm_ctx *ctx)
 	struct senderd *sd = ctx->app;
 
 	return lanes_busy(sd) + record_pending(sd->record) + tgm_pg_pending(sd->claim_pg) +
-	       sd->callbacks_inflight;
+	       tgm_pg_pending(sd->lease_pg) + sd->callbacks_inflight;
 }
 
 /* on_drain_poll - once nothing is in flight, release the leases and finish */
@@ -167,6 +168,7 @@ void sd_stop(struct tgm_ctx *ctx)
 	lane_free_all(sd);
 	record_free(sd->record);
 	tgm_pg_free(sd->claim_pg);
+	tgm_pg_free(sd->lease_pg);
 	tgm_bus_close(sd->doorbells);
 	tgm_bus_close(sd->status);
 	free(sd);
