@@ -33,7 +33,9 @@ struct senderd {
 	struct tgm_bus *doorbells; /* SUB, connected to every doorbell publisher */
 	struct tgm_bus *status;    /* PUB, connected to every status subscriber */
 	struct tgm_httpc *httpc;   /* Telegram */
-	struct tgm_pg *claim_pg;   /* lanes' loads, claims and returns; callbacks */
+	struct tgm_pg *claim_pg;   /* callbacks' claims and outcomes */
+	struct tgm_pg **lane_pgs;  /* lanes' loads, claims, returns and marks: a lane uses one */
+	int nlane_pgs;
 	struct tgm_pg *lease_pg;   /* lease rounds and releases, never behind a claim */
 	struct record *record;     /* transitions, on their own connection */
 	char owner[160];           /* this process in bot_leases.owner */
