@@ -1142,3 +1142,25 @@ def test_the_renewal_never_waits_behind_claims(sw, tg):
     assert not lapsed, f"leases expired while the claims waited: {lapsed[:5]}"
     sw.wait_status(ids, ("sent",), timeout=20)
     assert d.running()
+
+
+def test_a_poison_transition_fails_alone(sw, tg):
+    """Issue 13: one transition that fails for good (here a CHECK the operator added
+    refuses one message's 'sent') must not hold up the others: its group is recorded
+    again one by one, the bad one is dropped with an error line naming it, and every
+    other message, and every later one, is recorded sent."""
+    bot = sw.new_bot(per_second=50)
+    ids = sw.add(bot, range(72000, 72040))
+    poison = ids[7]
+    sw.query(f"ALTER TABLE messages ADD CONSTRAINT poison CHECK (id <> {poison}"
+             f" OR status <> 'sent') NOT VALID")
+    d = sw.senderd(sweep_interval=1)
+    others = [i for i in ids if i != poison]
+    sw.wait_status(others, ("sent",), timeout=20)
+    assert sw.statuses([poison]) == {poison: "sending"}
+    assert len(sends_of(tg, [poison])[poison]) == 1
+    log = d.log()
+    assert f"msg={poison} transition to sent failed and is dropped" in log, log[-2000:]
+    later = sw.add(bot, range(72100, 72110))
+    sw.wait_status(later, ("sent",), timeout=20)
+    sw.query("ALTER TABLE messages DROP CONSTRAINT poison")
