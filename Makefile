@@ -19,10 +19,12 @@ PYTHON     ?= /usr/bin/python3
 PKGS    := libevent libpq libcurl yajl openssl libzmq
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment are honoured (dpkg-buildflags style);
+# the hardening below is added to them: stack protector, PIE, full RELRO, and
+# _FORTIFY_SOURCE=2 when optimising and the caller did not choose a level.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE -DTGM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lm
 
 ifeq ($(SANITIZE),1)
@@ -30,10 +32,19 @@ ifeq ($(SANITIZE),1)
   BIN     := build/asan/bin
   CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
+  FORTIFY :=
 else
   OUT     := build/obj
   BIN     := bin
+  FORTIFY := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,$(if \
+               $(filter-out -O0,$(filter -O%,$(CFLAGS))),-D_FORTIFY_SOURCE=2))
 endif
+HARDEN_CFLAGS  := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE -DTGM_VERSION='"$(VERSION)"' $(FORTIFY) $(CPPFLAGS) \
+                $(shell pkg-config --cflags $(PKGS))
+CFLAGS_ALL   := $(HARDEN_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL  := $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 DAEMONS  := gatewayd senderd webhookd billingd
 PROGRAMS := $(DAEMONS) tgmctl
@@ -50,7 +61,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 
-.PHONY: all run check unit integration bench install lint clean deps tools
+.PHONY: all run check check-deps unit integration bench install lint clean deps tools
 .SUFFIXES:
 .SECONDARY:
 
@@ -64,14 +75,14 @@ $(1)_OBJ := $$(patsubst %.c,$(OUT)/%.o,$$(wildcard $(1)/*.c)) $$($(1)_EXTRA)
 $(BIN)/$(1): $$($(1)_OBJ) $(LIBTGM)
 	@mkdir -p $$(@D)
 	@echo "  LINK    $$@"
-	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $(LIBS)
+	@$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS_ALL) -o $$@ $$^ $(LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
+	@$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 # gatewayd serves its API description, compiled in from docs/openapi.yaml.
 build/gen/openapi.c: scripts/embed-file.sh docs/openapi.yaml
@@ -80,7 +91,7 @@ build/gen/openapi.c: scripts/embed-file.sh docs/openapi.yaml
 
 $(OUT)/gen/openapi.o: build/gen/openapi.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
 # The migrations are compiled into libtgm so every program knows the schema it needs.
 build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)
@@ -89,7 +100,7 @@ build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)
 
 $(OUT)/gen/migrations.o: build/gen/migrations.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
 $(LIBTGM): $(COMMON_OBJ)
 	@rm -f $@
@@ -97,12 +108,12 @@ $(LIBTGM): $(COMMON_OBJ)
 
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(OUT)/tools/%: $(OUT)/tests/tools/%.o $(LIBTGM)
 	@mkdir -p $(@D)
 	@echo "  LINK    $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 tools: $(TOOL_BIN)
 
@@ -120,7 +131,17 @@ integration: all $(TOOL_BIN)
 	TGM_BIN=$(CURDIR)/$(BIN) TGM_TOOLS=$(CURDIR)/$(OUT)/tools \
 	  $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
-check: all lint unit integration
+# check installs what the tests need when it is missing, then builds and runs every test.
+check: check-deps
+	@$(MAKE) --no-print-directory all lint unit integration
+
+check-deps:
+	@sh scripts/deps.sh test
+	@$(MAKE) --no-print-directory tests/node_modules
+
+tests/node_modules: tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund --loglevel=error </dev/null
+	@touch $@
 
 bench: all build/obj/bench/fakeserver build/obj/bench/curl_loop
 	@bash bench/run.sh

@@ -4,8 +4,8 @@
  * shows the reason and restarts with its own throttling.
  *
  * The heartbeat row in `daemons` (name, instance, host) tells `tgmctl status` who is
- * alive on which host; it is refreshed every HEARTBEAT_S seconds and marked stopped
- * on a clean exit.
+ * alive on which host; it is written before READY, refreshed every HEARTBEAT_S seconds
+ * and marked stopped on a clean exit.
  */
 #include "common/daemon.h"
 #include "common/bus.h"
@@ -25,6 +25,14 @@
 #define HEARTBEAT_S 2
 #define FINAL_QUERY_MS 2000
 #define IDLE_CHECK_US 10000
+
+static const char HEARTBEAT_SQL[] =
+	"INSERT INTO daemons (name, instance, host, pid, version)"
+	" VALUES ($1, $2, $3, $4::int, $5)"
+	" ON CONFLICT (name, instance, host) DO UPDATE SET seen_at = now(),"
+	" pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL,"
+	" started_at = CASE WHEN daemons.pid = EXCLUDED.pid"
+	" THEN daemons.started_at ELSE now() END";
 
 struct daemon_run {
 	struct tgm_ctx ctx;
@@ -88,6 +96,17 @@ static void apply_log_level(struct daemon_run *r)
 	tgm_log_set_level(level > TGM_LOG_DEBUG ? TGM_LOG_DEBUG : level);
 }
 
+/* first_heartbeat - the row exists before READY, so `tgmctl status` lists us at once */
+static void first_heartbeat(struct daemon_run *r, PGconn *c)
+{
+	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, TGM_VERSION };
+	PGresult *res = PQexecParams(c, HEARTBEAT_SQL, 5, NULL, p, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("heartbeat not recorded: %s", PQerrorMessage(c));
+	PQclear(res);
+}
+
 /* check_database - reachable and at the schema this build needs */
 static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 {
@@ -98,6 +117,8 @@ static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 	if (c == NULL)
 		return false;
 	ok = tgm_schema_check(c, err, errlen);
+	if (ok)
+		first_heartbeat(r, c);
 	PQfinish(c);
 	return ok;
 }
@@ -119,13 +140,7 @@ static void heartbeat(struct daemon_run *r, bool stopped)
 			     " WHERE name = $1 AND instance = $2 AND host = $3 AND pid = $4::int",
 			     4, p, on_heartbeat_done, r);
 	else
-		tgm_pg_query(r->ctx.db, "INSERT INTO daemons (name, instance, host, pid, version)"
-			     " VALUES ($1, $2, $3, $4::int, $5)"
-			     " ON CONFLICT (name, instance, host) DO UPDATE SET seen_at = now(),"
-			     " pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL,"
-			     " started_at = CASE WHEN daemons.pid = EXCLUDED.pid"
-			     " THEN daemons.started_at ELSE now() END",
-			     5, p, on_heartbeat_done, r);
+		tgm_pg_query(r->ctx.db, HEARTBEAT_SQL, 5, p, on_heartbeat_done, r);
 }
 
 static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
@@ -270,7 +285,6 @@ static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 		return false;
 	ctx->base = event_base_new();
 	ctx->db = tgm_pg_new(ctx->base, ctx->cfg->database.url, ctx->daemon->name);
-	heartbeat(r, false); /* first in the queue: `tgmctl status` sees it at READY */
 	r->started = true; /* stop() frees whatever start() made, even a part */
 	if (ctx->daemon->start(ctx, err, errlen) != 0)
 		return false;

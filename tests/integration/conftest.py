@@ -190,6 +190,38 @@ def wait_for(predicate, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+# ---------------------------------------------------------------- test dependencies
+# A test never skips for a missing dependency: it fails naming what to install
+# (`make check` installs all of them: scripts/deps.sh test, npm ci --prefix tests).
+
+TESTS_DIR = REPO / "tests"
+
+
+def require_npm(package):
+    """Fail unless Node.js and the npm package (tests/package.json) are installed."""
+    if shutil.which("node") is None:
+        pytest.fail("Node.js is missing (Debian package nodejs; sh scripts/deps.sh test)",
+                    pytrace=False)
+    if not (TESTS_DIR / "node_modules" / package).is_dir():
+        pytest.fail(f"the npm package {package} is missing (npm ci --prefix tests)",
+                    pytrace=False)
+
+
+def require_program(program, package):
+    """Fail unless program is on PATH; package is the Debian package that has it."""
+    path = shutil.which(program)
+    if path is None:
+        pytest.fail(f"{program} is missing (Debian package {package}; "
+                    "sh scripts/deps.sh test)", pytrace=False)
+    return path
+
+
+def require_file(path, how):
+    """Fail unless path is an executable; how says what builds it."""
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing ({how})", pytrace=False)
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 def _pg_bindir():
@@ -867,3 +899,17 @@ def tgmctl():
         pre = ["-c", conf] if conf is not None else []
         return run_binary("tgmctl", [*pre, *args], env=env, timeout=timeout)
     return run
+
+
+# ---------------------------------------------------------------- summary
+
+def pytest_terminal_summary(terminalreporter):
+    """End with a clear count of skipped tests and why (only who-runs-it skips are allowed)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    why = "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items()))
+    terminalreporter.write_line(f"skipped: {len(skipped)}" + (f" ({why})" if why else ""))

@@ -6,7 +6,7 @@ a row on one client), and checks the line it prints: the class of TELEGRAM.md se
 A driver built with ASan/UBSan is audited too: any sanitizer report fails the test.
 
 The driver is $TGM_TOOLS/tg_call (default <repo>/build/obj/tools/tg_call); the tests
-are skipped when it is missing.
+fail when it is missing (make tools).
 
 Run: TGM_TOOLS=build/obj/tools /usr/bin/python3 -m pytest -q tests/integration/test_httpc.py
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_file
 from fake_http import FakeHTTP, Reply, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,9 +34,12 @@ SECRET = TOKEN.split(":", 1)[1]
 METHOD_PATH = f"/bot{TOKEN}/sendMessage"
 MESSAGE = {"chat_id": 42, "text": "héllo"}
 
-pytestmark = pytest.mark.skipif(
-    not os.access(TG_CALL, os.X_OK),
-    reason=f"{TG_CALL} not built (set TGM_TOOLS to the directory of the test tools)")
+
+
+@pytest.fixture(autouse=True)
+def tg_call_built():
+    """Fail (never skip) when the test tool is not built."""
+    require_file(TG_CALL, "make tools; TGM_TOOLS names the directory of the test tools")
 
 
 @pytest.fixture

@@ -39,7 +39,14 @@ try:
 except ImportError:  # python3-cryptography is a test dependency (apt)
     AESGCM = None
 
-pytestmark = pytest.mark.skipif(AESGCM is None, reason="python3-cryptography is missing")
+
+
+@pytest.fixture(autouse=True)
+def needs_cryptography():
+    """Fail (never skip) when python3-cryptography is missing."""
+    if AESGCM is None:
+        pytest.fail("python3-cryptography is missing (sh scripts/deps.sh test)", pytrace=False)
+
 
 FINAL = ("sent", "failed", "expired", "canceled")
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_program
+
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD_DIR = REPO / "systemd"
 
@@ -34,9 +36,13 @@ UNITS = sorted(SERVICES) + [TARGET]
 PLACEHOLDERS = {"bindir", "sysconfdir"}
 
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None,
-    reason="systemd-analyze not found (Debian: apt-get install systemd)")
+needs_analyze = pytest.mark.usefixtures("systemd_analyze")
+
+
+@pytest.fixture
+def systemd_analyze():
+    """Fail (never skip) when systemd-analyze is missing."""
+    return require_program("systemd-analyze", "systemd")
 
 # --man=no:              do not look up the man pages named in Documentation=
 # --generators=no:       do not run the host's generators (they expect a booted
@@ -257,12 +263,11 @@ def test_target_groups_the_suite():
     assert one(t, "Install", "DefaultInstance") == "1"
 
 
-@pytest.mark.skipif(shutil.which("systemd-sysusers") is None
-                    or shutil.which("systemd-tmpfiles") is None,
-                    reason="systemd-sysusers/systemd-tmpfiles not found")
 def test_sysusers_and_tmpfiles(tmp_path):
     """Apply tgm.sysusers and tgm.tmpfiles to an empty root, installed where
     "make install" puts them (PREFIX/lib/{sysusers,tmpfiles}.d/tgm.conf)."""
+    require_program("systemd-sysusers", "systemd")
+    require_program("systemd-tmpfiles", "systemd")
     root = tmp_path / "root"
     for sub in ("etc", "run", "usr/local/lib/sysusers.d",
                 "usr/local/lib/tmpfiles.d"):

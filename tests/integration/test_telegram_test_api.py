@@ -6,7 +6,6 @@ Skipped with a reason when Node or the npm package is missing (CI installs both)
 
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ import time
 import pytest
 import requests
 
-from conftest import free_port, wait_for
+from conftest import free_port, require_npm, wait_for
 
 TESTS = pathlib.Path(__file__).resolve().parent.parent
 TOKEN = "5555501:AAtelegramtestapitelegramtestapi01234"
@@ -22,8 +21,7 @@ TOKEN = "5555501:AAtelegramtestapitelegramtestapi01234"
 
 @pytest.fixture
 def emulator():
-    if shutil.which("node") is None or not (TESTS / "node_modules" / "telegram-test-api").is_dir():
-        pytest.skip("telegram-test-api is not installed (npm ci --prefix tests)")
+    require_npm("telegram-test-api")
     port = free_port()
     proc = subprocess.Popen(["npm", "run", "-s", "fake-telegram"], cwd=TESTS,
                             env={**os.environ, "PORT": str(port)}, start_new_session=True,

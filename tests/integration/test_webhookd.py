@@ -19,10 +19,9 @@ import pytest
 import requests
 
 from conftest import wait_for
-from test_senderd import AESGCM, SenderWorld, seal, tg  # noqa: F401 (tg: a fixture)
+from test_senderd import SenderWorld, needs_cryptography, seal, tg  # noqa: F401 (fixtures)
 from test_telegram_test_api import emulator  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.skipif(AESGCM is None, reason="python3-cryptography is missing")
 
 PUBLIC = "https://tgm.example.org/hooks"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

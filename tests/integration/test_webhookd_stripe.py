@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import pathlib
-import shutil
 import signal
 import subprocess
 import threading
@@ -25,7 +24,7 @@ import pytest
 import requests
 import zmq
 
-from conftest import wait_for
+from conftest import require_npm, wait_for
 
 TESTS = pathlib.Path(__file__).resolve().parent.parent
 SECRET = "whsec_tgm_integration_0123456789abcdef"
@@ -44,8 +43,7 @@ process.stdin.on("end", () => {
 
 @pytest.fixture(scope="module", autouse=True)
 def stripe_node():
-    if shutil.which("node") is None or not (TESTS / "node_modules" / "stripe").is_dir():
-        pytest.skip("the stripe npm package is not installed (npm ci --prefix tests)")
+    require_npm("stripe")
 
 
 def sign_many(items):
