@@ -1,6 +1,7 @@
 #!/bin/sh
 # lint.sh - a checksrc-style pass over the C sources: banned functions, a first
-# comment in every file, no line over 100 columns.
+# comment in every file, no line over 100 columns; then docs/openapi.yaml through
+# @redocly/cli lint (errors fail, warnings are shown).
 set -u
 status=0
 files=$(find common gatewayd senderd webhookd billingd tgmctl tests/unit tests/tools bench -name '*.[ch]' | sort)
@@ -13,4 +14,14 @@ for f in $files; do
 	awk -v f="$f" 'length($0) > 100 { print "lint: " f ":" NR ": line over 100 columns"; bad=1 } END { exit bad }' \
 		"$f" || status=1
 done
+redocly=tests/node_modules/.bin/redocly
+if [ ! -x "$redocly" ]; then
+	echo "lint: $redocly is missing: the npm package @redocly/cli (npm ci --prefix tests)"
+	status=1
+elif ! out=$("$redocly" lint --format=stylish docs/openapi.yaml 2>&1); then
+	# redocly prints a Node.js deprecation banner on some versions: only its verdict matters
+	echo "$out" | grep -v "DeprecationWarning\|node --trace-deprecation"
+	echo "lint: docs/openapi.yaml has errors (@redocly/cli lint)"
+	status=1
+fi
 exit $status
