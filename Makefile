@@ -137,7 +137,7 @@ check: check-deps
 
 check-deps:
 	@sh scripts/deps.sh test
-	@$(MAKE) --no-print-directory tests/node_modules
+	@$(MAKE) --no-print-directory -s tests/node_modules
 
 tests/node_modules: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund --loglevel=error </dev/null
