@@ -6,6 +6,7 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +14,26 @@
 static const struct {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
+	const char *usage; /* what `tgmctl NAME --help` prints */
 } commands[] = {
-	{ "migrate", ctl_migrate },
-	{ "key", ctl_key },
-	{ "status", ctl_status },
-	{ "secret-key", ctl_secret_key },
-	{ "config", ctl_config },
+	{ "migrate", ctl_migrate, "usage: tgmctl migrate\napply missing database migrations\n" },
+	{ "key", ctl_key,
+	  "usage: tgmctl key create --tenant NAME --scope SCOPE [--name LABEL]\n"
+	  "       tgmctl key list\n"
+	  "       tgmctl key revoke ID\n"
+	  "make (admin, send or read; printed once), list or revoke API keys\n" },
+	{ "status", ctl_status,
+	  "usage: tgmctl status\n"
+	  "daemons, schema version, queue depth; exit status 1 when the database or a\n"
+	  "daemon that has run is down (stopped, silent, or its /healthz does not answer)\n" },
+	{ "secret-key", ctl_secret_key, "usage: tgmctl secret-key\nprint a new random secret key\n" },
+	{ "config", ctl_config,
+	  "usage: tgmctl config --defaults\nprint the default configuration\n" },
 };
 
 static void usage(FILE *out)
 {
-	fputs("usage: tgmctl [-c FILE] COMMAND [ARGS]\n"
+	fputs("usage: tgmctl [-c FILE] COMMAND [ARGS]   (tgmctl COMMAND --help for one)\n"
 	      "tgm's admin command line.\n\n"
 	      "commands:\n"
 	      "  migrate                                 apply missing database migrations\n"
@@ -36,10 +46,19 @@ static void usage(FILE *out)
 	      "  secret-key                              print a new random secret key\n"
 	      "  config --defaults                       print the default configuration\n\n"
 	      "options:\n"
-	      "  -c, --config FILE   configuration file (default " TGM_DEFAULT_CONFIG ")\n"
+	      "  -c, --config[=]FILE configuration file (default " TGM_DEFAULT_CONFIG ")\n"
 	      "  -h, --help          show this help\n"
 	      "  -V, --version       show the version\n",
 	      out);
+}
+
+/* wants_help - true when a command's arguments ask for its help */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	return false;
 }
 
 int ctl_usage_error(const char *fmt, ...)
@@ -82,6 +101,9 @@ int main(int argc, char **argv)
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
 			c.config_path = argv[i + 1];
 			i += 2;
+		} else if (!strncmp(argv[i], "--config=", 9) && argv[i][9] != '\0') {
+			c.config_path = argv[i] + 9;
+			i++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -96,6 +118,10 @@ int main(int argc, char **argv)
 		return ctl_usage_error("no command given");
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
 		if (strcmp(argv[i], commands[k].name) == 0) {
+			if (wants_help(argc - i - 1, argv + i + 1)) {
+				fputs(commands[k].usage, stdout);
+				return 0;
+			}
 			rc = commands[k].run(&c, argc - i - 1, argv + i + 1);
 			tgm_config_free(c.cfg);
 			return rc;

@@ -1,7 +1,9 @@
 /*
  * status.c - `tgmctl status`: is the database reachable and current, which daemons
  * are alive (their heartbeats, and the HTTP ones' /healthz), how deep each bot's
- * queue is. Exit status 1 when the database is unreachable or behind.
+ * queue is. Like `systemctl is-active`, exit status 1 when anything is down: the
+ * database (unreachable or behind), a daemon that has run here and is now stopped or
+ * silent, or the /healthz of gatewayd or webhookd while it runs.
  */
 #include "tgmctl/tgmctl.h"
 #include "common/db.h"
@@ -9,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <string.h>
 
 #define ALIVE_S "15"
 
@@ -17,8 +20,8 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* http_health - GET http://listen/healthz; prints the outcome */
-static void http_health(const char *name, const char *listen)
+/* http_health - GET http://listen/healthz; prints the outcome, true on HTTP 200 */
+static bool http_health(const char *name, const char *listen)
 {
 	char url[300];
 	long code = 0;
@@ -37,9 +40,11 @@ static void http_health(const char *name, const char *listen)
 		printf("  %-10s %s: unreachable (%s)\n", name, url, curl_easy_strerror(rc));
 	else
 		printf("  %-10s %s: HTTP %ld%s\n", name, url, code, code == 200 ? " ok" : "");
+	return rc == CURLE_OK && code == 200;
 }
 
-static void print_daemons(PGconn *conn)
+/* print_daemons - the heartbeat rows; returns how many are not alive (-1: no answer) */
+static int print_daemons(PGconn *conn)
 {
 	PGresult *r = tgm_db_query(conn,
 		"SELECT name, instance, host, pid,"
@@ -48,15 +53,33 @@ static void print_daemons(PGconn *conn)
 		"      ELSE 'silent' END,"
 		" extract(epoch FROM now() - seen_at)::int, version"
 		" FROM daemons ORDER BY name, instance, host", 0, NULL, NULL, 0);
+	int down = 0;
 
 	printf("daemons (heartbeats):\n");
 	for (int i = 0; r && i < PQntuples(r); i++)
 		printf("  %-10s %-4s %-20s pid %-7s %-8s seen %ss ago  %s\n", PQgetvalue(r, i, 0),
 		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
 		       PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+	for (int i = 0; r && i < PQntuples(r); i++)
+		down += strcmp(PQgetvalue(r, i, 4), "alive") != 0;
 	if (r && PQntuples(r) == 0)
 		printf("  none has run yet\n");
 	PQclear(r);
+	return r ? down : -1;
+}
+
+/* daemon_alive - true when name has a fresh heartbeat (it should answer /healthz) */
+static bool daemon_alive(PGconn *conn, const char *name)
+{
+	const char *p[1] = { name };
+	PGresult *r = tgm_db_query(conn, "SELECT 1 FROM daemons WHERE name = $1"
+				   " AND stopped_at IS NULL"
+				   " AND seen_at > now() - interval '" ALIVE_S " seconds'",
+				   1, p, NULL, 0);
+	bool alive = r && PQntuples(r) > 0;
+
+	PQclear(r);
+	return alive;
 }
 
 static void print_queues(PGconn *conn)
@@ -81,7 +104,8 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 {
 	char err[512];
 	PGconn *conn;
-	int have;
+	int have, down = 0;
+	bool gw = false, wh = false;
 
 	if (argc > 0)
 		return ctl_usage_error("status takes no arguments");
@@ -90,15 +114,22 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	have = tgm_schema_version(conn, err, sizeof(err));
 	printf("database: reachable, schema version %d (this build needs %d)%s\n", have,
 	       tgm_schema_wanted(), have < tgm_schema_wanted() ? ": run tgmctl migrate" : "");
-	if (have >= tgm_schema_wanted()) {
-		print_daemons(conn);
+	if (have < tgm_schema_wanted())
+		down++;
+	else {
+		int n = print_daemons(conn);
+
+		down += n < 0 ? 1 : n;
 		print_queues(conn);
+		gw = daemon_alive(conn, "gatewayd");
+		wh = daemon_alive(conn, "webhookd");
 	}
 	PQfinish(conn);
 	printf("http:\n");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	http_health("gatewayd", c->cfg->gatewayd.listen);
-	http_health("webhookd", c->cfg->webhookd.listen);
+	down += !http_health("gatewayd", c->cfg->gatewayd.listen) && gw;
+	down += !http_health("webhookd", c->cfg->webhookd.listen) && wh;
 	curl_global_cleanup();
-	return have >= tgm_schema_wanted() ? 0 : 1;
+	printf(down ? "state: %d down\n" : "state: ok\n", down);
+	return down ? 1 : 0;
 }

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, TgmEnv, audit, binary, child_env, log_lines
+from conftest import REPO, TgmEnv, audit, binary, child_env, log_lines, run_binary
 
 KEY_RE = re.compile(r"tgmk_[A-Za-z0-9]{40}")
 
@@ -230,11 +230,44 @@ def test_status(tgm_env, built):
         assert mine and "alive" in mine[0], r.stdout
     assert [line for line in lines if "gatewayd" in line and "/healthz" in line
             and "200" in line], r.stdout
+    assert r.stdout.splitlines()[-1] == "state: ok", r.stdout
     bd.stop()
     r = tgm_env.tgmctl("status")
     assert [line for line in r.stdout.splitlines()
             if "billingd" in line and "stopped" in line], r.stdout
+    # like `systemctl is-active`: a daemon that ran here and is down fails the status
+    assert r.returncode == 1, r.stdout
+    assert r.stdout.splitlines()[-1] == "state: 1 down", r.stdout
     gw.stop()
+
+
+def test_status_database_down(tgmctl, tmp_path):
+    """No database: status fails, saying why."""
+    conf = tmp_path / "tgm.conf"
+    conf.write_text("[database]\nurl = postgresql://127.0.0.1:1/tgm\nconnect_timeout = 2\n")
+    r = tgmctl(str(conf), "status")
+    assert r.returncode == 1, r.stdout
+    assert "tgmctl:" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("cmd", [["migrate"], ["key"], ["key", "create"], ["key", "list"],
+                                 ["key", "revoke"], ["status"], ["secret-key"], ["config"]])
+@pytest.mark.parametrize("opt", ["--help", "-h"])
+def test_command_help(tgmctl, cmd, opt):
+    """Every subcommand has --help: its usage on stdout, exit 0, no database needed."""
+    r = tgmctl(None, *cmd, opt)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"usage: tgmctl {cmd[0]}"), r.stdout
+    assert r.stderr == ""
+
+
+def test_config_equals(tgm_env):
+    """--config=FILE works like -c FILE."""
+    tgm_env.ensure_db()
+    r = run_binary("tgmctl", [f"--config={tgm_env.conf}", "key", "list"])
+    assert r.returncode == 0, r.stderr
+    r = run_binary("tgmctl", ["--config=/nonexistent/tgm.conf", "key", "list"])
+    assert r.returncode == 1 and "/nonexistent/tgm.conf" in r.stderr, r.stderr
 
 
 def test_status_old_schema(tgmctl, empty_db):
