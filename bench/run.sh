@@ -63,7 +63,7 @@ claim_batch = 1000
 max_inflight = 64
 CONF
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
-export TGM_BENCH_KEY=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --scope send 2>/dev/null)
+export TGM_BENCH_KEY=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope send 2>/dev/null)
 psql -qAt "$url" -c "INSERT INTO bots (tenant_id, telegram_id, username, token_sealed, token_hash)
 	SELECT id, 1, 'benchbot', 'v1.unused', '\\x00' FROM tenants WHERE name = 'bench'" >/dev/null
 export TGM_BENCH_BOT=$(psql -qAt "$url" -c "SELECT max(id) FROM bots")

@@ -187,7 +187,7 @@ if [[ -s $keyfile ]] && ((new_cluster)); then
     say "the database is new, so the old admin key no longer works (kept in var/admin.key.old): making a new one"
 fi
 if [[ ! -s $keyfile ]]; then
-    key=$("$bin/tgmctl" -c "$conf" key create --tenant default --scope admin --name make-run 8>&-) ||
+    key=$("$bin/tgmctl" -c "$conf" key create --tenant default --create-tenant --scope admin --name make-run 8>&-) ||
         die "tgmctl key create failed"
     key=${key%%[[:space:]]*}
     [[ -n $key ]] || die "tgmctl key create printed no key"

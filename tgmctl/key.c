@@ -1,6 +1,7 @@
 /*
  * key.c - `tgmctl key create|list|revoke`: API keys of tenants.
  *
+ * `create` refuses a tenant that does not exist unless --create-tenant is given.
  * A key is "tgmk_" and 40 random letters and digits. It is printed once; the
  * database keeps its SHA-256 and its first 12 characters to recognise it by.
  */
@@ -9,6 +10,7 @@
 #include "common/db.h"
 #include "common/util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,30 +20,76 @@ static bool valid_scope(const char *s)
 	return !strcmp(s, "admin") || !strcmp(s, "send") || !strcmp(s, "read");
 }
 
-static int key_create(struct ctl *c, int argc, char **argv)
-{
-	const char *tenant = NULL, *scope = NULL, *name = "";
-	char key[TGM_APIKEY_LEN + 1], prefix[TGM_APIKEY_PREFIX_LEN + 1], hash[65], err[512];
-	char secret[TGM_WEBHOOK_SECRET_LEN + 1];
-	PGconn *conn;
-	PGresult *r;
+struct key_args {
+	const char *tenant, *scope, *name;
+	bool create_tenant; /* --create-tenant: make the tenant when it does not exist */
+};
 
+/* key_create_args - parse `key create`'s options; 0, or 2 after a usage error */
+static int key_create_args(int argc, char **argv, struct key_args *a)
+{
+	*a = (struct key_args){ .name = "" };
 	for (int i = 0; i < argc; i += 2) {
-		const char **slot = !strcmp(argv[i], "--tenant") ? &tenant
-				  : !strcmp(argv[i], "--scope")  ? &scope
-				  : !strcmp(argv[i], "--name")   ? &name : NULL;
+		if (!strcmp(argv[i], "--create-tenant")) {
+			a->create_tenant = true;
+			i--;
+			continue;
+		}
+		const char **slot = !strcmp(argv[i], "--tenant") ? &a->tenant
+				  : !strcmp(argv[i], "--scope")  ? &a->scope
+				  : !strcmp(argv[i], "--name")   ? &a->name : NULL;
 		if (slot == NULL)
 			return ctl_usage_error("key create: unknown option \"%s\"", argv[i]);
 		if (i + 1 >= argc)
 			return ctl_usage_error("key create: %s needs a value", argv[i]);
 		*slot = argv[i + 1];
 	}
-	if (tenant == NULL || *tenant == '\0')
+	if (a->tenant == NULL || *a->tenant == '\0')
 		return ctl_usage_error("key create: --tenant NAME is required");
-	if (scope == NULL || !valid_scope(scope))
+	if (a->scope == NULL || !valid_scope(a->scope))
 		return ctl_usage_error("key create: --scope must be admin, send or read");
+	return 0;
+}
+
+/* tenant_exists - 1 when the tenant exists, 0 when not, -1 after printing an error */
+static int tenant_exists(PGconn *conn, const char *tenant)
+{
+	char err[512];
+	PGresult *r = tgm_db_query(conn, "SELECT 1 FROM tenants WHERE name = $1", 1,
+				   (const char *const[]){ tenant }, err, sizeof(err));
+	int n;
+
+	if (r == NULL) {
+		fprintf(stderr, "tgmctl: %s\n", err);
+		return -1;
+	}
+	n = PQntuples(r) > 0;
+	PQclear(r);
+	return n;
+}
+
+static int key_create(struct ctl *c, int argc, char **argv)
+{
+	struct key_args a;
+	char key[TGM_APIKEY_LEN + 1], prefix[TGM_APIKEY_PREFIX_LEN + 1], hash[65], err[512];
+	char secret[TGM_WEBHOOK_SECRET_LEN + 1];
+	const char *tenant, *scope, *name;
+	PGconn *conn;
+	PGresult *r;
+	int rc, have;
+
+	if ((rc = key_create_args(argc, argv, &a)) != 0)
+		return rc;
+	tenant = a.tenant, scope = a.scope, name = a.name;
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
+	if (!a.create_tenant && (have = tenant_exists(conn, tenant)) != 1) {
+		if (have == 0)
+			fprintf(stderr, "tgmctl: no tenant \"%s\": check the name, or add"
+				" --create-tenant to make it\n", tenant);
+		PQfinish(conn);
+		return 1;
+	}
 	tgm_apikey_new(key, prefix, hash);
 	tgm_webhook_secret_new(secret);
 	{

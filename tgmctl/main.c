@@ -18,7 +18,7 @@ static const struct {
 } commands[] = {
 	{ "migrate", ctl_migrate, "usage: tgmctl migrate\napply missing database migrations\n" },
 	{ "key", ctl_key,
-	  "usage: tgmctl key create --tenant NAME --scope SCOPE [--name LABEL]\n"
+	  "usage: tgmctl key create --tenant NAME [--create-tenant] --scope SCOPE [--name LABEL]\n"
 	  "       tgmctl key list\n"
 	  "       tgmctl key revoke ID\n"
 	  "make (admin, send or read; printed once), list or revoke API keys\n" },
@@ -37,7 +37,7 @@ static void usage(FILE *out)
 	      "tgm's admin command line.\n\n"
 	      "commands:\n"
 	      "  migrate                                 apply missing database migrations\n"
-	      "  key create --tenant NAME --scope SCOPE [--name LABEL]\n"
+	      "  key create --tenant NAME [--create-tenant] --scope SCOPE [--name LABEL]\n"
 	      "                                          make an API key (admin, send or read);\n"
 	      "                                          the key is printed once\n"
 	      "  key list                                list API keys\n"

@@ -150,7 +150,8 @@ class World:
 
     def tenant_key(self, tenant, scope="admin"):
         """A new key of tenant (created if new) made by tgmctl: the key text."""
-        r = self.env.tgmctl("key", "create", "--tenant", tenant, "--scope", scope)
+        r = self.env.tgmctl("key", "create", "--tenant", tenant, "--create-tenant",
+                            "--scope", scope)
         assert r.returncode == 0, r.stderr
         key = r.stdout.strip()
         assert key.startswith("tgmk_") and len(key) == 45, key

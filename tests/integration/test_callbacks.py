@@ -149,7 +149,8 @@ def test_canceled_messages_call_back(sw, tg, app, tgm_env):
     sw.query("UPDATE messages SET callback_url = %s, not_before = now() + interval '1 hour'"
              " WHERE id = ANY(%s)", (app.url + "/hook", ids))
     tgm_env.daemon("gatewayd")
-    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
+    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--create-tenant", "--scope",
+                         "admin").stdout.strip()
     h = {"Authorization": f"Bearer {key}"}
     base = tgm_env.http("gatewayd")
     r = requests.post(f"{base}/v1/messages/{ids[0]}/cancel", headers=h, timeout=10)

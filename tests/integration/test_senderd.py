@@ -743,7 +743,8 @@ def gateway(sw, env, conf):
     of the world's tenant: (base URL, headers)"""
     env.conf = conf
     env.daemon("gatewayd", conf=conf)
-    key = env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
+    key = env.tgmctl("key", "create", "--tenant", "acme", "--create-tenant", "--scope",
+                     "admin").stdout.strip()
     return env.http(), {"Authorization": f"Bearer {key}"}
 
 

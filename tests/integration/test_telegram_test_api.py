@@ -52,7 +52,8 @@ def test_messages_reach_telegram_test_api(tgm_env, emulator):
                                 name="emulator.conf")
     tgm_env.daemon("gatewayd", conf=conf)
     tgm_env.daemon("senderd", conf=conf, args=["--instance", "1"])
-    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "admin").stdout.strip()
+    key = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--create-tenant", "--scope",
+                         "admin").stdout.strip()
     api = tgm_env.http("gatewayd")
     h = {"Authorization": f"Bearer {key}"}
     r = requests.post(f"{api}/v1/bots", json={"token": TOKEN}, headers=h, timeout=10)

@@ -45,7 +45,8 @@ def usage_error(r):
 
 
 def create_key(env, tenant="acme", scope="send", *more):
-    r = env.tgmctl("key", "create", "--tenant", tenant, "--scope", scope, *more)
+    r = env.tgmctl("key", "create", "--tenant", tenant, "--create-tenant", "--scope", scope,
+                   *more)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) == 1, f"stdout must be the key alone: {r.stdout!r}"
@@ -208,8 +209,23 @@ def test_bad_usage(usage_env, args):
     assert usage_env.query("SELECT count(*) FROM tenants, api_keys") == before
 
 
+def test_key_create_unknown_tenant(tgm_env):
+    """A tenant that does not exist is refused (a typo would make a new one) unless
+    --create-tenant is given; an existing tenant needs no flag."""
+    r = tgm_env.tgmctl("key", "create", "--tenant", "acmee", "--scope", "send")
+    assert r.returncode == 1 and r.stdout == "", r.stdout
+    assert 'no tenant "acmee"' in r.stderr and "--create-tenant" in r.stderr, r.stderr
+    assert tgm_env.query("SELECT count(*) FROM tenants WHERE name = 'acmee'") == [(0,)]
+    create_key(tgm_env, "acme")  # with --create-tenant
+    r = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "read")
+    assert r.returncode == 0, r.stderr
+    assert tgm_env.query("SELECT count(*) FROM api_keys k JOIN tenants t"
+                         " ON t.id = k.tenant_id WHERE t.name = 'acme'") == [(2,)]
+
+
 def test_key_create_tenant_name_too_long(tgm_env):
-    r = tgm_env.tgmctl("key", "create", "--tenant", "x" * 300, "--scope", "send")
+    r = tgm_env.tgmctl("key", "create", "--tenant", "x" * 300, "--create-tenant",
+                       "--scope", "send")
     assert r.returncode == 1
     assert r.stdout == "", "no key printed when it was not stored"
     assert len(log_lines(r.stderr)) == 1, r.stderr
