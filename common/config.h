@@ -63,6 +63,7 @@ struct tgm_config {
 		int max_attempts;
 		int max_retry_after;
 		char *ambiguous;
+		char *callback_private;
 	} senderd;
 	struct {
 		char *listen;

@@ -91,6 +91,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	{ "senderd", "ambiguous", TGM_CFG_CHOICE, OFF(senderd.ambiguous), "retry", 0, 0,
 	  TGM_CFG_RELOADABLE, "retry|fail: a send whose outcome is unknown is sent again (may"
 	  " duplicate) or failed" },
+	{ "senderd", "callback_private", TGM_CFG_CHOICE, OFF(senderd.callback_private), "refuse",
+	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: delivery callbacks to loopback, private and"
+	  " link-local addresses are refused unless the tenant allows them"
+	  " (tenants.callback_allow_private), or allowed for every tenant" },
 
 	{ "webhookd", "listen", TGM_CFG_LISTEN, OFF(webhookd.listen), "127.0.0.1:8081", 0, 0, 0,
 	  "address:port for Telegram and Stripe webhooks" },

@@ -45,6 +45,7 @@ struct senderd {
 	struct event *ev_sweep;
 	struct event *ev_drain;
 	struct tgm_httpc *cb_httpc; /* apps' delivery callbacks, apart from Telegram */
+	struct tgm_httpc *cb_httpc_public; /* the same, refusing non-public addresses */
 	struct event *ev_callbacks;
 	int callbacks_inflight;
 	bool callbacks_claiming;
