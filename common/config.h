@@ -64,6 +64,7 @@ struct tgm_config {
 		int max_retry_after;
 		char *ambiguous;
 		char *callback_private;
+		char *metrics_listen;
 	} senderd;
 	struct {
 		char *listen;

@@ -95,6 +95,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: delivery callbacks to loopback, private and"
 	  " link-local addresses are refused unless the tenant allows them"
 	  " (tenants.callback_allow_private), or allowed for every tenant" },
+	{ "senderd", "metrics_listen", TGM_CFG_LISTEN, OFF(senderd.metrics_listen), "", 0, 0,
+	  TGM_CFG_EMPTY_OK, "address:port of senderd's own /metrics and /healthz (empty: none;"
+	  " one per instance)" },
 
 	{ "webhookd", "listen", TGM_CFG_LISTEN, OFF(webhookd.listen), "127.0.0.1:8081", 0, 0, 0,
 	  "address:port for Telegram and Stripe webhooks" },

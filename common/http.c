@@ -269,7 +269,9 @@ void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
 
 void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const char *prefix)
 {
-	evbuffer_add_printf(out, "# TYPE %s_http_requests_total counter\n", prefix);
+	evbuffer_add_printf(out, "# HELP %s_http_requests_total HTTP requests answered, by route"
+			    " and status class\n# TYPE %s_http_requests_total counter\n", prefix,
+			    prefix);
 	for (size_t i = 0; i <= s->nroutes; i++) {
 		unsigned long count[6] = { 0 };
 		bool first = true;
