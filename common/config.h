@@ -73,11 +73,13 @@ struct tgm_config {
 		char *doorbell;
 		char *billing;
 		int poll_timeout;
+		char *metrics_listen;
 	} webhookd;
 	struct {
 		char *doorbell;
 		char *status;
 		char *work;
+		char *metrics_listen;
 	} billingd;
 };
 

@@ -87,3 +87,42 @@ def test_senderd_metrics_and_healthz_on_their_own_address(tgm_env, tg):
         assert r.headers["Content-Type"] == "application/problem+json"
     finally:
         sw.stop_all()
+
+
+def test_webhookd_and_billingd_metrics_on_their_own_addresses(tgm_env, tg):
+    """webhookd's updates by route and answer (here an update for an unknown bot, a 4xx)
+    and billingd's Stripe calls, lanes and calls in flight, each on metrics_listen."""
+    wport, bport = free_port(), free_port()
+    conf = tgm_env.write_config({
+        ("telegram", "api_url"): tg.url, ("telegram", "timeout"): "5",
+        ("webhookd", "public_url"): "https://tgm.example.org/hooks",
+        ("webhookd", "metrics_listen"): f"127.0.0.1:{wport}",
+        ("billingd", "metrics_listen"): f"127.0.0.1:{bport}"}, name="metrics.conf")
+    tgm_env.daemon("webhookd", conf=conf)
+    tgm_env.daemon("billingd", conf=conf)
+    wbase, bbase = f"http://127.0.0.1:{wport}", f"http://127.0.0.1:{bport}"
+    for base in (wbase, bbase):
+        r = requests.get(base + "/healthz", timeout=10)
+        assert r.status_code == 200 and r.json()["database"] == "ok"
+
+    total = "tgm_webhookd_http_requests_total"
+    before = requests.get(wbase + "/metrics", timeout=10).text
+    check_metrics(before)
+    assert {total, "tgm_webhookd_bots", "tgm_webhookd_polls", "tgm_webhookd_inflight",
+            "tgm_webhookd_processing"} <= families(before)
+    refused = sample(before, total, route="/telegram/{bot_id}", code="4xx")
+    r = requests.post(f"{tgm_env.http('webhookd')}/telegram/999999",
+                      json={"update_id": 1, "message": {"text": "x"}}, timeout=10)
+    assert r.status_code == 404
+    after = requests.get(wbase + "/metrics", timeout=10).text
+    check_metrics(after)
+    assert sample(after, total, route="/telegram/{bot_id}", code="4xx") == refused + 1
+
+    t = requests.get(bbase + "/metrics", timeout=10).text
+    check_metrics(t)
+    assert {"tgm_billingd_stripe_calls_total", "tgm_billingd_update_lanes",
+            "tgm_billingd_steps_running", "tgm_billingd_http_inflight"} <= families(t)
+    assert sample(t, "tgm_billingd_stripe_calls_total", outcome="ok") == 0
+    t = requests.get(bbase + "/metrics", timeout=10).text
+    assert sample(t, "tgm_billingd_metrics_http_requests_total", route="/metrics",
+                  code="2xx") >= 1
