@@ -18,6 +18,8 @@
 #include "common/httpc.h"
 #include "common/stripe.h"
 
+struct tgm_metrics;
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
@@ -35,6 +37,7 @@ struct billingd {
 	int tg_lanes;             /* Telegram update lanes running */
 	bool tg_again;            /* updates were announced while lanes ran */
 	int inflight;             /* HTTP calls in flight */
+	struct tgm_metrics *metrics; /* [billingd] metrics_listen, or NULL */
 };
 
 /* bd_job - one handed-over Telegram update (tgjob.c); owned by work.c's loop */
@@ -53,6 +56,10 @@ struct bd_job {
 	bool portal;              /* /billing rather than a purchase */
 	bool fast;                /* taken by the pre-checkout loop */
 };
+
+/* metrics.c */
+int bd_metrics_start(struct billingd *bd, char *err, size_t errlen);
+void bd_metrics_stop(struct billingd *bd);
 
 /* bus.c */
 int bd_start(struct tgm_ctx *ctx, char *err, size_t errlen);

@@ -110,6 +110,8 @@ int bd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	bd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, bd);
 	event_add(bd->ev_sweep, &tv);
 	tgm_pg_listen(ctx->db, "tgm_billing", on_notify, bd);
+	if (bd_metrics_start(bd, err, errlen) != 0)
+		return -1;
 	if (!ctx->cfg->stripe.secret_key || !*ctx->cfg->stripe.secret_key)
 		log_notice("[stripe] secret_key is not set: card payments are off");
 	bd_kick(bd);
@@ -136,6 +138,7 @@ void bd_stop(struct tgm_ctx *ctx)
 
 	if (bd == NULL)
 		return;
+	bd_metrics_stop(bd);
 	if (bd->ev_sweep)
 		event_free(bd->ev_sweep);
 	if (bd->http)

@@ -63,6 +63,8 @@ struct tgm_config {
 		int max_attempts;
 		int max_retry_after;
 		char *ambiguous;
+		char *callback_private;
+		char *metrics_listen;
 	} senderd;
 	struct {
 		char *listen;
@@ -71,11 +73,13 @@ struct tgm_config {
 		char *doorbell;
 		char *billing;
 		int poll_timeout;
+		char *metrics_listen;
 	} webhookd;
 	struct {
 		char *doorbell;
 		char *status;
 		char *work;
+		char *metrics_listen;
 	} billingd;
 };
 

@@ -91,6 +91,13 @@ const struct tgm_config_key tgm_config_keys[] = {
 	{ "senderd", "ambiguous", TGM_CFG_CHOICE, OFF(senderd.ambiguous), "retry", 0, 0,
 	  TGM_CFG_RELOADABLE, "retry|fail: a send whose outcome is unknown is sent again (may"
 	  " duplicate) or failed" },
+	{ "senderd", "callback_private", TGM_CFG_CHOICE, OFF(senderd.callback_private), "refuse",
+	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: delivery callbacks to loopback, private and"
+	  " link-local addresses are refused unless the tenant allows them"
+	  " (tenants.callback_allow_private), or allowed for every tenant" },
+	{ "senderd", "metrics_listen", TGM_CFG_LISTEN, OFF(senderd.metrics_listen), "", 0, 0,
+	  TGM_CFG_EMPTY_OK, "address:port of senderd's own /metrics and /healthz (empty: none;"
+	  " one per instance)" },
 
 	{ "webhookd", "listen", TGM_CFG_LISTEN, OFF(webhookd.listen), "127.0.0.1:8081", 0, 0, 0,
 	  "address:port for Telegram and Stripe webhooks" },
@@ -104,6 +111,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  0, "billingd's work endpoint webhookd connects to (PUSH)" },
 	{ "webhookd", "poll_timeout", TGM_CFG_INT, OFF(webhookd.poll_timeout), "25", 0, 50,
 	  TGM_CFG_RELOADABLE, "seconds a getUpdates long poll may wait (bots in polling mode)" },
+	{ "webhookd", "metrics_listen", TGM_CFG_LISTEN, OFF(webhookd.metrics_listen), "", 0, 0,
+	  TGM_CFG_EMPTY_OK, "address:port of webhookd's own /metrics and /healthz (empty: none)" },
 
 	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
 	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },
@@ -111,6 +120,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  0, "ZeroMQ endpoint billingd binds to hear message transitions (SUB)" },
 	{ "billingd", "work", TGM_CFG_ENDPOINT, OFF(billingd.work), RUN "billingd-work", 0, 0, 0,
 	  "ZeroMQ endpoint billingd binds for work from webhookd (PULL)" },
+	{ "billingd", "metrics_listen", TGM_CFG_LISTEN, OFF(billingd.metrics_listen), "", 0, 0,
+	  TGM_CFG_EMPTY_OK, "address:port of billingd's own /metrics and /healthz (empty: none)" },
 };
 
 const size_t tgm_config_nkeys = sizeof(tgm_config_keys) / sizeof(tgm_config_keys[0]);

@@ -201,6 +201,26 @@ char *tgm_http_body(struct evhttp_request *req, size_t *len)
 	return buf;
 }
 
+/* reason_phrase - RFC 9110's phrase for the codes tgm answers with (libevent 2.1 says
+ * "Client Error" for 422 and 429), or NULL */
+static const char *reason_phrase(int status)
+{
+	static const struct { int code; const char *text; } phrases[] = {
+		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
+		{ 304, "Not Modified" },
+		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
+		{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
+		{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
+		{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+	};
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (phrases[i].code == status)
+			return phrases[i].text;
+	return NULL; /* libevent picks its own */
+}
+
 void tgm_http_reply(struct evhttp_request *req, int code, const char *type, const char *body,
 		    size_t len)
 {
@@ -212,7 +232,7 @@ void tgm_http_reply(struct evhttp_request *req, int code, const char *type, cons
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
 		evbuffer_add(out, body, len);
-	evhttp_send_reply(req, code, NULL, out);
+	evhttp_send_reply(req, code, reason_phrase(code), out);
 	evbuffer_free(out);
 }
 
@@ -223,23 +243,6 @@ void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g)
 
 	tgm_http_reply(req, code, "application/json", text, len);
 	yajl_gen_free(g);
-}
-
-/* reason_phrase - RFC 9110's phrase for the codes tgm answers with */
-static const char *reason_phrase(int status)
-{
-	static const struct { int code; const char *text; } phrases[] = {
-		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
-		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
-		{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-		{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
-		{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
-		{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
-	};
-	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-		if (phrases[i].code == status)
-			return phrases[i].text;
-	return "Error";
 }
 
 void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
@@ -253,7 +256,7 @@ void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
 	snprintf(uri, sizeof(uri), PROBLEM_BASE "%s", type);
 	yajl_gen_map_open(g);
 	tgm_jgen_kstr(g, "type", uri);
-	tgm_jgen_kstr(g, "title", reason_phrase(status));
+	tgm_jgen_kstr(g, "title", reason_phrase(status) ? reason_phrase(status) : "Error");
 	tgm_jgen_kint(g, "status", status);
 	tgm_jgen_kstr(g, "detail", detail);
 	if (field)
@@ -266,7 +269,9 @@ void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
 
 void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const char *prefix)
 {
-	evbuffer_add_printf(out, "# TYPE %s_http_requests_total counter\n", prefix);
+	evbuffer_add_printf(out, "# HELP %s_http_requests_total HTTP requests answered, by route"
+			    " and status class\n# TYPE %s_http_requests_total counter\n", prefix,
+			    prefix);
 	for (size_t i = 0; i <= s->nroutes; i++) {
 		unsigned long count[6] = { 0 };
 		bool first = true;

@@ -23,6 +23,9 @@
 #include "common/util.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,8 @@ struct xfer {
 	bool too_big;
 	bool timed_out;     /* on_deadline ended it */
 	bool no_rewind;     /* on_seek refused a resend: the body had been handed over */
+	bool refused_addr;  /* on_open_socket refused a private address */
+	char refused[64];   /* that address, for the error text */
 	const char *fail;   /* set when it fails without curl */
 	tgm_httpc_cb cb;
 	void *arg;
@@ -69,6 +74,8 @@ struct tgm_httpc {
 	int inflight;
 	int depth;           /* > 0 while callbacks run */
 	bool closing;
+	bool public_only;    /* tgm_httpc_public_only: refuse non-public addresses */
+	char *user_agent;
 };
 
 static bool curl_ready;
@@ -149,6 +156,10 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 	}
 	if (x->fail) {
 		r.error = x->fail;
+	} else if (x->refused_addr && rc != CURLE_OK) {
+		snprintf(msg, sizeof(msg), "refused: %s is a loopback, private or link-local"
+			 " address", x->refused);
+		r.error = msg;
 	} else if (rc == CURLE_SEND_FAIL_REWIND) {
 		r.error = "connection lost after the request was sent (not resent)";
 	} else if (x->timed_out) {
@@ -398,6 +409,49 @@ static CURLcode easy_body(struct xfer *x, const char *method)
 	return rc;
 }
 
+/* v4_public - false for 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
+ * 192.0.0/24, 192.168/16, 198.18/15 and 224/3 (multicast, reserved, broadcast) */
+static bool v4_public(const unsigned char *a)
+{
+	return !(a[0] == 0 || a[0] == 10 || a[0] == 127 || a[0] >= 224 ||
+		 (a[0] == 100 && (a[1] & 0xc0) == 64) || (a[0] == 169 && a[1] == 254) ||
+		 (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+		 (a[0] == 192 && a[1] == 0 && a[2] == 0) || (a[0] == 198 && (a[1] & 0xfe) == 18));
+}
+
+bool tgm_httpc_addr_public(const struct sockaddr *sa)
+{
+	static const unsigned char v4mapped[12] = { 0,0,0,0, 0,0,0,0, 0,0,0xff,0xff };
+	const unsigned char *a;
+
+	if (sa->sa_family == AF_INET)
+		return v4_public((const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr);
+	if (sa->sa_family != AF_INET6)
+		return false;
+	a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	if (memcmp(a, v4mapped, 12) == 0) /* ::ffff:a.b.c.d */
+		return v4_public(a + 12);
+	return !(a[0] == 0 /* ::, ::1 and other reserved */ || (a[0] & 0xfe) == 0xfc /* ULA */ ||
+		 (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* link-local */ ||
+		 (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) /* site-local */ || a[0] == 0xff);
+}
+
+/* on_open_socket - CURLOPT_OPENSOCKETFUNCTION of a public-only client: the resolved
+ * address is checked right before connect, so no DNS answer can slip past */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = arg;
+
+	if (!tgm_httpc_addr_public(&a->addr)) {
+		x->refused_addr = true;
+		if (getnameinfo(&a->addr, a->addrlen, x->refused, sizeof(x->refused), NULL, 0,
+				NI_NUMERICHOST) != 0)
+			snprintf(x->refused, sizeof(x->refused), "the address");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 /* easy_setup - configure x->easy; false if libcurl refused an option */
 static bool easy_setup(struct xfer *x, const char *method, const char *url, bool has_body,
 		       int timeout_ms)
@@ -419,6 +473,13 @@ static bool easy_setup(struct xfer *x, const char *method, const char *url, bool
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	if (x->c->user_agent)
+		rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, x->c->user_agent);
+	if (x->c->public_only) { /* a proxy would be the address checked: none */
+		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+		rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	}
 	if (strcmp(method, "HEAD") == 0)
 		rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (has_body || strcmp(method, "POST") == 0)
@@ -513,6 +574,17 @@ struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host)
 	return c;
 }
 
+void tgm_httpc_public_only(struct tgm_httpc *c)
+{
+	c->public_only = true;
+}
+
+void tgm_httpc_user_agent(struct tgm_httpc *c, const char *ua)
+{
+	free(c->user_agent);
+	c->user_agent = tgm_xstrdup(ua);
+}
+
 int tgm_httpc_inflight(const struct tgm_httpc *c)
 {
 	return c->inflight;
@@ -551,5 +623,6 @@ void tgm_httpc_free(struct tgm_httpc *c)
 	}
 	event_free(c->ev_timer);
 	event_free(c->ev_fail);
+	free(c->user_agent);
 	free(c);
 }

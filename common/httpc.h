@@ -14,6 +14,7 @@
 #define TGM_HTTPC_H
 
 #include <event2/event.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -47,6 +48,19 @@ struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host);
 void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 		       const char *const *headers, const char *body, size_t len, int timeout_ms,
 		       tgm_httpc_cb cb, void *arg);
+
+/*
+ * tgm_httpc_public_only - from now on c refuses to connect to loopback, private,
+ * link-local, multicast and other non-public addresses (checked on each resolved
+ * address right before connect, so DNS cannot get around it), and uses no proxy.
+ * Such a request fails with error "refused: ADDR is a loopback, private or link-local
+ * address".
+ */
+void tgm_httpc_public_only(struct tgm_httpc *c);
+/* tgm_httpc_addr_public - false for the addresses a public-only client refuses */
+bool tgm_httpc_addr_public(const struct sockaddr *sa);
+/* tgm_httpc_user_agent - the User-Agent header of c's requests (copied) */
+void tgm_httpc_user_agent(struct tgm_httpc *c, const char *ua);
 
 /* tgm_httpc_inflight - requests whose callback has not run yet */
 int tgm_httpc_inflight(const struct tgm_httpc *c);

@@ -247,6 +247,45 @@ void tgm_jgen_tree(yajl_gen g, yajl_val v)
 	}
 }
 
+/* key_order - qsort order of an object's member indexes, by key bytes */
+static int key_order(const void *a, const void *b, void *keys)
+{
+	const char **k = keys;
+
+	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+/* canonical_object - an object's members in key order */
+static void canonical_object(yajl_gen g, yajl_val v)
+{
+	size_t n = v->u.object.len, *order = tgm_xcalloc(n ? n : 1, sizeof(*order));
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), key_order, (void *)v->u.object.keys);
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < n; i++) {
+		tgm_jgen_key(g, v->u.object.keys[order[i]]);
+		tgm_jgen_canonical(g, v->u.object.values[order[i]]);
+	}
+	yajl_gen_map_close(g);
+	free(order);
+}
+
+void tgm_jgen_canonical(yajl_gen g, yajl_val v)
+{
+	if (v && YAJL_IS_OBJECT(v)) {
+		canonical_object(g, v);
+	} else if (v && YAJL_IS_ARRAY(v)) {
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			tgm_jgen_canonical(g, v->u.array.values[i]);
+		yajl_gen_array_close(g);
+	} else {
+		tgm_jgen_tree(g, v);
+	}
+}
+
 const char *tgm_jgen_text(yajl_gen g, size_t *len)
 {
 	const unsigned char *buf;

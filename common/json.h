@@ -46,6 +46,9 @@ void tgm_jgen_knull(yajl_gen g, const char *key);
 void tgm_jgen_key(yajl_gen g, const char *key);
 /* tgm_jgen_tree - copy a parsed tree (e.g. a stored jsonb) into the output */
 void tgm_jgen_tree(yajl_gen g, yajl_val v);
+/* tgm_jgen_canonical - like tgm_jgen_tree, with every object's keys in byte order, so
+ * two texts of the same JSON (keys in another order, other whitespace) give one output */
+void tgm_jgen_canonical(yajl_gen g, yajl_val v);
 /* tgm_jgen_text - the text so far, borrowed until the generator changes */
 const char *tgm_jgen_text(yajl_gen g, size_t *len);
 

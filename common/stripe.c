@@ -82,6 +82,14 @@ static void read_error(yajl_val root, struct tgm_stripe_result *r)
 		r->message = "Stripe answered an error without a message";
 }
 
+/* calls - Stripe calls answered in this process, by enum tgm_stripe_outcome */
+static unsigned long calls[TGM_STRIPE_OUTCOMES];
+
+unsigned long tgm_stripe_calls(enum tgm_stripe_outcome o)
+{
+	return calls[o];
+}
+
 /* on_answer - httpc's answer as a Stripe result, to the caller */
 static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 {
@@ -108,6 +116,7 @@ static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 		read_error(root, &r);
 		r.retry = h->status >= 500 || h->status == 429 || h->status == 409;
 	}
+	calls[r.ok ? TGM_STRIPE_OK : h->error ? TGM_STRIPE_NO_ANSWER : TGM_STRIPE_ERROR]++;
 	call->cb(&r, call->arg);
 	if (root)
 		yajl_tree_free(root);

@@ -57,6 +57,11 @@ void tgm_stripe_call(struct tgm_httpc *c, const struct tgm_stripe_conf *conf, co
 		     const char *path, const char *form, const char *idem_key, tgm_stripe_cb cb,
 		     void *arg);
 
+/* tgm_stripe_calls - calls completed in this process with outcome o (for /metrics) */
+enum tgm_stripe_outcome { TGM_STRIPE_OK, TGM_STRIPE_ERROR, TGM_STRIPE_NO_ANSWER,
+			  TGM_STRIPE_OUTCOMES };
+unsigned long tgm_stripe_calls(enum tgm_stripe_outcome o);
+
 /* tgm_stripe_get_str - a string at a dotted path of obj ("customer", "error.code") */
 const char *tgm_stripe_get_str(yajl_val obj, const char *path);
 

@@ -39,17 +39,20 @@ static void unauthorized(struct gw_req *r, const char *detail)
 	gw_reply_problem(r, 401, "unauthorized", detail, NULL);
 }
 
-/* rate_headers - RateLimit-* (and Retry-After when refused) on the answer */
-static bool take_rate(struct gw_req *r)
+/* rate_headers - the IETF draft's RateLimit-Policy and RateLimit fields (the key's
+ * bucket as the policy "key": q requests per w seconds, r left, t seconds to reset), the
+ * older RateLimit-Limit/-Remaining/-Reset for one more release, and Retry-After when
+ * refused */
+static void rate_headers(struct evkeyvalq *h, int rate, int burst, int remaining, int reset,
+			 bool ok)
 {
-	const struct tgm_config *cfg = r->gw->ctx->cfg;
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-	int remaining, reset;
-	char buf[32];
-	bool ok = gw_ratelimit_take(r->gw->ratelimit, r->key_id, cfg->gatewayd.key_rate,
-				    cfg->gatewayd.key_burst, &remaining, &reset);
+	char buf[96];
 
-	snprintf(buf, sizeof(buf), "%d", cfg->gatewayd.key_burst);
+	snprintf(buf, sizeof(buf), "\"key\";q=%d;w=%d", burst, (burst + rate - 1) / rate);
+	evhttp_add_header(h, "RateLimit-Policy", buf);
+	snprintf(buf, sizeof(buf), "\"key\";r=%d;t=%d", remaining, reset);
+	evhttp_add_header(h, "RateLimit", buf);
+	snprintf(buf, sizeof(buf), "%d", burst);
 	evhttp_add_header(h, "RateLimit-Limit", buf);
 	snprintf(buf, sizeof(buf), "%d", remaining);
 	evhttp_add_header(h, "RateLimit-Remaining", buf);
@@ -57,6 +60,18 @@ static bool take_rate(struct gw_req *r)
 	evhttp_add_header(h, "RateLimit-Reset", buf);
 	if (!ok)
 		evhttp_add_header(h, "Retry-After", buf);
+}
+
+/* take_rate - take one request from the key's bucket and say so in the headers */
+static bool take_rate(struct gw_req *r)
+{
+	const struct tgm_config *cfg = r->gw->ctx->cfg;
+	int remaining, reset;
+	bool ok = gw_ratelimit_take(r->gw->ratelimit, r->key_id, cfg->gatewayd.key_rate,
+				    cfg->gatewayd.key_burst, &remaining, &reset);
+
+	rate_headers(evhttp_request_get_output_headers(r->req), cfg->gatewayd.key_rate,
+		     cfg->gatewayd.key_burst, remaining, reset, ok);
 	return ok;
 }
 

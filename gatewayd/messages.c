@@ -72,7 +72,8 @@ static struct batch *batch_new(struct gw_req *r, int n, bool single)
 	return b;
 }
 
-/* request_hash - SHA-256 of the item as parsed, so formatting does not matter */
+/* request_hash - SHA-256 of the item's canonical JSON (keys sorted, no whitespace), so
+ * neither formatting nor key order makes a replay look like another request */
 static void request_hash(yajl_val item, char out[65])
 {
 	yajl_gen g = tgm_jgen_new();
@@ -80,7 +81,7 @@ static void request_hash(yajl_val item, char out[65])
 	size_t len;
 	const char *text;
 
-	tgm_jgen_tree(g, item);
+	tgm_jgen_canonical(g, item);
 	text = tgm_jgen_text(g, &len);
 	tgm_sha256(text, len, d);
 	tgm_hex_encode(d, sizeof(d), out);
@@ -130,7 +131,7 @@ static void outcome_problem(const struct gw_msg *m, struct gw_problem *pb)
 {
 	switch (m->outcome) {
 	case GW_KEY_CONFLICT:
-		*pb = (struct gw_problem){ 409, "idempotency_conflict", "", "Idempotency-Key" };
+		*pb = (struct gw_problem){ 422, "idempotency_conflict", "", "Idempotency-Key" };
 		snprintf(pb->detail, sizeof(pb->detail),
 			 "this idempotency key was used with a different request");
 		break;

@@ -38,14 +38,21 @@ static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 
 	tgm_http_metrics(gw->http, out, "tgm_gatewayd");
 	histogram(gw, out);
-	evbuffer_add_printf(out, "# TYPE tgm_gatewayd_messages_accepted_total counter\n"
+	evbuffer_add_printf(out, "# HELP tgm_gatewayd_messages_accepted_total messages accepted"
+				 " (202)\n"
+				 "# TYPE tgm_gatewayd_messages_accepted_total counter\n"
 				 "tgm_gatewayd_messages_accepted_total %lu\n"
+				 "# HELP tgm_gatewayd_doorbells_dropped_total doorbells not sent"
+				 " (the bus was full)\n"
 				 "# TYPE tgm_gatewayd_doorbells_dropped_total counter\n"
 				 "tgm_gatewayd_doorbells_dropped_total %lu\n"
+				 "# HELP tgm_gatewayd_accept_waiting accepts waiting for a database"
+				 " connection\n"
 				 "# TYPE tgm_gatewayd_accept_waiting gauge\n"
 				 "tgm_gatewayd_accept_waiting %d\n",
 			    gw->accepted, tgm_bus_dropped(gw->doorbell), gw_accept_busy(gw->accept));
-	evbuffer_add_printf(out, "# TYPE tgm_queue_depth gauge\n");
+	evbuffer_add_printf(out, "# HELP tgm_queue_depth messages waiting or in flight, by bot"
+				 " and status\n# TYPE tgm_queue_depth gauge\n");
 	for (int i = 0; !err && i < PQntuples(res); i++)
 		evbuffer_add_printf(out, "tgm_queue_depth{bot=\"%s\",status=\"%s\"} %s\n",
 				    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),

@@ -187,7 +187,7 @@ static void on_entry(struct gw_req *r, PGresult *res, const char *err)
 	tgm_parse_int64(PQgetvalue(res, 0, 2), &requested);
 	if (user != c->user_id || requested != c->credits ||
 	    strcmp(PQgetvalue(res, 0, 3), c->reason) != 0) {
-		gw_reply_problem(r, 409, "idempotency_conflict", "this Idempotency-Key was used"
+		gw_reply_problem(r, 422, "idempotency_conflict", "this Idempotency-Key was used"
 				 " with another request", "Idempotency-Key");
 		return;
 	}
@@ -215,7 +215,7 @@ static void on_credited(struct gw_req *r, PGresult *res, const char *err)
 	const char *p[2] = { NULL, user };
 
 	if (err && sqlstate_is(res, "23505")) /* the same key, another user, at once */
-		gw_reply_problem(r, 409, "idempotency_conflict", "this Idempotency-Key was used"
+		gw_reply_problem(r, 422, "idempotency_conflict", "this Idempotency-Key was used"
 				 " with another request", "Idempotency-Key");
 	else if (err)
 		gw_reply_db_error(r, err);

@@ -92,6 +92,7 @@ if [ "$set_name" = test ]; then
     need python3-zmq      "tests listen to the daemons' ZeroMQ events"
     need systemd          "systemd-analyze verify checks the unit files"
     need wrk              "HTTP load generator for make bench"
+    need prometheus       "promtool checks every daemon's /metrics (test_metrics.py)"
     need chromium         "headless browser for the dashboard tests (Playwright)"
     need fonts-dejavu-core "a font, so the dashboard's screenshots show text"
     if ! command -v node >/dev/null 2>&1; then

@@ -105,6 +105,8 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
 	event_add(sd->ev_sweep, &tv);
 	callback_start(sd);
+	if (sd_metrics_start(sd, err, errlen) != 0)
+		return -1;
 	lease_start(sd);
 	return 0;
 }
@@ -178,6 +180,7 @@ void sd_stop(struct tgm_ctx *ctx)
 	if (sd->ev_drain)
 		event_free(sd->ev_drain);
 	tgm_httpc_free(sd->httpc); /* answers still in flight complete as errors now */
+	sd_metrics_stop(sd);
 	callback_stop(sd);
 	lane_free_all(sd);
 	record_free(sd->record);

@@ -9,6 +9,11 @@
  * webhook-signature "v1,<base64 HMAC-SHA256(key, id "." timestamp "." body)>", the
  * key being the base64 part of the tenant's "whsec_..." secret. A claimed row is
  * hidden from other senderds for CB_CLAIM_S while its request is in flight.
+ *
+ * Callbacks go only to public addresses (checked by httpc on each resolved address at
+ * connect time) unless the tenant's callback_allow_private or [senderd]
+ * callback_private = allow says otherwise. They carry User-Agent: tgm/<version>; the
+ * last failed attempt is logged as a warning.
  */
 #include "senderd/senderd.h"
 #include "common/crypto.h"
@@ -35,7 +40,8 @@ static const char claim_sql[] =
 	"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
 	" UPDATE callbacks cb SET next_attempt_at = now() + interval '60 seconds',"
 	"  attempts = cb.attempts + 1 FROM c, tenants tn WHERE cb.id = c.id AND tn.id = cb.tenant_id"
-	" RETURNING cb.id, cb.url, cb.payload::text, coalesce(tn.webhook_secret, ''), cb.attempts";
+	" RETURNING cb.id, cb.url, cb.payload::text, coalesce(tn.webhook_secret, ''), cb.attempts,"
+	"  tn.callback_allow_private";
 
 static const char done_sql[] =
 	"UPDATE callbacks SET status = CASE WHEN $2 = 'ok' THEN 'delivered'"
@@ -90,12 +96,24 @@ static void on_answer(const struct tgm_httpc_resp *r, void *arg)
 	snprintf(max, sizeof(max), "%d", cfg->senderd.max_attempts);
 	snprintf(delay, sizeof(delay), "%d", ok ? 0 : deliver_backoff_ms(cfg, cb->attempts));
 	tgm_pg_query(sd->claim_pg, done_sql, 5, p, on_recorded, NULL);
-	if (!ok)
+	if (!ok && cb->attempts >= cfg->senderd.max_attempts)
+		log_warn("callback=%lld failed for good after %d attempts: %s", (long long)cb->id,
+			 cb->attempts, why);
+	else if (!ok)
 		log_info("callback=%lld attempt %d failed: %s", (long long)cb->id, cb->attempts, why);
 	sd->callbacks_inflight--;
 	free(cb);
 	if (!sd->stopping)
 		callback_claim(sd);
+}
+
+/* client_for - the client for row i: the public-only one unless private is allowed */
+static struct tgm_httpc *client_for(struct senderd *sd, PGresult *res, int i)
+{
+	bool any = strcmp(sd->ctx->cfg->senderd.callback_private, "allow") == 0 ||
+		   strcmp(PQgetvalue(res, i, 5), "t") == 0;
+
+	return any ? sd->cb_httpc : sd->cb_httpc_public;
 }
 
 static void post(struct senderd *sd, PGresult *res, int i)
@@ -117,7 +135,7 @@ static void post(struct senderd *sd, PGresult *res, int i)
 		const char *headers[] = { "Content-Type: application/json", idh, tsh, sig, NULL };
 
 		sd->callbacks_inflight++;
-		tgm_httpc_request(sd->cb_httpc, "POST", PQgetvalue(res, i, 1), headers, body,
+		tgm_httpc_request(client_for(sd, res, i), "POST", PQgetvalue(res, i, 1), headers, body,
 				  strlen(body), CB_TIMEOUT_MS, on_answer, cb);
 	}
 	free(sig);
@@ -164,6 +182,10 @@ void callback_start(struct senderd *sd)
 	struct timeval tv = { CB_POLL_S, 0 };
 
 	sd->cb_httpc = tgm_httpc_new(sd->ctx->base, 8);
+	sd->cb_httpc_public = tgm_httpc_new(sd->ctx->base, 8);
+	tgm_httpc_public_only(sd->cb_httpc_public);
+	tgm_httpc_user_agent(sd->cb_httpc, "tgm/" TGM_VERSION);
+	tgm_httpc_user_agent(sd->cb_httpc_public, "tgm/" TGM_VERSION);
 	sd->ev_callbacks = event_new(sd->ctx->base, -1, EV_PERSIST, on_poll, sd);
 	event_add(sd->ev_callbacks, &tv);
 }
@@ -173,4 +195,5 @@ void callback_stop(struct senderd *sd)
 	if (sd->ev_callbacks)
 		event_free(sd->ev_callbacks);
 	tgm_httpc_free(sd->cb_httpc);
+	tgm_httpc_free(sd->cb_httpc_public);
 }

@@ -24,6 +24,7 @@
 
 struct lane;
 struct tgm_httpc;
+struct tgm_metrics;
 struct record;
 
 #define SD_LANE_BUCKETS 1024
@@ -45,6 +46,8 @@ struct senderd {
 	struct event *ev_sweep;
 	struct event *ev_drain;
 	struct tgm_httpc *cb_httpc; /* apps' delivery callbacks, apart from Telegram */
+	struct tgm_httpc *cb_httpc_public; /* the same, refusing non-public addresses */
+	struct tgm_metrics *metrics; /* [senderd] metrics_listen, or NULL */
 	struct event *ev_callbacks;
 	int callbacks_inflight;
 	bool callbacks_claiming;
@@ -70,6 +73,10 @@ void lease_start(struct senderd *sd);
 void lease_release_all(struct senderd *sd);
 /* lease_release - give up one bot (its lane has stopped) */
 void lease_release(struct senderd *sd, int64_t bot_id);
+
+/* metrics.c */
+int sd_metrics_start(struct senderd *sd, char *err, size_t errlen);
+void sd_metrics_stop(struct senderd *sd);
 
 /* callback.c */
 void callback_start(struct senderd *sd);

@@ -115,7 +115,8 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	}
 	wh->http = tgm_http_listen(ctx->base, cfg->webhookd.listen, (size_t)cfg->webhookd.max_body,
 				   routes, wh, err, errlen);
-	if (wh->http == NULL || open_buses(wh, err, errlen) < 0)
+	if (wh->http == NULL || open_buses(wh, err, errlen) < 0 ||
+	    wh_metrics_start(wh, err, errlen) < 0)
 		return -1;
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
@@ -157,6 +158,7 @@ void wh_stop(struct tgm_ctx *ctx)
 		return;
 	if (wh->ev_sweep)
 		event_free(wh->ev_sweep);
+	wh_metrics_stop(wh);
 	tgm_http_free(wh->http);
 	wh_bots_free(wh);
 	if (wh->tgpoll)

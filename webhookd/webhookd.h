@@ -45,6 +45,8 @@ struct wh_bot {
 	bool intake_error_said; /* a configuration error was written to intake_error */
 };
 
+struct tgm_metrics;
+
 struct webhookd {
 	struct tgm_ctx *ctx;
 	struct tgm_http_server *http;
@@ -61,7 +63,12 @@ struct webhookd {
 	bool processing;          /* a claim or an update is in flight */
 	bool kick_again;          /* work arrived while processing */
 	int inflight;             /* direct Telegram calls and stores in flight */
+	struct tgm_metrics *metrics; /* [webhookd] metrics_listen, or NULL */
 };
+
+/* metrics.c */
+int wh_metrics_start(struct webhookd *wh, char *err, size_t errlen);
+void wh_metrics_stop(struct webhookd *wh);
 
 /* server.c */
 int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen);

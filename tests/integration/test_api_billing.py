@@ -370,7 +370,7 @@ def test_credit_key_reused_for_another_request(world, api, bot):
     assert credit(api, b, 1, 5, "x", key="k").status_code == 200
     for r in (credit(api, b, 1, 6, "x", key="k"), credit(api, b, 1, 5, "y", key="k"),
               credit(api, b, 2, 5, "x", key="k")):
-        problem(r, 409, "idempotency_conflict", "Idempotency-Key")
+        problem(r, 422, "idempotency_conflict", "Idempotency-Key")
     assert (balance(world, b, 1), balance(world, b, 2)) == (15, 10)
     assert world.query("SELECT count(*) FROM ledger WHERE key LIKE 'admin:%'") == [(1,)]
     # keys are the tenant's: another tenant's same key is another entry

@@ -246,9 +246,23 @@ def slow_world(tgm_env):
     w.close()
 
 
+def draft_fields(value):
+    """'"key";q=3;w=3' -> ("key", {"q": 3, "w": 3}) (an RFC 8941 list of one item)"""
+    name, *params = value.split(";")
+    assert name.startswith('"') and name.endswith('"'), value
+    return name.strip('"'), {k: int(v) for k, v in (p.split("=") for p in params)}
+
+
 def rate_headers(r):
-    return tuple(int(r.headers[h]) for h in
-                 ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"))
+    """(limit, remaining, reset) from the IETF draft's RateLimit-Policy and RateLimit,
+    checked against the older RateLimit-Limit/-Remaining/-Reset kept for one release"""
+    old = tuple(int(r.headers[h]) for h in
+                ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"))
+    policy, p = draft_fields(r.headers["RateLimit-Policy"])
+    name, left = draft_fields(r.headers["RateLimit"])
+    assert policy == name == "key"
+    assert p["w"] >= 1 and (p["q"], left["r"], left["t"]) == old
+    return old
 
 
 def test_rate_limit_headers_and_429(slow_world):
@@ -264,7 +278,9 @@ def test_rate_limit_headers_and_429(slow_world):
 
     r = a.post("/v1/messages", msg())
     body = problem(r, 429, "rate_limited")
+    assert r.reason == "Too Many Requests"  # libevent alone says "Client Error"
     assert "Retry-After" in body["detail"]
+    assert draft_fields(r.headers["RateLimit-Policy"])[1] == {"q": 3, "w": 3}
     limit, remaining, reset = rate_headers(r)
     assert (limit, remaining) == (3, 0) and reset == 1
     assert r.headers["Retry-After"] == "1"

@@ -10,10 +10,12 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
 import time
 
 import pytest
 
+from conftest import binary, wait_for
 from fake_http import FakeHTTP, Reply
 from api_helpers import api, world  # noqa: F401 (fixtures)
 from test_senderd import SenderWorld, tg  # noqa: F401 (the fake Telegram fixture)
@@ -31,10 +33,19 @@ def app():
 @pytest.fixture
 def sw(tgm_env, tg):
     world = SenderWorld(tgm_env, tg)
-    world.query("UPDATE tenants SET webhook_secret = %s WHERE id = %s",
-                (SECRET, world.tenant_id))
+    # the fake app listens on 127.0.0.1: this tenant may call back to private addresses
+    world.query("UPDATE tenants SET webhook_secret = %s, callback_allow_private = true"
+                " WHERE id = %s", (SECRET, world.tenant_id))
     yield world
     world.stop_all()
+
+
+def tgm_version():
+    """The version the binaries were built as ("senderd VERSION" from senderd -V)."""
+    out = subprocess.run([binary("senderd"), "-V"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == "senderd" and out[1], out
+    return out[1]
 
 
 def verify(req):
@@ -62,6 +73,8 @@ def test_sent_message_calls_back_signed(sw, tg, app):
     assert body["data"]["telegram_message_id"] == sw.row(mid)["telegram_message_id"]
     assert body["data"]["metadata"] == {"order": 7}
     assert req.header("webhook-id").startswith("cb_")
+    version = tgm_version()
+    assert req.header("user-agent") == f"tgm/{version}"
     rows = sw.query("SELECT status, attempts FROM callbacks WHERE message_id = %s", (mid,))
     deadline = time.monotonic() + 5
     while rows != [("delivered", 1)] and time.monotonic() < deadline:
@@ -121,6 +134,45 @@ def test_slow_app_does_not_slow_telegram(sw, tg, app):
     sw.senderd()
     sw.wait_status(ids, ("sent",), timeout=10)
     assert time.monotonic() - t0 < 3.0, "Telegram sending waited for the callbacks"
+
+
+# ------------------------------------------- private destinations (SSRF) are refused
+
+def test_private_destinations_refused_unless_allowed(sw, tg, app):
+    """Without the tenant's callback_allow_private, a callback to a loopback, private or
+    link-local address is refused at connect time, also when a name resolves to one
+    (localhost): the app gets nothing, the last error says why, and the final failure is
+    a warning in senderd's log. The install-wide callback_private = allow lets it through."""
+    sw.query("UPDATE tenants SET callback_allow_private = false WHERE id = %s",
+             (sw.tenant_id,))
+    bot = sw.new_bot()
+    port = app.url.rsplit(":", 1)[1]
+    urls = [app.url + "/hook", f"http://localhost:{port}/hook", f"http://[::1]:{port}/hook",
+            "http://10.1.2.3/hook", "http://169.254.169.254/latest/meta-data",
+            "http://[fe80::1]/hook", "http://192.168.1.1/hook", "http://0.0.0.0/hook"]
+    ids = sw.add(bot, list(range(9700, 9700 + len(urls))))
+    for mid, url in zip(ids, urls):
+        sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (url, mid))
+    d = sw.senderd(max_attempts=1)
+
+    def all_failed():
+        rows = sw.query("SELECT status, last_error FROM callbacks WHERE message_id = ANY(%s)",
+                        (ids,))
+        return len(rows) == len(ids) and all(r[0] == "failed" for r in rows) and rows
+    rows = wait_for(all_failed, 15, what="the callbacks to fail")
+    errors = [r[1] for r in rows]
+    assert all("refused" in e and "private" in e for e in errors), errors
+    assert app.requests_for("/hook") == []
+    # <4>: logged as a warning (the sd-daemon level prefix)
+    d.wait_log(r"<4>[^\n]*callback=\d+ failed for good after 1 attempts: refused")
+    d.stop()
+
+    # the whole install allows them: the same kind of callback goes through
+    mid = sw.add(bot, [9799])[0]
+    sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (app.url + "/hook", mid))
+    sw.senderd(callback_private="allow")
+    body = verify(app.wait_for(1, "/hook", timeout=10)[0])
+    assert body["data"]["id"] == mid
 
 
 # --------------------------------------------------------------- GET/PATCH /v1/tenant

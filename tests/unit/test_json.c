@@ -104,10 +104,44 @@ static void test_generate(void)
 	yajl_tree_free(v);
 }
 
+/* canonical - the canonical text of s */
+static char *canonical(const char *s)
+{
+	char err[256];
+	yajl_val v = tgm_json_parse(s, strlen(s), 4096, 8, err, sizeof(err));
+	yajl_gen g = tgm_jgen_new();
+	char *out;
+
+	tgm_jgen_canonical(g, v);
+	out = tgm_xstrdup(tgm_jgen_text(g, NULL));
+	yajl_gen_free(g);
+	yajl_tree_free(v);
+	return out;
+}
+
+static void test_canonical(void)
+{
+	char *a = canonical("{\"b\":1,\"a\":{\"z\":[{\"y\":2,\"x\":null}],\"c\":\"\u00e9\"}}");
+	char *b = canonical(" {\n\"a\" : {\"c\":\"\u00e9\", \"z\":[ {\"x\":null,\t\"y\":2} ]},"
+			    " \"b\":1 }");
+	char *c = canonical("{\"a\":{\"c\":\"\u00e9\",\"z\":[{\"x\":null,\"y\":3}]},\"b\":1}");
+	char *d = canonical("[2,1]");
+
+	CHECK_STR(a, b);
+	CHECK_STR(a, "{\"a\":{\"c\":\"\u00e9\",\"z\":[{\"x\":null,\"y\":2}]},\"b\":1}");
+	CHECK(strcmp(a, c) != 0); /* another value */
+	CHECK_STR(d, "[2,1]");    /* arrays keep their order */
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
 int main(void)
 {
 	test_limits();
 	test_lookups();
 	test_generate();
+	test_canonical();
 	return unit_done("json");
 }
