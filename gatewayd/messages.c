@@ -23,18 +23,31 @@
 
 #define BATCH_MAX 1000
 
-/* the bot of the tenant that may reach each chat and has the shortest queue */
+/* the bot of the tenant that may reach each chat (knows it, was given messages for it,
+ * or is the only one), enabled first, then the one whose queue drains soonest at its
+ * rate, then the one with the most of its rate free (its limit minus its sends of the
+ * last 10 s); found from the chat and the counters of sql/009_counters.sql, so the cost
+ * does not grow with the number of bots or the depth of their queues */
 static const char choose_sql[] =
-	"SELECT c.ord, (SELECT b.id FROM bots b"
-	"  WHERE b.tenant_id = $1 AND b.deleted_at IS NULL AND ("
-	"   EXISTS (SELECT 1 FROM chats h WHERE h.bot_id = b.id AND h.blocked_at IS NULL"
-	"    AND (h.chat_id::text = c.chat OR '@' || lower(h.username) = c.chat))"
-	"   OR EXISTS (SELECT 1 FROM messages m WHERE m.bot_id = b.id AND m.chat = c.chat)"
-	"   OR (SELECT count(*) FROM bots o WHERE o.tenant_id = $1 AND o.deleted_at IS NULL) = 1)"
-	"  ORDER BY b.enabled DESC, (SELECT count(*) FROM (SELECT 1 FROM messages q"
-	"   WHERE q.bot_id = b.id AND q.status IN ('queued', 'retrying') LIMIT 10000) d), b.id"
-	"  LIMIT 1)"
-	" FROM unnest($2::int[], $3::text[]) AS c(ord, chat)";
+	"SELECT c.ord, (SELECT b.id FROM (SELECT h.bot_id FROM chats h"
+	"   WHERE h.chat_id = c.num AND h.blocked_at IS NULL"
+	"   UNION SELECT h.bot_id FROM chats h WHERE c.chat LIKE '@%'"
+	"   AND '@' || lower(h.username) = c.chat AND h.username IS NOT NULL"
+	"   AND h.blocked_at IS NULL"
+	"   UNION SELECT r.bot_id FROM bot_chats r WHERE r.chat = c.chat"
+	"   UNION SELECT o.id FROM bots o WHERE o.tenant_id = $1 AND o.deleted_at IS NULL"
+	"   AND (SELECT count(*) FROM (SELECT 1 FROM bots z WHERE z.tenant_id = $1"
+	"    AND z.deleted_at IS NULL LIMIT 2) y) = 1) x"
+	"  JOIN bots b ON b.id = x.bot_id AND b.tenant_id = $1 AND b.deleted_at IS NULL,"
+	"  LATERAL (SELECT coalesce((b.settings->>'per_second')::numeric, 30) AS limit_,"
+	"   (SELECT coalesce(sum(q.n), 0) FROM bot_status_counts q WHERE q.bot_id = b.id"
+	"    AND q.status IN ('queued', 'retrying', 'sending')) AS depth,"
+	"   (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = b.id"
+	"    AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s')"
+	"    / 10.0 AS recent) k"
+	"  ORDER BY b.enabled DESC, k.depth / k.limit_, k.limit_ - k.recent DESC, b.id LIMIT 1)"
+	" FROM (SELECT u.ord, u.chat, CASE WHEN u.chat ~ '^-?[0-9]{1,18}$' THEN u.chat::bigint"
+	"  END AS num FROM unnest($2::int[], $3::text[]) AS u(ord, chat)) c";
 
 /* batch - a request's messages (one for POST /v1/messages) and their problems */
 struct batch {
