@@ -146,3 +146,11 @@ def test_counters_stay_exact_through_every_transition(world, api):
     world.query("DELETE FROM callbacks WHERE message_id = %s", (canceled,))
     world.query("DELETE FROM messages WHERE id = %s", (canceled,))
     assert_exact(world, "after an UPDATE and a DELETE by hand")
+
+    # compacting (gatewayd's janitor does it every minute) changes no figure
+    world.query("UPDATE messages SET created_at = created_at - interval '1 hour',"
+                " sent_at = sent_at - interval '10 minutes' WHERE id = ANY(%s)", (sent[1:],))
+    world.query("SELECT bot_counters_compact()")
+    assert_exact(world, "after compacting")
+    assert world.query("SELECT count(*) FROM bot_minutes WHERE shard <> 0"
+                       " AND t < now() - interval '2 minutes'") == [(0,)]
