@@ -29,6 +29,16 @@ CREATE TABLE bot_minutes (
     PRIMARY KEY (bot_id, t, status, shard)
 ) WITH (fillfactor = 70);
 
+-- the same by hour: a day of stats reads 24 rows per bot and status, not 1,440
+CREATE TABLE bot_hours (
+    bot_id  bigint NOT NULL,
+    t       timestamptz NOT NULL,
+    status  text NOT NULL,
+    shard   smallint NOT NULL,
+    n       bigint NOT NULL,
+    PRIMARY KEY (bot_id, t, status, shard)
+) WITH (fillfactor = 70);
+
 -- sent (by second of sent_at) and failed (by second of updated_at) messages of the last
 -- hour: the health of GET /v1/bots, the rate used, the bot choice's free rate
 CREATE TABLE bot_done_seconds (
@@ -122,6 +132,10 @@ BEGIN
         SELECT x.bot_id, date_trunc('minute', x.created_at), x.status, s, sum(x.d)
         FROM unnest(ds) x GROUP BY 1, 2, 3 HAVING sum(x.d) <> 0 ORDER BY 1, 2, 3
         ON CONFLICT (bot_id, t, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+    INSERT INTO bot_hours AS c (bot_id, t, status, shard, n)
+        SELECT x.bot_id, date_trunc('hour', x.created_at), x.status, s, sum(x.d)
+        FROM unnest(ds) x GROUP BY 1, 2, 3 HAVING sum(x.d) <> 0 ORDER BY 1, 2, 3
+        ON CONFLICT (bot_id, t, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
     INSERT INTO bot_done_seconds AS c (bot_id, status, t, shard, n)
         SELECT x.bot_id, x.status, date_trunc('second',
             CASE WHEN x.status = 'sent' THEN x.sent_at ELSE x.updated_at END), s, sum(x.d)
@@ -161,6 +175,12 @@ BEGIN
     WITH d AS (DELETE FROM bot_minutes WHERE shard <> 0
                AND t < now() - interval '2 minutes' RETURNING bot_id, t, status, n)
     INSERT INTO bot_minutes AS c (bot_id, t, status, shard, n)
+        SELECT bot_id, t, status, 0, sum(n) FROM d GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (bot_id, t, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+    DELETE FROM bot_hours WHERE n = 0 AND t < now() - interval '2 hours';
+    WITH d AS (DELETE FROM bot_hours WHERE shard <> 0
+               AND t < now() - interval '2 hours' RETURNING bot_id, t, status, n)
+    INSERT INTO bot_hours AS c (bot_id, t, status, shard, n)
         SELECT bot_id, t, status, 0, sum(n) FROM d GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (bot_id, t, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
     DELETE FROM bot_latency WHERE n = 0 AND t < now() - interval '2 hours';
@@ -244,6 +264,9 @@ INSERT INTO bot_status_counts (bot_id, status, shard, n)
     SELECT bot_id, status, 0, count(*) FROM messages GROUP BY 1, 2;
 INSERT INTO bot_minutes (bot_id, t, status, shard, n)
     SELECT bot_id, date_trunc('minute', created_at), status, 0, count(*)
+    FROM messages GROUP BY 1, 2, 3;
+INSERT INTO bot_hours (bot_id, t, status, shard, n)
+    SELECT bot_id, date_trunc('hour', created_at), status, 0, count(*)
     FROM messages GROUP BY 1, 2, 3;
 INSERT INTO bot_done_seconds (bot_id, status, t, shard, n)
     SELECT bot_id, status,

@@ -30,6 +30,12 @@ CHECKS = {
         FULL JOIN (SELECT bot_id, date_trunc('minute', created_at) AS t, status,
                           count(*) AS n FROM messages GROUP BY 1, 2, 3) c
         USING (bot_id, t, status) WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)""",
+    "bot_hours": """
+        SELECT * FROM (SELECT bot_id, t, status, sum(n) AS n FROM bot_hours
+                       GROUP BY 1, 2, 3) k
+        FULL JOIN (SELECT bot_id, date_trunc('hour', created_at) AS t, status,
+                          count(*) AS n FROM messages GROUP BY 1, 2, 3) c
+        USING (bot_id, t, status) WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)""",
     "bot_done_seconds": """
         SELECT * FROM (SELECT bot_id, status, t, sum(n) AS n FROM bot_done_seconds
                        GROUP BY 1, 2, 3) k
