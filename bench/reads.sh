@@ -10,7 +10,8 @@
 #     200 and with 1,000 bots and TGM_BENCH_QUEUED (default 1,000,000) queued messages,
 #     in TGM_BENCH_ROUNDS rounds (default 3) alternating; goal: choosing >= 0.9 of named.
 #
-# Environment: TGM_BIN (default bin/), TGM_BENCH_SECONDS (wrk seconds, default 10).
+# Environment: TGM_BIN (default bin/), TGM_BENCH_SECONDS (wrk seconds, default 10),
+# TGM_BENCH_CHOOSE=0 (the read routes only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,6 +21,7 @@ nmsg=${TGM_BENCH_READS_MESSAGES:-1000000}
 calls=${TGM_BENCH_CALLS:-20}
 queued=${TGM_BENCH_QUEUED:-1000000}
 rounds=${TGM_BENCH_ROUNDS:-3}
+choose=${TGM_BENCH_CHOOSE:-1}
 work=$(mktemp -d /tmp/tgm-bench-reads.XXXXXX)
 pids=()
 
@@ -62,9 +64,11 @@ sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 echo "== seeding $nmsg messages over 10 bots (a day, a third sent);" \
 	"$queued queued over 1000 bots and $((queued / 5)) over 200"
 t0=$SECONDS
+if [ "$choose" = 1 ]; then
+	sql -v tenant=choose1000 -v nbots=1000 -v nmsg="$queued" -v kind=queued -f bench/seed.sql
+	sql -v tenant=choose200 -v nbots=200 -v nmsg="$((queued / 5))" -v kind=queued -f bench/seed.sql
+fi
 sql -v tenant=reads -v nbots=10 -v nmsg="$nmsg" -v kind=day -f bench/seed.sql
-sql -v tenant=choose1000 -v nbots=1000 -v nmsg="$queued" -v kind=queued -f bench/seed.sql
-sql -v tenant=choose200 -v nbots=200 -v nmsg="$((queued / 5))" -v kind=queued -f bench/seed.sql
 sql -c "VACUUM ANALYZE" >/dev/null
 echo "   seeded in $((SECONDS - t0)) s"
 
@@ -104,6 +108,7 @@ wrk_rate() {
 		wrk -t2 -c32 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port" |
 		grep '^BENCH' | tee -a "$work/wrk.log" | field rps
 }
+[ "$choose" = 1 ] || exit 0
 for case in 200 1000; do
 	k=$c200_key
 	[ "$case" = 1000 ] && k=$c1000_key
