@@ -46,7 +46,7 @@ static const char list_sql[] =
 	"SELECT " MESSAGE_JSON("") ", m.id FROM messages m"
 	" WHERE m.tenant_id = $1 AND ($2::bigint IS NULL OR m.bot_id = $2)"
 	" AND ($3::text IS NULL OR (m.chat = $3"
-	"  AND m.bot_id IN (SELECT r.bot_id FROM bot_chats r WHERE r.chat = $3)))"
+	"  AND m.bot_id = ANY(ARRAY(SELECT r.bot_id FROM bot_chats r WHERE r.chat = $3))))"
 	" AND ($4::text IS NULL OR m.status = $4)"
 	" AND ($5::timestamptz IS NULL OR m.created_at >= $5)"
 	" AND ($6::timestamptz IS NULL OR m.created_at < $6)"
