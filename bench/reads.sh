@@ -61,8 +61,8 @@ c200_key=$(key choose200)
 c1000_key=$(key choose1000)
 sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 
-echo "== seeding $nmsg messages over 10 bots (a day, a third sent);" \
-	"$queued queued over 1000 bots and $((queued / 5)) over 200"
+echo "== seeding $nmsg messages over 10 bots (a day, a third sent)$([ "$choose" = 1 ] &&
+	echo "; $queued queued over 1000 bots and $((queued / 5)) over 200")"
 t0=$SECONDS
 if [ "$choose" = 1 ]; then
 	sql -v tenant=choose1000 -v nbots=1000 -v nmsg="$queued" -v kind=queued -f bench/seed.sql
