@@ -14,8 +14,9 @@
  * either an idempotency key seen before (looked up by a second statement, after the
  * first one committed, to tell a replay from a conflict) or a bot that is not the
  * tenant's (or, for a message naming none, no bot of the tenant may reach its chat: the
- * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group). The statement also checks the API key again, so a key revoked while its
- * request was on the way adds nothing. It is prepared once per connection with a
+ * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group).
+ * The statement also checks the API key again, so a key revoked while its request was
+ * on the way adds nothing. It is prepared once per connection with a
  * generic plan: planning it took about as long as running it for 30 rows.
  */
 #include "gatewayd/accept.h"
