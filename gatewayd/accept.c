@@ -13,8 +13,10 @@
  * chat keep the order in which they were accepted. Rows that did not insert are
  * either an idempotency key seen before (looked up by a second statement, after the
  * first one committed, to tell a replay from a conflict) or a bot that is not the
- * tenant's. The statement also checks the API key again, so a key revoked while its
- * request was on the way adds nothing. It is prepared once per connection with a
+ * tenant's (or, for a message naming none, no bot of the tenant may reach its chat: the
+ * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group).
+ * The statement also checks the API key again, so a key revoked while its request was
+ * on the way adds nothing. It is prepared once per connection with a
  * generic plan: planning it took about as long as running it for 30 rows.
  */
 #include "gatewayd/accept.h"
@@ -58,16 +60,45 @@ struct gw_accept {
 	bool closing;
 };
 
+/* The bot for a message that names none (i, in the statement below): one of the tenant's
+ * that may reach the chat (knows it, was given messages for it, or is the only one),
+ * enabled first, then the one whose queue drains soonest at its rate, then the one with
+ * the most of its rate free (its limit minus its sends of the last 10 s). Found from the
+ * chat and the counters of sql/009_counters.sql, inside the group's statement, so it
+ * costs a few index lookups whatever the number of bots and the depth of their queues. */
+#define CHOOSE_SQL \
+	"(SELECT b.id FROM (SELECT h.bot_id FROM chats h" \
+	"   WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
+	"   AND h.blocked_at IS NULL" \
+	"   UNION SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
+	"   AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
+	"   AND h.blocked_at IS NULL" \
+	"   UNION SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
+	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled, b.settings FROM bots b" \
+	"   WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL" \
+	"   OFFSET 0) b," \
+	"  LATERAL (SELECT coalesce((b.settings->>'per_second')::numeric, 30) AS limit_," \
+	"   (SELECT coalesce(sum(q.n), 0) FROM bot_status_counts q WHERE q.bot_id = b.id" \
+	"    AND q.status IN ('queued', 'retrying', 'sending')) AS depth," \
+	"   (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = b.id" \
+	"    AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s')" \
+	"    / 10.0 AS recent) k" \
+	"  ORDER BY b.enabled DESC, k.depth / k.limit_, k.limit_ - k.recent DESC, b.id LIMIT 1)," \
+	" (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
+	"  HAVING count(*) = 1)"
+
 static const char insert_sql[] =
 	"WITH input AS ("
 	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
 	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
-	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, bot_id, chat, method,"
+	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, named_bot, chat, method,"
 	"   params, priority, send_at, ttl, idem, req_hash, callback_url, metadata, key_id)),"
+	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, " CHOOSE_SQL ") AS bot_id"
+	"  FROM input i),"
 	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok"
 	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*"
 	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok, k.id IS NOT NULL AS key_ok"
-	"   FROM input i LEFT JOIN bots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id"
+	"   FROM chosen i LEFT JOIN bots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id"
 	"   AND b.deleted_at IS NULL LEFT JOIN api_keys k ON k.id = i.key_id"
 	"   AND k.revoked_at IS NULL ORDER BY i.ord) s),"
 	" ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
@@ -81,7 +112,8 @@ static const char insert_sql[] =
 	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
 	"  DO NOTHING RETURNING id)"
 	" SELECT n.ord, n.id, CASE WHEN n.id IN (SELECT ins.id FROM ins) THEN 'ok'"
-	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END"
+	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'"
+	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id"
 	" FROM numbered n";
 
 static const char replay_sql[] =
@@ -226,6 +258,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 		m = b->msgs[ord];
 		if (strcmp(why, "ok") == 0) {
 			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
+			tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
 			m->outcome = GW_ACCEPTED;
 			snprintf(m->status, sizeof(m->status), "queued");
 			accepted++;
@@ -233,6 +266,8 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			m->outcome = GW_KEY_REVOKED; /* revoked after the request was authenticated */
 		} else if (strcmp(why, "bot") == 0) {
 			m->outcome = GW_BOT_NOT_FOUND;
+		} else if (strcmp(why, "chat") == 0) {
+			m->outcome = GW_NO_BOT_FOR_CHAT;
 		} /* "dup": an idempotency key seen before, looked up next */
 	}
 	b->a->gw->accepted += accepted;
@@ -251,7 +286,7 @@ static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
 	snprintf(num[3], sizeof(num[3]), "%d", m->priority);
 	tgm_pgarr_add(&col[0], num[0]);
 	tgm_pgarr_add(&col[1], num[1]);
-	tgm_pgarr_add(&col[2], num[2]);
+	tgm_pgarr_add(&col[2], m->bot_id ? num[2] : NULL); /* none: chosen in the statement */
 	tgm_pgarr_add(&col[3], m->chat);
 	tgm_pgarr_add(&col[4], m->method);
 	tgm_pgarr_add(&col[5], m->params);

@@ -18,6 +18,7 @@ enum gw_outcome {
 	GW_REPLAYED,      /* the idempotency key was used before with the same body */
 	GW_KEY_CONFLICT,  /* the idempotency key was used before with another body */
 	GW_BOT_NOT_FOUND, /* no such bot for this tenant */
+	GW_NO_BOT_FOR_CHAT, /* none named, and none of the tenant's may reach the chat */
 	GW_KEY_REVOKED,   /* the API key was revoked meanwhile */
 	GW_FAILED,        /* the database failed; nothing was accepted */
 };

@@ -21,22 +21,25 @@
 
 #define GETME_TIMEOUT_MS 10000
 
-/* the bot as JSON with its health, built by PostgreSQL; the parameter numbered d holds
- * every setting's default (defaults_json) and the stored settings win over it */
+/* the bot as JSON with its health, built by PostgreSQL from the counters kept by
+ * sql/009_counters.sql (recent sends and failures to the second); the parameter
+ * numbered d holds every setting's default (defaults_json), the stored settings win */
 #define BOT_JSON(d) \
 	"json_build_object('id', b.id, 'telegram_id', b.telegram_id, 'username', b.username," \
 	" 'name', b.name, 'enabled', b.enabled, 'disabled_reason', b.disabled_reason," \
 	" 'settings', " d "::jsonb || b.settings, 'created_at', b.created_at," \
-	" 'queue_depth', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id" \
-	"   AND m.status IN ('queued', 'retrying', 'sending'))," \
-	" 'sent_last_hour', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id" \
-	"   AND m.status = 'sent' AND m.sent_at > now() - interval '1 hour')," \
-	" 'failed_last_hour', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id" \
-	"   AND m.status = 'failed' AND m.updated_at > now() - interval '1 hour')," \
-	" 'sent_last_minute', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id" \
-	"   AND m.status = 'sent' AND m.sent_at > now() - interval '1 minute')," \
-	" 'last_error', (SELECT m.last_error FROM messages m WHERE m.bot_id = b.id" \
-	"   AND m.last_error IS NOT NULL ORDER BY m.updated_at DESC LIMIT 1))"
+	" 'queue_depth', (SELECT coalesce(sum(c.n), 0)::bigint FROM bot_status_counts c" \
+	"   WHERE c.bot_id = b.id AND c.status IN ('queued', 'retrying', 'sending'))," \
+	" 'sent_last_hour', (SELECT coalesce(sum(s.n), 0)::bigint FROM bot_done_seconds s" \
+	"   WHERE s.bot_id = b.id AND s.status = 'sent'" \
+	"   AND s.t >= date_trunc('second', now() - interval '1 hour'))," \
+	" 'failed_last_hour', (SELECT coalesce(sum(s.n), 0)::bigint FROM bot_done_seconds s" \
+	"   WHERE s.bot_id = b.id AND s.status = 'failed'" \
+	"   AND s.t >= date_trunc('second', now() - interval '1 hour'))," \
+	" 'sent_last_minute', (SELECT coalesce(sum(s.n), 0)::bigint FROM bot_done_seconds s" \
+	"   WHERE s.bot_id = b.id AND s.status = 'sent'" \
+	"   AND s.t >= date_trunc('second', now() - interval '1 minute'))," \
+	" 'last_error', (SELECT e.error FROM bot_last_error e WHERE e.bot_id = b.id))"
 
 static const char insert_sql[] =
 	"WITH b AS (INSERT INTO bots (tenant_id, telegram_id, username, name, token_sealed,"

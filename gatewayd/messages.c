@@ -1,7 +1,7 @@
 /*
  * messages.c - POST /v1/messages and POST /v1/messages/batch (and the brief's
- * POST /api/send[/{bot_id}]): validate, choose a bot where none is named, hand the
- * messages to the accept pipeline, answer 202 only once they are committed.
+ * POST /api/send[/{bot_id}]): validate, hand the messages to the accept pipeline (which
+ * chooses a bot where none is named), answer 202 only once they are committed.
  *
  * Idempotency: the Idempotency-Key header (or a batch item's idempotency_key) is
  * stored with the message with the SHA-256 of the request; a repeat with the same
@@ -22,19 +22,6 @@
 #include <string.h>
 
 #define BATCH_MAX 1000
-
-/* the bot of the tenant that may reach each chat and has the shortest queue */
-static const char choose_sql[] =
-	"SELECT c.ord, (SELECT b.id FROM bots b"
-	"  WHERE b.tenant_id = $1 AND b.deleted_at IS NULL AND ("
-	"   EXISTS (SELECT 1 FROM chats h WHERE h.bot_id = b.id AND h.blocked_at IS NULL"
-	"    AND (h.chat_id::text = c.chat OR '@' || lower(h.username) = c.chat))"
-	"   OR EXISTS (SELECT 1 FROM messages m WHERE m.bot_id = b.id AND m.chat = c.chat)"
-	"   OR (SELECT count(*) FROM bots o WHERE o.tenant_id = $1 AND o.deleted_at IS NULL) = 1)"
-	"  ORDER BY b.enabled DESC, (SELECT count(*) FROM (SELECT 1 FROM messages q"
-	"   WHERE q.bot_id = b.id AND q.status IN ('queued', 'retrying') LIMIT 10000) d), b.id"
-	"  LIMIT 1)"
-	" FROM unnest($2::int[], $3::text[]) AS c(ord, chat)";
 
 /* batch - a request's messages (one for POST /v1/messages) and their problems */
 struct batch {
@@ -143,6 +130,11 @@ static void outcome_problem(const struct gw_msg *m, struct gw_problem *pb)
 		*pb = (struct gw_problem){ 404, "bot_not_found", "", "bot_id" };
 		snprintf(pb->detail, sizeof(pb->detail), "no such bot");
 		break;
+	case GW_NO_BOT_FOR_CHAT:
+		*pb = (struct gw_problem){ 422, "no_bot_for_chat", "", "bot_id" };
+		snprintf(pb->detail, sizeof(pb->detail),
+			 "none of your bots has talked to this chat yet: pass bot_id");
+		break;
 	default:
 		*pb = (struct gw_problem){ 503, "database_unavailable", "", "" };
 		snprintf(pb->detail, sizeof(pb->detail),
@@ -233,7 +225,7 @@ static void on_accepted(struct gw_msg **msgs, int n, void *arg)
 		answer_batch(r, b);
 }
 
-/* submit - every valid message with a bot goes to the accept pipeline */
+/* submit - every valid message goes to the accept pipeline */
 static void submit(struct gw_req *r, struct batch *b)
 {
 	b->nvalid = 0;
@@ -252,68 +244,6 @@ static void submit(struct gw_req *r, struct batch *b)
 	gw_accept_submit(r->gw->accept, b->valid, b->nvalid, on_accepted, r);
 }
 
-static void no_bot(struct batch *b, int i)
-{
-	struct gw_problem *pb = &b->problems[i];
-
-	*pb = (struct gw_problem){ 422, "no_bot_for_chat", "", "bot_id" };
-	snprintf(pb->detail, sizeof(pb->detail),
-		 "none of your bots has talked to this chat yet: pass bot_id");
-	gw_msg_free(b->msgs[i]);
-	b->msgs[i] = NULL;
-}
-
-static void on_chosen(struct gw_req *r, PGresult *res, const char *err)
-{
-	struct batch *b = r->data;
-
-	if (err) {
-		gw_reply_db_error(r, err);
-		return;
-	}
-	for (int k = 0; k < PQntuples(res); k++) {
-		int64_t i = -1;
-
-		tgm_parse_int64(PQgetvalue(res, k, 0), &i);
-		if (i < 0 || i >= b->n || b->msgs[i] == NULL)
-			continue;
-		if (PQgetisnull(res, k, 1))
-			no_bot(b, (int)i);
-		else
-			tgm_parse_int64(PQgetvalue(res, k, 1), &b->msgs[i]->bot_id);
-	}
-	submit(r, b);
-}
-
-/* choose_bots - pick bots for the messages that name none, then submit */
-static void choose_bots(struct gw_req *r, struct batch *b)
-{
-	struct tgm_buf ord, chat;
-	char num[24], tenant[24];
-	const char *p[3];
-	int k = 0;
-
-	tgm_buf_init(&ord), tgm_buf_init(&chat);
-	for (int i = 0; i < b->n; i++) {
-		if (b->msgs[i] == NULL || b->msgs[i]->bot_id != 0)
-			continue;
-		snprintf(num, sizeof(num), "%d", i);
-		tgm_pgarr_add(&ord, num);
-		tgm_pgarr_add(&chat, b->msgs[i]->chat);
-		k++;
-	}
-	if (k == 0) {
-		tgm_buf_free(&ord), tgm_buf_free(&chat);
-		submit(r, b);
-		return;
-	}
-	tgm_pgarr_end(&ord), tgm_pgarr_end(&chat);
-	gw_tenant_param(r, tenant);
-	p[0] = tenant, p[1] = ord.p, p[2] = chat.p;
-	gw_query_sql(r, choose_sql, 3, p, on_chosen);
-	tgm_buf_free(&ord), tgm_buf_free(&chat);
-}
-
 void gw_messages_create(struct gw_req *r)
 {
 	int64_t path_bot = 0;
@@ -329,7 +259,7 @@ void gw_messages_create(struct gw_req *r)
 	}
 	b = batch_new(r, 1, true);
 	validate_item(r, b, 0, r->body, path_bot);
-	choose_bots(r, b);
+	submit(r, b); /* a message naming no bot gets one in the accept statement */
 }
 
 void gw_messages_batch(struct gw_req *r)
@@ -349,5 +279,5 @@ void gw_messages_batch(struct gw_req *r)
 	b = batch_new(r, (int)list->u.array.len, false);
 	for (int i = 0; i < b->n; i++)
 		validate_item(r, b, i, list->u.array.values[i], 0);
-	choose_bots(r, b);
+	submit(r, b); /* a message naming no bot gets one in the accept statement */
 }

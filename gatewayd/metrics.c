@@ -10,8 +10,9 @@
 #include <event2/http.h>
 
 static const char depth_sql[] =
-	"SELECT bot_id, status, count(*) FROM messages"
-	" WHERE status IN ('queued', 'retrying', 'sending') GROUP BY bot_id, status";
+	"SELECT bot_id, status, sum(n) FROM bot_status_counts"
+	" WHERE status IN ('queued', 'retrying', 'sending') GROUP BY bot_id, status"
+	" HAVING sum(n) <> 0 ORDER BY bot_id, status";
 
 static void histogram(struct gatewayd *gw, struct evbuffer *out)
 {

@@ -87,7 +87,14 @@ static void on_janitor_done(PGresult *res, const char *err, void *arg)
 		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
 }
 
-/* on_janitor - idempotency keys are kept 24 hours, then released for reuse */
+static void on_compacted(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("janitor: compacting the counters: %s", err);
+}
+
+/* on_janitor - idempotency keys are kept 24 hours, then released for reuse; the
+ * counters of sql/009_counters.sql are compacted */
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct gatewayd *gw = arg;
@@ -95,6 +102,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	tgm_pg_query(gw->ctx->db, "UPDATE messages SET idempotency_key = NULL"
 		     " WHERE idempotency_key IS NOT NULL"
 		     " AND created_at < now() - interval '24 hours'", 0, NULL, on_janitor_done, gw);
+	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
 }
 
 static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_t errlen)

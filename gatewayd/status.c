@@ -39,10 +39,15 @@ static const char get_sql[] =
 	"  WHERE e.message_id = m.id AND NOT (e.status = 'queued' AND e.at = m.created_at)) e)")
 	" FROM messages m WHERE m.id = $1 AND m.tenant_id = $2";
 
+/* A chat's messages are found through the bots that were given messages for it
+ * (bot_chats, kept by sql/009_counters.sql) and the (bot_id, chat, id) index, not by
+ * walking the tenant's history. */
 static const char list_sql[] =
 	"SELECT " MESSAGE_JSON("") ", m.id FROM messages m"
 	" WHERE m.tenant_id = $1 AND ($2::bigint IS NULL OR m.bot_id = $2)"
-	" AND ($3::text IS NULL OR m.chat = $3) AND ($4::text IS NULL OR m.status = $4)"
+	" AND ($3::text IS NULL OR (m.chat = $3"
+	"  AND m.bot_id = ANY(ARRAY(SELECT r.bot_id FROM bot_chats r WHERE r.chat = $3))))"
+	" AND ($4::text IS NULL OR m.status = $4)"
 	" AND ($5::timestamptz IS NULL OR m.created_at >= $5)"
 	" AND ($6::timestamptz IS NULL OR m.created_at < $6)"
 	" AND ($7::bigint IS NULL OR m.id < $7)"

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# reads.sh - part of `make bench`: gatewayd's read routes on a big table, and the cost
+# of choosing the bot. Its own PostgreSQL and gatewayd; nothing here is a test, it
+# prints numbers.
+#  1. Seeds TGM_BENCH_READS_MESSAGES (default 1,000,000) messages over 10 bots, a day of
+#     traffic, a third sent (bench/seed.sql), then times every read route: p50 and p95
+#     over TGM_BENCH_CALLS calls (default 20) each; goal p95 < 50 ms. Set
+#     TGM_BENCH_READS_MESSAGES=10000000 for the big case.
+#  2. POST /v1/messages without bot_id (gatewayd chooses) against naming the bot, with
+#     200 and with 1,000 bots and TGM_BENCH_QUEUED (default 1,000,000) queued messages,
+#     in TGM_BENCH_ROUNDS rounds (default 3) alternating; goal: choosing >= 0.9 of named.
+#
+# Environment: TGM_BIN (default bin/), TGM_BENCH_SECONDS (wrk seconds, default 10),
+# TGM_BENCH_CHOOSE=0 (the read routes only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=${TGM_BIN:-$root/bin}
+secs=${TGM_BENCH_SECONDS:-10}
+nmsg=${TGM_BENCH_READS_MESSAGES:-1000000}
+calls=${TGM_BENCH_CALLS:-20}
+queued=${TGM_BENCH_QUEUED:-1000000}
+rounds=${TGM_BENCH_ROUNDS:-3}
+choose=${TGM_BENCH_CHOOSE:-1}
+work=$(mktemp -d /tmp/tgm-bench-reads.XXXXXX)
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+
+TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
+url=$(sh scripts/pg.sh url "$work/pg")
+port=$(free_port)
+cat > "$work/tgm.conf" <<CONF
+[database]
+url = "$url"
+[security]
+secret_key = $("$bin/tgmctl" secret-key)
+[log]
+level = warning
+[gatewayd]
+listen = 127.0.0.1:$port
+doorbell = ipc://$work/run/gatewayd-doorbell
+status = ipc://$work/run/gatewayd-status
+key_rate = 1000000
+key_burst = 1000000
+CONF
+"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
+key() { "$bin/tgmctl" -c "$work/tgm.conf" key create --tenant "$1" --scope admin 2>/dev/null; }
+reads_key=$(key reads)
+c200_key=$(key choose200)
+c1000_key=$(key choose1000)
+sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
+
+echo "== seeding $nmsg messages over 10 bots (a day, a third sent)$([ "$choose" = 1 ] &&
+	echo "; $queued queued over 1000 bots and $((queued / 5)) over 200")"
+t0=$SECONDS
+if [ "$choose" = 1 ]; then
+	sql -v tenant=choose1000 -v nbots=1000 -v nmsg="$queued" -v kind=queued -f bench/seed.sql
+	sql -v tenant=choose200 -v nbots=200 -v nmsg="$((queued / 5))" -v kind=queued -f bench/seed.sql
+fi
+sql -v tenant=reads -v nbots=10 -v nmsg="$nmsg" -v kind=day -f bench/seed.sql
+sql -c "VACUUM ANALYZE" >/dev/null
+echo "   seeded in $((SECONDS - t0)) s"
+
+"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+for i in $(seq 50); do
+	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+	sleep 0.1
+done
+
+# --- 1. read routes -----------------------------------------------------------------
+bot=$(sql -c "SELECT min(b.id) FROM bots b JOIN tenants t ON t.id = b.tenant_id WHERE t.name = 'reads'")
+msg=$(sql -c "SELECT max(id) FROM messages WHERE bot_id = $bot")
+chat=$(sql -c "SELECT chat FROM messages WHERE id = $msg")
+# time_route PATH -> "p50 p95" in ms over $calls calls (after one warm-up call)
+time_route() {
+	local auth=(-H "Authorization: Bearer $reads_key")
+	curl -s -o /dev/null "${auth[@]}" "http://127.0.0.1:$port$1"
+	for i in $(seq "$calls"); do
+		curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "${auth[@]}" "http://127.0.0.1:$port$1"
+	done | sort -k2 -n | awk '$1 != 200 { bad++ } { t[NR] = $2 * 1000 } END {
+		printf "%8.1f %8.1f%s", t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.999)],
+		bad ? sprintf("  (%d answers not 200)", bad) : "" }'
+}
+echo "== read routes with $(sql -c "SELECT count(*) FROM messages WHERE tenant_id =
+	(SELECT id FROM tenants WHERE name = 'reads')") messages over 10 bots, $calls calls each (goal p95 < 50 ms)"
+printf "%-52s %8s %8s\n" route p50_ms p95_ms
+for route in /v1/bots "/v1/bots/$bot" /v1/stats "/v1/stats?bucket=day" \
+	"/v1/stats?bot_id=$bot&bucket=minute" /metrics "/v1/messages?chat_id=$chat" \
+	/v1/messages "/v1/messages?bot_id=$bot" "/v1/messages?status=sent" "/v1/messages/$msg"; do
+	printf "%-52s %s\n" "GET $route" "$(time_route "$route")"
+done
+
+# --- 2. choosing the bot ------------------------------------------------------------
+# wrk_rate KEY BOT -> msg/s (BOT empty: gatewayd chooses)
+wrk_rate() {
+	TGM_BENCH_KEY=$1 TGM_BENCH_BOT=$2 TGM_BENCH_CHATS=5000 \
+		wrk -t2 -c32 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port" |
+		grep '^BENCH' | tee -a "$work/wrk.log" | field rps
+}
+[ "$choose" = 1 ] || exit 0
+for case in 200 1000; do
+	k=$c200_key
+	[ "$case" = 1000 ] && k=$c1000_key
+	b=$(sql -c "SELECT min(b.id) FROM bots b JOIN tenants t ON t.id = b.tenant_id
+		WHERE t.name = 'choose$case'")
+	echo "== POST /v1/messages choosing among $case bots ($(sql -c "SELECT count(*) FROM messages m
+		JOIN bots b ON b.id = m.bot_id JOIN tenants t ON t.id = b.tenant_id
+		WHERE t.name = 'choose$case'") queued) vs naming the bot, 32 connections, $rounds rounds of ${secs}s"
+	: > "$work/ratios"
+	for r in $(seq "$rounds"); do
+		named=$(wrk_rate "$k" "$b")
+		chosen=$(wrk_rate "$k" "")
+		echo "   round $r: named $named msg/s, chosen $chosen msg/s"
+		awk -v c="$chosen" -v n="$named" 'BEGIN { printf "%.3f\n", c / n }' >> "$work/ratios"
+	done
+	sort -n "$work/ratios" | awk -v case="$case" '{ r[NR] = $1 } END {
+		printf "choosing among %d bots: %.2f x the named rate (median; range %.2f-%.2f);" \
+		       " goal >= 0.90\n", case, r[int((NR + 1) / 2)], r[1], r[NR] }'
+done
+grep -q 'errors=[1-9]' "$work/wrk.log" && echo "note: some requests failed: $(grep 'errors=[1-9]' "$work/wrk.log" | head -n1)"
+exit 0
