@@ -92,9 +92,12 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (open_buses(sd, err, errlen) != 0)
 		return -1;
 	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
-	 * memory flat however many bots there are */
+	 * memory flat however many bots there are; it grows with the round trip seen
+	 * (lane.c), up to inflight_bound */
 	sd->max_inflight = cfg->senderd.max_inflight * 4;
-	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
+	sd->inflight_bound = sd->max_inflight > SD_INFLIGHT_BOUND ? sd->max_inflight
+								   : SD_INFLIGHT_BOUND;
+	sd->httpc = tgm_httpc_new(ctx->base, sd->inflight_bound);
 	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
 	sd->record = record_new(sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);

@@ -36,7 +36,10 @@ static const char recover_sql[] =
 	" SELECT id, status, 'ambiguous: the previous sender stopped during the send' FROM r";
 
 /* the head of each chat's line among the due messages: later ones wait their turn;
- * a message to a group that moved to a supergroup goes to its new id */
+ * a message to a group that moved to a supergroup goes to its new id. When fewer
+ * than asked are due, the last column says in how many ms the next one falls due
+ * (scheduled, or a retry), so the lane wakes then instead of waiting for the sweep;
+ * the row then always comes, with a NULL id when nothing was claimed. */
 static const char claim_sql[] =
 	"WITH c AS (SELECT m.id, m.chat FROM messages m"
 	"  WHERE m.bot_id = $1 AND m.status IN ('queued', 'retrying') AND m.not_before <= now()"
@@ -51,13 +54,16 @@ static const char claim_sql[] =
 	"  FROM c LEFT JOIN chats h ON h.bot_id = $1 AND h.migrated_to IS NOT NULL"
 	"  AND h.chat_id::text = c.chat WHERE m.id = c.id"
 	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at),"
-	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u)"
+	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u),"
+	" nx AS (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint AS ms"
+	"  FROM messages n WHERE n.bot_id = $1 AND n.status IN ('queued', 'retrying')"
+	"  AND n.not_before > now() AND (SELECT count(*) FROM u) < $2)"
 	" SELECT u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
 	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = $1 AND h.blocked_at IS NOT NULL"
 	"   AND h.chat_id::text = u.chat),"
-	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint"
-	" FROM u";
+	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms"
+	" FROM nx LEFT JOIN u ON true";
 
 static void bot_param(struct lane *l, char buf[24])
 {
@@ -92,12 +98,17 @@ static void on_recovered(PGresult *res, const char *err, void *arg)
 /* set_limits - the bot's settings into the lane's windows */
 static void set_limits(struct lane *l, PGresult *res)
 {
-	l->per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	int per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
+
+	l->sd->rate_sum += per_second - l->per_second; /* the process's cap follows */
+	l->per_second = per_second;
 	l->chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	l->group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 	l->paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';
-	if (l->bot_rate.limit != l->per_second) /* keep the window's history if unchanged */
+	if (l->bot_rate.limit != l->per_second) { /* keep the window's history if unchanged */
 		rl_init(&l->bot_rate, l->per_second, 1000);
+		rl_smooth(&l->bot_rate);
+	}
 }
 
 static void on_loaded(PGresult *res, const char *err, void *arg)
@@ -191,6 +202,17 @@ static void take_row(struct lane *l, PGresult *res, int i)
 	}
 }
 
+/* next_due - when the claim said the next message falls due: wake the lane then */
+static void next_due(struct lane *l, PGresult *res)
+{
+	int64_t ms;
+
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 9) ||
+	    !tgm_parse_int64(PQgetvalue(res, 0, 9), &ms))
+		return;
+	l->next_due = tgm_mono_ms() + (ms > 0 ? ms : 0) + 1;
+}
+
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
@@ -200,9 +222,15 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		log_warn("bot=%lld claim failed: %s", (long long)l->bot_id, err);
 		l->more = false;
 	} else {
+		int n = 0;
+
 		for (int i = 0; i < PQntuples(res); i++)
-			take_row(l, res, i);
-		l->more = PQntuples(res) > 0 && l->claim_asked == PQntuples(res);
+			if (!PQgetisnull(res, i, 0)) {
+				take_row(l, res, i);
+				n++;
+			}
+		l->more = n > 0 && l->claim_asked == n;
+		next_due(l, res);
 	}
 	if (l->dropping || l->sd->stopping) {
 		claim_return_all(l);

@@ -107,6 +107,7 @@ static void pending_list_free(struct pending *p)
 
 static void lane_free(struct lane *l)
 {
+	l->sd->rate_sum -= l->per_second;
 	pending_list_free(l->queue);
 	pending_list_free(l->to_mark);
 	chats_free(l);
@@ -229,6 +230,7 @@ static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c,
 
 	*pp = p->next;
 	l->nqueued--;
+	p->sent_ms = now;
 	p->bot_slot = rl_take(&l->bot_rate, now);
 	p->gap_slot = rl_take(&c->gap, now);
 	p->minute_slot = c->group ? rl_take(&c->minute, now) : -1;
@@ -267,10 +269,39 @@ void lane_answered(struct lane *l)
 		lane_pump(w);
 }
 
+/* inflight_need - requests in flight that rate per second needs at the longest round
+ * trip seen lately (in flight = rate x round trip), a quarter more; 0: none seen */
+static long inflight_need(long rate)
+{
+	int64_t rtt = rl_rtt_high();
+
+	return rtt > 0 ? rate * rtt * 5 / 4000 + 1 : 0;
+}
+
+int sd_inflight_cap(const struct senderd *sd)
+{
+	long need = inflight_need(sd->rate_sum);
+
+	if (need > sd->inflight_bound)
+		need = sd->inflight_bound;
+	return need > sd->max_inflight ? (int)need : sd->max_inflight;
+}
+
+/* lane_cap - requests in flight a lane allows: max_inflight, more if its rate needs it */
+static int lane_cap(const struct lane *l)
+{
+	int cap = l->sd->ctx->cfg->senderd.max_inflight;
+	long need = inflight_need(l->per_second);
+
+	if (need > l->sd->inflight_bound)
+		need = l->sd->inflight_bound;
+	return need > cap ? (int)need : cap;
+}
+
 /* send_due - start every send the limits allow now; returns when to look again */
 static int64_t send_due(struct lane *l, int64_t now)
 {
-	int max_inflight = l->sd->ctx->cfg->senderd.max_inflight;
+	int max_inflight = lane_cap(l), sd_cap = sd_inflight_cap(l->sd);
 	int64_t wake = NO_WAKE, t;
 	struct pending **pp = &l->queue;
 
@@ -279,7 +310,7 @@ static int64_t send_due(struct lane *l, int64_t now)
 	while (*pp && l->inflight < max_inflight) {
 		struct chat_slot *c;
 
-		if (l->sd->inflight >= l->sd->max_inflight) { /* the process-wide cap */
+		if (l->sd->inflight >= sd_cap) { /* the process-wide cap */
 			wait_turn(l);
 			return wake;
 		}
@@ -332,6 +363,12 @@ void lane_pump(struct lane *l)
 		return;
 	}
 	wake = send_due(l, now);
+	if (l->next_due && l->next_due <= now) {
+		l->next_due = 0;
+		l->wake_claim = true;
+	} else if (l->next_due && l->next_due < wake) {
+		wake = l->next_due;
+	}
 	for (int i = 0; i < l->nretry;) {
 		if (l->retry_due[i] <= now) { /* due: claim it; the slot takes the last one */
 			l->retry_due[i] = l->retry_due[--l->nretry];
@@ -357,10 +394,10 @@ void lane_sent(struct lane *l, struct pending *p)
 	int64_t now = tgm_mono_ms();
 
 	c->busy = false;
-	rl_done(&l->bot_rate, p->bot_slot, now);
-	rl_done(&c->gap, p->gap_slot, now);
+	rl_done(&l->bot_rate, p->bot_slot, p->sent_ms, now);
+	rl_done(&c->gap, p->gap_slot, p->sent_ms, now);
 	if (c->group)
-		rl_done(&c->minute, p->minute_slot, now);
+		rl_done(&c->minute, p->minute_slot, p->sent_ms, now);
 }
 
 void lane_settings(struct lane *l, const char *settings)

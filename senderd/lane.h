@@ -22,6 +22,7 @@ struct pending {
 	int attempts;
 	int64_t expires_at;  /* monotonic ms after which it must not go out; 0: never */
 	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
+	int64_t sent_ms;     /* when its request started (monotonic ms) */
 };
 
 /* chat_slot - what the lane knows of one chat: its limits and whether it is busy */
@@ -66,6 +67,7 @@ struct lane {
 	int64_t suspended_until;
 	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */
 	int nretry, retry_cap;
+	int64_t next_due;      /* when the next scheduled message falls due; 0: none known */
 	int flood_chats;       /* chats that met a 429 while the bot was not suspended */
 	int64_t flood_window_until;
 	struct rl_window bot_rate;

@@ -1,35 +1,93 @@
 /*
  * ratelimit.c - sliding-window limits: at most `limit` requests in any window of
- * `window_ms`, kept exactly as the times of the last `limit` requests.
+ * `window_ms`, as Telegram counts them: by when each request reaches it.
  *
- * A request's time is first its start and then, once answered, its answer: Telegram
- * received it somewhere in between, so spacing the next request from the answer
- * keeps the limit as Telegram counts it, whatever the network did to the request on
- * its way (a token bucket would also let twice the limit through across a window's
- * edge). A small margin covers the clocks' granularity.
+ * senderd does not see that moment, only that it lies between the request's start
+ * and its answer. Counting a request at its answer is always safe but costs a round
+ * trip per window (0.9 of the limit at 100 ms). Pacing from the starts is as safe
+ * when the time a request takes to arrive varies little, so each request counts at
+ * min(answer, start + spread), where spread is how much the round trips observed
+ * lately vary (rl_observe): a steady network paces from the starts, an erratic one
+ * (spread as large as the round trip, or too few samples) from the answers. A
+ * request not answered yet counts at start + spread. A small margin in the window
+ * covers the clocks' granularity.
+ *
+ * rl_smooth adds a pace under the window (GCRA: one start every 0.9 x window/limit,
+ * a small burst allowed), so that a lane at its limit spreads its sends over the
+ * window instead of spending it in one burst: a message that comes in the middle
+ * (a reply during a broadcast) then waits a send's gap, not the rest of the window.
  */
 #include "senderd/ratelimit.h"
 #include "common/util.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define RL_MARGIN_MS 10
 #define RL_LONG_AGO (INT64_MIN / 4)
+#define RL_SMOOTH 0.9     /* the smooth pace: this much of window/limit per start */
+#define RL_SLACK_MS 10.0  /* bursts allowed ahead of the smooth pace, at least */
+#define RTT_SAMPLES 64    /* round trips the spread is learned from */
+#define RTT_MIN_SAMPLES 8
+
+/* the round trips seen lately, for all lanes (they share one Telegram) */
+static struct {
+	int64_t rtt[RTT_SAMPLES];
+	int n, next;
+	int64_t spread; /* max - min of rtt[]; -1 until RTT_MIN_SAMPLES */
+	int64_t high;   /* max of rtt[]; -1 until the first */
+} rtts = { .spread = -1, .high = -1 };
+
+void rl_observe(int64_t rtt_ms)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+
+	rtts.rtt[rtts.next] = rtt_ms;
+	rtts.next = (rtts.next + 1) % RTT_SAMPLES;
+	if (rtts.n < RTT_SAMPLES)
+		rtts.n++;
+	for (int i = 0; i < rtts.n; i++) {
+		lo = rtts.rtt[i] < lo ? rtts.rtt[i] : lo;
+		hi = rtts.rtt[i] > hi ? rtts.rtt[i] : hi;
+	}
+	rtts.spread = rtts.n >= RTT_MIN_SAMPLES ? hi - lo : -1;
+	rtts.high = hi;
+}
+
+int64_t rl_rtt_high(void)
+{
+	return rtts.high;
+}
+
+int64_t rl_spread(void)
+{
+	return rtts.spread;
+}
 
 void rl_init(struct rl_window *w, int limit, int window_ms)
 {
 	free(w->at);
+	free(w->start);
 	w->limit = limit > 0 ? limit : 1;
 	w->window_ms = window_ms + RL_MARGIN_MS;
 	w->at = tgm_xmalloc((size_t)w->limit * sizeof(*w->at));
+	w->start = tgm_xmalloc((size_t)w->limit * sizeof(*w->start));
 	for (int i = 0; i < w->limit; i++)
-		w->at[i] = RL_LONG_AGO;
+		w->at[i] = w->start[i] = RL_LONG_AGO;
+	w->gap = w->slack = w->tat = 0;
+}
+
+void rl_smooth(struct rl_window *w)
+{
+	w->gap = RL_SMOOTH * (double)(w->window_ms - RL_MARGIN_MS) / w->limit;
+	w->slack = 2 * w->gap > RL_SLACK_MS ? 2 * w->gap : RL_SLACK_MS;
 }
 
 void rl_free(struct rl_window *w)
 {
 	free(w->at);
-	w->at = NULL;
+	free(w->start);
+	w->at = w->start = NULL;
 }
 
 /* oldest - the slot whose time is the earliest: the one the next request replaces */
@@ -47,21 +105,38 @@ int64_t rl_next_ok(const struct rl_window *w, int64_t now)
 {
 	int64_t t = w->at[oldest(w)] + w->window_ms;
 
+	if (w->gap > 0) {
+		int64_t s = (int64_t)ceil(w->tat - w->slack);
+
+		t = s > t ? s : t;
+	}
 	return t > now ? t : now;
 }
 
 int rl_take(struct rl_window *w, int64_t now)
 {
 	int o = oldest(w);
+	int64_t spread = rl_spread();
 
-	w->at[o] = now;
+	w->start[o] = now;
+	w->at[o] = now + (spread > 0 ? spread : 0);
+	if (w->gap > 0)
+		w->tat = (w->tat > (double)now ? w->tat : (double)now) + w->gap;
 	return o;
 }
 
-void rl_done(struct rl_window *w, int slot, int64_t now)
+void rl_done(struct rl_window *w, int slot, int64_t start, int64_t now)
 {
-	if (w->at && slot >= 0 && slot < w->limit && w->at[slot] < now)
-		w->at[slot] = now;
+	int64_t spread = rl_spread(), at = now;
+
+	if (w->at == NULL || slot < 0 || slot >= w->limit)
+		return;
+	if (spread >= 0 && start + spread < at)
+		at = start + spread;
+	if (w->start[slot] == start) /* still this request's slot */
+		w->at[slot] = at;
+	else if (w->at[slot] < at)   /* reused meanwhile: keep the later bound */
+		w->at[slot] = at;
 }
 
 bool rl_idle(const struct rl_window *w, int64_t now)

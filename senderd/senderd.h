@@ -27,6 +27,7 @@ struct tgm_httpc;
 struct record;
 
 #define SD_LANE_BUCKETS 1024
+#define SD_INFLIGHT_BOUND 1024 /* requests in flight per process at most (memory) */
 
 struct senderd {
 	struct tgm_ctx *ctx;
@@ -49,7 +50,9 @@ struct senderd {
 	int64_t lease_until_ms;    /* our leases are surely ours until then (monotonic) */
 	unsigned lease_gen;        /* round of the last lease renewal */
 	unsigned long sent, failed, retried, flood;
-	int inflight, max_inflight; /* requests in flight, all lanes; the cap on them */
+	int inflight, max_inflight; /* requests in flight, all lanes; the cap's floor */
+	int inflight_bound;        /* the cap's ceiling (memory): the client's connections */
+	long rate_sum;             /* the per_second of every lane: what the cap must carry */
 	struct lane *waiting;      /* lanes held back by that cap, first come first served */
 };
 
@@ -87,6 +90,8 @@ void lane_settings(struct lane *l, const char *settings);
 void lane_wake_all(struct senderd *sd);
 void lane_pump_all(struct senderd *sd);
 int lane_inflight(const struct lane *l);
+/* sd_inflight_cap - requests in flight the process allows now (rate x round trip) */
+int sd_inflight_cap(const struct senderd *sd);
 void lane_free_all(struct senderd *sd);
 
 #endif
