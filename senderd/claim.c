@@ -171,8 +171,9 @@ void claim_load(struct lane *l)
 	tgm_pg_query(l->sd->claim_pg, load_sql, 1, p, on_loaded, l);
 }
 
-/* take_row - one claimed row: expired and blocked ones end here, the rest wait */
-static void take_row(struct lane *l, PGresult *res, int i)
+/* take_row - one claimed row: expired and blocked ones end here; the rest, returned,
+ * wait in the queue */
+static struct pending *take_row(struct lane *l, PGresult *res, int i)
 {
 	struct pending *p = tgm_xcalloc(1, sizeof(*p));
 	struct record *rec = l->sd->record;
@@ -187,19 +188,20 @@ static void take_row(struct lane *l, PGresult *res, int i)
 		record_add(rec, p->id, l->bot_id, "expired", "ttl passed before it could be sent",
 			   0, 0);
 		pending_free(p);
+		return NULL;
 	} else if (!PQgetisnull(res, i, 7)) {
 		char detail[300];
 
 		snprintf(detail, sizeof(detail), "chat blocked: %s", PQgetvalue(res, i, 7));
 		record_add(rec, p->id, l->bot_id, "failed", detail, 0, 0);
 		pending_free(p);
-	} else {
-		int64_t left;
-
-		if (!PQgetisnull(res, i, 8) && tgm_parse_int64(PQgetvalue(res, i, 8), &left))
-			p->expires_at = tgm_mono_ms() + left;
-		lane_enqueue(l, p);
+		return NULL;
 	}
+	int64_t left;
+
+	if (!PQgetisnull(res, i, 8) && tgm_parse_int64(PQgetvalue(res, i, 8), &left))
+		p->expires_at = tgm_mono_ms() + left;
+	return p;
 }
 
 /* next_due - when the claim said the next message falls due: wake the lane then */
@@ -222,13 +224,17 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		log_warn("bot=%lld claim failed: %s", (long long)l->bot_id, err);
 		l->more = false;
 	} else {
-		int n = 0;
+		int n = 0, k = 0;
+		struct pending **ps = tgm_xcalloc((size_t)PQntuples(res) + 1, sizeof(*ps));
 
 		for (int i = 0; i < PQntuples(res); i++)
 			if (!PQgetisnull(res, i, 0)) {
-				take_row(l, res, i);
 				n++;
+				if ((ps[k] = take_row(l, res, i)) != NULL)
+					k++;
 			}
+		lane_enqueue_all(l, ps, k);
+		free(ps);
 		l->more = n > 0 && l->claim_asked == n;
 		next_due(l, res);
 	}

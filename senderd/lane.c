@@ -170,17 +170,32 @@ void pending_free(struct pending *p)
 	free(p);
 }
 
-/* lane_enqueue - insert in (priority, id) order */
-void lane_enqueue(struct lane *l, struct pending *p)
+/* before - p goes before q: (priority, id) order */
+static bool before(const struct pending *p, const struct pending *q)
+{
+	return p->priority < q->priority || (p->priority == q->priority && p->id < q->id);
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *p = *(struct pending *const *)a, *q = *(struct pending *const *)b;
+
+	return before(p, q) ? -1 : before(q, p) ? 1 : 0;
+}
+
+void lane_enqueue_all(struct lane *l, struct pending **ps, int n)
 {
 	struct pending **pp = &l->queue;
 
-	while (*pp && ((*pp)->priority < p->priority ||
-		       ((*pp)->priority == p->priority && (*pp)->id < p->id)))
-		pp = &(*pp)->next;
-	p->next = *pp;
-	*pp = p;
-	l->nqueued++;
+	qsort(ps, (size_t)n, sizeof(*ps), cmp_pending);
+	for (int i = 0; i < n; i++) { /* one pass: each goes after the last one merged */
+		while (*pp && !before(ps[i], *pp))
+			pp = &(*pp)->next;
+		ps[i]->next = *pp;
+		*pp = ps[i];
+		pp = &ps[i]->next;
+		l->nqueued++;
+	}
 }
 
 static unsigned chat_hash(const char *s)

@@ -80,7 +80,8 @@ void lane_pump(struct lane *l);
 int lane_buffer_cap(const struct lane *l);
 struct chat_slot *lane_chat(struct lane *l, const char *chat);
 void pending_free(struct pending *p);
-void lane_enqueue(struct lane *l, struct pending *p);
+/* lane_enqueue_all - n claimed messages (any order) into the queue, in one pass */
+void lane_enqueue_all(struct lane *l, struct pending **ps, int n);
 void lane_maybe_free(struct lane *l);
 /* lane_sent - p's request was answered: its chat is free, its window times move */
 void lane_sent(struct lane *l, struct pending *p);

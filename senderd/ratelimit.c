@@ -1,6 +1,9 @@
 /*
  * ratelimit.c - sliding-window limits: at most `limit` requests in any window of
  * `window_ms`, as Telegram counts them: by when each request reaches it.
+ * The last `limit` requests are kept in a ring: the next one replaces the earliest
+ * started and may start once that one's time is a window ago (those before it were
+ * checked the same way when they replaced theirs).
  *
  * senderd does not see that moment, only that it lies between the request's start
  * and its answer. Counting a request at its answer is always safe but costs a round
@@ -75,6 +78,7 @@ void rl_init(struct rl_window *w, int limit, int window_ms)
 	for (int i = 0; i < w->limit; i++)
 		w->at[i] = w->start[i] = RL_LONG_AGO;
 	w->gap = w->slack = w->tat = 0;
+	w->head = 0;
 }
 
 void rl_smooth(struct rl_window *w)
@@ -90,20 +94,9 @@ void rl_free(struct rl_window *w)
 	w->at = w->start = NULL;
 }
 
-/* oldest - the slot whose time is the earliest: the one the next request replaces */
-static int oldest(const struct rl_window *w)
-{
-	int o = 0;
-
-	for (int i = 1; i < w->limit; i++)
-		if (w->at[i] < w->at[o])
-			o = i;
-	return o;
-}
-
 int64_t rl_next_ok(const struct rl_window *w, int64_t now)
 {
-	int64_t t = w->at[oldest(w)] + w->window_ms;
+	int64_t t = w->at[w->head] + w->window_ms;
 
 	if (w->gap > 0) {
 		int64_t s = (int64_t)ceil(w->tat - w->slack);
@@ -115,9 +108,10 @@ int64_t rl_next_ok(const struct rl_window *w, int64_t now)
 
 int rl_take(struct rl_window *w, int64_t now)
 {
-	int o = oldest(w);
+	int o = w->head;
 	int64_t spread = rl_spread();
 
+	w->head = (o + 1) % w->limit;
 	w->start[o] = now;
 	w->at[o] = now + (spread > 0 ? spread : 0);
 	if (w->gap > 0)

@@ -12,6 +12,7 @@ struct rl_window {
 	int window_ms; /* window length, with the margin */
 	int64_t *at;   /* per slot: the latest time its request may have been counted */
 	int64_t *start;/* per slot: when its request was sent (monotonic ms) */
+	int head;      /* the slot of the earliest start: the next request takes it */
 	double gap;    /* smoothing: ms between starts (0: none), see rl_smooth */
 	double slack;  /* smoothing: how far starts may run ahead of tat */
 	double tat;    /* smoothing: when the next start is due at the smooth pace */
