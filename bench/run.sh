@@ -139,6 +139,12 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 	printf "senderd CPU: %.0f us per message; peak memory %.1f MiB\n",
 		ticks / hz * 1e6 / n, rss / 1024 }'
 
+# --- 2b. senderd: accept-to-sent latency, scheduled messages, Telegram 100 ms away ----
+. bench/senderd.sh
+bench_sd_latency
+bench_sd_scheduled
+bench_sd_far
+
 # --- 3. senderd's memory with many bots and a deep queue (TGM_BENCH_BIG=1) ------------
 [ "${TGM_BENCH_BIG:-0}" = 1 ] || exit 0
 kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
