@@ -144,6 +144,7 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 bench_sd_latency
 bench_sd_scheduled
 bench_sd_far
+bench_sd_pacing
 
 # --- 3. senderd's memory with many bots and a deep queue (TGM_BENCH_BIG=1) ------------
 [ "${TGM_BENCH_BIG:-0}" = 1 ] || exit 0

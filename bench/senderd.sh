@@ -103,3 +103,30 @@ bench_sd_far() {
 		FROM messages WHERE id > $first AND status = 'sent'"
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "all sent %.1f s after senderd started\n", b - a }'
 }
+
+# bench_sd_pacing - the rate a lane keeps of Telegram's limits 100 ms away, against the
+# strict fake of the tests (bench/pacing.py), with zero 429s
+bench_sd_pacing() {
+	local n_bot=${TGM_BENCH_PACING_MESSAGES:-300} n_chat=12 urlf="$work/pacing.url" pp
+	local tb="400001:AApacingpacingpacingpacingpacingpaci1" tc="400002:AApacingpacingpacingpacingpacingpaci2"
+	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
+	echo
+	echo "== pacing: a bot at 30/s over 40 chats and a chat at 1/s, strict fake, 100 ms round trip"
+	/usr/bin/python3 bench/pacing.py "$urlf" "$tb" "$tc" "$n_bot" "$n_chat" 30 & pp=$!
+	while [ ! -s "$urlf" ]; do sleep 0.1; done
+	for t in "$tb" "$tc"; do
+		curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+			"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$t\",\"name\":\"pacing\"}" \
+			>/dev/null || { echo "bench: pacing bot failed"; exit 1; }
+	done
+	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
+		SELECT b.tenant_id, b.id, c::text, jsonb_build_object('chat_id', c, 'text', 'pace')
+		FROM bots b, LATERAL (SELECT b.id = (SELECT min(id) FROM bots WHERE name = 'pacing') AS many) m,
+		LATERAL (SELECT 900000 + CASE WHEN m.many THEN g % 40 ELSE 99 END AS c, g
+		         FROM generate_series(1, CASE WHEN m.many THEN $n_bot ELSE $n_chat END) g) x
+		WHERE b.name = 'pacing' ORDER BY g" >/dev/null
+	sed "s|^api_url = .*|api_url = $(cat "$urlf")|" "$work/tgm.conf" > "$work/pacing.conf"
+	"$bin/senderd" -c "$work/pacing.conf" --instance pacing 2>"$work/senderd-pacing.log" & sd_pid=$!
+	pids+=($sd_pid)
+	wait "$pp"
+}
