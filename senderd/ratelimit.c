@@ -10,9 +10,11 @@
  * trip per window (0.9 of the limit at 100 ms). Pacing from the starts is as safe
  * when the time a request takes to arrive varies little, so each request counts at
  * min(answer, start + spread), where spread is how much the round trips observed
- * lately vary (rl_observe): a steady network paces from the starts, an erratic one
- * (spread as large as the round trip, or too few samples) from the answers. A
- * request not answered yet counts at start + spread. A small margin in the window
+ * lately vary (rl_observe: the 90th percentile of the last 64 less their minimum): a
+ * steady network paces from the starts, an erratic one (spread as large as the round
+ * trip, or too few samples) from the answers. A request whose own round trip was
+ * unusual (beyond the minimum plus the spread: it may have arrived late) counts at its
+ * answer. A request not answered yet counts at start + spread. A small margin in the window
  * covers the clocks' granularity.
  *
  * rl_smooth adds a pace under the window (GCRA: one start every 0.9 x window/limit,
@@ -25,6 +27,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define RL_MARGIN_MS 10
 #define RL_LONG_AGO (INT64_MIN / 4)
@@ -36,35 +39,53 @@
 /* the round trips seen lately, for all lanes (they share one Telegram) */
 static struct {
 	int64_t rtt[RTT_SAMPLES];
-	int n, next;
-	int64_t spread; /* max - min of rtt[]; -1 until RTT_MIN_SAMPLES */
+	int n, next, fresh;
+	int64_t lo;     /* min of rtt[] */
+	int64_t spread; /* 90th percentile of rtt[] - lo; -1 until RTT_MIN_SAMPLES */
 	int64_t high;   /* max of rtt[]; -1 until the first */
 } rtts = { .spread = -1, .high = -1 };
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* learn - the spread and bounds of the samples (sorted a copy every few samples) */
+static void learn(void)
+{
+	int64_t s[RTT_SAMPLES];
+
+	memcpy(s, rtts.rtt, (size_t)rtts.n * sizeof(*s));
+	qsort(s, (size_t)rtts.n, sizeof(*s), cmp_i64);
+	rtts.lo = s[0];
+	rtts.high = s[rtts.n - 1];
+	rtts.spread = rtts.n >= RTT_MIN_SAMPLES ? s[rtts.n * 9 / 10] - s[0] : -1;
+}
+
 void rl_observe(int64_t rtt_ms)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
-
 	rtts.rtt[rtts.next] = rtt_ms;
 	rtts.next = (rtts.next + 1) % RTT_SAMPLES;
 	if (rtts.n < RTT_SAMPLES)
 		rtts.n++;
-	for (int i = 0; i < rtts.n; i++) {
-		lo = rtts.rtt[i] < lo ? rtts.rtt[i] : lo;
-		hi = rtts.rtt[i] > hi ? rtts.rtt[i] : hi;
+	if (rtts.n < RTT_SAMPLES || ++rtts.fresh >= RTT_SAMPLES / 8) {
+		rtts.fresh = 0;
+		learn();
+	} else if (rtt_ms > rtts.high) {
+		rtts.high = rtt_ms;
 	}
-	rtts.spread = rtts.n >= RTT_MIN_SAMPLES ? hi - lo : -1;
-	rtts.high = hi;
-}
-
-int64_t rl_rtt_high(void)
-{
-	return rtts.high;
 }
 
 int64_t rl_spread(void)
 {
 	return rtts.spread;
+}
+
+int64_t rl_rtt_high(void)
+{
+	return rtts.high;
 }
 
 void rl_init(struct rl_window *w, int limit, int window_ms)
@@ -125,7 +146,9 @@ void rl_done(struct rl_window *w, int slot, int64_t start, int64_t now)
 
 	if (w->at == NULL || slot < 0 || slot >= w->limit)
 		return;
-	if (spread >= 0 && start + spread < at)
+	/* a round trip within the usual spread counts at start + spread; an unusual one
+	 * (it may have arrived late) at its answer */
+	if (spread >= 0 && now - start - rtts.lo <= spread && start + spread < at)
 		at = start + spread;
 	if (w->start[slot] == start) /* still this request's slot */
 		w->at[slot] = at;
