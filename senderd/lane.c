@@ -176,6 +176,7 @@ static bool before(const struct pending *p, const struct pending *q)
 	return p->priority < q->priority || (p->priority == q->priority && p->id < q->id);
 }
 
+/* cmp_pending - qsort's order of claimed messages: before() */
 static int cmp_pending(const void *a, const void *b)
 {
 	const struct pending *p = *(struct pending *const *)a, *q = *(struct pending *const *)b;

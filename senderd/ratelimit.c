@@ -8,14 +8,14 @@
  * senderd does not see that moment, only that it lies between the request's start
  * and its answer. Counting a request at its answer is always safe but costs a round
  * trip per window (0.9 of the limit at 100 ms). Pacing from the starts is as safe
- * when the time a request takes to arrive varies little, so each request counts at
- * min(answer, start + spread), where spread is how much the round trips observed
- * lately vary (rl_observe: the 90th percentile of the last 64 less their minimum): a
- * steady network paces from the starts, an erratic one (spread as large as the round
- * trip, or too few samples) from the answers. A request whose own round trip was
- * unusual (beyond the minimum plus the spread: it may have arrived late) counts at its
- * answer. A request not answered yet counts at start + spread. A small margin in the window
- * covers the clocks' granularity.
+ * when the time a request takes to arrive varies little: the shortest round trip
+ * seen lately (the last 64, of any lane: rl_observe) is about the least a request
+ * takes both ways, so a request whose round trip was `extra` longer reached Telegram
+ * at most `extra` later than the quickest would have, and counts at start + extra
+ * (the next one cannot arrive sooner after its own start than the quickest). When the
+ * network is erratic (the 90th percentile of the round trips is twice their minimum
+ * or more) or too few were seen, a request counts at its answer: today's strict
+ * spacing. A request not answered yet counts at start + spread.
  *
  * rl_smooth adds a pace under the window (GCRA: one start every 0.9 x window/limit,
  * a small burst allowed), so that a lane at its limit spreads its sends over the
@@ -41,10 +41,12 @@ static struct {
 	int64_t rtt[RTT_SAMPLES];
 	int n, next, fresh;
 	int64_t lo;     /* min of rtt[] */
-	int64_t spread; /* 90th percentile of rtt[] - lo; -1 until RTT_MIN_SAMPLES */
+	int64_t spread; /* 90th percentile of rtt[] - lo; -1: too few samples, or erratic
+			 * (the spread as large as the shortest round trip) */
 	int64_t high;   /* max of rtt[]; -1 until the first */
 } rtts = { .spread = -1, .high = -1 };
 
+/* cmp_i64 - qsort's ascending order of round trips */
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -61,7 +63,9 @@ static void learn(void)
 	qsort(s, (size_t)rtts.n, sizeof(*s), cmp_i64);
 	rtts.lo = s[0];
 	rtts.high = s[rtts.n - 1];
-	rtts.spread = rtts.n >= RTT_MIN_SAMPLES ? s[rtts.n * 9 / 10] - s[0] : -1;
+	rtts.spread = s[rtts.n * 9 / 10] - s[0];
+	if (rtts.n < RTT_MIN_SAMPLES || rtts.spread >= rtts.lo) /* too few, or erratic */
+		rtts.spread = -1;
 }
 
 void rl_observe(int64_t rtt_ms)
@@ -142,14 +146,12 @@ int rl_take(struct rl_window *w, int64_t now)
 
 void rl_done(struct rl_window *w, int slot, int64_t start, int64_t now)
 {
-	int64_t spread = rl_spread(), at = now;
+	int64_t at = now, extra = now - start - rtts.lo;
 
 	if (w->at == NULL || slot < 0 || slot >= w->limit)
 		return;
-	/* a round trip within the usual spread counts at start + spread; an unusual one
-	 * (it may have arrived late) at its answer */
-	if (spread >= 0 && now - start - rtts.lo <= spread && start + spread < at)
-		at = start + spread;
+	if (rl_spread() >= 0) /* steady: it arrived at most its extra round trip late */
+		at = start + (extra > 0 ? extra : 0);
 	if (w->start[slot] == start) /* still this request's slot */
 		w->at[slot] = at;
 	else if (w->at[slot] < at)   /* reused meanwhile: keep the later bound */
