@@ -285,11 +285,13 @@ void lane_answered(struct lane *l)
 		lane_pump(w);
 }
 
-/* inflight_need - requests in flight that rate per second needs at the longest round
- * trip seen lately (in flight = rate x round trip), a quarter more; 0: none seen */
+/* inflight_need - requests in flight that rate per second needs at the network's round
+ * trip (in flight = rate x round trip), a quarter more; 0: none seen. The shortest
+ * round trip, not a longer one: queueing in a busy senderd makes round trips longer,
+ * and more in flight would only make that queue longer */
 static long inflight_need(long rate)
 {
-	int64_t rtt = rl_rtt_high();
+	int64_t rtt = rl_rtt_low();
 
 	return rtt > 0 ? rate * rtt * 5 / 4000 + 1 : 0;
 }

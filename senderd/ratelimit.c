@@ -43,8 +43,7 @@ static struct {
 	int64_t lo;     /* min of rtt[] */
 	int64_t spread; /* 90th percentile of rtt[] - lo; -1: too few samples, or erratic
 			 * (the spread as large as the shortest round trip) */
-	int64_t high;   /* max of rtt[]; -1 until the first */
-} rtts = { .spread = -1, .high = -1 };
+} rtts = { .spread = -1 };
 
 /* cmp_i64 - qsort's ascending order of round trips */
 static int cmp_i64(const void *a, const void *b)
@@ -62,7 +61,6 @@ static void learn(void)
 	memcpy(s, rtts.rtt, (size_t)rtts.n * sizeof(*s));
 	qsort(s, (size_t)rtts.n, sizeof(*s), cmp_i64);
 	rtts.lo = s[0];
-	rtts.high = s[rtts.n - 1];
 	rtts.spread = s[rtts.n * 9 / 10] - s[0];
 	if (rtts.n < RTT_MIN_SAMPLES || rtts.spread >= rtts.lo) /* too few, or erratic */
 		rtts.spread = -1;
@@ -77,8 +75,8 @@ void rl_observe(int64_t rtt_ms)
 	if (rtts.n < RTT_SAMPLES || ++rtts.fresh >= RTT_SAMPLES / 8) {
 		rtts.fresh = 0;
 		learn();
-	} else if (rtt_ms > rtts.high) {
-		rtts.high = rtt_ms;
+	} else if (rtt_ms < rtts.lo) {
+		rtts.lo = rtt_ms;
 	}
 }
 
@@ -87,9 +85,9 @@ int64_t rl_spread(void)
 	return rtts.spread;
 }
 
-int64_t rl_rtt_high(void)
+int64_t rl_rtt_low(void)
 {
-	return rtts.high;
+	return rtts.n > 0 ? rtts.lo : -1;
 }
 
 void rl_init(struct rl_window *w, int limit, int window_ms)
