@@ -289,12 +289,13 @@ void lane_answered(struct lane *l)
 /* inflight_need - requests in flight that rate per second needs at the network's round
  * trip (in flight = rate x round trip), a quarter more; 0: none seen. The shortest
  * round trip, not a longer one: queueing in a busy senderd makes round trips longer,
- * and more in flight would only make that queue longer */
+ * and more in flight would only make that queue longer. Below SD_FAR_MS the fixed
+ * caps already carry what one process can send */
 static long inflight_need(long rate)
 {
 	int64_t rtt = rl_rtt_low();
 
-	return rtt > 0 ? rate * rtt * 5 / 4000 + 1 : 0;
+	return rtt >= SD_FAR_MS ? rate * rtt * 5 / 4000 + 1 : 0;
 }
 
 int sd_inflight_cap(const struct senderd *sd)

@@ -28,6 +28,7 @@ struct record;
 
 #define SD_LANE_BUCKETS 1024
 #define SD_INFLIGHT_BOUND 1024 /* requests in flight per process at most (memory) */
+#define SD_FAR_MS 20 /* round trips from which the in-flight caps grow with them */
 
 struct senderd {
 	struct tgm_ctx *ctx;
