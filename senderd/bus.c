@@ -92,12 +92,9 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (open_buses(sd, err, errlen) != 0)
 		return -1;
 	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
-	 * memory flat however many bots there are; it grows with the round trip seen
-	 * (lane.c), up to inflight_bound */
+	 * memory flat however many bots there are */
 	sd->max_inflight = cfg->senderd.max_inflight * 4;
-	sd->inflight_bound = sd->max_inflight > SD_INFLIGHT_BOUND ? sd->max_inflight
-								   : SD_INFLIGHT_BOUND;
-	sd->httpc = tgm_httpc_new(ctx->base, sd->inflight_bound);
+	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
 	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-callback");
 	sd->nlane_pgs = cfg->senderd.claim_connections;
 	sd->lane_pgs = tgm_xcalloc((size_t)sd->nlane_pgs, sizeof(*sd->lane_pgs));

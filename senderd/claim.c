@@ -98,10 +98,7 @@ static void on_recovered(PGresult *res, const char *err, void *arg)
 /* set_limits - the bot's settings into the lane's windows */
 static void set_limits(struct lane *l, PGresult *res)
 {
-	int per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
-
-	l->sd->rate_sum += per_second - l->per_second; /* the process's cap follows */
-	l->per_second = per_second;
+	l->per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
 	l->chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	l->group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 	l->paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';

@@ -108,7 +108,6 @@ static void pending_list_free(struct pending *p)
 
 static void lane_free(struct lane *l)
 {
-	l->sd->rate_sum -= l->per_second;
 	pending_list_free(l->queue);
 	pending_list_free(l->to_mark);
 	chats_free(l);
@@ -286,42 +285,10 @@ void lane_answered(struct lane *l)
 		lane_pump(w);
 }
 
-/* inflight_need - requests in flight that rate per second needs at the network's round
- * trip (in flight = rate x round trip), a quarter more; 0: none seen. The shortest
- * round trip, not a longer one: queueing in a busy senderd makes round trips longer,
- * and more in flight would only make that queue longer. Below SD_FAR_MS the fixed
- * caps already carry what one process can send */
-static long inflight_need(long rate)
-{
-	int64_t rtt = rl_rtt_low();
-
-	return rtt >= SD_FAR_MS ? rate * rtt * 5 / 4000 + 1 : 0;
-}
-
-int sd_inflight_cap(const struct senderd *sd)
-{
-	long need = inflight_need(sd->rate_sum);
-
-	if (need > sd->inflight_bound)
-		need = sd->inflight_bound;
-	return need > sd->max_inflight ? (int)need : sd->max_inflight;
-}
-
-/* lane_cap - requests in flight a lane allows: max_inflight, more if its rate needs it */
-static int lane_cap(const struct lane *l)
-{
-	int cap = l->sd->ctx->cfg->senderd.max_inflight;
-	long need = inflight_need(l->per_second);
-
-	if (need > l->sd->inflight_bound)
-		need = l->sd->inflight_bound;
-	return need > cap ? (int)need : cap;
-}
-
 /* send_due - start every send the limits allow now; returns when to look again */
 static int64_t send_due(struct lane *l, int64_t now)
 {
-	int max_inflight = lane_cap(l), sd_cap = sd_inflight_cap(l->sd);
+	int max_inflight = l->sd->ctx->cfg->senderd.max_inflight;
 	int64_t wake = NO_WAKE, t;
 	struct pending **pp = &l->queue;
 
@@ -330,7 +297,7 @@ static int64_t send_due(struct lane *l, int64_t now)
 	while (*pp && l->inflight < max_inflight) {
 		struct chat_slot *c;
 
-		if (l->sd->inflight >= sd_cap) { /* the process-wide cap */
+		if (l->sd->inflight >= l->sd->max_inflight) { /* the process-wide cap */
 			wait_turn(l);
 			return wake;
 		}

@@ -85,11 +85,6 @@ int64_t rl_spread(void)
 	return rtts.spread;
 }
 
-int64_t rl_rtt_low(void)
-{
-	return rtts.n > 0 ? rtts.lo : -1;
-}
-
 void rl_init(struct rl_window *w, int limit, int window_ms)
 {
 	free(w->at);

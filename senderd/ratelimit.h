@@ -36,8 +36,5 @@ void rl_observe(int64_t rtt_ms);
 /* rl_spread - how uncertain a request's arrival is, from the round trips seen; -1:
  * not known (too few, or erratic): requests count until their answer */
 int64_t rl_spread(void);
-/* rl_rtt_low - the shortest round trip seen lately (ms): the network's own latency,
- * without the queueing senderd's load adds; -1: none yet */
-int64_t rl_rtt_low(void);
 
 #endif

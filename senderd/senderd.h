@@ -27,8 +27,6 @@ struct tgm_httpc;
 struct record;
 
 #define SD_LANE_BUCKETS 1024
-#define SD_INFLIGHT_BOUND 1024 /* requests in flight per process at most (memory) */
-#define SD_FAR_MS 20 /* round trips from which the in-flight caps grow with them */
 
 struct senderd {
 	struct tgm_ctx *ctx;
@@ -55,9 +53,7 @@ struct senderd {
 	unsigned lease_gen;        /* round of the last lease renewal */
 	bool lease_busy;           /* a lease round is in flight */
 	unsigned long sent, failed, retried, flood;
-	int inflight, max_inflight; /* requests in flight, all lanes; the cap's floor */
-	int inflight_bound;        /* the cap's ceiling (memory): the client's connections */
-	long rate_sum;             /* the per_second of every lane: what the cap must carry */
+	int inflight, max_inflight; /* requests in flight, all lanes; the cap on them */
 	struct lane *waiting;      /* lanes held back by that cap, first come first served */
 };
 
@@ -95,8 +91,6 @@ void lane_settings(struct lane *l, const char *settings);
 void lane_wake_all(struct senderd *sd);
 void lane_pump_all(struct senderd *sd);
 int lane_inflight(const struct lane *l);
-/* sd_inflight_cap - requests in flight the process allows now (rate x round trip) */
-int sd_inflight_cap(const struct senderd *sd);
 void lane_free_all(struct senderd *sd);
 
 #endif
