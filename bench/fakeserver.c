@@ -5,7 +5,9 @@
  * "telegram" it answers like the Bot API accepting a send (the fast fake Telegram
  * that senderd and the bare libcurl loop are measured against).
  *
- * Usage: fakeserver PORT [202|telegram]
+ * A third argument delays every answer by that many ms (Telegram far away).
+ *
+ * Usage: fakeserver PORT [202|telegram] [DELAY_MS]
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -21,9 +23,11 @@ static const char telegram[] =
 	"\"chat\":{\"id\":1,\"type\":\"private\"},\"id\":1,\"is_bot\":true,"
 	"\"first_name\":\"bench\",\"username\":\"bench_bot\"}}";
 
-static void answer(struct evhttp_request *req, void *arg)
+static struct event_base *base;
+static struct timeval delay;
+
+static void reply(struct evhttp_request *req, const char *body)
 {
-	const char *body = arg;
 	struct evbuffer *out = evbuffer_new();
 
 	evbuffer_add(out, body, strlen(body));
@@ -33,6 +37,21 @@ static void answer(struct evhttp_request *req, void *arg)
 	evbuffer_free(out);
 }
 
+static const char *body_of_all;
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+	reply(arg, body_of_all);
+}
+
+static void answer(struct evhttp_request *req, void *arg)
+{
+	if (delay.tv_sec || delay.tv_usec)
+		event_base_once(base, -1, EV_TIMEOUT, on_delay, req, &delay);
+	else
+		reply(req, arg);
+}
+
 static void on_term(evutil_socket_t sig, short what, void *arg)
 {
 	event_base_loopbreak(arg);
@@ -40,14 +59,22 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct event_base *base = event_base_new();
-	struct evhttp *http = evhttp_new(base);
-	struct event *term = evsignal_new(base, SIGTERM, on_term, base);
+	struct evhttp *http;
+	struct event *term;
 	const char *body = argc > 2 && strcmp(argv[2], "telegram") == 0 ? telegram : accepted;
+	long ms = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
+
+	base = event_base_new();
+	http = evhttp_new(base);
+	term = evsignal_new(base, SIGTERM, on_term, base);
+	delay.tv_sec = ms / 1000;
+	delay.tv_usec = ms % 1000 * 1000;
+	body_of_all = body;
 
 	if (argc < 2 ||
 	    evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)strtol(argv[1], NULL, 10))) {
-		fprintf(stderr, "usage: fakeserver PORT [202|telegram] (the port must be free)\n");
+		fprintf(stderr, "usage: fakeserver PORT [202|telegram] [DELAY_MS]"
+			" (the port must be free)\n");
 		return 1;
 	}
 	event_add(term, NULL);

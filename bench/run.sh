@@ -156,6 +156,13 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 	printf "senderd CPU: %.0f us per message; peak memory %.1f MiB\n",
 		ticks / hz * 1e6 / n, rss / 1024 }'
 
+# --- 2b. senderd: accept-to-sent latency, scheduled messages, Telegram 100 ms away ----
+. bench/senderd.sh
+bench_sd_latency
+bench_sd_scheduled
+bench_sd_far
+bench_sd_pacing
+
 # --- 3. gatewayd's reads on a big table and the bot choice (bench/reads.sh, its own run)
 echo
 bash bench/reads.sh

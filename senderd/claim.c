@@ -36,7 +36,10 @@ static const char recover_sql[] =
 	" SELECT id, status, 'ambiguous: the previous sender stopped during the send' FROM r";
 
 /* the head of each chat's line among the due messages: later ones wait their turn;
- * a message to a group that moved to a supergroup goes to its new id */
+ * a message to a group that moved to a supergroup goes to its new id. When fewer
+ * than asked are due, the last column says in how many ms the next one falls due
+ * (scheduled, or a retry), so the lane wakes then instead of waiting for the sweep;
+ * the row then always comes, with a NULL id when nothing was claimed. */
 static const char claim_sql[] =
 	"WITH c AS (SELECT m.id, m.chat FROM messages m"
 	"  WHERE m.bot_id = $1 AND m.status IN ('queued', 'retrying') AND m.not_before <= now()"
@@ -51,13 +54,16 @@ static const char claim_sql[] =
 	"  FROM c LEFT JOIN chats h ON h.bot_id = $1 AND h.migrated_to IS NOT NULL"
 	"  AND h.chat_id::text = c.chat WHERE m.id = c.id"
 	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at),"
-	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u)"
+	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u),"
+	" nx AS (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint AS ms"
+	"  FROM messages n WHERE n.bot_id = $1 AND n.status IN ('queued', 'retrying')"
+	"  AND n.not_before > now() AND (SELECT count(*) FROM u) < $2)"
 	" SELECT u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
 	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = $1 AND h.blocked_at IS NOT NULL"
 	"   AND h.chat_id::text = u.chat),"
-	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint"
-	" FROM u";
+	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms"
+	" FROM nx LEFT JOIN u ON true";
 
 static void bot_param(struct lane *l, char buf[24])
 {
@@ -96,8 +102,10 @@ static void set_limits(struct lane *l, PGresult *res)
 	l->chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	l->group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 	l->paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';
-	if (l->bot_rate.limit != l->per_second) /* keep the window's history if unchanged */
+	if (l->bot_rate.limit != l->per_second) { /* keep the window's history if unchanged */
 		rl_init(&l->bot_rate, l->per_second, 1000);
+		rl_smooth(&l->bot_rate);
+	}
 }
 
 static void on_loaded(PGresult *res, const char *err, void *arg)
@@ -160,8 +168,9 @@ void claim_load(struct lane *l)
 	tgm_pg_query(l->pg, load_sql, 1, p, on_loaded, l);
 }
 
-/* take_row - one claimed row: expired and blocked ones end here, the rest wait */
-static void take_row(struct lane *l, PGresult *res, int i)
+/* take_row - one claimed row: expired and blocked ones end here; the rest, returned,
+ * wait in the queue */
+static struct pending *take_row(struct lane *l, PGresult *res, int i)
 {
 	struct pending *p = tgm_xcalloc(1, sizeof(*p));
 	struct record *rec = l->sd->record;
@@ -176,19 +185,31 @@ static void take_row(struct lane *l, PGresult *res, int i)
 		record_add(rec, p->id, l->bot_id, "expired", "ttl passed before it could be sent",
 			   0, 0);
 		pending_free(p);
+		return NULL;
 	} else if (!PQgetisnull(res, i, 7)) {
 		char detail[300];
 
 		snprintf(detail, sizeof(detail), "chat blocked: %s", PQgetvalue(res, i, 7));
 		record_add(rec, p->id, l->bot_id, "failed", detail, 0, 0);
 		pending_free(p);
-	} else {
-		int64_t left;
-
-		if (!PQgetisnull(res, i, 8) && tgm_parse_int64(PQgetvalue(res, i, 8), &left))
-			p->expires_at = tgm_mono_ms() + left;
-		lane_enqueue(l, p);
+		return NULL;
 	}
+	int64_t left;
+
+	if (!PQgetisnull(res, i, 8) && tgm_parse_int64(PQgetvalue(res, i, 8), &left))
+		p->expires_at = tgm_mono_ms() + left;
+	return p;
+}
+
+/* next_due - when the claim said the next message falls due: wake the lane then */
+static void next_due(struct lane *l, PGresult *res)
+{
+	int64_t ms;
+
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 9) ||
+	    !tgm_parse_int64(PQgetvalue(res, 0, 9), &ms))
+		return;
+	l->next_due = tgm_mono_ms() + (ms > 0 ? ms : 0) + 1;
 }
 
 static void on_claimed(PGresult *res, const char *err, void *arg)
@@ -200,9 +221,19 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		log_warn("bot=%lld claim failed: %s", (long long)l->bot_id, err);
 		l->more = false;
 	} else {
+		int n = 0, k = 0;
+		struct pending **ps = tgm_xcalloc((size_t)PQntuples(res) + 1, sizeof(*ps));
+
 		for (int i = 0; i < PQntuples(res); i++)
-			take_row(l, res, i);
-		l->more = PQntuples(res) > 0 && l->claim_asked == PQntuples(res);
+			if (!PQgetisnull(res, i, 0)) {
+				n++;
+				if ((ps[k] = take_row(l, res, i)) != NULL)
+					k++;
+			}
+		lane_enqueue_all(l, ps, k);
+		free(ps);
+		l->more = n > 0 && l->claim_asked == n;
+		next_due(l, res);
 	}
 	if (l->dropping || l->sd->stopping) {
 		claim_return_all(l);

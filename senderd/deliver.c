@@ -220,6 +220,8 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 	struct delivery *d = arg;
 	struct lane *l = d->l;
 
+	if (!r->transport_error) /* Telegram answered: the round trip teaches the pacing */
+		rl_observe(tgm_mono_ms() - d->p->sent_ms);
 	lane_answered(l);
 	lane_sent(l, d->p);
 	judge(l, d->p, r);

@@ -170,17 +170,33 @@ void pending_free(struct pending *p)
 	free(p);
 }
 
-/* lane_enqueue - insert in (priority, id) order */
-void lane_enqueue(struct lane *l, struct pending *p)
+/* before - p goes before q: (priority, id) order */
+static bool before(const struct pending *p, const struct pending *q)
+{
+	return p->priority < q->priority || (p->priority == q->priority && p->id < q->id);
+}
+
+/* cmp_pending - qsort's order of claimed messages: before() */
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *p = *(struct pending *const *)a, *q = *(struct pending *const *)b;
+
+	return before(p, q) ? -1 : before(q, p) ? 1 : 0;
+}
+
+void lane_enqueue_all(struct lane *l, struct pending **ps, int n)
 {
 	struct pending **pp = &l->queue;
 
-	while (*pp && ((*pp)->priority < p->priority ||
-		       ((*pp)->priority == p->priority && (*pp)->id < p->id)))
-		pp = &(*pp)->next;
-	p->next = *pp;
-	*pp = p;
-	l->nqueued++;
+	qsort(ps, (size_t)n, sizeof(*ps), cmp_pending);
+	for (int i = 0; i < n; i++) { /* one pass: each goes after the last one merged */
+		while (*pp && !before(ps[i], *pp))
+			pp = &(*pp)->next;
+		ps[i]->next = *pp;
+		*pp = ps[i];
+		pp = &ps[i]->next;
+		l->nqueued++;
+	}
 }
 
 static unsigned chat_hash(const char *s)
@@ -230,6 +246,7 @@ static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c,
 
 	*pp = p->next;
 	l->nqueued--;
+	p->sent_ms = now;
 	p->bot_slot = rl_take(&l->bot_rate, now);
 	p->gap_slot = rl_take(&c->gap, now);
 	p->minute_slot = c->group ? rl_take(&c->minute, now) : -1;
@@ -333,6 +350,12 @@ void lane_pump(struct lane *l)
 		return;
 	}
 	wake = send_due(l, now);
+	if (l->next_due && l->next_due <= now) {
+		l->next_due = 0;
+		l->wake_claim = true;
+	} else if (l->next_due && l->next_due < wake) {
+		wake = l->next_due;
+	}
 	for (int i = 0; i < l->nretry;) {
 		if (l->retry_due[i] <= now) { /* due: claim it; the slot takes the last one */
 			l->retry_due[i] = l->retry_due[--l->nretry];
@@ -358,10 +381,10 @@ void lane_sent(struct lane *l, struct pending *p)
 	int64_t now = tgm_mono_ms();
 
 	c->busy = false;
-	rl_done(&l->bot_rate, p->bot_slot, now);
-	rl_done(&c->gap, p->gap_slot, now);
+	rl_done(&l->bot_rate, p->bot_slot, p->sent_ms, now);
+	rl_done(&c->gap, p->gap_slot, p->sent_ms, now);
 	if (c->group)
-		rl_done(&c->minute, p->minute_slot, now);
+		rl_done(&c->minute, p->minute_slot, p->sent_ms, now);
 }
 
 void lane_settings(struct lane *l, const char *settings)

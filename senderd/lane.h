@@ -22,6 +22,7 @@ struct pending {
 	int attempts;
 	int64_t expires_at;  /* monotonic ms after which it must not go out; 0: never */
 	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
+	int64_t sent_ms;     /* when its request started (monotonic ms) */
 };
 
 /* chat_slot - what the lane knows of one chat: its limits and whether it is busy */
@@ -67,6 +68,7 @@ struct lane {
 	int64_t suspended_until;
 	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */
 	int nretry, retry_cap;
+	int64_t next_due;      /* when the next scheduled message falls due; 0: none known */
 	int flood_chats;       /* chats that met a 429 while the bot was not suspended */
 	int64_t flood_window_until;
 	struct rl_window bot_rate;
@@ -79,7 +81,8 @@ void lane_pump(struct lane *l);
 int lane_buffer_cap(const struct lane *l);
 struct chat_slot *lane_chat(struct lane *l, const char *chat);
 void pending_free(struct pending *p);
-void lane_enqueue(struct lane *l, struct pending *p);
+/* lane_enqueue_all - n claimed messages (any order) into the queue, in one pass */
+void lane_enqueue_all(struct lane *l, struct pending **ps, int n);
 void lane_maybe_free(struct lane *l);
 /* lane_sent - p's request was answered: its chat is free, its window times move */
 void lane_sent(struct lane *l, struct pending *p);

@@ -35,9 +35,22 @@ Forum topics: ``createForumTopic`` answers a ForumTopic (thread ids count up fro
 ``tg.calls(...)``/``tg.sends(...)`` filter the record by token, chat, method;
 ``tg.count_by(key)`` counts sends per key (e.g. the message id the tests put in the text).
 ``max_in_window(times, w)`` and ``min_gap(times)`` check rates from the arrival times.
+
+A network and Telegram's own limits, for pacing tests::
+
+    tg.network(up=(0.05, 0.25), down=(0.05, 0.25))  # each way drawn per request (s)
+    tg.strict(per_second=30, chat_per_second=1)     # 429 past either, like Telegram
+
+``up`` delays the arrival (``Call.time`` is when the request "reached" the fake),
+``down`` the answer. ``strict`` counts arrivals of sends per token and per (token,
+chat) in sliding one-second windows and answers 429 (``Call.answer`` "strict") to a
+send that would exceed one; ``tg.strict_floods()`` lists those.
 """
 
+import collections
+import copy
 import itertools
+import random
 import threading
 import time
 
@@ -125,6 +138,53 @@ class FakeTelegram(FakeUpstream):
         self._rules = []
         self._calls = []
         self._ids = itertools.count(1)
+        self._up = self._down = None
+        self._strict = None     # (per_second, chat_per_second, window)
+        self._arrivals = {}     # token or (token, chat) -> deque of arrival times
+        self._random = random.Random(12)
+
+    # --- network and limits -------------------------------------------------------
+
+    def network(self, up=None, down=None):
+        """delay each request's arrival by up and its answer by down: seconds, or a
+        (low, high) range drawn uniformly for each request"""
+        self._up, self._down = up, down
+        return self
+
+    def strict(self, per_second=30, chat_per_second=1, window=1.0):
+        """answer 429 to a send past per_second per token or chat_per_second per chat
+        within any window (arrival times)"""
+        self._strict = (per_second, chat_per_second, window)
+        return self
+
+    def strict_floods(self):
+        return [c for c in self.sends() if c.answer == "strict"]
+
+    def _draw(self, way):
+        if way is None:
+            return 0.0
+        if isinstance(way, (int, float)):
+            return float(way)
+        with self._lock:
+            return self._random.uniform(*way)
+
+    def _over_limit(self, call):
+        """count call's arrival in the strict windows; True if it exceeds one (caller
+        holds the lock)"""
+        if self._strict is None or call.method not in SEND_METHODS and \
+                not call.method.startswith("send"):
+            return False
+        per_bot, per_chat, window = self._strict
+        over = False
+        for key, limit in ((call.token, per_bot), ((call.token, call.chat_id), per_chat)):
+            q = self._arrivals.setdefault(key, collections.deque())
+            while q and q[0] <= call.time - window:
+                q.popleft()
+            over = over or len(q) >= limit
+        if not over:
+            self._arrivals[call.token].append(call.time)
+            self._arrivals[(call.token, call.chat_id)].append(call.time)
+        return over
 
     # --- rules --------------------------------------------------------------------
 
@@ -221,14 +281,28 @@ class FakeTelegram(FakeUpstream):
         if at < 0:
             return Reply.tg_error(404, "Not Found")
         token, _, method = req.path[at + len("/bot"):].partition("/")
-        call = Call(token, method, req.json, req.time, req, prefix=req.path[:at])
+        up, down = self._draw(self._up), self._draw(self._down)
+        if up and self.http._stopping.wait(up):
+            return Reply.close()
+        when = time.monotonic() if up else req.time
+        call = Call(token, method, req.json, when, req, prefix=req.path[:at])
         with self._lock:
             self._calls.append(call)
+            if self._over_limit(call):
+                call.answer = "strict"
+                self._lock.notify_all()
+                return Reply.tg_error(429, "Too Many Requests: retry after 1",
+                                      retry_after=1, delay=down)
             rule = next((r for r in self._rules if r.matches(call)), None)
             reply = rule.take(call) if rule else None
             call.answer = rule.kind if rule else "ok"
             self._lock.notify_all()
-        return self._ok(call) if reply is None else reply
+        if reply is None:
+            return self._ok(call, down)
+        if down and not reply.delay:
+            reply = copy.copy(reply)
+            reply.delay = down
+        return reply
 
     # --- the record ---------------------------------------------------------------
 

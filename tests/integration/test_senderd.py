@@ -293,9 +293,10 @@ def test_bot_rate_limit_and_achieved_rate(sw, tg):
                     print(f"  {x.time - times[0]:7.3f}s conn {x.request.conn}"
                           f"{' (new)' if first_on_conn[x.request.conn] is x else ''}")
                 break
-    span = times[-1] - times[0]
-    # a sender that keeps the limit exactly needs (n - limit) / limit seconds from its
-    # first send to its last one: (n - limit) / span is the achieved rate
+    span = times[-1] - times[limit - 1]
+    # after its first `limit` sends (a burst, or spread over the first window: the
+    # lane paces), a sender that keeps the limit exactly needs (n - limit) / limit
+    # seconds for the rest: (n - limit) / span is the achieved rate
     achieved = (n - limit) / span
     print(f"bot rate: worst 1-s window {worst}/{limit}, span {span:.3f}s, "
           f"achieved {achieved:.2f}/s ({achieved / limit:.0%})")
