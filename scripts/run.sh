@@ -228,7 +228,7 @@ $rule
 
   API          $api/v1/   (described at $api/v1/openapi.yaml)
   Dashboard    $api/      (coming: the dashboard is not built yet)
-  Webhooks     $hook/telegram/<bot_id>   $hook/stripe   (coming: intake)
+  Webhooks     $hook/telegram/<bot_id>   $hook/stripe
   Admin key    $admin_key
                (in var/admin.key; its scope is admin, tenant "default")
   Try          curl -H "Authorization: Bearer $admin_key" $api/v1/bots

@@ -96,9 +96,37 @@ def test_units_point_at_the_man_pages():
 
 def test_nothing_cites_docs_outside_the_repository():
     r = subprocess.run(["git", "-C", str(REPO), "grep", "-n", "-I", "-E",
-                        r"/work/shared|(^|[^/a-z])(DESIGN|TELEGRAM|STRIPE|STYLE)\.md",
-                        "--", ".", ":!tests/node_modules"],
+                        r"/work/shared|(^|[^/a-z_])(DESIGN|TELEGRAM|STRIPE|STYLE)\.md",
+                        "--", ".", ":!tests/node_modules", ":!tests/integration/test_docs.py"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1, f"citations of files outside the repository:\n{r.stdout}"
     for name in ("design", "telegram", "stripe", "style"):
         assert (REPO / "docs" / f"{name}.md").exists()
+
+
+def config_defaults():
+    """{(section, key): default} as `tgmctl config --defaults` prints the table."""
+    r = subprocess.run([binary("tgmctl"), "config", "--defaults"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    section, out = "", {}
+    for line in r.stdout.splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif re.match(r"[a-z_0-9]+ = ", line):
+            key, value = line.split(" = ", 1)
+            out[(section, key)] = value.strip('"')
+    return out
+
+
+def test_configuration_doc_matches_the_table():
+    """docs/configuration.md's table has every key, with the default the code has."""
+    doc = (REPO / "docs/configuration.md").read_text()
+    rows = re.findall(r"^\| `([a-z_0-9]+)` \| `([a-z_0-9]+)` \| `([^`]*)` \|", doc, re.M)
+    documented = {(s, k): d.strip('"') for s, k, d in rows}
+    code = config_defaults()
+    assert len(code) == len(config_keys()), "could not read every default of the table"
+    assert sorted(documented) == sorted(code), "docs/configuration.md and the config table list different keys"
+    for key, default in code.items():
+        assert documented[key] == default, \
+            f"docs/configuration.md: [{key[0]}] {key[1]} defaults to {default!r} in the code"
