@@ -130,3 +130,27 @@ def test_configuration_doc_matches_the_table():
     for key, default in code.items():
         assert documented[key] == default, \
             f"docs/configuration.md: [{key[0]}] {key[1]} defaults to {default!r} in the code"
+
+
+def code_routes():
+    """{(method, path)} of gatewayd/server.c's route table."""
+    text = (REPO / "gatewayd/server.c").read_text()
+    table = text.split("routes[] = {", 1)[1].split("\n};", 1)[0]
+    out = set()
+    for methods, path in re.findall(r'\{ ([A-Z_| ]+), "([^"]+)"', table):
+        for m in methods.split("|"):
+            out.add((m.strip().replace("EVHTTP_REQ_", ""), path))
+    assert len(out) > 20, "gatewayd/server.c: could not read its route table"
+    return out
+
+
+def test_api_doc_lists_the_route_table():
+    """docs/api.md's route tables list exactly gatewayd's routes."""
+    doc = (REPO / "docs/api.md").read_text()
+    documented = set()
+    for methods, path in re.findall(r"^\| (`[A-Z]+`(?:, `[A-Z]+`)*) \| `(/[^`]*)` \|", doc, re.M):
+        for m in re.findall(r"`([A-Z]+)`", methods):
+            documented.add((m, path))
+    code = code_routes()
+    assert not documented - code, f"docs/api.md lists routes gatewayd lacks: {documented - code}"
+    assert not code - documented, f"docs/api.md misses routes of gatewayd: {code - documented}"
