@@ -2,6 +2,7 @@
 #
 #   make                 build bin/gatewayd bin/senderd bin/webhookd bin/billingd bin/tgmctl
 #   make run             install what is missing, build, start PostgreSQL and all daemons
+#   make run SANDBOX=1   the same against a simulated Telegram, with a ready bot to try
 #   make check           unit tests (C) and integration tests (pytest, real PostgreSQL)
 #   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           throughput against baselines measured in the same run
@@ -112,7 +113,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@bash scripts/run.sh
+	@TGM_SANDBOX=$(if $(SANDBOX),$(SANDBOX),0) bash scripts/run.sh
 
 unit: $(UNIT_BIN)
 	@sh tests/unit/run.sh $(UNIT_BIN)
