@@ -279,7 +279,7 @@ sandbox_banner() {
   Sandbox      Telegram is simulated at $tg (SANDBOX=1); bot $bot_id is ready.
   Try these three, in another terminal:
   1. send a message to user 42, then see what user 42 received:
-  \$ curl -s -H '$auth' -H 'Content-Type: application/json' -d '{"bot_id":$bot_id,"chat_id":42,"text":"Hello from tgm"}' $api/v1/messages; sleep 3; curl -s $tg/sandbox/chat/42
+  \$ curl -s -H '$auth' -H 'Content-Type: application/json' -d '{"bot_id":$bot_id,"chat_id":42,"text":"Hello from tgm"}' $api/v1/messages; curl -s '$tg/sandbox/chat/42?wait_for=Hello%20from%20tgm'
   2. user 42 writes /start to the bot, and sees the bot's reply:
   \$ curl -s -H 'Content-Type: application/json' -d '{"user_id":42,"text":"/start"}' $tg/sandbox/say
   3. the full history of the last message sent to user 42:

@@ -11,8 +11,9 @@
 //                     way Telegram does, not the emulator's HTML-less 500.
 // For people:
 //   POST /sandbox/say   {"user_id":42,"text":"/start"}: user 42 writes to the sandbox bot;
-//                       the answer is the bot's replies within `wait` seconds (default 10);
-//   GET  /sandbox/chat/<chat_id>: what the bots sent to that chat, oldest first.
+//                       the answer is the bot's replies within `wait` seconds (default 30);
+//   GET  /sandbox/chat/<chat_id>: what the bots sent to that chat, oldest first; with
+//                       ?wait_for=TEXT, once a message with that text is there (30 s at most).
 'use strict';
 const path = require('path');
 const TelegramServer = require(path.join(__dirname, '../../tests/node_modules/telegram-test-api'));
@@ -69,6 +70,16 @@ function chat(chatId) {
     .map((m) => ({ message_id: m.messageId, text: m.message.text }));
 }
 
+// GET /sandbox/chat/<id>[?wait_for=TEXT]: the chat, once TEXT is in it (30 s at most)
+async function showChat(req, res) {
+  const want = req.query.wait_for;
+  const until = Date.now() + 30000;
+  while (want && !chat(req.params.id).some((m) => m.text === want) && Date.now() < until) {
+    await sleep(100);
+  }
+  res.json(chat(req.params.id));
+}
+
 // POST /sandbox/say: a user writes to the bot; answer with the bot's replies
 async function say(req, res) {
   const p = params(req);
@@ -85,7 +96,7 @@ async function say(req, res) {
     message.entities = [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0].length }];
   }
   await server.addUserMessage(message);
-  const until = Date.now() + Math.min(Number(p.wait || 10), 60) * 1000;
+  const until = Date.now() + Math.min(Number(p.wait || 30), 60) * 1000;
   while (chat(user).length === before && Date.now() < until) await sleep(100);
   await sleep(300); // a reply may come in a few messages
   res.json({ you_wrote: text, bot_replied: chat(user).slice(before) });
@@ -93,7 +104,7 @@ async function say(req, res) {
 
 app.post('/sandbox/token', (req, res) => { token = String(params(req).token || ''); res.json({ ok: true }); });
 app.post('/sandbox/say', (req, res) => { say(req, res).catch((e) => res.status(500).json({ error: String(e) })); });
-app.get('/sandbox/chat/:id', (req, res) => res.json(chat(req.params.id)));
+app.get('/sandbox/chat/:id', (req, res) => { showChat(req, res).catch((e) => res.status(500).json({ error: String(e) })); });
 app.all('/bot:token/:method', extra, known);
 
 // Our routes go before the emulator's own (registered in its constructor).

@@ -91,7 +91,12 @@ def test_sandbox_banner_lines_work(tmp_path):
         assert said["bot_replied"] and said["bot_replied"][0]["text"], said
 
         # 3. the history of the last message sent to user 42
+        # (senderd records "sent" just after Telegram took it: paste again until it has)
+        deadline = time.monotonic() + 60
         history = json.loads(paste(lines[2]))
+        while history["status"] != "sent" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            history = json.loads(paste(lines[2]))
         assert history["status"] == "sent", history
         assert [e["status"] for e in history["events"]][-1] == "sent", history
     finally:
