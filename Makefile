@@ -2,6 +2,7 @@
 #
 #   make                 build bin/gatewayd bin/senderd bin/webhookd bin/billingd bin/tgmctl
 #   make run             install what is missing, build, start PostgreSQL and all daemons
+#   make run SANDBOX=1   the same against a simulated Telegram, with a ready bot to try
 #   make check           unit tests (C) and integration tests (pytest, real PostgreSQL)
 #   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           throughput against baselines measured in the same run
@@ -14,6 +15,7 @@ DATADIR    ?= $(PREFIX)/share/tgm
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR     ?= $(PREFIX)/share/man
 PYTHON     ?= /usr/bin/python3
 
 PKGS    := libevent libpq libcurl yajl openssl libzmq
@@ -61,7 +63,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 
-.PHONY: all run check check-deps unit integration bench install lint clean deps tools
+.PHONY: all run check check-deps unit integration bench install lint clean deps tools man
 .SUFFIXES:
 .SECONDARY:
 
@@ -122,7 +124,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@bash scripts/run.sh
+	@TGM_SANDBOX=$(if $(SANDBOX),$(SANDBOX),0) bash scripts/run.sh
 
 unit: $(UNIT_BIN)
 	@sh tests/unit/run.sh $(UNIT_BIN)
@@ -157,9 +159,20 @@ build/obj/bench/curl_loop: bench/curl_loop.c
 lint:
 	@sh scripts/lint.sh
 
-install: all
+# Man pages: tgmctl(8) and tgm-daemons(8) are written by hand; tgm.conf(5) is generated
+# from `tgmctl config --defaults`, i.e. from common/config.c's table, so it cannot drift.
+man: build/man/tgm.conf.5
+
+build/man/tgm.conf.5: man/tgm.conf.5.sh $(BIN)/tgmctl
+	@mkdir -p $(@D)
+	sh man/tgm.conf.5.sh $(BIN)/tgmctl > $@.tmp && mv $@.tmp $@
+
+install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/tgm $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	  $(DESTDIR)$(SYSCONFDIR)/tgm $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/tgmctl.8 man/tgm-daemons.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 build/man/tgm.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(PROGRAMS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/sql
 	for f in systemd/*.in; do \

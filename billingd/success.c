@@ -4,7 +4,7 @@
  * Checkout Session made for update <seq> (of the same user) is retrieved from Stripe
  * and fulfilled exactly as its webhook would fulfil it (bd_return in SQL: the same
  * ledger key), so the purchase is granted once whether the user or the webhook comes
- * first (STRIPE.md section 8, "success page racing the webhook").
+ * first (docs/stripe.md section 8, "success page racing the webhook").
  */
 #include "billingd/billingd.h"
 #include "common/json.h"

@@ -1,6 +1,6 @@
 /*
  * stripe.h - the Stripe API client: form-encoded requests over httpc, the answer
- * parsed, Stripe's error object read (/work/shared/STRIPE.md sections 1, 5, 6, 7).
+ * parsed, Stripe's error object read (docs/stripe.md sections 1, 5, 6, 7).
  *
  * Used by billingd. Every POST carries an Idempotency-Key the caller derives from the
  * business event (a Telegram update, a recharge row), so a retry after a crash or a

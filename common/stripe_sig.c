@@ -1,5 +1,5 @@
 /*
- * stripe_sig.c - Stripe webhook signatures (STRIPE.md section 2): find t and the v1
+ * stripe_sig.c - Stripe webhook signatures (docs/stripe.md section 2): find t and the v1
  * values in the header, compute HMAC-SHA256 over "<t>.<raw body>" under each secret
  * of the list, compare it with every v1 in constant time, then check the timestamp's
  * distance from now in both directions. No I/O and no clock: the caller passes now.

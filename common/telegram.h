@@ -1,6 +1,6 @@
 /*
  * telegram.h - the Telegram Bot API client: one method call over httpc, its answer
- * parsed, and a classification of the outcome (/work/shared/TELEGRAM.md sections 1, 2, 4).
+ * parsed, and a classification of the outcome (docs/telegram.md sections 1, 2, 4).
  *
  * Used by senderd and webhookd. Knows nothing of lanes or the database: the caller
  * decides what a class means for its message, chat and bot. The bot token goes into
@@ -44,7 +44,7 @@ void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, co
 		 const char *json, size_t len, int timeout_ms, tgm_tg_cb cb, void *arg);
 
 /*
- * tgm_tg_class - what an outcome means (TELEGRAM.md section 4):
+ * tgm_tg_class - what an outcome means (docs/telegram.md section 4):
  *   OK          2xx and "ok":true
  *   RETRY       5xx, or no answer and the request had not left: retry with backoff
  *   FLOOD       429: wait retry_after seconds

@@ -1,7 +1,7 @@
 /*
  * validate.c - one message request to a struct gw_msg (see validate.h).
  *
- * The rules are Telegram's own (TELEGRAM.md section 3): text 1-4096 characters
+ * The rules are Telegram's own (docs/telegram.md section 3): text 1-4096 characters
  * counted in UTF-16 code units, caption up to 1024, chat ids as signed integers of at
  * most 53 bits or "@username", the three parse modes. Unknown fields are refused by
  * name, so a typo does not silently drop an option.

@@ -95,6 +95,7 @@ if [ "$set_name" = test ]; then
     need prometheus       "promtool checks every daemon's /metrics (test_metrics.py)"
     need chromium         "headless browser for the dashboard tests (Playwright)"
     need fonts-dejavu-core "a font, so the dashboard's screenshots show text"
+    need groff-base       "renders the man pages in tests/integration/test_docs.py"
     if ! command -v node >/dev/null 2>&1; then
         need nodejs       "runs the fake Telegram and Stripe servers (tests/package.json)"
     fi

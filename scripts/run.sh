@@ -11,7 +11,9 @@
 #
 # Environment: TGM_PORT (gatewayd's port, default 8080; webhookd gets the next one),
 # TGM_BIN (the programs' folder, default bin/), TGM_STOP_TIMEOUT (seconds, default 30),
-# and every TGM_<SECTION>_<KEY> the daemons read themselves.
+# TGM_VAR (the state folder, default var/), TGM_SANDBOX=1 (`make run SANDBOX=1`: Telegram is
+# scripts/sandbox/telegram.js on the port after webhookd's, with a ready sandbox bot), and
+# every TGM_<SECTION>_<KEY> the daemons read themselves.
 set -euo pipefail
 
 prog=run.sh
@@ -23,7 +25,7 @@ die() { say "$*"; exit 1; }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
-var=$root/var
+var=${TGM_VAR:-$root/var}
 conf=$var/tgm.conf
 keyfile=$var/admin.key
 stop_timeout=${TGM_STOP_TIMEOUT:-30}
@@ -34,12 +36,27 @@ if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65534)); then
     die "TGM_PORT must be a port number below 65535, not \"$port\""
 fi
 hook_port=$((port + 1))
+sandbox=${TGM_SANDBOX:-0}
+[[ $sandbox == 0 || $sandbox == 1 ]] || die "SANDBOX must be 0 or 1, not \"$sandbox\""
+tg_port=$((port + 2))
+sandbox_token=1000001:SANDBOXsandboxSANDBOXsandboxSANDBOX0
 
 # --- prerequisites ------------------------------------------------------------------
 sh scripts/deps.sh run
 for p in "${daemons[@]}" tgmctl; do
     [[ -x $bin/$p ]] || die "$bin/$p is missing: build it first (make run does)"
 done
+
+if ((sandbox)); then
+    command -v node >/dev/null || die "node is missing: apt-get install nodejs (SANDBOX=1 needs it)"
+    if [[ ! -d tests/node_modules/telegram-test-api ]]; then
+        npm ci --prefix tests --no-audit --no-fund --loglevel=error ||
+            die "npm ci --prefix tests failed (SANDBOX=1 needs telegram-test-api)"
+    fi
+    # the sandbox Telegram is started, watched and stopped like a daemon, first
+    daemons=(telegram "${daemons[@]}")
+    export TGM_TELEGRAM_API_URL=http://127.0.0.1:$tg_port
+fi
 
 mkdir -p "$var"
 # One `make run` per checkout: a second one would stop the first one's PostgreSQL.
@@ -228,14 +245,45 @@ $rule
 
   API          $api/v1/   (described at $api/v1/openapi.yaml)
   Dashboard    $api/      (coming: the dashboard is not built yet)
-  Webhooks     $hook/telegram/<bot_id>   $hook/stripe   (coming: intake)
+  Webhooks     $hook/telegram/<bot_id>   $hook/stripe
   Admin key    $admin_key
                (in var/admin.key; its scope is admin, tenant "default")
   Try          curl -H "Authorization: Bearer $admin_key" $api/v1/bots
 
-  Config       var/tgm.conf          Logs: below, one prefix per daemon
+  Config       $conf          Logs: below, one prefix per daemon
   Database     psql '$db_url'
+$(if ((sandbox)); then printf '\n'; sandbox_banner; fi)
 $rule
+
+EOF
+}
+
+# sandbox_bot - register the sandbox bot (once per database) and tell the sandbox Telegram
+# its token; sets bot_id
+sandbox_bot() {
+    local auth="Authorization: Bearer $admin_key" out
+    out=$(curl -s -m 15 -H "$auth" -H 'Content-Type: application/json' \
+        -d "{\"token\":\"$sandbox_token\",\"name\":\"sandbox\"}" "$api/v1/bots" || true)
+    if [[ $out != *'"id":'* ]]; then
+        out=$(curl -s -m 15 -H "$auth" "$api/v1/bots" || true)
+    fi
+    bot_id=$({ grep -o '"id" *: *[0-9]*' <<<"$out" || true; } | sed -n '1s/.*: *//p')
+    [[ -n $bot_id ]] || say "the sandbox bot could not be registered: $out"
+    curl -s -m 5 -o /dev/null -d "token=$sandbox_token" "$TGM_TELEGRAM_API_URL/sandbox/token" || true
+}
+
+# sandbox_banner - the sandbox lines of the banner: three commands to paste
+sandbox_banner() {
+    local tg=$TGM_TELEGRAM_API_URL auth="Authorization: Bearer $admin_key"
+    cat <<EOF
+  Sandbox      Telegram is simulated at $tg (SANDBOX=1); bot $bot_id is ready.
+  Try these three, in another terminal:
+  1. send a message to user 42, then see what user 42 received:
+  \$ curl -s -H '$auth' -H 'Content-Type: application/json' -d '{"bot_id":$bot_id,"chat_id":42,"text":"Hello from tgm"}' $api/v1/messages; curl -s '$tg/sandbox/chat/42?wait_for=Hello%20from%20tgm'
+  2. user 42 writes /start to the bot, and sees the bot's reply:
+  \$ curl -s -H 'Content-Type: application/json' -d '{"user_id":42,"text":"/start"}' $tg/sandbox/say
+  3. the full history of the last message sent to user 42:
+  \$ curl -s -H '$auth' $api/v1/messages/\$(curl -s -H '$auth' '$api/v1/messages?chat_id=42&limit=1' | grep -o '"id" *: *[0-9]*' | sed -n '1s/.*: *//p')
 
 EOF
 }
@@ -256,6 +304,13 @@ start_daemon() {
     pid[$name]=$!
 }
 
+if ((sandbox)); then
+    start_daemon telegram node scripts/sandbox/telegram.js "$tg_port"
+    for ((i = 0; i < 100; i++)); do
+        curl -fs -m 1 -o /dev/null "$TGM_TELEGRAM_API_URL/sandbox/chat/0" && break
+        sleep 0.1
+    done
+fi
 start_daemon gatewayd "$bin/gatewayd" -c "$conf"
 start_daemon senderd "$bin/senderd" -c "$conf" --instance 1
 start_daemon webhookd "$bin/webhookd" -c "$conf"
@@ -283,6 +338,7 @@ for ((i = 0; i < 150; i++)); do
     fi
     sleep 0.1
 done
+if ((signals == 0 && dead == 0 && sandbox)); then sandbox_bot; fi
 if ((signals == 0 && dead == 0)); then banner; fi
 
 # Wait for a signal or for a daemon to end.

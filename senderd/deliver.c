@@ -1,6 +1,6 @@
 /*
  * deliver.c - one message to Telegram and what the answer means for it, its chat,
- * its lane and its bot (TELEGRAM.md section 4):
+ * its lane and its bot (docs/telegram.md section 4):
  *
  *   ok                 sent, with Telegram's message_id
  *   429                the chat waits retry_after (the bot too when several chats

@@ -3,7 +3,7 @@
 Run:  TGM_BIN=/abs/path/bin /usr/bin/python3 -m pytest -q tests/integration
       (TGM_BIN defaults to the repository's bin/; use build/asan/bin for the ASan build)
 
-What it provides (STYLE.md habit 14):
+What it provides (docs/style.md habit 14):
 
 * ``pg`` (session): a throwaway PostgreSQL cluster in a temp directory, reachable only
   through its Unix socket (``listen_addresses=''``, ``fsync=off``, trust auth, superuser
@@ -75,7 +75,7 @@ SANITIZER_ENV = {
     "UBSAN_OPTIONS": f"print_stacktrace=1:halt_on_error=1:exitcode={SANITIZER_EXIT}",
 }
 
-# What in a log means a bug, whatever the exit status (CONTRACTS.md, STYLE.md habit 5).
+# What in a log means a bug, whatever the exit status (CONTRACTS.md, docs/style.md habit 5).
 BUG_PATTERNS = [
     (re.compile(r"^<2>.*$", re.M), "a <2> (bug) line"),
     (re.compile(r"^\[err\] .*$", re.M), "a libevent fatal error"),

@@ -108,7 +108,7 @@ class Reply:
     @classmethod
     def tg_error(cls, code, description, retry_after=None, migrate_to_chat_id=None, **kw):
         """A Bot API error; a 429 with retry_after also gets the Retry-After header,
-        as telegram-bot-api sends it (TELEGRAM.md section 2)."""
+        as telegram-bot-api sends it (docs/telegram.md section 2)."""
         body = {"ok": False, "error_code": code, "description": description}
         params = {}
         if retry_after is not None:

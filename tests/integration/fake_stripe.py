@@ -1,7 +1,7 @@
 """fake_stripe - a small stateful Stripe API for billingd's tests, on fake_http.
 
 stripe-stateful-mock lacks Checkout Sessions, PaymentIntents and the Billing Portal
-(STRIPE.md section 10), so this fake serves what billingd calls, the way Stripe does:
+(docs/stripe.md section 10), so this fake serves what billingd calls, the way Stripe does:
 form-encoded requests with bracketed keys, ``Authorization: Bearer sk_test_...``
 (anything else: 401), JSON answers, Stripe's error object, and idempotency (the same
 Idempotency-Key with the same parameters replays the first answer, with

@@ -1,7 +1,7 @@
 """common/httpc.c and common/telegram.c against fake_http.py, through tests/tools/tg_call.
 
 Each test scripts the fake Bot API, runs the driver once (one tgm_tg_call, or a few in
-a row on one client), and checks the line it prints: the class of TELEGRAM.md section
+a row on one client), and checks the line it prints: the class of docs/telegram.md section
 4, the fields behind it, that the token never shows, and what the server received.
 A driver built with ASan/UBSan is audited too: any sanitizer report fails the test.
 

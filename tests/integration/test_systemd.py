@@ -5,7 +5,7 @@ The templates are filled in the way "make install" fills them (@bindir@ and
 bindir because "systemd-analyze verify" insists that ExecStart= binaries exist.
 Then every unit goes through "systemd-analyze verify" and
 "systemd-analyze security --offline=yes"; neither needs systemd running as
-PID 1, so this works in a container.  The settings that STYLE.md habits 12 and
+PID 1, so this works in a container.  The settings that docs/style.md habits 12 and
 13 ask for are checked by reading the templates.
 
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_systemd.py
@@ -236,7 +236,7 @@ def test_service_settings(unit):
 
 @pytest.mark.parametrize("unit", sorted(SERVICES))
 def test_hardening_block_sorted(unit):
-    """STYLE.md habit 13: the hardening block is sorted alphabetically."""
+    """docs/style.md habit 13: the hardening block is sorted alphabetically."""
     lines = template_text(unit).splitlines()
     start = lines.index("# Hardening, sorted alphabetically.") + 1
     block = []

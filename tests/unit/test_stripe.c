@@ -1,6 +1,6 @@
 /*
  * test_stripe.c - the Stripe client's form encoding (brackets kept as stripe-node sends
- * them, everything else percent-encoded, STRIPE.md section 5's wire example) and its
+ * them, everything else percent-encoded, docs/stripe.md section 5's wire example) and its
  * dotted-path reads.
  */
 #include "common/json.h"

@@ -1,5 +1,5 @@
 /*
- * test_stripe_sig.c - tgm_stripe_verify against the vectors of STRIPE.md section 2
+ * test_stripe_sig.c - tgm_stripe_verify against the vectors of docs/stripe.md section 2
  * (made by stripe-node 23.1.0 and by openssl dgst): the whsec_ prefix is part of the
  * key, every v1 is a candidate, v0 is ignored, one byte more of body fails, t is
  * required, the age is bounded both ways, and two secrets work during a rotation.

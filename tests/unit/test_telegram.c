@@ -1,5 +1,5 @@
 /*
- * test_telegram.c - tgm_tg_classify on hand-made results, one row of TELEGRAM.md
+ * test_telegram.c - tgm_tg_classify on hand-made results, one row of docs/telegram.md
  * section 4 each; then three calls that need no HTTP server (an unsupported scheme,
  * a refused connection, a listener that never answers and a client freed under it):
  * callbacks never run inside the call, the token never reaches the description.

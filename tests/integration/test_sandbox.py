@@ -1,0 +1,112 @@
+"""
+test_sandbox.py - `make run SANDBOX=1` the way a newcomer tries it.
+
+scripts/run.sh runs with TGM_SANDBOX=1 (what `make run SANDBOX=1` sets) in a folder of its
+own; the test waits for the banner, takes the three `$ curl` lines it prints and runs them
+with a shell, as pasted into a terminal: the message sent through the API reaches user 42,
+user 42's /start gets the bot's reply, and the message's history shows it sent. Then
+SIGTERM stops it all and run.sh exits 0.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO, TGM_BIN, free_port
+
+START_TIMEOUT = 240   # a new PostgreSQL cluster, migrations, four daemons, node
+STOP_TIMEOUT = 90
+
+
+def three_free_ports():
+    """A port p with p, p+1 and p+2 free (gatewayd, webhookd, the sandbox Telegram)."""
+    for _ in range(100):
+        port = free_port()
+        ok = True
+        for p in (port + 1, port + 2):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+    pytest.fail("no three free ports in a row")
+
+
+def wait_banner(log, proc):
+    """The banner's text once run.sh has printed it whole."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        m = re.search(r"^=+\n(.*?Try these three.*?)^=+$", text, re.S | re.M)
+        if m:
+            return m.group(1)
+        if proc.poll() is not None:
+            pytest.fail(f"run.sh exited with {proc.returncode} before its banner:\n{text}")
+        time.sleep(0.5)
+    pytest.fail(f"no sandbox banner within {START_TIMEOUT} s:\n{log.read_text()}")
+
+
+def paste(command):
+    """Run one pasted line with a shell; its output."""
+    r = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, f"{command}\nexit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+def test_sandbox_banner_lines_work(tmp_path):
+    for program, package in (("node", "nodejs"), ("curl", "curl")):
+        if shutil.which(program) is None:
+            pytest.fail(f"{program} is missing: apt-get install {package}", pytrace=False)
+    port = three_free_ports()
+    log = tmp_path / "run.log"
+    env = {**os.environ, "TGM_SANDBOX": "1", "TGM_PORT": str(port), "TGM_BIN": str(TGM_BIN),
+           "TGM_VAR": str(tmp_path / "var")}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(["bash", str(REPO / "scripts/run.sh")], env=env, cwd=REPO,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        banner = wait_banner(log, proc)
+        lines = [line.split("$ ", 1)[1] for line in banner.splitlines()
+                 if line.lstrip().startswith("$ curl")]
+        assert len(lines) == 3, f"the banner should show three curl lines:\n{banner}"
+
+        # 1. a message through the API, then what user 42 received
+        sent = paste(lines[0])
+        assert '"status":"queued"' in sent, sent
+        received = json.loads(sent[sent.index("}") + 1:])
+        assert [m["text"] for m in received] == ["Hello from tgm"], sent
+
+        # 2. user 42 writes /start; the bot answers
+        said = json.loads(paste(lines[1]))
+        assert said["you_wrote"] == "/start"
+        assert said["bot_replied"] and said["bot_replied"][0]["text"], said
+
+        # 3. the history of the last message sent to user 42
+        # (senderd records "sent" just after Telegram took it: paste again until it has)
+        deadline = time.monotonic() + 60
+        history = json.loads(paste(lines[2]))
+        while history["status"] != "sent" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            history = json.loads(paste(lines[2]))
+        assert history["status"] == "sent", history
+        assert [e["status"] for e in history["events"]][-1] == "sent", history
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            rc = proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            pytest.fail(f"run.sh did not stop within {STOP_TIMEOUT} s:\n{log.read_text()}")
+    assert rc == 0, f"run.sh exited {rc}:\n{log.read_text()}"
+    assert "run.sh: stopped" in log.read_text()
