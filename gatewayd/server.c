@@ -6,6 +6,7 @@
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/worker.h"
 #include "common/health.h"
 #include "common/httpc.h"
 #include "common/log.h"
@@ -53,6 +54,14 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
+	/* the dashboard's accounts and sessions (session.c, account.c) */
+	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
+	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
+	{ EVHTTP_REQ_DELETE, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_logout) },
+	{ GET, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_list) },
+	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },
+	{ POST, "/v1/accounts/{id}/password", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_reset) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
@@ -126,6 +135,8 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
 	gw->accept = gw_accept_new(gw);
+	gw->worker = gw_worker_new(ctx->base);
+	gw->logins = gw_loginlimit_new();
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
@@ -150,7 +161,7 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
-	       tgm_pg_pending(gw->auth_pg);
+	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
@@ -163,6 +174,8 @@ void gw_stop(struct tgm_ctx *ctx)
 		event_free(gw->ev_janitor);
 	/* first what may still answer requests, then the server that owns them */
 	gw_accept_free(gw->accept);
+	gw_worker_free(gw->worker);
+	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
 	gw_keycache_free(gw->keys);
 	tgm_pg_free(gw->auth_pg);

@@ -16,6 +16,7 @@ static const struct {
 } commands[] = {
 	{ "migrate", ctl_migrate },
 	{ "key", ctl_key },
+	{ "user", ctl_user },
 	{ "status", ctl_status },
 	{ "secret-key", ctl_secret_key },
 	{ "config", ctl_config },
@@ -32,6 +33,10 @@ static void usage(FILE *out)
 	      "                                          the key is printed once\n"
 	      "  key list                                list API keys\n"
 	      "  key revoke ID                           revoke an API key at once\n"
+	      "  user create --tenant NAME --email EMAIL --role ROLE [--password-stdin]\n"
+	      "                                          make a dashboard account (owner, admin,\n"
+	      "                                          agent or viewer); prints its password\n"
+	      "  user list | disable EMAIL | reset-password EMAIL [--password-stdin]\n"
 	      "  status                                  daemons, schema version, queue depth\n"
 	      "  secret-key                              print a new random secret key\n"
 	      "  config --defaults                       print the default configuration\n\n"
