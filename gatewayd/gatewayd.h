@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct gw_accept;
+struct gw_events;
 struct gw_keycache;
 struct gw_loginlimit;
 struct gw_ratelimit;
@@ -40,6 +41,7 @@ struct gatewayd {
 	struct event *ev_janitor;       /* expires idempotency keys */
 	struct gw_worker *worker;       /* password hashing off the loop */
 	struct gw_loginlimit *logins;   /* failed logins per address */
+	struct gw_events *events;       /* GET /v1/events streams */
 	unsigned long accepted;         /* messages accepted since start */
 	uint64_t accept_hist[16];       /* accept latency histogram, see metrics */
 	uint64_t accept_sum_us;

@@ -6,6 +6,7 @@
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/events.h"
 #include "gatewayd/worker.h"
 #include "common/health.h"
 #include "common/httpc.h"
@@ -52,6 +53,7 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */
@@ -74,7 +76,11 @@ static const struct tgm_http_route routes[] = {
 
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
+	struct tgm_ctx *ctx = arg;
+	struct gatewayd *gw = ctx->app;
+
 	log_debug("status event topic=%s", topic);
+	gw_events_wake(gw->events);
 }
 
 void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
@@ -137,6 +143,7 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->accept = gw_accept_new(gw);
 	gw->worker = gw_worker_new(ctx->base);
 	gw->logins = gw_loginlimit_new();
+	gw->events = gw_events_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
@@ -152,6 +159,7 @@ void gw_drain(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	tgm_http_stop_accepting(gw->http);
+	gw_events_close_all(gw->events); /* their clients reconnect to another instance */
 	gw_accept_flush(gw->accept);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
@@ -175,6 +183,7 @@ void gw_stop(struct tgm_ctx *ctx)
 	/* first what may still answer requests, then the server that owns them */
 	gw_accept_free(gw->accept);
 	gw_worker_free(gw->worker);
+	gw_events_free(gw->events);
 	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
 	gw_keycache_free(gw->keys);
