@@ -207,6 +207,11 @@ void gw_accounts_list(struct gw_req *r);
 void gw_accounts_create(struct gw_req *r);
 void gw_accounts_update(struct gw_req *r);
 void gw_accounts_reset(struct gw_req *r);
+void gw_events_open(struct gw_req *r);
+void gw_static_index(struct gw_req *r);
+void gw_static_file(struct gw_req *r);
+void gw_bot_settings(struct gw_req *r);
+void gw_messages_resend(struct gw_req *r);
 void gw_openapi(struct gw_req *r);
 void gw_metrics(struct gw_req *r);
 

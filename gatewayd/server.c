@@ -27,6 +27,8 @@
 static const struct tgm_http_route routes[] = {
 	{ GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler, NULL },
 	{ GET, "/metrics", gw_dispatch, R(0, gw_metrics) },
+	{ GET, "/", gw_dispatch, R(0, gw_static_index) },
+	{ GET, "/ui/{file}", gw_dispatch, R(0, gw_static_file) },
 	{ GET, "/v1/openapi.yaml", gw_dispatch, R(0, gw_openapi) },
 	{ POST, "/v1/keys", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_create) },
 	{ GET, "/v1/keys", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_list) },
@@ -54,6 +56,8 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
 	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
+	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
+	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */

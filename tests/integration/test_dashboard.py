@@ -1,0 +1,141 @@
+"""The dashboard in a real browser (issue 14): Debian's chromium, headless, driven by
+playwright-core (tests/browser/dashboard.mjs) against gatewayd and senderd with
+fake_telegram. Screenshots of every page are kept under build/screenshots/ (and the
+test's tmp directory).
+
+Also the static serving: the dashboard at /, its files under /ui/, and their headers.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import requests
+
+from api_helpers import World
+from conftest import REPO
+from fake_telegram import FakeTelegram
+from test_accounts import PASSWORD, login, new_account
+
+DRIVER = REPO / "tests" / "browser" / "dashboard.mjs"
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = REPO / "build" / "screenshots"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def browser(world, scenario, tmp_path, **config):
+    """Run one scenario of the driver; its findings (a dict)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/deps.sh test)",
+                    pytrace=False)
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: apt-get install nodejs", pytrace=False)
+    if not (REPO / "tests" / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("tests/node_modules/playwright-core is missing: npm ci --prefix tests",
+                    pytrace=False)
+    shots = tmp_path / "screenshots"
+    shots.mkdir(exist_ok=True)
+    cfg = {"base": world.base, "shots": str(shots), **config}
+    r = subprocess.run([node, str(DRIVER), scenario, json.dumps(cfg)], capture_output=True,
+                       text=True, timeout=180, cwd=DRIVER.parent)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for png in shots.glob("*.png"):
+        shutil.copy(png, SHOTS / png.name)
+    assert r.returncode == 0, f"browser scenario {scenario} failed:\n{r.stderr[-4000:]}"
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def site(tgm_env):
+    """gatewayd and senderd against fake_telegram; an owner and a viewer account."""
+    with FakeTelegram() as tg:
+        w = World(tgm_env, {("telegram", "api_url"): tg.url})
+        w.env.daemon("senderd", conf=w.conf)
+        w.tg = tg
+        w.admin = w.api("acme")
+        new_account(w, "owner@example.com", "owner")
+        new_account(w, "viewer@example.com", "viewer")
+        try:
+            yield w
+        finally:
+            w.close()
+
+
+def test_static_files_and_headers(site):
+    r = requests.get(site.base + "/", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert '<script type="module" src="/ui/app.js">' in r.text
+    assert not re.search(r"<script>|<script [^>]*>[^<]", r.text), "no inline script"
+    for name, kind in (("app.js", "text/javascript"), ("app.css", "text/css"),
+                       ("dom.js", "text/javascript")):
+        f = requests.get(f"{site.base}/ui/{name}", timeout=10)
+        assert f.status_code == 200 and f.headers["Content-Type"].startswith(kind), name
+        assert f.content == (REPO / "dashboard" / name).read_bytes()
+        assert f.headers["X-Content-Type-Options"] == "nosniff"
+    assert requests.get(site.base + "/ui/nothing.js", timeout=10).status_code == 404
+    assert requests.get(site.base + "/ui/index.html", timeout=10).status_code == 404
+    # no file of the dashboard writes HTML from strings
+    for f in (REPO / "dashboard").glob("*.js"):
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write",
+                             f.read_text()), f
+
+
+def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
+    bot = site.admin.new_bot()
+    out = browser(site, "send", tmp_path, email="owner@example.com", password=PASSWORD,
+                  chat=4242, text=XSS)
+    assert out["noReload"] is True
+    assert out["shownText"] == XSS, "the text is shown as text"
+    assert out["imgs"] == 0 and out["dialogs"] == [], out
+    assert out["pageErrors"] == [], out
+    assert "sent" in out["history"], out
+    row = site.one("SELECT bot_id, chat, status, params->>'text' FROM messages WHERE id = %s",
+                   (out["id"],))
+    assert row == (bot["id"], "4242", "sent", XSS)
+    sends = site.tg.sends(chat=4242)
+    assert [s.text for s in sends] == [XSS]
+    for page in ("login", "overview", "messages", "keys", "bots"):
+        assert (tmp_path / "screenshots" / f"send-{page}.png").stat().st_size > 1000
+
+
+def test_viewer_is_refused_a_key(site, tmp_path):
+    before = site.query("SELECT count(*) FROM api_keys")
+    out = browser(site, "viewer", tmp_path, email="viewer@example.com", password=PASSWORD)
+    assert "role" in out["toastText"], out
+    assert out["direct"]["status"] == 403, out
+    assert out["direct"]["body"]["type"].endswith("/forbidden")
+    assert out["secret"] == 0
+    assert site.query("SELECT count(*) FROM api_keys") == before
+
+
+def test_foreign_origin_is_refused(site):
+    dash = login(site, "owner@example.com")
+    r = dash.post("/v1/keys", {"scope": "read"}, origin="https://evil.example")
+    assert r.status_code == 403 and r.json()["type"].endswith("/foreign_origin")
+    r = dash.post("/v1/keys", {"scope": "read"})
+    assert r.status_code == 201, r.text
+
+
+def test_expired_session_goes_to_login(site, tmp_path):
+    dash = login(site, "owner@example.com")
+    site.query("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
+    out = browser(site, "expired", tmp_path, cookie=dash.cookie)
+    assert out["hash"].startswith("#/login"), out
+    assert out["nav"] is False
+
+
+def test_phone_viewport_has_no_horizontal_scroll(site, tmp_path):
+    bot = site.admin.new_bot()
+    r = site.admin.post("/v1/messages", {"bot_id": bot["id"], "chat_id": 1, "text": "x" * 300})
+    assert r.status_code == 202, r.text
+    out = browser(site, "phone", tmp_path, email="owner@example.com", password=PASSWORD)
+    for page, w in out["widths"].items():
+        assert w["scroll"] <= w["client"] <= 375, (page, w)
