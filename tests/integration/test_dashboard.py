@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from api_helpers import World
-from conftest import REPO
+from conftest import REPO, wait_for
 from fake_telegram import FakeTelegram
 from test_accounts import PASSWORD, login, new_account
 
@@ -139,3 +139,55 @@ def test_phone_viewport_has_no_horizontal_scroll(site, tmp_path):
     out = browser(site, "phone", tmp_path, email="owner@example.com", password=PASSWORD)
     for page, w in out["widths"].items():
         assert w["scroll"] <= w["client"] <= 375, (page, w)
+
+
+# ------------------------------------------------------------ the API routes pages need
+
+def test_bot_settings_table(site):
+    r = site.admin.get("/v1/bot-settings")
+    assert r.status_code == 200, r.text
+    table = {s["name"]: s for s in r.json()["settings"]}
+    assert table["per_second"] == {"name": "per_second", "type": "integer", "min": 1,
+                                   "max": 1000, "default": "30",
+                                   "help": "messages per second for the whole bot"}
+    assert table["updates"]["type"] == "choice"
+    assert table["updates"]["choices"] == ["auto", "webhook", "polling", "off"]
+    assert table["paid_broadcast"]["type"] == "boolean"
+    assert table["welcome"]["type"] == "string" and table["welcome"]["max_length"] == 4096
+    viewer = login(site, "viewer@example.com")
+    assert viewer.get("/v1/bot-settings").json() == r.json()
+
+
+def test_resend_a_failed_message(site):
+    bot = site.admin.new_bot()
+    site.tg.blocked(chat=7)
+    r = site.admin.post("/v1/messages", {"bot_id": bot["id"], "chat_id": 7, "text": "again"})
+    assert r.status_code == 202, r.text
+    first = r.json()["id"]
+    wait_for(lambda: site.query("SELECT status FROM messages WHERE id = %s", (first,))
+             == [("failed",)], 20, what="the message failed")
+
+    viewer = login(site, "viewer@example.com")
+    r = viewer.post(f"/v1/messages/{first}/resend")
+    assert r.status_code == 403 and r.json()["type"].endswith("/forbidden"), r.text
+    r = site.admin.post(f"/v1/messages/{first}/resend")
+    assert r.status_code == 202, r.text
+    again = r.json()
+    assert again["resend_of"] == first and again["status"] == "queued"
+    assert again["bot_id"] == bot["id"] and again["id"] != first
+    row = site.one("SELECT chat, params->>'text' FROM messages WHERE id = %s", (again["id"],))
+    assert row == ("7", "again")
+    assert site.one("SELECT status FROM messages WHERE id = %s", (first,)) == ("failed",)
+
+    other = site.api("globex")
+    r = other.post(f"/v1/messages/{first}/resend")
+    assert r.status_code == 404 and r.json()["type"].endswith("/message_not_found")
+    ok = site.admin.post("/v1/messages", {"bot_id": bot["id"], "chat_id": 8, "text": "ok"})
+    mid = ok.json()["id"]
+    wait_for(lambda: site.query("SELECT status FROM messages WHERE id = %s", (mid,))
+             == [("sent",)], 20, what="the message sent")
+    r = site.admin.post(f"/v1/messages/{mid}/resend")
+    assert r.status_code == 409 and r.json()["type"].endswith("/not_resendable"), r.text
+    assert "sent" in r.json()["detail"]
+    r = site.admin.post("/v1/messages/99999999/resend")
+    assert r.status_code == 404

@@ -268,8 +268,11 @@ def test_served_document_is_the_file(tgm_env):
     assert int(r.headers["Content-Length"]) == len(r.content)
 
 
-def example_path(path):
-    return re.sub(r"\{\w+\}", "1", path)
+def example_path(path, params=None):
+    """path with each {name} filled: the parameter's example, else 1."""
+    params = params or {}
+    return re.sub(r"\{(\w+)\}", lambda m: str(params.get(m.group(1), {}).get("example", 1)),
+                  path)
 
 
 def test_unauthenticated_answers_are_documented(tgm_env, spec):
@@ -277,9 +280,10 @@ def test_unauthenticated_answers_are_documented(tgm_env, spec):
     base = tgm_env.http()
     wrong = []
     checked = 0
-    for method, path, _, op in operations(spec):
+    for method, path, item, op in operations(spec):
         codes = documented_codes(op)
         protected = needs_key(spec, op)
+        params = path_params(spec, item, op)
         kw = {}
         if method in ("post", "put", "patch"):
             kw["json"] = {}  # a valid body, so the key is what is checked
@@ -288,7 +292,7 @@ def test_unauthenticated_answers_are_documented(tgm_env, spec):
             attempts.append({"Authorization": "Bearer not-a-tgm-key"})
         for headers in attempts:
             # HEAD answers are read to the end of the connection: no keep-alive
-            r = requests.request(method.upper(), base + example_path(path), timeout=5,
+            r = requests.request(method.upper(), base + example_path(path, params), timeout=5,
                                  headers={"Connection": "close", **headers}, **kw)
             checked += 1
             where = f"{method.upper()} {path} {headers or ''}"
