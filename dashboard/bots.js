@@ -34,7 +34,10 @@ export async function botsPage(main, { me }) {
     const form = h("form", { class: "card settings", onsubmit: async (e) => {
       e.preventDefault();
       const settings = {};
-      for (const input of form.querySelectorAll("[data-setting]")) settings[input.dataset.setting] = readField(input);
+      for (const input of form.querySelectorAll("[data-setting]")) {
+        const name = input.dataset.setting, value = readField(input);
+        if (!bot.settings || bot.settings[name] !== value) settings[name] = value; // only what changed
+      }
       try {
         await patch(`/v1/bots/${bot.id}`, { settings });
         toast("Settings saved");

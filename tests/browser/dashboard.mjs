@@ -86,6 +86,25 @@ const scenarios = {
     return { id, shownText, noReload, imgs, history, ...problems };
   },
 
+  // add a bot by its token, change a setting in the generated form, disable the bot
+  async bots(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/bots']").click();
+    await page.locator("#b-token").fill(cfg.token);
+    await page.locator("#bot-form button[type=submit]").click();
+    const row = page.locator("#bot-list tbody tr").first();
+    await row.waitFor();
+    await row.locator("button", { hasText: "Settings" }).click();
+    await page.locator("#set-per_second").fill("25");
+    await page.locator("#set-updates").selectOption("off");
+    await shot(page, "settings");
+    await page.locator("#bot-settings button[type=submit]").click();
+    await page.locator("#toast", { hasText: "Settings saved" }).waitFor();
+    await page.locator("#bot-list tbody tr").first().locator("button", { hasText: "Disable" }).click();
+    await page.locator("#bot-list tbody tr").first().locator("button", { hasText: "Enable" }).waitFor();
+    return { fields: await page.locator("#bot-settings [data-setting]").count() };
+  },
+
   // a viewer's key creation is refused by the server (the form and a direct request)
   async viewer(page) {
     await login(page);

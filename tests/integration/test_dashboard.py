@@ -191,3 +191,16 @@ def test_resend_a_failed_message(site):
     assert "sent" in r.json()["detail"]
     r = site.admin.post("/v1/messages/99999999/resend")
     assert r.status_code == 404
+
+
+def test_add_a_bot_and_edit_its_settings(site, tmp_path):
+    from api_helpers import new_token
+    token = new_token()
+    out = browser(site, "bots", tmp_path, email="owner@example.com", password=PASSWORD,
+                  token=token)
+    r = site.admin.get("/v1/bot-settings").json()["settings"]
+    assert out["fields"] == len(r), "one field per setting of the table"
+    enabled, settings = site.one("SELECT enabled, settings FROM bots")
+    assert enabled is False
+    assert settings["per_second"] == 25 and settings["updates"] == "off"
+    assert set(settings) == {"per_second", "updates"}, "only the changed settings are stored"
