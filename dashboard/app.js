@@ -2,7 +2,7 @@
 // event stream (GET /v1/events) that the pages listen to.
 import { get, del, whenUnauthorized } from "./api.js";
 import { h, replace, text, toast } from "./dom.js";
-import { loginPage } from "./login.js";
+import { loginPage, passwordPage } from "./login.js";
 import { overviewPage } from "./overview.js";
 import { messagesPage } from "./messages.js";
 import { keysPage } from "./keys.js";
@@ -86,6 +86,11 @@ async function route() {
   const page = pages[name] || pages.overview;
   document.getElementById("top").hidden = false;
   text(document.getElementById("who"), `${me.email} (${me.role})`);
+  if (me.must_change_password) {
+    closeStream();
+    passwordPage(main, (account) => { me = account; route(); });
+    return;
+  }
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.getAttribute("href") === `#/${name}`) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");

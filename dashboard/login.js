@@ -29,3 +29,27 @@ export function loginPage(main, done) {
   replace(main, form);
   email.focus();
 }
+
+// passwordPage - a password given by someone else is changed before anything else
+export function passwordPage(main, done) {
+  const current = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true });
+  const fresh = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", minlength: 10, required: true });
+  const error = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "login card", id: "password-form", onsubmit: async (e) => {
+    e.preventDefault();
+    text(error, "");
+    try {
+      const r = await post("/v1/session/password", { password: current.value, new_password: fresh.value });
+      done(r.account);
+    } catch (err) {
+      text(error, err.message);
+    }
+  } },
+  h("h1", {}, "Choose your password"),
+  h("p", { class: "muted" }, "Your password was given to you: choose your own (10 characters or more)."),
+  h("label", { for: "pw-current" }, "Current password"), current,
+  h("label", { for: "pw-new" }, "New password"), fresh,
+  error, h("button", { type: "submit" }, "Change password"));
+  replace(main, form);
+  current.focus();
+}

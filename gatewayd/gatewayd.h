@@ -155,6 +155,7 @@ bool gw_session_origin_ok(struct gw_req *r);
 void gw_session_login(struct gw_req *r);
 void gw_session_get(struct gw_req *r);
 void gw_session_logout(struct gw_req *r);
+void gw_session_password(struct gw_req *r);
 
 /* loginlimit.c */
 struct gw_loginlimit *gw_loginlimit_new(void);

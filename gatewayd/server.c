@@ -64,6 +64,7 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
 	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
 	{ EVHTTP_REQ_DELETE, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_logout) },
+	{ POST, "/v1/session/password", gw_dispatch, R(GW_SCOPE_READ, gw_session_password) },
 	{ GET, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_list) },
 	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
 	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },

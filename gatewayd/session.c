@@ -2,7 +2,8 @@
  * session.c - dashboard logins: POST /v1/session checks an account's email and
  * password (on the worker thread) and sets the session cookie; the cookie then
  * authenticates requests like an API key, with the account's role as its scope;
- * GET /v1/session tells who is asking; DELETE /v1/session logs out.
+ * GET /v1/session tells who is asking; DELETE /v1/session logs out; POST
+ * /v1/session/password changes the account's own password (ending its other sessions).
  *
  * The cookie "tgm_session" is HttpOnly and SameSite=Strict (and Secure behind an
  * HTTPS proxy that says X-Forwarded-Proto: https); the database keeps its SHA-256.
@@ -65,6 +66,10 @@ static const char whoami_sql[] =
 	"SELECT json_build_object('kind', 'session', 'account', " ACCOUNT_JSON ","
 	" 'idle_timeout_s', extract(epoch FROM interval '" SESSION_IDLE "')::int)"
 	" FROM accounts a WHERE a.id = $1";
+static const char stored_sql[] = "SELECT password_hash FROM accounts WHERE id = $1";
+static const char change_sql[] =
+	"UPDATE accounts SET password_hash = $2, must_change_password = false"
+	" WHERE id = $1 AND disabled_at IS NULL";
 static const char logout_sql[] =
 	"UPDATE sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1";
 
@@ -76,6 +81,8 @@ struct login {
 	struct gw_req *r;
 	char *password;
 	char *stored;
+	char *new_password; /* a password change: the new one, then its hash */
+	char *new_hash;
 	char account[24];
 	bool known, ok;
 	char address[64];
@@ -87,7 +94,11 @@ static void login_free(void *p)
 
 	if (l->password)
 		explicit_bzero(l->password, strlen(l->password));
+	if (l->new_password)
+		explicit_bzero(l->new_password, strlen(l->new_password));
 	free(l->password);
+	free(l->new_password);
+	free(l->new_hash);
 	free(l->stored);
 	free(l);
 }
@@ -419,4 +430,91 @@ void gw_session_logout(struct gw_req *r)
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)r->session_id);
 	gw_query_on(r, r->gw->auth_pg, logout_sql, 1, (const char *const[]){ id }, on_logout);
+}
+
+static void on_changed(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (strtol(PQcmdTuples(res), NULL, 10) != 1) {
+		gw_reply_problem(r, 403, "account_disabled", "this account is disabled", NULL);
+		return;
+	}
+	start_session(r); /* the change ended every session: this one goes on anew */
+}
+
+static void change_work(void *arg)
+{
+	struct login *l = arg;
+
+	l->ok = tgm_password_verify(l->password, l->stored);
+	if (l->ok)
+		l->new_hash = tgm_password_hash(l->new_password);
+}
+
+static void change_done(void *arg)
+{
+	struct login *l = arg;
+	struct gw_req *r = l->r;
+
+	if (!l->ok) {
+		gw_reply_problem(r, 422, "invalid_field", "the current password is wrong",
+				 "password");
+		return;
+	}
+	gw_query_sql(r, change_sql, 2, (const char *const[]){ l->account, l->new_hash },
+		     on_changed);
+}
+
+static void on_stored(struct gw_req *r, PGresult *res, const char *err)
+{
+	struct login *l = r->data;
+
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		gw_reply_problem(r, 403, "account_disabled", "this account is disabled", NULL);
+		return;
+	}
+	l->stored = tgm_xstrdup(PQgetvalue(res, 0, 0));
+	if (!gw_worker_run(r->gw->worker, change_work, change_done, l))
+		gw_reply_problem(r, 503, "busy", "too many password checks at once; retry in a"
+				 " moment", NULL);
+}
+
+void gw_session_password(struct gw_req *r)
+{
+	const char *current = tgm_json_get_str(r->body, "password");
+	const char *fresh = tgm_json_get_str(r->body, "new_password"), *why;
+	struct login *l;
+
+	if (r->session_id == 0) {
+		gw_reply_problem(r, 400, "not_a_session",
+				 "this request is authenticated by an API key, not a session", NULL);
+		return;
+	}
+	if (current == NULL || strlen(current) > TGM_PASSWORD_MAX) {
+		gw_reply_problem(r, 422, "invalid_field", "password (the current one) must be a"
+				 " string", "password");
+		return;
+	}
+	if (fresh == NULL || (why = tgm_password_check(fresh)) != NULL || !strcmp(fresh, current)) {
+		gw_reply_problem(r, 422, "invalid_field", fresh == NULL ? "new_password must be a"
+				 " string" : why ? why : "the new password must differ from the"
+				 " current one", "new_password");
+		return;
+	}
+	l = tgm_xcalloc(1, sizeof(*l));
+	l->r = r;
+	l->password = tgm_xstrdup(current);
+	l->new_password = tgm_xstrdup(fresh);
+	snprintf(l->account, sizeof(l->account), "%lld", (long long)r->account_id);
+	peer(r, l->address);
+	r->data = l;
+	r->data_free = login_free;
+	gw_query_sql(r, stored_sql, 1, (const char *const[]){ l->account }, on_stored);
 }

@@ -86,6 +86,21 @@ const scenarios = {
     return { id, shownText, noReload, imgs, history, ...problems };
   },
 
+  // a password given by someone else is changed at the first login
+  async first(page) {
+    await page.goto(cfg.base + "/");
+    await page.locator("#email").fill(cfg.email);
+    await page.locator("#password").fill(cfg.password);
+    await page.locator("#password").press("Enter");
+    await page.locator("#password-form").waitFor();
+    await shot(page, "password");
+    await page.locator("#pw-current").fill(cfg.password);
+    await page.locator("#pw-new").fill(cfg.fresh);
+    await page.locator("#pw-new").press("Enter");
+    await page.locator("h1", { hasText: "Overview" }).waitFor();
+    return { h1: await page.locator("main h1").textContent() };
+  },
+
   // add a bot by its token, change a setting in the generated form, disable the bot
   async bots(page) {
     await login(page);

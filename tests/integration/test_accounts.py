@@ -368,3 +368,38 @@ def test_owner_manages_accounts(world):
             "account_not_found")
     problem(owner.post(f"/v1/accounts/{other}/password"), 404, "account_not_found")
     assert world.one("SELECT disabled_at FROM accounts WHERE id = %s", (other,))[0] is None
+
+
+def test_change_own_password(world):
+    r = world.env.tgmctl("user", "create", "--tenant", "acme", "--email", "ann@example.com",
+                         "--role", "agent")
+    first = r.stdout.strip()
+    dash = login(world, "ann@example.com", first)
+    other = login(world, "ann@example.com", first)
+    assert dash.get("/v1/session").json()["account"]["must_change_password"] is True
+
+    problem(dash.post("/v1/session/password", {"password": "wrong one!!",
+                                                "new_password": PASSWORD}),
+            422, "invalid_field", "password")
+    problem(dash.post("/v1/session/password", {"password": first, "new_password": "short"}),
+            422, "invalid_field", "new_password")
+    problem(dash.post("/v1/session/password", {"password": first, "new_password": first}),
+            422, "invalid_field", "new_password")
+    problem(dash.post("/v1/session/password", {"password": first, "new_password": PASSWORD},
+                      origin="https://evil.example"), 403, "foreign_origin")
+
+    r = dash.post("/v1/session/password", {"password": first, "new_password": PASSWORD})
+    assert r.status_code == 200, r.text
+    assert r.json()["account"]["must_change_password"] is False
+    fresh = re.match(r"tgm_session=(tgms_[A-Za-z0-9]{40});", r.headers["Set-Cookie"]).group(1)
+    problem(dash.get("/v1/session"), 401, "session_expired")   # the old cookie ended
+    problem(other.get("/v1/session"), 401, "session_expired")  # and the other sessions
+    assert Dash(world, fresh).get("/v1/session").status_code == 200
+    problem(login_response(world, "ann@example.com", first), 401, "invalid_credentials")
+    login(world, "ann@example.com", PASSWORD)
+
+    key = world.tenant_key("acme")
+    r = requests.post(world.base + "/v1/session/password", json={"password": "x",
+                      "new_password": PASSWORD}, headers={"Authorization": f"Bearer {key}"},
+                      timeout=TIMEOUT)
+    problem(r, 400, "not_a_session")

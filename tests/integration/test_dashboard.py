@@ -59,6 +59,8 @@ def site(tgm_env):
         w.admin = w.api("acme")
         new_account(w, "owner@example.com", "owner")
         new_account(w, "viewer@example.com", "viewer")
+        # as if they had chosen their passwords already (test_first_login does it)
+        w.query("UPDATE accounts SET must_change_password = false")
         try:
             yield w
         finally:
@@ -204,3 +206,13 @@ def test_add_a_bot_and_edit_its_settings(site, tmp_path):
     assert enabled is False
     assert settings["per_second"] == 25 and settings["updates"] == "off"
     assert set(settings) == {"per_second", "updates"}, "only the changed settings are stored"
+
+
+def test_first_login_chooses_a_password(site, tmp_path):
+    new_account(site, "new@example.com", "agent")
+    out = browser(site, "first", tmp_path, email="new@example.com", password=PASSWORD,
+                  fresh="a brand new secret")
+    assert out["h1"] == "Overview"
+    assert site.one("SELECT must_change_password FROM accounts"
+                    " WHERE email = 'new@example.com'") == (False,)
+    login(site, "new@example.com", "a brand new secret")
