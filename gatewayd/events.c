@@ -127,9 +127,16 @@ static void client_end(struct ev_client *c)
 	client_free(c);
 }
 
+/* on_close - the connection is going away. Where the client hung up, libevent has let
+ * go of the stream's request (it is ours, unfinished): ending it frees it. */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
-	client_free(arg);
+	struct ev_client *c = arg;
+	struct evhttp_request *req = c->req;
+
+	client_free(c);
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
 }
 
 /* client_send - one SSE frame to c; false when c was dropped for being slow */
