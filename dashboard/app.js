@@ -7,12 +7,14 @@ import { overviewPage } from "./overview.js";
 import { messagesPage } from "./messages.js";
 import { keysPage } from "./keys.js";
 import { botsPage } from "./bots.js";
+import { analyticsPage } from "./analytics.js";
 
 const pages = {
   overview: overviewPage,
   messages: messagesPage,
   keys: keysPage,
   bots: botsPage,
+  analytics: analyticsPage,
 };
 
 // live - the tenant's events, re-dispatched to whichever page listens

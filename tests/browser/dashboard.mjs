@@ -83,7 +83,12 @@ const scenarios = {
       await page.waitForLoadState("networkidle").catch(() => {});
       await shot(page, name);
     }
-    return { id, shownText, noReload, imgs, history, ...problems };
+    await page.locator("#nav a[href='#/analytics']").click();
+    await page.locator("#a-chart canvas").waitFor();
+    const charted = Number(await page.locator("#a-chart").getAttribute("data-sent"));
+    const legend = await page.locator("#a-chart .u-legend").textContent();
+    await shot(page, "analytics");
+    return { id, shownText, noReload, imgs, history, charted, legend, ...problems };
   },
 
   // a password given by someone else is changed at the first login
@@ -152,7 +157,7 @@ const scenarios = {
   async phone(page) {
     await login(page);
     const widths = {};
-    for (const name of ["overview", "messages", "keys", "bots"]) {
+    for (const name of ["overview", "messages", "keys", "bots", "analytics"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});

@@ -84,6 +84,13 @@ def test_static_files_and_headers(site):
         assert f.headers["X-Content-Type-Options"] == "nosniff"
     assert requests.get(site.base + "/ui/nothing.js", timeout=10).status_code == 404
     assert requests.get(site.base + "/ui/index.html", timeout=10).status_code == 404
+    # uPlot is npm's, unchanged, with its licence
+    vendored = REPO / "tests" / "node_modules" / "uplot"
+    assert (REPO / "dashboard" / "uPlot.esm.js").read_bytes() == \
+        (vendored / "dist" / "uPlot.esm.js").read_bytes()
+    lic = requests.get(site.base + "/ui/uPlot-LICENSE.txt", timeout=10)
+    assert lic.status_code == 200 and lic.content == (vendored / "LICENSE").read_bytes()
+    assert lic.headers["Content-Type"].startswith("text/plain")
     # no file of the dashboard writes HTML from strings
     for f in (REPO / "dashboard").glob("*.js"):
         assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write",
@@ -99,12 +106,14 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     assert out["imgs"] == 0 and out["dialogs"] == [], out
     assert out["pageErrors"] == [], out
     assert "sent" in out["history"], out
+    assert out["charted"] == 1, "the chart shows the message sent"
+    assert "sent" in out["legend"] and "failed" in out["legend"]
     row = site.one("SELECT bot_id, chat, status, params->>'text' FROM messages WHERE id = %s",
                    (out["id"],))
     assert row == (bot["id"], "4242", "sent", XSS)
     sends = site.tg.sends(chat=4242)
     assert [s.text for s in sends] == [XSS]
-    for page in ("login", "overview", "messages", "keys", "bots"):
+    for page in ("login", "overview", "messages", "keys", "bots", "analytics"):
         assert (tmp_path / "screenshots" / f"send-{page}.png").stat().st_size > 1000
 
 
