@@ -8,6 +8,7 @@ import { messagesPage } from "./messages.js";
 import { keysPage } from "./keys.js";
 import { botsPage } from "./bots.js";
 import { analyticsPage } from "./analytics.js";
+import { systemPage } from "./system.js";
 
 const pages = {
   overview: overviewPage,
@@ -15,6 +16,7 @@ const pages = {
   keys: keysPage,
   bots: botsPage,
   analytics: analyticsPage,
+  system: systemPage,
 };
 
 // live - the tenant's events, re-dispatched to whichever page listens

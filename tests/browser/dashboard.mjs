@@ -77,7 +77,7 @@ const scenarios = {
     await page.locator("#message-detail .history li").first().waitFor();
     const history = await page.locator("#message-detail .history li strong").allTextContents();
     await shot(page, "messages");
-    for (const name of ["keys", "bots"]) {
+    for (const name of ["keys", "bots", "system"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});
@@ -157,7 +157,7 @@ const scenarios = {
   async phone(page) {
     await login(page);
     const widths = {};
-    for (const name of ["overview", "messages", "keys", "bots", "analytics"]) {
+    for (const name of ["overview", "messages", "keys", "bots", "analytics", "system"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});

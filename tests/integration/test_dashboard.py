@@ -113,7 +113,7 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     assert row == (bot["id"], "4242", "sent", XSS)
     sends = site.tg.sends(chat=4242)
     assert [s.text for s in sends] == [XSS]
-    for page in ("login", "overview", "messages", "keys", "bots", "analytics"):
+    for page in ("login", "overview", "messages", "keys", "bots", "analytics", "system"):
         assert (tmp_path / "screenshots" / f"send-{page}.png").stat().st_size > 1000
 
 
@@ -202,6 +202,15 @@ def test_resend_a_failed_message(site):
     assert "sent" in r.json()["detail"]
     r = site.admin.post("/v1/messages/99999999/resend")
     assert r.status_code == 404
+
+    # the System page's data names the failure and the lane
+    s = site.admin.get("/v1/system").json()
+    assert [e["message_id"] for e in s["recent_errors"]][-1] == first
+    assert s["schema_version"] >= 10 and s["database_size_bytes"] > 0
+    assert [lane["bot_id"] for lane in s["lanes"]] == [bot["id"]]
+    assert s["lanes"][0]["owner"] and s["lanes"][0]["held"] is True
+    assert {d["name"] for d in s["daemons"]} >= {"gatewayd", "senderd"}
+    assert viewer.get("/v1/system").status_code == 403
 
 
 def test_add_a_bot_and_edit_its_settings(site, tmp_path):
