@@ -56,6 +56,7 @@ struct tgm_config {
 		int drain_timeout;
 		int lease_seconds;
 		int claim_batch;
+		int claim_connections;
 		int max_inflight;
 		int retry_base_ms;
 		int retry_cap_s;

@@ -76,6 +76,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  "seconds a bot's lease lasts; a dead senderd's bots move after this" },
 	{ "senderd", "claim_batch", TGM_CFG_INT, OFF(senderd.claim_batch), "100", 1, 10000,
 	  TGM_CFG_RELOADABLE, "most messages a lane claims at once" },
+	{ "senderd", "claim_connections", TGM_CFG_INT, OFF(senderd.claim_connections), "4", 1,
+	  64, 0, "database connections the lanes claim on, each lane on one (more bots, more)" },
 	{ "senderd", "max_inflight", TGM_CFG_INT, OFF(senderd.max_inflight), "32", 1, 1000,
 	  0, "most requests in flight to Telegram per bot" },
 	{ "senderd", "retry_base_ms", TGM_CFG_INT, OFF(senderd.retry_base_ms), "1000", 10,

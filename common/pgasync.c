@@ -513,6 +513,19 @@ bool tgm_pg_connected(const struct tgm_pg *pg)
 	return pg->state == PG_READY;
 }
 
+bool tgm_pg_transient(const PGresult *res)
+{
+	static const char *const classes[] = { "08", "40", "53", "57", "58" };
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (code == NULL || strlen(code) != 5)
+		return true;
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strncmp(code, classes[i], 2) == 0)
+			return true;
+	return strcmp(code, "55P03") == 0;
+}
+
 int tgm_pg_pending(const struct tgm_pg *pg)
 {
 	return pg->pending;

@@ -39,6 +39,14 @@ void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *
 void tgm_pg_query_prepared(struct tgm_pg *pg, const char *name, const char *sql, int n,
 			   const char *const *params, tgm_pg_cb cb, void *arg);
 bool tgm_pg_connected(const struct tgm_pg *pg);
+/*
+ * tgm_pg_transient - a failed query's result (as its callback got it) says it may pass
+ * when sent again: no result (the connection), or SQLSTATE class 08 (connection), 40
+ * (serialization, deadlock), 53 (resources), 57 (operator intervention), 58 (system),
+ * or 55P03 (lock not available). Anything else (bad data, a constraint, a syntax
+ * error) fails the same way every time.
+ */
+bool tgm_pg_transient(const PGresult *res);
 
 /*
  * tgm_pg_listen - LISTEN on channel now and after every reconnect; cb gets each

@@ -95,7 +95,12 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	 * memory flat however many bots there are */
 	sd->max_inflight = cfg->senderd.max_inflight * 4;
 	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
-	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
+	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-callback");
+	sd->nlane_pgs = cfg->senderd.claim_connections;
+	sd->lane_pgs = tgm_xcalloc((size_t)sd->nlane_pgs, sizeof(*sd->lane_pgs));
+	for (int i = 0; i < sd->nlane_pgs; i++)
+		sd->lane_pgs[i] = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
+	sd->lease_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-lease");
 	sd->record = record_new(sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
 	event_add(sd->ev_sweep, &tv);
@@ -114,12 +119,22 @@ static int lanes_busy(struct senderd *sd)
 	return n;
 }
 
+/* lane_pgs_pending - queries queued or in flight on the lanes' connections */
+static int lane_pgs_pending(const struct senderd *sd)
+{
+	int n = 0;
+
+	for (int i = 0; i < sd->nlane_pgs; i++)
+		n += tgm_pg_pending(sd->lane_pgs[i]);
+	return n;
+}
+
 int sd_busy(struct tgm_ctx *ctx)
 {
 	struct senderd *sd = ctx->app;
 
 	return lanes_busy(sd) + record_pending(sd->record) + tgm_pg_pending(sd->claim_pg) +
-	       sd->callbacks_inflight;
+	       tgm_pg_pending(sd->lease_pg) + lane_pgs_pending(sd) + sd->callbacks_inflight;
 }
 
 /* on_drain_poll - once nothing is in flight, release the leases and finish */
@@ -167,6 +182,10 @@ void sd_stop(struct tgm_ctx *ctx)
 	lane_free_all(sd);
 	record_free(sd->record);
 	tgm_pg_free(sd->claim_pg);
+	for (int i = 0; i < sd->nlane_pgs; i++)
+		tgm_pg_free(sd->lane_pgs[i]);
+	free(sd->lane_pgs);
+	tgm_pg_free(sd->lease_pg);
 	tgm_bus_close(sd->doorbells);
 	tgm_bus_close(sd->status);
 	free(sd);

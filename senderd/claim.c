@@ -120,7 +120,7 @@ static void on_loaded(PGresult *res, const char *err, void *arg)
 	}
 	set_limits(l, res);
 	bot_param(l, bot);
-	tgm_pg_query(l->sd->claim_pg, recover_sql, 2, p, on_recovered, l);
+	tgm_pg_query(l->pg, recover_sql, 2, p, on_recovered, l);
 }
 
 static void on_reloaded(PGresult *res, const char *err, void *arg)
@@ -148,7 +148,7 @@ void claim_reload(struct lane *l)
 		return;
 	l->reloading = true;
 	bot_param(l, bot);
-	tgm_pg_query(l->sd->claim_pg, load_sql, 1, p, on_reloaded, l);
+	tgm_pg_query(l->pg, load_sql, 1, p, on_reloaded, l);
 }
 
 void claim_load(struct lane *l)
@@ -157,7 +157,7 @@ void claim_load(struct lane *l)
 	const char *p[1] = { bot };
 
 	bot_param(l, bot);
-	tgm_pg_query(l->sd->claim_pg, load_sql, 1, p, on_loaded, l);
+	tgm_pg_query(l->pg, load_sql, 1, p, on_loaded, l);
 }
 
 /* take_row - one claimed row: expired and blocked ones end here, the rest wait */
@@ -225,7 +225,7 @@ void claim_more(struct lane *l)
 	l->claim_asked = want;
 	bot_param(l, bot);
 	snprintf(limit, sizeof(limit), "%d", want);
-	tgm_pg_query(l->sd->claim_pg, claim_sql, 2, p, on_claimed, l);
+	tgm_pg_query_prepared(l->pg, "claim", claim_sql, 2, p, on_claimed, l);
 }
 
 void claim_return_all(struct lane *l)

@@ -305,7 +305,7 @@ void deliver_flush_marks(struct lane *l)
 	tgm_pgarr_end(&ids);
 	p[0] = ids.p;
 	l->marking = true;
-	tgm_pg_query(l->sd->claim_pg, "UPDATE messages SET send_started_at = now()"
+	tgm_pg_query(l->pg, "UPDATE messages SET send_started_at = now()"
 		     " WHERE id = ANY($1::bigint[])", 1, p, on_marked, mk);
 	tgm_buf_free(&ids);
 }

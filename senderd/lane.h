@@ -48,6 +48,7 @@ struct lane {
 	struct lane *wnext;    /* senderd's waiting list (the process-wide cap) */
 	bool waiting;
 	struct senderd *sd;
+	struct tgm_pg *pg;     /* one of sd->lane_pgs: the lane's queries stay in order */
 	int64_t bot_id;
 	unsigned seen_gen;     /* lease round that last confirmed this lane */
 	enum lane_state state;

@@ -10,6 +10,12 @@
  * run out (lease_until_ms, measured from before the renewal was sent, less a margin).
  * A draining senderd keeps renewing (taking nothing new) until its last request is
  * answered, then releases its leases.
+ *
+ * A late round must not wedge: the renewal has a connection of its own (lease_pg), so
+ * it never waits behind the lanes' claims, and one round runs at a time. Our own
+ * leases are renewed even when they have expired (unless another instance took them
+ * meanwhile) and are never among the candidates: no row is touched twice by the one
+ * statement, which PostgreSQL would refuse as a whole, round after round.
  */
 #include "senderd/senderd.h"
 #include "common/log.h"
@@ -35,7 +41,7 @@ static const char lease_sql[] =
 	"  FROM renewed)) ELSE 0 END),"
 	" candidates AS (SELECT id FROM unleased UNION SELECT l.bot_id FROM bot_leases l"
 	"  JOIN bots b ON b.id = l.bot_id WHERE b.enabled AND b.deleted_at IS NULL"
-	"  AND l.expires_at < now() AND $3),"
+	"  AND l.expires_at < now() AND l.owner <> $1 AND $3),"
 	" taken AS (INSERT INTO bot_leases (bot_id, owner, expires_at)"
 	"  SELECT id, $1, now() + make_interval(secs => $2) FROM candidates"
 	"  ON CONFLICT (bot_id) DO UPDATE SET owner = EXCLUDED.owner,"
@@ -88,6 +94,7 @@ static void on_lease(PGresult *res, const char *err, void *arg)
 	struct lease_round *lr = arg;
 	struct senderd *sd = lr->sd;
 
+	sd->lease_busy = false;
 	if (err) {
 		log_warn("lease renewal failed: %s", err);
 	} else {
@@ -99,16 +106,21 @@ static void on_lease(PGresult *res, const char *err, void *arg)
 	free(lr);
 }
 
+/* renew - one lease round, unless the last one is still running (its answer counts) */
 static void renew(struct senderd *sd)
 {
-	struct lease_round *lr = tgm_xmalloc(sizeof(*lr));
+	struct lease_round *lr;
 	char secs[16];
 	const char *p[3] = { sd->owner, secs, sd->stopping ? "false" : "true" };
 
+	if (sd->lease_busy)
+		return;
+	sd->lease_busy = true;
+	lr = tgm_xmalloc(sizeof(*lr));
 	lr->sd = sd;
 	lr->sent_ms = tgm_mono_ms();
 	snprintf(secs, sizeof(secs), "%d", sd->ctx->cfg->senderd.lease_seconds);
-	tgm_pg_query(sd->claim_pg, lease_sql, 3, p, on_lease, lr);
+	tgm_pg_query(sd->lease_pg, lease_sql, 3, p, on_lease, lr);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -140,7 +152,7 @@ void lease_release(struct senderd *sd, int64_t bot_id)
 	const char *p[2] = { sd->owner, bot };
 
 	snprintf(bot, sizeof(bot), "%lld", (long long)bot_id);
-	tgm_pg_query(sd->claim_pg, "DELETE FROM bot_leases WHERE owner = $1 AND bot_id = $2",
+	tgm_pg_query(sd->lease_pg, "DELETE FROM bot_leases WHERE owner = $1 AND bot_id = $2",
 		     2, p, on_released, NULL);
 }
 
@@ -148,6 +160,6 @@ void lease_release_all(struct senderd *sd)
 {
 	const char *p[1] = { sd->owner };
 
-	tgm_pg_query(sd->claim_pg, "DELETE FROM bot_leases WHERE owner = $1", 1, p, on_released,
+	tgm_pg_query(sd->lease_pg, "DELETE FROM bot_leases WHERE owner = $1", 1, p, on_released,
 		     NULL);
 }

@@ -7,6 +7,12 @@
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
  * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
  * A message given back to 'queued' whose bot was deleted meanwhile is canceled.
+ *
+ * A group that fails for a reason that would fail it again (bad data, a constraint:
+ * tgm_pg_transient says which) is recorded again one transition at a time, so the one
+ * at fault fails alone: it is dropped with an error line naming it, its message stays
+ * in 'sending' (the bot's next lane resolves it under [senderd] ambiguous), and every
+ * later transition still commits.
  */
 #include "senderd/record.h"
 #include "senderd/senderd.h"
@@ -26,6 +32,7 @@ struct item {
 	char *detail;
 	int64_t due_ms; /* wall clock: when a retry is due */
 	char *sql;       /* a one-off statement instead of a transition */
+	bool alone;      /* recorded in a group of its own (its group failed) */
 	int n;
 	char **params;
 };
@@ -162,21 +169,56 @@ static void requeue(struct record *rec)
 	evtimer_add(rec->ev_retry, &tv);
 }
 
+/* isolate - a group failed for good: each of its transitions goes again on its own */
+static void isolate(struct record *rec)
+{
+	int n = 0;
+
+	for (struct item *it = rec->flight; it; it = it->next, n++)
+		it->alone = true;
+	log_warn("a group of %d transitions failed for good: recording them one by one", n);
+	requeue(rec);
+	event_del(rec->ev_retry); /* no wait: nothing transient is in the way */
+}
+
+/* drop - the one item in flight fails for good: say which, and go on without it */
+static void drop(struct record *rec, const char *err)
+{
+	struct item *it = rec->flight;
+
+	if (it->sql)
+		log_error("statement failed and is dropped: %s", err);
+	else
+		log_error("bot=%lld msg=%lld transition to %s failed and is dropped (the message"
+			  " stays in sending): %s", (long long)it->bot_id, (long long)it->msg_id,
+			  it->status, err);
+	rec->flight = NULL;
+	rec->pending--;
+	item_free(it);
+}
+
+/* failed - retry what may pass, isolate a failed group, drop a failed single */
+static void failed(struct record *rec, PGresult *res, const char *err)
+{
+	if (tgm_pg_transient(res) || !tgm_pg_connected(rec->pg)) {
+		log_warn("transitions not recorded yet, retrying: %s", err);
+		requeue(rec);
+		return;
+	}
+	if (rec->flight->next)
+		isolate(rec);
+	else
+		drop(rec, err);
+	flush(rec);
+}
+
 static void on_written(PGresult *res, const char *err, void *arg)
 {
 	struct record *rec = arg;
 	bool callbacks;
 
-	if (err && rec->flight->sql && tgm_pg_connected(rec->pg)) {
-		/* the statement itself failed: sending it again cannot help */
-		log_error("statement failed and is dropped: %s", err);
-		done(rec);
-		flush(rec);
-		return;
-	}
 	if (err) {
-		log_warn("transitions not recorded yet, retrying: %s", err);
-		requeue(rec);
+		failed(rec, res, err);
 		return;
 	}
 	callbacks = rec->flight->sql == NULL && PQntuples(res) == 1 &&
@@ -197,7 +239,7 @@ static void take(struct record *rec)
 {
 	struct item **tail = &rec->flight;
 
-	if (rec->head->sql) {
+	if (rec->head->sql || rec->head->alone) {
 		rec->flight = rec->head;
 		rec->head = rec->head->next;
 	} else {
@@ -210,7 +252,7 @@ static void take(struct record *rec)
 	}
 	if (rec->head == NULL)
 		rec->tail = NULL;
-	if (rec->flight->sql)
+	if (rec->flight->sql || rec->flight->alone)
 		rec->flight->next = NULL;
 }
 

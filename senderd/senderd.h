@@ -33,7 +33,10 @@ struct senderd {
 	struct tgm_bus *doorbells; /* SUB, connected to every doorbell publisher */
 	struct tgm_bus *status;    /* PUB, connected to every status subscriber */
 	struct tgm_httpc *httpc;   /* Telegram */
-	struct tgm_pg *claim_pg;   /* claims and lease renewals */
+	struct tgm_pg *claim_pg;   /* callbacks' claims and outcomes */
+	struct tgm_pg **lane_pgs;  /* lanes' loads, claims, returns and marks: a lane uses one */
+	int nlane_pgs;
+	struct tgm_pg *lease_pg;   /* lease rounds and releases, never behind a claim */
 	struct record *record;     /* transitions, on their own connection */
 	char owner[160];           /* this process in bot_leases.owner */
 	struct lane *lanes[SD_LANE_BUCKETS]; /* by bot id, chained through lane->hnext */
@@ -48,6 +51,7 @@ struct senderd {
 	bool stopping;
 	int64_t lease_until_ms;    /* our leases are surely ours until then (monotonic) */
 	unsigned lease_gen;        /* round of the last lease renewal */
+	bool lease_busy;           /* a lease round is in flight */
 	unsigned long sent, failed, retried, flood;
 	int inflight, max_inflight; /* requests in flight, all lanes; the cap on them */
 	struct lane *waiting;      /* lanes held back by that cap, first come first served */
