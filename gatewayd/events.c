@@ -14,7 +14,8 @@
  * waits for it.
  *
  * A client whose unsent output passes MAX_PENDING bytes is dropped (its stream ended);
- * nothing is buffered for it beyond that.
+ * nothing is buffered for it beyond that. A backfill goes in batches, each written
+ * out while the next is read.
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/events.h"
@@ -34,9 +35,9 @@
 
 #define TICK_MS 1000
 #define KEEPALIVE_S 15
-#define MAX_PENDING (256 * 1024)
+#define MAX_PENDING (1024 * 1024)
 #define LIVE_BATCH 500
-#define BACKFILL_BATCH 1000
+#define BACKFILL_BATCH 200 /* well under MAX_PENDING: flushed between batches */
 #define BACKFILL_MAX 10000
 #define GAP_WAIT_MS 2000 /* how long a missing id may still be a transaction in flight */
 #define FRESH "9223372036854775807"
@@ -57,7 +58,7 @@ static const char backfill_sql[] =
 	" SELECT top.s, b.id, b.j FROM top LEFT JOIN LATERAL"
 	" (SELECT e.id, " EVENT_JSON " AS j FROM message_events e"
 	"  JOIN messages m ON m.id = e.message_id WHERE e.id > $1 AND e.id <= top.s"
-	"  AND m.tenant_id = $2 ORDER BY e.id LIMIT 1000) b ON true ORDER BY b.id";
+	"  AND m.tenant_id = $2 ORDER BY e.id LIMIT 200) b ON true ORDER BY b.id";
 static const char queue_sql[] =
 	"SELECT b.tenant_id, b.id, b.enabled, b.disabled_reason,"
 	" (SELECT count(*) FROM messages m WHERE m.bot_id = b.id"

@@ -6,6 +6,7 @@ and dashboard sessions alike; real gatewayd and senderd against fake_telegram.
 
 import json
 import queue
+import socket
 import threading
 import time
 
@@ -208,3 +209,49 @@ def test_drain_ends_streams(live):
     s.next(lambda e: e.get("event") == "daemons", what="a daemons event")
     live.daemon.stop()
     assert s.ended.wait(15), "the stream did not end when gatewayd stopped"
+
+
+def seed_events(world, bot, n, detail_len):
+    """n sent messages of bot, each with a 'sent' event of a long detail; the last id."""
+    tenant = world.tenant_id("acme")
+    world.query(
+        "WITH m AS (INSERT INTO messages (tenant_id, bot_id, chat, params, status)"
+        " SELECT %s, %s, '1', '{}', 'sent' FROM generate_series(1, %s) RETURNING id)"
+        " INSERT INTO message_events (message_id, status, detail)"
+        " SELECT id, 'sent', repeat('x', %s) FROM m ORDER BY id", (tenant, bot["id"], n, detail_len))
+    return world.one("SELECT max(id) FROM message_events")[0]
+
+
+def raw_stream(world, key, last_id, rcvbuf=None):
+    """A socket that asked for /v1/events from last_id (small receive buffer if given)."""
+    host, port = world.base[len("http://"):].split(":")
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect((host, int(port)))
+    s.sendall((f"GET /v1/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               f"Authorization: Bearer {key}\r\nLast-Event-ID: {last_id}\r\n\r\n").encode())
+    return s
+
+
+def test_slow_client_is_dropped_fast_one_is_not(live):
+    bot = live.admin.new_bot()
+    top = seed_events(live, bot, 4000, 3000)  # 12 MB of backfill
+    first = top - 3999
+
+    slow = raw_stream(live, live.admin.key, first - 1, rcvbuf=4096)  # never read
+    live.daemon.wait_log(r"events: dropping a slow client", timeout=60)
+    # gatewayd goes on serving, and a client that reads gets every event
+    assert live.admin.get("/v1/bots").status_code == 200
+    fast = raw_stream(live, live.admin.key, first - 1)
+    fast.settimeout(30)
+    got, buf = 0, b""
+    while got < 4000:
+        chunk = fast.recv(1 << 20)
+        assert chunk, f"the stream ended after {got} events"
+        buf += chunk
+        got += buf.count(b"\nid: ")
+        buf = buf[-4:]  # a "\nid: " may straddle two reads; 4 bytes cannot hold a whole one
+    assert got == 4000
+    slow.close()
+    fast.close()
