@@ -77,6 +77,11 @@ static const char *needs(const struct gw_req *r)
 
 void gw_auth_granted(struct gw_req *r)
 {
+	if (!gw_session_allowed(r)) {
+		gw_reply_problem(r, 403, "password_change_required", "this account's password was"
+				 " given to it: change it first (POST /v1/session/password)", NULL);
+		return;
+	}
 	if (r->scope < r->route->scope) {
 		gw_reply_problem(r, 403, "forbidden", needs(r), NULL);
 		return;

@@ -78,6 +78,7 @@ struct gw_req {
 	enum gw_scope scope;
 	int64_t session_id;   /* a dashboard session's, else 0 */
 	int64_t account_id;
+	bool must_change;     /* the session's password must be changed first */
 	char idem_key[256];   /* Idempotency-Key header, "" when none */
 	struct evkeyvalq query; /* the parsed query string */
 	bool has_query;
@@ -150,6 +151,8 @@ void gw_auth_granted(struct gw_req *r);
 bool gw_session_cookie(struct gw_req *r, char hash[65]);
 /* gw_session_authenticate - find the session of hash, then gw_auth_granted */
 void gw_session_authenticate(struct gw_req *r, const char *hash);
+/* gw_session_allowed - false while the session must change its password first */
+bool gw_session_allowed(const struct gw_req *r);
 /* gw_session_origin_ok - a safe method, or an Origin equal to the request's Host */
 bool gw_session_origin_ok(struct gw_req *r);
 void gw_session_login(struct gw_req *r);

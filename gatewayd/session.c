@@ -10,6 +10,8 @@
  * A session ends after SESSION_IDLE of no use, at logout, and when its account's
  * password, role or enabled state changes (010_accounts.sql). A request that changes
  * state with a session must come from the page's own origin (gw_session_origin_ok).
+ * A session whose password was given by someone else (must_change_password) may only
+ * change it, see who it is, or log out (gw_session_allowed).
  * Five wrong passwords in a row lock an account for LOCK_MINUTES; ten failures from
  * one address in five minutes refuse it (loginlimit.c).
  */
@@ -55,13 +57,14 @@ static const char start_sql[] =
 	"   SELECT id, decode($2, 'hex'), $3 FROM a RETURNING id)"
 	" SELECT json_build_object('account', " ACCOUNT_JSON ") FROM a, s";
 static const char lookup_sql[] =
-	"WITH s AS (SELECT s.id, a.id AS account, a.tenant_id, a.role, s.last_seen_at"
+	"WITH s AS (SELECT s.id, a.id AS account, a.tenant_id, a.role, s.last_seen_at,"
+	"   a.must_change_password"
 	"   FROM sessions s JOIN accounts a ON a.id = s.account_id"
 	"   WHERE s.hash = decode($1, 'hex') AND s.revoked_at IS NULL"
 	"   AND a.disabled_at IS NULL AND s.last_seen_at > now() - interval '" SESSION_IDLE "'),"
 	" touch AS (UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM s)"
 	"   AND last_seen_at < now() - interval '10 seconds')"
-	" SELECT id, account, tenant_id, role FROM s";
+	" SELECT id, account, tenant_id, role, must_change_password FROM s";
 static const char whoami_sql[] =
 	"SELECT json_build_object('kind', 'session', 'account', " ACCOUNT_JSON ","
 	" 'idle_timeout_s', extract(epoch FROM interval '" SESSION_IDLE "')::int)"
@@ -154,6 +157,14 @@ bool gw_session_cookie(struct gw_req *r, char hash[65])
 	return false;
 }
 
+bool gw_session_allowed(const struct gw_req *r)
+{
+	void (*h)(struct gw_req *) = r->route->handler;
+
+	return !r->must_change || h == gw_session_get || h == gw_session_logout ||
+	       h == gw_session_password;
+}
+
 bool gw_session_origin_ok(struct gw_req *r)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(r->req);
@@ -199,6 +210,7 @@ static void on_session(struct gw_req *r, PGresult *res, const char *err)
 	tgm_parse_int64(PQgetvalue(res, 0, 1), &r->account_id);
 	tgm_parse_int64(PQgetvalue(res, 0, 2), &r->tenant_id);
 	r->scope = scope_of_role(PQgetvalue(res, 0, 3));
+	r->must_change = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	r->key_id = 0;
 	gw_auth_granted(r);
 }

@@ -2,8 +2,8 @@
  * user.c - `tgmctl user create|list|disable|reset-password`: the dashboard's accounts
  * (people who log in to the dashboard; not the users of a bot).
  *
- * A password is read from stdin with --password-stdin (one line), else made here and
- * printed once; either way it must be changed at the first login.
+ * A password is read from stdin with --password-stdin (one line: the operator chose
+ * it), else made here and printed once, to be changed at the first login.
  */
 #include "tgmctl/tgmctl.h"
 #include "common/apikey.h"
@@ -110,9 +110,10 @@ static int user_create(struct ctl *c, int argc, char **argv)
 		"WITH t AS (INSERT INTO tenants (name, webhook_secret) VALUES ($1, $5)"
 		"  ON CONFLICT (name) DO UPDATE SET webhook_secret ="
 		"  coalesce(tenants.webhook_secret, EXCLUDED.webhook_secret) RETURNING id)"
-		" INSERT INTO accounts (tenant_id, email, role, password_hash)"
-		" SELECT id, $2, $3, $4 FROM t RETURNING id",
-		5, (const char *const[]){ o.tenant, o.email, o.role, hash, secret }, err, sizeof(err));
+		" INSERT INTO accounts (tenant_id, email, role, password_hash, must_change_password)"
+		" SELECT id, $2, $3, $4, $6 FROM t RETURNING id",
+		6, (const char *const[]){ o.tenant, o.email, o.role, hash, secret, made ? "t" : "f" },
+		err, sizeof(err));
 	PQfinish(conn);
 	free(hash);
 	if (r == NULL) {
@@ -211,8 +212,10 @@ static int user_reset(struct ctl *c, int argc, char **argv)
 	if ((password = get_password(o.password_stdin, &made)) == NULL)
 		return 1;
 	hash = tgm_password_hash(password);
-	rc = change(c, argv[0], "UPDATE accounts SET password_hash = $2, must_change_password ="
-		    " true, failed_logins = 0, locked_until = NULL"
+	rc = change(c, argv[0], made ? "UPDATE accounts SET password_hash = $2,"
+		    " must_change_password = true, failed_logins = 0, locked_until = NULL"
+		    " WHERE lower(email) = lower($1)" : "UPDATE accounts SET password_hash = $2,"
+		    " must_change_password = false, failed_logins = 0, locked_until = NULL"
 		    " WHERE lower(email) = lower($1)", hash);
 	free(hash);
 	if (rc == 0) {

@@ -34,6 +34,8 @@ def new_account(world, email, role, tenant="acme", password=PASSWORD):
                   "--role", role, "--password-stdin", stdin=password + "\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "", "a password given on stdin is not printed"
+    assert world.one("SELECT must_change_password FROM accounts WHERE email = %s",
+                     (email,)) == (False,), "the operator chose it"
     return world.one("SELECT id FROM accounts WHERE email = %s", (email,))[0]
 
 
@@ -92,7 +94,7 @@ def test_tgmctl_user_create_prints_a_password_once(world):
     stored, must_change = world.one("SELECT password_hash, must_change_password FROM accounts"
                                     " WHERE email = 'ann@example.com'")
     assert stored.startswith("pbkdf2-sha256$210000$") and password not in stored
-    assert must_change is True
+    assert must_change is True  # made here: changed at the first login
 
     listed = world.env.tgmctl("user", "list")
     assert listed.returncode == 0, listed.stderr
@@ -377,6 +379,8 @@ def test_change_own_password(world):
     dash = login(world, "ann@example.com", first)
     other = login(world, "ann@example.com", first)
     assert dash.get("/v1/session").json()["account"]["must_change_password"] is True
+    problem(dash.get("/v1/bots"), 403, "password_change_required")
+    problem(dash.post("/v1/messages/1/cancel"), 403, "password_change_required")
 
     problem(dash.post("/v1/session/password", {"password": "wrong one!!",
                                                 "new_password": PASSWORD}),
@@ -395,6 +399,7 @@ def test_change_own_password(world):
     problem(dash.get("/v1/session"), 401, "session_expired")   # the old cookie ended
     problem(other.get("/v1/session"), 401, "session_expired")  # and the other sessions
     assert Dash(world, fresh).get("/v1/session").status_code == 200
+    assert Dash(world, fresh).get("/v1/bots").status_code == 200
     problem(login_response(world, "ann@example.com", first), 401, "invalid_credentials")
     login(world, "ann@example.com", PASSWORD)
 

@@ -228,6 +228,8 @@ def test_add_a_bot_and_edit_its_settings(site, tmp_path):
 
 def test_first_login_chooses_a_password(site, tmp_path):
     new_account(site, "new@example.com", "agent")
+    site.query("UPDATE accounts SET must_change_password = true"
+               " WHERE email = 'new@example.com'")  # as if made by tgmctl without stdin
     out = browser(site, "first", tmp_path, email="new@example.com", password=PASSWORD,
                   fresh="a brand new secret")
     assert out["h1"] == "Overview"
