@@ -44,9 +44,26 @@ export async function overviewPage(main, { live }) {
     { title: "Last error", get: ({ b }) => h("span", { class: "clip" }, b.last_error || "–") },
   ], botRows, { class: "bots" }) : h("p", { class: "muted" }, "No bots yet: add one on the Bots page.");
 
+  // alerts: what needs someone now
+  const alerts = [];
+  for (const b of bots) {
+    const name = b.name || `bot ${b.id}`;
+    if (!b.enabled) alerts.push(`${name} is disabled${b.disabled_reason ? ": " + b.disabled_reason : ""}`);
+    if (b.failed_last_hour) alerts.push(`${name}: ${b.failed_last_hour} failed in the last hour`);
+  }
+  const stale = (list) => (list || []).filter((d) => !d.stopped_at && Date.now() - new Date(d.seen_at) > 30000)
+    .map((d) => `${d.name}${d.instance ? " (" + d.instance + ")" : ""} on ${d.host}: no heartbeat since ${when(d.seen_at)}`);
+  const alertBox = h("ul", { class: "alerts", id: "alerts" });
+  const showAlerts = (daemons) => {
+    const all = [...alerts, ...stale(daemons)];
+    replace(alertBox, all.map((a) => h("li", {}, a)));
+    alertBox.hidden = all.length === 0;
+  };
+  showAlerts(live.last.daemons);
+
   const daemonsBox = h("div", {}, live.last.daemons ? daemonsTable(live.last.daemons) : h("p", { class: "muted" }, "Waiting for heartbeats…"));
   replace(main,
-    h("h1", {}, "Overview"),
+    h("h1", {}, "Overview"), alertBox,
     h("section", { "aria-labelledby": "h-bots" }, h("h2", { id: "h-bots" }, "Bots"), botsTable),
     h("section", { "aria-labelledby": "h-daemons" }, h("h2", { id: "h-daemons" }, "Daemons"), daemonsBox));
 
@@ -62,7 +79,7 @@ export async function overviewPage(main, { live }) {
     c.state.className = e.detail.enabled ? "ok" : "bad";
     text(c.state, e.detail.enabled ? "enabled" : `disabled${e.detail.disabled_reason ? ": " + e.detail.disabled_reason : ""}`);
   };
-  const onDaemons = (e) => replace(daemonsBox, daemonsTable(e.detail));
+  const onDaemons = (e) => { replace(daemonsBox, daemonsTable(e.detail)); showAlerts(e.detail); };
   live.addEventListener("queue", onQueue);
   live.addEventListener("bot", onBot);
   live.addEventListener("daemons", onDaemons);

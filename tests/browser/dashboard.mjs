@@ -60,7 +60,9 @@ const scenarios = {
   // log in, send a message from the Messages page, watch it turn sent without a reload
   async send(page, context, problems) {
     await login(page);
+    await page.locator("#h-daemons + div table").waitFor(); // heartbeats, live
     await shot(page, "overview");
+    const alerts = await page.locator("#alerts li").allTextContents();
     await page.evaluate(() => { window.__noReload = true; });
     await page.locator("#nav a[href='#/messages']").click();
     await page.locator("#t-chat").fill(String(cfg.chat));
@@ -88,7 +90,7 @@ const scenarios = {
     const charted = Number(await page.locator("#a-chart").getAttribute("data-sent"));
     const legend = await page.locator("#a-chart .u-legend").textContent();
     await shot(page, "analytics");
-    return { id, shownText, noReload, imgs, history, charted, legend, ...problems };
+    return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
   },
 
   // a password given by someone else is changed at the first login

@@ -99,6 +99,9 @@ def test_static_files_and_headers(site):
 
 def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     bot = site.admin.new_bot()
+    off = site.admin.new_bot()
+    site.query("UPDATE bots SET enabled = false, disabled_reason = 'Unauthorized'"
+               " WHERE id = %s", (off["id"],))
     out = browser(site, "send", tmp_path, email="owner@example.com", password=PASSWORD,
                   chat=4242, text=XSS)
     assert out["noReload"] is True
@@ -107,6 +110,7 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     assert out["pageErrors"] == [], out
     assert "sent" in out["history"], out
     assert out["charted"] == 1, "the chart shows the message sent"
+    assert out["alerts"] == [f"{off['name']} is disabled: Unauthorized"], out["alerts"]
     assert "sent" in out["legend"] and "failed" in out["legend"]
     row = site.one("SELECT bot_id, chat, status, params->>'text' FROM messages WHERE id = %s",
                    (out["id"],))
