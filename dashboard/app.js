@@ -9,6 +9,7 @@ import { keysPage } from "./keys.js";
 import { botsPage } from "./bots.js";
 import { analyticsPage } from "./analytics.js";
 import { systemPage } from "./system.js";
+import { billingPage } from "./billing.js";
 
 const pages = {
   overview: overviewPage,
@@ -16,6 +17,7 @@ const pages = {
   keys: keysPage,
   bots: botsPage,
   analytics: analyticsPage,
+  billing: billingPage,
   system: systemPage,
 };
 

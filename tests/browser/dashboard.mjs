@@ -127,6 +127,20 @@ const scenarios = {
     return { fields: await page.locator("#bot-settings [data-setting]").count() };
   },
 
+  // create a product on the Billing page, then deactivate it
+  async billing(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/billing']").click();
+    await page.locator("#pr-label").fill(cfg.label);
+    await page.locator("#product-form button[type=submit]").click();
+    const row = page.locator("#bl-products tbody tr", { hasText: cfg.label });
+    await row.waitFor();
+    await row.locator("button", { hasText: "Deactivate" }).click();
+    await page.locator("#bl-products tbody tr", { hasText: "inactive" }).waitFor();
+    await shot(page, "billing");
+    return { rows: await page.locator("#bl-products tbody tr").count() };
+  },
+
   // a viewer's key creation is refused by the server (the form and a direct request)
   async viewer(page) {
     await login(page);
@@ -159,7 +173,7 @@ const scenarios = {
   async phone(page) {
     await login(page);
     const widths = {};
-    for (const name of ["overview", "messages", "keys", "bots", "analytics", "system"]) {
+    for (const name of ["overview", "messages", "keys", "bots", "analytics", "billing", "system"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});

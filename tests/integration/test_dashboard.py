@@ -240,3 +240,12 @@ def test_first_login_chooses_a_password(site, tmp_path):
     assert site.one("SELECT must_change_password FROM accounts"
                     " WHERE email = 'new@example.com'") == (False,)
     login(site, "new@example.com", "a brand new secret")
+
+
+def test_billing_page_makes_a_product(site, tmp_path):
+    bot = site.admin.new_bot()
+    out = browser(site, "billing", tmp_path, email="owner@example.com", password=PASSWORD,
+                  label="Starter <b>pack</b>")
+    assert out["rows"] == 1
+    row = site.one("SELECT bot_id, label, credits, price, currency, active FROM products")
+    assert row == (bot["id"], "Starter <b>pack</b>", 100, 500, "usd", False)
