@@ -107,7 +107,10 @@ export async function messagesPage(main, { me, live }) {
     h("label", { for: "f-chat" }, "Chat"), fChat,
     h("label", { for: "f-status" }, "Status"), fStatus,
     h("label", { for: "f-since" }, "Since"), fSince,
-    h("button", { type: "submit" }, "Filter"));
+    h("button", { type: "submit" }, "Filter"),
+    h("a", { href: "#", id: "export", download: "messages.csv", onclick: (e) => {
+      e.currentTarget.href = "/v1/exports/messages.csv" + query({ bot_id: fBot.value, status: fStatus.value });
+    } }, "Export CSV"));
 
   const onMessage = (e) => {
     heard.set(e.detail.message_id, { status: e.detail.status, at: performance.now() });

@@ -249,3 +249,47 @@ def test_billing_page_makes_a_product(site, tmp_path):
     assert out["rows"] == 1
     row = site.one("SELECT bot_id, label, credits, price, currency, active FROM products")
     assert row == (bot["id"], "Starter <b>pack</b>", 100, 500, "usd", False)
+
+
+def test_messages_export_streams_csv(site):
+    import csv
+    import io
+    bot = site.admin.new_bot()
+    tenant = site.tenant_id("acme")
+    site.query("INSERT INTO messages (tenant_id, bot_id, chat, params, status)"
+               " SELECT %s, %s, '-100' || g, jsonb_build_object('text', 'row ' || g),"
+               " CASE WHEN g %% 2 = 0 THEN 'sent' ELSE 'failed' END"
+               " FROM generate_series(1, 2500) g", (tenant, bot["id"]))
+    odd = site.admin.post("/v1/messages", {"bot_id": bot["id"], "chat_id": 5,
+                                           "text": '=SUM(A1), "quoted"\nline'})
+    assert odd.status_code == 202
+    r = requests.get(site.base + "/v1/exports/messages.csv", stream=True, timeout=30,
+                     headers={"Authorization": f"Bearer {site.admin.key}"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    assert r.headers.get("Transfer-Encoding") == "chunked"
+    rows = list(csv.reader(io.StringIO(r.content.decode())))
+    assert rows[0] == ["id", "bot_id", "chat", "method", "status", "attempts", "text",
+                       "created_at", "sent_at", "last_error"]
+    ids = [int(x[0]) for x in rows[1:]]
+    assert len(ids) == 2501 and ids == sorted(ids, reverse=True)
+    first = rows[1]
+    assert int(first[0]) == odd.json()["id"] and first[6] == '\'=SUM(A1), "quoted"\nline'
+    assert rows[-1][2] == "-1001" and rows[-1][6] == "row 1"  # a chat id is not a formula
+
+    r = requests.get(site.base + "/v1/exports/messages.csv?status=failed", timeout=30,
+                     headers={"Authorization": f"Bearer {site.admin.key}"})
+    assert len(r.text.splitlines()) == 1 + 1250
+    r = requests.get(site.base + "/v1/exports/messages.csv?bot_id=x", timeout=30,
+                     headers={"Authorization": f"Bearer {site.admin.key}"})
+    assert r.status_code == 422
+    other = site.api("globex", "read")
+    r = requests.get(site.base + "/v1/exports/messages.csv", timeout=30,
+                     headers={"Authorization": f"Bearer {other.key}"})
+    assert r.text.splitlines()[1:] == []
+
+    # a client that leaves halfway ends its export; gatewayd goes on
+    r = requests.get(site.base + "/v1/exports/messages.csv", stream=True, timeout=30,
+                     headers={"Authorization": f"Bearer {site.admin.key}"})
+    next(r.iter_content(1000))
+    r.close()
+    assert site.admin.get("/v1/bots").status_code == 200
