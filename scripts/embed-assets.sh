@@ -20,5 +20,5 @@ for f in "$@"; do
 	printf '\t{ "%s", asset_%d, %s },\n' "$name" "$n" "$size"
 	n=$((n + 1))
 done
-echo '\t{ 0, 0, 0 },'
+printf '\t{ 0, 0, 0 },\n'
 echo '};'
