@@ -70,7 +70,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 all: $(PROGRAMS:%=$(BIN)/%)
 
 # One program = every .c file of its folder, linked against libtgm.
-gatewayd_EXTRA := $(OUT)/gen/openapi.o
+gatewayd_EXTRA := $(OUT)/gen/openapi.o $(OUT)/gen/dashboard.o
+DASHBOARD := $(sort $(shell find dashboard -type f 2>/dev/null))
 
 define program
 $(1)_OBJ := $$(patsubst %.c,$(OUT)/%.o,$$(wildcard $(1)/*.c)) $$($(1)_EXTRA)
@@ -94,6 +95,15 @@ build/gen/openapi.c: scripts/embed-file.sh docs/openapi.yaml
 $(OUT)/gen/openapi.o: build/gen/openapi.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+# gatewayd serves the dashboard at /, its files compiled in from dashboard/.
+build/gen/dashboard.c: scripts/embed-assets.sh $(DASHBOARD)
+	@mkdir -p $(@D)
+	sh scripts/embed-assets.sh $(DASHBOARD) > $@.tmp && mv $@.tmp $@
+
+$(OUT)/gen/dashboard.o: build/gen/dashboard.c gatewayd/static.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
 # The migrations are compiled into libtgm so every program knows the schema it needs.
 build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)

@@ -97,7 +97,8 @@ static const char insert_sql[] =
 	"  FROM input i),"
 	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok"
 	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*"
-	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok, k.id IS NOT NULL AS key_ok"
+	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok,"
+	"   k.id IS NOT NULL OR i.key_id = 0 AS key_ok" /* key 0: a dashboard session */
 	"   FROM chosen i LEFT JOIN bots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id"
 	"   AND b.deleted_at IS NULL LEFT JOIN api_keys k ON k.id = i.key_id"
 	"   AND k.revoked_at IS NULL ORDER BY i.ord) s),"

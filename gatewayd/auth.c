@@ -2,6 +2,8 @@
  * auth.c - who is asking: the Bearer API key is hashed and looked up (in the key
  * cache, kept exact by LISTEN, else in the database), its scope checked against the
  * route's, and its request rate taken from its bucket. Then the route's handler runs.
+ * Without a key, a dashboard session cookie (session.c) is the credential, its
+ * account's role the scope.
  *
  * last_used_at is written at most once a minute per key.
  */
@@ -67,24 +69,35 @@ static bool take_rate(struct gw_req *r)
 {
 	const struct tgm_config *cfg = r->gw->ctx->cfg;
 	int remaining, reset;
-	bool ok = gw_ratelimit_take(r->gw->ratelimit, r->key_id, cfg->gatewayd.key_rate,
-				    cfg->gatewayd.key_burst, &remaining, &reset);
+	bool ok = gw_ratelimit_take(r->gw->ratelimit, r->key_id ? r->key_id : -r->account_id,
+				    cfg->gatewayd.key_rate, cfg->gatewayd.key_burst, &remaining, &reset);
 
 	rate_headers(evhttp_request_get_output_headers(r->req), cfg->gatewayd.key_rate,
 		     cfg->gatewayd.key_burst, remaining, reset, ok);
 	return ok;
 }
 
-/* authorized - the key is known: check its scope and rate, then run the handler */
-static void authorized(struct gw_req *r, const struct gw_key *key)
+/* needs - why a caller of too low a scope or role is refused */
+static const char *needs(const struct gw_req *r)
 {
-	r->key_id = key->id;
-	r->tenant_id = key->tenant_id;
-	r->scope = key->scope;
+	if (r->route->scope == GW_SCOPE_OWNER)
+		return "this needs an account with the owner role";
+	if (r->session_id)
+		return r->route->scope == GW_SCOPE_ADMIN ? "this needs the admin or owner role"
+		       : "this needs the agent, admin or owner role";
+	return r->route->scope == GW_SCOPE_ADMIN ? "this needs a key with the admin scope"
+	       : "this needs a key with the send or admin scope";
+}
+
+void gw_auth_granted(struct gw_req *r)
+{
+	if (!gw_session_allowed(r)) {
+		gw_reply_problem(r, 403, "password_change_required", "this account's password was"
+				 " given to it: change it first (POST /v1/session/password)", NULL);
+		return;
+	}
 	if (r->scope < r->route->scope) {
-		gw_reply_problem(r, 403, "forbidden", r->route->scope == GW_SCOPE_ADMIN
-				 ? "this needs a key with the admin scope"
-				 : "this needs a key with the send or admin scope", NULL);
+		gw_reply_problem(r, 403, "forbidden", needs(r), NULL);
 		return;
 	}
 	if (!take_rate(r)) {
@@ -93,6 +106,15 @@ static void authorized(struct gw_req *r, const struct gw_key *key)
 		return;
 	}
 	gw_proceed(r);
+}
+
+/* authorized - the key is known: check its scope and rate, then run the handler */
+static void authorized(struct gw_req *r, const struct gw_key *key)
+{
+	r->key_id = key->id;
+	r->tenant_id = key->tenant_id;
+	r->scope = key->scope;
+	gw_auth_granted(r);
 }
 
 static void on_key(struct gw_req *r, PGresult *res, const char *err)
@@ -130,6 +152,10 @@ void gw_authenticate(struct gw_req *r)
 	struct gw_key key;
 	bool touch;
 
+	if (auth == NULL && gw_session_cookie(r, hash)) {
+		gw_session_authenticate(r, hash);
+		return;
+	}
 	if (auth == NULL) {
 		unauthorized(r, "send the API key as Authorization: Bearer <key>");
 		return;

@@ -21,8 +21,11 @@
 #include <stdint.h>
 
 struct gw_accept;
+struct gw_events;
 struct gw_keycache;
+struct gw_loginlimit;
 struct gw_ratelimit;
+struct gw_worker;
 struct tgm_httpc;
 
 struct gatewayd {
@@ -36,12 +39,16 @@ struct gatewayd {
 	struct tgm_pg *auth_pg;         /* key lookups and the cache's LISTEN: never busy */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
 	struct event *ev_janitor;       /* expires idempotency keys */
+	struct gw_worker *worker;       /* password hashing off the loop */
+	struct gw_loginlimit *logins;   /* failed logins per address */
+	struct gw_events *events;       /* GET /v1/events streams */
 	unsigned long accepted;         /* messages accepted since start */
 	uint64_t accept_hist[16];       /* accept latency histogram, see metrics */
 	uint64_t accept_sum_us;
 };
 
-enum gw_scope { GW_SCOPE_READ = 1, GW_SCOPE_SEND = 2, GW_SCOPE_ADMIN = 3 };
+/* what a caller may do: a key's scope, or a session's role (viewer, agent, admin, owner) */
+enum gw_scope { GW_SCOPE_READ = 1, GW_SCOPE_SEND = 2, GW_SCOPE_ADMIN = 3, GW_SCOPE_OWNER = 4 };
 
 /* gw_key - an API key as authentication knows it */
 struct gw_key {
@@ -66,9 +73,12 @@ struct gw_req {
 	char *body_text;
 	size_t body_len;
 	yajl_val body;        /* parsed JSON body, or NULL */
-	int64_t key_id;
+	int64_t key_id;       /* 0 with a session */
 	int64_t tenant_id;
 	enum gw_scope scope;
+	int64_t session_id;   /* a dashboard session's, else 0 */
+	int64_t account_id;
+	bool must_change;     /* the session's password must be changed first */
 	char idem_key[256];   /* Idempotency-Key header, "" when none */
 	struct evkeyvalq query; /* the parsed query string */
 	bool has_query;
@@ -132,6 +142,30 @@ void gw_on_bot_json(struct gw_req *r, PGresult *res, const char *err);
 
 /* auth.c */
 void gw_authenticate(struct gw_req *r);
+/* gw_auth_granted - the caller is known (r's tenant, scope and key or session set):
+ * check the route's scope and the rate, then run the handler */
+void gw_auth_granted(struct gw_req *r);
+
+/* session.c */
+/* gw_session_cookie - the SHA-256 (hex) of the request's session cookie; false if none */
+bool gw_session_cookie(struct gw_req *r, char hash[65]);
+/* gw_session_authenticate - find the session of hash, then gw_auth_granted */
+void gw_session_authenticate(struct gw_req *r, const char *hash);
+/* gw_session_allowed - false while the session must change its password first */
+bool gw_session_allowed(const struct gw_req *r);
+/* gw_session_origin_ok - a safe method, or an Origin equal to the request's Host */
+bool gw_session_origin_ok(struct gw_req *r);
+void gw_session_login(struct gw_req *r);
+void gw_session_get(struct gw_req *r);
+void gw_session_logout(struct gw_req *r);
+void gw_session_password(struct gw_req *r);
+
+/* loginlimit.c */
+struct gw_loginlimit *gw_loginlimit_new(void);
+void gw_loginlimit_free(struct gw_loginlimit *ll);
+/* gw_loginlimit_wait - seconds the address must wait before trying again, 0: none */
+int gw_loginlimit_wait(struct gw_loginlimit *ll, const char *address);
+void gw_loginlimit_fail(struct gw_loginlimit *ll, const char *address);
 
 /* keycache.c */
 struct gw_keycache *gw_keycache_new(struct tgm_pg *pg);
@@ -173,6 +207,17 @@ void gw_payments_list(struct gw_req *r);
 void gw_users_list(struct gw_req *r);
 void gw_users_get(struct gw_req *r);
 void gw_users_credit(struct gw_req *r);
+void gw_accounts_list(struct gw_req *r);
+void gw_accounts_create(struct gw_req *r);
+void gw_accounts_update(struct gw_req *r);
+void gw_accounts_reset(struct gw_req *r);
+void gw_events_open(struct gw_req *r);
+void gw_static_index(struct gw_req *r);
+void gw_static_file(struct gw_req *r);
+void gw_bot_settings(struct gw_req *r);
+void gw_system(struct gw_req *r);
+void gw_export_messages(struct gw_req *r);
+void gw_messages_resend(struct gw_req *r);
 void gw_openapi(struct gw_req *r);
 void gw_metrics(struct gw_req *r);
 

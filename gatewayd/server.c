@@ -6,6 +6,8 @@
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/events.h"
+#include "gatewayd/worker.h"
 #include "common/health.h"
 #include "common/httpc.h"
 #include "common/log.h"
@@ -25,6 +27,8 @@
 static const struct tgm_http_route routes[] = {
 	{ GET | EVHTTP_REQ_HEAD, "/healthz", tgm_health_handler, NULL },
 	{ GET, "/metrics", gw_dispatch, R(0, gw_metrics) },
+	{ GET, "/", gw_dispatch, R(0, gw_static_index) },
+	{ GET, "/ui/{file}", gw_dispatch, R(0, gw_static_file) },
 	{ GET, "/v1/openapi.yaml", gw_dispatch, R(0, gw_openapi) },
 	{ POST, "/v1/keys", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_create) },
 	{ GET, "/v1/keys", gw_dispatch, R(GW_SCOPE_ADMIN, gw_keys_list) },
@@ -51,8 +55,22 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
+	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
+	{ GET, "/v1/system", gw_dispatch, R(GW_SCOPE_ADMIN, gw_system) },
+	{ GET, "/v1/exports/messages.csv", gw_dispatch, R(GW_SCOPE_READ, gw_export_messages) },
+	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
+	/* the dashboard's accounts and sessions (session.c, account.c) */
+	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
+	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
+	{ EVHTTP_REQ_DELETE, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_logout) },
+	{ POST, "/v1/session/password", gw_dispatch, R(GW_SCOPE_READ, gw_session_password) },
+	{ GET, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_list) },
+	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },
+	{ POST, "/v1/accounts/{id}/password", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_reset) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
@@ -65,7 +83,11 @@ static const struct tgm_http_route routes[] = {
 
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
+	struct tgm_ctx *ctx = arg;
+	struct gatewayd *gw = ctx->app;
+
 	log_debug("status event topic=%s", topic);
+	gw_events_wake(gw->events);
 }
 
 void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
@@ -134,6 +156,9 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
 	gw->accept = gw_accept_new(gw);
+	gw->worker = gw_worker_new(ctx->base);
+	gw->logins = gw_loginlimit_new();
+	gw->events = gw_events_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
@@ -149,6 +174,7 @@ void gw_drain(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	tgm_http_stop_accepting(gw->http);
+	gw_events_close_all(gw->events); /* their clients reconnect to another instance */
 	gw_accept_flush(gw->accept);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
@@ -158,7 +184,7 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
-	       tgm_pg_pending(gw->auth_pg);
+	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
@@ -171,6 +197,9 @@ void gw_stop(struct tgm_ctx *ctx)
 		event_free(gw->ev_janitor);
 	/* first what may still answer requests, then the server that owns them */
 	gw_accept_free(gw->accept);
+	gw_worker_free(gw->worker);
+	gw_events_free(gw->events);
+	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
 	gw_keycache_free(gw->keys);
 	tgm_pg_free(gw->auth_pg);

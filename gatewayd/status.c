@@ -24,7 +24,8 @@
 	" 'attempts', m.attempts, 'telegram_message_id', m.telegram_message_id," \
 	" 'last_error', m.last_error, 'created_at', m.created_at, 'updated_at', m.updated_at," \
 	" 'send_at', m.not_before, 'expires_at', m.expires_at, 'sent_at', m.sent_at," \
-	" 'callback_url', m.callback_url, 'metadata', m.metadata" events ")"
+	" 'callback_url', m.callback_url, 'metadata', m.metadata," \
+	" 'text', coalesce(m.params->>'text', m.params->>'caption')" events ")"
 
 /* The acceptance has no event row: the first transition, 'queued', is the row's
  * created_at. An event row of an acceptance made before (status 'queued' at exactly

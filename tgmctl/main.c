@@ -22,6 +22,12 @@ static const struct {
 	  "       tgmctl key list\n"
 	  "       tgmctl key revoke ID\n"
 	  "make (admin, send or read; printed once), list or revoke API keys\n" },
+	{ "user", ctl_user,
+	  "usage: tgmctl user create --tenant NAME --email EMAIL --role ROLE [--password-stdin]\n"
+	  "       tgmctl user list\n"
+	  "       tgmctl user disable EMAIL\n"
+	  "       tgmctl user reset-password EMAIL [--password-stdin]\n"
+	  "make, list, disable dashboard accounts or give one a new password\n" },
 	{ "status", ctl_status,
 	  "usage: tgmctl status\n"
 	  "daemons, schema version, queue depth; exit status 1 when the database or a\n"
@@ -42,6 +48,10 @@ static void usage(FILE *out)
 	      "                                          the key is printed once\n"
 	      "  key list                                list API keys\n"
 	      "  key revoke ID                           revoke an API key at once\n"
+	      "  user create --tenant NAME --email EMAIL --role ROLE [--password-stdin]\n"
+	      "                                          make a dashboard account (owner, admin,\n"
+	      "                                          agent or viewer); prints its password\n"
+	      "  user list | disable EMAIL | reset-password EMAIL [--password-stdin]\n"
 	      "  status                                  daemons, schema version, queue depth\n"
 	      "  secret-key                              print a new random secret key\n"
 	      "  config --defaults                       print the default configuration\n\n"

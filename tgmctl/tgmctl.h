@@ -21,6 +21,7 @@ int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int ctl_migrate(struct ctl *c, int argc, char **argv);
 int ctl_key(struct ctl *c, int argc, char **argv);
+int ctl_user(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_secret_key(struct ctl *c, int argc, char **argv);
 int ctl_config(struct ctl *c, int argc, char **argv);

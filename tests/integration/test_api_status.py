@@ -16,7 +16,7 @@ from api_helpers import (api, events_of, message_row, msg, mworld, parallel, pro
 
 MESSAGE_FIELDS = {"id", "bot_id", "chat_id", "method", "status", "priority", "attempts",
                   "telegram_message_id", "last_error", "created_at", "updated_at", "send_at",
-                  "expires_at", "sent_at", "callback_url", "metadata"}
+                  "expires_at", "sent_at", "callback_url", "metadata", "text"}
 
 
 def iso(dt):
@@ -474,7 +474,7 @@ def test_metrics(world, api):
 
 def test_unknown_paths_and_methods(world, api):
     anon = world.anonymous()
-    for path in ("/", "/v1", "/v1/", "/v2/messages", "/v1/bots/", "/v1/bots/1/x",
+    for path in ("/v1", "/v1/", "/v2/messages", "/v1/bots/", "/v1/bots/1/x",
                  "/v1/messages/1/cancel/x", "/api", "/api/send/1/2", "/V1/bots",
                  "/v1/keys/1/x", "/v1/bots/" + "9" * 200):
         for who in (anon, api):

@@ -1,0 +1,195 @@
+// dashboard.mjs - drive the dashboard in Debian's Chromium (headless) through
+// playwright-core, for tests/integration/test_dashboard.py.
+//
+//   node dashboard.mjs SCENARIO CONFIG_JSON
+//
+// CONFIG_JSON: {base, email, password, shots (a directory), cookie?, chat?, text?}.
+// Prints one JSON object (the scenario's findings) on stdout; exits 1 on a failure,
+// with the reason on stderr. Screenshots go to shots/<scenario>-<page>.png.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [scenario, configText] = process.argv.slice(2);
+const cfg = JSON.parse(configText);
+const TIMEOUT = 20000;
+
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+async function withBrowser(viewport, fn) {
+  const profile = mkdtempSync(join(tmpdir(), "tgm-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium", args: ARGS, headless: true, viewport,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const problems = { dialogs: [], pageErrors: [], consoleErrors: [], failed: [] };
+  page.on("response", (r) => { if (r.status() >= 400) problems.failed.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
+  page.on("dialog", async (d) => { problems.dialogs.push(d.message()); await d.dismiss(); });
+  page.on("pageerror", (e) => problems.pageErrors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") problems.consoleErrors.push(m.text()); });
+  try {
+    return await fn(page, context, problems);
+  } catch (e) {
+    await shot(page, "failure").catch(() => {});
+    const toast = await page.locator("#toast").textContent().catch(() => "");
+    throw new Error(`${e.message}\ntoast: ${toast}\nproblems: ${JSON.stringify(problems)}`);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(cfg.shots, `${scenario}-${name}.png`), fullPage: true });
+}
+
+async function login(page) {
+  await page.goto(cfg.base + "/");
+  await page.locator("#email").fill(cfg.email);
+  await page.locator("#password").fill(cfg.password);
+  await shot(page, "login");
+  await page.locator("#password").press("Enter"); // by keyboard
+  await page.locator("#nav").waitFor();
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+}
+
+const scenarios = {
+  // log in, send a message from the Messages page, watch it turn sent without a reload
+  async send(page, context, problems) {
+    await login(page);
+    await page.locator("#h-daemons + div table").waitFor(); // heartbeats, live
+    await shot(page, "overview");
+    const alerts = await page.locator("#alerts li").allTextContents();
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.locator("#nav a[href='#/messages']").click();
+    await page.locator("#t-chat").fill(String(cfg.chat));
+    await page.locator("#t-text").fill(cfg.text);
+    await page.locator("#send-form button[type=submit]").click();
+    const row = page.locator("#message-list tbody tr").first();
+    await row.locator(".status").waitFor();
+    const id = Number(await row.getAttribute("data-id"));
+    await row.locator(".status[data-status='sent']").waitFor({ timeout: 30000 });
+    const shownText = await row.locator(".msg-text").textContent();
+    const noReload = await page.evaluate(() => window.__noReload === true);
+    const imgs = await page.locator("main img").count();
+    await row.locator("button.link").click();
+    await page.locator("#message-detail .history li").first().waitFor();
+    const history = await page.locator("#message-detail .history li strong").allTextContents();
+    await shot(page, "messages");
+    for (const name of ["keys", "bots", "system"]) {
+      await page.locator(`#nav a[href='#/${name}']`).click();
+      await page.locator("main h1").waitFor();
+      await page.waitForLoadState("networkidle").catch(() => {});
+      await shot(page, name);
+    }
+    await page.locator("#nav a[href='#/analytics']").click();
+    await page.locator("#a-chart canvas").waitFor();
+    const charted = Number(await page.locator("#a-chart").getAttribute("data-sent"));
+    const legend = await page.locator("#a-chart .u-legend").textContent();
+    await shot(page, "analytics");
+    return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
+  },
+
+  // a password given by someone else is changed at the first login
+  async first(page) {
+    await page.goto(cfg.base + "/");
+    await page.locator("#email").fill(cfg.email);
+    await page.locator("#password").fill(cfg.password);
+    await page.locator("#password").press("Enter");
+    await page.locator("#password-form").waitFor();
+    await shot(page, "password");
+    await page.locator("#pw-current").fill(cfg.password);
+    await page.locator("#pw-new").fill(cfg.fresh);
+    await page.locator("#pw-new").press("Enter");
+    await page.locator("h1", { hasText: "Overview" }).waitFor();
+    return { h1: await page.locator("main h1").textContent() };
+  },
+
+  // add a bot by its token, change a setting in the generated form, disable the bot
+  async bots(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/bots']").click();
+    await page.locator("#b-token").fill(cfg.token);
+    await page.locator("#bot-form button[type=submit]").click();
+    const row = page.locator("#bot-list tbody tr").first();
+    await row.waitFor();
+    await row.locator("button", { hasText: "Settings" }).click();
+    await page.locator("#set-per_second").fill("25");
+    await page.locator("#set-updates").selectOption("off");
+    await shot(page, "settings");
+    await page.locator("#bot-settings button[type=submit]").click();
+    await page.locator("#toast", { hasText: "Settings saved" }).waitFor();
+    await page.locator("#bot-list tbody tr").first().locator("button", { hasText: "Disable" }).click();
+    await page.locator("#bot-list tbody tr").first().locator("button", { hasText: "Enable" }).waitFor();
+    return { fields: await page.locator("#bot-settings [data-setting]").count() };
+  },
+
+  // create a product on the Billing page, then deactivate it
+  async billing(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/billing']").click();
+    await page.locator("#pr-label").fill(cfg.label);
+    await page.locator("#product-form button[type=submit]").click();
+    const row = page.locator("#bl-products tbody tr", { hasText: cfg.label });
+    await row.waitFor();
+    await row.locator("button", { hasText: "Deactivate" }).click();
+    await page.locator("#bl-products tbody tr", { hasText: "inactive" }).waitFor();
+    await shot(page, "billing");
+    return { rows: await page.locator("#bl-products tbody tr").count() };
+  },
+
+  // a viewer's key creation is refused by the server (the form and a direct request)
+  async viewer(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/keys']").click();
+    await page.locator("#k-name").fill("should not exist");
+    await page.locator("#key-form button[type=submit]").click();
+    const toast = page.locator("#toast.error");
+    await toast.waitFor();
+    const toastText = await toast.textContent();
+    await shot(page, "keys");
+    const direct = await page.evaluate(async () => {
+      const r = await fetch("/v1/keys", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ scope: "admin" }) });
+      return { status: r.status, body: await r.json() };
+    });
+    const secret = await page.locator("#key-secret").count();
+    return { toastText, direct, secret };
+  },
+
+  // an ended session sends the browser to the login page
+  async expired(page, context) {
+    const url = new URL(cfg.base);
+    await context.addCookies([{ name: "tgm_session", value: cfg.cookie, domain: url.hostname, path: "/", httpOnly: true, sameSite: "Strict" }]);
+    await page.goto(cfg.base + "/#/keys");
+    await page.locator("form.login #email").waitFor();
+    await shot(page, "login");
+    return { hash: await page.evaluate(() => location.hash), nav: await page.locator("#top").isVisible() };
+  },
+
+  // a 375-px-wide phone: every page, no horizontal scroll
+  async phone(page) {
+    await login(page);
+    const widths = {};
+    for (const name of ["overview", "messages", "keys", "bots", "analytics", "billing", "system"]) {
+      await page.locator(`#nav a[href='#/${name}']`).click();
+      await page.locator("main h1").waitFor();
+      await page.waitForLoadState("networkidle").catch(() => {});
+      await page.waitForTimeout(300);
+      widths[name] = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      await shot(page, name);
+    }
+    return { widths };
+  },
+};
+
+const viewport = scenario === "phone" ? { width: 375, height: 812 } : { width: 1280, height: 900 };
+try {
+  const result = await withBrowser(viewport, scenarios[scenario]);
+  process.stdout.write(JSON.stringify(result) + "\n");
+} catch (e) {
+  process.stderr.write(`${scenario}: ${e.stack || e}\n`);
+  process.exit(1);
+}
