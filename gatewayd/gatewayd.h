@@ -173,6 +173,9 @@ void gw_payments_list(struct gw_req *r);
 void gw_users_list(struct gw_req *r);
 void gw_users_get(struct gw_req *r);
 void gw_users_credit(struct gw_req *r);
+
+/* botapi.c: /bot<token>/<method>, an HTTP handler of its own (its bodies are not JSON only) */
+void gw_botapi(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
 void gw_openapi(struct gw_req *r);
 void gw_metrics(struct gw_req *r);
 
