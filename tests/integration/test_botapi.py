@@ -38,7 +38,7 @@ def test_unknown_token_is_unauthorized(world, api):
 def test_disabled_or_deleted_bot_is_unauthorized(world, api):
     token = new_token(5560003)
     bot = api.new_bot(token)
-    r = call(world, token, "someMethodNotServedYet", json={})
+    r = call(world, token, "sendMessage", json={"chat_id": 1, "text": "hi"})
     assert (r.status_code, r.json()) == (404, NOT_FOUND)
 
     assert api.patch(f"/v1/bots/{bot['id']}", {"enabled": False}).status_code == 200
@@ -50,3 +50,47 @@ def test_disabled_or_deleted_bot_is_unauthorized(world, api):
     r = call(world, token, "getMe")
     assert (r.status_code, r.json()) == (401, UNAUTHORIZED)
     assert token.split(":")[1] not in world.daemon.log()
+
+
+def test_other_methods_pass_through(world, api):
+    from fake_http import Reply
+    token = new_token(5560004)
+    api.new_bot(token)
+    seen = []
+
+    def get_chat(req):
+        seen.append(req)
+        return Reply.tg_ok({"id": 42, "type": "private", "first_name": "Ann"})
+
+    def answer_cb(req):
+        seen.append(req)
+        return Reply.tg_error(400, "Bad Request: query is too old and response timeout "
+                              "expired or query ID is invalid")
+
+    world.tg.http.route("/bot*/getChat", get_chat)
+    world.tg.http.route("/bot*/answerCallbackQuery", answer_cb)
+
+    r = call(world, token, "getChat", json={"chat_id": 42})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"ok": True, "result": {"id": 42, "type": "private",
+                                               "first_name": "Ann"}}
+    assert seen[-1].path == f"/bot{token}/getChat"
+    assert seen[-1].body == b'{"chat_id": 42}'
+    assert seen[-1].header("Content-Type") == "application/json"
+
+    r = requests.get(f"{world.base}/bot{token}/getChat?chat_id=43", timeout=10)
+    assert r.status_code == 200 and seen[-1].query == {"chat_id": ["43"]}
+
+    r = call(world, token, "answerCallbackQuery", data={"callback_query_id": "7"})
+    assert r.status_code == 400
+    assert r.json()["error_code"] == 400 and "query is too old" in r.json()["description"]
+    assert seen[-1].body == b"callback_query_id=7"
+    assert token.split(":")[1] not in world.daemon.log()
+
+
+def test_own_methods_not_passed_through(world, api):
+    token = new_token(5560005)
+    api.new_bot(token)
+    r = call(world, token, "sendMessage", json={"chat_id": 1, "text": "hi"})
+    assert (r.status_code, r.json()) == (404, NOT_FOUND)
+    assert not [c for c in world.tg.http.requests_for("/bot*/sendMessage")]
