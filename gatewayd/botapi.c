@@ -1,7 +1,8 @@
 /*
  * botapi.c - the Bot-API-compatible endpoint /bot<token>/<method>: finds the bot by
  * its token's SHA-256 (never by the token itself, which no log line names) and
- * answers any other token as Telegram does, 401 Unauthorized. Methods that send or
+ * answers any other token (or one of a tenant that switched the endpoint off) as
+ * Telegram does, 401 Unauthorized. Methods that send or
  * receive (queued and paced by tgm) are not served yet and get Telegram's 404 Not
  * Found; every other method passes through to Telegram, its answer unchanged.
  */
@@ -24,8 +25,9 @@ static const char unauthorized[] =
 static const char not_found[] = "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}";
 
 static const char bot_sql[] =
-	"SELECT id, tenant_id FROM bots"
-	" WHERE token_hash = decode($1, 'hex') AND deleted_at IS NULL AND enabled";
+	"SELECT b.id, b.tenant_id FROM bots b JOIN tenants t ON t.id = b.tenant_id"
+	" WHERE b.token_hash = decode($1, 'hex') AND b.deleted_at IS NULL AND b.enabled"
+	" AND t.botapi_enabled";
 
 /* methods tgm itself will serve (queued, paced, or from its update store) */
 static const char *const own_methods[] = {
@@ -88,7 +90,7 @@ static void pass_through(struct gw_req *r, const char *token, const char *method
 	free(url);
 }
 
-/* on_bot - the token's bot, if it is registered and enabled */
+/* on_bot - the token's bot, if it is registered and enabled, its tenant using the Bot API */
 static void on_bot(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {

@@ -94,3 +94,17 @@ def test_own_methods_not_passed_through(world, api):
     r = call(world, token, "sendMessage", json={"chat_id": 1, "text": "hi"})
     assert (r.status_code, r.json()) == (404, NOT_FOUND)
     assert not [c for c in world.tg.http.requests_for("/bot*/sendMessage")]
+
+
+def test_switched_off_per_tenant(world, api):
+    token = new_token(5560006)
+    api.new_bot(token)
+    world.query("UPDATE tenants SET botapi_enabled = false WHERE id = %s",
+                (world.tenant_id("acme"),))
+    r = call(world, token, "getChat", json={"chat_id": 1})
+    assert (r.status_code, r.json()) == (401, UNAUTHORIZED)
+    assert not world.tg.http.requests_for("/bot*/getChat")
+    world.query("UPDATE tenants SET botapi_enabled = true WHERE id = %s",
+                (world.tenant_id("acme"),))
+    r = call(world, token, "sendMessage", json={"chat_id": 1, "text": "hi"})
+    assert (r.status_code, r.json()) == (404, NOT_FOUND)
