@@ -3,9 +3,15 @@ bot's token is known by its hash; any other token gets Telegram's own 401 answer
 no token reaches the log.
 """
 
+import json
+import shutil
+import subprocess
+
 import requests
 
 from api_helpers import api, new_token, world  # noqa: F401
+from conftest import REPO
+from fake_http import Reply
 
 UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
 NOT_FOUND = {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -53,7 +59,6 @@ def test_disabled_or_deleted_bot_is_unauthorized(world, api):
 
 
 def test_other_methods_pass_through(world, api):
-    from fake_http import Reply
     token = new_token(5560004)
     api.new_bot(token)
     seen = []
@@ -108,3 +113,24 @@ def test_switched_off_per_tenant(world, api):
                 (world.tenant_id("acme"),))
     r = call(world, token, "sendMessage", json={"chat_id": 1, "text": "hi"})
     assert (r.status_code, r.json()) == (404, NOT_FOUND)
+
+
+def grammy(script, *args):
+    """Run a node script of tests/botapi with grammY; its one line of JSON output."""
+    assert shutil.which("node"), "node is needed (Debian package nodejs)"
+    assert (REPO / "tests" / "node_modules" / "grammy").is_dir(), \
+        "grammy is needed: npm ci --prefix tests"
+    out = subprocess.run(["node", str(REPO / "tests" / "botapi" / script), *args],
+                         cwd=REPO / "tests", capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_grammy_getme_through_gatewayd(world, api):
+    token = new_token(5560007)
+    api.new_bot(token)
+    got = grammy("getme.mjs", world.base, token)
+    assert got["ok"] is True and got["result"]["id"] == 5560007
+    assert got["result"]["username"] == "bot5560007_bot"
+    got = grammy("getme.mjs", world.base, new_token(5560008))
+    assert got == {"ok": False, "error_code": 401, "description": "Unauthorized"}
