@@ -218,6 +218,9 @@ void gw_bot_settings(struct gw_req *r);
 void gw_system(struct gw_req *r);
 void gw_export_messages(struct gw_req *r);
 void gw_messages_resend(struct gw_req *r);
+
+/* botapi.c: /bot<token>/<method>, an HTTP handler of its own (its bodies are not JSON only) */
+void gw_botapi(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
 void gw_openapi(struct gw_req *r);
 void gw_metrics(struct gw_req *r);
 

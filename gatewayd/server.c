@@ -78,6 +78,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/api/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
 	{ POST, "/api/bots", gw_dispatch, R(GW_SCOPE_ADMIN, gw_bots_create) },
 	{ GET, "/api/bots", gw_dispatch, R(GW_SCOPE_READ, gw_bots_list) },
+	/* the Bot API's own paths, see botapi.c */
+	{ GET | POST, "/bot{token}/{method}", gw_botapi, NULL },
 	{ 0, NULL, NULL, NULL },
 };
 
