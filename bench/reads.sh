@@ -55,7 +55,7 @@ key_rate = 1000000
 key_burst = 1000000
 CONF
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
-key() { "$bin/tgmctl" -c "$work/tgm.conf" key create --tenant "$1" --scope admin 2>/dev/null; }
+key() { "$bin/tgmctl" -c "$work/tgm.conf" key create --tenant "$1" --create-tenant --scope admin 2>/dev/null; }
 reads_key=$(key reads)
 c200_key=$(key choose200)
 c1000_key=$(key choose1000)

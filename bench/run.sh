@@ -116,7 +116,7 @@ echo
 echo "== bare libcurl multi loop to the fake Telegram (ceiling), 32 in flight, ${secs}s"
 ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 "$secs")
 echo "$ceiling"
-admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --scope admin 2>/dev/null)
+admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
 for i in $(seq $nbots); do
 	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
 		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((100000 + i)):AAbenchbenchbenchbenchbenchbenchbench$i\",\"name\":\"sender-bench\",
