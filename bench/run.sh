@@ -12,8 +12,8 @@
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
-# TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BIN (default
-# bin/); bench/reads.sh reads more (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
+# TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_READS=0 to
+# leave out 3 (it seeds a million rows), TGM_BIN (default bin/); bench/reads.sh reads more (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -164,8 +164,10 @@ bench_sd_far
 bench_sd_pacing
 
 # --- 3. gatewayd's reads on a big table and the bot choice (bench/reads.sh, its own run)
-echo
-bash bench/reads.sh
+if [ "${TGM_BENCH_READS:-1}" != 0 ]; then
+	echo
+	bash bench/reads.sh
+fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------
 # The whole drain is watched: the send rate over all of it against the 10-bot rate above,
