@@ -91,10 +91,11 @@ CREATE TYPE message_delta AS (
     bot_id bigint, status text, created_at timestamptz, sent_at timestamptz,
     updated_at timestamptz, last_error text, d integer);
 
--- latency_bin - a latency in ms kept to two significant digits (exact under 100 ms)
-CREATE FUNCTION latency_bin(ms numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN ms < 100 THEN round(ms)
-        ELSE round(ms / 10 ^ (floor(log(ms)) - 1)) * 10 ^ (floor(log(ms)) - 1) END
+-- latency_bin - a latency in ms kept to two significant digits (exact under 100 ms),
+-- reckoned in float8: numeric's log() cost 13 us a row, most of a transition's counting
+CREATE FUNCTION latency_bin(ms float8) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+    SELECT (CASE WHEN ms < 100 THEN round(ms)
+        ELSE round(ms / 10 ^ (floor(log(ms)) - 1)) * 10 ^ (floor(log(ms)) - 1) END)::numeric
 $$;
 
 -- latency_percentile - percentile_cont(p) over values given as bins (ascending) and counts
@@ -147,7 +148,7 @@ BEGIN
         ON CONFLICT (bot_id, status, t, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
     INSERT INTO bot_latency AS c (bot_id, t, ms, shard, n)
         SELECT x.bot_id, date_trunc('hour', x.created_at),
-            latency_bin(greatest(extract(epoch FROM x.sent_at - x.created_at) * 1000, 0)),
+            latency_bin(greatest(extract(epoch FROM x.sent_at - x.created_at)::float8 * 1000, 0)),
             s, sum(x.d)
         FROM unnest(ds) x WHERE x.status = 'sent' AND x.sent_at IS NOT NULL
         GROUP BY 1, 2, 3 HAVING sum(x.d) <> 0 ORDER BY 1, 2, 3
@@ -281,7 +282,7 @@ INSERT INTO bot_done_seconds (bot_id, status, t, shard, n)
     GROUP BY 1, 2, 3;
 INSERT INTO bot_latency (bot_id, t, ms, shard, n)
     SELECT bot_id, date_trunc('hour', created_at),
-        latency_bin(greatest(extract(epoch FROM sent_at - created_at) * 1000, 0)), 0, count(*)
+        latency_bin(greatest(extract(epoch FROM sent_at - created_at)::float8 * 1000, 0)), 0, count(*)
     FROM messages WHERE status = 'sent' AND sent_at IS NOT NULL GROUP BY 1, 2, 3;
 INSERT INTO bot_flood_minutes (bot_id, t, shard, n)
     SELECT m.bot_id, date_trunc('minute', m.created_at), 0, count(*)
