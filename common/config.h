@@ -74,6 +74,7 @@ struct tgm_config {
 		char *billing;
 		int poll_timeout;
 		char *metrics_listen;
+		int process_connections;
 	} webhookd;
 	struct {
 		char *doorbell;

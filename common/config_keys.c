@@ -113,6 +113,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_RELOADABLE, "seconds a getUpdates long poll may wait (bots in polling mode)" },
 	{ "webhookd", "metrics_listen", TGM_CFG_LISTEN, OFF(webhookd.metrics_listen), "", 0, 0,
 	  TGM_CFG_EMPTY_OK, "address:port of webhookd's own /metrics and /healthz (empty: none)" },
+	{ "webhookd", "process_connections", TGM_CFG_INT, OFF(webhookd.process_connections), "4",
+	  1, 64, 0, "database connections the claimed updates are processed on, chats in parallel" },
 
 	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
 	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },
