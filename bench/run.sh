@@ -9,11 +9,12 @@
 #     loop, both sending to the same fast fake Telegram; and senderd's CPU per message.
 #  3. bench/reads.sh: gatewayd's read routes on a table of a million messages and the
 #     cost of choosing the bot (see there).
+#  3b. bench/webhookd.sh: webhookd's intake (against the bare server) and processing.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
 # TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_READS=0 to
-# leave out 3 (it seeds a million rows), TGM_BIN (default bin/); bench/reads.sh reads more (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
+# leave out 3 (it seeds a million rows), TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BIN (default bin/); bench/reads.sh reads more (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -168,6 +169,12 @@ bench_sd_pacing
 if [ "${TGM_BENCH_READS:-1}" != 0 ]; then
 	echo
 	bash bench/reads.sh
+fi
+
+# --- 3b. webhookd's intake and processing (bench/webhookd.sh, its own run) ----------
+if [ "${TGM_BENCH_WEBHOOKD:-1}" != 0 ]; then
+	echo
+	bash bench/webhookd.sh
 fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------
