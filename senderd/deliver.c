@@ -13,6 +13,7 @@
  *   401/404            the token is dead: the bot is disabled, its messages stay queued
  *   other 400          failed with Telegram's description
  */
+#include "senderd/botanswer.h"
 #include "senderd/lane.h"
 #include "senderd/record.h"
 #include "common/log.h"
@@ -224,6 +225,7 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 		rl_observe(tgm_mono_ms() - d->p->sent_ms);
 	lane_answered(l);
 	lane_sent(l, d->p);
+	botanswer_keep(l, d->p, r);
 	judge(l, d->p, r);
 	pending_free(d->p);
 	free(d);

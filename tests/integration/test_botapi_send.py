@@ -1,0 +1,136 @@
+"""The Bot API endpoint's sending methods (issue 15): a call to /bot<token>/sendMessage
+(and the other sending and editing methods) becomes a tgm message at high priority,
+paced and recorded by senderd, and the HTTP answer is Telegram's own, waited for.
+
+The world: gatewayd and senderd on one configuration (the same ZeroMQ endpoints), the
+fault-injecting fake Telegram of fake_telegram.py, bots registered through gatewayd.
+Real clients: requests, and grammY (tests/botapi/*.mjs) pointed at gatewayd by apiRoot.
+"""
+
+import json
+import shutil
+import subprocess
+import threading
+
+import requests
+
+from conftest import REPO, wait_for
+from test_senderd import BASE_SENDERD, api_bot, gateway, sw, tg  # noqa: F401 (fixtures)
+
+
+def world(sw, env, gatewayd=None, **senderd):  # noqa: F811
+    """gatewayd and one senderd on one configuration: (base URL, headers)"""
+    settings = {("telegram", "api_url"): sw.tg.url, ("telegram", "timeout"): "5"}
+    for k, v in {**BASE_SENDERD, **senderd}.items():
+        settings[("senderd", k)] = str(v)
+    for k, v in (gatewayd or {}).items():
+        settings[("gatewayd", k)] = str(v)
+    conf = env.write_config(settings, name="botapi-send.conf")
+    base, headers = gateway(sw, env, conf)
+    sw.senderd(conf)
+    return base, headers
+
+
+def call(base, token, method, timeout=30, **kw):
+    return requests.post(f"{base}/bot{token}/{method}", timeout=timeout, **kw)
+
+
+def row(sw, mid):
+    return sw.one("SELECT status, priority, botapi, telegram_message_id, method, chat"
+                  " FROM messages WHERE id = %s", (mid,))
+
+
+def last_message(sw, bot):
+    return sw.one("SELECT max(id) FROM messages WHERE bot_id = %s", (bot.id,))[0]
+
+
+def grammy(script, *args, timeout=120):
+    """Run a node script of tests/botapi with grammY; its last line of JSON output."""
+    assert shutil.which("node"), "node is needed (Debian package nodejs)"
+    assert (REPO / "tests" / "node_modules" / "grammy").is_dir(), \
+        "grammy is needed: npm ci --prefix tests"
+    out = subprocess.run(["node", str(REPO / "tests" / "botapi" / script), *map(str, args)],
+                         cwd=REPO / "tests", capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_send_message_answers_telegrams_result(sw, tg, tgm_env):
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    r = call(base, bot.token, "sendMessage", json={"chat_id": 4101, "text": "hello"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["ok"] is True and got["result"]["text"] == "hello"
+    sends = tg.sends(token=bot.token)
+    assert len(sends) == 1 and sends[0].text == "hello"
+    assert got["result"]["message_id"] > 0
+    mid = last_message(sw, bot)
+    assert row(sw, mid) == ("sent", 0, True, got["result"]["message_id"], "sendMessage",
+                            "4101")
+    r = requests.get(f"{base}/v1/messages/{mid}", headers=headers, timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "sent", r.text
+
+
+def test_form_and_query_parameters(sw, tg, tgm_env):
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    r = call(base, bot.token, "sendMessage", data={"chat_id": "4102", "text": "form"})
+    assert r.status_code == 200 and r.json()["result"]["text"] == "form", r.text
+    r = requests.get(f"{base}/bot{bot.token}/sendMessage?chat_id=4103&text=query",
+                     timeout=30)
+    assert r.status_code == 200 and r.json()["result"]["text"] == "query", r.text
+    assert [c.text for c in tg.sends(token=bot.token)] == ["form", "query"]
+    r = call(base, bot.token, "sendMessage", json={"text": "no chat"})
+    assert r.status_code == 400, r.text
+    assert r.json() == {"ok": False, "error_code": 400,
+                        "description": "Bad Request: chat_id is empty"}
+
+
+def test_telegrams_error_comes_back_as_is(sw, tg, tgm_env):
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    tg.bad_request("Bad Request: can't parse entities", token=bot.token)
+    r = call(base, bot.token, "sendMessage", json={"chat_id": 4104, "text": "<b"})
+    assert r.status_code == 400, r.text
+    assert r.json() == {"ok": False, "error_code": 400,
+                        "description": "Bad Request: can't parse entities"}
+    assert row(sw, last_message(sw, bot))[0] == "failed"
+
+
+def test_a_flood_is_retried_not_shown(sw, tg, tgm_env):
+    """Telegram's 429 is tgm's to handle: the bot gets the send's real answer."""
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    tg.flood(retry_after=1, token=bot.token)
+    r = call(base, bot.token, "sendMessage", json={"chat_id": 4105, "text": "later"})
+    assert r.status_code == 200 and r.json()["ok"] is True, r.text
+    assert [c.answer for c in tg.sends(token=bot.token)] == ["flood", "ok"]
+
+
+def test_wait_runs_out_cancels_and_the_retry_sends_once(sw, tg, tgm_env):
+    """A bot whose lane is held up (per_second=1, its chat busy for a few seconds) waits
+    [gatewayd] botapi_wait (2 s here): it gets a 429 with retry_after, its message is
+    canceled before it went out, and its own retry is the one Telegram gets."""
+    base, headers = world(sw, tgm_env, gatewayd={"botapi_wait": 2})
+    bot = api_bot(base, headers)
+    tg.slow(4.0, chat=4107, times=1)
+    first = {}
+    t = threading.Thread(target=lambda: first.update(r=call(
+        base, bot.token, "sendMessage", json={"chat_id": 4107, "text": "slow"})))
+    t.start()
+    tg.wait_sends(1, token=bot.token)
+    # the chat is busy with "slow": "once" waits behind it and the wait runs out
+    r = call(base, bot.token, "sendMessage", json={"chat_id": 4107, "text": "once"})
+    assert r.status_code == 429, r.text
+    body = r.json()
+    assert body["error_code"] == 429 and body["parameters"]["retry_after"] > 0
+    t.join()
+    # the one in flight got its real answer, though it took longer than the wait
+    assert first["r"].status_code == 200 and first["r"].json()["result"]["text"] == "slow"
+    canceled = last_message(sw, bot)
+    assert row(sw, canceled)[0] == "canceled"
+    r = call(base, bot.token, "sendMessage", json={"chat_id": 4107, "text": "once"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: row(sw, last_message(sw, bot))[0] == "sent", 10)
+    assert [c.text for c in tg.sends(token=bot.token)] == ["slow", "once"]
