@@ -167,6 +167,8 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
 		return -1;
+	tgm_http_route_max_body(gw->http, "/bot{token}/{method}",
+				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
 	log_info("listening on http://%s", cfg->gatewayd.listen);

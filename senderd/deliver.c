@@ -16,6 +16,7 @@
 #include "senderd/botanswer.h"
 #include "senderd/lane.h"
 #include "senderd/record.h"
+#include "senderd/upload.h"
 #include "common/log.h"
 #include "common/buf.h"
 #include "common/json.h"
@@ -244,8 +245,11 @@ void deliver_send(struct lane *l, struct pending *p)
 
 	d->l = l;
 	d->p = p;
-	tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body, strlen(body),
-		    cfg->telegram.timeout * 1000, on_answer, d);
+	if (p->files)
+		upload_send(l, p, body, on_answer, d);
+	else
+		tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body,
+			    strlen(body), cfg->telegram.timeout * 1000, on_answer, d);
 	free(paid);
 }
 

@@ -134,3 +134,28 @@ def test_wait_runs_out_cancels_and_the_retry_sends_once(sw, tg, tgm_env):
     assert r.status_code == 200, r.text
     wait_for(lambda: row(sw, last_message(sw, bot))[0] == "sent", 10)
     assert [c.text for c in tg.sends(token=bot.token)] == ["slow", "once"]
+def test_multipart_upload_reaches_telegram(sw, tg, tgm_env):
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    photo = bytes(range(256)) * 40
+    r = call(base, bot.token, "sendPhoto", data={"chat_id": "4106", "caption": "pic"},
+             files={"photo": ("p.jpg", photo, "image/jpeg")})
+    assert r.status_code == 200, r.text
+    assert r.json()["ok"] is True
+    sent = tg.sends(token=bot.token)
+    assert len(sent) == 1
+    assert sent[0].params["caption"] == "pic" and sent[0].params["chat_id"] == "4106"
+    assert sent[0].files["photo"] == ("p.jpg", photo)
+    mid = last_message(sw, bot)
+    assert row(sw, mid)[0] == "sent"
+    # a file larger than [gatewayd] max_body (1 MiB) is taken on /bot routes only
+    big = bytes(range(251)) * 12000
+    r = call(base, bot.token, "sendDocument", data={"chat_id": "4106"},
+             files={"document": ("big.bin", big, "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    assert tg.sends(token=bot.token)[-1].files["document"] == ("big.bin", big)
+    r = requests.post(f"{base}/v1/messages", headers=headers, timeout=30,
+                      json={"chat_id": 1, "text": "x" * 3_000_000, "bot_id": bot.id})
+    assert r.status_code == 413, r.text
+
+
