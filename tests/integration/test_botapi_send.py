@@ -159,3 +159,69 @@ def test_multipart_upload_reaches_telegram(sw, tg, tgm_env):
     assert r.status_code == 413, r.text
 
 
+
+
+# ------------------------------------------------------------------ grammY
+
+
+def test_grammy_text_photo_media_group_and_error(sw, tg, tgm_env, tmp_path):
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    refused = "refuse me"
+    tg.bad_request("Bad Request: can't parse entities", text=refused)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff" + bytes(range(256)) * 20)
+    out = grammy("send.mjs", base, bot.token, 4201, photo, refused)
+    assert out["text"]["text"] == "hello from grammY" and out["text"]["message_id"] > 0
+    assert out["photo"]["message_id"] > out["text"]["message_id"]
+    assert out["refused"] == {"ok": False, "error_code": 400,
+                              "description": "Bad Request: can't parse entities"}
+    calls = {c.method: c for c in tg.sends(token=bot.token)}
+    assert list(calls["sendPhoto"].files.values()) == [("photo.jpg", photo.read_bytes())]
+    assert calls["sendPhoto"].params["caption"] == "a photo"
+    group = calls["sendMediaGroup"]
+    assert sorted(f for f, _ in group.files.values()) == ["one.jpg", "two.jpg"]
+    assert all(data == photo.read_bytes() for _, data in group.files.values())
+    media = json.loads(group.params["media"])
+    assert [m["media"].startswith("attach://") for m in media] == [True, True]
+    rows = sw.query("SELECT method, status, priority FROM messages WHERE bot_id = %s"
+                    " ORDER BY id", (bot.id,))
+    assert rows == [("sendMessage", "sent", 0), ("sendPhoto", "sent", 0),
+                    ("sendMediaGroup", "sent", 0), ("sendMessage", "failed", 0)]
+
+
+def test_grammy_retries_after_the_wait_ran_out_and_sends_once(sw, tg, tgm_env):
+    """The wait (2 s) runs out while the chat is busy: grammY sees 429 with retry_after,
+    retries, and the fake gets the message exactly once."""
+    base, headers = world(sw, tgm_env, gatewayd={"botapi_wait": 2})
+    bot = api_bot(base, headers)
+    tg.slow(4.0, chat=4202, times=1)
+    first = threading.Thread(target=lambda: call(
+        base, bot.token, "sendMessage", json={"chat_id": 4202, "text": "slow"}))
+    first.start()
+    tg.wait_sends(1, token=bot.token)
+    out = grammy("retry.mjs", base, bot.token, 4202, "once", 1)
+    first.join()
+    assert out["met"] and all(m["error_code"] == 429 and m["retry_after"] > 0
+                              for m in out["met"]), out
+    assert out["result"]["text"] == "once"
+    assert [c.text for c in tg.sends(token=bot.token)] == ["slow", "once"]
+    statuses = sw.query("SELECT status FROM messages WHERE bot_id = %s ORDER BY id",
+                        (bot.id,))
+    assert [s for (s,) in statuses].count("sent") == 2
+    assert [s for (s,) in statuses].count("canceled") == len(out["met"])
+
+
+def test_grammy_loop_of_600_meets_no_429(sw, tg, tgm_env):
+    """600 sendMessage calls to 600 chats at once, no throttler, no auto-retry, against a
+    fake that answers 429 past 30 a second and 1 a chat: every call succeeds, the bot
+    sees no 429, and each message reaches the fake once. (The rate is for bench/.)"""
+    tg.strict(per_second=30, chat_per_second=1)
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    out = grammy("loop.mjs", base, bot.token, 600, 430000, timeout=300)
+    assert (out["ok"], out["flood"], out["other"]) == (600, 0, 0), out
+    ok = [c for c in tg.sends(token=bot.token) if c.answer == "ok"]
+    assert sorted(int(c.chat_id) for c in ok) == list(range(430000, 430600))
+    assert not tg.strict_floods()
+    print(f"600 through tgm in {out['seconds']:.1f} s")
