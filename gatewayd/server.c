@@ -190,7 +190,8 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
-	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker);
+	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker) +
+	       gw_botsend_waiting(gw->botsend);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
