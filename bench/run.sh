@@ -162,6 +162,7 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 # --- 2b. senderd: accept-to-sent latency, scheduled messages, Telegram 100 ms away ----
 . bench/senderd.sh
 bench_sd_latency
+bench_sd_history
 bench_sd_scheduled
 bench_sd_far
 bench_sd_pacing
