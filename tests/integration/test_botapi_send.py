@@ -80,7 +80,25 @@ def test_form_and_query_parameters(sw, tg, tgm_env):
     r = requests.get(f"{base}/bot{bot.token}/sendMessage?chat_id=4103&text=query",
                      timeout=30)
     assert r.status_code == 200 and r.json()["result"]["text"] == "query", r.text
-    assert [c.text for c in tg.sends(token=bot.token)] == ["form", "query"]
+    r = requests.post(f"{base}/bot{bot.token}/sendMessage?chat_id=4103", timeout=30,
+                      json={"text": "both", "reply_markup": {"force_reply": True}})
+    assert r.status_code == 200 and r.json()["result"]["text"] == "both", r.text
+    r = call(base, bot.token, "editMessageText",
+             json={"chat_id": 4103, "message_id": r.json()["result"]["message_id"],
+                   "text": "edited"})
+    assert r.status_code == 200 and r.json()["result"]["text"] == "edited", r.text
+    calls = tg.calls(token=bot.token, sends_only=True)
+    assert [c.text for c in calls] == ["form", "query", "both", "edited"]
+    assert calls[2].params == {"chat_id": "4103", "text": "both",
+                               "reply_markup": {"force_reply": True}}
+    rows = sw.query("SELECT method, chat, priority, status FROM messages WHERE bot_id = %s"
+                    " ORDER BY id", (bot.id,))
+    assert rows == [("sendMessage", "4102", 0, "sent"), ("sendMessage", "4103", 0, "sent"),
+                    ("sendMessage", "4103", 0, "sent"), ("editMessageText", "4103", 0, "sent")]
+    r = call(base, bot.token, "sendMessage", data=b'{"chat_id": 1,',
+             headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error_code"] == 400, r.text
+    assert r.json()["description"].startswith("Bad Request: ")
     r = call(base, bot.token, "sendMessage", json={"text": "no chat"})
     assert r.status_code == 400, r.text
     assert r.json() == {"ok": False, "error_code": 400,
