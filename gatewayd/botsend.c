@@ -9,6 +9,7 @@
  * canceled if it is still queued or retrying (one UPDATE: senderd's claim and the
  * cancel cannot both take it) and the client gets Telegram's 429 with retry_after, so
  * its own retry never sends twice; a message already claimed gets its real answer.
+ * Uploaded files are deleted once their message is done (a sweep every 5 s).
  */
 #include "gatewayd/botparams.h"
 #include "gatewayd/gatewayd.h"
@@ -25,6 +26,7 @@
 #define POLL_MS 1000
 #define AGAIN_S 5         /* after a wait ran out on a claimed message: look again */
 #define RETRY_AFTER_S 5   /* what a client whose wait ran out is told to wait */
+#define SWEEP_POLLS 5     /* polls between sweeps of the files of done messages */
 
 struct call {
 	struct gw_botsend *bs;
@@ -43,6 +45,9 @@ struct gw_botsend {
 	struct call *head;
 	int n;
 	bool polling;
+	bool sweeping;
+	bool closing; /* freed by the last query's callback */
+	int polls;
 	struct event *ev_poll;
 };
 
@@ -79,6 +84,11 @@ static const char cancel_sql[] =
 static const char done_sql[] =
 	"SELECT id FROM messages WHERE id = ANY($1::bigint[])"
 	" AND status IN ('sent', 'failed', 'expired', 'canceled')";
+
+/* the files of messages that are done: kept until sent, then let go */
+static const char sweep_sql[] =
+	"DELETE FROM botapi_files f USING messages m WHERE m.id = f.message_id"
+	" AND m.status IN ('sent', 'failed', 'expired', 'canceled')";
 
 static const char wait_detail[] = "botapi_wait ran out before the message went out";
 
@@ -243,6 +253,11 @@ static void on_polled(PGresult *res, const char *err, void *arg)
 	struct gw_botsend *bs = arg;
 
 	bs->polling = false;
+	if (bs->closing) {
+		if (!bs->sweeping)
+			free(bs);
+		return;
+	}
 	for (int i = 0; !err && i < PQntuples(res); i++) {
 		int64_t id = 0;
 		struct call *c;
@@ -252,7 +267,22 @@ static void on_polled(PGresult *res, const char *err, void *arg)
 	}
 }
 
-/* on_poll - the waiting messages that are final (their publication may be lost) */
+static void on_swept(PGresult *res, const char *err, void *arg)
+{
+	struct gw_botsend *bs = arg;
+
+	bs->sweeping = false;
+	if (bs->closing) {
+		if (!bs->polling)
+			free(bs);
+		return;
+	}
+	if (err)
+		log_warn("botapi: files of sent messages not deleted: %s", err);
+}
+
+/* on_poll - the waiting messages that are final (their publication may be lost); now
+ * and then, the files of done messages go */
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_botsend *bs = arg;
@@ -260,6 +290,10 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	char num[24];
 	const char *p[1];
 
+	if (++bs->polls % SWEEP_POLLS == 0 && !bs->sweeping) {
+		bs->sweeping = true;
+		tgm_pg_query(bs->gw->ctx->db, sweep_sql, 0, NULL, on_swept, bs);
+	}
 	if (bs->polling || bs->head == NULL)
 		return;
 	tgm_buf_init(&ids);
@@ -431,5 +465,7 @@ void gw_botsend_free(struct gw_botsend *bs)
 		c->detached = true; /* its query's callback answers and frees it */
 	}
 	event_free(bs->ev_poll);
-	free(bs);
+	bs->closing = true;
+	if (!bs->polling && !bs->sweeping)
+		free(bs);
 }

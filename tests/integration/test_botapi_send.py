@@ -172,6 +172,9 @@ def test_multipart_upload_reaches_telegram(sw, tg, tgm_env):
              files={"document": ("big.bin", big, "application/octet-stream")})
     assert r.status_code == 200, r.text
     assert tg.sends(token=bot.token)[-1].files["document"] == ("big.bin", big)
+    # the files are let go once their messages are done
+    wait_for(lambda: sw.one("SELECT count(*) FROM botapi_files")[0] == 0, 30,
+             what="the sent messages' files to be deleted")
     r = requests.post(f"{base}/v1/messages", headers=headers, timeout=30,
                       json={"chat_id": 1, "text": "x" * 3_000_000, "bot_id": bot.id})
     assert r.status_code == 413, r.text
