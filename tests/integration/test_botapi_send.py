@@ -246,3 +246,20 @@ def test_grammy_loop_of_600_meets_no_429(sw, tg, tgm_env):
     assert sorted(int(c.chat_id) for c in ok) == list(range(430000, 430600))
     assert not tg.strict_floods()
     print(f"600 through tgm in {out['seconds']:.1f} s")
+
+
+def test_gatewayd_stopping_answers_the_waiting_send(sw, tg, tgm_env):
+    """SIGTERM while a send waits for Telegram: gatewayd drains, the bot gets the real
+    answer, and gatewayd exits cleanly."""
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    tg.slow(2.0, chat=4301, times=1)
+    got = {}
+    t = threading.Thread(target=lambda: got.update(r=call(
+        base, bot.token, "sendMessage", json={"chat_id": 4301, "text": "draining"})))
+    t.start()
+    tg.wait_sends(1, token=bot.token)
+    gw = next(d for d in tgm_env.daemons if d.name == "gatewayd")
+    gw.stop()
+    t.join()
+    assert got["r"].status_code == 200 and got["r"].json()["result"]["text"] == "draining"
