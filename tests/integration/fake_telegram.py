@@ -297,8 +297,10 @@ class FakeTelegram(FakeUpstream):
             return Reply.tg_ok({"id": tg_id, "is_bot": True, "first_name": f"Bot {tg_id}",
                                 "username": f"bot{tg_id}_bot"}, delay=delay)
         mid = next(self._ids)
+        chat = call.params.get("chat_id")
         result = {"message_id": mid, "date": int(time.time()),
-                  "chat": {"id": call.params.get("chat_id")}}
+                  "chat": {"id": chat, "type": "group" if str(chat).startswith("-")
+                           else "channel" if str(chat).startswith("@") else "private"}}
         if call.text is not None:
             result["text"] = call.text
         return Reply.tg_ok(result, delay=delay or self.delay)

@@ -7,6 +7,7 @@ fault-injecting fake Telegram of fake_telegram.py, bots registered through gatew
 Real clients: requests, and grammY (tests/botapi/*.mjs) pointed at gatewayd by apiRoot.
 """
 
+import io
 import json
 import shutil
 import subprocess
@@ -263,3 +264,40 @@ def test_gatewayd_stopping_answers_the_waiting_send(sw, tg, tgm_env):
     gw.stop()
     t.join()
     assert got["r"].status_code == 200 and got["r"].json()["result"]["text"] == "draining"
+
+
+# ------------------------------------------------------------------ other clients
+
+
+def test_telegraf_sends_text_and_photo(sw, tg, tgm_env, tmp_path):
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    assert (REPO / "tests" / "node_modules" / "telegraf").is_dir(), \
+        "telegraf is needed: npm ci --prefix tests"
+    photo = tmp_path / "t.jpg"
+    photo.write_bytes(b"\xff\xd8\xff" + b"telegraf" * 500)
+    out = grammy("telegraf.mjs", base, bot.token, 4401, photo)
+    assert out["text"]["text"] == "hello from Telegraf"
+    assert out["photo"]["message_id"] > out["text"]["message_id"]
+    sent = {c.method: c for c in tg.sends(token=bot.token)}
+    assert list(sent["sendPhoto"].files.values()) == [("t.jpg", photo.read_bytes())]
+    assert sent["sendPhoto"].params["caption"] == "telegraf photo"
+
+
+def test_python_telegram_bot_sends_text_and_photo(sw, tg, tgm_env):
+    try:
+        import telegram
+    except ImportError:
+        raise AssertionError("python-telegram-bot is needed (Debian package "
+                             "python3-python-telegram-bot)")
+    base, headers = world(sw, tgm_env)
+    bot = api_bot(base, headers)
+    ptb = telegram.Bot(bot.token, base_url=f"{base}/bot")
+    msg = ptb.send_message(chat_id=4402, text="hello from PTB")
+    assert msg.text == "hello from PTB" and msg.message_id > 0
+    data = b"\x89PNG" + b"ptb" * 300
+    pic = ptb.send_photo(chat_id=4402, photo=io.BytesIO(data), filename="p.png")
+    assert pic.message_id > msg.message_id
+    sent = {c.method: c for c in tg.sends(token=bot.token)}
+    assert [d for _, d in sent["sendPhoto"].files.values()] == [data]
+    assert sent["sendMessage"].text == "hello from PTB"
