@@ -48,6 +48,8 @@ struct tgm_config {
 		int key_burst;
 		int accept_connections;
 		int accept_batch;
+		int botapi_wait;
+		int botapi_max_body;
 	} gatewayd;
 	struct {
 		char *doorbells;

@@ -55,7 +55,8 @@ static const char claim_sql[] =
 	"  IS NULL THEN m.params ELSE jsonb_set(m.params, '{chat_id}', to_jsonb(h.migrated_to)) END"
 	"  FROM c LEFT JOIN chats h ON h.bot_id = $1 AND h.migrated_to IS NOT NULL"
 	"  AND h.chat_id::text = c.chat WHERE m.id = c.id"
-	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at),"
+	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at,"
+	"  m.botapi),"
 	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u),"
 	" nx AS (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint AS ms"
 	"  FROM messages n WHERE n.bot_id = $1 AND n.status IN ('queued', 'retrying')"
@@ -65,7 +66,9 @@ static const char claim_sql[] =
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
 	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = $1 AND h.blocked_at IS NOT NULL"
 	"   AND h.chat_id::text = u.chat),"
-	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms"
+	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms, u.botapi,"
+	"  CASE WHEN u.botapi THEN EXISTS (SELECT 1 FROM botapi_files f"
+	"   WHERE f.message_id = u.id) ELSE false END"
 	" FROM nx LEFT JOIN u ON true";
 
 static void bot_param(struct lane *l, char buf[24])
@@ -184,6 +187,8 @@ static struct pending *take_row(struct lane *l, PGresult *res, int i)
 	p->params = tgm_xstrdup(PQgetvalue(res, i, 3));
 	p->priority = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
 	p->attempts = (int)strtol(PQgetvalue(res, i, 5), NULL, 10);
+	p->botapi = PQgetvalue(res, i, 10)[0] == 't';
+	p->files = PQgetvalue(res, i, 11)[0] == 't';
 	if (PQgetvalue(res, i, 6)[0] == 't') {
 		record_add(rec, p->id, l->bot_id, "expired", "ttl passed before it could be sent",
 			   0, 0);
