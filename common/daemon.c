@@ -249,16 +249,40 @@ static void setup_events(struct daemon_run *r)
 	add_timer(r, &r->ev_heartbeat, on_heartbeat_timer, HEARTBEAT_S * 1000000ULL);
 }
 
+/* late_stop - a SIGTERM or SIGINT came after the signal events were freed */
+static volatile sig_atomic_t late_stop;
+
+/* on_late_signal - during teardown, a stop signal only hurries it (never kills) */
+static void on_late_signal(int sig)
+{
+	(void)sig;
+	late_stop = 1;
+}
+
 static void free_events(struct daemon_run *r)
 {
+	struct sigaction sa = { .sa_handler = on_late_signal };
 	struct event **evs[] = { &r->ev_term, &r->ev_int, &r->ev_hup, &r->ev_watchdog,
 				 &r->ev_heartbeat };
 
+	sigset_t stops, old;
+
+	/* freeing a signal event restores the default action, which would make a second
+	 * SIGTERM during teardown kill the daemon instead of hurrying it: the stop signals
+	 * wait, blocked, until on_late_signal is in place */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigprocmask(SIG_BLOCK, &stops, &old);
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i]) {
 			event_free(*evs[i]);
 			*evs[i] = NULL;
 		}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* finish_queries - give the last queries (the stopped heartbeat) a moment to land */
@@ -266,7 +290,7 @@ static void finish_queries(struct daemon_run *r)
 {
 	int64_t deadline = tgm_mono_ms() + FINAL_QUERY_MS;
 
-	while (tgm_pg_pending(r->ctx.db) > 0 && tgm_mono_ms() < deadline)
+	while (tgm_pg_pending(r->ctx.db) > 0 && tgm_mono_ms() < deadline && !late_stop)
 		event_base_loop(r->ctx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
 }
 
