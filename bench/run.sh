@@ -7,13 +7,18 @@
 #     that answers 202 without work, both loaded by wrk from loopback;
 #  2. senderd's send rate (status recorded) on a backlog, against a bare libcurl multi
 #     loop, both sending to the same fast fake Telegram; and senderd's CPU per message.
+#  2c. bench/botapi.py: the Bot API endpoint's pass-through latency and a grammY loop's
+#     rate through tgm against the same loop straight at a fake enforcing Telegram's limits;
 #  3. bench/reads.sh: gatewayd's read routes on a table of a million messages and the
 #     cost of choosing the bot (see there).
+#  3b. bench/webhookd.sh: webhookd's intake (against the bare server) and processing.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
-# TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_READS=0 to
-# leave out 3 (it seeds a million rows), TGM_BIN (default bin/); bench/reads.sh reads more (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
+# TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_BOTAPI=0 to
+# leave out 2c, TGM_BENCH_READS=0 to leave out 3 (it seeds a million rows),
+# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BIN (default bin/); bench/reads.sh reads more
+# (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -159,14 +164,31 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 # --- 2b. senderd: accept-to-sent latency, scheduled messages, Telegram 100 ms away ----
 . bench/senderd.sh
 bench_sd_latency
+bench_sd_history
 bench_sd_scheduled
 bench_sd_far
 bench_sd_pacing
+
+# --- 2c. the Bot API endpoint: pass-through latency, grammY loops (bench/botapi.py) -----
+if [ "${TGM_BENCH_BOTAPI:-1}" != 0 ]; then
+	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
+	echo
+	echo "== Bot API endpoint: pass-through latency; grammY loops through tgm and straight" \
+		"at the strict fake (30/s, 1/s a chat)"
+	/usr/bin/python3 bench/botapi.py "$work" "$work/tgm.conf" "$bin" "$admin" "$tg_port" \
+		"$gw_port" "100001:AAbenchbenchbenchbenchbenchbenchbench1"
+fi
 
 # --- 3. gatewayd's reads on a big table and the bot choice (bench/reads.sh, its own run)
 if [ "${TGM_BENCH_READS:-1}" != 0 ]; then
 	echo
 	bash bench/reads.sh
+fi
+
+# --- 3b. webhookd's intake and processing (bench/webhookd.sh, its own run) ----------
+if [ "${TGM_BENCH_WEBHOOKD:-1}" != 0 ]; then
+	echo
+	bash bench/webhookd.sh
 fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------

@@ -48,6 +48,32 @@ PY
 		      WHERE id > $first AND status = 'sent') x"
 }
 
+# bench_sd_history - accept-to-sent of messages to chats with a long history (10,000 sent
+# messages each): a claim asks whether an earlier message of the chat is still open, and
+# that must cost the same whatever the chat's past (it walked the whole past before 020)
+bench_sd_history() {
+	local chats=${TGM_BENCH_HISTORY_CHATS:-20} past=${TGM_BENCH_HISTORY:-10000} bot first
+	bot=$(sd_q "SELECT min(id) FROM bots WHERE name = 'sender-bench'")
+	echo
+	echo "== accept-to-sent latency: $chats messages to $chats chats with $past sent messages each"
+	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params, status, sent_at)
+		SELECT tenant_id, id, (800000 + g % $chats)::text, '{}', 'sent', now()
+		FROM bots, generate_series(1, $chats * $past) g WHERE id = $bot" >/dev/null
+	sd_q "ANALYZE messages" >/dev/null
+	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
+	for i in $(seq 0 $((chats - 1))); do
+		curl -sf -o /dev/null -H "Authorization: Bearer $TGM_BENCH_KEY" \
+			-H 'Content-Type: application/json' "http://127.0.0.1:$gw_port/v1/messages" \
+			-d "{\"bot_id\":$bot,\"chat_id\":$((800000 + i)),\"text\":\"history\"}" ||
+			{ echo "bench: POST failed"; exit 1; }
+	done
+	sd_wait_sent "id > $first" "$sd_pid"
+	sd_q "SELECT 'accept-to-sent with history: p50 ' || round(percentile_cont(0.5) WITHIN GROUP
+		(ORDER BY ms)::numeric, 1) || ' ms (goal < 5), max ' || round(max(ms)::numeric, 1) || ' ms'
+		FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM messages
+		      WHERE id > $first AND status = 'sent') x"
+}
+
 # bench_sd_scheduled - a batch with send_at ahead (no doorbell: the lanes learn the due
 # time from a claim), then the same batch queued for now: how late, how fast it drains
 bench_sd_scheduled() {

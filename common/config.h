@@ -48,6 +48,8 @@ struct tgm_config {
 		int key_burst;
 		int accept_connections;
 		int accept_batch;
+		int botapi_wait;
+		int botapi_max_body;
 	} gatewayd;
 	struct {
 		char *doorbells;
@@ -74,6 +76,7 @@ struct tgm_config {
 		char *billing;
 		int poll_timeout;
 		char *metrics_listen;
+		int process_connections;
 	} webhookd;
 	struct {
 		char *doorbell;

@@ -61,6 +61,11 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  32, 0, "database connections that commit accepted messages, in groups" },
 	{ "gatewayd", "accept_batch", TGM_CFG_INT, OFF(gatewayd.accept_batch), "500", 1, 10000, 0,
 	  "most messages committed together in one transaction" },
+	{ "gatewayd", "botapi_wait", TGM_CFG_INT, OFF(gatewayd.botapi_wait), "60", 1, 3600,
+	  TGM_CFG_RELOADABLE, "seconds a Bot API send waits for Telegram's answer before a 429"
+	  " (the message is canceled if it has not gone out)" },
+	{ "gatewayd", "botapi_max_body", TGM_CFG_INT, OFF(gatewayd.botapi_max_body), "52428800",
+	  1024, 67108864, 0, "largest Bot API request body (uploaded files), in bytes" },
 
 	{ "senderd", "doorbells", TGM_CFG_ENDPOINTS, OFF(senderd.doorbells),
 	  RUN "gatewayd-doorbell " RUN "webhookd-doorbell " RUN "billingd-doorbell", 0, 0, 0,
@@ -113,6 +118,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_RELOADABLE, "seconds a getUpdates long poll may wait (bots in polling mode)" },
 	{ "webhookd", "metrics_listen", TGM_CFG_LISTEN, OFF(webhookd.metrics_listen), "", 0, 0,
 	  TGM_CFG_EMPTY_OK, "address:port of webhookd's own /metrics and /healthz (empty: none)" },
+	{ "webhookd", "process_connections", TGM_CFG_INT, OFF(webhookd.process_connections), "4",
+	  1, 64, 0, "database connections the claimed updates are processed on, chats in parallel" },
 
 	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
 	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },

@@ -28,6 +28,7 @@ struct tgm_http_server {
 	size_t nroutes;
 	struct route_stat *stats; /* one per route, then one for unmatched */
 	size_t max_body;
+	size_t *limits;     /* per route: its own body limit, 0: max_body */
 };
 
 /* on_complete - count an answered request under its route and status class */
@@ -92,6 +93,28 @@ static void allow_header(struct evhttp_request *req, int methods)
 }
 
 /* route - find the handler for a request, or answer 404 / 405 */
+/* too_large - the body is over route i's limit (the server's, or its own): a 413 */
+static bool too_large(struct tgm_http_server *s, struct evhttp_request *req, size_t i)
+{
+	size_t limit = i < s->nroutes && s->limits[i] ? s->limits[i] : s->max_body;
+
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) <= limit)
+		return false;
+	evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[s->nroutes]);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	tgm_http_problem(req, 413, "content_too_large", "the body is larger than allowed", NULL);
+	return true;
+}
+
+void tgm_http_route_max_body(struct tgm_http_server *s, const char *pattern, size_t max_body)
+{
+	for (size_t i = 0; i < s->nroutes; i++)
+		if (strcmp(s->routes[i].pattern, pattern) == 0)
+			s->limits[i] = max_body;
+	if (max_body + 65536 > s->max_body * 2 + 65536)
+		evhttp_set_max_body_size(s->http, (ev_ssize_t)(max_body + 65536));
+}
+
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct tgm_http_server *s = arg;
@@ -102,16 +125,11 @@ static void route(struct evhttp_request *req, void *arg)
 
 	if (path == NULL)
 		path = "/";
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > s->max_body) {
-		evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[s->nroutes]);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		tgm_http_problem(req, 413, "content_too_large", "the body is larger than allowed",
-				 NULL);
-		return;
-	}
 	for (size_t i = 0; i < s->nroutes; i++) {
 		if (!match(s->routes[i].pattern, path, &p))
 			continue;
+		if (too_large(s, req, i))
+			return;
 		if (s->routes[i].methods & wanted) { /* HEAD is GET without the body */
 			p.route = &s->routes[i];
 			evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[i]);
@@ -120,6 +138,8 @@ static void route(struct evhttp_request *req, void *arg)
 		}
 		allowed |= s->routes[i].methods;
 	}
+	if (too_large(s, req, s->nroutes))
+		return;
 	evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[s->nroutes]);
 	if (allowed) {
 		allow_header(req, allowed);
@@ -149,6 +169,7 @@ struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *lis
 	while (routes[s->nroutes].pattern)
 		s->nroutes++;
 	s->stats = tgm_xcalloc(s->nroutes + 1, sizeof(*s->stats));
+	s->limits = tgm_xcalloc(s->nroutes + 1, sizeof(*s->limits));
 	for (size_t i = 0; i < s->nroutes; i++)
 		s->stats[i].pattern = routes[i].pattern;
 	s->stats[s->nroutes].pattern = "unmatched";
@@ -186,6 +207,7 @@ void tgm_http_free(struct tgm_http_server *s)
 		return;
 	evhttp_free(s->http);
 	free(s->stats);
+	free(s->limits);
 	free(s);
 }
 

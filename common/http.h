@@ -43,6 +43,8 @@ struct tgm_http_server;
 struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *listen,
 					size_t max_body, const struct tgm_http_route *routes,
 					void *arg, char *err, size_t errlen);
+/* tgm_http_route_max_body - the route of pattern takes bodies up to max_body bytes */
+void tgm_http_route_max_body(struct tgm_http_server *s, const char *pattern, size_t max_body);
 /* tgm_http_stop_accepting - close the listening socket; requests in flight go on */
 void tgm_http_stop_accepting(struct tgm_http_server *s);
 void tgm_http_free(struct tgm_http_server *s);

@@ -130,7 +130,17 @@ static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, const char *method,
 		 const char *json, size_t len, int timeout_ms, tgm_tg_cb cb, void *arg)
 {
-	static const char *const headers[] = { "Content-Type: application/json", NULL };
+	tgm_tg_call_body(c, api_url, token, method, "application/json", json, len, timeout_ms,
+			 cb, arg);
+}
+
+void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *token,
+		      const char *method, const char *type, const char *body, size_t len,
+		      int timeout_ms, tgm_tg_cb cb, void *arg)
+{
+	char *ctype = tgm_xasprintf("Content-Type: %s", type);
+	const char *headers[2] = { ctype, NULL };
+	const char *json = body;
 	struct tg_call *t = tgm_xcalloc(1, sizeof(*t));
 	size_t n = strlen(api_url);
 	char *url;
@@ -144,6 +154,7 @@ void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, co
 	tgm_httpc_request(c, "POST", url, headers, json ? json : "", json ? len : 0, timeout_ms,
 			  on_answer, t);
 	free(url);
+	free(ctype);
 }
 
 /* chat_gone_400 - a 400 description saying the chat or user does not exist */

@@ -42,6 +42,10 @@ typedef void (*tgm_tg_cb)(const struct tgm_tg_result *r, void *arg);
  */
 void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, const char *method,
 		 const char *json, size_t len, int timeout_ms, tgm_tg_cb cb, void *arg);
+/* tgm_tg_call_body - the same with a body of another Content-Type (multipart/form-data) */
+void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *token,
+		      const char *method, const char *type, const char *body, size_t len,
+		      int timeout_ms, tgm_tg_cb cb, void *arg);
 
 /*
  * tgm_tg_class - what an outcome means (docs/telegram.md section 4):

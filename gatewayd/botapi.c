@@ -2,9 +2,9 @@
  * botapi.c - the Bot-API-compatible endpoint /bot<token>/<method>: finds the bot by
  * its token's SHA-256 (never by the token itself, which no log line names) and
  * answers any other token (or one of a tenant that switched the endpoint off) as
- * Telegram does, 401 Unauthorized. Methods that send or
- * receive (queued and paced by tgm) are not served yet and get Telegram's 404 Not
- * Found; every other method passes through to Telegram, its answer unchanged.
+ * Telegram does, 401 Unauthorized. The sending methods are queued and paced by tgm
+ * (botsend.c); those that receive updates are not served yet and get Telegram's 404
+ * Not Found; every other method passes through to Telegram, its answer unchanged.
  */
 #include "gatewayd/gatewayd.h"
 #include "common/crypto.h"
@@ -29,13 +29,9 @@ static const char bot_sql[] =
 	" WHERE b.token_hash = decode($1, 'hex') AND b.deleted_at IS NULL AND b.enabled"
 	" AND t.botapi_enabled";
 
-/* methods tgm itself will serve (queued, paced, or from its update store) */
+/* methods tgm itself will serve from its update store (the sending ones: botsend.c) */
 static const char *const own_methods[] = {
-	"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendVoice",
-	"sendAnimation", "sendSticker", "sendMediaGroup", "sendLocation", "sendContact",
-	"sendPoll", "copyMessage", "forwardMessage", "editMessageText", "editMessageCaption",
-	"editMessageMedia", "editMessageReplyMarkup", "getUpdates", "setWebhook",
-	"deleteWebhook", "getWebhookInfo", NULL,
+	"getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", NULL,
 };
 
 /* own_method - true if tgm serves method itself rather than passing it through */
@@ -99,6 +95,14 @@ static void on_bot(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (PQntuples(res) != 1) {
 		gw_reply_raw(r, 401, unauthorized);
+		return;
+	}
+	if (gw_botsend_method(tgm_http_param(&r->params, "method"))) {
+		int64_t bot_id = 0;
+
+		tgm_parse_int64(PQgetvalue(res, 0, 0), &bot_id);
+		tgm_parse_int64(PQgetvalue(res, 0, 1), &r->tenant_id);
+		gw_botsend(r->gw->botsend, r, bot_id, tgm_http_param(&r->params, "method"));
 		return;
 	}
 	if (own_method(tgm_http_param(&r->params, "method"))) {

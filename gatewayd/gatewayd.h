@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct gw_accept;
+struct gw_botsend;
 struct gw_events;
 struct gw_keycache;
 struct gw_loginlimit;
@@ -42,6 +43,7 @@ struct gatewayd {
 	struct gw_worker *worker;       /* password hashing off the loop */
 	struct gw_loginlimit *logins;   /* failed logins per address */
 	struct gw_events *events;       /* GET /v1/events streams */
+	struct gw_botsend *botsend;     /* Bot API sends waiting for their outcome */
 	unsigned long accepted;         /* messages accepted since start */
 	uint64_t accept_hist[16];       /* accept latency histogram, see metrics */
 	uint64_t accept_sum_us;
@@ -221,6 +223,17 @@ void gw_messages_resend(struct gw_req *r);
 
 /* botapi.c: /bot<token>/<method>, an HTTP handler of its own (its bodies are not JSON only) */
 void gw_botapi(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
+/* botsend.c: the Bot API's sending methods, queued, their answers awaited */
+struct gw_botsend *gw_botsend_new(struct gatewayd *gw);
+void gw_botsend_free(struct gw_botsend *bs);
+/* gw_botsend_method - method is one tgm queues (sendMessage, editMessageText, ...) */
+bool gw_botsend_method(const char *method);
+/* gw_botsend - queue r's call of method as a message of bot_id; answers r later */
+void gw_botsend(struct gw_botsend *bs, struct gw_req *r, int64_t bot_id, const char *method);
+/* gw_botsend_heard - a "msg.<status>" publication of senderd */
+void gw_botsend_heard(struct gw_botsend *bs, const char *json, size_t len);
+/* gw_botsend_waiting - calls waiting for their outcome */
+int gw_botsend_waiting(const struct gw_botsend *bs);
 void gw_openapi(struct gw_req *r);
 void gw_metrics(struct gw_req *r);
 

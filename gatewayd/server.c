@@ -90,6 +90,7 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 
 	log_debug("status event topic=%s", topic);
 	gw_events_wake(gw->events);
+	gw_botsend_heard(gw->botsend, json, len);
 }
 
 void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
@@ -161,10 +162,13 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->worker = gw_worker_new(ctx->base);
 	gw->logins = gw_loginlimit_new();
 	gw->events = gw_events_new(gw);
+	gw->botsend = gw_botsend_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
 		return -1;
+	tgm_http_route_max_body(gw->http, "/bot{token}/{method}",
+				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
 	log_info("listening on http://%s", cfg->gatewayd.listen);
@@ -186,7 +190,8 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
-	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker);
+	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker) +
+	       gw_botsend_waiting(gw->botsend);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
@@ -201,6 +206,7 @@ void gw_stop(struct tgm_ctx *ctx)
 	gw_accept_free(gw->accept);
 	gw_worker_free(gw->worker);
 	gw_events_free(gw->events);
+	gw_botsend_free(gw->botsend);
 	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
 	gw_keycache_free(gw->keys);

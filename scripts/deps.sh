@@ -88,6 +88,7 @@ if [ "$set_name" = test ]; then
     need python3-cryptography "seals bot tokens in the senderd tests (AES-256-GCM)"
     need python3-psycopg2 "tests inspect the database"
     need python3-requests "tests call the HTTP APIs"
+    need python3-python-telegram-bot "a real Bot API client in the Bot API endpoint's tests"
     need python3-yaml     "tests read docs/openapi.yaml"
     need python3-zmq      "tests listen to the daemons' ZeroMQ events"
     need systemd          "systemd-analyze verify checks the unit files"

@@ -214,6 +214,22 @@ fi
 chmod 0600 "$keyfile"
 admin_key=$(head -n 1 "$keyfile")
 
+# --- the dashboard's owner account (first run, or a new database) ----------------------
+ownerfile=$var/owner.password
+if [[ -s $ownerfile ]] && ((new_cluster)); then
+    rm -f "$ownerfile"
+fi
+if [[ ! -s $ownerfile ]]; then
+    # made once; when var/ lost the file, the account gets a new password
+    pw=$("$bin/tgmctl" -c "$conf" user create --tenant default --email owner@localhost \
+        --role owner 8>&- 2>/dev/null ||
+        "$bin/tgmctl" -c "$conf" user reset-password owner@localhost 8>&- 2>/dev/null) ||
+        die "tgmctl user create failed"
+    (umask 077 && printf '%s\n' "${pw%%[[:space:]]*}" >"$ownerfile.tmp")
+    mv "$ownerfile.tmp" "$ownerfile"
+fi
+owner_pw=$(head -n 1 "$ownerfile")
+
 # --- banner ---------------------------------------------------------------------------
 # The effective listen address of a daemon: environment, then the file, then the default.
 listen_of() {
@@ -244,7 +260,8 @@ $rule
   tgm is running.  Ctrl-C stops it all.
 
   API          $api/v1/   (described at $api/v1/openapi.yaml)
-  Dashboard    $api/      (coming: the dashboard is not built yet)
+  Dashboard    $api/      log in as owner@localhost, password $owner_pw
+               (in var/owner.password; the dashboard asks for a new one at the first login)
   Webhooks     $hook/telegram/<bot_id>   $hook/stripe
   Admin key    $admin_key
                (in var/admin.key; its scope is admin, tenant "default")

@@ -40,13 +40,15 @@ static const char recover_sql[] =
  * a message to a group that moved to a supergroup goes to its new id. When fewer
  * than asked are due, the last column says in how many ms the next one falls due
  * (scheduled, or a retry), so the lane wakes then instead of waiting for the sweep;
- * the row then always comes, with a NULL id when nothing was claimed. */
+ * the row then always comes, with a NULL id when nothing was claimed. Both lookups
+ * are written to match the partial indexes of 020_claim_indexes.sql (open messages of a
+ * chat; rows due later than made), so a claim's cost follows the queue, not the history. */
 static const char claim_sql[] =
 	"WITH c AS (SELECT m.id, m.chat FROM messages m"
 	"  WHERE m.bot_id = $1 AND m.status IN ('queued', 'retrying') AND m.not_before <= now()"
 	"  AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.bot_id = m.bot_id"
-	"   AND e.chat = m.chat AND e.id < m.id AND (e.status IN ('sending', 'retrying')"
-	"   OR (e.status = 'queued' AND e.not_before <= now())))"
+	"   AND e.chat = m.chat AND e.id < m.id AND e.status IN ('queued', 'retrying', 'sending')"
+	"   AND (e.status <> 'queued' OR e.not_before <= now()))"
 	"  ORDER BY m.priority, m.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
 	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
 	"  send_started_at = NULL, updated_at = now(),"
@@ -54,16 +56,20 @@ static const char claim_sql[] =
 	"  IS NULL THEN m.params ELSE jsonb_set(m.params, '{chat_id}', to_jsonb(h.migrated_to)) END"
 	"  FROM c LEFT JOIN chats h ON h.bot_id = $1 AND h.migrated_to IS NOT NULL"
 	"  AND h.chat_id::text = c.chat WHERE m.id = c.id"
-	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at),"
+	"  RETURNING m.id, m.chat, m.method, m.params, m.priority, m.attempts, m.expires_at,"
+	"  m.botapi),"
 	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u),"
 	" nx AS (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint AS ms"
 	"  FROM messages n WHERE n.bot_id = $1 AND n.status IN ('queued', 'retrying')"
-	"  AND n.not_before > now() AND (SELECT count(*) FROM u) < $2)"
+	"  AND n.not_before > now() AND n.not_before > n.created_at"
+	"  AND (SELECT count(*) FROM u) < $2)"
 	" SELECT u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
 	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = $1 AND h.blocked_at IS NOT NULL"
 	"   AND h.chat_id::text = u.chat),"
-	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms"
+	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms, u.botapi,"
+	"  CASE WHEN u.botapi THEN EXISTS (SELECT 1 FROM botapi_files f"
+	"   WHERE f.message_id = u.id) ELSE false END"
 	" FROM nx LEFT JOIN u ON true";
 
 /* bot_param - the lane's bot id as a query parameter */
@@ -175,6 +181,8 @@ static struct pending *take_row(struct lane *l, PGresult *res, int i)
 	p->params = tgm_xstrdup(PQgetvalue(res, i, 3));
 	p->priority = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
 	p->attempts = (int)strtol(PQgetvalue(res, i, 5), NULL, 10);
+	p->botapi = PQgetvalue(res, i, 10)[0] == 't';
+	p->files = PQgetvalue(res, i, 11)[0] == 't';
 	if (PQgetvalue(res, i, 6)[0] == 't') {
 		record_add(rec, p->id, l->bot_id, TGM_MSG_EXPIRED, "ttl passed before it could be sent",
 			   0, 0);

@@ -13,9 +13,11 @@
  *   401/404            the token is dead: the bot is disabled, its messages stay queued
  *   other 400          failed with Telegram's description
  */
+#include "senderd/botanswer.h"
 #include "senderd/lane.h"
 #include "senderd/backoff.h"
 #include "senderd/record.h"
+#include "senderd/upload.h"
 #include "common/log.h"
 #include "common/buf.h"
 #include "common/json.h"
@@ -191,6 +193,7 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 		rl_observe(tgm_mono_ms() - d->p->sent_ms);
 	lane_answered(l);
 	lane_sent(l, d->p);
+	botanswer_keep(l, d->p, r);
 	judge(l, d->p, r);
 	pending_free(d->p);
 	free(d);
@@ -206,8 +209,11 @@ void deliver_send(struct lane *l, struct pending *p)
 
 	d->l = l;
 	d->p = p;
-	tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body, strlen(body),
-		    cfg->telegram.timeout * 1000, on_answer, d);
+	if (p->files)
+		upload_send(l, p, body, on_answer, d);
+	else
+		tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body,
+			    strlen(body), cfg->telegram.timeout * 1000, on_answer, d);
 	free(paid);
 }
 

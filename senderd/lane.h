@@ -24,6 +24,8 @@ struct pending {
 	int64_t expires_at;  /* monotonic ms after which it must not go out; 0: never */
 	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
 	int64_t sent_ms;     /* when its request started (monotonic ms) */
+	bool botapi;         /* sent through the Bot API endpoint: keep Telegram's answer */
+	bool files;          /* with uploaded files (botapi_files): sent as multipart */
 };
 
 /* chat_slot - what the lane knows of one chat: its limits and whether it is busy */

@@ -11,6 +11,8 @@
  *   backoff.c  backoff_*: how long to wait before another attempt
  *   claim.c    claim_*: taking due messages from the database
  *   deliver.c  deliver_*: one send to Telegram and what its answer means
+ *   botanswer.c botanswer_*: Telegram's answer kept for a Bot API endpoint's message
+ *   upload.c   upload_*: a message with uploaded files, sent as multipart/form-data
  *   record.c   record_*: message transitions, committed in groups
  *   callback.c callback_*: signed delivery callbacks to apps, in a lane of their own
  */

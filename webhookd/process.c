@@ -3,8 +3,10 @@
  * chat, so a chat's updates are handled in order, also across several webhookd),
  * records their chat and user (wh_record in SQL), hands each to what acts on it, and
  * finishes it (wh_finish: replies queued and the update marked, in one transaction).
- * One update at a time: a claim of up to CLAIM_BATCH, then the next claim, until a
- * claim finds nothing (the sweep timer and new updates wake it again).
+ * A claim takes up to CLAIM_BATCH updates, each the head of its chat, so they are
+ * processed side by side, spread over [webhookd] process_connections connections;
+ * when the last is done the next claim follows, until a claim finds nothing (the
+ * sweep timer and new updates wake it again).
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
@@ -23,7 +25,8 @@
 
 /* $1: the claim's length in seconds */
 static const char claim_sql[] =
-	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int)"
+	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int),"
+	"  attempts = u.attempts + 1"
 	" FROM (SELECT p.seq FROM tg_updates p WHERE p.processed_at IS NULL"
 	"   AND (p.claimed_until IS NULL OR p.claimed_until < now())"
 	"   AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
@@ -32,18 +35,14 @@ static const char claim_sql[] =
 	" WHERE u.seq = c.seq"
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
 
-/* an attempt counts when it starts, in a statement of its own (so that one that fails
- * every time is counted too) */
-static const char attempt_sql[] =
-	"UPDATE tg_updates SET attempts = attempts + 1 WHERE seq = $1 RETURNING attempts";
-
 /* the update's chat and user are recorded ($3: count the message, first attempt only) */
 static const char record_sql[] =
 	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3)";
 
+/* a claim given back unworked was no attempt */
 static const char release_sql[] =
-	"UPDATE tg_updates SET claimed_until = NULL WHERE seq = ANY($1::bigint[])"
-	" AND processed_at IS NULL";
+	"UPDATE tg_updates SET claimed_until = NULL, attempts = attempts - 1"
+	" WHERE seq = ANY($1::bigint[]) AND processed_at IS NULL";
 
 static const char finish_sql[] = "SELECT wh_finish($1, $2, $3::jsonb, $4)";
 
@@ -55,11 +54,19 @@ static const char postpone_sql[] =
 struct batch {
 	struct webhookd *wh;
 	PGresult *res;
-	int next, n;
+	int n, running;
 };
 
 static void claim(struct webhookd *wh);
-static void run_next(struct batch *bt);
+static void job_end(struct wh_job *j);
+
+/* the batch a job belongs to rides in its own allocation, after the job */
+struct job_slot {
+	struct wh_job job;
+	struct batch *bt;
+	int row;           /* in bt->res */
+	struct tgm_pg *pg; /* the connection the job's statements go through */
+};
 
 struct job_q {
 	struct wh_job *j;
@@ -83,15 +90,9 @@ void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *p
 
 	q->j = j;
 	q->cb = cb;
-	tgm_pg_query(j->wh->ctx->db, sql, n, params, on_job_query, q);
+	tgm_pg_query(((struct job_slot *)j)->pg, sql, n, params, on_job_query, q);
 }
 
-/* the batch a job belongs to rides in its own allocation, after the job */
-struct job_slot {
-	struct wh_job job;
-	struct batch *bt;
-	int row; /* in bt->res */
-};
 
 static void job_free(struct wh_job *j)
 {
@@ -113,7 +114,6 @@ static void push_billing(const struct wh_job *j)
 
 static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 {
-	struct batch *bt = ((struct job_slot *)j)->bt;
 	int64_t n = 0;
 
 	if (err)
@@ -123,8 +123,7 @@ static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 		wh_ring(j->wh, j->bot_id);
 	if (!err && j->billing)
 		push_billing(j);
-	job_free(j);
-	run_next(bt);
+	job_end(j);
 }
 
 void wh_job_done(struct wh_job *j, const char *outcome)
@@ -143,13 +142,10 @@ void wh_job_done(struct wh_job *j, const char *outcome)
 
 static void on_postponed(struct wh_job *j, PGresult *res, const char *err)
 {
-	struct batch *bt = ((struct job_slot *)j)->bt;
-
 	(void)res;
 	if (err)
 		log_warn("postponing an update: %s", err);
-	job_free(j);
-	run_next(bt);
+	job_end(j);
 }
 
 void wh_job_postpone(struct wh_job *j, int seconds, const char *why)
@@ -232,21 +228,12 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 	dispatch(j);
 }
 
-static void on_attempt(struct wh_job *j, PGresult *res, const char *err)
+/* job_record - the attempt was counted by the claim: record the chat and user */
+static void job_record(struct wh_job *j)
 {
 	char bot[24];
 	const char *params[3] = { bot, NULL, NULL };
 
-	if (err || PQntuples(res) != 1) {
-		struct batch *bt = ((struct job_slot *)j)->bt;
-
-		log_warn("bot=%lld update=%lld: counting an attempt: %s", (long long)j->bot_id,
-			 (long long)j->update_id, err ? err : "the update is gone");
-		job_free(j);
-		run_next(bt);
-		return;
-	}
-	j->attempts = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	if (j->attempts > MAX_ATTEMPTS) {
 		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
 		return;
@@ -266,10 +253,12 @@ static struct wh_job *job_new(struct batch *bt, int i)
 
 	slot->bt = bt;
 	slot->row = i;
+	slot->pg = bt->wh->pool[i % bt->wh->npool];
 	j->wh = bt->wh;
 	tgm_parse_int64(PQgetvalue(bt->res, i, 0), &j->seq);
 	tgm_parse_int64(PQgetvalue(bt->res, i, 1), &j->bot_id);
 	tgm_parse_int64(PQgetvalue(bt->res, i, 2), &j->update_id);
+	j->attempts = (int)strtol(PQgetvalue(bt->res, i, 3), NULL, 10);
 	j->bot = wh_bot_find(bt->wh, j->bot_id);
 	j->update = tgm_json_parse(payload, strlen(payload), strlen(payload) + 1,
 				   TGM_JSON_MAX_DEPTH, err, sizeof(err));
@@ -280,8 +269,7 @@ static struct wh_job *job_new(struct batch *bt, int i)
 
 static void job_start(struct wh_job *j)
 {
-	char seq[24], err[160];
-	const char *params[1] = { seq };
+	char err[160];
 	int64_t chat;
 
 	if (j->bot == NULL || j->update == NULL) {
@@ -294,18 +282,17 @@ static void job_start(struct wh_job *j)
 	}
 	j->body = tgm_json_get(j->update, j->kind);
 	job_parse_message(j);
-	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
-	wh_job_query(j, attempt_sql, 1, params, on_attempt);
+	job_record(j);
 }
 
-/* release - give back the claimed updates not started */
+/* release - give back a claim that will not be worked on (stopping) */
 static void release(struct batch *bt)
 {
 	struct tgm_buf seqs;
 	const char *params[1];
 
 	tgm_buf_init(&seqs);
-	for (int i = bt->next; i < bt->n; i++)
+	for (int i = 0; i < bt->n; i++)
 		tgm_pgarr_add(&seqs, PQgetvalue(bt->res, i, 0));
 	tgm_pgarr_end(&seqs);
 	params[0] = seqs.p;
@@ -313,25 +300,48 @@ static void release(struct batch *bt)
 	tgm_buf_free(&seqs);
 }
 
-static void run_next(struct batch *bt)
+/* batch_end - the last job is done: claim again (a chat's next update is claimable
+ * once this one is done) */
+static void batch_end(struct batch *bt)
 {
 	struct webhookd *wh = bt->wh;
-	bool more;
+	bool more = bt->n > 0;
 
-	if (bt->next < bt->n && !wh->ctx->stopping) {
-		struct wh_job *j = job_new(bt, bt->next++);
-
-		job_start(j);
-		return;
-	}
-	if (bt->next < bt->n)
-		release(bt); /* stopping: the rest of the claim goes back at once */
-	more = bt->n > 0; /* a chat's next update is claimable once this one is done */
 	PQclear(bt->res);
 	free(bt);
 	wh->processing = false;
 	if ((more || wh->kick_again) && !wh->ctx->stopping)
 		claim(wh);
+}
+
+/* job_end - a job is over, done or not */
+static void job_end(struct wh_job *j)
+{
+	struct batch *bt = ((struct job_slot *)j)->bt;
+
+	job_free(j);
+	if (--bt->running == 0)
+		batch_end(bt);
+}
+
+/* batch_start - every claimed update at once: each is the head of its own chat */
+static void batch_start(struct batch *bt)
+{
+	struct wh_job **jobs;
+
+	if (bt->n == 0 || bt->wh->ctx->stopping) {
+		if (bt->n > 0)
+			release(bt); /* stopping: the claim goes back at once */
+		batch_end(bt);
+		return;
+	}
+	jobs = tgm_xcalloc((size_t)bt->n, sizeof(*jobs));
+	for (int i = 0; i < bt->n; i++)
+		jobs[i] = job_new(bt, i);
+	bt->running = bt->n; /* before any job can end */
+	for (int i = 0; i < bt->n; i++)
+		job_start(jobs[i]);
+	free(jobs);
 }
 
 static void on_claimed(PGresult *res, const char *err, void *arg)
@@ -348,7 +358,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 	bt->wh = wh;
 	bt->res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
 	bt->n = PQntuples(res);
-	run_next(bt);
+	batch_start(bt);
 }
 
 /* wh_claim_seconds - how long a claim holds: longer than an update's direct calls

@@ -118,6 +118,10 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (wh->http == NULL || open_buses(wh, err, errlen) < 0 ||
 	    wh_metrics_start(wh, err, errlen) < 0)
 		return -1;
+	wh->npool = cfg->webhookd.process_connections;
+	wh->pool = tgm_xcalloc((size_t)wh->npool, sizeof(*wh->pool));
+	for (int i = 0; i < wh->npool; i++)
+		wh->pool[i] = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-process");
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);
@@ -167,6 +171,10 @@ void wh_stop(struct tgm_ctx *ctx)
 		tgm_httpc_free(wh->tg);
 	tgm_bus_close(wh->doorbell);
 	tgm_bus_close(wh->billing);
+	wh_store_free(wh);
+	for (int i = 0; i < wh->npool; i++)
+		tgm_pg_free(wh->pool[i]);
+	free(wh->pool);
 	free(wh);
 	ctx->app = NULL;
 }

@@ -1,10 +1,15 @@
 /*
- * store.c - one Telegram update into tg_updates, once: (bot, update_id) is unique, so
- * a redelivery is a no-op that still answers "durable". Also the check that a parsed
- * Update is one, and which chat it belongs to (its order is kept per chat).
+ * store.c - Telegram updates into tg_updates, each once: (bot, update_id) is unique, so
+ * a redelivery is a no-op that still answers "durable". Updates that arrive while a
+ * statement is in flight are gathered and stored by the next one, in one COMMIT (group
+ * commit, as gatewayd accepts messages); each is answered after that COMMIT. Also the
+ * check that a parsed Update is one, and which chat it belongs to (its order is kept
+ * per chat).
  */
 #include "webhookd/webhookd.h"
+#include "common/buf.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -13,13 +18,37 @@
 
 static const char store_sql[] =
 	"INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
-	" VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (bot_id, update_id) DO NOTHING";
+	" VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (bot_id, update_id) DO NOTHING"
+	" RETURNING bot_id, update_id";
 
-struct store {
-	struct webhookd *wh;
+/* a group: the rows in arrival order (seq follows it, and so each chat's order) */
+static const char group_sql[] =
+	"INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+	" SELECT b, u, c, k, p::jsonb FROM unnest($1::bigint[], $2::bigint[], $3::bigint[],"
+	"  $4::text[], $5::text[]) WITH ORDINALITY AS t(b, u, c, k, p, i) ORDER BY i"
+	" ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING bot_id, update_id";
+
+#define GROUP_MAX 256
+
+/* one update waiting for its COMMIT */
+struct pending {
+	struct pending *next;
 	wh_store_cb cb;
 	void *arg;
+	char bot[24], upd[24], chat[24];
+	char *kind, *json;
+	bool stored;
 };
+
+/* the updates being stored: one group in flight, the next one gathering meanwhile */
+struct wh_store {
+	struct webhookd *wh;
+	struct pending *head, **tail; /* gathering */
+	struct pending *flight;       /* in the statement in flight */
+	bool busy;
+};
+
+static void flush(struct wh_store *st);
 
 /* chat_of - the chat an update's order is kept in: its message's chat, else its
  * sender's private chat; 0 when it has neither */
@@ -60,28 +89,139 @@ bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *cha
 	return true;
 }
 
-static void on_stored(PGresult *res, const char *err, void *arg)
+/* pending_answer - tell the caller and forget the update */
+static void pending_answer(struct webhookd *wh, struct pending *p, const char *err)
 {
-	struct store *s = arg;
+	wh->inflight--;
+	p->cb(err, p->stored, p->arg);
+	free(p->kind);
+	free(p->json);
+	free(p);
+}
 
-	s->wh->inflight--;
-	if (err)
-		s->cb(err, false, s->arg);
-	else
-		s->cb(NULL, strcmp(PQcmdTuples(res), "1") == 0, s->arg);
+/* mark_stored - the rows the statement inserted: the first pending of each key */
+static void mark_stored(struct pending *list, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++)
+		for (struct pending *p = list; p; p = p->next)
+			if (!p->stored && strcmp(p->bot, PQgetvalue(res, r, 0)) == 0 &&
+			    strcmp(p->upd, PQgetvalue(res, r, 1)) == 0) {
+				p->stored = true;
+				break;
+			}
+}
+
+static void store_one(struct wh_store *st, struct pending *p);
+
+static void on_group(PGresult *res, const char *err, void *arg)
+{
+	struct wh_store *st = arg;
+	struct pending *list = st->flight, *next;
+
+	st->flight = NULL;
+	st->busy = false;
+	if (err && list->next && !tgm_pg_transient(res)) {
+		/* one bad row (e.g. JSON PostgreSQL refuses) must not fail the others */
+		log_warn("storing a group of updates: %s: storing them one by one", err);
+		for (; list; list = next) {
+			next = list->next;
+			store_one(st, list);
+		}
+		flush(st);
+		return;
+	}
 	if (!err)
-		wh_process_kick(s->wh);
-	free(s);
+		mark_stored(list, res);
+	for (; list; list = next) {
+		next = list->next;
+		pending_answer(st->wh, list, err);
+	}
+	if (!err)
+		wh_process_kick(st->wh);
+	flush(st);
+}
+
+struct one {
+	struct wh_store *st;
+	struct pending *p;
+};
+
+static void on_one(PGresult *res, const char *err, void *arg)
+{
+	struct one *o = arg;
+
+	if (!err)
+		mark_stored(o->p, res);
+	pending_answer(o->st->wh, o->p, err);
+	if (!err)
+		wh_process_kick(o->st->wh);
+	free(o);
+}
+
+/* store_one - one update in a statement of its own */
+static void store_one(struct wh_store *st, struct pending *p)
+{
+	const char *params[5] = { p->bot, p->upd, p->chat[0] ? p->chat : NULL, p->kind, p->json };
+	struct one *o = tgm_xcalloc(1, sizeof(*o));
+
+	p->next = NULL;
+	*o = (struct one){ st, p };
+	tgm_pg_query(st->wh->ctx->db, store_sql, 5, params, on_one, o);
+}
+
+/* flush - send what gathered, as one statement, unless a group is in flight */
+static void flush(struct wh_store *st)
+{
+	struct tgm_buf col[5];
+	const char *params[5];
+	struct pending **end = &st->head;
+	int n = 0;
+
+	if (st->busy || st->head == NULL)
+		return;
+	for (int c = 0; c < 5; c++)
+		tgm_buf_init(&col[c]);
+	while (*end && n < GROUP_MAX) {
+		struct pending *p = *end;
+
+		tgm_pgarr_add(&col[0], p->bot);
+		tgm_pgarr_add(&col[1], p->upd);
+		tgm_pgarr_add(&col[2], p->chat[0] ? p->chat : NULL);
+		tgm_pgarr_add(&col[3], p->kind);
+		tgm_pgarr_add(&col[4], p->json);
+		end = &p->next;
+		n++;
+	}
+	st->flight = st->head;
+	st->head = *end;
+	*end = NULL;
+	if (st->head == NULL)
+		st->tail = &st->head;
+	for (int c = 0; c < 5; c++) {
+		tgm_pgarr_end(&col[c]);
+		params[c] = col[c].p;
+	}
+	st->busy = true;
+	tgm_pg_query_prepared(st->wh->ctx->db, "wh_store_group", group_sql, 5, params,
+			      on_group, st);
+	for (int c = 0; c < 5; c++)
+		tgm_buf_free(&col[c]);
+}
+
+void wh_store_free(struct webhookd *wh)
+{
+	free(wh->store); /* nothing is pending once the loop has stopped */
+	wh->store = NULL;
 }
 
 void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *json, size_t len,
 		     wh_store_cb cb, void *arg)
 {
-	char bot[24], upd[24], chat[24], perr[160];
-	const char *kind, *params[5] = { bot, upd, chat, NULL, NULL };
+	char perr[160];
+	const char *kind;
 	int64_t update_id, chat_id;
 	yajl_val u = tgm_json_parse(json, len, len + 1, TGM_JSON_MAX_DEPTH, perr, sizeof(perr));
-	struct store *s;
+	struct pending *p;
 
 	if (u == NULL || !wh_update_check(u, false, &update_id, &chat_id, &kind, perr, sizeof(perr))) {
 		char msg[200];
@@ -92,15 +232,23 @@ void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *js
 		cb(msg, false, arg);
 		return;
 	}
-	snprintf(bot, sizeof(bot), "%lld", (long long)b->id);
-	snprintf(upd, sizeof(upd), "%lld", (long long)update_id);
-	snprintf(chat, sizeof(chat), "%lld", (long long)chat_id);
-	params[2] = chat_id ? chat : NULL;
-	params[3] = kind;
-	params[4] = json; /* the text as Telegram sent it */
-	s = tgm_xcalloc(1, sizeof(*s));
-	*s = (struct store){ wh, cb, arg };
+	if (wh->store == NULL) {
+		wh->store = tgm_xcalloc(1, sizeof(*wh->store));
+		wh->store->wh = wh;
+		wh->store->tail = &wh->store->head;
+	}
+	p = tgm_xcalloc(1, sizeof(*p));
+	p->cb = cb;
+	p->arg = arg;
+	snprintf(p->bot, sizeof(p->bot), "%lld", (long long)b->id);
+	snprintf(p->upd, sizeof(p->upd), "%lld", (long long)update_id);
+	if (chat_id)
+		snprintf(p->chat, sizeof(p->chat), "%lld", (long long)chat_id);
+	p->kind = tgm_xstrdup(kind);
+	p->json = tgm_xstrndup(json, len); /* the text as Telegram sent it */
+	yajl_tree_free(u);
+	*wh->store->tail = p;
+	wh->store->tail = &p->next;
 	wh->inflight++;
-	tgm_pg_query(wh->ctx->db, store_sql, 5, params, on_stored, s);
-	yajl_tree_free(u); /* params were copied */
+	flush(wh->store);
 }

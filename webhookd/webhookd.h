@@ -63,6 +63,9 @@ struct webhookd {
 	bool processing;          /* a claim or an update is in flight */
 	bool kick_again;          /* work arrived while processing */
 	int inflight;             /* direct Telegram calls and stores in flight */
+	struct wh_store *store;   /* updates being stored (store.c) */
+	struct tgm_pg **pool;     /* the connections updates are processed on */
+	int npool;
 	struct tgm_metrics *metrics; /* [webhookd] metrics_listen, or NULL */
 };
 
@@ -106,6 +109,8 @@ void wh_poll_stop(struct wh_bot *b);
 typedef void (*wh_store_cb)(const char *err, bool stored, void *arg);
 void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *json, size_t len,
 		     wh_store_cb cb, void *arg);
+/* wh_store_free - at stop, when nothing is in flight */
+void wh_store_free(struct webhookd *wh);
 /* wh_update_check - a parsed Update is usable: an object with an integer update_id
  * (>= 0, or < 0 for webhookd's own when internal); fills update_id, chat_id (0: none)
  * and kind; else false with err */

@@ -49,10 +49,13 @@ send that would exceed one; ``tg.strict_floods()`` lists those.
 
 import collections
 import copy
+import email.parser
+import email.policy
 import itertools
 import random
 import threading
 import time
+import urllib.parse
 
 from fake_http import FakeHTTP, FakeUpstream, Reply
 
@@ -68,17 +71,41 @@ def chat_key(value):
     return str(value)
 
 
+def form_params(request):
+    """a form or multipart/form-data body's fields ({name: str}) and files ({name:
+    (filename, bytes)})"""
+    ctype = request.header("Content-Type") or ""
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        q = urllib.parse.parse_qs(request.body.decode(), keep_blank_values=True)
+        return {k: v[-1] for k, v in q.items()}, {}
+    if not ctype.startswith("multipart/form-data"):
+        return {}, {}
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + request.body)
+    fields, files = {}, {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = (part.get_filename(), data)
+        else:
+            fields[name] = data.decode()
+    return fields, files
+
+
 class Call:
     """One request to the fake Bot API."""
 
     __slots__ = ("token", "method", "params", "chat_id", "text", "time", "answer",
-                 "request", "prefix")
+                 "request", "prefix", "files")
 
     def __init__(self, token, method, params, when, request, prefix=""):
         self.prefix = prefix  # the path before /bot<token>/ (which api_url was used)
         self.token = token
         self.method = method
-        self.params = params if isinstance(params, dict) else {}
+        self.params, self.files = params if isinstance(params, dict) else {}, {}
+        if not self.params and request is not None and request.body:
+            self.params, self.files = form_params(request)
         self.chat_id = chat_key(self.params.get("chat_id"))
         self.text = self.params.get("text") or self.params.get("caption")
         self.time = when
@@ -270,8 +297,10 @@ class FakeTelegram(FakeUpstream):
             return Reply.tg_ok({"id": tg_id, "is_bot": True, "first_name": f"Bot {tg_id}",
                                 "username": f"bot{tg_id}_bot"}, delay=delay)
         mid = next(self._ids)
+        chat = call.params.get("chat_id")
         result = {"message_id": mid, "date": int(time.time()),
-                  "chat": {"id": call.params.get("chat_id")}}
+                  "chat": {"id": chat, "type": "group" if str(chat).startswith("-")
+                           else "channel" if str(chat).startswith("@") else "private"}}
         if call.text is not None:
             result["text"] = call.text
         return Reply.tg_ok(result, delay=delay or self.delay)

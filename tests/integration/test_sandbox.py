@@ -17,6 +17,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from conftest import REPO, TGM_BIN, free_port
 
@@ -99,6 +100,15 @@ def test_sandbox_banner_lines_work(tmp_path):
             history = json.loads(paste(lines[2]))
         assert history["status"] == "sent", history
         assert [e["status"] for e in history["events"]][-1] == "sent", history
+
+        # 4. the dashboard: the owner account the banner prints logs in
+        m = re.search(r"log in as (\S+), password (\S+)", banner)
+        assert m, f"the banner should show the dashboard's owner account:\n{banner}"
+        api = f"http://127.0.0.1:{port}"
+        r = requests.post(f"{api}/v1/session", json={"email": m[1], "password": m[2]},
+                          headers={"Origin": api}, timeout=10)
+        assert r.status_code in (200, 201), r.text
+        assert "HttpOnly" in r.headers.get("Set-Cookie", ""), r.headers
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)

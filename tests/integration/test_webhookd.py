@@ -235,6 +235,45 @@ def test_concurrent_duplicates_store_one(w):
     assert len(w.stored(bot)) == 1 and len(w.replies(bot)) == 1
 
 
+def test_updates_arriving_together_are_stored_together_in_each_chats_order(w):
+    """Concurrent deliveries are grouped into one COMMIT; one that PostgreSQL refuses
+    for good (here a trigger the test installs) fails alone, and the rest are stored."""
+    bot = w.new_bot()
+    w.webhookd()
+    secret = w.secret(bot)
+    sent, codes, lock = {}, [], threading.Lock()
+
+    def chat(user):
+        for i in range(3):
+            upd = w.message(f"/help {i}", user=user)
+            code = w.post(bot, upd, secret=secret).status_code
+            with lock:
+                codes.append(code)
+                sent.setdefault(user, []).append(upd["update_id"])
+    bad = w.message("refused", user=999)
+    w.query("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.update_id = {bad['update_id']} THEN RAISE EXCEPTION 'refused'"
+            " USING ERRCODE = '22023'; END IF; RETURN NEW; END $$")
+    w.query("CREATE TRIGGER refuse BEFORE INSERT ON tg_updates FOR EACH ROW"
+            " EXECUTE FUNCTION refuse()")
+    bad_code = []
+    threads = [threading.Thread(target=chat, args=(100 + u,)) for u in range(30)]
+    threads.append(threading.Thread(target=lambda: bad_code.append(
+        w.post(bot, json.dumps(bad).replace("\\\\ud800", "\\ud800"), secret=secret).status_code)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 90
+    assert bad_code[0] == 503  # stored by no statement: Telegram may send it again
+    rows = w.query("SELECT update_id, chat_id FROM tg_updates WHERE bot_id = %s ORDER BY seq",
+                   (bot.id,))
+    assert len(rows) == 90 and bad["update_id"] not in [r[0] for r in rows]
+    for user, ids in sent.items():
+        assert [r[0] for r in rows if r[1] == user] == ids
+    w.wait_processed(bot, 90)
+
+
 def test_a_chats_updates_are_processed_in_order(w):
     bot = w.new_bot()
     w.webhookd()

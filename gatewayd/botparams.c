@@ -1,0 +1,121 @@
+/*
+ * botparams.c - a Bot API call's parameters as Telegram takes them: the query string,
+ * then the body (JSON, application/x-www-form-urlencoded, or multipart/form-data with
+ * files), gathered into one JSON object. Form and multipart values stay strings, as
+ * Telegram reads them; the files of a multipart body are kept apart, borrowed from it.
+ */
+#include "gatewayd/botparams.h"
+#include "common/json.h"
+#include "common/multipart.h"
+#include "common/util.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#define JSON_DEPTH 32
+
+/* starts - Content-Type type is of the given media type */
+static bool starts(const char *type, const char *media)
+{
+	size_t n = strlen(media);
+
+	return type && strncasecmp(type, media, n) == 0 &&
+	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* add_pairs - the pairs of a query string as string members; false if malformed */
+static bool add_pairs(yajl_gen g, const char *text)
+{
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+
+	TAILQ_INIT(&q);
+	if (evhttp_parse_query_str(text, &q) != 0) {
+		evhttp_clear_headers(&q);
+		return false;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+		tgm_jgen_kstr(g, kv->key, kv->value);
+	evhttp_clear_headers(&q);
+	return true;
+}
+
+/* add_json - the members of a JSON object body; false if it is not one */
+static bool add_json(yajl_gen g, const char *body, size_t len, char *err, size_t errlen)
+{
+	yajl_val v = tgm_json_parse(body, len, len, JSON_DEPTH, err, errlen);
+
+	if (v == NULL || !YAJL_IS_OBJECT(v)) {
+		if (v)
+			snprintf(err, errlen, "the body must be a JSON object");
+		yajl_tree_free(v);
+		return false;
+	}
+	for (size_t i = 0; i < v->u.object.len; i++) {
+		tgm_jgen_key(g, v->u.object.keys[i]);
+		tgm_jgen_tree(g, v->u.object.values[i]);
+	}
+	yajl_tree_free(v);
+	return true;
+}
+
+/* add_parts - a multipart body's fields as string members, its files into bp */
+static bool add_parts(yajl_gen g, struct gw_botparams *bp, const char *type, const char *body,
+		      size_t len, size_t max_part, char *err, size_t errlen)
+{
+	struct tgm_mp_part *parts = tgm_xcalloc(GW_BOTPARAMS_MAX_PARTS, sizeof(*parts));
+	int n = tgm_multipart_parse(type, body, len, parts, GW_BOTPARAMS_MAX_PARTS, max_part,
+				    err, errlen);
+
+	for (int i = 0; i < n; i++) {
+		if (parts[i].is_file) {
+			bp->files[bp->nfiles++] = parts[i];
+			continue;
+		}
+		tgm_jgen_key(g, parts[i].name);
+		tgm_jgen_strn(g, parts[i].data, parts[i].len);
+	}
+	free(parts);
+	return n >= 0;
+}
+
+bool gw_botparams_read(struct gw_botparams *bp, const char *query, const char *type,
+		       const char *body, size_t len, size_t max_part, char *err, size_t errlen)
+{
+	yajl_gen g = tgm_jgen_new();
+	bool ok = true;
+	size_t n;
+
+	memset(bp, 0, sizeof(*bp));
+	bp->files = tgm_xcalloc(GW_BOTPARAMS_MAX_PARTS, sizeof(*bp->files));
+	yajl_gen_map_open(g);
+	if (query && !add_pairs(g, query)) {
+		snprintf(err, errlen, "the query string is malformed");
+		ok = false;
+	}
+	if (ok && len > 0) {
+		if (starts(type, "application/json"))
+			ok = add_json(g, body, len, err, errlen);
+		else if (starts(type, "multipart/form-data"))
+			ok = add_parts(g, bp, type, body, len, max_part, err, errlen);
+		else if (!(ok = add_pairs(g, body)))
+			snprintf(err, errlen, "the form body is malformed");
+	}
+	yajl_gen_map_close(g);
+	if (ok)
+		bp->json = tgm_xstrdup(tgm_jgen_text(g, &n));
+	yajl_gen_free(g);
+	return ok;
+}
+
+void gw_botparams_free(struct gw_botparams *bp)
+{
+	free(bp->json);
+	free(bp->files);
+	memset(bp, 0, sizeof(*bp));
+}

@@ -1,0 +1,28 @@
+/*
+ * botparams.h - a Bot API call's parameters and uploaded files (see botparams.c).
+ */
+#ifndef GW_BOTPARAMS_H
+#define GW_BOTPARAMS_H
+
+#include "common/multipart.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define GW_BOTPARAMS_MAX_PARTS 64
+
+struct gw_botparams {
+	char *json;                 /* every parameter, one JSON object */
+	struct tgm_mp_part *files;  /* the uploaded files, borrowed from the body */
+	int nfiles;
+};
+
+/*
+ * gw_botparams_read - query (or NULL) and a body of Content-Type type into bp; false
+ * with one line in err for a malformed call. No file is longer than max_part bytes.
+ */
+bool gw_botparams_read(struct gw_botparams *bp, const char *query, const char *type,
+		       const char *body, size_t len, size_t max_part, char *err, size_t errlen);
+void gw_botparams_free(struct gw_botparams *bp);
+
+#endif
