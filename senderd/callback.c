@@ -16,6 +16,7 @@
  * last failed attempt is logged as a warning.
  */
 #include "senderd/senderd.h"
+#include "senderd/backoff.h"
 #include "common/crypto.h"
 #include "common/httpc.h"
 #include "common/log.h"
@@ -94,7 +95,7 @@ static void on_answer(const struct tgm_httpc_resp *r, void *arg)
 	else
 		snprintf(why, sizeof(why), "HTTP %ld", r->status);
 	snprintf(max, sizeof(max), "%d", cfg->senderd.max_attempts);
-	snprintf(delay, sizeof(delay), "%d", ok ? 0 : deliver_backoff_ms(cfg, cb->attempts));
+	snprintf(delay, sizeof(delay), "%d", ok ? 0 : backoff_ms(cfg, cb->attempts));
 	tgm_pg_query(sd->claim_pg, done_sql, 5, p, on_recorded, NULL);
 	if (!ok && cb->attempts >= cfg->senderd.max_attempts)
 		log_warn("callback=%lld failed for good after %d attempts: %s", (long long)cb->id,
