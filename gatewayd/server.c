@@ -84,6 +84,8 @@ static const struct tgm_http_route routes[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
+/* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
+ * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct tgm_ctx *ctx = arg;

@@ -41,7 +41,12 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	lane_wake_all(arg);
 }
 
-/* sd_publish - a committed transition on the status stream: topic "msg.<status>" */
+/*
+ * sd_publish - a committed transition on the status stream: topic "msg.<status>", body
+ * {"id","bot_id","status","detail"}. Its consumer is gatewayd (on_status in server.c:
+ * wakes /v1/events, answers waiting /bot<token>/ senders); billingd subscribes but
+ * only logs it, having no use for it yet (docs/delivery.md, "Status events").
+ */
 static void sd_publish(struct senderd *sd, const struct record_change *c)
 {
 	yajl_gen g = tgm_jgen_new();
