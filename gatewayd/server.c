@@ -11,6 +11,7 @@
 #include "common/doorbell.h"
 #include "common/health.h"
 #include "common/httpc.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -84,6 +85,18 @@ static const struct tgm_http_route routes[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
+/* log_status - the debug line of a status event, with its bot and message */
+static void log_status(const char *topic, const char *json, size_t len)
+{
+	yajl_val v = tgm_json_parse(json, len, 1 << 16, 4, NULL, 0);
+	int64_t bot = 0, msg = 0;
+
+	tgm_json_get_int(v, "bot_id", &bot);
+	tgm_json_get_int(v, "id", &msg);
+	log_debug("bot=%lld msg=%lld status event topic=%s", (long long)bot, (long long)msg, topic);
+	yajl_tree_free(v);
+}
+
 /* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
  * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
@@ -91,7 +104,8 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 	struct tgm_ctx *ctx = arg;
 	struct gatewayd *gw = ctx->app;
 
-	log_debug("status event topic=%s", topic);
+	if (tgm_log_get_level() >= TGM_LOG_DEBUG)
+		log_status(topic, json, len);
 	gw_events_wake(gw->events);
 	gw_botsend_heard(gw->botsend, json, len);
 }

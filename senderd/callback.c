@@ -33,6 +33,7 @@
 struct callback {
 	struct senderd *sd;
 	int64_t id;
+	int64_t msg_id, bot_id; /* for the log lines */
 	int attempts;
 };
 
@@ -40,9 +41,10 @@ static const char claim_sql[] =
 	"WITH c AS (SELECT id FROM callbacks WHERE status = 'pending' AND next_attempt_at <= now()"
 	"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
 	" UPDATE callbacks cb SET next_attempt_at = now() + interval '60 seconds',"
-	"  attempts = cb.attempts + 1 FROM c, tenants tn WHERE cb.id = c.id AND tn.id = cb.tenant_id"
+	"  attempts = cb.attempts + 1 FROM c, tenants tn, messages m WHERE cb.id = c.id"
+	"  AND tn.id = cb.tenant_id AND m.id = cb.message_id"
 	" RETURNING cb.id, cb.url, cb.payload::text, coalesce(tn.webhook_secret, ''), cb.attempts,"
-	"  tn.callback_allow_private";
+	"  tn.callback_allow_private, cb.message_id, m.bot_id";
 
 static const char done_sql[] =
 	"UPDATE callbacks SET status = CASE WHEN $2 = 'ok' THEN 'delivered'"
@@ -98,10 +100,13 @@ static void on_answer(const struct tgm_httpc_resp *r, void *arg)
 	snprintf(delay, sizeof(delay), "%d", ok ? 0 : backoff_ms(cfg, cb->attempts));
 	tgm_pg_query(sd->claim_pg, done_sql, 5, p, on_recorded, NULL);
 	if (!ok && cb->attempts >= cfg->senderd.max_attempts)
-		log_warn("callback=%lld failed for good after %d attempts: %s", (long long)cb->id,
+		log_warn("bot=%lld msg=%lld callback=%lld failed for good after %d attempts: %s",
+			 (long long)cb->bot_id, (long long)cb->msg_id, (long long)cb->id,
 			 cb->attempts, why);
 	else if (!ok)
-		log_info("callback=%lld attempt %d failed: %s", (long long)cb->id, cb->attempts, why);
+		log_info("bot=%lld msg=%lld callback=%lld attempt %d failed: %s",
+			 (long long)cb->bot_id, (long long)cb->msg_id, (long long)cb->id,
+			 cb->attempts, why);
 	sd->callbacks_inflight--;
 	free(cb);
 	if (!sd->stopping)
@@ -127,6 +132,8 @@ static void post(struct senderd *sd, PGresult *res, int i)
 	cb->sd = sd;
 	tgm_parse_int64(PQgetvalue(res, i, 0), &cb->id);
 	cb->attempts = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	tgm_parse_int64(PQgetvalue(res, i, 6), &cb->msg_id);
+	tgm_parse_int64(PQgetvalue(res, i, 7), &cb->bot_id);
 	snprintf(id, sizeof(id), "cb_%lld", (long long)cb->id);
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	snprintf(idh, sizeof(idh), "webhook-id: %s", id);

@@ -48,6 +48,14 @@ static void describe(const struct tgm_tg_result *r, char *buf, size_t size)
 		 r->description ? r->description : "no description");
 }
 
+/* fail - the message will not be sent: record it, count it and say why */
+static void fail(struct lane *l, const struct pending *p, const char *why)
+{
+	log_info("bot=%lld msg=%lld failed: %s", (long long)l->bot_id, (long long)p->id, why);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
+	l->sd->failed++;
+}
+
 /* retry_or_fail - another attempt after backoff, unless attempts are used up */
 static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
 {
@@ -56,12 +64,13 @@ static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
 
 	if (p->attempts >= cfg->senderd.max_attempts) {
 		snprintf(detail, sizeof(detail), "%s (after %d attempts)", why, p->attempts);
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, detail, 0, 0);
-		l->sd->failed++;
+		fail(l, p, detail);
 		return;
 	}
 	int delay = backoff_ms(cfg, p->attempts);
 
+	log_debug("bot=%lld msg=%lld retrying in %d ms: %s", (long long)l->bot_id, (long long)p->id,
+		  delay, why);
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_RETRYING, why, 0, delay);
 	lane_retry_at(l, delay);
 	l->sd->retried++;
@@ -76,8 +85,7 @@ static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_resu
 	lane_flood(l, p->chat, ra);
 	if (ra > l->sd->ctx->cfg->senderd.max_retry_after) {
 		snprintf(detail, sizeof(detail), "flood_wait: Telegram asked to wait %d s", ra);
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, detail, 0, 0);
-		l->sd->failed++;
+		fail(l, p, detail);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "429: retry after %d", ra);
@@ -100,8 +108,7 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 			    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
 			    3, params);
 	}
-	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
-	l->sd->failed++;
+	fail(l, p, why);
 }
 
 static void on_migrated(struct lane *l, struct pending *p, int64_t to)
@@ -128,7 +135,8 @@ static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 	char bot[24], reason[460];
 	const char *params[2] = { bot, reason };
 
-	log_error("bot=%lld token refused by Telegram (%s): bot disabled", (long long)l->bot_id, why);
+	log_error("bot=%lld msg=%lld token refused by Telegram (%s): bot disabled",
+		  (long long)l->bot_id, (long long)p->id, why);
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, why, 0, 0);
 	if (!lane_kill(l))
 		return;
@@ -159,8 +167,7 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 	case TGM_TG_AMBIGUOUS:
 		snprintf(why, sizeof(why), "ambiguous: %s", r->description ? r->description : "");
 		if (strcmp(l->sd->ctx->cfg->senderd.ambiguous, "fail") == 0) {
-			record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
-			l->sd->failed++;
+			fail(l, p, why);
 		} else {
 			retry_or_fail(l, p, why);
 		}
@@ -178,8 +185,7 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 		on_token_dead(l, p, why);
 		break;
 	case TGM_TG_BAD_REQUEST:
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
-		l->sd->failed++;
+		fail(l, p, why);
 		break;
 	}
 }
