@@ -369,6 +369,20 @@ static bool delivery(yajl_val item, int64_t path_bot, struct gw_msg *m, struct g
 	return true;
 }
 
+void gw_msg_free(struct gw_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->chat);
+	free(m->method);
+	free(m->params);
+	free(m->send_at);
+	free(m->idem_key);
+	free(m->callback_url);
+	free(m->metadata);
+	free(m);
+}
+
 struct gw_msg *gw_validate_message(yajl_val item, int64_t tenant_id, int64_t path_bot,
 				   struct gw_problem *pb)
 {
