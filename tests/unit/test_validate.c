@@ -117,21 +117,21 @@ static void test_refusals(void)
 /* test_lengths - 4096 characters of text as Telegram counts them: UTF-16 units */
 static void test_lengths(void)
 {
-	char *big = malloc(4096 * 4 + 64);
+	size_t size = 4096 * 4 + 64, n;
+	char *big = malloc(size);
 	struct gw_msg *m;
-	char *p;
 
 	CHECK(gw_utf16_length("abc") == 3);
 	CHECK(gw_utf16_length("\xc3\xa9") == 1);         /* é */
 	CHECK(gw_utf16_length("\xf0\x9f\x98\x80") == 2); /* an emoji: a surrogate pair */
-	p = big + sprintf(big, "{\"chat_id\":1,\"text\":\"");
-	for (int i = 0; i < 2048; i++)
-		p += sprintf(p, "\xf0\x9f\x98\x80"); /* 2048 emoji = 4096 units */
-	strcpy(p, "\"}");
+	n = (size_t)snprintf(big, size, "{\"chat_id\":1,\"text\":\"");
+	for (int i = 0; i < 2048; i++) /* 2048 emoji = 4096 units */
+		n += (size_t)snprintf(big + n, size - n, "\xf0\x9f\x98\x80");
+	snprintf(big + n, size - n, "\"}");
 	m = check(big, 0);
 	CHECK(m != NULL);
 	gw_msg_free(m);
-	strcpy(p, "a\"}");
+	snprintf(big + n, size - n, "a\"}");
 	CHECK(refused(big, "text", "4096"));
 	free(big);
 }
