@@ -4,7 +4,7 @@
  * where callbacks go for messages sent without a callback_url. Admin scope.
  */
 #include "gatewayd/gatewayd.h"
-#include "common/apikey.h"
+#include "common/webhook_secret.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * bus.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
+ * server.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
  * connected to every doorbell publisher (a doorbell wakes the bot's lane) and a PUB
  * socket connected to every status subscriber (each transition is published). A
  * sweep timer wakes every lane too, so a lost doorbell costs latency, not messages.
