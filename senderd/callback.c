@@ -76,12 +76,14 @@ static char *sign(const char *secret, const char *id, const char *ts, const char
 	return out;
 }
 
+/* on_recorded - the outcome's UPDATE is done; a failure only means it goes again */
 static void on_recorded(PGresult *res, const char *err, void *arg)
 {
 	if (err)
 		log_warn("callback outcome not recorded (it will be sent again): %s", err);
 }
 
+/* on_answer - the app answered (or not): record the outcome, log a failure, claim more */
 static void on_answer(const struct tgm_httpc_resp *r, void *arg)
 {
 	struct callback *cb = arg;
@@ -122,6 +124,7 @@ static struct tgm_httpc *client_for(struct senderd *sd, PGresult *res, int i)
 	return any ? sd->cb_httpc : sd->cb_httpc_public;
 }
 
+/* post - send row i of the claimed callbacks, signed, to its URL */
 static void post(struct senderd *sd, PGresult *res, int i)
 {
 	struct callback *cb = tgm_xcalloc(1, sizeof(*cb));
@@ -149,6 +152,7 @@ static void post(struct senderd *sd, PGresult *res, int i)
 	free(sig);
 }
 
+/* on_claimed - the claimed callbacks arrived: post each */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct senderd *sd = arg;
@@ -162,6 +166,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		post(sd, res, i);
 }
 
+/* callback_claim - claim due callbacks, as many as there is room for in flight */
 static void callback_claim(struct senderd *sd)
 {
 	char limit[16];
@@ -180,6 +185,7 @@ void callback_wake(struct senderd *sd)
 	callback_claim(sd);
 }
 
+/* on_poll - the poll timer: callbacks may have fallen due without a commit */
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	callback_claim(arg);

@@ -42,6 +42,7 @@ static char *with_paid_broadcast(const char *params)
 	return tgm_xasprintf("{\"allow_paid_broadcast\":true%s%s", *rest == '}' ? "" : ",", rest);
 }
 
+/* describe - Telegram's error as "code: description", the detail stored */
 static void describe(const struct tgm_tg_result *r, char *buf, size_t size)
 {
 	snprintf(buf, size, "%d: %s", r->error_code,
@@ -76,6 +77,7 @@ static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
 	l->sd->retried++;
 }
 
+/* on_flood - a 429: the chat (and maybe the bot) waits retry_after, then the message goes again */
 static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	int ra = r->retry_after > 0 ? r->retry_after : 1;
@@ -93,6 +95,7 @@ static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_resu
 	lane_retry_at(l, ra * 1000);
 }
 
+/* on_chat_gone - blocked, kicked or no such chat: the chat is marked blocked, the message fails */
 static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24];
@@ -111,6 +114,7 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 	fail(l, p, why);
 }
 
+/* on_migrated - a group became a supergroup: its queued messages move to the new chat id */
 static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 {
 	char bot[24], newchat[24], detail[80];
@@ -130,6 +134,7 @@ static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, detail, 0, 0);
 }
 
+/* on_token_dead - a 401/404: the bot is disabled, its messages stay queued */
 static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24], reason[460];
@@ -147,6 +152,7 @@ static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 	lane_give_back(l);
 }
 
+/* judge - what Telegram's answer means for the message (the table in the file comment) */
 static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	char why[400];
@@ -190,6 +196,7 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 	}
 }
 
+/* on_answer - a send's answer: the pacing learns, the lane frees the slot, judge decides */
 static void on_answer(const struct tgm_tg_result *r, void *arg)
 {
 	struct delivery *d = arg;
@@ -235,6 +242,7 @@ struct marking {
 	int n;
 };
 
+/* on_marked - the 'sending' marks committed: send each, or give them back on an error */
 static void on_marked(PGresult *res, const char *err, void *arg)
 {
 	struct marking *mk = arg;

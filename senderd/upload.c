@@ -42,6 +42,7 @@ static void add_quoted(struct tgm_buf *b, const char *s)
 	}
 }
 
+/* add_head - a form-data part's header up to its name */
 static void add_head(struct tgm_buf *b, const char *boundary, const char *name)
 {
 	tgm_buf_printf(b, "--%s\r\nContent-Disposition: form-data; name=\"", boundary);
@@ -98,6 +99,7 @@ static void add_files(struct tgm_buf *b, const char *boundary, PGresult *res)
 	}
 }
 
+/* on_files - a message's uploaded files were read: send them as multipart/form-data */
 static void on_files(PGresult *res, const char *err, void *arg)
 {
 	struct upload *u = arg;
