@@ -165,6 +165,7 @@ static void finish(struct group *b)
 	accept_pump(a);
 }
 
+/* on_replay - the idempotency keys already used: those messages are replays, the others go in */
 static void on_replay(PGresult *res, const char *err, void *arg)
 {
 	struct group *b = arg;
@@ -226,6 +227,7 @@ static void look_up_replays(struct group *b)
 	tgm_buf_free(&ord), tgm_buf_free(&tenant), tgm_buf_free(&idem);
 }
 
+/* on_insert - the group's INSERT answered: each message gets its id, or the group fails */
 static void on_insert(PGresult *res, const char *err, void *arg)
 {
 	struct group *b = arg;
@@ -290,6 +292,7 @@ static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
 	tgm_pgarr_add(&col[13], num[4]);
 }
 
+/* send_group - the group's messages as one INSERT over arrays, one per column */
 static void send_group(struct gw_accept *a, struct group *b)
 {
 	struct tgm_buf col[NCOLS];
@@ -336,6 +339,7 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 	return b;
 }
 
+/* accept_pump - give waiting submissions to every idle accept connection */
 static void accept_pump(struct gw_accept *a)
 {
 	if (a->closing)

@@ -115,6 +115,7 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
+/* on_janitor_done - the expired idempotency keys released */
 static void on_janitor_done(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -123,6 +124,7 @@ static void on_janitor_done(PGresult *res, const char *err, void *arg)
 		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
 }
 
+/* on_compacted - the old counters compacted */
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -141,6 +143,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
 }
 
+/* open_buses - bind the doorbell PUB and the status SUB */
 static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_t errlen)
 {
 	gw->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB,
