@@ -60,6 +60,7 @@ struct tgm_config {
 		int claim_batch;
 		int claim_connections;
 		int max_inflight;
+		int max_connections;
 		int retry_base_ms;
 		int retry_cap_s;
 		int max_attempts;

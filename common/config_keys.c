@@ -85,6 +85,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  64, 0, "database connections the lanes claim on, each lane on one (more bots, more)" },
 	{ "senderd", "max_inflight", TGM_CFG_INT, OFF(senderd.max_inflight), "32", 1, 1000,
 	  0, "most requests in flight to Telegram per bot" },
+	{ "senderd", "max_connections", TGM_CFG_INT, OFF(senderd.max_connections), "1024", 16,
+	  65536, 0, "most requests in flight to Telegram for the process, one connection each"
+	  " (a memory bound: each lane keeps what its limits need at the latency seen)" },
 	{ "senderd", "retry_base_ms", TGM_CFG_INT, OFF(senderd.retry_base_ms), "1000", 10,
 	  3600000, TGM_CFG_RELOADABLE, "first retry delay; doubles each attempt, with jitter" },
 	{ "senderd", "retry_cap_s", TGM_CFG_INT, OFF(senderd.retry_cap_s), "300", 1, 86400,
