@@ -20,6 +20,7 @@ struct tgm_config {
 	struct {
 		char *url;
 		int connect_timeout;
+		int start_wait;
 	} database;
 	struct {
 		int level;

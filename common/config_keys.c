@@ -16,6 +16,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_SECRET, "libpq connection URL of the tgm database" },
 	{ "database", "connect_timeout", TGM_CFG_INT, OFF(database.connect_timeout), "5", 1, 300,
 	  0, "seconds to wait for a database connection" },
+	{ "database", "start_wait", TGM_CFG_INT, OFF(database.start_wait), "60", 0, 86400, 0,
+	  "seconds a starting daemon retries a database it cannot reach (0: fail at once)" },
 
 	{ "log", "level", TGM_CFG_LOGLEVEL, OFF(log.level), "info", 0, 0, TGM_CFG_RELOADABLE,
 	  "lowest priority logged: debug, info, notice, warning or error" },
