@@ -233,13 +233,18 @@ void tgm_daemon_drain_when_idle(struct tgm_ctx *ctx, int timeout_s)
 	on_idle_check(-1, 0, ctx);
 }
 
+/* reload - SIGHUP: read the file again; systemd hears RELOADING=1 and then READY=1
+ * (Type=notify-reload's protocol), whether the new file was taken or not */
 static void reload(struct daemon_run *r)
 {
 	char err[512];
-	struct tgm_config *cfg = tgm_config_load(r->config_path, err, sizeof(err)), *old;
+	struct tgm_config *cfg, *old;
 
+	tgm_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%lld", (long long)tgm_mono_ms() * 1000);
+	cfg = tgm_config_load(r->config_path, err, sizeof(err));
 	if (cfg == NULL) {
 		log_error("reload failed, keeping the old configuration: %s", err);
+		tgm_sd_notify("READY=1\nSTATUS=reload failed: kept the old configuration");
 		return;
 	}
 	old = r->ctx.cfg;
@@ -250,6 +255,7 @@ static void reload(struct daemon_run *r)
 		r->ctx.daemon->reload(&r->ctx, old);
 	tgm_config_free(old);
 	log_info("configuration reloaded");
+	tgm_sd_notifyf("READY=1\nSTATUS=%s running", r->ctx.daemon->name);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
