@@ -379,6 +379,21 @@ def test_old_schema_refused(tgm_env, pg):
         pg.drop_db(empty)
 
 
+def test_a_missing_older_migration_is_refused(tgm_env):
+    """A migration numbered below the newest applied one (added by a later release) that
+    the database lacks: the daemons refuse to start and tgmctl status says which."""
+    row = tgm_env.query("DELETE FROM schema_migrations WHERE version = 17"
+                        " RETURNING version, name, checksum")[0]
+    d = tgm_env.daemon("gatewayd", wait_ready=False)
+    line = daemon_error(d, "gatewayd")
+    assert "lacks migration 17 (017_callbacks_long)" in line and "tgmctl migrate" in line
+    r = tgm_env.tgmctl("status")
+    assert r.returncode == 1 and "lacks migration 17" in r.stdout, r.stdout
+    tgm_env.query("INSERT INTO schema_migrations (version, name, checksum)"
+                  " VALUES (%s, %s, %s)", row)    # as tgmctl migrate would have
+    tgm_env.daemon("gatewayd").stop()
+
+
 def test_newer_schema_accepted(tgm_env):
     """Migrations only add: a build older than the database still runs."""
     tgm_env.query("INSERT INTO schema_migrations (version, name, checksum)"
