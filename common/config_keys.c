@@ -101,6 +101,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	{ "senderd", "ambiguous", TGM_CFG_CHOICE, OFF(senderd.ambiguous), "retry", 0, 0,
 	  TGM_CFG_RELOADABLE, "retry|fail: a send whose outcome is unknown is sent again (may"
 	  " duplicate) or failed" },
+	{ "senderd", "callback_schedule", TGM_CFG_DURATIONS, OFF(senderd.callback_schedule),
+	  "5s 5m 30m 2h 5h 10h 10h", 0, 0, TGM_CFG_RELOADABLE | TGM_CFG_EMPTY_OK,
+	  "pauses between the attempts of a delivery callback the app does not take (about a"
+	  " day in all); one attempt more than pauses, then it is failed (\"\": one attempt)" },
 	{ "senderd", "callback_private", TGM_CFG_CHOICE, OFF(senderd.callback_private), "refuse",
 	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: delivery callbacks to loopback, private and"
 	  " link-local addresses are refused unless the tenant allows them"
