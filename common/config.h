@@ -50,6 +50,7 @@ struct tgm_config {
 		int accept_batch;
 		int botapi_wait;
 		int botapi_max_body;
+		int botapi_max_polls;
 	} gatewayd;
 	struct {
 		char *doorbells;

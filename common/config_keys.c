@@ -66,6 +66,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  " (the message is canceled if it has not gone out)" },
 	{ "gatewayd", "botapi_max_body", TGM_CFG_INT, OFF(gatewayd.botapi_max_body), "52428800",
 	  1024, 67108864, 0, "largest Bot API request body (uploaded files), in bytes" },
+	{ "gatewayd", "botapi_max_polls", TGM_CFG_INT, OFF(gatewayd.botapi_max_polls), "10000",
+	  0, 1000000, TGM_CFG_RELOADABLE, "getUpdates long polls one gatewayd keeps waiting at"
+	  " once; one more gets Telegram's 429 with retry_after 1" },
 
 	{ "senderd", "doorbells", TGM_CFG_ENDPOINTS, OFF(senderd.doorbells),
 	  RUN "gatewayd-doorbell " RUN "webhookd-doorbell " RUN "billingd-doorbell", 0, 0, 0,

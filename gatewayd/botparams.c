@@ -119,3 +119,38 @@ void gw_botparams_free(struct gw_botparams *bp)
 	free(bp->files);
 	memset(bp, 0, sizeof(*bp));
 }
+
+yajl_val gw_botparams_parse(const char *query, const char *type, const char *body, size_t len,
+			    char *err, size_t errlen)
+{
+	struct gw_botparams bp;
+	yajl_val v = NULL;
+
+	if (gw_botparams_read(&bp, query, type, body, len, len, err, errlen))
+		v = tgm_json_parse(bp.json, strlen(bp.json), strlen(bp.json), JSON_DEPTH, err,
+				   errlen);
+	gw_botparams_free(&bp);
+	return v;
+}
+
+bool gw_botparams_int(yajl_val params, const char *key, int64_t *out)
+{
+	const char *s = tgm_json_get_str(params, key);
+
+	if (tgm_json_get_int(params, key, out))
+		return true;
+	return s && tgm_parse_int64(s, out);
+}
+
+bool gw_botparams_bool(yajl_val params, const char *key)
+{
+	const char *s = tgm_json_get_str(params, key);
+	int64_t n = 0;
+	bool b = false;
+
+	if (tgm_json_get_bool(params, key, &b))
+		return b;
+	if (tgm_json_get_int(params, key, &n))
+		return n != 0;
+	return s && (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0);
+}

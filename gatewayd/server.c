@@ -163,6 +163,7 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->logins = gw_loginlimit_new();
 	gw->events = gw_events_new(gw);
 	gw->botsend = gw_botsend_new(gw);
+	gw->botupdates = gw_botupdates_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
@@ -181,6 +182,7 @@ void gw_drain(struct tgm_ctx *ctx)
 
 	tgm_http_stop_accepting(gw->http);
 	gw_events_close_all(gw->events); /* their clients reconnect to another instance */
+	gw_botupdates_close_all(gw->botupdates);
 	gw_accept_flush(gw->accept);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
@@ -207,6 +209,7 @@ void gw_stop(struct tgm_ctx *ctx)
 	gw_worker_free(gw->worker);
 	gw_events_free(gw->events);
 	gw_botsend_free(gw->botsend);
+	gw_botupdates_free(gw->botupdates);
 	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
 	gw_keycache_free(gw->keys);

@@ -14,7 +14,6 @@ from conftest import REPO
 from fake_http import Reply
 
 UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
-NOT_FOUND = {"ok": False, "error_code": 404, "description": "Not Found"}
 
 
 def call(world, token, method, **kw):
@@ -97,8 +96,11 @@ def test_own_methods_not_passed_through(world, api):
     token = new_token(5560005)
     api.new_bot(token)
     r = call(world, token, "getUpdates", json={"offset": 1})
-    assert (r.status_code, r.json()) == (404, NOT_FOUND)
+    assert (r.status_code, r.json()) == (200, {"ok": True, "result": []})
+    r = call(world, token, "getWebhookInfo")
+    assert r.status_code == 200 and r.json()["result"]["url"] == "", r.text
     assert not [c for c in world.tg.http.requests_for("/bot*/getUpdates")]
+    assert not [c for c in world.tg.http.requests_for("/bot*/getWebhookInfo")]
 
 
 def test_switched_off_per_tenant(world, api):
