@@ -78,6 +78,7 @@ struct tgm_config {
 		int poll_timeout;
 		char *metrics_listen;
 		int process_connections;
+		char *forward_private;
 	} webhookd;
 	struct {
 		char *doorbell;

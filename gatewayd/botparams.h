@@ -38,5 +38,8 @@ yajl_val gw_botparams_parse(const char *query, const char *type, const char *bod
 bool gw_botparams_int(yajl_val params, const char *key, int64_t *out);
 /* gw_botparams_bool - member key as Telegram reads a boolean (true, "true", 1, "1") */
 bool gw_botparams_bool(yajl_val params, const char *key);
+/* gw_botparams_strings - member key, an array of strings (or its JSON text, as a form
+ * gives it), as a PostgreSQL array literal to free; NULL when absent or not an array */
+char *gw_botparams_strings(yajl_val params, const char *key);
 
 #endif

@@ -14,7 +14,6 @@
  */
 #include "gatewayd/botparams.h"
 #include "gatewayd/gatewayd.h"
-#include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/pgasync.h"
@@ -181,33 +180,6 @@ static void on_notify(const char *payload, void *arg)
 	}
 }
 
-/* allowed_param - allowed_updates (a JSON array, or its text in a form) as a
- * PostgreSQL array literal; NULL when absent */
-static char *allowed_param(yajl_val params)
-{
-	yajl_val v = tgm_json_get(params, "allowed_updates"), parsed = NULL;
-	const char *text = tgm_json_get_str(params, "allowed_updates");
-	struct tgm_buf b;
-	char err[64];
-	char *out;
-
-	if (text)
-		v = parsed = tgm_json_parse(text, strlen(text), strlen(text), 4, err, sizeof(err));
-	if (v == NULL || !YAJL_IS_ARRAY(v)) {
-		yajl_tree_free(parsed);
-		return NULL;
-	}
-	tgm_buf_init(&b);
-	for (size_t i = 0; i < v->u.array.len; i++)
-		if (YAJL_IS_STRING(v->u.array.values[i]))
-			tgm_pgarr_add(&b, YAJL_GET_STRING(v->u.array.values[i]));
-	tgm_pgarr_end(&b);
-	out = tgm_xstrdup(b.p);
-	tgm_buf_free(&b);
-	yajl_tree_free(parsed);
-	return out;
-}
-
 /* poll_params - offset, limit (clamped to 1-100), timeout (to 0-50 s), allowed_updates */
 static void poll_params(struct poll *p, yajl_val params)
 {
@@ -222,7 +194,7 @@ static void poll_params(struct poll *p, yajl_val params)
 	snprintf(p->bot, sizeof(p->bot), "%lld", (long long)p->bot_id);
 	snprintf(p->offset, sizeof(p->offset), "%lld", (long long)offset);
 	snprintf(p->limit, sizeof(p->limit), "%d", (int)limit);
-	p->allowed = allowed_param(params);
+	p->allowed = gw_botparams_strings(params, "allowed_updates");
 }
 
 void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_id)

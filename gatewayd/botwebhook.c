@@ -2,11 +2,14 @@
  * botwebhook.c - the Bot API's webhook methods, answered by tgm, not Telegram: tgm
  * keeps its own webhook at Telegram, and a bot's "webhook" is where tgm forwards its
  * stored updates. getWebhookInfo tells the truth about that (pending_update_count:
- * the updates not yet confirmed; the last forwarding error); deleteWebhook stops it
- * and, with drop_pending_updates, confirms every update stored so far.
+ * the updates not yet confirmed; the last forwarding error); setWebhook records the
+ * bot's URL and secret_token (sealed) for webhookd's forward.c; deleteWebhook (or a
+ * setWebhook with an empty url) stops it; drop_pending_updates confirms every update
+ * stored so far.
  */
 #include "gatewayd/botparams.h"
 #include "gatewayd/gatewayd.h"
+#include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -23,6 +26,9 @@ static const char info_sql[] =
 	" FROM (SELECT $1::bigint AS id) b LEFT JOIN botapi_updates s ON s.bot_id = b.id";
 
 static const char delete_sql[] = "SELECT botapi_delete_webhook($1, $2)";
+static const char set_sql[] = "SELECT botapi_set_webhook($1, $2, $3, $4::text[], $5)";
+
+#define SECRET_MAX 256
 
 bool gw_botwebhook_method(const char *method)
 {
@@ -107,6 +113,61 @@ static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 		     : "{\"ok\":true,\"result\":true,\"description\":\"Webhook is already deleted\"}");
 }
 
+static void on_set(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err) {
+		log_warn("botapi: setWebhook: %s", err);
+		gw_botapi_error(r, 500, "Internal Server Error: the webhook could not be set", 0);
+		return;
+	}
+	gw_reply_raw(r, 200, "{\"ok\":true,\"result\":true,\"description\":\"Webhook was set\"}");
+}
+
+/* secret_ok - a secret_token as Telegram takes it: 1-256 of A-Z, a-z, 0-9, _ and - */
+static bool secret_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= SECRET_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* set_webhook - record url (http or https: tgm forwards from where it runs) and secret */
+static void set_webhook(struct gw_req *r, const char *bot, yajl_val v)
+{
+	const char *url = tgm_json_get_str(v, "url");
+	const char *secret = tgm_json_get_str(v, "secret_token");
+	char aad[64], *sealed = NULL, *allowed;
+	const char *p[5] = { bot, url, NULL, NULL, NULL };
+
+	if (url == NULL || *url == '\0') {
+		p[1] = gw_botparams_bool(v, "drop_pending_updates") ? "true" : "false";
+		gw_query_sql(r, delete_sql, 2, p, on_deleted);
+		return;
+	}
+	if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0) {
+		gw_botapi_error(r, 400, "Bad Request: bad webhook: An HTTPS URL must be provided"
+				" for webhook", 0);
+		return;
+	}
+	if (secret && *secret && !secret_ok(secret)) {
+		gw_botapi_error(r, 400, "Bad Request: secret token contains unallowed characters",
+				0);
+		return;
+	}
+	if (secret && *secret) {
+		snprintf(aad, sizeof(aad), "bot:%s:botapi_webhook", bot);
+		sealed = tgm_seal(r->gw->ctx->secret_key, secret, strlen(secret), aad);
+	}
+	allowed = gw_botparams_strings(v, "allowed_updates");
+	p[2] = sealed;
+	p[3] = allowed;
+	p[4] = gw_botparams_bool(v, "drop_pending_updates") ? "true" : "false";
+	gw_query_sql(r, set_sql, 5, p, on_set);
+	free(sealed);
+	free(allowed);
+}
+
 void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method)
 {
 	char bot[24];
@@ -122,7 +183,7 @@ void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method)
 		p[1] = gw_botparams_bool(v, "drop_pending_updates") ? "true" : "false";
 		gw_query_sql(r, delete_sql, 2, p, on_deleted);
 	} else {
-		gw_botapi_error(r, 404, "Not Found", 0);
+		set_webhook(r, bot, v);
 	}
 	yajl_tree_free(v);
 }

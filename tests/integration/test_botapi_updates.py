@@ -26,8 +26,8 @@ from test_webhookd import World
 class UpdatesWorld(World):
     """webhookd's World, plus gatewayd on the same configuration."""
 
-    def start(self, **gatewayd):
-        conf = self.conf()
+    def start(self, gatewayd=None, **webhookd):
+        conf = self.conf(**webhookd)
         if gatewayd:
             text = conf.read_text() + "\n[gatewayd]\n" + "".join(
                 f"{k} = {v}\n" for k, v in gatewayd.items())
@@ -130,7 +130,7 @@ def test_a_long_poll_wakes_on_a_new_update(w):
 
 def test_a_second_poll_ends_the_first_with_409_and_the_cap_holds(w):
     bot, other = w.new_bot(), w.new_bot()
-    w.start(botapi_max_polls=1)
+    w.start(gatewayd={"botapi_max_polls": 1})
     t, box = poll_in_thread(w, bot, timeout=30)
     w.wait_waiting(1)
     # the cap: a second waiting poll (another bot) is told to come back
@@ -210,3 +210,135 @@ def test_python_telegram_bot_receives_once(w):
     assert [(u.update_id, u.message.text) for u in got] == [(update["update_id"],
                                                              "hello PTB")]
     assert ptb.get_updates(offset=got[-1].update_id + 1, timeout=0) == []
+
+
+# -- the bot's own webhook: setWebhook, forwarding, getWebhookInfo, deleteWebhook -----
+
+class Hook:
+    """A webhook of a bot's own: records each POST (secret header, body) and answers
+    the statuses queued in fail_next first, then 200."""
+
+    def __init__(self):
+        import http.server
+
+        hook = self
+        self.got = []
+        self.fail_next = []
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with hook.lock:
+                    status = hook.fail_next.pop(0) if hook.fail_next else 200
+                    hook.got.append((self.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                                     json.loads(body), status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def delivered(self):
+        with self.lock:
+            return [(s, u) for s, u, status in self.got if status == 200]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    h = Hook()
+    yield h
+    h.close()
+
+
+def info(w, bot):
+    r = w.call(bot, "getWebhookInfo")
+    assert r.status_code == 200, r.text
+    return r.json()["result"]
+
+
+def test_set_webhook_forwards_in_order_retries_and_delete_stops(w, hook):
+    bot = w.new_bot()
+    w.start(forward_private="allow")
+    early = w.deliver(bot, w.message("before the webhook", user=561))
+    r = w.call(bot, "setWebhook", json={"url": hook.url, "secret_token": "s3cret_-X"})
+    assert r.json() == {"ok": True, "result": True, "description": "Webhook was set"}, r.text
+    wait_for(lambda: len(hook.delivered()) == 1, 15, what="the pending update forwarded")
+    assert hook.delivered() == [("s3cret_-X", early)]
+    got = wait_for(lambda: (i := info(w, bot))["pending_update_count"] == 0 and i, 15,
+                   what="the forwarded update confirmed")
+    assert got["url"] == hook.url and "last_error_date" not in got, got
+    # getUpdates is Telegram's 409 while a webhook is set
+    r = w.call(bot, "getUpdates")
+    assert r.status_code == 409 and r.json()["description"].startswith(
+        "Conflict: can't use getUpdates method while webhook is active"), r.text
+    # the webhook fails twice: the error is told, the update goes again, order is kept
+    hook.fail_next = [500, 502]
+    first = w.deliver(bot, w.message("one", user=562))
+    second = w.deliver(bot, w.message("two", user=562))
+    wait_for(lambda: len(hook.delivered()) == 3, 30, what="forwarded after the retries")
+    assert [u for _, u in hook.delivered()] == [early, first, second]
+    got = wait_for(lambda: (i := info(w, bot))["pending_update_count"] == 0 and i, 15,
+                   what="the forwarded updates confirmed")
+    assert got["last_error_message"] == "Wrong response from the webhook: 502", got
+    assert got["last_error_date"] > 0
+    # deleteWebhook stops forwarding; getUpdates then gives what came after
+    r = w.call(bot, "deleteWebhook")
+    assert r.json()["description"] == "Webhook was deleted", r.text
+    after = w.deliver(bot, w.message("after", user=563))
+    assert w.get_updates(bot) == [after]
+    assert len(hook.got) == 5
+    assert info(w, bot) == {"url": "", "has_custom_certificate": False,
+                            "pending_update_count": 1}
+    # a bad secret or URL is Telegram's 400
+    r = w.call(bot, "setWebhook", json={"url": hook.url, "secret_token": "no spaces"})
+    assert r.status_code == 400 and "unallowed characters" in r.json()["description"]
+    r = w.call(bot, "setWebhook", json={"url": "ftp://x"})
+    assert r.status_code == 400 and "HTTPS URL" in r.json()["description"]
+
+
+def test_private_webhooks_are_refused_unless_allowed(w, hook):
+    bot = w.new_bot()
+    w.start()
+    r = w.call(bot, "setWebhook", json={"url": hook.url, "drop_pending_updates": True})
+    assert r.status_code == 200, r.text
+    w.deliver(bot, w.message("to a private address", user=571))
+    got = wait_for(lambda: info(w, bot).get("last_error_message") and info(w, bot), 15,
+                   what="the refusal told")
+    assert "refused" in got["last_error_message"] and got["pending_update_count"] == 1, got
+    assert hook.got == []
+    w.query("UPDATE tenants SET callback_allow_private = true WHERE id = %s", (w.tenant_id,))
+    wait_for(lambda: len(hook.delivered()) == 1, 90, what="forwarded once allowed")
+
+
+def test_grammy_webhook_callback_receives_forwarded_updates(w):
+    assert shutil.which("node"), "node is needed (Debian package nodejs)"
+    bot = w.new_bot()
+    w.start(forward_private="allow")
+    proc = subprocess.Popen(["node", str(REPO / "tests" / "botapi" / "webhook.mjs"), w.base,
+                             bot.token, "grammy_secret", "2"], cwd=REPO / "tests",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = json.loads(proc.stdout.readline())["url"]
+        assert info(w, bot)["url"] == url
+        one = w.deliver(bot, w.message("hello webhook", user=581))
+        two = w.deliver(bot, w.message("and again", user=581))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert [json.loads(line) for line in out.strip().splitlines()] == [
+        {"update_id": one["update_id"], "text": "hello webhook"},
+        {"update_id": two["update_id"], "text": "and again"}]
+    wait_for(lambda: info(w, bot)["pending_update_count"] == 0, 15, what="both confirmed")
