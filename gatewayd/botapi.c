@@ -1,8 +1,9 @@
 /*
  * botapi.c - the Bot-API-compatible endpoint /bot<token>/<method>: finds the bot by
  * its token's SHA-256 (never by the token itself, which no log line names) and
- * answers any other token (or one of a tenant that switched the endpoint off) as
- * Telegram does, 401 Unauthorized. The sending methods are queued and paced by tgm
+ * answers any other token as Telegram does, 401 Unauthorized; a bot of a tenant
+ * that switched the endpoint off (tenants.botapi_enabled) gets 403 Forbidden,
+ * saying so. The sending methods are queued and paced by tgm
  * (botsend.c); getUpdates is answered from tgm's update store (botupdates.c), the
  * webhook methods by tgm too (botwebhook.c); every other method passes through to
  * Telegram, its answer unchanged.
@@ -25,10 +26,14 @@
 static const char unauthorized[] =
 	"{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}";
 
+static const char switched_off[] =
+	"{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: the Bot API endpoint"
+	" is switched off for this bot's tenant in tgm\"}";
+
 static const char bot_sql[] =
-	"SELECT b.id, b.tenant_id FROM bots b JOIN tenants t ON t.id = b.tenant_id"
-	" WHERE b.token_hash = decode($1, 'hex') AND b.deleted_at IS NULL AND b.enabled"
-	" AND t.botapi_enabled";
+	"SELECT b.id, b.tenant_id, t.botapi_enabled FROM bots b"
+	" JOIN tenants t ON t.id = b.tenant_id"
+	" WHERE b.token_hash = decode($1, 'hex') AND b.deleted_at IS NULL AND b.enabled";
 
 void gw_botapi_error(struct gw_req *r, int code, const char *description, int retry_after)
 {
@@ -103,6 +108,10 @@ static void on_bot(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (PQntuples(res) != 1) {
 		gw_reply_raw(r, 401, unauthorized);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+		gw_reply_raw(r, 403, switched_off);
 		return;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &bot_id);
