@@ -191,7 +191,7 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 		m = b->msgs[ord];
 		tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 		tgm_parse_int64(PQgetvalue(res, i, 4), &m->bot_id);
-		snprintf(m->status, sizeof(m->status), "%s", PQgetvalue(res, i, 3));
+		tgm_msg_status_parse(PQgetvalue(res, i, 3), &m->status);
 		m->outcome = strcmp(PQgetvalue(res, i, 2), m->req_hash) == 0 ? GW_REPLAYED
 									   : GW_KEY_CONFLICT;
 	}
@@ -261,7 +261,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 			tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
 			m->outcome = GW_ACCEPTED;
-			snprintf(m->status, sizeof(m->status), "queued");
+			m->status = TGM_MSG_QUEUED;
 			accepted++;
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome = GW_KEY_REVOKED; /* revoked after the request was authenticated */

@@ -6,6 +6,8 @@
 #ifndef GW_ACCEPT_H
 #define GW_ACCEPT_H
 
+#include "common/msgstatus.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,7 +43,7 @@ struct gw_msg {
 	/* the outcome */
 	enum gw_outcome outcome;
 	int64_t id;
-	char status[16];   /* the message's status now (for replays) */
+	enum tgm_msg_status status; /* the message's status now (for replays) */
 };
 
 /* gw_accept_cb - every message of the submission has its outcome */

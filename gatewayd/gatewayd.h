@@ -203,6 +203,11 @@ void gw_messages_cancel(struct gw_req *r);
 void gw_stats(struct gw_req *r);
 void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
+void gw_tenant_rotate_secret(struct gw_req *r);
+
+/* callbacks.c */
+void gw_callbacks_list(struct gw_req *r);
+void gw_callbacks_redeliver(struct gw_req *r);
 void gw_products_list(struct gw_req *r);
 void gw_products_create(struct gw_req *r);
 void gw_products_update(struct gw_req *r);

@@ -95,7 +95,7 @@ static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val ite
 static void message_json(yajl_gen g, const struct gw_msg *m)
 {
 	tgm_jgen_kint(g, "id", m->id);
-	tgm_jgen_kstr(g, "status", "queued"); /* the first answer, also on a replay */
+	tgm_jgen_kstr(g, "status", tgm_msg_status_name(TGM_MSG_QUEUED)); /* also on a replay */
 	tgm_jgen_kint(g, "bot_id", m->bot_id);
 }
 

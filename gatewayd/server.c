@@ -62,6 +62,10 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
+	{ EVHTTP_REQ_POST, "/v1/tenant/secret", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_rotate_secret) },
+	{ GET, "/v1/callbacks", gw_dispatch, R(GW_SCOPE_READ, gw_callbacks_list) },
+	{ EVHTTP_REQ_POST, "/v1/callbacks/{id}/redeliver", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_callbacks_redeliver) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */
 	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
 	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },

@@ -205,7 +205,8 @@ def code_slugs():
     """Problem slugs gatewayd (and the HTTP layer under it) can answer."""
     files = sorted((REPO / "gatewayd").glob("*.c")) + [REPO / "common" / "http.c"]
     text = "\n".join(f.read_text() for f in files)
-    found = set()
+    # what libevent refuses by itself, turned into problems by common/httperr.c
+    found = set(re.findall(r'return "(\w+)";', (REPO / "common" / "httperr.c").read_text()))
     for rx in (r'(?:gw_reply_problem|tgm_http_problem)\(\s*\w+\s*,\s*[^,]+,\s*"(\w+)"',
                r'\(struct gw_problem\)\s*\{\s*\d+\s*,\s*"(\w+)"',
                r'\bfail\(\s*pb\s*,\s*\d+\s*,\s*"(\w+)"'):
@@ -243,6 +244,18 @@ def test_problem_slugs_match_the_code(spec):
     assert listed_slugs - code == set(), f"documented slugs no code answers: {listed_slugs - code}"
     # every problem type named anywhere (responses, batch results) is in Problem's list
     assert documented_problem_types(spec) <= set(listed)
+
+
+def test_api_doc_lists_every_problem_slug():
+    """docs/api.md's table of problem slugs names every slug the code answers, and no other."""
+    text = (REPO / "docs" / "api.md").read_text()
+    table = text[text.index("| status | slugs |"):]
+    table = table[:table.index("\n\n")]
+    listed = set(re.findall(r"`([a-z_]+)`", table)) - {"gatewayd", "Allow", "Retry-After"}
+    listed = {s for s in listed if "." not in s}
+    code = code_slugs()
+    assert code - listed == set(), f"slugs docs/api.md does not list: {code - listed}"
+    assert listed - code == set(), f"slugs docs/api.md lists that no code answers: {listed - code}"
 
 
 def test_problem_responses_list_their_slugs(spec):
