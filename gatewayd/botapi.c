@@ -5,8 +5,8 @@
  * that switched the endpoint off (tenants.botapi_enabled) gets 403 Forbidden,
  * saying so. The sending methods are queued and paced by tgm
  * (botsend.c); getUpdates is answered from tgm's update store (botupdates.c), the
- * webhook methods by tgm too (botwebhook.c); every other method passes through to
- * Telegram, its answer unchanged.
+ * webhook methods by tgm too (botwebhook.c), file downloads streamed (botfile.c);
+ * every other method passes through to Telegram, its answer unchanged.
  */
 #include "gatewayd/gatewayd.h"
 #include "common/crypto.h"
@@ -116,6 +116,10 @@ static void on_bot(struct gw_req *r, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &bot_id);
 	tgm_parse_int64(PQgetvalue(res, 0, 1), &r->tenant_id);
+	if (method == NULL) { /* /file/bot<token>/<path> */
+		gw_botfile(r);
+		return;
+	}
 	if (gw_botsend_method(method)) {
 		gw_botsend(r->gw->botsend, r, bot_id, method);
 		return;

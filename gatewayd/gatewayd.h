@@ -40,6 +40,7 @@ struct gatewayd {
 	struct gw_keycache *keys;       /* API keys seen, kept fresh by LISTEN */
 	struct tgm_pg *auth_pg;         /* key lookups and the cache's LISTEN: never busy */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
+	struct tgm_httpc *httpc_files;  /* Bot API file downloads, streamed */
 	struct event *ev_janitor;       /* expires idempotency keys */
 	struct gw_worker *worker;       /* password hashing off the loop */
 	struct gw_loginlimit *logins;   /* failed logins per address */
@@ -241,6 +242,8 @@ void gw_botupdates_free(struct gw_botupdates *bu);
 void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_id);
 /* gw_botupdates_parked - long polls waiting */
 int gw_botupdates_parked(const struct gw_botupdates *bu);
+/* botfile.c: GET /file/bot<token>/<path> streamed from Telegram (r's bot looked up) */
+void gw_botfile(struct gw_req *r);
 /* botwebhook.c: setWebhook, deleteWebhook, getWebhookInfo answered by tgm */
 bool gw_botwebhook_method(const char *method);
 void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method);

@@ -342,3 +342,49 @@ def test_grammy_webhook_callback_receives_forwarded_updates(w):
         {"update_id": one["update_id"], "text": "hello webhook"},
         {"update_id": two["update_id"], "text": "and again"}]
     wait_for(lambda: info(w, bot)["pending_update_count"] == 0, 15, what="both confirmed")
+
+
+# -- file downloads: /file/bot<token>/<path> streamed -------------------------------
+
+def peak_rss_kb(proc):
+    for line in open(f"/proc/{proc.proc.pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("VmHWM missing from /proc/<pid>/status")
+
+
+def test_file_downloads_are_streamed_not_held(w, tg):  # noqa: F811
+    import hashlib
+    import os
+    bot = w.new_bot()
+    w.start()
+    big = os.urandom(24 * 1024 * 1024)  # more than a buffered answer may hold (4 MiB)
+    tg.add_file(bot.token, "documents/file_7.bin", big)
+    tg.add_file(bot.token, "file_8.txt", b"small one")
+    before = peak_rss_kb(w.gatewayd_proc)
+    r = requests.get(f"{w.base}/file/bot{bot.token}/documents/file_7.bin", stream=True,
+                     timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Length"] == str(len(big))
+    digest, n = hashlib.sha256(), 0
+    for chunk in r.iter_content(64 * 1024):
+        digest.update(chunk)
+        n += len(chunk)
+    assert n == len(big) and digest.digest() == hashlib.sha256(big).digest()
+    grew = peak_rss_kb(w.gatewayd_proc) - before
+    assert grew < 12 * 1024, f"gatewayd's peak memory grew by {grew} KiB"
+    r = requests.get(f"{w.base}/file/bot{bot.token}/file_8.txt", timeout=10)
+    assert r.status_code == 200 and r.content == b"small one"
+    # Telegram's error passes through whole; an unknown token is Telegram's 401
+    r = requests.get(f"{w.base}/file/bot{bot.token}/documents/nope.bin", timeout=10)
+    assert (r.status_code, r.json()) == (404, {"ok": False, "error_code": 404,
+                                               "description": "Not Found"})
+    r = requests.get(f"{w.base}/file/bot1:nope/file_8.txt", timeout=10)
+    assert r.status_code == 401, r.text
+    # a client that hangs up mid-download leaves gatewayd serving
+    r = requests.get(f"{w.base}/file/bot{bot.token}/documents/file_7.bin", stream=True,
+                     timeout=60)
+    next(r.iter_content(64 * 1024))
+    r.close()
+    r = requests.get(f"{w.base}/file/bot{bot.token}/file_8.txt", timeout=10)
+    assert r.status_code == 200 and r.content == b"small one"
+    assert bot.token.split(":")[1] not in w.gatewayd_proc.log()
