@@ -52,6 +52,7 @@ struct tgm_config {
 		int accept_batch;
 		int botapi_wait;
 		int botapi_max_body;
+		int botapi_max_polls;
 	} gatewayd;
 	struct {
 		char *doorbells;
@@ -81,6 +82,7 @@ struct tgm_config {
 		int poll_timeout;
 		char *metrics_listen;
 		int process_connections;
+		char *forward_private;
 	} webhookd;
 	struct {
 		char *doorbell;

@@ -68,6 +68,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  " (the message is canceled if it has not gone out)" },
 	{ "gatewayd", "botapi_max_body", TGM_CFG_INT, OFF(gatewayd.botapi_max_body), "52428800",
 	  1024, 67108864, 0, "largest Bot API request body (uploaded files), in bytes" },
+	{ "gatewayd", "botapi_max_polls", TGM_CFG_INT, OFF(gatewayd.botapi_max_polls), "10000",
+	  0, 1000000, TGM_CFG_RELOADABLE, "getUpdates long polls one gatewayd keeps waiting at"
+	  " once; one more gets Telegram's 429 with retry_after 1" },
 
 	{ "senderd", "doorbells", TGM_CFG_ENDPOINTS, OFF(senderd.doorbells),
 	  RUN "gatewayd-doorbell " RUN "webhookd-doorbell " RUN "billingd-doorbell", 0, 0, 0,
@@ -129,6 +132,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_EMPTY_OK, "address:port of webhookd's own /metrics and /healthz (empty: none)" },
 	{ "webhookd", "process_connections", TGM_CFG_INT, OFF(webhookd.process_connections), "4",
 	  1, 64, 0, "database connections the claimed updates are processed on, chats in parallel" },
+	{ "webhookd", "forward_private", TGM_CFG_CHOICE, OFF(webhookd.forward_private), "refuse",
+	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: updates forwarded to a bot's own webhook"
+	  " (Bot API setWebhook) at loopback, private and link-local addresses are refused unless"
+	  " the tenant allows them (tenants.callback_allow_private), or allowed for every tenant" },
 
 	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
 	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },

@@ -160,6 +160,11 @@ def test_path_parameters_match(spec):
             assert "schema" in p, f"{method.upper()} {path}: {name} has no schema"
 
 
+def bot_api(path):
+    """a Bot API path (/bot<token>/..., /file/bot<token>/...): a bot token, not a key"""
+    return path.startswith(("/bot", "/file/bot"))
+
+
 def test_scopes_match(spec):
     scopes = {(m, p): s for m, p, s in parse_routes()}
     for method, path, _, op in operations(spec):
@@ -171,7 +176,7 @@ def test_scopes_match(spec):
         if scope == "none":
             # the Bot API's 401 is Telegram's answer to a bot token, not about a key
             assert 200 in codes and ((401 in codes) == ((method, path) in LOGIN
-                                                        or path.startswith("/bot"))), where
+                                                        or bot_api(path))), where
         else:
             assert {200, 201, 202, 204} & codes, f"{where}: no success response"
             assert {401, 429, 503} <= codes, f"{where}: lacks 401, 429 or 503"
@@ -320,7 +325,7 @@ def test_unauthenticated_answers_are_documented(tgm_env, spec):
                 continue
             if not protected:
                 # an example token is no bot's: the Bot API answers Telegram's 401
-                want = 401 if path.startswith("/bot") else 200
+                want = 401 if bot_api(path) else 200
                 if r.status_code != want:
                     wrong.append(f"{where}: {r.status_code}, expected {want}")
                 continue
