@@ -122,6 +122,7 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	wh->pool = tgm_xcalloc((size_t)wh->npool, sizeof(*wh->pool));
 	for (int i = 0; i < wh->npool; i++)
 		wh->pool[i] = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-process");
+	wh->lock_pg = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-poll-locks");
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);
@@ -177,6 +178,8 @@ void wh_stop(struct tgm_ctx *ctx)
 	for (int i = 0; i < wh->npool; i++)
 		tgm_pg_free(wh->pool[i]);
 	free(wh->pool);
+	if (wh->lock_pg)
+		tgm_pg_free(wh->lock_pg);
 	free(wh);
 	ctx->app = NULL;
 }

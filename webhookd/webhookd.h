@@ -66,6 +66,7 @@ struct webhookd {
 	int inflight;             /* direct Telegram calls and stores in flight */
 	struct wh_store *store;   /* updates being stored (store.c) */
 	struct tgm_pg **pool;     /* the connections updates are processed on */
+	struct tgm_pg *lock_pg;   /* holds the polling locks of the bots this instance polls */
 	int npool;
 	struct tgm_metrics *metrics; /* [webhookd] metrics_listen, or NULL */
 	struct wh_forward *forward; /* updates forwarded to bots' own webhooks (forward.c) */
