@@ -128,6 +128,16 @@ def test_a_long_poll_wakes_on_a_new_update(w):
     assert w.get_updates(bot, offset=update["update_id"] + 1, timeout=1) == []
 
 
+def test_a_draining_gatewayd_answers_its_waiting_polls(w):
+    bot = w.new_bot()
+    w.start()
+    t, box = poll_in_thread(w, bot, timeout=30)
+    w.wait_waiting(1)
+    w.gatewayd_proc.stop()  # SIGTERM: a clean exit, well before the poll's timeout
+    t.join(30)
+    assert box["r"].status_code == 200 and box["r"].json() == {"ok": True, "result": []}
+
+
 def test_a_second_poll_ends_the_first_with_409_and_the_cap_holds(w):
     bot, other = w.new_bot(), w.new_bot()
     w.start(gatewayd={"botapi_max_polls": 1})
