@@ -8,6 +8,7 @@
 #include "gatewayd/accept.h"
 #include "gatewayd/events.h"
 #include "gatewayd/worker.h"
+#include "common/doorbell.h"
 #include "common/health.h"
 #include "common/httpc.h"
 #include "common/log.h"
@@ -90,6 +91,8 @@ static const struct tgm_http_route routes[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
+/* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
+ * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct tgm_ctx *ctx = arg;
@@ -102,13 +105,7 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 
 void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 {
-	char topic[32], json[64];
-	int n;
-
-	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
-	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld%s}", (long long)bot_id,
-		     changed ? ",\"changed\":true" : "");
-	tgm_bus_send(gw->doorbell, topic, json, (size_t)n);
+	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
 static void on_janitor_done(PGresult *res, const char *err, void *arg)

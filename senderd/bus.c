@@ -10,6 +10,7 @@
 #include "senderd/senderd.h"
 #include "senderd/lane.h"
 #include "senderd/record.h"
+#include "common/doorbell.h"
 #include "common/httpc.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -25,14 +26,12 @@
 static void on_doorbell(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct senderd *sd = arg;
-	int64_t bot_id;
+	struct tgm_doorbell d;
 	struct lane *l;
 
-	if (strncmp(topic, "bot.", 4) != 0 || !tgm_parse_int64(topic + 4, &bot_id))
+	if (!tgm_doorbell_parse(topic, json, len, &d) || (l = lane_find(sd, d.bot_id)) == NULL)
 		return;
-	if ((l = lane_find(sd, bot_id)) == NULL)
-		return;
-	if (strstr(json, "\"changed\":true"))
+	if (d.changed)
 		claim_reload(l); /* the bot's settings changed */
 	lane_wake(l);
 }
@@ -42,7 +41,12 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	lane_wake_all(arg);
 }
 
-/* sd_publish - a committed transition on the status stream: topic "msg.<status>" */
+/*
+ * sd_publish - a committed transition on the status stream: topic "msg.<status>", body
+ * {"id","bot_id","status","detail"}. Its consumer is gatewayd (on_status in server.c:
+ * wakes /v1/events, answers waiting /bot<token>/ senders); billingd subscribes but
+ * only logs it, having no use for it yet (docs/delivery.md, "Status events").
+ */
 static void sd_publish(struct senderd *sd, const struct record_change *c)
 {
 	yajl_gen g = tgm_jgen_new();
@@ -89,7 +93,7 @@ static int open_buses(struct senderd *sd, char *err, size_t errlen)
 				     ctx->cfg->senderd.doorbells, false, err, errlen);
 	if (sd->doorbells == NULL)
 		return -1;
-	tgm_bus_subscribe(sd->doorbells, "bot.");
+	tgm_bus_subscribe(sd->doorbells, TGM_DOORBELL_PREFIX);
 	tgm_bus_on_message(sd->doorbells, on_doorbell, sd);
 	sd->status = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, ctx->cfg->senderd.statuses,
 				  false, err, errlen);

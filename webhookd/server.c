@@ -4,6 +4,7 @@
  * sweep timer; drain closes the listener first and waits for work in flight.
  */
 #include "webhookd/webhookd.h"
+#include "common/doorbell.h"
 #include "common/health.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -34,12 +35,7 @@ static const struct tgm_http_route routes[] = {
 
 void wh_ring(struct webhookd *wh, int64_t bot_id)
 {
-	char topic[32], json[64];
-	int n;
-
-	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
-	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld}", (long long)bot_id);
-	tgm_bus_send(wh->doorbell, topic, json, (size_t)n);
+	tgm_doorbell_ring(wh->doorbell, bot_id, false);
 }
 
 struct write {
