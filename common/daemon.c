@@ -25,6 +25,8 @@
 #define HEARTBEAT_S 2
 #define FINAL_QUERY_MS 2000
 #define IDLE_CHECK_US 10000
+#define DB_WAIT_FIRST_MS 500   /* the first pause before retrying a database not reachable */
+#define DB_WAIT_MAX_MS 10000   /* the longest */
 
 static const char HEARTBEAT_SQL[] =
 	"INSERT INTO daemons (name, instance, host, pid, version)"
@@ -107,11 +109,45 @@ static void first_heartbeat(struct daemon_run *r, PGconn *c)
 	PQclear(res);
 }
 
+/* worth_waiting - the error says the database cannot be reached yet (no answer, or a
+ * server starting, stopping or recovering), not that it refused us for good */
+static bool worth_waiting(const char *err)
+{
+	return strstr(err, "FATAL:") == NULL || strstr(err, "the database system is") != NULL;
+}
+
+/* connect_waiting - a connection, retried with a growing pause for [database] start_wait
+ * seconds while the database cannot be reached (started before PostgreSQL, or during its
+ * restart): systemd hears why in STATUS= and extends its start timeout; NULL with err
+ * once the wait is over */
+static PGconn *connect_waiting(struct daemon_run *r, char *err, size_t errlen)
+{
+	const struct tgm_config *cfg = r->ctx.cfg;
+	int64_t give_up = tgm_mono_ms() + cfg->database.start_wait * 1000LL;
+	int64_t pause = DB_WAIT_FIRST_MS;
+	PGconn *c;
+
+	while ((c = tgm_db_connect(cfg->database.url, cfg->database.connect_timeout,
+				   r->ctx.daemon->name, err, errlen)) == NULL &&
+	       worth_waiting(err) && tgm_mono_ms() + pause < give_up) {
+		if (pause == DB_WAIT_FIRST_MS)
+			log_notice("waiting for the database (up to %ds): %s",
+				   cfg->database.start_wait, err);
+		tgm_sd_notifyf("STATUS=waiting for the database: %s\nEXTEND_TIMEOUT_USEC=%lld", err,
+			       (long long)(pause + cfg->database.connect_timeout * 1000LL + 5000) *
+				       1000);
+		usleep((useconds_t)(pause * 1000));
+		pause = pause * 2 < DB_WAIT_MAX_MS ? pause * 2 : DB_WAIT_MAX_MS;
+	}
+	if (c != NULL && pause != DB_WAIT_FIRST_MS)
+		log_notice("the database is reachable");
+	return c;
+}
+
 /* check_database - reachable and at the schema this build needs */
 static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 {
-	PGconn *c = tgm_db_connect(r->ctx.cfg->database.url, r->ctx.cfg->database.connect_timeout,
-				   r->ctx.daemon->name, err, errlen);
+	PGconn *c = connect_waiting(r, err, errlen);
 	bool ok;
 
 	if (c == NULL)
@@ -197,13 +233,18 @@ void tgm_daemon_drain_when_idle(struct tgm_ctx *ctx, int timeout_s)
 	on_idle_check(-1, 0, ctx);
 }
 
+/* reload - SIGHUP: read the file again; systemd hears RELOADING=1 and then READY=1
+ * (Type=notify-reload's protocol), whether the new file was taken or not */
 static void reload(struct daemon_run *r)
 {
 	char err[512];
-	struct tgm_config *cfg = tgm_config_load(r->config_path, err, sizeof(err)), *old;
+	struct tgm_config *cfg, *old;
 
+	tgm_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%lld", (long long)tgm_mono_ms() * 1000);
+	cfg = tgm_config_load(r->config_path, err, sizeof(err));
 	if (cfg == NULL) {
 		log_error("reload failed, keeping the old configuration: %s", err);
+		tgm_sd_notify("READY=1\nSTATUS=reload failed: kept the old configuration");
 		return;
 	}
 	old = r->ctx.cfg;
@@ -214,6 +255,7 @@ static void reload(struct daemon_run *r)
 		r->ctx.daemon->reload(&r->ctx, old);
 	tgm_config_free(old);
 	log_info("configuration reloaded");
+	tgm_sd_notifyf("READY=1\nSTATUS=%s running", r->ctx.daemon->name);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -6,6 +6,7 @@
  * was edited after it ran) but not re-applied: migrations are append-only.
  */
 #include "common/migrate.h"
+#include "common/buf.h"
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/util.h"
@@ -142,9 +143,38 @@ int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen)
 	return applied;
 }
 
+/* first_missing - the first compiled-in migration the database has not applied (one
+ * numbered below the newest applied one, added later), or NULL; false on error */
+static bool first_missing(PGconn *c, const struct tgm_migration **missing, char *err,
+			  size_t errlen)
+{
+	struct tgm_buf versions;
+	const char *p[1];
+	PGresult *r;
+
+	*missing = NULL;
+	tgm_buf_init(&versions);
+	tgm_buf_add(&versions, "{", 1);
+	for (int i = 0; i < tgm_migrations_count; i++)
+		tgm_buf_printf(&versions, "%s%d", i ? "," : "", tgm_migrations[i].version);
+	tgm_buf_add(&versions, "}", 1);
+	p[0] = versions.p;
+	r = tgm_db_query(c, "SELECT min(v) FROM unnest($1::int[]) v"
+			 " WHERE v NOT IN (SELECT version FROM schema_migrations)", 1, p, err, errlen);
+	tgm_buf_free(&versions);
+	if (r == NULL)
+		return false;
+	for (int i = 0; i < tgm_migrations_count && !PQgetisnull(r, 0, 0); i++)
+		if (tgm_migrations[i].version == (int)strtol(PQgetvalue(r, 0, 0), NULL, 10))
+			*missing = &tgm_migrations[i];
+	PQclear(r);
+	return true;
+}
+
 bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 {
 	int have = tgm_schema_version(c, err, errlen), want = tgm_schema_wanted();
+	const struct tgm_migration *missing;
 
 	if (have < 0)
 		return false;
@@ -152,6 +182,13 @@ bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "database schema is at version %d, this build needs %d: run \"tgmctl migrate\"",
 			 have, want);
+		return false;
+	}
+	if (!first_missing(c, &missing, err, errlen))
+		return false;
+	if (missing) {
+		snprintf(err, errlen, "database schema lacks migration %d (%s), which this build"
+			 " needs: run \"tgmctl migrate\"", missing->version, missing->name);
 		return false;
 	}
 	/* a newer schema is fine: migrations only add, so old builds keep working */

@@ -5,6 +5,7 @@
  * Telegram reads them; the files of a multipart body are kept apart, borrowed from it.
  */
 #include "gatewayd/botparams.h"
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/multipart.h"
 #include "common/util.h"
@@ -118,4 +119,64 @@ void gw_botparams_free(struct gw_botparams *bp)
 	free(bp->json);
 	free(bp->files);
 	memset(bp, 0, sizeof(*bp));
+}
+
+yajl_val gw_botparams_parse(const char *query, const char *type, const char *body, size_t len,
+			    char *err, size_t errlen)
+{
+	struct gw_botparams bp;
+	yajl_val v = NULL;
+
+	if (gw_botparams_read(&bp, query, type, body, len, len, err, errlen))
+		v = tgm_json_parse(bp.json, strlen(bp.json), strlen(bp.json), JSON_DEPTH, err,
+				   errlen);
+	gw_botparams_free(&bp);
+	return v;
+}
+
+bool gw_botparams_int(yajl_val params, const char *key, int64_t *out)
+{
+	const char *s = tgm_json_get_str(params, key);
+
+	if (tgm_json_get_int(params, key, out))
+		return true;
+	return s && tgm_parse_int64(s, out);
+}
+
+bool gw_botparams_bool(yajl_val params, const char *key)
+{
+	const char *s = tgm_json_get_str(params, key);
+	int64_t n = 0;
+	bool b = false;
+
+	if (tgm_json_get_bool(params, key, &b))
+		return b;
+	if (tgm_json_get_int(params, key, &n))
+		return n != 0;
+	return s && (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0);
+}
+
+char *gw_botparams_strings(yajl_val params, const char *key)
+{
+	yajl_val v = tgm_json_get(params, key), parsed = NULL;
+	const char *text = tgm_json_get_str(params, key);
+	struct tgm_buf b;
+	char err[64];
+	char *out;
+
+	if (text)
+		v = parsed = tgm_json_parse(text, strlen(text), strlen(text), 4, err, sizeof(err));
+	if (v == NULL || !YAJL_IS_ARRAY(v)) {
+		yajl_tree_free(parsed);
+		return NULL;
+	}
+	tgm_buf_init(&b);
+	for (size_t i = 0; i < v->u.array.len; i++)
+		if (YAJL_IS_STRING(v->u.array.values[i]))
+			tgm_pgarr_add(&b, YAJL_GET_STRING(v->u.array.values[i]));
+	tgm_pgarr_end(&b);
+	out = tgm_xstrdup(b.p);
+	tgm_buf_free(&b);
+	yajl_tree_free(parsed);
+	return out;
 }

@@ -100,25 +100,6 @@ bool gw_botsend_method(const char *method)
 	return false;
 }
 
-/* tg_error - Telegram's error answer, its HTTP status the error_code */
-static void tg_error(struct gw_req *r, int code, const char *description)
-{
-	yajl_gen g = tgm_jgen_new();
-
-	yajl_gen_map_open(g);
-	tgm_jgen_kbool(g, "ok", false);
-	tgm_jgen_kint(g, "error_code", code);
-	tgm_jgen_kstr(g, "description", description);
-	if (code == 429) {
-		tgm_jgen_key(g, "parameters");
-		yajl_gen_map_open(g);
-		tgm_jgen_kint(g, "retry_after", RETRY_AFTER_S);
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	gw_reply_json(r, code, g);
-}
-
 /* call_free - r's data: leave the waiting list */
 static void call_free(void *data)
 {
@@ -176,13 +157,13 @@ static void on_answer(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (strcmp(status, "canceled") == 0 || strcmp(status, "expired") == 0) {
 		snprintf(detail, sizeof(detail), "Bad Request: the message was %s in tgm", status);
-		tg_error(r, 400, detail);
+		gw_botapi_error(r, 400, detail, 0);
 		return;
 	}
 	if (strcmp(status, "failed") == 0 || strcmp(status, "sent") == 0) {
 		snprintf(detail, sizeof(detail), "Bad Gateway: %s",
 			 PQgetisnull(res, 0, 1) ? "no answer from Telegram" : PQgetvalue(res, 0, 1));
-		tg_error(r, 502, detail);
+		gw_botapi_error(r, 502, detail, 0);
 		return;
 	}
 	if (c->again) {
@@ -215,7 +196,7 @@ static void on_canceled(struct gw_req *r, PGresult *res, const char *err)
 	c->busy = false;
 	if (!err && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0) {
 		log_info("botapi: msg=%lld canceled, the wait ran out", (long long)c->msg_id);
-		tg_error(r, 429, "Too Many Requests: retry after 5");
+		gw_botapi_error(r, 429, "Too Many Requests: retry after 5", RETRY_AFTER_S);
 		return;
 	}
 	if (err)
@@ -339,7 +320,7 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 
 	if (err || PQntuples(res) != 1) {
 		log_error("botapi: message not queued: %s", err ? err : "no row");
-		tg_error(r, 500, "Internal Server Error: the message could not be queued");
+		gw_botapi_error(r, 500, "Internal Server Error: the message could not be queued", 0);
 		return;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &c->msg_id);
@@ -419,12 +400,12 @@ void gw_botsend(struct gw_botsend *bs, struct gw_req *r, int64_t bot_id, const c
 			       (size_t)bs->gw->ctx->cfg->gatewayd.botapi_max_body, err, sizeof(err))) {
 		snprintf(why, sizeof(why), "Bad Request: %s", err);
 		gw_botparams_free(&bp);
-		tg_error(r, 400, why);
+		gw_botapi_error(r, 400, why, 0);
 		return;
 	}
 	if ((chat = chat_of(bp.json)) == NULL) {
 		gw_botparams_free(&bp);
-		tg_error(r, 400, "Bad Request: chat_id is empty");
+		gw_botapi_error(r, 400, "Bad Request: chat_id is empty", 0);
 		return;
 	}
 	c = tgm_xcalloc(1, sizeof(*c));
@@ -462,7 +443,7 @@ void gw_botsend_free(struct gw_botsend *bs)
 		struct call *c = bs->head;
 
 		if (!c->busy) {
-			tg_error(c->r, 503, "Service Unavailable: tgm is restarting");
+			gw_botapi_error(c->r, 503, "Service Unavailable: tgm is restarting", 0);
 			continue;
 		}
 		bs->head = c->next;

@@ -52,8 +52,13 @@ static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 				 "# HELP tgm_gatewayd_accept_waiting accepts waiting for a database"
 				 " connection\n"
 				 "# TYPE tgm_gatewayd_accept_waiting gauge\n"
-				 "tgm_gatewayd_accept_waiting %d\n",
-			    gw->accepted, tgm_bus_dropped(gw->doorbell), gw_accept_busy(gw->accept));
+				 "tgm_gatewayd_accept_waiting %d\n"
+				 "# HELP tgm_gatewayd_botapi_polls_waiting Bot API getUpdates long"
+				 " polls waiting for updates\n"
+				 "# TYPE tgm_gatewayd_botapi_polls_waiting gauge\n"
+				 "tgm_gatewayd_botapi_polls_waiting %d\n",
+			    gw->accepted, tgm_bus_dropped(gw->doorbell), gw_accept_busy(gw->accept),
+			    gw_botupdates_parked(gw->botupdates));
 	evbuffer_add_printf(out, "# HELP tgm_queue_depth messages waiting or in flight, by bot"
 				 " and status\n# TYPE tgm_queue_depth gauge\n");
 	for (int i = 0; !err && i < PQntuples(res); i++)

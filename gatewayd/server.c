@@ -21,6 +21,7 @@
 
 #define DRAIN_TIMEOUT_S 10
 #define JANITOR_S 60
+#define FILE_CONNECTIONS 16 /* Bot API file downloads at once, per host */
 
 #define R(scope, fn) (&(const struct gw_route){ scope, fn })
 #define GET EVHTTP_REQ_GET
@@ -64,6 +65,10 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
+	{ EVHTTP_REQ_POST, "/v1/tenant/secret", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_rotate_secret) },
+	{ GET, "/v1/callbacks", gw_dispatch, R(GW_SCOPE_READ, gw_callbacks_list) },
+	{ EVHTTP_REQ_POST, "/v1/callbacks/{id}/redeliver", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_callbacks_redeliver) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */
 	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
 	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
@@ -82,6 +87,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/api/bots", gw_dispatch, R(GW_SCOPE_READ, gw_bots_list) },
 	/* the Bot API's own paths, see botapi.c */
 	{ GET | POST, "/bot{token}/{method}", gw_botapi, NULL },
+	{ GET, "/file/bot{token}/{dir}/{file}", gw_botapi, NULL },
+	{ GET, "/file/bot{token}/{file}", gw_botapi, NULL },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -172,11 +179,13 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->keys = gw_keycache_new(gw->auth_pg); /* its own connection: a slow query elsewhere
 						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
+	gw->httpc_files = tgm_httpc_new(ctx->base, FILE_CONNECTIONS);
 	gw->accept = gw_accept_new(gw);
 	gw->worker = gw_worker_new(ctx->base);
 	gw->logins = gw_loginlimit_new();
 	gw->events = gw_events_new(gw);
 	gw->botsend = gw_botsend_new(gw);
+	gw->botupdates = gw_botupdates_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
@@ -195,6 +204,7 @@ void gw_drain(struct tgm_ctx *ctx)
 
 	tgm_http_stop_accepting(gw->http);
 	gw_events_close_all(gw->events); /* their clients reconnect to another instance */
+	gw_botupdates_close_all(gw->botupdates);
 	gw_accept_flush(gw->accept);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
@@ -204,6 +214,7 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
+	       tgm_httpc_inflight(gw->httpc_files) +
 	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker) +
 	       gw_botsend_waiting(gw->botsend);
 }
@@ -221,8 +232,10 @@ void gw_stop(struct tgm_ctx *ctx)
 	gw_worker_free(gw->worker);
 	gw_events_free(gw->events);
 	gw_botsend_free(gw->botsend);
+	gw_botupdates_free(gw->botupdates);
 	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
+	tgm_httpc_free(gw->httpc_files);
 	gw_keycache_free(gw->keys);
 	tgm_pg_free(gw->auth_pg);
 	tgm_http_free(gw->http);

@@ -119,8 +119,10 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (open_buses(sd, err, errlen) != 0)
 		return -1;
 	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
-	 * memory flat however many bots there are */
-	sd->max_inflight = cfg->senderd.max_inflight * 4;
+	 * memory flat however many bots there are. It is no pace: each lane holds what its
+	 * limits need at the latency seen (a request keeps its rate-window slot until it is
+	 * known to have arrived), so far from Telegram more are in flight at the same rate */
+	sd->max_inflight = cfg->senderd.max_connections;
 	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
 	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-callback");
 	sd->nlane_pgs = cfg->senderd.claim_connections;

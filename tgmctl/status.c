@@ -105,16 +105,17 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	char err[512];
 	PGconn *conn;
 	int have, down = 0;
-	bool gw = false, wh = false;
+	bool gw = false, wh = false, current;
 
 	if (argc > 0)
 		return ctl_usage_error("status takes no arguments");
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
 	have = tgm_schema_version(conn, err, sizeof(err));
-	printf("database: reachable, schema version %d (this build needs %d)%s\n", have,
-	       tgm_schema_wanted(), have < tgm_schema_wanted() ? ": run tgmctl migrate" : "");
-	if (have < tgm_schema_wanted())
+	current = tgm_schema_check(conn, err, sizeof(err));
+	printf("database: reachable, schema version %d (this build needs %d)%s%s\n", have,
+	       tgm_schema_wanted(), current ? "" : ": ", current ? "" : err);
+	if (!current)
 		down++;
 	else {
 		int n = print_daemons(conn);

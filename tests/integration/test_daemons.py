@@ -230,6 +230,27 @@ def test_reload_reloadable_key(tgm_env):
     d.stop()
 
 
+@pytest.mark.parametrize("name", DAEMONS)
+def test_reload_tells_systemd(tgm_env, name):
+    """SIGHUP: RELOADING=1 (with MONOTONIC_USEC, as Type=notify-reload wants), then
+    READY=1 once the reload is over, also when the new file was refused."""
+    d = tgm_env.daemon(name, args=["--instance", "r"] if name == "senderd" else [])
+    for extra, says in (("", "configuration reloaded"),
+                        ("\n[log]\nlevel = loud\n", "keeping the old configuration")):
+        tgm_env.write_config(extra=extra)
+        seen = len(d.notifications())
+        start = len(d.log())
+        d.send(signal.SIGHUP)
+        d.wait_log(says, start=start)
+        wait_for(lambda: any("READY=1" in n.splitlines() for n in d.notifications()[seen:]),
+                 10, what="READY=1 after the reload")
+        notes = [line for n in d.notifications()[seen:] for line in n.splitlines()]
+        assert notes.index("RELOADING=1") < notes.index("READY=1"), notes
+        assert any(re.fullmatch(r"MONOTONIC_USEC=\d+", line) for line in notes), notes
+    tgm_env.write_config()
+    d.stop()
+
+
 def test_reload_unreloadable_key_warns(tgm_env):
     d = tgm_env.daemon("gatewayd")
     start = len(d.log())
