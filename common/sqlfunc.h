@@ -24,7 +24,8 @@ extern const int tgm_functions_count;
 /*
  * tgm_sqlfunc_apply - run every function file and record its checksum, all in one
  * transaction (the caller holds the migration lock). Reports on out (may be NULL) each
- * function whose recorded checksum changed ("updated function NAME"). Returns how many changed, or -1 with err.
+ * function whose recorded checksum changed ("updated function NAME"). Returns how many
+ * changed, or -1 with err.
  */
 int tgm_sqlfunc_apply(PGconn *c, FILE *out, char *err, size_t errlen);
 
