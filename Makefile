@@ -43,7 +43,7 @@ else
 endif
 HARDEN_CFLAGS  := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
-CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE -DTGM_VERSION='"$(VERSION)"' $(FORTIFY) $(CPPFLAGS) \
+CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE $(FORTIFY) $(CPPFLAGS) \
                 $(shell pkg-config --cflags $(PKGS))
 CFLAGS_ALL   := $(HARDEN_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL  := $(HARDEN_LDFLAGS) $(LDFLAGS)
@@ -52,7 +52,7 @@ DAEMONS  := gatewayd senderd webhookd billingd
 PROGRAMS := $(DAEMONS) tgmctl
 
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o $(OUT)/gen/version.o
 LIBTGM     := $(OUT)/libtgm.a
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 FUNCTIONS  := $(sort $(wildcard sql/functions/*.sql))
@@ -115,6 +115,20 @@ build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS)
 $(OUT)/gen/migrations.o: build/gen/migrations.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+# The version lives in one generated file, rewritten only when it changes, so a commit
+# relinks every program with it (a -D flag would leave unchanged objects behind).
+build/gen/version.c: FORCE
+	@mkdir -p $(@D)
+	@printf 'const char tgm_version[] = "%s";\n' '$(VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUT)/gen/version.o: build/gen/version.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+.PHONY: FORCE
+FORCE:
 
 $(LIBTGM): $(COMMON_OBJ)
 	@rm -f $@
