@@ -226,6 +226,7 @@ void gw_static_index(struct gw_req *r);
 void gw_static_file(struct gw_req *r);
 void gw_bot_settings(struct gw_req *r);
 void gw_system(struct gw_req *r);
+void gw_alerts(struct gw_req *r);
 void gw_export_messages(struct gw_req *r);
 void gw_messages_resend(struct gw_req *r);
 

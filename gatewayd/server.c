@@ -60,6 +60,7 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
 	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
 	{ GET, "/v1/system", gw_dispatch, R(GW_SCOPE_ADMIN, gw_system) },
+	{ GET, "/v1/alerts", gw_dispatch, R(GW_SCOPE_READ, gw_alerts) },
 	{ GET, "/v1/exports/messages.csv", gw_dispatch, R(GW_SCOPE_READ, gw_export_messages) },
 	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
