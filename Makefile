@@ -120,7 +120,12 @@ $(LIBTGM): $(COMMON_OBJ)
 
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBTGM) $(LIBS)
+
+# Unit tests of a daemon's pure files (no I/O) link those files' objects too.
+$(OUT)/tests/test_senderd_limits: $(OUT)/senderd/ratelimit.o $(OUT)/senderd/backoff.o
+$(OUT)/tests/test_gatewayd_limits: $(OUT)/gatewayd/ratelimit.o
+$(OUT)/tests/test_validate: $(OUT)/gatewayd/validate.o
 
 $(OUT)/tools/%: $(OUT)/tests/tools/%.o $(LIBTGM)
 	@mkdir -p $(@D)

@@ -186,6 +186,9 @@ void gw_ratelimit_free(struct gw_ratelimit *rl);
 /* gw_ratelimit_take - one request of key; false when over; *remaining, *reset_s set */
 bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
 		       int *remaining, int *reset_s);
+/* gw_ratelimit_take_at - the same at monotonic time now (ms): the pure bucket, for tests */
+bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
+			  int64_t now, int *remaining, int *reset_s);
 
 /* route handlers */
 void gw_keys_create(struct gw_req *r);

@@ -11,6 +11,7 @@
 #include "common/doorbell.h"
 #include "common/health.h"
 #include "common/httpc.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -92,6 +93,18 @@ static const struct tgm_http_route routes[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
+/* log_status - the debug line of a status event, with its bot and message */
+static void log_status(const char *topic, const char *json, size_t len)
+{
+	yajl_val v = tgm_json_parse(json, len, 1 << 16, 4, NULL, 0);
+	int64_t bot = 0, msg = 0;
+
+	tgm_json_get_int(v, "bot_id", &bot);
+	tgm_json_get_int(v, "id", &msg);
+	log_debug("bot=%lld msg=%lld status event topic=%s", (long long)bot, (long long)msg, topic);
+	yajl_tree_free(v);
+}
+
 /* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
  * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
@@ -99,7 +112,8 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 	struct tgm_ctx *ctx = arg;
 	struct gatewayd *gw = ctx->app;
 
-	log_debug("status event topic=%s", topic);
+	if (tgm_log_get_level() >= TGM_LOG_DEBUG)
+		log_status(topic, json, len);
 	gw_events_wake(gw->events);
 	gw_botsend_heard(gw->botsend, json, len);
 }
@@ -109,6 +123,7 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
+/* on_janitor_done - the expired idempotency keys released */
 static void on_janitor_done(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -117,6 +132,7 @@ static void on_janitor_done(PGresult *res, const char *err, void *arg)
 		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
 }
 
+/* on_compacted - the old counters compacted */
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -135,6 +151,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
 }
 
+/* open_buses - bind the doorbell PUB and the status SUB */
 static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_t errlen)
 {
 	gw->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB,
