@@ -124,20 +124,6 @@ static const char replay_sql[] =
 
 static void accept_pump(struct gw_accept *a);
 
-void gw_msg_free(struct gw_msg *m)
-{
-	if (m == NULL)
-		return;
-	free(m->chat);
-	free(m->method);
-	free(m->params);
-	free(m->send_at);
-	free(m->idem_key);
-	free(m->callback_url);
-	free(m->metadata);
-	free(m);
-}
-
 struct gw_accept *gw_accept_new(struct gatewayd *gw)
 {
 	struct gw_accept *a = tgm_xcalloc(1, sizeof(*a));
