@@ -7,7 +7,7 @@
 // Prints one JSON object (the scenario's findings) on stdout; exits 1 on a failure,
 // with the reason on stderr. Screenshots go to shots/<scenario>-<page>.png.
 import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -117,6 +117,28 @@ const scenarios = {
       noReload: await page.evaluate(() => window.__noReload === true),
       ...problems,
     };
+  },
+
+  // the Analytics page: heatmaps, active users, revenue and credits; every CSV export
+  async analytics(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/analytics']").click();
+    await page.locator("#a-period").selectOption("7d");
+    await page.locator("#a-spent canvas").waitFor();
+    await page.locator("#a-spent[data-credits='" + cfg.credits + "']").waitFor();
+    const cells = async (id) => page.locator(`#${id} .heat-c:not(.zero)`).evaluateAll(
+      (els) => els.map((e) => [Number(e.dataset.dow), Number(e.dataset.hour), Number(e.dataset.n)]));
+    const heatIn = await cells("a-heat-in"), heatOut = await cells("a-heat-out");
+    const users = await page.locator("#a-users td").allTextContents();
+    const revenue = await page.locator("#a-revenue tbody tr").allInnerTexts();
+    const imgs = await page.locator("main img").count();
+    const csvs = {};
+    for (const id of ["a-csv", "a-heat-csv", "a-users-csv", "a-revenue-csv", "a-credits-csv"]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.locator(`#${id}`).click()]);
+      csvs[id] = readFileSync(await download.path(), "utf8");
+    }
+    await shot(page, "analytics");
+    return { heatIn, heatOut, users, revenue, imgs, csvs, credits: Number(await page.locator("#a-spent").getAttribute("data-credits")) };
   },
 
   // a password given by someone else is changed at the first login
