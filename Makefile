@@ -65,7 +65,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 
 .PHONY: all run check check-deps unit integration bench install lint clean deps tools man \
-	fuzz fuzz-smoke fuzz-need
+	fuzz fuzz-smoke fuzz-need fuzz-build
 .SUFFIXES:
 .SECONDARY:
 
@@ -202,13 +202,16 @@ $(FUZZ_OUT)/%: $(FUZZ_OUT)/obj/tests/fuzz/%.o $(FUZZ_LIB)
 fuzz-need:
 	@FUZZ_CC=$(FUZZ_CC) sh scripts/fuzz.sh need
 
+fuzz-build: $(FUZZ_BIN)
+	@:
+
 fuzz: fuzz-need
-	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory fuzz-build
 	@sh scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # fuzz-smoke: a few seconds each, for make check; fails naming the target and the input
 fuzz-smoke: fuzz-need
-	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory fuzz-build
 	@sh scripts/fuzz.sh smoke $(FUZZ_SMOKE) $(FUZZ_BIN)
 
 # Man pages: tgmctl(8) and tgm-daemons(8) are written by hand; tgm.conf(5) is generated
