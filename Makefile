@@ -44,7 +44,7 @@ else
 endif
 HARDEN_CFLAGS  := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
-CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE -DTGM_VERSION='"$(VERSION)"' $(FORTIFY) $(CPPFLAGS) \
+CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE $(FORTIFY) $(CPPFLAGS) \
                 $(shell pkg-config --cflags $(PKGS))
 CFLAGS_ALL   := $(HARDEN_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL  := $(HARDEN_LDFLAGS) $(LDFLAGS)
@@ -53,9 +53,10 @@ DAEMONS  := gatewayd senderd webhookd billingd
 PROGRAMS := $(DAEMONS) tgmctl
 
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o $(OUT)/gen/version.o
 LIBTGM     := $(OUT)/libtgm.a
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+FUNCTIONS  := $(sort $(wildcard sql/functions/*.sql))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -107,14 +108,29 @@ $(OUT)/gen/dashboard.o: build/gen/dashboard.c gatewayd/static.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
-# The migrations are compiled into libtgm so every program knows the schema it needs.
-build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)
+# The migrations and function files are compiled into libtgm so every program knows the
+# schema it needs.
+build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS)
 	@mkdir -p $(@D)
-	sh scripts/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS) > $@.tmp && mv $@.tmp $@
 
 $(OUT)/gen/migrations.o: build/gen/migrations.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+# The version lives in one generated file, rewritten only when it changes, so a commit
+# relinks every program with it (a -D flag would leave unchanged objects behind).
+build/gen/version.c: FORCE
+	@mkdir -p $(@D)
+	@printf 'const char tgm_version[] = "%s";\n' '$(VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUT)/gen/version.o: build/gen/version.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+.PHONY: FORCE
+FORCE:
 
 $(LIBTGM): $(COMMON_OBJ)
 	@rm -f $@
@@ -122,7 +138,12 @@ $(LIBTGM): $(COMMON_OBJ)
 
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBTGM) $(LIBS)
+
+# Unit tests of a daemon's pure files (no I/O) link those files' objects too.
+$(OUT)/tests/test_senderd_limits: $(OUT)/senderd/ratelimit.o $(OUT)/senderd/backoff.o
+$(OUT)/tests/test_gatewayd_limits: $(OUT)/gatewayd/ratelimit.o
+$(OUT)/tests/test_validate: $(OUT)/gatewayd/validate.o
 
 $(OUT)/tools/%: $(OUT)/tests/tools/%.o $(LIBTGM)
 	@mkdir -p $(@D)
@@ -183,7 +204,7 @@ FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address
 FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_OUT)/%)
 # the parsers under test: common/ whole, and gatewayd's request readers
-FUZZ_LIB_SRC := $(COMMON_SRC) gatewayd/validate.c gatewayd/msg.c gatewayd/botparams.c
+FUZZ_LIB_SRC := $(COMMON_SRC) gatewayd/validate.c gatewayd/botparams.c
 FUZZ_LIB     := $(FUZZ_OUT)/libtgm-fuzz.a
 
 $(FUZZ_OUT)/obj/%.o: %.c
@@ -223,13 +244,14 @@ build/man/tgm.conf.5: man/tgm.conf.5.sh $(BIN)/tgmctl
 	sh man/tgm.conf.5.sh $(BIN)/tgmctl > $@.tmp && mv $@.tmp $@
 
 install: all man
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/functions $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/tgm $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/tgmctl.8 man/tgm-daemons.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 build/man/tgm.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(PROGRAMS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/sql
+	install -m 0644 $(FUNCTIONS) $(DESTDIR)$(DATADIR)/sql/functions
 	for f in systemd/*.in; do \
 	  sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' $$f \
 	    > $(DESTDIR)$(UNITDIR)/$$(basename $$f .in); done

@@ -25,7 +25,7 @@ enum gw_outcome {
 	GW_FAILED,        /* the database failed; nothing was accepted */
 };
 
-/* gw_msg - one message to accept; the strings are owned by it (gw_msg_free) */
+/* gw_msg - one message to accept; the strings are owned by it (gw_msg_free, validate.h) */
 struct gw_msg {
 	int64_t tenant_id;
 	int64_t key_id;    /* the API key that asked: checked again at the commit */
@@ -58,6 +58,5 @@ void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accep
 void gw_accept_flush(struct gw_accept *a);
 /* gw_accept_busy - submissions waiting or in flight */
 int gw_accept_busy(const struct gw_accept *a);
-void gw_msg_free(struct gw_msg *m);
 
 #endif

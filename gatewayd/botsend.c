@@ -123,6 +123,7 @@ out:
 
 static void look(struct call *c);
 
+/* arm - wake c after seconds */
 static void arm(struct call *c, int seconds)
 {
 	struct timeval tv = { seconds, 0 };
@@ -221,6 +222,7 @@ static void on_wait(evutil_socket_t fd, short what, void *arg)
 	gw_query_sql(c->r, cancel_sql, 2, p, on_canceled);
 }
 
+/* find - the waiting call of message id, or NULL */
 static struct call *find(struct gw_botsend *bs, int64_t id)
 {
 	for (struct call *c = bs->head; c; c = c->next)
@@ -229,6 +231,7 @@ static struct call *find(struct gw_botsend *bs, int64_t id)
 	return NULL;
 }
 
+/* on_polled - the statuses of the waited messages, polled: answer those done */
 static void on_polled(PGresult *res, const char *err, void *arg)
 {
 	struct gw_botsend *bs = arg;
@@ -248,6 +251,7 @@ static void on_polled(PGresult *res, const char *err, void *arg)
 	}
 }
 
+/* on_swept - the files of done messages deleted */
 static void on_swept(PGresult *res, const char *err, void *arg)
 {
 	struct gw_botsend *bs = arg;

@@ -186,6 +186,9 @@ void gw_ratelimit_free(struct gw_ratelimit *rl);
 /* gw_ratelimit_take - one request of key; false when over; *remaining, *reset_s set */
 bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
 		       int *remaining, int *reset_s);
+/* gw_ratelimit_take_at - the same at monotonic time now (ms): the pure bucket, for tests */
+bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
+			  int64_t now, int *remaining, int *reset_s);
 
 /* route handlers */
 void gw_keys_create(struct gw_req *r);
@@ -202,6 +205,8 @@ void gw_messages_get(struct gw_req *r);
 void gw_messages_list(struct gw_req *r);
 void gw_messages_cancel(struct gw_req *r);
 void gw_stats(struct gw_req *r);
+/* gw_stats_time_at - now + offset seconds as an RFC 3339 UTC time in buf (stats.c) */
+const char *gw_stats_time_at(char *buf, size_t size, int offset);
 void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
 void gw_tenant_rotate_secret(struct gw_req *r);
@@ -226,6 +231,8 @@ void gw_static_index(struct gw_req *r);
 void gw_static_file(struct gw_req *r);
 void gw_bot_settings(struct gw_req *r);
 void gw_system(struct gw_req *r);
+void gw_alerts(struct gw_req *r);
+void gw_heatmap(struct gw_req *r);
 void gw_export_messages(struct gw_req *r);
 void gw_messages_resend(struct gw_req *r);
 

@@ -14,6 +14,7 @@ static const char depth_sql[] =
 	" WHERE status IN ('queued', 'retrying', 'sending') GROUP BY bot_id, status"
 	" HAVING sum(n) <> 0 ORDER BY bot_id, status";
 
+/* histogram - the accept-latency histogram, in the Prometheus text format */
 static void histogram(struct gatewayd *gw, struct evbuffer *out)
 {
 	uint64_t cum = 0;
@@ -32,6 +33,7 @@ static void histogram(struct gatewayd *gw, struct evbuffer *out)
 			    (unsigned long long)cum, gw->accept_sum_us / 1e6, (unsigned long long)cum);
 }
 
+/* on_depth - the queue depths read: answer /metrics with every counter */
 static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct gatewayd *gw = r->gw;

@@ -11,6 +11,7 @@
 #include "common/doorbell.h"
 #include "common/health.h"
 #include "common/httpc.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -57,9 +58,11 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	{ GET, "/v1/stats/heatmap", gw_dispatch, R(GW_SCOPE_READ, gw_heatmap) },
 	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
 	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
 	{ GET, "/v1/system", gw_dispatch, R(GW_SCOPE_ADMIN, gw_system) },
+	{ GET, "/v1/alerts", gw_dispatch, R(GW_SCOPE_READ, gw_alerts) },
 	{ GET, "/v1/exports/messages.csv", gw_dispatch, R(GW_SCOPE_READ, gw_export_messages) },
 	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
@@ -91,6 +94,18 @@ static const struct tgm_http_route routes[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
+/* log_status - the debug line of a status event, with its bot and message */
+static void log_status(const char *topic, const char *json, size_t len)
+{
+	yajl_val v = tgm_json_parse(json, len, 1 << 16, 4, NULL, 0);
+	int64_t bot = 0, msg = 0;
+
+	tgm_json_get_int(v, "bot_id", &bot);
+	tgm_json_get_int(v, "id", &msg);
+	log_debug("bot=%lld msg=%lld status event topic=%s", (long long)bot, (long long)msg, topic);
+	yajl_tree_free(v);
+}
+
 /* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
  * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
@@ -98,7 +113,8 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 	struct tgm_ctx *ctx = arg;
 	struct gatewayd *gw = ctx->app;
 
-	log_debug("status event topic=%s", topic);
+	if (tgm_log_get_level() >= TGM_LOG_DEBUG)
+		log_status(topic, json, len);
 	gw_events_wake(gw->events);
 	gw_botsend_heard(gw->botsend, json, len);
 }
@@ -108,6 +124,7 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
+/* on_janitor_done - the expired idempotency keys released */
 static void on_janitor_done(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -116,6 +133,7 @@ static void on_janitor_done(PGresult *res, const char *err, void *arg)
 		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
 }
 
+/* on_compacted - the old counters compacted */
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -134,6 +152,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
 }
 
+/* open_buses - bind the doorbell PUB and the status SUB */
 static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_t errlen)
 {
 	gw->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB,

@@ -67,6 +67,7 @@ static const char cancel_sql[] =
 	" UNION ALL SELECT status, bot_id FROM messages"
 	"  WHERE id = $1 AND tenant_id = $2 AND NOT EXISTS (SELECT 1 FROM c)";
 
+/* on_get - one message with its transitions, or 404 */
 static void on_get(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -98,6 +99,7 @@ void gw_messages_get(struct gw_req *r)
 	message_query(r, get_sql, on_get);
 }
 
+/* on_list - a page of messages */
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -119,6 +121,7 @@ static bool list_filter(struct gw_req *r, const char *name, const char **out, bo
 	return true;
 }
 
+/* valid_status - s names a message status */
 static bool valid_status(const char *s)
 {
 	enum tgm_msg_status st;
@@ -170,6 +173,7 @@ void gw_messages_list(struct gw_req *r)
 	free(chat);
 }
 
+/* on_cancel - a cancel answered: 200 with the message, or why it could not be */
 static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 {
 	yajl_gen g;

@@ -8,7 +8,7 @@
  * Admin scope.
  */
 #include "gatewayd/gatewayd.h"
-#include "common/apikey.h"
+#include "common/webhook_secret.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -25,6 +25,7 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 struct callback {
 	struct senderd *sd;
 	int64_t id;
+	int64_t msg_id, bot_id; /* for the log lines */
 	int attempts;
 };
 
@@ -44,10 +46,11 @@ static const char claim_sql[] =
 	"WITH c AS (SELECT id FROM callbacks WHERE status = 'pending' AND next_attempt_at <= now()"
 	"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
 	" UPDATE callbacks cb SET next_attempt_at = now() + interval '60 seconds',"
-	"  attempts = cb.attempts + 1 FROM c, tenants tn WHERE cb.id = c.id AND tn.id = cb.tenant_id"
+	"  attempts = cb.attempts + 1 FROM c, tenants tn, messages m WHERE cb.id = c.id"
+	"  AND tn.id = cb.tenant_id AND m.id = cb.message_id"
 	" RETURNING cb.id, cb.url, cb.payload::text, coalesce(tn.webhook_secret, ''), cb.attempts,"
 	"  tn.callback_allow_private, CASE WHEN tn.webhook_secret_previous_until > now()"
-	"  THEN tn.webhook_secret_previous ELSE '' END";
+	"  THEN tn.webhook_secret_previous ELSE '' END, cb.message_id, m.bot_id";
 
 static const char done_sql[] =
 	"UPDATE callbacks SET status = CASE WHEN $2 = 'ok' THEN 'delivered'"
@@ -107,12 +110,14 @@ static int64_t next_pause(const struct tgm_config *cfg, int attempts)
 	return (int64_t)((double)pauses[attempts - 1] * (0.8 + 0.2 * backoff_jitter()));
 }
 
+/* on_recorded - the outcome's UPDATE is done; a failure only means it goes again */
 static void on_recorded(PGresult *res, const char *err, void *arg)
 {
 	if (err)
 		log_warn("callback outcome not recorded (it will be sent again): %s", err);
 }
 
+/* on_answer - the app answered (or not): record the outcome, log a failure, claim more */
 static void on_answer(const struct tgm_httpc_resp *r, void *arg)
 {
 	struct callback *cb = arg;
@@ -132,10 +137,13 @@ static void on_answer(const struct tgm_httpc_resp *r, void *arg)
 	snprintf(delay, sizeof(delay), "%lld", (long long)(pause > 0 ? pause : 0));
 	tgm_pg_query(sd->claim_pg, done_sql, 5, p, on_recorded, NULL);
 	if (!ok && pause < 0)
-		log_warn("callback=%lld failed for good after %d attempts: %s", (long long)cb->id,
+		log_warn("bot=%lld msg=%lld callback=%lld failed for good after %d attempts: %s",
+			 (long long)cb->bot_id, (long long)cb->msg_id, (long long)cb->id,
 			 cb->attempts, why);
 	else if (!ok)
-		log_info("callback=%lld attempt %d failed: %s", (long long)cb->id, cb->attempts, why);
+		log_info("bot=%lld msg=%lld callback=%lld attempt %d failed: %s",
+			 (long long)cb->bot_id, (long long)cb->msg_id, (long long)cb->id,
+			 cb->attempts, why);
 	sd->callbacks_inflight--;
 	free(cb);
 	if (!sd->stopping)
@@ -151,6 +159,7 @@ static struct tgm_httpc *client_for(struct senderd *sd, PGresult *res, int i)
 	return any ? sd->cb_httpc : sd->cb_httpc_public;
 }
 
+/* post - send row i of the claimed callbacks, signed, to its URL */
 static void post(struct senderd *sd, PGresult *res, int i)
 {
 	struct callback *cb = tgm_xcalloc(1, sizeof(*cb));
@@ -161,6 +170,8 @@ static void post(struct senderd *sd, PGresult *res, int i)
 	cb->sd = sd;
 	tgm_parse_int64(PQgetvalue(res, i, 0), &cb->id);
 	cb->attempts = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
+	tgm_parse_int64(PQgetvalue(res, i, 7), &cb->msg_id);
+	tgm_parse_int64(PQgetvalue(res, i, 8), &cb->bot_id);
 	snprintf(id, sizeof(id), "cb_%lld", (long long)cb->id);
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	snprintf(idh, sizeof(idh), "webhook-id: %s", id);
@@ -176,6 +187,7 @@ static void post(struct senderd *sd, PGresult *res, int i)
 	free(sig);
 }
 
+/* on_claimed - the claimed callbacks arrived: post each */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct senderd *sd = arg;
@@ -189,6 +201,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		post(sd, res, i);
 }
 
+/* callback_claim - claim due callbacks, as many as there is room for in flight */
 static void callback_claim(struct senderd *sd)
 {
 	char limit[16];
@@ -207,6 +220,7 @@ void callback_wake(struct senderd *sd)
 	callback_claim(sd);
 }
 
+/* on_poll - the poll timer: callbacks may have fallen due without a commit */
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	callback_claim(arg);
@@ -215,12 +229,14 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 void callback_start(struct senderd *sd)
 {
 	struct timeval tv = { CB_POLL_S, 0 };
+	char agent[80];
 
 	sd->cb_httpc = tgm_httpc_new(sd->ctx->base, 8);
 	sd->cb_httpc_public = tgm_httpc_new(sd->ctx->base, 8);
 	tgm_httpc_public_only(sd->cb_httpc_public);
-	tgm_httpc_user_agent(sd->cb_httpc, "tgm/" TGM_VERSION);
-	tgm_httpc_user_agent(sd->cb_httpc_public, "tgm/" TGM_VERSION);
+	snprintf(agent, sizeof(agent), "tgm/%s", tgm_version);
+	tgm_httpc_user_agent(sd->cb_httpc, agent);
+	tgm_httpc_user_agent(sd->cb_httpc_public, agent);
 	sd->ev_callbacks = event_new(sd->ctx->base, -1, EV_PERSIST, on_poll, sd);
 	event_add(sd->ev_callbacks, &tv);
 }

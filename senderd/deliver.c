@@ -42,10 +42,19 @@ static char *with_paid_broadcast(const char *params)
 	return tgm_xasprintf("{\"allow_paid_broadcast\":true%s%s", *rest == '}' ? "" : ",", rest);
 }
 
+/* describe - Telegram's error as "code: description", the detail stored */
 static void describe(const struct tgm_tg_result *r, char *buf, size_t size)
 {
 	snprintf(buf, size, "%d: %s", r->error_code,
 		 r->description ? r->description : "no description");
+}
+
+/* fail - the message will not be sent: record it, count it and say why */
+static void fail(struct lane *l, const struct pending *p, const char *why)
+{
+	log_info("bot=%lld msg=%lld failed: %s", (long long)l->bot_id, (long long)p->id, why);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
+	l->sd->failed++;
 }
 
 /* retry_or_fail - another attempt after backoff, unless attempts are used up */
@@ -56,17 +65,19 @@ static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
 
 	if (p->attempts >= cfg->senderd.max_attempts) {
 		snprintf(detail, sizeof(detail), "%s (after %d attempts)", why, p->attempts);
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, detail, 0, 0);
-		l->sd->failed++;
+		fail(l, p, detail);
 		return;
 	}
 	int delay = backoff_ms(cfg, p->attempts);
 
+	log_debug("bot=%lld msg=%lld retrying in %d ms: %s", (long long)l->bot_id, (long long)p->id,
+		  delay, why);
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_RETRYING, why, 0, delay);
 	lane_retry_at(l, delay);
 	l->sd->retried++;
 }
 
+/* on_flood - a 429: the chat (and maybe the bot) waits retry_after, then the message goes again */
 static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	int ra = r->retry_after > 0 ? r->retry_after : 1;
@@ -76,8 +87,7 @@ static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_resu
 	lane_flood(l, p->chat, ra);
 	if (ra > l->sd->ctx->cfg->senderd.max_retry_after) {
 		snprintf(detail, sizeof(detail), "flood_wait: Telegram asked to wait %d s", ra);
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, detail, 0, 0);
-		l->sd->failed++;
+		fail(l, p, detail);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "429: retry after %d", ra);
@@ -85,6 +95,7 @@ static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_resu
 	lane_retry_at(l, ra * 1000);
 }
 
+/* on_chat_gone - blocked, kicked or no such chat: the chat is marked blocked, the message fails */
 static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24];
@@ -100,10 +111,10 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 			    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
 			    3, params);
 	}
-	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
-	l->sd->failed++;
+	fail(l, p, why);
 }
 
+/* on_migrated - a group became a supergroup: its queued messages move to the new chat id */
 static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 {
 	char bot[24], newchat[24], detail[80];
@@ -123,12 +134,14 @@ static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, detail, 0, 0);
 }
 
+/* on_token_dead - a 401/404: the bot is disabled, its messages stay queued */
 static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24], reason[460];
 	const char *params[2] = { bot, reason };
 
-	log_error("bot=%lld token refused by Telegram (%s): bot disabled", (long long)l->bot_id, why);
+	log_error("bot=%lld msg=%lld token refused by Telegram (%s): bot disabled",
+		  (long long)l->bot_id, (long long)p->id, why);
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, why, 0, 0);
 	if (!lane_kill(l))
 		return;
@@ -139,6 +152,7 @@ static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 	lane_give_back(l);
 }
 
+/* judge - what Telegram's answer means for the message (the table in the file comment) */
 static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	char why[400];
@@ -159,8 +173,7 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 	case TGM_TG_AMBIGUOUS:
 		snprintf(why, sizeof(why), "ambiguous: %s", r->description ? r->description : "");
 		if (strcmp(l->sd->ctx->cfg->senderd.ambiguous, "fail") == 0) {
-			record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
-			l->sd->failed++;
+			fail(l, p, why);
 		} else {
 			retry_or_fail(l, p, why);
 		}
@@ -178,12 +191,12 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 		on_token_dead(l, p, why);
 		break;
 	case TGM_TG_BAD_REQUEST:
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
-		l->sd->failed++;
+		fail(l, p, why);
 		break;
 	}
 }
 
+/* on_answer - a send's answer: the pacing learns, the lane frees the slot, judge decides */
 static void on_answer(const struct tgm_tg_result *r, void *arg)
 {
 	struct delivery *d = arg;
@@ -229,6 +242,7 @@ struct marking {
 	int n;
 };
 
+/* on_marked - the 'sending' marks committed: send each, or give them back on an error */
 static void on_marked(PGresult *res, const char *err, void *arg)
 {
 	struct marking *mk = arg;

@@ -40,6 +40,7 @@ struct lane *lane_find(struct senderd *sd, int64_t bot_id)
 	return l;
 }
 
+/* on_timer - the lane's timer (a retry or a pace falling due): pump it */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	lane_pump(arg);
@@ -69,6 +70,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	claim_load(l);
 }
 
+/* unlink_lane - take l out of the waiting list and its hash bucket */
 static void unlink_lane(struct lane *l)
 {
 	for (struct lane **w = &l->sd->waiting; *w; w = &(*w)->wnext)
@@ -84,6 +86,7 @@ static void unlink_lane(struct lane *l)
 	l->sd->nlanes--;
 }
 
+/* chat_slot_free - free one chat's limits */
 static void chat_slot_free(struct chat_slot *c)
 {
 	rl_free(&c->gap);
@@ -92,6 +95,7 @@ static void chat_slot_free(struct chat_slot *c)
 	free(c);
 }
 
+/* chats_free - free every chat slot of l */
 static void chats_free(struct lane *l)
 {
 	for (int i = 0; i < LANE_CHAT_BUCKETS; i++)
@@ -103,6 +107,7 @@ static void chats_free(struct lane *l)
 		}
 }
 
+/* pending_list_free - free a list of pending messages */
 static void pending_list_free(struct pending *p)
 {
 	for (struct pending *next; p; p = next) {
@@ -111,6 +116,7 @@ static void pending_list_free(struct pending *p)
 	}
 }
 
+/* lane_free - free l and everything it owns (its caller unlinks it first if need be) */
 static void lane_free(struct lane *l)
 {
 	pending_list_free(l->queue);
@@ -205,6 +211,7 @@ void lane_enqueue_all(struct lane *l, struct pending **ps, int n)
 	}
 }
 
+/* chat_hash - FNV-1a of a chat id, to its bucket */
 static unsigned chat_hash(const char *s)
 {
 	unsigned h = 2166136261u;
@@ -246,6 +253,7 @@ static int64_t chat_next_ok(struct chat_slot *c, int64_t now)
 	return t;
 }
 
+/* start_send - *pp leaves the queue now: take its rate-limit slots, start its request */
 static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c, int64_t now)
 {
 	struct pending *p = *pp;

@@ -3,7 +3,7 @@
  * event row, committed in groups on senderd's own connection: while one group is in
  * flight the next gathers, so a busy lane costs one statement per group, not per
  * message. After the COMMIT the commit callback hears of the group's transitions (in
- * senderd, bus.c publishes them, wakes their lanes and the callback lane); the writer
+ * senderd, server.c publishes them, wakes their lanes and the callback lane); the writer
  * itself knows nothing of lanes or buses.
  *
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
@@ -86,6 +86,7 @@ static const char transition_sql[] =
 
 static void flush(struct record *rec);
 
+/* item_free - free one queued transition or statement */
 static void item_free(struct item *it)
 {
 	for (int i = 0; i < it->n; i++)
@@ -96,6 +97,7 @@ static void item_free(struct item *it)
 	free(it);
 }
 
+/* push - queue it behind the others and write if nothing is in flight */
 static void push(struct record *rec, struct item *it)
 {
 	if (rec->tail)
@@ -227,6 +229,7 @@ static void failed(struct record *rec, PGresult *res, const char *err)
 	flush(rec);
 }
 
+/* on_written - a group committed (report it, take the next) or failed (see failed) */
 static void on_written(PGresult *res, const char *err, void *arg)
 {
 	struct record *rec = arg;
@@ -242,6 +245,7 @@ static void on_written(PGresult *res, const char *err, void *arg)
 	flush(rec);
 }
 
+/* on_retry - the wait after a transient failure is over: write again */
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	flush(arg);
@@ -269,6 +273,7 @@ static void take(struct record *rec)
 		rec->flight->next = NULL;
 }
 
+/* send_transitions - the group in flight as one statement over arrays, one per column */
 static void send_transitions(struct record *rec)
 {
 	struct tgm_buf col[5];
@@ -296,6 +301,7 @@ static void send_transitions(struct record *rec)
 		tgm_buf_free(&col[c]);
 }
 
+/* flush - write the next group unless one is in flight or a retry waits */
 static void flush(struct record *rec)
 {
 	if (rec->flight || rec->head == NULL || evtimer_pending(rec->ev_retry, NULL))

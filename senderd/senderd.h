@@ -4,7 +4,7 @@
  * status publisher). The files of this folder:
  *
  *   main.c     start and stop only
- *   bus.c      ZeroMQ: doorbells in, status events out
+ *   server.c   sd_start/drain/stop/busy, and ZeroMQ: doorbells in, status events out
  *   lease.c    lease_*: which bots this process may send for
  *   lane.c     lane_*: one bot's queue, limits and requests in flight
  *   ratelimit.c rl_*: sliding-window limits per bot and per chat
@@ -63,7 +63,7 @@ struct senderd {
 	struct lane *waiting;      /* lanes held back by that cap, first come first served */
 };
 
-/* bus.c */
+/* server.c: the lifecycle hooks (every daemon keeps them in its server.c) */
 int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void sd_drain(struct tgm_ctx *ctx);
 void sd_stop(struct tgm_ctx *ctx);

@@ -7,6 +7,7 @@
  */
 #include "tgmctl/tgmctl.h"
 #include "common/apikey.h"
+#include "common/webhook_secret.h"
 #include "common/db.h"
 #include "common/util.h"
 

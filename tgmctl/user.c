@@ -6,10 +6,10 @@
  * it), else made here and printed once, to be changed at the first login.
  */
 #include "tgmctl/tgmctl.h"
-#include "common/apikey.h"
 #include "common/db.h"
 #include "common/password.h"
 #include "common/util.h"
+#include "common/webhook_secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>

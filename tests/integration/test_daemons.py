@@ -209,13 +209,23 @@ def test_metrics_count_requests(tgm_env):
 # ------------------------------------------------------------ reload
 
 def test_reload_reloadable_key(tgm_env):
+    """log.level changes on SIGHUP: a debug line (an API key looked up in the
+    database) is not written at level info, and is once level = debug is reloaded."""
+    unknown = {"Authorization": "Bearer tgmk_" + "a" * 40}
+    debug_line = "api key not cached"
     conf = tgm_env.write_config({("log", "level"): "info"})
     d = tgm_env.daemon("gatewayd", conf=conf)
+    # the line is written before the lookup, so before the answer
+    assert get(tgm_env, "/v1/bots", headers=unknown).status_code == 401
+    assert debug_line not in d.log(), "a debug line at level info"
     start = len(d.log())
     tgm_env.write_config({("log", "level"): "debug"})
     d.send(signal.SIGHUP)
     d.wait_log(r"configuration reloaded", start=start)
     assert "after a restart" not in d.log()[start:], "log.level is reloadable"
+    assert get(tgm_env, "/v1/bots", headers=unknown).status_code == 401
+    line = d.wait_log(rf"(?m)^<7>.*{debug_line}.*$", start=start, timeout=5).group(0)
+    assert line, "no debug line after reloading level = debug"
     assert get(tgm_env, "/healthz").status_code == 200
     d.stop()
 
@@ -397,11 +407,27 @@ def test_healthz_503_when_database_hangs(tgm_env, pg_proxy):
 
 
 def test_watchdog(tgm_env):
-    """WATCHDOG=1 every WATCHDOG_USEC/2, only when WATCHDOG_PID is unset or ours."""
-    d = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": "200000"})
-    wait_for(lambda: sum("WATCHDOG=1" in n.split("\n") for n in d.notifications()) >= 3, 5,
-             what="three WATCHDOG=1")
+    """WATCHDOG=1 every WATCHDOG_USEC/2, only when WATCHDOG_PID is unset or ours.
+    The interval is measured over many pings (the daemon's timer sets the pace, the
+    test's polling only blurs both ends), with bounds that refuse a ping every
+    WATCHDOG_USEC or every quarter of it."""
+    usec, pings = 400000, 10
+    d = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": str(usec)})
+
+    def count():
+        return sum("WATCHDOG=1" in n.split("\n") for n in d.notifications())
+
+    n0 = wait_for(count, 5, interval=0.005, what="a first WATCHDOG=1")
+    n0 = wait_for(lambda: count() > n0 and count(), 5, interval=0.005,
+                  what="another WATCHDOG=1")  # t0 is at a ping, not long after one
+    t0 = time.monotonic()
+    wait_for(lambda: count() >= n0 + pings, 15, interval=0.005,
+             what=f"{pings} more WATCHDOG=1")
+    each = (time.monotonic() - t0) / pings
     d.stop()
+    half = usec / 2 / 1e6
+    assert 0.7 * half <= each <= 1.5 * half, \
+        f"a WATCHDOG=1 every {each:.3f} s, not about WATCHDOG_USEC/2 = {half} s"
     other = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"})
     time.sleep(0.5)
     other.stop()

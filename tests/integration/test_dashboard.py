@@ -121,6 +121,21 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
         assert (tmp_path / "screenshots" / f"send-{page}.png").stat().st_size > 1000
 
 
+def test_a_bot_disabled_by_telegram_raises_an_alert_live(site, tmp_path):
+    bot = site.admin.new_bot(name="<b>Shop</b>")
+    site.tg.unauthorized(token=bot["token"])
+    out = browser(site, "alerts", tmp_path, email="owner@example.com", password=PASSWORD,
+                  bot=bot["id"], chat=77)
+    assert out["before"] == [], "no alert while all is well"
+    assert out["sent"] == 202 and out["noReload"] is True, out
+    reason, = site.one("SELECT disabled_reason FROM bots WHERE id = %s", (bot["id"],))
+    assert reason.startswith("token refused by Telegram"), reason
+    assert out["alerts"] == [f"<b>Shop</b> is disabled: {reason}"], out["alerts"]
+    assert out["markup"] == 0, "the bot's name is shown as text"
+    assert out["pageErrors"] == [] and out["dialogs"] == [], out
+    assert (tmp_path / "screenshots" / "alerts-overview.png").stat().st_size > 1000
+
+
 def test_viewer_is_refused_a_key(site, tmp_path):
     before = site.query("SELECT count(*) FROM api_keys")
     out = browser(site, "viewer", tmp_path, email="viewer@example.com", password=PASSWORD)

@@ -1,5 +1,5 @@
 /*
- * bus.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
+ * server.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
  * connected to every doorbell publisher (a doorbell wakes the bot's lane) and a PUB
  * socket connected to every status subscriber (each transition is published). A
  * sweep timer wakes every lane too, so a lost doorbell costs latency, not messages.
@@ -23,6 +23,8 @@
 
 #define DRAIN_POLL_US 20000
 
+/* on_doorbell - a doorbell (common/doorbell.h): wake that bot's lane, rereading its settings
+ * if they changed */
 static void on_doorbell(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct senderd *sd = arg;
@@ -36,6 +38,7 @@ static void on_doorbell(const char *topic, const char *json, size_t len, void *a
 	lane_wake(l);
 }
 
+/* on_sweep - the sweep timer: wake every lane, so a lost doorbell costs latency only */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	lane_wake_all(arg);
@@ -85,6 +88,7 @@ static void on_commit(const struct record_change *c, int n, bool callbacks, void
 		callback_wake(sd);
 }
 
+/* open_buses - connect the doorbell SUB and the status PUB */
 static int open_buses(struct senderd *sd, char *err, size_t errlen)
 {
 	struct tgm_ctx *ctx = sd->ctx;
@@ -136,6 +140,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
+/* lanes_busy - requests in flight over all lanes */
 static int lanes_busy(struct senderd *sd)
 {
 	int n = 0;
