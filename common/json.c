@@ -233,12 +233,15 @@ void tgm_jgen_tree(yajl_gen g, yajl_val v)
 	}
 }
 
-/* key_order - qsort order of an object's member indexes, by key bytes */
+/* key_order - qsort order of an object's member indexes, by key bytes, then (for a
+ * repeated key) by index, so the order never depends on qsort being stable */
 static int key_order(const void *a, const void *b, void *keys)
 {
 	const char **k = keys;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int c = strcmp(k[ia], k[ib]);
 
-	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+	return c ? c : (ia > ib) - (ia < ib);
 }
 
 /* canonical_object - an object's members in key order */
