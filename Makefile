@@ -55,6 +55,7 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o
 LIBTGM     := $(OUT)/libtgm.a
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+FUNCTIONS  := $(sort $(wildcard sql/functions/*.sql))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -105,10 +106,11 @@ $(OUT)/gen/dashboard.o: build/gen/dashboard.c gatewayd/static.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
-# The migrations are compiled into libtgm so every program knows the schema it needs.
-build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)
+# The migrations and the functions are compiled into libtgm so every program knows the
+# schema it needs.
+build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS)
 	@mkdir -p $(@D)
-	sh scripts/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-sql.sh $(MIGRATIONS) -- $(FUNCTIONS) > $@.tmp && mv $@.tmp $@
 
 $(OUT)/gen/migrations.o: build/gen/migrations.c
 	@mkdir -p $(@D)
@@ -178,13 +180,14 @@ build/man/tgm.conf.5: man/tgm.conf.5.sh $(BIN)/tgmctl
 	sh man/tgm.conf.5.sh $(BIN)/tgmctl > $@.tmp && mv $@.tmp $@
 
 install: all man
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/functions $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/tgm $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/tgmctl.8 man/tgm-daemons.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 build/man/tgm.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(PROGRAMS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/sql
+	install -m 0644 $(FUNCTIONS) $(DESTDIR)$(DATADIR)/sql/functions
 	for f in systemd/*.in; do \
 	  sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' $$f \
 	    > $(DESTDIR)$(UNITDIR)/$$(basename $$f .in); done

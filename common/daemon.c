@@ -107,6 +107,17 @@ static void first_heartbeat(struct daemon_run *r, PGconn *c)
 	PQclear(res);
 }
 
+/* warn_stale_functions - say which functions differ from this build's text */
+static void warn_stale_functions(PGconn *c)
+{
+	char names[256];
+	int n = tgm_functions_stale(c, names, sizeof(names), NULL, 0);
+
+	if (n > 0)
+		log_warn("%d database function%s differ%s from this build (%s): run \"tgmctl migrate\"",
+			 n, n == 1 ? "" : "s", n == 1 ? "s" : "", names);
+}
+
 /* check_database - reachable and at the schema this build needs */
 static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 {
@@ -117,6 +128,8 @@ static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 	if (c == NULL)
 		return false;
 	ok = tgm_schema_check(c, err, errlen);
+	if (ok)
+		warn_stale_functions(c);
 	if (ok)
 		first_heartbeat(r, c);
 	PQfinish(c);

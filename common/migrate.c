@@ -4,6 +4,14 @@
  * schema_migrations(version, name, checksum, applied_at) records each applied
  * migration. A checksum that differs from the compiled-in file is reported (the file
  * was edited after it ran) but not re-applied: migrations are append-only.
+ *
+ * Functions are not migrations: sql/functions/NAME.sql holds the one current text of
+ * a function as a CREATE OR REPLACE. After the migrations, every migrate re-applies
+ * them all in one transaction and records each text's checksum in
+ * schema_functions(name, checksum, applied_at), so a database whose functions are
+ * not this build's can be told (tgm_functions_stale). Bodies are checked when they
+ * run, not when they are created (check_function_bodies off, as pg_dump does), so
+ * the files may call each other in any order.
  */
 #include "common/migrate.h"
 #include "common/crypto.h"
@@ -19,6 +27,12 @@ static const char create_table_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	" version integer PRIMARY KEY,"
 	" name text NOT NULL,"
+	" checksum text NOT NULL,"
+	" applied_at timestamptz NOT NULL DEFAULT now())";
+
+static const char create_functions_sql[] =
+	"CREATE TABLE IF NOT EXISTS schema_functions ("
+	" name text PRIMARY KEY,"
 	" checksum text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
 
@@ -104,6 +118,66 @@ static bool apply_one(PGconn *c, const struct tgm_migration *m, char *err, size_
 	return true;
 }
 
+/* function_stored - the recorded checksum of function f into out; false when none */
+static bool function_stored(PGconn *c, const struct tgm_function *f, char out[65])
+{
+	const char *p[1] = { f->name };
+	PGresult *r = tgm_db_query(c, "SELECT checksum FROM schema_functions WHERE name = $1",
+				   1, p, NULL, 0);
+	bool found = r && PQntuples(r) == 1;
+
+	if (found)
+		snprintf(out, 65, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return found;
+}
+
+/* function_apply - one function's text and its checksum, inside the open transaction */
+static bool function_apply(PGconn *c, const struct tgm_function *f, FILE *out, char *err,
+			   size_t errlen)
+{
+	char sum[65], stored[65], msg[512];
+	const char *p[2] = { f->name, sum };
+	bool had = function_stored(c, f, stored);
+	PGresult *r;
+
+	checksum_hex(f->sql, sum);
+	r = PQexec(c, f->sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+		msg[strcspn(msg, "\n")] = '\0';
+		snprintf(err, errlen, "function %s failed: %s", f->name, msg);
+		PQclear(r);
+		return false;
+	}
+	PQclear(r);
+	if (!tgm_db_exec(c, "INSERT INTO schema_functions (name, checksum) VALUES ($1, $2)"
+			    " ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum,"
+			    " applied_at = now() WHERE schema_functions.checksum <> EXCLUDED.checksum",
+			    2, p, err, errlen))
+		return false;
+	if (out && had && strcmp(stored, sum) != 0)
+		fprintf(out, "replaced function %s\n", f->name);
+	return true;
+}
+
+/* functions_apply - every function's current text, in one transaction */
+static bool functions_apply(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	bool ok;
+
+	if (!tgm_db_exec(c, create_functions_sql, 0, NULL, err, errlen) ||
+	    !tgm_db_exec(c, "BEGIN", 0, NULL, err, errlen))
+		return false;
+	ok = tgm_db_exec(c, "SET LOCAL check_function_bodies = off", 0, NULL, err, errlen);
+	for (int i = 0; ok && i < tgm_functions_count; i++)
+		ok = function_apply(c, &tgm_functions[i], out, err, errlen);
+	if (ok && tgm_db_exec(c, "COMMIT", 0, NULL, err, errlen))
+		return true;
+	tgm_db_exec(c, "ROLLBACK", 0, NULL, NULL, 0);
+	return false;
+}
+
 /* migrate_locked - the work of tgm_migrate, with the advisory lock held */
 static int migrate_locked(PGconn *c, FILE *out, char *err, size_t errlen)
 {
@@ -127,7 +201,7 @@ static int migrate_locked(PGconn *c, FILE *out, char *err, size_t errlen)
 			fprintf(out, "applied %s\n", m->name);
 		applied++;
 	}
-	return applied;
+	return functions_apply(c, out, err, errlen) ? applied : -1;
 }
 
 int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen)
@@ -156,4 +230,38 @@ bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 	}
 	/* a newer schema is fine: migrations only add, so old builds keep working */
 	return true;
+}
+
+/* stale_add - append name to the comma-separated list names (truncated to len) */
+static void stale_add(char *names, size_t len, const char *name)
+{
+	size_t used = strlen(names);
+
+	if (used < len)
+		snprintf(names + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
+int tgm_functions_stale(PGconn *c, char *names, size_t len, char *err, size_t errlen)
+{
+	PGresult *r = tgm_db_query(c, "SELECT to_regclass('schema_functions') IS NOT NULL", 0,
+				   NULL, err, errlen);
+	bool exists = r && PQgetvalue(r, 0, 0)[0] == 't';
+	int stale = 0;
+
+	PQclear(r);
+	if (r == NULL)
+		return -1;
+	if (len)
+		names[0] = '\0';
+	for (int i = 0; i < tgm_functions_count; i++) {
+		const struct tgm_function *f = &tgm_functions[i];
+		char stored[65], sum[65];
+
+		checksum_hex(f->sql, sum);
+		if (exists && function_stored(c, f, stored) && strcmp(stored, sum) == 0)
+			continue;
+		stale_add(names, len, f->name);
+		stale++;
+	}
+	return stale;
 }

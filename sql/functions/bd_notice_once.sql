@@ -1,0 +1,6 @@
+-- bd_notice_once - true the first time key is seen (then it is remembered)
+CREATE OR REPLACE FUNCTION bd_notice_once(p_key text) RETURNS boolean LANGUAGE sql AS $$
+    WITH ins AS (INSERT INTO billing_notices (key) VALUES (p_key) ON CONFLICT DO NOTHING
+                 RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM ins)
+$$;
