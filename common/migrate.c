@@ -14,6 +14,7 @@
  * the files may call each other in any order.
  */
 #include "common/migrate.h"
+#include "common/botset.h"
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/util.h"
@@ -161,6 +162,19 @@ static bool function_apply(PGconn *c, const struct tgm_function *f, FILE *out, c
 	return true;
 }
 
+/* defaults_apply - bot_setting_defaults := common/botset.c's defaults (when it exists) */
+static bool defaults_apply(PGconn *c, char *err, size_t errlen)
+{
+	const char *p[1] = { tgm_botset_defaults_json() };
+
+	return tgm_db_exec(c, "DELETE FROM bot_setting_defaults d WHERE NOT $1::jsonb ? d.key",
+			   1, p, err, errlen) &&
+	       tgm_db_exec(c, "INSERT INTO bot_setting_defaults (key, value)"
+			   " SELECT key, value FROM jsonb_each($1::jsonb)"
+			   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+			   " WHERE bot_setting_defaults.value <> EXCLUDED.value", 1, p, err, errlen);
+}
+
 /* functions_apply - every function's current text, in one transaction */
 static bool functions_apply(PGconn *c, FILE *out, char *err, size_t errlen)
 {
@@ -172,6 +186,7 @@ static bool functions_apply(PGconn *c, FILE *out, char *err, size_t errlen)
 	ok = tgm_db_exec(c, "SET LOCAL check_function_bodies = off", 0, NULL, err, errlen);
 	for (int i = 0; ok && i < tgm_functions_count; i++)
 		ok = function_apply(c, &tgm_functions[i], out, err, errlen);
+	ok = ok && defaults_apply(c, err, errlen);
 	if (ok && tgm_db_exec(c, "COMMIT", 0, NULL, err, errlen))
 		return true;
 	tgm_db_exec(c, "ROLLBACK", 0, NULL, NULL, 0);
