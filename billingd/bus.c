@@ -5,6 +5,7 @@
  * wake-up and the sweep timer kick work.c's loop. Drain waits for the step in flight.
  */
 #include "billingd/billingd.h"
+#include "common/doorbell.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -54,14 +55,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 
 void bd_ring(struct billingd *bd, int64_t bot_id)
 {
-	char topic[32], json[64];
-	int n;
-
-	if (bot_id <= 0)
-		return;
-	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
-	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld}", (long long)bot_id);
-	tgm_bus_send(bd->doorbell, topic, json, (size_t)n);
+	tgm_doorbell_ring(bd->doorbell, bot_id, false);
 }
 
 bool bd_stripe_conf(const struct billingd *bd, struct tgm_stripe_conf *conf)

@@ -43,12 +43,30 @@ static void rc_free(struct rc *rc)
 	free(rc);
 }
 
-/* rc_end - the attempt is over for now: free it, go on with done */
+static void on_given_back(PGresult *res, const char *err, void *arg)
+{
+	(void)res;
+	(void)arg;
+	if (err)
+		log_warn("a claimed recharge was not given back (its lease runs out): %s", err);
+}
+
+/* rc_end - the attempt is over for now: free it, go on with done. A stopping billingd
+ * gives a recharge it did not finish back at once (its Stripe calls carry idempotency
+ * keys, so whoever takes it next cannot charge twice) */
 static void rc_end(struct rc *rc)
 {
 	struct billingd *bd = rc->bd;
 	void (*done)(struct billingd *) = rc->done;
 
+	if (bd->ctx->stopping) {
+		char id[24];
+		const char *p[1] = { id };
+
+		snprintf(id, sizeof(id), "%lld", (long long)rc->id);
+		tgm_pg_query(bd->ctx->db, "UPDATE recharges SET claimed_until = NULL"
+			     " WHERE id = $1 AND status = 'pending'", 1, p, on_given_back, NULL);
+	}
 	rc_free(rc);
 	done(bd);
 }

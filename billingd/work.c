@@ -148,11 +148,37 @@ static void job_free(struct bd_job *j)
 	free(j);
 }
 
+static const char give_back_sql[] =
+	"UPDATE tg_updates SET billing_claimed_until = NULL WHERE seq = $1"
+	" AND billing_done_at IS NULL";
+
+static void on_given_back(PGresult *res, const char *err, void *arg)
+{
+	(void)res;
+	(void)arg;
+	if (err)
+		log_warn("a claimed update was not given back (its lease runs out): %s", err);
+}
+
+/* give_back - a stopping billingd ends a job it did not finish: another billingd (or
+ * the next start) may take the update at once instead of after its 60 s lease; drain
+ * waits for the statement, on the daemon's own connection */
+static void give_back(struct bd_job *j)
+{
+	char seq[24];
+	const char *p[1] = { seq };
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	tgm_pg_query(j->bd->ctx->db, give_back_sql, 1, p, on_given_back, NULL);
+}
+
 void bd_job_done(struct bd_job *j)
 {
 	struct billingd *bd = j->bd;
 	bool fast = j->fast;
 
+	if (bd->ctx->stopping)
+		give_back(j);
 	job_free(j);
 	if (fast) {
 		bd->fast_running = false;

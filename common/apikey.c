@@ -36,14 +36,3 @@ bool tgm_apikey_hash(const char *key, char hash_hex[65])
 	tgm_hex_encode(d, sizeof(d), hash_hex);
 	return true;
 }
-
-void tgm_webhook_secret_new(char out[TGM_WEBHOOK_SECRET_LEN + 1])
-{
-	unsigned char raw[24];
-	char *b64;
-
-	tgm_random_bytes(raw, sizeof(raw));
-	b64 = tgm_base64_encode(raw, sizeof(raw));
-	snprintf(out, TGM_WEBHOOK_SECRET_LEN + 1, "whsec_%s", b64);
-	free(b64);
-}

@@ -18,9 +18,4 @@ void tgm_apikey_new(char key[TGM_APIKEY_LEN + 1], char prefix[TGM_APIKEY_PREFIX_
 /* tgm_apikey_hash - SHA-256 in hex of a presented key; false if it is not shaped like one */
 bool tgm_apikey_hash(const char *key, char hash_hex[65]);
 
-/* tgm_webhook_secret_new - a Standard Webhooks signing secret: "whsec_" + base64 of
- * 24 random bytes (38 characters and a NUL) */
-#define TGM_WEBHOOK_SECRET_LEN 38
-void tgm_webhook_secret_new(char out[TGM_WEBHOOK_SECRET_LEN + 1]);
-
 #endif

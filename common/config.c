@@ -123,6 +123,35 @@ static bool valid_choice(const struct tgm_config_key *k, const char *v)
 	return false;
 }
 
+/* duration_unit - the milliseconds of a duration's unit letter, 0 for none */
+static int64_t duration_unit(char c)
+{
+	return c == 's' ? 1000 : c == 'm' ? 60000 : c == 'h' ? 3600000 : c == 'd' ? 86400000 : 0;
+}
+
+int tgm_config_durations(const char *v, int64_t *ms, int max)
+{
+	int n = 0;
+
+	for (v += strspn(v, " ,\t"); *v; v += strspn(v, " ,\t")) {
+		char *end;
+		double x;
+		int64_t unit;
+
+		errno = 0;
+		x = strtod(v, &end);
+		if (errno || end == v || !(x >= 0) || n == max || (unit = duration_unit(*end)) == 0)
+			return -1;
+		if (end[1] != '\0' && !strchr(" ,\t", end[1]))
+			return -1;
+		if (x * (double)unit > 7 * 86400000.0)
+			return -1;
+		ms[n++] = (int64_t)(x * (double)unit);
+		v = end + 1;
+	}
+	return n;
+}
+
 /* check_string - type checks for string-valued keys; returns an error text or NULL */
 static const char *check_string(const struct tgm_config_key *k, const char *v)
 {
@@ -142,6 +171,12 @@ static const char *check_string(const struct tgm_config_key *k, const char *v)
 		return valid_hexkey(v) ? NULL : "must be 64 hexadecimal characters";
 	case TGM_CFG_CHOICE:
 		return valid_choice(k, v) ? NULL : "is not one of the values its comment lists";
+	case TGM_CFG_DURATIONS: {
+		int64_t ms[TGM_CONFIG_DURATIONS_MAX];
+
+		return tgm_config_durations(v, ms, TGM_CONFIG_DURATIONS_MAX) >= 0 ? NULL
+			: "must be a list of at most 16 durations such as 5s 5m 2h 1d (each up to 7d)";
+	}
 	default:
 		return NULL;
 	}

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define TGM_DEFAULT_CONFIG "/etc/tgm/tgm.conf"
@@ -20,6 +21,7 @@ struct tgm_config {
 	struct {
 		char *url;
 		int connect_timeout;
+		int start_wait;
 	} database;
 	struct {
 		int level;
@@ -50,6 +52,7 @@ struct tgm_config {
 		int accept_batch;
 		int botapi_wait;
 		int botapi_max_body;
+		int botapi_max_polls;
 	} gatewayd;
 	struct {
 		char *doorbells;
@@ -60,12 +63,14 @@ struct tgm_config {
 		int claim_batch;
 		int claim_connections;
 		int max_inflight;
+		int max_connections;
 		int retry_base_ms;
 		int retry_cap_s;
 		int max_attempts;
 		int max_retry_after;
 		char *ambiguous;
 		char *callback_private;
+		char *callback_schedule;
 		char *metrics_listen;
 	} senderd;
 	struct {
@@ -77,6 +82,7 @@ struct tgm_config {
 		int poll_timeout;
 		char *metrics_listen;
 		int process_connections;
+		char *forward_private;
 	} webhookd;
 	struct {
 		char *doorbell;
@@ -96,6 +102,7 @@ enum tgm_config_type {
 	TGM_CFG_ENDPOINTS, /* a space or comma separated list of endpoints */
 	TGM_CFG_HEXKEY,   /* 64 hex characters (32 bytes) or empty */
 	TGM_CFG_CHOICE,   /* one of the words listed in the key's help, before the colon */
+	TGM_CFG_DURATIONS, /* a list of durations: 5s 5m 2h 1d (see tgm_config_durations) */
 };
 
 enum {
@@ -131,6 +138,13 @@ void tgm_config_print_defaults(FILE *out);
 
 /* tgm_config_diff_restart - log a warning for each changed key that needs a restart */
 void tgm_config_warn_unreloadable(const struct tgm_config *old, const struct tgm_config *cur);
+
+#define TGM_CONFIG_DURATIONS_MAX 16
+
+/* tgm_config_durations - "5s 5m 2.5h 1d" (space or comma separated, each at most 7 days)
+ * into ms[], at most max of them; their count (0 for ""), or -1 when v is not such a
+ * list */
+int tgm_config_durations(const char *v, int64_t *ms, int max);
 
 /* tgm_config_secret_key - the 32-byte master key; -1 when not configured */
 int tgm_config_secret_key(const struct tgm_config *cfg, unsigned char key[32]);

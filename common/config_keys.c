@@ -16,6 +16,8 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_SECRET, "libpq connection URL of the tgm database" },
 	{ "database", "connect_timeout", TGM_CFG_INT, OFF(database.connect_timeout), "5", 1, 300,
 	  0, "seconds to wait for a database connection" },
+	{ "database", "start_wait", TGM_CFG_INT, OFF(database.start_wait), "60", 0, 86400, 0,
+	  "seconds a starting daemon retries a database it cannot reach (0: fail at once)" },
 
 	{ "log", "level", TGM_CFG_LOGLEVEL, OFF(log.level), "info", 0, 0, TGM_CFG_RELOADABLE,
 	  "lowest priority logged: debug, info, notice, warning or error" },
@@ -66,6 +68,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  " (the message is canceled if it has not gone out)" },
 	{ "gatewayd", "botapi_max_body", TGM_CFG_INT, OFF(gatewayd.botapi_max_body), "52428800",
 	  1024, 67108864, 0, "largest Bot API request body (uploaded files), in bytes" },
+	{ "gatewayd", "botapi_max_polls", TGM_CFG_INT, OFF(gatewayd.botapi_max_polls), "10000",
+	  0, 1000000, TGM_CFG_RELOADABLE, "getUpdates long polls one gatewayd keeps waiting at"
+	  " once; one more gets Telegram's 429 with retry_after 1" },
 
 	{ "senderd", "doorbells", TGM_CFG_ENDPOINTS, OFF(senderd.doorbells),
 	  RUN "gatewayd-doorbell " RUN "webhookd-doorbell " RUN "billingd-doorbell", 0, 0, 0,
@@ -85,6 +90,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  64, 0, "database connections the lanes claim on, each lane on one (more bots, more)" },
 	{ "senderd", "max_inflight", TGM_CFG_INT, OFF(senderd.max_inflight), "32", 1, 1000,
 	  0, "most requests in flight to Telegram per bot" },
+	{ "senderd", "max_connections", TGM_CFG_INT, OFF(senderd.max_connections), "1024", 16,
+	  65536, 0, "most requests in flight to Telegram for the process, one connection each"
+	  " (a memory bound: each lane keeps what its limits need at the latency seen)" },
 	{ "senderd", "retry_base_ms", TGM_CFG_INT, OFF(senderd.retry_base_ms), "1000", 10,
 	  3600000, TGM_CFG_RELOADABLE, "first retry delay; doubles each attempt, with jitter" },
 	{ "senderd", "retry_cap_s", TGM_CFG_INT, OFF(senderd.retry_cap_s), "300", 1, 86400,
@@ -96,6 +104,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	{ "senderd", "ambiguous", TGM_CFG_CHOICE, OFF(senderd.ambiguous), "retry", 0, 0,
 	  TGM_CFG_RELOADABLE, "retry|fail: a send whose outcome is unknown is sent again (may"
 	  " duplicate) or failed" },
+	{ "senderd", "callback_schedule", TGM_CFG_DURATIONS, OFF(senderd.callback_schedule),
+	  "5s 5m 30m 2h 5h 10h 10h", 0, 0, TGM_CFG_RELOADABLE | TGM_CFG_EMPTY_OK,
+	  "pauses between the attempts of a delivery callback the app does not take (about a"
+	  " day in all); one attempt more than pauses, then it is failed (\"\": one attempt)" },
 	{ "senderd", "callback_private", TGM_CFG_CHOICE, OFF(senderd.callback_private), "refuse",
 	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: delivery callbacks to loopback, private and"
 	  " link-local addresses are refused unless the tenant allows them"
@@ -120,6 +132,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_EMPTY_OK, "address:port of webhookd's own /metrics and /healthz (empty: none)" },
 	{ "webhookd", "process_connections", TGM_CFG_INT, OFF(webhookd.process_connections), "4",
 	  1, 64, 0, "database connections the claimed updates are processed on, chats in parallel" },
+	{ "webhookd", "forward_private", TGM_CFG_CHOICE, OFF(webhookd.forward_private), "refuse",
+	  0, 0, TGM_CFG_RELOADABLE, "refuse|allow: updates forwarded to a bot's own webhook"
+	  " (Bot API setWebhook) at loopback, private and link-local addresses are refused unless"
+	  " the tenant allows them (tenants.callback_allow_private), or allowed for every tenant" },
 
 	{ "billingd", "doorbell", TGM_CFG_ENDPOINT, OFF(billingd.doorbell), RUN "billingd-doorbell",
 	  0, 0, 0, "ZeroMQ endpoint billingd binds to ring senderd (PUB)" },

@@ -7,6 +7,7 @@
  * alive on which host; it is written before READY, refreshed every HEARTBEAT_S seconds
  * and marked stopped on a clean exit.
  */
+#include "common/version.h"
 #include "common/daemon.h"
 #include "common/bus.h"
 #include "common/db.h"
@@ -25,6 +26,8 @@
 #define HEARTBEAT_S 2
 #define FINAL_QUERY_MS 2000
 #define IDLE_CHECK_US 10000
+#define DB_WAIT_FIRST_MS 500   /* the first pause before retrying a database not reachable */
+#define DB_WAIT_MAX_MS 10000   /* the longest */
 
 static const char HEARTBEAT_SQL[] =
 	"INSERT INTO daemons (name, instance, host, pid, version)"
@@ -78,7 +81,7 @@ static int parse_args(struct daemon_run *r, int argc, char **argv)
 		case 'i': r->ctx.instance = optarg; break;
 		case 'k': r->check_only = true; break;
 		case 'h': usage(stdout, r->ctx.daemon); return 1;
-		case 'V': printf("%s %s\n", r->ctx.daemon->name, TGM_VERSION); return 1;
+		case 'V': printf("%s %s\n", r->ctx.daemon->name, tgm_version); return 1;
 		default: usage(stderr, r->ctx.daemon); return 3;
 		}
 	}
@@ -99,7 +102,7 @@ static void apply_log_level(struct daemon_run *r)
 /* first_heartbeat - the row exists before READY, so `tgmctl status` lists us at once */
 static void first_heartbeat(struct daemon_run *r, PGconn *c)
 {
-	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, TGM_VERSION };
+	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, tgm_version };
 	PGresult *res = PQexecParams(c, HEARTBEAT_SQL, 5, NULL, p, NULL, NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -107,29 +110,50 @@ static void first_heartbeat(struct daemon_run *r, PGconn *c)
 	PQclear(res);
 }
 
-/* warn_stale_functions - say which functions differ from this build's text */
-static void warn_stale_functions(PGconn *c)
+/* worth_waiting - the error says the database cannot be reached yet (no answer, or a
+ * server starting, stopping or recovering), not that it refused us for good */
+static bool worth_waiting(const char *err)
 {
-	char names[256];
-	int n = tgm_functions_stale(c, names, sizeof(names), NULL, 0);
+	return strstr(err, "FATAL:") == NULL || strstr(err, "the database system is") != NULL;
+}
 
-	if (n > 0)
-		log_warn("%d database function%s differ%s from this build (%s): run \"tgmctl migrate\"",
-			 n, n == 1 ? "" : "s", n == 1 ? "s" : "", names);
+/* connect_waiting - a connection, retried with a growing pause for [database] start_wait
+ * seconds while the database cannot be reached (started before PostgreSQL, or during its
+ * restart): systemd hears why in STATUS= and extends its start timeout; NULL with err
+ * once the wait is over */
+static PGconn *connect_waiting(struct daemon_run *r, char *err, size_t errlen)
+{
+	const struct tgm_config *cfg = r->ctx.cfg;
+	int64_t give_up = tgm_mono_ms() + cfg->database.start_wait * 1000LL;
+	int64_t pause = DB_WAIT_FIRST_MS;
+	PGconn *c;
+
+	while ((c = tgm_db_connect(cfg->database.url, cfg->database.connect_timeout,
+				   r->ctx.daemon->name, err, errlen)) == NULL &&
+	       worth_waiting(err) && tgm_mono_ms() + pause < give_up) {
+		if (pause == DB_WAIT_FIRST_MS)
+			log_notice("waiting for the database (up to %ds): %s",
+				   cfg->database.start_wait, err);
+		tgm_sd_notifyf("STATUS=waiting for the database: %s\nEXTEND_TIMEOUT_USEC=%lld", err,
+			       (long long)(pause + cfg->database.connect_timeout * 1000LL + 5000) *
+				       1000);
+		usleep((useconds_t)(pause * 1000));
+		pause = pause * 2 < DB_WAIT_MAX_MS ? pause * 2 : DB_WAIT_MAX_MS;
+	}
+	if (c != NULL && pause != DB_WAIT_FIRST_MS)
+		log_notice("the database is reachable");
+	return c;
 }
 
 /* check_database - reachable and at the schema this build needs */
 static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 {
-	PGconn *c = tgm_db_connect(r->ctx.cfg->database.url, r->ctx.cfg->database.connect_timeout,
-				   r->ctx.daemon->name, err, errlen);
+	PGconn *c = connect_waiting(r, err, errlen);
 	bool ok;
 
 	if (c == NULL)
 		return false;
 	ok = tgm_schema_check(c, err, errlen);
-	if (ok)
-		warn_stale_functions(c);
 	if (ok)
 		first_heartbeat(r, c);
 	PQfinish(c);
@@ -146,7 +170,7 @@ static void on_heartbeat_done(PGresult *res, const char *err, void *arg)
 
 static void heartbeat(struct daemon_run *r, bool stopped)
 {
-	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, TGM_VERSION };
+	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, tgm_version };
 
 	if (stopped)
 		tgm_pg_query(r->ctx.db, "UPDATE daemons SET stopped_at = now(), seen_at = now()"
@@ -210,13 +234,18 @@ void tgm_daemon_drain_when_idle(struct tgm_ctx *ctx, int timeout_s)
 	on_idle_check(-1, 0, ctx);
 }
 
+/* reload - SIGHUP: read the file again; systemd hears RELOADING=1 and then READY=1
+ * (Type=notify-reload's protocol), whether the new file was taken or not */
 static void reload(struct daemon_run *r)
 {
 	char err[512];
-	struct tgm_config *cfg = tgm_config_load(r->config_path, err, sizeof(err)), *old;
+	struct tgm_config *cfg, *old;
 
+	tgm_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%lld", (long long)tgm_mono_ms() * 1000);
+	cfg = tgm_config_load(r->config_path, err, sizeof(err));
 	if (cfg == NULL) {
 		log_error("reload failed, keeping the old configuration: %s", err);
+		tgm_sd_notify("READY=1\nSTATUS=reload failed: kept the old configuration");
 		return;
 	}
 	old = r->ctx.cfg;
@@ -227,6 +256,7 @@ static void reload(struct daemon_run *r)
 		r->ctx.daemon->reload(&r->ctx, old);
 	tgm_config_free(old);
 	log_info("configuration reloaded");
+	tgm_sd_notifyf("READY=1\nSTATUS=%s running", r->ctx.daemon->name);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -262,16 +292,40 @@ static void setup_events(struct daemon_run *r)
 	add_timer(r, &r->ev_heartbeat, on_heartbeat_timer, HEARTBEAT_S * 1000000ULL);
 }
 
+/* late_stop - a SIGTERM or SIGINT came after the signal events were freed */
+static volatile sig_atomic_t late_stop;
+
+/* on_late_signal - during teardown, a stop signal only hurries it (never kills) */
+static void on_late_signal(int sig)
+{
+	(void)sig;
+	late_stop = 1;
+}
+
 static void free_events(struct daemon_run *r)
 {
+	struct sigaction sa = { .sa_handler = on_late_signal };
 	struct event **evs[] = { &r->ev_term, &r->ev_int, &r->ev_hup, &r->ev_watchdog,
 				 &r->ev_heartbeat };
 
+	sigset_t stops, old;
+
+	/* freeing a signal event restores the default action, which would make a second
+	 * SIGTERM during teardown kill the daemon instead of hurrying it: the stop signals
+	 * wait, blocked, until on_late_signal is in place */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigprocmask(SIG_BLOCK, &stops, &old);
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i]) {
 			event_free(*evs[i]);
 			*evs[i] = NULL;
 		}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* finish_queries - give the last queries (the stopped heartbeat) a moment to land */
@@ -279,7 +333,7 @@ static void finish_queries(struct daemon_run *r)
 {
 	int64_t deadline = tgm_mono_ms() + FINAL_QUERY_MS;
 
-	while (tgm_pg_pending(r->ctx.db) > 0 && tgm_mono_ms() < deadline)
+	while (tgm_pg_pending(r->ctx.db) > 0 && tgm_mono_ms() < deadline && !late_stop)
 		event_base_loop(r->ctx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
 }
 
@@ -357,7 +411,7 @@ int tgm_daemon_main(int argc, char **argv, const struct tgm_daemon *d)
 		return 1;
 	}
 	tgm_sd_notifyf("READY=1\nSTATUS=%s running", d->name);
-	log_info("ready version=%s instance=%s", TGM_VERSION, r.ctx.instance);
+	log_info("ready version=%s instance=%s", tgm_version, r.ctx.instance);
 	event_base_dispatch(r.ctx.base);
 	teardown(&r, true);
 	log_info("stopped");

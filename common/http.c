@@ -3,6 +3,7 @@
  * problem documents, and per-route counters.
  */
 #include "common/http.h"
+#include "common/httperr.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -174,7 +175,8 @@ struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *lis
 		s->stats[i].pattern = routes[i].pattern;
 	s->stats[s->nroutes].pattern = "unmatched";
 	/* bodies up to twice the limit get a problem document from route(); beyond that
-	 * libevent refuses them itself (with a small HTML page) before reading them */
+	 * libevent refuses them itself before reading them, and httperr.c turns its HTML
+	 * page (as for a broken request line, header or length) into a problem document */
 	s->max_body = max_body;
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)(max_body * 2 + 65536));
 	evhttp_set_max_headers_size(s->http, 65536);
@@ -183,6 +185,7 @@ struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *lis
 					    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
 					    EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(s->http, route, s);
+	evhttp_set_bevcb(s->http, tgm_httperr_bufferevent, NULL);
 	s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)strtol(colon + 1, NULL, 10));
 	if (s->sock == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen,
@@ -223,9 +226,9 @@ char *tgm_http_body(struct evhttp_request *req, size_t *len)
 	return buf;
 }
 
-/* reason_phrase - RFC 9110's phrase for the codes tgm answers with (libevent 2.1 says
+/* tgm_http_reason - RFC 9110's phrase for the codes tgm answers with (libevent 2.1 says
  * "Client Error" for 422 and 429), or NULL */
-static const char *reason_phrase(int status)
+const char *tgm_http_reason(int status)
 {
 	static const struct { int code; const char *text; } phrases[] = {
 		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
@@ -254,7 +257,7 @@ void tgm_http_reply(struct evhttp_request *req, int code, const char *type, cons
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
 		evbuffer_add(out, body, len);
-	evhttp_send_reply(req, code, reason_phrase(code), out);
+	evhttp_send_reply(req, code, tgm_http_reason(code), out);
 	evbuffer_free(out);
 }
 
@@ -267,24 +270,31 @@ void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g)
 	yajl_gen_free(g);
 }
 
-void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
-		      const char *detail, const char *field)
+yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail,
+			      const char *field)
 {
 	yajl_gen g = tgm_jgen_new();
 	char uri[128];
-	size_t len;
-	const char *text;
 
 	snprintf(uri, sizeof(uri), PROBLEM_BASE "%s", type);
 	yajl_gen_map_open(g);
 	tgm_jgen_kstr(g, "type", uri);
-	tgm_jgen_kstr(g, "title", reason_phrase(status) ? reason_phrase(status) : "Error");
+	tgm_jgen_kstr(g, "title", tgm_http_reason(status) ? tgm_http_reason(status) : "Error");
 	tgm_jgen_kint(g, "status", status);
 	tgm_jgen_kstr(g, "detail", detail);
 	if (field)
 		tgm_jgen_kstr(g, "field", field);
 	yajl_gen_map_close(g);
-	text = tgm_jgen_text(g, &len);
+	return g;
+}
+
+void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
+		      const char *detail, const char *field)
+{
+	yajl_gen g = tgm_http_problem_doc(status, type, detail, field);
+	size_t len;
+	const char *text = tgm_jgen_text(g, &len);
+
 	tgm_http_reply(req, status, "application/problem+json", text, len);
 	yajl_gen_free(g);
 }

@@ -59,6 +59,14 @@ void tgm_http_reply(struct evhttp_request *req, int code, const char *type, cons
 		    size_t len);
 /* tgm_http_reply_json - the generator's text as application/json; frees g */
 void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g);
+/* tgm_http_reason - RFC 9110's reason phrase for status, or NULL when tgm has none */
+const char *tgm_http_reason(int status);
+
+/* tgm_http_problem_doc - the problem document tgm_http_problem sends, as a generator the
+ * caller frees */
+yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail,
+			      const char *field);
+
 /*
  * tgm_http_problem - RFC 9457 application/problem+json: type is a short stable slug
  * ("invalid_field") made into "https://tgm.dev/problems/<slug>"; field may be NULL.

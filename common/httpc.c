@@ -17,6 +17,10 @@
  * them: when a reused connection dies without an answer, libcurl retries on a fresh one
  * by rewinding the body, and on_seek allows that only while part of the body was
  * never handed over (the server cannot have acted on a request it did not get whole).
+ *
+ * A stream (tgm_httpc_stream) hands the response over as it arrives instead of keeping
+ * it: its sink may ask for a pause (the next bytes are refused with
+ * CURL_WRITEFUNC_PAUSE, so curl holds them and reads no more) until tgm_httpc_resume.
  */
 #include "common/httpc.h"
 #include "common/log.h"
@@ -54,6 +58,10 @@ struct xfer {
 	const char *fail;   /* set when it fails without curl */
 	tgm_httpc_cb cb;
 	void *arg;
+	const struct tgm_httpc_sink *sink; /* a stream's, else NULL */
+	bool head_told;     /* the sink has the status and headers */
+	bool full;          /* the sink asked for a pause */
+	bool paused;        /* curl holds bytes the sink refused */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -304,12 +312,41 @@ static void fail_later(struct tgm_httpc *c, struct xfer *x, const char *why)
 	event_active(c->ev_fail, 0, 0);
 }
 
+/* stream_write - a stream's bytes to its sink (the head first) */
+static size_t stream_write(struct xfer *x, char *data, size_t n)
+{
+	int r;
+
+	if (x->full) {
+		x->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (!x->head_told) {
+		long status = 0;
+		char *type = NULL;
+		curl_off_t length = -1;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &type);
+		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+		x->head_told = true;
+		x->sink->head(status, type, (long long)length, x->arg);
+	}
+	r = x->sink->data(data, n, x->arg);
+	if (r == TGM_HTTPC_ABORT)
+		return 0;
+	x->full = r == TGM_HTTPC_PAUSE;
+	return n;
+}
+
 /* on_write - CURLOPT_WRITEFUNCTION: append to the body, up to the cap */
 static size_t on_write(char *data, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 
 	n *= size;
+	if (x->sink)
+		return stream_write(x, data, n);
 	if (x->len + n > TGM_HTTPC_MAX_BODY) {
 		x->too_big = true;
 		return 0;
@@ -464,8 +501,11 @@ static bool easy_setup(struct xfer *x, const char *method, const char *url, bool
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TGM_HTTPC_MAX_BODY);
-	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	if (x->sink == NULL) {
+		rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+				       (curl_off_t)TGM_HTTPC_MAX_BODY);
+		rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	}
 	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
@@ -507,15 +547,17 @@ static void add_deadline(struct xfer *x)
 	evtimer_add(x->ev_deadline, &tv);
 }
 
-void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
-		       const char *const *headers, const char *body, size_t len, int timeout_ms,
-		       tgm_httpc_cb cb, void *arg)
+/* start - a request, or a stream when sink is not NULL */
+static struct xfer *start(struct tgm_httpc *c, const char *method, const char *url,
+			  const char *const *headers, const char *body, size_t len, int timeout_ms,
+			  const struct tgm_httpc_sink *sink, tgm_httpc_cb cb, void *arg)
 {
 	struct xfer *x = tgm_xcalloc(1, sizeof(*x));
 
 	x->c = c;
 	x->cb = cb;
 	x->arg = arg;
+	x->sink = sink;
 	x->retry_after = -1;
 	x->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 	x->body_len = body ? len : 0;
@@ -526,7 +568,7 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 	c->inflight++;
 	if (c->closing) {
 		fail_later(c, x, "client closed");
-		return;
+		return x;
 	}
 	for (int i = 0; headers && headers[i]; i++)
 		x->hdrs = curl_slist_append(x->hdrs, headers[i]);
@@ -534,19 +576,47 @@ void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
 	x->easy = curl_easy_init();
 	if (x->easy == NULL || x->hdrs == NULL) {
 		fail_later(c, x, "out of memory");
-		return;
+		return x;
 	}
 	if (!easy_setup(x, method, url, body != NULL, x->timeout_ms)) {
 		fail_later(c, x, "request refused by libcurl (bad URL or option)");
-		return;
+		return x;
 	}
 	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
 		fail_later(c, x, "request refused by libcurl");
-		return;
+		return x;
 	}
 	LIST_PUSH(c->xfers, x);
 	if (x->timeout_ms > 0)
 		add_deadline(x);
+	return x;
+}
+
+void tgm_httpc_request(struct tgm_httpc *c, const char *method, const char *url,
+		       const char *const *headers, const char *body, size_t len, int timeout_ms,
+		       tgm_httpc_cb cb, void *arg)
+{
+	start(c, method, url, headers, body, len, timeout_ms, NULL, cb, arg);
+}
+
+struct tgm_httpc_xfer *tgm_httpc_stream(struct tgm_httpc *c, const char *url,
+					const char *const *headers, int timeout_ms,
+					const struct tgm_httpc_sink *sink, tgm_httpc_cb cb,
+					void *arg)
+{
+	return (struct tgm_httpc_xfer *)start(c, "GET", url, headers, NULL, 0, timeout_ms, sink,
+					      cb, arg);
+}
+
+void tgm_httpc_resume(struct tgm_httpc_xfer *handle)
+{
+	struct xfer *x = (struct xfer *)handle;
+
+	x->full = false;
+	if (!x->paused || x->easy == NULL)
+		return;
+	x->paused = false;
+	curl_easy_pause(x->easy, CURLPAUSE_CONT); /* curl's timer takes it up again */
 }
 
 struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host)

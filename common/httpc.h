@@ -62,6 +62,27 @@ bool tgm_httpc_addr_public(const struct sockaddr *sa);
 /* tgm_httpc_user_agent - the User-Agent header of c's requests (copied) */
 void tgm_httpc_user_agent(struct tgm_httpc *c, const char *ua);
 
+/*
+ * Streams: a GET whose response is handed to a sink as it arrives, never kept (no size
+ * cap, no decoding). head runs once, before the first bytes (content_type may be NULL,
+ * length is -1 when unknown); data takes each piece and answers TGM_HTTPC_MORE,
+ * TGM_HTTPC_PAUSE (taken, but hand over no more until tgm_httpc_resume) or
+ * TGM_HTTPC_ABORT (the transfer fails). cb then runs once as for a request, with an
+ * empty body. The handle is valid until cb has run.
+ */
+enum { TGM_HTTPC_MORE = 0, TGM_HTTPC_PAUSE = 1, TGM_HTTPC_ABORT = -1 };
+struct tgm_httpc_sink {
+	void (*head)(long status, const char *content_type, long long length, void *arg);
+	int (*data)(const char *data, size_t len, void *arg);
+};
+struct tgm_httpc_xfer;
+struct tgm_httpc_xfer *tgm_httpc_stream(struct tgm_httpc *c, const char *url,
+					const char *const *headers, int timeout_ms,
+					const struct tgm_httpc_sink *sink, tgm_httpc_cb cb,
+					void *arg);
+/* tgm_httpc_resume - a paused stream's sink takes bytes again (not from its callbacks) */
+void tgm_httpc_resume(struct tgm_httpc_xfer *x);
+
 /* tgm_httpc_inflight - requests whose callback has not run yet */
 int tgm_httpc_inflight(const struct tgm_httpc *c);
 

@@ -9,6 +9,8 @@
 #ifndef TGM_JSON_H
 #define TGM_JSON_H
 
+#include "common/utf8.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,9 +26,6 @@
  */
 yajl_val tgm_json_parse(const char *text, size_t len, size_t max_len, int max_depth, char *err,
 			size_t errlen);
-
-/* tgm_utf8_valid - strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF */
-bool tgm_utf8_valid(const char *s);
 
 /* lookups in an object; NULL / false when missing or of another type */
 yajl_val tgm_json_get(yajl_val obj, const char *key);

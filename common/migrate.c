@@ -3,20 +3,15 @@
  *
  * schema_migrations(version, name, checksum, applied_at) records each applied
  * migration. A checksum that differs from the compiled-in file is reported (the file
- * was edited after it ran) but not re-applied: migrations are append-only.
- *
- * Functions are not migrations: sql/functions/NAME.sql holds the one current text of
- * a function as a CREATE OR REPLACE. After the migrations, every migrate re-applies
- * them all in one transaction and records each text's checksum in
- * schema_functions(name, checksum, applied_at), so a database whose functions are
- * not this build's can be told (tgm_functions_stale). Bodies are checked when they
- * run, not when they are created (check_function_bodies off, as pg_dump does), so
- * the files may call each other in any order.
+ * was edited after it ran) but not re-applied: migrations are append-only. After them
+ * come the function files of sql/functions/ (sqlfunc.c), under the same lock.
  */
 #include "common/migrate.h"
 #include "common/botset.h"
+#include "common/buf.h"
 #include "common/crypto.h"
 #include "common/db.h"
+#include "common/sqlfunc.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -28,12 +23,6 @@ static const char create_table_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	" version integer PRIMARY KEY,"
 	" name text NOT NULL,"
-	" checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
-
-static const char create_functions_sql[] =
-	"CREATE TABLE IF NOT EXISTS schema_functions ("
-	" name text PRIMARY KEY,"
 	" checksum text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
 
@@ -119,78 +108,20 @@ static bool apply_one(PGconn *c, const struct tgm_migration *m, char *err, size_
 	return true;
 }
 
-/* function_stored - the recorded checksum of function f into out; false when none */
-static bool function_stored(PGconn *c, const struct tgm_function *f, char out[65])
-{
-	const char *p[1] = { f->name };
-	PGresult *r = tgm_db_query(c, "SELECT checksum FROM schema_functions WHERE name = $1",
-				   1, p, NULL, 0);
-	bool found = r && PQntuples(r) == 1;
-
-	if (found)
-		snprintf(out, 65, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return found;
-}
-
-/* function_apply - one function's text and its checksum, inside the open transaction */
-static bool function_apply(PGconn *c, const struct tgm_function *f, FILE *out, char *err,
-			   size_t errlen)
-{
-	char sum[65], stored[65], msg[512];
-	const char *p[2] = { f->name, sum };
-	bool had = function_stored(c, f, stored);
-	PGresult *r;
-
-	checksum_hex(f->sql, sum);
-	r = PQexec(c, f->sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-		msg[strcspn(msg, "\n")] = '\0';
-		snprintf(err, errlen, "function %s failed: %s", f->name, msg);
-		PQclear(r);
-		return false;
-	}
-	PQclear(r);
-	if (!tgm_db_exec(c, "INSERT INTO schema_functions (name, checksum) VALUES ($1, $2)"
-			    " ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum,"
-			    " applied_at = now() WHERE schema_functions.checksum <> EXCLUDED.checksum",
-			    2, p, err, errlen))
-		return false;
-	if (out && had && strcmp(stored, sum) != 0)
-		fprintf(out, "replaced function %s\n", f->name);
-	return true;
-}
-
-/* defaults_apply - bot_setting_defaults := common/botset.c's defaults (when it exists) */
+/* defaults_apply - bot_setting_defaults := common/botset.c's defaults, the only copy,
+ * so SQL (bd_setting, senderd's and gatewayd's queries) never repeats a default */
 static bool defaults_apply(PGconn *c, char *err, size_t errlen)
 {
 	const char *p[1] = { tgm_botset_defaults_json() };
 
-	return tgm_db_exec(c, "DELETE FROM bot_setting_defaults d WHERE NOT $1::jsonb ? d.key",
+	return tgm_db_exec(c, "CREATE TABLE IF NOT EXISTS bot_setting_defaults ("
+			   " key text PRIMARY KEY, value jsonb NOT NULL)", 0, NULL, err, errlen) &&
+	       tgm_db_exec(c, "DELETE FROM bot_setting_defaults d WHERE NOT $1::jsonb ? d.key",
 			   1, p, err, errlen) &&
 	       tgm_db_exec(c, "INSERT INTO bot_setting_defaults (key, value)"
 			   " SELECT key, value FROM jsonb_each($1::jsonb)"
 			   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
 			   " WHERE bot_setting_defaults.value <> EXCLUDED.value", 1, p, err, errlen);
-}
-
-/* functions_apply - every function's current text, in one transaction */
-static bool functions_apply(PGconn *c, FILE *out, char *err, size_t errlen)
-{
-	bool ok;
-
-	if (!tgm_db_exec(c, create_functions_sql, 0, NULL, err, errlen) ||
-	    !tgm_db_exec(c, "BEGIN", 0, NULL, err, errlen))
-		return false;
-	ok = tgm_db_exec(c, "SET LOCAL check_function_bodies = off", 0, NULL, err, errlen);
-	for (int i = 0; ok && i < tgm_functions_count; i++)
-		ok = function_apply(c, &tgm_functions[i], out, err, errlen);
-	ok = ok && defaults_apply(c, err, errlen);
-	if (ok && tgm_db_exec(c, "COMMIT", 0, NULL, err, errlen))
-		return true;
-	tgm_db_exec(c, "ROLLBACK", 0, NULL, NULL, 0);
-	return false;
 }
 
 /* migrate_locked - the work of tgm_migrate, with the advisory lock held */
@@ -216,7 +147,16 @@ static int migrate_locked(PGconn *c, FILE *out, char *err, size_t errlen)
 			fprintf(out, "applied %s\n", m->name);
 		applied++;
 	}
-	return functions_apply(c, out, err, errlen) ? applied : -1;
+	if (tgm_schema_version(c, err, errlen) > tgm_schema_wanted()) {
+		/* a newer build migrated it: its functions stay, as its tables do */
+		if (out)
+			fprintf(out, "functions left as they are: the database is newer than this"
+				     " build\n");
+		return applied;
+	}
+	if (!defaults_apply(c, err, errlen))
+		return -1;
+	return tgm_sqlfunc_apply(c, out, err, errlen) < 0 ? -1 : applied;
 }
 
 int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen)
@@ -231,9 +171,38 @@ int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen)
 	return applied;
 }
 
+/* first_missing - the first compiled-in migration the database has not applied (one
+ * numbered below the newest applied one, added later), or NULL; false on error */
+static bool first_missing(PGconn *c, const struct tgm_migration **missing, char *err,
+			  size_t errlen)
+{
+	struct tgm_buf versions;
+	const char *p[1];
+	PGresult *r;
+
+	*missing = NULL;
+	tgm_buf_init(&versions);
+	tgm_buf_add(&versions, "{", 1);
+	for (int i = 0; i < tgm_migrations_count; i++)
+		tgm_buf_printf(&versions, "%s%d", i ? "," : "", tgm_migrations[i].version);
+	tgm_buf_add(&versions, "}", 1);
+	p[0] = versions.p;
+	r = tgm_db_query(c, "SELECT min(v) FROM unnest($1::int[]) v"
+			 " WHERE v NOT IN (SELECT version FROM schema_migrations)", 1, p, err, errlen);
+	tgm_buf_free(&versions);
+	if (r == NULL)
+		return false;
+	for (int i = 0; i < tgm_migrations_count && !PQgetisnull(r, 0, 0); i++)
+		if (tgm_migrations[i].version == (int)strtol(PQgetvalue(r, 0, 0), NULL, 10))
+			*missing = &tgm_migrations[i];
+	PQclear(r);
+	return true;
+}
+
 bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 {
 	int have = tgm_schema_version(c, err, errlen), want = tgm_schema_wanted();
+	const struct tgm_migration *missing;
 
 	if (have < 0)
 		return false;
@@ -243,40 +212,14 @@ bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 			 have, want);
 		return false;
 	}
-	/* a newer schema is fine: migrations only add, so old builds keep working */
-	return true;
-}
-
-/* stale_add - append name to the comma-separated list names (truncated to len) */
-static void stale_add(char *names, size_t len, const char *name)
-{
-	size_t used = strlen(names);
-
-	if (used < len)
-		snprintf(names + used, len - used, "%s%s", used ? ", " : "", name);
-}
-
-int tgm_functions_stale(PGconn *c, char *names, size_t len, char *err, size_t errlen)
-{
-	PGresult *r = tgm_db_query(c, "SELECT to_regclass('schema_functions') IS NOT NULL", 0,
-				   NULL, err, errlen);
-	bool exists = r && PQgetvalue(r, 0, 0)[0] == 't';
-	int stale = 0;
-
-	PQclear(r);
-	if (r == NULL)
-		return -1;
-	if (len)
-		names[0] = '\0';
-	for (int i = 0; i < tgm_functions_count; i++) {
-		const struct tgm_function *f = &tgm_functions[i];
-		char stored[65], sum[65];
-
-		checksum_hex(f->sql, sum);
-		if (exists && function_stored(c, f, stored) && strcmp(stored, sum) == 0)
-			continue;
-		stale_add(names, len, f->name);
-		stale++;
+	if (!first_missing(c, &missing, err, errlen))
+		return false;
+	if (missing) {
+		snprintf(err, errlen, "database schema lacks migration %d (%s), which this build"
+			 " needs: run \"tgmctl migrate\"", missing->version, missing->name);
+		return false;
 	}
-	return stale;
+	/* a newer schema is fine: migrations only add, so old builds keep working; its
+	 * functions are a newer build's too */
+	return have > want || tgm_sqlfunc_check(c, err, errlen);
 }

@@ -5,9 +5,10 @@
  * takes whole submissions from the head, up to [gatewayd] accept_batch messages, and
  * commits them with one INSERT ... SELECT FROM unnest(arrays) statement. The row
  * itself records the acceptance: no event row is written for it, and the readers
- * show a first transition 'queued' at created_at (see status.c). While a batch is in
- * flight new submissions gather, so the batch size follows the load: one row when
- * idle, hundreds when busy.
+ * show a first transition 'queued' at created_at (see status.c). While a group is in
+ * flight new submissions gather, so the group size follows the load: one row when
+ * idle, hundreds when busy. (A "group" here is one commit; messages.c's "batch" is
+ * one POST /v1/messages/batch request.)
  *
  * Message ids come from the identity sequence in request order, so messages to one
  * chat keep the order in which they were accepted. Rows that did not insert are
@@ -38,10 +39,11 @@ struct submission {
 	void *arg;
 };
 
-struct batch {
+/* group - the submissions one INSERT commits together */
+struct group {
 	struct gw_accept *a;
 	struct accept_conn *conn;
-	struct submission *head; /* the submissions of this batch, in order */
+	struct submission *head; /* the submissions of this group, in order */
 	struct gw_msg **msgs;    /* all their messages, flattened: ord = index */
 	int n;
 };
@@ -124,20 +126,6 @@ static const char replay_sql[] =
 
 static void accept_pump(struct gw_accept *a);
 
-void gw_msg_free(struct gw_msg *m)
-{
-	if (m == NULL)
-		return;
-	free(m->chat);
-	free(m->method);
-	free(m->params);
-	free(m->send_at);
-	free(m->idem_key);
-	free(m->callback_url);
-	free(m->metadata);
-	free(m);
-}
-
 struct gw_accept *gw_accept_new(struct gatewayd *gw)
 {
 	struct gw_accept *a = tgm_xcalloc(1, sizeof(*a));
@@ -151,8 +139,8 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	return a;
 }
 
-/* finish - every message of the batch has its outcome: answer, ring, free */
-static void finish(struct batch *b)
+/* finish - every message of the group has its outcome: answer, ring, free */
+static void finish(struct group *b)
 {
 	struct gw_accept *a = b->a;
 	int64_t last_bot = 0;
@@ -177,9 +165,10 @@ static void finish(struct batch *b)
 	accept_pump(a);
 }
 
+/* on_replay - the idempotency keys already used: those messages are replays, the others go in */
 static void on_replay(PGresult *res, const char *err, void *arg)
 {
-	struct batch *b = arg;
+	struct group *b = arg;
 
 	for (int i = 0; !err && i < PQntuples(res); i++) {
 		int64_t ord = 0;
@@ -191,7 +180,7 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 		m = b->msgs[ord];
 		tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 		tgm_parse_int64(PQgetvalue(res, i, 4), &m->bot_id);
-		snprintf(m->status, sizeof(m->status), "%s", PQgetvalue(res, i, 3));
+		tgm_msg_status_parse(PQgetvalue(res, i, 3), &m->status);
 		m->outcome = strcmp(PQgetvalue(res, i, 2), m->req_hash) == 0 ? GW_REPLAYED
 									   : GW_KEY_CONFLICT;
 	}
@@ -204,7 +193,7 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 }
 
 /* look_up_replays - rows with an idempotency key that did not insert */
-static void look_up_replays(struct batch *b)
+static void look_up_replays(struct group *b)
 {
 	struct tgm_buf ord, tenant, idem;
 	const char *p[3];
@@ -238,9 +227,10 @@ static void look_up_replays(struct batch *b)
 	tgm_buf_free(&ord), tgm_buf_free(&tenant), tgm_buf_free(&idem);
 }
 
+/* on_insert - the group's INSERT answered: each message gets its id, or the group fails */
 static void on_insert(PGresult *res, const char *err, void *arg)
 {
-	struct batch *b = arg;
+	struct group *b = arg;
 	unsigned long accepted = 0;
 
 	if (err) {
@@ -261,7 +251,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 			tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
 			m->outcome = GW_ACCEPTED;
-			snprintf(m->status, sizeof(m->status), "queued");
+			m->status = TGM_MSG_QUEUED;
 			accepted++;
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome = GW_KEY_REVOKED; /* revoked after the request was authenticated */
@@ -302,7 +292,8 @@ static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
 	tgm_pgarr_add(&col[13], num[4]);
 }
 
-static void send_batch(struct gw_accept *a, struct batch *b)
+/* send_group - the group's messages as one INSERT over arrays, one per column */
+static void send_group(struct gw_accept *a, struct group *b)
 {
 	struct tgm_buf col[NCOLS];
 	const char *p[NCOLS];
@@ -320,10 +311,10 @@ static void send_batch(struct gw_accept *a, struct batch *b)
 		tgm_buf_free(&col[c]);
 }
 
-/* take_batch - whole submissions from the queue, up to accept_batch messages */
-static struct batch *take_batch(struct gw_accept *a, struct accept_conn *conn)
+/* take_group - whole submissions from the queue, up to accept_batch messages */
+static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 {
-	struct batch *b = tgm_xcalloc(1, sizeof(*b));
+	struct group *b = tgm_xcalloc(1, sizeof(*b));
 	struct submission **tail = &b->head;
 	int limit = a->gw->ctx->cfg->gatewayd.accept_batch, k = 0;
 
@@ -348,6 +339,7 @@ static struct batch *take_batch(struct gw_accept *a, struct accept_conn *conn)
 	return b;
 }
 
+/* accept_pump - give waiting submissions to every idle accept connection */
 static void accept_pump(struct gw_accept *a)
 {
 	if (a->closing)
@@ -359,7 +351,7 @@ static void accept_pump(struct gw_accept *a)
 			continue;
 		c->busy = true;
 		a->inflight++;
-		send_batch(a, take_batch(a, c));
+		send_group(a, take_group(a, c));
 	}
 }
 
@@ -399,7 +391,7 @@ void gw_accept_free(struct gw_accept *a)
 		return;
 	a->closing = true;
 	for (int i = 0; i < a->nconns; i++)
-		tgm_pg_free(a->conns[i].pg); /* in-flight batches finish as FAILED */
+		tgm_pg_free(a->conns[i].pg); /* in-flight groups finish as FAILED */
 	while (a->head) {
 		struct submission *s = a->head;
 

@@ -6,6 +6,8 @@
 #ifndef GW_ACCEPT_H
 #define GW_ACCEPT_H
 
+#include "common/msgstatus.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,7 +25,7 @@ enum gw_outcome {
 	GW_FAILED,        /* the database failed; nothing was accepted */
 };
 
-/* gw_msg - one message to accept; the strings are owned by it (gw_msg_free) */
+/* gw_msg - one message to accept; the strings are owned by it (gw_msg_free, validate.h) */
 struct gw_msg {
 	int64_t tenant_id;
 	int64_t key_id;    /* the API key that asked: checked again at the commit */
@@ -41,7 +43,7 @@ struct gw_msg {
 	/* the outcome */
 	enum gw_outcome outcome;
 	int64_t id;
-	char status[16];   /* the message's status now (for replays) */
+	enum tgm_msg_status status; /* the message's status now (for replays) */
 };
 
 /* gw_accept_cb - every message of the submission has its outcome */
@@ -56,6 +58,5 @@ void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accep
 void gw_accept_flush(struct gw_accept *a);
 /* gw_accept_busy - submissions waiting or in flight */
 int gw_accept_busy(const struct gw_accept *a);
-void gw_msg_free(struct gw_msg *m);
 
 #endif

@@ -44,6 +44,7 @@ struct new_password {
 	void (*then)(struct gw_req *r);
 };
 
+/* new_password_free - wipe and free a password being hashed */
 static void new_password_free(void *p)
 {
 	struct new_password *np = p;
@@ -54,12 +55,14 @@ static void new_password_free(void *p)
 	free(np);
 }
 
+/* valid_role - one of owner, admin, agent, viewer */
 static bool valid_role(const char *role)
 {
 	return role && (!strcmp(role, "owner") || !strcmp(role, "admin") ||
 			!strcmp(role, "agent") || !strcmp(role, "viewer"));
 }
 
+/* sqlstate_is - the failed statement's SQLSTATE is state */
 static bool sqlstate_is(PGresult *res, const char *state)
 {
 	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -92,6 +95,7 @@ static void reply_with_password(struct gw_req *r, int code, const char *row)
 	free(out);
 }
 
+/* hash_work - on the worker thread: hash the new password */
 static void hash_work(void *arg)
 {
 	struct new_password *np = arg;
@@ -99,6 +103,7 @@ static void hash_work(void *arg)
 	np->hash = tgm_password_hash(np->password);
 }
 
+/* hash_done - back on the loop: go on with the hash */
 static void hash_done(void *arg)
 {
 	struct new_password *np = arg;
@@ -133,6 +138,7 @@ static void with_password(struct gw_req *r, void (*then)(struct gw_req *r))
 				 NULL);
 }
 
+/* on_created - the account's INSERT answered: 201, or why not (409, 422) */
 static void on_created(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err && sqlstate_is(res, "23505"))
@@ -147,6 +153,7 @@ static void on_created(struct gw_req *r, PGresult *res, const char *err)
 		reply_with_password(r, 201, PQgetvalue(res, 0, 0));
 }
 
+/* insert_account - store the new account with its password hash */
 static void insert_account(struct gw_req *r)
 {
 	struct new_password *np = r->data;
@@ -174,6 +181,7 @@ void gw_accounts_create(struct gw_req *r)
 	with_password(r, insert_account);
 }
 
+/* on_updated - an account's UPDATE answered; the last owner cannot go */
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err && sqlstate_is(res, "23514"))
@@ -217,6 +225,7 @@ void gw_accounts_update(struct gw_req *r)
 	gw_query_sql(r, update_sql, 4, p, on_updated);
 }
 
+/* store_password - store an account's new password hash */
 static void store_password(struct gw_req *r)
 {
 	struct new_password *np = r->data;

@@ -25,6 +25,7 @@ static const char lookup_sql[] =
 	" SELECT id, tenant_id, scope FROM k";
 static const char touch_sql[] = "UPDATE api_keys SET last_used_at = now() WHERE id = $1";
 
+/* scope_of - a key's stored scope word to its enum (unknown: read) */
 static enum gw_scope scope_of(const char *s)
 {
 	if (strcmp(s, "admin") == 0)
@@ -34,6 +35,7 @@ static enum gw_scope scope_of(const char *s)
 	return GW_SCOPE_READ;
 }
 
+/* unauthorized - a 401 with its WWW-Authenticate header */
 static void unauthorized(struct gw_req *r, const char *detail)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
@@ -117,6 +119,7 @@ static void authorized(struct gw_req *r, const struct gw_key *key)
 	gw_auth_granted(r);
 }
 
+/* on_key - the key looked up: cache it and go on, or refuse */
 static void on_key(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct gw_key key;
@@ -138,6 +141,7 @@ static void on_key(struct gw_req *r, PGresult *res, const char *err)
 	authorized(r, &key);
 }
 
+/* on_touched - last_used_at written (a failure is only logged) */
 static void on_touched(PGresult *res, const char *err, void *arg)
 {
 	if (err)

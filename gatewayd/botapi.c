@@ -1,15 +1,18 @@
 /*
  * botapi.c - the Bot-API-compatible endpoint /bot<token>/<method>: finds the bot by
  * its token's SHA-256 (never by the token itself, which no log line names) and
- * answers any other token (or one of a tenant that switched the endpoint off) as
- * Telegram does, 401 Unauthorized. The sending methods are queued and paced by tgm
- * (botsend.c); those that receive updates are not served yet and get Telegram's 404
- * Not Found; every other method passes through to Telegram, its answer unchanged.
+ * answers any other token as Telegram does, 401 Unauthorized; a bot of a tenant
+ * that switched the endpoint off (tenants.botapi_enabled) gets 403 Forbidden,
+ * saying so. The sending methods are queued and paced by tgm
+ * (botsend.c); getUpdates is answered from tgm's update store (botupdates.c), the
+ * webhook methods by tgm too (botwebhook.c), file downloads streamed (botfile.c);
+ * every other method passes through to Telegram, its answer unchanged.
  */
 #include "gatewayd/gatewayd.h"
 #include "common/crypto.h"
 #include "common/daemon.h"
 #include "common/http.h"
+#include "common/json.h"
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -22,25 +25,32 @@
 
 static const char unauthorized[] =
 	"{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}";
-static const char not_found[] = "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}";
+
+static const char switched_off[] =
+	"{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: the Bot API endpoint"
+	" is switched off for this bot's tenant in tgm\"}";
 
 static const char bot_sql[] =
-	"SELECT b.id, b.tenant_id FROM bots b JOIN tenants t ON t.id = b.tenant_id"
-	" WHERE b.token_hash = decode($1, 'hex') AND b.deleted_at IS NULL AND b.enabled"
-	" AND t.botapi_enabled";
+	"SELECT b.id, b.tenant_id, t.botapi_enabled FROM bots b"
+	" JOIN tenants t ON t.id = b.tenant_id"
+	" WHERE b.token_hash = decode($1, 'hex') AND b.deleted_at IS NULL AND b.enabled";
 
-/* methods tgm itself will serve from its update store (the sending ones: botsend.c) */
-static const char *const own_methods[] = {
-	"getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", NULL,
-};
-
-/* own_method - true if tgm serves method itself rather than passing it through */
-static bool own_method(const char *method)
+void gw_botapi_error(struct gw_req *r, int code, const char *description, int retry_after)
 {
-	for (int i = 0; own_methods[i]; i++)
-		if (strcasecmp(own_methods[i], method) == 0)
-			return true;
-	return false;
+	yajl_gen g = tgm_jgen_new();
+
+	yajl_gen_map_open(g);
+	tgm_jgen_kbool(g, "ok", false);
+	tgm_jgen_kint(g, "error_code", code);
+	tgm_jgen_kstr(g, "description", description);
+	if (retry_after > 0) {
+		tgm_jgen_key(g, "parameters");
+		yajl_gen_map_open(g);
+		tgm_jgen_kint(g, "retry_after", retry_after);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	gw_reply_json(r, code, g);
 }
 
 /* on_passed - Telegram's answer, status and body unchanged */
@@ -89,6 +99,9 @@ static void pass_through(struct gw_req *r, const char *token, const char *method
 /* on_bot - the token's bot, if it is registered and enabled, its tenant using the Bot API */
 static void on_bot(struct gw_req *r, PGresult *res, const char *err)
 {
+	const char *method = tgm_http_param(&r->params, "method");
+	int64_t bot_id = 0;
+
 	if (err) {
 		gw_reply_db_error(r, err);
 		return;
@@ -97,16 +110,26 @@ static void on_bot(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_raw(r, 401, unauthorized);
 		return;
 	}
-	if (gw_botsend_method(tgm_http_param(&r->params, "method"))) {
-		int64_t bot_id = 0;
-
-		tgm_parse_int64(PQgetvalue(res, 0, 0), &bot_id);
-		tgm_parse_int64(PQgetvalue(res, 0, 1), &r->tenant_id);
-		gw_botsend(r->gw->botsend, r, bot_id, tgm_http_param(&r->params, "method"));
+	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+		gw_reply_raw(r, 403, switched_off);
 		return;
 	}
-	if (own_method(tgm_http_param(&r->params, "method"))) {
-		gw_reply_raw(r, 404, not_found);
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &bot_id);
+	tgm_parse_int64(PQgetvalue(res, 0, 1), &r->tenant_id);
+	if (method == NULL) { /* /file/bot<token>/<path> */
+		gw_botfile(r);
+		return;
+	}
+	if (gw_botsend_method(method)) {
+		gw_botsend(r->gw->botsend, r, bot_id, method);
+		return;
+	}
+	if (strcasecmp(method, "getUpdates") == 0) {
+		gw_botupdates_get(r->gw->botupdates, r, bot_id);
+		return;
+	}
+	if (gw_botwebhook_method(method)) {
+		gw_botwebhook(r, bot_id, method);
 		return;
 	}
 	pass_through(r, tgm_http_param(&r->params, "token"), tgm_http_param(&r->params, "method"));

@@ -76,6 +76,7 @@ struct new_bot {
 	char *settings;
 };
 
+/* new_bot_free - wipe and free a bot being registered */
 static void new_bot_free(void *data)
 {
 	struct new_bot *nb = data;
@@ -127,6 +128,7 @@ static char *check_settings(struct gw_req *r, yajl_val v)
 	return out;
 }
 
+/* on_inserted - the bot's INSERT answered: 201, or 409 when it is registered already */
 static void on_inserted(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err && PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
@@ -164,6 +166,7 @@ static void store_bot(struct gw_req *r, yajl_val me)
 	free(sealed);
 }
 
+/* on_getme - Telegram's getMe for a new token: store the bot, or say why not */
 static void on_getme(const struct tgm_tg_result *res, void *arg)
 {
 	struct gw_req *r = arg;
@@ -245,6 +248,7 @@ void gw_bots_get(struct gw_req *r)
 		gw_query_sql(r, get_sql, 3, p, gw_on_bot_json);
 }
 
+/* on_updated - a bot's settings changed: ring its doorbell, answer the bot */
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 {
 	int64_t id;
@@ -289,6 +293,7 @@ void gw_bots_update(struct gw_req *r)
 	free(settings);
 }
 
+/* on_deleted - a bot deleted with its queued messages canceled: answer how many */
 static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 {
 	int64_t id = 0, canceled = 0;

@@ -100,25 +100,6 @@ bool gw_botsend_method(const char *method)
 	return false;
 }
 
-/* tg_error - Telegram's error answer, its HTTP status the error_code */
-static void tg_error(struct gw_req *r, int code, const char *description)
-{
-	yajl_gen g = tgm_jgen_new();
-
-	yajl_gen_map_open(g);
-	tgm_jgen_kbool(g, "ok", false);
-	tgm_jgen_kint(g, "error_code", code);
-	tgm_jgen_kstr(g, "description", description);
-	if (code == 429) {
-		tgm_jgen_key(g, "parameters");
-		yajl_gen_map_open(g);
-		tgm_jgen_kint(g, "retry_after", RETRY_AFTER_S);
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	gw_reply_json(r, code, g);
-}
-
 /* call_free - r's data: leave the waiting list */
 static void call_free(void *data)
 {
@@ -142,6 +123,7 @@ out:
 
 static void look(struct call *c);
 
+/* arm - wake c after seconds */
 static void arm(struct call *c, int seconds)
 {
 	struct timeval tv = { seconds, 0 };
@@ -175,13 +157,13 @@ static void on_answer(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (strcmp(status, "canceled") == 0 || strcmp(status, "expired") == 0) {
 		snprintf(detail, sizeof(detail), "Bad Request: the message was %s in tgm", status);
-		tg_error(r, 400, detail);
+		gw_botapi_error(r, 400, detail, 0);
 		return;
 	}
 	if (strcmp(status, "failed") == 0 || strcmp(status, "sent") == 0) {
 		snprintf(detail, sizeof(detail), "Bad Gateway: %s",
 			 PQgetisnull(res, 0, 1) ? "no answer from Telegram" : PQgetvalue(res, 0, 1));
-		tg_error(r, 502, detail);
+		gw_botapi_error(r, 502, detail, 0);
 		return;
 	}
 	if (c->again) {
@@ -214,7 +196,7 @@ static void on_canceled(struct gw_req *r, PGresult *res, const char *err)
 	c->busy = false;
 	if (!err && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0) {
 		log_info("botapi: msg=%lld canceled, the wait ran out", (long long)c->msg_id);
-		tg_error(r, 429, "Too Many Requests: retry after 5");
+		gw_botapi_error(r, 429, "Too Many Requests: retry after 5", RETRY_AFTER_S);
 		return;
 	}
 	if (err)
@@ -240,6 +222,7 @@ static void on_wait(evutil_socket_t fd, short what, void *arg)
 	gw_query_sql(c->r, cancel_sql, 2, p, on_canceled);
 }
 
+/* find - the waiting call of message id, or NULL */
 static struct call *find(struct gw_botsend *bs, int64_t id)
 {
 	for (struct call *c = bs->head; c; c = c->next)
@@ -248,6 +231,7 @@ static struct call *find(struct gw_botsend *bs, int64_t id)
 	return NULL;
 }
 
+/* on_polled - the statuses of the waited messages, polled: answer those done */
 static void on_polled(PGresult *res, const char *err, void *arg)
 {
 	struct gw_botsend *bs = arg;
@@ -267,6 +251,7 @@ static void on_polled(PGresult *res, const char *err, void *arg)
 	}
 }
 
+/* on_swept - the files of done messages deleted */
 static void on_swept(PGresult *res, const char *err, void *arg)
 {
 	struct gw_botsend *bs = arg;
@@ -335,7 +320,7 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 
 	if (err || PQntuples(res) != 1) {
 		log_error("botapi: message not queued: %s", err ? err : "no row");
-		tg_error(r, 500, "Internal Server Error: the message could not be queued");
+		gw_botapi_error(r, 500, "Internal Server Error: the message could not be queued", 0);
 		return;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &c->msg_id);
@@ -415,12 +400,12 @@ void gw_botsend(struct gw_botsend *bs, struct gw_req *r, int64_t bot_id, const c
 			       (size_t)bs->gw->ctx->cfg->gatewayd.botapi_max_body, err, sizeof(err))) {
 		snprintf(why, sizeof(why), "Bad Request: %s", err);
 		gw_botparams_free(&bp);
-		tg_error(r, 400, why);
+		gw_botapi_error(r, 400, why, 0);
 		return;
 	}
 	if ((chat = chat_of(bp.json)) == NULL) {
 		gw_botparams_free(&bp);
-		tg_error(r, 400, "Bad Request: chat_id is empty");
+		gw_botapi_error(r, 400, "Bad Request: chat_id is empty", 0);
 		return;
 	}
 	c = tgm_xcalloc(1, sizeof(*c));
@@ -458,7 +443,7 @@ void gw_botsend_free(struct gw_botsend *bs)
 		struct call *c = bs->head;
 
 		if (!c->busy) {
-			tg_error(c->r, 503, "Service Unavailable: tgm is restarting");
+			gw_botapi_error(c->r, 503, "Service Unavailable: tgm is restarting", 0);
 			continue;
 		}
 		bs->head = c->next;

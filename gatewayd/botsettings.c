@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+/* type_name - a setting type's word in the API */
 static const char *type_name(enum tgm_botset_type t)
 {
 	return t == TGM_BOTSET_INT ? "integer" : t == TGM_BOTSET_BOOL ? "boolean"

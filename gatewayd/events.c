@@ -284,6 +284,7 @@ static void backfill_done(struct ev_client *c)
 		fetch_live(ev);
 }
 
+/* on_backfill - the events a reconnecting client missed: send them, then go live */
 static void on_backfill(PGresult *res, const char *err, void *arg)
 {
 	struct ev_client *c = arg;
@@ -423,6 +424,7 @@ static void on_queue(PGresult *res, const char *err, void *arg)
 	ev->nbots = (size_t)rows;
 }
 
+/* on_daemons - the daemons' heartbeats: a "daemons" event when they changed */
 static void on_daemons(PGresult *res, const char *err, void *arg)
 {
 	struct gw_events *ev = arg;

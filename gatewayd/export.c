@@ -38,6 +38,7 @@ struct export {
 	bool detached;      /* and libevent let go of the request: it is ours to end */
 };
 
+/* export_free - free an export */
 static void export_free(struct export *x)
 {
 	free(x->bot);
@@ -55,6 +56,7 @@ static void finish(struct export *x)
 	export_free(x);
 }
 
+/* on_close - the client went away: stop at the next batch */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct export *x = arg;
@@ -87,11 +89,13 @@ static void cell(struct tgm_buf *b, const char *v, bool guard, bool last)
 
 static void next_batch(struct export *x);
 
+/* on_flushed - the last batch reached the client: fetch the next */
 static void on_flushed(struct evhttp_connection *conn, void *arg)
 {
 	next_batch(arg);
 }
 
+/* on_batch - one batch of rows: write them as CSV, or end the export */
 static void on_batch(PGresult *res, const char *err, void *arg)
 {
 	struct export *x = arg;
@@ -126,6 +130,7 @@ static void on_batch(PGresult *res, const char *err, void *arg)
 	evbuffer_free(out);
 }
 
+/* next_batch - query the batch before the last row sent */
 static void next_batch(struct export *x)
 {
 	const char *p[4] = { x->tenant, x->bot, x->status, x->before };

@@ -22,6 +22,7 @@
 
 struct gw_accept;
 struct gw_botsend;
+struct gw_botupdates;
 struct gw_events;
 struct gw_keycache;
 struct gw_loginlimit;
@@ -39,11 +40,13 @@ struct gatewayd {
 	struct gw_keycache *keys;       /* API keys seen, kept fresh by LISTEN */
 	struct tgm_pg *auth_pg;         /* key lookups and the cache's LISTEN: never busy */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
+	struct tgm_httpc *httpc_files;  /* Bot API file downloads, streamed */
 	struct event *ev_janitor;       /* expires idempotency keys */
 	struct gw_worker *worker;       /* password hashing off the loop */
 	struct gw_loginlimit *logins;   /* failed logins per address */
 	struct gw_events *events;       /* GET /v1/events streams */
 	struct gw_botsend *botsend;     /* Bot API sends waiting for their outcome */
+	struct gw_botupdates *botupdates; /* Bot API getUpdates long polls */
 	unsigned long accepted;         /* messages accepted since start */
 	uint64_t accept_hist[16];       /* accept latency histogram, see metrics */
 	uint64_t accept_sum_us;
@@ -183,6 +186,9 @@ void gw_ratelimit_free(struct gw_ratelimit *rl);
 /* gw_ratelimit_take - one request of key; false when over; *remaining, *reset_s set */
 bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
 		       int *remaining, int *reset_s);
+/* gw_ratelimit_take_at - the same at monotonic time now (ms): the pure bucket, for tests */
+bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
+			  int64_t now, int *remaining, int *reset_s);
 
 /* route handlers */
 void gw_keys_create(struct gw_req *r);
@@ -199,8 +205,14 @@ void gw_messages_get(struct gw_req *r);
 void gw_messages_list(struct gw_req *r);
 void gw_messages_cancel(struct gw_req *r);
 void gw_stats(struct gw_req *r);
+void gw_activity(struct gw_req *r);
 void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
+void gw_tenant_rotate_secret(struct gw_req *r);
+
+/* callbacks.c */
+void gw_callbacks_list(struct gw_req *r);
+void gw_callbacks_redeliver(struct gw_req *r);
 void gw_products_list(struct gw_req *r);
 void gw_products_create(struct gw_req *r);
 void gw_products_update(struct gw_req *r);
@@ -218,11 +230,28 @@ void gw_static_index(struct gw_req *r);
 void gw_static_file(struct gw_req *r);
 void gw_bot_settings(struct gw_req *r);
 void gw_system(struct gw_req *r);
+void gw_alerts(struct gw_req *r);
 void gw_export_messages(struct gw_req *r);
 void gw_messages_resend(struct gw_req *r);
 
 /* botapi.c: /bot<token>/<method>, an HTTP handler of its own (its bodies are not JSON only) */
 void gw_botapi(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
+/* gw_botapi_error - Telegram's error answer, its HTTP status the error_code; with
+ * parameters.retry_after when retry_after > 0 */
+void gw_botapi_error(struct gw_req *r, int code, const char *description, int retry_after);
+/* botupdates.c: getUpdates from tgm's update store, long polls woken by NOTIFY */
+struct gw_botupdates *gw_botupdates_new(struct gatewayd *gw);
+/* gw_botupdates_close_all - answer every waiting poll now (drain) */
+void gw_botupdates_close_all(struct gw_botupdates *bu);
+void gw_botupdates_free(struct gw_botupdates *bu);
+void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_id);
+/* gw_botupdates_parked - long polls waiting */
+int gw_botupdates_parked(const struct gw_botupdates *bu);
+/* botfile.c: GET /file/bot<token>/<path> streamed from Telegram (r's bot looked up) */
+void gw_botfile(struct gw_req *r);
+/* botwebhook.c: setWebhook, deleteWebhook, getWebhookInfo answered by tgm */
+bool gw_botwebhook_method(const char *method);
+void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method);
 /* botsend.c: the Bot API's sending methods, queued, their answers awaited */
 struct gw_botsend *gw_botsend_new(struct gatewayd *gw);
 void gw_botsend_free(struct gw_botsend *bs);

@@ -32,6 +32,7 @@ struct gw_keycache {
 	struct tgm_pg *pg; /* the connection that LISTENs */
 };
 
+/* slot_of - the cache slot of a key hash */
 static struct kc_entry *slot_of(struct gw_keycache *kc, const char *hash)
 {
 	uint64_t h = 0;
@@ -41,6 +42,7 @@ static struct kc_entry *slot_of(struct gw_keycache *kc, const char *hash)
 	return &kc->slot[h & (KC_SLOTS - 1)];
 }
 
+/* clear - forget every cached key */
 static void clear(struct gw_keycache *kc)
 {
 	for (int i = 0; i < KC_SLOTS; i++)
@@ -54,6 +56,7 @@ void gw_keycache_evict(struct gw_keycache *kc, int64_t key_id)
 			kc->slot[i].hash[0] = '\0';
 }
 
+/* on_notify - a key changed (NOTIFY with its id, or none: all): evict it */
 static void on_notify(const char *payload, void *arg)
 {
 	struct gw_keycache *kc = arg;

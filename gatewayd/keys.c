@@ -24,6 +24,7 @@ static const char revoke_sql[] =
 	"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
 	" WHERE id = $1 AND tenant_id = $2 RETURNING " KEY_JSON;
 
+/* on_created - the key's INSERT answered: 201 with the key, shown this once */
 static void on_created(struct gw_req *r, PGresult *res, const char *err)
 {
 	const char *key = r->data, *row;
@@ -75,6 +76,7 @@ void gw_keys_list(struct gw_req *r)
 	gw_query_sql(r, list_sql, 1, p, gw_on_json);
 }
 
+/* on_revoked - a key revoked: evicted from the cache before the answer */
 static void on_revoked(struct gw_req *r, PGresult *res, const char *err)
 {
 	int64_t id;

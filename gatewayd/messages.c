@@ -33,6 +33,7 @@ struct batch {
 	bool single;
 };
 
+/* batch_free - free a request's messages and their problems */
 static void batch_free(void *data)
 {
 	struct batch *b = data;
@@ -45,6 +46,7 @@ static void batch_free(void *data)
 	free(b);
 }
 
+/* batch_new - room for the n messages of one request (single: POST /v1/messages) */
 static struct batch *batch_new(struct gw_req *r, int n, bool single)
 {
 	struct batch *b = tgm_xcalloc(1, sizeof(*b));
@@ -92,13 +94,15 @@ static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val ite
 	b->msgs[i] = m;
 }
 
+/* message_json - an accepted message's id, status and bot */
 static void message_json(yajl_gen g, const struct gw_msg *m)
 {
 	tgm_jgen_kint(g, "id", m->id);
-	tgm_jgen_kstr(g, "status", "queued"); /* the first answer, also on a replay */
+	tgm_jgen_kstr(g, "status", tgm_msg_status_name(TGM_MSG_QUEUED)); /* also on a replay */
 	tgm_jgen_kint(g, "bot_id", m->bot_id);
 }
 
+/* problem_json - a refused message's problem, as its "error" object */
 static void problem_json(yajl_gen g, const struct gw_problem *pb)
 {
 	char uri[128];
@@ -142,6 +146,7 @@ static void outcome_problem(const struct gw_msg *m, struct gw_problem *pb)
 	}
 }
 
+/* answer_single - the answer to POST /v1/messages: 202 with Location, or its problem */
 static void answer_single(struct gw_req *r, struct batch *b)
 {
 	struct gw_msg *m = b->msgs[0];
@@ -166,6 +171,7 @@ static void answer_single(struct gw_req *r, struct batch *b)
 	gw_reply_json(r, 202, g);
 }
 
+/* answer_batch - the answer to a batch: one result per message, in order */
 static void answer_batch(struct gw_req *r, struct batch *b)
 {
 	yajl_gen g = tgm_jgen_new();
@@ -201,6 +207,7 @@ static void answer_batch(struct gw_req *r, struct batch *b)
 	gw_reply_json(r, 200, g);
 }
 
+/* record_latency - the request's time to its committed 202, into the histogram */
 static void record_latency(struct gw_req *r)
 {
 	struct gatewayd *gw = r->gw;
@@ -213,6 +220,7 @@ static void record_latency(struct gw_req *r)
 	gw->accept_sum_us += us;
 }
 
+/* on_accepted - the request's messages have their outcomes: answer it */
 static void on_accepted(struct gw_msg **msgs, int n, void *arg)
 {
 	struct gw_req *r = arg;

@@ -14,6 +14,7 @@ static const char depth_sql[] =
 	" WHERE status IN ('queued', 'retrying', 'sending') GROUP BY bot_id, status"
 	" HAVING sum(n) <> 0 ORDER BY bot_id, status";
 
+/* histogram - the accept-latency histogram, in the Prometheus text format */
 static void histogram(struct gatewayd *gw, struct evbuffer *out)
 {
 	uint64_t cum = 0;
@@ -32,6 +33,7 @@ static void histogram(struct gatewayd *gw, struct evbuffer *out)
 			    (unsigned long long)cum, gw->accept_sum_us / 1e6, (unsigned long long)cum);
 }
 
+/* on_depth - the queue depths read: answer /metrics with every counter */
 static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct gatewayd *gw = r->gw;
@@ -50,8 +52,13 @@ static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 				 "# HELP tgm_gatewayd_accept_waiting accepts waiting for a database"
 				 " connection\n"
 				 "# TYPE tgm_gatewayd_accept_waiting gauge\n"
-				 "tgm_gatewayd_accept_waiting %d\n",
-			    gw->accepted, tgm_bus_dropped(gw->doorbell), gw_accept_busy(gw->accept));
+				 "tgm_gatewayd_accept_waiting %d\n"
+				 "# HELP tgm_gatewayd_botapi_polls_waiting Bot API getUpdates long"
+				 " polls waiting for updates\n"
+				 "# TYPE tgm_gatewayd_botapi_polls_waiting gauge\n"
+				 "tgm_gatewayd_botapi_polls_waiting %d\n",
+			    gw->accepted, tgm_bus_dropped(gw->doorbell), gw_accept_busy(gw->accept),
+			    gw_botupdates_parked(gw->botupdates));
 	evbuffer_add_printf(out, "# HELP tgm_queue_depth messages waiting or in flight, by bot"
 				 " and status\n# TYPE tgm_queue_depth gauge\n");
 	for (int i = 0; !err && i < PQntuples(res); i++)

@@ -100,6 +100,7 @@ struct product_in {
 	char num[NF][24];
 };
 
+/* not_blank - s has a character other than white space */
 static bool not_blank(const char *s)
 {
 	for (; *s; s++)
@@ -108,12 +109,14 @@ static bool not_blank(const char *s)
 	return false;
 }
 
+/* is_currency - three lowercase letters (an ISO 4217 code as Stripe writes it) */
 static bool is_currency(const char *s)
 {
 	return strlen(s) == 3 && islower((unsigned char)s[0]) && islower((unsigned char)s[1]) &&
 	       islower((unsigned char)s[2]);
 }
 
+/* is_stripe_id - only letters, digits and underscores */
 static bool is_stripe_id(const char *s)
 {
 	for (; *s; s++)
@@ -209,6 +212,7 @@ void gw_products_list(struct gw_req *r)
 		gw_query_sql(r, list_sql, 2, p, gw_on_bot_json);
 }
 
+/* on_created - the product's INSERT answered: 201, or 404 without the bot */
 static void on_created(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -250,6 +254,7 @@ void gw_products_create(struct gw_req *r)
 	}
 }
 
+/* on_changed - a product's UPDATE answered; a product must give something */
 static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -308,6 +313,7 @@ void gw_products_delete(struct gw_req *r)
 		gw_query_sql(r, deactivate_sql, 3, p, on_changed);
 }
 
+/* on_payments - a page of payments */
 static void on_payments(struct gw_req *r, PGresult *res, const char *err)
 {
 	gw_reply_page(r, res, err, "payments");

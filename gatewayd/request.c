@@ -24,6 +24,7 @@ struct gw_query {
 	void (*cb)(struct gw_req *r, PGresult *res, const char *err);
 };
 
+/* now_us - the monotonic clock in microseconds */
 static int64_t now_us(void)
 {
 	return tgm_mono_ms() * 1000;
@@ -95,6 +96,7 @@ bool gw_path_id(struct gw_req *r, const char *name, int64_t *id)
 	return v && tgm_parse_int64(v, id) && *id > 0;
 }
 
+/* on_query - a request's query answered: hand it to the request's callback */
 static void on_query(PGresult *res, const char *err, void *arg)
 {
 	struct gw_query *q = arg;

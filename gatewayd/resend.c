@@ -18,6 +18,7 @@ static const char resend_sql[] =
 	"   FROM o WHERE status IN ('failed', 'expired', 'canceled') RETURNING id, bot_id)"
 	" SELECT o.status, n.id, n.bot_id FROM o LEFT JOIN n ON true";
 
+/* on_resent - the copy queued: ring its bot's doorbell, answer 202 */
 static void on_resent(struct gw_req *r, PGresult *res, const char *err)
 {
 	int64_t bot_id;

@@ -8,8 +8,10 @@
 #include "gatewayd/accept.h"
 #include "gatewayd/events.h"
 #include "gatewayd/worker.h"
+#include "common/doorbell.h"
 #include "common/health.h"
 #include "common/httpc.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -19,6 +21,7 @@
 
 #define DRAIN_TIMEOUT_S 10
 #define JANITOR_S 60
+#define FILE_CONNECTIONS 16 /* Bot API file downloads at once, per host */
 
 #define R(scope, fn) (&(const struct gw_route){ scope, fn })
 #define GET EVHTTP_REQ_GET
@@ -55,13 +58,19 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
+	{ GET, "/v1/stats/activity", gw_dispatch, R(GW_SCOPE_READ, gw_activity) },
 	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
 	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
 	{ GET, "/v1/system", gw_dispatch, R(GW_SCOPE_ADMIN, gw_system) },
+	{ GET, "/v1/alerts", gw_dispatch, R(GW_SCOPE_READ, gw_alerts) },
 	{ GET, "/v1/exports/messages.csv", gw_dispatch, R(GW_SCOPE_READ, gw_export_messages) },
 	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
+	{ EVHTTP_REQ_POST, "/v1/tenant/secret", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_rotate_secret) },
+	{ GET, "/v1/callbacks", gw_dispatch, R(GW_SCOPE_READ, gw_callbacks_list) },
+	{ EVHTTP_REQ_POST, "/v1/callbacks/{id}/redeliver", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_callbacks_redeliver) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */
 	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
 	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
@@ -80,30 +89,42 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/api/bots", gw_dispatch, R(GW_SCOPE_READ, gw_bots_list) },
 	/* the Bot API's own paths, see botapi.c */
 	{ GET | POST, "/bot{token}/{method}", gw_botapi, NULL },
+	{ GET, "/file/bot{token}/{dir}/{file}", gw_botapi, NULL },
+	{ GET, "/file/bot{token}/{file}", gw_botapi, NULL },
 	{ 0, NULL, NULL, NULL },
 };
 
+/* log_status - the debug line of a status event, with its bot and message */
+static void log_status(const char *topic, const char *json, size_t len)
+{
+	yajl_val v = tgm_json_parse(json, len, 1 << 16, 4, NULL, 0);
+	int64_t bot = 0, msg = 0;
+
+	tgm_json_get_int(v, "bot_id", &bot);
+	tgm_json_get_int(v, "id", &msg);
+	log_debug("bot=%lld msg=%lld status event topic=%s", (long long)bot, (long long)msg, topic);
+	yajl_tree_free(v);
+}
+
+/* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
+ * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct tgm_ctx *ctx = arg;
 	struct gatewayd *gw = ctx->app;
 
-	log_debug("status event topic=%s", topic);
+	if (tgm_log_get_level() >= TGM_LOG_DEBUG)
+		log_status(topic, json, len);
 	gw_events_wake(gw->events);
 	gw_botsend_heard(gw->botsend, json, len);
 }
 
 void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 {
-	char topic[32], json[64];
-	int n;
-
-	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
-	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld%s}", (long long)bot_id,
-		     changed ? ",\"changed\":true" : "");
-	tgm_bus_send(gw->doorbell, topic, json, (size_t)n);
+	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
+/* on_janitor_done - the expired idempotency keys released */
 static void on_janitor_done(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -112,6 +133,7 @@ static void on_janitor_done(PGresult *res, const char *err, void *arg)
 		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
 }
 
+/* on_compacted - the old counters compacted */
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
 	if (err)
@@ -130,6 +152,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
 }
 
+/* open_buses - bind the doorbell PUB and the status SUB */
 static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_t errlen)
 {
 	gw->doorbell = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB,
@@ -158,11 +181,13 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->keys = gw_keycache_new(gw->auth_pg); /* its own connection: a slow query elsewhere
 						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
+	gw->httpc_files = tgm_httpc_new(ctx->base, FILE_CONNECTIONS);
 	gw->accept = gw_accept_new(gw);
 	gw->worker = gw_worker_new(ctx->base);
 	gw->logins = gw_loginlimit_new();
 	gw->events = gw_events_new(gw);
 	gw->botsend = gw_botsend_new(gw);
+	gw->botupdates = gw_botupdates_new(gw);
 	gw->http = tgm_http_listen(ctx->base, cfg->gatewayd.listen, (size_t)cfg->gatewayd.max_body,
 				   routes, ctx, err, errlen);
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
@@ -181,6 +206,7 @@ void gw_drain(struct tgm_ctx *ctx)
 
 	tgm_http_stop_accepting(gw->http);
 	gw_events_close_all(gw->events); /* their clients reconnect to another instance */
+	gw_botupdates_close_all(gw->botupdates);
 	gw_accept_flush(gw->accept);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
@@ -190,6 +216,7 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
+	       tgm_httpc_inflight(gw->httpc_files) +
 	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker) +
 	       gw_botsend_waiting(gw->botsend);
 }
@@ -207,8 +234,10 @@ void gw_stop(struct tgm_ctx *ctx)
 	gw_worker_free(gw->worker);
 	gw_events_free(gw->events);
 	gw_botsend_free(gw->botsend);
+	gw_botupdates_free(gw->botupdates);
 	gw_loginlimit_free(gw->logins);
 	tgm_httpc_free(gw->httpc);
+	tgm_httpc_free(gw->httpc_files);
 	gw_keycache_free(gw->keys);
 	tgm_pg_free(gw->auth_pg);
 	tgm_http_free(gw->http);

@@ -91,6 +91,7 @@ struct login {
 	char address[64];
 };
 
+/* login_free - wipe the passwords and free a login in progress */
 static void login_free(void *p)
 {
 	struct login *l = p;
@@ -183,6 +184,7 @@ bool gw_session_origin_ok(struct gw_req *r)
 	return strcasecmp(rest, host) == 0;
 }
 
+/* scope_of_role - an account's role to the scope its session has */
 static enum gw_scope scope_of_role(const char *role)
 {
 	if (strcmp(role, "owner") == 0)
@@ -194,6 +196,7 @@ static enum gw_scope scope_of_role(const char *role)
 	return GW_SCOPE_READ;
 }
 
+/* on_session - a session cookie looked up: the request is authorized, or 401 */
 static void on_session(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {
@@ -235,6 +238,7 @@ static void login_refused(struct gw_req *r)
 			 NULL);
 }
 
+/* locked - a 403 for a locked account, with Retry-After */
 static void locked(struct gw_req *r, const char *seconds)
 {
 	char *detail = tgm_xasprintf("this account is locked after too many wrong passwords;"
@@ -245,6 +249,7 @@ static void locked(struct gw_req *r, const char *seconds)
 	free(detail);
 }
 
+/* on_started - the session stored: set its cookie, answer the account */
 static void on_started(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct login *l = r->data;
@@ -284,6 +289,7 @@ static void start_session(struct gw_req *r)
 	gw_query_sql(r, start_sql, 3, p, on_started);
 }
 
+/* on_failed - a wrong password counted: 401, or 403 when it locked the account */
 static void on_failed(struct gw_req *r, PGresult *res, const char *err)
 {
 	char minutes[24];
@@ -300,6 +306,7 @@ static void on_failed(struct gw_req *r, PGresult *res, const char *err)
 	login_refused(r);
 }
 
+/* check_work - on the worker thread: compare the password (a dummy hash if no account) */
 static void check_work(void *arg)
 {
 	struct login *l = arg;
@@ -339,6 +346,7 @@ static void check_password(struct gw_req *r)
 				 NULL);
 }
 
+/* on_account - the account of a login looked up: check the password */
 static void on_account(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct login *l = r->data;
@@ -420,6 +428,7 @@ void gw_session_get(struct gw_req *r)
 	gw_query_sql(r, whoami_sql, 1, (const char *const[]){ id }, gw_on_json);
 }
 
+/* on_logout - the session deleted: clear the cookie, 204 */
 static void on_logout(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {
@@ -444,6 +453,7 @@ void gw_session_logout(struct gw_req *r)
 	gw_query_on(r, r->gw->auth_pg, logout_sql, 1, (const char *const[]){ id }, on_logout);
 }
 
+/* on_changed - the new password stored: a new session (the change ended all), or 403 */
 static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {
@@ -457,6 +467,7 @@ static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 	start_session(r); /* the change ended every session: this one goes on anew */
 }
 
+/* change_work - on the worker thread: check the current password, hash the new one */
 static void change_work(void *arg)
 {
 	struct login *l = arg;
@@ -466,6 +477,7 @@ static void change_work(void *arg)
 		l->new_hash = tgm_password_hash(l->new_password);
 }
 
+/* change_done - back on the loop: store the new hash, or 422 */
 static void change_done(void *arg)
 {
 	struct login *l = arg;
@@ -480,6 +492,7 @@ static void change_done(void *arg)
 		     on_changed);
 }
 
+/* on_stored - the account read for a password change: check it on the worker */
 static void on_stored(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct login *l = r->data;

@@ -7,6 +7,7 @@
 #include "gatewayd/validate.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/msgstatus.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -66,10 +67,7 @@ static const char cancel_sql[] =
 	" UNION ALL SELECT status, bot_id FROM messages"
 	"  WHERE id = $1 AND tenant_id = $2 AND NOT EXISTS (SELECT 1 FROM c)";
 
-static const char *const statuses[] = {
-	"queued", "sending", "retrying", "sent", "failed", "expired", "canceled", NULL,
-};
-
+/* on_get - one message with its transitions, or 404 */
 static void on_get(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -101,6 +99,7 @@ void gw_messages_get(struct gw_req *r)
 	message_query(r, get_sql, on_get);
 }
 
+/* on_list - a page of messages */
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -122,12 +121,12 @@ static bool list_filter(struct gw_req *r, const char *name, const char **out, bo
 	return true;
 }
 
+/* valid_status - s names a message status */
 static bool valid_status(const char *s)
 {
-	for (int i = 0; statuses[i]; i++)
-		if (strcmp(s, statuses[i]) == 0)
-			return true;
-	return false;
+	enum tgm_msg_status st;
+
+	return tgm_msg_status_parse(s, &st);
 }
 
 void gw_messages_list(struct gw_req *r)
@@ -174,6 +173,7 @@ void gw_messages_list(struct gw_req *r)
 	free(chat);
 }
 
+/* on_cancel - a cancel answered: 200 with the message, or why it could not be */
 static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 {
 	yajl_gen g;
@@ -189,7 +189,7 @@ static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 		return;
 	}
 	st = PQgetvalue(res, 0, 0);
-	if (strcmp(st, "canceled") != 0) { /* canceling twice is fine */
+	if (strcmp(st, tgm_msg_status_name(TGM_MSG_CANCELED)) != 0) { /* twice is fine */
 		snprintf(detail, sizeof(detail), "the message is %s and can no longer be canceled", st);
 		gw_reply_problem(r, 409, "not_cancelable", detail, NULL);
 		return;
@@ -197,7 +197,7 @@ static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 	g = tgm_jgen_new();
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "id", strtoll(tgm_http_param(&r->params, "id"), NULL, 10));
-	tgm_jgen_kstr(g, "status", "canceled");
+	tgm_jgen_kstr(g, "status", tgm_msg_status_name(TGM_MSG_CANCELED));
 	yajl_gen_map_close(g);
 	gw_reply_json(r, 200, g);
 }

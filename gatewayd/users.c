@@ -78,6 +78,7 @@ struct credit {
 	bool replayed;
 };
 
+/* credit_free - free a credit request */
 static void credit_free(void *data)
 {
 	struct credit *c = data;
@@ -108,6 +109,7 @@ void gw_on_bot_json(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
 }
 
+/* on_list - a page of a bot's users */
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
 {
 	gw_reply_page(r, res, err, "users");
@@ -138,6 +140,7 @@ void gw_users_list(struct gw_req *r)
 	}
 }
 
+/* on_user - one user of a bot, or 404 */
 static void on_user(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -173,6 +176,8 @@ void gw_users_get(struct gw_req *r)
 		gw_query_sql(r, get_sql, 3, p, on_user);
 }
 
+/* on_entry - the credit's ledger entry read: answer it, or 422 when the key was used for
+ * another */
 static void on_entry(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct credit *c = r->data;
@@ -201,6 +206,7 @@ static void on_entry(struct gw_req *r, PGresult *res, const char *err)
 	tgm_buf_free(&out);
 }
 
+/* sqlstate_is - the failed statement's SQLSTATE is state */
 static bool sqlstate_is(PGresult *res, const char *state)
 {
 	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -208,6 +214,7 @@ static bool sqlstate_is(PGresult *res, const char *state)
 	return s && strcmp(s, state) == 0;
 }
 
+/* on_credited - the credit applied (or a replay of its key): read its entry, or say why not */
 static void on_credited(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct credit *c = r->data;

@@ -28,6 +28,7 @@ static const char *const known_fields[] = {
 	"send_at", "ttl_seconds", "callback_url", "metadata", "idempotency_key", NULL,
 };
 
+/* fail - fill pb with the problem; false, for "return fail(...)" */
 static bool fail(struct gw_problem *pb, int status, const char *type, const char *field,
 		 const char *detail)
 {
@@ -38,6 +39,7 @@ static bool fail(struct gw_problem *pb, int status, const char *type, const char
 	return false;
 }
 
+/* invalid - a 422 invalid_field problem on field */
 static bool invalid(struct gw_problem *pb, const char *field, const char *detail)
 {
 	return fail(pb, 422, "invalid_field", field, detail);
@@ -56,6 +58,7 @@ size_t gw_utf16_length(const char *s)
 	return n;
 }
 
+/* blank - s is empty or only white space */
 static bool blank(const char *s)
 {
 	for (; *s; s++)
@@ -64,11 +67,13 @@ static bool blank(const char *s)
 	return true;
 }
 
+/* is_http_url - an http:// or https:// URL with something after the scheme */
 static bool is_http_url(const char *s)
 {
 	return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
 }
 
+/* check_unknown_fields - every key of item is a field we know */
 static bool check_unknown_fields(yajl_val item, struct gw_problem *pb)
 {
 	for (size_t i = 0; i < item->u.object.len; i++) {
@@ -126,6 +131,8 @@ static bool chat_of(yajl_val v, struct gw_msg *m, yajl_gen g, struct gw_problem 
 	return true;
 }
 
+/* optional_string - *out is the string at key, or NULL when absent or null; false if not a
+ * string */
 static bool optional_string(yajl_val item, const char *key, const char **out,
 			    struct gw_problem *pb)
 {
@@ -367,6 +374,20 @@ static bool delivery(yajl_val item, int64_t path_bot, struct gw_msg *m, struct g
 		return invalid(pb, "idempotency_key", "idempotency_key must be 1 to 255 characters");
 	m->idem_key = key ? tgm_xstrdup(key) : NULL;
 	return true;
+}
+
+void gw_msg_free(struct gw_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->chat);
+	free(m->method);
+	free(m->params);
+	free(m->send_at);
+	free(m->idem_key);
+	free(m->callback_url);
+	free(m->metadata);
+	free(m);
 }
 
 struct gw_msg *gw_validate_message(yajl_val item, int64_t tenant_id, int64_t path_bot,

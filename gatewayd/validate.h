@@ -23,6 +23,8 @@ struct gw_problem {
  */
 struct gw_msg *gw_validate_message(yajl_val item, int64_t tenant_id, int64_t path_bot,
 				   struct gw_problem *pb);
+/* gw_msg_free - free a message and the strings it owns; NULL is fine */
+void gw_msg_free(struct gw_msg *m);
 
 /* gw_valid_time - an RFC 3339 time like 2026-11-23T12:00:00(.123)(Z|+01:00), for real */
 bool gw_valid_time(const char *s);

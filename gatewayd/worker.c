@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/queue.h>
 #include <unistd.h>
@@ -76,14 +77,20 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 struct gw_worker *gw_worker_new(struct event_base *base)
 {
 	struct gw_worker *w = tgm_xcalloc(1, sizeof(*w));
+	sigset_t all, old;
+	int started;
 
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	TAILQ_INIT(&w->todo);
-	if (pipe2(w->pipe, O_CLOEXEC) != 0 || fcntl(w->pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
-	    pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+	/* the thread is born with every signal blocked: signals are the loop's alone */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	started = pipe2(w->pipe, O_CLOEXEC) == 0 && fcntl(w->pipe[0], F_SETFL, O_NONBLOCK) == 0 &&
+		  pthread_create(&w->thread, NULL, worker_main, w) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started)
 		log_fatal("cannot start the worker thread");
-	}
 	w->ev = event_new(base, w->pipe[0], EV_READ | EV_PERSIST, on_done, w);
 	event_add(w->ev, NULL);
 	return w;

@@ -1,28 +1,31 @@
 #!/bin/sh
-# scripts/deps.sh [build|run|test] -- install the Debian packages tgm needs that are missing.
+# scripts/deps.sh [build|run|sandbox|test] -- install the Debian packages tgm needs that are missing.
 #
 #   build  compiler and the -dev packages of the libraries tgm links
 #   run    build + a PostgreSQL server (for `make run`)
+#   sandbox run + Node.js, npm and Python for the simulated Telegram and Stripe
+#          (`make run SANDBOX=1`)
 #   test   run + what `make check` and `make bench` use (pytest and friends, wrk,
-#          systemd-analyze, Chromium for the dashboard tests, Node.js for the fakes)
+#          systemd-analyze, Chromium for the dashboard tests, Node.js for the fakes,
+#          clang and libFuzzer for tests/fuzz)
 #
 # Silent when nothing is missing. Otherwise it says what it installs and why, then runs
 # `apt-get update` and `apt-get install -y --no-install-recommends` as root, or through
 # sudo; with neither it prints the command to run and exits 1.
-# Environment: CC (a clang compiler adds clang's sanitizer runtime to `test`),
-# TGM_DEPS_DRY_RUN=1 (only say what would be installed; exit 1 if anything is missing).
+# Environment: TGM_DEPS_DRY_RUN=1 (only say what would be installed; exit 1 if anything
+# is missing).
 set -eu
 
 usage() {
-    echo "usage: $0 [build|run|test]" >&2
+    echo "usage: $0 [build|run|sandbox|test]" >&2
     exit 2
 }
 
 set_name=${1:-build}
 [ $# -le 1 ] || usage
 case $set_name in
-    build|run|test) ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    build|run|sandbox|test) ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage ;;
 esac
 
@@ -64,7 +67,7 @@ need libssl-dev           "hashes, HMAC (Stripe signatures) and AES for secrets 
 need libzmq3-dev          "ZeroMQ wiring between the daemons"
 
 # --- run ---------------------------------------------------------------------------
-if [ "$set_name" = run ] || [ "$set_name" = test ]; then
+if [ "$set_name" != build ]; then
     have_pg=""
     for d in /usr/lib/postgresql/*/bin; do
         [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && have_pg=$d
@@ -82,6 +85,17 @@ if [ "$set_name" = run ] || [ "$set_name" = test ]; then
     need acl              "setfacl lets scripts/pg.sh, as root, pass the postgres user through a private parent folder"
 fi
 
+# --- sandbox (and test) --------------------------------------------------------------
+if [ "$set_name" = sandbox ] || [ "$set_name" = test ]; then
+    need python3          "runs the sandbox Stripe (scripts/sandbox/stripe.py) and the tests"
+    if ! command -v node >/dev/null 2>&1; then
+        need nodejs       "runs the simulated Telegram and the test peers (tests/package.json)"
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        need npm          "installs tests/package.json"
+    fi
+fi
+
 # --- test --------------------------------------------------------------------------
 if [ "$set_name" = test ]; then
     need python3-pytest   "runs the integration tests (tests/integration)"
@@ -97,20 +111,12 @@ if [ "$set_name" = test ]; then
     need chromium         "headless browser for the dashboard tests (Playwright)"
     need fonts-dejavu-core "a font, so the dashboard's screenshots show text"
     need groff-base       "renders the man pages in tests/integration/test_docs.py"
-    if ! command -v node >/dev/null 2>&1; then
-        need nodejs       "runs the fake Telegram and Stripe servers (tests/package.json)"
-    fi
-    if ! command -v npm >/dev/null 2>&1; then
-        need npm          "installs tests/package.json"
-    fi
     # gcc's sanitizer runtimes (libasan8, libubsan1, liblsan0) come with build-essential;
-    # clang needs its own runtime package for `make check SANITIZE=1 CC=clang`.
-    case ${CC:-cc} in
-        *clang*)
-            need clang              "the C compiler named by CC"
-            need libclang-rt-14-dev "clang's AddressSanitizer/UBSan runtime"
-            ;;
-    esac
+    # clang's (also for `make check SANITIZE=1 CC=clang`) come with libclang-rt-14-dev,
+    # which on Debian 12 holds libFuzzer too (libfuzzer-14-dev is only the standalone
+    # -lFuzzer archive, not needed for -fsanitize=fuzzer).
+    need clang              "builds the libFuzzer targets of tests/fuzz (make fuzz, make check)"
+    need libclang-rt-14-dev "libFuzzer and clang's AddressSanitizer/UBSan runtimes"
 fi
 
 [ -n "$missing" ] || exit 0

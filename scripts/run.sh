@@ -12,7 +12,8 @@
 # Environment: TGM_PORT (gatewayd's port, default 8080; webhookd gets the next one),
 # TGM_BIN (the programs' folder, default bin/), TGM_STOP_TIMEOUT (seconds, default 30),
 # TGM_VAR (the state folder, default var/), TGM_SANDBOX=1 (`make run SANDBOX=1`: Telegram is
-# scripts/sandbox/telegram.js on the port after webhookd's, with a ready sandbox bot), and
+# scripts/sandbox/telegram.js on the port after webhookd's, with a ready sandbox bot, and
+# Stripe is scripts/sandbox/stripe.py on the port after that, with a product to buy), and
 # every TGM_<SECTION>_<KEY> the daemons read themselves.
 set -euo pipefail
 
@@ -32,17 +33,18 @@ stop_timeout=${TGM_STOP_TIMEOUT:-30}
 daemons=(gatewayd senderd webhookd billingd)
 
 port=${TGM_PORT:-8080}
-if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65534)); then
-    die "TGM_PORT must be a port number below 65535, not \"$port\""
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65532)); then
+    die "TGM_PORT must be a port number below 65533, not \"$port\""
 fi
 hook_port=$((port + 1))
 sandbox=${TGM_SANDBOX:-0}
 [[ $sandbox == 0 || $sandbox == 1 ]] || die "SANDBOX must be 0 or 1, not \"$sandbox\""
 tg_port=$((port + 2))
+stripe_port=$((port + 3))
 sandbox_token=1000001:SANDBOXsandboxSANDBOXsandboxSANDBOX0
 
 # --- prerequisites ------------------------------------------------------------------
-sh scripts/deps.sh run
+if ((sandbox)); then sh scripts/deps.sh sandbox; else sh scripts/deps.sh run; fi
 for p in "${daemons[@]}" tgmctl; do
     [[ -x $bin/$p ]] || die "$bin/$p is missing: build it first (make run does)"
 done
@@ -56,6 +58,10 @@ if ((sandbox)); then
     # the sandbox Telegram is started, watched and stopped like a daemon, first
     daemons=(telegram "${daemons[@]}")
     export TGM_TELEGRAM_API_URL=http://127.0.0.1:$tg_port
+    # and Stripe too: the tests' fake, with a checkout page (scripts/sandbox/stripe.py)
+    daemons=(stripe "${daemons[@]}")
+    export TGM_STRIPE_API_URL=http://127.0.0.1:$stripe_port TGM_STRIPE_SECRET_KEY=sk_test_sandbox
+    export TGM_STRIPE_WEBHOOK_SECRET=whsec_sandbox
 fi
 
 mkdir -p "$var"
@@ -286,21 +292,32 @@ sandbox_bot() {
     fi
     bot_id=$({ grep -o '"id" *: *[0-9]*' <<<"$out" || true; } | sed -n '1s/.*: *//p')
     [[ -n $bot_id ]] || say "the sandbox bot could not be registered: $out"
+    # something to buy: 100 credits for $5.00 (once)
+    out=$(curl -s -m 15 -H "$auth" "$api/v1/bots/$bot_id/products" || true)
+    if [[ $out != *'"credits":100'* ]]; then
+        curl -s -m 15 -o /dev/null -H "$auth" -H 'Content-Type: application/json' \
+            -d '{"label":"100 credits","credits":100,"price":500}' "$api/v1/bots/$bot_id/products" || true
+    fi
     curl -s -m 5 -o /dev/null -d "token=$sandbox_token" "$TGM_TELEGRAM_API_URL/sandbox/token" || true
 }
 
 # sandbox_banner - the sandbox lines of the banner: three commands to paste
 sandbox_banner() {
-    local tg=$TGM_TELEGRAM_API_URL auth="Authorization: Bearer $admin_key"
+    local tg=$TGM_TELEGRAM_API_URL st=$TGM_STRIPE_API_URL auth="Authorization: Bearer $admin_key"
     cat <<EOF
   Sandbox      Telegram is simulated at $tg (SANDBOX=1); bot $bot_id is ready.
-  Try these three, in another terminal:
+  Try these, in another terminal:
   1. send a message to user 42, then see what user 42 received:
   \$ curl -s -H '$auth' -H 'Content-Type: application/json' -d '{"bot_id":$bot_id,"chat_id":42,"text":"Hello from tgm"}' $api/v1/messages; curl -s '$tg/sandbox/chat/42?wait_for=Hello%20from%20tgm'
   2. user 42 writes /start to the bot, and sees the bot's reply:
   \$ curl -s -H 'Content-Type: application/json' -d '{"user_id":42,"text":"/start"}' $tg/sandbox/say
   3. the full history of the last message sent to user 42:
   \$ curl -s -H '$auth' $api/v1/messages/\$(curl -s -H '$auth' '$api/v1/messages?chat_id=42&limit=1' | grep -o '"id" *: *[0-9]*' | sed -n '1s/.*: *//p')
+  Then buy credits as user 42 (Stripe is simulated at $st too):
+  4. user 42 writes /buy100, and the bot answers with a Checkout link (open it in a browser, or):
+  \$ curl -s -H 'Content-Type: application/json' -d '{"user_id":42,"text":"/buy100"}' $tg/sandbox/say
+  5. pay at the sandbox Stripe; its signed event reaches webhookd, and the bot tells user 42:
+  \$ curl -s -X POST $st/sandbox/pay
 
 EOF
 }
@@ -323,6 +340,8 @@ start_daemon() {
 
 if ((sandbox)); then
     start_daemon telegram node scripts/sandbox/telegram.js "$tg_port"
+    start_daemon stripe python3 scripts/sandbox/stripe.py "$stripe_port" "$hook/stripe" \
+        "$TGM_STRIPE_WEBHOOK_SECRET" "$TGM_TELEGRAM_API_URL"
     for ((i = 0; i < 100; i++)); do
         curl -fs -m 1 -o /dev/null "$TGM_TELEGRAM_API_URL/sandbox/chat/0" && break
         sleep 0.1

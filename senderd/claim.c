@@ -2,7 +2,8 @@
  * claim.c - a lane's traffic with the queue in PostgreSQL: loading its bot (token,
  * limits), resolving what a previous owner left in 'sending', claiming due messages
  * (FOR UPDATE SKIP LOCKED, priority then age, never a message whose chat still has
- * an earlier one pending) and giving unsent ones back.
+ * an earlier one pending). What happened is told to the lane through lane_*; lane.c
+ * alone changes its state.
  *
  * What a previous owner left in 'sending' may or may not have reached Telegram; it is
  * treated like any send with an unknown outcome: [senderd] ambiguous decides (retry:
@@ -71,11 +72,14 @@ static const char claim_sql[] =
 	"   WHERE f.message_id = u.id) ELSE false END"
 	" FROM nx LEFT JOIN u ON true";
 
+/* bot_param - the lane's bot id as a query parameter */
 static void bot_param(struct lane *l, char buf[24])
 {
 	snprintf(buf, 24, "%lld", (long long)l->bot_id);
 }
 
+/* on_recovered - the previous owner's sends are resolved: the lane may start (the
+ * steps of a lane's start: claim_load, on_loaded, on_recovered, lane_ready) */
 static void on_recovered(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
@@ -83,74 +87,65 @@ static void on_recovered(PGresult *res, const char *err, void *arg)
 	if (err) {
 		log_warn("bot=%lld recovery failed, retrying on the next lease round: %s",
 			 (long long)l->bot_id, err);
-		l->state = LANE_DEAD;
-		l->dropping = true; /* freed below; the next lease round starts it again */
-		l->seen_gen = 0;
-	} else {
-		if (strtol(PQcmdTuples(res), NULL, 10) > 0)
-			log_notice("bot=%lld %s messages left in sending by a previous owner: %s",
-				   (long long)l->bot_id, PQcmdTuples(res), l->sd->ctx->cfg->senderd.ambiguous);
-		l->state = LANE_READY;
-		l->wake_claim = true;
-	}
-	if (l->dropping) {
-		l->state = LANE_DEAD;
-		lane_maybe_free(l);
+		lane_fail(l);
 		return;
 	}
-	lane_pump(l);
+	if (strtol(PQcmdTuples(res), NULL, 10) > 0)
+		log_notice("bot=%lld %s messages left in sending by a previous owner: %s",
+			   (long long)l->bot_id, PQcmdTuples(res), l->sd->ctx->cfg->senderd.ambiguous);
+	lane_ready(l);
 }
 
-/* set_limits - the bot's settings into the lane's windows */
-static void set_limits(struct lane *l, PGresult *res)
+/* limits_of - the bot's limits from load_sql's row */
+static struct lane_limits limits_of(PGresult *res)
 {
-	l->per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
-	l->chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
-	l->group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
-	l->paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';
-	if (l->bot_rate.limit != l->per_second) { /* keep the window's history if unchanged */
-		rl_init(&l->bot_rate, l->per_second, 1000);
-		rl_smooth(&l->bot_rate);
-	}
+	struct lane_limits lim;
+
+	lim.per_second = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	lim.chat_per_second = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
+	lim.group_per_minute = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
+	lim.paid_broadcast = PQgetvalue(res, 0, 6)[0] == 't';
+	return lim;
 }
 
+/* on_loaded - the bot's row: open its token, then resolve what a previous owner left */
 static void on_loaded(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
-	char bot[24], aad[48];
+	char bot[24], aad[48], *token = NULL;
 	const char *p[2] = { bot, l->sd->ctx->cfg->senderd.ambiguous };
+	struct lane_limits lim;
 
 	if (!err && PQntuples(res) == 1) {
 		snprintf(aad, sizeof(aad), "bot:%s:token", PQgetvalue(res, 0, 1));
-		l->token = tgm_open(l->sd->ctx->secret_key, PQgetvalue(res, 0, 0), aad, NULL);
+		token = tgm_open(l->sd->ctx->secret_key, PQgetvalue(res, 0, 0), aad, NULL);
 	}
-	if (err || PQntuples(res) != 1 || l->token == NULL) {
+	if (err || PQntuples(res) != 1 || token == NULL) {
 		log_error("bot=%lld cannot start its lane: %s", (long long)l->bot_id,
 			  err ? err : "its token does not open with this secret key");
-		l->state = LANE_DEAD;
-		l->dropping = true;
-		lane_maybe_free(l);
+		lane_fail(l);
 		return;
 	}
-	set_limits(l, res);
+	lim = limits_of(res);
+	lane_loaded(l, token, &lim);
 	bot_param(l, bot);
 	tgm_pg_query(l->pg, recover_sql, 2, p, on_recovered, l);
 }
 
+/* on_reloaded - the bot's limits read again: into the lane while it is ready */
 static void on_reloaded(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
 
-	l->reloading = false;
+	lane_reload_end(l);
 	if (!err && PQntuples(res) == 1 && l->state == LANE_READY) {
-		set_limits(l, res);
+		struct lane_limits lim = limits_of(res);
+
+		lane_set_limits(l, &lim);
 		log_info("bot=%lld limits reloaded: %d/s, chat %d/s, group %d/min",
 			 (long long)l->bot_id, l->per_second, l->chat_per_second, l->group_per_minute);
 	}
-	if (l->dropping)
-		lane_maybe_free(l);
-	else
-		lane_pump(l);
+	lane_go_on(l);
 }
 
 void claim_reload(struct lane *l)
@@ -158,9 +153,8 @@ void claim_reload(struct lane *l)
 	char bot[24];
 	const char *p[1] = { bot };
 
-	if (l->state != LANE_READY || l->reloading)
+	if (!lane_reload_begin(l))
 		return;
-	l->reloading = true;
 	bot_param(l, bot);
 	tgm_pg_query(l->pg, load_sql, 1, p, on_reloaded, l);
 }
@@ -190,7 +184,7 @@ static struct pending *take_row(struct lane *l, PGresult *res, int i)
 	p->botapi = PQgetvalue(res, i, 10)[0] == 't';
 	p->files = PQgetvalue(res, i, 11)[0] == 't';
 	if (PQgetvalue(res, i, 6)[0] == 't') {
-		record_add(rec, p->id, l->bot_id, "expired", "ttl passed before it could be sent",
+		record_add(rec, p->id, l->bot_id, TGM_MSG_EXPIRED, "ttl passed before it could be sent",
 			   0, 0);
 		pending_free(p);
 		return NULL;
@@ -198,7 +192,7 @@ static struct pending *take_row(struct lane *l, PGresult *res, int i)
 		char detail[300];
 
 		snprintf(detail, sizeof(detail), "chat blocked: %s", PQgetvalue(res, i, 7));
-		record_add(rec, p->id, l->bot_id, "failed", detail, 0, 0);
+		record_add(rec, p->id, l->bot_id, TGM_MSG_FAILED, detail, 0, 0);
 		pending_free(p);
 		return NULL;
 	}
@@ -217,17 +211,18 @@ static void next_due(struct lane *l, PGresult *res)
 	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 9) ||
 	    !tgm_parse_int64(PQgetvalue(res, 0, 9), &ms))
 		return;
-	l->next_due = tgm_mono_ms() + (ms > 0 ? ms : 0) + 1;
+	lane_due_in(l, ms);
 }
 
+/* on_claimed - the claimed rows into the lane's queue (the steps of a claim:
+ * lane_pump, claim_more, on_claimed, take_row, lane_go_on) */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
 
-	l->claiming = false;
 	if (err) {
 		log_warn("bot=%lld claim failed: %s", (long long)l->bot_id, err);
-		l->more = false;
+		lane_claim_end(l, -1);
 	} else {
 		int n = 0, k = 0;
 		struct pending **ps = tgm_xcalloc((size_t)PQntuples(res) + 1, sizeof(*ps));
@@ -238,43 +233,23 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 				if ((ps[k] = take_row(l, res, i)) != NULL)
 					k++;
 			}
+		lane_claim_end(l, n);
 		lane_enqueue_all(l, ps, k);
 		free(ps);
-		l->more = n > 0 && l->claim_asked == n;
 		next_due(l, res);
 	}
-	if (l->dropping || l->sd->stopping) {
-		claim_return_all(l);
-		lane_maybe_free(l);
-		return;
-	}
-	lane_pump(l);
+	lane_go_on(l);
 }
 
 void claim_more(struct lane *l)
 {
-	int want = lane_buffer_cap(l) - l->nqueued;
+	int want = lane_claim_begin(l);
 	char bot[24], limit[16];
 	const char *p[2] = { bot, limit };
 
 	if (want <= 0)
 		return;
-	l->claiming = true;
-	l->wake_claim = false;
-	l->claim_asked = want;
 	bot_param(l, bot);
 	snprintf(limit, sizeof(limit), "%d", want);
 	tgm_pg_query_prepared(l->pg, "claim", claim_sql, 2, p, on_claimed, l);
-}
-
-void claim_return_all(struct lane *l)
-{
-	while (l->queue) {
-		struct pending *p = l->queue;
-
-		l->queue = p->next;
-		l->nqueued--;
-		record_add(l->sd->record, p->id, l->bot_id, "queued", "given back unsent", 0, 0);
-		pending_free(p);
-	}
 }

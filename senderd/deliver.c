@@ -15,6 +15,7 @@
  */
 #include "senderd/botanswer.h"
 #include "senderd/lane.h"
+#include "senderd/backoff.h"
 #include "senderd/record.h"
 #include "senderd/upload.h"
 #include "common/log.h"
@@ -26,36 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLOOD_WINDOW_MS 1000
-
 struct delivery {
 	struct lane *l;
 	struct pending *p;
 };
-
-static uint64_t jitter_state;
-
-/* jitter - a factor in [0.5, 1.5) for backoff: xorshift, seeded from the clock */
-static double jitter(void)
-{
-	if (jitter_state == 0)
-		jitter_state = (uint64_t)tgm_now_ms() * 2654435761u | 1;
-	jitter_state ^= jitter_state << 13;
-	jitter_state ^= jitter_state >> 7;
-	jitter_state ^= jitter_state << 17;
-	return 0.5 + (double)(jitter_state % 1000000) / 1000000.0;
-}
-
-int deliver_backoff_ms(const struct tgm_config *cfg, int attempts)
-{
-	double ms = cfg->senderd.retry_base_ms;
-	double cap = cfg->senderd.retry_cap_s * 1000.0;
-
-	for (int i = 1; i < attempts && ms < cap; i++)
-		ms *= 2;
-	ms *= jitter();
-	return (int)(ms < cap ? ms : cap);
-}
 
 /* with_paid_broadcast - params plus "allow_paid_broadcast":true (caller frees) */
 static char *with_paid_broadcast(const char *params)
@@ -67,10 +42,19 @@ static char *with_paid_broadcast(const char *params)
 	return tgm_xasprintf("{\"allow_paid_broadcast\":true%s%s", *rest == '}' ? "" : ",", rest);
 }
 
+/* describe - Telegram's error as "code: description", the detail stored */
 static void describe(const struct tgm_tg_result *r, char *buf, size_t size)
 {
 	snprintf(buf, size, "%d: %s", r->error_code,
 		 r->description ? r->description : "no description");
+}
+
+/* fail - the message will not be sent: record it, count it and say why */
+static void fail(struct lane *l, const struct pending *p, const char *why)
+{
+	log_info("bot=%lld msg=%lld failed: %s", (long long)l->bot_id, (long long)p->id, why);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_FAILED, why, 0, 0);
+	l->sd->failed++;
 }
 
 /* retry_or_fail - another attempt after backoff, unless attempts are used up */
@@ -81,42 +65,37 @@ static void retry_or_fail(struct lane *l, struct pending *p, const char *why)
 
 	if (p->attempts >= cfg->senderd.max_attempts) {
 		snprintf(detail, sizeof(detail), "%s (after %d attempts)", why, p->attempts);
-		record_add(l->sd->record, p->id, l->bot_id, "failed", detail, 0, 0);
-		l->sd->failed++;
+		fail(l, p, detail);
 		return;
 	}
-	int delay = deliver_backoff_ms(cfg, p->attempts);
+	int delay = backoff_ms(cfg, p->attempts);
 
-	record_add(l->sd->record, p->id, l->bot_id, "retrying", why, 0, delay);
+	log_debug("bot=%lld msg=%lld retrying in %d ms: %s", (long long)l->bot_id, (long long)p->id,
+		  delay, why);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_RETRYING, why, 0, delay);
 	lane_retry_at(l, delay);
 	l->sd->retried++;
 }
 
+/* on_flood - a 429: the chat (and maybe the bot) waits retry_after, then the message goes again */
 static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	int ra = r->retry_after > 0 ? r->retry_after : 1;
-	int64_t now = tgm_mono_ms(), until = now + ra * 1000LL;
 	char detail[200];
 
 	l->sd->flood++;
-	lane_chat(l, p->chat)->suspended_until = until;
-	if (now > l->flood_window_until) {
-		l->flood_window_until = now + FLOOD_WINDOW_MS;
-		l->flood_chats = 0;
-	}
-	if (++l->flood_chats >= 2 && until > l->suspended_until) /* the bot's limit, not a chat's */
-		l->suspended_until = until;
+	lane_flood(l, p->chat, ra);
 	if (ra > l->sd->ctx->cfg->senderd.max_retry_after) {
 		snprintf(detail, sizeof(detail), "flood_wait: Telegram asked to wait %d s", ra);
-		record_add(l->sd->record, p->id, l->bot_id, "failed", detail, 0, 0);
-		l->sd->failed++;
+		fail(l, p, detail);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "429: retry after %d", ra);
-	record_add(l->sd->record, p->id, l->bot_id, "retrying", detail, 0, ra * 1000);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_RETRYING, detail, 0, ra * 1000);
 	lane_retry_at(l, ra * 1000);
 }
 
+/* on_chat_gone - blocked, kicked or no such chat: the chat is marked blocked, the message fails */
 static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24];
@@ -132,10 +111,10 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 			    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
 			    3, params);
 	}
-	record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
-	l->sd->failed++;
+	fail(l, p, why);
 }
 
+/* on_migrated - a group became a supergroup: its queued messages move to the new chat id */
 static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 {
 	char bot[24], newchat[24], detail[80];
@@ -152,26 +131,28 @@ static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 		    " ON CONFLICT (bot_id, chat_id) DO UPDATE SET migrated_to = EXCLUDED.migrated_to",
 		    3, params);
 	snprintf(detail, sizeof(detail), "group migrated to chat %s", newchat);
-	record_add(l->sd->record, p->id, l->bot_id, "queued", detail, 0, 0);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, detail, 0, 0);
 }
 
+/* on_token_dead - a 401/404: the bot is disabled, its messages stay queued */
 static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24], reason[460];
 	const char *params[2] = { bot, reason };
 
-	log_error("bot=%lld token refused by Telegram (%s): bot disabled", (long long)l->bot_id, why);
-	record_add(l->sd->record, p->id, l->bot_id, "queued", why, 0, 0);
-	if (l->state == LANE_DEAD)
+	log_error("bot=%lld msg=%lld token refused by Telegram (%s): bot disabled",
+		  (long long)l->bot_id, (long long)p->id, why);
+	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, why, 0, 0);
+	if (!lane_kill(l))
 		return;
-	l->state = LANE_DEAD;
 	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
 	snprintf(reason, sizeof(reason), "token refused by Telegram: %s", why);
 	record_exec(l->sd->record, "UPDATE bots SET enabled = false, disabled_reason = $2,"
 		    " updated_at = now() WHERE id = $1", 2, params);
-	claim_return_all(l);
+	lane_give_back(l);
 }
 
+/* judge - what Telegram's answer means for the message (the table in the file comment) */
 static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	char why[400];
@@ -183,7 +164,7 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 		if (!tgm_json_get_int(r->result, "message_id", &tg_id) && r->result &&
 		    YAJL_IS_INTEGER(r->result))
 			tg_id = YAJL_GET_INTEGER(r->result);
-		record_add(l->sd->record, p->id, l->bot_id, "sent", NULL, tg_id, 0);
+		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_SENT, NULL, tg_id, 0);
 		l->sd->sent++;
 		break;
 	case TGM_TG_FLOOD:
@@ -192,8 +173,7 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 	case TGM_TG_AMBIGUOUS:
 		snprintf(why, sizeof(why), "ambiguous: %s", r->description ? r->description : "");
 		if (strcmp(l->sd->ctx->cfg->senderd.ambiguous, "fail") == 0) {
-			record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
-			l->sd->failed++;
+			fail(l, p, why);
 		} else {
 			retry_or_fail(l, p, why);
 		}
@@ -211,12 +191,12 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 		on_token_dead(l, p, why);
 		break;
 	case TGM_TG_BAD_REQUEST:
-		record_add(l->sd->record, p->id, l->bot_id, "failed", why, 0, 0);
-		l->sd->failed++;
+		fail(l, p, why);
 		break;
 	}
 }
 
+/* on_answer - a send's answer: the pacing learns, the lane frees the slot, judge decides */
 static void on_answer(const struct tgm_tg_result *r, void *arg)
 {
 	struct delivery *d = arg;
@@ -230,10 +210,7 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 	judge(l, d->p, r);
 	pending_free(d->p);
 	free(d);
-	if (l->dropping)
-		lane_maybe_free(l);
-	else
-		lane_pump(l);
+	lane_go_on(l);
 }
 
 void deliver_send(struct lane *l, struct pending *p)
@@ -265,17 +242,18 @@ struct marking {
 	int n;
 };
 
+/* on_marked - the 'sending' marks committed: send each, or give them back on an error */
 static void on_marked(PGresult *res, const char *err, void *arg)
 {
 	struct marking *mk = arg;
 	struct lane *l = mk->l;
 
-	l->marking = false;
+	lane_mark_end(l);
 	for (int i = 0; i < mk->n; i++) {
 		if (err) { /* not marked: not sent; give it back */
 			lane_answered(l);
 			lane_sent(l, mk->ps[i]);
-			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, "queued",
+			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, TGM_MSG_QUEUED,
 				   "given back unsent", 0, 0);
 			pending_free(mk->ps[i]);
 		} else {
@@ -295,24 +273,24 @@ void deliver_flush_marks(struct lane *l)
 	struct tgm_buf ids;
 	char num[24];
 	const char *p[1];
+	struct pending *list = lane_mark_begin(l);
 
-	if (l->marking || l->to_mark == NULL)
+	if (list == NULL)
 		return;
 	mk = tgm_xcalloc(1, sizeof(*mk));
 	mk->l = l;
 	tgm_buf_init(&ids);
-	for (struct pending *q = l->to_mark; q; q = q->next)
+	for (struct pending *q = list; q; q = q->next)
 		mk->n++;
 	mk->ps = tgm_xcalloc((size_t)mk->n, sizeof(*mk->ps));
-	for (int i = 0; l->to_mark; i++) {
-		mk->ps[i] = l->to_mark;
-		l->to_mark = l->to_mark->next;
+	for (int i = 0; list; i++) {
+		mk->ps[i] = list;
+		list = list->next;
 		snprintf(num, sizeof(num), "%lld", (long long)mk->ps[i]->id);
 		tgm_pgarr_add(&ids, num);
 	}
 	tgm_pgarr_end(&ids);
 	p[0] = ids.p;
-	l->marking = true;
 	tgm_pg_query(l->pg, "UPDATE messages SET send_started_at = now()"
 		     " WHERE id = ANY($1::bigint[])", 1, p, on_marked, mk);
 	tgm_buf_free(&ids);
@@ -324,7 +302,6 @@ void deliver_start(struct lane *l, struct pending *p)
 		deliver_send(l, p);
 		return;
 	}
-	p->next = l->to_mark;
-	l->to_mark = p;
+	lane_mark_later(l, p);
 	deliver_flush_marks(l);
 }

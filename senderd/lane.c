@@ -9,6 +9,10 @@
  * Lanes are made when senderd takes a bot's lease and dropped when it loses it; a
  * dropped lane gives its waiting messages back, lets its requests in flight finish
  * and is freed after the last one.
+ *
+ * This file alone writes a lane's state (its life, its sub-states, its queue and
+ * limits; lane.h documents them): claim.c and deliver.c report what happened through
+ * the lane_* functions and the lane decides what follows.
  */
 #include "senderd/lane.h"
 #include "senderd/record.h"
@@ -20,6 +24,7 @@
 
 #define NO_WAKE INT64_MAX
 #define LANE_RETRY_MAX 4096
+#define FLOOD_WINDOW_MS 1000 /* 429s of several chats within this: the bot's limit */
 
 static unsigned bucket_of(int64_t bot_id)
 {
@@ -35,6 +40,7 @@ struct lane *lane_find(struct senderd *sd, int64_t bot_id)
 	return l;
 }
 
+/* on_timer - the lane's timer (a retry or a pace falling due): pump it */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	lane_pump(arg);
@@ -46,7 +52,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	unsigned b = bucket_of(bot_id);
 
 	if (l) {
-		if (!l->dropping)
+		if (!(l->sub & LANE_DROPPING))
 			l->seen_gen = gen;
 		return;
 	}
@@ -64,6 +70,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	claim_load(l);
 }
 
+/* unlink_lane - take l out of the waiting list and its hash bucket */
 static void unlink_lane(struct lane *l)
 {
 	for (struct lane **w = &l->sd->waiting; *w; w = &(*w)->wnext)
@@ -79,6 +86,7 @@ static void unlink_lane(struct lane *l)
 	l->sd->nlanes--;
 }
 
+/* chat_slot_free - free one chat's limits */
 static void chat_slot_free(struct chat_slot *c)
 {
 	rl_free(&c->gap);
@@ -87,6 +95,7 @@ static void chat_slot_free(struct chat_slot *c)
 	free(c);
 }
 
+/* chats_free - free every chat slot of l */
 static void chats_free(struct lane *l)
 {
 	for (int i = 0; i < LANE_CHAT_BUCKETS; i++)
@@ -98,6 +107,7 @@ static void chats_free(struct lane *l)
 		}
 }
 
+/* pending_list_free - free a list of pending messages */
 static void pending_list_free(struct pending *p)
 {
 	for (struct pending *next; p; p = next) {
@@ -106,6 +116,7 @@ static void pending_list_free(struct pending *p)
 	}
 }
 
+/* lane_free - free l and everything it owns (its caller unlinks it first if need be) */
 static void lane_free(struct lane *l)
 {
 	pending_list_free(l->queue);
@@ -123,7 +134,7 @@ static void lane_free(struct lane *l)
 
 void lane_maybe_free(struct lane *l)
 {
-	if (!l->dropping || l->inflight > 0 || l->claiming || l->marking || l->reloading ||
+	if ((l->sub & (LANE_DROPPING | LANE_QUERYING)) != LANE_DROPPING || l->inflight > 0 ||
 	    l->state == LANE_LOADING)
 		return;
 	unlink_lane(l);
@@ -133,10 +144,11 @@ void lane_maybe_free(struct lane *l)
 	lane_free(l);
 }
 
+/* lane_drop - the lease is gone: give back what waits, free once nothing is in flight */
 static void lane_drop(struct lane *l)
 {
-	l->dropping = true;
-	claim_return_all(l);
+	l->sub |= LANE_DROPPING;
+	lane_give_back(l);
 	lane_maybe_free(l);
 }
 
@@ -145,7 +157,7 @@ void lane_sweep(struct senderd *sd, unsigned gen)
 	for (int b = 0; b < SD_LANE_BUCKETS; b++)
 		for (struct lane *l = sd->lanes[b], *next; l; l = next) {
 			next = l->hnext;
-			if (l->seen_gen != gen && !l->dropping)
+			if (l->seen_gen != gen && !(l->sub & LANE_DROPPING))
 				lane_drop(l);
 		}
 }
@@ -199,6 +211,7 @@ void lane_enqueue_all(struct lane *l, struct pending **ps, int n)
 	}
 }
 
+/* chat_hash - FNV-1a of a chat id, to its bucket */
 static unsigned chat_hash(const char *s)
 {
 	unsigned h = 2166136261u;
@@ -240,6 +253,7 @@ static int64_t chat_next_ok(struct chat_slot *c, int64_t now)
 	return t;
 }
 
+/* start_send - *pp leaves the queue now: take its rate-limit slots, start its request */
 static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c, int64_t now)
 {
 	struct pending *p = *pp;
@@ -306,7 +320,7 @@ static int64_t send_due(struct lane *l, int64_t now)
 
 			*pp = p->next;
 			l->nqueued--;
-			record_add(l->sd->record, p->id, l->bot_id, "expired",
+			record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_EXPIRED,
 				   "ttl passed before it could be sent", 0, 0);
 			pending_free(p);
 			continue;
@@ -343,30 +357,31 @@ void lane_pump(struct lane *l)
 	struct senderd *sd = l->sd;
 	int64_t now = tgm_mono_ms(), wake;
 
-	if (l->state != LANE_READY || l->dropping || sd->stopping)
+	if (l->state != LANE_READY || (l->sub & LANE_DROPPING) || sd->stopping)
 		return;
 	if (now >= sd->lease_until_ms) {
-		l->wake_claim = true; /* the lease renewal wakes us */
+		l->sub |= LANE_WAKE; /* the lease renewal wakes us */
 		return;
 	}
 	wake = send_due(l, now);
 	if (l->next_due && l->next_due <= now) {
 		l->next_due = 0;
-		l->wake_claim = true;
+		l->sub |= LANE_WAKE;
 	} else if (l->next_due && l->next_due < wake) {
 		wake = l->next_due;
 	}
 	for (int i = 0; i < l->nretry;) {
 		if (l->retry_due[i] <= now) { /* due: claim it; the slot takes the last one */
 			l->retry_due[i] = l->retry_due[--l->nretry];
-			l->wake_claim = true;
+			l->sub |= LANE_WAKE;
 			continue;
 		}
 		if (l->retry_due[i] < wake)
 			wake = l->retry_due[i];
 		i++;
 	}
-	if (!l->claiming && l->nqueued < lane_buffer_cap(l) && (l->more || l->wake_claim))
+	if (!(l->sub & LANE_CLAIMING) && l->nqueued < lane_buffer_cap(l) &&
+	    (l->sub & (LANE_MORE | LANE_WAKE)))
 		claim_more(l);
 	if (wake != NO_WAKE) {
 		struct timeval tv = { (time_t)((wake - now) / 1000),
@@ -412,7 +427,7 @@ void lane_retry_at(struct lane *l, int delay_ms)
 
 void lane_wake(struct lane *l)
 {
-	l->wake_claim = true;
+	l->sub |= LANE_WAKE;
 	lane_pump(l);
 }
 
@@ -454,6 +469,146 @@ void lane_wake_all(struct senderd *sd)
 
 int lane_inflight(const struct lane *l)
 {
-	return l->inflight + (l->claiming ? 1 : 0) + (l->state == LANE_LOADING ? 1 : 0) +
-	       (l->marking ? 1 : 0);
+	return l->inflight + !!(l->sub & LANE_CLAIMING) + (l->state == LANE_LOADING) +
+	       !!(l->sub & LANE_MARKING);
+}
+
+void lane_go_on(struct lane *l)
+{
+	if ((l->sub & LANE_DROPPING) || l->sd->stopping) {
+		lane_give_back(l);
+		lane_maybe_free(l);
+		return;
+	}
+	lane_pump(l);
+}
+
+void lane_give_back(struct lane *l)
+{
+	while (l->queue) {
+		struct pending *p = l->queue;
+
+		l->queue = p->next;
+		l->nqueued--;
+		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, "given back unsent", 0,
+			   0);
+		pending_free(p);
+	}
+}
+
+void lane_due_in(struct lane *l, int64_t ms)
+{
+	l->next_due = tgm_mono_ms() + (ms > 0 ? ms : 0) + 1;
+}
+
+void lane_flood(struct lane *l, const char *chat, int retry_after)
+{
+	int64_t now = tgm_mono_ms(), until = now + retry_after * 1000LL;
+
+	lane_chat(l, chat)->suspended_until = until;
+	if (now > l->flood_window_until) {
+		l->flood_window_until = now + FLOOD_WINDOW_MS;
+		l->flood_chats = 0;
+	}
+	if (++l->flood_chats >= 2 && until > l->suspended_until) /* the bot's limit, not a chat's */
+		l->suspended_until = until;
+}
+
+void lane_set_limits(struct lane *l, const struct lane_limits *lim)
+{
+	l->per_second = lim->per_second;
+	l->chat_per_second = lim->chat_per_second;
+	l->group_per_minute = lim->group_per_minute;
+	l->paid_broadcast = lim->paid_broadcast;
+	if (l->bot_rate.limit != l->per_second) { /* keep the window's history if unchanged */
+		rl_init(&l->bot_rate, l->per_second, 1000);
+		rl_smooth(&l->bot_rate);
+	}
+}
+
+void lane_loaded(struct lane *l, char *token, const struct lane_limits *lim)
+{
+	l->token = token;
+	lane_set_limits(l, lim);
+}
+
+void lane_ready(struct lane *l)
+{
+	if (l->sub & LANE_DROPPING) {
+		l->state = LANE_DEAD;
+		lane_maybe_free(l);
+		return;
+	}
+	l->state = LANE_READY;
+	l->sub |= LANE_WAKE;
+	lane_pump(l);
+}
+
+void lane_fail(struct lane *l)
+{
+	l->state = LANE_DEAD;
+	l->sub |= LANE_DROPPING;
+	l->seen_gen = 0;
+	lane_maybe_free(l);
+}
+
+bool lane_kill(struct lane *l)
+{
+	if (l->state == LANE_DEAD)
+		return false;
+	l->state = LANE_DEAD;
+	return true;
+}
+
+int lane_claim_begin(struct lane *l)
+{
+	int want = lane_buffer_cap(l) - l->nqueued;
+
+	if (want <= 0)
+		return 0;
+	l->sub = (l->sub | LANE_CLAIMING) & ~(unsigned)LANE_WAKE;
+	l->claim_asked = want;
+	return want;
+}
+
+void lane_claim_end(struct lane *l, int n)
+{
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE);
+	if (n > 0 && n == l->claim_asked)
+		l->sub |= LANE_MORE;
+}
+
+bool lane_reload_begin(struct lane *l)
+{
+	if (l->state != LANE_READY || (l->sub & LANE_RELOADING))
+		return false;
+	l->sub |= LANE_RELOADING;
+	return true;
+}
+
+void lane_reload_end(struct lane *l)
+{
+	l->sub &= ~(unsigned)LANE_RELOADING;
+}
+
+void lane_mark_later(struct lane *l, struct pending *p)
+{
+	p->next = l->to_mark;
+	l->to_mark = p;
+}
+
+struct pending *lane_mark_begin(struct lane *l)
+{
+	struct pending *list = l->to_mark;
+
+	if ((l->sub & LANE_MARKING) || list == NULL)
+		return NULL;
+	l->to_mark = NULL;
+	l->sub |= LANE_MARKING;
+	return list;
+}
+
+void lane_mark_end(struct lane *l)
+{
+	l->sub &= ~(unsigned)LANE_MARKING;
 }

@@ -1,6 +1,7 @@
 /*
- * lane.h - one bot's sending lane, shared by lane.c (scheduling), claim.c (taking
- * messages from the database) and deliver.c (sending them and judging the answer).
+ * lane.h - one bot's sending lane, read by lane.c (scheduling), claim.c (taking
+ * messages from the database) and deliver.c (sending them and judging the answer);
+ * written by lane.c alone, through the named functions below.
  */
 #ifndef SENDERD_LANE_H
 #define SENDERD_LANE_H
@@ -38,10 +39,53 @@ struct chat_slot {
 	struct rl_window minute;/* group_per_minute per minute (groups only) */
 };
 
+/*
+ * A lane's life: one of these at a time.
+ *
+ *   LANE_LOADING  its bot is being read and what a previous owner left in 'sending'
+ *                 resolved; nothing is claimed or sent yet
+ *   LANE_READY    claiming and sending as far as the limits allow
+ *   LANE_DEAD     Telegram refused the token (the bot is disabled) or the lane could
+ *                 not start: nothing more is claimed or sent
+ */
 enum lane_state {
-	LANE_LOADING, /* reading the bot and recovering what a dead owner left */
+	LANE_LOADING,
 	LANE_READY,
-	LANE_DEAD,    /* the token is refused: the bot is disabled */
+	LANE_DEAD,
+};
+
+/*
+ * A lane's sub-states: what it is waiting for or owes, besides its life. They are bits
+ * of lane->sub because they overlap: a claim, a mark and a reload may be in flight at
+ * once (in order, on the lane's connection), and a dropping lane still waits for them.
+ * Only lane.c sets or clears them, through the functions below.
+ *
+ *   LANE_DROPPING   the lease is gone (or the lane could not start): what waits is given
+ *                   back, what is in flight finishes, then the lane is freed
+ *   LANE_CLAIMING   a claim is in flight (one at a time)
+ *   LANE_MARKING    a mark of sends about to start is in flight ([senderd] ambiguous =
+ *                   fail; one at a time)
+ *   LANE_RELOADING  the bot's limits are being read again (one at a time)
+ *   LANE_MORE       the last claim got all it asked for: more may be due now
+ *   LANE_WAKE       something may have fallen due (a doorbell, a commit, a retry, the
+ *                   sweep): claim at the next pump
+ */
+enum lane_sub {
+	LANE_DROPPING = 1 << 0,
+	LANE_CLAIMING = 1 << 1,
+	LANE_MARKING = 1 << 2,
+	LANE_RELOADING = 1 << 3,
+	LANE_MORE = 1 << 4,
+	LANE_WAKE = 1 << 5,
+};
+
+/* the sub-states that are queries in flight: a dropping lane waits for them */
+#define LANE_QUERYING (LANE_CLAIMING | LANE_MARKING | LANE_RELOADING)
+
+/* lane_limits - a bot's sending limits, as its settings say */
+struct lane_limits {
+	int per_second, chat_per_second, group_per_minute;
+	bool paid_broadcast;
 };
 
 #define LANE_CHAT_BUCKETS 256
@@ -55,16 +99,13 @@ struct lane {
 	int64_t bot_id;
 	unsigned seen_gen;     /* lease round that last confirmed this lane */
 	enum lane_state state;
-	bool dropping;         /* the lease is gone: finish in-flight, then free */
+	unsigned sub;          /* enum lane_sub bits */
 	char *token;
 	int per_second, chat_per_second, group_per_minute;
 	bool paid_broadcast;
 	struct pending *queue; /* ordered by priority, then id */
 	int nqueued, inflight;
-	bool claiming, more, wake_claim;
 	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
-	bool marking;
-	bool reloading;
 	char *settings;        /* the bot's settings as last seen by a lease round */
 	int claim_asked;       /* rows the claim in flight asked for */
 	int64_t suspended_until;
@@ -78,13 +119,18 @@ struct lane {
 	struct event *ev_timer;
 };
 
-/* lane.c */
+/* lane.c: the only writer of a lane's state */
 void lane_pump(struct lane *l);
+/* lane_go_on - a step of the lane ended: pump it, or, dropping or stopping, give back
+ * what waits and free it once nothing is in flight (l may be gone after) */
+void lane_go_on(struct lane *l);
 int lane_buffer_cap(const struct lane *l);
 struct chat_slot *lane_chat(struct lane *l, const char *chat);
 void pending_free(struct pending *p);
 /* lane_enqueue_all - n claimed messages (any order) into the queue, in one pass */
 void lane_enqueue_all(struct lane *l, struct pending **ps, int n);
+/* lane_give_back - every waiting message back to 'queued' ("given back unsent") */
+void lane_give_back(struct lane *l);
 void lane_maybe_free(struct lane *l);
 /* lane_sent - p's request was answered: its chat is free, its window times move */
 void lane_sent(struct lane *l, struct pending *p);
@@ -92,13 +138,45 @@ void lane_sent(struct lane *l, struct pending *p);
 void lane_answered(struct lane *l);
 /* lane_retry_at - a message of this lane becomes due again after delay_ms */
 void lane_retry_at(struct lane *l, int delay_ms);
+/* lane_due_in - the claim says the next message falls due in ms: wake the lane then */
+void lane_due_in(struct lane *l, int64_t ms);
+/* lane_flood - a 429 for chat: it waits retry_after s; the whole bot too when several
+ * chats meet 429s within a second (the bot's limit, not a chat's) */
+void lane_flood(struct lane *l, const char *chat, int retry_after);
+
+/* lane_loaded - its bot was read: token (taken, wiped when freed) and limits */
+void lane_loaded(struct lane *l, char *token, const struct lane_limits *lim);
+/* lane_ready - the previous owner's sends are resolved: LOADING -> READY, and claim
+ * (or, dropped meanwhile, free it: l may be gone after) */
+void lane_ready(struct lane *l);
+/* lane_fail - the lane cannot start: it is dropped and freed now (the next lease
+ * round starts it again) */
+void lane_fail(struct lane *l);
+/* lane_kill - Telegram refused the token: true the first time (the caller disables
+ * the bot), after which nothing more is claimed or sent */
+bool lane_kill(struct lane *l);
+/* lane_set_limits - the bot's limits into the lane's windows */
+void lane_set_limits(struct lane *l, const struct lane_limits *lim);
+/* lane_claim_begin - a claim starts: the rows to ask for (0: none, nothing starts) */
+int lane_claim_begin(struct lane *l);
+/* lane_claim_end - the claim ended with n rows (-1: it failed) */
+void lane_claim_end(struct lane *l, int n);
+/* lane_reload_begin - reading the limits again starts; false when it may not now
+ * (the lane is not ready, or a reload is in flight) */
+bool lane_reload_begin(struct lane *l);
+void lane_reload_end(struct lane *l);
+/* lane_mark_later - p starts once marked (ambiguous = fail) */
+void lane_mark_later(struct lane *l, struct pending *p);
+/* lane_mark_begin - a mark starts: the sends it covers (taken), or NULL when one is in
+ * flight or none waits */
+struct pending *lane_mark_begin(struct lane *l);
+void lane_mark_end(struct lane *l);
 
 /* claim.c */
 void claim_load(struct lane *l);
 /* claim_reload - read the bot's limits again (its settings changed) */
 void claim_reload(struct lane *l);
 void claim_more(struct lane *l);
-void claim_return_all(struct lane *l);
 
 /* deliver.c */
 void deliver_send(struct lane *l, struct pending *p);

@@ -89,6 +89,7 @@ static void apply(struct senderd *sd, PGresult *res)
 	lane_pump_all(sd); /* lanes that paused for the renewal go on */
 }
 
+/* on_lease - a lease round's answer: extend our lease deadline, start and stop lanes */
 static void on_lease(PGresult *res, const char *err, void *arg)
 {
 	struct lease_round *lr = arg;
@@ -123,6 +124,7 @@ static void renew(struct senderd *sd)
 	tgm_pg_query(sd->lease_pg, lease_sql, 3, p, on_lease, lr);
 }
 
+/* on_timer - the lease timer: another round */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	renew(arg); /* also while draining: the bots stay ours until the last answer */
@@ -138,6 +140,7 @@ void lease_start(struct senderd *sd)
 	renew(sd);
 }
 
+/* on_released - leases given up (at drain or for one bot) */
 static void on_released(PGresult *res, const char *err, void *arg)
 {
 	if (err)

@@ -1,6 +1,6 @@
 /*
  * senderd/main.c - start and stop the delivery daemon; the work is in the other
- * files of this folder (bus.c: start, drain, stop and ZeroMQ).
+ * files of this folder (server.c: start, drain, stop and ZeroMQ).
  */
 #include "common/daemon.h"
 #include "senderd/senderd.h"

@@ -2,7 +2,9 @@
  * record.c - every transition of a message leaving 'sending' is a row change and an
  * event row, committed in groups on senderd's own connection: while one group is in
  * flight the next gathers, so a busy lane costs one statement per group, not per
- * message. After the COMMIT each transition is published as "msg.<status>".
+ * message. After the COMMIT the commit callback hears of the group's transitions (in
+ * senderd, server.c publishes them, wakes their lanes and the callback lane); the writer
+ * itself knows nothing of lanes or buses.
  *
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
  * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
@@ -12,23 +14,26 @@
  * tgm_pg_transient says which) is recorded again one transition at a time, so the one
  * at fault fails alone: it is dropped with an error line naming it, its message stays
  * in 'sending' (the bot's next lane resolves it under [senderd] ambiguous), and every
- * later transition still commits.
+ * later transition still commits. A detail is cut on a UTF-8 boundary first, so that
+ * a long description cut by bytes is not what fails.
  */
 #include "senderd/record.h"
-#include "senderd/senderd.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/pgasync.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define RETRY_MS 1000
+#define DETAIL_MAX 1000 /* bytes of a transition's detail */
 
 struct item {
 	struct item *next;
 	int64_t msg_id, bot_id, tg_id;
-	char status[12];
+	enum tgm_msg_status status;
 	char *detail;
 	int64_t due_ms; /* wall clock: when a retry is due */
 	char *sql;       /* a one-off statement instead of a transition */
@@ -38,7 +43,8 @@ struct item {
 };
 
 struct record {
-	struct senderd *sd;
+	record_commit_fn on_commit;
+	void *arg;
 	struct tgm_pg *pg;
 	struct item *head, *tail; /* waiting */
 	struct item *flight;      /* in flight */
@@ -80,6 +86,7 @@ static const char transition_sql[] =
 
 static void flush(struct record *rec);
 
+/* item_free - free one queued transition or statement */
 static void item_free(struct item *it)
 {
 	for (int i = 0; i < it->n; i++)
@@ -90,6 +97,7 @@ static void item_free(struct item *it)
 	free(it);
 }
 
+/* push - queue it behind the others and write if nothing is in flight */
 static void push(struct record *rec, struct item *it)
 {
 	if (rec->tail)
@@ -101,7 +109,7 @@ static void push(struct record *rec, struct item *it)
 	flush(rec);
 }
 
-void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, const char *status,
+void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, enum tgm_msg_status status,
 		const char *detail, int64_t tg_message_id, int delay_ms)
 {
 	struct item *it = tgm_xcalloc(1, sizeof(*it));
@@ -109,8 +117,11 @@ void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, const char *
 	it->msg_id = msg_id;
 	it->bot_id = bot_id;
 	it->tg_id = tg_message_id;
-	snprintf(it->status, sizeof(it->status), "%s", status);
-	it->detail = detail ? tgm_xstrdup(detail) : NULL;
+	it->status = status;
+	if (detail) {
+		it->detail = tgm_xstrdup(detail);
+		tgm_utf8_cut(it->detail, DETAIL_MAX);
+	}
 	it->due_ms = tgm_now_ms() + delay_ms; /* the lane's timer is set from the same instant */
 	push(rec, it);
 }
@@ -132,23 +143,29 @@ int record_pending(const struct record *rec)
 	return rec->pending;
 }
 
-/* done - the group committed: publish, wake the lanes (a chat's next message may be
- * claimed now that its predecessor left 'sending') and free it */
-static void done(struct record *rec)
+/* done - the group committed: tell the commit callback its transitions, then free it
+ * (taken off first: the callback may start the next group) */
+static void done(struct record *rec, bool callbacks)
 {
-	int64_t last_bot = 0;
+	struct item *group = rec->flight;
+	struct record_change *c;
+	int n = 0, k = 0;
 
-	while (rec->flight) {
-		struct item *it = rec->flight;
-		struct lane *l;
-
-		rec->flight = it->next;
+	rec->flight = NULL;
+	for (struct item *it = group; it; it = it->next)
+		n++;
+	c = tgm_xcalloc((size_t)n + 1, sizeof(*c));
+	for (struct item *it = group; it; it = it->next)
 		if (it->sql == NULL)
-			sd_publish(rec->sd, it->msg_id, it->bot_id, it->status, it->detail);
-		if (it->bot_id && it->bot_id != last_bot && (l = lane_find(rec->sd, it->bot_id)))
-			lane_wake(l);
-		last_bot = it->bot_id;
-		rec->pending--;
+			c[k++] = (struct record_change){ it->msg_id, it->bot_id, it->status, it->detail };
+	rec->pending -= n;
+	if (k > 0 || callbacks)
+		rec->on_commit(c, k, callbacks, rec->arg);
+	free(c);
+	while (group) {
+		struct item *it = group;
+
+		group = it->next;
 		item_free(it);
 	}
 }
@@ -191,7 +208,7 @@ static void drop(struct record *rec, const char *err)
 	else
 		log_error("bot=%lld msg=%lld transition to %s failed and is dropped (the message"
 			  " stays in sending): %s", (long long)it->bot_id, (long long)it->msg_id,
-			  it->status, err);
+			  tgm_msg_status_name(it->status), err);
 	rec->flight = NULL;
 	rec->pending--;
 	item_free(it);
@@ -212,6 +229,7 @@ static void failed(struct record *rec, PGresult *res, const char *err)
 	flush(rec);
 }
 
+/* on_written - a group committed (report it, take the next) or failed (see failed) */
 static void on_written(PGresult *res, const char *err, void *arg)
 {
 	struct record *rec = arg;
@@ -223,12 +241,11 @@ static void on_written(PGresult *res, const char *err, void *arg)
 	}
 	callbacks = rec->flight->sql == NULL && PQntuples(res) == 1 &&
 		    strcmp(PQgetvalue(res, 0, 0), "0") != 0;
-	done(rec);
-	if (callbacks)
-		callback_wake(rec->sd);
+	done(rec, callbacks);
 	flush(rec);
 }
 
+/* on_retry - the wait after a transient failure is over: write again */
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	flush(arg);
@@ -256,6 +273,7 @@ static void take(struct record *rec)
 		rec->flight->next = NULL;
 }
 
+/* send_transitions - the group in flight as one statement over arrays, one per column */
 static void send_transitions(struct record *rec)
 {
 	struct tgm_buf col[5];
@@ -269,7 +287,7 @@ static void send_transitions(struct record *rec)
 		snprintf(num[1], sizeof(num[1]), "%lld", (long long)it->tg_id);
 		snprintf(num[2], sizeof(num[2]), "%lld", (long long)it->due_ms);
 		tgm_pgarr_add(&col[0], num[0]);
-		tgm_pgarr_add(&col[1], it->status);
+		tgm_pgarr_add(&col[1], tgm_msg_status_name(it->status));
 		tgm_pgarr_add(&col[2], it->detail);
 		tgm_pgarr_add(&col[3], it->tg_id ? num[1] : NULL);
 		tgm_pgarr_add(&col[4], num[2]);
@@ -283,6 +301,7 @@ static void send_transitions(struct record *rec)
 		tgm_buf_free(&col[c]);
 }
 
+/* flush - write the next group unless one is in flight or a retry waits */
 static void flush(struct record *rec)
 {
 	if (rec->flight || rec->head == NULL || evtimer_pending(rec->ev_retry, NULL))
@@ -295,13 +314,15 @@ static void flush(struct record *rec)
 		send_transitions(rec);
 }
 
-struct record *record_new(struct senderd *sd)
+struct record *record_new(struct event_base *base, const char *dburl, record_commit_fn fn,
+			  void *arg)
 {
 	struct record *rec = tgm_xcalloc(1, sizeof(*rec));
 
-	rec->sd = sd;
-	rec->pg = tgm_pg_new(sd->ctx->base, sd->ctx->cfg->database.url, "senderd-record");
-	rec->ev_retry = evtimer_new(sd->ctx->base, on_retry, rec);
+	rec->on_commit = fn;
+	rec->arg = arg;
+	rec->pg = tgm_pg_new(base, dburl, "senderd-record");
+	rec->ev_retry = evtimer_new(base, on_retry, rec);
 	return rec;
 }
 

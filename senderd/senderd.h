@@ -4,10 +4,11 @@
  * status publisher). The files of this folder:
  *
  *   main.c     start and stop only
- *   bus.c      ZeroMQ: doorbells in, status events out
+ *   server.c   sd_start/drain/stop/busy, and ZeroMQ: doorbells in, status events out
  *   lease.c    lease_*: which bots this process may send for
  *   lane.c     lane_*: one bot's queue, limits and requests in flight
  *   ratelimit.c rl_*: sliding-window limits per bot and per chat
+ *   backoff.c  backoff_*: how long to wait before another attempt
  *   claim.c    claim_*: taking due messages from the database
  *   deliver.c  deliver_*: one send to Telegram and what its answer means
  *   botanswer.c botanswer_*: Telegram's answer kept for a Bot API endpoint's message
@@ -62,13 +63,11 @@ struct senderd {
 	struct lane *waiting;      /* lanes held back by that cap, first come first served */
 };
 
-/* bus.c */
+/* server.c: the lifecycle hooks (every daemon keeps them in its server.c) */
 int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void sd_drain(struct tgm_ctx *ctx);
 void sd_stop(struct tgm_ctx *ctx);
 int sd_busy(struct tgm_ctx *ctx);
-void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *status,
-		const char *detail);
 
 /* lease.c */
 void lease_start(struct senderd *sd);
@@ -84,9 +83,6 @@ void sd_metrics_stop(struct senderd *sd);
 void callback_start(struct senderd *sd);
 void callback_wake(struct senderd *sd);
 void callback_stop(struct senderd *sd);
-
-/* deliver.c (shared backoff) */
-int deliver_backoff_ms(const struct tgm_config *cfg, int attempts);
 
 /* lane.c */
 struct lane *lane_find(struct senderd *sd, int64_t bot_id);

@@ -16,6 +16,7 @@
 
 struct upload {
 	struct lane *l;
+	int64_t msg_id;
 	char *params;
 	char *method;
 	tgm_tg_cb cb;
@@ -41,6 +42,7 @@ static void add_quoted(struct tgm_buf *b, const char *s)
 	}
 }
 
+/* add_head - a form-data part's header up to its name */
 static void add_head(struct tgm_buf *b, const char *boundary, const char *name)
 {
 	tgm_buf_printf(b, "--%s\r\nContent-Disposition: form-data; name=\"", boundary);
@@ -97,6 +99,7 @@ static void add_files(struct tgm_buf *b, const char *boundary, PGresult *res)
 	}
 }
 
+/* on_files - a message's uploaded files were read: send them as multipart/form-data */
 static void on_files(PGresult *res, const char *err, void *arg)
 {
 	struct upload *u = arg;
@@ -108,7 +111,8 @@ static void on_files(PGresult *res, const char *err, void *arg)
 	if (err) { /* not sent: retried like a send that could not connect */
 		struct tgm_tg_result r = { .transport_error = true, .retry_after = -1 };
 
-		log_warn("bot=%lld files of a message not read: %s", (long long)l->bot_id, err);
+		log_warn("bot=%lld msg=%lld files not read: %s", (long long)l->bot_id,
+			 (long long)u->msg_id, err);
 		r.description = "the uploaded files could not be read";
 		u->cb(&r, u->arg);
 	} else {
@@ -136,6 +140,7 @@ void upload_send(struct lane *l, const struct pending *p, const char *params, tg
 	const char *q[1] = { id };
 
 	u->l = l;
+	u->msg_id = p->id;
 	u->params = tgm_xstrdup(params);
 	u->method = tgm_xstrdup(p->method);
 	u->cb = cb;

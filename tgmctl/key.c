@@ -7,6 +7,7 @@
  */
 #include "tgmctl/tgmctl.h"
 #include "common/apikey.h"
+#include "common/webhook_secret.h"
 #include "common/db.h"
 #include "common/util.h"
 
@@ -51,23 +52,6 @@ static int key_create_args(int argc, char **argv, struct key_args *a)
 	return 0;
 }
 
-/* tenant_exists - 1 when the tenant exists, 0 when not, -1 after printing an error */
-static int tenant_exists(PGconn *conn, const char *tenant)
-{
-	char err[512];
-	PGresult *r = tgm_db_query(conn, "SELECT 1 FROM tenants WHERE name = $1", 1,
-				   (const char *const[]){ tenant }, err, sizeof(err));
-	int n;
-
-	if (r == NULL) {
-		fprintf(stderr, "tgmctl: %s\n", err);
-		return -1;
-	}
-	n = PQntuples(r) > 0;
-	PQclear(r);
-	return n;
-}
-
 static int key_create(struct ctl *c, int argc, char **argv)
 {
 	struct key_args a;
@@ -76,17 +60,14 @@ static int key_create(struct ctl *c, int argc, char **argv)
 	const char *tenant, *scope, *name;
 	PGconn *conn;
 	PGresult *r;
-	int rc, have;
+	int rc;
 
 	if ((rc = key_create_args(argc, argv, &a)) != 0)
 		return rc;
 	tenant = a.tenant, scope = a.scope, name = a.name;
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
-	if (!a.create_tenant && (have = tenant_exists(conn, tenant)) != 1) {
-		if (have == 0)
-			fprintf(stderr, "tgmctl: no tenant \"%s\": check the name, or add"
-				" --create-tenant to make it\n", tenant);
+	if (ctl_tenant_check(conn, tenant, a.create_tenant) != 0) {
 		PQfinish(conn);
 		return 1;
 	}

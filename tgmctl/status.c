@@ -2,9 +2,8 @@
  * status.c - `tgmctl status`: is the database reachable and current, which daemons
  * are alive (their heartbeats, and the HTTP ones' /healthz), how deep each bot's
  * queue is. Like `systemctl is-active`, exit status 1 when anything is down: the
- * database (unreachable, behind, or with functions other than this build's), a
- * daemon that has run here and is now stopped or silent, or the /healthz of gatewayd
- * or webhookd while it runs.
+ * database (unreachable or behind), a daemon that has run here and is now stopped or
+ * silent, or the /healthz of gatewayd or webhookd while it runs.
  */
 #include "tgmctl/tgmctl.h"
 #include "common/db.h"
@@ -101,38 +100,24 @@ static void print_queues(PGconn *conn)
 	PQclear(r);
 }
 
-/* print_functions - whether the database's functions are this build's; the stale count */
-static int print_functions(PGconn *conn)
-{
-	char names[512];
-	int n = tgm_functions_stale(conn, names, sizeof(names), NULL, 0);
-
-	if (n == 0)
-		printf("functions: %d, all current\n", tgm_functions_count);
-	else if (n > 0)
-		printf("functions: %d of %d differ from this build (%s): run tgmctl migrate\n", n,
-		       tgm_functions_count, names);
-	return n;
-}
-
 int ctl_status(struct ctl *c, int argc, char **argv)
 {
 	char err[512];
 	PGconn *conn;
 	int have, down = 0;
-	bool gw = false, wh = false;
+	bool gw = false, wh = false, current;
 
 	if (argc > 0)
 		return ctl_usage_error("status takes no arguments");
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
 	have = tgm_schema_version(conn, err, sizeof(err));
-	printf("database: reachable, schema version %d (this build needs %d)%s\n", have,
-	       tgm_schema_wanted(), have < tgm_schema_wanted() ? ": run tgmctl migrate" : "");
-	if (have < tgm_schema_wanted())
+	current = tgm_schema_check(conn, err, sizeof(err));
+	printf("database: reachable, schema version %d (this build needs %d)%s%s\n", have,
+	       tgm_schema_wanted(), current ? "" : ": ", current ? "" : err);
+	if (!current)
 		down++;
 	else {
-		down += print_functions(conn) != 0;
 		int n = print_daemons(conn);
 
 		down += n < 0 ? 1 : n;

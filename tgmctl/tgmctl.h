@@ -8,6 +8,7 @@
 #include "common/config.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 struct ctl {
 	const char *config_path; /* NULL: the default file */
@@ -18,6 +19,9 @@ struct ctl {
 PGconn *ctl_connect(struct ctl *c);
 /* ctl_usage_error - print a usage error and return 2 */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ctl_tenant_check - 0 when the tenant exists or create is set; 1 after saying why not */
+int ctl_tenant_check(PGconn *conn, const char *tenant, bool create);
 
 int ctl_migrate(struct ctl *c, int argc, char **argv);
 int ctl_key(struct ctl *c, int argc, char **argv);

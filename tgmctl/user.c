@@ -6,10 +6,10 @@
  * it), else made here and printed once, to be changed at the first login.
  */
 #include "tgmctl/tgmctl.h"
-#include "common/apikey.h"
 #include "common/db.h"
 #include "common/password.h"
 #include "common/util.h"
+#include "common/webhook_secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 struct user_opts {
 	const char *tenant, *email, *role;
 	bool password_stdin;
+	bool create_tenant; /* --create-tenant: make the tenant when it does not exist */
 };
 
 static bool valid_role(const char *s)
@@ -26,7 +27,8 @@ static bool valid_role(const char *s)
 	       !strcmp(s, "viewer");
 }
 
-/* parse_opts - --tenant, --email, --role, --password-stdin; 0 or a usage error's 2 */
+/* parse_opts - --tenant, --email, --role, --password-stdin, --create-tenant; 0 or a
+ * usage error's 2 */
 static int parse_opts(const char *cmd, int argc, char **argv, struct user_opts *o)
 {
 	for (int i = 0; i < argc; i++) {
@@ -34,8 +36,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct user_opts *
 				  : !strcmp(argv[i], "--email")  ? &o->email
 				  : !strcmp(argv[i], "--role")   ? &o->role : NULL;
 
-		if (!strcmp(argv[i], "--password-stdin")) {
-			o->password_stdin = true;
+		if (!strcmp(argv[i], "--password-stdin") || !strcmp(argv[i], "--create-tenant")) {
+			*(argv[i][2] == 'p' ? &o->password_stdin : &o->create_tenant) = true;
 			continue;
 		}
 		if (slot == NULL)
@@ -93,14 +95,16 @@ static int user_create(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (o.tenant == NULL || *o.tenant == '\0' || o.email == NULL || o.role == NULL)
 		return ctl_usage_error("usage: tgmctl user create --tenant NAME --email EMAIL"
-				       " --role owner|admin|agent|viewer [--password-stdin]");
+				       " --role owner|admin|agent|viewer [--password-stdin] [--create-tenant]");
 	if (!valid_role(o.role))
 		return ctl_usage_error("user create: --role must be owner, admin, agent or viewer");
 	if (strchr(o.email, '@') == NULL)
 		return ctl_usage_error("user create: --email must look like name@host");
 	if ((password = get_password(o.password_stdin, &made)) == NULL)
 		return 1;
-	if ((conn = ctl_connect(c)) == NULL) {
+	if ((conn = ctl_connect(c)) == NULL ||
+	    ctl_tenant_check(conn, o.tenant, o.create_tenant) != 0) {
+		PQfinish(conn);
 		free(password);
 		return 1;
 	}

@@ -6,6 +6,13 @@
  * refused token stops the loop until the bot changes (a reload starts it again).
  * Long polls have their own HTTP client (a connection each) and drain does not wait
  * for them: an unanswered poll moved no offset.
+ *
+ * Several webhookd instances share the polling bots: before each getUpdates a poller
+ * makes sure it holds its bot's advisory lock on the instance's lock connection
+ * (wh->lock_pg), taking it when free. The lock is the lease: it lives as long as that
+ * connection, so a webhookd that dies (or loses the connection) gives its bots up at
+ * once, and another one takes each within LOCK_RETRY_MS. Telegram allows one getUpdates
+ * per bot; the lock keeps the instances from answering each other's with 409.
  */
 #include "webhookd/webhookd.h"
 #include "common/json.h"
@@ -21,10 +28,20 @@
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define IDLE_PAUSE_MS 1000 /* an empty answer that came early: a server without long poll */
+#define LOCK_RETRY_MS 2000 /* how often a poller whose bot another webhookd polls looks again */
+#define LOCK_CLASS "7467"  /* the advisory locks' first key: "tg" */
 
 extern const char *const wh_allowed_updates[];
 
 static const char offset_sql[] = "UPDATE bots SET poll_offset = $2 WHERE id = $1";
+/* held already (without stacking a second hold), or taken now when free */
+static const char lock_sql[] =
+	"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+	" AND classid = " LOCK_CLASS " AND objid = ($1::bigint % 2147483647)::oid"
+	" AND objsubid = 2 AND pid = pg_backend_pid() AND granted) THEN true"
+	" ELSE pg_try_advisory_lock(" LOCK_CLASS ", ($1::bigint % 2147483647)::int) END";
+static const char unlock_sql[] =
+	"SELECT pg_advisory_unlock(" LOCK_CLASS ", ($1::bigint % 2147483647)::int)";
 
 struct wh_poller {
 	struct webhookd *wh;
@@ -38,6 +55,8 @@ struct wh_poller {
 	bool store_failed;
 	int backoff_ms;
 	int64_t started_ms;
+	bool locked;        /* the bot's lock was ours at the last look */
+	bool looked;        /* there was a look */
 };
 
 static void poll_now(struct wh_poller *p);
@@ -226,11 +245,55 @@ static void poll_now(struct wh_poller *p)
 	yajl_gen_free(g);
 }
 
+/* on_lock - whether the bot's lock is ours: poll, or look again later */
+static void on_lock(PGresult *res, const char *err, void *arg)
+{
+	struct wh_poller *p = arg;
+	bool ours = err == NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+
+	if (!settle(p))
+		return;
+	if (err)
+		log_warn("bot=%lld: the polling lock: %s", (long long)p->bot_id, err);
+	else if (ours != p->locked || !p->looked)
+		log_info("bot=%lld: %s", (long long)p->bot_id, ours ? "this webhookd polls it now"
+			 : "another webhookd polls it; this one waits");
+	p->locked = ours;
+	p->looked = p->looked || err == NULL;
+	if (ours)
+		poll_now(p);
+	else
+		schedule(p, LOCK_RETRY_MS);
+}
+
+/* look_for_lock - make sure the bot's lock is ours before polling */
+static void look_for_lock(struct wh_poller *p)
+{
+	char id[24];
+	const char *params[1] = { id };
+
+	if (p->wh->ctx->stopping)
+		return;
+	snprintf(id, sizeof(id), "%lld", (long long)p->bot_id);
+	p->busy = true;
+	p->wh->polls++;
+	tgm_pg_query(p->wh->lock_pg, lock_sql, 1, params, on_lock, p);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	poll_now(arg);
+	look_for_lock(arg);
+}
+
+static void on_unlocked(PGresult *res, const char *err, void *arg)
+{
+	(void)res;
+	(void)arg;
+	if (err)
+		log_debug("a polling lock was not given back (it goes with the connection): %s",
+			  err);
 }
 
 void wh_poll_start(struct webhookd *wh, struct wh_bot *b)
@@ -257,6 +320,13 @@ void wh_poll_stop(struct wh_bot *b)
 		return;
 	b->poller = NULL;
 	evtimer_del(p->timer);
+	if (p->locked) {
+		char id[24];
+		const char *params[1] = { id };
+
+		snprintf(id, sizeof(id), "%lld", (long long)p->bot_id);
+		tgm_pg_query(p->wh->lock_pg, unlock_sql, 1, params, on_unlocked, NULL);
+	}
 	if (p->busy)
 		p->detached = true;
 	else

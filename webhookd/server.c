@@ -4,6 +4,7 @@
  * sweep timer; drain closes the listener first and waits for work in flight.
  */
 #include "webhookd/webhookd.h"
+#include "common/doorbell.h"
 #include "common/health.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -34,12 +35,7 @@ static const struct tgm_http_route routes[] = {
 
 void wh_ring(struct webhookd *wh, int64_t bot_id)
 {
-	char topic[32], json[64];
-	int n;
-
-	snprintf(topic, sizeof(topic), "bot.%lld", (long long)bot_id);
-	n = snprintf(json, sizeof(json), "{\"bot_id\":%lld}", (long long)bot_id);
-	tgm_bus_send(wh->doorbell, topic, json, (size_t)n);
+	tgm_doorbell_ring(wh->doorbell, bot_id, false);
 }
 
 struct write {
@@ -122,11 +118,13 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	wh->pool = tgm_xcalloc((size_t)wh->npool, sizeof(*wh->pool));
 	for (int i = 0; i < wh->npool; i++)
 		wh->pool[i] = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-process");
+	wh->lock_pg = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-poll-locks");
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);
 	event_add(wh->ev_sweep, &tv);
 	wh_bots_start(wh);
+	wh_forward_start(wh);
 	wh_process_kick(wh);
 	log_info("listening on http://%s", cfg->webhookd.listen);
 	return 0;
@@ -163,6 +161,7 @@ void wh_stop(struct tgm_ctx *ctx)
 	if (wh->ev_sweep)
 		event_free(wh->ev_sweep);
 	wh_metrics_stop(wh);
+	wh_forward_free(wh);
 	tgm_http_free(wh->http);
 	wh_bots_free(wh);
 	if (wh->tgpoll)
@@ -175,6 +174,8 @@ void wh_stop(struct tgm_ctx *ctx)
 	for (int i = 0; i < wh->npool; i++)
 		tgm_pg_free(wh->pool[i]);
 	free(wh->pool);
+	if (wh->lock_pg)
+		tgm_pg_free(wh->lock_pg);
 	free(wh);
 	ctx->app = NULL;
 }

@@ -136,8 +136,10 @@ static void on_group(PGresult *res, const char *err, void *arg)
 		next = list->next;
 		pending_answer(st->wh, list, err);
 	}
-	if (!err)
+	if (!err) {
 		wh_process_kick(st->wh);
+		wh_forward_kick(st->wh);
+	}
 	flush(st);
 }
 
@@ -153,8 +155,10 @@ static void on_one(PGresult *res, const char *err, void *arg)
 	if (!err)
 		mark_stored(o->p, res);
 	pending_answer(o->st->wh, o->p, err);
-	if (!err)
+	if (!err) {
 		wh_process_kick(o->st->wh);
+		wh_forward_kick(o->st->wh);
+	}
 	free(o);
 }
 

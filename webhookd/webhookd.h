@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 
+struct wh_forward;
 struct wh_poller;
 
 /* wh_bot - one bot as webhookd knows it (bots.c); borrowed from the registry */
@@ -65,8 +66,10 @@ struct webhookd {
 	int inflight;             /* direct Telegram calls and stores in flight */
 	struct wh_store *store;   /* updates being stored (store.c) */
 	struct tgm_pg **pool;     /* the connections updates are processed on */
+	struct tgm_pg *lock_pg;   /* holds the polling locks of the bots this instance polls */
 	int npool;
 	struct tgm_metrics *metrics; /* [webhookd] metrics_listen, or NULL */
+	struct wh_forward *forward; /* updates forwarded to bots' own webhooks (forward.c) */
 };
 
 /* metrics.c */
@@ -116,6 +119,12 @@ void wh_store_free(struct webhookd *wh);
  * and kind; else false with err */
 bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *chat_id,
 		     const char **kind, char *err, size_t errlen);
+
+/* forward.c - stored updates POSTed to the webhooks bots set through the Bot API */
+void wh_forward_start(struct webhookd *wh);
+void wh_forward_free(struct webhookd *wh);
+/* wh_forward_kick - updates were stored: look for those due now */
+void wh_forward_kick(struct webhookd *wh);
 
 /* intake.c - POST /telegram/{bot_id} */
 void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);

@@ -12,7 +12,8 @@
 // For people:
 //   POST /sandbox/say   {"user_id":42,"text":"/start"}: user 42 writes to the sandbox bot;
 //                       the answer is the bot's replies within `wait` seconds (default 30);
-//   GET  /sandbox/chat/<chat_id>: what the bots sent to that chat, oldest first; with
+//   GET  /sandbox/chat/<chat_id>: what the bots sent to that chat, oldest first, each as
+//                       {message_id, text, buttons: [{text, url|callback_data}]}; with
 //                       ?wait_for=TEXT, once a message with that text is there (30 s at most).
 'use strict';
 const path = require('path');
@@ -67,7 +68,24 @@ function known(req, res, next) {
 function chat(chatId) {
   return server.storage.botMessages
     .filter((m) => String(m.message.chat_id) === String(chatId))
-    .map((m) => ({ message_id: m.messageId, text: m.message.text }));
+    .map((m) => {
+      const shown = { message_id: m.messageId, text: m.message.text };
+      const b = buttons(m.message.reply_markup);
+      if (b.length) shown.buttons = b;
+      return shown;
+    });
+}
+
+// the inline buttons of a message, flat: [{text, url}] or [{text, callback_data}]
+function buttons(markup) {
+  let m = markup;
+  if (typeof m === 'string') {
+    try { m = JSON.parse(m); } catch (e) { return []; }
+  }
+  return ((m && m.inline_keyboard) || []).flat().map((k) => {
+    const { text, url, callback_data: data } = k;
+    return url ? { text, url } : { text, callback_data: data };
+  });
 }
 
 // GET /sandbox/chat/<id>[?wait_for=TEXT]: the chat, once TEXT is in it (30 s at most)

@@ -1,5 +1,7 @@
+-- accounts_keep_owner.sql - trigger: a tenant keeps at least one owner who can log in
 -- A tenant keeps at least one owner who can log in: the last one is neither demoted
 -- nor disabled (tgmctl can always make another).
+-- (first created by 010_accounts.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION accounts_keep_owner() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.role = 'owner' AND OLD.disabled_at IS NULL

@@ -1,4 +1,6 @@
+-- accounts_revoke_sessions.sql - trigger: end the sessions of a changed account
 -- A new password, a disabled account or a changed role ends every session of it.
+-- (first created by 010_accounts.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION accounts_revoke_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.password_hash IS DISTINCT FROM OLD.password_hash

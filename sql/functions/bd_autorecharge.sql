@@ -1,4 +1,5 @@
--- bd_autorecharge - /autorecharge [on <credits> <below> | off]
+-- bd_autorecharge.sql - /autorecharge [on <credits> <below> | off]
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_autorecharge(p_seq bigint, p_args text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,5 +1,6 @@
--- bd_customer_save - remember a user's Stripe customer (the first one made wins); the
+-- bd_customer_save.sql - remember a user's Stripe customer (the first one made wins); the
 -- customer id to use
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_customer_save(p_bot bigint, p_user bigint, p_customer text) RETURNS text
 LANGUAGE sql AS $$
     INSERT INTO stripe_customers (bot_id, user_id, customer_id)

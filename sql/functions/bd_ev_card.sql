@@ -1,4 +1,6 @@
+-- bd_ev_card.sql - apply a Stripe payment_method.attached event
 -- payment_method.attached: the card saved for auto-recharge
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_ev_card(o jsonb, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,4 +1,6 @@
+-- bd_ev_checkout.sql - apply a Stripe Checkout Session event
 -- checkout.session.completed / async_payment_succeeded / async_payment_failed / expired
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_ev_checkout(p_type text, o jsonb, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,4 +1,5 @@
--- bd_ev_dispatch - one event to its handler
+-- bd_ev_dispatch.sql - one event to its handler
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_ev_dispatch(e stripe_events, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,5 +1,7 @@
+-- bd_ev_dispute.sql - apply a Stripe dispute event
 -- charge.dispute.created (and later dispute events): record; alert the bot's admin
 -- group at once, the first time
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_ev_dispute(o jsonb, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

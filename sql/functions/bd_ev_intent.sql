@@ -1,5 +1,7 @@
+-- bd_ev_intent.sql - apply a Stripe PaymentIntent event
 -- payment_intent.succeeded (auto-recharge only: Checkout grants by its Session) and
 -- payment_intent.payment_failed (tell the user, unless billingd told them already)
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_ev_intent(p_type text, o jsonb, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,6 +1,8 @@
+-- bd_ev_refund.sql - apply a Stripe charge.refunded event
 -- charge.refunded: take back the refunded share of the credits (never below zero: the
 -- rest is owed). amount_refunded is cumulative, so the share is recomputed from it and
 -- only what was not taken yet is taken: events about earlier refunds change nothing.
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_ev_refund(o jsonb, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

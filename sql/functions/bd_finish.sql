@@ -1,4 +1,5 @@
--- bd_finish - billingd is done with a Telegram update (once: a second call is a no-op)
+-- bd_finish.sql - billingd is done with a Telegram update (once: a second call is a no-op)
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_finish(p_seq bigint, p_outcome text) RETURNS boolean
 LANGUAGE sql AS $$
     WITH u AS (UPDATE tg_updates SET billing_done_at = now(), billing_outcome = p_outcome,

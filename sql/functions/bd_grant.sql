@@ -1,5 +1,6 @@
--- bd_grant - a payment is paid: grant its product once (ledger key p_key), record the
+-- bd_grant.sql - a payment is paid: grant its product once (ledger key p_key), record the
 -- payment as paid, tell the user their new balance. Returns whether this call granted.
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_grant(p_payment bigint, p_key text, p_reason text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

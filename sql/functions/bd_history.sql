@@ -1,4 +1,5 @@
--- bd_history - /history: the last purchases and the spending
+-- bd_history.sql - /history: the last purchases and the spending
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_history(p_seq bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,4 +1,5 @@
--- bd_invoice - queue a Stars invoice (sendInvoice in XTR) for a product
+-- bd_invoice.sql - queue a Stars invoice (sendInvoice in XTR) for a product
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_invoice(p_bot bigint, p_user bigint, pr products) RETURNS bigint
 LANGUAGE sql AS $$
     SELECT queue_message(p_bot, p_user::text, 'sendInvoice', jsonb_build_object(

@@ -1,5 +1,6 @@
--- bd_low_check - the low-balance rule (low_balance_cross) for billingd's changes, with
--- the bot's low_balance. True when it warned.
+-- bd_low_check.sql - the low-balance rule (low_balance_cross) for billingd's changes,
+-- with the bot's low_balance. True when it warned.
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_low_check(p_bot bigint, p_user bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

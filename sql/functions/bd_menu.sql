@@ -1,4 +1,5 @@
--- bd_menu - /buy and the "buy" button: the active products as buttons (buy:<id>)
+-- bd_menu.sql - /buy and the "buy" button: the active products as buttons (buy:<id>)
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_menu(p_seq bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

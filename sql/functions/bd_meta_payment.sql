@@ -1,6 +1,7 @@
--- bd_meta_payment - the payment a Stripe object (Checkout Session or PaymentIntent)
+-- bd_meta_payment.sql - the payment a Stripe object (Checkout Session or PaymentIntent)
 -- stands for: found by its ids, else made from its metadata (tgm_bot, tgm_user,
 -- tgm_product, as billingd sets them). NULL when it is none of tgm's.
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_meta_payment(o jsonb, p_kind text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,4 +1,5 @@
--- bd_money - 500, 'usd' -> '5.00 USD'; Stars as '50 ⭐'
+-- bd_money.sql - 500, 'usd' -> '5.00 USD'; Stars as '50 ⭐'
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_money(p_amount bigint, p_currency text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE

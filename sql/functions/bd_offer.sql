@@ -1,6 +1,7 @@
--- bd_offer - the purchase of a product is ready: record the Checkout Session (when
+-- bd_offer.sql - the purchase of a product is ready: record the Checkout Session (when
 -- there is one), send its link as a URL button, and a Stars invoice when the product
 -- has a Stars price; finish the update
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_offer(p_seq bigint, p_product bigint, p_session text, p_url text,
                          p_note text DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql AS $$

@@ -1,5 +1,6 @@
--- bd_precheckout - is a Stars pre-checkout query for something still on sale at that
+-- bd_precheckout.sql - is a Stars pre-checkout query for something still on sale at that
 -- price? (ok, the error to show when not)
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_precheckout(p_seq bigint, OUT query_id text, OUT ok boolean,
                                OUT error text)
 LANGUAGE plpgsql AS $$

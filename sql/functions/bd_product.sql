@@ -1,5 +1,6 @@
--- bd_product - what /buy<N> (p_ref 'credits:N') or a buy:<id> button (p_ref 'id:<id>')
+-- bd_product.sql - what /buy<N> (p_ref 'credits:N') or a buy:<id> button (p_ref 'id:<id>')
 -- names, active, of the bot
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_product(p_bot bigint, p_ref text) RETURNS SETOF products
 LANGUAGE sql STABLE AS $$
     SELECT * FROM products

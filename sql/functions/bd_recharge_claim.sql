@@ -1,4 +1,5 @@
--- bd_recharge_claim - one pending recharge, leased for 60 s, with what billingd needs
+-- bd_recharge_claim.sql - one pending recharge, leased for 60 s, with what billingd needs
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_recharge_claim(OUT id bigint, OUT bot bigint, OUT usr bigint,
                                   OUT product bigint, OUT price bigint, OUT currency text,
                                   OUT customer text, OUT payment_method text,

@@ -1,5 +1,6 @@
--- bd_recharge_link - the card could not be charged off-session (p_why): send a
+-- bd_recharge_link.sql - the card could not be charged off-session (p_why): send a
 -- Checkout link instead (p_session/p_url; NULL when none could be made) and say why
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_recharge_link(p_id bigint, p_why text, p_session text, p_url text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE

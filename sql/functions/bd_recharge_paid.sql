@@ -1,5 +1,6 @@
--- bd_recharge_paid - the off-session PaymentIntent succeeded: grant (key: the
+-- bd_recharge_paid.sql - the off-session PaymentIntent succeeded: grant (key: the
 -- PaymentIntent, as its payment_intent.succeeded event would) and close the attempt
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_recharge_paid(p_id bigint, p_intent text, p_amount bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE

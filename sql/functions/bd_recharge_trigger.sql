@@ -1,5 +1,7 @@
+-- bd_recharge_trigger.sql - trigger: queue an auto-recharge when a debit crosses the threshold
 -- Auto-recharge trigger: a debit that leaves the balance under an armed threshold
 -- makes one recharge attempt (and disarms); a balance back at or over it re-arms.
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_recharge_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     a auto_recharge%ROWTYPE;

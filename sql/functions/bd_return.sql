@@ -1,6 +1,7 @@
--- bd_return - the user is back from Checkout's success page: fulfil from the Session
+-- bd_return.sql - the user is back from Checkout's success page: fulfil from the Session
 -- as billingd just retrieved it (o; NULL when there is none), exactly as its webhook
 -- would (the same ledger key: one grant, whichever comes first), and say where it is
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_return(p_seq bigint, o jsonb) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

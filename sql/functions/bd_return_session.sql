@@ -1,6 +1,7 @@
--- bd_return_session - the Checkout Session a "/start paid_<ref>" names (Checkout's
+-- bd_return_session.sql - the Checkout Session a "/start paid_<ref>" names (Checkout's
 -- success page sends the user back to the bot with it): the one made for update <ref>
 -- of the same bot and user; NULL when there is none
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_return_session(p_seq bigint, p_ref bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT p.checkout_session_id FROM payments p JOIN tg_updates u ON u.seq = p_seq

@@ -1,5 +1,6 @@
--- bd_say - queue a message from the bot to a chat (high priority), with an optional
+-- bd_say.sql - queue a message from the bot to a chat (high priority), with an optional
 -- reply_markup; its id
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_say(p_bot bigint, p_chat bigint, p_text text, p_markup jsonb DEFAULT NULL)
 RETURNS bigint LANGUAGE sql AS $$
     SELECT queue_message(p_bot, p_chat::text, 'sendMessage',

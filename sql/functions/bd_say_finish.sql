@@ -1,4 +1,5 @@
--- bd_say_finish - tell the user text and finish the update with outcome
+-- bd_say_finish.sql - tell the user text and finish the update with outcome
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_say_finish(p_seq bigint, p_text text, p_outcome text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,5 +1,6 @@
--- bd_star_paid - successful_payment in Stars: grant once (key: the Telegram charge id,
+-- bd_star_paid.sql - successful_payment in Stars: grant once (key: the Telegram charge id,
 -- kept for refundStarPayment)
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_star_paid(p_seq bigint) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE

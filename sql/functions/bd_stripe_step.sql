@@ -1,8 +1,9 @@
--- bd_stripe_step - claim one pending Stripe event (SKIP LOCKED: several billingd share
+-- bd_stripe_step.sql - claim one pending Stripe event (SKIP LOCKED: several billingd share
 -- the table), act on it and mark it, in one transaction. An outcome "wait: ..." (an
 -- event ahead of the one it depends on) or an error leaves it for later, with backoff
 -- (1 s, 2 s, 5 s, ... up to 10 minutes apart; about half an hour in all), then it is
 -- marked "gave up: ..." for people to look at. No row: nothing is due.
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_stripe_step(OUT event_id text, OUT outcome text, OUT bot bigint)
 LANGUAGE plpgsql AS $$
 DECLARE

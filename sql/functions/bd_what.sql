@@ -1,4 +1,5 @@
--- bd_what - what a product gives, for people: '10 credits', '7 days of unlimited access'
+-- bd_what.sql - what a product gives, for people: '10 credits', '7 days of unlimited access'
+-- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_what(p_credits bigint, p_pass_seconds bigint) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT concat_ws(' + ',

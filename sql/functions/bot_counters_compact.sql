@@ -1,6 +1,7 @@
--- bot_counters_compact - fold the shards of the status counts and of buckets no longer
+-- bot_counters_compact.sql - fold the shards of the status counts and of buckets no longer
 -- written (but by late transitions) into shard 0, and drop empty rows and seconds no one reads: readers then
 -- sum about one row per key. gatewayd's janitor calls it every minute.
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bot_counters_compact() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM bot_status_counts WHERE n = 0;

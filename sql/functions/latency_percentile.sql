@@ -1,4 +1,5 @@
--- latency_percentile - percentile_cont(p) over values given as bins (ascending) and counts
+-- latency_percentile.sql - percentile_cont(p) over values given as bins (ascending) and counts
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION latency_percentile(bins numeric[], counts bigint[], p float8)
 RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE

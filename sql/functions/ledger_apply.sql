@@ -1,9 +1,10 @@
--- ledger_apply - the one way credits and passes change. Adds delta credits (negative:
+-- ledger_apply.sql - the one way credits and passes change. Adds delta credits (negative:
 -- a debit) and pass_seconds of time pass to the user, and appends the entry, under
 -- a lock on (bot, key) and the user's row lock. The same (bot, key) again changes nothing and returns the first
 -- entry (replayed). A debit larger than the balance is refused (nothing written)
 -- unless partial: then it takes what there is and records the rest as owed (refunds).
 -- The user row must exist.
+-- (first created by 006_webhookd.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION ledger_apply(p_bot bigint, p_user bigint, p_key text, p_kind text,
                              p_delta bigint, p_pass_seconds bigint DEFAULT 0,
                              p_partial boolean DEFAULT false, p_amount bigint DEFAULT NULL,

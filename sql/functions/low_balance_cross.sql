@@ -1,4 +1,4 @@
--- low_balance_cross - the one low-balance rule (webhookd after a debit, bd_low_check
+-- low_balance_cross.sql - the one low-balance rule (webhookd after a debit, bd_low_check
 -- after billingd's changes): warn once per crossing under p_low (0: never), which
 -- bot_users.low_warned remembers. A row (warn, credits) when low_warned changed; warn
 -- is true when the user just fell under p_low. The words are C's (common/text.c).

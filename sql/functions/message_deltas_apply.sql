@@ -1,4 +1,5 @@
--- message_deltas_apply - add signed message rows to the counters, in key order
+-- message_deltas_apply.sql - add signed message rows to the counters, in key order
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION message_deltas_apply(ds message_delta[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,4 +1,5 @@
--- message_events_counted - see 009_counters.sql
+-- message_events_counted.sql - trigger: 429 events counted per bot and minute
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION message_events_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     s smallint := pg_backend_pid() % 64;

@@ -1,4 +1,5 @@
--- messages_counted_delete - see 009_counters.sql
+-- messages_counted_delete.sql - trigger: deleted messages counted out
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION messages_counted_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM message_deltas_apply(array(SELECT row(o.bot_id, o.status, o.created_at,

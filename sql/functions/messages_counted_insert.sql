@@ -1,4 +1,5 @@
--- messages_counted_insert - see 009_counters.sql
+-- messages_counted_insert.sql - trigger: new messages counted in, their chats recorded
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION messages_counted_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM message_deltas_apply(array(SELECT row(n.bot_id, n.status, n.created_at,

@@ -1,7 +1,8 @@
--- messages_counted_update - the old rows counted out, the new ones in. No join of the
+-- messages_counted_update.sql - the old rows counted out, the new ones in. No join of the
 -- two transition tables: they have no statistics, so a join is planned as a nested loop,
 -- quadratic in the rows of the statement (3,000 rows took 6 s); a row that did not change
 -- cancels itself out in the sums, and EXCEPT (hashed) finds the new chats.
+-- (first created by 009_counters.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION messages_counted_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM message_deltas_apply(array(

@@ -1,4 +1,5 @@
--- queue_callbacks - see 005_cancel_callbacks.sql
+-- queue_callbacks.sql - queue the delivery callbacks of messages gatewayd canceled
+-- (first created by 005_cancel_callbacks.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION queue_callbacks(ids bigint[], new_status text, why text)
 RETURNS integer LANGUAGE sql AS $$
     WITH cb AS (

@@ -1,5 +1,6 @@
--- queue_message - put one Telegram send of a bot into the outbound queue (the way
+-- queue_message.sql - put one Telegram send of a bot into the outbound queue (the way
 -- webhookd and billingd send: replies, the topic bridge, receipts). Its id.
+-- (first created by 006_webhookd.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION queue_message(p_bot bigint, p_chat text, p_method text, p_params jsonb,
                               p_priority smallint DEFAULT 0, p_metadata jsonb DEFAULT NULL)
 RETURNS bigint LANGUAGE sql AS $$

@@ -1,7 +1,8 @@
--- wh_finish - an update is processed: queue its replies (a JSON array of
+-- wh_finish.sql - an update is processed: queue its replies (a JSON array of
 -- {"chat", "method", "params", "meta"?}: meta joins the message's metadata) at high priority, hand it to billingd when p_billing,
 -- and mark it, in one transaction. A second call for the same update changes nothing.
 -- The number of replies queued.
+-- (first created by 006_webhookd.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION wh_finish(p_seq bigint, p_outcome text, p_replies jsonb,
                           p_billing boolean DEFAULT false)
 RETURNS integer LANGUAGE plpgsql AS $$

@@ -1,9 +1,10 @@
--- wh_record - what an update tells about its chat and user: the chat is recorded (a
+-- wh_record.sql - what an update tells about its chat and user: the chat is recorded (a
 -- message from it clears its blocked mark; my_chat_member sets or clears it; a group
 -- that moved to a supergroup keeps a pointer to its new id), and a user writing in a
 -- private chat, pressing a button there or paying is recorded with its names. Returns the
 -- user (NULL when none) as it is now. p_count: count a message in bot_users.messages
 -- (false when the update is processed again).
+-- (first created by 006_webhookd.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION wh_record(p_bot bigint, p_update jsonb, p_count boolean DEFAULT true)
 RETURNS TABLE (user_id bigint, new_user boolean, credits bigint, pass_active boolean,
                banned boolean)

@@ -3,11 +3,11 @@
 //
 //   node dashboard.mjs SCENARIO CONFIG_JSON
 //
-// CONFIG_JSON: {base, email, password, shots (a directory), cookie?, chat?, text?}.
+// CONFIG_JSON: {base, email, password, shots (a directory), cookie?, chat?, text?, bot?}.
 // Prints one JSON object (the scenario's findings) on stdout; exits 1 on a failure,
 // with the reason on stderr. Screenshots go to shots/<scenario>-<page>.png.
 import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -91,6 +91,54 @@ const scenarios = {
     const legend = await page.locator("#a-chart .u-legend").textContent();
     await shot(page, "analytics");
     return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
+  },
+
+  // the Overview's alerts, live: a send whose token Telegram refuses disables the bot,
+  // and its alert appears without a reload, its text shown as text
+  async alerts(page, context, problems) {
+    await login(page);
+    await page.locator("#h-daemons + div table").waitFor();
+    const before = await page.locator("#alerts li").allTextContents();
+    await page.evaluate(() => { window.__noReload = true; });
+    const sent = await page.evaluate(async ({ bot, chat }) => {
+      const r = await fetch("/v1/messages", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ bot_id: bot, chat_id: chat, text: "hello" }),
+      });
+      return r.status;
+    }, { bot: cfg.bot, chat: cfg.chat });
+    await page.locator("#alerts li[data-kind=bot_disabled]").waitFor();
+    await shot(page, "overview");
+    return {
+      before, sent,
+      alerts: await page.locator("#alerts li").allTextContents(),
+      markup: await page.locator("#alerts li *").count(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      ...problems,
+    };
+  },
+
+  // the Analytics page: heatmaps, active users, revenue and credits; every CSV export
+  async analytics(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/analytics']").click();
+    await page.locator("#a-period").selectOption("7d");
+    await page.locator("#a-spent canvas").waitFor();
+    await page.locator("#a-spent[data-credits='" + cfg.credits + "']").waitFor();
+    const cells = async (id) => page.locator(`#${id} .heat-c:not(.zero)`).evaluateAll(
+      (els) => els.map((e) => [Number(e.dataset.dow), Number(e.dataset.hour), Number(e.dataset.n)]));
+    const heatIn = await cells("a-heat-in"), heatOut = await cells("a-heat-out");
+    const users = await page.locator("#a-users td").allTextContents();
+    const revenue = await page.locator("#a-revenue tbody tr").allInnerTexts();
+    const imgs = await page.locator("main img").count();
+    const csvs = {};
+    for (const id of ["a-csv", "a-heat-csv", "a-users-csv", "a-revenue-csv", "a-credits-csv"]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.locator(`#${id}`).click()]);
+      csvs[id] = readFileSync(await download.path(), "utf8");
+    }
+    await shot(page, "analytics");
+    return { heatIn, heatOut, users, revenue, imgs, csvs, credits: Number(await page.locator("#a-spent").getAttribute("data-credits")) };
   },
 
   // a password given by someone else is changed at the first login

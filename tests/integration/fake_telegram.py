@@ -5,7 +5,8 @@ digits before the colon of its token), ``sendMessage``, ``sendPhoto``, ``sendDoc
 ``copyMessage`` (and any other ``send*``) with ``{"ok":true,"result":{"message_id":N,
 "chat":{"id":...},...}}``, N counting up from 1 across the whole fake. Every request is
 recorded as a :class:`Call` with the fake's own arrival time (``time.monotonic()`` when
-the whole request had been read).
+the whole request had been read). Files put with ``add_file(token, path, data)`` are
+served at ``/file/bot<token>/<path>`` (any other path there: Telegram's 404).
 
 Faults are rules, tried in the order they were added; the first rule that matches a
 request (token, chat, method) and has answers left decides the answer, else the request
@@ -160,6 +161,7 @@ class FakeTelegram(FakeUpstream):
         self.http.route("*", self._handle)
         self._threads = itertools.count(1001)
         self._deleted_topics = set()
+        self._files = {}        # (token, path) -> bytes, for /file/bot<token>/<path>
         self.delay = delay      # added to every successful answer
         self._lock = threading.Condition()
         self._rules = []
@@ -306,6 +308,8 @@ class FakeTelegram(FakeUpstream):
         return Reply.tg_ok(result, delay=delay or self.delay)
 
     def _handle(self, req):
+        if req.path.startswith("/file/bot"):
+            return self._file(req)
         at = req.path.find("/bot")
         if at < 0:
             return Reply.tg_error(404, "Not Found")
@@ -332,6 +336,20 @@ class FakeTelegram(FakeUpstream):
             reply = copy.copy(reply)
             reply.delay = down
         return reply
+
+    def _file(self, req):
+        """GET /file/bot<token>/<path>: a file put with add_file, else Telegram's 404"""
+        token, _, path = req.path[len("/file/bot"):].partition("/")
+        with self._lock:
+            data = self._files.get((token, path))
+        if data is None:
+            return Reply.tg_error(404, "Not Found")
+        return Reply(200, data, content_type="application/octet-stream")
+
+    def add_file(self, token, path, data):
+        """serve data (bytes) at /file/bot<token>/<path>"""
+        with self._lock:
+            self._files[(token, path)] = data
 
     # --- the record ---------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def tgmctl_in(env, *args, stdin=None):
 
 def new_account(world, email, role, tenant="acme", password=PASSWORD):
     r = tgmctl_in(world.env, "user", "create", "--tenant", tenant, "--email", email,
-                  "--role", role, "--password-stdin", stdin=password + "\n")
+                  "--role", role, "--password-stdin", "--create-tenant", stdin=password + "\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "", "a password given on stdin is not printed"
     assert world.one("SELECT must_change_password FROM accounts WHERE email = %s",
@@ -85,7 +85,7 @@ def login(world, email, password=PASSWORD):
 
 def test_tgmctl_user_create_prints_a_password_once(world):
     r = world.env.tgmctl("user", "create", "--tenant", "acme", "--email", "ann@example.com",
-                         "--role", "owner")
+                         "--role", "owner", "--create-tenant")
     assert r.returncode == 0, r.stderr
     password = r.stdout.strip()
     assert re.fullmatch(r"[A-Za-z0-9]{20}", password), r.stdout
@@ -106,6 +106,17 @@ def test_tgmctl_user_create_prints_a_password_once(world):
     assert me.status_code == 200, me.text
     assert me.json()["account"]["role"] == "owner"
     assert me.json()["account"]["must_change_password"] is True
+
+
+def test_tgmctl_user_create_refuses_an_unknown_tenant(world):
+    """Like key create: a tenant that does not exist (a typo) is refused unless
+    --create-tenant is given, and nothing is made."""
+    r = tgmctl_in(world.env, "user", "create", "--tenant", "acmee", "--email", "a@b.c",
+                  "--role", "viewer", "--password-stdin", stdin=PASSWORD + "\n")
+    assert r.returncode == 1, r.stderr
+    assert 'no tenant "acmee"' in r.stderr and "--create-tenant" in r.stderr, r.stderr
+    assert world.query("SELECT count(*) FROM tenants WHERE name = 'acmee'") == [(0,)]
+    assert world.query("SELECT count(*) FROM accounts") == [(0,)]
 
 
 def test_tgmctl_user_bad_input_changes_nothing(world):
@@ -374,7 +385,7 @@ def test_owner_manages_accounts(world):
 
 def test_change_own_password(world):
     r = world.env.tgmctl("user", "create", "--tenant", "acme", "--email", "ann@example.com",
-                         "--role", "agent")
+                         "--role", "agent", "--create-tenant")
     first = r.stdout.strip()
     dash = login(world, "ann@example.com", first)
     other = login(world, "ann@example.com", first)

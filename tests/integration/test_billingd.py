@@ -364,6 +364,33 @@ def test_stripe_down_is_retried_with_the_same_key(bw):
     assert "reply_markup" in bw.said(bot)[-1][1]
 
 
+def test_a_stopping_billingd_gives_back_what_it_did_not_finish(bw):
+    """SIGTERM while a purchase waits for Stripe, which then fails: the update's claim is
+    given back at the stop, so the next billingd takes it at once (not after the 60 s
+    lease) and the purchase completes, with the same idempotency key."""
+    bot = bw.new_bot()
+    bw.product(bot, 10, 500)
+    bw.st.fail("/v1/checkout/sessions",
+               Reply(500, {"error": {"type": "api_error", "message": "boom"}}, delay=2),
+               times=1)
+    bw.start()
+    bw.say(bot, "/buy10")
+    wait_for(lambda: bw.st.calls("POST", "/v1/checkout/sessions"), 15,
+             what="the Checkout Session call")
+    bw.billingd_proc.stop()
+    row = bw.one("SELECT billing_claimed_until, billing_done_at FROM tg_updates"
+                 " WHERE bot_id = %s AND billing_at IS NOT NULL", (bot.id,))
+    assert row == (None, None), row
+    t0 = time.monotonic()
+    bw.billingd_proc = bw.env.daemon("billingd", conf=bw.conf())
+    bw.billing_done(bot, 1, timeout=20)
+    assert time.monotonic() - t0 < 20
+    calls = bw.st.calls("POST", "/v1/checkout/sessions")
+    assert len(calls) == 2 and calls[0].header("Idempotency-Key") == calls[1].header(
+        "Idempotency-Key")
+    assert "reply_markup" in bw.said(bot)[-1][1]
+
+
 def test_back_from_checkout_before_or_after_the_webhook_grants_once(bw):
     bot = bw.new_bot()
     bw.product(bot, 10, 500)

@@ -14,7 +14,8 @@ from conftest import REPO
 from fake_http import Reply
 
 UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
-NOT_FOUND = {"ok": False, "error_code": 404, "description": "Not Found"}
+SWITCHED_OFF = {"ok": False, "error_code": 403, "description": "Forbidden: the Bot API"
+                " endpoint is switched off for this bot's tenant in tgm"}
 
 
 def call(world, token, method, **kw):
@@ -97,20 +98,30 @@ def test_own_methods_not_passed_through(world, api):
     token = new_token(5560005)
     api.new_bot(token)
     r = call(world, token, "getUpdates", json={"offset": 1})
-    assert (r.status_code, r.json()) == (404, NOT_FOUND)
+    assert (r.status_code, r.json()) == (200, {"ok": True, "result": []})
+    r = call(world, token, "getWebhookInfo")
+    assert r.status_code == 200 and r.json()["result"]["url"] == "", r.text
     assert not [c for c in world.tg.http.requests_for("/bot*/getUpdates")]
+    assert not [c for c in world.tg.http.requests_for("/bot*/getWebhookInfo")]
 
 
 def test_switched_off_per_tenant(world, api):
+    """PATCH /v1/tenant {"botapi_enabled": false}: the tenant's tokens get a 403 in
+    Telegram's shape that says why (a developer is not left guessing at a 401)."""
     token = new_token(5560006)
     api.new_bot(token)
-    world.query("UPDATE tenants SET botapi_enabled = false WHERE id = %s",
-                (world.tenant_id("acme"),))
-    r = call(world, token, "getChat", json={"chat_id": 1})
-    assert (r.status_code, r.json()) == (401, UNAUTHORIZED)
+    assert api.get("/v1/tenant").json()["botapi_enabled"] is True
+    r = api.patch("/v1/tenant", {"botapi_enabled": False})
+    assert r.status_code == 200 and r.json()["botapi_enabled"] is False, r.text
+    for method, body in (("getChat", {"chat_id": 1}), ("getUpdates", {}),
+                         ("sendMessage", {"chat_id": 1, "text": "hi"})):
+        r = call(world, token, method, json=body)
+        assert (r.status_code, r.json()) == (403, SWITCHED_OFF), r.text
     assert not world.tg.http.requests_for("/bot*/getChat")
-    world.query("UPDATE tenants SET botapi_enabled = true WHERE id = %s",
-                (world.tenant_id("acme"),))
+    r = api.patch("/v1/tenant", {"botapi_enabled": "no"})
+    assert r.status_code == 422 and r.json()["field"] == "botapi_enabled", r.text
+    r = api.patch("/v1/tenant", {"botapi_enabled": True})
+    assert r.status_code == 200 and r.json()["webhook_url"] is None, r.text
     r = call(world, token, "getMe")
     assert r.status_code == 200 and r.json()["ok"] is True, r.text
 

@@ -2,8 +2,10 @@
 
 A message with a callback_url (or whose tenant has a webhook_url) gets a POST on its
 final state, signed the Standard Webhooks way; the signature is checked here with
-Python's own hmac, an implementation independent of tgm's. A failing app is retried
-with backoff; a slow app never holds up Telegram sending.
+Python's own hmac, an implementation independent of tgm's, and, where the secret is
+rotated, with the standardwebhooks npm package (the Standard Webhooks reference library).
+A failing app is retried on [senderd] callback_schedule; a slow app never holds up
+Telegram sending; failed callbacks are listed and redelivered through the API.
 """
 
 import base64
@@ -15,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import binary, wait_for
+from conftest import REPO, binary, require_npm, wait_for
 from fake_http import FakeHTTP, Reply
 from api_helpers import api, world  # noqa: F401 (fixtures)
 from test_senderd import SenderWorld, tg  # noqa: F401 (the fake Telegram fixture)
@@ -89,7 +91,7 @@ def test_failed_message_calls_back_and_failing_app_is_retried(sw, tg, app):
     bot = sw.new_bot()
     mid = sw.add(bot, [5151])[0]
     sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (app.url + "/hook", mid))
-    sw.senderd(retry_base_ms=100, retry_cap_s=1)
+    sw.senderd(callback_schedule="0.1s 0.2s")
     reqs = app.wait_for(3, "/hook", timeout=15)
     bodies = [verify(r) for r in reqs]
     assert {b["type"] for b in bodies} == {"message.failed"}
@@ -153,7 +155,7 @@ def test_private_destinations_refused_unless_allowed(sw, tg, app):
     ids = sw.add(bot, list(range(9700, 9700 + len(urls))))
     for mid, url in zip(ids, urls):
         sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (url, mid))
-    d = sw.senderd(max_attempts=1)
+    d = sw.senderd(callback_schedule="")   # one attempt, no retry
 
     def all_failed():
         rows = sw.query("SELECT status, last_error FROM callbacks WHERE message_id = ANY(%s)",
@@ -214,3 +216,110 @@ def test_canceled_messages_call_back(sw, tg, app, tgm_env):
     got = {b["data"]["id"]: (b["type"], b["data"]["detail"]) for b in bodies}
     assert got == {ids[0]: ("message.canceled", "canceled through the API"),
                    ids[1]: ("message.canceled", "bot deleted")}
+
+
+# ----------------------------------------- secret rotation, failed callbacks, redelivery
+
+def sw_verify(items):
+    """[(secret, request)] checked by the standardwebhooks package: [(ok, payload|error)]"""
+    require_npm("standardwebhooks")
+    lines = "".join(json.dumps({"secret": sec, "body": req.body.decode(), "headers": {
+        h: req.header(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature")}})
+        + "\n" for sec, req in items)
+    r = subprocess.run(["node", str(REPO / "tests/webhooks/verify.mjs")], input=lines,
+                       capture_output=True, text=True, timeout=60, cwd=REPO / "tests")
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    return [(o["ok"], o.get("payload", o.get("error"))) for o in out]
+
+
+@pytest.fixture
+def admin(sw, tgm_env):
+    """requests to gatewayd with an admin key of sw's tenant: (post, get)"""
+    import requests
+    tgm_env.daemon("gatewayd")
+    name = sw.one("SELECT name FROM tenants WHERE id = %s", (sw.tenant_id,))[0]
+    key = tgm_env.tgmctl("key", "create", "--tenant", name, "--scope", "admin").stdout.strip()
+    h = {"Authorization": f"Bearer {key}"}
+    base = tgm_env.http("gatewayd")
+    return (lambda path, body=None: requests.post(base + path, json=body, headers=h,
+                                                  timeout=10),
+            lambda path: requests.get(base + path, headers=h, timeout=10))
+
+
+def test_a_rotated_secret_keeps_signing_beside_the_new_one(sw, tg, app, admin):
+    """POST /v1/tenant/secret: callbacks carry the new secret's signature and the old
+    one's while keep_previous_seconds lasts, so an app verifying with either (here with
+    the standardwebhooks package) accepts them; with 0 the old one stops at once."""
+    post, get = admin
+    r = post("/v1/tenant/secret", {"keep_previous_seconds": 3600})
+    assert r.status_code == 200, r.text
+    new = r.json()["webhook_secret"]
+    assert new != SECRET and r.json()["webhook_secret_previous_until"], r.json()
+    bot = sw.new_bot()
+    mid = sw.add(bot, [9501])[0]
+    sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (app.url + "/hook", mid))
+    sw.senderd()
+    req = app.wait_for(1, "/hook", timeout=10)[0]
+    assert len(req.header("webhook-signature").split()) == 2, req.header("webhook-signature")
+    other = "whsec_" + base64.b64encode(b"x" * 24).decode()
+    got = sw_verify([(new, req), (SECRET, req), (other, req)])
+    assert [ok for ok, _ in got] == [True, True, False], got
+    assert got[0][1]["data"]["id"] == mid
+
+    r = post("/v1/tenant/secret", {"keep_previous_seconds": 0})
+    assert r.status_code == 200 and r.json()["webhook_secret_previous_until"] is None, r.text
+    newer = r.json()["webhook_secret"]
+    mid = sw.add(bot, [9502])[0]
+    sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (app.url + "/hook", mid))
+    req = app.wait_for(2, "/hook", timeout=10)[1]
+    assert [ok for ok, _ in sw_verify([(newer, req), (new, req)])] == [True, False]
+    for bad in ({"keep_previous_seconds": -1}, {"keep_previous_seconds": 604801},
+                {"keep_previous_seconds": "1"}, {"other": 1}):
+        r = post("/v1/tenant/secret", bad)
+        assert r.status_code == 422, (bad, r.text)
+    assert get("/v1/tenant").json()["webhook_secret"] == newer, "a refused rotation changes nothing"
+
+
+def test_failed_callbacks_are_listed_and_redelivered(sw, tg, app, admin, tgm_env):
+    """A callback the app refused until the schedule ran out is failed; GET /v1/callbacks
+    lists it, POST /v1/callbacks/{id}/redeliver sends it again (the same webhook-id), and
+    another tenant can neither see nor redeliver it."""
+    import requests
+    post, get = admin
+    app.script("/hook", Reply(500, "down"), Reply(500, "down"), Reply(200, {"ok": True}))
+    bot = sw.new_bot()
+    mid = sw.add(bot, [9601])[0]
+    sw.query("UPDATE messages SET callback_url = %s WHERE id = %s", (app.url + "/hook", mid))
+    sw.senderd(callback_schedule="0.1s")      # two attempts, then failed
+    rows = wait_for(lambda: sw.query("SELECT id FROM callbacks WHERE message_id = %s"
+                                     " AND status = 'failed'", (mid,)), 15,
+                    what="the callback to fail")
+    cid = rows[0][0]
+    page = get("/v1/callbacks?status=failed").json()
+    assert [c["id"] for c in page["callbacks"]] == [cid], page
+    c = page["callbacks"][0]
+    assert c["attempts"] == 2 and c["last_error"] == "HTTP 500" and c["message_id"] == mid
+    assert c["payload"]["type"] == "message.sent"
+    assert get(f"/v1/callbacks?message_id={mid}").json()["callbacks"][0]["id"] == cid
+    assert get("/v1/callbacks?status=delivered").json()["callbacks"] == []
+    for bad in ("status=lost", "message_id=x", "limit=0"):
+        r = get(f"/v1/callbacks?{bad}")
+        assert r.status_code == 422, (bad, r.text)
+
+    key = tgm_env.tgmctl("key", "create", "--tenant", "stranger", "--create-tenant",
+                         "--scope", "admin").stdout.strip()
+    h = {"Authorization": f"Bearer {key}"}
+    base = tgm_env.http("gatewayd")
+    assert requests.get(f"{base}/v1/callbacks", headers=h, timeout=10).json()["callbacks"] == []
+    r = requests.post(f"{base}/v1/callbacks/{cid}/redeliver", headers=h, timeout=10)
+    assert r.status_code == 404 and r.json()["type"].endswith("/callback_not_found"), r.text
+    assert post("/v1/callbacks/nope/redeliver").status_code == 404
+
+    r = post(f"/v1/callbacks/{cid}/redeliver")
+    assert r.status_code == 202 and r.json()["status"] == "pending", r.text
+    reqs = app.wait_for(3, "/hook", timeout=10)
+    assert len({q.header("webhook-id") for q in reqs}) == 1
+    verify(reqs[2])
+    wait_for(lambda: sw.one("SELECT status FROM callbacks WHERE id = %s", (cid,))[0]
+             == "delivered", 10, what="the redelivered callback to be delivered")

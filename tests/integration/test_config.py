@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import (DAEMONS, REPO, RUN_TIMEOUT, audit, binary, child_env, free_port,
-                      log_lines, short_tmpdir)
+                      log_lines, short_tmpdir, wait_for)
 
 CONNECT_TIMEOUT = 2  # libpq's smallest connect_timeout
 
@@ -294,12 +294,14 @@ def test_environment_beats_file(tgm_env):
 # ------------------------------------------------------------ database and sockets
 
 def test_unreachable_database(tgm_env):
-    """A socket directory with nothing listening: one line, exit 1, no waiting."""
+    """A socket directory with nothing listening and start_wait = 0: one line, exit 1, no
+    waiting."""
     empty = short_tmpdir("tgm-nopg-")
     try:
         url = f"postgresql:///tgm?host={empty}&port=5432&user=tgm"
         conf = tgm_env.write_config({("database", "url"): url,
-                                     ("database", "connect_timeout"): str(CONNECT_TIMEOUT)})
+                                     ("database", "connect_timeout"): str(CONNECT_TIMEOUT),
+                                     ("database", "start_wait"): "0"})
         for name in DAEMONS:
             d = tgm_env.daemon(name, conf=conf, wait_ready=False)
             t0 = time.monotonic()
@@ -312,6 +314,34 @@ def test_unreachable_database(tgm_env):
         empty.rmdir()
 
 
+@pytest.mark.parametrize("name", DAEMONS)
+def test_a_daemon_started_before_the_database_waits_for_it(tgm_env, name):
+    """Started while PostgreSQL cannot be reached, a daemon retries (telling systemd why,
+    and extending its start timeout) and becomes ready once the database appears; with
+    the wait over, it fails as before."""
+    tgm_env.ensure_db()
+    later = short_tmpdir("tgm-later-")
+    real = tgm_env.pg.sockdir / f".s.PGSQL.{tgm_env.pg.port}"
+    try:
+        url = f"postgresql:///{tgm_env.db}?host={later}&port={tgm_env.pg.port}&user=tgm"
+        conf = tgm_env.write_config({("database", "url"): url,
+                                     ("database", "start_wait"): "30"})
+        d = tgm_env.daemon(name, conf=conf, wait_ready=False,
+                           args=["--instance", "w"] if name == "senderd" else [])
+        wait_for(lambda: any("STATUS=waiting for the database" in n and
+                             "EXTEND_TIMEOUT_USEC=" in n for n in d.notifications()),
+                 10, what="STATUS=waiting for the database")
+        assert d.running() and not d.notified("READY=1")
+        (later / real.name).symlink_to(real)    # PostgreSQL is there now
+        d.wait_notified("READY=1", 20)
+        assert any("the database is reachable" in line for line in log_lines(d.log())), d.log()
+        d.stop()
+    finally:
+        for f in later.iterdir():
+            f.unlink()
+        later.rmdir()
+
+
 def test_database_that_does_not_answer(tgm_env):
     """A server that accepts but never answers: given up after connect_timeout."""
     sockdir = short_tmpdir("tgm-mute-")
@@ -321,7 +351,8 @@ def test_database_that_does_not_answer(tgm_env):
         mute.listen(16)
         url = f"postgresql:///tgm?host={sockdir}&port=5432&user=tgm"
         conf = tgm_env.write_config({("database", "url"): url,
-                                     ("database", "connect_timeout"): str(CONNECT_TIMEOUT)})
+                                     ("database", "connect_timeout"): str(CONNECT_TIMEOUT),
+                                     ("database", "start_wait"): "0"})
         t0 = time.monotonic()
         d = tgm_env.daemon("gatewayd", conf=conf, wait_ready=False)
         line = daemon_error(d)
@@ -348,6 +379,21 @@ def test_old_schema_refused(tgm_env, pg):
         pg.drop_db(empty)
 
 
+def test_a_missing_older_migration_is_refused(tgm_env):
+    """A migration numbered below the newest applied one (added by a later release) that
+    the database lacks: the daemons refuse to start and tgmctl status says which."""
+    row = tgm_env.query("DELETE FROM schema_migrations WHERE version = 17"
+                        " RETURNING version, name, checksum")[0]
+    d = tgm_env.daemon("gatewayd", wait_ready=False)
+    line = daemon_error(d, "gatewayd")
+    assert "lacks migration 17 (017_callbacks_long)" in line and "tgmctl migrate" in line
+    r = tgm_env.tgmctl("status")
+    assert r.returncode == 1 and "lacks migration 17" in r.stdout, r.stdout
+    tgm_env.query("INSERT INTO schema_migrations (version, name, checksum)"
+                  " VALUES (%s, %s, %s)", row)    # as tgmctl migrate would have
+    tgm_env.daemon("gatewayd").stop()
+
+
 def test_newer_schema_accepted(tgm_env):
     """Migrations only add: a build older than the database still runs."""
     tgm_env.query("INSERT INTO schema_migrations (version, name, checksum)"
@@ -364,7 +410,7 @@ def test_secrets_never_logged(tgm_env):
     empty = short_tmpdir("tgm-nopg-")
     try:
         url = f"postgresql://tgm:hunter2secret@/tgm?host={empty}&port=5432"
-        conf = tgm_env.write_config({("database", "url"): url})
+        conf = tgm_env.write_config({("database", "url"): url, ("database", "start_wait"): "0"})
         d = tgm_env.daemon("billingd", conf=conf, wait_ready=False)
         daemon_error(d)
         assert "hunter2secret" not in d.log()

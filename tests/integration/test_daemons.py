@@ -4,8 +4,10 @@ The contract is docs/CONTRACTS.md ("Daemon command line"); common/daemon.c imple
 it once for all four daemons.
 """
 
+import json
 import re
 import signal
+import socket
 import time
 
 import pytest
@@ -111,6 +113,47 @@ def test_healthz(tgm_env, name):
     assert r.content == b""
 
 
+def raw_exchange(env, daemon, request):
+    """Send request bytes as they are; (status, headers, body) of the answer, read until
+    the daemon closes the connection."""
+    host, port = env.http(daemon).removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+    return int(lines[0].split()[1]), lines[0], headers, body
+
+
+BROKEN_REQUESTS = {
+    "request line": (b"NONSENSE\r\n\r\n", 400),
+    "header": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400),
+    "content length": (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+    "body over every limit": (b"POST /healthz HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Length: 999999999\r\n\r\n", 413),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_REQUESTS)
+@pytest.mark.parametrize("name", HTTP_DAEMONS)
+def test_broken_requests_get_a_problem_document(tgm_env, name, case):
+    """What libevent refuses before any route sees it still answers problem+json, with the
+    reason phrase of its code, and the connection is closed after it."""
+    request, status = BROKEN_REQUESTS[case]
+    tgm_env.daemon(name)
+    got, line, headers, body = raw_exchange(tgm_env, name, request)
+    assert got == status, (line, body)
+    assert line.endswith({400: "Bad Request", 413: "Content Too Large"}[status]), line
+    assert headers["content-type"].startswith("application/problem+json"), headers
+    assert headers["connection"].lower() == "close", headers
+    problem = json.loads(body[:int(headers["content-length"])])
+    assert problem["status"] == status and problem["title"] and problem["type"], problem
+    assert b"<" not in body, body
+
+
 @pytest.mark.parametrize("name", HTTP_DAEMONS)
 def test_unknown_path_is_404_problem(tgm_env, name):
     tgm_env.daemon(name)
@@ -166,14 +209,45 @@ def test_metrics_count_requests(tgm_env):
 # ------------------------------------------------------------ reload
 
 def test_reload_reloadable_key(tgm_env):
+    """log.level changes on SIGHUP: a debug line (an API key looked up in the
+    database) is not written at level info, and is once level = debug is reloaded."""
+    unknown = {"Authorization": "Bearer tgmk_" + "a" * 40}
+    debug_line = "api key not cached"
     conf = tgm_env.write_config({("log", "level"): "info"})
     d = tgm_env.daemon("gatewayd", conf=conf)
+    # the line is written before the lookup, so before the answer
+    assert get(tgm_env, "/v1/bots", headers=unknown).status_code == 401
+    assert debug_line not in d.log(), "a debug line at level info"
     start = len(d.log())
     tgm_env.write_config({("log", "level"): "debug"})
     d.send(signal.SIGHUP)
     d.wait_log(r"configuration reloaded", start=start)
     assert "after a restart" not in d.log()[start:], "log.level is reloadable"
+    assert get(tgm_env, "/v1/bots", headers=unknown).status_code == 401
+    line = d.wait_log(rf"(?m)^<7>.*{debug_line}.*$", start=start, timeout=5).group(0)
+    assert line, "no debug line after reloading level = debug"
     assert get(tgm_env, "/healthz").status_code == 200
+    d.stop()
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+def test_reload_tells_systemd(tgm_env, name):
+    """SIGHUP: RELOADING=1 (with MONOTONIC_USEC, as Type=notify-reload wants), then
+    READY=1 once the reload is over, also when the new file was refused."""
+    d = tgm_env.daemon(name, args=["--instance", "r"] if name == "senderd" else [])
+    for extra, says in (("", "configuration reloaded"),
+                        ("\n[log]\nlevel = loud\n", "keeping the old configuration")):
+        tgm_env.write_config(extra=extra)
+        seen = len(d.notifications())
+        start = len(d.log())
+        d.send(signal.SIGHUP)
+        d.wait_log(says, start=start)
+        wait_for(lambda: any("READY=1" in n.splitlines() for n in d.notifications()[seen:]),
+                 10, what="READY=1 after the reload")
+        notes = [line for n in d.notifications()[seen:] for line in n.splitlines()]
+        assert notes.index("RELOADING=1") < notes.index("READY=1"), notes
+        assert any(re.fullmatch(r"MONOTONIC_USEC=\d+", line) for line in notes), notes
+    tgm_env.write_config()
     d.stop()
 
 
@@ -333,11 +407,27 @@ def test_healthz_503_when_database_hangs(tgm_env, pg_proxy):
 
 
 def test_watchdog(tgm_env):
-    """WATCHDOG=1 every WATCHDOG_USEC/2, only when WATCHDOG_PID is unset or ours."""
-    d = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": "200000"})
-    wait_for(lambda: sum("WATCHDOG=1" in n.split("\n") for n in d.notifications()) >= 3, 5,
-             what="three WATCHDOG=1")
+    """WATCHDOG=1 every WATCHDOG_USEC/2, only when WATCHDOG_PID is unset or ours.
+    The interval is measured over many pings (the daemon's timer sets the pace, the
+    test's polling only blurs both ends), with bounds that refuse a ping every
+    WATCHDOG_USEC or every quarter of it."""
+    usec, pings = 400000, 10
+    d = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": str(usec)})
+
+    def count():
+        return sum("WATCHDOG=1" in n.split("\n") for n in d.notifications())
+
+    n0 = wait_for(count, 5, interval=0.005, what="a first WATCHDOG=1")
+    n0 = wait_for(lambda: count() > n0 and count(), 5, interval=0.005,
+                  what="another WATCHDOG=1")  # t0 is at a ping, not long after one
+    t0 = time.monotonic()
+    wait_for(lambda: count() >= n0 + pings, 15, interval=0.005,
+             what=f"{pings} more WATCHDOG=1")
+    each = (time.monotonic() - t0) / pings
     d.stop()
+    half = usec / 2 / 1e6
+    assert 0.7 * half <= each <= 1.5 * half, \
+        f"a WATCHDOG=1 every {each:.3f} s, not about WATCHDOG_USEC/2 = {half} s"
     other = tgm_env.daemon("billingd", env={"WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"})
     time.sleep(0.5)
     other.stop()

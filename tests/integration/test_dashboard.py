@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import requests
 
-from api_helpers import World
+from api_helpers import World, msg
 from conftest import REPO, wait_for
 from fake_telegram import FakeTelegram
 from test_accounts import PASSWORD, login, new_account
@@ -119,6 +119,21 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     assert [s.text for s in sends] == [XSS]
     for page in ("login", "overview", "messages", "keys", "bots", "analytics", "system"):
         assert (tmp_path / "screenshots" / f"send-{page}.png").stat().st_size > 1000
+
+
+def test_a_bot_disabled_by_telegram_raises_an_alert_live(site, tmp_path):
+    bot = site.admin.new_bot(name="<b>Shop</b>")
+    site.tg.unauthorized(token=bot["token"])
+    out = browser(site, "alerts", tmp_path, email="owner@example.com", password=PASSWORD,
+                  bot=bot["id"], chat=77)
+    assert out["before"] == [], "no alert while all is well"
+    assert out["sent"] == 202 and out["noReload"] is True, out
+    reason, = site.one("SELECT disabled_reason FROM bots WHERE id = %s", (bot["id"],))
+    assert reason.startswith("token refused by Telegram"), reason
+    assert out["alerts"] == [f"<b>Shop</b> is disabled: {reason}"], out["alerts"]
+    assert out["markup"] == 0, "the bot's name is shown as text"
+    assert out["pageErrors"] == [] and out["dialogs"] == [], out
+    assert (tmp_path / "screenshots" / "alerts-overview.png").stat().st_size > 1000
 
 
 def test_viewer_is_refused_a_key(site, tmp_path):
@@ -293,3 +308,46 @@ def test_messages_export_streams_csv(site):
     next(r.iter_content(1000))
     r.close()
     assert site.admin.get("/v1/bots").status_code == 200
+
+
+DAY_AN_HOUR_AGO = "SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
+    bot = site.admin.new_bot()
+    for i in range(2):
+        site.admin.send_ok(msg(bot_id=bot["id"], text=f"m{i}"))
+    q = site.query
+    q("INSERT INTO tg_updates (bot_id, update_id, kind, payload, received_at) SELECT %s, g,"
+      " 'message', '{}', now() - interval '1 hour' FROM generate_series(1, 3) g", (bot["id"],))
+    q("INSERT INTO bot_users (bot_id, user_id, first_name, last_seen_at) VALUES"
+      " (%s, 1, %s, now()), (%s, 2, 'y', now() - interval '3 days')",
+      (bot["id"], XSS, bot["id"]))
+    q("INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, credits,"
+      " refunded_amount, paid_at) VALUES (%s, 1, 'checkout', 'paid', 500, %s, 50, 100,"
+      " now() - interval '1 hour')", (bot["id"], XSS))
+    q("INSERT INTO ledger (bot_id, user_id, key, kind, requested, credits, balance, at)"
+      " VALUES (%s, 1, 'd1', 'debit', -3, -3, 47, now() - interval '1 hour')", (bot["id"],))
+    (dow, hour), = q("SELECT extract(isodow FROM t)::int, extract(hour FROM t)::int FROM"
+                     " (SELECT (now() - interval '1 hour') AT TIME ZONE 'UTC' AS t) x")
+    (odow, ohour), = q("SELECT extract(isodow FROM t)::int, extract(hour FROM t)::int FROM"
+                       " (SELECT created_at AT TIME ZONE 'UTC' AS t FROM messages LIMIT 1) x")
+    out = browser(site, "analytics", tmp_path, email="owner@example.com", password=PASSWORD,
+                  credits=3)
+    assert out["heatIn"] == [[dow, hour, 3]]
+    assert out["heatOut"] == [[odow, ohour, 2]]
+    assert out["users"] == ["1", "2", "2"]
+    assert len(out["revenue"]) == 1 and XSS in out["revenue"][0], out["revenue"]
+    assert out["imgs"] == 0, "the currency is shown as text"
+    assert out["credits"] == 3
+    csvs = out["csvs"]
+    assert csvs["a-heat-csv"].splitlines() == [
+        "weekday,hour,inbound,outbound",
+        *sorted({f"{dow},{hour},3,0", f"{odow},{ohour},0,2"} if (dow, hour) != (odow, ohour)
+                else {f"{dow},{hour},3,2"}, key=lambda s: tuple(map(int, s.split(",")[:2])))]
+    assert csvs["a-users-csv"].splitlines()[1].endswith(",1,2,2")
+    assert csvs["a-revenue-csv"].splitlines()[1].endswith(f",{XSS},1,500,100,400")
+    assert csvs["a-credits-csv"].splitlines()[1:] == [
+        f"{q(DAY_AN_HOUR_AGO)[0][0]},3"]
+    assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
+    assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000

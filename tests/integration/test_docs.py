@@ -154,3 +154,15 @@ def test_api_doc_lists_the_route_table():
     code = code_routes()
     assert not documented - code, f"docs/api.md lists routes gatewayd lacks: {documented - code}"
     assert not code - documented, f"docs/api.md misses routes of gatewayd: {code - documented}"
+
+
+def test_hacking_tour_matches_the_files():
+    """docs/HACKING.md's source tour is the opening comment of every file, as
+    scripts/tour.py makes it: a new or changed file without a new tour fails."""
+    r = subprocess.run(["/usr/bin/python3", str(REPO / "scripts/tour.py"), "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    text = (REPO / "docs/HACKING.md").read_text()
+    assert "(no opening comment: add one)" not in text
+    for c in sorted(REPO.glob("gatewayd/*.c")):
+        assert f"- `{c.name}`: " in text, c

@@ -2,10 +2,11 @@
 test_sandbox.py - `make run SANDBOX=1` the way a newcomer tries it.
 
 scripts/run.sh runs with TGM_SANDBOX=1 (what `make run SANDBOX=1` sets) in a folder of its
-own; the test waits for the banner, takes the three `$ curl` lines it prints and runs them
+own; the test waits for the banner, takes the five `$ curl` lines it prints and runs them
 with a shell, as pasted into a terminal: the message sent through the API reaches user 42,
-user 42's /start gets the bot's reply, and the message's history shows it sent. Then
-SIGTERM stops it all and run.sh exits 0.
+user 42's /start gets the bot's reply, the message's history shows it sent, user 42's
+/buy100 gets a Checkout link from the sandbox Stripe, and paying there grants the credits
+(the bot says so, and /balance shows them). Then SIGTERM stops it all and run.sh exits 0.
 """
 import json
 import os
@@ -25,12 +26,12 @@ START_TIMEOUT = 240   # a new PostgreSQL cluster, migrations, four daemons, node
 STOP_TIMEOUT = 90
 
 
-def three_free_ports():
-    """A port p with p, p+1 and p+2 free (gatewayd, webhookd, the sandbox Telegram)."""
+def four_free_ports():
+    """A port p with p to p+3 free (gatewayd, webhookd, the sandbox Telegram and Stripe)."""
     for _ in range(100):
         port = free_port()
         ok = True
-        for p in (port + 1, port + 2):
+        for p in (port + 1, port + 2, port + 3):
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", p))
@@ -38,7 +39,7 @@ def three_free_ports():
                     ok = False
         if ok:
             return port
-    pytest.fail("no three free ports in a row")
+    pytest.fail("no four free ports in a row")
 
 
 def wait_banner(log, proc):
@@ -46,7 +47,7 @@ def wait_banner(log, proc):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")
-        m = re.search(r"^=+\n(.*?Try these three.*?)^=+$", text, re.S | re.M)
+        m = re.search(r"^=+\n(.*?Try these,.*?)^=+$", text, re.S | re.M)
         if m:
             return m.group(1)
         if proc.poll() is not None:
@@ -66,7 +67,7 @@ def test_sandbox_banner_lines_work(tmp_path):
     for program, package in (("node", "nodejs"), ("curl", "curl")):
         if shutil.which(program) is None:
             pytest.fail(f"{program} is missing: apt-get install {package}", pytrace=False)
-    port = three_free_ports()
+    port = four_free_ports()
     log = tmp_path / "run.log"
     env = {**os.environ, "TGM_SANDBOX": "1", "TGM_PORT": str(port), "TGM_BIN": str(TGM_BIN),
            "TGM_VAR": str(tmp_path / "var")}
@@ -78,7 +79,7 @@ def test_sandbox_banner_lines_work(tmp_path):
         banner = wait_banner(log, proc)
         lines = [line.split("$ ", 1)[1] for line in banner.splitlines()
                  if line.lstrip().startswith("$ curl")]
-        assert len(lines) == 3, f"the banner should show three curl lines:\n{banner}"
+        assert len(lines) == 5, f"the banner should show five curl lines:\n{banner}"
 
         # 1. a message through the API, then what user 42 received
         sent = paste(lines[0])
@@ -101,7 +102,22 @@ def test_sandbox_banner_lines_work(tmp_path):
         assert history["status"] == "sent", history
         assert [e["status"] for e in history["events"]][-1] == "sent", history
 
-        # 4. the dashboard: the owner account the banner prints logs in
+        # 4. user 42 writes /buy100: a Checkout link, opening the sandbox Stripe's page
+        bought = json.loads(paste(lines[3]))
+        links = [b["url"] for m in bought["bot_replied"] for b in m.get("buttons", [])
+                 if "url" in b]
+        assert len(links) == 1 and "/sandbox/checkout/cs_" in links[0], bought
+        page = requests.get(links[0], timeout=10)
+        assert page.status_code == 200 and "5.00 USD" in page.text, page.text
+
+        # 5. paying: the signed event reaches webhookd, billingd grants, the bot says so
+        paid = json.loads(paste(lines[4]))
+        assert paid["webhook_status"] == 200, paid
+        assert any("100" in m["text"] for m in paid["bot_replied"]), paid
+        said = json.loads(paste(lines[1].replace('"/start"', '"/balance"')))
+        assert re.search(r"\b100\b", said["bot_replied"][0]["text"]), said   # the balance
+
+        # the dashboard: the owner account the banner prints logs in
         m = re.search(r"log in as (\S+), password (\S+)", banner)
         assert m, f"the banner should show the dashboard's owner account:\n{banner}"
         api = f"http://127.0.0.1:{port}"

@@ -497,6 +497,19 @@ def test_5xx_forever_fails_after_max_attempts(sw, tg):
     assert len(tg.sends(chat=5700)) == 3
 
 
+def test_send_failure_line_carries_bot_and_msg(sw, tg):
+    """A send that fails is logged with bot= and msg= as key=value, so grepping the log
+    for a message's id finds why it failed."""
+    bot = sw.new_bot()
+    mid = sw.add(bot, [5750])[0]
+    tg.bad_request("Bad Request: message is too long", chat=5750)
+    d = sw.senderd()
+    sw.wait_status([mid], timeout=10)
+    assert sw.row(mid)["status"] == "failed"
+    line = d.wait_log(rf"(?m)^.*\bbot={bot.id} msg={mid} failed: 400: .*$", timeout=10).group(0)
+    assert "message is too long" in line, line
+
+
 # ------------------------------------------------------------------ answers: chat gone
 
 @pytest.mark.parametrize("kind", ["blocked", "chat_not_found"])

@@ -109,40 +109,6 @@ def test_migrate_records_checksums(tgm_env, built):
             f"{name}: stored checksum is not the SHA-256 of {path.name}"
 
 
-def test_functions_recorded(tgm_env):
-    """Every sql/functions/ file is applied and its SHA-256 recorded (stale build: make)."""
-    rows = tgm_env.query("SELECT name, checksum FROM schema_functions ORDER BY name")
-    files = sorted(REPO.glob("sql/functions/*.sql"))
-    assert files, "sql/functions/ is empty"
-    assert rows == [(f.stem, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files]
-    for f in files:
-        assert re.search(rf"^CREATE OR REPLACE FUNCTION {f.stem}\(", f.read_text(), re.M), \
-            f"{f.name} does not hold CREATE OR REPLACE FUNCTION {f.stem}"
-
-
-def test_function_change_applied_on_next_migrate(tgm_env):
-    """A database holding another text of a function (an older build's, or a hand edit):
-    status says so and fails; the next migrate puts the file's text back."""
-    tgm_env.query("CREATE OR REPLACE FUNCTION bd_money(p_amount bigint, p_currency text)"
-                  " RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'old text' $$")
-    tgm_env.query("UPDATE schema_functions SET checksum = 'old' WHERE name = 'bd_money'")
-    assert tgm_env.query("SELECT bd_money(500, 'usd')") == [("old text",)]
-    r = tgm_env.tgmctl("status")
-    assert r.returncode == 1, r.stdout
-    assert re.search(r"functions: 1 of \d+ differ from this build \(bd_money\)", r.stdout), \
-        r.stdout
-
-    r = tgm_env.tgmctl("migrate")
-    assert r.returncode == 0, r.stderr
-    assert "replaced function bd_money" in r.stdout.splitlines(), r.stdout
-    assert "(0 migrations applied)" in r.stdout
-    assert tgm_env.query("SELECT bd_money(500, 'usd')") == [("5.00 USD",)]
-    r = tgm_env.tgmctl("status")
-    assert "functions: " in r.stdout and "all current" in r.stdout, r.stdout
-    again = tgm_env.tgmctl("migrate")
-    assert "replaced function" not in again.stdout, again.stdout
-
-
 def test_migrate_unreachable_database(tgm_env, tgmctl, tmp_path):
     conf = tgm_env.write_config(
         {("database", "url"): f"postgresql:///x?host={tmp_path}&port=1&user=tgm"},

@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from conftest import wait_for
+from conftest import free_port, wait_for
 from test_senderd import SenderWorld, needs_cryptography, seal, tg  # noqa: F401 (fixtures)
 from test_telegram_test_api import emulator  # noqa: F401 (a fixture)
 
@@ -475,6 +475,45 @@ def test_long_polling_against_telegram_test_api(w, emulator):
         "polling", True)
     assert w.query("SELECT chat, method FROM messages WHERE bot_id = %s", (bot_id,)) == [
         ("4242", "sendMessage")]
+
+
+def test_two_webhookds_poll_a_bot_one_at_a_time(w, emulator):
+    """Two webhookd instances and a polling bot: one polls it (its advisory lock is the
+    lease), the other waits; SIGKILL the one polling, and the other takes the bot over
+    within seconds and processes what the user writes next."""
+    tg_id = int(TTA_TOKEN.split(":")[0])
+    sealed = seal(w.env.secret_key, TTA_TOKEN, f"bot:{tg_id}:token")
+    bot_id = w.one("INSERT INTO bots (tenant_id, telegram_id, username, token_sealed,"
+                   " token_hash, settings) VALUES (%s, %s, 'TestNameBot', %s, %s,"
+                   " '{\"updates\": \"polling\"}') RETURNING id",
+                   (w.tenant_id, tg_id, sealed, hashlib.sha256(TTA_TOKEN.encode()).digest()))[0]
+    base = {("telegram", "api_url"): emulator, ("telegram", "timeout"): "5",
+            ("webhookd", "poll_timeout"): "1"}
+    first = w.env.daemon("webhookd", conf=w.env.write_config(base, name="poll1.conf"))
+    first.wait_log(rf"bot={bot_id}: this webhookd polls it now")
+    second = w.env.daemon("webhookd", conf=w.env.write_config({
+        **base, ("webhookd", "listen"): f"127.0.0.1:{free_port()}",
+        ("webhookd", "doorbell"): f"ipc://{w.env.rundir}/webhookd2-doorbell"},
+        name="poll2.conf"))
+    second.wait_log(rf"bot={bot_id}: another webhookd polls it; this one waits")
+    who = {"botToken": TTA_TOKEN, "from": {"id": 4343, "first_name": "Al", "is_bot": False},
+           "chat": {"id": 4343, "type": "private", "first_name": "Al"}, "date": 1700000000}
+
+    def say(text):
+        assert requests.post(f"{emulator}/sendMessage", json={**who, "text": text},
+                             timeout=5).ok
+
+    def processed(n):
+        return lambda: w.one("SELECT count(*) FROM tg_updates WHERE bot_id = %s AND"
+                             " processed_at IS NOT NULL", (bot_id,))[0] >= n
+    say("one")
+    wait_for(processed(1), 20, what="the first update processed")
+    assert "polls it now" not in second.log()
+    first.kill()
+    second.wait_log(rf"bot={bot_id}: this webhookd polls it now", timeout=15)
+    say("two")
+    wait_for(processed(2), 20, what="the update written after the kill processed")
+    assert w.one("SELECT count(*) FROM tg_updates WHERE bot_id = %s", (bot_id,))[0] == 2
 
 
 # -- conversations in forum topics ----------------------------------------------------

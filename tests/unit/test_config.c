@@ -166,6 +166,25 @@ static void test_print_defaults(void)
 	free(text);
 }
 
+static void test_durations(void)
+{
+	int64_t ms[TGM_CONFIG_DURATIONS_MAX];
+
+	CHECK(tgm_config_durations("5s 5m 30m 2h 5h 10h 10h", ms, 16) == 7);
+	CHECK(ms[0] == 5000 && ms[1] == 300000 && ms[3] == 7200000 && ms[6] == 36000000);
+	CHECK(tgm_config_durations(" 0.5s,1d ", ms, 16) == 2 && ms[0] == 500 && ms[1] == 86400000);
+	CHECK(tgm_config_durations("", ms, 16) == 0);        /* no pause */
+	CHECK(tgm_config_durations("5", ms, 16) == -1);       /* no unit */
+	CHECK(tgm_config_durations("5x", ms, 16) == -1);
+	CHECK(tgm_config_durations("5ss", ms, 16) == -1);
+	CHECK(tgm_config_durations("-1s", ms, 16) == -1);
+	CHECK(tgm_config_durations("8d", ms, 16) == -1);      /* over 7 days */
+	CHECK(tgm_config_durations("1s 1s 1s", ms, 2) == -1); /* more than max */
+	CHECK(tgm_config_durations("nans", ms, 16) == -1);
+	CHECK_CONTAINS(load_error("[senderd]\ncallback_schedule = 5s 5q\n"),
+		       "senderd.callback_schedule");
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -178,6 +197,7 @@ int main(void)
 	test_unreadable();
 	test_overrides();
 	test_print_defaults();
+	test_durations();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;

@@ -1,5 +1,5 @@
 /*
- * bus.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
+ * server.c - senderd's start, drain and stop, and its ZeroMQ wiring: a SUB socket
  * connected to every doorbell publisher (a doorbell wakes the bot's lane) and a PUB
  * socket connected to every status subscriber (each transition is published). A
  * sweep timer wakes every lane too, so a lost doorbell costs latency, not messages.
@@ -10,6 +10,7 @@
 #include "senderd/senderd.h"
 #include "senderd/lane.h"
 #include "senderd/record.h"
+#include "common/doorbell.h"
 #include "common/httpc.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -22,28 +23,34 @@
 
 #define DRAIN_POLL_US 20000
 
+/* on_doorbell - a doorbell (common/doorbell.h): wake that bot's lane, rereading its settings
+ * if they changed */
 static void on_doorbell(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct senderd *sd = arg;
-	int64_t bot_id;
+	struct tgm_doorbell d;
 	struct lane *l;
 
-	if (strncmp(topic, "bot.", 4) != 0 || !tgm_parse_int64(topic + 4, &bot_id))
+	if (!tgm_doorbell_parse(topic, json, len, &d) || (l = lane_find(sd, d.bot_id)) == NULL)
 		return;
-	if ((l = lane_find(sd, bot_id)) == NULL)
-		return;
-	if (strstr(json, "\"changed\":true"))
+	if (d.changed)
 		claim_reload(l); /* the bot's settings changed */
 	lane_wake(l);
 }
 
+/* on_sweep - the sweep timer: wake every lane, so a lost doorbell costs latency only */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	lane_wake_all(arg);
 }
 
-void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *status,
-		const char *detail)
+/*
+ * sd_publish - a committed transition on the status stream: topic "msg.<status>", body
+ * {"id","bot_id","status","detail"}. Its consumer is gatewayd (on_status in server.c:
+ * wakes /v1/events, answers waiting /bot<token>/ senders); billingd subscribes but
+ * only logs it, having no use for it yet (docs/delivery.md, "Status events").
+ */
+static void sd_publish(struct senderd *sd, const struct record_change *c)
 {
 	yajl_gen g = tgm_jgen_new();
 	char topic[32];
@@ -51,17 +58,37 @@ void sd_publish(struct senderd *sd, int64_t msg_id, int64_t bot_id, const char *
 	const char *text;
 
 	yajl_gen_map_open(g);
-	tgm_jgen_kint(g, "id", msg_id);
-	tgm_jgen_kint(g, "bot_id", bot_id);
-	tgm_jgen_kstr(g, "status", status);
-	tgm_jgen_kstr(g, "detail", detail);
+	tgm_jgen_kint(g, "id", c->msg_id);
+	tgm_jgen_kint(g, "bot_id", c->bot_id);
+	tgm_jgen_kstr(g, "status", tgm_msg_status_name(c->status));
+	tgm_jgen_kstr(g, "detail", c->detail);
 	yajl_gen_map_close(g);
 	text = tgm_jgen_text(g, &len);
-	snprintf(topic, sizeof(topic), "msg.%s", status);
+	snprintf(topic, sizeof(topic), "msg.%s", tgm_msg_status_name(c->status));
 	tgm_bus_send(sd->status, topic, text, len);
 	yajl_gen_free(g);
 }
 
+/* on_commit - record_commit_fn: a group of transitions committed. Each is published;
+ * its lane is woken (a chat's next message may be claimed now that its predecessor
+ * left 'sending'); the callback lane is woken when the group queued callbacks. */
+static void on_commit(const struct record_change *c, int n, bool callbacks, void *arg)
+{
+	struct senderd *sd = arg;
+	int64_t last_bot = 0;
+	struct lane *l;
+
+	for (int i = 0; i < n; i++) {
+		sd_publish(sd, &c[i]);
+		if (c[i].bot_id != last_bot && (l = lane_find(sd, c[i].bot_id)))
+			lane_wake(l);
+		last_bot = c[i].bot_id;
+	}
+	if (callbacks)
+		callback_wake(sd);
+}
+
+/* open_buses - connect the doorbell SUB and the status PUB */
 static int open_buses(struct senderd *sd, char *err, size_t errlen)
 {
 	struct tgm_ctx *ctx = sd->ctx;
@@ -70,7 +97,7 @@ static int open_buses(struct senderd *sd, char *err, size_t errlen)
 				     ctx->cfg->senderd.doorbells, false, err, errlen);
 	if (sd->doorbells == NULL)
 		return -1;
-	tgm_bus_subscribe(sd->doorbells, "bot.");
+	tgm_bus_subscribe(sd->doorbells, TGM_DOORBELL_PREFIX);
 	tgm_bus_on_message(sd->doorbells, on_doorbell, sd);
 	sd->status = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, ctx->cfg->senderd.statuses,
 				  false, err, errlen);
@@ -92,8 +119,10 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (open_buses(sd, err, errlen) != 0)
 		return -1;
 	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
-	 * memory flat however many bots there are */
-	sd->max_inflight = cfg->senderd.max_inflight * 4;
+	 * memory flat however many bots there are. It is no pace: each lane holds what its
+	 * limits need at the latency seen (a request keeps its rate-window slot until it is
+	 * known to have arrived), so far from Telegram more are in flight at the same rate */
+	sd->max_inflight = cfg->senderd.max_connections;
 	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
 	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-callback");
 	sd->nlane_pgs = cfg->senderd.claim_connections;
@@ -101,7 +130,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	for (int i = 0; i < sd->nlane_pgs; i++)
 		sd->lane_pgs[i] = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
 	sd->lease_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-lease");
-	sd->record = record_new(sd);
+	sd->record = record_new(ctx->base, cfg->database.url, on_commit, sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
 	event_add(sd->ev_sweep, &tv);
 	callback_start(sd);
@@ -111,6 +140,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
+/* lanes_busy - requests in flight over all lanes */
 static int lanes_busy(struct senderd *sd)
 {
 	int n = 0;
@@ -161,7 +191,7 @@ void sd_drain(struct tgm_ctx *ctx)
 	sd->stopping = true;
 	for (int b = 0; b < SD_LANE_BUCKETS; b++)
 		for (struct lane *l = sd->lanes[b]; l; l = l->hnext)
-			claim_return_all(l);
+			lane_give_back(l);
 	ctx->drain_deadline_ms = tgm_mono_ms() + ctx->cfg->senderd.drain_timeout * 1000LL;
 	sd->ev_drain = evtimer_new(ctx->base, on_drain_poll, sd);
 	on_drain_poll(-1, 0, sd);

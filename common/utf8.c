@@ -1,0 +1,83 @@
+/*
+ * utf8.c - UTF-8 validation and cutting (see utf8.h).
+ */
+#include "common/utf8.h"
+
+#include <string.h>
+
+bool tgm_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, n, cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false; /* overlong, out of range, or a surrogate */
+		p += n + 1;
+	}
+	return true;
+}
+
+void tgm_utf8_truncate(char *s, size_t max)
+{
+	size_t chars = 0;
+
+	for (char *p = s; *p; p++) {
+		if (((unsigned char)*p & 0xC0) != 0x80 && chars++ == max) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/* seq_len - the bytes of the character that lead byte c starts; 0: c starts none */
+static size_t seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return 2;
+	if (c >= 0xE0 && c <= 0xEF)
+		return 3;
+	if (c >= 0xF0 && c <= 0xF4)
+		return 4;
+	return 0;
+}
+
+size_t tgm_utf8_cut(char *s, size_t max)
+{
+	size_t i = 0;
+
+	while (s[i]) {
+		size_t n = seq_len((unsigned char)s[i]), k;
+
+		if (n == 0 || i + n > max)
+			break;
+		for (k = 1; k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80; k++)
+			;
+		if (k < n)
+			break; /* incomplete */
+		i += n;
+	}
+	s[i] = '\0';
+	return i;
+}

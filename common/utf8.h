@@ -1,0 +1,23 @@
+/*
+ * utf8.h - UTF-8 text: strict validation and cutting on character boundaries, so that
+ * a shortened text stays valid (PostgreSQL refuses invalid UTF-8, Telegram too).
+ */
+#ifndef TGM_UTF8_H
+#define TGM_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* tgm_utf8_valid - strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF */
+bool tgm_utf8_valid(const char *s);
+/* tgm_utf8_truncate - cut s (in place) after max characters */
+void tgm_utf8_truncate(char *s, size_t max);
+/*
+ * tgm_utf8_cut - cut s (in place) to its longest beginning of at most max bytes made of
+ * whole characters: a character the limit would split goes whole, and so does an
+ * incomplete or stray sequence (as a byte-cut snprintf leaves at the end). Returns
+ * the new length.
+ */
+size_t tgm_utf8_cut(char *s, size_t max);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * botfile.c - file downloads of the Bot API endpoint, GET /file/bot<token>/<path>:
+ * the bytes of Telegram's own file endpoint streamed through as they arrive, never
+ * held whole. While the client's connection has more than HIGH_WATER bytes unsent,
+ * the download from Telegram pauses; it resumes once they drain under LOW_WATER. A
+ * Telegram answer other than 200 (a JSON error) is passed on whole, status unchanged;
+ * a client that hangs up ends the download.
+ */
+#include "gatewayd/gatewayd.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HIGH_WATER (1024 * 1024)
+#define LOW_WATER (256 * 1024)
+#define ERROR_MAX (64 * 1024)  /* an error answer kept to be passed on whole */
+#define DOWNLOAD_TIMEOUT_MS (15 * 60 * 1000)
+
+static const char bad_gateway[] =
+	"{\"ok\":false,\"error_code\":502,\"description\":\"Bad Gateway\"}";
+
+/* dl - one download, from the lookup to its end */
+struct dl {
+	struct gw_req *r;
+	struct evhttp_connection *conn;
+	struct tgm_httpc_xfer *x;
+	struct evbuffer *out;   /* scratch for one chunk */
+	struct evbuffer *kept;  /* a non-200 answer's body */
+	long status;
+	char *type;
+	bool streaming, gone, paused;
+};
+
+/* unsent - bytes the client has not taken yet */
+static size_t unsent(struct dl *d)
+{
+	return evbuffer_get_length(bufferevent_get_output(
+		evhttp_connection_get_bufferevent(d->conn)));
+}
+
+/* on_flushed - a chunk went out: resume a paused download once the client caught up */
+static void on_flushed(struct evhttp_connection *conn, void *arg)
+{
+	struct dl *d = arg;
+
+	if (d->paused && !d->gone && unsent(d) < LOW_WATER) {
+		d->paused = false;
+		tgm_httpc_resume(d->x);
+	}
+}
+
+/* on_close - the client hung up mid-stream: libevent let go of the request, ending
+ * it frees it; the download is aborted at its next bytes */
+static void on_close(struct evhttp_connection *conn, void *arg)
+{
+	struct dl *d = arg;
+	struct evhttp_request *req = d->r->req;
+
+	d->gone = true;
+	evhttp_connection_set_closecb(conn, NULL, NULL);
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
+	if (d->paused) {
+		d->paused = false;
+		tgm_httpc_resume(d->x);
+	}
+}
+
+static void on_head(long status, const char *type, long long length, void *arg)
+{
+	struct dl *d = arg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(d->r->req);
+	char len[24];
+
+	d->status = status;
+	if (status != 200) {
+		d->type = type ? tgm_xstrdup(type) : NULL;
+		d->kept = evbuffer_new();
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", type ? type : "application/octet-stream");
+	if (length >= 0) {
+		snprintf(len, sizeof(len), "%lld", length);
+		evhttp_add_header(h, "Content-Length", len);
+	}
+	d->streaming = true;
+	d->conn = evhttp_request_get_connection(d->r->req);
+	evhttp_send_reply_start(d->r->req, 200, "OK");
+	evhttp_connection_set_closecb(d->conn, on_close, d);
+}
+
+static int on_data(const char *data, size_t len, void *arg)
+{
+	struct dl *d = arg;
+
+	if (d->gone)
+		return TGM_HTTPC_ABORT;
+	if (!d->streaming) {
+		if (evbuffer_get_length(d->kept) + len > ERROR_MAX)
+			return TGM_HTTPC_ABORT;
+		evbuffer_add(d->kept, data, len);
+		return TGM_HTTPC_MORE;
+	}
+	evbuffer_add(d->out, data, len);
+	evhttp_send_reply_chunk_with_cb(d->r->req, d->out, on_flushed, d);
+	d->paused = unsent(d) > HIGH_WATER;
+	return d->paused ? TGM_HTTPC_PAUSE : TGM_HTTPC_MORE;
+}
+
+static const struct tgm_httpc_sink sink = { on_head, on_data };
+
+static void dl_free(struct dl *d)
+{
+	if (d->kept)
+		evbuffer_free(d->kept);
+	evbuffer_free(d->out);
+	free(d->type);
+	gw_req_free(d->r);
+	free(d);
+}
+
+/* on_done - the download ended: end the stream, or pass on what Telegram answered */
+static void on_done(const struct tgm_httpc_resp *resp, void *arg)
+{
+	struct dl *d = arg;
+	struct evhttp_request *req = d->r->req;
+
+	if (resp->error && !d->gone)
+		log_warn("botapi: file download: %s", resp->error);
+	if (d->gone) {
+		/* the client left: its request is gone already */
+	} else if (d->streaming) {
+		evhttp_connection_set_closecb(d->conn, NULL, NULL);
+		evhttp_send_reply_end(req);
+	} else if (d->kept && !resp->error) {
+		tgm_http_reply(req, (int)d->status, d->type ? d->type : "application/json",
+			       (const char *)evbuffer_pullup(d->kept, -1),
+			       evbuffer_get_length(d->kept));
+	} else if (!resp->error && resp->status > 0) {
+		tgm_http_reply(req, (int)resp->status, NULL, "", 0); /* an empty body */
+	} else {
+		tgm_http_reply(req, 502, "application/json", bad_gateway, strlen(bad_gateway));
+	}
+	dl_free(d);
+}
+
+void gw_botfile(struct gw_req *r)
+{
+	const char *api = r->gw->ctx->cfg->telegram.api_url;
+	const char *token = tgm_http_param(&r->params, "token");
+	const char *dir = tgm_http_param(&r->params, "dir");
+	const char *file = tgm_http_param(&r->params, "file");
+	struct dl *d = tgm_xcalloc(1, sizeof(*d));
+	size_t n = strlen(api);
+	char *url;
+
+	while (n > 0 && api[n - 1] == '/')
+		n--;
+	url = tgm_xasprintf("%.*s/file/bot%s/%s%s%s", (int)n, api, token, dir ? dir : "",
+			    dir ? "/" : "", file);
+	d->r = r;
+	d->out = evbuffer_new();
+	d->x = tgm_httpc_stream(r->gw->httpc_files, url, NULL, DOWNLOAD_TIMEOUT_MS, &sink,
+				on_done, d);
+	free(url);
+}
