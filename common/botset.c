@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -228,4 +229,28 @@ const char *tgm_botset_str(yajl_val settings, const char *key)
 	yajl_val v = lookup(settings, key, TGM_BOTSET_STRING, TGM_BOTSET_CHOICE, &k);
 
 	return v ? v->u.string : k->def;
+}
+
+const char *tgm_botset_defaults_json(void)
+{
+	static char *text;
+	yajl_gen g;
+
+	if (text)
+		return text;
+	g = tgm_jgen_new();
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < NKEYS; i++) {
+		tgm_jgen_key(g, keys[i].name);
+		if (keys[i].type == T_INT)
+			tgm_jgen_int(g, tgm_botset_int(NULL, keys[i].name));
+		else if (keys[i].type == T_BOOL)
+			yajl_gen_bool(g, tgm_botset_bool(NULL, keys[i].name));
+		else
+			tgm_jgen_str(g, tgm_botset_str(NULL, keys[i].name));
+	}
+	yajl_gen_map_close(g);
+	text = tgm_xstrdup(tgm_jgen_text(g, NULL));
+	yajl_gen_free(g);
+	return text;
 }

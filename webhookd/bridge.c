@@ -70,8 +70,7 @@ static const char debit_sql[] =
 	" 'debit', -$4::bigint, p_reason => 'message from the user')";
 
 static const char low_sql[] =
-	"UPDATE bot_users SET low_warned = (credits < $3) WHERE bot_id = $1 AND user_id = $2"
-	" AND low_warned IS DISTINCT FROM (credits < $3) RETURNING low_warned, credits";
+	"SELECT warn, credits FROM low_balance_cross($1::bigint, $2::bigint, $3::bigint)";
 
 static const char ban_sql[] =
 	"UPDATE bot_users SET banned_at = CASE WHEN $3 THEN coalesce(banned_at, now()) END"
