@@ -1,6 +1,6 @@
 // overview.js - every bot with its queue depth (live), send rate against its limit,
 // sent and failed in the last hour and its last error; the daemons with their version,
-// uptime and last heartbeat (live).
+// uptime and last heartbeat (live); the alerts of GET /v1/alerts.
 import { get } from "./api.js";
 import { h, replace, table, text, when } from "./dom.js";
 
@@ -44,15 +44,21 @@ export async function overviewPage(main, { live }) {
     { title: "Last error", get: ({ b }) => h("span", { class: "clip" }, b.last_error || "–") },
   ], botRows, { class: "bots" }) : h("p", { class: "muted" }, "No bots yet: add one on the Bots page.");
 
-  // alerts: what needs someone now
-  const alerts = [];
+  // alerts: what needs someone now (GET /v1/alerts; the daemons' staleness also live)
+  const { alerts: found } = await get("/v1/alerts");
+  const daemonName = (d) => `${d.name}${d.instance ? " (" + d.instance + ")" : ""} on ${d.host}: no heartbeat since ${when(d.seen_at)}`;
+  const words = {
+    bot_disabled: (a) => `${a.bot || "bot " + a.bot_id} is disabled: ${a.reason}`,
+    lane_not_held: (a) => `${a.bot || "bot " + a.bot_id}: ${a.queued} waiting and no senderd holds its lane`,
+    callback_backlog: (a) => `${a.pending} delivery callbacks overdue since ${when(a.oldest_due_at)}`,
+    daemon_stale: daemonName,
+  };
+  const alerts = found.filter((a) => a.kind !== "daemon_stale").map((a) => (words[a.kind] || ((x) => x.kind))(a));
   for (const b of bots) {
-    const name = b.name || `bot ${b.id}`;
-    if (!b.enabled) alerts.push(`${name} is disabled${b.disabled_reason ? ": " + b.disabled_reason : ""}`);
-    if (b.failed_last_hour) alerts.push(`${name}: ${b.failed_last_hour} failed in the last hour`);
+    if (b.failed_last_hour) alerts.push(`${b.name || `bot ${b.id}`}: ${b.failed_last_hour} failed in the last hour`);
   }
-  const stale = (list) => (list || []).filter((d) => !d.stopped_at && Date.now() - new Date(d.seen_at) > 30000)
-    .map((d) => `${d.name}${d.instance ? " (" + d.instance + ")" : ""} on ${d.host}: no heartbeat since ${when(d.seen_at)}`);
+  const stale = (list) => (list ? list.filter((d) => !d.stopped_at && Date.now() - new Date(d.seen_at) > 30000)
+    : found.filter((a) => a.kind === "daemon_stale")).map(daemonName);
   const alertBox = h("ul", { class: "alerts", id: "alerts" });
   const showAlerts = (daemons) => {
     const all = [...alerts, ...stale(daemons)];

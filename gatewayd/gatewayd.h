@@ -206,6 +206,7 @@ void gw_messages_list(struct gw_req *r);
 void gw_messages_cancel(struct gw_req *r);
 void gw_stats(struct gw_req *r);
 void gw_activity(struct gw_req *r);
+void gw_alerts(struct gw_req *r);
 void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
 void gw_tenant_rotate_secret(struct gw_req *r);

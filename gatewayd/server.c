@@ -59,6 +59,7 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
 	{ GET, "/v1/stats/activity", gw_dispatch, R(GW_SCOPE_READ, gw_activity) },
+	{ GET, "/v1/alerts", gw_dispatch, R(GW_SCOPE_READ, gw_alerts) },
 	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
 	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
 	{ GET, "/v1/system", gw_dispatch, R(GW_SCOPE_ADMIN, gw_system) },

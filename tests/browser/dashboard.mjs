@@ -93,6 +93,15 @@ const scenarios = {
     return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
   },
 
+  // the Overview page's alerts (GET /v1/alerts), shown as text
+  async alerts(page) {
+    await login(page);
+    await page.locator("#alerts li").first().waitFor();
+    const alerts = await page.locator("#alerts li").allTextContents();
+    await shot(page, "overview");
+    return { alerts, imgs: await page.locator("main img").count() };
+  },
+
   // the Analytics page: heatmaps, active users, revenue and credits; every CSV export
   async analytics(page) {
     await login(page);

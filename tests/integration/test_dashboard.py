@@ -336,3 +336,17 @@ def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
         f"{q(DAY_AN_HOUR_AGO)[0][0]},3"]
     assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
     assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000
+
+
+def test_overview_shows_the_alerts(site, tmp_path):
+    off = site.admin.new_bot()
+    site.query("UPDATE bots SET enabled = false, disabled_reason = %s WHERE id = %s",
+               (XSS, off["id"]))
+    # (an overdue callback is tested in test_api_alerts.py: here senderd would send it)
+    site.query("INSERT INTO daemons (name, instance, host, pid, version, seen_at) VALUES"
+               " ('senderd', 'z', 'old-host', 1, 'v', now() - interval '1 hour')")
+    out = browser(site, "alerts", tmp_path, email="owner@example.com", password=PASSWORD)
+    alerts = out["alerts"]
+    assert alerts[0] == f"{off['name']} is disabled: {XSS}", alerts
+    assert alerts[1].startswith("senderd (z) on old-host: no heartbeat since"), alerts
+    assert len(alerts) == 2 and out["imgs"] == 0, out
