@@ -10,6 +10,7 @@
 #include "billingd/billingd.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -140,7 +141,7 @@ void bd_tg_run(struct bd_job *j)
 	if (j->update == NULL || j->user_id == 0)
 		run_sql(j, "finish", finish_sql, "ignored: no user");
 	else if (j->attempts > MAX_ATTEMPTS)
-		bd_job_say(j, "Sorry, that did not work. Please try again later.",
+		bd_job_say(j, tgm_text("billing_failed", NULL),
 			   "failed: gave up after several attempts");
 	else if (pcq)
 		bd_precheckout(j);

@@ -5,6 +5,7 @@
 #include "common/botset.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static const struct tgm_botset_key keys[] = {
 	  " else polling)" },
 	{ "commands", T_STR, 0, 200, "start help balance buy billing history autorecharge", NULL,
 	  "the bot commands that are on, separated by spaces" },
-	{ "welcome", T_STR, 0, 4096, "Welcome! Write here and we will answer you.", NULL,
+	{ "welcome", T_STR, 0, 4096, TGM_TEXT_WELCOME, NULL,
 	  "/start's text" },
 	{ "help", T_STR, 0, 4096, "", NULL, "/help's text (\"\": a list of the commands that are on)" },
 	{ "free_credits", T_INT, 0, MILLION, "0", NULL, "credits a new user gets once on /start" },
@@ -50,8 +51,8 @@ static const struct tgm_botset_key keys[] = {
 	COST("document", "2"),
 	COST("sticker", "1"),
 	COST("other", "1"),
-	{ "no_credit_text", T_STR, 0, 4096, "You have no credits left. Buy more to keep writing:",
-	  NULL, "the notice to a user without credits" },
+	{ "no_credit_text", T_STR, 0, 4096, TGM_TEXT_NO_CREDIT, NULL,
+	  "the notice to a user without credits" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -1,6 +1,7 @@
-// overview.js - every bot with its queue depth (live), send rate against its limit,
-// sent and failed in the last hour and its last error; the daemons with their version,
-// uptime and last heartbeat (live); the alerts of GET /v1/alerts.
+// overview.js - the alerts (GET /v1/alerts, fetched again as live events come); every
+// bot with its queue depth (live), send rate against its limit, sent and failed in the
+// last hour and its last error; the daemons with their version, uptime and last
+// heartbeat (live).
 import { get } from "./api.js";
 import { h, replace, table, text, when } from "./dom.js";
 
@@ -22,8 +23,39 @@ function daemonsTable(list) {
   ], list, { class: "daemons" });
 }
 
+const ALERTS_EVERY_MS = 5000; // at most one alerts fetch per this, unless a bot changed
+
+// alertItem - one alert: its detail as text, with since as a tooltip
+function alertItem(a) {
+  return h("li", { "data-kind": a.kind, title: a.since ? `since ${when(a.since)}` : null }, a.detail);
+}
+
+// alertsBox - the list and refresh(now): fetch again, at most one at a time and, unless
+// now, once per ALERTS_EVERY_MS
+function alertsBox(first) {
+  const box = h("ul", { class: "alerts", id: "alerts", "aria-live": "polite" });
+  const show = (list) => { replace(box, list.map(alertItem)); box.hidden = list.length === 0; };
+  let busy = false, last = Date.now(), again = false, timer = null, stopped = false;
+  const refresh = async (now) => {
+    if (stopped) return;
+    if (busy) { again = again || now; return; }
+    if (!now && Date.now() - last < ALERTS_EVERY_MS) {
+      if (!timer) timer = setTimeout(() => { timer = null; refresh(true); }, ALERTS_EVERY_MS);
+      return;
+    }
+    busy = true;
+    last = Date.now();
+    try { show((await get("/v1/alerts")).alerts); } catch { /* kept until the next one */ }
+    busy = false;
+    if (again) { again = false; refresh(true); }
+  };
+  const stop = () => { stopped = true; if (timer) clearTimeout(timer); timer = null; };
+  show(first);
+  return { box, refresh, stop };
+}
+
 export async function overviewPage(main, { live }) {
-  const { bots } = await get("/v1/bots");
+  const [{ bots }, { alerts }] = await Promise.all([get("/v1/bots"), get("/v1/alerts")]);
   const cells = new Map(); // bot id -> {queue, sending, state}
   const botRows = bots.map((b) => {
     const c = {
@@ -44,32 +76,11 @@ export async function overviewPage(main, { live }) {
     { title: "Last error", get: ({ b }) => h("span", { class: "clip" }, b.last_error || "–") },
   ], botRows, { class: "bots" }) : h("p", { class: "muted" }, "No bots yet: add one on the Bots page.");
 
-  // alerts: what needs someone now (GET /v1/alerts; the daemons' staleness also live)
-  const { alerts: found } = await get("/v1/alerts");
-  const daemonName = (d) => `${d.name}${d.instance ? " (" + d.instance + ")" : ""} on ${d.host}: no heartbeat since ${when(d.seen_at)}`;
-  const words = {
-    bot_disabled: (a) => `${a.bot || "bot " + a.bot_id} is disabled: ${a.reason}`,
-    lane_not_held: (a) => `${a.bot || "bot " + a.bot_id}: ${a.queued} waiting and no senderd holds its lane`,
-    callback_backlog: (a) => `${a.pending} delivery callbacks overdue since ${when(a.oldest_due_at)}`,
-    daemon_stale: daemonName,
-  };
-  const alerts = found.filter((a) => a.kind !== "daemon_stale").map((a) => (words[a.kind] || ((x) => x.kind))(a));
-  for (const b of bots) {
-    if (b.failed_last_hour) alerts.push(`${b.name || `bot ${b.id}`}: ${b.failed_last_hour} failed in the last hour`);
-  }
-  const stale = (list) => (list ? list.filter((d) => !d.stopped_at && Date.now() - new Date(d.seen_at) > 30000)
-    : found.filter((a) => a.kind === "daemon_stale")).map(daemonName);
-  const alertBox = h("ul", { class: "alerts", id: "alerts" });
-  const showAlerts = (daemons) => {
-    const all = [...alerts, ...stale(daemons)];
-    replace(alertBox, all.map((a) => h("li", {}, a)));
-    alertBox.hidden = all.length === 0;
-  };
-  showAlerts(live.last.daemons);
+  const alertList = alertsBox(alerts);
 
   const daemonsBox = h("div", {}, live.last.daemons ? daemonsTable(live.last.daemons) : h("p", { class: "muted" }, "Waiting for heartbeats…"));
   replace(main,
-    h("h1", {}, "Overview"), alertBox,
+    h("h1", {}, "Overview"), alertList.box,
     h("section", { "aria-labelledby": "h-bots" }, h("h2", { id: "h-bots" }, "Bots"), botsTable),
     h("section", { "aria-labelledby": "h-daemons" }, h("h2", { id: "h-daemons" }, "Daemons"), daemonsBox));
 
@@ -78,18 +89,21 @@ export async function overviewPage(main, { live }) {
       const c = cells.get(q.bot_id);
       if (c) text(c.queue, q.queued + q.sending);
     }
+    alertList.refresh(false);
   };
   const onBot = (e) => {
+    alertList.refresh(true);
     const c = cells.get(e.detail.bot_id);
     if (!c) return;
     c.state.className = e.detail.enabled ? "ok" : "bad";
     text(c.state, e.detail.enabled ? "enabled" : `disabled${e.detail.disabled_reason ? ": " + e.detail.disabled_reason : ""}`);
   };
-  const onDaemons = (e) => { replace(daemonsBox, daemonsTable(e.detail)); showAlerts(e.detail); };
+  const onDaemons = (e) => { replace(daemonsBox, daemonsTable(e.detail)); alertList.refresh(false); };
   live.addEventListener("queue", onQueue);
   live.addEventListener("bot", onBot);
   live.addEventListener("daemons", onDaemons);
   return () => {
+    alertList.stop();
     live.removeEventListener("queue", onQueue);
     live.removeEventListener("bot", onBot);
     live.removeEventListener("daemons", onDaemons);

@@ -3,7 +3,7 @@
 //
 //   node dashboard.mjs SCENARIO CONFIG_JSON
 //
-// CONFIG_JSON: {base, email, password, shots (a directory), cookie?, chat?, text?}.
+// CONFIG_JSON: {base, email, password, shots (a directory), cookie?, chat?, text?, bot?}.
 // Prints one JSON object (the scenario's findings) on stdout; exits 1 on a failure,
 // with the reason on stderr. Screenshots go to shots/<scenario>-<page>.png.
 import { chromium } from "playwright-core";
@@ -93,13 +93,30 @@ const scenarios = {
     return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
   },
 
-  // the Overview page's alerts (GET /v1/alerts), shown as text
-  async alerts(page) {
+  // the Overview's alerts, live: a send whose token Telegram refuses disables the bot,
+  // and its alert appears without a reload, its text shown as text
+  async alerts(page, context, problems) {
     await login(page);
-    await page.locator("#alerts li").first().waitFor();
-    const alerts = await page.locator("#alerts li").allTextContents();
+    await page.locator("#h-daemons + div table").waitFor();
+    const before = await page.locator("#alerts li").allTextContents();
+    await page.evaluate(() => { window.__noReload = true; });
+    const sent = await page.evaluate(async ({ bot, chat }) => {
+      const r = await fetch("/v1/messages", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ bot_id: bot, chat_id: chat, text: "hello" }),
+      });
+      return r.status;
+    }, { bot: cfg.bot, chat: cfg.chat });
+    await page.locator("#alerts li[data-kind=bot_disabled]").waitFor();
     await shot(page, "overview");
-    return { alerts, imgs: await page.locator("main img").count() };
+    return {
+      before, sent,
+      alerts: await page.locator("#alerts li").allTextContents(),
+      markup: await page.locator("#alerts li *").count(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      ...problems,
+    };
   },
 
   // the Analytics page: heatmaps, active users, revenue and credits; every CSV export

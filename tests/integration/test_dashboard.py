@@ -121,6 +121,21 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
         assert (tmp_path / "screenshots" / f"send-{page}.png").stat().st_size > 1000
 
 
+def test_a_bot_disabled_by_telegram_raises_an_alert_live(site, tmp_path):
+    bot = site.admin.new_bot(name="<b>Shop</b>")
+    site.tg.unauthorized(token=bot["token"])
+    out = browser(site, "alerts", tmp_path, email="owner@example.com", password=PASSWORD,
+                  bot=bot["id"], chat=77)
+    assert out["before"] == [], "no alert while all is well"
+    assert out["sent"] == 202 and out["noReload"] is True, out
+    reason, = site.one("SELECT disabled_reason FROM bots WHERE id = %s", (bot["id"],))
+    assert reason.startswith("token refused by Telegram"), reason
+    assert out["alerts"] == [f"<b>Shop</b> is disabled: {reason}"], out["alerts"]
+    assert out["markup"] == 0, "the bot's name is shown as text"
+    assert out["pageErrors"] == [] and out["dialogs"] == [], out
+    assert (tmp_path / "screenshots" / "alerts-overview.png").stat().st_size > 1000
+
+
 def test_viewer_is_refused_a_key(site, tmp_path):
     before = site.query("SELECT count(*) FROM api_keys")
     out = browser(site, "viewer", tmp_path, email="viewer@example.com", password=PASSWORD)
@@ -355,16 +370,3 @@ def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
     assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
     assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000
 
-
-def test_overview_shows_the_alerts(site, tmp_path):
-    off = site.admin.new_bot()
-    site.query("UPDATE bots SET enabled = false, disabled_reason = %s WHERE id = %s",
-               (XSS, off["id"]))
-    # (an overdue callback is tested in test_api_alerts.py: here senderd would send it)
-    site.query("INSERT INTO daemons (name, instance, host, pid, version, seen_at) VALUES"
-               " ('senderd', 'z', 'old-host', 1, 'v', now() - interval '1 hour')")
-    out = browser(site, "alerts", tmp_path, email="owner@example.com", password=PASSWORD)
-    alerts = out["alerts"]
-    assert alerts[0] == f"{off['name']} is disabled: {XSS}", alerts
-    assert alerts[1].startswith("senderd (z) on old-host: no heartbeat since"), alerts
-    assert len(alerts) == 2 and out["imgs"] == 0, out
