@@ -369,3 +369,4 @@ def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
         f"{q(DAY_AN_HOUR_AGO)[0][0]},3"]
     assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
     assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000
+
