@@ -175,7 +175,7 @@ const scenarios = {
     return { fields: await page.locator("#bot-settings [data-setting]").count() };
   },
 
-  // create a product on the Billing page, then deactivate it
+  // create a product on the Billing page, then deactivate it; the payments shown
   async billing(page) {
     await login(page);
     await page.locator("#nav a[href='#/billing']").click();
@@ -186,7 +186,9 @@ const scenarios = {
     await row.locator("button", { hasText: "Deactivate" }).click();
     await page.locator("#bl-products tbody tr", { hasText: "inactive" }).waitFor();
     await shot(page, "billing");
-    return { rows: await page.locator("#bl-products tbody tr").count() };
+    const payments = await page.locator("#bl-payments tbody tr").allInnerTexts();
+    const disputed = await page.locator("#bl-payments tbody tr.disputed").count();
+    return { rows: await page.locator("#bl-products tbody tr").count(), payments, disputed, imgs: await page.locator("main img").count() };
   },
 
   // a viewer's key creation is refused by the server (the form and a direct request)

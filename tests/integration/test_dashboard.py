@@ -259,9 +259,27 @@ def test_first_login_chooses_a_password(site, tmp_path):
 
 def test_billing_page_makes_a_product(site, tmp_path):
     bot = site.admin.new_bot()
+    # a payment partly refunded and disputed, and a failed one (as billingd records them)
+    site.query("INSERT INTO bot_users (bot_id, user_id) VALUES (%s, 7)", (bot["id"],))
+    (paid,), = site.query(
+        "INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, credits,"
+        " refunded_amount, refunded_credits, owed, paid_at) VALUES"
+        " (%s, 7, 'checkout', 'paid', 1000, 'eur', 100, 400, 40, 5, now()) RETURNING id",
+        (bot["id"],))
+    site.query("INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, failure)"
+               " VALUES (%s, 7, 'recharge', 'failed', 500, 'eur', 'card_declined')",
+               (bot["id"],))
+    site.query("INSERT INTO disputes (id, payment_id, bot_id, user_id, amount, currency, reason,"
+               " status, payload) VALUES ('dp_1', %s, %s, 7, 600, 'eur', %s,"
+               " 'needs_response', '{}')", (paid, bot["id"], XSS))
     out = browser(site, "billing", tmp_path, email="owner@example.com", password=PASSWORD,
                   label="Starter <b>pack</b>")
     assert out["rows"] == 1
+    failed, disputed = out["payments"]
+    assert "failed: card_declined" in failed and "5.00 EUR" in failed, failed
+    assert "10.00 EUR" in disputed and "4.00 EUR (40 credits, 5 owed)" in disputed, disputed
+    assert f"needs_response · 6.00 EUR · {XSS}" in disputed, disputed
+    assert out["disputed"] == 1 and out["imgs"] == 0, out
     row = site.one("SELECT bot_id, label, credits, price, currency, active FROM products")
     assert row == (bot["id"], "Starter <b>pack</b>", 100, 500, "usd", False)
 
@@ -351,3 +369,4 @@ def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
         f"{q(DAY_AN_HOUR_AGO)[0][0]},3"]
     assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
     assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000
+
