@@ -6,6 +6,7 @@
 #include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 #include <string.h>
 
@@ -113,17 +114,15 @@ char *tgm_text_fill(char *out, size_t len, const char *tmpl, const char *const v
 		const char *v = end ? var(vars, p + 1, (size_t)(end - p - 1)) : NULL;
 		size_t n = v ? strlen(v) : 1;
 
-		if (n > len - 1 - used) { /* cut on a character boundary */
+		if (n > len - 1 - used)
 			n = len - 1 - used;
-			while (v && n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
-				n--;
-			len = used + n + 1;
-		}
 		memcpy(out + used, v ? v : p, n);
 		used += n;
 		p = v ? end + 1 : p + 1;
 	}
-	if (len)
+	if (len) {
 		out[used] = '\0';
+		tgm_utf8_cut(out, used); /* a value or the text cut short ends on a character */
+	}
 	return out;
 }

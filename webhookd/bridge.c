@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/telegram.h"
 #include "common/text.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -351,19 +352,6 @@ static void on_topic_saved(struct bridge *br, PGresult *res, const char *err)
 	bquery(br, card_sql, 2, params, on_card_row);
 }
 
-/* truncate_chars - cut s after max UTF-8 characters */
-static void truncate_chars(char *s, size_t max)
-{
-	size_t chars = 0;
-
-	for (char *p = s; *p; p++) {
-		if (((unsigned char)*p & 0xC0) != 0x80 && chars++ == max) {
-			*p = '\0';
-			return;
-		}
-	}
-}
-
 static void topic_name(struct wh_job *j, int64_t user, char *out, size_t n)
 {
 	const char *t = tgm_botset_str(j->bot->settings, "topic_name");
@@ -392,7 +380,7 @@ static void topic_name(struct wh_job *j, int64_t user, char *out, size_t n)
 			out[used++] = *t++;
 	}
 	out[used < n ? used : n - 1] = '\0';
-	truncate_chars(out, TOPIC_NAME_MAX);
+	tgm_utf8_truncate(out, TOPIC_NAME_MAX);
 	if (*out == '\0')
 		snprintf(out, n, "%lld", (long long)user);
 }
