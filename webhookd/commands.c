@@ -52,26 +52,6 @@ bool wh_is_command(const struct wh_job *j)
 	return j->text != NULL && j->text[0] == '/';
 }
 
-/* command_name - "/Buy10@MyBot args" -> "buy10" (lowercase); false if it names
- * another bot */
-static bool command_name(const struct wh_job *j, char *out, size_t outlen)
-{
-	const char *p = j->text + 1, *at;
-	size_t n = 0, m;
-
-	while (p[n] && p[n] != ' ' && p[n] != '@' && p[n] != '\n')
-		n++;
-	m = n < outlen - 1 ? n : outlen - 1;
-	for (size_t i = 0; i < m; i++)
-		out[i] = (char)tolower((unsigned char)p[i]);
-	out[m] = '\0';
-	if (p[n] != '@')
-		return true;
-	at = p + n + 1;
-	m = strcspn(at, " \n");
-	return strlen(j->bot->username) == m && strncasecmp(at, j->bot->username, m) == 0;
-}
-
 /* command_on - the bot's settings list name (buy<N> counts as buy) */
 static bool command_on(const struct wh_job *j, const char *name)
 {
@@ -222,7 +202,7 @@ void wh_command(struct wh_job *j)
 {
 	char name[NAME_MAX_LEN], outcome[64];
 
-	if (!command_name(j, name, sizeof(name))) {
+	if (!tgm_tg_command(j->text, j->bot->username, name, sizeof(name), NULL)) {
 		wh_job_done(j, "ignored: a command for another bot");
 		return;
 	}
