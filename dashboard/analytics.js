@@ -1,8 +1,10 @@
 // analytics.js - for a bot or all, over a chosen period: accepted, sent and failed per
-// bucket (a uPlot chart), totals, success rate and latency; the data as CSV.
+// bucket (a uPlot chart), totals, success rate and latency; outbound messages by weekday
+// and hour in the browser's time zone (heatmap.js); each chart's data as CSV.
 import { get, query } from "./api.js";
 import { h, replace, table } from "./dom.js";
 import uPlot from "./uPlot.esm.js";
+import { heatmapGrid, heatmapRows } from "./heatmap.js";
 
 const PERIODS = [["1h", 3600, "minute"], ["24h", 86400, "hour"], ["7d", 7 * 86400, "day"], ["30d", 30 * 86400, "day"]];
 
@@ -29,12 +31,17 @@ export async function analyticsPage(main) {
   const fPeriod = h("select", { id: "a-period" }, PERIODS.map(([p]) => h("option", { value: p, selected: p === "24h" }, p)));
   const totals = h("div", { id: "a-totals" });
   const chartBox = h("div", { id: "a-chart", class: "chart" });
-  let plot = null, data = null;
+  const heatBox = h("div", { id: "a-heat" });
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  let plot = null, data = null, heat = null;
 
   async function load() {
     const [, seconds, bucket] = PERIODS.find(([p]) => p === fPeriod.value);
     const to = new Date(), from = new Date(to - seconds * 1000);
-    data = await get("/v1/stats" + query({ from: from.toISOString(), to: to.toISOString(), bucket, bot_id: fBot.value }));
+    [data, heat] = await Promise.all([
+      get("/v1/stats" + query({ from: from.toISOString(), to: to.toISOString(), bucket, bot_id: fBot.value })),
+      get("/v1/stats/heatmap" + query({ from: from.toISOString(), to: to.toISOString(), bot_id: fBot.value, tz }))]);
+    replace(heatBox, heatmapGrid(heat.cells));
     const t = data.total;
     replace(totals, table([
       { title: "Accepted", get: () => t.accepted }, { title: "Sent", get: () => t.sent },
@@ -66,11 +73,16 @@ export async function analyticsPage(main) {
     if (!data) return;
     download(`tgm-stats-${fPeriod.value}.csv`, csv([["t", "accepted", "sent", "failed"], ...data.series.map((p) => [p.t, p.accepted, p.sent, p.failed])]));
   } }, "Export CSV");
+  const heatButton = h("button", { type: "button", id: "a-heat-csv", "aria-label": "Export the heatmap as CSV", onclick: () => {
+    if (heat) download(`tgm-heatmap-${fPeriod.value}.csv`, csv(heatmapRows(heat.cells)));
+  } }, "Export CSV");
 
   replace(main, h("h1", {}, "Analytics"),
     h("form", { class: "filters", onchange: load, onsubmit: (e) => { e.preventDefault(); load(); } },
       h("label", { for: "a-bot" }, "Bot"), fBot, h("label", { for: "a-period" }, "Period"), fPeriod, exportButton),
-    totals, chartBox);
+    totals, chartBox,
+    h("section", { "aria-labelledby": "h-heat" },
+      h("h2", { id: "h-heat" }, `Outbound by weekday and hour (${tz})`, " ", heatButton), heatBox));
   await load();
   return () => { if (plot) plot.destroy(); };
 }

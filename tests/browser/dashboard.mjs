@@ -7,7 +7,7 @@
 // Prints one JSON object (the scenario's findings) on stdout; exits 1 on a failure,
 // with the reason on stderr. Screenshots go to shots/<scenario>-<page>.png.
 import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -89,8 +89,13 @@ const scenarios = {
     await page.locator("#a-chart canvas").waitFor();
     const charted = Number(await page.locator("#a-chart").getAttribute("data-sent"));
     const legend = await page.locator("#a-chart .u-legend").textContent();
+    const heatSent = Number(await page.locator("#a-heat .heatmap").getAttribute("data-sent"));
+    const heatCells = await page.locator("#a-heat .heat:not(.h0)").count();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#a-heat-csv").click()]);
+    const heatCsv = readFileSync(await download.path(), "utf8");
     await shot(page, "analytics");
-    return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
+    return { id, shownText, noReload, imgs, history, charted, legend, alerts, heatSent, heatCells,
+      heatCsv, heatFile: download.suggestedFilename(), ...problems };
   },
 
   // the Overview's alerts, live: a send whose token Telegram refuses disables the bot,

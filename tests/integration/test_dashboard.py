@@ -112,6 +112,12 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     assert out["charted"] == 1, "the chart shows the message sent"
     assert out["alerts"] == [f"{off['name']} is disabled: Unauthorized"], out["alerts"]
     assert "sent" in out["legend"] and "failed" in out["legend"]
+    # the heatmap: the message sent is in one shaded cell; its CSV has every hour
+    assert out["heatSent"] == 1 and out["heatCells"] == 1, out
+    lines = out["heatCsv"].splitlines()
+    assert lines[0] == "weekday,hour,accepted,sent" and len(lines) == 1 + 7 * 24
+    assert sum(int(x.split(",")[3]) for x in lines[1:]) == 1
+    assert out["heatFile"].startswith("tgm-heatmap-") and out["heatFile"].endswith(".csv")
     row = site.one("SELECT bot_id, chat, status, params->>'text' FROM messages WHERE id = %s",
                    (out["id"],))
     assert row == (bot["id"], "4242", "sent", XSS)
