@@ -6,6 +6,7 @@
 #   make check           unit tests (C) and integration tests (pytest, real PostgreSQL)
 #   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           throughput against baselines measured in the same run
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (60) each (docs/fuzzing.md)
 #   make install         PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -43,7 +44,7 @@ else
 endif
 HARDEN_CFLAGS  := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
-CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE -DTGM_VERSION='"$(VERSION)"' $(FORTIFY) $(CPPFLAGS) \
+CPPFLAGS_ALL := -I. -Ibuild/gen -D_GNU_SOURCE $(FORTIFY) $(CPPFLAGS) \
                 $(shell pkg-config --cflags $(PKGS))
 CFLAGS_ALL   := $(HARDEN_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL  := $(HARDEN_LDFLAGS) $(LDFLAGS)
@@ -52,9 +53,10 @@ DAEMONS  := gatewayd senderd webhookd billingd
 PROGRAMS := $(DAEMONS) tgmctl
 
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/%.o) $(OUT)/gen/migrations.o $(OUT)/gen/version.o
 LIBTGM     := $(OUT)/libtgm.a
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+FUNCTIONS  := $(sort $(wildcard sql/functions/*.sql))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -63,7 +65,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 
-.PHONY: all run check check-deps unit integration bench install lint clean deps tools man
+.PHONY: all run check check-deps unit integration bench install lint clean deps tools man \
+	fuzz fuzz-smoke fuzz-need
 .SUFFIXES:
 .SECONDARY:
 
@@ -105,14 +108,29 @@ $(OUT)/gen/dashboard.o: build/gen/dashboard.c gatewayd/static.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
-# The migrations are compiled into libtgm so every program knows the schema it needs.
-build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS)
+# The migrations and function files are compiled into libtgm so every program knows the
+# schema it needs.
+build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS)
 	@mkdir -p $(@D)
-	sh scripts/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS) > $@.tmp && mv $@.tmp $@
 
 $(OUT)/gen/migrations.o: build/gen/migrations.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+# The version lives in one generated file, rewritten only when it changes, so a commit
+# relinks every program with it (a -D flag would leave unchanged objects behind).
+build/gen/version.c: FORCE
+	@mkdir -p $(@D)
+	@printf 'const char tgm_version[] = "%s";\n' '$(VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUT)/gen/version.o: build/gen/version.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+
+.PHONY: FORCE
+FORCE:
 
 $(LIBTGM): $(COMMON_OBJ)
 	@rm -f $@
@@ -150,7 +168,7 @@ integration: all $(TOOL_BIN)
 
 # check installs what the tests need when it is missing, then builds and runs every test.
 check: check-deps
-	@$(MAKE) --no-print-directory all lint unit integration
+	@$(MAKE) --no-print-directory all lint unit fuzz-smoke integration
 
 check-deps:
 	@sh scripts/deps.sh test
@@ -174,6 +192,46 @@ build/obj/bench/curl_loop: bench/curl_loop.c
 lint:
 	@sh scripts/lint.sh
 
+# libFuzzer targets (tests/fuzz/*.c, docs/fuzzing.md): each built with clang, libFuzzer,
+# ASan and UBSan into build/fuzz/, linked against the parsers it feeds, and run over its
+# seed corpus tests/fuzz/corpus/<name>/; what it finds goes to build/fuzz/, never to tests/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE   ?= 3
+FUZZ_OUT     := build/fuzz
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_OUT)/%)
+# the parsers under test: common/ whole, and gatewayd's request readers
+FUZZ_LIB_SRC := $(COMMON_SRC) gatewayd/validate.c gatewayd/botparams.c
+FUZZ_LIB     := $(FUZZ_OUT)/libtgm-fuzz.a
+
+$(FUZZ_OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(FUZZ_OUT)/%: $(FUZZ_OUT)/obj/tests/fuzz/%.o $(FUZZ_LIB)
+	@echo "  LINK    $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz-need:
+	@FUZZ_CC=$(FUZZ_CC) sh scripts/fuzz.sh need
+
+fuzz: fuzz-need
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@sh scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# fuzz-smoke: a few seconds each, for make check; fails naming the target and the input
+fuzz-smoke: fuzz-need
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@sh scripts/fuzz.sh smoke $(FUZZ_SMOKE) $(FUZZ_BIN)
+
 # Man pages: tgmctl(8) and tgm-daemons(8) are written by hand; tgm.conf(5) is generated
 # from `tgmctl config --defaults`, i.e. from common/config.c's table, so it cannot drift.
 man: build/man/tgm.conf.5
@@ -183,13 +241,14 @@ build/man/tgm.conf.5: man/tgm.conf.5.sh $(BIN)/tgmctl
 	sh man/tgm.conf.5.sh $(BIN)/tgmctl > $@.tmp && mv $@.tmp $@
 
 install: all man
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/functions $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/tgm $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/tgmctl.8 man/tgm-daemons.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 build/man/tgm.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(PROGRAMS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(DATADIR)/sql
+	install -m 0644 $(FUNCTIONS) $(DESTDIR)$(DATADIR)/sql/functions
 	for f in systemd/*.in; do \
 	  sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' $$f \
 	    > $(DESTDIR)$(UNITDIR)/$$(basename $$f .in); done

@@ -7,6 +7,7 @@
  * alive on which host; it is written before READY, refreshed every HEARTBEAT_S seconds
  * and marked stopped on a clean exit.
  */
+#include "common/version.h"
 #include "common/daemon.h"
 #include "common/bus.h"
 #include "common/db.h"
@@ -80,7 +81,7 @@ static int parse_args(struct daemon_run *r, int argc, char **argv)
 		case 'i': r->ctx.instance = optarg; break;
 		case 'k': r->check_only = true; break;
 		case 'h': usage(stdout, r->ctx.daemon); return 1;
-		case 'V': printf("%s %s\n", r->ctx.daemon->name, TGM_VERSION); return 1;
+		case 'V': printf("%s %s\n", r->ctx.daemon->name, tgm_version); return 1;
 		default: usage(stderr, r->ctx.daemon); return 3;
 		}
 	}
@@ -101,7 +102,7 @@ static void apply_log_level(struct daemon_run *r)
 /* first_heartbeat - the row exists before READY, so `tgmctl status` lists us at once */
 static void first_heartbeat(struct daemon_run *r, PGconn *c)
 {
-	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, TGM_VERSION };
+	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, tgm_version };
 	PGresult *res = PQexecParams(c, HEARTBEAT_SQL, 5, NULL, p, NULL, NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -169,7 +170,7 @@ static void on_heartbeat_done(PGresult *res, const char *err, void *arg)
 
 static void heartbeat(struct daemon_run *r, bool stopped)
 {
-	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, TGM_VERSION };
+	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, tgm_version };
 
 	if (stopped)
 		tgm_pg_query(r->ctx.db, "UPDATE daemons SET stopped_at = now(), seen_at = now()"
@@ -410,7 +411,7 @@ int tgm_daemon_main(int argc, char **argv, const struct tgm_daemon *d)
 		return 1;
 	}
 	tgm_sd_notifyf("READY=1\nSTATUS=%s running", d->name);
-	log_info("ready version=%s instance=%s", TGM_VERSION, r.ctx.instance);
+	log_info("ready version=%s instance=%s", tgm_version, r.ctx.instance);
 	event_base_dispatch(r.ctx.base);
 	teardown(&r, true);
 	log_info("stopped");

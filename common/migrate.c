@@ -3,12 +3,14 @@
  *
  * schema_migrations(version, name, checksum, applied_at) records each applied
  * migration. A checksum that differs from the compiled-in file is reported (the file
- * was edited after it ran) but not re-applied: migrations are append-only.
+ * was edited after it ran) but not re-applied: migrations are append-only. After them
+ * come the function files of sql/functions/ (sqlfunc.c), under the same lock.
  */
 #include "common/migrate.h"
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/db.h"
+#include "common/sqlfunc.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -128,7 +130,14 @@ static int migrate_locked(PGconn *c, FILE *out, char *err, size_t errlen)
 			fprintf(out, "applied %s\n", m->name);
 		applied++;
 	}
-	return applied;
+	if (tgm_schema_version(c, err, errlen) > tgm_schema_wanted()) {
+		/* a newer build migrated it: its functions stay, as its tables do */
+		if (out)
+			fprintf(out, "functions left as they are: the database is newer than this"
+				     " build\n");
+		return applied;
+	}
+	return tgm_sqlfunc_apply(c, out, err, errlen) < 0 ? -1 : applied;
 }
 
 int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen)
@@ -191,6 +200,7 @@ bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 			 " needs: run \"tgmctl migrate\"", missing->version, missing->name);
 		return false;
 	}
-	/* a newer schema is fine: migrations only add, so old builds keep working */
-	return true;
+	/* a newer schema is fine: migrations only add, so old builds keep working; its
+	 * functions are a newer build's too */
+	return have > want || tgm_sqlfunc_check(c, err, errlen);
 }

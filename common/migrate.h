@@ -28,12 +28,14 @@ int tgm_schema_version(PGconn *c, char *err, size_t errlen);
 
 /*
  * tgm_migrate - apply every missing migration, each in its own transaction, under an
- * advisory lock so concurrent runs wait for each other. Reports each applied step on
- * out (may be NULL). Returns the number applied, or -1 with err.
+ * advisory lock so concurrent runs wait for each other; then every function file
+ * (sqlfunc.h) in one transaction, unless the database is newer than this build. Reports
+ * each applied step on out (may be NULL). Returns the migrations applied, or -1 with err.
  */
 int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen);
 
-/* tgm_schema_check - true when the database is at the wanted version; else err says why */
+/* tgm_schema_check - true when the database is at the wanted version with this build's
+ * functions (or newer); else err says why */
 bool tgm_schema_check(PGconn *c, char *err, size_t errlen);
 
 #endif

@@ -86,43 +86,57 @@ static yajl_val read_answer(const struct tgm_httpc_resp *h, struct tgm_tg_result
 	return root;
 }
 
-/* on_answer - httpc's callback: parse, scrub, call back, free */
+void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
+			const char *token)
+{
+	struct tgm_tg_result *r = &a->r;
+
+	memset(a, 0, sizeof(*a));
+	r->error_code = (int)h->status;
+	r->retry_after = -1;
+	r->raw = h->body;
+	if (h->error) {
+		r->transport_error = true;
+		r->ambiguous = h->sent && h->status < 400;
+		r->description = h->error;
+	} else if ((a->root = read_answer(h, r, a->why, sizeof(a->why))) == NULL) {
+		r->transport_error = true;
+		r->ambiguous = h->status < 300;
+		r->ok = false;
+		r->description = a->why;
+	}
+	if (r->retry_after < 0)
+		r->retry_after = h->retry_after;
+	if (r->ok && (h->status < 200 || h->status >= 300))
+		r->ok = false; /* "ok":true under an error status is no success */
+	if (!r->ok)
+		r->result = NULL;
+	if (!r->ok && r->description == NULL) {
+		snprintf(a->why, sizeof(a->why), "HTTP %ld", h->status);
+		r->description = a->why;
+	}
+	if (r->description) {
+		a->desc = scrub_token(r->description, token);
+		r->description = a->desc;
+	}
+}
+
+void tgm_tg_answer_free(struct tgm_tg_answer *a)
+{
+	free(a->desc);
+	yajl_tree_free(a->root);
+	memset(a, 0, sizeof(*a));
+}
+
+/* on_answer - httpc's callback: read the answer, call back, free */
 static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 {
 	struct tg_call *t = arg;
-	struct tgm_tg_result r = { .error_code = (int)h->status, .retry_after = -1 };
-	yajl_val root = NULL;
-	char why[256] = "";
-	char *desc = NULL;
+	struct tgm_tg_answer a;
 
-	r.raw = h->body;
-	if (h->error) {
-		r.transport_error = true;
-		r.ambiguous = h->sent && h->status < 400;
-		r.description = h->error;
-	} else if ((root = read_answer(h, &r, why, sizeof(why))) == NULL) {
-		r.transport_error = true;
-		r.ambiguous = h->status < 300;
-		r.ok = false;
-		r.description = why;
-	}
-	if (r.retry_after < 0)
-		r.retry_after = h->retry_after;
-	if (r.ok && (h->status < 200 || h->status >= 300))
-		r.ok = false; /* "ok":true under an error status is no success */
-	if (!r.ok)
-		r.result = NULL;
-	if (!r.ok && r.description == NULL) {
-		snprintf(why, sizeof(why), "HTTP %ld", h->status);
-		r.description = why;
-	}
-	if (r.description) {
-		desc = scrub_token(r.description, t->token);
-		r.description = desc;
-	}
-	t->cb(&r, t->arg);
-	free(desc);
-	yajl_tree_free(root);
+	tgm_tg_answer_read(&a, h, t->token);
+	t->cb(&a.r, t->arg);
+	tgm_tg_answer_free(&a);
 	free(t->token);
 	free(t);
 }

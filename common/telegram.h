@@ -47,6 +47,22 @@ void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *toke
 		      const char *method, const char *type, const char *body, size_t len,
 		      int timeout_ms, tgm_tg_cb cb, void *arg);
 
+/* tgm_tg_answer - one HTTP answer read into a result, with what the result borrows */
+struct tgm_tg_answer {
+	struct tgm_tg_result r;
+	yajl_val root;   /* the parsed body, or NULL */
+	char *desc;      /* the description with the token scrubbed, or NULL */
+	char why[256];   /* the reason when the body is not a Bot API answer */
+};
+
+/*
+ * tgm_tg_answer_read - read httpc's answer h to a call made with token into a (which
+ * must not move until tgm_tg_answer_free): what tgm_tg_call's callback receives.
+ */
+void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
+			const char *token);
+void tgm_tg_answer_free(struct tgm_tg_answer *a);
+
 /*
  * tgm_tg_class - what an outcome means (docs/telegram.md section 4):
  *   OK          2xx and "ok":true

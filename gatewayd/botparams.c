@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/multipart.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <event2/http.h>
@@ -29,6 +30,22 @@ static bool starts(const char *type, const char *media)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
+/* text_ok - n bytes fit for a JSON string member: UTF-8 without NUL (yajl's generator
+ * drops an invalid string, which would shift every later key onto a value; PostgreSQL
+ * refuses \u0000) */
+static bool text_ok(const char *s, size_t n)
+{
+	char *t;
+	bool ok;
+
+	if (memchr(s, '\0', n))
+		return false;
+	t = tgm_xstrndup(s, n);
+	ok = tgm_utf8_valid(t);
+	free(t);
+	return ok;
+}
+
 /* add_pairs - the pairs of a query string as string members; false if malformed */
 static bool add_pairs(yajl_gen g, const char *text)
 {
@@ -40,10 +57,31 @@ static bool add_pairs(yajl_gen g, const char *text)
 		evhttp_clear_headers(&q);
 		return false;
 	}
+	TAILQ_FOREACH(kv, &q, next) {
+		if (!tgm_utf8_valid(kv->key) || !tgm_utf8_valid(kv->value)) {
+			evhttp_clear_headers(&q);
+			return false;
+		}
+	}
 	TAILQ_FOREACH(kv, &q, next)
 		tgm_jgen_kstr(g, kv->key, kv->value);
 	evhttp_clear_headers(&q);
 	return true;
+}
+
+/* add_form - a form body's pairs: its len bytes (not necessarily NUL-terminated, and
+ * refused when they hold a NUL, which would hide the pairs after it) */
+static bool add_form(yajl_gen g, const char *body, size_t len)
+{
+	char *text;
+	bool ok;
+
+	if (memchr(body, '\0', len))
+		return false;
+	text = tgm_xstrndup(body, len);
+	ok = add_pairs(g, text);
+	free(text);
+	return ok;
 }
 
 /* add_json - the members of a JSON object body; false if it is not one */
@@ -73,6 +111,14 @@ static bool add_parts(yajl_gen g, struct gw_botparams *bp, const char *type, con
 	int n = tgm_multipart_parse(type, body, len, parts, GW_BOTPARAMS_MAX_PARTS, max_part,
 				    err, errlen);
 
+	for (int i = 0; i < n; i++) {
+		if (!text_ok(parts[i].name, strlen(parts[i].name)) ||
+		    (!parts[i].is_file && !text_ok(parts[i].data, parts[i].len))) {
+			snprintf(err, errlen, "a field's name or value is not UTF-8 text");
+			n = -1;
+			break;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		if (parts[i].is_file) {
 			bp->files[bp->nfiles++] = parts[i];
@@ -104,7 +150,7 @@ bool gw_botparams_read(struct gw_botparams *bp, const char *query, const char *t
 			ok = add_json(g, body, len, err, errlen);
 		else if (starts(type, "multipart/form-data"))
 			ok = add_parts(g, bp, type, body, len, max_part, err, errlen);
-		else if (!(ok = add_pairs(g, body)))
+		else if (!(ok = add_form(g, body, len)))
 			snprintf(err, errlen, "the form body is malformed");
 	}
 	yajl_gen_map_close(g);

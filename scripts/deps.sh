@@ -6,13 +6,14 @@
 #   sandbox run + Node.js, npm and Python for the simulated Telegram and Stripe
 #          (`make run SANDBOX=1`)
 #   test   run + what `make check` and `make bench` use (pytest and friends, wrk,
-#          systemd-analyze, Chromium for the dashboard tests, Node.js for the fakes)
+#          systemd-analyze, Chromium for the dashboard tests, Node.js for the fakes,
+#          clang and libFuzzer for tests/fuzz)
 #
 # Silent when nothing is missing. Otherwise it says what it installs and why, then runs
 # `apt-get update` and `apt-get install -y --no-install-recommends` as root, or through
 # sudo; with neither it prints the command to run and exits 1.
-# Environment: CC (a clang compiler adds clang's sanitizer runtime to `test`),
-# TGM_DEPS_DRY_RUN=1 (only say what would be installed; exit 1 if anything is missing).
+# Environment: TGM_DEPS_DRY_RUN=1 (only say what would be installed; exit 1 if anything
+# is missing).
 set -eu
 
 usage() {
@@ -111,13 +112,11 @@ if [ "$set_name" = test ]; then
     need fonts-dejavu-core "a font, so the dashboard's screenshots show text"
     need groff-base       "renders the man pages in tests/integration/test_docs.py"
     # gcc's sanitizer runtimes (libasan8, libubsan1, liblsan0) come with build-essential;
-    # clang needs its own runtime package for `make check SANITIZE=1 CC=clang`.
-    case ${CC:-cc} in
-        *clang*)
-            need clang              "the C compiler named by CC"
-            need libclang-rt-14-dev "clang's AddressSanitizer/UBSan runtime"
-            ;;
-    esac
+    # clang's (also for `make check SANITIZE=1 CC=clang`) come with libclang-rt-14-dev,
+    # which on Debian 12 holds libFuzzer too (libfuzzer-14-dev is only the standalone
+    # -lFuzzer archive, not needed for -fsanitize=fuzzer).
+    need clang              "builds the libFuzzer targets of tests/fuzz (make fuzz, make check)"
+    need libclang-rt-14-dev "libFuzzer and clang's AddressSanitizer/UBSan runtimes"
 fi
 
 [ -n "$missing" ] || exit 0

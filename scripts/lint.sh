@@ -4,7 +4,7 @@
 # @redocly/cli lint (errors fail, warnings are shown).
 set -u
 status=0
-files=$(find common gatewayd senderd webhookd billingd tgmctl tests/unit tests/tools bench -name '*.[ch]' | sort)
+files=$(find common gatewayd senderd webhookd billingd tgmctl tests/unit tests/tools tests/fuzz bench -name '*.[ch]' | sort)
 banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)\('
 if grep -nE "$banned" $files; then
 	echo "lint: banned function (use snprintf, strtol, ...)"; status=1

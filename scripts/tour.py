@@ -27,6 +27,7 @@ FOLDERS = [
     ("tgmctl", "*.c", "the admin command line"),
     ("tests/unit", "*.c", "C unit tests (`make unit`)"),
     ("tests/tools", "*.c", "C test drivers the integration tests run"),
+    ("tests/fuzz", "*.c", "libFuzzer targets (`make fuzz`)"),
     ("tests/integration", "*.py", "the integration tests and their fakes (pytest)"),
 ]
 

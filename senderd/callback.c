@@ -25,6 +25,7 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -228,12 +229,14 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 void callback_start(struct senderd *sd)
 {
 	struct timeval tv = { CB_POLL_S, 0 };
+	char agent[80];
 
 	sd->cb_httpc = tgm_httpc_new(sd->ctx->base, 8);
 	sd->cb_httpc_public = tgm_httpc_new(sd->ctx->base, 8);
 	tgm_httpc_public_only(sd->cb_httpc_public);
-	tgm_httpc_user_agent(sd->cb_httpc, "tgm/" TGM_VERSION);
-	tgm_httpc_user_agent(sd->cb_httpc_public, "tgm/" TGM_VERSION);
+	snprintf(agent, sizeof(agent), "tgm/%s", tgm_version);
+	tgm_httpc_user_agent(sd->cb_httpc, agent);
+	tgm_httpc_user_agent(sd->cb_httpc_public, agent);
 	sd->ev_callbacks = event_new(sd->ctx->base, -1, EV_PERSIST, on_poll, sd);
 	event_add(sd->ev_callbacks, &tv);
 }

@@ -2,6 +2,7 @@
  * tgmctl/main.c - parse the global options and run one command (see tgmctl.h).
  */
 #include "tgmctl/tgmctl.h"
+#include "common/version.h"
 #include "common/db.h"
 #include "common/log.h"
 
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
-			printf("tgmctl %s\n", TGM_VERSION);
+			printf("tgmctl %s\n", tgm_version);
 			return 0;
 		} else {
 			return ctl_usage_error("unknown option \"%s\"", argv[i]);

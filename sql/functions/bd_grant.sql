@@ -1,0 +1,29 @@
+-- bd_grant.sql - a payment is paid: grant its product once (ledger key p_key), record the
+-- payment as paid, tell the user their new balance. Returns whether this call granted.
+-- (first created by 008_billing.sql; this file holds its current text)
+CREATE OR REPLACE FUNCTION bd_grant(p_payment bigint, p_key text, p_reason text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    p payments%ROWTYPE;
+    r record;
+BEGIN
+    SELECT * INTO p FROM payments WHERE id = p_payment FOR UPDATE;
+    SELECT * INTO r FROM ledger_apply(p.bot_id, p.user_id, p_key,
+        CASE WHEN p.credits = 0 THEN 'pass' ELSE 'grant' END, p.credits, p.pass_seconds,
+        false, p.amount, p.currency, p_reason);
+    UPDATE payments SET status = 'paid', paid_at = coalesce(paid_at, now()),
+           grant_key = p_key, updated_at = now(),
+           ledger_keys = CASE WHEN p_key = ANY(ledger_keys) THEN ledger_keys
+                              ELSE ledger_keys || p_key END
+     WHERE id = p_payment;
+    IF r.replayed THEN
+        RETURN false;
+    END IF;
+    PERFORM bd_say(p.bot_id, p.user_id, format('✅ Payment received: %s.%s%s',
+        bd_what(p.credits, p.pass_seconds),
+        format(E'\nYour balance: %s credits.', r.balance),
+        CASE WHEN r.pass_until > now() THEN format(E'\nUnlimited access until %s UTC.',
+             to_char(r.pass_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')) ELSE '' END));
+    PERFORM bd_low_check(p.bot_id, p.user_id);
+    RETURN true;
+END $$;

@@ -1,0 +1,32 @@
+-- bd_recharge_link.sql - the card could not be charged off-session (p_why): send a
+-- Checkout link instead (p_session/p_url; NULL when none could be made) and say why
+-- (first created by 008_billing.sql; this file holds its current text)
+CREATE OR REPLACE FUNCTION bd_recharge_link(p_id bigint, p_why text, p_session text, p_url text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    r recharges%ROWTYPE;
+    pr products%ROWTYPE;
+BEGIN
+    SELECT * INTO r FROM recharges WHERE id = p_id AND status = 'pending' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO pr FROM products WHERE id = r.product_id;
+    IF p_session IS NOT NULL THEN
+        INSERT INTO payments (bot_id, user_id, product_id, kind, checkout_session_id,
+                              recharge_id, url, amount, currency, credits, pass_seconds)
+        VALUES (r.bot_id, r.user_id, pr.id, 'checkout', p_session, r.id, p_url, pr.price,
+                pr.currency, pr.credits, pr.pass_seconds)
+        ON CONFLICT (checkout_session_id) DO NOTHING;
+    END IF;
+    PERFORM bd_say(r.bot_id, r.user_id, format('⚠️ Auto-recharge could not charge your card:'
+        ' %s%s', p_why, CASE WHEN p_session IS NULL THEN ' Use /buy to top up.'
+                             ELSE ' Pay here to top up:' END),
+        CASE WHEN p_session IS NULL THEN NULL
+             ELSE jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+                 jsonb_build_object('text', 'Pay ' || bd_money(pr.price, pr.currency),
+                                    'url', p_url)))) END);
+    UPDATE recharges SET status = CASE WHEN p_session IS NULL THEN 'failed' ELSE 'link' END,
+           detail = p_why, done_at = now(), claimed_until = NULL WHERE id = p_id;
+    RETURN true;
+END $$;
