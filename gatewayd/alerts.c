@@ -137,7 +137,7 @@ static void detail(PGresult *res, int i, char *out, size_t n)
 static void on_alerts(struct gw_req *r, PGresult *res, const char *err)
 {
 	yajl_gen g;
-	char text[1024];
+	char text[2048];
 
 	if (err) {
 		gw_reply_db_error(r, err);
