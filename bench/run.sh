@@ -12,12 +12,13 @@
 #  3. bench/reads.sh: gatewayd's read routes on a table of a million messages and the
 #     cost of choosing the bot (see there).
 #  3b. bench/webhookd.sh: webhookd's intake (against the bare server) and processing.
+#  3c. bench/dashboard.sh: the API answers behind every dashboard page on a big tenant.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
 # TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_BOTAPI=0 to
 # leave out 2c, TGM_BENCH_READS=0 to leave out 3 (it seeds a million rows),
-# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BIN (default bin/); bench/reads.sh reads more
+# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c, TGM_BIN (default bin/); bench/reads.sh reads more
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -189,6 +190,12 @@ fi
 if [ "${TGM_BENCH_WEBHOOKD:-1}" != 0 ]; then
 	echo
 	bash bench/webhookd.sh
+fi
+
+# --- 3c. the dashboard's API answers on a big tenant (bench/dashboard.sh, its own run) --
+if [ "${TGM_BENCH_DASHBOARD:-1}" != 0 ]; then
+	echo
+	bash bench/dashboard.sh
 fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------

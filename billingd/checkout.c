@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -68,10 +69,10 @@ static void refused(struct bd_job *j, const struct tgm_stripe_result *r, const c
 		 (long long)j->user_id, what, r->status, r->code ? r->code : "",
 		 r->message ? r->message : "");
 	if (j->portal)
-		bd_job_say(j, "The billing portal is unavailable right now. Please try later.",
+		bd_job_say(j, tgm_text("portal_unavailable", NULL),
 			   "failed: billing portal");
 	else
-		offer(j, NULL, NULL, "Card payment is unavailable right now. Please try later.");
+		offer(j, NULL, NULL, tgm_text("card_unavailable", NULL));
 }
 
 /* struct call - a Stripe call of a job and the step after it */
@@ -254,7 +255,7 @@ static void on_product(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	if (PQntuples(res) != 1) {
-		bd_job_say(j, "There is no such package: /buy lists what is for sale.",
+		bd_job_say(j, tgm_text("no_such_package", NULL),
 			   "no such product");
 		return;
 	}
@@ -266,7 +267,7 @@ static void on_product(PGresult *res, const char *err, void *arg)
 	j->stars = PQgetvalue(res, 0, 5)[0] == 't';
 	j->customer = tgm_xstrdup(PQgetvalue(res, 0, 6));
 	if (!bd_stripe_conf(j->bd, &conf))
-		offer(j, NULL, NULL, j->stars ? NULL : "Card payments are not set up yet.");
+		offer(j, NULL, NULL, j->stars ? NULL : tgm_text("cards_not_set_up", NULL));
 	else
 		with_customer(j, create_session);
 }
@@ -339,7 +340,7 @@ void bd_portal(struct bd_job *j)
 
 	j->portal = true;
 	if (!bd_stripe_conf(j->bd, &conf)) {
-		bd_job_say(j, "Card payments are not set up yet.", "billing: stripe not configured");
+		bd_job_say(j, tgm_text("cards_not_set_up", NULL), "billing: stripe not configured");
 		return;
 	}
 	id_text(bot, sizeof(bot), j->bot_id);

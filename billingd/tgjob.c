@@ -10,6 +10,8 @@
 #include "billingd/billingd.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/telegram.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -40,32 +42,6 @@ static void run_sql(struct bd_job *j, const char *what, const char *sql, const c
 	bd_job_sql(j, what, sql, arg ? 3 : 2, params);
 }
 
-/* command - "/Buy10@MyBot args" -> name "buy10" (lowercase), *args "args"; false when
- * it is no command or names another bot */
-static bool command(const struct bd_job *j, const char *text, char *name, size_t len,
-		    const char **args)
-{
-	size_t n = 0, m, at_len;
-	const char *p = text + 1, *at;
-
-	if (text[0] != '/')
-		return false;
-	while (p[n] && p[n] != ' ' && p[n] != '@' && p[n] != '\n')
-		n++;
-	m = n < len - 1 ? n : len - 1;
-	for (size_t i = 0; i < m; i++)
-		name[i] = (char)tolower((unsigned char)p[i]);
-	name[m] = '\0';
-	*args = p + n + strcspn(p + n, " \n");
-	while (**args == ' ' || **args == '\n')
-		(*args)++;
-	if (p[n] != '@')
-		return true;
-	at = p + n + 1;
-	at_len = strcspn(at, " \n");
-	return strlen(j->username) == at_len && strncasecmp(at, j->username, at_len) == 0;
-}
-
 /* buy_ref - "buy10" -> "credits:10"; false when name is not /buy<N> */
 static bool buy_ref(const char *name, char *ref, size_t len)
 {
@@ -82,7 +58,7 @@ static void on_command(struct bd_job *j, const char *text)
 	char name[NAME_MAX_LEN], ref[NAME_MAX_LEN + 16];
 	const char *args;
 
-	if (!command(j, text, name, sizeof(name), &args))
+	if (!tgm_tg_command(text, j->username, name, sizeof(name), &args))
 		run_sql(j, "finish", finish_sql, "ignored: not a billing command");
 	else if (strcmp(name, "buy") == 0)
 		run_sql(j, "menu", menu_sql, NULL);
@@ -140,7 +116,7 @@ void bd_tg_run(struct bd_job *j)
 	if (j->update == NULL || j->user_id == 0)
 		run_sql(j, "finish", finish_sql, "ignored: no user");
 	else if (j->attempts > MAX_ATTEMPTS)
-		bd_job_say(j, "Sorry, that did not work. Please try again later.",
+		bd_job_say(j, tgm_text("billing_failed", NULL),
 			   "failed: gave up after several attempts");
 	else if (pcq)
 		bd_precheckout(j);

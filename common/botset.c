@@ -5,6 +5,8 @@
 #include "common/botset.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
+#include "common/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,7 +33,7 @@ static const struct tgm_botset_key keys[] = {
 	  " else polling)" },
 	{ "commands", T_STR, 0, 200, "start help balance buy billing history autorecharge", NULL,
 	  "the bot commands that are on, separated by spaces" },
-	{ "welcome", T_STR, 0, 4096, "Welcome! Write here and we will answer you.", NULL,
+	{ "welcome", T_STR, 0, 4096, TGM_TEXT_WELCOME, NULL,
 	  "/start's text" },
 	{ "help", T_STR, 0, 4096, "", NULL, "/help's text (\"\": a list of the commands that are on)" },
 	{ "free_credits", T_INT, 0, MILLION, "0", NULL, "credits a new user gets once on /start" },
@@ -50,8 +52,8 @@ static const struct tgm_botset_key keys[] = {
 	COST("document", "2"),
 	COST("sticker", "1"),
 	COST("other", "1"),
-	{ "no_credit_text", T_STR, 0, 4096, "You have no credits left. Buy more to keep writing:",
-	  NULL, "the notice to a user without credits" },
+	{ "no_credit_text", T_STR, 0, 4096, TGM_TEXT_NO_CREDIT, NULL,
+	  "the notice to a user without credits" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -227,4 +229,28 @@ const char *tgm_botset_str(yajl_val settings, const char *key)
 	yajl_val v = lookup(settings, key, TGM_BOTSET_STRING, TGM_BOTSET_CHOICE, &k);
 
 	return v ? v->u.string : k->def;
+}
+
+const char *tgm_botset_defaults_json(void)
+{
+	static char *text;
+	yajl_gen g;
+
+	if (text)
+		return text;
+	g = tgm_jgen_new();
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < NKEYS; i++) {
+		tgm_jgen_key(g, keys[i].name);
+		if (keys[i].type == T_INT)
+			tgm_jgen_int(g, tgm_botset_int(NULL, keys[i].name));
+		else if (keys[i].type == T_BOOL)
+			yajl_gen_bool(g, tgm_botset_bool(NULL, keys[i].name));
+		else
+			tgm_jgen_str(g, tgm_botset_str(NULL, keys[i].name));
+	}
+	yajl_gen_map_close(g);
+	text = tgm_xstrdup(tgm_jgen_text(g, NULL));
+	yajl_gen_free(g);
+	return text;
 }

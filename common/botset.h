@@ -50,4 +50,11 @@ int64_t tgm_botset_int(yajl_val settings, const char *key);
 bool tgm_botset_bool(yajl_val settings, const char *key);
 const char *tgm_botset_str(yajl_val settings, const char *key);
 
+/*
+ * tgm_botset_defaults_json - every setting with its default, as a JSON object of typed
+ * values (built once, static). tgmctl migrate stores it in bot_setting_defaults so
+ * SQL reads the same defaults.
+ */
+const char *tgm_botset_defaults_json(void);
+
 #endif

@@ -363,7 +363,10 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 	return n;
 }
 
-/* parse_retry_after - "120" or an HTTP date into seconds from now; -1 if neither */
+#define RETRY_AFTER_MAX (86400 * 365) /* a longer wait is a year */
+
+/* parse_retry_after - "120" or an HTTP date into seconds from now (at most
+ * RETRY_AFTER_MAX); -1 if neither */
 static int parse_retry_after(const char *v, size_t n)
 {
 	char s[64];
@@ -381,11 +384,13 @@ static int parse_retry_after(const char *v, size_t n)
 	s[n] = '\0';
 	secs = strtol(s, &end, 10);
 	if (end != s && *end == '\0')
-		return secs < 0 ? -1 : secs > 86400 * 365 ? 86400 * 365 : (int)secs;
+		return secs < 0 ? -1 : secs > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)secs;
 	t = curl_getdate(s, NULL);
 	if (t < 0)
 		return -1;
-	return t > time(NULL) ? (int)(t - time(NULL)) : 0;
+	/* a date years ahead is capped like a number (it overflowed an int before) */
+	t -= time(NULL);
+	return t <= 0 ? 0 : t > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)t;
 }
 
 /* on_header - CURLOPT_HEADERFUNCTION: keep Retry-After of the last response */

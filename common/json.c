@@ -143,17 +143,35 @@ yajl_gen tgm_jgen_new(void)
 	return g;
 }
 
+/*
+ * jgen_string - n bytes as a JSON string. yajl refuses invalid UTF-8 by emitting
+ * nothing, which would shift every later value onto the wrong key (a fuzzing finding);
+ * such text goes out with each non-ASCII byte as '?' instead.
+ */
+static void jgen_string(yajl_gen g, const char *s, size_t n)
+{
+	char *copy;
+
+	if (yajl_gen_string(g, (const unsigned char *)s, n) != yajl_gen_invalid_string)
+		return;
+	copy = tgm_xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	yajl_gen_string(g, (const unsigned char *)copy, n);
+	free(copy);
+}
+
 void tgm_jgen_str(yajl_gen g, const char *s)
 {
 	if (s == NULL)
 		yajl_gen_null(g);
 	else
-		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+		jgen_string(g, s, strlen(s));
 }
 
 void tgm_jgen_strn(yajl_gen g, const char *s, size_t n)
 {
-	yajl_gen_string(g, (const unsigned char *)s, n);
+	jgen_string(g, s, n);
 }
 
 void tgm_jgen_int(yajl_gen g, int64_t v)
@@ -163,7 +181,7 @@ void tgm_jgen_int(yajl_gen g, int64_t v)
 
 void tgm_jgen_key(yajl_gen g, const char *key)
 {
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	jgen_string(g, key, strlen(key));
 }
 
 void tgm_jgen_kstr(yajl_gen g, const char *key, const char *s)
@@ -215,12 +233,15 @@ void tgm_jgen_tree(yajl_gen g, yajl_val v)
 	}
 }
 
-/* key_order - qsort order of an object's member indexes, by key bytes */
+/* key_order - qsort order of an object's member indexes, by key bytes, then (for a
+ * repeated key) by index, so the order never depends on qsort being stable */
 static int key_order(const void *a, const void *b, void *keys)
 {
 	const char **k = keys;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int c = strcmp(k[ia], k[ib]);
 
-	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+	return c ? c : (ia > ib) - (ia < ib);
 }
 
 /* canonical_object - an object's members in key order */

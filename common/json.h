@@ -4,7 +4,8 @@
  * Parsing is strict and bounded: a size and a nesting-depth limit are checked before
  * yajl sees the text, comments are refused, strings must be valid UTF-8. The tree is
  * yajl's (yajl_val); whoever parsed it frees it with yajl_tree_free.
- * Generation uses yajl_gen with helpers for "key": value pairs.
+ * Generation uses yajl_gen with helpers for "key": value pairs; their strings, when not
+ * valid UTF-8, go out with '?' for each non-ASCII byte, so the document stays whole.
  */
 #ifndef TGM_JSON_H
 #define TGM_JSON_H

@@ -72,14 +72,15 @@ static int is_token_char(int c)
 	return isalnum(c) || c == '_' || c == '-';
 }
 
-/* mask_run - overwrite s[from..to) with '*' and close the gap to 3 stars */
+/* mask_run - overwrite s[from..to) with 3 stars, or fewer when it held fewer bytes:
+ * redaction never lengthens s, which may fill its buffer (tgm_vlog's line) */
 static size_t mask_run(char *s, size_t from, size_t to)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), stars = to - from < 3 ? to - from : 3;
 
-	memcpy(s + from, "***", 3);
-	memmove(s + from + 3, s + to, len - to + 1);
-	return from + 3;
+	memset(s + from, '*', stars);
+	memmove(s + from + stars, s + to, len - to + 1);
+	return from + stars;
 }
 
 /* redact_bot_token - "123456:AA...(30+)" -> "123456:***" at s[i] (digits) */

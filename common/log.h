@@ -37,7 +37,8 @@ noreturn void tgm_log_fatal(const char *fmt, ...) __attribute__((format(printf, 
 noreturn void tgm_log_bug(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* tgm_redact - replace secrets in s (NUL-terminated, edited in place) by "***" */
+/* tgm_redact - replace secrets in s (NUL-terminated, edited in place) by "***" ("*" or
+ * "**" for a shorter one: s never grows) */
 void tgm_redact(char *s);
 
 #define log_debug(...) \

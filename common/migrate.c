@@ -7,6 +7,7 @@
  * come the function files of sql/functions/ (sqlfunc.c), under the same lock.
  */
 #include "common/migrate.h"
+#include "common/botset.h"
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/db.h"
@@ -107,6 +108,22 @@ static bool apply_one(PGconn *c, const struct tgm_migration *m, char *err, size_
 	return true;
 }
 
+/* defaults_apply - bot_setting_defaults := common/botset.c's defaults, the only copy,
+ * so SQL (bd_setting, senderd's and gatewayd's queries) never repeats a default */
+static bool defaults_apply(PGconn *c, char *err, size_t errlen)
+{
+	const char *p[1] = { tgm_botset_defaults_json() };
+
+	return tgm_db_exec(c, "CREATE TABLE IF NOT EXISTS bot_setting_defaults ("
+			   " key text PRIMARY KEY, value jsonb NOT NULL)", 0, NULL, err, errlen) &&
+	       tgm_db_exec(c, "DELETE FROM bot_setting_defaults d WHERE NOT $1::jsonb ? d.key",
+			   1, p, err, errlen) &&
+	       tgm_db_exec(c, "INSERT INTO bot_setting_defaults (key, value)"
+			   " SELECT key, value FROM jsonb_each($1::jsonb)"
+			   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+			   " WHERE bot_setting_defaults.value <> EXCLUDED.value", 1, p, err, errlen);
+}
+
 /* migrate_locked - the work of tgm_migrate, with the advisory lock held */
 static int migrate_locked(PGconn *c, FILE *out, char *err, size_t errlen)
 {
@@ -137,6 +154,8 @@ static int migrate_locked(PGconn *c, FILE *out, char *err, size_t errlen)
 				     " build\n");
 		return applied;
 	}
+	if (!defaults_apply(c, err, errlen))
+		return -1;
 	return tgm_sqlfunc_apply(c, out, err, errlen) < 0 ? -1 : applied;
 }
 

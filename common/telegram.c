@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -221,4 +222,30 @@ const char *tgm_tg_class_name(enum tgm_tg_class c)
 	if ((unsigned)c < sizeof(names) / sizeof(names[0]) && names[c])
 		return names[c];
 	return "UNKNOWN";
+}
+
+bool tgm_tg_command(const char *text, const char *bot_username, char *name, size_t len,
+		    const char **args)
+{
+	size_t n = 0, m, at_len;
+	const char *p = text + 1, *at, *rest;
+
+	if (text[0] != '/')
+		return false;
+	while (p[n] && p[n] != ' ' && p[n] != '@' && p[n] != '\n')
+		n++;
+	m = n < len - 1 ? n : len - 1;
+	for (size_t i = 0; i < m; i++)
+		name[i] = (char)tolower((unsigned char)p[i]);
+	name[m] = '\0';
+	rest = p + n + strcspn(p + n, " \n");
+	while (*rest == ' ' || *rest == '\n')
+		rest++;
+	if (args)
+		*args = rest;
+	if (p[n] != '@')
+		return true;
+	at = p + n + 1;
+	at_len = strcspn(at, " \n");
+	return strlen(bot_username) == at_len && strncasecmp(at, bot_username, at_len) == 0;
 }

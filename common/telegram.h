@@ -1,6 +1,7 @@
 /*
  * telegram.h - the Telegram Bot API client: one method call over httpc, its answer
- * parsed, and a classification of the outcome (docs/telegram.md sections 1, 2, 4).
+ * parsed, and a classification of the outcome (docs/telegram.md sections 1, 2, 4);
+ * and the parsing of a /command in a message's text.
  *
  * Used by senderd and webhookd. Knows nothing of lanes or the database: the caller
  * decides what a class means for its message, chat and bot. The bot token goes into
@@ -89,5 +90,13 @@ enum tgm_tg_class {
 enum tgm_tg_class tgm_tg_classify(const struct tgm_tg_result *r);
 /* tgm_tg_class_name - "OK", "RETRY", ... ; a static string */
 const char *tgm_tg_class_name(enum tgm_tg_class c);
+
+/*
+ * tgm_tg_command - "/Buy10@MyBot args" -> name "buy10" (lowercase, cut to len - 1
+ * bytes) and *args "args" (a pointer into text, after the blanks; may be NULL). False
+ * when text is no command or it names another bot than bot_username.
+ */
+bool tgm_tg_command(const char *text, const char *bot_username, char *name, size_t len,
+		    const char **args);
 
 #endif

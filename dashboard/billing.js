@@ -1,9 +1,13 @@
 // billing.js - what a bot sells and what was bought: products (create, activate,
-// deactivate), the bot's users with their balances, and payments with refunds.
+// deactivate), the bot's users with their balances, and payments with refunds and disputes.
 import { get, patch, post } from "./api.js";
 import { h, replace, table, toast, when } from "./dom.js";
 
-const money = (amount, currency) => (amount === null || amount === undefined ? "–" : `${(amount / 100).toFixed(2)} ${(currency || "").toUpperCase()}`);
+const money = (amount, currency) => (amount === null || amount === undefined ? "–"
+  : (currency || "").toUpperCase() === "XTR" ? `${amount} ⭐` : `${(amount / 100).toFixed(2)} ${(currency || "").toUpperCase()}`);
+
+// dispute - one of a payment's disputes: its status, amount and the card network's reason
+const dispute = (d) => h("span", { class: "dispute" }, [d.status || "open", money(d.amount, d.currency), d.reason].filter(Boolean).join(" · "));
 
 export async function billingPage(main, { me }) {
   const { bots } = await get("/v1/bots");
@@ -41,11 +45,12 @@ export async function billingPage(main, { me }) {
       { title: "Payment", get: (x) => `#${x.id}` },
       { title: "User", get: (x) => x.user_id },
       { title: "Kind", get: (x) => x.kind },
-      { title: "Status", get: (x) => x.status },
+      { title: "Status", get: (x) => (x.failure ? `${x.status}: ${x.failure}` : x.status) },
       { title: "Amount", get: (x) => money(x.amount, x.currency) },
-      { title: "Refunded", get: (x) => (x.refunded_amount ? money(x.refunded_amount, x.currency) : "–") },
+      { title: "Refunded", get: (x) => (x.refunded_amount ? `${money(x.refunded_amount, x.currency)} (${x.refunded_credits} credits${x.owed ? `, ${x.owed} owed` : ""})` : "–") },
+      { title: "Disputes", get: (x) => (x.disputes && x.disputes.length ? x.disputes.map((d) => [dispute(d), h("br")]).flat().slice(0, -1) : "–") },
       { title: "Paid", get: (x) => when(x.paid_at) },
-    ], pay.payments) : h("p", { class: "muted" }, "No payments yet."));
+    ], pay.payments, { rowAttrs: (x) => ({ "data-id": x.id, class: x.disputes && x.disputes.length ? "disputed" : "" }) }) : h("p", { class: "muted" }, "No payments yet."));
   }
 
   const label = h("input", { id: "pr-label", required: true, maxlength: 64 });

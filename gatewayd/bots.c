@@ -109,34 +109,6 @@ static bool valid_token(const char *t)
 	return true;
 }
 
-/* defaults_json - every bot setting with its default, as a JSON object; built once */
-static const char *defaults_json(void)
-{
-	static char *text;
-	const struct tgm_botset_key *k;
-	size_t n;
-	yajl_gen g;
-
-	if (text)
-		return text;
-	k = tgm_botset_keys(&n);
-	g = tgm_jgen_new();
-	yajl_gen_map_open(g);
-	for (size_t i = 0; i < n; i++) {
-		tgm_jgen_key(g, k[i].name);
-		if (k[i].type == TGM_BOTSET_INT)
-			tgm_jgen_int(g, tgm_botset_int(NULL, k[i].name));
-		else if (k[i].type == TGM_BOTSET_BOOL)
-			yajl_gen_bool(g, tgm_botset_bool(NULL, k[i].name));
-		else
-			tgm_jgen_str(g, tgm_botset_str(NULL, k[i].name));
-	}
-	yajl_gen_map_close(g);
-	text = tgm_xstrdup(tgm_jgen_text(g, NULL));
-	yajl_gen_free(g);
-	return text;
-}
-
 /* check_settings - a settings object of known keys in range, as JSON text (caller frees) */
 static char *check_settings(struct gw_req *r, yajl_val v)
 {
@@ -188,7 +160,7 @@ static void store_bot(struct gw_req *r, yajl_val me)
 	{
 		const char *p[8] = { tenant, tgid, username ? username : "",
 				     nb->name ? nb->name : (first ? first : ""), sealed, hash,
-				     nb->settings ? nb->settings : "{}", defaults_json() };
+				     nb->settings ? nb->settings : "{}", tgm_botset_defaults_json() };
 		gw_query_sql(r, insert_sql, 8, p, on_inserted);
 	}
 	free(sealed);
@@ -248,7 +220,7 @@ void gw_bots_create(struct gw_req *r)
 void gw_bots_list(struct gw_req *r)
 {
 	char tenant[24];
-	const char *p[2] = { tenant, defaults_json() };
+	const char *p[2] = { tenant, tgm_botset_defaults_json() };
 
 	gw_tenant_param(r, tenant);
 	gw_query_sql(r, list_sql, 2, p, gw_on_json);
@@ -270,7 +242,7 @@ static bool bot_path(struct gw_req *r, char tenant[24])
 void gw_bots_get(struct gw_req *r)
 {
 	char tenant[24];
-	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, defaults_json() };
+	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, tgm_botset_defaults_json() };
 
 	if (bot_path(r, tenant))
 		gw_query_sql(r, get_sql, 3, p, gw_on_bot_json);
@@ -315,7 +287,7 @@ void gw_bots_update(struct gw_req *r)
 		return;
 	if (bot_path(r, tenant)) {
 		const char *p[6] = { tgm_http_param(&r->params, "id"), tenant, name, enabled,
-				     settings, defaults_json() };
+				     settings, tgm_botset_defaults_json() };
 		gw_query_sql(r, update_sql, 6, p, on_updated);
 	}
 	free(settings);

@@ -205,8 +205,7 @@ void gw_messages_get(struct gw_req *r);
 void gw_messages_list(struct gw_req *r);
 void gw_messages_cancel(struct gw_req *r);
 void gw_stats(struct gw_req *r);
-/* gw_stats_time_at - now + offset seconds as an RFC 3339 UTC time in buf (stats.c) */
-const char *gw_stats_time_at(char *buf, size_t size, int offset);
+void gw_activity(struct gw_req *r);
 void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
 void gw_tenant_rotate_secret(struct gw_req *r);
@@ -232,7 +231,6 @@ void gw_static_file(struct gw_req *r);
 void gw_bot_settings(struct gw_req *r);
 void gw_system(struct gw_req *r);
 void gw_alerts(struct gw_req *r);
-void gw_heatmap(struct gw_req *r);
 void gw_export_messages(struct gw_req *r);
 void gw_messages_resend(struct gw_req *r);
 

@@ -58,7 +58,7 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/messages/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_messages_get) },
 	{ POST, "/v1/messages/{id}/cancel", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_cancel) },
 	{ GET, "/v1/stats", gw_dispatch, R(GW_SCOPE_READ, gw_stats) },
-	{ GET, "/v1/stats/heatmap", gw_dispatch, R(GW_SCOPE_READ, gw_heatmap) },
+	{ GET, "/v1/stats/activity", gw_dispatch, R(GW_SCOPE_READ, gw_activity) },
 	{ GET, "/v1/events", gw_dispatch, R(GW_SCOPE_READ, gw_events_open) },
 	{ GET, "/v1/bot-settings", gw_dispatch, R(GW_SCOPE_READ, gw_bot_settings) },
 	{ GET, "/v1/system", gw_dispatch, R(GW_SCOPE_ADMIN, gw_system) },

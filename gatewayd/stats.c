@@ -58,7 +58,8 @@ static const char stats_sql[] =
 	"  ON f.bot_id = tb.id WHERE f.t >= date_trunc('minute', $2::timestamptz)"
 	"  AND f.t < $3::timestamptz GROUP BY ROLLUP (f.bot_id)),"
 	" bots_in AS (SELECT b.id,"
-	"  ('{\"per_second\":30}'::jsonb || b.settings)->>'per_second' AS per_second,"
+	"  coalesce(b.settings->>'per_second', (SELECT value #>> '{}' FROM bot_setting_defaults"
+	"   WHERE key = 'per_second')) AS per_second,"
 	"  (SELECT coalesce(sum(c.n), 0) FROM bot_status_counts c WHERE c.bot_id = b.id"
 	"   AND c.status IN ('queued', 'retrying', 'sending')) AS depth,"
 	"  (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = b.id"
@@ -81,7 +82,8 @@ static const char stats_sql[] =
 	"  'series', (SELECT coalesce(json_agg(json_build_object('t', t, 'accepted', accepted,"
 	"    'sent', sent, 'failed', failed) ORDER BY t), '[]') FROM series))";
 
-const char *gw_stats_time_at(char *buf, size_t size, int offset)
+/* rfc3339_at - now + offset seconds as an RFC 3339 UTC time in buf */
+static const char *rfc3339_at(char *buf, size_t size, int offset)
 {
 	time_t t = time(NULL) + offset;
 	struct tm tm;
@@ -129,9 +131,9 @@ void gw_stats(struct gw_req *r)
 	}
 	gw_tenant_param(r, tenant);
 	if (p[1] == NULL)
-		p[1] = gw_stats_time_at(from, sizeof(from), -DEFAULT_RANGE_S);
+		p[1] = rfc3339_at(from, sizeof(from), -DEFAULT_RANGE_S);
 	if (p[2] == NULL)
-		p[2] = gw_stats_time_at(to, sizeof(to), 1);
+		p[2] = rfc3339_at(to, sizeof(to), 1);
 	if (p[3] == NULL)
 		p[3] = "hour";
 	gw_query_sql(r, stats_sql, 5, p, gw_on_json);

@@ -23,8 +23,8 @@ static const char load_sql[] =
 	"SELECT token_sealed, telegram_id, enabled,"
 	" ((s->>'per_second')::int), ((s->>'chat_per_second')::int),"
 	" ((s->>'group_per_minute')::int), ((s->>'paid_broadcast')::boolean)"
-	" FROM bots, LATERAL (SELECT '{\"per_second\":30,\"chat_per_second\":1,"
-	"\"group_per_minute\":20,\"paid_broadcast\":false}'::jsonb || settings AS s) x"
+	" FROM bots, LATERAL (SELECT coalesce((SELECT jsonb_object_agg(key, value)"
+	"  FROM bot_setting_defaults), '{}') || settings AS s) x"
 	" WHERE id = $1";
 
 static const char recover_sql[] =

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/telegram.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -69,8 +70,7 @@ static const char debit_sql[] =
 	" 'debit', -$4::bigint, p_reason => 'message from the user')";
 
 static const char low_sql[] =
-	"UPDATE bot_users SET low_warned = (credits < $3) WHERE bot_id = $1 AND user_id = $2"
-	" AND low_warned IS DISTINCT FROM (credits < $3) RETURNING low_warned, credits";
+	"SELECT warn, credits FROM low_balance_cross($1::bigint, $2::bigint, $3::bigint)";
 
 static const char ban_sql[] =
 	"UPDATE bot_users SET banned_at = CASE WHEN $3 THEN coalesce(banned_at, now()) END"
@@ -495,8 +495,8 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
 	char text[256];
 
 	if (!err && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
-		snprintf(text, sizeof(text), "⚠️ Your balance is low: %s credits left. /buy to top up.",
-			 PQgetvalue(res, 0, 1));
+		tgm_text_fill(text, sizeof(text), tgm_text("low_balance", NULL),
+			      (const char *const[]){ "credits", PQgetvalue(res, 0, 1), NULL });
 		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	}
 	copy_into_topic(j, j->peer_thread);
@@ -504,9 +504,9 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
 
 static void no_credits(struct wh_job *j)
 {
-	static const char *const label[] = { "Buy credits" }, *const data[] = { "buy" };
+	const char *label[] = { tgm_text("button_buy", NULL) }, *const data[] = { "buy" };
 
-	wh_reply_text(j, j->chat_id, 0, tgm_botset_str(j->bot->settings, "no_credit_text"), label,
+	wh_reply_text(j, j->chat_id, 0, tgm_text_bot(j->bot->settings, "no_credit", NULL), label,
 		      data, 1);
 	wh_job_done(j, "not relayed: no credits");
 }
@@ -592,7 +592,7 @@ static void on_info(struct wh_job *j, PGresult *res, const char *err)
 	char text[1024];
 
 	if (err || PQntuples(res) != 1) {
-		topic_say(j, j->peer_thread, "No such user.");
+		topic_say(j, j->peer_thread, tgm_text("no_such_user", NULL));
 	} else {
 		card_text(res, j->peer_user, text, sizeof(text));
 		topic_say(j, j->peer_thread, text);
@@ -609,24 +609,24 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 		wh_job_postpone(j, RETRY_SECONDS, err);
 		return;
 	}
-	topic_say(j, j->peer_thread, ban ? "🚫 User banned: their messages are no longer relayed."
-				     : "✅ User unbanned.");
+	topic_say(j, j->peer_thread, tgm_text(ban ? "user_banned" : "user_unbanned", NULL));
 	wh_job_done(j, ban ? "admin /ban" : "admin /unban");
 }
 
 static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[200];
+	const char *vars[] = { "credits", NULL, NULL };
 
 	if (err || PQntuples(res) != 1) {
-		topic_say(j, j->peer_thread, "The gift failed.");
+		topic_say(j, j->peer_thread, tgm_text("gift_failed", NULL));
 		wh_job_done(j, "admin /gift failed");
 		return;
 	}
-	snprintf(text, sizeof(text), "🎁 Gift sent. Balance: %s credits.", PQgetvalue(res, 0, 0));
-	topic_say(j, j->peer_thread, text);
-	snprintf(text, sizeof(text), "🎁 You received a gift. Balance: %s credits.",
-		 PQgetvalue(res, 0, 0));
+	vars[1] = PQgetvalue(res, 0, 0);
+	topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text), tgm_text("gift_sent", NULL),
+						   vars));
+	tgm_text_fill(text, sizeof(text), tgm_text("gift_received", NULL), vars);
 	wh_reply_text(j, j->peer_user, 0, text, NULL, NULL, 0);
 	wh_job_done(j, "admin /gift");
 }
@@ -673,7 +673,7 @@ static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
 		snprintf(p[3], 24, "%s", word[0] == 'c' ? "t" : "f");
 		wh_job_query(j, close_sql, 4, params, on_closed);
 	} else {
-		topic_say(j, thread, "Admin commands: /info, /ban, /unban, /gift N, /close, /reopen");
+		topic_say(j, thread, tgm_text("admin_help", NULL));
 		wh_job_done(j, "admin command unknown");
 	}
 }
@@ -748,7 +748,7 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 
 	sscanf(tgm_json_get_str(j->body, "data"), "%15[a-z]:%lld", action, &user);
 	if (err || PQntuples(res) != 1 || strtoll(PQgetvalue(res, 0, 0), NULL, 10) != user) {
-		answer(j, "This topic is not this user's.");
+		answer(j, tgm_text("topic_not_users", NULL));
 		wh_job_done(j, "ignored: a button outside its user's topic");
 		return;
 	}
@@ -764,7 +764,7 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 		answer(j, NULL);
 		wh_job_query(j, card_sql, 2, params, on_info);
 	} else {
-		answer(j, "Write /gift N in the topic to gift N credits.");
+		answer(j, tgm_text("gift_how", NULL));
 		wh_job_done(j, "admin button gift");
 	}
 }
@@ -834,7 +834,7 @@ void wh_bridge_internal(struct wh_job *j)
 		i64(p[3], 24, thread);
 		wh_job_query(j, topic_lost_sql, 4, params, on_lost);
 	} else {
-		topic_say(j, thread, "⚠️ Not delivered: the user blocked the bot.");
+		topic_say(j, thread, tgm_text("not_delivered", NULL));
 		wh_job_done(j, "reported in the topic: not delivered");
 	}
 }
@@ -849,8 +849,7 @@ static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
 		wh_job_done(j, "recorded");
 		return;
 	}
-	topic_say(j, thread, gone ? "⚠️ The user blocked the bot."
-				  : "✅ The user unblocked the bot.");
+	topic_say(j, thread, tgm_text(gone ? "user_blocked" : "user_unblocked", NULL));
 	wh_job_done(j, gone ? "reported in the topic: blocked" : "reported in the topic: unblocked");
 }
 

@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/telegram.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -32,44 +33,23 @@ static const char balance_sql[] =
 	"  AND l.user_id = u.user_id AND l.credits > 0 ORDER BY l.id DESC LIMIT 1), 0))"
 	" FROM bot_users u WHERE u.bot_id = $1 AND u.user_id = $2";
 
-/* the commands and what /help says of them; "buy" also covers /buy<N> */
+/* the commands and the catalog text /help says of them; "buy" also covers /buy<N> */
 static const struct {
 	const char *name, *help;
 	bool billing;
 } commands[] = {
-	{ "start", "start over", false },
-	{ "help", "this list", false },
-	{ "balance", "your credits and time pass", false },
-	{ "buy", "buy credits or a time pass (/buy10 buys 10 credits)", true },
-	{ "billing", "your payment details", true },
-	{ "history", "your last purchases and spending", true },
-	{ "autorecharge", "top up automatically: /autorecharge on <credits> <below>, off",
-	  true },
+	{ "start", "help_start", false },
+	{ "help", "help_help", false },
+	{ "balance", "help_balance", false },
+	{ "buy", "help_buy", true },
+	{ "billing", "help_billing", true },
+	{ "history", "help_history", true },
+	{ "autorecharge", "help_autorecharge", true },
 };
 
 bool wh_is_command(const struct wh_job *j)
 {
 	return j->text != NULL && j->text[0] == '/';
-}
-
-/* command_name - "/Buy10@MyBot args" -> "buy10" (lowercase); false if it names
- * another bot */
-static bool command_name(const struct wh_job *j, char *out, size_t outlen)
-{
-	const char *p = j->text + 1, *at;
-	size_t n = 0, m;
-
-	while (p[n] && p[n] != ' ' && p[n] != '@' && p[n] != '\n')
-		n++;
-	m = n < outlen - 1 ? n : outlen - 1;
-	for (size_t i = 0; i < m; i++)
-		out[i] = (char)tolower((unsigned char)p[i]);
-	out[m] = '\0';
-	if (p[n] != '@')
-		return true;
-	at = p + n + 1;
-	m = strcspn(at, " \n");
-	return strlen(j->bot->username) == m && strncasecmp(at, j->bot->username, m) == 0;
 }
 
 /* command_on - the bot's settings list name (buy<N> counts as buy) */
@@ -86,20 +66,20 @@ static bool command_on(const struct wh_job *j, const char *name)
 	return false;
 }
 
+/* help_text - the bot's own help text, or "Commands:" and the list of those that are on;
+ * after first (a catalog name, or NULL) */
 static void help_text(const struct wh_job *j, char *out, size_t outlen, const char *first)
 {
-	const char *custom = tgm_botset_str(j->bot->settings, "help");
-	size_t used;
+	const char *help = tgm_text_bot(j->bot->settings, "help", NULL);
+	size_t used = (size_t)snprintf(out, outlen, "%s%s%s", first ? tgm_text(first, NULL) : "",
+				       first ? " " : "", help);
 
-	if (*custom) {
-		snprintf(out, outlen, "%s%s", first, custom);
+	if (help != tgm_text("help", NULL))
 		return;
-	}
-	used = (size_t)snprintf(out, outlen, "%sCommands:", first);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && used < outlen; i++)
 		if (command_on(j, commands[i].name))
 			used += (size_t)snprintf(out + used, outlen - used, "\n/%s - %s",
-						 commands[i].name, commands[i].help);
+						 commands[i].name, tgm_text(commands[i].help, NULL));
 }
 
 static void reply_help(struct wh_job *j, const char *first, const char *outcome)
@@ -113,15 +93,15 @@ static void reply_help(struct wh_job *j, const char *first, const char *outcome)
 
 static void reply_start(struct wh_job *j, int64_t granted)
 {
-	static const char *const label[] = { "See products" }, *const data[] = { "buy" };
-	const char *welcome = tgm_botset_str(j->bot->settings, "welcome");
-	char text[TEXT_MAX + 64];
+	const char *label[] = { tgm_text("button_products", NULL) }, *const data[] = { "buy" };
+	const char *welcome = tgm_text_bot(j->bot->settings, "welcome", NULL);
+	char text[TEXT_MAX + 64], gift[128], n[24];
 
-	if (granted > 0)
-		snprintf(text, sizeof(text), "%s\n\nYou got %lld free credits.", welcome,
-			 (long long)granted);
-	else
-		snprintf(text, sizeof(text), "%s", welcome);
+	snprintf(n, sizeof(n), "%lld", (long long)granted);
+	tgm_text_fill(gift, sizeof(gift), tgm_text("free_credits", NULL),
+		      (const char *const[]){ "credits", n, NULL });
+	snprintf(text, sizeof(text), "%s%s%s", welcome, granted > 0 ? "\n\n" : "",
+		 granted > 0 ? gift : "");
 	wh_reply_text(j, j->chat_id, 0, text, label, data, command_on(j, "buy") ? 1 : 0);
 	wh_job_done(j, "command /start");
 }
@@ -160,25 +140,24 @@ static void cmd_start(struct wh_job *j)
 /* progress - "Credits: 75/100 [████████░░] 75%" */
 static void progress(char *out, size_t outlen, int64_t credits, int64_t full)
 {
-	size_t used;
+	size_t used = 0;
 	int cells = full > 0 ? (int)((credits * BAR_CELLS + full / 2) / full) : 0;
+	char c[24], f[24], pct[24], bar[BAR_CELLS * 4 + 1];
 
-	if (full <= 0) {
-		snprintf(out, outlen, "Credits: %lld", (long long)credits);
-		return;
-	}
-	used = (size_t)snprintf(out, outlen, "Credits: %lld/%lld [", (long long)credits,
-				(long long)full);
-	for (int i = 0; i < BAR_CELLS && used < outlen; i++)
-		used += (size_t)snprintf(out + used, outlen - used, "%s", i < cells ? "█" : "░");
-	if (used < outlen)
-		snprintf(out + used, outlen - used, "] %lld%%", (long long)(credits * 100 / full));
+	snprintf(c, sizeof(c), "%lld", (long long)credits);
+	snprintf(f, sizeof(f), "%lld", (long long)full);
+	snprintf(pct, sizeof(pct), "%lld", full > 0 ? (long long)(credits * 100 / full) : 0LL);
+	for (int i = 0; i < BAR_CELLS; i++)
+		used += (size_t)snprintf(bar + used, sizeof(bar) - used, "%s", i < cells ? "█" : "░");
+	tgm_text_fill(out, outlen, tgm_text(full > 0 ? "balance_bar" : "balance", NULL),
+		      (const char *const[]){ "credits", c, "full", f, "bar", bar, "percent", pct,
+					     NULL });
 }
 
 static void on_balance(struct wh_job *j, PGresult *res, const char *err)
 {
 	int64_t credits = 0, full = 0, low = tgm_botset_int(j->bot->settings, "low_balance");
-	char text[512], bar[200];
+	char text[512], bar[200], until[128];
 	bool pass;
 
 	if (err || PQntuples(res) != 1) {
@@ -189,10 +168,12 @@ static void on_balance(struct wh_job *j, PGresult *res, const char *err)
 	tgm_parse_int64(PQgetvalue(res, 0, 3), &full);
 	pass = PQgetvalue(res, 0, 2)[0] == 't';
 	progress(bar, sizeof(bar), credits, full);
-	snprintf(text, sizeof(text), "%s%s%s%s", bar,
-		 pass ? "\nTime pass: active until " : "", pass ? PQgetvalue(res, 0, 1) : "",
-		 !pass && low > 0 && credits < low ? "\n⚠️ Your balance is low: /buy to top up."
-						    : "");
+	tgm_text_fill(until, sizeof(until), tgm_text("balance_pass", NULL),
+		      (const char *const[]){ "until", PQgetvalue(res, 0, 1), NULL });
+	snprintf(text, sizeof(text), "%s%s%s", bar, pass ? "\n" : "", pass ? until : "");
+	if (!pass && low > 0 && credits < low)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "\n%s",
+			 tgm_text("balance_low_hint", NULL));
 	wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	wh_job_done(j, "command /balance");
 }
@@ -221,12 +202,12 @@ void wh_command(struct wh_job *j)
 {
 	char name[NAME_MAX_LEN], outcome[64];
 
-	if (!command_name(j, name, sizeof(name))) {
+	if (!tgm_tg_command(j->text, j->bot->username, name, sizeof(name), NULL)) {
 		wh_job_done(j, "ignored: a command for another bot");
 		return;
 	}
 	if (!command_on(j, name)) {
-		reply_help(j, "Unknown command. ", "command unknown");
+		reply_help(j, "unknown_command", "command unknown");
 		return;
 	}
 	if (strcmp(name, "start") == 0 && strstr(j->text, " paid_"))
@@ -234,7 +215,7 @@ void wh_command(struct wh_job *j)
 	else if (strcmp(name, "start") == 0)
 		cmd_start(j);
 	else if (strcmp(name, "help") == 0)
-		reply_help(j, "", "command /help");
+		reply_help(j, NULL, "command /help");
 	else if (strcmp(name, "balance") == 0)
 		cmd_balance(j);
 	else if (is_billing(name)) {
@@ -242,7 +223,7 @@ void wh_command(struct wh_job *j)
 		snprintf(outcome, sizeof(outcome), "to billingd: /%s", name);
 		wh_job_done(j, outcome);
 	} else
-		reply_help(j, "Unknown command. ", "command unknown");
+		reply_help(j, "unknown_command", "command unknown");
 }
 
 static void on_answered(const struct tgm_tg_result *r, void *arg)

@@ -24,7 +24,7 @@ BEGIN
         outcome := 'dispute updated: ' || coalesce(o->>'status', '');
         RETURN;
     END IF;
-    admin := coalesce(bd_setting(p.bot_id, 'admin_chat_id', '0')::bigint, 0);
+    admin := coalesce(bd_setting(p.bot_id, 'admin_chat_id', NULL)::bigint, 0);
     IF admin = 0 THEN
         outcome := 'dispute recorded (no admin group to alert)';
         RETURN;

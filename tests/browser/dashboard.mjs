@@ -89,13 +89,8 @@ const scenarios = {
     await page.locator("#a-chart canvas").waitFor();
     const charted = Number(await page.locator("#a-chart").getAttribute("data-sent"));
     const legend = await page.locator("#a-chart .u-legend").textContent();
-    const heatSent = Number(await page.locator("#a-heat .heatmap").getAttribute("data-sent"));
-    const heatCells = await page.locator("#a-heat .heat:not(.h0)").count();
-    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#a-heat-csv").click()]);
-    const heatCsv = readFileSync(await download.path(), "utf8");
     await shot(page, "analytics");
-    return { id, shownText, noReload, imgs, history, charted, legend, alerts, heatSent, heatCells,
-      heatCsv, heatFile: download.suggestedFilename(), ...problems };
+    return { id, shownText, noReload, imgs, history, charted, legend, alerts, ...problems };
   },
 
   // the Overview's alerts, live: a send whose token Telegram refuses disables the bot,
@@ -122,6 +117,28 @@ const scenarios = {
       noReload: await page.evaluate(() => window.__noReload === true),
       ...problems,
     };
+  },
+
+  // the Analytics page: heatmaps, active users, revenue and credits; every CSV export
+  async analytics(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/analytics']").click();
+    await page.locator("#a-period").selectOption("7d");
+    await page.locator("#a-spent canvas").waitFor();
+    await page.locator("#a-spent[data-credits='" + cfg.credits + "']").waitFor();
+    const cells = async (id) => page.locator(`#${id} .heat-c:not(.zero)`).evaluateAll(
+      (els) => els.map((e) => [Number(e.dataset.dow), Number(e.dataset.hour), Number(e.dataset.n)]));
+    const heatIn = await cells("a-heat-in"), heatOut = await cells("a-heat-out");
+    const users = await page.locator("#a-users td").allTextContents();
+    const revenue = await page.locator("#a-revenue tbody tr").allInnerTexts();
+    const imgs = await page.locator("main img").count();
+    const csvs = {};
+    for (const id of ["a-csv", "a-heat-csv", "a-users-csv", "a-revenue-csv", "a-credits-csv"]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.locator(`#${id}`).click()]);
+      csvs[id] = readFileSync(await download.path(), "utf8");
+    }
+    await shot(page, "analytics");
+    return { heatIn, heatOut, users, revenue, imgs, csvs, credits: Number(await page.locator("#a-spent").getAttribute("data-credits")) };
   },
 
   // a password given by someone else is changed at the first login
@@ -158,7 +175,7 @@ const scenarios = {
     return { fields: await page.locator("#bot-settings [data-setting]").count() };
   },
 
-  // create a product on the Billing page, then deactivate it
+  // create a product on the Billing page, then deactivate it; the payments shown
   async billing(page) {
     await login(page);
     await page.locator("#nav a[href='#/billing']").click();
@@ -169,7 +186,9 @@ const scenarios = {
     await row.locator("button", { hasText: "Deactivate" }).click();
     await page.locator("#bl-products tbody tr", { hasText: "inactive" }).waitFor();
     await shot(page, "billing");
-    return { rows: await page.locator("#bl-products tbody tr").count() };
+    const payments = await page.locator("#bl-payments tbody tr").allInnerTexts();
+    const disputed = await page.locator("#bl-payments tbody tr.disputed").count();
+    return { rows: await page.locator("#bl-products tbody tr").count(), payments, disputed, imgs: await page.locator("main img").count() };
   },
 
   // a viewer's key creation is refused by the server (the form and a direct request)

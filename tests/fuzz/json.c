@@ -1,7 +1,7 @@
 /*
  * json.c - libFuzzer target for common/json.c: bounded parsing of outside JSON (API
  * requests, Telegram updates and answers, Stripe events), then the canonical and plain
- * re-generation of whatever parsed, which must parse again.
+ * re-generation of whatever parsed, which must parse again to the same canonical text.
  */
 #include "common/json.h"
 
@@ -11,13 +11,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* regenerate - v through gen (canonical or not); the text must parse again */
+/* regenerate - v through gen (canonical or not); the text must parse again, and the
+ * canonical text of that must be the canonical text of v (the Idempotency-Key request
+ * hash, gatewayd/messages.c, hashes it: one JSON must give one text) */
 static void regenerate(yajl_val v, void (*gen)(yajl_gen, yajl_val))
 {
-	yajl_gen g = tgm_jgen_new();
+	yajl_gen g = tgm_jgen_new(), c1 = tgm_jgen_new(), c2 = tgm_jgen_new();
 	char err[128];
-	size_t len;
-	const char *text;
+	size_t len, n1, n2;
+	const char *text, *t1, *t2;
 	yajl_val again;
 
 	gen(g, v);
@@ -25,8 +27,16 @@ static void regenerate(yajl_val v, void (*gen)(yajl_gen, yajl_val))
 	again = tgm_json_parse(text, len, len + 1, TGM_JSON_MAX_DEPTH + 1, err, sizeof(err));
 	if (again == NULL)
 		abort();
+	tgm_jgen_canonical(c1, v);
+	tgm_jgen_canonical(c2, again);
+	t1 = tgm_jgen_text(c1, &n1);
+	t2 = tgm_jgen_text(c2, &n2);
+	if (n1 != n2 || memcmp(t1, t2, n1) != 0)
+		abort();
 	yajl_tree_free(again);
 	yajl_gen_free(g);
+	yajl_gen_free(c1);
+	yajl_gen_free(c2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

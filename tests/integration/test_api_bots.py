@@ -34,6 +34,19 @@ def bot_row(world, bot_id):
     return dict(zip(cols, rows[0])) if rows else None
 
 
+def test_sql_reads_the_same_defaults(world):
+    """tgmctl migrate writes common/botset.c's defaults into bot_setting_defaults: SQL
+    (bd_setting, senderd's lane load, gatewayd's stats) reads them, never a literal."""
+    rows = dict(world.query("SELECT key, value FROM bot_setting_defaults"))
+    assert rows == DEFAULTS
+    tenant = world.query("INSERT INTO tenants (name) VALUES ('defaults') RETURNING id")[0][0]
+    bid = world.query("INSERT INTO bots (tenant_id, telegram_id, token_sealed, token_hash,"
+                      " settings) VALUES (%s, 777001, 'x', 'x', '{\"low_balance\": 5}')"
+                      " RETURNING id", (tenant,))[0][0]
+    assert world.query("SELECT bd_setting(%s, 'low_balance', NULL),"
+                       " bd_setting(%s, 'per_second', NULL)", (bid, bid)) == [("5", "30")]
+
+
 # ------------------------------------------------------------ register
 
 def test_register(world, api):

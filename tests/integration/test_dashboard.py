@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import requests
 
-from api_helpers import World
+from api_helpers import World, msg
 from conftest import REPO, wait_for
 from fake_telegram import FakeTelegram
 from test_accounts import PASSWORD, login, new_account
@@ -112,12 +112,6 @@ def test_send_from_the_dashboard_turns_sent_live(site, tmp_path):
     assert out["charted"] == 1, "the chart shows the message sent"
     assert out["alerts"] == [f"{off['name']} is disabled: Unauthorized"], out["alerts"]
     assert "sent" in out["legend"] and "failed" in out["legend"]
-    # the heatmap: the message sent is in one shaded cell; its CSV has every hour
-    assert out["heatSent"] == 1 and out["heatCells"] == 1, out
-    lines = out["heatCsv"].splitlines()
-    assert lines[0] == "weekday,hour,accepted,sent" and len(lines) == 1 + 7 * 24
-    assert sum(int(x.split(",")[3]) for x in lines[1:]) == 1
-    assert out["heatFile"].startswith("tgm-heatmap-") and out["heatFile"].endswith(".csv")
     row = site.one("SELECT bot_id, chat, status, params->>'text' FROM messages WHERE id = %s",
                    (out["id"],))
     assert row == (bot["id"], "4242", "sent", XSS)
@@ -265,9 +259,27 @@ def test_first_login_chooses_a_password(site, tmp_path):
 
 def test_billing_page_makes_a_product(site, tmp_path):
     bot = site.admin.new_bot()
+    # a payment partly refunded and disputed, and a failed one (as billingd records them)
+    site.query("INSERT INTO bot_users (bot_id, user_id) VALUES (%s, 7)", (bot["id"],))
+    (paid,), = site.query(
+        "INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, credits,"
+        " refunded_amount, refunded_credits, owed, paid_at) VALUES"
+        " (%s, 7, 'checkout', 'paid', 1000, 'eur', 100, 400, 40, 5, now()) RETURNING id",
+        (bot["id"],))
+    site.query("INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, failure)"
+               " VALUES (%s, 7, 'recharge', 'failed', 500, 'eur', 'card_declined')",
+               (bot["id"],))
+    site.query("INSERT INTO disputes (id, payment_id, bot_id, user_id, amount, currency, reason,"
+               " status, payload) VALUES ('dp_1', %s, %s, 7, 600, 'eur', %s,"
+               " 'needs_response', '{}')", (paid, bot["id"], XSS))
     out = browser(site, "billing", tmp_path, email="owner@example.com", password=PASSWORD,
                   label="Starter <b>pack</b>")
     assert out["rows"] == 1
+    failed, disputed = out["payments"]
+    assert "failed: card_declined" in failed and "5.00 EUR" in failed, failed
+    assert "10.00 EUR" in disputed and "4.00 EUR (40 credits, 5 owed)" in disputed, disputed
+    assert f"needs_response · 6.00 EUR · {XSS}" in disputed, disputed
+    assert out["disputed"] == 1 and out["imgs"] == 0, out
     row = site.one("SELECT bot_id, label, credits, price, currency, active FROM products")
     assert row == (bot["id"], "Starter <b>pack</b>", 100, 500, "usd", False)
 
@@ -314,3 +326,47 @@ def test_messages_export_streams_csv(site):
     next(r.iter_content(1000))
     r.close()
     assert site.admin.get("/v1/bots").status_code == 200
+
+
+DAY_AN_HOUR_AGO = "SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
+    bot = site.admin.new_bot()
+    for i in range(2):
+        site.admin.send_ok(msg(bot_id=bot["id"], text=f"m{i}"))
+    q = site.query
+    q("INSERT INTO tg_updates (bot_id, update_id, kind, payload, received_at) SELECT %s, g,"
+      " 'message', '{}', now() - interval '1 hour' FROM generate_series(1, 3) g", (bot["id"],))
+    q("INSERT INTO bot_users (bot_id, user_id, first_name, last_seen_at) VALUES"
+      " (%s, 1, %s, now()), (%s, 2, 'y', now() - interval '3 days')",
+      (bot["id"], XSS, bot["id"]))
+    q("INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, credits,"
+      " refunded_amount, paid_at) VALUES (%s, 1, 'checkout', 'paid', 500, %s, 50, 100,"
+      " now() - interval '1 hour')", (bot["id"], XSS))
+    q("INSERT INTO ledger (bot_id, user_id, key, kind, requested, credits, balance, at)"
+      " VALUES (%s, 1, 'd1', 'debit', -3, -3, 47, now() - interval '1 hour')", (bot["id"],))
+    (dow, hour), = q("SELECT extract(isodow FROM t)::int, extract(hour FROM t)::int FROM"
+                     " (SELECT (now() - interval '1 hour') AT TIME ZONE 'UTC' AS t) x")
+    (odow, ohour), = q("SELECT extract(isodow FROM t)::int, extract(hour FROM t)::int FROM"
+                       " (SELECT created_at AT TIME ZONE 'UTC' AS t FROM messages LIMIT 1) x")
+    out = browser(site, "analytics", tmp_path, email="owner@example.com", password=PASSWORD,
+                  credits=3)
+    assert out["heatIn"] == [[dow, hour, 3]]
+    assert out["heatOut"] == [[odow, ohour, 2]]
+    assert out["users"] == ["1", "2", "2"]
+    assert len(out["revenue"]) == 1 and XSS in out["revenue"][0], out["revenue"]
+    assert out["imgs"] == 0, "the currency is shown as text"
+    assert out["credits"] == 3
+    csvs = out["csvs"]
+    assert csvs["a-heat-csv"].splitlines() == [
+        "weekday,hour,inbound,outbound",
+        *sorted({f"{dow},{hour},3,0", f"{odow},{ohour},0,2"} if (dow, hour) != (odow, ohour)
+                else {f"{dow},{hour},3,2"}, key=lambda s: tuple(map(int, s.split(",")[:2])))]
+    assert csvs["a-users-csv"].splitlines()[1].endswith(",1,2,2")
+    assert csvs["a-revenue-csv"].splitlines()[1].endswith(f",{XSS},1,500,100,400")
+    assert csvs["a-credits-csv"].splitlines()[1:] == [
+        f"{q(DAY_AN_HOUR_AGO)[0][0]},3"]
+    assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
+    assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000
+

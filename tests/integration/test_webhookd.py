@@ -322,6 +322,31 @@ def test_start_welcomes_and_gives_free_credits_once(w):
     assert user == ("Ada", "ada", 20)
 
 
+def test_texts_come_from_the_catalog_or_the_bots_own_setting(w):
+    """common/text.c's English texts, and a bot's own welcome, reach Telegram."""
+    own = w.new_bot(welcome="Bienvenue \u00e0 bord \U0001F680")
+    plain = w.new_bot()
+    w.webhookd()
+    w.senderd()
+    for bot in (own, plain):
+        w.post(bot, w.message("/start"))
+        w.post(bot, w.message("/nosuchcommand"))
+
+    def texts(bot):
+        return [c.params["text"] for c in w.tg.calls(token=bot.token, method="sendMessage",
+                                                      chat=42)]
+    for bot in (own, plain):
+        wait_for(lambda: len(texts(bot)) == 2, 20, what="the two answers")
+    assert sorted(texts(own))[0] == "Bienvenue \u00e0 bord \U0001F680"
+    assert sorted(texts(plain)) == ["Unknown command. Commands:\n/start - start over\n"
+                                    "/help - this list\n/balance - your credits and time pass"
+                                    "\n/buy - buy credits or a time pass (/buy10 buys 10"
+                                    " credits)\n/billing - your payment details\n/history -"
+                                    " your last purchases and spending\n/autorecharge - top"
+                                    " up automatically: /autorecharge on <credits> <below>,"
+                                    " off", "Welcome! Write here and we will answer you."]
+
+
 def test_balance_shows_a_progress_bar_and_a_low_balance_alert(w):
     bot = w.new_bot(free_credits=100, low_balance=80)
     w.webhookd()

@@ -137,9 +137,24 @@ static void test_canonical(void)
 	free(d);
 }
 
+/* invalid UTF-8 goes out with '?' for each non-ASCII byte: it never drops the string,
+ * which would put every later value under the wrong key (a fuzzing finding) */
+static void test_generate_invalid_utf8(void)
+{
+	yajl_gen g = tgm_jgen_new();
+
+	yajl_gen_map_open(g);
+	tgm_jgen_kstr(g, "a", "x\xff\xfey");
+	tgm_jgen_kstr(g, "b", "ok");
+	yajl_gen_map_close(g);
+	CHECK_STR(tgm_jgen_text(g, NULL), "{\"a\":\"x??y\",\"b\":\"ok\"}");
+	yajl_gen_free(g);
+}
+
 int main(void)
 {
 	test_limits();
+	test_generate_invalid_utf8();
 	test_lookups();
 	test_generate();
 	test_canonical();

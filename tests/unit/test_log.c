@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "tests/unit/unit.h"
 
+#include <stdlib.h>
+
 static const char *redacted(const char *in)
 {
 	static char buf[512];
@@ -29,6 +31,19 @@ int main(void)
 	CHECK_STR(redacted("msg=9001 chat=-100123 sent ms=180"), "msg=9001 chat=-100123 sent ms=180");
 	CHECK_STR(redacted("time 12:30:45 ratio 1:2"), "time 12:30:45 ratio 1:2");
 	CHECK_STR(redacted("postgresql:///tgm?host=/tmp"), "postgresql:///tgm?host=/tmp");
+	/* a secret shorter than the stars: the text must not grow past its buffer (found by
+	 * tests/fuzz/telegram.c) */
+	CHECK_STR(redacted("rk_test_n"), "rk_test_*");
+	CHECK_STR(redacted("password=ab user=x"), "password=** user=x");
+	CHECK_STR(redacted("postgresql://u:p@db"), "postgresql://u:*@db");
+	{
+		char *line = malloc(10);
+
+		memcpy(line, "sk_live_x", 10); /* exactly its size: ASan sees a write past it */
+		tgm_redact(line);
+		CHECK_STR(line, "sk_live_*");
+		free(line);
+	}
 	CHECK(tgm_log_level_parse("debug") == TGM_LOG_DEBUG);
 	CHECK(tgm_log_level_parse("warning") == TGM_LOG_WARNING);
 	CHECK(tgm_log_level_parse("loud") == -1);

@@ -221,8 +221,27 @@ static void test_free_inflight(void)
 	close(fd);
 }
 
+/* test_command - the one /command parser: name, bot, args */
+static void test_command(void)
+{
+	char name[8];
+	const char *args = NULL;
+
+	CHECK(tgm_tg_command("/Buy10@MyBot  on 5", "mybot", name, sizeof(name), &args));
+	CHECK_STR(name, "buy10");
+	CHECK_STR(args, "on 5");
+	CHECK(!tgm_tg_command("/buy@OtherBot", "mybot", name, sizeof(name), &args));
+	CHECK(!tgm_tg_command("buy", "mybot", name, sizeof(name), &args));
+	CHECK(tgm_tg_command("/start\npaid_x", "mybot", name, sizeof(name), &args));
+	CHECK_STR(name, "start");
+	CHECK_STR(args, "paid_x");
+	CHECK(tgm_tg_command("/autorecharge", "mybot", name, sizeof(name), NULL));
+	CHECK_STR(name, "autorec"); /* cut to the buffer */
+}
+
 int main(void)
 {
+	test_command();
 	test_classify_answers();
 	test_classify_transport();
 	test_class_names();

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# dashboard.sh - part of `make bench`: the API answers behind every dashboard page on a
+# big tenant. Its own PostgreSQL and gatewayd; nothing here is a test, it prints numbers.
+# Seeds TGM_BENCH_DASHBOARD_MESSAGES (default 1,000,000) messages over 10 bots (a day,
+# bench/seed.sql), 100,000 bot users, 10,000 payments (a tenth refunded, 1 % disputed),
+# 200,000 inbound updates and 100,000 credit debits over a week, all with
+# generate_series in PostgreSQL; then times each page's routes: p50 and p95 over
+# TGM_BENCH_CALLS calls (default 20) each; goal p95 < 50 ms.
+#
+# Environment: TGM_BIN (default bin/), TGM_BENCH_DASHBOARD_MESSAGES, TGM_BENCH_CALLS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=${TGM_BIN:-$root/bin}
+nmsg=${TGM_BENCH_DASHBOARD_MESSAGES:-1000000}
+calls=${TGM_BENCH_CALLS:-20}
+work=$(mktemp -d /tmp/tgm-bench-dash.XXXXXX)
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+sh scripts/pg.sh start "$work/pg" >/dev/null
+url=$(sh scripts/pg.sh url "$work/pg")
+port=$(free_port)
+cat > "$work/tgm.conf" <<CONF
+[database]
+url = "$url"
+[security]
+secret_key = $("$bin/tgmctl" secret-key)
+[log]
+level = warning
+[gatewayd]
+listen = 127.0.0.1:$port
+doorbell = ipc://$work/run/gatewayd-doorbell
+status = ipc://$work/run/gatewayd-status
+key_rate = 1000000
+key_burst = 1000000
+CONF
+"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
+key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant dash --create-tenant --scope admin 2>/dev/null)
+sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
+
+echo "== seeding $nmsg messages, 100,000 bot users, 10,000 payments, 200,000 updates and" \
+	"100,000 debits over 10 bots"
+t0=$SECONDS
+sql -v tenant=dash -v nbots=10 -v nmsg="$nmsg" -v kind=day -f bench/seed.sql
+sql <<'SQL'
+CREATE TEMP TABLE b AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots;
+INSERT INTO bot_users (bot_id, user_id, first_name, credits, spent, first_seen_at, last_seen_at)
+SELECT b.id, g, 'user ' || g, g % 100, g % 37, now() - interval '60 days',
+       now() - interval '45 days' * ((g % 1000) / 1000.0)
+FROM generate_series(1, 100000) g JOIN b ON b.k = g % 10;
+INSERT INTO payments (bot_id, user_id, kind, status, amount, currency, credits,
+                      refunded_amount, refunded_credits, created_at, paid_at)
+SELECT b.id, ((g % 9999) + 1) * 10 + b.k, 'checkout',
+       CASE WHEN g % 20 = 0 THEN 'failed' ELSE 'paid' END, 500, 'eur', 50,
+       CASE WHEN g % 10 = 0 THEN 200 ELSE 0 END, CASE WHEN g % 10 = 0 THEN 20 ELSE 0 END,
+       now() - interval '30 days' * (g / 10000.0),
+       CASE WHEN g % 20 <> 0 THEN now() - interval '30 days' * (g / 10000.0) END
+FROM generate_series(1, 10000) g JOIN b ON b.k = g % 10;
+INSERT INTO disputes (id, payment_id, bot_id, user_id, amount, currency, reason, status, payload)
+SELECT 'dp_' || id, id, bot_id, user_id, amount, currency, 'fraudulent', 'needs_response', '{}'
+FROM payments WHERE id % 100 = 0;
+INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, received_at, processed_at)
+SELECT b.id, g, g % 50000, 'message', '{}', now() - interval '7 days' * (g / 200000.0), now()
+FROM generate_series(1, 200000) g JOIN b ON b.k = g % 10;
+INSERT INTO ledger (bot_id, user_id, key, kind, requested, credits, balance, at)
+SELECT b.id, ((g % 9999) + 1) * 10 + b.k, 'bench' || g, 'debit', -1, -1, 0,
+       now() - interval '7 days' * (g / 100000.0)
+FROM generate_series(1, 100000) g JOIN b ON b.k = g % 10;
+SQL
+sql -c "VACUUM ANALYZE" >/dev/null
+echo "   seeded in $((SECONDS - t0)) s"
+
+"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+for i in $(seq 50); do
+	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+	sleep 0.1
+done
+
+bot=$(sql -c "SELECT min(id) FROM bots")
+# time_route PATH -> "p50 p95" in ms over $calls calls (after one warm-up call)
+time_route() {
+	local auth=(-H "Authorization: Bearer $key")
+	curl -s -o /dev/null "${auth[@]}" "http://127.0.0.1:$port$1"
+	for i in $(seq "$calls"); do
+		curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "${auth[@]}" "http://127.0.0.1:$port$1"
+	done | sort -k2 -n | awk '$1 != 200 { bad++ } { t[NR] = $2 * 1000 } END {
+		printf "%8.1f %8.1f%s", t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.999)],
+		bad ? sprintf("  (%d answers not 200)", bad) : "" }'
+}
+week=$(date -u -d '7 days ago' +%Y-%m-%dT%H:%M:%SZ)
+month=$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)
+echo "== the dashboard's API answers, $calls calls each (goal p95 < 50 ms)"
+printf "%-12s %-58s %8s %8s\n" page route p50_ms p95_ms
+while read -r page route; do
+	printf "%-12s %-58s %s\n" "$page" "GET $route" "$(time_route "$route")"
+done <<ROUTES
+overview /v1/bots
+overview /v1/alerts
+messages /v1/messages?limit=50
+messages /v1/messages?bot_id=$bot&status=failed&limit=50
+keys /v1/keys
+bots /v1/bot-settings
+analytics /v1/stats?bucket=hour
+analytics /v1/stats?from=$month&bucket=day
+analytics /v1/stats/activity?from=$week
+analytics /v1/stats/activity?from=$month
+analytics /v1/stats/activity?from=$month&bot_id=$bot
+billing /v1/bots/$bot/products
+billing /v1/bots/$bot/users?limit=100
+billing /v1/bots/$bot/payments?limit=100
+system /v1/system
+ROUTES
