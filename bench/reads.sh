@@ -97,7 +97,8 @@ echo "== read routes with $(sql -c "SELECT count(*) FROM messages WHERE tenant_i
 printf "%-52s %8s %8s\n" route p50_ms p95_ms
 for route in /v1/bots "/v1/bots/$bot" /v1/stats "/v1/stats?bucket=day" \
 	"/v1/stats?bot_id=$bot&bucket=minute" /metrics "/v1/messages?chat_id=$chat" \
-	/v1/messages "/v1/messages?bot_id=$bot" "/v1/messages?status=sent" "/v1/messages/$msg"; do
+	/v1/messages "/v1/messages?bot_id=$bot" "/v1/messages?status=sent" "/v1/messages/$msg" \
+	/v1/alerts; do
 	printf "%-52s %s\n" "GET $route" "$(time_route "$route")"
 done
 

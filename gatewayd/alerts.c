@@ -6,8 +6,10 @@
  * bot_leases, so no senderd sends for it. callback_backlog: the tenant's callbacks
  * failed in the last 24 hours, or pending and overdue by more than a minute (one
  * alert, no bot). daemon_stale: a daemon not stopped whose heartbeat is older than
- * 10 s (daemons are shared: every tenant sees these). One query finds the facts; the
- * texts a person reads (detail) are written here.
+ * 10 s (daemons are shared: every tenant sees these). One query finds the facts, from
+ * the counters of sql/009_counters.sql and indexes (the oldest waiting message by
+ * messages_due), so a long queue costs no more; the texts a person reads (detail) are
+ * written here.
  */
 #include "gatewayd/gatewayd.h"
 
@@ -15,22 +17,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUED_MAX "100000" /* messages counted per bot, at most */
-
 /* columns: kind, bot_id, since (ISO 8601), then a, b, c, d per kind:
  * bot_disabled: name, username, reason; lane_not_held: name, username, queued, last owner;
- * callback_backlog: failed, overdue; daemon_stale: name, instance, host, seconds since */
+ * callback_backlog: failed, overdue; daemon_stale: name, instance, host, seconds since.
+ * A lane's oldest waiting message: the first by (priority, id) from each priority on,
+ * which messages_due gives in one step each ("= p ORDER BY id" would walk the pkey) */
 static const char alerts_sql[] =
 	"SELECT kind, bot_id, to_json(since) #>> '{}', a, b, c, d FROM ("
 	" SELECT 1 o, 'bot_disabled' kind, b.id bot_id, b.updated_at since, b.name a,"
 	"  b.username b, b.disabled_reason c, NULL d FROM bots b WHERE b.tenant_id = $1"
 	"  AND NOT b.enabled AND b.deleted_at IS NULL AND b.disabled_reason IS NOT NULL"
 	" UNION ALL"
-	" SELECT 2, 'lane_not_held', b.id, greatest(l.expires_at, q.oldest), b.name, b.username,"
-	"  q.n::text, l.owner FROM bots b LEFT JOIN bot_leases l ON l.bot_id = b.id"
-	"  CROSS JOIN LATERAL (SELECT count(*) n, min(m.created_at) oldest FROM (SELECT created_at"
-	"   FROM messages WHERE bot_id = b.id AND status IN ('queued', 'retrying')"
-	"   LIMIT " QUEUED_MAX ") m) q"
+	" SELECT 2, 'lane_not_held', b.id, greatest(l.expires_at, (SELECT min(o.created_at)"
+	"   FROM generate_series(0, 2) p, LATERAL (SELECT m.created_at FROM messages m"
+	"   WHERE m.bot_id = b.id AND m.status IN ('queued', 'retrying') AND m.priority >= p"
+	"   ORDER BY m.priority, m.id LIMIT 1) o)), b.name, b.username, q.n::text, l.owner"
+	"  FROM bots b LEFT JOIN bot_leases l ON l.bot_id = b.id"
+	"  CROSS JOIN LATERAL (SELECT coalesce(sum(c.n), 0) n FROM bot_status_counts c"
+	"   WHERE c.bot_id = b.id AND c.status IN ('queued', 'retrying')) q"
 	"  WHERE b.tenant_id = $1 AND b.enabled AND b.deleted_at IS NULL"
 	"  AND (l.expires_at IS NULL OR l.expires_at <= now()) AND q.n > 0"
 	" UNION ALL"
@@ -83,9 +87,8 @@ static void detail_lane(PGresult *res, int i, const char *bot, char *out, size_t
 	const char *queued = PQgetvalue(res, i, 5);
 	int len;
 
-	len = snprintf(out, n, "%s: %s%s %s waiting and no senderd holds its lane", bot,
-		       queued, strcmp(queued, QUEUED_MAX) == 0 ? "+" : "",
-		       plural(queued, "message", "messages"));
+	len = snprintf(out, n, "%s: %s %s waiting and no senderd holds its lane", bot,
+		       queued, plural(queued, "message", "messages"));
 	if (!PQgetisnull(res, i, 6) && len > 0 && (size_t)len < n)
 		snprintf(out + len, n - (size_t)len, " (the lease of %s expired)",
 			 PQgetvalue(res, i, 6));
@@ -137,7 +140,7 @@ static void detail(PGresult *res, int i, char *out, size_t n)
 static void on_alerts(struct gw_req *r, PGresult *res, const char *err)
 {
 	yajl_gen g;
-	char text[1024];
+	char text[2048];
 
 	if (err) {
 		gw_reply_db_error(r, err);
