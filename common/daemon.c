@@ -414,6 +414,8 @@ int tgm_daemon_main(int argc, char **argv, const struct tgm_daemon *d)
 	log_info("ready version=%s instance=%s", tgm_version, r.ctx.instance);
 	event_base_dispatch(r.ctx.base);
 	teardown(&r, true);
+	if (late_stop) /* it came while the drain ended by itself: it hurried the teardown */
+		log_notice("second stop signal during the teardown: exiting now");
 	log_info("stopped");
 	return 0;
 }
