@@ -58,6 +58,10 @@ static const struct entry entries[] = {
 	{ "no_such_package", "en", NULL, "There is no such package: /buy lists what is for sale." },
 	{ "cards_not_set_up", "en", NULL, "Card payments are not set up yet." },
 	{ "billing_failed", "en", NULL, "Sorry, that did not work. Please try again later." },
+	/* a campaign's gift without a message of its own (gatewayd/campaignbody.c); {credits},
+	 * the balance after it, is filled per user when the campaign starts */
+	{ "campaign_gift", "en", NULL,
+	  "🎁 You received a gift of {gift} credits. Your balance: {credits} credits." },
 };
 
 #define NENTRIES (sizeof(entries) / sizeof(entries[0]))
