@@ -19,6 +19,7 @@
  */
 #include "senderd/record.h"
 #include "common/buf.h"
+#include "common/dbconn.h"
 #include "common/log.h"
 #include "common/pgasync.h"
 #include "common/utf8.h"
@@ -314,14 +315,14 @@ static void flush(struct record *rec)
 		send_transitions(rec);
 }
 
-struct record *record_new(struct event_base *base, const char *dburl, record_commit_fn fn,
-			  void *arg)
+struct record *record_new(struct event_base *base, const struct tgm_config *cfg,
+			  record_commit_fn fn, void *arg)
 {
 	struct record *rec = tgm_xcalloc(1, sizeof(*rec));
 
 	rec->on_commit = fn;
 	rec->arg = arg;
-	rec->pg = tgm_pg_new(base, dburl, "senderd-record");
+	rec->pg = tgm_dbconn_async(base, cfg, "senderd-record", TGM_DBCONN_POOLED);
 	rec->ev_retry = evtimer_new(base, on_retry, rec);
 	return rec;
 }
