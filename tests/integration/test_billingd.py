@@ -89,12 +89,17 @@ class BillingWorld(World):
     def texts(self, bot, chat=USER):
         return [p.get("text", "") for m, p in self.said(bot, chat) if m == "sendMessage"]
 
+    def told(self):
+        """billingd said all it recorded: its notices are rendered and queued (the SQL
+        functions record a notice with each change; billingd/notice.c queues it next)"""
+        return self.one("SELECT count(*) = 0 FROM billing_outbox")[0]
+
     def billing_done(self, bot, n, timeout=15):
         def done():
             rows = self.query("SELECT billing_outcome FROM tg_updates WHERE bot_id = %s AND"
                               " billing_at IS NOT NULL AND billing_done_at IS NOT NULL"
                               " ORDER BY seq", (bot.id,))
-            return rows if len(rows) >= n else None
+            return rows if len(rows) >= n and self.told() else None
         return [r[0] for r in wait_for(done, timeout, what=f"{n} billing updates done")]
 
     def buy(self, bot, text="/buy10", n=1):
@@ -137,7 +142,7 @@ class BillingWorld(World):
         def done():
             rows = dict(self.query("SELECT id, outcome FROM stripe_events WHERE id = ANY(%s)"
                                    " AND processed_at IS NOT NULL", (ids,)))
-            return rows if len(rows) == len(ids) else None
+            return rows if len(rows) == len(ids) and self.told() else None
         return wait_for(done, timeout, what=f"stripe events {ids} processed")
 
     def grants(self, bot, user=USER):
@@ -324,7 +329,7 @@ def test_a_time_pass_purchase(bw):
     bw.start()
     bw.press(bot, f"buy:{day}")
     bw.billing_done(bot, 1)
-    assert "Day pass: 1 day(s) of unlimited access for 3.00 USD." in bw.texts(bot)[-1]
+    assert "Day pass: 1 day of unlimited access for 3.00 USD." in bw.texts(bot)[-1]
     (cs,) = bw.st.sessions
     bw.processed(bw.send(bw.st.completed(cs)))
     assert bw.grants(bot) == [(f"stripe:cs:{cs}", "pass", 0)]
