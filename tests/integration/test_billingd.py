@@ -737,6 +737,25 @@ def test_low_balance_warning_once_per_crossing_after_a_refund(bw):
     assert bw.credits(bot) == 2 and len(warnings) == 1
 
 
+def test_notices_are_told_in_order_and_an_unknown_one_is_dropped_alone(bw):
+    """The SQL functions record notices (a name and its arguments); billingd renders
+    them from the catalog and queues them, a chat's in the order recorded, those
+    recorded while it was down too. A notice it does not know is dropped with a warning
+    and holds up nothing."""
+    bot = bw.new_bot()
+    for name, args in (("paid", {"credits": 1, "pass_seconds": 0, "balance": 1}),
+                       ("no_such_notice", {}), ("low_balance", {"credits": 1})):
+        bw.query("SELECT bd_notice(%s, %s, %s, %s)", (bot.id, USER, name, json.dumps(args)))
+    bw.start()
+    said = bw.wait_said(bot, 2)
+    assert [p["text"] for _, p in said] == [
+        "✅ Payment received: 1 credit.\nYour balance: 1 credit.",
+        "⚠️ Your balance is low: 1 credits left. /buy to top up."]
+    wait_for(bw.told, 10, what="the outbox emptied")
+    assert "no such notice: no_such_notice (dropped)" in bw.billingd_proc.log()
+    assert len(bw.said(bot)) == 2
+
+
 def test_a_debit_race_that_would_go_negative_is_refused(bw):
     bot = bw.new_bot()
     bw.start()
