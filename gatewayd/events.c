@@ -47,9 +47,13 @@
 #define EACH_CLIENT(elm, head, tmp) \
 	for ((elm) = TAILQ_FIRST(head); (elm) && ((tmp) = TAILQ_NEXT(elm, link), 1); (elm) = (tmp))
 
+/* campaign_id: the campaign that queued the message (campaign_start's metadata), else
+ * null; a tenant's own metadata may only name a number there */
 #define EVENT_JSON \
 	"json_build_object('id', e.id, 'message_id', e.message_id, 'bot_id', m.bot_id," \
-	" 'chat', m.chat, 'status', e.status, 'detail', e.detail, 'at', e.at)"
+	" 'chat', m.chat, 'status', e.status, 'detail', e.detail, 'at', e.at," \
+	" 'campaign_id', CASE WHEN jsonb_typeof(m.metadata->'campaign_id') = 'number'" \
+	"  THEN m.metadata->'campaign_id' END)"
 
 static const char live_sql[] =
 	"SELECT e.id, m.tenant_id, " EVENT_JSON " FROM message_events e"

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from conftest import wait_for
+from test_events import Stream
 from test_senderd import FINAL, api_bot, gateway, sw, tg  # noqa: F401 (fixtures)
 
 TIMEOUT = 10
@@ -131,11 +132,17 @@ def test_preview_start_and_report(world, sw, tg):
     assert [x["user_id"] for x in pv["first"]] == [1, 2]
     assert pv["first"][0]["params"]["text"] == "Hi <b>&lt;Ann&gt;</b>, 7 credits"
     assert pv["first"][0]["params"]["chat_id"] == 1
+    stream = Stream(world.base + "/v1/events", world.h)
     c = world.action(c["id"], "start")
     assert c["recipients"] == 4 and c["state"] in ("running", "done")
     world.action(c["id"], "start", status=409)
     c = world.wait_done(c["id"])
     assert c["state"] == "done" and c["progress"]["sent"] == 4, c
+    for _ in range(4):  # the progress, live: each message's events name the campaign
+        stream.next(lambda e: e.get("event") == "message" and e["json"]["status"] == "sent"
+                    and e["json"]["campaign_id"] == c["id"],
+                    what="a sent message of the campaign")
+    stream.close()
     want = {(a.token, "1"), (a.token, "2"), (a.token, "9"), (b.token, "10")}
     got = [(x.token, x.chat_id) for x in tg.sends()]
     assert sorted(got) == sorted(want), got
