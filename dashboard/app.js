@@ -10,6 +10,7 @@ import { botsPage } from "./bots.js";
 import { analyticsPage } from "./analytics.js";
 import { systemPage } from "./system.js";
 import { billingPage } from "./billing.js";
+import { campaignsPage } from "./campaigns.js";
 
 const pages = {
   overview: overviewPage,
@@ -18,6 +19,7 @@ const pages = {
   bots: botsPage,
   analytics: analyticsPage,
   billing: billingPage,
+  campaigns: campaignsPage,
   system: systemPage,
 };
 

@@ -191,6 +191,36 @@ const scenarios = {
     return { rows: await page.locator("#bl-products tbody tr").count(), payments, disputed, imgs: await page.locator("main img").count() };
   },
 
+  // a campaign made on the Campaigns page: previewed (names rendered as text), started,
+  // and followed live until done
+  async campaign(page, context, problems) {
+    await login(page);
+    await page.locator("#nav a[href='#/campaigns']").click();
+    await page.locator("#campaign-form").waitFor();
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.locator(`input[name=c-bot][value='${cfg.bot}']`).check();
+    await page.locator("#c-name").fill("spring");
+    await page.locator("#c-langs").fill("en");
+    await page.locator("#c-text").fill(cfg.text);
+    await page.locator("#c-button").fill("Shop");
+    await page.locator("#c-url").fill("https://shop.example/");
+    await page.locator("#campaign-form button[type=submit]").click();
+    await page.locator("#cp-state[data-state=draft]").waitFor();
+    await page.locator("#cp-preview-btn").click();
+    await page.locator("#cp-count").waitFor();
+    const previewed = Number(await page.locator("#cp-count").getAttribute("data-n"));
+    const rendered = await page.locator("#cp-preview .msg-text").allTextContents();
+    await shot(page, "campaign-draft");
+    await page.locator("button[data-action=start]").click();
+    await page.locator("#cp-state[data-state=done]").waitFor({ timeout: 60000 });
+    const sent = Number(await page.locator("#cp-counts dd[data-count=sent]").textContent());
+    const report = await page.locator("#cp-report").getAttribute("href");
+    await shot(page, "campaigns");
+    return { previewed, rendered, sent, report, imgs: await page.locator("main img").count(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      rows: await page.locator("#campaign-list tbody tr").count(), ...problems };
+  },
+
   // a viewer's key creation is refused by the server (the form and a direct request)
   async viewer(page) {
     await login(page);
@@ -223,7 +253,7 @@ const scenarios = {
   async phone(page) {
     await login(page);
     const widths = {};
-    for (const name of ["overview", "messages", "keys", "bots", "analytics", "billing", "system"]) {
+    for (const name of ["overview", "messages", "keys", "bots", "analytics", "billing", "campaigns", "system"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});
