@@ -7,6 +7,7 @@
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
 #include "gatewayd/events.h"
+#include "gatewayd/inbox.h"
 #include "gatewayd/worker.h"
 #include "common/doorbell.h"
 #include "common/health.h"
@@ -80,6 +81,30 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
 	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },
 	{ POST, "/v1/accounts/{id}/password", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_reset) },
+	/* the inbox (conversations.c, convupdate.c, timeline.c, inboxreply.c, tags.c, ...) */
+	{ GET, "/v1/conversations", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_list) },
+	{ GET, "/v1/conversations/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_get) },
+	{ EVHTTP_REQ_PATCH, "/v1/conversations/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_conversations_update) },
+	{ POST, "/v1/conversations/{id}/read", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_conversations_read) },
+	{ GET, "/v1/conversations/{id}/timeline", gw_dispatch, R(GW_SCOPE_READ, gw_timeline_get) },
+	{ POST, "/v1/conversations/{id}/notes", gw_dispatch, R(GW_SCOPE_SEND, gw_timeline_note) },
+	{ POST, "/v1/conversations/{id}/messages", gw_dispatch, R(GW_SCOPE_SEND, gw_inbox_reply) },
+	{ POST, "/v1/conversations/{id}/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_attach) },
+	{ EVHTTP_REQ_DELETE, "/v1/conversations/{id}/tags/{tag_id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_tags_detach) },
+	{ GET, "/v1/tags", gw_dispatch, R(GW_SCOPE_READ, gw_tags_list) },
+	{ POST, "/v1/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/tags/{id}", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/tags/{id}", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_delete) },
+	{ GET, "/v1/quick-replies", gw_dispatch, R(GW_SCOPE_READ, gw_quickreplies_list) },
+	{ POST, "/v1/quick-replies", gw_dispatch, R(GW_SCOPE_SEND, gw_quickreplies_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/quick-replies/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_quickreplies_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/quick-replies/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_quickreplies_delete) },
+	{ GET, "/v1/agents", gw_dispatch, R(GW_SCOPE_READ, gw_agents_list) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
