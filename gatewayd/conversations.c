@@ -3,7 +3,8 @@
  * (filters: bot, state, tag, assignee, unread, pinned, since/until on the last
  * activity, and q, a search over the tenant's message texts, whole words through
  * full text and parts of words through pg_trgm, and contact names), newest activity
- * first, paged by an (activity, id) cursor; GET /v1/conversations/{id}. Both read
+ * first, paged by an (activity, id) cursor (docs/inbox.md tells how a search stays
+ * fast whether its word is common or rare); GET /v1/conversations/{id}. Both read
  * only the caller's tenant: another tenant's conversation is a 404.
  */
 #include "gatewayd/inbox.h"
@@ -12,38 +13,57 @@
 
 #include <string.h>
 
-/* the search: conversations with an item or a contact name that matches $11 */
-#define SEARCH \
-	"(SELECT i.conversation_id FROM conversation_items i WHERE i.tenant_id = $1" \
-	"  AND i.text IS NOT NULL AND (to_tsvector('simple', i.text)" \
-	"   @@ plainto_tsquery('simple', $11) OR i.text ILIKE s.pat)" \
-	" UNION SELECT k.id FROM conversations k WHERE k.tenant_id = $1" \
-	"  AND k.contact ILIKE s.pat)"
-
-/* $12: "<microseconds since 1970>.<id>" of the last row of the page before */
-#define AFTER \
-	"($12::text IS NULL OR (c.last_activity_at, c.id) < (timestamptz 'epoch'" \
-	" + split_part($12, '.', 1)::bigint * interval '1 microsecond'," \
-	" split_part($12, '.', 2)::bigint))"
+/* the filters of both lists on conversations c; $12: "<microseconds since 1970>.<id>"
+ * of the last row of the page before */
+#define FILTERS \
+	" c.tenant_id = $1 AND ($2::bigint IS NULL OR c.bot_id = $2)" \
+	" AND ($3::text IS NULL OR " GW_CONV_STATE " = $3)" \
+	" AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct" \
+	"  WHERE ct.conversation_id = c.id AND ct.tag_id = $4))" \
+	" AND ($5::bigint IS NULL OR c.assignee_id = $5)" \
+	" AND ($6::boolean IS NULL OR c.assignee_id IS NULL)" \
+	" AND ($7::boolean IS NULL OR (c.unread > 0) = $7)" \
+	" AND ($8::boolean IS NULL OR c.pinned = $8)" \
+	" AND ($9::timestamptz IS NULL OR c.last_activity_at >= $9)" \
+	" AND ($10::timestamptz IS NULL OR c.last_activity_at < $10)" \
+	" AND ($12::text IS NULL OR (c.last_activity_at, c.id) < (timestamptz 'epoch'" \
+	"  + split_part($12, '.', 1)::bigint * interval '1 microsecond'," \
+	"  split_part($12, '.', 2)::bigint))"
+#define ORDER " ORDER BY c.last_activity_at DESC, c.id DESC"
+#define ROW GW_CONV_JSON ", (extract(epoch FROM c.last_activity_at) * 1000000)::bigint" \
+	" || '.' || c.id"
 
 static const char list_sql[] =
-	"SELECT " GW_CONV_JSON ", (extract(epoch FROM c.last_activity_at) * 1000000)::bigint"
-	" || '.' || c.id"
-	" FROM (SELECT '%' || replace(replace(replace($11, '\\', '\\\\'), '%', '\\%'),"
-	"  '_', '\\_') || '%' AS pat) s, conversations c" GW_CONV_JOINS
-	" WHERE c.tenant_id = $1 AND ($2::bigint IS NULL OR c.bot_id = $2)"
-	" AND ($3::text IS NULL OR " GW_CONV_STATE " = $3)"
-	" AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct"
-	"  WHERE ct.conversation_id = c.id AND ct.tag_id = $4))"
-	" AND ($5::bigint IS NULL OR c.assignee_id = $5)"
-	" AND ($6::boolean IS NULL OR c.assignee_id IS NULL)"
-	" AND ($7::boolean IS NULL OR (c.unread > 0) = $7)"
-	" AND ($8::boolean IS NULL OR c.pinned = $8)"
-	" AND ($9::timestamptz IS NULL OR c.last_activity_at >= $9)"
-	" AND ($10::timestamptz IS NULL OR c.last_activity_at < $10)"
-	" AND ($11::text IS NULL OR c.id IN " SEARCH ")"
-	" AND " AFTER
-	" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $13";
+	"SELECT " ROW " FROM conversations c" GW_CONV_JOINS " WHERE" FILTERS
+	" AND $11::text IS NULL" ORDER " LIMIT $13";
+
+/* A match: an item with every word of $11 (full text) or $11 in it (trigrams), or a
+ * contact name with $11 in it. First the next WALK conversations of the list are
+ * checked one by one (fast when matches are common); when they hold too few matches
+ * and there are more, the matching items are found through the indexes instead (fast
+ * when matches are rare, which they then are). Both give the same rows. */
+#define WALK "1000"
+#define ITEM_MATCH "(i.words @@ s.tsq OR i.text ILIKE s.pat)"
+static const char search_sql[] =
+	"WITH s AS (SELECT plainto_tsquery('simple', $11) AS tsq, '%' || replace(replace("
+	"  replace($11, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' AS pat),"
+	" walk AS (SELECT w.id FROM s, (SELECT c.id, c.last_activity_at, c.contact"
+	"  FROM conversations c WHERE" FILTERS ORDER " LIMIT " WALK ") w"
+	"  LEFT JOIN LATERAL (SELECT 1 AS hit FROM conversation_items i"
+	"   WHERE i.conversation_id = w.id AND " ITEM_MATCH " LIMIT 1) m ON true"
+	"  WHERE m.hit IS NOT NULL OR w.contact ILIKE s.pat"
+	"  ORDER BY w.last_activity_at DESC, w.id DESC LIMIT $13),"
+	" enough AS (SELECT (SELECT count(*) FROM walk) >= $13 OR (SELECT count(*) FROM"
+	"  (SELECT 1 FROM conversations c WHERE" FILTERS " LIMIT " WALK ") n) < " WALK " AS yes),"
+	" hits AS (SELECT i.conversation_id AS id FROM s, conversation_items i"
+	"  WHERE NOT (SELECT yes FROM enough) AND i.tenant_id = $1 AND " ITEM_MATCH
+	"  UNION SELECT k.id FROM s, conversations k WHERE NOT (SELECT yes FROM enough)"
+	"  AND k.tenant_id = $1 AND k.contact ILIKE s.pat),"
+	" found AS (SELECT id FROM walk WHERE (SELECT yes FROM enough)"
+	"  UNION ALL (SELECT c.id FROM hits CROSS JOIN LATERAL (SELECT c.id, c.last_activity_at"
+	"   FROM conversations c WHERE c.id = hits.id AND" FILTERS " OFFSET 0) c" ORDER
+	"   LIMIT $13))"
+	" SELECT " ROW " FROM found JOIN conversations c ON c.id = found.id" GW_CONV_JOINS ORDER;
 
 static const char get_sql[] =
 	"SELECT " GW_CONV_JSON " FROM conversations c" GW_CONV_JOINS
@@ -155,7 +175,7 @@ void gw_conversations_list(struct gw_req *r)
 	gw_tenant_param(r, q.tenant);
 	q.p[P_TENANT] = q.tenant;
 	q.p[P_LIMIT] = q.fetch;
-	gw_query_sql(r, list_sql, NP, q.p, on_list);
+	gw_query_sql(r, q.p[P_Q] ? search_sql : list_sql, NP, q.p, on_list);
 }
 
 static void on_get(struct gw_req *r, PGresult *res, const char *err)

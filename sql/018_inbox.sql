@@ -53,7 +53,10 @@ CREATE TABLE conversation_items (
     edits                integer NOT NULL DEFAULT 0,
     edit_seq             bigint,
     edited_at            timestamptz,
-    at                   timestamptz NOT NULL DEFAULT now()
+    at                   timestamptz NOT NULL DEFAULT now(),
+    -- the text's words for full text search, kept by PostgreSQL (edits included)
+    words                tsvector GENERATED ALWAYS AS (to_tsvector('simple', coalesce(text, '')))
+                         STORED
 );
 CREATE INDEX conversation_items_timeline ON conversation_items (conversation_id, at, id);
 CREATE UNIQUE INDEX conversation_items_message ON conversation_items
@@ -61,8 +64,7 @@ CREATE UNIQUE INDEX conversation_items_message ON conversation_items
 CREATE UNIQUE INDEX conversation_items_event ON conversation_items (update_seq, event)
     WHERE kind = 'event';
 -- search: whole words (full text) and parts of words (trigrams)
-CREATE INDEX conversation_items_words ON conversation_items
-    USING gin (to_tsvector('simple', text)) WHERE text IS NOT NULL;
+CREATE INDEX conversation_items_words ON conversation_items USING gin (words);
 CREATE INDEX conversation_items_trgm ON conversation_items
     USING gin (text gin_trgm_ops) WHERE text IS NOT NULL;
 

@@ -269,3 +269,32 @@ def test_another_tenants_ids_are_404_and_its_data_unseen(w):
     problem(api.post(c + "/tags", {"tag_id": theirs}), 404, "tag_not_found")
     assert w.query("SELECT count(*) FROM messages")[0][0] == 0
     assert api.get(c).json()["tags"] == []
+
+
+def test_search_gives_the_same_rows_for_common_and_rare_words(w):
+    """Past a thousand conversations, a search checks the newest ones one by one and
+    falls back to the indexes when they hold too few matches: both ways page alike."""
+    api = w.key()
+    bot = w.new_bot()
+    w.query("INSERT INTO conversations (tenant_id, bot_id, chat_id, last_activity_at)"
+            " SELECT %s, %s, g, now() - g * interval '1 minute'"
+            " FROM generate_series(1, 1500) g", (w.tenant_id, bot.id))
+    w.query("INSERT INTO conversation_items (conversation_id, tenant_id, kind, text)"
+            " SELECT id, tenant_id, 'message', 'common words here'"
+            " || CASE WHEN chat_id % 300 = 7 THEN ' rarething' ELSE '' END"
+            " FROM conversations")
+
+    def chats(q, limit):
+        out, after = [], None
+        while True:
+            params = {"q": q, "limit": limit, **({"after": after} if after else {})}
+            r = api.get("/v1/conversations", params=params)
+            assert r.status_code == 200, r.text
+            out += [c["chat_id"] for c in r.json()["conversations"]]
+            after = r.json()["next_cursor"]
+            if after is None:
+                return out
+    assert chats("rarething", 2) == [7, 307, 607, 907, 1207]   # the indexes
+    assert chats("arethin", 50) == [7, 307, 607, 907, 1207]    # a part of a word
+    common = chats("common words", 200)                        # one by one
+    assert common == list(range(1, 1501))
