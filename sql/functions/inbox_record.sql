@@ -49,7 +49,7 @@ BEGIN
     END IF;
     IF p_update ? 'edited_message' THEN
         UPDATE conversation_items i
-           SET text = coalesce(msg->>'text', msg->>'caption'), edits = i.edits + 1,
+           SET text = coalesce(msg #>> '{text}', msg->>'caption'), edits = i.edits + 1,
                edit_seq = p_seq, edited_at = now()
          WHERE i.conversation_id = conv.id AND i.kind = 'message'
            AND i.telegram_message_id = (msg->>'message_id')::bigint
@@ -66,7 +66,7 @@ BEGIN
                                     edits, edit_seq, edited_at)
     SELECT conv.id, conv.tenant_id, 'message', p_seq, (msg->>'message_id')::bigint,
            (msg->'reply_to_message'->>'message_id')::bigint,
-           coalesce(msg->>'text', msg->>'caption'), m.kind,
+           coalesce(msg #>> '{text}', msg->>'caption'), m.kind,
            coalesce(msg->'photo'->-1->>'file_id', msg->m.kind->>'file_id'),
            e.n, CASE WHEN e.n > 0 THEN p_seq END, CASE WHEN e.n > 0 THEN now() END
       FROM (SELECT (SELECT k FROM unnest(ARRAY['photo', 'video', 'animation', 'document',
@@ -78,7 +78,7 @@ BEGIN
     IF item IS NOT NULL THEN
         UPDATE conversations c
            SET unread = c.unread + 1, last_activity_at = now(), last_inbound_at = now(),
-               last_text = left(coalesce(msg->>'text', msg->>'caption'), 200),
+               last_text = left(coalesce(msg #>> '{text}', msg->>'caption'), 200),
                state = CASE WHEN c.state IN ('closed', 'snoozed') THEN 'open' ELSE c.state END,
                snoozed_until = NULL
          WHERE c.id = conv.id;
