@@ -26,6 +26,9 @@
 #define BOT_OF_PATH "SELECT id FROM bots WHERE id = $1 AND tenant_id = $2" \
 	" AND deleted_at IS NULL"
 
+/* rules a bot may have: webhookd matches every keyword of them against each message */
+#define MAX_RULES "100"
+
 #define NOTIFY "pg_notify('tgm_autoreplies', a.bot_id::text)"
 
 /* a time zone PostgreSQL does not know fails here (22023), before anything is written */
@@ -37,18 +40,21 @@ static const char list_sql[] =
 	" FROM (" BOT_OF_PATH ") b";
 
 /* $3..$12: kind, match, pattern, time_zone, days, opens, closes, text, window_seconds,
- * enabled (NULL: not given) */
+ * enabled (NULL: not given); the bot, its rules before, and the new rule */
 static const char insert_sql[] =
-	"INSERT INTO autoreplies AS a (bot_id, position, kind, match, pattern, time_zone, days,"
-	"  opens, closes, text, window_seconds, enabled)"
-	" SELECT b.id, coalesce((SELECT max(x.position) FROM autoreplies x"
+	"WITH b AS (" BOT_OF_PATH "),"
+	" n AS (SELECT count(*) AS rules FROM autoreplies x, b WHERE x.bot_id = b.id),"
+	" a AS (INSERT INTO autoreplies AS a (bot_id, position, kind, match, pattern, time_zone,"
+	"  days, opens, closes, text, window_seconds, enabled)"
+	"  SELECT b.id, coalesce((SELECT max(x.position) FROM autoreplies x"
 	"   WHERE x.bot_id = b.id), 0) + 1, $3::text, $4::text, $5::text, $6::text,"
 	"  CASE WHEN $6::text IS NOT NULL THEN coalesce($7::smallint[], '{1,2,3,4,5}') END,"
 	"  $8::time, $9::time, $10::text,"
 	"  coalesce($11::int, CASE WHEN $3::text = 'keyword' THEN 60 ELSE 3600 END),"
 	"  coalesce($12::boolean, true)"
-	" FROM (" BOT_OF_PATH ") b WHERE " TZ_OK("$6")
-	" RETURNING " RULE_JSON ", " NOTIFY;
+	"  FROM b, n WHERE n.rules < " MAX_RULES " AND " TZ_OK("$6")
+	"  RETURNING " RULE_JSON " AS j, " NOTIFY ")"
+	" SELECT (SELECT count(*) FROM b), (SELECT rules FROM n), (SELECT j FROM a)";
 
 static const char update_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
@@ -332,10 +338,13 @@ static void on_created(struct gw_req *r, PGresult *res, const char *err)
 		return;
 	if (err)
 		gw_reply_db_error(r, err);
-	else if (PQntuples(res) == 0)
+	else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
+	else if (PQgetisnull(res, 0, 2))
+		gw_reply_problem(r, 422, "invalid_field", "a bot has at most " MAX_RULES " rules:"
+				 " delete one first", "kind");
 	else
-		gw_reply_raw(r, 201, PQgetvalue(res, 0, 0));
+		gw_reply_raw(r, 201, PQgetvalue(res, 0, 2));
 }
 
 void gw_autoreplies_create(struct gw_req *r)

@@ -104,6 +104,16 @@ def test_bad_changes_are_refused_and_nothing_changes(api, world):
     assert api.get(path(bot)).json()["autoreplies"] == [k, h]
 
 
+def test_a_bot_has_at_most_100_rules(api, world):
+    bot = api.new_bot()
+    world.query("INSERT INTO autoreplies (bot_id, position, kind, text, window_seconds)"
+                " SELECT %s, g, 'greeting', 'hi', 3600 FROM generate_series(1, 99) g",
+                (bot["id"],))
+    assert api.post(path(bot), GREETING).status_code == 201
+    problem(api.post(path(bot), GREETING), 422, "invalid_field", "kind", "at most 100 rules")
+    assert stored(world, bot) == 100
+
+
 def test_roles_viewer_reads_admin_writes(world, api):
     bot = api.new_bot()
     rule = api.post(path(bot), KEYWORD).json()
