@@ -6,8 +6,9 @@
  * Telegram updates webhookd handed over, on a few lanes at once (tgjob.c: commands,
  * buttons, Stars payments; checkout.c, success.c and stars.c when Stripe or Telegram
  * must be called).
- * Whatever a step says to a user is queued in the same transaction that records it,
- * and senderd's doorbell is rung (bd_ring). The database is swept on a timer, so a
+ * Whatever a step says to a user is recorded as a notice (a catalog name and its
+ * arguments) in the same transaction that records the change; notice.c renders it in
+ * C, queues it and rings senderd's doorbell (bd_ring). The database is swept on a timer, so a
  * lost wake-up costs latency only.
  */
 #ifndef BILLINGD_H
@@ -37,6 +38,8 @@ struct billingd {
 	int tg_lanes;             /* Telegram update lanes running */
 	bool tg_again;            /* updates were announced while lanes ran */
 	int inflight;             /* HTTP calls in flight */
+	bool notice_running;      /* the outbox loop has a notice in hand */
+	bool notice_again;        /* notices were recorded meanwhile */
 	struct tgm_metrics *metrics; /* [billingd] metrics_listen, or NULL */
 };
 
@@ -81,8 +84,11 @@ void bd_job_sql(struct bd_job *j, const char *what, const char *sql, int n,
 		const char *const *params);
 /* bd_job_retry - leave the update for a later attempt after seconds */
 void bd_job_retry(struct bd_job *j, int seconds, const char *why);
-/* bd_job_say - tell the user text and finish the update with outcome */
-void bd_job_say(struct bd_job *j, const char *text, const char *outcome);
+/* bd_job_say - tell the user the catalog's text name and finish the update with outcome */
+void bd_job_say(struct bd_job *j, const char *name, const char *outcome);
+
+/* notice.c - render and queue the notices the SQL functions recorded (billing_outbox) */
+void bd_notice_kick(struct billingd *bd);
 
 /* tgjob.c */
 void bd_tg_run(struct bd_job *j);

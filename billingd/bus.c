@@ -118,7 +118,8 @@ int bd_busy(struct tgm_ctx *ctx)
 
 	if (bd == NULL)
 		return 0;
-	return bd->inflight + bd->tg_lanes + (bd->running ? 1 : 0) + (bd->fast_running ? 1 : 0);
+	return bd->inflight + bd->tg_lanes + (bd->running ? 1 : 0) + (bd->fast_running ? 1 : 0) +
+	       (bd->notice_running ? 1 : 0);
 }
 
 void bd_drain(struct tgm_ctx *ctx)

@@ -37,10 +37,8 @@ static const char offer_sql[] =
 	"SELECT CASE WHEN bd_offer($1, $2, $3, $4, $5) THEN $6::bigint ELSE 0 END";
 
 static const char portal_sql[] =
-	"SELECT CASE WHEN bd_finish($1, 'billing portal') THEN CASE WHEN bd_say($2, $3,"
-	" 'Your payment details, cards and receipts:', jsonb_build_object('inline_keyboard',"
-	"  jsonb_build_array(jsonb_build_array(jsonb_build_object('text', 'Manage payments',"
-	"  'url', $4::text))))) > 0 THEN $2::bigint END ELSE 0 END";
+	"SELECT CASE WHEN bd_finish($1, 'billing portal') THEN CASE WHEN bd_notice($2, $3,"
+	" 'portal', jsonb_build_object('url', $4::text)) > 0 THEN $2::bigint END ELSE 0 END";
 
 typedef void (*step_fn)(struct bd_job *j);
 
@@ -69,10 +67,9 @@ static void refused(struct bd_job *j, const struct tgm_stripe_result *r, const c
 		 (long long)j->user_id, what, r->status, r->code ? r->code : "",
 		 r->message ? r->message : "");
 	if (j->portal)
-		bd_job_say(j, tgm_text("portal_unavailable", NULL),
-			   "failed: billing portal");
+		bd_job_say(j, "portal_unavailable", "failed: billing portal");
 	else
-		offer(j, NULL, NULL, tgm_text("card_unavailable", NULL));
+		offer(j, NULL, NULL, "card_unavailable");
 }
 
 /* struct call - a Stripe call of a job and the step after it */
@@ -255,7 +252,7 @@ static void on_product(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	if (PQntuples(res) != 1) {
-		bd_job_say(j, tgm_text("no_such_package", NULL),
+		bd_job_say(j, "no_such_package",
 			   "no such product");
 		return;
 	}
@@ -267,7 +264,7 @@ static void on_product(PGresult *res, const char *err, void *arg)
 	j->stars = PQgetvalue(res, 0, 5)[0] == 't';
 	j->customer = tgm_xstrdup(PQgetvalue(res, 0, 6));
 	if (!bd_stripe_conf(j->bd, &conf))
-		offer(j, NULL, NULL, j->stars ? NULL : tgm_text("cards_not_set_up", NULL));
+		offer(j, NULL, NULL, j->stars ? NULL : "cards_not_set_up");
 	else
 		with_customer(j, create_session);
 }
@@ -340,7 +337,7 @@ void bd_portal(struct bd_job *j)
 
 	j->portal = true;
 	if (!bd_stripe_conf(j->bd, &conf)) {
-		bd_job_say(j, tgm_text("cards_not_set_up", NULL), "billing: stripe not configured");
+		bd_job_say(j, "cards_not_set_up", "billing: stripe not configured");
 		return;
 	}
 	id_text(bot, sizeof(bot), j->bot_id);

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -81,8 +82,8 @@ static void on_recorded(PGresult *res, const char *err, void *arg)
 
 	if (err)
 		log_warn("recharge %lld: %s (tried again later)", (long long)rc->id, err);
-	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot))
-		bd_ring(bd, bot);
+	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot) && bot)
+		bd_notice_kick(bd);
 	rc_free(rc);
 	if (bd->ctx->stopping)
 		done(bd);
@@ -142,17 +143,23 @@ static void offer_checkout(struct rc *rc, const char *why)
 	tgm_buf_free(&f);
 }
 
+/* why - the catalog's text name with {key} filled by value, into out */
+static char *why(char *out, size_t len, const char *name, const char *key, const char *value)
+{
+	return tgm_text_fill(out, len, tgm_text(name, NULL),
+			     (const char *const[]){ key, value, NULL });
+}
+
 /* declined_why - what to tell the user about a refused off-session payment */
 static void declined_why(const struct tgm_stripe_result *r, char *out, size_t len)
 {
 	if (r->code && strcmp(r->code, "authentication_required") == 0)
-		snprintf(out, len, "your bank wants you to confirm this payment"
-			 " (authentication required).");
+		why(out, len, "recharge_why_auth", NULL, NULL);
 	else if (r->type && strcmp(r->type, "card_error") == 0)
-		snprintf(out, len, "your card was declined (%s).",
-			 r->decline_code ? r->decline_code : r->code ? r->code : "declined");
+		why(out, len, "recharge_why_declined", "code",
+		    r->decline_code ? r->decline_code : r->code ? r->code : "declined");
 	else
-		snprintf(out, len, "the payment could not be made.");
+		why(out, len, "recharge_why_failed", NULL, NULL);
 }
 
 /* on_intent - the off-session PaymentIntent's answer */
@@ -161,7 +168,7 @@ static void on_intent(const struct tgm_stripe_result *r, void *arg)
 	struct rc *rc = arg;
 	const char *status = r->ok ? tgm_json_get_str(r->obj, "status") : NULL;
 	const char *pi = r->ok ? tgm_json_get_str(r->obj, "id") : NULL;
-	char id[24], amount[24], why[200];
+	char id[24], amount[24], reason[200];
 	int64_t received = rc->price;
 	const char *params[4] = { id, pi, amount, rc->col[1] };
 
@@ -180,11 +187,11 @@ static void on_intent(const struct tgm_stripe_result *r, void *arg)
 		return;
 	}
 	if (r->ok)
-		snprintf(why, sizeof(why), "the payment needs your confirmation (%s).",
-			 status ? status : "unknown status");
+		why(reason, sizeof(reason), "recharge_why_confirm", "status",
+		    status ? status : "unknown status");
 	else
-		declined_why(r, why, sizeof(why));
-	offer_checkout(rc, why);
+		declined_why(r, reason, sizeof(reason));
+	offer_checkout(rc, reason);
 }
 
 /* charge - an off-session PaymentIntent with the saved card, confirmed now */
@@ -235,9 +242,9 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 	tgm_parse_int64(rc->col[4], &rc->price);
 	tgm_parse_int64(rc->col[11], &rc->attempts);
 	if (!bd_stripe_conf(rc->bd, &conf))
-		offer_checkout(rc, "card payments are not set up.");
+		offer_checkout(rc, tgm_text("recharge_why_no_setup", NULL));
 	else if (*rc->col[7] == '\0')
-		offer_checkout(rc, "no card is saved yet.");
+		offer_checkout(rc, tgm_text("recharge_why_no_card", NULL));
 	else
 		charge(rc);
 }

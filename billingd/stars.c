@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/telegram.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -17,7 +18,7 @@
 
 #define ANSWER_TIMEOUT_MS 8000
 
-static const char check_sql[] = "SELECT query_id, ok, error FROM bd_precheckout($1)";
+static const char check_sql[] = "SELECT query_id, ok FROM bd_precheckout($1)";
 static const char finish_sql[] = "SELECT bd_finish($1, $2)::int * 0";
 
 /* finish - billingd is done with the query (outcome for people) */
@@ -92,7 +93,7 @@ static void on_checked(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	answer(j, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)[0] == 't',
-	       PQgetvalue(res, 0, 2));
+	       tgm_text("precheckout_gone", NULL));
 }
 
 void bd_precheckout(struct bd_job *j)

@@ -4,10 +4,12 @@
  * purchase: checkout.c), /start paid_<ref> (back from Checkout: success.c), /billing
  * (the Billing Portal), /history, /autorecharge, a Stars pre_checkout_query (stars.c)
  * and successful_payment. The SQL functions it
- * calls (sql/008_billing.sql) queue the answer and mark the update done in one
- * transaction; their first column is the bot to ring.
+ * calls (sql/functions/bd_*.sql) record the answer as a notice (rendered and queued by
+ * notice.c) and mark the update done in one transaction; their first column is the bot
+ * whose notices to look at. /autorecharge's arguments are parsed in autorecharge.c.
  */
 #include "billingd/billingd.h"
+#include "billingd/autorecharge.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/telegram.h"
@@ -26,7 +28,7 @@ static const char menu_sql[] = "SELECT CASE WHEN bd_menu($1) THEN $2::bigint ELS
 static const char history_sql[] =
 	"SELECT CASE WHEN bd_history($1) THEN $2::bigint ELSE 0 END";
 static const char autorecharge_sql[] =
-	"SELECT CASE WHEN bd_autorecharge($1, $3) THEN $2::bigint ELSE 0 END";
+	"SELECT CASE WHEN bd_autorecharge($1, $3, $4, $5) THEN $2::bigint ELSE 0 END";
 static const char star_paid_sql[] =
 	"SELECT CASE WHEN bd_star_paid($1) IS NOT NULL THEN $2::bigint ELSE 0 END";
 static const char finish_sql[] = "SELECT bd_finish($1, $3)::int * 0 * $2::bigint";
@@ -40,6 +42,26 @@ static void run_sql(struct bd_job *j, const char *what, const char *sql, const c
 	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
 	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
 	bd_job_sql(j, what, sql, arg ? 3 : 2, params);
+}
+
+/* autorecharge - /autorecharge: parsed here, recorded by bd_autorecharge; a bad
+ * argument is answered with the usage */
+static void autorecharge(struct bd_job *j, const char *args)
+{
+	struct bd_autorecharge a;
+	char seq[24], bot[24], credits[24], below[24];
+	const char *params[5] = { seq, bot, NULL, credits, below };
+
+	if (!bd_autorecharge_parse(args, &a)) {
+		bd_job_say(j, "autorecharge_usage", "autorecharge");
+		return;
+	}
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
+	params[2] = a.on ? "t" : "f";
+	snprintf(credits, sizeof(credits), "%lld", (long long)a.credits);
+	snprintf(below, sizeof(below), "%lld", (long long)a.below);
+	bd_job_sql(j, "autorecharge", autorecharge_sql, 5, params);
 }
 
 /* buy_ref - "buy10" -> "credits:10"; false when name is not /buy<N> */
@@ -71,7 +93,7 @@ static void on_command(struct bd_job *j, const char *text)
 	else if (strcmp(name, "history") == 0)
 		run_sql(j, "history", history_sql, NULL);
 	else if (strcmp(name, "autorecharge") == 0)
-		run_sql(j, "autorecharge", autorecharge_sql, args);
+		autorecharge(j, args);
 	else
 		run_sql(j, "finish", finish_sql, "ignored: not a billing command");
 }
@@ -116,8 +138,7 @@ void bd_tg_run(struct bd_job *j)
 	if (j->update == NULL || j->user_id == 0)
 		run_sql(j, "finish", finish_sql, "ignored: no user");
 	else if (j->attempts > MAX_ATTEMPTS)
-		bd_job_say(j, tgm_text("billing_failed", NULL),
-			   "failed: gave up after several attempts");
+		bd_job_say(j, "billing_failed", "failed: gave up after several attempts");
 	else if (pcq)
 		bd_precheckout(j);
 	else if (msg && tgm_json_get(msg, "successful_payment"))

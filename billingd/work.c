@@ -50,7 +50,7 @@ static const char retry_sql[] =
 	" billing_outcome = $3 WHERE seq = $1 AND billing_done_at IS NULL";
 
 static const char say_sql[] =
-	"SELECT CASE WHEN bd_say_finish($1, $2, $3) THEN $4::bigint ELSE 0 END";
+	"SELECT CASE WHEN bd_say_finish($1, $2, '{}', $3) THEN $4::bigint ELSE 0 END";
 
 /* step_stripe - act on the next due Stripe event */
 static void step_stripe(struct billingd *bd);
@@ -89,6 +89,7 @@ static void tg_kick(struct billingd *bd)
 
 void bd_kick(struct billingd *bd)
 {
+	bd_notice_kick(bd);
 	fast_kick(bd);
 	tg_kick(bd);
 	if (bd->running) {
@@ -118,8 +119,8 @@ static void on_stripe_step(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	log_info("stripe: %s: %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-	if (tgm_parse_int64(PQgetvalue(res, 0, 2), &bot))
-		bd_ring(bd, bot);
+	if (tgm_parse_int64(PQgetvalue(res, 0, 2), &bot) && bot)
+		bd_notice_kick(bd);
 	if (bd->ctx->stopping)
 		round_over(bd);
 	else
@@ -284,8 +285,8 @@ static void on_job_sql(PGresult *res, const char *err, void *arg)
 	if (err)
 		log_warn("bot=%lld update=%lld: %s: %s (tried again later)", (long long)j->bot_id,
 			 (long long)j->seq, q->what, err);
-	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot))
-		bd_ring(j->bd, bot);
+	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot) && bot)
+		bd_notice_kick(j->bd);
 	free(q);
 	bd_job_done(j);
 }
@@ -312,10 +313,10 @@ void bd_job_retry(struct bd_job *j, int seconds, const char *why)
 	bd_job_sql(j, "postponing", retry_sql, 3, params);
 }
 
-void bd_job_say(struct bd_job *j, const char *text, const char *outcome)
+void bd_job_say(struct bd_job *j, const char *name, const char *outcome)
 {
 	char seq[24], bot[24];
-	const char *params[4] = { seq, text, outcome, bot };
+	const char *params[4] = { seq, name, outcome, bot };
 
 	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
 	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/utf8.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct entry {
@@ -62,6 +63,77 @@ static const struct entry entries[] = {
 	{ "no_such_package", "en", NULL, "There is no such package: /buy lists what is for sale." },
 	{ "cards_not_set_up", "en", NULL, "Card payments are not set up yet." },
 	{ "billing_failed", "en", NULL, "Sorry, that did not work. Please try again later." },
+	/* billingd's notices (billingd/render.c): counts have a _one and an _other form */
+	{ "credits_one", "en", NULL, "{n} credit" },
+	{ "credits_other", "en", NULL, "{n} credits" },
+	{ "pass_days_one", "en", NULL, "{n} day of unlimited access" },
+	{ "pass_days_other", "en", NULL, "{n} days of unlimited access" },
+	{ "pass_hours_one", "en", NULL, "{n} hour of unlimited access" },
+	{ "pass_hours_other", "en", NULL, "{n} hours of unlimited access" },
+	{ "what_both", "en", NULL, "{credits} + {pass}" },
+	{ "button_pay", "en", NULL, "Pay {price}" },
+	{ "paid", "en", NULL, "✅ Payment received: {what}.\nYour balance: {balance}." },
+	{ "paid_pass_until", "en", NULL, "\nUnlimited access until {until} UTC." },
+	{ "menu", "en", NULL, "Choose what to buy:" },
+	{ "menu_empty", "en", NULL, "Nothing is for sale yet." },
+	{ "menu_button", "en", NULL, "{label} – {price}" },
+	{ "menu_button_stars", "en", NULL, "{label} – {price} or {stars}" },
+	{ "history", "en", NULL, "Your last purchases:\n{buys}\n\nSpent: {month} in the last 30 days,"
+	  " {spent} in all.\nBalance: {balance}.{owed}" },
+	{ "history_owed", "en", NULL, " Owed: {owed}." },
+	{ "history_none", "en", NULL, "none yet" },
+	{ "history_line", "en", NULL, "{date}  {what}{amount}" },
+	{ "history_pass", "en", NULL, "time pass" },
+	{ "history_credits_one", "en", NULL, "+{n} credit" },
+	{ "history_credits_other", "en", NULL, "+{n} credits" },
+	{ "history_amount", "en", NULL, "  {money}" },
+	{ "autorecharge_off", "en", NULL, "Auto-recharge is off." },
+	{ "autorecharge_no_package", "en", NULL, "There is no package of {package}: /buy lists them." },
+	{ "autorecharge_on", "en", NULL, "Auto-recharge is on: when your balance falls under {below},"
+	  " {credits} are bought for {price} with your saved card.{card}" },
+	{ "autorecharge_no_card", "en", NULL,
+	  " No card is saved yet: buy once with /buy{credits} and it is kept." },
+	{ "autorecharge_usage", "en", NULL, "Usage: /autorecharge on <credits> <below>,"
+	  " e.g. /autorecharge on 100 10\n/autorecharge off" },
+	{ "card_saved", "en", NULL, "💳 Your card {brand} •••• {last4} is saved:"
+	  " /autorecharge on <credits> <below> tops you up automatically." },
+	{ "payment_refused", "en", NULL, "❌ Your payment did not go through (the bank refused it)."
+	  " Nothing was charged: /buy to try again." },
+	{ "payment_failed", "en", NULL, "❌ Your payment failed: {why} You can try again with /buy." },
+	{ "payment_failed_why", "en", NULL, "the card was declined." },
+	{ "dispute", "en", NULL, "🚨 Dispute opened: {amount} by user {user} (reason: {reason})."
+	  " Payment {payment}, dispute {dispute}. Answer it in the Stripe Dashboard before the"
+	  " deadline." },
+	{ "dispute_reason_unknown", "en", NULL, "unknown" },
+	{ "refund", "en", NULL, "↩️ A refund of {amount} was made: {taken} taken back.{owed}"
+	  " Your balance: {balance}." },
+	{ "refund_owed_one", "en", NULL, " {n} credit was already spent and is owed." },
+	{ "refund_owed_other", "en", NULL, " {n} credits were already spent and are owed." },
+	{ "offer", "en", NULL, "{label}: {what} for {price}.{note}" },
+	{ "offer_note", "en", NULL, "\n{note}" },
+	{ "recharge_failed", "en", NULL,
+	  "⚠️ Auto-recharge could not charge your card: {why} Pay here to top up:" },
+	{ "recharge_failed_no_link", "en", NULL,
+	  "⚠️ Auto-recharge could not charge your card: {why} Use /buy to top up." },
+	{ "recharge_why_auth", "en", NULL,
+	  "your bank wants you to confirm this payment (authentication required)." },
+	{ "recharge_why_declined", "en", NULL, "your card was declined ({code})." },
+	{ "recharge_why_failed", "en", NULL, "the payment could not be made." },
+	{ "recharge_why_confirm", "en", NULL, "the payment needs your confirmation ({status})." },
+	{ "recharge_why_no_setup", "en", NULL, "card payments are not set up." },
+	{ "recharge_why_no_card", "en", NULL, "no card is saved yet." },
+	{ "welcome_back", "en", NULL, "Welcome back! /balance shows your credits." },
+	{ "payment_confirmed", "en", NULL, "✅ Your payment is confirmed. Your balance: {balance}." },
+	{ "payment_pending", "en", NULL,
+	  "⏳ Your payment is being processed: a message follows as soon as it is complete." },
+	{ "portal", "en", NULL, "Your payment details, cards and receipts:" },
+	{ "button_portal", "en", NULL, "Manage payments" },
+	{ "precheckout_gone", "en", NULL,
+	  "This product is no longer on sale at this price. Send /buy again." },
+	/* a campaign's gift without a message of its own (gatewayd/campaignbody.c); {credits},
+	 * the balance after it, is filled per user when the campaign starts */
+	{ "campaign_gift", "en", NULL,
+	  "🎁 You received a gift of {gift} credits. Your balance: {credits} credits." },
 };
 
 #define NENTRIES (sizeof(entries) / sizeof(entries[0]))
@@ -90,6 +162,20 @@ static const struct entry *find_any(const char *name, const char *lang)
 const char *tgm_text(const char *name, const char *lang)
 {
 	return find_any(name, lang)->text;
+}
+
+bool tgm_text_has(const char *name)
+{
+	return find(name, "en") != NULL;
+}
+
+char *tgm_text_count(char *out, size_t len, const char *name, int64_t n, const char *lang)
+{
+	char full[64], num[24];
+
+	snprintf(full, sizeof(full), "%s_%s", name, n == 1 || n == -1 ? "one" : "other");
+	snprintf(num, sizeof(num), "%lld", (long long)n);
+	return tgm_text_fill(out, len, tgm_text(full, lang), (const char *const[]){ "n", num, NULL });
 }
 
 const char *tgm_text_bot(yajl_val settings, const char *name, const char *lang)

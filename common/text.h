@@ -8,7 +8,9 @@
 #ifndef TGM_TEXT_H
 #define TGM_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <yajl/yajl_tree.h>
 
 /* the English texts a bot setting overrides; also the setting's default in botset.c */
@@ -17,6 +19,16 @@
 
 /* tgm_text - the catalog's text name in lang (NULL: English); an unknown name is a bug */
 const char *tgm_text(const char *name, const char *lang);
+
+/* tgm_text_has - whether the catalog has the entry name (in English, so in every language) */
+bool tgm_text_has(const char *name);
+
+/*
+ * tgm_text_count - a count as words: the entry name_one or name_other (the language's
+ * plural rule; English: one for 1 and -1) with {n} filled, into out (len bytes).
+ * Returns out.
+ */
+char *tgm_text_count(char *out, size_t len, const char *name, int64_t n, const char *lang);
 
 /*
  * tgm_text_bot - name as a bot says it: the bot's own text when its settings (may be

@@ -144,6 +144,17 @@ int record_pending(const struct record *rec)
 	return rec->pending;
 }
 
+int record_pending_of(const struct record *rec, int64_t bot_id)
+{
+	int n = 0;
+
+	for (const struct item *it = rec->head; it; it = it->next)
+		n += it->bot_id == bot_id;
+	for (const struct item *it = rec->flight; it; it = it->next)
+		n += it->bot_id == bot_id;
+	return n;
+}
+
 /* done - the group committed: tell the commit callback its transitions, then free it
  * (taken off first: the callback may start the next group) */
 static void done(struct record *rec, bool callbacks)

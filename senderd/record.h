@@ -46,5 +46,7 @@ void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, enum tgm_msg
 void record_exec(struct record *rec, const char *sql, int n, const char *const *params);
 /* record_pending - transitions not yet committed */
 int record_pending(const struct record *rec);
+/* record_pending_of - transitions of bot_id's messages not yet committed */
+int record_pending_of(const struct record *rec, int64_t bot_id);
 
 #endif

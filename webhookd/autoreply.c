@@ -3,10 +3,11 @@
  * the bridge relays it: the flood check (above the bot's flood_per_minute the message
  * is stored but neither relayed nor answered, and the admin group is told once per
  * episode: ar_flood in SQL), then the bot's auto-reply rules: keywords are matched
- * here (exact, contains, or a bounded regular expression), the first candidate that
- * may answer answers (ar_fire in SQL: greeting, office hours, once per user per window,
- * the text queued at high priority). Each bot's rules are cached, dropped when gatewayd
- * announces a change on channel tgm_autoreplies and read again after a minute anyway.
+ * here (exact, contains, or a bounded regular expression) and each candidate's
+ * sendMessage of the rule's text made here; the first candidate that may answer answers
+ * (ar_fire in SQL: greeting, office hours, once per user per window; queued at high
+ * priority). Each bot's rules are cached, dropped when gatewayd announces a change on
+ * channel tgm_autoreplies, and read again after a minute anyway.
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
@@ -26,7 +27,7 @@
 #define CACHE_MS 60000
 
 static const char load_sql[] =
-	"SELECT id, kind, coalesce(match, ''), coalesce(pattern, '') FROM autoreplies"
+	"SELECT id, kind, coalesce(match, ''), coalesce(pattern, ''), text FROM autoreplies"
 	" WHERE bot_id = $1 AND enabled ORDER BY position, id";
 
 static const char flood_sql[] =
@@ -35,7 +36,7 @@ static const char flood_sql[] =
 
 static const char fire_sql[] =
 	"SELECT rule_id, message_id FROM ar_fire($1, $2, $3, coalesce(to_timestamp($4::bigint),"
-	" now()), $5::bigint[])";
+	" now()), $5::bigint[], $6::jsonb)";
 
 enum ar_kind { AR_KEYWORD, AR_HOURS, AR_GREETING };
 enum ar_match { AR_EXACT, AR_CONTAINS, AR_REGEX };
@@ -45,6 +46,7 @@ struct ar_rule {
 	enum ar_kind kind;
 	enum ar_match match;
 	char *pattern;
+	char *text; /* the owner's answer */
 	regex_t re;
 	bool re_ok;
 };
@@ -71,6 +73,7 @@ static void rules_clear(struct ar_rules *rs)
 		if (rs->r[i].re_ok)
 			regfree(&rs->r[i].re);
 		free(rs->r[i].pattern);
+		free(rs->r[i].text);
 	}
 	free(rs->r);
 	rs->r = NULL;
@@ -105,6 +108,7 @@ static void rule_fill(struct ar_rule *r, PGresult *res, int i)
 	r->match = strcmp(match, "regex") == 0 ? AR_REGEX
 		   : strcmp(match, "contains") == 0 ? AR_CONTAINS : AR_EXACT;
 	r->pattern = tgm_xstrdup(PQgetvalue(res, i, 3));
+	r->text = tgm_xstrdup(PQgetvalue(res, i, 4));
 	if (r->kind == AR_KEYWORD && r->match == AR_REGEX) {
 		r->re_ok = tgm_rematch_compile(&r->re, r->pattern, err, sizeof(err));
 		if (!r->re_ok)
@@ -149,21 +153,28 @@ static bool rule_matches(const struct ar_rule *r, const char *text)
 	return r->re_ok && tgm_rematch_run(&r->re, text);
 }
 
-/* candidates - the ids of the rules that match, in order, as a PostgreSQL array;
- * false when none does */
-static bool candidates(const struct ar_rules *rs, const char *text, struct tgm_buf *out)
+/* candidates - the rules that match, in order: their ids as a PostgreSQL array and
+ * the sendMessage each would queue, as a JSON array; false when none does */
+static bool candidates(const struct ar_rules *rs, const struct wh_job *j, struct tgm_buf *ids,
+		       yajl_gen params)
 {
 	char id[24];
 	bool any = false;
 
-	tgm_buf_init(out);
+	tgm_buf_init(ids);
+	yajl_gen_array_open(params);
 	for (size_t i = 0; i < rs->n; i++)
-		if (rule_matches(&rs->r[i], text)) {
+		if (rule_matches(&rs->r[i], j->text)) {
 			snprintf(id, sizeof(id), "%lld", (long long)rs->r[i].id);
-			tgm_pgarr_add(out, id);
+			tgm_pgarr_add(ids, id);
+			yajl_gen_map_open(params);
+			tgm_jgen_kint(params, "chat_id", j->user_id);
+			tgm_jgen_kstr(params, "text", rs->r[i].text);
+			yajl_gen_map_close(params);
 			any = true;
 		}
-	tgm_pgarr_end(out);
+	tgm_pgarr_end(ids);
+	yajl_gen_array_close(params);
 	return any;
 }
 
@@ -201,18 +212,21 @@ static void on_fired(struct wh_job *j, PGresult *res, const char *err)
 static void evaluate(struct wh_job *j, const struct ar_rules *rs)
 {
 	char txt[4][24];
-	const char *p[5];
+	const char *p[6];
 	struct tgm_buf ids;
+	yajl_gen params = tgm_jgen_new();
+	bool any = candidates(rs, j, &ids, params);
 
-	if (!candidates(rs, j->text, &ids)) {
-		tgm_buf_free(&ids);
-		wh_bridge_user(j);
-		return;
+	if (any) {
+		job_params(j, txt, p);
+		p[4] = ids.p;
+		p[5] = tgm_jgen_text(params, NULL);
+		wh_job_query(j, fire_sql, 6, p, on_fired);
 	}
-	job_params(j, txt, p);
-	p[4] = ids.p;
-	wh_job_query(j, fire_sql, 5, p, on_fired);
 	tgm_buf_free(&ids);
+	yajl_gen_free(params);
+	if (!any)
+		wh_bridge_user(j);
 }
 
 static void on_loaded(struct wh_job *j, PGresult *res, const char *err)

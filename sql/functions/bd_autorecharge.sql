@@ -1,45 +1,36 @@
--- bd_autorecharge.sql - /autorecharge [on <credits> <below> | off]
+-- bd_autorecharge.sql - /autorecharge as billingd parsed it: off (p_on false), or on with
+-- the package of p_credits credits, bought when the balance falls under p_below
 -- (first created by 008_billing.sql; this file holds its current text)
-CREATE OR REPLACE FUNCTION bd_autorecharge(p_seq bigint, p_args text) RETURNS boolean
+CREATE OR REPLACE FUNCTION bd_autorecharge(p_seq bigint, p_on boolean, p_credits bigint,
+                                           p_below bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     u record;
-    w text[] := regexp_split_to_array(lower(trim(coalesce(p_args, ''))), '\s+');
     pr products%ROWTYPE;
-    card stripe_customers%ROWTYPE;
-    txt text;
 BEGIN
     SELECT * INTO u FROM bd_open(p_seq);
     IF u.bot IS NULL THEN
         RETURN false;
     END IF;
-    SELECT * INTO card FROM stripe_customers WHERE bot_id = u.bot AND user_id = u.usr;
-    IF w[1] = 'off' THEN
+    IF NOT p_on THEN
         UPDATE auto_recharge SET enabled = false, updated_at = now()
          WHERE bot_id = u.bot AND user_id = u.usr;
-        txt := 'Auto-recharge is off.';
-    ELSIF w[1] = 'on' AND w[2] ~ '^[0-9]{1,12}$' AND w[3] ~ '^[0-9]{1,12}$'
-          AND w[3]::bigint > 0 THEN
-        SELECT * INTO pr FROM bd_product(u.bot, 'credits:' || w[2]);
-        IF pr.id IS NULL THEN
-            txt := format('There is no package of %s credits: /buy lists them.', w[2]);
-        ELSE
-            INSERT INTO auto_recharge (bot_id, user_id, product_id, threshold)
-            VALUES (u.bot, u.usr, pr.id, w[3]::bigint)
-            ON CONFLICT (bot_id, user_id) DO UPDATE
-               SET product_id = EXCLUDED.product_id, threshold = EXCLUDED.threshold,
-                   enabled = true, armed = true, updated_at = now();
-            txt := format('Auto-recharge is on: when your balance falls under %s credits,'
-                          ' %s are bought for %s with your saved card.%s', w[3], pr.credits,
-                          bd_money(pr.price, pr.currency),
-                          CASE WHEN card.payment_method IS NULL THEN ' No card is saved yet:'
-                               || ' buy once with /buy' || pr.credits || ' and it is kept.'
-                               ELSE '' END);
-        END IF;
-    ELSE
-        txt := E'Usage: /autorecharge on <credits> <below>, e.g. /autorecharge on 100 10\n'
-               '/autorecharge off';
+        PERFORM bd_notice(u.bot, u.usr, 'autorecharge_off');
+        RETURN bd_finish(p_seq, 'autorecharge');
     END IF;
-    PERFORM bd_say(u.bot, u.usr, txt);
+    SELECT * INTO pr FROM bd_product(u.bot, 'credits:' || p_credits);
+    IF pr.id IS NULL THEN
+        PERFORM bd_notice(u.bot, u.usr, 'autorecharge_no_package',
+                          jsonb_build_object('credits', p_credits));
+        RETURN bd_finish(p_seq, 'autorecharge');
+    END IF;
+    INSERT INTO auto_recharge (bot_id, user_id, product_id, threshold)
+    VALUES (u.bot, u.usr, pr.id, p_below)
+    ON CONFLICT (bot_id, user_id) DO UPDATE
+       SET product_id = EXCLUDED.product_id, threshold = EXCLUDED.threshold,
+           enabled = true, armed = true, updated_at = now();
+    PERFORM bd_notice(u.bot, u.usr, 'autorecharge_on', bd_product_args(pr)
+        || jsonb_build_object('below', p_below, 'card', EXISTS (SELECT 1 FROM stripe_customers
+               WHERE bot_id = u.bot AND user_id = u.usr AND payment_method IS NOT NULL)));
     RETURN bd_finish(p_seq, 'autorecharge');
 END $$;

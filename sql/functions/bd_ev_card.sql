@@ -14,9 +14,8 @@ BEGIN
         RETURN;
     END IF;
     IF bd_notice_once('card:' || (o->>'id')) THEN
-        PERFORM bd_say(c.bot_id, c.user_id, format('💳 Your card %s •••• %s is saved:'
-            ' /autorecharge on <credits> <below> tops you up automatically.',
-            coalesce(c.card_brand, ''), coalesce(c.card_last4, '-')));
+        PERFORM bd_notice(c.bot_id, c.user_id, 'card_saved', jsonb_build_object(
+            'brand', coalesce(c.card_brand, ''), 'last4', coalesce(c.card_last4, '-')));
         bot := c.bot_id;
     END IF;
     outcome := 'card saved';

@@ -38,8 +38,7 @@ BEGIN
     UPDATE payments SET status = 'failed', failure = 'async payment failed',
            updated_at = now() WHERE id = pid;
     IF bd_notice_once('failed:' || (o->>'id')) THEN
-        PERFORM bd_say(p.bot_id, p.user_id, '❌ Your payment did not go through (the bank'
-                       ' refused it). Nothing was charged: /buy to try again.');
+        PERFORM bd_notice(p.bot_id, p.user_id, 'payment_refused');
     END IF;
     outcome := 'told: async payment failed';
 END $$;

@@ -29,10 +29,9 @@ BEGIN
         outcome := 'dispute recorded (no admin group to alert)';
         RETURN;
     END IF;
-    PERFORM bd_say(p.bot_id, admin, format('🚨 Dispute opened: %s by user %s (reason: %s).'
-        ' Payment %s, dispute %s. Answer it in the Stripe Dashboard before the deadline.',
-        bd_money((o->>'amount')::bigint, o->>'currency'), p.user_id,
-        coalesce(o->>'reason', 'unknown'), coalesce(o->>'payment_intent', '?'), o->>'id'));
+    PERFORM bd_notice(p.bot_id, admin, 'dispute', jsonb_build_object(
+        'amount', (o->>'amount')::bigint, 'currency', o->>'currency', 'user', p.user_id,
+        'reason', o->>'reason', 'payment', o->>'payment_intent', 'dispute', o->>'id'));
     UPDATE disputes SET alerted_at = now() WHERE id = o->>'id';
     bot := p.bot_id;
     outcome := 'dispute alerted';

@@ -40,8 +40,7 @@ BEGIN
         bot := NULL;
         RETURN;
     END IF;
-    PERFORM bd_say(bot, (o->'metadata'->>'tgm_user')::bigint,
-        format('❌ Your payment failed: %s You can try again with /buy.',
-               coalesce(err->>'message', 'the card was declined.')));
+    PERFORM bd_notice(bot, (o->'metadata'->>'tgm_user')::bigint, 'payment_failed',
+        jsonb_build_object('why', err->>'message'));
     outcome := 'told: payment failed';
 END $$;

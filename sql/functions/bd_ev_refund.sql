@@ -34,13 +34,10 @@ BEGIN
      WHERE id = p.id;
     bot := p.bot_id;
     IF NOT r.replayed THEN
-        PERFORM bd_say(p.bot_id, p.user_id, format('↩️ A refund of %s was made: %s credits'
-            ' taken back.%s Your balance: %s credits.',
-            bd_money((o->>'amount_refunded')::bigint - p.refunded_amount, o->>'currency'),
-            -r.applied, CASE WHEN target - p.refunded_credits + r.applied > 0
-                THEN format(' %s credits were already spent and are owed.',
-                            target - p.refunded_credits + r.applied) ELSE '' END,
-            r.balance));
+        PERFORM bd_notice(p.bot_id, p.user_id, 'refund', jsonb_build_object(
+            'amount', (o->>'amount_refunded')::bigint - p.refunded_amount,
+            'currency', o->>'currency', 'taken', -r.applied,
+            'owed', target - p.refunded_credits + r.applied, 'balance', r.balance));
         PERFORM bd_low_check(p.bot_id, p.user_id);
     END IF;
     outcome := format('refunded: %s credits taken, %s owed', -r.applied,

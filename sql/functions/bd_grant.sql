@@ -1,5 +1,5 @@
 -- bd_grant.sql - a payment is paid: grant its product once (ledger key p_key), record the
--- payment as paid, tell the user their new balance. Returns whether this call granted.
+-- payment as paid, record the notice of the new balance. Returns whether this call granted.
 -- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_grant(p_payment bigint, p_key text, p_reason text) RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -19,11 +19,10 @@ BEGIN
     IF r.replayed THEN
         RETURN false;
     END IF;
-    PERFORM bd_say(p.bot_id, p.user_id, format('✅ Payment received: %s.%s%s',
-        bd_what(p.credits, p.pass_seconds),
-        format(E'\nYour balance: %s credits.', r.balance),
-        CASE WHEN r.pass_until > now() THEN format(E'\nUnlimited access until %s UTC.',
-             to_char(r.pass_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')) ELSE '' END));
+    PERFORM bd_notice(p.bot_id, p.user_id, 'paid', jsonb_build_object(
+        'credits', p.credits, 'pass_seconds', p.pass_seconds, 'balance', r.balance,
+        'pass_until', CASE WHEN r.pass_until > now()
+                           THEN extract(epoch FROM r.pass_until)::bigint END));
     PERFORM bd_low_check(p.bot_id, p.user_id);
     RETURN true;
 END $$;

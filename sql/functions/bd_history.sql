@@ -5,7 +5,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     u record;
     bu bot_users%ROWTYPE;
-    buys text;
+    buys jsonb;
     month bigint;
 BEGIN
     SELECT * INTO u FROM bd_open(p_seq);
@@ -13,21 +13,18 @@ BEGIN
         RETURN false;
     END IF;
     SELECT * INTO bu FROM bot_users WHERE bot_id = u.bot AND user_id = u.usr;
-    SELECT string_agg(format('%s  %s%s', to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-                             CASE WHEN l.kind = 'pass' THEN 'time pass'
-                                  ELSE '+' || l.credits || ' credits' END,
-                             CASE WHEN l.amount IS NOT NULL
-                                  THEN '  ' || bd_money(l.amount, l.currency) ELSE '' END),
-                      E'\n' ORDER BY l.id DESC)
+    SELECT jsonb_agg(jsonb_build_object('at', extract(epoch FROM l.at)::bigint,
+                                        'pass', l.kind = 'pass', 'credits', l.credits,
+                                        'amount', l.amount, 'currency', l.currency)
+                     ORDER BY l.id DESC)
       INTO buys FROM (SELECT * FROM ledger WHERE bot_id = u.bot AND user_id = u.usr
                         AND kind IN ('grant', 'pass', 'gift', 'free')
                       ORDER BY id DESC LIMIT 5) l;
     SELECT coalesce(-sum(credits), 0) INTO month FROM ledger
      WHERE bot_id = u.bot AND user_id = u.usr AND kind = 'debit'
        AND at > now() - interval '30 days';
-    PERFORM bd_say(u.bot, u.usr, format(E'Your last purchases:\n%s\n\nSpent: %s credits in'
-        || E' the last 30 days, %s in all.\nBalance: %s credits.%s',
-        coalesce(buys, 'none yet'), month, bu.spent, bu.credits,
-        CASE WHEN bu.owed > 0 THEN format(' Owed: %s credits.', bu.owed) ELSE '' END));
+    PERFORM bd_notice(u.bot, u.usr, 'history', jsonb_build_object(
+        'buys', coalesce(buys, '[]'), 'month', month, 'spent', bu.spent,
+        'credits', bu.credits, 'owed', bu.owed));
     RETURN bd_finish(p_seq, 'history');
 END $$;

@@ -10,8 +10,7 @@ DECLARE
 BEGIN
     SELECT c.warn, c.credits INTO warned, bal FROM low_balance_cross(p_bot, p_user, low) c;
     IF coalesce(warned, false) THEN
-        PERFORM bd_say(p_bot, p_user, format('⚠️ Your balance is low: %s credits left. /buy to'
-                                             ' top up.', bal));
+        PERFORM bd_notice(p_bot, p_user, 'low_balance', jsonb_build_object('credits', bal));
         RETURN true;
     END IF;
     RETURN false;

@@ -1,6 +1,6 @@
 -- bd_offer.sql - the purchase of a product is ready: record the Checkout Session (when
 -- there is one), send its link as a URL button, and a Stars invoice when the product
--- has a Stars price; finish the update
+-- has a Stars price (as notices; p_note: a catalog text's name); finish the update
 -- (first created by 008_billing.sql; this file holds its current text)
 CREATE OR REPLACE FUNCTION bd_offer(p_seq bigint, p_product bigint, p_session text, p_url text,
                          p_note text DEFAULT NULL) RETURNS boolean
@@ -20,17 +20,13 @@ BEGIN
         VALUES (u.bot, u.usr, pr.id, 'checkout', p_session, p_seq, p_url, pr.price,
                 pr.currency, pr.credits, pr.pass_seconds)
         ON CONFLICT (checkout_session_id) DO NOTHING;
-        PERFORM bd_say(u.bot, u.usr, format('%s: %s for %s.%s', pr.label,
-            bd_what(pr.credits, pr.pass_seconds), bd_money(pr.price, pr.currency),
-            coalesce(E'\n' || p_note, '')),
-            jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
-                jsonb_build_object('text', 'Pay ' || bd_money(pr.price, pr.currency),
-                                   'url', p_url)))));
+        PERFORM bd_notice(u.bot, u.usr, 'offer', bd_product_args(pr)
+                          || jsonb_build_object('url', p_url, 'note', p_note));
     ELSIF p_note IS NOT NULL THEN
-        PERFORM bd_say(u.bot, u.usr, p_note);
+        PERFORM bd_notice(u.bot, u.usr, p_note);
     END IF;
     IF pr.stars_price IS NOT NULL THEN
-        PERFORM bd_invoice(u.bot, u.usr, pr);
+        PERFORM bd_notice(u.bot, u.usr, 'invoice', bd_product_args(pr));
     END IF;
     RETURN bd_finish(p_seq, CASE WHEN p_session IS NOT NULL THEN 'checkout ' || p_session
                                  WHEN pr.stars_price IS NOT NULL THEN 'stars invoice'

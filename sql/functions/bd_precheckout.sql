@@ -1,8 +1,7 @@
 -- bd_precheckout.sql - is a Stars pre-checkout query for something still on sale at that
--- price? (ok, the error to show when not)
+-- price? (billingd words the error when not)
 -- (first created by 008_billing.sql; this file holds its current text)
-CREATE OR REPLACE FUNCTION bd_precheckout(p_seq bigint, OUT query_id text, OUT ok boolean,
-                               OUT error text)
+CREATE OR REPLACE FUNCTION bd_precheckout(p_seq bigint, OUT query_id text, OUT ok boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     u record;
@@ -19,7 +18,4 @@ BEGIN
     END IF;
     ok := pr.id IS NOT NULL AND q->>'currency' = 'XTR'
           AND (q->>'total_amount')::bigint = pr.stars_price;
-    IF NOT ok THEN
-        error := 'This product is no longer on sale at this price. Send /buy again.';
-    END IF;
 END $$;

@@ -19,13 +19,8 @@ BEGIN
                 pr.currency, pr.credits, pr.pass_seconds)
         ON CONFLICT (checkout_session_id) DO NOTHING;
     END IF;
-    PERFORM bd_say(r.bot_id, r.user_id, format('⚠️ Auto-recharge could not charge your card:'
-        ' %s%s', p_why, CASE WHEN p_session IS NULL THEN ' Use /buy to top up.'
-                             ELSE ' Pay here to top up:' END),
-        CASE WHEN p_session IS NULL THEN NULL
-             ELSE jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
-                 jsonb_build_object('text', 'Pay ' || bd_money(pr.price, pr.currency),
-                                    'url', p_url)))) END);
+    PERFORM bd_notice(r.bot_id, r.user_id, 'recharge_failed', jsonb_build_object(
+        'why', p_why, 'url', p_url, 'price', pr.price, 'currency', pr.currency));
     UPDATE recharges SET status = CASE WHEN p_session IS NULL THEN 'failed' ELSE 'link' END,
            detail = p_why, done_at = now(), claimed_until = NULL WHERE id = p_id;
     RETURN true;

@@ -14,17 +14,16 @@ BEGIN
         RETURN false;
     END IF;
     IF o IS NULL THEN
-        PERFORM bd_say(u.bot, u.usr, 'Welcome back! /balance shows your credits.');
+        PERFORM bd_notice(u.bot, u.usr, 'welcome_back');
         RETURN bd_finish(p_seq, 'return: no such payment');
     END IF;
     SELECT * INTO r FROM bd_ev_checkout('checkout.session.completed', o);
     IF r.outcome = 'already granted' THEN
         SELECT credits INTO bal FROM bot_users WHERE bot_id = u.bot AND user_id = u.usr;
-        PERFORM bd_say(u.bot, u.usr, format('✅ Your payment is confirmed. Your balance: %s'
-                                            ' credits.', bal));
+        PERFORM bd_notice(u.bot, u.usr, 'payment_confirmed',
+                          jsonb_build_object('balance', bal));
     ELSIF r.outcome LIKE 'pending%' THEN
-        PERFORM bd_say(u.bot, u.usr, '⏳ Your payment is being processed: a message follows'
-                                     ' as soon as it is complete.');
+        PERFORM bd_notice(u.bot, u.usr, 'payment_pending');
     END IF;
     RETURN bd_finish(p_seq, 'return: ' || r.outcome);
 END $$;

@@ -1,6 +1,8 @@
--- bd_say_finish.sql - tell the user text and finish the update with outcome
+-- bd_say_finish.sql - tell the user the notice p_name (with p_args) and finish the update
+-- with outcome
 -- (first created by 008_billing.sql; this file holds its current text)
-CREATE OR REPLACE FUNCTION bd_say_finish(p_seq bigint, p_text text, p_outcome text) RETURNS boolean
+CREATE OR REPLACE FUNCTION bd_say_finish(p_seq bigint, p_name text, p_args jsonb,
+                                         p_outcome text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     u record;
@@ -10,7 +12,7 @@ BEGIN
         RETURN false;
     END IF;
     IF u.usr IS NOT NULL THEN
-        PERFORM bd_say(u.bot, u.usr, p_text);
+        PERFORM bd_notice(u.bot, u.usr, p_name, p_args);
     END IF;
     RETURN bd_finish(p_seq, p_outcome);
 END $$;

@@ -89,12 +89,17 @@ class BillingWorld(World):
     def texts(self, bot, chat=USER):
         return [p.get("text", "") for m, p in self.said(bot, chat) if m == "sendMessage"]
 
+    def told(self):
+        """billingd said all it recorded: its notices are rendered and queued (the SQL
+        functions record a notice with each change; billingd/notice.c queues it next)"""
+        return self.one("SELECT count(*) = 0 FROM billing_outbox")[0]
+
     def billing_done(self, bot, n, timeout=15):
         def done():
             rows = self.query("SELECT billing_outcome FROM tg_updates WHERE bot_id = %s AND"
                               " billing_at IS NOT NULL AND billing_done_at IS NOT NULL"
                               " ORDER BY seq", (bot.id,))
-            return rows if len(rows) >= n else None
+            return rows if len(rows) >= n and self.told() else None
         return [r[0] for r in wait_for(done, timeout, what=f"{n} billing updates done")]
 
     def buy(self, bot, text="/buy10", n=1):
@@ -137,7 +142,7 @@ class BillingWorld(World):
         def done():
             rows = dict(self.query("SELECT id, outcome FROM stripe_events WHERE id = ANY(%s)"
                                    " AND processed_at IS NOT NULL", (ids,)))
-            return rows if len(rows) == len(ids) else None
+            return rows if len(rows) == len(ids) and self.told() else None
         return wait_for(done, timeout, what=f"stripe events {ids} processed")
 
     def grants(self, bot, user=USER):
@@ -324,7 +329,7 @@ def test_a_time_pass_purchase(bw):
     bw.start()
     bw.press(bot, f"buy:{day}")
     bw.billing_done(bot, 1)
-    assert "Day pass: 1 day(s) of unlimited access for 3.00 USD." in bw.texts(bot)[-1]
+    assert "Day pass: 1 day of unlimited access for 3.00 USD." in bw.texts(bot)[-1]
     (cs,) = bw.st.sessions
     bw.processed(bw.send(bw.st.completed(cs)))
     assert bw.grants(bot) == [(f"stripe:cs:{cs}", "pass", 0)]
@@ -730,6 +735,25 @@ def test_low_balance_warning_once_per_crossing_after_a_refund(bw):
     bw.processed(bw.send(bw.st.event("charge.refunded", bw.st.charge(pi, 500, 400))))
     warnings = [t for t in bw.texts(bot) if "balance is low" in t]
     assert bw.credits(bot) == 2 and len(warnings) == 1
+
+
+def test_notices_are_told_in_order_and_an_unknown_one_is_dropped_alone(bw):
+    """The SQL functions record notices (a name and its arguments); billingd renders
+    them from the catalog and queues them, a chat's in the order recorded, those
+    recorded while it was down too. A notice it does not know is dropped with a warning
+    and holds up nothing."""
+    bot = bw.new_bot()
+    for name, args in (("paid", {"credits": 1, "pass_seconds": 0, "balance": 1}),
+                       ("no_such_notice", {}), ("low_balance", {"credits": 1})):
+        bw.query("SELECT bd_notice(%s, %s, %s, %s)", (bot.id, USER, name, json.dumps(args)))
+    bw.start()
+    said = bw.wait_said(bot, 2)
+    assert [p["text"] for _, p in said] == [
+        "✅ Payment received: 1 credit.\nYour balance: 1 credit.",
+        "⚠️ Your balance is low: 1 credits left. /buy to top up."]
+    wait_for(bw.told, 10, what="the outbox emptied")
+    assert "no such notice: no_such_notice (dropped)" in bw.billingd_proc.log()
+    assert len(bw.said(bot)) == 2
 
 
 def test_a_debit_race_that_would_go_negative_is_refused(bw):

@@ -166,3 +166,40 @@ def test_hacking_tour_matches_the_files():
     assert "(no opening comment: add one)" not in text
     for c in sorted(REPO.glob("gatewayd/*.c")):
         assert f"- `{c.name}`: " in text, c
+
+
+def catalog_names():
+    """The entry names of common/text.c's catalog."""
+    names = set(re.findall(r'^\t\{ "([a-z_0-9]+)", "[a-z]{2}",', (REPO / "common/text.c")
+                           .read_text(), re.M))
+    assert len(names) > 50, "common/text.c: could not read its catalog"
+    return names
+
+
+ARG = r"(?:[^,;()]|\((?:[^()]|\([^()]*\))*\))*"  # a SQL argument: nested brackets allowed
+
+
+def test_billing_notices_are_in_the_catalog_and_documented():
+    """Every notice a SQL function records (bd_notice) or billingd says by name
+    (bd_job_say) is a catalog entry and a row of docs/texts.md; no function file builds
+    a text (SQL keeps invariants, C keeps words)."""
+    catalog = catalog_names()
+    renderers = set(re.findall(r'^\t\{ "([a-z_]+)", [a-z_]+ \},', (REPO / "billingd/render.c")
+                               .read_text(), re.M))
+    assert "invoice" in renderers, "billingd/render.c: could not read its renderers"
+    doc = (REPO / "docs/texts.md").read_text()
+    recorded = set()
+    for path in sorted((REPO / "sql/functions").glob("*.sql")):
+        text = path.read_text()
+        recorded |= set(re.findall(r"bd_notice\((?:%s),(?:%s),\s*'([a-z_]+)'" % (ARG, ARG), text))
+        assert "'text'" not in text and "bd_say(" not in text, \
+            f"{path.name} builds a text: record a notice (bd_notice) instead"
+        assert "queue_message(" not in text or not path.stem.startswith("bd_"), \
+            f"{path.name} queues a message: record a notice (bd_notice) instead"
+    for path in sorted((REPO / "billingd").glob("*.c")):
+        recorded |= set(re.findall(r'bd_job_say\(j, "([a-z_]+)"', path.read_text()))
+    assert {"paid", "menu", "history", "refund", "autorecharge_usage"} <= recorded
+    unknown = recorded - catalog - renderers
+    assert not unknown, f"notices neither in the catalog nor rendered: {unknown}"
+    missing = {n for n in recorded if f"`{n}`" not in doc}
+    assert not missing, f"docs/texts.md misses the notices {missing}"
