@@ -6,6 +6,7 @@
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/campaigns.h"
 #include "gatewayd/events.h"
 #include "gatewayd/inbox.h"
 #include "gatewayd/worker.h"
@@ -73,6 +74,21 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/callbacks", gw_dispatch, R(GW_SCOPE_READ, gw_callbacks_list) },
 	{ EVHTTP_REQ_POST, "/v1/callbacks/{id}/redeliver", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_callbacks_redeliver) },
+	/* broadcasts (campaigns.c, campaignrun.c, campaignreport.c, presets.c) */
+	{ POST, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaigns_create) },
+	{ GET, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_list) },
+	{ GET, "/v1/campaigns/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_get) },
+	{ GET, "/v1/campaigns/{id}/preview", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_preview) },
+	{ GET, "/v1/campaigns/{id}/report.csv", gw_dispatch, R(GW_SCOPE_READ, gw_campaignreport) },
+	{ POST, "/v1/campaigns/{id}/start", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_start) },
+	{ POST, "/v1/campaigns/{id}/pause", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_pause) },
+	{ POST, "/v1/campaigns/{id}/resume", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_resume) },
+	{ POST, "/v1/campaigns/{id}/cancel", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_cancel) },
+	{ POST, "/v1/campaigns/{id}/retry", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_retry) },
+	{ GET, "/v1/campaign-presets", gw_dispatch, R(GW_SCOPE_READ, gw_presets_list) },
+	{ POST, "/v1/campaign-presets", gw_dispatch, R(GW_SCOPE_ADMIN, gw_presets_create) },
+	{ EVHTTP_REQ_DELETE, "/v1/campaign-presets/{id}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_presets_delete) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */
 	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
 	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
