@@ -9,6 +9,8 @@ Real webhookd, gatewayd and senderd against the fake Telegram; updates go throug
 webhookd's intake like Telegram's.
 """
 
+import csv
+import io
 import json
 
 import pytest
@@ -338,3 +340,38 @@ def test_response_times_per_conversation_and_per_agent(w):
             "from")
     problem(w.key("globex").get(f"/v1/conversations/{cid}/stats"), 404,
             "conversation_not_found")
+
+
+def test_contacts_and_message_history_export_as_csv(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.senderd()
+    u = w.message("=1+1, \"quoted\"")
+    u["message"]["from"]["first_name"] = "=HYPERLINK()"
+    assert w.post(bot, u).status_code == 200
+    w.wait_processed(bot, 1)
+    conv = w.conv(api, bot)
+    vip = api.post("/v1/tags", {"name": "VIP"}).json()
+    api.post(f"/v1/conversations/{conv['id']}/tags", {"tag_id": vip["id"]})
+    assert api.post(f"/v1/conversations/{conv['id']}/messages",
+                    {"text": "answer"}).status_code == 202
+    # more than a batch of conversations, made in SQL
+    w.query("INSERT INTO conversations (tenant_id, bot_id, chat_id)"
+            " SELECT %s, %s, 1000 + g FROM generate_series(1, 1200) g", (w.tenant_id, bot.id))
+    r = api.get("/v1/exports/contacts.csv")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:4] == ["conversation_id", "bot_id", "user_id", "first_name"]
+    assert len(rows) == 1 + 1201
+    assert rows[1][2:9] == ["42", "'=HYPERLINK()", "", "ada", "open", "", "VIP"]
+    tagged = api.get("/v1/exports/contacts.csv", params={"tag_id": vip["id"]}).text
+    assert len(list(csv.reader(io.StringIO(tagged)))) == 2
+    r = api.get("/v1/exports/conversation-messages.csv",
+                params={"since": "2020-01-01T00:00:00Z"})
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert [(x[0], x[5]) for x in rows[1:]] == [("in", "'=1+1, \"quoted\""), ("out", "answer")]
+    assert api.get("/v1/exports/conversation-messages.csv",
+                   params={"until": "2020-01-01T00:00:00Z"}).text.count("\n") == 1
+    problem(api.get("/v1/exports/conversation-messages.csv", params={"since": "x"}), 422,
+            "invalid_parameter", "since")
+    assert w.key("globex").get("/v1/exports/contacts.csv").text.count("\n") == 1
