@@ -134,8 +134,8 @@ static void offer_checkout(struct rc *rc, const char *why)
 		return;
 	}
 	tgm_buf_init(&f);
-	bd_session_form(&f, 0, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9], rc->price,
-			rc->col[5], rc->col[10], rc->col[6]);
+	bd_checkout_form(&f, 0, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9],
+			 rc->price, rc->col[5], rc->col[10], rc->col[6]);
 	snprintf(key, sizeof(key), "tgm-recharge-checkout-%lld", (long long)rc->id);
 	rc->bd->inflight++;
 	tgm_stripe_call(rc->bd->http, &conf, "POST", "/v1/checkout/sessions", f.p, key,
