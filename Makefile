@@ -206,7 +206,10 @@ FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address
 FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_OUT)/%)
 # the parsers under test: common/ whole, and gatewayd's request readers
-FUZZ_LIB_SRC := $(COMMON_SRC) build/gen/version.c gatewayd/validate.c gatewayd/botparams.c
+FUZZ_LIB_SRC := $(COMMON_SRC) build/gen/migrations.c build/gen/version.c build/gen/openapi.c \
+                build/gen/dashboard.c \
+                $(filter-out gatewayd/main.c,$(wildcard gatewayd/*.c)) \
+                $(filter-out webhookd/main.c,$(wildcard webhookd/*.c))
 FUZZ_LIB     := $(FUZZ_OUT)/libtgm-fuzz.a
 
 $(FUZZ_OUT)/obj/%.o: %.c

@@ -20,6 +20,7 @@
 struct tgm_config {
 	struct {
 		char *url;
+		char *session_url; /* "" when url has sessions (no transaction pooler) */
 		int connect_timeout;
 		int start_wait;
 	} database;

@@ -14,6 +14,10 @@
 const struct tgm_config_key tgm_config_keys[] = {
 	{ "database", "url", TGM_CFG_STRING, OFF(database.url), "postgresql:///tgm", 0, 0,
 	  TGM_CFG_SECRET, "libpq connection URL of the tgm database" },
+	{ "database", "session_url", TGM_CFG_STRING, OFF(database.session_url), "", 0, 0,
+	  TGM_CFG_SECRET | TGM_CFG_EMPTY_OK, "libpq URL straight to PostgreSQL when url goes"
+	  " through PgBouncer in transaction mode: connections that LISTEN or lock take it"
+	  " (empty: url keeps sessions)" },
 	{ "database", "connect_timeout", TGM_CFG_INT, OFF(database.connect_timeout), "5", 1, 300,
 	  0, "seconds to wait for a database connection" },
 	{ "database", "start_wait", TGM_CFG_INT, OFF(database.start_wait), "60", 0, 86400, 0,

@@ -8,6 +8,7 @@
  * and marked stopped on a clean exit.
  */
 #include "common/version.h"
+#include "common/dbconn.h"
 #include "common/daemon.h"
 #include "common/bus.h"
 #include "common/db.h"
@@ -128,8 +129,7 @@ static PGconn *connect_waiting(struct daemon_run *r, char *err, size_t errlen)
 	int64_t pause = DB_WAIT_FIRST_MS;
 	PGconn *c;
 
-	while ((c = tgm_db_connect(cfg->database.url, cfg->database.connect_timeout,
-				   r->ctx.daemon->name, err, errlen)) == NULL &&
+	while ((c = tgm_dbconn_sync(cfg, r->ctx.daemon->name, err, errlen)) == NULL &&
 	       worth_waiting(err) && tgm_mono_ms() + pause < give_up) {
 		if (pause == DB_WAIT_FIRST_MS)
 			log_notice("waiting for the database (up to %ds): %s",
@@ -351,7 +351,8 @@ static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 	if (!check_database(r, err, errlen))
 		return false;
 	ctx->base = event_base_new();
-	ctx->db = tgm_pg_new(ctx->base, ctx->cfg->database.url, ctx->daemon->name);
+	ctx->db = tgm_dbconn_async(ctx->base, ctx->cfg, ctx->daemon->name,
+				   TGM_DBCONN_SESSION);
 	r->started = true; /* stop() frees whatever start() made, even a part */
 	if (ctx->daemon->start(ctx, err, errlen) != 0)
 		return false;

@@ -9,7 +9,8 @@
  * Prepared statements: a query with a statement (tgm_pg_query_prepared) whose statement
  * is not prepared on this connection yet gets internal queries queued ahead of it: the
  * SET of plan_cache_mode (once per connection), then the PQsendPrepare. A lost
- * connection forgets them all.
+ * connection forgets them all. A pooled connection (tgm_pg_pooled) prepares nothing and
+ * sets nothing: every query is sent unnamed.
  */
 #include "common/pgasync.h"
 #include "common/log.h"
@@ -62,6 +63,7 @@ struct tgm_pg {
 	bool listening;          /* LISTEN is in effect on this connection */
 	struct pg_stmt *stmts;   /* the named statements ever used */
 	bool generic;            /* plan_cache_mode set (or being set) on this connection */
+	bool pooled;             /* behind a transaction pooler: no session state at all */
 };
 
 static void pg_connect_start(struct tgm_pg *pg);
@@ -469,6 +471,10 @@ void tgm_pg_query_prepared(struct tgm_pg *pg, const char *name, const char *sql,
 {
 	struct pg_stmt *st = pg->stmts;
 
+	if (pg->pooled) {
+		enqueue(pg, NULL, sql, n, params, cb, arg);
+		return;
+	}
 	while (st && strcmp(st->name, name) != 0)
 		st = st->next;
 	if (st == NULL) {
@@ -478,6 +484,11 @@ void tgm_pg_query_prepared(struct tgm_pg *pg, const char *name, const char *sql,
 		pg->stmts = st;
 	}
 	enqueue(pg, st, sql, n, params, cb, arg);
+}
+
+void tgm_pg_pooled(struct tgm_pg *pg)
+{
+	pg->pooled = true;
 }
 
 void tgm_pg_listen(struct tgm_pg *pg, const char *channel, tgm_pg_notify_cb cb, void *arg)

@@ -38,6 +38,13 @@ void tgm_pg_query(struct tgm_pg *pg, const char *sql, int n, const char *const *
  */
 void tgm_pg_query_prepared(struct tgm_pg *pg, const char *name, const char *sql, int n,
 			   const char *const *params, tgm_pg_cb cb, void *arg);
+/*
+ * tgm_pg_pooled - the connection goes through a pooler in transaction mode (PgBouncer),
+ * so consecutive transactions may land on different server sessions: queries made with
+ * tgm_pg_query_prepared run unnamed, and nothing is set on the session. Call it before
+ * the first query. LISTEN needs a session: never on a pooled connection.
+ */
+void tgm_pg_pooled(struct tgm_pg *pg);
 bool tgm_pg_connected(const struct tgm_pg *pg);
 /*
  * tgm_pg_transient - a failed query's result (as its callback got it) says it may pass

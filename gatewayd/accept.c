@@ -23,6 +23,7 @@
 #include "gatewayd/accept.h"
 #include "gatewayd/gatewayd.h"
 #include "common/buf.h"
+#include "common/dbconn.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -135,7 +136,8 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	a->nconns = cfg->gatewayd.accept_connections;
 	a->conns = tgm_xcalloc((size_t)a->nconns, sizeof(*a->conns));
 	for (int i = 0; i < a->nconns; i++)
-		a->conns[i].pg = tgm_pg_new(gw->ctx->base, cfg->database.url, "gatewayd-accept");
+		a->conns[i].pg = tgm_dbconn_async(gw->ctx->base, cfg, "gatewayd-accept",
+						   TGM_DBCONN_POOLED);
 	return a;
 }
 

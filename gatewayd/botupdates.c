@@ -15,6 +15,7 @@
 #include "gatewayd/botparams.h"
 #include "gatewayd/gatewayd.h"
 #include "common/json.h"
+#include "common/dbconn.h"
 #include "common/log.h"
 #include "common/pgasync.h"
 #include "common/util.h"
@@ -235,7 +236,8 @@ struct gw_botupdates *gw_botupdates_new(struct gatewayd *gw)
 
 	bu->gw = gw;
 	TAILQ_INIT(&bu->polls);
-	bu->pg = tgm_pg_new(gw->ctx->base, gw->ctx->cfg->database.url, "gatewayd-updates");
+	bu->pg = tgm_dbconn_async(gw->ctx->base, gw->ctx->cfg, "gatewayd-updates",
+				   TGM_DBCONN_SESSION);
 	tgm_pg_listen(bu->pg, "tgm_updates", on_notify, bu);
 	return bu;
 }

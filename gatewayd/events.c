@@ -20,6 +20,7 @@
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/events.h"
 #include "common/buf.h"
+#include "common/dbconn.h"
 #include "common/log.h"
 #include "common/pgasync.h"
 #include "common/util.h"
@@ -525,7 +526,8 @@ struct gw_events *gw_events_new(struct gatewayd *gw)
 	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
 
 	ev->gw = gw;
-	ev->pg = tgm_pg_new(gw->ctx->base, gw->ctx->cfg->database.url, "gatewayd-events");
+	ev->pg = tgm_dbconn_async(gw->ctx->base, gw->ctx->cfg, "gatewayd-events",
+				   TGM_DBCONN_POOLED);
 	TAILQ_INIT(&ev->clients);
 	ev->out = evbuffer_new();
 	ev->ev_tick = event_new(gw->ctx->base, -1, EV_PERSIST, on_tick, ev);

@@ -9,6 +9,7 @@
 #include "gatewayd/events.h"
 #include "gatewayd/worker.h"
 #include "common/doorbell.h"
+#include "common/dbconn.h"
 #include "common/health.h"
 #include "common/httpc.h"
 #include "common/json.h"
@@ -177,7 +178,7 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	ctx->app = gw;
 	gw->ctx = ctx;
 	gw->ratelimit = gw_ratelimit_new();
-	gw->auth_pg = tgm_pg_new(ctx->base, cfg->database.url, "gatewayd-auth");
+	gw->auth_pg = tgm_dbconn_async(ctx->base, cfg, "gatewayd-auth", TGM_DBCONN_SESSION);
 	gw->keys = gw_keycache_new(gw->auth_pg); /* its own connection: a slow query elsewhere
 						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);

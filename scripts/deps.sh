@@ -111,6 +111,7 @@ if [ "$set_name" = test ]; then
     need chromium         "headless browser for the dashboard tests (Playwright)"
     need fonts-dejavu-core "a font, so the dashboard's screenshots show text"
     need groff-base       "renders the man pages in tests/integration/test_docs.py"
+    need pgbouncer        "tgm behind PgBouncer in transaction mode (test_pgbouncer.py)"
     # gcc's sanitizer runtimes (libasan8, libubsan1, liblsan0) come with build-essential;
     # clang's (also for `make check SANITIZE=1 CC=clang`) come with libclang-rt-14-dev,
     # which on Debian 12 holds libFuzzer too (libfuzzer-14-dev is only the standalone

@@ -1,13 +1,19 @@
 #!/bin/sh
 # lint.sh - a checksrc-style pass over the C sources: banned functions, a first
-# comment in every file, no line over 100 columns; then docs/openapi.yaml through
-# @redocly/cli lint (errors fail, warnings are shown).
+# comment in every file, no line over 100 columns, database connections only through
+# common/dbconn.h; then docs/openapi.yaml through @redocly/cli lint (errors fail,
+# warnings are shown).
 set -u
 status=0
 files=$(find common gatewayd senderd webhookd billingd tgmctl tests/unit tests/tools tests/fuzz bench -name '*.[ch]' | sort)
 banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)\('
 if grep -nE "$banned" $files; then
 	echo "lint: banned function (use snprintf, strtol, ...)"; status=1
+fi
+# a daemon's connections are chosen in one place (common/dbconn.c: pooled or session)
+direct=$(echo "$files" | grep -E '^(gatewayd|senderd|webhookd|billingd|tgmctl)/')
+if grep -nE '\b(tgm_pg_new|tgm_db_connect)\(' $direct; then
+	echo "lint: connect through common/dbconn.h (tgm_dbconn_async, tgm_dbconn_sync)"; status=1
 fi
 for f in $files; do
 	head -1 "$f" | grep -q '^/\*' || { echo "lint: $f: must open with a comment saying its job"; status=1; }

@@ -8,7 +8,9 @@
  * What a previous owner left in 'sending' may or may not have reached Telegram; it is
  * treated like any send with an unknown outcome: [senderd] ambiguous decides (retry:
  * send again, a possible duplicate; fail: mark it failed, but only where the send
- * had started (send_started_at): a claimed row that never left goes again).
+ * had started (send_started_at): a claimed row that never left goes again). A claim
+ * whose connection broke before its answer may have claimed rows the lane never heard
+ * of: they are resolved the same way once the lane is idle (LANE_ORPHANS, lane.h).
  */
 #include "senderd/lane.h"
 #include "senderd/record.h"
@@ -31,10 +33,11 @@ static const char recover_sql[] =
 	"WITH r AS (UPDATE messages SET status = CASE WHEN $2 = 'fail'"
 	"  AND send_started_at IS NOT NULL THEN 'failed' ELSE 'retrying' END,"
 	"  not_before = now(), updated_at = now(),"
-	"  last_error = 'ambiguous: the previous sender stopped during the send'"
-	"  WHERE bot_id = $1 AND status = 'sending' RETURNING id, status)"
-	" INSERT INTO message_events (message_id, status, detail)"
-	" SELECT id, status, 'ambiguous: the previous sender stopped during the send' FROM r";
+	"  last_error = $3 WHERE bot_id = $1 AND status = 'sending' RETURNING id, status)"
+	" INSERT INTO message_events (message_id, status, detail) SELECT id, status, $3 FROM r";
+
+#define RECOVER_DETAIL "ambiguous: the previous sender stopped during the send"
+#define ORPHAN_DETAIL "claimed when the database connection broke: queued again"
 
 /* the head of each chat's line among the due messages: later ones wait their turn;
  * a message to a group that moved to a supergroup goes to its new id. When fewer
@@ -113,7 +116,7 @@ static void on_loaded(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
 	char bot[24], aad[48], *token = NULL;
-	const char *p[2] = { bot, l->sd->ctx->cfg->senderd.ambiguous };
+	const char *p[3] = { bot, l->sd->ctx->cfg->senderd.ambiguous, RECOVER_DETAIL };
 	struct lane_limits lim;
 
 	if (!err && PQntuples(res) == 1) {
@@ -129,7 +132,7 @@ static void on_loaded(PGresult *res, const char *err, void *arg)
 	lim = limits_of(res);
 	lane_loaded(l, token, &lim);
 	bot_param(l, bot);
-	tgm_pg_query(l->pg, recover_sql, 2, p, on_recovered, l);
+	tgm_pg_query(l->pg, recover_sql, 3, p, on_recovered, l);
 }
 
 /* on_reloaded - the bot's limits read again: into the lane while it is ready */
@@ -220,7 +223,11 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct lane *l = arg;
 
-	if (err) {
+	if (err && res == NULL) { /* the connection broke: it may have claimed rows */
+		log_warn("bot=%lld claim failed, its rows are resolved once the lane is idle: %s",
+			 (long long)l->bot_id, err);
+		lane_claim_lost(l);
+	} else if (err) {
 		log_warn("bot=%lld claim failed: %s", (long long)l->bot_id, err);
 		lane_claim_end(l, -1);
 	} else {
@@ -239,6 +246,30 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		next_due(l, res);
 	}
 	lane_go_on(l);
+}
+
+/* on_orphans - the rows of a lost claim are back in the queue: claiming goes on */
+static void on_orphans(PGresult *res, const char *err, void *arg)
+{
+	struct lane *l = arg;
+
+	if (err)
+		log_warn("bot=%lld rows of a lost claim not resolved yet: %s", (long long)l->bot_id,
+			 err);
+	else if (strtol(PQcmdTuples(res), NULL, 10) > 0)
+		log_notice("bot=%lld %s messages of a lost claim sent back to the queue",
+			   (long long)l->bot_id, PQcmdTuples(res));
+	lane_orphans_end(l, err == NULL);
+	lane_go_on(l);
+}
+
+void claim_orphans(struct lane *l)
+{
+	char bot[24];
+	const char *p[3] = { bot, l->sd->ctx->cfg->senderd.ambiguous, ORPHAN_DETAIL };
+
+	bot_param(l, bot);
+	tgm_pg_query(l->pg, recover_sql, 3, p, on_orphans, l);
 }
 
 void claim_more(struct lane *l)

@@ -352,6 +352,17 @@ int lane_buffer_cap(const struct lane *l)
 	return l->per_second < batch ? (l->per_second > 0 ? l->per_second : 1) : batch;
 }
 
+/* orphans_when_idle - after a lost claim: once the lane holds and owes nothing, every
+ * row of its bot still in 'sending' is one the lost claim took: send them back */
+static void orphans_when_idle(struct lane *l)
+{
+	if ((l->sub & LANE_QUERYING) || l->nqueued > 0 || l->inflight > 0 || l->to_mark ||
+	    record_pending_of(l->sd->record, l->bot_id) > 0)
+		return;
+	l->sub |= LANE_CLAIMING;
+	claim_orphans(l);
+}
+
 void lane_pump(struct lane *l)
 {
 	struct senderd *sd = l->sd;
@@ -380,8 +391,10 @@ void lane_pump(struct lane *l)
 			wake = l->retry_due[i];
 		i++;
 	}
-	if (!(l->sub & LANE_CLAIMING) && l->nqueued < lane_buffer_cap(l) &&
-	    (l->sub & (LANE_MORE | LANE_WAKE)))
+	if (l->sub & LANE_ORPHANS)
+		orphans_when_idle(l);
+	else if (!(l->sub & LANE_CLAIMING) && l->nqueued < lane_buffer_cap(l) &&
+		 (l->sub & (LANE_MORE | LANE_WAKE)))
 		claim_more(l);
 	if (wake != NO_WAKE) {
 		struct timeval tv = { (time_t)((wake - now) / 1000),
@@ -576,6 +589,19 @@ void lane_claim_end(struct lane *l, int n)
 	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE);
 	if (n > 0 && n == l->claim_asked)
 		l->sub |= LANE_MORE;
+}
+
+void lane_claim_lost(struct lane *l)
+{
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE);
+	l->sub |= LANE_ORPHANS;
+}
+
+void lane_orphans_end(struct lane *l, bool ok)
+{
+	l->sub &= ~(unsigned)LANE_CLAIMING;
+	if (ok)
+		l->sub = (l->sub & ~(unsigned)LANE_ORPHANS) | LANE_WAKE;
 }
 
 bool lane_reload_begin(struct lane *l)

@@ -69,6 +69,11 @@ enum lane_state {
  *   LANE_MORE       the last claim got all it asked for: more may be due now
  *   LANE_WAKE       something may have fallen due (a doorbell, a commit, a retry, the
  *                   sweep): claim at the next pump
+ *   LANE_ORPHANS    a claim's outcome is unknown (its connection broke before the
+ *                   answer): rows it may have claimed wait in 'sending', unknown to the
+ *                   lane. It claims nothing more; once it holds nothing, sends nothing
+ *                   and has no transition left unrecorded, it sends this bot's rows in
+ *                   'sending' back (claim_orphans, as on a lease start) and goes on
  */
 enum lane_sub {
 	LANE_DROPPING = 1 << 0,
@@ -77,6 +82,7 @@ enum lane_sub {
 	LANE_RELOADING = 1 << 3,
 	LANE_MORE = 1 << 4,
 	LANE_WAKE = 1 << 5,
+	LANE_ORPHANS = 1 << 6,
 };
 
 /* the sub-states that are queries in flight: a dropping lane waits for them */
@@ -159,8 +165,12 @@ bool lane_kill(struct lane *l);
 void lane_set_limits(struct lane *l, const struct lane_limits *lim);
 /* lane_claim_begin - a claim starts: the rows to ask for (0: none, nothing starts) */
 int lane_claim_begin(struct lane *l);
-/* lane_claim_end - the claim ended with n rows (-1: it failed) */
+/* lane_claim_end - the claim ended with n rows (-1: it failed; it claimed nothing) */
 void lane_claim_end(struct lane *l, int n);
+/* lane_claim_lost - the claim's outcome is unknown: resolve its rows (LANE_ORPHANS) */
+void lane_claim_lost(struct lane *l);
+/* lane_orphans_end - the rows of a lost claim are back in the queue (ok) or not yet */
+void lane_orphans_end(struct lane *l, bool ok);
 /* lane_reload_begin - reading the limits again starts; false when it may not now
  * (the lane is not ready, or a reload is in flight) */
 bool lane_reload_begin(struct lane *l);
@@ -177,6 +187,8 @@ void claim_load(struct lane *l);
 /* claim_reload - read the bot's limits again (its settings changed) */
 void claim_reload(struct lane *l);
 void claim_more(struct lane *l);
+/* claim_orphans - send this bot's rows left in 'sending' back (after a lost claim) */
+void claim_orphans(struct lane *l);
 
 /* deliver.c */
 void deliver_send(struct lane *l, struct pending *p);

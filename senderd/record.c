@@ -21,6 +21,7 @@
  */
 #include "senderd/record.h"
 #include "common/buf.h"
+#include "common/dbconn.h"
 #include "common/log.h"
 #include "common/pgasync.h"
 #include "common/utf8.h"
@@ -140,6 +141,17 @@ void record_exec(struct record *rec, const char *sql, int n, const char *const *
 int record_pending(const struct record *rec)
 {
 	return rec->pending;
+}
+
+int record_pending_of(const struct record *rec, int64_t bot_id)
+{
+	int n = 0;
+
+	for (const struct item *it = rec->head; it; it = it->next)
+		n += it->bot_id == bot_id;
+	for (const struct item *it = rec->flight; it; it = it->next)
+		n += it->bot_id == bot_id;
+	return n;
 }
 
 /* done - the group committed: tell the commit callback its transitions, then free it
@@ -313,14 +325,14 @@ static void flush(struct record *rec)
 		send_transitions(rec);
 }
 
-struct record *record_new(struct event_base *base, const char *dburl, record_commit_fn fn,
-			  void *arg)
+struct record *record_new(struct event_base *base, const struct tgm_config *cfg,
+			  record_commit_fn fn, void *arg)
 {
 	struct record *rec = tgm_xcalloc(1, sizeof(*rec));
 
 	rec->on_commit = fn;
 	rec->arg = arg;
-	rec->pg = tgm_pg_new(base, dburl, "senderd-record");
+	rec->pg = tgm_dbconn_async(base, cfg, "senderd-record", TGM_DBCONN_POOLED);
 	rec->ev_retry = evtimer_new(base, on_retry, rec);
 	return rec;
 }

@@ -6,6 +6,7 @@
 #ifndef SENDERD_RECORD_H
 #define SENDERD_RECORD_H
 
+#include "common/config.h"
 #include "common/msgstatus.h"
 
 #include <event2/event.h>
@@ -29,9 +30,9 @@ struct record_change {
 typedef void (*record_commit_fn)(const struct record_change *c, int n, bool callbacks,
 				 void *arg);
 
-/* record_new - a writer with a connection of its own to dburl; fn hears of each commit */
-struct record *record_new(struct event_base *base, const char *dburl, record_commit_fn fn,
-			  void *arg);
+/* record_new - a writer with a (pooled) connection of its own; fn hears of each commit */
+struct record *record_new(struct event_base *base, const struct tgm_config *cfg,
+			  record_commit_fn fn, void *arg);
 void record_free(struct record *rec);
 /*
  * record_add - message msg_id of bot_id leaves 'sending' for status (TGM_MSG_SENT,
@@ -45,5 +46,7 @@ void record_add(struct record *rec, int64_t msg_id, int64_t bot_id, enum tgm_msg
 void record_exec(struct record *rec, const char *sql, int n, const char *const *params);
 /* record_pending - transitions not yet committed */
 int record_pending(const struct record *rec);
+/* record_pending_of - transitions of bot_id's messages not yet committed */
+int record_pending_of(const struct record *rec, int64_t bot_id);
 
 #endif

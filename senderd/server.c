@@ -11,6 +11,7 @@
 #include "senderd/lane.h"
 #include "senderd/record.h"
 #include "common/doorbell.h"
+#include "common/dbconn.h"
 #include "common/httpc.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -124,13 +125,14 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	 * known to have arrived), so far from Telegram more are in flight at the same rate */
 	sd->max_inflight = cfg->senderd.max_connections;
 	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
-	sd->claim_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-callback");
+	sd->claim_pg = tgm_dbconn_async(ctx->base, cfg, "senderd-callback", TGM_DBCONN_POOLED);
 	sd->nlane_pgs = cfg->senderd.claim_connections;
 	sd->lane_pgs = tgm_xcalloc((size_t)sd->nlane_pgs, sizeof(*sd->lane_pgs));
 	for (int i = 0; i < sd->nlane_pgs; i++)
-		sd->lane_pgs[i] = tgm_pg_new(ctx->base, cfg->database.url, "senderd-claim");
-	sd->lease_pg = tgm_pg_new(ctx->base, cfg->database.url, "senderd-lease");
-	sd->record = record_new(ctx->base, cfg->database.url, on_commit, sd);
+		sd->lane_pgs[i] = tgm_dbconn_async(ctx->base, cfg, "senderd-claim",
+						  TGM_DBCONN_POOLED);
+	sd->lease_pg = tgm_dbconn_async(ctx->base, cfg, "senderd-lease", TGM_DBCONN_POOLED);
+	sd->record = record_new(ctx->base, cfg, on_commit, sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
 	event_add(sd->ev_sweep, &tv);
 	callback_start(sd);

@@ -3,6 +3,7 @@
  */
 #include "tgmctl/tgmctl.h"
 #include "common/version.h"
+#include "common/dbconn.h"
 #include "common/db.h"
 #include "common/log.h"
 
@@ -95,8 +96,7 @@ PGconn *ctl_connect(struct ctl *c)
 		fprintf(stderr, "tgmctl: %s\n", err);
 		return NULL;
 	}
-	conn = tgm_db_connect(c->cfg->database.url, c->cfg->database.connect_timeout, "tgmctl",
-			      err, sizeof(err));
+	conn = tgm_dbconn_sync(c->cfg, "tgmctl", err, sizeof(err));
 	if (conn == NULL)
 		fprintf(stderr, "tgmctl: %s\n", err);
 	return conn;

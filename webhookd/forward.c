@@ -18,6 +18,7 @@
  */
 #include "webhookd/webhookd.h"
 #include "common/buf.h"
+#include "common/dbconn.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/pgasync.h"
@@ -308,7 +309,8 @@ void wh_forward_start(struct webhookd *wh)
 	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
 
 	fw->wh = wh;
-	fw->pg = tgm_pg_new(wh->ctx->base, wh->ctx->cfg->database.url, "webhookd-forward");
+	fw->pg = tgm_dbconn_async(wh->ctx->base, wh->ctx->cfg, "webhookd-forward",
+				   TGM_DBCONN_SESSION);
 	tgm_pg_listen(fw->pg, "tgm_botapi_webhooks", on_webhook, fw);
 	fw->pub = tgm_httpc_new(wh->ctx->base, CONNECTIONS);
 	tgm_httpc_public_only(fw->pub);

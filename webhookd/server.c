@@ -5,6 +5,7 @@
  */
 #include "webhookd/webhookd.h"
 #include "common/doorbell.h"
+#include "common/dbconn.h"
 #include "common/health.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -117,8 +118,10 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	wh->npool = cfg->webhookd.process_connections;
 	wh->pool = tgm_xcalloc((size_t)wh->npool, sizeof(*wh->pool));
 	for (int i = 0; i < wh->npool; i++)
-		wh->pool[i] = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-process");
-	wh->lock_pg = tgm_pg_new(ctx->base, cfg->database.url, "webhookd-poll-locks");
+		wh->pool[i] = tgm_dbconn_async(ctx->base, cfg, "webhookd-process",
+					       TGM_DBCONN_POOLED);
+	wh->lock_pg = tgm_dbconn_async(ctx->base, cfg, "webhookd-poll-locks",
+				       TGM_DBCONN_SESSION);
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);

@@ -450,7 +450,9 @@ class PgProxy:
     ``cut()`` closes every connection (as a crashed server or a network reset would),
     ``freeze()`` makes new connections hang: accepted, never answered (a stopped or
     unreachable server), ``thaw()`` ends that (held connections are closed, new ones
-    go through again). All traffic is handled by one thread; the methods return once
+    go through again). ``mute()`` drops what the server says while the clients' queries
+    still reach it (a network that fails one way: work done, its answer lost);
+    ``unmute()`` ends that. All traffic is handled by one thread; the methods return once
     that thread has done what they ask.
     """
 
@@ -464,7 +466,9 @@ class PgProxy:
         self.listener.listen(64)
         self.peer = {}      # socket -> the socket it forwards to
         self.held = []      # accepted while frozen
+        self.upstreams = set()  # the sockets to the server
         self.frozen = False
+        self.muted = False
         self.accepted = 0
         self._cmds = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
@@ -490,6 +494,12 @@ class PgProxy:
     def thaw(self):
         self._do("thaw")
 
+    def mute(self):
+        self._do("mute")
+
+    def unmute(self):
+        self._do("unmute")
+
     def close(self):
         if self._thread.is_alive():
             self._do("stop")
@@ -509,8 +519,11 @@ class PgProxy:
         if cmd == "cut":
             self._close_all(list(self.peer))
             self.peer.clear()
+            self.upstreams.clear()
         elif cmd == "freeze":
             self.frozen = True
+        elif cmd in ("mute", "unmute"):
+            self.muted = cmd == "mute"
         elif cmd == "thaw":
             self.frozen = False
             self._close_all(self.held)
@@ -534,18 +547,22 @@ class PgProxy:
             self._close_all([client, upstream])
             return
         self.peer[client], self.peer[upstream] = upstream, client
+        self.upstreams.add(upstream)
 
     def _forward(self, s):
         other = self.peer.get(s)
         try:
             data = s.recv(65536)
             if data:
-                other.sendall(data)
+                if not (self.muted and s in self.upstreams):
+                    other.sendall(data)
                 return
         except OSError:
             pass
         self.peer.pop(s, None)
         self.peer.pop(other, None)
+        self.upstreams.discard(s)
+        self.upstreams.discard(other)
         self._close_all([s, other])
 
     def _loop(self):

@@ -153,7 +153,16 @@ def test_promoting_the_replica_under_load_loses_and_repeats_nothing(tgm_env, tg,
         rows = replica.query("tgm", "SELECT count(*) FROM messages WHERE id = ANY(%s)"
                              " AND status = 'sent'", (list(accepted.values()),))
         return rows[0][0] == len(accepted)
-    wait_for(all_sent, 60, what=f"the {len(accepted)} accepted messages to be sent")
+    try:
+        wait_for(all_sent, 60, what=f"the {len(accepted)} accepted messages to be sent")
+    except BaseException:
+        print("statuses:", replica.query("tgm", "SELECT status, count(*) FROM messages"
+                                         " WHERE id = ANY(%s) GROUP BY 1",
+                                         (list(accepted.values()),)))
+        print("leases:", replica.query("tgm", "SELECT * FROM bot_leases"))
+        print("senderd:", "\n".join(line for line in sd.log().splitlines()
+                                     if not line.startswith("<7>"))[-6000:])
+        raise
     counts = tg.count_by(lambda c: c.text)
     twice = {t: n for t, n in counts.items() if t in accepted and n != 1}
     missing = [t for t in accepted if t not in counts]

@@ -1140,6 +1140,34 @@ def test_a_renewal_later_than_the_lease_recovers(sw, tg):
     assert "lease renewal failed" not in d.log()
 
 
+def test_a_claim_whose_answer_is_lost_is_resolved(sw, tg, tgm_env, pg_proxy):
+    """The database connection breaks after a claim committed but before its answer came
+    back (as in a failover): the rows it claimed are in 'sending', unknown to the lane.
+    Once the lane holds nothing they go back to the queue and each message is sent once
+    (they used to wait in 'sending' until the bot's lease changed hands: for ever with
+    one senderd)."""
+    bot = sw.new_bot(per_second=50)
+    settings = {("database", "url"): pg_proxy.url(tgm_env.db),
+                ("telegram", "api_url"): tg.url, ("telegram", "timeout"): "5"}
+    for k, v in {**BASE_SENDERD, "sweep_interval": 1}.items():
+        settings[("senderd", k)] = str(v)
+    d = sw.senderd(conf=tgm_env.write_config(settings, name="senderd-proxied.conf"))
+    wait_for(lambda: bot.id in sw.leases(), 20, what="the bot leased")
+    d.wait_log(r"bot=%d lane started" % bot.id)
+    pg_proxy.mute()                    # the server works, its answers are lost
+    ids = sw.add(bot, range(71000, 71020))
+    wait_for(lambda: sw.one("SELECT count(*) FROM messages WHERE id = ANY(%s)"
+                            " AND status = 'sending'", (ids,))[0] == len(ids), 20,
+             what="the claim committed (its answer lost)")
+    assert not tg.sends()
+    pg_proxy.unmute()
+    pg_proxy.cut()                     # and the connection breaks
+    sw.wait_status(ids, ("sent",), timeout=30, what="the lost claim's messages sent")
+    twice = {m: len(c) for m, c in sends_of(tg, ids).items() if len(c) != 1}
+    assert not twice, f"messages not sent exactly once: {twice}"
+    d.wait_log(r"20 messages of a lost claim sent back to the queue")
+
+
 def test_the_renewal_never_waits_behind_claims(sw, tg):
     """Issue 10: while the lanes' claims are stuck (messages locked), the lease rounds go
     on at their own pace on their own connection: no lease expires meanwhile."""
