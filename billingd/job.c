@@ -42,6 +42,7 @@ static const char give_back_sql[] =
 	"UPDATE tg_updates SET billing_claimed_until = NULL WHERE seq = $1"
 	" AND billing_done_at IS NULL";
 
+/* on_given_back - the lease dropped (or not: then it runs out) */
 static void on_given_back(PGresult *res, const char *err, void *arg)
 {
 	(void)res;

@@ -44,6 +44,7 @@ static void rc_free(struct rc *rc)
 	free(rc);
 }
 
+/* on_given_back - the lease dropped (or not: then it runs out) */
 static void on_given_back(PGresult *res, const char *err, void *arg)
 {
 	(void)res;
