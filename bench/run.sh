@@ -13,12 +13,13 @@
 #     cost of choosing the bot (see there).
 #  3b. bench/webhookd.sh: webhookd's intake (against the bare server) and processing.
 #  3c. bench/dashboard.sh: the API answers behind every dashboard page on a big tenant.
+#  3d. bench/inbox.sh: the inbox list, searches and a timeline on a million messages.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
 # TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_BOTAPI=0 to
 # leave out 2c, TGM_BENCH_READS=0 to leave out 3 (it seeds a million rows),
-# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c, TGM_BIN (default bin/); bench/reads.sh reads more
+# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c, TGM_BENCH_INBOX=0 to leave out 3d, TGM_BIN (default bin/); bench/reads.sh reads more
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -257,3 +258,9 @@ awk -v n="$sent" -v want="$nbig" -v t0="$t0" -v t1="$t1" -v ten="$sd_rate" \
 	printf "senderd memory over the drain: peak %.1f MiB (goal < 64), first quarter %.1f MiB," \
 	       " last quarter %.1f MiB; %d lanes\n", hwm / 1024, a / q / 1024, z / q / 1024, lanes }' \
 	"$work/rss"
+
+# --- 3d. the inbox's API on a million messages (bench/inbox.sh, its own run) ----------
+if [ "${TGM_BENCH_INBOX:-1}" != 0 ]; then
+	echo
+	bash bench/inbox.sh
+fi

@@ -126,6 +126,10 @@ static const struct entry entries[] = {
 	{ "button_portal", "en", NULL, "Manage payments" },
 	{ "precheckout_gone", "en", NULL,
 	  "This product is no longer on sale at this price. Send /buy again." },
+	/* a campaign's gift without a message of its own (gatewayd/campaignbody.c); {credits},
+	 * the balance after it, is filled per user when the campaign starts */
+	{ "campaign_gift", "en", NULL,
+	  "🎁 You received a gift of {gift} credits. Your balance: {credits} credits." },
 };
 
 #define NENTRIES (sizeof(entries) / sizeof(entries[0]))

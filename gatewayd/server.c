@@ -6,7 +6,9 @@
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/campaigns.h"
 #include "gatewayd/events.h"
+#include "gatewayd/inbox.h"
 #include "gatewayd/worker.h"
 #include "common/doorbell.h"
 #include "common/dbconn.h"
@@ -72,6 +74,21 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/callbacks", gw_dispatch, R(GW_SCOPE_READ, gw_callbacks_list) },
 	{ EVHTTP_REQ_POST, "/v1/callbacks/{id}/redeliver", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_callbacks_redeliver) },
+	/* broadcasts (campaigns.c, campaignrun.c, campaignreport.c, presets.c) */
+	{ POST, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaigns_create) },
+	{ GET, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_list) },
+	{ GET, "/v1/campaigns/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_get) },
+	{ GET, "/v1/campaigns/{id}/preview", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_preview) },
+	{ GET, "/v1/campaigns/{id}/report.csv", gw_dispatch, R(GW_SCOPE_READ, gw_campaignreport) },
+	{ POST, "/v1/campaigns/{id}/start", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_start) },
+	{ POST, "/v1/campaigns/{id}/pause", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_pause) },
+	{ POST, "/v1/campaigns/{id}/resume", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_resume) },
+	{ POST, "/v1/campaigns/{id}/cancel", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_cancel) },
+	{ POST, "/v1/campaigns/{id}/retry", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_retry) },
+	{ GET, "/v1/campaign-presets", gw_dispatch, R(GW_SCOPE_READ, gw_presets_list) },
+	{ POST, "/v1/campaign-presets", gw_dispatch, R(GW_SCOPE_ADMIN, gw_presets_create) },
+	{ EVHTTP_REQ_DELETE, "/v1/campaign-presets/{id}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_presets_delete) },
 	/* the dashboard's accounts and sessions (session.c, account.c) */
 	{ POST, "/v1/session", gw_dispatch, R(0, gw_session_login) },
 	{ GET, "/v1/session", gw_dispatch, R(GW_SCOPE_READ, gw_session_get) },
@@ -81,6 +98,30 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
 	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },
 	{ POST, "/v1/accounts/{id}/password", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_reset) },
+	/* the inbox (conversations.c, convupdate.c, timeline.c, inboxreply.c, tags.c, ...) */
+	{ GET, "/v1/conversations", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_list) },
+	{ GET, "/v1/conversations/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_get) },
+	{ EVHTTP_REQ_PATCH, "/v1/conversations/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_conversations_update) },
+	{ POST, "/v1/conversations/{id}/read", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_conversations_read) },
+	{ GET, "/v1/conversations/{id}/timeline", gw_dispatch, R(GW_SCOPE_READ, gw_timeline_get) },
+	{ POST, "/v1/conversations/{id}/notes", gw_dispatch, R(GW_SCOPE_SEND, gw_timeline_note) },
+	{ POST, "/v1/conversations/{id}/messages", gw_dispatch, R(GW_SCOPE_SEND, gw_inbox_reply) },
+	{ POST, "/v1/conversations/{id}/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_attach) },
+	{ EVHTTP_REQ_DELETE, "/v1/conversations/{id}/tags/{tag_id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_tags_detach) },
+	{ GET, "/v1/tags", gw_dispatch, R(GW_SCOPE_READ, gw_tags_list) },
+	{ POST, "/v1/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/tags/{id}", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/tags/{id}", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_delete) },
+	{ GET, "/v1/quick-replies", gw_dispatch, R(GW_SCOPE_READ, gw_quickreplies_list) },
+	{ POST, "/v1/quick-replies", gw_dispatch, R(GW_SCOPE_SEND, gw_quickreplies_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/quick-replies/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_quickreplies_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/quick-replies/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_quickreplies_delete) },
+	{ GET, "/v1/agents", gw_dispatch, R(GW_SCOPE_READ, gw_agents_list) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },

@@ -32,6 +32,7 @@ struct wh_job {
 	bool billing;          /* hand the update to billingd */
 	/* bridge.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
+	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
 };
 
 /* wh_job_done - finish: queue the replies, mark the update with outcome, go on */
@@ -54,6 +55,10 @@ void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int
  * buttons (labels[i] -> callback data[i], n of them; n 0: none) */
 void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
 		   const char *const *labels, const char *const *data, size_t n);
+
+/* inbox.c - write the update into its conversation (if any), then next(j);
+ * payload: the update's JSON text */
+void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct wh_job *j));
 
 /* commands.c */
 bool wh_is_command(const struct wh_job *j);

@@ -1,0 +1,55 @@
+/*
+ * campaigns.h - broadcasts: what the campaign files of gatewayd share. campaignbody.c
+ * reads and checks a campaign's (or a preset's) body; campaigns.c, campaignrun.c,
+ * campaignreport.c and presets.c hold the routes (docs/campaigns.md).
+ */
+#ifndef GW_CAMPAIGNS_H
+#define GW_CAMPAIGNS_H
+
+#include "gatewayd/gatewayd.h"
+
+/* gw_campaign_in - a body's fields as query parameters: NULL where not given */
+struct gw_campaign_in {
+	const char *name;     /* borrowed from the body */
+	const char *start_at; /* borrowed from the body: RFC 3339 */
+	char *bot_ids;        /* "{1,2}" */
+	char *audience;       /* JSON text */
+	char *message;        /* JSON text: as given, or the catalog's gift text */
+	char *method;         /* the checked message: sendMessage, sendPhoto, sendDocument */
+	char *params;         /* its Telegram parameters (chat_id set per recipient) */
+	const char *gift;     /* points into num_gift */
+	const char *preset_id;
+	char num_gift[24], num_preset[24];
+};
+
+/* gw_campaignbody_read - r's body checked (preset: a preset's fields, no start_at or
+ * preset_id); NULL after an answer (400, 422). Freed with r (it is r->data). */
+struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, bool preset);
+
+/* campaigns.c */
+void gw_campaigns_create(struct gw_req *r);
+void gw_campaigns_list(struct gw_req *r);
+void gw_campaigns_get(struct gw_req *r);
+void gw_campaigns_preview(struct gw_req *r);
+/* gw_campaigns_path - the {id} of the path and the tenant as parameters; false after a
+ * 404 */
+bool gw_campaigns_path(struct gw_req *r, char tenant[24]);
+/* gw_campaigns_on_json - a query callback: its one JSON value, or 404 when no row */
+void gw_campaigns_on_json(struct gw_req *r, PGresult *res, const char *err);
+
+/* campaignrun.c */
+void gw_campaignrun_start(struct gw_req *r);
+void gw_campaignrun_pause(struct gw_req *r);
+void gw_campaignrun_resume(struct gw_req *r);
+void gw_campaignrun_cancel(struct gw_req *r);
+void gw_campaignrun_retry(struct gw_req *r);
+
+/* campaignreport.c */
+void gw_campaignreport(struct gw_req *r);
+
+/* presets.c */
+void gw_presets_list(struct gw_req *r);
+void gw_presets_create(struct gw_req *r);
+void gw_presets_delete(struct gw_req *r);
+
+#endif

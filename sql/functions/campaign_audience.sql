@@ -1,0 +1,36 @@
+-- campaign_audience.sql - the users a campaign reaches now, one row per person (a
+-- person several of its bots know is reached by the first of them in bot_ids). Banned
+-- users and chats marked blocked (the user blocked the bot, or the chat is gone) are
+-- always left out. A campaign that retries another reaches that one's recipients whose
+-- message failed or expired; any other, the users of its bots its audience's filters
+-- keep (docs/campaigns.md): languages, last_seen_after/before, first_seen_after/before,
+-- balance_min/max, paid.
+CREATE OR REPLACE FUNCTION campaign_audience(c campaigns)
+RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (u.user_id) u.* FROM bot_users u
+     WHERE u.bot_id = ANY(c.bot_ids) AND u.banned_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM chats h WHERE h.bot_id = u.bot_id
+                        AND h.chat_id = u.user_id AND h.blocked_at IS NOT NULL)
+       AND (c.retry_of IS NULL OR EXISTS (SELECT 1 FROM campaign_recipients r
+             JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = c.retry_of
+             AND r.bot_id = u.bot_id AND r.user_id = u.user_id
+             AND m.status IN ('failed', 'expired')))
+       AND (c.audience->'languages' IS NULL OR lower(split_part(coalesce(u.language_code, ''),
+             '-', 1)) IN (SELECT lower(x) FROM jsonb_array_elements_text(c.audience->'languages') x))
+       AND (c.audience->>'last_seen_after' IS NULL
+            OR u.last_seen_at >= (c.audience->>'last_seen_after')::timestamptz)
+       AND (c.audience->>'last_seen_before' IS NULL
+            OR u.last_seen_at < (c.audience->>'last_seen_before')::timestamptz)
+       AND (c.audience->>'first_seen_after' IS NULL
+            OR u.first_seen_at >= (c.audience->>'first_seen_after')::timestamptz)
+       AND (c.audience->>'first_seen_before' IS NULL
+            OR u.first_seen_at < (c.audience->>'first_seen_before')::timestamptz)
+       AND (c.audience->>'balance_min' IS NULL
+            OR u.credits >= (c.audience->>'balance_min')::bigint)
+       AND (c.audience->>'balance_max' IS NULL
+            OR u.credits <= (c.audience->>'balance_max')::bigint)
+       AND (c.audience->>'paid' IS NULL OR (c.audience->>'paid')::boolean = EXISTS (
+             SELECT 1 FROM payments p WHERE p.bot_id = u.bot_id AND p.user_id = u.user_id
+             AND p.status = 'paid'))
+     ORDER BY u.user_id, array_position(c.bot_ids, u.bot_id)
+$$;

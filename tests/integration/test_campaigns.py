@@ -1,0 +1,353 @@
+"""Broadcasts (issue 16): /v1/campaigns through a real gatewayd and senderd against
+fake_telegram. A campaign's audience (bot users seeded in SQL) is previewed with its
+message rendered, started into queued bulk messages, paced by senderd, paused, resumed,
+canceled and retried without losing or duplicating a message (each checked against the
+fake's own log), reported per recipient as CSV, saved as a preset, and may gift credits
+once per user through the ledger. The pace at scale is test_campaigns_pace.py's.
+"""
+
+import csv
+import io
+import json
+
+import pytest
+import requests
+
+from conftest import wait_for
+from test_senderd import FINAL, api_bot, gateway, sw, tg  # noqa: F401 (fixtures)
+
+TIMEOUT = 10
+
+
+class Campaigns:
+    """gatewayd's campaign API for one admin key, and the test's bots and users."""
+
+    def __init__(self, sw, base, headers):
+        self.sw = sw
+        self.base = base
+        self.h = headers
+
+    def req(self, method, path, body=None, **kw):
+        return requests.request(method, self.base + path, json=body, headers=self.h,
+                                timeout=TIMEOUT, **kw)
+
+    def create(self, body, status=201):
+        r = self.req("POST", "/v1/campaigns", body)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def action(self, cid, what, status=200):
+        r = self.req("POST", f"/v1/campaigns/{cid}/{what}")
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def get(self, cid):
+        r = self.req("GET", f"/v1/campaigns/{cid}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def report(self, cid):
+        r = self.req("GET", f"/v1/campaigns/{cid}/report.csv")
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].startswith("text/csv")
+        return list(csv.DictReader(io.StringIO(r.text)))
+
+    def wait_done(self, cid, timeout=60):
+        def done():
+            c = self.get(cid)
+            return c if c["state"] in ("done", "canceled") and \
+                c["progress"]["sending"] == 0 and (c["state"] == "canceled" or
+                                                    c["progress"]["queued"] == 0) else None
+        try:
+            return wait_for(done, timeout, interval=0.2, what=f"campaign {cid} to finish")
+        except BaseException:
+            print("campaign:", self.get(cid))
+            raise
+
+    def messages(self, cid):
+        """{(bot_id, user_id): (message_id, status)} of a campaign, from the database"""
+        rows = self.sw.query(
+            "SELECT r.bot_id, r.user_id, m.id, m.status FROM campaign_recipients r"
+            " JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = %s", (cid,))
+        return {(b, u): (m, s) for b, u, m, s in rows}
+
+
+def seed_users(sw, bot, users):
+    """bot_users rows: users is [(user_id, first_name, language_code, credits), ...]"""
+    sw.query("INSERT INTO bot_users (bot_id, user_id, first_name, language_code, credits)"
+             " SELECT %s, u, f, l, c FROM unnest(%s::bigint[], %s::text[], %s::text[],"
+             " %s::bigint[]) AS t(u, f, l, c)",
+             (bot.id, [u[0] for u in users], [u[1] for u in users], [u[2] for u in users],
+              [u[3] for u in users]))
+
+
+def seed_many(sw, bot, first, n):
+    """n plain users of bot, ids first .. first + n - 1"""
+    sw.query("INSERT INTO bot_users (bot_id, user_id, first_name, language_code)"
+             " SELECT %s, g, 'U' || g, 'en' FROM generate_series(%s::bigint, %s) g",
+             (bot.id, first, first + n - 1))
+    return list(range(first, first + n))
+
+
+@pytest.fixture
+def world(sw, tg, tgm_env):
+    conf = sw.config(sweep_interval=1)
+    base, h = gateway(sw, tgm_env, conf)
+    w = Campaigns(sw, base, h)
+    w.conf = conf
+    w.senderd = sw.senderd(conf)
+    return w
+
+
+def token_bot(bots):
+    return {b.token: b.id for b in bots}
+
+
+def test_preview_start_and_report(world, sw, tg):
+    """Two bots; the audience filters by language and leaves out banned and blocked users;
+    a person both bots know is reached once, by the first bot; names are escaped for the
+    parse mode; every recipient gets exactly one message at priority bulk, and the report
+    says what the fake's log says."""
+    a = api_bot(world.base, world.h, per_second=50)
+    b = api_bot(world.base, world.h, per_second=50)
+    seed_users(sw, a, [(1, "<Ann>", "en", 7), (2, "Bob", "en-GB", 0), (3, "Ivan", "ru", 0),
+                       (4, "Banned", "en", 0), (5, "Blocker", "en", 0), (9, "Both", "en", 1)])
+    seed_users(sw, b, [(9, "Both", "en", 2), (10, "Cy", "EN", 3), (11, "Dee", None, 0)])
+    sw.query("UPDATE bot_users SET banned_at = now() WHERE bot_id = %s AND user_id = 4",
+             (a.id,))
+    sw.query("INSERT INTO chats (bot_id, chat_id, blocked_at, blocked_reason)"
+             " VALUES (%s, 5, now(), 'Forbidden: bot was blocked by the user')", (a.id,))
+    c = world.create({
+        "name": "spring", "bot_ids": [a.id, b.id], "audience": {"languages": ["en"]},
+        "message": {"text": "Hi <b>{first_name}</b>, {credits} credits", "parse_mode": "HTML",
+                    "reply_markup": {"inline_keyboard": [[{"text": "Shop",
+                                                            "url": "https://x.test/"}]]}}})
+    assert c["state"] == "draft" and c["bot_ids"] == [a.id, b.id]
+    r = world.req("GET", f"/v1/campaigns/{c['id']}/preview", params={"limit": 2})
+    assert r.status_code == 200, r.text
+    pv = r.json()
+    assert pv["recipients"] == 4, pv  # 1, 2, 9 (bot a), 10 (bot b)
+    assert {x["bot_id"]: x["recipients"] for x in pv["bots"]} == {a.id: 3, b.id: 1}
+    assert [x["user_id"] for x in pv["first"]] == [1, 2]
+    assert pv["first"][0]["params"]["text"] == "Hi <b>&lt;Ann&gt;</b>, 7 credits"
+    assert pv["first"][0]["params"]["chat_id"] == 1
+    c = world.action(c["id"], "start")
+    assert c["recipients"] == 4 and c["state"] in ("running", "done")
+    world.action(c["id"], "start", status=409)
+    c = world.wait_done(c["id"])
+    assert c["state"] == "done" and c["progress"]["sent"] == 4, c
+    want = {(a.token, "1"), (a.token, "2"), (a.token, "9"), (b.token, "10")}
+    got = [(x.token, x.chat_id) for x in tg.sends()]
+    assert sorted(got) == sorted(want), got
+    assert {x.text for x in tg.sends(chat=9)} == {"Hi <b>Both</b>, 1 credits"}
+    assert sw.query("SELECT DISTINCT priority, method FROM messages") == [(2, "sendMessage")]
+    sent = {x.chat_id: x for x in tg.sends()}
+    assert sent["1"].params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Shop"
+    rows = world.report(c["id"])
+    assert {(int(x["bot_id"]), x["user_id"], x["status"]) for x in rows} == \
+        {(a.id, "1", "sent"), (a.id, "2", "sent"), (a.id, "9", "sent"), (b.id, "10", "sent")}
+    assert all(x["telegram_message_id"] and x["sent_at"] for x in rows)
+    r = world.req("GET", "/v1/campaigns")
+    assert [x["id"] for x in r.json()["campaigns"]] == [c["id"]]
+
+
+def test_refusals_and_tenant_isolation(world, sw, tg, tgm_env):
+    a = api_bot(world.base, world.h)
+    seed_many(sw, a, 100, 3)
+    bad = [
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "colour": 1}, 422, "colour"),
+        ({"bot_ids": [], "message": {"text": "x"}}, 422, "bot_ids"),
+        ({"bot_ids": [a.id, a.id], "message": {"text": "x"}}, 422, "bot_ids"),
+        ({"bot_ids": [a.id]}, 422, "message"),
+        ({"bot_ids": [a.id], "message": {"text": ""}}, 422, "message.text"),
+        ({"bot_ids": [a.id], "message": {"text": "x", "chat_id": 5}}, 422, "chat_id"),
+        ({"bot_ids": [a.id], "message": {"text": "x", "parse_mode": "BB"}}, 422,
+         "message.parse_mode"),
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "audience": {"tags": ["vip"]}}, 422,
+         "audience.tags"),
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "audience": {"age": 3}}, 422, "age"),
+        ({"bot_ids": [a.id], "message": {"text": "x"},
+          "audience": {"last_seen_after": "yesterday"}}, 422, "last_seen_after"),
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "gift": 0}, 422, "gift"),
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "start_at": "soon"}, 422, "start_at"),
+        ({"bot_ids": [a.id + 1000], "message": {"text": "x"}}, 404, "bot_ids"),
+        ({"preset_id": 999}, 404, "preset_id"),
+    ]
+    for body, status, field in bad:
+        r = world.req("POST", "/v1/campaigns", body)
+        assert r.status_code == status, (body, r.text)
+        assert r.json().get("field") == field, (body, r.text)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "x"}})
+    world.action(c["id"], "pause", status=409)
+    world.action(c["id"], "resume", status=409)
+    world.action(c["id"], "retry", status=409)
+    other = tgm_env.tgmctl("key", "create", "--tenant", "other", "--create-tenant",
+                           "--scope", "admin").stdout.strip()
+    them = Campaigns(sw, world.base, {"Authorization": f"Bearer {other}"})
+    for method, path in (("GET", ""), ("GET", "/preview"), ("GET", "/report.csv"),
+                         ("POST", "/start"), ("POST", "/cancel"), ("POST", "/retry")):
+        r = them.req(method, f"/v1/campaigns/{c['id']}{path}")
+        assert r.status_code == 404, (path, r.text)
+    assert them.req("GET", "/v1/campaigns").json()["campaigns"] == []
+    r = them.req("POST", "/v1/campaigns", {"bot_ids": [a.id], "message": {"text": "x"}})
+    assert r.status_code == 404 and r.json()["field"] == "bot_ids", r.text
+    read = tgm_env.tgmctl("key", "create", "--tenant", "acme", "--scope", "read").stdout.strip()
+    r = requests.post(f"{world.base}/v1/campaigns/{c['id']}/start", timeout=TIMEOUT,
+                      headers={"Authorization": f"Bearer {read}"})
+    assert r.status_code == 403, r.text
+    world.action(c["id"], "cancel")
+    world.action(c["id"], "cancel", status=409)
+    assert tg.sends() == []
+
+
+def test_pause_resume_and_cancel_lose_and_duplicate_nothing(world, sw, tg):
+    """Paused half-way, only messages a lane had claimed already go out; resumed, every
+    held one goes once. Canceled half-way, none of the rest goes, and each is canceled."""
+    a = api_bot(world.base, world.h, per_second=40)
+    users = seed_many(sw, a, 1000, 240)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "news {user_id}"}})
+    world.action(c["id"], "start")
+    tg.wait_sends(60, timeout=30)
+    p = world.action(c["id"], "pause")
+    assert p["state"] == "paused", p
+    msgs = world.messages(c["id"])
+    held = {k for k, (m, s) in msgs.items() if s == "queued"}
+    assert len(held) > 60, len(held)
+    wait_for(lambda: world.get(c["id"])["progress"]["sending"] == 0, 20,
+             what="the claimed messages to go out")
+    sent_in_pause = {int(x.chat_id) for x in tg.sends()}
+    assert not {u for _, u in held} & sent_in_pause, "a held message went out"
+    assert world.get(c["id"])["progress"]["held"] == len(held)
+    world.action(c["id"], "resume")
+    done = world.wait_done(c["id"])
+    assert done["progress"]["sent"] == len(users), done
+    counts = tg.count_by(lambda x: int(x.chat_id))
+    assert sorted(counts) == users and set(counts.values()) == {1}, "lost or duplicated"
+
+    # cancel half-way
+    b = api_bot(world.base, world.h, per_second=40)
+    users_b = seed_many(sw, b, 5000, 200)
+    c2 = world.create({"bot_ids": [b.id], "message": {"text": "later"}})
+    world.action(c2["id"], "start")
+    tg.wait_sends(40, token=b.token, timeout=30)
+    x = world.action(c2["id"], "cancel")
+    assert x["state"] == "canceled"
+    wait_for(lambda: world.get(c2["id"])["progress"]["sending"] == 0, 20,
+             what="the claimed messages to go out")
+    final = world.get(c2["id"])["progress"]
+    assert final["queued"] == 0 and final["canceled"] > 0
+    assert final["sent"] + final["canceled"] == len(users_b), final
+    sent = tg.count_by(lambda x: int(x.chat_id), tg.sends(token=b.token))
+    assert set(sent.values()) == {1} and len(sent) == final["sent"], final
+    statuses = world.messages(c2["id"])
+    assert {u for (_, u), (_, s) in statuses.items() if s == "sent"} == set(sent)
+    ev = sw.query("SELECT count(*) FROM message_events e JOIN campaign_recipients r"
+                  " ON r.message_id = e.message_id WHERE r.campaign_id = %s"
+                  " AND e.status = 'canceled' AND e.detail = 'campaign canceled'", (c2["id"],))
+    assert ev[0][0] == final["canceled"]
+
+
+def test_scheduled_start_and_high_priority_first(world, sw, tg):
+    """start_at ahead: nothing goes before it; a reply at high priority overtakes a
+    running campaign's backlog."""
+    a = api_bot(world.base, world.h, per_second=10)
+    seed_many(sw, a, 200, 60)
+    at = sw.one("SELECT to_char((now() + interval '2 seconds') AT TIME ZONE 'UTC',"
+                " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")[0]
+    c = world.create({"bot_ids": [a.id], "message": {"text": "c"}, "start_at": at})
+    c = world.action(c["id"], "start")
+    assert c["state"] == "scheduled", c
+    tg.wait_sends(15, timeout=30)
+    r = requests.post(world.base + "/v1/messages", json={
+        "chat_id": 99999, "text": "reply", "bot_id": a.id, "priority": "high"},
+        headers=world.h, timeout=TIMEOUT)
+    assert r.status_code == 202, r.text
+    sw.wait_status([r.json()["id"]], ("sent",), timeout=20)
+    world.wait_done(c["id"])
+    order = [x.text for x in tg.sends()]
+    assert order.index("reply") < len(order) - 30, "the reply waited for the backlog"
+    for sent_at, not_before in sw.query(
+            "SELECT sent_at, not_before FROM messages WHERE metadata->>'campaign_id' = %s",
+            (str(c["id"]),)):
+        assert sent_at >= not_before
+
+
+def test_retry_sends_again_to_those_that_failed(world, sw, tg):
+    """Failed recipients (a refusal; blocked users stay out) are sent again by a retry
+    campaign; the report tells the reason of each failure."""
+    a = api_bot(world.base, world.h, per_second=50)
+    users = seed_many(sw, a, 300, 20)
+    tg.bad_request("Bad Request: message is too long", times=1, chat=303)
+    tg.bad_request("Bad Request: message is too long", times=1, chat=304)
+    tg.blocked(chat=305)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "hello"}})
+    world.action(c["id"], "start")
+    c = world.wait_done(c["id"])
+    pr = c["progress"]
+    assert (pr["sent"], pr["failed"], pr["blocked"]) == (17, 3, 1), pr
+    reasons = {x["reason"]: x["count"] for x in pr["failed_by_reason"]}
+    assert sum(reasons.values()) == 3 and any("too long" in k for k in reasons), reasons
+    rows = {int(x["user_id"]): x for x in world.report(c["id"])}
+    assert rows[303]["status"] == "failed" and "too long" in rows[303]["last_error"]
+    assert rows[305]["status"] == "failed"
+    r = world.action(c["id"], "retry", status=201)
+    assert r["retry_of"] == c["id"] and r["state"] == "draft"
+    pv = world.req("GET", f"/v1/campaigns/{r['id']}/preview").json()
+    assert [x["user_id"] for x in pv["first"]] == [303, 304], pv
+    world.action(r["id"], "start")
+    done = world.wait_done(r["id"])
+    assert done["progress"]["sent"] == 2, done
+    counts = tg.count_by(lambda x: int(x.chat_id))
+    assert counts[303] == 2 and counts[304] == 2 and counts[305] == 1
+    assert all(counts[u] == 1 for u in users if u not in (303, 304, 305))
+
+
+def test_gift_once_per_user_with_the_catalogs_message(world, sw, tg):
+    """A gift without a message of its own: each recipient is credited once through the
+    ledger (keyed by the campaign) and told so in the catalog's words, with its balance;
+    a retry of the campaign does not gift again."""
+    a = api_bot(world.base, world.h, per_second=50)
+    seed_users(sw, a, [(71, "A", "en", 10), (72, "B", "en", 0), (73, "C", "ru", 5)])
+    tg.bad_request("Bad Request: message is too long", times=1, chat=72)
+    c = world.create({"bot_ids": [a.id], "gift": 5, "audience": {"languages": ["en"]}})
+    assert "5 credits" in c["message"]["text"], c
+    world.action(c["id"], "start")
+    c = world.wait_done(c["id"])
+    assert c["progress"]["gifted"] == 2 and c["progress"]["failed"] == 1, c
+    credits = dict(sw.query("SELECT user_id, credits FROM bot_users WHERE bot_id = %s",
+                            (a.id,)))
+    assert credits == {71: 15, 72: 5, 73: 5}
+    texts = {int(x.chat_id): x.text for x in tg.sends() if x.answer == "ok"}
+    assert texts[71] == "🎁 You received a gift of 5 credits. Your balance: 15 credits.", texts
+    r = world.action(c["id"], "retry", status=201)
+    world.action(r["id"], "start")
+    world.wait_done(r["id"])
+    assert dict(sw.query("SELECT user_id, credits FROM bot_users WHERE bot_id = %s",
+                         (a.id,))) == credits
+    keys = sw.query("SELECT user_id, key, kind, credits FROM ledger WHERE bot_id = %s"
+                    " ORDER BY user_id", (a.id,))
+    assert keys == [(71, f"campaign:{c['id']}:71", "gift", 5),
+                    (72, f"campaign:{c['id']}:72", "gift", 5)], keys
+    rows = {int(x["user_id"]): x for x in world.report(r["id"])}
+    assert rows[72]["status"] == "sent" and rows[72]["balance"] == "5"
+
+
+def test_presets(world, sw, tg):
+    a = api_bot(world.base, world.h, per_second=50)
+    seed_many(sw, a, 400, 3)
+    r = world.req("POST", "/v1/campaign-presets", {
+        "name": "weekly", "bot_ids": [a.id], "audience": {"balance_max": 0},
+        "message": {"text": "weekly news"}})
+    assert r.status_code == 201, r.text
+    preset = r.json()
+    assert world.req("POST", "/v1/campaign-presets", {"bot_ids": [a.id]}).status_code == 422
+    r = world.req("GET", "/v1/campaign-presets")
+    assert [x["id"] for x in r.json()] == [preset["id"]]
+    c = world.create({"preset_id": preset["id"], "name": "this week"})
+    assert c["name"] == "this week" and c["audience"] == {"balance_max": 0}
+    assert c["message"] == {"text": "weekly news"} and c["bot_ids"] == [a.id]
+    world.action(c["id"], "start")
+    assert world.wait_done(c["id"])["progress"]["sent"] == 3
+    assert world.req("DELETE", f"/v1/campaign-presets/{preset['id']}").status_code == 204
+    assert world.req("DELETE", f"/v1/campaign-presets/{preset['id']}").status_code == 404
+    assert json.loads(world.req("GET", "/v1/campaign-presets").text) == []
