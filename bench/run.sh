@@ -14,12 +14,15 @@
 #  3b. bench/webhookd.sh: webhookd's intake (against the bare server) and processing.
 #  3c. bench/dashboard.sh: the API answers behind every dashboard page on a big tenant.
 #  3d. bench/inbox.sh: the inbox list, searches and a timeline on a million messages.
+#  3e. bench/campaigns.sh: a campaign of 100,000 recipients, started and run through.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
 # TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_BOTAPI=0 to
 # leave out 2c, TGM_BENCH_READS=0 to leave out 3 (it seeds a million rows),
-# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c, TGM_BENCH_INBOX=0 to leave out 3d, TGM_BIN (default bin/); bench/reads.sh reads more
+# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c,
+# TGM_BENCH_INBOX=0 to leave out 3d, TGM_BENCH_CAMPAIGNS=0 to leave out 3e, TGM_BIN
+# (default bin/); bench/reads.sh reads more
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -197,6 +200,12 @@ fi
 if [ "${TGM_BENCH_DASHBOARD:-1}" != 0 ]; then
 	echo
 	bash bench/dashboard.sh
+fi
+
+# --- 3e. a campaign of 100,000 recipients (bench/campaigns.sh, its own run) -----------
+if [ "${TGM_BENCH_CAMPAIGNS:-1}" != 0 ]; then
+	echo
+	bash bench/campaigns.sh
 fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------
