@@ -52,6 +52,10 @@ static const struct entry entries[] = {
 	{ "not_delivered", "en", NULL, "⚠️ Not delivered: the user blocked the bot." },
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },
+	/* flood protection (webhookd/autoreply.c) */
+	{ "flood_admin", "en", NULL,
+	  "⚠️ {first_name} (#{user_id}) writes more than {rate} messages a minute: their"
+	  " messages are stored but neither relayed nor answered until they slow down." },
 	/* billingd's own answers (billingd/checkout.c, tgjob.c) */
 	{ "portal_unavailable", "en", NULL,
 	  "The billing portal is unavailable right now. Please try later." },

@@ -8,6 +8,7 @@
 #include "gatewayd/accept.h"
 #include "gatewayd/campaigns.h"
 #include "gatewayd/events.h"
+#include "gatewayd/inbox.h"
 #include "gatewayd/worker.h"
 #include "common/doorbell.h"
 #include "common/dbconn.h"
@@ -49,6 +50,15 @@ static const struct tgm_http_route routes[] = {
 	  R(GW_SCOPE_ADMIN, gw_products_update) },
 	{ EVHTTP_REQ_DELETE, "/v1/bots/{id}/products/{product_id}", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_products_delete) },
+	{ GET, "/v1/bots/{id}/autoreplies", gw_dispatch, R(GW_SCOPE_READ, gw_autoreplies_list) },
+	{ POST, "/v1/bots/{id}/autoreplies", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_autoreplies_create) },
+	{ POST, "/v1/bots/{id}/autoreplies/order", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_autoreplies_order) },
+	{ EVHTTP_REQ_PATCH, "/v1/bots/{id}/autoreplies/{rule_id}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_autoreplies_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/bots/{id}/autoreplies/{rule_id}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_autoreplies_delete) },
 	{ GET, "/v1/bots/{id}/payments", gw_dispatch, R(GW_SCOPE_READ, gw_payments_list) },
 	{ GET, "/v1/bots/{id}/users", gw_dispatch, R(GW_SCOPE_READ, gw_users_list) },
 	{ GET, "/v1/bots/{id}/users/{user_id}", gw_dispatch, R(GW_SCOPE_READ, gw_users_get) },
@@ -97,6 +107,36 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
 	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },
 	{ POST, "/v1/accounts/{id}/password", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_reset) },
+	/* the inbox (conversations.c, convupdate.c, timeline.c, inboxreply.c, tags.c, ...) */
+	{ GET, "/v1/conversations", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_list) },
+	{ GET, "/v1/conversations/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_get) },
+	{ EVHTTP_REQ_PATCH, "/v1/conversations/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_conversations_update) },
+	{ POST, "/v1/conversations/{id}/read", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_conversations_read) },
+	{ GET, "/v1/conversations/{id}/timeline", gw_dispatch, R(GW_SCOPE_READ, gw_timeline_get) },
+	{ POST, "/v1/conversations/{id}/notes", gw_dispatch, R(GW_SCOPE_SEND, gw_timeline_note) },
+	{ POST, "/v1/conversations/{id}/messages", gw_dispatch, R(GW_SCOPE_SEND, gw_inbox_reply) },
+	{ POST, "/v1/conversations/{id}/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_attach) },
+	{ EVHTTP_REQ_DELETE, "/v1/conversations/{id}/tags/{tag_id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_tags_detach) },
+	{ GET, "/v1/tags", gw_dispatch, R(GW_SCOPE_READ, gw_tags_list) },
+	{ POST, "/v1/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/tags/{id}", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/tags/{id}", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_delete) },
+	{ GET, "/v1/quick-replies", gw_dispatch, R(GW_SCOPE_READ, gw_quickreplies_list) },
+	{ POST, "/v1/quick-replies", gw_dispatch, R(GW_SCOPE_SEND, gw_quickreplies_create) },
+	{ EVHTTP_REQ_PATCH, "/v1/quick-replies/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_quickreplies_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/quick-replies/{id}", gw_dispatch,
+	  R(GW_SCOPE_SEND, gw_quickreplies_delete) },
+	{ GET, "/v1/agents", gw_dispatch, R(GW_SCOPE_READ, gw_agents_list) },
+	{ GET, "/v1/conversations/{id}/stats", gw_dispatch,
+	  R(GW_SCOPE_READ, gw_inboxstats_conversation) },
+	{ GET, "/v1/stats/agents", gw_dispatch, R(GW_SCOPE_READ, gw_inboxstats_agents) },
+	{ GET, "/v1/exports/contacts.csv", gw_dispatch, R(GW_SCOPE_READ, gw_inboxexport_contacts) },
+	{ GET, "/v1/exports/conversation-messages.csv", gw_dispatch,
+	  R(GW_SCOPE_READ, gw_inboxexport_messages) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },

@@ -26,12 +26,14 @@ struct wh_job {
 	int64_t user_id;       /* 0: the update has no user */
 	bool new_user, pass_active, banned;
 	int64_t credits;
+	unsigned ar_gen;       /* autoreply.c: its bot's rules cache generation at a read */
 	/* what it sends: a JSON array of {"chat", "method", "params"} */
 	yajl_gen replies;
 	int nreplies;
 	bool billing;          /* hand the update to billingd */
 	/* bridge.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
+	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
 };
 
 /* wh_job_done - finish: queue the replies, mark the update with outcome, go on */
@@ -55,10 +57,18 @@ void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int
 void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
 		   const char *const *labels, const char *const *data, size_t n);
 
+/* inbox.c - write the update into its conversation (if any), then next(j);
+ * payload: the update's JSON text */
+void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct wh_job *j));
+
 /* commands.c */
 bool wh_is_command(const struct wh_job *j);
 void wh_command(struct wh_job *j);
 void wh_callback(struct wh_job *j);
+
+/* autoreply.c - a user's private message that is not a command: the flood check and
+ * the auto-reply rules, then the bridge (wh_bridge_user) unless the user floods */
+void wh_autoreply(struct wh_job *j);
 
 /* bridge.c */
 void wh_bridge_user(struct wh_job *j);

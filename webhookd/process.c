@@ -207,7 +207,7 @@ static void dispatch(struct wh_job *j)
 	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
 		wh_command(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat)
-		wh_bridge_user(j);
+		wh_autoreply(j);
 	else
 		wh_job_done(j, "recorded");
 }
@@ -225,7 +225,8 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 		j->pass_active = PQgetvalue(res, 0, 3)[0] == 't';
 		j->banned = PQgetvalue(res, 0, 4)[0] == 't';
 	}
-	dispatch(j);
+	wh_inbox_record(j, PQgetvalue(((struct job_slot *)j)->bt->res,
+				      ((struct job_slot *)j)->row, 4), dispatch);
 }
 
 /* job_record - the attempt was counted by the claim: record the chat and user */

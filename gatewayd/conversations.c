@@ -1,0 +1,197 @@
+/*
+ * conversations.c - the inbox's list and one conversation: GET /v1/conversations
+ * (filters: bot, state, tag, assignee, unread, pinned, since/until on the last
+ * activity, and q, a search over the tenant's message texts, whole words through
+ * full text and parts of words through pg_trgm, and contact names), newest activity
+ * first, paged by an (activity, id) cursor (docs/inbox.md tells how a search stays
+ * fast whether its word is common or rare); GET /v1/conversations/{id}. Both read
+ * only the caller's tenant: another tenant's conversation is a 404.
+ */
+#include "gatewayd/inbox.h"
+#include "gatewayd/validate.h"
+#include "common/util.h"
+
+#include <string.h>
+
+/* the filters of both lists on conversations c; $12: "<microseconds since 1970>.<id>"
+ * of the last row of the page before */
+#define FILTERS \
+	" c.tenant_id = $1 AND ($2::bigint IS NULL OR c.bot_id = $2)" \
+	" AND ($3::text IS NULL OR " GW_CONV_STATE " = $3)" \
+	" AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM conversation_tags ct" \
+	"  WHERE ct.conversation_id = c.id AND ct.tag_id = $4))" \
+	" AND ($5::bigint IS NULL OR c.assignee_id = $5)" \
+	" AND ($6::boolean IS NULL OR c.assignee_id IS NULL)" \
+	" AND ($7::boolean IS NULL OR (c.unread > 0) = $7)" \
+	" AND ($8::boolean IS NULL OR c.pinned = $8)" \
+	" AND ($9::timestamptz IS NULL OR c.last_activity_at >= $9)" \
+	" AND ($10::timestamptz IS NULL OR c.last_activity_at < $10)" \
+	" AND ($12::text IS NULL OR (c.last_activity_at, c.id) < (timestamptz 'epoch'" \
+	"  + split_part($12, '.', 1)::bigint * interval '1 microsecond'," \
+	"  split_part($12, '.', 2)::bigint))"
+#define ORDER " ORDER BY c.last_activity_at DESC, c.id DESC"
+#define ROW GW_CONV_JSON ", (extract(epoch FROM c.last_activity_at) * 1000000)::bigint" \
+	" || '.' || c.id"
+
+static const char list_sql[] =
+	"SELECT " ROW " FROM conversations c" GW_CONV_JOINS " WHERE" FILTERS
+	" AND $11::text IS NULL" ORDER " LIMIT $13";
+
+/* A match: an item with every word of $11 (full text) or $11 in it (trigrams), or a
+ * contact name with $11 in it. First the next WALK conversations of the list are
+ * checked one by one (fast when matches are common); when they hold too few matches
+ * and there are more, the matching items are found through the indexes instead (fast
+ * when matches are rare, which they then are). Both give the same rows. */
+#define WALK "1000"
+#define ITEM_MATCH "(i.words @@ s.tsq OR i.text ILIKE s.pat)"
+static const char search_sql[] =
+	"WITH s AS (SELECT plainto_tsquery('simple', $11) AS tsq, '%' || replace(replace("
+	"  replace($11, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' AS pat),"
+	" walk AS (SELECT w.id FROM s, (SELECT c.id, c.last_activity_at, c.contact"
+	"  FROM conversations c WHERE" FILTERS ORDER " LIMIT " WALK ") w"
+	"  LEFT JOIN LATERAL (SELECT 1 AS hit FROM conversation_items i"
+	"   WHERE i.conversation_id = w.id AND " ITEM_MATCH " LIMIT 1) m ON true"
+	"  WHERE m.hit IS NOT NULL OR w.contact ILIKE s.pat"
+	"  ORDER BY w.last_activity_at DESC, w.id DESC LIMIT $13),"
+	" enough AS (SELECT (SELECT count(*) FROM walk) >= $13 OR (SELECT count(*) FROM"
+	"  (SELECT 1 FROM conversations c WHERE" FILTERS " LIMIT " WALK ") n) < " WALK " AS yes),"
+	" hits AS (SELECT i.conversation_id AS id FROM s, conversation_items i"
+	"  WHERE NOT (SELECT yes FROM enough) AND i.tenant_id = $1 AND " ITEM_MATCH
+	"  UNION SELECT k.id FROM s, conversations k WHERE NOT (SELECT yes FROM enough)"
+	"  AND k.tenant_id = $1 AND k.contact ILIKE s.pat),"
+	" found AS (SELECT id FROM walk WHERE (SELECT yes FROM enough)"
+	"  UNION ALL (SELECT c.id FROM hits CROSS JOIN LATERAL (SELECT c.id, c.last_activity_at"
+	"   FROM conversations c WHERE c.id = hits.id AND" FILTERS " OFFSET 0) c" ORDER
+	"   LIMIT $13))"
+	" SELECT " ROW " FROM found JOIN conversations c ON c.id = found.id" GW_CONV_JOINS ORDER;
+
+static const char get_sql[] =
+	"SELECT " GW_CONV_JSON " FROM conversations c" GW_CONV_JOINS
+	" WHERE c.id = $1 AND c.tenant_id = $2";
+
+enum { P_TENANT, P_BOT, P_STATE, P_TAG, P_ASSIGNEE, P_UNASSIGNED, P_UNREAD, P_PINNED,
+       P_SINCE, P_UNTIL, P_Q, P_AFTER, P_LIMIT, NP };
+
+/* list_query - the filters of the query string; false after a 422 */
+struct list_query {
+	const char *p[NP];
+	char tenant[24], me[24], fetch[24];
+};
+
+static bool bad(struct gw_req *r, const char *name, const char *detail)
+{
+	gw_reply_problem(r, 422, "invalid_parameter", detail, name);
+	return false;
+}
+
+/* id_param - an optional positive integer */
+static bool id_param(struct gw_req *r, const char *name, const char **out)
+{
+	int64_t v;
+
+	*out = gw_query(r, name);
+	if (*out == NULL || (tgm_parse_int64(*out, &v) && v > 0))
+		return true;
+	return bad(r, name, "must be a positive integer");
+}
+
+/* bool_param - an optional true or false */
+static bool bool_param(struct gw_req *r, const char *name, const char **out)
+{
+	*out = gw_query(r, name);
+	if (*out == NULL || !strcmp(*out, "true") || !strcmp(*out, "false"))
+		return true;
+	return bad(r, name, "must be true or false");
+}
+
+/* assignee_param - an account id, "none" (unassigned) or "me" (the session's account) */
+static bool assignee_param(struct gw_req *r, struct list_query *q)
+{
+	const char *a = gw_query(r, "assignee");
+
+	if (a && !strcmp(a, "none")) {
+		q->p[P_UNASSIGNED] = "true";
+		return true;
+	}
+	if (a && !strcmp(a, "me")) {
+		if (r->account_id == 0)
+			return bad(r, "assignee", "assignee=me needs a dashboard session");
+		snprintf(q->me, sizeof(q->me), "%lld", (long long)r->account_id);
+		q->p[P_ASSIGNEE] = q->me;
+		return true;
+	}
+	return id_param(r, "assignee", &q->p[P_ASSIGNEE]);
+}
+
+/* state_ok - one of the four states */
+static bool state_ok(const char *s)
+{
+	return !strcmp(s, "open") || !strcmp(s, "pending") || !strcmp(s, "snoozed") ||
+	       !strcmp(s, "closed");
+}
+
+/* times_ok - since and until, RFC 3339 */
+static bool times_ok(struct gw_req *r, struct list_query *q)
+{
+	q->p[P_SINCE] = gw_query(r, "since");
+	q->p[P_UNTIL] = gw_query(r, "until");
+	if (q->p[P_SINCE] && !gw_valid_time(q->p[P_SINCE]))
+		return bad(r, "since", "since must be an RFC 3339 time");
+	if (q->p[P_UNTIL] && !gw_valid_time(q->p[P_UNTIL]))
+		return bad(r, "until", "until must be an RFC 3339 time");
+	return true;
+}
+
+static bool read_query(struct gw_req *r, struct list_query *q)
+{
+	q->p[P_STATE] = gw_query(r, "state");
+	if (q->p[P_STATE] && !state_ok(q->p[P_STATE]))
+		return bad(r, "state", "state must be open, pending, snoozed or closed");
+	q->p[P_Q] = gw_query(r, "q");
+	if (q->p[P_Q] && (strlen(q->p[P_Q]) < 2 || strlen(q->p[P_Q]) > 200))
+		return bad(r, "q", "q must be 2 to 200 bytes");
+	if (!id_param(r, "bot_id", &q->p[P_BOT]) || !id_param(r, "tag_id", &q->p[P_TAG]) ||
+	    !assignee_param(r, q) || !bool_param(r, "unread", &q->p[P_UNREAD]) ||
+	    !bool_param(r, "pinned", &q->p[P_PINNED]) || !times_ok(r, q))
+		return false;
+	return gw_inbox_after(r, 2, &q->p[P_AFTER], q->fetch);
+}
+
+static void on_list(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else
+		gw_reply_rows(r, res, PQntuples(res), "conversations");
+}
+
+void gw_conversations_list(struct gw_req *r)
+{
+	struct list_query q;
+
+	memset(&q, 0, sizeof(q));
+	if (!read_query(r, &q))
+		return;
+	gw_tenant_param(r, q.tenant);
+	q.p[P_TENANT] = q.tenant;
+	q.p[P_LIMIT] = q.fetch;
+	gw_query_sql(r, q.p[P_Q] ? search_sql : list_sql, NP, q.p, on_list);
+}
+
+static void on_get(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else if (PQntuples(res) == 0)
+		gw_conv_missing(r);
+	else
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
+void gw_conversations_get(struct gw_req *r)
+{
+	char id[24], tenant[24];
+
+	if (gw_conv_path(r, id, tenant))
+		gw_query_sql(r, get_sql, 2, (const char *const[]){ id, tenant }, on_get);
+}

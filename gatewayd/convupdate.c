@@ -1,0 +1,100 @@
+/*
+ * convupdate.c - working a conversation: PATCH /v1/conversations/{id} sets its state
+ * (open, pending, snoozed until snoozed_until, closed), its assignee (an enabled
+ * account of the tenant, or null) and its pin; POST /v1/conversations/{id}/read marks
+ * it read. Both answer the conversation as it is now.
+ */
+#include "gatewayd/inbox.h"
+#include "gatewayd/validate.h"
+
+#include <string.h>
+
+/* $3 state, $4 assignee, $5 snoozed_until, $6 assignee given, $7 pinned */
+static const char update_sql[] =
+	"WITH a AS (SELECT id FROM accounts WHERE id = $4 AND tenant_id = $2"
+	"  AND disabled_at IS NULL),"
+	" c AS (UPDATE conversations c SET state = coalesce($3, c.state),"
+	"  snoozed_until = CASE WHEN $3::text IS NULL THEN c.snoozed_until"
+	"   WHEN $3 = 'snoozed' THEN $5::timestamptz END,"
+	"  assignee_id = CASE WHEN $6::boolean THEN (SELECT id FROM a) ELSE c.assignee_id END,"
+	"  pinned = coalesce($7::boolean, c.pinned)"
+	"  WHERE c.id = $1 AND c.tenant_id = $2 AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM a))"
+	"  RETURNING c.*)"
+	" SELECT (SELECT count(*) FROM conversations WHERE id = $1 AND tenant_id = $2),"
+	" (SELECT " GW_CONV_JSON " FROM c" GW_CONV_JOINS ")";
+
+static const char read_sql[] =
+	"WITH c AS (UPDATE conversations c SET unread = 0 WHERE c.id = $1 AND c.tenant_id = $2"
+	" RETURNING c.*) SELECT " GW_CONV_JSON " FROM c" GW_CONV_JOINS;
+
+static const char *const fields[] = { "state", "snoozed_until", "assignee_id", "pinned", NULL };
+
+static void on_updated(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else if (PQgetvalue(res, 0, 0)[0] == '0')
+		gw_conv_missing(r);
+	else if (PQgetisnull(res, 0, 1))
+		gw_reply_problem(r, 422, "invalid_field",
+				 "assignee_id must be an enabled account of the tenant, or null",
+				 "assignee_id");
+	else
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 1));
+}
+
+/* read_state - state and snoozed_until: snoozed needs a time, the others none */
+static bool read_state(struct gw_req *r, const char **state, const char **until)
+{
+	bool given;
+
+	*state = tgm_json_get_str(r->body, "state");
+	*until = tgm_json_get_str(r->body, "snoozed_until");
+	if ((tgm_json_get(r->body, "state") && *state == NULL) ||
+	    (*state && strcmp(*state, "open") && strcmp(*state, "pending") &&
+	     strcmp(*state, "snoozed") && strcmp(*state, "closed"))) {
+		gw_reply_problem(r, 422, "invalid_field",
+				 "state must be open, pending, snoozed or closed", "state");
+		return false;
+	}
+	given = tgm_json_get(r->body, "snoozed_until") != NULL;
+	if ((*state && !strcmp(*state, "snoozed")) != given ||
+	    (given && (*until == NULL || !gw_valid_time(*until)))) {
+		gw_reply_problem(r, 422, "invalid_field", "snoozed_until (an RFC 3339 time) goes"
+				 " with state snoozed, and only with it", "snoozed_until");
+		return false;
+	}
+	return true;
+}
+
+void gw_conversations_update(struct gw_req *r)
+{
+	char id[24], tenant[24], assignee[24];
+	const char *p[7] = { id, tenant };
+
+	if (!gw_fields_known(r, fields, "a conversation's state, snoozed_until, assignee_id and"
+			     " pinned can be changed") ||
+	    !read_state(r, &p[2], &p[4]) || !gw_field_id(r, "assignee_id", assignee, &p[3]) ||
+	    !gw_field_bool(r, "pinned", &p[6]) || !gw_conv_path(r, id, tenant))
+		return;
+	p[5] = tgm_json_get(r->body, "assignee_id") ? "true" : "false";
+	gw_query_sql(r, update_sql, 7, p, on_updated);
+}
+
+static void on_read(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else if (PQntuples(res) == 0)
+		gw_conv_missing(r);
+	else
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
+void gw_conversations_read(struct gw_req *r)
+{
+	char id[24], tenant[24];
+
+	if (gw_conv_path(r, id, tenant))
+		gw_query_sql(r, read_sql, 2, (const char *const[]){ id, tenant }, on_read);
+}

@@ -1,0 +1,173 @@
+/*
+ * inboxreply.c - POST /v1/conversations/{id}/messages: an agent's reply, its text
+ * given or made from a quick reply (its variables filled from the user), optionally
+ * answering one of the user's messages. It is queued like webhookd's replies
+ * (queue_message, `high` priority, metadata source "inbox" with the conversation and
+ * the account), the conversation is marked read and active, the quick reply's use
+ * counted, and senderd's doorbell rung; the timeline shows its delivery state.
+ */
+#include "gatewayd/inbox.h"
+#include "gatewayd/validate.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_MAX 4096 /* Telegram's, in UTF-16 code units */
+
+static const char find_sql[] =
+	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text"
+	" FROM conversations c"
+	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id"
+	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
+	" WHERE c.id = $1 AND c.tenant_id = $2";
+
+static const char queue_sql[] =
+	"WITH m AS (SELECT queue_message($1::bigint, $2, 'sendMessage', $3::jsonb, 0::smallint,"
+	"  $4::jsonb) AS id),"
+	" c AS (UPDATE conversations SET last_activity_at = now(), unread = 0 WHERE id = $5"
+	"  RETURNING id),"
+	" q AS (UPDATE quick_replies SET uses = uses + 1 WHERE id = $6"
+	"  RETURNING id)"
+	" SELECT m.id, (SELECT count(*) FROM c), (SELECT count(*) FROM q) FROM m";
+
+/* a reply between its two statements */
+struct reply {
+	char conv[24], quick[24], reply_to[24];
+	const char *quick_id, *reply_to_id, *text;
+	int64_t bot_id;
+	char *made; /* the text made from a quick reply */
+};
+
+static void reply_free(void *p)
+{
+	struct reply *rp = p;
+
+	free(rp->made);
+	free(rp);
+}
+
+static void on_queued(struct gw_req *r, PGresult *res, const char *err)
+{
+	struct reply *rp = r->data;
+	yajl_gen g;
+	int64_t id = 0;
+
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &id);
+	gw_ring(r->gw, rp->bot_id, false);
+	g = tgm_jgen_new();
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "id", id);
+	tgm_jgen_kstr(g, "status", "queued");
+	tgm_jgen_kstr(g, "text", rp->text);
+	yajl_gen_map_close(g);
+	gw_reply_json(r, 202, g);
+}
+
+/* params_json - sendMessage's parameters, caller frees */
+static char *params_json(const char *chat, const char *text, const char *reply_to)
+{
+	yajl_gen g = tgm_jgen_new();
+	int64_t n = 0;
+	char *out;
+
+	yajl_gen_map_open(g);
+	tgm_parse_int64(chat, &n);
+	tgm_jgen_kint(g, "chat_id", n);
+	tgm_jgen_kstr(g, "text", text);
+	if (reply_to && tgm_parse_int64(reply_to, &n)) {
+		tgm_jgen_key(g, "reply_parameters");
+		yajl_gen_map_open(g);
+		tgm_jgen_kint(g, "message_id", n);
+		tgm_jgen_kbool(g, "allow_sending_without_reply", true);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	out = tgm_xstrdup(tgm_jgen_text(g, NULL));
+	yajl_gen_free(g);
+	return out;
+}
+
+/* queue - the reply's text is known and checked: queue it */
+static void queue(struct gw_req *r, const char *chat)
+{
+	struct reply *rp = r->data;
+	char bot[24], *params, *meta;
+
+	snprintf(bot, sizeof(bot), "%lld", (long long)rp->bot_id);
+	params = params_json(chat, rp->text, rp->reply_to_id);
+	meta = r->account_id ? tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
+					     "\"account\":%lld}", rp->conv,
+					     (long long)r->account_id)
+			     : tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
+					     "\"key\":%lld}", rp->conv, (long long)r->key_id);
+	gw_query_sql(r, queue_sql, 6, (const char *const[]){ bot, chat, params, meta, rp->conv,
+		     rp->quick_id }, on_queued);
+	free(params);
+	free(meta);
+}
+
+static void on_found(struct gw_req *r, PGresult *res, const char *err)
+{
+	struct reply *rp = r->data;
+	size_t n;
+
+	if (err || PQntuples(res) == 0) {
+		err ? gw_reply_db_error(r, err) : gw_conv_missing(r);
+		return;
+	}
+	if (rp->quick_id && PQgetisnull(res, 0, 5)) {
+		gw_reply_problem(r, 422, "invalid_field", "no such quick reply", "quick_reply_id");
+		return;
+	}
+	tgm_parse_int64(PQgetvalue(res, 0, 0), &rp->bot_id);
+	if (rp->text == NULL)
+		rp->text = rp->made = gw_quickreply_render(PQgetvalue(res, 0, 5),
+							   PQgetvalue(res, 0, 2),
+							   PQgetvalue(res, 0, 3),
+							   PQgetvalue(res, 0, 4));
+	n = gw_utf16_length(rp->text);
+	if (n == 0 || n > TEXT_MAX) {
+		gw_reply_problem(r, 422, "invalid_field", "the text must be 1 to 4096 characters"
+				 " (UTF-16 code units, as Telegram counts)", "text");
+		return;
+	}
+	queue(r, PQgetvalue(res, 0, 1));
+}
+
+/* read_reply - the body: text or quick_reply_id, and reply_to_message_id */
+static bool read_reply(struct gw_req *r, struct reply *rp)
+{
+	static const char *const fields[] = { "text", "quick_reply_id", "reply_to_message_id",
+					      NULL };
+
+	if (!gw_fields_known(r, fields, "a reply has text, quick_reply_id and"
+			     " reply_to_message_id") ||
+	    !gw_field_text(r, "text", 1, TEXT_MAX, false, &rp->text) ||
+	    !gw_field_id(r, "quick_reply_id", rp->quick, &rp->quick_id) ||
+	    !gw_field_id(r, "reply_to_message_id", rp->reply_to, &rp->reply_to_id))
+		return false;
+	if ((rp->text == NULL) == (rp->quick_id == NULL)) {
+		gw_reply_problem(r, 422, "invalid_field", "give text or quick_reply_id (one of them)",
+				 "text");
+		return false;
+	}
+	return true;
+}
+
+void gw_inbox_reply(struct gw_req *r)
+{
+	struct reply *rp = tgm_xcalloc(1, sizeof(*rp));
+	char tenant[24];
+
+	r->data = rp;
+	r->data_free = reply_free;
+	if (!read_reply(r, rp) || !gw_conv_path(r, rp->conv, tenant))
+		return;
+	gw_query_sql(r, find_sql, 3, (const char *const[]){ rp->conv, tenant, rp->quick_id },
+		     on_found);
+}
