@@ -257,9 +257,9 @@ def test_pause_resume_and_cancel_lose_and_duplicate_nothing(world, sw, tg):
 
 def test_scheduled_start_and_high_priority_first(world, sw, tg):
     """start_at ahead: nothing goes before it; a reply at high priority overtakes a
-    running campaign's backlog."""
+    running campaign's backlog, also to a user whose campaign message still waits."""
     a = api_bot(world.base, world.h, per_second=10)
-    seed_many(sw, a, 200, 60)
+    users = seed_many(sw, a, 200, 60)
     at = sw.one("SELECT to_char((now() + interval '2 seconds') AT TIME ZONE 'UTC',"
                 " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")[0]
     c = world.create({"bot_ids": [a.id], "message": {"text": "c"}, "start_at": at})
@@ -267,16 +267,19 @@ def test_scheduled_start_and_high_priority_first(world, sw, tg):
     assert c["state"] == "scheduled", c
     tg.wait_sends(15, timeout=30)
     r = requests.post(world.base + "/v1/messages", json={
-        "chat_id": 99999, "text": "reply", "bot_id": a.id, "priority": "high"},
+        "chat_id": users[-1], "text": "reply", "bot_id": a.id, "priority": "high"},
         headers=world.h, timeout=TIMEOUT)
     assert r.status_code == 202, r.text
     left = {str(u) for (_, u), (_, s) in world.messages(c["id"]).items() if s == "queued"}
+    assert str(users[-1]) in left
     sw.wait_status([r.json()["id"]], ("sent",), timeout=20)
     world.wait_done(c["id"])
-    order = [x.chat_id for x in tg.sends()]
-    before = [x for x in order[:order.index("99999")] if x in left]
+    order = [(x.chat_id, x.text) for x in tg.sends()]
+    at_reply = order.index((str(users[-1]), "reply"))
+    before = [chat for chat, _ in order[:at_reply] if chat in left]
     # only those a lane had claimed when it came (a second of sends at most) go first
     assert len(before) <= 10 and len(left) - len(before) >= 20, (len(left), len(before))
+    assert order.index((str(users[-1]), "c")) > at_reply
     for sent_at, not_before in sw.query(
             "SELECT sent_at, not_before FROM messages WHERE metadata->>'campaign_id' = %s",
             (str(c["id"]),)):
