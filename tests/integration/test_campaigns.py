@@ -385,3 +385,37 @@ def test_photo_campaign_and_concurrent_starts(world, sw, tg):
     assert sends["81"].method == "sendPhoto"
     assert sends["81"].params["caption"] == "*Ann\\_B\\.*: 3"
     assert sends["82"].params["photo"] == "https://img.example/82.png"
+
+
+def test_a_draft_changes_and_is_deleted(world, sw, tg, tgm_env):
+    """PATCH changes a draft's fields (null clears the gift and start_at), checked like a
+    new one's; a started campaign neither changes nor is deleted; DELETE removes a draft."""
+    a = api_bot(world.base, world.h, per_second=50)
+    b = api_bot(world.base, world.h, per_second=50)
+    seed_many(sw, a, 600, 2)
+    seed_many(sw, b, 700, 3)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "v1"}, "gift": 3,
+                      "start_at": "2030-01-01T00:00:00Z"})
+    r = world.req("PATCH", f"/v1/campaigns/{c['id']}", {
+        "name": "v2", "bot_ids": [b.id], "message": {"text": "v2 {first_name}"},
+        "gift": None, "start_at": None, "audience": {"balance_max": 0}})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert (d["name"], d["bot_ids"], d["gift"], d["start_at"]) == ("v2", [b.id], None, None)
+    assert d["message"] == {"text": "v2 {first_name}"} and d["audience"] == {"balance_max": 0}
+    for body, status, field in (({"preset_id": 1}, 422, "preset_id"),
+                                ({"message": {"text": ""}}, 422, "message.text"),
+                                ({"bot_ids": [a.id + 1000]}, 404, "bot_ids")):
+        r = world.req("PATCH", f"/v1/campaigns/{c['id']}", body)
+        assert r.status_code == status and r.json().get("field") == field, r.text
+    pv = world.req("GET", f"/v1/campaigns/{c['id']}/preview").json()
+    assert pv["recipients"] == 3 and pv["first"][0]["params"]["text"] == "v2 U700"
+    world.action(c["id"], "start")
+    world.wait_done(c["id"])
+    assert sorted(int(x.chat_id) for x in tg.sends(token=b.token)) == [700, 701, 702]
+    assert world.req("PATCH", f"/v1/campaigns/{c['id']}", {"name": "x"}).status_code == 409
+    assert world.req("DELETE", f"/v1/campaigns/{c['id']}").status_code == 409
+    draft = world.create({"bot_ids": [a.id], "message": {"text": "never"}})
+    assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 204
+    assert world.req("GET", f"/v1/campaigns/{draft['id']}").status_code == 404
+    assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 404
