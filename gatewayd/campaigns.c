@@ -66,10 +66,17 @@ static const char preview_sql[] =
 	"   GROUP BY a.bot_id) x) k"
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
+/* a draft whose start began (its gift's recipients made: campaign_gift.sql) is
+ * "starting": it neither changes nor goes */
+#define STATE_NOW \
+	"CASE WHEN x.state = 'draft' AND EXISTS (SELECT 1 FROM campaign_recipients r" \
+	" WHERE r.campaign_id = x.id) THEN 'starting' ELSE x.state END"
+
 /* $1 campaign, $2 tenant, $3 bot_ids, $4 name, $5 audience, $6 message, $7 method,
  * $8 params, $9 gift, $10 clear the gift, $11 start_at, $12 clear start_at */
 static const char update_sql[] =
-	"WITH c AS (SELECT id, state FROM campaigns WHERE id = $1 AND tenant_id = $2 FOR UPDATE),"
+	"WITH c AS (SELECT id, " STATE_NOW " AS state FROM campaigns x"
+	"  WHERE id = $1 AND tenant_id = $2 FOR UPDATE),"
 	" ok AS (SELECT c.*, $3::bigint[] IS NULL OR (SELECT count(*) FROM bots b"
 	"  WHERE b.id = ANY($3::bigint[]) AND b.tenant_id = $2 AND b.deleted_at IS NULL)"
 	"  = cardinality($3::bigint[]) AS bots_ok FROM c),"
@@ -84,7 +91,8 @@ static const char update_sql[] =
 	" SELECT ok.state, ok.bots_ok, (SELECT campaign_json(u::campaigns, false) FROM u) FROM ok";
 
 static const char delete_sql[] =
-	"WITH c AS (SELECT id, state FROM campaigns WHERE id = $1 AND tenant_id = $2),"
+	"WITH c AS (SELECT id, " STATE_NOW " AS state FROM campaigns x"
+	"  WHERE id = $1 AND tenant_id = $2),"
 	" d AS (DELETE FROM campaigns x USING c WHERE x.id = c.id AND c.state = 'draft'"
 	"  RETURNING x.id)"
 	" SELECT c.state, (SELECT count(*) FROM d) FROM c";

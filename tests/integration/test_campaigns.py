@@ -419,3 +419,25 @@ def test_a_draft_changes_and_is_deleted(world, sw, tg, tgm_env):
     assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 204
     assert world.req("GET", f"/v1/campaigns/{draft['id']}").status_code == 404
     assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 404
+
+
+def test_a_big_gift_is_granted_in_batches(world, sw, tg):
+    """2,500 users: the start grants the gift 1,000 users a transaction (so ledger_apply's
+    advisory locks never fill PostgreSQL's lock table), each once, then queues them all;
+    while its gift is being granted the draft neither changes nor is deleted."""
+    a = api_bot(world.base, world.h, per_second=1000, chat_per_second=30)
+    users = seed_many(sw, a, 20_000, 2500)
+    c = world.create({"bot_ids": [a.id], "gift": 2})
+    sw.query("SELECT campaign_gift(%s, %s, 'test', 1000)", (c["id"], sw.tenant_id))
+    assert world.req("PATCH", f"/v1/campaigns/{c['id']}", {"name": "x"}).status_code == 409
+    r = world.req("DELETE", f"/v1/campaigns/{c['id']}")
+    assert r.status_code == 409 and "starting" in r.json()["detail"], r.text
+    c = world.action(c["id"], "start")
+    assert c["recipients"] == 2500
+    rows = sw.query("SELECT count(*), count(DISTINCT user_id), sum(credits) FROM ledger"
+                    " WHERE bot_id = %s AND key LIKE %s", (a.id, f"campaign:{c['id']}:%"))
+    assert rows == [(2500, 2500, 5000)], rows
+    assert sw.query("SELECT count(*) FROM bot_users WHERE bot_id = %s AND credits = 2",
+                    (a.id,)) == [(len(users),)]
+    done = world.wait_done(c["id"], timeout=120)
+    assert done["progress"]["sent"] == 2500 and done["progress"]["gifted"] == 2500, done
