@@ -391,8 +391,8 @@ static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 	return true;
 }
 
-/* teardown - everything after the loop (ran: it ran, so record the stop): free what
- * prepare made, the daemon's state last but the base and configuration */
+/* teardown - everything after the loop (ran: it ran, so record the stop and let the last
+ * queries land): free what prepare made */
 static void teardown(struct daemon_run *r, bool ran)
 {
 	struct tgm_ctx *ctx = &r->ctx;

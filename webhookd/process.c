@@ -165,7 +165,7 @@ void wh_job_postpone(struct wh_job *j, int seconds, const char *why)
 	wh_job_query(j, postpone_sql, 2, params, on_postponed);
 }
 
-/* the message an update carries, its chat and text */
+/* job_parse_message - the message an update carries, its chat and text */
 static void job_parse_message(struct wh_job *j)
 {
 	const char *id_path[] = { "chat", "id", NULL }, *type_path[] = { "chat", "type", NULL };
