@@ -441,3 +441,32 @@ def test_a_big_gift_is_granted_in_batches(world, sw, tg):
                     (a.id,)) == [(len(users),)]
     done = world.wait_done(c["id"], timeout=120)
     assert done["progress"]["sent"] == 2500 and done["progress"]["gifted"] == 2500, done
+
+
+def test_messages_given_back_during_a_pause_stay_held(world, sw, tg):
+    """Paused while a lane holds claimed messages, then senderd stops (SIGTERM: it gives
+    back what it had not sent): those are held with the rest, and a new senderd sends
+    none of them until the resume; then each user gets the message once."""
+    a = api_bot(world.base, world.h, per_second=10)
+    users = seed_many(sw, a, 900, 100)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "held?"}})
+    world.action(c["id"], "start")
+    tg.wait_sends(15, timeout=30)
+    world.action(c["id"], "pause")
+    world.senderd.stop()
+    sent = {int(x.chat_id) for x in tg.sends()}
+    msgs = world.messages(c["id"])
+    assert {s for _, s in msgs.values()} <= {"sent", "queued"}, msgs
+    assert world.get(c["id"])["progress"]["held"] == len(users) - len(sent)
+    d = sw.senderd(world.conf)
+    d.wait_log(rf"bot={a.id} lane started", timeout=20)
+    r = requests.post(world.base + "/v1/messages", json={
+        "chat_id": 55555, "text": "control", "bot_id": a.id, "priority": "high"},
+        headers=world.h, timeout=TIMEOUT)
+    sw.wait_status([r.json()["id"]], ("sent",), timeout=20)
+    assert {int(x.chat_id) for x in tg.sends() if x.text == "held?"} == sent, \
+        "a held message went out during the pause"
+    world.action(c["id"], "resume")
+    world.wait_done(c["id"])
+    counts = tg.count_by(lambda x: int(x.chat_id), [x for x in tg.sends() if x.text == "held?"])
+    assert sorted(counts) == users and set(counts.values()) == {1}
