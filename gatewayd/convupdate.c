@@ -1,33 +1,57 @@
 /*
  * convupdate.c - working a conversation: PATCH /v1/conversations/{id} sets its state
  * (open, pending, snoozed until snoozed_until, closed), its assignee (an enabled
- * account of the tenant, or null) and its pin; POST /v1/conversations/{id}/read marks
+ * account of the tenant, or null) and its pin (closing or reopening it does the same
+ * to the user's forum topic in the admin group); POST /v1/conversations/{id}/read marks
  * it read. Both answer the conversation as it is now.
  */
 #include "gatewayd/inbox.h"
 #include "gatewayd/validate.h"
+#include "common/util.h"
 
 #include <string.h>
 
-/* $3 state, $4 assignee, $5 snoozed_until, $6 assignee given, $7 pinned */
+/* $3 state, $4 assignee, $5 snoozed_until, $6 assignee given, $7 pinned. Closing or
+ * reopening it closes or reopens the user's forum topic too (queued like a send) */
 static const char update_sql[] =
 	"WITH a AS (SELECT id FROM accounts WHERE id = $4 AND tenant_id = $2"
 	"  AND disabled_at IS NULL),"
+	" o AS (SELECT id, state AS was FROM conversations WHERE id = $1 AND tenant_id = $2),"
 	" c AS (UPDATE conversations c SET state = coalesce($3, c.state),"
 	"  snoozed_until = CASE WHEN $3::text IS NULL THEN c.snoozed_until"
 	"   WHEN $3 = 'snoozed' THEN $5::timestamptz END,"
 	"  assignee_id = CASE WHEN $6::boolean THEN (SELECT id FROM a) ELSE c.assignee_id END,"
 	"  pinned = coalesce($7::boolean, c.pinned)"
-	"  WHERE c.id = $1 AND c.tenant_id = $2 AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM a))"
-	"  RETURNING c.*)"
-	" SELECT (SELECT count(*) FROM conversations WHERE id = $1 AND tenant_id = $2),"
-	" (SELECT " GW_CONV_JSON " FROM c" GW_CONV_JOINS ")";
+	"  FROM o WHERE c.id = o.id AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM a))"
+	"  RETURNING c.*, o.was),"
+	" t AS (SELECT c.id AS conv, c.bot_id, c.state, tp.admin_chat_id, tp.thread_id"
+	"  FROM c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
+	"  WHERE tp.thread_id IS NOT NULL AND (c.state = 'closed') <> (c.was = 'closed')),"
+	" q AS (SELECT queue_message(t.bot_id, t.admin_chat_id::text, CASE WHEN t.state = 'closed'"
+	"  THEN 'closeForumTopic' ELSE 'reopenForumTopic' END, jsonb_build_object('chat_id',"
+	"  t.admin_chat_id, 'message_thread_id', t.thread_id), 0::smallint,"
+	"  jsonb_build_object('source', 'inbox', 'conversation', t.conv)) FROM t),"
+	" u AS (UPDATE topics tp SET closed_at = CASE WHEN t.state = 'closed' THEN now() END"
+	"  FROM t WHERE tp.bot_id = t.bot_id AND tp.admin_chat_id = t.admin_chat_id"
+	"  AND tp.thread_id = t.thread_id)"
+	" SELECT (SELECT count(*) FROM o), (SELECT " GW_CONV_JSON " FROM c" GW_CONV_JOINS "),"
+	" (SELECT bot_id FROM c), (SELECT count(*) FROM q)";
 
 static const char read_sql[] =
 	"WITH c AS (UPDATE conversations c SET unread = 0 WHERE c.id = $1 AND c.tenant_id = $2"
 	" RETURNING c.*) SELECT " GW_CONV_JSON " FROM c" GW_CONV_JOINS;
 
 static const char *const fields[] = { "state", "snoozed_until", "assignee_id", "pinned", NULL };
+
+/* answer_updated - the conversation; a topic closed or reopened rings its bot's lane */
+static void answer_updated(struct gw_req *r, PGresult *res)
+{
+	int64_t bot = 0;
+
+	if (PQgetvalue(res, 0, 3)[0] != '0' && tgm_parse_int64(PQgetvalue(res, 0, 2), &bot))
+		gw_ring(r->gw, bot, false);
+	gw_reply_raw(r, 200, PQgetvalue(res, 0, 1));
+}
 
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 {
@@ -40,7 +64,7 @@ static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 				 "assignee_id must be an enabled account of the tenant, or null",
 				 "assignee_id");
 	else
-		gw_reply_raw(r, 200, PQgetvalue(res, 0, 1));
+		answer_updated(r, res);
 }
 
 /* read_state - state and snoozed_until: snoozed needs a time, the others none */

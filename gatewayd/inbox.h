@@ -29,6 +29,12 @@
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id" \
 	" LEFT JOIN chats ch ON ch.bot_id = c.bot_id AND ch.chat_id = c.chat_id"
 
+/* the user's topic t in the bot b's admin group now (LEFT JOIN after c and b) */
+#define GW_CONV_TOPIC \
+	" LEFT JOIN topics tp ON tp.bot_id = c.bot_id AND tp.user_id = c.chat_id" \
+	" AND tp.thread_id IS NOT NULL AND jsonb_typeof(b.settings->'admin_chat_id') = 'number'" \
+	" AND tp.admin_chat_id = (b.settings->>'admin_chat_id')::bigint"
+
 /* inboxfield.c */
 /* gw_fields_known - every key of the body is one of names (NULL-ended); else a 422
  * unknown_field naming the first other one, and false */
