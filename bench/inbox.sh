@@ -61,6 +61,7 @@ for i in $(seq 50); do
 	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
 	sleep 0.1
 done
+curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "gatewayd did not start:"; cat "$work/gatewayd.log"; exit 1; }
 
 bot=$(sql -c "SELECT min(id) FROM bots WHERE username LIKE 'inboxbot%'")
 conv=$(sql -c "SELECT max(id) FROM conversations")

@@ -7,7 +7,7 @@ import { del, get, patch, post, query } from "./api.js";
 import { h, replace, text, toast, when } from "./dom.js";
 
 const STATES = ["open", "pending", "snoozed", "closed"];
-const POLL_MS = 4000;
+const POLL_MS = 15000;
 
 function select(id, options, value) {
   return h("select", { id, name: id }, options.map(([v, label]) =>
@@ -240,7 +240,28 @@ export async function inboxPage(main, { me, live }) {
   };
   live.addEventListener("message", onMessage);
 
-  // poll - new conversations and messages (inbound ones are not on the event stream)
+  // a conversation got new items: the list, and the open conversation's timeline
+  let refreshing = null;
+  const onConversation = (e) => {
+    if (refreshing) return;
+    refreshing = (async () => {
+      try {
+        if (current && e.detail.conversation_id === current.id) await reopen();
+        await loadList();
+      } catch { /* the poll tries again */ }
+      refreshing = null;
+    })();
+  };
+  live.addEventListener("conversation", onConversation);
+
+  // reopen - the open conversation read again (and marked read) with its timeline
+  async function reopen() {
+    const fresh = await get(`/v1/conversations/${current.id}`);
+    current = canWork && fresh.unread ? await post(`/v1/conversations/${current.id}/read`) : fresh;
+    await loadTimeline(detail.querySelector("#timeline"));
+  }
+
+  // poll - in case the stream missed a "conversation" event
   let lastSeen = null;
   async function poll() {
     if (stopped) return;
@@ -248,13 +269,7 @@ export async function inboxPage(main, { me, live }) {
       const top = await get("/v1/conversations" + query({ limit: 1 }));
       const mark = top.conversations[0] ? `${top.conversations[0].id}@${top.conversations[0].last_activity_at}` : "";
       if (lastSeen !== null && mark !== lastSeen) {
-        if (current) {
-          const fresh = await get(`/v1/conversations/${current.id}`);
-          if (fresh.last_activity_at !== current.last_activity_at) {
-            current = canWork && fresh.unread ? await post(`/v1/conversations/${current.id}/read`) : fresh;
-            await loadTimeline(detail.querySelector("#timeline"));
-          }
-        }
+        if (current) await reopen();
         await loadList();
       }
       lastSeen = mark;
@@ -267,8 +282,13 @@ export async function inboxPage(main, { me, live }) {
     await loadList();
   } catch (e) {
     live.removeEventListener("message", onMessage);
+    live.removeEventListener("conversation", onConversation);
     throw e;
   }
   poll();
-  return () => { stopped = true; live.removeEventListener("message", onMessage); };
+  return () => {
+    stopped = true;
+    live.removeEventListener("message", onMessage);
+    live.removeEventListener("conversation", onConversation);
+  };
 }

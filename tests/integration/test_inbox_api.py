@@ -17,7 +17,8 @@ import pytest
 
 from api_helpers import Api, problem
 from conftest import wait_for
-from test_accounts import Dash, login, new_account
+from test_accounts import login, new_account
+from test_events import Stream
 from test_senderd import needs_cryptography, tg  # noqa: F401 (fixtures)
 from test_webhookd import World
 
@@ -375,3 +376,28 @@ def test_contacts_and_message_history_export_as_csv(w):
     problem(api.get("/v1/exports/conversation-messages.csv", params={"since": "x"}), 422,
             "invalid_parameter", "since")
     assert w.key("globex").get("/v1/exports/contacts.csv").text.count("\n") == 1
+
+
+def test_a_new_message_is_a_conversation_event_of_its_tenant_only(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.say(bot, "first")
+    cid = w.conv(api, bot)["id"]
+    ours = Stream(w.base + "/v1/events", {"Authorization": f"Bearer {api.key}"})
+    theirs = Stream(w.base + "/v1/events", {"Authorization": f"Bearer {w.key('globex').key}"})
+    try:
+        assert ours.status == 200 and theirs.status == 200
+        ours.next(lambda e: e.get("event") == "daemons", what="the stream up")
+        theirs.next(lambda e: e.get("event") == "daemons", what="the stream up")
+        w.say(bot, "second")
+        ev = ours.next(lambda e: e.get("event") == "conversation", what="a conversation event")
+        assert ev["json"]["conversation_id"] == cid
+        item = w.one("SELECT max(id) FROM conversation_items")[0]
+        assert ev["json"]["item_id"] == item
+        # the other tenant's stream goes on (heartbeats change) without it
+        for _ in range(2):
+            e = theirs.next(lambda e: e.get("event") in ("daemons", "conversation"))
+            assert e["event"] == "daemons", e
+    finally:
+        ours.close()
+        theirs.close()
