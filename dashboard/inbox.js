@@ -183,11 +183,23 @@ export async function inboxPage(main, { me, live }) {
         try { await del(`/v1/conversations/${c.id}/tags/${t.id}`); await open(c.id); } catch (e) { toast(e.message, "error"); }
       } : null))),
       canWork ? controls() : null,
+      h("p", { id: "conv-stats", class: "muted" }),
       h("button", { type: "button", id: "older", class: "link", hidden: true }, "Older messages"),
       list,
       canWork ? replyForm() : null,
       canWork ? noteForm() : null);
     return list;
+  }
+
+  function seconds(s) {
+    if (s === null || s === undefined) return "–";
+    return s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+  }
+
+  async function showStats(id) {
+    const st = await get(`/v1/conversations/${id}/stats`);
+    const el = detail.querySelector("#conv-stats");
+    if (el) text(el, `${st.messages_in} in · ${st.messages_out} out · first response ${seconds(st.first_response_seconds)} · average ${seconds(st.average_response_seconds)}`);
   }
 
   async function open(id) {
@@ -197,6 +209,7 @@ export async function inboxPage(main, { me, live }) {
     const list = render();
     for (const li of listBox.children) li.classList.toggle("on", li.dataset.id === String(id));
     await loadTimeline(list);
+    showStats(id).catch(() => {});
     detail.querySelector("h2").focus({ preventScroll: true });
   }
 
@@ -226,7 +239,11 @@ export async function inboxPage(main, { me, live }) {
     h("label", { for: "i-assignee" }, "Assignee"), fAssignee,
     h("label", { for: "i-tag" }, "Tag"), fTag,
     h("label", { for: "i-unread" }, "Unread"), fUnread,
-    h("button", { type: "submit" }, "Filter"));
+    h("button", { type: "submit" }, "Filter"),
+    h("a", { href: "/v1/exports/contacts.csv", id: "export-contacts", download: "contacts.csv" }, "Contacts CSV"),
+    h("a", { href: "#", id: "export-history", download: "conversation-messages.csv", onclick: (e) => {
+      e.currentTarget.href = "/v1/exports/conversation-messages.csv" + query({ bot_id: fBot.value });
+    } }, "Messages CSV"));
 
   const onMessage = (e) => {
     const el = statusEls.get(e.detail.message_id);

@@ -237,6 +237,7 @@ const scenarios = {
     const filled = await page.locator("#reply-text").inputValue();
     await page.locator("#reply-form button[type=submit]").click();
     await page.locator("#timeline li.out .status[data-status='sent']").waitFor({ timeout: 30000 });
+    const stats = await page.locator("#conv-stats").textContent();
     await page.locator("#c-state").selectOption("pending");
     await page.locator("#c-assignee").selectOption({ label: cfg.email });
     await page.locator("#conv-detail p.muted", { hasText: `assigned to ${cfg.email}` }).waitFor();
@@ -253,7 +254,7 @@ const scenarios = {
     await page.locator("#inbox-filters button[type=submit]").click();
     await page.locator("#conv-list li[data-id]").first().waitFor();
     return {
-      listName, shownText, filled, intake: r.status,
+      listName, shownText, filled, stats, intake: r.status,
       state: await page.locator("#c-state").inputValue(),
       found: await page.locator("#conv-list li[data-id]").count(),
       imgs: await page.locator("main img").count(),

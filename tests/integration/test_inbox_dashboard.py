@@ -29,6 +29,7 @@ def test_an_agent_works_a_conversation_in_the_inbox_page(w, tmp_path):
     assert out["shownText"] == XSS, "the user's text is shown as text"
     assert out["listName"] == XSS
     assert out["filled"] == f"Hi {XSS}!"
+    assert out["stats"].startswith("1 in · 0 out"), out["stats"]  # shown on opening
     assert out["imgs"] == 0 and out["dialogs"] == [] and out["pageErrors"] == []
     assert out["noReload"] and out["intake"] == 200
     assert out["state"] == "pending" and out["found"] == 1
