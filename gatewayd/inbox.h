@@ -59,7 +59,7 @@ bool gw_inbox_after(struct gw_req *r, int n, const char **after, char fetch[24])
 /* gw_sqlstate_is - the failed statement's SQLSTATE is state */
 bool gw_sqlstate_is(PGresult *res, const char *state);
 
-/* quickreplies.c - gw_quickreply_render: text with {first_name}, {last_name},
+/* quickreply.c - gw_quickreply_render: text with {first_name}, {last_name},
  * {username} and {name} filled in (NULL values as ""); caller frees */
 char *gw_quickreply_render(const char *text, const char *first, const char *last,
 			   const char *username);

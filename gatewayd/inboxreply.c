@@ -143,8 +143,12 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 	struct reply *rp = r->data;
 	size_t n;
 
-	if (err || PQntuples(res) == 0) {
-		err ? gw_reply_db_error(r, err) : gw_conv_missing(r);
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		gw_conv_missing(r);
 		return;
 	}
 	if (rp->quick_id && PQgetisnull(res, 0, 5)) {
