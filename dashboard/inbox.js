@@ -68,6 +68,15 @@ export async function inboxPage(main, { me, live }) {
       [h("li", { class: "muted" }, "No conversations match.")]);
   }
 
+  // media - a photo's preview, or a link to the file (fetched from Telegram on demand)
+  function media(i) {
+    const url = `/v1/conversations/${current.id}/items/${i.id}/media`;
+    if (i.media_kind === "photo" || i.media_kind === "sticker")
+      return h("a", { href: url, target: "_blank", rel: "noopener" },
+        h("img", { src: url, alt: i.text || i.media_kind, loading: "lazy", class: "preview" }));
+    return h("a", { href: url, target: "_blank", rel: "noopener" }, `open the ${i.media_kind}`);
+  }
+
   function itemEl(i) {
     const who = i.type === "note" ? `note by ${i.account_email || "an API key"}` :
       i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source || "the bot") :
@@ -81,6 +90,7 @@ export async function inboxPage(main, { me, live }) {
         i.edits ? " · edited" : "", i.reply_to ? ` · answers #${i.reply_to}` : "", status ? " · " : "", status),
       body,
       i.media_kind && i.text ? h("div", { class: "muted" }, `[${i.media_kind}]`) : null,
+      i.file_id && i.direction === "in" ? media(i) : null,
       canWork && i.direction === "in" && i.telegram_message_id ? h("button", { type: "button", class: "link", onclick: () => {
         replyTo = i.telegram_message_id;
         text(detail.querySelector("#reply-to"), `answering: ${(i.text || "").slice(0, 60)}`);

@@ -67,6 +67,7 @@ char *gw_quickreply_render(const char *text, const char *first, const char *last
 void gw_agents_list(struct gw_req *r);
 void gw_inboxstats_conversation(struct gw_req *r);
 void gw_inboxstats_agents(struct gw_req *r);
+void gw_inboxmedia_get(struct gw_req *r);
 void gw_inboxexport_contacts(struct gw_req *r);
 void gw_inboxexport_messages(struct gw_req *r);
 void gw_conversations_list(struct gw_req *r);

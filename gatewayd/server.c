@@ -125,6 +125,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/conversations/{id}/stats", gw_dispatch,
 	  R(GW_SCOPE_READ, gw_inboxstats_conversation) },
 	{ GET, "/v1/stats/agents", gw_dispatch, R(GW_SCOPE_READ, gw_inboxstats_agents) },
+	{ GET, "/v1/conversations/{id}/items/{item_id}/media", gw_dispatch,
+	  R(GW_SCOPE_READ, gw_inboxmedia_get) },
 	{ GET, "/v1/exports/contacts.csv", gw_dispatch, R(GW_SCOPE_READ, gw_inboxexport_contacts) },
 	{ GET, "/v1/exports/conversation-messages.csv", gw_dispatch,
 	  R(GW_SCOPE_READ, gw_inboxexport_messages) },

@@ -16,6 +16,7 @@ import json
 import pytest
 
 from api_helpers import Api, problem
+from fake_http import Reply
 from conftest import wait_for
 from test_accounts import login, new_account
 from test_events import Stream
@@ -401,3 +402,35 @@ def test_a_new_message_is_a_conversation_event_of_its_tenant_only(w):
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_users_photo_is_streamed_from_telegram_for_the_tenant_only(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.say(bot, None, caption="look", photo=[{"file_id": "AgAD-small", "width": 1, "height": 1},
+                                            {"file_id": "AgAD-big", "width": 9, "height": 9}])
+    w.say(bot, "no file here")
+    cid = w.conv(api, bot)["id"]
+    items = api.get(f"/v1/conversations/{cid}/timeline").json()["items"]
+    photo = next(i for i in items if i.get("media_kind") == "photo")
+    plain = next(i for i in items if i.get("text") == "no file here")
+    data = bytes(range(256)) * 40
+    w.tg.rule("file", Reply.tg_ok({"file_id": "AgAD-big", "file_unique_id": "u",
+                                   "file_path": "photos/file_7.jpg"}),
+              token=bot.token, method="getFile")
+    w.tg.add_file(bot.token, "photos/file_7.jpg", data)
+    r = api.get(f"/v1/conversations/{cid}/items/{photo['id']}/media")
+    assert r.status_code == 200, r.text
+    assert r.content == data
+    assert "sandbox" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    call = w.tg.calls(token=bot.token, method="getFile")[-1]
+    assert call.request.query["file_id"] == ["AgAD-big"]  # the biggest size
+    problem(api.get(f"/v1/conversations/{cid}/items/{plain['id']}/media"), 404,
+            "media_not_found")
+    problem(w.key("globex").get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 404,
+            "media_not_found")
+    w.tg.clear_rules()
+    w.tg.rule("gone", Reply.tg_error(400, "Bad Request: wrong file_id"), method="getFile")
+    problem(api.get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 502,
+            "telegram_unreachable")
