@@ -54,6 +54,9 @@ static const struct tgm_botset_key keys[] = {
 	COST("other", "1"),
 	{ "no_credit_text", T_STR, 0, 4096, TGM_TEXT_NO_CREDIT, NULL,
 	  "the notice to a user without credits" },
+	{ "flood_per_minute", T_INT, 0, 1000, "30", NULL,
+	  "a user's messages a minute above which they are stored but neither relayed nor"
+	  " answered, and the admins told (0: no limit)" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

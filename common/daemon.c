@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define HEARTBEAT_S 2
@@ -338,10 +339,25 @@ static void finish_queries(struct daemon_run *r)
 }
 
 /* prepare - everything before the loop; false with err on a start-up error */
+/* raise_nofile - open files up to the hard limit: a soft limit of 1024 (a shell's
+ * default, outside systemd's LimitNOFILE) would cap gatewayd's event streams and
+ * senderd's connections long before memory does */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open files limit to %llu", (unsigned long long)rl.rlim_max);
+}
+
 static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 {
 	struct tgm_ctx *ctx = &r->ctx;
 
+	raise_nofile();
 	ctx->has_secret_key = tgm_config_secret_key(ctx->cfg, ctx->secret_key) == 0;
 	if (!ctx->has_secret_key) {
 		snprintf(err, errlen, "security.secret_key is not set: put 64 hex characters"

@@ -1,6 +1,8 @@
-// bots.js - the tenant's bots: add one by its token, enable or disable it, and edit its
-// settings in a form made from GET /v1/bot-settings (a new setting needs no page code).
+// bots.js - the tenant's bots: add one by its token, enable or disable it, edit its
+// settings in a form made from GET /v1/bot-settings (a new setting needs no page code),
+// and its auto-reply rules (autoreplies.js).
 import { get, patch, post } from "./api.js";
+import { autorepliesSection } from "./autoreplies.js";
 import { h, replace, table, toast } from "./dom.js";
 
 // field - an input for one setting of the table, holding value
@@ -27,6 +29,7 @@ export async function botsPage(main, { me }) {
   const canManage = me.role === "admin" || me.role === "owner";
   const listBox = h("div", { id: "bot-list" });
   const editBox = h("section", { id: "bot-settings" });
+  const rulesBox = h("section", { id: "bot-autoreplies" });
   const { settings: schema } = await get("/v1/bot-settings");
 
   async function edit(bot) {
@@ -60,6 +63,7 @@ export async function botsPage(main, { me }) {
       { title: "Queue", get: (b) => b.queue_depth },
       { title: "", get: (b) => h("span", { class: "actions" },
         h("button", { type: "button", onclick: () => edit(b) }, "Settings"),
+        h("button", { type: "button", onclick: () => autorepliesSection(rulesBox, b, canManage).catch((e) => toast(e.message, "error")) }, "Auto-replies"),
         canManage ? h("button", { type: "button", onclick: async () => {
           try { await patch(`/v1/bots/${b.id}`, { enabled: !b.enabled }); toast(b.enabled ? "Bot disabled" : "Bot enabled"); await load(); } catch (e) { toast(e.message, "error"); }
         } }, b.enabled ? "Disable" : "Enable") : null) },
@@ -79,6 +83,6 @@ export async function botsPage(main, { me }) {
     }
   } }, h("h2", {}, "Add a bot"), h("label", { for: "b-token" }, "Token from @BotFather"), token, h("button", { type: "submit" }, "Add bot"));
 
-  replace(main, h("h1", {}, "Bots"), canManage ? add : null, listBox, editBox);
+  replace(main, h("h1", {}, "Bots"), canManage ? add : null, listBox, editBox, rulesBox);
   await load();
 }

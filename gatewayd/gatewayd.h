@@ -213,6 +213,12 @@ void gw_tenant_rotate_secret(struct gw_req *r);
 /* callbacks.c */
 void gw_callbacks_list(struct gw_req *r);
 void gw_callbacks_redeliver(struct gw_req *r);
+/* autoreplies.c */
+void gw_autoreplies_list(struct gw_req *r);
+void gw_autoreplies_create(struct gw_req *r);
+void gw_autoreplies_update(struct gw_req *r);
+void gw_autoreplies_delete(struct gw_req *r);
+void gw_autoreplies_order(struct gw_req *r);
 void gw_products_list(struct gw_req *r);
 void gw_products_create(struct gw_req *r);
 void gw_products_update(struct gw_req *r);

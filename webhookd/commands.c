@@ -95,9 +95,9 @@ static void reply_start(struct wh_job *j, int64_t granted)
 {
 	const char *label[] = { tgm_text("button_products", NULL) }, *const data[] = { "buy" };
 	const char *welcome = tgm_text_bot(j->bot->settings, "welcome", NULL);
-	char text[TEXT_MAX + 64], gift[128], n[24];
+	char text[TEXT_MAX + 64], gift[128], n[64];
 
-	snprintf(n, sizeof(n), "%lld", (long long)granted);
+	tgm_text_count(n, sizeof(n), "free_credits", granted, NULL);
 	tgm_text_fill(gift, sizeof(gift), tgm_text("free_credits", NULL),
 		      (const char *const[]){ "credits", n, NULL });
 	snprintf(text, sizeof(text), "%s%s%s", welcome, granted > 0 ? "\n\n" : "",

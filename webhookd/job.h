@@ -26,6 +26,7 @@ struct wh_job {
 	int64_t user_id;       /* 0: the update has no user */
 	bool new_user, pass_active, banned;
 	int64_t credits;
+	unsigned ar_gen;       /* autoreply.c: its bot's rules cache generation at a read */
 	/* what it sends: a JSON array of {"chat", "method", "params"} */
 	yajl_gen replies;
 	int nreplies;
@@ -72,6 +73,10 @@ void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct 
 bool wh_is_command(const struct wh_job *j);
 void wh_command(struct wh_job *j);
 void wh_callback(struct wh_job *j);
+
+/* autoreply.c - a user's private message that is not a command: the flood check and
+ * the auto-reply rules, then the bridge (wh_bridge_user) unless the user floods */
+void wh_autoreply(struct wh_job *j);
 
 /* bridge.c */
 void wh_bridge_user(struct wh_job *j);

@@ -207,7 +207,7 @@ static void dispatch(struct wh_job *j)
 	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
 		wh_command(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat)
-		wh_bridge_user(j);
+		wh_autoreply(j);
 	else
 		wh_job_done(j, "recorded");
 }

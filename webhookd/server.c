@@ -127,6 +127,7 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);
 	event_add(wh->ev_sweep, &tv);
 	wh_bots_start(wh);
+	wh_autoreply_start(wh);
 	wh_forward_start(wh);
 	wh_process_kick(wh);
 	log_info("listening on http://%s", cfg->webhookd.listen);
@@ -165,6 +166,7 @@ void wh_stop(struct tgm_ctx *ctx)
 		event_free(wh->ev_sweep);
 	wh_metrics_stop(wh);
 	wh_forward_free(wh);
+	wh_autoreply_free(wh);
 	tgm_http_free(wh->http);
 	wh_bots_free(wh);
 	if (wh->tgpoll)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 
+struct wh_autoreply;
 struct wh_forward;
 struct wh_poller;
 
@@ -70,6 +71,7 @@ struct webhookd {
 	int npool;
 	struct tgm_metrics *metrics; /* [webhookd] metrics_listen, or NULL */
 	struct wh_forward *forward; /* updates forwarded to bots' own webhooks (forward.c) */
+	struct wh_autoreply *autoreply; /* each bot's auto-reply rules, cached (autoreply.c) */
 };
 
 /* metrics.c */
@@ -119,6 +121,10 @@ void wh_store_free(struct webhookd *wh);
  * and kind; else false with err */
 bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *chat_id,
 		     const char **kind, char *err, size_t errlen);
+
+/* autoreply.c - the rules cache: LISTEN on tgm_autoreplies; free at stop */
+void wh_autoreply_start(struct webhookd *wh);
+void wh_autoreply_free(struct webhookd *wh);
 
 /* forward.c - stored updates POSTed to the webhooks bots set through the Bot API */
 void wh_forward_start(struct webhookd *wh);

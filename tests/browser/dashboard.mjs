@@ -175,6 +175,45 @@ const scenarios = {
     return { fields: await page.locator("#bot-settings [data-setting]").count() };
   },
 
+  // a bot's auto-reply rules: a bad regex refused, rules added, moved, turned off, deleted
+  async autoreplies(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/bots']").click();
+    await page.locator("#bot-list tbody tr").first().locator("button", { hasText: "Auto-replies" }).click();
+    await page.locator("#bot-autoreplies h2").waitFor();
+    const rows = page.locator("#ar-list tbody tr");
+    if (!cfg.manage) {
+      await rows.first().waitFor();
+      return { rows: await rows.count(), forms: await page.locator("#ar-form").count(), buttons: await page.locator("#ar-list button").count() };
+    }
+    await page.locator("#ar-kind").selectOption("keyword");
+    await page.locator("#ar-match").selectOption("regex");
+    await page.locator("#ar-pattern").fill("(unclosed");
+    await page.locator("#ar-text").fill(cfg.text);
+    await page.locator("#ar-form button[type=submit]").click();
+    const refused = await page.locator("#toast.error").textContent();
+    await page.locator("#ar-pattern").fill("^price$");
+    await page.locator("#ar-form button[type=submit]").click();
+    await rows.first().waitFor();
+    await page.locator("#ar-kind").selectOption("hours");
+    await page.locator("#ar-tz").fill("Europe/Berlin");
+    await page.locator("#ar-text").fill("We are away");
+    await page.locator("#ar-form button[type=submit]").click();
+    await rows.nth(1).waitFor();
+    await page.locator("#ar-kind").selectOption("greeting");
+    await page.locator("#ar-text").fill("Hello!");
+    await page.locator("#ar-form button[type=submit]").click();
+    await rows.nth(2).waitFor();
+    await rows.nth(2).locator("button", { hasText: "Up" }).click();
+    await page.locator("#ar-list tbody tr:nth-child(2)", { hasText: "Hello!" }).waitFor();
+    await rows.nth(0).locator("button", { hasText: "Turn off" }).click();
+    await rows.nth(0).locator("button", { hasText: "Turn on" }).waitFor();
+    await rows.nth(2).locator("button", { hasText: "Delete" }).click();
+    await page.locator("#toast", { hasText: "Rule deleted" }).waitFor();
+    await shot(page, "autoreplies");
+    return { refused, rows: await rows.allInnerTexts(), imgs: await page.locator("main img").count() };
+  },
+
   // create a product on the Billing page, then deactivate it; the payments shown
   async billing(page) {
     await login(page);

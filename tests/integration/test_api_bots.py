@@ -24,7 +24,8 @@ DEFAULTS = {"per_second": 30, "chat_per_second": 1, "group_per_minute": 20,
             "topic_name": "{first_name} @{username} #{user_id}", "charge_messages": False,
             "cost_text": 1, "cost_photo": 2, "cost_video": 3, "cost_voice": 2,
             "cost_document": 2, "cost_sticker": 1, "cost_other": 1,
-            "no_credit_text": "You have no credits left. Buy more to keep writing:"}
+            "no_credit_text": "You have no credits left. Buy more to keep writing:",
+            "flood_per_minute": 30}
 
 
 def bot_row(world, bot_id):

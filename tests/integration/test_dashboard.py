@@ -370,3 +370,19 @@ def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
     assert csvs["a-csv"].splitlines()[0] == "t,accepted,sent,failed"
     assert (tmp_path / "screenshots" / "analytics-analytics.png").stat().st_size > 1000
 
+
+
+def test_bots_page_manages_auto_replies(site, tmp_path):
+    bot = site.admin.new_bot()
+    out = browser(site, "autoreplies", tmp_path, email="owner@example.com", password=PASSWORD,
+                  text=XSS, manage=True)
+    assert "not a valid extended regular expression" in out["refused"], out
+    assert len(out["rows"]) == 2 and out["imgs"] == 0, out
+    assert XSS in out["rows"][0] and "off" in out["rows"][0], out
+    assert "Hello!" in out["rows"][1], out
+    rules = site.query("SELECT kind, pattern, text, enabled, position FROM autoreplies"
+                       " WHERE bot_id = %s ORDER BY position", (bot["id"],))
+    assert rules == [("keyword", "^price$", XSS, False, 1), ("greeting", None, "Hello!", True, 2)]
+    seen = browser(site, "autoreplies", tmp_path, email="viewer@example.com",
+                   password=PASSWORD, manage=False)
+    assert seen == {"rows": 2, "forms": 0, "buttons": 0}

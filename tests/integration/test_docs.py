@@ -192,11 +192,7 @@ def test_billing_notices_are_in_the_catalog_and_documented():
     for path in sorted((REPO / "sql/functions").glob("*.sql")):
         text = path.read_text()
         recorded |= set(re.findall(r"bd_notice\((?:%s),(?:%s),\s*'([a-z_]+)'" % (ARG, ARG), text))
-        # campaign_params fills a campaign's own text (the owner's words, or the
-        # catalog's chosen in C) with each recipient's values, set-based at start
-        # (docs/campaigns.md); it composes no words of its own
-        filled = path.stem == "campaign_params"
-        assert ("'text'" not in text or filled) and "bd_say(" not in text, \
+        assert "'text'" not in text and "bd_say(" not in text, \
             f"{path.name} builds a text: record a notice (bd_notice) instead"
         assert "queue_message(" not in text or not path.stem.startswith("bd_"), \
             f"{path.name} queues a message: record a notice (bd_notice) instead"

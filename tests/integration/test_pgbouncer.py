@@ -30,7 +30,7 @@ STEPS = 240       # sends, and as many inbound /help updates
 POOLED = {"gatewayd-accept", "gatewayd-events", "senderd-claim", "senderd-lease",
           "senderd-record", "senderd-callback", "webhookd-process"}
 SESSION = {"gatewayd", "gatewayd-auth", "gatewayd-updates", "senderd", "webhookd",
-           "webhookd-forward", "webhookd-poll-locks", "billingd"}
+           "webhookd-forward", "webhookd-poll-locks", "webhookd-autoreplies", "billingd"}
 
 
 class PgBouncer:
