@@ -79,7 +79,7 @@ export async function inboxPage(main, { me, live }) {
 
   function itemEl(i) {
     const who = i.type === "note" ? `note by ${i.account_email || "an API key"}` :
-      i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source || "the bot") :
+      i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source === "topic" ? "an admin (topic)" : i.source || "the bot") :
       i.type === "event" ? "" : "user";
     const body = i.type === "event" ? h("em", {}, `the user ${i.event === "joined" ? "started the chat" : i.event === "blocked" ? "blocked the bot" : "unblocked the bot"}`)
       : h("div", { class: "msg-text" }, i.text ?? (i.media_kind ? `[${i.media_kind}]` : `(${i.method || "message"})`));

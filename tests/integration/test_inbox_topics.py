@@ -52,7 +52,7 @@ def test_replies_answers_and_closing_stay_in_step(w):
     w.post(bot, admin_message(w, "Admin here", thread))
     w.wait_processed(bot, 2)
     items = api.get(f"/v1/conversations/{cid}/timeline").json()["items"]
-    assert items[0]["direction"] == "out" and items[0]["source"] == "webhookd"
+    assert items[0]["direction"] == "out" and items[0]["source"] == "topic"
     assert api.get(f"/v1/conversations/{cid}/stats").json()["responses"] == 1
 
     # closed in the inbox: the topic closes
