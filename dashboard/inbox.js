@@ -151,8 +151,10 @@ export async function inboxPage(main, { me, live }) {
       if (q) area.value = q.text.replace(/\{(first_name|last_name|username|name)\}/g, (_, v) =>
         (v === "name" ? [k.first_name, k.last_name].filter(Boolean).join(" ") : k[v]) || "");
     };
+    const file = h("input", { id: "reply-file", type: "file", name: "file" });
     return h("form", { class: "card", id: "reply-form", onsubmit: async (e) => {
       e.preventDefault();
+      if (file.files.length) return sendFile(file, area);
       const q = quick.find((x) => String(x.id) === quickSel.value);
       const body = q && area.value === "" ? { quick_reply_id: q.id } : { text: area.value };
       if (replyTo) body.reply_to_message_id = replyTo;
@@ -165,7 +167,22 @@ export async function inboxPage(main, { me, live }) {
       } catch (err) { toast(err.message, "error"); }
     } },
     h("label", { for: "reply-text" }, "Reply"), h("div", { id: "reply-to", class: "muted" }), area,
-    h("div", { class: "actions" }, quickSel, h("button", { type: "submit" }, "Send")));
+    h("div", { class: "actions" }, quickSel, file, h("button", { type: "submit" }, "Send")));
+  }
+
+  // sendFile - the chosen file (and the text as its caption) as multipart/form-data
+  async function sendFile(input, area) {
+    const form = new FormData();
+    form.append("file", input.files[0]);
+    if (area.value) form.append("caption", area.value);
+    if (replyTo) form.append("reply_to_message_id", String(replyTo));
+    const r = await fetch(`/v1/conversations/${current.id}/media`, { method: "POST", body: form, credentials: "same-origin" });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) { toast(body.detail || `HTTP ${r.status}`, "error"); return; }
+    toast(`File #${body.id} queued (${body.method})`);
+    input.value = ""; area.value = ""; replyTo = null;
+    text(detail.querySelector("#reply-to"), "");
+    await loadTimeline(detail.querySelector("#timeline"));
   }
 
   function noteForm() {

@@ -67,6 +67,7 @@ struct gw_req;
 struct gw_route {
 	enum gw_scope scope; /* 0: no key needed */
 	void (*handler)(struct gw_req *r);
+	bool upload;         /* a multipart/form-data body is the handler's to read */
 };
 
 /* gw_req - one API request in flight; freed by gw_reply* */

@@ -77,6 +77,7 @@ void gw_conversations_read(struct gw_req *r);
 void gw_timeline_get(struct gw_req *r);
 void gw_timeline_note(struct gw_req *r);
 void gw_inbox_reply(struct gw_req *r);
+void gw_inboxupload(struct gw_req *r);
 void gw_tags_list(struct gw_req *r);
 void gw_tags_create(struct gw_req *r);
 void gw_tags_update(struct gw_req *r);

@@ -26,7 +26,9 @@
 #define JANITOR_S 60
 #define FILE_CONNECTIONS 16 /* Bot API file downloads at once, per host */
 
-#define R(scope, fn) (&(const struct gw_route){ scope, fn })
+#define R(scope, fn) (&(const struct gw_route){ scope, fn, false })
+/* a route whose multipart/form-data body its handler reads (an upload) */
+#define UPLOAD_R(scope, fn) (&(const struct gw_route){ scope, fn, true })
 #define GET EVHTTP_REQ_GET
 #define POST EVHTTP_REQ_POST
 
@@ -117,6 +119,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/conversations/{id}/timeline", gw_dispatch, R(GW_SCOPE_READ, gw_timeline_get) },
 	{ POST, "/v1/conversations/{id}/notes", gw_dispatch, R(GW_SCOPE_SEND, gw_timeline_note) },
 	{ POST, "/v1/conversations/{id}/messages", gw_dispatch, R(GW_SCOPE_SEND, gw_inbox_reply) },
+	{ POST, "/v1/conversations/{id}/media", gw_dispatch,
+	  UPLOAD_R(GW_SCOPE_SEND, gw_inboxupload) },
 	{ POST, "/v1/conversations/{id}/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_attach) },
 	{ EVHTTP_REQ_DELETE, "/v1/conversations/{id}/tags/{tag_id}", gw_dispatch,
 	  R(GW_SCOPE_SEND, gw_tags_detach) },
@@ -252,6 +256,8 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
 		return -1;
 	tgm_http_route_max_body(gw->http, "/bot{token}/{method}",
+				(size_t)cfg->gatewayd.botapi_max_body);
+	tgm_http_route_max_body(gw->http, "/v1/conversations/{id}/media",
 				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);

@@ -277,6 +277,11 @@ const scenarios = {
     await page.locator("#reply-form button[type=submit]").click();
     await page.locator("#timeline li.out .status[data-status='sent']").waitFor({ timeout: 30000 });
     const stats = await page.locator("#conv-stats").textContent();
+    await page.locator("#reply-text").fill("the file");
+    await page.locator("#reply-file").setInputFiles({ name: "a.png", mimeType: "image/png",
+      buffer: Buffer.from("89504e470d0a1a0a0000", "hex") });
+    await page.locator("#reply-form button[type=submit]").click();
+    await page.locator("#timeline li.out", { hasText: "the file" }).locator(".status[data-status='sent']").waitFor({ timeout: 30000 });
     await page.locator("#c-state").selectOption("pending");
     await page.locator("#c-assignee").selectOption({ label: cfg.email });
     await page.locator("#conv-detail p.muted", { hasText: `assigned to ${cfg.email}` }).waitFor();

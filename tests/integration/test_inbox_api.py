@@ -434,3 +434,39 @@ def test_a_users_photo_is_streamed_from_telegram_for_the_tenant_only(w):
     w.tg.rule("gone", Reply.tg_error(400, "Bad Request: wrong file_id"), method="getFile")
     problem(api.get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 502,
             "telegram_unreachable")
+
+
+def test_a_file_from_the_browser_is_sent_as_an_upload(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.senderd()
+    mid = w.say(bot, "send me the invoice")
+    cid = w.conv(api, bot)["id"]
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    r = api.session.post(f"{w.base}/v1/conversations/{cid}/media",
+                         headers={"Authorization": f"Bearer {api.key}"}, timeout=10,
+                         files={"file": ("invoice.png", png, "image/png")},
+                         data={"caption": "Here <b>it</b> is", "reply_to_message_id": str(mid)})
+    assert r.status_code == 202, r.text
+    assert r.json()["method"] == "sendPhoto"
+    sent = wait_for(lambda: w.tg.calls(token=bot.token, method="sendPhoto"), 20,
+                    what="the upload sent")
+    assert sent[0].files["photo"] == ("invoice.png", png)
+    assert sent[0].params["caption"] == "Here <b>it</b> is"
+    items = api.get(f"/v1/conversations/{cid}/timeline").json()["items"]
+    assert (items[0]["method"], items[0]["text"], items[0]["reply_to"]) == (
+        "sendPhoto", "Here <b>it</b> is", mid)
+    doc = api.session.post(f"{w.base}/v1/conversations/{cid}/media", timeout=10,
+                           headers={"Authorization": f"Bearer {api.key}"},
+                           files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+    assert doc.json()["method"] == "sendDocument"
+    problem(api.post(f"/v1/conversations/{cid}/media", {"text": "no file"}), 415,
+            "unsupported_media_type")
+    problem(api.session.post(f"{w.base}/v1/conversations/{cid}/media", timeout=10,
+                             headers={"Authorization": f"Bearer {api.key}"},
+                             data={"caption": "x"}, files={"other": ("x", b"x")}),
+            422, "invalid_field", "file")
+    problem(w.key("globex").session.post(
+        f"{w.base}/v1/conversations/{cid}/media", timeout=10,
+        headers={"Authorization": f"Bearer {w.key('globex').key}"},
+        files={"file": ("a.pdf", b"%PDF", "application/pdf")}), 404, "conversation_not_found")
