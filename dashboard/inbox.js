@@ -4,7 +4,7 @@
 // change live from the event stream; new messages come in by a light poll. Every text
 // a user or an agent wrote is put in the page as text, never as markup (dom.js).
 import { del, get, patch, post, query } from "./api.js";
-import { h, replace, text, toast, when } from "./dom.js";
+import { h, replace, table, text, toast, when } from "./dom.js";
 
 const STATES = ["open", "pending", "snoozed", "closed"];
 const POLL_MS = 15000;
@@ -259,6 +259,25 @@ export async function inboxPage(main, { me, live }) {
       h("label", { for: "qr-text" }, "Text ({first_name}, {last_name}, {username}, {name})"), qText, h("button", { type: "submit" }, "Save")));
   }
 
+  // agentStats - response times per agent over the last 7 days, read when opened
+  function agentStats() {
+    const box = h("div", { id: "agent-stats" });
+    return h("details", { class: "card", ontoggle: async (e) => {
+      if (!e.currentTarget.open) return;
+      try {
+        const r = await get("/v1/stats/agents");
+        replace(box, r.agents.length ? table([
+          { title: "Agent", get: (a) => a.email || "API keys and topic answers" },
+          { title: "Responses", get: (a) => a.responses },
+          { title: "Conversations", get: (a) => a.conversations },
+          { title: "Average response", get: (a) => seconds(a.average_response_seconds) },
+          { title: "First responses", get: (a) => a.first_responses },
+          { title: "Average first response", get: (a) => seconds(a.average_first_response_seconds) },
+        ], r.agents) : h("p", { class: "muted" }, "No responses in the last 7 days."));
+      } catch (err) { toast(err.message, "error"); }
+    } }, h("summary", {}, "Response times (7 days)"), box);
+  }
+
   const filters = h("form", { class: "filters", id: "inbox-filters", onsubmit: (e) => { e.preventDefault(); loadList().catch((err) => toast(err.message, "error")); } },
     h("label", { for: "i-q" }, "Search"), fQ,
     h("label", { for: "i-bot" }, "Bot"), fBot,
@@ -321,7 +340,8 @@ export async function inboxPage(main, { me, live }) {
     if (!stopped) setTimeout(poll, POLL_MS);
   }
 
-  replace(main, h("h1", {}, "Inbox"), filters, manage(), h("div", { class: "inbox" }, listBox, detail));
+  replace(main, h("h1", {}, "Inbox"), filters, manage(), agentStats(),
+    h("div", { class: "inbox" }, listBox, detail));
   try {
     await loadList();
   } catch (e) {

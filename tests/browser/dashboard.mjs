@@ -294,11 +294,14 @@ const scenarios = {
       headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": cfg.secret } });
     await page.locator("#timeline li.in .msg-text", { hasText: cfg.update.message.text }).waitFor({ timeout: 30000 });
     await shot(page, "inbox");
+    await page.locator("details:has(#agent-stats) summary").click();
+    await page.locator("#agent-stats tbody tr").first().waitFor();
+    const agentRows = await page.locator("#agent-stats tbody tr").allInnerTexts();
     await page.locator("#i-q").fill(cfg.search);
     await page.locator("#inbox-filters button[type=submit]").click();
     await page.locator("#conv-list li[data-id]").first().waitFor();
     return {
-      listName, shownText, filled, stats, intake: r.status,
+      listName, shownText, filled, stats, agentRows, intake: r.status,
       state: await page.locator("#c-state").inputValue(),
       found: await page.locator("#conv-list li[data-id]").count(),
       imgs: await page.locator("main img").count(),

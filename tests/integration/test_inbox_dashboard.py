@@ -32,6 +32,7 @@ def test_an_agent_works_a_conversation_in_the_inbox_page(w, tmp_path):
     assert out["stats"].startswith("1 in · 0 out"), out["stats"]  # shown on opening
     assert out["imgs"] == 0 and out["dialogs"] == [] and out["pageErrors"] == []
     assert out["noReload"] and out["intake"] == 200
+    assert len(out["agentRows"]) == 1 and "agent@example.com" in out["agentRows"][0]
     assert out["state"] == "pending" and out["found"] == 1
     sends = w.tg.calls(token=bot.token, method="sendMessage")
     assert [s.params["text"] for s in sends] == [f"Hi {XSS}!"]
