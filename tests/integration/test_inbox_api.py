@@ -270,10 +270,19 @@ def test_another_tenants_ids_are_404_and_its_data_unseen(w):
             ("PATCH", f"/v1/quick-replies/{qr}", {"title": "x"}, "quick_reply_not_found"),
             ("DELETE", f"/v1/quick-replies/{qr}", None, "quick_reply_not_found")):
         problem(them.request(method, path, body), 404, slug)
+    # the tenant-wide reads see nothing of ours
+    new_account(w, "agent@example.com", "agent")
+    assert api.post(f"{c}/messages", {"text": "ours"}).status_code == 202
+    assert [a["email"] for a in api.get("/v1/agents").json()["agents"]] == ["agent@example.com"]
+    assert them.get("/v1/agents").json()["agents"] == []
+    assert len(api.get("/v1/stats/agents").json()["agents"]) == 1
+    assert them.get("/v1/stats/agents").json()["agents"] == []
+    assert them.get("/v1/exports/conversation-messages.csv").text.count("\n") == 1
+    assert them.get("/v1/exports/contacts.csv").text.count("\n") == 1
     # their tag on our conversation, our tag on theirs
     theirs = them.post("/v1/tags", {"name": "theirs"}).json()["id"]
     problem(api.post(c + "/tags", {"tag_id": theirs}), 404, "tag_not_found")
-    assert w.query("SELECT count(*) FROM messages")[0][0] == 0
+    assert w.query("SELECT count(*) FROM messages")[0][0] == 1  # ours only
     assert api.get(c).json()["tags"] == []
 
 
