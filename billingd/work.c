@@ -44,7 +44,6 @@ static const char claim_sql[] = CLAIM("<> 'pre_checkout_query'",
 	"  AND q.kind <> 'pre_checkout_query' AND q.seq < p.seq)");
 static const char claim_fast_sql[] = CLAIM("= 'pre_checkout_query'", "");
 
-/* step_stripe - act on the next due Stripe event */
 static void step_stripe(struct billingd *bd);
 static void round_over(struct billingd *bd);
 
@@ -53,7 +52,6 @@ static void recharges_done(struct billingd *bd)
 {
 	round_over(bd);
 }
-/* tg_claim - a lane claims the next handed-over update */
 static void tg_claim(struct billingd *bd);
 static void fast_kick(struct billingd *bd);
 
@@ -119,6 +117,7 @@ static void on_stripe_step(PGresult *res, const char *err, void *arg)
 		step_stripe(bd);
 }
 
+/* step_stripe - act on the next due Stripe event */
 static void step_stripe(struct billingd *bd)
 {
 	tgm_pg_query(bd->ctx->db, stripe_step_sql, 0, NULL, on_stripe_step, bd);
@@ -148,6 +147,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 	bd_tgjob_run(bd_job_new(bd, res));
 }
 
+/* tg_claim - a lane claims the next handed-over update */
 static void tg_claim(struct billingd *bd)
 {
 	tgm_pg_query(bd->ctx->db, claim_sql, 0, NULL, on_claimed, bd);

@@ -1158,9 +1158,9 @@ def test_a_claim_whose_answer_is_lost_is_resolved(sw, tg, tgm_env, pg_proxy):
     d = sw.senderd(conf=proxied_conf)
     d.wait_log(rf"bot={bot.id} lane started", timeout=10)
     time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
-    ids = sw.add(bot, range(71000, 71020))
+    ids = sw.add(bot, range(71000, 71010))  # with the bell, fewer than a first claim takes
     pg_proxy.mute()                    # the server works, its answers are lost
-    r = requests.post(base + "/v1/messages", json={"chat_id": 71020, "text": "bell",
+    r = requests.post(base + "/v1/messages", json={"chat_id": 71010, "text": "bell",
                                                    "bot_id": bot.id}, headers=h, timeout=10)
     assert r.status_code == 202, r.text
     ids.append(r.json()["id"])
@@ -1174,7 +1174,7 @@ def test_a_claim_whose_answer_is_lost_is_resolved(sw, tg, tgm_env, pg_proxy):
     twice = {m: len(c) for m, c in sends_of(tg, ids[:-1]).items() if len(c) != 1}
     assert not twice, f"messages not sent exactly once: {twice}"
     assert len(tg.sends()) == len(ids)
-    d.wait_log(r"21 messages of a lost claim sent back to the queue")
+    d.wait_log(r"11 messages of a lost claim sent back to the queue")
 
 
 def test_the_renewal_never_waits_behind_claims(sw, tg):
