@@ -77,11 +77,21 @@ export async function inboxPage(main, { me, live }) {
     return h("a", { href: url, target: "_blank", rel: "noopener" }, `open the ${i.media_kind}`);
   }
 
+  // eventText - an event of the timeline in words (its code is the API's)
+  function eventText(i) {
+    const by = i.account_email || "an API key";
+    const user = { joined: "the user started the chat", blocked: "the user blocked the bot",
+      unblocked: "the user unblocked the bot" }[i.event];
+    if (user) return user;
+    if (i.event.startsWith("state_")) return `${by} set it ${i.event.slice(6)}`;
+    return i.event === "assigned" ? `${by} assigned it` : i.event === "unassigned" ? `${by} unassigned it` : i.event;
+  }
+
   function itemEl(i) {
     const who = i.type === "note" ? `note by ${i.account_email || "an API key"}` :
       i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source === "topic" ? "an admin (topic)" : i.source || "the bot") :
       i.type === "event" ? "" : "user";
-    const body = i.type === "event" ? h("em", {}, `the user ${i.event === "joined" ? "started the chat" : i.event === "blocked" ? "blocked the bot" : "unblocked the bot"}`)
+    const body = i.type === "event" ? h("em", {}, eventText(i))
       : h("div", { class: "msg-text" }, i.text ?? (i.media_kind ? `[${i.media_kind}]` : `(${i.method || "message"})`));
     const status = i.direction === "out" ? h("span", { class: `status s-${i.status}`, "data-status": i.status }, i.status) : null;
     if (status) statusEls.set(i.id, status);

@@ -186,6 +186,10 @@ def test_state_assignee_pin_snooze_read_and_notes(w):
     assert dash.request("PATCH", path, {"state": "closed"}).json()["state"] == "closed"
     assert [c["id"] for c in dash.get("/v1/conversations?assignee=me")
             .json()["conversations"]] == [cid]
+    events = [(i["event"], i["account_email"]) for i in
+              dash.get(f"{path}/timeline").json()["items"] if i["type"] == "event"]
+    assert events == [("state_closed", "agent@example.com"), ("state_snoozed", None),
+                      ("assigned", None), ("state_pending", None), ("joined", None)]
     r = dash.get("/v1/agents")
     assert [a["email"] for a in r.json()["agents"]] == ["agent@example.com"]
     # a viewer reads, and is refused work
