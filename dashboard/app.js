@@ -36,7 +36,7 @@ function openStream() {
   if (source) return;
   source = new EventSource("/v1/events");
   const dot = document.getElementById("live");
-  for (const type of ["message", "queue", "bot", "daemons", "reset"]) {
+  for (const type of ["message", "queue", "bot", "daemons", "reset", "conversation"]) {
     source.addEventListener(type, (e) => {
       let data = null;
       try { data = JSON.parse(e.data); } catch { return; }

@@ -306,6 +306,12 @@ const scenarios = {
     const filled = await page.locator("#reply-text").inputValue();
     await page.locator("#reply-form button[type=submit]").click();
     await page.locator("#timeline li.out .status[data-status='sent']").waitFor({ timeout: 30000 });
+    const stats = await page.locator("#conv-stats").textContent();
+    await page.locator("#reply-text").fill("the file");
+    await page.locator("#reply-file").setInputFiles({ name: "a.png", mimeType: "image/png",
+      buffer: Buffer.from("89504e470d0a1a0a0000", "hex") });
+    await page.locator("#reply-form button[type=submit]").click();
+    await page.locator("#timeline li.out", { hasText: "the file" }).locator(".status[data-status='sent']").waitFor({ timeout: 30000 });
     await page.locator("#c-state").selectOption("pending");
     await page.locator("#c-assignee").selectOption({ label: cfg.email });
     await page.locator("#conv-detail p.muted", { hasText: `assigned to ${cfg.email}` }).waitFor();
@@ -318,11 +324,14 @@ const scenarios = {
       headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": cfg.secret } });
     await page.locator("#timeline li.in .msg-text", { hasText: cfg.update.message.text }).waitFor({ timeout: 30000 });
     await shot(page, "inbox");
+    await page.locator("details:has(#agent-stats) summary").click();
+    await page.locator("#agent-stats tbody tr").first().waitFor();
+    const agentRows = await page.locator("#agent-stats tbody tr").allInnerTexts();
     await page.locator("#i-q").fill(cfg.search);
     await page.locator("#inbox-filters button[type=submit]").click();
     await page.locator("#conv-list li[data-id]").first().waitFor();
     return {
-      listName, shownText, filled, intake: r.status,
+      listName, shownText, filled, stats, agentRows, intake: r.status,
       state: await page.locator("#c-state").inputValue(),
       found: await page.locator("#conv-list li[data-id]").count(),
       imgs: await page.locator("main img").count(),
