@@ -67,6 +67,7 @@ static void on_notify(const char *payload, void *arg)
 		return;
 	}
 	gw_keycache_evict(kc, id);
+	log_debug("api key %lld changed: out of the cache", (long long)id);
 }
 
 struct gw_keycache *gw_keycache_new(struct tgm_pg *pg)

@@ -304,11 +304,11 @@ def test_rate_limit_headers_and_429(slow_world):
 
 
 def test_revocation_is_at_once_even_while_gatewayd_waits_on_the_database(world, api):
-    """Keys are cached and evicted by NOTIFY on gatewayd's main connection. While that
-    connection is busy (here: waiting for a lock; in production: any slow query such
-    as a large /v1/stats), PostgreSQL holds the notification back, so a key revoked by
-    tgmctl (or by another gatewayd) keeps working from the cache; POST /v1/messages
-    with a bot_id needs no query on that connection and is accepted."""
+    """Keys are cached and evicted by NOTIFY on a connection of their own. On gatewayd's
+    main connection, a busy moment there (here: waiting for a lock; in production: any
+    slow query such as a large /v1/stats) held the notification back, and a key revoked
+    by tgmctl (or by another gatewayd) kept working from the cache. Now the eviction is
+    heard while a request waits on the lock, and the revoked key is refused."""
     import threading
     bot = api.new_bot()
     world.query("INSERT INTO chats (bot_id, chat_id) VALUES (%s, 1)", (bot["id"],))
@@ -327,8 +327,13 @@ def test_revocation_is_at_once_even_while_gatewayd_waits_on_the_database(world, 
             "r", api.as_key(api.key).send(msg(chat_id=1, text="waits"))))
         slow.start()
         time.sleep(0.3)
+        start = len(world.daemon.log())
         r = world.env.tgmctl("key", "revoke", str(made["id"]))
         assert r.returncode == 0, r.stderr
+        # the NOTIFY reaches gatewayd's cache asynchronously: a request sent before it
+        # is heard would be accepted from the cache, and wait behind the lock
+        world.daemon.wait_log(rf"api key {made['id']} changed: out of the cache",
+                              start=start)
         late = k.send(msg(bot_id=bot["id"], text="after revocation"))
     finally:
         blocker.rollback()

@@ -19,7 +19,7 @@ import io
 
 import requests
 
-from conftest import wait_for
+from conftest import sanitized, wait_for
 from fake_telegram import max_in_window
 from test_campaigns import Campaigns, seed_many
 from test_senderd import api_bot, gateway, sw, tg  # noqa: F401 (fixtures)
@@ -104,7 +104,7 @@ def test_five_thousand_users_two_bots_at_their_limits(sw, tg, tgm_env):
             hist[int(t - t0)] = hist.get(int(t - t0), 0) + 1
         print("per second:", [hist.get(i, 0) for i in range(max(hist) + 1)])
         assert worst <= LIMIT
-        assert rate >= RATE_MIN * LIMIT, \
+        assert sanitized() or rate >= RATE_MIN * LIMIT, \
             f"bot {b.id} at {rate:.2f}/s < {RATE_MIN:.0%} of {LIMIT}/s"
     order = [x.text for x in tg.sends(token=bots[0].token)]
     assert order.index("reply") < len(order) - 1000, "the reply waited for the campaign"
