@@ -15,6 +15,7 @@
 #include "common/dbconn.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/rematch.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -65,6 +66,7 @@ struct wh_autoreply {
 	struct ar_rules **bots;
 	size_t n, cap;
 	struct tgm_pg *listen_pg; /* a session of its own: a connection LISTENs on one channel */
+	uint64_t answered, held; /* auto-replies queued, messages held back as a flood */
 };
 
 static void rules_clear(struct ar_rules *rs)
@@ -204,6 +206,7 @@ static void on_fired(struct wh_job *j, PGresult *res, const char *err)
 			  (long long)j->bot_id, (long long)j->user_id, PQgetvalue(res, 0, 0),
 			  PQgetvalue(res, 0, 1));
 		wh_ring(j->wh, j->bot_id);
+		j->wh->autoreply->answered++;
 	}
 	wh_bridge_user(j);
 }
@@ -290,6 +293,7 @@ static void on_flood(struct wh_job *j, PGresult *res, const char *err)
 	if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
 		if (PQgetvalue(res, 0, 1)[0] == 't')
 			tell_admins(j, tgm_botset_int(j->bot->settings, "flood_per_minute"));
+		j->wh->autoreply->held++;
 		wh_job_done(j, "flood: stored, neither relayed nor answered");
 		return;
 	}
@@ -344,6 +348,15 @@ void wh_autoreply_start(struct webhookd *wh)
 	ar->listen_pg = tgm_dbconn_async(wh->ctx->base, wh->ctx->cfg, "webhookd-autoreplies",
 					 TGM_DBCONN_SESSION);
 	tgm_pg_listen(ar->listen_pg, "tgm_autoreplies", on_notify, ar);
+}
+
+void wh_autoreply_metrics(const struct webhookd *wh, struct evbuffer *out)
+{
+	tgm_metrics_one(out, "tgm_webhookd_autoreplies_total", "counter",
+			"auto-replies queued", wh->autoreply->answered);
+	tgm_metrics_one(out, "tgm_webhookd_flood_held_total", "counter",
+			"user messages stored but neither relayed nor answered (flood)",
+			wh->autoreply->held);
 }
 
 void wh_autoreply_free(struct webhookd *wh)
