@@ -70,6 +70,8 @@ def test_reorder(api):
     (dict(KEYWORD, match="regex", pattern="(a)\\1"), "pattern", "back-references"),
     (dict(KEYWORD, match="regex", pattern="a{1,500}"), "pattern", "at most 20"),
     (dict(KEYWORD, match="regex", pattern="x" * 201), "pattern", "1 to 200 bytes"),
+    (dict(KEYWORD, match="regex", pattern="a+" + "+" * 30), "pattern", "cannot follow another"),
+    (dict(KEYWORD, match="regex", pattern="(" * 12 + "a+" + ")+" * 12), "pattern", "too big"),
     (dict(KEYWORD, match="fuzzy"), "match", "exact, contains or regex"),
     (dict(HOURS, time_zone="Mars/Olympus"), "time_zone", "IANA time zone"),
     (dict(HOURS, time_zone="Europe/Berlin; DROP"), "time_zone", "IANA time zone"),

@@ -41,7 +41,12 @@ static void test_refused(void)
 	refused("(a)\\1", "back-references");
 	refused("a{21}", "at most 20");
 	refused("a{1,99}", "at most 20");
-	refused("a{2}b{2}c{2}", "at most 2 repetitions");
+	refused("a+++++++++++++", "cannot follow another");
+	refused("a??", "cannot follow another");
+	refused("(a{2}){3}*", "cannot follow another");
+	refused("((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+", "too big"); /* + doubles its atom */
+	refused("((a{20}){20}){20}", "too big");
+	refused("([[:alpha:]]{20}){20}(x{20}){20}(y{20}){20}(z{20}){20}(w{20}){20}", "too big");
 	refused("(unclosed", "not a valid extended regular expression");
 	refused("[z-a]", "not a valid extended regular expression");
 }
@@ -54,6 +59,9 @@ static void test_match(void)
 	CHECK(!matches("^order +#?[0-9]{2,8}$", "order #1"));
 	CHECK(matches("refund|money back", "I want my MONEY BACK"));
 	CHECK(matches("a\\{1\\}", "a{1}")); /* escaped braces are no repetition */
+	CHECK(matches("a{2}b{2}c{2}d+e+f+g+h+", "aabbccddeeffgghh"));
+	CHECK(matches("^[[:alpha:]]+ [0-9]{2,8}$", "Order 1234"));
+	CHECK(matches("[]a]+", "]]a")); /* ] first in a bracket is itself */
 	memset(big, 'x', sizeof(big) - 2);
 	big[sizeof(big) - 2] = 'y';
 	big[sizeof(big) - 1] = '\0';
