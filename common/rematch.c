@@ -10,9 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* a group being read: its size so far, and the size of its last atom */
+/* a group being read */
 struct frame {
-	long total, last;
+	long total, last; /* its parts so far, and those of its last atom */
+	bool loose;       /* it holds a repetition or an empty alternative, at any depth */
+	bool empty_alt;   /* the alternative being read is empty so far */
+	bool last_loose;  /* its last atom is a loose group */
+};
+
+/* the pattern being read */
+struct reader {
+	struct frame st[TGM_REMATCH_PATTERN_MAX + 2];
+	int depth;
+	bool quantified; /* the last thing read was a repetition */
+	char *err;
+	size_t errlen;
 };
 
 /* bracket_end - past the bracket expression at p ("[...]", "[]...]", "[[:alpha:]]") */
@@ -59,58 +71,104 @@ static long repeat(const char **pp)
 	return m > TGM_REMATCH_REPEAT_MAX || n > TGM_REMATCH_REPEAT_MAX ? -1 : (n > 1 ? n : 1);
 }
 
-/* quantify - the last atom of f repeated k times */
-static void quantify(struct frame *f, long k)
+/* refuse - false, saying why */
+static bool refuse(struct reader *rd, const char *why)
 {
-	long grown = f->last * k + 1;
-
-	f->total += grown - f->last;
-	f->last = grown;
+	snprintf(rd->err, rd->errlen, "%s", why);
+	return false;
 }
 
-/* size_ok - the parse tree regcomp builds stays under TGM_REMATCH_NODES: repetitions
- * copy their atom (a+ twice, a{m,n} n times, and nested ones multiply), which glibc
- * does at compile time; no repetition right after another (glibc's closures of those
- * grow fast); no back-references \1..\9 */
+/* on_repeat - the last atom repeated k times (a+ is a a*: glibc copies it) */
+static bool on_repeat(struct reader *rd, long k)
+{
+	struct frame *f = &rd->st[rd->depth];
+	long grown = f->last * k + 1;
+
+	if (rd->quantified)
+		return refuse(rd, "a repetition cannot follow another (a+?, a**)");
+	if (f->last_loose)
+		return refuse(rd, "a repeated group cannot hold repetitions or empty alternatives"
+			      " ((a+)+, (a|)*)");
+	f->total += grown - f->last;
+	f->last = grown;
+	f->loose = true;
+	return true;
+}
+
+static void on_open(struct reader *rd)
+{
+	rd->st[++rd->depth] = (struct frame){ 0, 0, false, true, false };
+}
+
+static void on_close(struct reader *rd)
+{
+	struct frame *child = &rd->st[rd->depth--], *f = &rd->st[rd->depth];
+
+	f->last = child->total + 1;
+	f->total += f->last;
+	f->last_loose = child->loose || child->empty_alt;
+	f->loose = f->loose || f->last_loose;
+	f->empty_alt = false;
+}
+
+/* on_atom - a character, a bracket expression, an anchor, or | */
+static void on_atom(struct reader *rd, char c)
+{
+	struct frame *f = &rd->st[rd->depth];
+
+	if (c == '|' && f->empty_alt)
+		f->loose = true;
+	f->empty_alt = c == '|';
+	f->last = c == '|' ? 0 : 1;
+	f->total += 1; /* an alternation is a part too */
+	f->last_loose = false;
+}
+
+/* step - read what is at *pp; false with err when it is refused */
+static bool step(struct reader *rd, const char **pp)
+{
+	const char *p = *pp;
+	long k = repeat(pp);
+
+	if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
+		snprintf(rd->err, rd->errlen, "back-references (\\%c) are not allowed", p[1]);
+		return false;
+	}
+	if (k < 0) {
+		snprintf(rd->err, rd->errlen, "a repetition {m,n} counts at most %d",
+			 TGM_REMATCH_REPEAT_MAX);
+		return false;
+	}
+	if (k > 0 && !on_repeat(rd, k))
+		return false;
+	if (k == 0 && *p == '(' && rd->depth <= TGM_REMATCH_PATTERN_MAX)
+		on_open(rd);
+	else if (k == 0 && *p == ')' && rd->depth > 0)
+		on_close(rd);
+	else if (k == 0)
+		on_atom(rd, *p);
+	if (k == 0)
+		*pp = *p == '[' ? bracket_end(p) : p + (*p == '\\' && p[1] ? 2 : 1);
+	rd->quantified = k > 0;
+	return true;
+}
+
+/* size_ok - what glibc's regcomp would build from p stays small and quick: repetitions
+ * copy their atom (a+ twice, a{m,n} n times, nested ones multiply) up to
+ * TGM_REMATCH_NODES parts; no repetition right after another, and no repeated group
+ * holding repetitions or empty alternatives (the closures of those grow exponentially);
+ * no back-references \1..\9 */
 static bool size_ok(const char *p, char *err, size_t errlen)
 {
-	struct frame st[TGM_REMATCH_PATTERN_MAX + 1] = { { 0, 0 } };
-	int depth = 0;
-	long k;
-	bool quantified = false; /* the last thing read was a repetition */
+	struct reader rd;
 
+	memset(&rd, 0, sizeof(rd));
+	rd.err = err;
+	rd.errlen = errlen;
 	while (*p) {
-		if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
-			snprintf(err, errlen, "back-references (\\%c) are not allowed", p[1]);
+		if (!step(&rd, &p))
 			return false;
-		}
-		if ((k = repeat(&p)) < 0) {
-			snprintf(err, errlen, "a repetition {m,n} counts at most %d",
-				 TGM_REMATCH_REPEAT_MAX);
-			return false;
-		} else if (k > 0 && quantified) {
-			snprintf(err, errlen, "a repetition cannot follow another (a+?, a**)");
-			return false;
-		} else if (k > 0) {
-			quantify(&st[depth], k);
-		} else if (*p == '(' && depth < TGM_REMATCH_PATTERN_MAX) {
-			st[++depth] = (struct frame){ 0, 0 };
-			p++;
-		} else if (*p == ')' && depth > 0) {
-			st[depth - 1].last = st[depth].total + 1;
-			st[depth - 1].total += st[depth].total + 1;
-			depth--;
-			p++;
-		} else {
-			const char *next = *p == '[' ? bracket_end(p)
-					   : p + (*p == '\\' && p[1] ? 2 : 1);
-
-			st[depth].last = *p == '|' ? 0 : 1;
-			st[depth].total += st[depth].last;
-			p = next;
-		}
-		quantified = k > 0;
-		if (st[depth].total > TGM_REMATCH_NODES) {
+		if (rd.st[rd.depth].total > TGM_REMATCH_NODES) {
 			snprintf(err, errlen, "its repetitions make it too big (over %d parts once"
 				 " expanded)", TGM_REMATCH_NODES);
 			return false;
