@@ -5,6 +5,8 @@
 # and range of the ratio:
 #  1. gatewayd's durable accept rate (202 after COMMIT) against a bare libevent server
 #     that answers 202 without work, both loaded by wrk from loopback;
+#  1b. bench/sse.py: that accept rate with 1,000 clients on the event stream, against
+#     the same without them;
 #  2. senderd's send rate (status recorded) on a backlog, against a bare libcurl multi
 #     loop, both sending to the same fast fake Telegram; and senderd's CPU per message.
 #  2c. bench/botapi.py: the Bot API endpoint's pass-through latency and a grammY loop's
@@ -14,12 +16,16 @@
 #  3b. bench/webhookd.sh: webhookd's intake (against the bare server) and processing.
 #  3c. bench/dashboard.sh: the API answers behind every dashboard page on a big tenant.
 #  3d. bench/inbox.sh: the inbox list, searches and a timeline on a million messages.
+#  3e. bench/campaigns.sh: a campaign of 100,000 recipients, started and run through.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
 # TGM_BENCH_MESSAGES (default 50000), TGM_BENCH_ROUNDS (default 3), TGM_BENCH_BOTAPI=0 to
 # leave out 2c, TGM_BENCH_READS=0 to leave out 3 (it seeds a million rows),
-# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c, TGM_BENCH_INBOX=0 to leave out 3d, TGM_BIN (default bin/); bench/reads.sh reads more
+# TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c,
+# TGM_BENCH_INBOX=0 to leave out 3d, TGM_BENCH_CAMPAIGNS=0 to leave out 3e,
+# TGM_BENCH_SSE=0 to leave out 1b (TGM_BENCH_SSE_CLIENTS, default 1000), TGM_BIN
+# (default bin/); bench/reads.sh reads more
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,6 +122,31 @@ echo "accept rate: $(awk '{ print $2 }' "$work/gw-ratios" | median %.0f) msg/s =
 echo "p99 at full load: $(awk '{ print $3 }' "$work/gw-ratios" | median) ms; at ${light}" \
 	"connections: $(awk '{ print $4 }' "$work/gw-ratios" | median) ms (goal < 20)"
 
+# --- 1b. gatewayd's accept rate with 1,000 event-stream clients (bench/sse.py) ----------
+if [ "${TGM_BENCH_SSE:-1}" != 0 ]; then
+	nsse=${TGM_BENCH_SSE_CLIENTS:-1000}
+	sse_key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --scope read 2>/dev/null)
+	: > "$work/sse-ratios"
+	echo
+	echo "== gatewayd POST /v1/messages without, then with $nsse clients on GET /v1/events," \
+		"$rounds rounds"
+	for r in $(seq "$rounds"); do
+		quiet=$(bench_wrk "$conns" "$gw_port" | field rps)
+		/usr/bin/python3 bench/sse.py "$gw_port" "$sse_key" "$nsse" > "$work/sse.out" &
+		sse_pid=$!
+		until grep -q connected "$work/sse.out"; do
+			kill -0 "$sse_pid" 2>/dev/null || { echo "bench: bench/sse.py failed"; exit 1; }
+			sleep 0.2
+		done
+		busy=$(bench_wrk "$conns" "$gw_port" | field rps)
+		kill "$sse_pid"; wait "$sse_pid" || { echo "bench: bench/sse.py failed"; exit 1; }
+		echo "without $quiet msg/s, with $nsse streams $busy msg/s ($(tail -1 "$work/sse.out"))"
+		echo "$quiet $busy" >> "$work/sse-ratios"
+	done
+	echo "accept rate with $nsse event streams: $(awk '{ printf "%.3f\n", $2 / $1 }' \
+		"$work/sse-ratios" | median) x without; goal >= 0.90"
+fi
+
 # --- 2. senderd --------------------------------------------------------------------
 nmsg=${TGM_BENCH_MESSAGES:-50000}
 nbots=10
@@ -197,6 +228,12 @@ fi
 if [ "${TGM_BENCH_DASHBOARD:-1}" != 0 ]; then
 	echo
 	bash bench/dashboard.sh
+fi
+
+# --- 3e. a campaign of 100,000 recipients (bench/campaigns.sh, its own run) -----------
+if [ "${TGM_BENCH_CAMPAIGNS:-1}" != 0 ]; then
+	echo
+	bash bench/campaigns.sh
 fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------

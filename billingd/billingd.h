@@ -1,15 +1,15 @@
 /*
  * billingd.h - billingd's state and the functions its files share.
  *
- * The flow: work.c runs its loops: pending Stripe events (acted on wholly in SQL,
- * bd_stripe_step in sql/008_billing.sql) and auto-recharge attempts (recharge.c);
- * Telegram updates webhookd handed over, on a few lanes at once (tgjob.c: commands,
- * buttons, Stars payments; checkout.c, success.c and stars.c when Stripe or Telegram
- * must be called).
+ * The flow: server.c starts it, bus.c and the sweep timer wake work.c's loops:
+ * pending Stripe events (acted on wholly in SQL, sql/functions/bd_stripe_step.sql)
+ * and auto-recharge attempts (recharge.c); Telegram updates webhookd handed over, on a
+ * few lanes at once (job.c holds one; tgjob.c: commands, buttons, Stars payments;
+ * checkout.c, success.c and stars.c when Stripe or Telegram must be called).
  * Whatever a step says to a user is recorded as a notice (a catalog name and its
  * arguments) in the same transaction that records the change; notice.c renders it in
- * C, queues it and rings senderd's doorbell (bd_ring). The database is swept on a timer, so a
- * lost wake-up costs latency only.
+ * C (render.c, say.c), queues it and rings senderd's doorbell (bd_bus_ring). The
+ * database is swept on a timer, so a lost wake-up costs latency only.
  */
 #ifndef BILLINGD_H
 #define BILLINGD_H
@@ -64,22 +64,33 @@ struct bd_job {
 int bd_metrics_start(struct billingd *bd, char *err, size_t errlen);
 void bd_metrics_stop(struct billingd *bd);
 
-/* bus.c */
+/* server.c - the lifecycle hooks main.c hands to the daemon skeleton */
 int bd_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void bd_drain(struct tgm_ctx *ctx);
 void bd_stop(struct tgm_ctx *ctx);
 int bd_busy(struct tgm_ctx *ctx);
-/* bd_ring - tell senderd that bot_id has queued messages (0: none) */
-void bd_ring(struct billingd *bd, int64_t bot_id);
-/* bd_stripe_conf - the Stripe client's settings; false when no secret key is set */
+
+/* bus.c - bind the sockets and listen on tgm_billing (-1 and err on failure) */
+int bd_bus_open(struct billingd *bd, char *err, size_t errlen);
+void bd_bus_close(struct billingd *bd);
+/* bd_bus_ring - tell senderd that bot_id has queued messages (0: none) */
+void bd_bus_ring(struct billingd *bd, int64_t bot_id);
+
+/* stripe.c - the Stripe client's settings; false when no secret key is set */
 bool bd_stripe_conf(const struct billingd *bd, struct tgm_stripe_conf *conf);
 
-/* work.c */
-void bd_kick(struct billingd *bd);
+/* work.c - something may be due: the loops look (a loop already looking looks again) */
+void bd_work_kick(struct billingd *bd);
+/* bd_work_next - a lane's job is over (fast: the pre-checkout lane): it goes on */
+void bd_work_next(struct billingd *bd, bool fast);
+
+/* job.c - the claimed row (seq, bot, attempts, payload, settings, token, tg id,
+ * username) as a job */
+struct bd_job *bd_job_new(struct billingd *bd, PGresult *res);
 /* bd_job_done - the update's step is over (finished or left for later): go on */
 void bd_job_done(struct bd_job *j);
-/* bd_job_sql - run sql whose answer's first column is a bot to ring (or "t"/"f"),
- * then bd_job_done; what names the step in a warning */
+/* bd_job_sql - run sql whose answer's first column is a bot whose notices to look at
+ * (0: none; or "t"/"f"), then bd_job_done; what names the step in a warning */
 void bd_job_sql(struct bd_job *j, const char *what, const char *sql, int n,
 		const char *const *params);
 /* bd_job_retry - leave the update for a later attempt after seconds */
@@ -90,23 +101,23 @@ void bd_job_say(struct bd_job *j, const char *name, const char *outcome);
 /* notice.c - render and queue the notices the SQL functions recorded (billing_outbox) */
 void bd_notice_kick(struct billingd *bd);
 
-/* tgjob.c */
-void bd_tg_run(struct bd_job *j);
+/* tgjob.c - act on a handed-over update (a command, a button, a Stars payment) */
+void bd_tgjob_run(struct bd_job *j);
 
 /* checkout.c - buy a product (ref "credits:N" or "id:N") or open the Billing Portal */
 void bd_checkout(struct bd_job *j, const char *ref);
-void bd_portal(struct bd_job *j);
-/* bd_session_form - the form of a Checkout Session for a product and a customer; its
+void bd_checkout_portal(struct bd_job *j);
+/* bd_checkout_form - the form of a Checkout Session for a product and a customer; its
  * success page sends the user back to the bot with "/start paid_<seq>" (seq 0: plain) */
-void bd_session_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *username,
-		     int64_t user, int64_t product, const char *label, int64_t price,
-		     const char *currency, const char *stripe_price, const char *customer);
+void bd_checkout_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *username,
+		      int64_t user, int64_t product, const char *label, int64_t price,
+		      const char *currency, const char *stripe_price, const char *customer);
 
 /* success.c - "/start paid_<ref>": the user is back from Checkout's success page */
 void bd_success(struct bd_job *j, const char *ref);
 
 /* stars.c - answer a pre_checkout_query at once */
-void bd_precheckout(struct bd_job *j);
+void bd_stars_precheckout(struct bd_job *j);
 
 /* recharge.c - one pending auto-recharge; done(bd) when it is over */
 void bd_recharge_step(struct billingd *bd, void (*done)(struct billingd *bd));

@@ -169,9 +169,9 @@ static void with_customer(struct bd_job *j, step_fn next)
 	stripe_post(j, "/v1/customers", &f, key, on_customer, next, "customer");
 }
 
-void bd_session_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *username,
-		     int64_t user, int64_t product, const char *label, int64_t price,
-		     const char *currency, const char *stripe_price, const char *customer)
+void bd_checkout_form(struct tgm_buf *f, int64_t seq, int64_t bot, const char *username,
+		      int64_t user, int64_t product, const char *label, int64_t price,
+		      const char *currency, const char *stripe_price, const char *customer)
 {
 	char b[24], u[24], p[24], ref[64], *url = tgm_xasprintf("https://t.me/%s", username);
 	char *success = seq ? tgm_xasprintf("%s?start=paid_%lld", url, (long long)seq)
@@ -233,8 +233,8 @@ static void create_session(struct bd_job *j)
 	char key[96];
 
 	tgm_buf_init(&f);
-	bd_session_form(&f, j->seq, j->bot_id, j->username, j->user_id, j->product_id, j->label,
-			j->price, j->currency, j->stripe_price, j->customer);
+	bd_checkout_form(&f, j->seq, j->bot_id, j->username, j->user_id, j->product_id,
+			 j->label, j->price, j->currency, j->stripe_price, j->customer);
 	snprintf(key, sizeof(key), "tgm-checkout-%lld-%lld", (long long)j->bot_id,
 		 (long long)j->seq);
 	stripe_post(j, "/v1/checkout/sessions", &f, key, on_session, NULL, "checkout session");
@@ -329,7 +329,7 @@ static void on_portal_customer(PGresult *res, const char *err, void *arg)
 	with_customer(j, create_portal);
 }
 
-void bd_portal(struct bd_job *j)
+void bd_checkout_portal(struct bd_job *j)
 {
 	struct tgm_stripe_conf conf;
 	char bot[24], user[24];

@@ -79,7 +79,7 @@ static void on_queued(PGresult *res, const char *err, void *arg)
 	if (err)
 		log_warn("notice %lld: %s (tried again later)", (long long)b->rows[b->next].id, err);
 	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot))
-		bd_ring(b->bd, bot);
+		bd_bus_ring(b->bd, bot);
 	b->next++;
 	queue_next(b);
 }

@@ -44,6 +44,7 @@ static void rc_free(struct rc *rc)
 	free(rc);
 }
 
+/* on_given_back - the lease dropped (or not: then it runs out) */
 static void on_given_back(PGresult *res, const char *err, void *arg)
 {
 	(void)res;
@@ -134,8 +135,8 @@ static void offer_checkout(struct rc *rc, const char *why)
 		return;
 	}
 	tgm_buf_init(&f);
-	bd_session_form(&f, 0, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9], rc->price,
-			rc->col[5], rc->col[10], rc->col[6]);
+	bd_checkout_form(&f, 0, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9],
+			 rc->price, rc->col[5], rc->col[10], rc->col[6]);
 	snprintf(key, sizeof(key), "tgm-recharge-checkout-%lld", (long long)rc->id);
 	rc->bd->inflight++;
 	tgm_stripe_call(rc->bd->http, &conf, "POST", "/v1/checkout/sessions", f.p, key,

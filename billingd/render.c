@@ -39,6 +39,13 @@ static void pay_button(struct bd_say *s)
 		      bd_say_get(s, "url"));
 }
 
+/* low_balance - bd_low_check: the balance crossed the bot's low mark */
+static void low_balance(struct bd_say *s)
+{
+	bd_say_count(s, "credits", "credits", arg(s, "credits"));
+	bd_say_text(s, "low_balance");
+}
+
 /* paid - bd_grant: the payment's product is granted */
 static void paid(struct bd_say *s)
 {
@@ -236,6 +243,7 @@ static const struct {
 	void (*render)(struct bd_say *s);
 } renderers[] = {
 	{ "paid", paid },
+	{ "low_balance", low_balance },
 	{ "menu", menu },
 	{ "history", history },
 	{ "autorecharge_on", autorecharge_on },

@@ -96,7 +96,7 @@ static void on_checked(PGresult *res, const char *err, void *arg)
 	       tgm_text("precheckout_gone", NULL));
 }
 
-void bd_precheckout(struct bd_job *j)
+void bd_stars_precheckout(struct bd_job *j)
 {
 	char seq[24];
 	const char *params[1] = { seq };

@@ -89,7 +89,7 @@ static void on_command(struct bd_job *j, const char *text)
 	else if (buy_ref(name, ref, sizeof(ref)))
 		bd_checkout(j, ref);
 	else if (strcmp(name, "billing") == 0)
-		bd_portal(j);
+		bd_checkout_portal(j);
 	else if (strcmp(name, "history") == 0)
 		run_sql(j, "history", history_sql, NULL);
 	else if (strcmp(name, "autorecharge") == 0)
@@ -127,7 +127,7 @@ static int64_t user_of(struct bd_job *j, yajl_val body)
 	return id;
 }
 
-void bd_tg_run(struct bd_job *j)
+void bd_tgjob_run(struct bd_job *j)
 {
 	yajl_val msg = tgm_json_get(j->update, "message");
 	yajl_val cq = tgm_json_get(j->update, "callback_query");
@@ -140,7 +140,7 @@ void bd_tg_run(struct bd_job *j)
 	else if (j->attempts > MAX_ATTEMPTS)
 		bd_job_say(j, "billing_failed", "failed: gave up after several attempts");
 	else if (pcq)
-		bd_precheckout(j);
+		bd_stars_precheckout(j);
 	else if (msg && tgm_json_get(msg, "successful_payment"))
 		run_sql(j, "stars payment", star_paid_sql, NULL);
 	else if (cq)

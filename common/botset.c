@@ -68,6 +68,7 @@ const struct tgm_botset_key *tgm_botset_keys(size_t *n)
 	return keys;
 }
 
+/* find - the key called name; NULL when there is none */
 static const struct tgm_botset_key *find(const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++)
@@ -159,6 +160,7 @@ static int shown_len(const char *s)
 	return (int)n;
 }
 
+/* unknown_key - into err: name (shortened) is not a setting, and the list of those that are */
 static void unknown_key(const char *name, char *err, size_t errlen)
 {
 	size_t len;

@@ -15,6 +15,7 @@ void tgm_buf_init(struct tgm_buf *b)
 	b->len = b->cap = 0;
 }
 
+/* grow - make room for more bytes and the NUL after them, doubling the capacity (from 256) */
 static void grow(struct tgm_buf *b, size_t more)
 {
 	size_t need = b->len + more + 1;

@@ -85,6 +85,8 @@ static bool ipc_in_use(const char *ep)
 	return rc == 0;
 }
 
+/* attach_all - bind or connect the socket to each endpoint of the space-separated list;
+ * false with err set at the first that fails (or, binding, that another process holds) */
 static bool attach_all(struct tgm_bus *b, const char *endpoints, bool bind, char *err,
 		       size_t errlen)
 {
@@ -110,6 +112,7 @@ static bool attach_all(struct tgm_bus *b, const char *endpoints, bool bind, char
 	return true;
 }
 
+/* has_input - whether a message waits on the socket (ZMQ_EVENTS: its fd is edge-triggered) */
 static bool has_input(struct tgm_bus *b)
 {
 	int events = 0;
@@ -161,6 +164,8 @@ static bool recv_one(struct tgm_bus *b)
 	return true;
 }
 
+/* on_event - the socket's fd woke: hand every waiting message to the callback, 1000 at
+ * most before coming back through the loop */
 static void on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_bus *b = arg;

@@ -24,6 +24,7 @@ struct cfg_origin {
 	const char *what; /* "environment TGM_X_Y", "credential X" or NULL */
 };
 
+/* find_key - the key section.key; NULL when there is none */
 static const struct tgm_config_key *find_key(const char *section, const char *key)
 {
 	for (size_t i = 0; i < tgm_config_nkeys; i++)
@@ -33,6 +34,7 @@ static const struct tgm_config_key *find_key(const char *section, const char *ke
 	return NULL;
 }
 
+/* section_exists - whether any key lives in [section] */
 static bool section_exists(const char *section)
 {
 	for (size_t i = 0; i < tgm_config_nkeys; i++)
@@ -41,6 +43,7 @@ static bool section_exists(const char *section)
 	return false;
 }
 
+/* origin_error - into err: section.key msg, prefixed by where the value came from */
 static void origin_error(char *err, size_t errlen, const struct cfg_origin *o,
 			 const struct tgm_config_key *k, const char *msg)
 {
@@ -50,11 +53,13 @@ static void origin_error(char *err, size_t errlen, const struct cfg_origin *o,
 		snprintf(err, errlen, "%s:%d: %s.%s %s", o->file, o->line, k->section, k->key, msg);
 }
 
+/* valid_url - v starts with http:// or https:// */
 static bool valid_url(const char *v)
 {
 	return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
 }
 
+/* valid_endpoint - the n bytes at v are a ZeroMQ endpoint: tcp://, ipc:// or inproc:// and more */
 static bool valid_endpoint(const char *v, size_t n)
 {
 	static const char *const schemes[] = { "tcp://", "ipc://", "inproc://", NULL };
@@ -67,6 +72,7 @@ static bool valid_endpoint(const char *v, size_t n)
 	return false;
 }
 
+/* valid_endpoints - v is a list of one or more endpoints, separated by spaces, tabs or commas */
 static bool valid_endpoints(const char *v)
 {
 	bool any = false;
@@ -84,6 +90,7 @@ static bool valid_endpoints(const char *v)
 	return any;
 }
 
+/* valid_listen - v is address:port, with a port of 0 to 65535 */
 static bool valid_listen(const char *v)
 {
 	const char *colon = strrchr(v, ':');
@@ -97,6 +104,7 @@ static bool valid_listen(const char *v)
 	return errno == 0 && *end == '\0' && end != colon + 1 && port >= 0 && port <= 65535;
 }
 
+/* valid_hexkey - v is 64 hex digits (a 32-byte key) */
 static bool valid_hexkey(const char *v)
 {
 	if (strlen(v) != 64)
@@ -229,6 +237,7 @@ static bool set_value(struct tgm_config *cfg, const struct tgm_config_key *k, co
 	return true;
 }
 
+/* trim - s without its leading and trailing white space (cut in place) */
 static char *trim(char *s)
 {
 	char *e;
@@ -305,6 +314,8 @@ static bool parse_line(struct tgm_config *cfg, char *line, char *section, size_t
 	return set_value(cfg, k, val, o, err, errlen);
 }
 
+/* load_file - read the file at path line by line into cfg; a missing file is fine unless
+ * must_exist; false with err set at the first bad line */
 static bool load_file(struct tgm_config *cfg, const char *path, bool must_exist, char *err,
 		      size_t errlen)
 {
@@ -363,6 +374,8 @@ static char *load_credential(const struct tgm_config_key *k)
 	return data;
 }
 
+/* load_overrides - over the file, each key's credential file (secrets only) and then its
+ * TGM_SECTION_KEY environment variable, which wins */
 static bool load_overrides(struct tgm_config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < tgm_config_nkeys; i++) {
@@ -391,6 +404,7 @@ static bool load_overrides(struct tgm_config *cfg, char *err, size_t errlen)
 	return true;
 }
 
+/* load_defaults - every key set to its built-in default */
 static bool load_defaults(struct tgm_config *cfg, char *err, size_t errlen)
 {
 	struct cfg_origin o = { NULL, 0, "built-in default" };
@@ -416,6 +430,7 @@ struct tgm_config *tgm_config_load(const char *path, char *err, size_t errlen)
 	return cfg;
 }
 
+/* is_string_type - values of type t are strings the struct owns (all but ints and log levels) */
 static bool is_string_type(enum tgm_config_type t)
 {
 	return t != TGM_CFG_INT && t != TGM_CFG_LOGLEVEL;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define HEARTBEAT_S 2
@@ -50,6 +51,7 @@ struct daemon_run {
 	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_heartbeat;
 };
 
+/* usage - the command line help of daemon d, to out */
 static void usage(FILE *out, const struct tgm_daemon *d)
 {
 	fprintf(out,
@@ -93,6 +95,7 @@ static int parse_args(struct daemon_run *r, int argc, char **argv)
 	return 0;
 }
 
+/* apply_log_level - [log] level raised by each -v, up to debug */
 static void apply_log_level(struct daemon_run *r)
 {
 	int level = r->ctx.cfg->log.level + r->verbosity;
@@ -160,6 +163,7 @@ static bool check_database(struct daemon_run *r, char *err, size_t errlen)
 	return ok;
 }
 
+/* on_heartbeat_done - a heartbeat's UPDATE or upsert: warn when it failed (unless closing) */
 static void on_heartbeat_done(PGresult *res, const char *err, void *arg)
 {
 	const struct daemon_run *r = arg;
@@ -168,6 +172,7 @@ static void on_heartbeat_done(PGresult *res, const char *err, void *arg)
 		log_warn("heartbeat not recorded: %s", err);
 }
 
+/* heartbeat - upsert our row of daemons (seen now), or mark it stopped */
 static void heartbeat(struct daemon_run *r, bool stopped)
 {
 	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, tgm_version };
@@ -180,16 +185,20 @@ static void heartbeat(struct daemon_run *r, bool stopped)
 		tgm_pg_query(r->ctx.db, HEARTBEAT_SQL, 5, p, on_heartbeat_done, r);
 }
 
+/* on_heartbeat_timer - every HEARTBEAT_S seconds: a heartbeat */
 static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 {
 	heartbeat(arg, false);
 }
 
+/* on_watchdog - at half systemd's watchdog interval: tell it we are alive */
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	tgm_sd_notify("WATCHDOG=1");
 }
 
+/* begin_stop - the first stop signal: drain (the daemon's own, or at once); a second one
+ * breaks the loop now */
 static void begin_stop(struct daemon_run *r)
 {
 	struct tgm_ctx *ctx = &r->ctx;
@@ -213,6 +222,8 @@ void tgm_daemon_drained(struct tgm_ctx *ctx)
 	event_base_loopbreak(ctx->base);
 }
 
+/* on_idle_check - every IDLE_CHECK_US while draining: drained once no query or daemon work
+ * is pending, or once the deadline passed */
 static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_ctx *ctx = arg;
@@ -259,6 +270,7 @@ static void reload(struct daemon_run *r)
 	tgm_sd_notifyf("READY=1\nSTATUS=%s running", r->ctx.daemon->name);
 }
 
+/* on_signal - SIGHUP reloads, SIGTERM and SIGINT stop */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	if (sig == SIGHUP)
@@ -267,6 +279,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		begin_stop(arg);
 }
 
+/* add_timer - *ev: a persistent timer calling fn(r) every usec microseconds */
 static void add_timer(struct daemon_run *r, struct event **ev, event_callback_fn fn, uint64_t usec)
 {
 	struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
@@ -275,6 +288,8 @@ static void add_timer(struct daemon_run *r, struct event **ev, event_callback_fn
 	event_add(*ev, &tv);
 }
 
+/* setup_events - the stop and reload signals, systemd's watchdog (when asked) and the
+ * heartbeat timer */
 static void setup_events(struct daemon_run *r)
 {
 	struct event_base *base = r->ctx.base;
@@ -302,6 +317,7 @@ static void on_late_signal(int sig)
 	late_stop = 1;
 }
 
+/* free_events - free the signal and timer events, leaving on_late_signal to catch stops */
 static void free_events(struct daemon_run *r)
 {
 	struct sigaction sa = { .sa_handler = on_late_signal };
@@ -337,11 +353,26 @@ static void finish_queries(struct daemon_run *r)
 		event_base_loop(r->ctx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
 }
 
+/* raise_nofile - open files up to the hard limit: a soft limit of 1024 (a shell's
+ * default, outside systemd's LimitNOFILE) would cap gatewayd's event streams and
+ * senderd's connections long before memory does */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open files limit to %llu", (unsigned long long)rl.rlim_max);
+}
+
 /* prepare - everything before the loop; false with err on a start-up error */
 static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 {
 	struct tgm_ctx *ctx = &r->ctx;
 
+	raise_nofile();
 	ctx->has_secret_key = tgm_config_secret_key(ctx->cfg, ctx->secret_key) == 0;
 	if (!ctx->has_secret_key) {
 		snprintf(err, errlen, "security.secret_key is not set: put 64 hex characters"
@@ -360,6 +391,8 @@ static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 	return true;
 }
 
+/* teardown - everything after the loop (ran: it ran, so record the stop and let the last
+ * queries land): free what prepare made */
 static void teardown(struct daemon_run *r, bool ran)
 {
 	struct tgm_ctx *ctx = &r->ctx;

@@ -16,6 +16,7 @@ struct health_check {
 	struct event *timer;
 };
 
+/* answer - reply to the request: 200 "ok", or 503 "degraded" naming err */
 static void answer(struct health_check *h, const char *err)
 {
 	yajl_gen g = tgm_jgen_new();
@@ -28,12 +29,14 @@ static void answer(struct health_check *h, const char *err)
 	h->req = NULL;
 }
 
+/* check_free - free a check and its timer (its request is answered by then) */
 static void check_free(struct health_check *h)
 {
 	event_free(h->timer);
 	free(h);
 }
 
+/* on_ping - the round trip answered (err: it failed): reply if the timeout has not, free h */
 static void on_ping(PGresult *res, const char *err, void *arg)
 {
 	struct health_check *h = arg;
@@ -43,6 +46,7 @@ static void on_ping(PGresult *res, const char *err, void *arg)
 	check_free(h);
 }
 
+/* on_timeout - the database took longer than connect_timeout: reply 503 now */
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_check *h = arg;

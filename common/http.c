@@ -76,6 +76,7 @@ const char *tgm_http_param(const struct tgm_http_params *p, const char *name)
 	return NULL;
 }
 
+/* allow_header - the Allow header of a 405: the methods in the mask, comma-separated */
 static void allow_header(struct evhttp_request *req, int methods)
 {
 	static const struct { int m; const char *name; } names[] = {
@@ -116,6 +117,8 @@ void tgm_http_route_max_body(struct tgm_http_server *s, const char *pattern, siz
 		evhttp_set_max_body_size(s->http, (ev_ssize_t)(max_body + 65536));
 }
 
+/* route - every request: the first route matching path and method gets it (size limits
+ * checked first); a matching path with another method gets 405, none 404 */
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct tgm_http_server *s = arg;

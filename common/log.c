@@ -67,6 +67,7 @@ int tgm_log_level_parse(const char *name)
 	return -1;
 }
 
+/* is_token_char - c may be in a token (letter, digit, '_' or '-') */
 static int is_token_char(int c)
 {
 	return isalnum(c) || c == '_' || c == '-';

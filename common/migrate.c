@@ -52,6 +52,7 @@ int tgm_schema_version(PGconn *c, char *err, size_t errlen)
 	return v;
 }
 
+/* checksum_hex - a migration's SQL as the hex SHA-256 recorded in schema_migrations */
 static void checksum_hex(const char *sql, char out[65])
 {
 	unsigned char d[TGM_SHA256_LEN];

@@ -58,8 +58,10 @@ char *tgm_money(char *out, size_t len, int64_t amount, const char *currency)
 		snprintf(code, sizeof(code), "⭐");
 	else if (currency)
 		upper(code, sizeof(code), currency);
-	if (dec > 0)
-		snprintf(frac, sizeof(frac), ".%0*llu", dec, (unsigned long long)(mag % unit));
+	if (dec == 2)
+		snprintf(frac, sizeof(frac), ".%02u", (unsigned)(mag % unit));
+	else if (dec == 3)
+		snprintf(frac, sizeof(frac), ".%03u", (unsigned)(mag % unit));
 	snprintf(out, len, "%s%llu%s%s%s", sign, (unsigned long long)(mag / unit), frac,
 		 *code ? " " : "", code);
 	return out;

@@ -69,6 +69,7 @@ struct tgm_pg {
 static void pg_connect_start(struct tgm_pg *pg);
 static void pg_send_next(struct tgm_pg *pg);
 
+/* query_free - free a query, its SQL and its parameters */
 static void query_free(struct pg_query *q)
 {
 	for (int i = 0; i < q->n; i++)
@@ -89,6 +90,7 @@ static const char *one_line(const char *msg, char *buf, size_t size)
 	return buf;
 }
 
+/* fail_later - q fails with why from on_fail, never inside the caller's own call */
 static void fail_later(struct tgm_pg *pg, struct pg_query *q, const char *why)
 {
 	q->fail = why;
@@ -97,6 +99,7 @@ static void fail_later(struct tgm_pg *pg, struct pg_query *q, const char *why)
 	event_active(pg->ev_fail, 0, 0);
 }
 
+/* on_fail - the zero-delay event: call back every query set to fail, with its reason */
 static void on_fail(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_pg *pg = arg;
@@ -193,6 +196,7 @@ static void complete_head(struct tgm_pg *pg)
 	query_free(q);
 }
 
+/* pg_flush - send libpq's output; wait for the socket to be writable while some is left */
 static void pg_flush(struct tgm_pg *pg)
 {
 	int r = PQflush(pg->conn);
@@ -215,6 +219,8 @@ static void deliver_notifies(struct tgm_pg *pg)
 	}
 }
 
+/* on_readable - the socket has input: notifications out, the query in flight completed once
+ * its results are in, then the next one sent (or the connection found lost) */
 static void on_readable(struct tgm_pg *pg)
 {
 	if (!PQconsumeInput(pg->conn)) {
@@ -239,6 +245,7 @@ static void on_readable(struct tgm_pg *pg)
 	pg_send_next(pg);
 }
 
+/* on_io - the socket is ready: a connection step, or input on a ready connection */
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_pg *pg = arg;
@@ -249,6 +256,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 		on_readable(pg);
 }
 
+/* on_write - the socket takes output again: flush the rest */
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct tgm_pg *pg = arg;
@@ -257,12 +265,14 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		pg_flush(pg);
 }
 
+/* on_generic - SET plan_cache_mode: warn when it failed (the statements run anyway) */
 static void on_generic(PGresult *res, const char *err, void *arg)
 {
 	if (err && res) /* the query that needed it runs anyway, with custom plans */
 		log_warn("SET plan_cache_mode failed: %s", err);
 }
 
+/* on_prepared - a PREPARE of st: ready, or failed (its queries then run unprepared) */
 static void on_prepared(PGresult *res, const char *err, void *arg)
 {
 	struct pg_stmt *st = arg;
@@ -306,6 +316,8 @@ static void prepare_ahead(struct tgm_pg *pg)
 	}
 }
 
+/* pg_send_next - when ready and idle, send the head (prepared, preparing its statement
+ * first, or unnamed); a failed send loses the connection */
 static void pg_send_next(struct tgm_pg *pg)
 {
 	struct pg_query *q = pg->head;
@@ -334,6 +346,7 @@ static void pg_send_next(struct tgm_pg *pg)
 	pg_flush(pg);
 }
 
+/* on_listening - LISTEN: in effect, and one on_notify(NULL) as notices may have been missed */
 static void on_listening(PGresult *res, const char *err, void *arg)
 {
 	struct tgm_pg *pg = arg;
@@ -364,6 +377,7 @@ static void send_listen(struct tgm_pg *pg)
 	pg->pending++;
 }
 
+/* pg_ready - connected: watch the socket, LISTEN again if asked, send what waits */
 static void pg_ready(struct tgm_pg *pg)
 {
 	if (pg->backoff_ms > BACKOFF_MIN_MS || pg->was_up)
@@ -412,6 +426,7 @@ static void pg_connect_start(struct tgm_pg *pg)
 	}
 }
 
+/* on_retry - the backoff timer: connect again */
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	pg_connect_start(arg);

@@ -20,6 +20,7 @@ static const char record_sql[] =
 	" ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()"
 	" WHERE f.checksum <> EXCLUDED.checksum RETURNING 1";
 
+/* checksum_hex - a function's SQL as hex SHA-256, to tell whether it changed */
 static void checksum_hex(const char *sql, char out[65])
 {
 	unsigned char d[TGM_SHA256_LEN];

@@ -31,6 +31,7 @@ struct sig_header {
 	int nt, nv1;
 };
 
+/* fail - declared first for the printf format check of its arguments */
 static enum tgm_stripe_sig fail(enum tgm_stripe_sig code, char *err, size_t errlen,
 				const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -18,7 +18,9 @@ struct entry {
 static const struct entry entries[] = {
 	/* /start, /help, /balance (webhookd/commands.c) */
 	{ "welcome", "en", "welcome", TGM_TEXT_WELCOME },
-	{ "free_credits", "en", NULL, "You got {credits} free credits." },
+	{ "free_credits", "en", NULL, "You got {credits}." },
+	{ "free_credits_one", "en", NULL, "{n} free credit" },
+	{ "free_credits_other", "en", NULL, "{n} free credits" },
 	{ "button_products", "en", NULL, "See products" },
 	{ "help", "en", "help", "Commands:" },
 	{ "unknown_command", "en", NULL, "Unknown command." },
@@ -36,12 +38,12 @@ static const struct entry entries[] = {
 	{ "balance_low_hint", "en", NULL, "⚠️ Your balance is low: /buy to top up." },
 	/* charging user messages (webhookd/bridge.c) */
 	{ "low_balance", "en", NULL,
-	  "⚠️ Your balance is low: {credits} credits left. /buy to top up." },
+	  "⚠️ Your balance is low: {credits} left. /buy to top up." },
 	{ "no_credit", "en", "no_credit_text", TGM_TEXT_NO_CREDIT },
 	{ "button_buy", "en", NULL, "Buy credits" },
-	{ "gift_received", "en", NULL, "🎁 You received a gift. Balance: {credits} credits." },
+	{ "gift_received", "en", NULL, "🎁 You received a gift. Balance: {credits}." },
 	/* the admin group's topics (webhookd/bridge.c) */
-	{ "gift_sent", "en", NULL, "🎁 Gift sent. Balance: {credits} credits." },
+	{ "gift_sent", "en", NULL, "🎁 Gift sent. Balance: {credits}." },
 	{ "gift_failed", "en", NULL, "The gift failed." },
 	{ "gift_how", "en", NULL, "Write /gift N in the topic to gift N credits." },
 	{ "no_such_user", "en", NULL, "No such user." },

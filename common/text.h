@@ -24,8 +24,8 @@ const char *tgm_text(const char *name, const char *lang);
 bool tgm_text_has(const char *name);
 
 /*
- * tgm_text_count - a count as words: the entry name_one or name_other (the language's
- * plural rule; English: one for 1 and -1) with {n} filled, into out (len bytes).
+ * tgm_text_count - a count as words: the entry name_one or name_other (English's plural
+ * rule for now, whatever lang: one for 1 and -1) with {n} filled, into out (len bytes).
  * Returns out.
  */
 char *tgm_text_count(char *out, size_t len, const char *name, int64_t n, const char *lang);

@@ -117,6 +117,7 @@ void tgm_hex_encode(const void *data, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* hex_value - the value of the hex digit c (either case); -1 when it is not one */
 static int hex_value(int c)
 {
 	if (c >= '0' && c <= '9')

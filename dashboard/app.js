@@ -5,6 +5,7 @@ import { h, replace, text, toast } from "./dom.js";
 import { loginPage, passwordPage } from "./login.js";
 import { overviewPage } from "./overview.js";
 import { messagesPage } from "./messages.js";
+import { inboxPage } from "./inbox.js";
 import { keysPage } from "./keys.js";
 import { botsPage } from "./bots.js";
 import { analyticsPage } from "./analytics.js";
@@ -14,6 +15,7 @@ import { billingPage } from "./billing.js";
 const pages = {
   overview: overviewPage,
   messages: messagesPage,
+  inbox: inboxPage,
   keys: keysPage,
   bots: botsPage,
   analytics: analyticsPage,

@@ -82,6 +82,7 @@ static void age(long long s, char *out, size_t n)
 		snprintf(out, n, "%lld d", s / 86400);
 }
 
+/* detail_lane - lane_not_held's text: bot's messages waiting, no senderd, whose lease expired */
 static void detail_lane(PGresult *res, int i, const char *bot, char *out, size_t n)
 {
 	const char *queued = PQgetvalue(res, i, 5);
@@ -94,6 +95,7 @@ static void detail_lane(PGresult *res, int i, const char *bot, char *out, size_t
 			 PQgetvalue(res, i, 6));
 }
 
+/* detail_callbacks - callback_backlog's text: how many failed today, how many are overdue */
 static void detail_callbacks(PGresult *res, int i, char *out, size_t n)
 {
 	const char *failed = PQgetvalue(res, i, 3), *overdue = PQgetvalue(res, i, 4);
@@ -108,6 +110,7 @@ static void detail_callbacks(PGresult *res, int i, char *out, size_t n)
 	snprintf(out, n, "%s%s%s", f, *f && *o ? "; " : "", o);
 }
 
+/* detail_daemon - daemon_stale's text: which daemon on which host, silent for how long */
 static void detail_daemon(PGresult *res, int i, char *out, size_t n)
 {
 	const char *instance = PQgetvalue(res, i, 4);
@@ -137,6 +140,7 @@ static void detail(PGresult *res, int i, char *out, size_t n)
 	}
 }
 
+/* on_alerts - the alerts' rows: {"alerts": [...]}, each with its detail written here */
 static void on_alerts(struct gw_req *r, PGresult *res, const char *err)
 {
 	yajl_gen g;

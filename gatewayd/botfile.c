@@ -73,6 +73,8 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 	}
 }
 
+/* on_head - Telegram's status and headers: a 200 starts the stream to the client, else
+ * the answer is kept to be passed on whole */
 static void on_head(long status, const char *type, long long length, void *arg)
 {
 	struct dl *d = arg;
@@ -96,6 +98,8 @@ static void on_head(long status, const char *type, long long length, void *arg)
 	evhttp_connection_set_closecb(d->conn, on_close, d);
 }
 
+/* on_data - bytes of the file: kept (an error answer, up to ERROR_MAX) or sent on as a
+ * chunk; pauses while the client is behind, aborts once it has left */
 static int on_data(const char *data, size_t len, void *arg)
 {
 	struct dl *d = arg;
@@ -116,6 +120,7 @@ static int on_data(const char *data, size_t len, void *arg)
 
 static const struct tgm_httpc_sink sink = { on_head, on_data };
 
+/* dl_free - free a download, its buffers and its request */
 static void dl_free(struct dl *d)
 {
 	if (d->kept)

@@ -118,6 +118,8 @@ static void park(struct poll *p)
 	evtimer_add(p->ev_timeout, &tv);
 }
 
+/* on_read - botapi_get_updates: the updates found (NULL: a webhook is set, 409); answer
+ * them, or, finding none with time left, read again after news or park */
 static void on_read(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct poll *p = r->data;

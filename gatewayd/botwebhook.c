@@ -67,6 +67,7 @@ static void allowed_array(yajl_gen g, const char *lit)
 	yajl_gen_array_close(g);
 }
 
+/* on_info - the bot's webhook row: getWebhookInfo's answer, as Telegram words it */
 static void on_info(struct gw_req *r, PGresult *res, const char *err)
 {
 	yajl_gen g;
@@ -101,6 +102,7 @@ static void on_info(struct gw_req *r, PGresult *res, const char *err)
 	gw_reply_json(r, 200, g);
 }
 
+/* on_deleted - botapi_delete_webhook: whether there was a webhook to delete */
 static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {
@@ -113,6 +115,7 @@ static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 		     : "{\"ok\":true,\"result\":true,\"description\":\"Webhook is already deleted\"}");
 }
 
+/* on_set - botapi_set_webhook: the webhook was set */
 static void on_set(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {

@@ -26,6 +26,7 @@ static const char redeliver_sql[] =
 	"UPDATE callbacks c SET status = 'pending', attempts = 0, next_attempt_at = now(),"
 	" delivered_at = NULL WHERE c.id = $1 AND c.tenant_id = $2 RETURNING " CALLBACK_JSON;
 
+/* on_list - the page of callbacks, newest first */
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {
@@ -72,6 +73,8 @@ void gw_callbacks_list(struct gw_req *r)
 	}
 }
 
+/* on_redelivered - the callback set pending again: 202 with it, or 404 when the tenant has
+ * no such callback */
 static void on_redelivered(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {

@@ -59,6 +59,10 @@ char *gw_quickreply_render(const char *text, const char *first, const char *last
 			   const char *username);
 
 void gw_agents_list(struct gw_req *r);
+void gw_inboxstats_conversation(struct gw_req *r);
+void gw_inboxstats_agents(struct gw_req *r);
+void gw_inboxexport_contacts(struct gw_req *r);
+void gw_inboxexport_messages(struct gw_req *r);
 void gw_conversations_list(struct gw_req *r);
 void gw_conversations_get(struct gw_req *r);
 void gw_conversations_update(struct gw_req *r);

@@ -131,6 +131,12 @@ static const struct tgm_http_route routes[] = {
 	{ EVHTTP_REQ_DELETE, "/v1/quick-replies/{id}", gw_dispatch,
 	  R(GW_SCOPE_SEND, gw_quickreplies_delete) },
 	{ GET, "/v1/agents", gw_dispatch, R(GW_SCOPE_READ, gw_agents_list) },
+	{ GET, "/v1/conversations/{id}/stats", gw_dispatch,
+	  R(GW_SCOPE_READ, gw_inboxstats_conversation) },
+	{ GET, "/v1/stats/agents", gw_dispatch, R(GW_SCOPE_READ, gw_inboxstats_agents) },
+	{ GET, "/v1/exports/contacts.csv", gw_dispatch, R(GW_SCOPE_READ, gw_inboxexport_contacts) },
+	{ GET, "/v1/exports/conversation-messages.csv", gw_dispatch,
+	  R(GW_SCOPE_READ, gw_inboxexport_messages) },
 	/* the brief's original paths */
 	{ POST, "/api/send", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },
 	{ POST, "/api/send/{bot_id}", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_create) },

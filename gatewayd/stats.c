@@ -95,6 +95,7 @@ static const char *rfc3339_at(char *buf, size_t size, int offset)
 
 static const char *const buckets[] = { "minute", "hour", "day", NULL };
 
+/* valid_bucket - b is a bucket the series knows: minute, hour or day */
 static bool valid_bucket(const char *b)
 {
 	for (int i = 0; buckets[i]; i++)

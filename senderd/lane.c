@@ -19,12 +19,16 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NO_WAKE INT64_MAX
 #define LANE_RETRY_MAX 4096
 #define FLOOD_WINDOW_MS 1000 /* 429s of several chats within this: the bot's limit */
+/* rows a lane's first claim after a lull asks for: a batch falling due at once starts
+ * going out after a small claim, while the next claims grow (x4) to the buffer's size */
+#define CLAIM_FIRST 16
 
 static unsigned bucket_of(int64_t bot_id)
 {
@@ -61,6 +65,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	l->pg = sd->lane_pgs[(uint64_t)bot_id % (uint64_t)sd->nlane_pgs];
 	l->bot_id = bot_id;
 	l->seen_gen = gen;
+	l->claim_step = CLAIM_FIRST;
 	l->state = LANE_LOADING;
 	l->ev_timer = evtimer_new(sd->ctx->base, on_timer, l);
 	l->hnext = sd->lanes[b];
@@ -579,6 +584,8 @@ int lane_claim_begin(struct lane *l)
 
 	if (want <= 0)
 		return 0;
+	if (want > l->claim_step)
+		want = l->claim_step;
 	l->sub = (l->sub | LANE_CLAIMING) & ~(unsigned)LANE_WAKE;
 	l->claim_asked = want;
 	return want;
@@ -587,8 +594,12 @@ int lane_claim_begin(struct lane *l)
 void lane_claim_end(struct lane *l, int n)
 {
 	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE);
-	if (n > 0 && n == l->claim_asked)
+	if (n > 0 && n == l->claim_asked) {
 		l->sub |= LANE_MORE;
+		l->claim_step = l->claim_step < INT_MAX / 4 ? l->claim_step * 4 : INT_MAX;
+	} else {
+		l->claim_step = CLAIM_FIRST;
+	}
 }
 
 void lane_claim_lost(struct lane *l)

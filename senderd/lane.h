@@ -114,6 +114,8 @@ struct lane {
 	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
 	char *settings;        /* the bot's settings as last seen by a lease round */
 	int claim_asked;       /* rows the claim in flight asked for */
+	int claim_step;        /* the most the next claim asks for: CLAIM_FIRST after a
+				* claim that found fewer, four times more after a full one */
 	int64_t suspended_until;
 	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */
 	int nretry, retry_cap;

@@ -9,6 +9,8 @@
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
  * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
  * A message given back to 'queued' whose bot was deleted meanwhile is canceled.
+ * A final status queues its delivery callback, whose JSON is callback_payload()
+ * (sql/functions/callback_payload.sql), the one copy gatewayd's cancels use too.
  *
  * A group that fails for a reason that would fail it again (bad data, a constraint:
  * tgm_pg_transient says which) is recorded again one transition at a time, so the one
@@ -75,11 +77,8 @@ static const char transition_sql[] =
 	"   ELSE 'bot deleted' END FROM t JOIN u ON u.id = t.id),"
 	" cb AS (INSERT INTO callbacks (message_id, tenant_id, url, payload)"
 	"  SELECT u.id, u.tenant_id, coalesce(u.callback_url, tn.webhook_url),"
-	"  json_build_object('type', 'message.' || u.status, 'timestamp', now(),"
-	"   'data', json_build_object('id', u.id, 'bot_id', u.bot_id, 'chat_id', u.chat,"
-	"   'status', u.status, 'telegram_message_id', t.tg_id, 'detail', CASE WHEN"
-	"   u.status = t.status THEN t.detail ELSE 'bot deleted' END,"
-	"   'attempts', u.attempts, 'metadata', u.metadata))"
+	"  callback_payload(u.id, u.bot_id, u.chat, u.status, t.tg_id, CASE WHEN"
+	"   u.status = t.status THEN t.detail ELSE 'bot deleted' END, u.attempts, u.metadata)"
 	"  FROM t JOIN u ON u.id = t.id JOIN tenants tn ON tn.id = u.tenant_id"
 	"  WHERE u.status IN ('sent', 'failed', 'expired', 'canceled')"
 	"  AND coalesce(u.callback_url, tn.webhook_url) IS NOT NULL RETURNING id)"

@@ -56,6 +56,7 @@ static struct wh_bot *bot_insert(struct webhookd *wh, int64_t id)
 	return b;
 }
 
+/* bot_clear_secrets - wipe and free the bot's opened token and webhook secret */
 static void bot_clear_secrets(struct wh_bot *b)
 {
 	if (b->token)
@@ -79,6 +80,8 @@ static char *open_sealed(struct webhookd *wh, const struct wh_bot *b, const char
 	return tgm_open(wh->ctx->secret_key, sealed, aad, NULL);
 }
 
+/* bot_fill - b from row i of load_sql: secrets opened (a new token sets the webhook
+ * again), settings parsed, intake and poll offset */
 static void bot_fill(struct webhookd *wh, struct wh_bot *b, PGresult *res, int i)
 {
 	char err[128], *token;
@@ -107,6 +110,8 @@ static void bot_fill(struct webhookd *wh, struct wh_bot *b, PGresult *res, int i
 	tgm_parse_int64(PQgetvalue(res, i, 10), &b->poll_offset);
 }
 
+/* on_loaded - the bots' rows (one, or all): fill each, new ones added, and reconcile its
+ * intake; an error loads them again at the next sweep */
 static void on_loaded(PGresult *res, const char *err, void *arg)
 {
 	struct webhookd *wh = arg;
@@ -141,6 +146,7 @@ void wh_bot_reload(struct webhookd *wh, int64_t id)
 	tgm_pg_query(wh->ctx->db, load_sql, 1, params, on_loaded, wh);
 }
 
+/* on_notify - tgm_bots: reload the bot named, or all of them after a reconnect */
 static void on_notify(const char *payload, void *arg)
 {
 	struct webhookd *wh = arg;

@@ -478,13 +478,23 @@ static void copy_into_topic(struct wh_job *j, int64_t thread)
 	wh_job_done(j, "relayed to the topic");
 }
 
+/* credits_words - a balance from a result's text as words ("1 credit", "5 credits") */
+static const char *credits_words(char *out, size_t n, const char *value)
+{
+	int64_t v = 0;
+
+	tgm_parse_int64(value, &v);
+	return tgm_text_count(out, n, "credits", v, NULL);
+}
+
 static void on_low(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[256];
+	char text[256], credits[64];
 
 	if (!err && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
 		tgm_text_fill(text, sizeof(text), tgm_text("low_balance", NULL),
-			      (const char *const[]){ "credits", PQgetvalue(res, 0, 1), NULL });
+			      (const char *const[]){ "credits", credits_words(credits,
+				sizeof(credits), PQgetvalue(res, 0, 1)), NULL });
 		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	}
 	copy_into_topic(j, j->peer_thread);
@@ -603,7 +613,7 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 
 static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[200];
+	char text[200], credits[64];
 	const char *vars[] = { "credits", NULL, NULL };
 
 	if (err || PQntuples(res) != 1) {
@@ -611,7 +621,7 @@ static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 		wh_job_done(j, "admin /gift failed");
 		return;
 	}
-	vars[1] = PQgetvalue(res, 0, 0);
+	vars[1] = credits_words(credits, sizeof(credits), PQgetvalue(res, 0, 0));
 	topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text), tgm_text("gift_sent", NULL),
 						   vars));
 	tgm_text_fill(text, sizeof(text), tgm_text("gift_received", NULL), vars);

@@ -82,6 +82,7 @@ static void help_text(const struct wh_job *j, char *out, size_t outlen, const ch
 						 commands[i].name, tgm_text(commands[i].help, NULL));
 }
 
+/* reply_help - answer with the help (after the catalog text first, or NULL) and finish */
 static void reply_help(struct wh_job *j, const char *first, const char *outcome)
 {
 	char text[TEXT_MAX];
@@ -91,13 +92,15 @@ static void reply_help(struct wh_job *j, const char *first, const char *outcome)
 	wh_job_done(j, outcome);
 }
 
+/* reply_start - the bot's welcome, the free credits granted (when any) and a "buy" button
+ * if /buy is on */
 static void reply_start(struct wh_job *j, int64_t granted)
 {
 	const char *label[] = { tgm_text("button_products", NULL) }, *const data[] = { "buy" };
 	const char *welcome = tgm_text_bot(j->bot->settings, "welcome", NULL);
-	char text[TEXT_MAX + 64], gift[128], n[24];
+	char text[TEXT_MAX + 64], gift[128], n[64];
 
-	snprintf(n, sizeof(n), "%lld", (long long)granted);
+	tgm_text_count(n, sizeof(n), "free_credits", granted, NULL);
 	tgm_text_fill(gift, sizeof(gift), tgm_text("free_credits", NULL),
 		      (const char *const[]){ "credits", n, NULL });
 	snprintf(text, sizeof(text), "%s%s%s", welcome, granted > 0 ? "\n\n" : "",
@@ -106,6 +109,7 @@ static void reply_start(struct wh_job *j, int64_t granted)
 	wh_job_done(j, "command /start");
 }
 
+/* on_free - the free credits' ledger_apply: welcome with those it granted (none on a replay) */
 static void on_free(struct wh_job *j, PGresult *res, const char *err)
 {
 	int64_t applied = 0;
@@ -121,6 +125,7 @@ static void on_free(struct wh_job *j, PGresult *res, const char *err)
 	reply_start(j, applied);
 }
 
+/* cmd_start - /start: grant the bot's free credits (once per user: the ledger's key), welcome */
 static void cmd_start(struct wh_job *j)
 {
 	int64_t free_credits = tgm_botset_int(j->bot->settings, "free_credits");
@@ -154,6 +159,8 @@ static void progress(char *out, size_t outlen, int64_t credits, int64_t full)
 					     NULL });
 }
 
+/* on_balance - the user's credits, pass and last top-up: the bar, the pass's end and a
+ * low-balance hint */
 static void on_balance(struct wh_job *j, PGresult *res, const char *err)
 {
 	int64_t credits = 0, full = 0, low = tgm_botset_int(j->bot->settings, "low_balance");
@@ -178,6 +185,7 @@ static void on_balance(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_done(j, "command /balance");
 }
 
+/* cmd_balance - /balance: read the user's credits and pass */
 static void cmd_balance(struct wh_job *j)
 {
 	char bot[24], user[24];
@@ -188,6 +196,7 @@ static void cmd_balance(struct wh_job *j)
 	wh_job_query(j, balance_sql, 2, params, on_balance);
 }
 
+/* is_billing - the command name is billingd's (/buy, /buy<N> and the others so marked) */
 static bool is_billing(const char *name)
 {
 	if (strncmp(name, "buy", 3) == 0 && (name[3] == '\0' || isdigit((unsigned char)name[3])))
@@ -226,6 +235,7 @@ void wh_command(struct wh_job *j)
 		reply_help(j, "unknown_command", "command unknown");
 }
 
+/* on_answered - answerCallbackQuery: only logged when it failed */
 static void on_answered(const struct tgm_tg_result *r, void *arg)
 {
 	struct webhookd *wh = arg;

@@ -86,6 +86,7 @@ struct fw_send {
 
 static void look(struct wh_forward *fw);
 
+/* bot_of - the listed bot id; added when add, else NULL when it is not listed */
 static struct fw_bot *bot_of(struct wh_forward *fw, int64_t id, bool add)
 {
 	for (size_t i = 0; i < fw->nbots; i++)
@@ -109,6 +110,7 @@ static void forget(struct wh_forward *fw, struct fw_bot *b)
 	*b = fw->bots[--fw->nbots];
 }
 
+/* send_free - free a forward; its callback is no longer due */
 static void send_free(struct fw_send *s)
 {
 	s->fw->inflight--;
@@ -205,6 +207,8 @@ static void forward(struct wh_forward *fw, PGresult *res, int i)
 	free(secret);
 }
 
+/* on_due - each bot with a webhook and its first update due: POST those not in flight or
+ * waiting (a bot's retry waits for its timer); look again if asked meanwhile */
 static void on_due(PGresult *res, const char *err, void *arg)
 {
 	struct wh_forward *fw = arg;
@@ -264,6 +268,7 @@ static void look(struct wh_forward *fw)
 	tgm_buf_free(&skip);
 }
 
+/* on_tick - every TICK_MS: bots whose retry fell due leave the list, then look */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct wh_forward *fw = arg;

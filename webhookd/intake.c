@@ -18,6 +18,8 @@
 #define SECRET_HEADER "X-Telegram-Bot-Api-Secret-Token"
 #define RETRY_AFTER_S "5"
 
+/* on_stored - the update is stored (or was already): 200 to Telegram; 503 with
+ * Retry-After when it could not be */
 static void on_stored(const char *err, bool stored, void *arg)
 {
 	struct evhttp_request *req = arg;

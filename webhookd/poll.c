@@ -61,6 +61,7 @@ struct wh_poller {
 
 static void poll_now(struct wh_poller *p);
 
+/* schedule - the poller's next step (a look for the lock) in ms milliseconds */
 static void schedule(struct wh_poller *p, int ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
@@ -68,6 +69,7 @@ static void schedule(struct wh_poller *p, int ms)
 	evtimer_add(p->timer, &tv);
 }
 
+/* poller_free - free a poller and its timer */
 static void poller_free(struct wh_poller *p)
 {
 	event_free(p->timer);
@@ -86,6 +88,7 @@ static bool settle(struct wh_poller *p)
 	return true;
 }
 
+/* back_off - a poll or its stores failed (why): look again after 1 s, doubling to 60 s */
 static void back_off(struct wh_poller *p, const char *why)
 {
 	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_FIRST_MS;
@@ -96,6 +99,8 @@ static void back_off(struct wh_poller *p, const char *why)
 	schedule(p, p->backoff_ms);
 }
 
+/* batch_stored - every update of the answer is stored (or failed): move the offset and
+ * save it, then poll again (after a pause if an empty answer came early) */
 static void batch_stored(struct wh_poller *p, bool empty)
 {
 	char id[24], off[24];
@@ -123,6 +128,7 @@ static void batch_stored(struct wh_poller *p, bool empty)
 		schedule(p, 0);
 }
 
+/* on_stored - one polled update stored (err: it failed); the last one settles the batch */
 static void on_stored(const char *err, bool stored, void *arg)
 {
 	struct wh_poller *p = arg;
@@ -165,6 +171,7 @@ static void store_all(struct wh_poller *p, yajl_val list)
 		batch_stored(p, n == 0);
 }
 
+/* on_deleted - deleteWebhook answered: poll now, or back off */
 static void on_deleted(const struct tgm_tg_result *r, void *arg)
 {
 	struct wh_poller *p = arg;
@@ -177,6 +184,7 @@ static void on_deleted(const struct tgm_tg_result *r, void *arg)
 		back_off(p, r->description ? r->description : "deleteWebhook failed");
 }
 
+/* delete_webhook - Telegram answers getUpdates with 409 while a webhook is set: delete it */
 static void delete_webhook(struct wh_poller *p, const char *token)
 {
 	p->busy = true;
@@ -185,6 +193,8 @@ static void delete_webhook(struct wh_poller *p, const char *token)
 		    2, p->wh->ctx->cfg->telegram.timeout * 1000, on_deleted, p);
 }
 
+/* on_updates - getUpdates answered: store the updates; else delete a webhook in the way,
+ * stop on a refused token, wait out a flood limit or back off */
 static void on_updates(const struct tgm_tg_result *r, void *arg)
 {
 	struct wh_poller *p = arg;
@@ -214,6 +224,7 @@ static void on_updates(const struct tgm_tg_result *r, void *arg)
 	}
 }
 
+/* poll_now - one getUpdates from the offset, held up to [webhookd] poll_timeout seconds */
 static void poll_now(struct wh_poller *p)
 {
 	struct wh_bot *b = wh_bot_find(p->wh, p->bot_id);
@@ -280,6 +291,7 @@ static void look_for_lock(struct wh_poller *p)
 	tgm_pg_query(p->wh->lock_pg, lock_sql, 1, params, on_lock, p);
 }
 
+/* on_timer - the poller's timer: look for the lock (and then poll) */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -287,6 +299,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	look_for_lock(arg);
 }
 
+/* on_unlocked - a polling lock given back: only logged when it failed */
 static void on_unlocked(PGresult *res, const char *err, void *arg)
 {
 	(void)res;

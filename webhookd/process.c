@@ -73,6 +73,7 @@ struct job_q {
 	wh_job_cb cb;
 };
 
+/* on_job_query - a job's query answered: to the job's callback */
 static void on_job_query(PGresult *res, const char *err, void *arg)
 {
 	struct job_q *q = arg;
@@ -94,6 +95,7 @@ void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *p
 }
 
 
+/* job_free - free a job, its parsed update and its replies (the slot with it) */
 static void job_free(struct wh_job *j)
 {
 	if (j->update)
@@ -112,6 +114,8 @@ static void push_billing(const struct wh_job *j)
 	tgm_bus_send(j->wh->billing, "tg", json, (size_t)n);
 }
 
+/* on_finished - wh_finish: ring senderd when it queued replies, tell billingd of its updates;
+ * end the job (an error leaves the update unprocessed, to be claimed again) */
 static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 {
 	int64_t n = 0;
@@ -140,6 +144,7 @@ void wh_job_done(struct wh_job *j, const char *outcome)
 	wh_job_query(j, finish_sql, 4, params, on_finished);
 }
 
+/* on_postponed - the update's claim is pushed back: end the job */
 static void on_postponed(struct wh_job *j, PGresult *res, const char *err)
 {
 	(void)res;
@@ -160,7 +165,7 @@ void wh_job_postpone(struct wh_job *j, int seconds, const char *why)
 	wh_job_query(j, postpone_sql, 2, params, on_postponed);
 }
 
-/* the message an update carries, its chat and text */
+/* job_parse_message - the message an update carries, its chat and text */
 static void job_parse_message(struct wh_job *j)
 {
 	const char *id_path[] = { "chat", "id", NULL }, *type_path[] = { "chat", "type", NULL };
@@ -179,6 +184,7 @@ static void job_parse_message(struct wh_job *j)
 		j->text = tgm_json_get_str(j->msg, "caption");
 }
 
+/* admin_chat - the job's chat is its bot's admin chat (settings.admin_chat_id) */
 static bool admin_chat(const struct wh_job *j)
 {
 	int64_t admin = tgm_botset_int(j->bot->settings, "admin_chat_id");
@@ -186,6 +192,8 @@ static bool admin_chat(const struct wh_job *j)
 	return admin != 0 && j->chat_id == admin;
 }
 
+/* dispatch - the chat and user are recorded: hand the update to what acts on its kind
+ * (internal, payment, callback, member, admin, command or auto-reply), else just done */
 static void dispatch(struct wh_job *j)
 {
 	bool private_chat = strcmp(j->chat_type, "private") == 0;
@@ -212,6 +220,8 @@ static void dispatch(struct wh_job *j)
 		wh_job_done(j, "recorded");
 }
 
+/* on_recorded - wh_record: the user's id, credits, pass and ban on the job; then into the
+ * inbox and dispatch; an error postpones the update */
 static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 {
 	if (err) { /* again after as many seconds as attempts made, until it gives up */
@@ -245,6 +255,7 @@ static void job_record(struct wh_job *j)
 	wh_job_query(j, record_sql, 3, params, on_recorded);
 }
 
+/* job_new - the job of the claim's row i, on the pool's connection for its row number */
 static struct wh_job *job_new(struct batch *bt, int i)
 {
 	struct job_slot *slot = tgm_xcalloc(1, sizeof(*slot));
@@ -268,6 +279,8 @@ static struct wh_job *job_new(struct batch *bt, int i)
 	return j;
 }
 
+/* job_start - check the update (done at once when it is not one, or its bot is not
+ * loaded), then find its message and record its chat and user */
 static void job_start(struct wh_job *j)
 {
 	char err[160];
@@ -345,6 +358,7 @@ static void batch_start(struct batch *bt)
 	free(jobs);
 }
 
+/* on_claimed - the claimed updates: work them as a batch (a failed claim waits for a kick) */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct webhookd *wh = arg;
@@ -369,6 +383,7 @@ int wh_claim_seconds(const struct webhookd *wh)
 	return 2 * wh->ctx->cfg->telegram.timeout + 10;
 }
 
+/* claim - claim the next batch of updates, each the oldest unprocessed of its chat */
 static void claim(struct webhookd *wh)
 {
 	char secs[16];

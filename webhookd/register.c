@@ -54,6 +54,7 @@ const char *wh_intake_wanted(struct webhookd *wh, const struct wh_bot *b)
 	return mode;
 }
 
+/* save_intake - record what the bot's intake is now ("" none) and its error (NULL: none) */
 static void save_intake(struct webhookd *wh, struct wh_bot *b, const char *intake,
 			const char *error)
 {
@@ -86,6 +87,7 @@ static void reg_again(struct webhookd *wh, struct wh_bot *b)
 	}
 }
 
+/* failed - a call to Telegram failed: record and log why, retry after a doubling backoff */
 static void failed(struct webhookd *wh, struct wh_bot *b, const char *what,
 		   const struct tgm_tg_result *res)
 {
@@ -101,6 +103,7 @@ static void failed(struct webhookd *wh, struct wh_bot *b, const char *what,
 	save_intake(wh, b, b->intake, error);
 }
 
+/* call - Telegram's method for b with the JSON in g (freed); cb gets a struct reg with want */
 static void call(struct webhookd *wh, struct wh_bot *b, const char *method, yajl_gen g,
 		 tgm_tg_cb cb, const char *want)
 {
@@ -118,6 +121,7 @@ static void call(struct webhookd *wh, struct wh_bot *b, const char *method, yajl
 	yajl_gen_free(g);
 }
 
+/* on_set - setWebhook answered: the webhook is the intake, or it failed */
 static void on_set(const struct tgm_tg_result *res, void *arg)
 {
 	struct reg *r = arg;
@@ -138,6 +142,7 @@ static void on_set(const struct tgm_tg_result *res, void *arg)
 	reg_again(wh, b);
 }
 
+/* set_webhook - point the bot's webhook at public_url/telegram/<id>, with its secret_token */
 static void set_webhook(struct webhookd *wh, struct wh_bot *b)
 {
 	yajl_gen g = tgm_jgen_new();
@@ -161,6 +166,7 @@ static void set_webhook(struct webhookd *wh, struct wh_bot *b)
 	call(wh, b, "setWebhook", g, on_set, "webhook");
 }
 
+/* on_secret - the secret stored (or another webhookd's kept): open it, reconcile again */
 static void on_secret(PGresult *res, const char *err, void *arg)
 {
 	struct reg *r = arg;
@@ -204,6 +210,8 @@ static void make_secret(struct webhookd *wh, struct wh_bot *b)
 	free(sealed);
 }
 
+/* on_deleted - deleteWebhook answered (a refused token or gone bot counts as deleted):
+ * record the wanted intake and start polling, or it failed */
 static void on_deleted(const struct tgm_tg_result *res, void *arg)
 {
 	struct reg *r = arg;
@@ -227,6 +235,7 @@ static void on_deleted(const struct tgm_tg_result *res, void *arg)
 	reg_again(wh, b);
 }
 
+/* delete_webhook - deleteWebhook for b; then: the intake wanted after it ("polling" or "") */
 static void delete_webhook(struct webhookd *wh, struct wh_bot *b, const char *then)
 {
 	yajl_gen g = tgm_jgen_new();
@@ -251,6 +260,8 @@ static void misconfigured(struct webhookd *wh, struct wh_bot *b)
 	b->intake_error_said = true;
 }
 
+/* reconcile - the next step to the intake the bot wants (after the call in flight if any):
+ * a secret, setWebhook, deleteWebhook or the poll loop, and bots.intake kept to it */
 static void reconcile(struct webhookd *wh, struct wh_bot *b)
 {
 	const char *want = wh_intake_wanted(wh, b);

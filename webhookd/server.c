@@ -44,6 +44,7 @@ struct write {
 	const char *what;
 };
 
+/* on_written - a write of wh_write: logged as what when it failed */
 static void on_written(PGresult *res, const char *err, void *arg)
 {
 	struct write *w = arg;
@@ -84,6 +85,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	wh_register_due(wh);
 }
 
+/* open_buses - bind the doorbell (to senderd), connect the push to billingd; -1 with err */
 static int open_buses(struct webhookd *wh, char *err, size_t errlen)
 {
 	const struct tgm_config *cfg = wh->ctx->cfg;
@@ -134,6 +136,7 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
+/* wh_busy - the work a drain waits for: calls and queries in flight, a claim being worked */
 static int wh_busy(struct webhookd *wh)
 {
 	return wh->inflight + (wh->processing ? 1 : 0);

@@ -113,6 +113,8 @@ static void mark_stored(struct pending *list, PGresult *res)
 
 static void store_one(struct wh_store *st, struct pending *p);
 
+/* on_group - a group's statement: answer each update (kick the processor and forwarder);
+ * one refused, not transiently, is stored again update by update; then the next group */
 static void on_group(PGresult *res, const char *err, void *arg)
 {
 	struct wh_store *st = arg;
@@ -148,6 +150,7 @@ struct one {
 	struct pending *p;
 };
 
+/* on_one - one update stored alone (after its group failed): answer it */
 static void on_one(PGresult *res, const char *err, void *arg)
 {
 	struct one *o = arg;

@@ -2,15 +2,20 @@
 -- the bots still live) becomes its recipients, each given a message id; its gift, if any,
 -- is granted through ledger_apply once per user, keyed by the first campaign of a retry
 -- chain (a retry never gifts twice); then every recipient's message is queued at priority
--- bulk, due at start_at (or now), in one INSERT. Returns the campaign's state and
--- recipients, and whether this call started it (false: it was not a draft); no row when
--- the tenant has no such campaign. p_reason goes into the ledger entries.
+-- bulk, due at start_at (or now). Without a gift, recipients and messages are written by
+-- one statement from the audience read once. The template's strings that hold variables
+-- are found once: with one (the usual text or caption) each message is the template plus
+-- that string rendered (campaign_render), else campaign_params does it. Returns the
+-- campaign's state and recipients, and whether this call started it (false: it was not a
+-- draft); no row when the tenant has no such campaign. p_reason goes into the ledger.
 CREATE OR REPLACE FUNCTION campaign_start(p_campaign bigint, p_tenant bigint, p_reason text)
 RETURNS TABLE (state text, recipients integer, started boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     c campaigns%ROWTYPE;
     n integer;
+    vars text[];
+    due timestamptz;
 BEGIN
     SELECT * INTO c FROM campaigns x WHERE x.id = p_campaign AND x.tenant_id = p_tenant
        FOR UPDATE;
@@ -21,13 +26,36 @@ BEGIN
         RETURN QUERY SELECT c.state, c.recipients, false;
         RETURN;
     END IF;
-    INSERT INTO campaign_recipients (campaign_id, bot_id, user_id, message_id)
-    SELECT c.id, a.bot_id, a.user_id, nextval('messages_id_seq'::regclass)
-      FROM campaign_audience(c) a JOIN bots b ON b.id = a.bot_id
-       AND b.tenant_id = p_tenant AND b.deleted_at IS NULL
-     ORDER BY a.bot_id, a.user_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF c.gift IS NOT NULL THEN
+    vars := ARRAY(SELECT e.key FROM jsonb_each(c.params) e
+                   WHERE jsonb_typeof(e.value) = 'string' AND strpos(e.value #>> '{}', '{') > 0);
+    due := greatest(coalesce(c.start_at, now()), now());
+    IF c.gift IS NULL THEN
+        WITH a AS MATERIALIZED (SELECT u AS usr, nextval('messages_id_seq'::regclass) AS mid
+                 FROM campaign_audience(c) u JOIN bots b ON b.id = u.bot_id
+                  AND b.tenant_id = p_tenant AND b.deleted_at IS NULL),
+             r AS (INSERT INTO campaign_recipients (campaign_id, bot_id, user_id, message_id)
+                   SELECT c.id, (a.usr).bot_id, (a.usr).user_id, a.mid FROM a)
+        INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,
+                              not_before, metadata)
+        OVERRIDING SYSTEM VALUE
+        SELECT a.mid, c.tenant_id, (a.usr).bot_id, (a.usr).user_id::text, c.method,
+               CASE WHEN cardinality(vars) = 0
+                    THEN c.params || jsonb_build_object('chat_id', (a.usr).user_id)
+                    WHEN cardinality(vars) = 1
+                    THEN c.params || jsonb_build_object('chat_id', (a.usr).user_id, vars[1],
+                         campaign_render(c.params->>vars[1], c.params->>'parse_mode',
+                             (a.usr).user_id, (a.usr).first_name, (a.usr).last_name,
+                             (a.usr).username, (a.usr).credits, NULL))
+                    ELSE campaign_params(c.params, a.usr, (a.usr).credits, NULL) END,
+               2, due, jsonb_build_object('campaign_id', c.id)
+          FROM a;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    ELSE
+        INSERT INTO campaign_recipients (campaign_id, bot_id, user_id, message_id)
+        SELECT c.id, a.bot_id, a.user_id, nextval('messages_id_seq'::regclass)
+          FROM campaign_audience(c) a JOIN bots b ON b.id = a.bot_id
+           AND b.tenant_id = p_tenant AND b.deleted_at IS NULL;
+        GET DIAGNOSTICS n = ROW_COUNT;
         WITH g AS MATERIALIZED (SELECT r.bot_id, r.user_id, l.entry_id, l.balance
               FROM campaign_recipients r CROSS JOIN LATERAL ledger_apply(r.bot_id, r.user_id,
                    'campaign:' || coalesce(c.root_id, c.id) || ':' || r.user_id, 'gift',
@@ -35,15 +63,19 @@ BEGIN
              WHERE r.campaign_id = c.id)
         UPDATE campaign_recipients r SET ledger_id = g.entry_id, balance = g.balance
           FROM g WHERE r.campaign_id = c.id AND r.bot_id = g.bot_id AND r.user_id = g.user_id;
+        INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,
+                              not_before, metadata)
+        OVERRIDING SYSTEM VALUE
+        SELECT r.message_id, c.tenant_id, r.bot_id, r.user_id::text, c.method,
+               campaign_params(c.params, u, r.balance, c.gift), 2, due,
+               jsonb_build_object('campaign_id', c.id)
+          FROM campaign_recipients r JOIN bot_users u ON u.bot_id = r.bot_id
+           AND u.user_id = r.user_id
+         WHERE r.campaign_id = c.id;
     END IF;
-    INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority, not_before,
-                          metadata)
-    OVERRIDING SYSTEM VALUE
-    SELECT r.message_id, c.tenant_id, r.bot_id, r.user_id::text, c.method,
-           campaign_params(c.params, u, coalesce(r.balance, u.credits), c.gift), 2,
-           greatest(coalesce(c.start_at, now()), now()), jsonb_build_object('campaign_id', c.id)
-      FROM campaign_recipients r JOIN bot_users u ON u.bot_id = r.bot_id AND u.user_id = r.user_id
-     WHERE r.campaign_id = c.id ORDER BY r.message_id;
+    IF n > 10000 THEN /* the report reads it in pages by message_id: plan it by its size */
+        ANALYZE campaign_recipients;
+    END IF;
     UPDATE campaigns x SET state = 'running', started_at = now(), recipients = n
      WHERE x.id = c.id;
     RETURN QUERY SELECT 'running'::text, n, true;

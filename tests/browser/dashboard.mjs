@@ -258,11 +258,54 @@ const scenarios = {
     return { hash: await page.evaluate(() => location.hash), nav: await page.locator("#top").isVisible() };
   },
 
+  // the Inbox: a user's message (HTML typed in Telegram) shown as text, a quick reply
+  // sent and turning sent live, state, assignee, tag and note; then a new message of
+  // the user (posted to webhookd here) appears without a reload
+  async inbox(page, context, problems) {
+    await login(page);
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.locator("#nav a[href='#/inbox']").click();
+    const conv = page.locator("#conv-list li[data-id] button.conv").first();
+    await conv.waitFor();
+    const listName = await conv.locator(".conv-name").textContent();
+    await conv.click();
+    const inbound = page.locator("#timeline li.in .msg-text").first();
+    await inbound.waitFor();
+    const shownText = await inbound.textContent();
+    await page.locator("#reply-quick").selectOption({ label: cfg.quick });
+    const filled = await page.locator("#reply-text").inputValue();
+    await page.locator("#reply-form button[type=submit]").click();
+    await page.locator("#timeline li.out .status[data-status='sent']").waitFor({ timeout: 30000 });
+    await page.locator("#c-state").selectOption("pending");
+    await page.locator("#c-assignee").selectOption({ label: cfg.email });
+    await page.locator("#conv-detail p.muted", { hasText: `assigned to ${cfg.email}` }).waitFor();
+    await page.locator("#c-tag").selectOption({ label: cfg.tag });
+    await page.locator(`#conv-detail .tag`, { hasText: cfg.tag }).waitFor();
+    await page.locator("#note-text").fill(cfg.note);
+    await page.locator("#note-form button[type=submit]").click();
+    await page.locator("#timeline li.note", { hasText: cfg.note }).waitFor();
+    const r = await fetch(cfg.intake, { method: "POST", body: JSON.stringify(cfg.update),
+      headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": cfg.secret } });
+    await page.locator("#timeline li.in .msg-text", { hasText: cfg.update.message.text }).waitFor({ timeout: 30000 });
+    await shot(page, "inbox");
+    await page.locator("#i-q").fill(cfg.search);
+    await page.locator("#inbox-filters button[type=submit]").click();
+    await page.locator("#conv-list li[data-id]").first().waitFor();
+    return {
+      listName, shownText, filled, intake: r.status,
+      state: await page.locator("#c-state").inputValue(),
+      found: await page.locator("#conv-list li[data-id]").count(),
+      imgs: await page.locator("main img").count(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      ...problems,
+    };
+  },
+
   // a 375-px-wide phone: every page, no horizontal scroll
   async phone(page) {
     await login(page);
     const widths = {};
-    for (const name of ["overview", "messages", "keys", "bots", "analytics", "billing", "system"]) {
+    for (const name of ["overview", "messages", "inbox", "keys", "bots", "analytics", "billing", "system"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});

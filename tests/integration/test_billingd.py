@@ -750,7 +750,7 @@ def test_notices_are_told_in_order_and_an_unknown_one_is_dropped_alone(bw):
     said = bw.wait_said(bot, 2)
     assert [p["text"] for _, p in said] == [
         "✅ Payment received: 1 credit.\nYour balance: 1 credit.",
-        "⚠️ Your balance is low: 1 credits left. /buy to top up."]
+        "⚠️ Your balance is low: 1 credit left. /buy to top up."]
     wait_for(bw.told, 10, what="the outbox emptied")
     assert "no such notice: no_such_notice (dropped)" in bw.billingd_proc.log()
     assert len(bw.said(bot)) == 2

@@ -6,9 +6,11 @@ it once for all four daemons.
 
 import json
 import re
+import resource
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -571,3 +573,18 @@ def test_audit_recognises_bugs():
         assert (what, line) in found, line
     clean = "<3>an error\n<4>a warning\n<6>info mentioning <2> inside\n<7>debug"
     assert bug_reports(clean) == []
+
+
+def test_a_daemon_raises_its_open_files_limit(tgm_env):
+    """Started under a soft limit of 256 open files (a shell's ulimit, outside systemd's
+    LimitNOFILE), gatewayd raises it to the hard limit: event streams and connections
+    are bounded by memory, not by a default."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        d = tgm_env.daemon("gatewayd")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    line = next(x for x in Path(f"/proc/{d.pid}/limits").read_text().splitlines()
+                if x.startswith("Max open files"))
+    assert line.split()[3] == str(hard), line

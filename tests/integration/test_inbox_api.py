@@ -9,6 +9,10 @@ Real webhookd, gatewayd and senderd against the fake Telegram; updates go throug
 webhookd's intake like Telegram's.
 """
 
+import csv
+import io
+import json
+
 import pytest
 
 from api_helpers import Api, problem
@@ -298,3 +302,76 @@ def test_search_gives_the_same_rows_for_common_and_rare_words(w):
     assert chats("arethin", 50) == [7, 307, 607, 907, 1207]    # a part of a word
     common = chats("common words", 200)                        # one by one
     assert common == list(range(1, 1501))
+
+
+def test_response_times_per_conversation_and_per_agent(w):
+    """Responses are people's messages (inbox replies, topic answers) after unanswered
+    messages of the user; an app's message is no response; times from the first
+    unanswered message."""
+    api = w.key()
+    bot = w.new_bot()
+    agent = new_account(w, "agent@example.com", "agent")
+    cid = w.one("INSERT INTO conversations (tenant_id, bot_id, chat_id) VALUES (%s, %s, 42)"
+                " RETURNING id", (w.tenant_id, bot.id))[0]
+    t0 = "2026-01-01T10:00:00Z"
+    for secs in (0, 10, 100):
+        w.query("INSERT INTO conversation_items (conversation_id, tenant_id, kind, text, at)"
+                " VALUES (%s, %s, 'message', 'q', %s::timestamptz + %s * interval '1 s')",
+                (cid, w.tenant_id, t0, secs))
+    for secs, meta in ((60, {"source": "inbox", "account": agent}), (110, None),
+                       (130, {"source": "webhookd", "bridge": "user"}),
+                       (200, {"source": "inbox", "account": agent})):
+        w.query("INSERT INTO messages (tenant_id, bot_id, chat, params, metadata, created_at)"
+                " VALUES (%s, %s, '42', '{}', %s, %s::timestamptz + %s * interval '1 s')",
+                (w.tenant_id, bot.id, json.dumps(meta) if meta else None, t0, secs))
+    r = api.get(f"/v1/conversations/{cid}/stats")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"conversation_id": cid, "messages_in": 3, "messages_out": 4,
+                        "responses": 2, "first_response_seconds": 60,
+                        "average_response_seconds": 45}
+    w.query("UPDATE conversations SET last_activity_at = '2026-01-01T10:05:00Z'")
+    r = api.get("/v1/stats/agents", params={"from": "2026-01-01T00:00:00Z",
+                                            "to": "2026-01-02T00:00:00Z"})
+    assert r.status_code == 200, r.text
+    got = {a["email"]: (a["responses"], a["conversations"], a["average_response_seconds"],
+                        a["first_responses"]) for a in r.json()["agents"]}
+    assert got == {"agent@example.com": (1, 1, 60, 1), None: (1, 1, 30, 0)}
+    problem(api.get("/v1/stats/agents", params={"from": "soon"}), 422, "invalid_parameter",
+            "from")
+    problem(w.key("globex").get(f"/v1/conversations/{cid}/stats"), 404,
+            "conversation_not_found")
+
+
+def test_contacts_and_message_history_export_as_csv(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.senderd()
+    u = w.message("=1+1, \"quoted\"")
+    u["message"]["from"]["first_name"] = "=HYPERLINK()"
+    assert w.post(bot, u).status_code == 200
+    w.wait_processed(bot, 1)
+    conv = w.conv(api, bot)
+    vip = api.post("/v1/tags", {"name": "VIP"}).json()
+    api.post(f"/v1/conversations/{conv['id']}/tags", {"tag_id": vip["id"]})
+    assert api.post(f"/v1/conversations/{conv['id']}/messages",
+                    {"text": "answer"}).status_code == 202
+    # more than a batch of conversations, made in SQL
+    w.query("INSERT INTO conversations (tenant_id, bot_id, chat_id)"
+            " SELECT %s, %s, 1000 + g FROM generate_series(1, 1200) g", (w.tenant_id, bot.id))
+    r = api.get("/v1/exports/contacts.csv")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:4] == ["conversation_id", "bot_id", "user_id", "first_name"]
+    assert len(rows) == 1 + 1201
+    assert rows[1][2:9] == ["42", "'=HYPERLINK()", "", "ada", "open", "", "VIP"]
+    tagged = api.get("/v1/exports/contacts.csv", params={"tag_id": vip["id"]}).text
+    assert len(list(csv.reader(io.StringIO(tagged)))) == 2
+    r = api.get("/v1/exports/conversation-messages.csv",
+                params={"since": "2020-01-01T00:00:00Z"})
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert [(x[0], x[5]) for x in rows[1:]] == [("in", "'=1+1, \"quoted\""), ("out", "answer")]
+    assert api.get("/v1/exports/conversation-messages.csv",
+                   params={"until": "2020-01-01T00:00:00Z"}).text.count("\n") == 1
+    problem(api.get("/v1/exports/conversation-messages.csv", params={"since": "x"}), 422,
+            "invalid_parameter", "since")
+    assert w.key("globex").get("/v1/exports/contacts.csv").text.count("\n") == 1

@@ -1145,17 +1145,25 @@ def test_a_claim_whose_answer_is_lost_is_resolved(sw, tg, tgm_env, pg_proxy):
     back (as in a failover): the rows it claimed are in 'sending', unknown to the lane.
     Once the lane holds nothing they go back to the queue and each message is sent once
     (they used to wait in 'sending' until the bot's lease changed hands: for ever with
-    one senderd)."""
-    bot = sw.new_bot(per_second=50)
-    settings = {("database", "url"): pg_proxy.url(tgm_env.db),
-                ("telegram", "api_url"): tg.url, ("telegram", "timeout"): "5"}
-    for k, v in {**BASE_SENDERD, "sweep_interval": 1}.items():
-        settings[("senderd", k)] = str(v)
-    d = sw.senderd(conf=tgm_env.write_config(settings, name="senderd-proxied.conf"))
-    wait_for(lambda: bot.id in sw.leases(), 20, what="the bot leased")
-    d.wait_log(r"bot=%d lane started" % bot.id)
+    one senderd). No sweep: the lane's connection is idle until gatewayd's doorbell
+    makes it claim, so the one query whose answer is lost is that claim."""
+    conf = sw.config(sweep_interval=3600)
+    base, h = gateway(sw, tgm_env, conf)
+    bot = api_bot(base, h, per_second=50)
+    # senderd alone reaches the database through the proxy
+    proxied_conf = tgm_env.write_config(text=conf.read_text().replace(
+        f'url = "{tgm_env.url}"', f'url = "{pg_proxy.url(tgm_env.db)}"', 1),
+        name="senderd-proxied.conf")
+    assert pg_proxy.url(tgm_env.db) in proxied_conf.read_text()
+    d = sw.senderd(conf=proxied_conf)
+    d.wait_log(rf"bot={bot.id} lane started", timeout=10)
+    time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
+    ids = sw.add(bot, range(71000, 71010))  # with the bell, fewer than a first claim takes
     pg_proxy.mute()                    # the server works, its answers are lost
-    ids = sw.add(bot, range(71000, 71020))
+    r = requests.post(base + "/v1/messages", json={"chat_id": 71010, "text": "bell",
+                                                   "bot_id": bot.id}, headers=h, timeout=10)
+    assert r.status_code == 202, r.text
+    ids.append(r.json()["id"])
     wait_for(lambda: sw.one("SELECT count(*) FROM messages WHERE id = ANY(%s)"
                             " AND status = 'sending'", (ids,))[0] == len(ids), 20,
              what="the claim committed (its answer lost)")
@@ -1163,9 +1171,10 @@ def test_a_claim_whose_answer_is_lost_is_resolved(sw, tg, tgm_env, pg_proxy):
     pg_proxy.unmute()
     pg_proxy.cut()                     # and the connection breaks
     sw.wait_status(ids, ("sent",), timeout=30, what="the lost claim's messages sent")
-    twice = {m: len(c) for m, c in sends_of(tg, ids).items() if len(c) != 1}
+    twice = {m: len(c) for m, c in sends_of(tg, ids[:-1]).items() if len(c) != 1}
     assert not twice, f"messages not sent exactly once: {twice}"
-    d.wait_log(r"20 messages of a lost claim sent back to the queue")
+    assert len(tg.sends()) == len(ids)
+    d.wait_log(r"11 messages of a lost claim sent back to the queue")
 
 
 def test_the_renewal_never_waits_behind_claims(sw, tg):

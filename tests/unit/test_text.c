@@ -1,7 +1,7 @@
 /*
  * test_text.c - the text catalog: English texts, the fallback for a language without
- * an entry, per-bot overrides from settings, and {name} placeholders (cut on a
- * character boundary when out is short).
+ * an entry, per-bot overrides from settings, {name} placeholders (cut on a
+ * character boundary when out is short), and counts in their plural forms.
  */
 #include "common/botset.h"
 #include "common/json.h"
@@ -52,10 +52,25 @@ static void test_fill(void)
 				"v", "\xe2\x82\xac\xe2\x82\xac", NULL }), "ab\xe2\x82\xac");
 }
 
+static void test_count(void)
+{
+	char out[64];
+
+	CHECK_STR(tgm_text_count(out, sizeof(out), "credits", 1, NULL), "1 credit");
+	CHECK_STR(tgm_text_count(out, sizeof(out), "credits", -1, NULL), "-1 credit");
+	CHECK_STR(tgm_text_count(out, sizeof(out), "credits", 0, NULL), "0 credits");
+	CHECK_STR(tgm_text_count(out, sizeof(out), "credits", 12, "xx"), "12 credits");
+	CHECK_STR(tgm_text_count(out, sizeof(out), "pass_days", 1, NULL),
+		  "1 day of unlimited access");
+	CHECK(tgm_text_has("credits_one") && tgm_text_has("welcome"));
+	CHECK(!tgm_text_has("credits") && !tgm_text_has("no such text"));
+}
+
 int main(void)
 {
 	test_lookup();
 	test_override();
 	test_fill();
+	test_count();
 	return unit_done("test_text");
 }

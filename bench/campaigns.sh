@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# campaigns.sh - part of `make bench`: a campaign of TGM_BENCH_CAMPAIGN_USERS (default
+# 100,000) recipients over two bots, through gatewayd on its own PostgreSQL: how long
+# making it, previewing it, starting it (its audience materialised into queued messages,
+# one statement), reading its progress, pausing, resuming, canceling and streaming its
+# report take. Goal: accepted and materialised in under 10 s. No senderd runs: the
+# messages stay queued. Nothing here is a test: it prints numbers.
+#
+# Environment: TGM_BIN (default bin/), TGM_BENCH_CAMPAIGN_USERS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=${TGM_BIN:-$root/bin}
+nusers=${TGM_BENCH_CAMPAIGN_USERS:-100000}
+work=$(mktemp -d /tmp/tgm-bench-campaigns.XXXXXX)
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
+url=$(sh scripts/pg.sh url "$work/pg")
+port=$(free_port)
+cat > "$work/tgm.conf" <<CONF
+[database]
+url = "$url"
+[security]
+secret_key = $("$bin/tgmctl" secret-key)
+[log]
+level = warning
+[gatewayd]
+listen = 127.0.0.1:$port
+doorbell = ipc://$work/run/gatewayd-doorbell
+status = ipc://$work/run/gatewayd-status
+CONF
+"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
+key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin)
+sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
+
+echo "== a campaign to $nusers users of two bots"
+sql -v n="$nusers" <<'SQL'
+INSERT INTO bots (tenant_id, telegram_id, username, name, token_sealed, token_hash)
+SELECT t.id, 910000000 + i, 'campaign' || i, 'campaign', 'v1.unused',
+       decode(md5('campaign:' || i), 'hex')
+FROM tenants t, generate_series(1, 2) i WHERE t.name = 'bench';
+INSERT INTO bot_users (bot_id, user_id, first_name, language_code, credits, last_seen_at)
+SELECT b.id, 1000000 + g, 'User ' || g, CASE WHEN g % 10 = 0 THEN 'ru' ELSE 'en' END, g % 50,
+       now() - (g % 90) * interval '1 day'
+FROM generate_series(1, :n) g
+JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots) b ON b.k = g % 2;
+VACUUM ANALYZE;
+SQL
+bots=$(sql -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM bots")
+
+"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+for i in $(seq 50); do
+	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+	sleep 0.1
+done
+
+# call METHOD PATH [BODY] -> "<ms> <status>", the answer in $work/out
+call() {
+	curl -s -o "$work/out" -w '%{time_total} %{http_code}\n' -X "$1" \
+		-H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		${3:+-d "$3"} "http://127.0.0.1:$port$2" |
+		awk '{ printf "%8.1f ms  %s", $1 * 1000, $2 }'
+}
+show() { printf '   %-34s %s\n' "$1" "$2"; }
+
+show "POST /v1/campaigns" "$(call POST /v1/campaigns "{\"bot_ids\":[$bots],
+	\"audience\":{\"languages\":[\"en\"]},
+	\"message\":{\"text\":\"Hi {first_name}, you have {credits} credits\"}}")"
+id=$(sed -n 's/^{"id" *: *\([0-9]*\).*/\1/p' "$work/out")
+show "GET  preview" "$(call GET "/v1/campaigns/$id/preview")"
+t0=$(date +%s.%N)
+show "POST start (materialise)" "$(call POST "/v1/campaigns/$id/start")"
+t1=$(date +%s.%N)
+queued=$(sql -c "SELECT count(*) FROM messages WHERE status = 'queued'")
+echo "   $queued messages queued; made and started in $(echo "$t1 - $t0" | bc) s (goal < 10 s)"
+show "GET  /v1/campaigns/$id (progress)" "$(call GET "/v1/campaigns/$id")"
+show "POST pause" "$(call POST "/v1/campaigns/$id/pause")"
+show "POST resume" "$(call POST "/v1/campaigns/$id/resume")"
+show "GET  report.csv" "$(call GET "/v1/campaigns/$id/report.csv") ($(wc -l < "$work/out") lines)"
+show "POST cancel" "$(call POST "/v1/campaigns/$id/cancel")"
