@@ -95,11 +95,13 @@ static bool on_repeat(struct reader *rd, long k)
 	return true;
 }
 
+/* on_open - a group begins */
 static void on_open(struct reader *rd)
 {
 	rd->st[++rd->depth] = (struct frame){ 0, 0, false, true, false };
 }
 
+/* on_close - a group ends: it is the last atom of the one around it */
 static void on_close(struct reader *rd)
 {
 	struct frame *child = &rd->st[rd->depth--], *f = &rd->st[rd->depth];
