@@ -3,15 +3,17 @@
 # 100,000) recipients over two bots, through gatewayd on its own PostgreSQL: how long
 # making it, previewing it, starting it (its audience materialised into queued messages,
 # one statement), reading its progress, pausing, resuming, canceling and streaming its
-# report take. Goal: accepted and materialised in under 10 s. No senderd runs: the
-# messages stay queued. Nothing here is a test: it prints numbers.
+# report take. Goal: accepted and materialised in under 10 s. Then a gift campaign to
+# TGM_BENCH_CAMPAIGN_GIFTS (default 10,000) of them: one ledger_apply per user. No
+# senderd runs: the messages stay queued. Nothing here is a test: it prints numbers.
 #
-# Environment: TGM_BIN (default bin/), TGM_BENCH_CAMPAIGN_USERS.
+# Environment: TGM_BIN (default bin/), TGM_BENCH_CAMPAIGN_USERS, TGM_BENCH_CAMPAIGN_GIFTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 nusers=${TGM_BENCH_CAMPAIGN_USERS:-100000}
+ngifts=${TGM_BENCH_CAMPAIGN_GIFTS:-10000}
 work=$(mktemp -d /tmp/tgm-bench-campaigns.XXXXXX)
 pids=()
 
@@ -89,3 +91,11 @@ show "POST pause" "$(call POST "/v1/campaigns/$id/pause")"
 show "POST resume" "$(call POST "/v1/campaigns/$id/resume")"
 show "GET  report.csv" "$(call GET "/v1/campaigns/$id/report.csv") ($(wc -l < "$work/out") lines)"
 show "POST cancel" "$(call POST "/v1/campaigns/$id/cancel")"
+
+echo "== a gift of 5 credits to $ngifts of them"
+show "POST /v1/campaigns (gift)" "$(call POST /v1/campaigns "{\"bot_ids\":[$bots],
+	\"gift\":5,\"audience\":{\"balance_max\":$((ngifts * 50 / nusers - 1))}}")"
+id=$(sed -n 's/^{"id" *: *\([0-9]*\).*/\1/p' "$work/out")
+show "POST start (ledger, messages)" "$(call POST "/v1/campaigns/$id/start")"
+echo "   $(sql -c "SELECT count(*) FROM ledger WHERE key LIKE 'campaign:$id:%'") gifts in the ledger"
+

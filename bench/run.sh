@@ -230,6 +230,12 @@ if [ "${TGM_BENCH_DASHBOARD:-1}" != 0 ]; then
 	bash bench/dashboard.sh
 fi
 
+# --- 3d. the inbox's API on a million messages (bench/inbox.sh, its own run) ----------
+if [ "${TGM_BENCH_INBOX:-1}" != 0 ]; then
+	echo
+	bash bench/inbox.sh
+fi
+
 # --- 3e. a campaign of 100,000 recipients (bench/campaigns.sh, its own run) -----------
 if [ "${TGM_BENCH_CAMPAIGNS:-1}" != 0 ]; then
 	echo
@@ -295,9 +301,3 @@ awk -v n="$sent" -v want="$nbig" -v t0="$t0" -v t1="$t1" -v ten="$sd_rate" \
 	printf "senderd memory over the drain: peak %.1f MiB (goal < 64), first quarter %.1f MiB," \
 	       " last quarter %.1f MiB; %d lanes\n", hwm / 1024, a / q / 1024, z / q / 1024, lanes }' \
 	"$work/rss"
-
-# --- 3d. the inbox's API on a million messages (bench/inbox.sh, its own run) ----------
-if [ "${TGM_BENCH_INBOX:-1}" != 0 ]; then
-	echo
-	bash bench/inbox.sh
-fi

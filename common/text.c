@@ -54,6 +54,9 @@ static const struct entry entries[] = {
 	{ "not_delivered", "en", NULL, "⚠️ Not delivered: the user blocked the bot." },
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },
+	/* an agent's reply from the inbox, copied into the user's topic (gatewayd/inboxreply.c) */
+	{ "inbox_reply_topic", "en", NULL, "💬 {agent} (inbox):\n{text}" },
+	{ "inbox_api_agent", "en", NULL, "API" },
 	/* flood protection (webhookd/autoreply.c) */
 	{ "flood_admin", "en", NULL,
 	  "⚠️ {first_name} (#{user_id}) writes more than {rate} messages a minute: their"

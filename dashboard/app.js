@@ -11,6 +11,7 @@ import { botsPage } from "./bots.js";
 import { analyticsPage } from "./analytics.js";
 import { systemPage } from "./system.js";
 import { billingPage } from "./billing.js";
+import { campaignsPage } from "./campaigns.js";
 
 const pages = {
   overview: overviewPage,
@@ -20,6 +21,7 @@ const pages = {
   bots: botsPage,
   analytics: analyticsPage,
   billing: billingPage,
+  campaigns: campaignsPage,
   system: systemPage,
 };
 
@@ -34,7 +36,7 @@ function openStream() {
   if (source) return;
   source = new EventSource("/v1/events");
   const dot = document.getElementById("live");
-  for (const type of ["message", "queue", "bot", "daemons", "reset"]) {
+  for (const type of ["message", "queue", "bot", "daemons", "reset", "conversation"]) {
     source.addEventListener(type, (e) => {
       let data = null;
       try { data = JSON.parse(e.data); } catch { return; }

@@ -4,10 +4,10 @@
 // change live from the event stream; new messages come in by a light poll. Every text
 // a user or an agent wrote is put in the page as text, never as markup (dom.js).
 import { del, get, patch, post, query } from "./api.js";
-import { h, replace, text, toast, when } from "./dom.js";
+import { h, replace, table, text, toast, when } from "./dom.js";
 
 const STATES = ["open", "pending", "snoozed", "closed"];
-const POLL_MS = 4000;
+const POLL_MS = 15000;
 
 function select(id, options, value) {
   return h("select", { id, name: id }, options.map(([v, label]) =>
@@ -68,11 +68,30 @@ export async function inboxPage(main, { me, live }) {
       [h("li", { class: "muted" }, "No conversations match.")]);
   }
 
+  // media - a photo's preview, or a link to the file (fetched from Telegram on demand)
+  function media(i) {
+    const url = `/v1/conversations/${current.id}/items/${i.id}/media`;
+    if (i.media_kind === "photo" || i.media_kind === "sticker")
+      return h("a", { href: url, target: "_blank", rel: "noopener" },
+        h("img", { src: url, alt: i.text || i.media_kind, loading: "lazy", class: "preview" }));
+    return h("a", { href: url, target: "_blank", rel: "noopener" }, `open the ${i.media_kind}`);
+  }
+
+  // eventText - an event of the timeline in words (its code is the API's)
+  function eventText(i) {
+    const by = i.account_email || "an API key";
+    const user = { joined: "the user started the chat", blocked: "the user blocked the bot",
+      unblocked: "the user unblocked the bot" }[i.event];
+    if (user) return user;
+    if (i.event.startsWith("state_")) return `${by} set it ${i.event.slice(6)}`;
+    return i.event === "assigned" ? `${by} assigned it` : i.event === "unassigned" ? `${by} unassigned it` : i.event;
+  }
+
   function itemEl(i) {
     const who = i.type === "note" ? `note by ${i.account_email || "an API key"}` :
-      i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source || "the bot") :
+      i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source === "topic" ? "an admin (topic)" : i.source || "the bot") :
       i.type === "event" ? "" : "user";
-    const body = i.type === "event" ? h("em", {}, `the user ${i.event === "joined" ? "started the chat" : i.event === "blocked" ? "blocked the bot" : "unblocked the bot"}`)
+    const body = i.type === "event" ? h("em", {}, eventText(i))
       : h("div", { class: "msg-text" }, i.text ?? (i.media_kind ? `[${i.media_kind}]` : `(${i.method || "message"})`));
     const status = i.direction === "out" ? h("span", { class: `status s-${i.status}`, "data-status": i.status }, i.status) : null;
     if (status) statusEls.set(i.id, status);
@@ -81,6 +100,7 @@ export async function inboxPage(main, { me, live }) {
         i.edits ? " · edited" : "", i.reply_to ? ` · answers #${i.reply_to}` : "", status ? " · " : "", status),
       body,
       i.media_kind && i.text ? h("div", { class: "muted" }, `[${i.media_kind}]`) : null,
+      i.file_id && i.direction === "in" ? media(i) : null,
       canWork && i.direction === "in" && i.telegram_message_id ? h("button", { type: "button", class: "link", onclick: () => {
         replyTo = i.telegram_message_id;
         text(detail.querySelector("#reply-to"), `answering: ${(i.text || "").slice(0, 60)}`);
@@ -141,8 +161,10 @@ export async function inboxPage(main, { me, live }) {
       if (q) area.value = q.text.replace(/\{(first_name|last_name|username|name)\}/g, (_, v) =>
         (v === "name" ? [k.first_name, k.last_name].filter(Boolean).join(" ") : k[v]) || "");
     };
+    const file = h("input", { id: "reply-file", type: "file", name: "file" });
     return h("form", { class: "card", id: "reply-form", onsubmit: async (e) => {
       e.preventDefault();
+      if (file.files.length) return sendFile(file, area);
       const q = quick.find((x) => String(x.id) === quickSel.value);
       const body = q && area.value === "" ? { quick_reply_id: q.id } : { text: area.value };
       if (replyTo) body.reply_to_message_id = replyTo;
@@ -155,7 +177,22 @@ export async function inboxPage(main, { me, live }) {
       } catch (err) { toast(err.message, "error"); }
     } },
     h("label", { for: "reply-text" }, "Reply"), h("div", { id: "reply-to", class: "muted" }), area,
-    h("div", { class: "actions" }, quickSel, h("button", { type: "submit" }, "Send")));
+    h("div", { class: "actions" }, quickSel, file, h("button", { type: "submit" }, "Send")));
+  }
+
+  // sendFile - the chosen file (and the text as its caption) as multipart/form-data
+  async function sendFile(input, area) {
+    const form = new FormData();
+    form.append("file", input.files[0]);
+    if (area.value) form.append("caption", area.value);
+    if (replyTo) form.append("reply_to_message_id", String(replyTo));
+    const r = await fetch(`/v1/conversations/${current.id}/media`, { method: "POST", body: form, credentials: "same-origin" });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) { toast(body.detail || `HTTP ${r.status}`, "error"); return; }
+    toast(`File #${body.id} queued (${body.method})`);
+    input.value = ""; area.value = ""; replyTo = null;
+    text(detail.querySelector("#reply-to"), "");
+    await loadTimeline(detail.querySelector("#timeline"));
   }
 
   function noteForm() {
@@ -183,11 +220,23 @@ export async function inboxPage(main, { me, live }) {
         try { await del(`/v1/conversations/${c.id}/tags/${t.id}`); await open(c.id); } catch (e) { toast(e.message, "error"); }
       } : null))),
       canWork ? controls() : null,
+      h("p", { id: "conv-stats", class: "muted" }),
       h("button", { type: "button", id: "older", class: "link", hidden: true }, "Older messages"),
       list,
       canWork ? replyForm() : null,
       canWork ? noteForm() : null);
     return list;
+  }
+
+  function seconds(s) {
+    if (s === null || s === undefined) return "–";
+    return s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+  }
+
+  async function showStats(id) {
+    const st = await get(`/v1/conversations/${id}/stats`);
+    const el = detail.querySelector("#conv-stats");
+    if (el) text(el, `${st.messages_in} in · ${st.messages_out} out · first response ${seconds(st.first_response_seconds)} · average ${seconds(st.average_response_seconds)}`);
   }
 
   async function open(id) {
@@ -197,6 +246,7 @@ export async function inboxPage(main, { me, live }) {
     const list = render();
     for (const li of listBox.children) li.classList.toggle("on", li.dataset.id === String(id));
     await loadTimeline(list);
+    showStats(id).catch(() => {});
     detail.querySelector("h2").focus({ preventScroll: true });
   }
 
@@ -219,6 +269,25 @@ export async function inboxPage(main, { me, live }) {
       h("label", { for: "qr-text" }, "Text ({first_name}, {last_name}, {username}, {name})"), qText, h("button", { type: "submit" }, "Save")));
   }
 
+  // agentStats - response times per agent over the last 7 days, read when opened
+  function agentStats() {
+    const box = h("div", { id: "agent-stats" });
+    return h("details", { class: "card", ontoggle: async (e) => {
+      if (!e.currentTarget.open) return;
+      try {
+        const r = await get("/v1/stats/agents");
+        replace(box, r.agents.length ? table([
+          { title: "Agent", get: (a) => a.email || "API keys and topic answers" },
+          { title: "Responses", get: (a) => a.responses },
+          { title: "Conversations", get: (a) => a.conversations },
+          { title: "Average response", get: (a) => seconds(a.average_response_seconds) },
+          { title: "First responses", get: (a) => a.first_responses },
+          { title: "Average first response", get: (a) => seconds(a.average_first_response_seconds) },
+        ], r.agents) : h("p", { class: "muted" }, "No responses in the last 7 days."));
+      } catch (err) { toast(err.message, "error"); }
+    } }, h("summary", {}, "Response times (7 days)"), box);
+  }
+
   const filters = h("form", { class: "filters", id: "inbox-filters", onsubmit: (e) => { e.preventDefault(); loadList().catch((err) => toast(err.message, "error")); } },
     h("label", { for: "i-q" }, "Search"), fQ,
     h("label", { for: "i-bot" }, "Bot"), fBot,
@@ -226,7 +295,11 @@ export async function inboxPage(main, { me, live }) {
     h("label", { for: "i-assignee" }, "Assignee"), fAssignee,
     h("label", { for: "i-tag" }, "Tag"), fTag,
     h("label", { for: "i-unread" }, "Unread"), fUnread,
-    h("button", { type: "submit" }, "Filter"));
+    h("button", { type: "submit" }, "Filter"),
+    h("a", { href: "/v1/exports/contacts.csv", id: "export-contacts", download: "contacts.csv" }, "Contacts CSV"),
+    h("a", { href: "#", id: "export-history", download: "conversation-messages.csv", onclick: (e) => {
+      e.currentTarget.href = "/v1/exports/conversation-messages.csv" + query({ bot_id: fBot.value });
+    } }, "Messages CSV"));
 
   const onMessage = (e) => {
     const el = statusEls.get(e.detail.message_id);
@@ -240,7 +313,28 @@ export async function inboxPage(main, { me, live }) {
   };
   live.addEventListener("message", onMessage);
 
-  // poll - new conversations and messages (inbound ones are not on the event stream)
+  // a conversation got new items: the list, and the open conversation's timeline
+  let refreshing = null;
+  const onConversation = (e) => {
+    if (refreshing) return;
+    refreshing = (async () => {
+      try {
+        if (current && e.detail.conversation_id === current.id) await reopen();
+        await loadList();
+      } catch { /* the poll tries again */ }
+      refreshing = null;
+    })();
+  };
+  live.addEventListener("conversation", onConversation);
+
+  // reopen - the open conversation read again (and marked read) with its timeline
+  async function reopen() {
+    const fresh = await get(`/v1/conversations/${current.id}`);
+    current = canWork && fresh.unread ? await post(`/v1/conversations/${current.id}/read`) : fresh;
+    await loadTimeline(detail.querySelector("#timeline"));
+  }
+
+  // poll - in case the stream missed a "conversation" event
   let lastSeen = null;
   async function poll() {
     if (stopped) return;
@@ -248,13 +342,7 @@ export async function inboxPage(main, { me, live }) {
       const top = await get("/v1/conversations" + query({ limit: 1 }));
       const mark = top.conversations[0] ? `${top.conversations[0].id}@${top.conversations[0].last_activity_at}` : "";
       if (lastSeen !== null && mark !== lastSeen) {
-        if (current) {
-          const fresh = await get(`/v1/conversations/${current.id}`);
-          if (fresh.last_activity_at !== current.last_activity_at) {
-            current = canWork && fresh.unread ? await post(`/v1/conversations/${current.id}/read`) : fresh;
-            await loadTimeline(detail.querySelector("#timeline"));
-          }
-        }
+        if (current) await reopen();
         await loadList();
       }
       lastSeen = mark;
@@ -262,13 +350,19 @@ export async function inboxPage(main, { me, live }) {
     if (!stopped) setTimeout(poll, POLL_MS);
   }
 
-  replace(main, h("h1", {}, "Inbox"), filters, manage(), h("div", { class: "inbox" }, listBox, detail));
+  replace(main, h("h1", {}, "Inbox"), filters, manage(), agentStats(),
+    h("div", { class: "inbox" }, listBox, detail));
   try {
     await loadList();
   } catch (e) {
     live.removeEventListener("message", onMessage);
+    live.removeEventListener("conversation", onConversation);
     throw e;
   }
   poll();
-  return () => { stopped = true; live.removeEventListener("message", onMessage); };
+  return () => {
+    stopped = true;
+    live.removeEventListener("message", onMessage);
+    live.removeEventListener("conversation", onConversation);
+  };
 }

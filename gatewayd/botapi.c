@@ -154,7 +154,7 @@ static void lookup(struct gw_req *r)
 
 void gw_botapi(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
 {
-	static const struct gw_route route = { 0, NULL };
+	static const struct gw_route route = { 0, NULL, false };
 	struct tgm_ctx *ctx = arg;
 	struct gw_req *r = tgm_xcalloc(1, sizeof(*r));
 

@@ -156,23 +156,29 @@ static void on_done(const struct tgm_httpc_resp *resp, void *arg)
 	dl_free(d);
 }
 
-void gw_botfile(struct gw_req *r)
+void gw_botfile_stream(struct gw_req *r, const char *token, const char *path)
 {
 	const char *api = r->gw->ctx->cfg->telegram.api_url;
-	const char *token = tgm_http_param(&r->params, "token");
-	const char *dir = tgm_http_param(&r->params, "dir");
-	const char *file = tgm_http_param(&r->params, "file");
 	struct dl *d = tgm_xcalloc(1, sizeof(*d));
 	size_t n = strlen(api);
 	char *url;
 
 	while (n > 0 && api[n - 1] == '/')
 		n--;
-	url = tgm_xasprintf("%.*s/file/bot%s/%s%s%s", (int)n, api, token, dir ? dir : "",
-			    dir ? "/" : "", file);
+	url = tgm_xasprintf("%.*s/file/bot%s/%s", (int)n, api, token, path);
 	d->r = r;
 	d->out = evbuffer_new();
 	d->x = tgm_httpc_stream(r->gw->httpc_files, url, NULL, DOWNLOAD_TIMEOUT_MS, &sink,
 				on_done, d);
 	free(url);
+}
+
+void gw_botfile(struct gw_req *r)
+{
+	const char *dir = tgm_http_param(&r->params, "dir");
+	const char *file = tgm_http_param(&r->params, "file");
+	char *path = tgm_xasprintf("%s%s%s", dir ? dir : "", dir ? "/" : "", file);
+
+	gw_botfile_stream(r, tgm_http_param(&r->params, "token"), path);
+	free(path);
 }

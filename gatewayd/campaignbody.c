@@ -229,14 +229,17 @@ static bool gift_message(struct gw_req *r, struct gw_campaign_in *in)
 	return ok;
 }
 
-/* read_number - a positive integer up to max into num; false after a 422 */
+/* read_number - a positive integer up to max into num (null: *null set); false after a
+ * 422 */
 static bool read_number(struct gw_req *r, const char *k, yajl_val v, int64_t max, char num[24],
-			const char **out)
+			const char **out, bool *null)
 {
 	char d[80];
 
-	if (YAJL_IS_NULL(v))
+	if (YAJL_IS_NULL(v)) {
+		*null = true;
 		return true;
+	}
 	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0 || YAJL_GET_INTEGER(v) > max) {
 		snprintf(d, sizeof(d), "%s must be an integer from 1 to %lld", k, (long long)max);
 		return invalid(r, k, d);
@@ -249,8 +252,10 @@ static bool read_number(struct gw_req *r, const char *k, yajl_val v, int64_t max
 /* read_text - name or start_at */
 static bool read_text(struct gw_req *r, const char *k, yajl_val v, struct gw_campaign_in *in)
 {
-	if (YAJL_IS_NULL(v))
+	if (YAJL_IS_NULL(v)) {
+		in->null_start |= strcmp(k, "start_at") == 0;
 		return true;
+	}
 	if (strcmp(k, "name") == 0) {
 		if (!YAJL_IS_STRING(v) || chars(v->u.string) > NAME_MAX_CHARS)
 			return invalid(r, k, "name must be a string of up to 200 characters");
@@ -265,8 +270,10 @@ static bool read_text(struct gw_req *r, const char *k, yajl_val v, struct gw_cam
 
 /* read_field - one field of the body; false after a 422 */
 static bool read_field(struct gw_req *r, const char *k, yajl_val v, struct gw_campaign_in *in,
-		       bool preset)
+		       enum gw_campaign_body kind)
 {
+	bool preset = kind == GW_CAMPAIGN_PRESET, unused;
+
 	if (strcmp(k, "name") == 0 || (!preset && strcmp(k, "start_at") == 0))
 		return read_text(r, k, v, in);
 	if (strcmp(k, "bot_ids") == 0)
@@ -276,11 +283,13 @@ static bool read_field(struct gw_req *r, const char *k, yajl_val v, struct gw_ca
 	if (strcmp(k, "message") == 0)
 		return read_message(r, v, in);
 	if (strcmp(k, "gift") == 0)
-		return read_number(r, k, v, GIFT_MAX, in->num_gift, &in->gift);
-	if (!preset && strcmp(k, "preset_id") == 0)
-		return read_number(r, k, v, INT64_MAX, in->num_preset, &in->preset_id);
+		return read_number(r, k, v, GIFT_MAX, in->num_gift, &in->gift, &in->null_gift);
+	if (kind == GW_CAMPAIGN_NEW && strcmp(k, "preset_id") == 0)
+		return read_number(r, k, v, INT64_MAX, in->num_preset, &in->preset_id, &unused);
 	gw_reply_problem(r, 422, "unknown_field", preset
 			 ? "a preset has name, bot_ids, audience, message and gift"
+			 : kind == GW_CAMPAIGN_PATCH
+			 ? "a draft's name, bot_ids, audience, message, gift and start_at change"
 			 : "a campaign has name, bot_ids, audience, message, gift, start_at and"
 			   " preset_id", k);
 	return false;
@@ -300,11 +309,16 @@ static void campaignbody_free(void *data)
 }
 
 /* read_all - every field, then what must be there; false after a 422 */
-static bool read_all(struct gw_req *r, yajl_val body, struct gw_campaign_in *in, bool preset)
+static bool read_all(struct gw_req *r, yajl_val body, struct gw_campaign_in *in,
+		     enum gw_campaign_body kind)
 {
+	bool preset = kind == GW_CAMPAIGN_PRESET;
+
 	for (size_t i = 0; i < body->u.object.len; i++)
-		if (!read_field(r, body->u.object.keys[i], body->u.object.values[i], in, preset))
+		if (!read_field(r, body->u.object.keys[i], body->u.object.values[i], in, kind))
 			return false;
+	if (kind == GW_CAMPAIGN_PATCH)
+		return true;
 	if (in->preset_id == NULL && in->bot_ids == NULL)
 		return invalid(r, "bot_ids", "bot_ids is required (or a preset_id)");
 	if (preset && in->name == NULL)
@@ -316,7 +330,7 @@ static bool read_all(struct gw_req *r, yajl_val body, struct gw_campaign_in *in,
 	return true;
 }
 
-struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, bool preset)
+struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, enum gw_campaign_body kind)
 {
 	struct gw_campaign_in *in;
 
@@ -327,5 +341,5 @@ struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, bool preset)
 	in = tgm_xcalloc(1, sizeof(*in));
 	r->data = in;
 	r->data_free = campaignbody_free;
-	return read_all(r, r->body, in, preset) ? in : NULL;
+	return read_all(r, r->body, in, kind) ? in : NULL;
 }

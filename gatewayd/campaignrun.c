@@ -5,7 +5,9 @@
  * them go again, /cancel cancels them, and /retry makes a draft that sends the same
  * message again to the recipients whose message failed or expired. Each answers the
  * campaign with its progress; a campaign not in the state the action needs is a 409
- * saying its state. Start and resume ring the bots' doorbells so their lanes look now.
+ * saying its state. A gift is granted before the start, GIFT_BATCH users a transaction
+ * (campaign_gift.sql), so a big audience does not fill PostgreSQL's lock table. Start
+ * and resume ring the bots' doorbells so their lanes look now.
  */
 #include "gatewayd/campaigns.h"
 #include "common/util.h"
@@ -35,6 +37,10 @@ static const struct action resume = { ACTION_SQL("campaign_resume", ""), NULL,
 				      "only a paused campaign can be resumed", true };
 static const struct action cancel = { ACTION_SQL("campaign_cancel", ", $3"), "campaign canceled",
 				      "the campaign is canceled already", false };
+
+#define GIFT_BATCH "1000" /* advisory locks of ledger_apply held at once */
+
+static void on_gifted(struct gw_req *r, PGresult *res, const char *err);
 
 static const char get_sql[] =
 	"SELECT campaign_json(c, true) FROM campaigns c WHERE c.id = $1 AND c.tenant_id = $2";
@@ -101,9 +107,34 @@ static void run(struct gw_req *r, const struct action *a)
 	gw_query_sql(r, a->sql, a->detail ? 3 : 2, p, on_done);
 }
 
+/* gift_step - grant the gift to the next GIFT_BATCH recipients, in a transaction of its
+ * own (campaign_gift.sql; 0 at once without a gift) */
+static void gift_step(struct gw_req *r)
+{
+	char tenant[24];
+	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, start.detail };
+
+	gw_tenant_param(r, tenant);
+	gw_query_sql(r, "SELECT campaign_gift($1, $2, $3, " GIFT_BATCH ")", 3, p, on_gifted);
+}
+
+/* on_gifted - a batch granted: the next one, or the start once none is left */
+static void on_gifted(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		gift_step(r);
+	else
+		run(r, &start);
+}
+
 void gw_campaignrun_start(struct gw_req *r)
 {
-	run(r, &start);
+	char tenant[24];
+
+	if (gw_campaigns_path(r, tenant))
+		gift_step(r);
 }
 
 void gw_campaignrun_pause(struct gw_req *r)

@@ -4,7 +4,8 @@
  * lists the tenant's newest first (their stored state, no progress), GET
  * /v1/campaigns/{id} shows one with its progress (sql/functions/campaign_json.sql), and
  * GET /v1/campaigns/{id}/preview counts its audience now and shows the first recipients
- * with the message rendered for each, and how long each bot needs at its rate. Another
+ * with the message rendered for each, and how long each bot needs at its rate. PATCH
+ * changes a draft's fields (null clears gift and start_at), DELETE removes a draft. Another
  * tenant's campaign is a 404 like one that does not exist. Starting and stopping are
  * campaignrun.c's.
  */
@@ -65,6 +66,37 @@ static const char preview_sql[] =
 	"   GROUP BY a.bot_id) x) k"
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
+/* a draft whose start began (its gift's recipients made: campaign_gift.sql) is
+ * "starting": it neither changes nor goes */
+#define STATE_NOW \
+	"CASE WHEN x.state = 'draft' AND EXISTS (SELECT 1 FROM campaign_recipients r" \
+	" WHERE r.campaign_id = x.id) THEN 'starting' ELSE x.state END"
+
+/* $1 campaign, $2 tenant, $3 bot_ids, $4 name, $5 audience, $6 message, $7 method,
+ * $8 params, $9 gift, $10 clear the gift, $11 start_at, $12 clear start_at */
+static const char update_sql[] =
+	"WITH c AS (SELECT id, " STATE_NOW " AS state FROM campaigns x"
+	"  WHERE id = $1 AND tenant_id = $2 FOR UPDATE),"
+	" ok AS (SELECT c.*, $3::bigint[] IS NULL OR (SELECT count(*) FROM bots b"
+	"  WHERE b.id = ANY($3::bigint[]) AND b.tenant_id = $2 AND b.deleted_at IS NULL)"
+	"  = cardinality($3::bigint[]) AS bots_ok FROM c),"
+	" u AS (UPDATE campaigns x SET bot_ids = coalesce($3::bigint[], x.bot_ids),"
+	"  name = coalesce($4, x.name), audience = coalesce($5::jsonb, x.audience),"
+	"  message = coalesce($6::jsonb, x.message), method = coalesce($7, x.method),"
+	"  params = coalesce($8::jsonb, x.params),"
+	"  gift = CASE WHEN $10::boolean THEN NULL ELSE coalesce($9::bigint, x.gift) END,"
+	"  start_at = CASE WHEN $12::boolean THEN NULL"
+	"   ELSE coalesce($11::timestamptz, x.start_at) END"
+	"  FROM ok WHERE x.id = ok.id AND ok.state = 'draft' AND ok.bots_ok RETURNING x.*)"
+	" SELECT ok.state, ok.bots_ok, (SELECT campaign_json(u::campaigns, false) FROM u) FROM ok";
+
+static const char delete_sql[] =
+	"WITH c AS (SELECT id, " STATE_NOW " AS state FROM campaigns x"
+	"  WHERE id = $1 AND tenant_id = $2),"
+	" d AS (DELETE FROM campaigns x USING c WHERE x.id = c.id AND c.state = 'draft'"
+	"  RETURNING x.id)"
+	" SELECT c.state, (SELECT count(*) FROM d) FROM c";
+
 bool gw_campaigns_path(struct gw_req *r, char tenant[24])
 {
 	int64_t id;
@@ -108,7 +140,7 @@ static void on_created(struct gw_req *r, PGresult *res, const char *err)
 
 void gw_campaigns_create(struct gw_req *r)
 {
-	struct gw_campaign_in *in = gw_campaignbody_read(r, false);
+	struct gw_campaign_in *in = gw_campaignbody_read(r, GW_CAMPAIGN_NEW);
 	char tenant[24];
 
 	if (in == NULL)
@@ -168,4 +200,72 @@ void gw_campaigns_preview(struct gw_req *r)
 	}
 	if (gw_campaigns_path(r, tenant))
 		gw_query_sql(r, preview_sql, 3, p, gw_campaigns_on_json);
+}
+
+/* on_updated - the draft changed, or 404 (no campaign, a bot not the tenant's), or 409 */
+static void on_updated(struct gw_req *r, PGresult *res, const char *err)
+{
+	char detail[96];
+
+	if (err) {
+		gw_reply_db_error(r, err);
+	} else if (PQntuples(res) == 0) {
+		gw_reply_problem(r, 404, "campaign_not_found", "no such campaign", NULL);
+	} else if (PQgetvalue(res, 0, 1)[0] != 't') {
+		gw_reply_problem(r, 404, "bot_not_found", "a bot of bot_ids is not one of yours",
+				 "bot_ids");
+	} else if (PQgetisnull(res, 0, 2)) {
+		snprintf(detail, sizeof(detail), "only a draft campaign can change; this one is %s",
+			 PQgetvalue(res, 0, 0));
+		gw_reply_problem(r, 409, "campaign_state", detail, NULL);
+	} else {
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 2));
+	}
+}
+
+void gw_campaigns_update(struct gw_req *r)
+{
+	struct gw_campaign_in *in;
+	char tenant[24];
+
+	if (!gw_campaigns_path(r, tenant))
+		return;
+	in = gw_campaignbody_read(r, GW_CAMPAIGN_PATCH);
+	if (in == NULL)
+		return;
+	{
+		const char *p[12] = { tgm_http_param(&r->params, "id"), tenant, in->bot_ids,
+				      in->name, in->audience, in->message, in->method, in->params,
+				      in->gift, in->null_gift ? "true" : "false", in->start_at,
+				      in->null_start ? "true" : "false" };
+		gw_query_sql(r, update_sql, 12, p, on_updated);
+	}
+}
+
+/* on_deleted - 204, or 404, or 409 for a campaign that is not a draft */
+static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
+{
+	char detail[96];
+
+	if (err) {
+		gw_reply_db_error(r, err);
+	} else if (PQntuples(res) == 0) {
+		gw_reply_problem(r, 404, "campaign_not_found", "no such campaign", NULL);
+	} else if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
+		snprintf(detail, sizeof(detail), "only a draft campaign can be deleted (cancel"
+			 " it); this one is %s", PQgetvalue(res, 0, 0));
+		gw_reply_problem(r, 409, "campaign_state", detail, NULL);
+	} else {
+		tgm_http_reply(r->req, 204, NULL, NULL, 0);
+		gw_req_free(r);
+	}
+}
+
+void gw_campaigns_delete(struct gw_req *r)
+{
+	char tenant[24];
+	const char *p[2] = { tgm_http_param(&r->params, "id"), tenant };
+
+	if (gw_campaigns_path(r, tenant))
+		gw_query_sql(r, delete_sql, 2, p, on_deleted);
 }

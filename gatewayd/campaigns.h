@@ -19,18 +19,25 @@ struct gw_campaign_in {
 	char *params;         /* its Telegram parameters (chat_id set per recipient) */
 	const char *gift;     /* points into num_gift */
 	const char *preset_id;
+	bool null_gift, null_start; /* given as null: cleared (PATCH) */
 	char num_gift[24], num_preset[24];
 };
 
-/* gw_campaignbody_read - r's body checked (preset: a preset's fields, no start_at or
+/* what a body is for: a campaign made, a preset made, or a draft changed (PATCH: nothing
+ * required, no preset_id, no catalog message for a gift) */
+enum gw_campaign_body { GW_CAMPAIGN_NEW, GW_CAMPAIGN_PRESET, GW_CAMPAIGN_PATCH };
+
+/* gw_campaignbody_read - r's body checked for kind (a preset's has no start_at or
  * preset_id); NULL after an answer (400, 422). Freed with r (it is r->data). */
-struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, bool preset);
+struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, enum gw_campaign_body kind);
 
 /* campaigns.c */
 void gw_campaigns_create(struct gw_req *r);
 void gw_campaigns_list(struct gw_req *r);
 void gw_campaigns_get(struct gw_req *r);
 void gw_campaigns_preview(struct gw_req *r);
+void gw_campaigns_update(struct gw_req *r);
+void gw_campaigns_delete(struct gw_req *r);
 /* gw_campaigns_path - the {id} of the path and the tenant as parameters; false after a
  * 404 */
 bool gw_campaigns_path(struct gw_req *r, char tenant[24]);

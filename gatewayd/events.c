@@ -9,7 +9,8 @@
  * Last-Event-ID is first given what it missed from the database (at most
  * BACKFILL_MAX events, else a "reset" event), then joins the live stream. Each tick
  * also sends every tenant its bots' queue depth, a "bot" event when a bot's enabled
- * state changed, and a "daemons" event when a heartbeat changed; every KEEPALIVE_S a
+ * state changed, a "daemons" event when a heartbeat changed, and the inbox's
+ * "conversation" events (inboxevents.c); every KEEPALIVE_S a
  * comment line. All of it runs on a connection of its own: the accept path never
  * waits for it.
  *
@@ -47,9 +48,13 @@
 #define EACH_CLIENT(elm, head, tmp) \
 	for ((elm) = TAILQ_FIRST(head); (elm) && ((tmp) = TAILQ_NEXT(elm, link), 1); (elm) = (tmp))
 
+/* campaign_id: the campaign that queued the message (campaign_start's metadata), else
+ * null; a tenant's own metadata may only name a number there */
 #define EVENT_JSON \
 	"json_build_object('id', e.id, 'message_id', e.message_id, 'bot_id', m.bot_id," \
-	" 'chat', m.chat, 'status', e.status, 'detail', e.detail, 'at', e.at)"
+	" 'chat', m.chat, 'status', e.status, 'detail', e.detail, 'at', e.at," \
+	" 'campaign_id', CASE WHEN jsonb_typeof(m.metadata->'campaign_id') = 'number'" \
+	"  THEN m.metadata->'campaign_id' END)"
 
 static const char live_sql[] =
 	"SELECT e.id, m.tenant_id, " EVENT_JSON " FROM message_events e"
@@ -178,6 +183,11 @@ static void to_tenant(struct gw_events *ev, int64_t tenant, const char *event, c
 		if (!c->backfilling && (tenant == 0 || c->tenant_id == tenant))
 			client_send(c, f, n);
 	free(f);
+}
+
+void gw_events_send(struct gw_events *ev, int64_t tenant, const char *event, const char *data)
+{
+	to_tenant(ev, tenant, event, data);
 }
 
 static void fetch_live(struct gw_events *ev);
@@ -487,6 +497,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	list = tenants(ev);
 	tgm_pg_query(ev->pg, queue_sql, 1, (const char *const[]){ list }, on_queue, ev);
 	tgm_pg_query(ev->pg, daemons_sql, 0, NULL, on_daemons, ev);
+	gw_inboxevents_tick(ev, ev->pg, list);
 	free(list);
 }
 

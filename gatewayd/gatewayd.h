@@ -67,6 +67,7 @@ struct gw_req;
 struct gw_route {
 	enum gw_scope scope; /* 0: no key needed */
 	void (*handler)(struct gw_req *r);
+	bool upload;         /* a multipart/form-data body is the handler's to read */
 };
 
 /* gw_req - one API request in flight; freed by gw_reply* */
@@ -253,8 +254,10 @@ void gw_botupdates_free(struct gw_botupdates *bu);
 void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_id);
 /* gw_botupdates_parked - long polls waiting */
 int gw_botupdates_parked(const struct gw_botupdates *bu);
-/* botfile.c: GET /file/bot<token>/<path> streamed from Telegram (r's bot looked up) */
+/* botfile.c: GET /file/bot<token>/<path> streamed from Telegram (r's bot looked up);
+ * gw_botfile_stream: the file at path (getFile's file_path) of the bot of token */
 void gw_botfile(struct gw_req *r);
+void gw_botfile_stream(struct gw_req *r, const char *token, const char *path);
 /* botwebhook.c: setWebhook, deleteWebhook, getWebhookInfo answered by tgm */
 bool gw_botwebhook_method(const char *method);
 void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method);

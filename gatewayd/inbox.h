@@ -29,6 +29,12 @@
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id" \
 	" LEFT JOIN chats ch ON ch.bot_id = c.bot_id AND ch.chat_id = c.chat_id"
 
+/* the user's topic t in the bot b's admin group now (LEFT JOIN after c and b) */
+#define GW_CONV_TOPIC \
+	" LEFT JOIN topics tp ON tp.bot_id = c.bot_id AND tp.user_id = c.chat_id" \
+	" AND tp.thread_id IS NOT NULL AND jsonb_typeof(b.settings->'admin_chat_id') = 'number'" \
+	" AND tp.admin_chat_id = (b.settings->>'admin_chat_id')::bigint"
+
 /* inboxfield.c */
 /* gw_fields_known - every key of the body is one of names (NULL-ended); else a 422
  * unknown_field naming the first other one, and false */
@@ -53,7 +59,7 @@ bool gw_inbox_after(struct gw_req *r, int n, const char **after, char fetch[24])
 /* gw_sqlstate_is - the failed statement's SQLSTATE is state */
 bool gw_sqlstate_is(PGresult *res, const char *state);
 
-/* quickreplies.c - gw_quickreply_render: text with {first_name}, {last_name},
+/* quickreply.c - gw_quickreply_render: text with {first_name}, {last_name},
  * {username} and {name} filled in (NULL values as ""); caller frees */
 char *gw_quickreply_render(const char *text, const char *first, const char *last,
 			   const char *username);
@@ -61,6 +67,7 @@ char *gw_quickreply_render(const char *text, const char *first, const char *last
 void gw_agents_list(struct gw_req *r);
 void gw_inboxstats_conversation(struct gw_req *r);
 void gw_inboxstats_agents(struct gw_req *r);
+void gw_inboxmedia_get(struct gw_req *r);
 void gw_inboxexport_contacts(struct gw_req *r);
 void gw_inboxexport_messages(struct gw_req *r);
 void gw_conversations_list(struct gw_req *r);
@@ -70,6 +77,7 @@ void gw_conversations_read(struct gw_req *r);
 void gw_timeline_get(struct gw_req *r);
 void gw_timeline_note(struct gw_req *r);
 void gw_inbox_reply(struct gw_req *r);
+void gw_inboxupload(struct gw_req *r);
 void gw_tags_list(struct gw_req *r);
 void gw_tags_create(struct gw_req *r);
 void gw_tags_update(struct gw_req *r);

@@ -4,10 +4,13 @@
  * answering one of the user's messages. It is queued like webhookd's replies
  * (queue_message, `high` priority, metadata source "inbox" with the conversation and
  * the account), the conversation is marked read and active, the quick reply's use
- * counted, and senderd's doorbell rung; the timeline shows its delivery state.
+ * counted, and senderd's doorbell rung; the timeline shows its delivery state. When
+ * the user has a forum topic in the bot's admin group, a copy marked with the agent's
+ * name goes there too (common/text.c's inbox_reply_topic).
  */
 #include "gatewayd/inbox.h"
 #include "gatewayd/validate.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -15,9 +18,11 @@
 
 #define TEXT_MAX 4096 /* Telegram's, in UTF-16 code units */
 
+/* $4: the caller's account (NULL: an API key) */
 static const char find_sql[] =
-	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text"
-	" FROM conversations c"
+	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text,"
+	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4)"
+	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id"
 	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
 	" WHERE c.id = $1 AND c.tenant_id = $2";
@@ -28,8 +33,11 @@ static const char queue_sql[] =
 	" c AS (UPDATE conversations SET last_activity_at = now(), unread = 0 WHERE id = $5"
 	"  RETURNING id),"
 	" q AS (UPDATE quick_replies SET uses = uses + 1 WHERE id = $6"
-	"  RETURNING id)"
-	" SELECT m.id, (SELECT count(*) FROM c), (SELECT count(*) FROM q) FROM m";
+	"  RETURNING id),"
+	" t AS (SELECT queue_message($1::bigint, $7, 'sendMessage', $8::jsonb, 0::smallint,"
+	"  $4::jsonb || '{\"topic\":true}') WHERE $7::text IS NOT NULL)"
+	" SELECT m.id, (SELECT count(*) FROM c), (SELECT count(*) FROM q),"
+	" (SELECT count(*) FROM t) FROM m";
 
 /* a reply between its two statements */
 struct reply {
@@ -68,8 +76,9 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 	gw_reply_json(r, 202, g);
 }
 
-/* params_json - sendMessage's parameters, caller frees */
-static char *params_json(const char *chat, const char *text, const char *reply_to)
+/* params_json - sendMessage's parameters (thread: a topic's, or NULL), caller frees */
+static char *params_json(const char *chat, const char *thread, const char *text,
+			 const char *reply_to)
 {
 	yajl_gen g = tgm_jgen_new();
 	int64_t n = 0;
@@ -78,6 +87,8 @@ static char *params_json(const char *chat, const char *text, const char *reply_t
 	yajl_gen_map_open(g);
 	tgm_parse_int64(chat, &n);
 	tgm_jgen_kint(g, "chat_id", n);
+	if (thread && tgm_parse_int64(thread, &n))
+		tgm_jgen_kint(g, "message_thread_id", n);
 	tgm_jgen_kstr(g, "text", text);
 	if (reply_to && tgm_parse_int64(reply_to, &n)) {
 		tgm_jgen_key(g, "reply_parameters");
@@ -92,23 +103,39 @@ static char *params_json(const char *chat, const char *text, const char *reply_t
 	return out;
 }
 
-/* queue - the reply's text is known and checked: queue it */
-static void queue(struct gw_req *r, const char *chat)
+/* topic_params - the copy into the user's topic (row 0 of res found it), or NULL */
+static char *topic_params(const struct reply *rp, PGresult *res)
+{
+	char text[TEXT_MAX + 1];
+	const char *agent = PQgetisnull(res, 0, 8) ? tgm_text("inbox_api_agent", NULL)
+						   : PQgetvalue(res, 0, 8);
+
+	if (PQgetisnull(res, 0, 7))
+		return NULL;
+	tgm_text_fill(text, sizeof(text), tgm_text("inbox_reply_topic", NULL),
+		      (const char *const[]){ "agent", agent, "text", rp->text, NULL });
+	return params_json(PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), text, NULL);
+}
+
+/* queue - the reply's text is known and checked: queue it (and its copy) */
+static void queue(struct gw_req *r, PGresult *res)
 {
 	struct reply *rp = r->data;
-	char bot[24], *params, *meta;
+	char bot[24], *params, *meta, *topic = topic_params(rp, res);
+	const char *chat = PQgetvalue(res, 0, 1);
 
 	snprintf(bot, sizeof(bot), "%lld", (long long)rp->bot_id);
-	params = params_json(chat, rp->text, rp->reply_to_id);
+	params = params_json(chat, NULL, rp->text, rp->reply_to_id);
 	meta = r->account_id ? tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
 					     "\"account\":%lld}", rp->conv,
 					     (long long)r->account_id)
 			     : tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
 					     "\"key\":%lld}", rp->conv, (long long)r->key_id);
-	gw_query_sql(r, queue_sql, 6, (const char *const[]){ bot, chat, params, meta, rp->conv,
-		     rp->quick_id }, on_queued);
+	gw_query_sql(r, queue_sql, 8, (const char *const[]){ bot, chat, params, meta, rp->conv,
+		     rp->quick_id, topic ? PQgetvalue(res, 0, 6) : NULL, topic }, on_queued);
 	free(params);
 	free(meta);
+	free(topic);
 }
 
 static void on_found(struct gw_req *r, PGresult *res, const char *err)
@@ -116,8 +143,12 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 	struct reply *rp = r->data;
 	size_t n;
 
-	if (err || PQntuples(res) == 0) {
-		err ? gw_reply_db_error(r, err) : gw_conv_missing(r);
+	if (err) {
+		gw_reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		gw_conv_missing(r);
 		return;
 	}
 	if (rp->quick_id && PQgetisnull(res, 0, 5)) {
@@ -136,7 +167,7 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 				 " (UTF-16 code units, as Telegram counts)", "text");
 		return;
 	}
-	queue(r, PQgetvalue(res, 0, 1));
+	queue(r, res);
 }
 
 /* read_reply - the body: text or quick_reply_id, and reply_to_message_id */
@@ -162,12 +193,13 @@ static bool read_reply(struct gw_req *r, struct reply *rp)
 void gw_inbox_reply(struct gw_req *r)
 {
 	struct reply *rp = tgm_xcalloc(1, sizeof(*rp));
-	char tenant[24];
+	char tenant[24], account[24];
 
 	r->data = rp;
 	r->data_free = reply_free;
 	if (!read_reply(r, rp) || !gw_conv_path(r, rp->conv, tenant))
 		return;
-	gw_query_sql(r, find_sql, 3, (const char *const[]){ rp->conv, tenant, rp->quick_id },
-		     on_found);
+	snprintf(account, sizeof(account), "%lld", (long long)r->account_id);
+	gw_query_sql(r, find_sql, 4, (const char *const[]){ rp->conv, tenant, rp->quick_id,
+		     r->account_id ? account : NULL }, on_found);
 }

@@ -60,7 +60,7 @@ static void on_created(struct gw_req *r, PGresult *res, const char *err)
 
 void gw_presets_create(struct gw_req *r)
 {
-	struct gw_campaign_in *in = gw_campaignbody_read(r, true);
+	struct gw_campaign_in *in = gw_campaignbody_read(r, GW_CAMPAIGN_PRESET);
 	char tenant[24];
 
 	if (in == NULL)

@@ -1,12 +1,10 @@
 /*
  * quickreplies.c - a tenant's quick replies, templates an agent sends with a click,
  * grouped by category and counting their uses: GET, POST /v1/quick-replies, PATCH,
- * DELETE /v1/quick-replies/{id}; and gw_quickreply_render, which fills a template's
- * variables ({first_name}, {last_name}, {username}, {name}) from the user
- * (inboxreply.c sends the result).
+ * DELETE /v1/quick-replies/{id}. quickreply.c fills a template's variables when one
+ * is sent (inboxreply.c).
  */
 #include "gatewayd/inbox.h"
-#include "common/buf.h"
 
 #include <event2/http.h>
 #include <stdio.h>
@@ -108,43 +106,4 @@ void gw_quickreplies_delete(struct gw_req *r)
 
 	if (qr_path(r, id, tenant))
 		gw_query_sql(r, delete_sql, 2, (const char *const[]){ id, tenant }, on_qr);
-}
-
-/* variable - the value of the variable at s ("{name}" ...) and its length, or NULL */
-static const char *variable(const char *s, size_t *len, const char *first, const char *last,
-			    const char *username, const char *name)
-{
-	static const char *const names[] = { "{first_name}", "{last_name}", "{username}",
-					     "{name}" };
-	const char *values[] = { first, last, username, name };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		*len = strlen(names[i]);
-		if (strncmp(s, names[i], *len) == 0)
-			return values[i] ? values[i] : "";
-	}
-	return NULL;
-}
-
-char *gw_quickreply_render(const char *text, const char *first, const char *last,
-			   const char *username)
-{
-	struct tgm_buf out, name;
-	const char *v;
-	size_t len;
-
-	tgm_buf_init(&name);
-	tgm_buf_printf(&name, "%s%s%s", first ? first : "", first && *first && last && *last
-		       ? " " : "", last ? last : "");
-	tgm_buf_init(&out);
-	for (const char *s = text; *s; s++) {
-		if (*s == '{' && (v = variable(s, &len, first, last, username, name.p))) {
-			tgm_buf_adds(&out, v);
-			s += len - 1;
-		} else {
-			tgm_buf_addc(&out, *s);
-		}
-	}
-	tgm_buf_free(&name);
-	return tgm_buf_steal(&out);
 }

@@ -141,6 +141,9 @@ static bool read_body(struct gw_req *r)
 		return true;
 	if (r->body_len == 0 && m == EVHTTP_REQ_POST)
 		return true; /* e.g. POST .../cancel */
+	if (r->route->upload && gw_header(r, "Content-Type") &&
+	    strncasecmp(gw_header(r, "Content-Type"), "multipart/form-data", 19) == 0)
+		return true; /* the handler parses it (body_text) */
 	if (!is_json(gw_header(r, "Content-Type"))) {
 		gw_reply_problem(r, 415, "unsupported_media_type",
 				 "send the body as Content-Type: application/json", NULL);

@@ -26,7 +26,9 @@
 #define JANITOR_S 60
 #define FILE_CONNECTIONS 16 /* Bot API file downloads at once, per host */
 
-#define R(scope, fn) (&(const struct gw_route){ scope, fn })
+#define R(scope, fn) (&(const struct gw_route){ scope, fn, false })
+/* a route whose multipart/form-data body its handler reads (an upload) */
+#define UPLOAD_R(scope, fn) (&(const struct gw_route){ scope, fn, true })
 #define GET EVHTTP_REQ_GET
 #define POST EVHTTP_REQ_POST
 
@@ -87,6 +89,9 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaigns_create) },
 	{ GET, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_list) },
 	{ GET, "/v1/campaigns/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_get) },
+	{ EVHTTP_REQ_PATCH, "/v1/campaigns/{id}", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaigns_update) },
+	{ EVHTTP_REQ_DELETE, "/v1/campaigns/{id}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_campaigns_delete) },
 	{ GET, "/v1/campaigns/{id}/preview", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_preview) },
 	{ GET, "/v1/campaigns/{id}/report.csv", gw_dispatch, R(GW_SCOPE_READ, gw_campaignreport) },
 	{ POST, "/v1/campaigns/{id}/start", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_start) },
@@ -117,6 +122,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/conversations/{id}/timeline", gw_dispatch, R(GW_SCOPE_READ, gw_timeline_get) },
 	{ POST, "/v1/conversations/{id}/notes", gw_dispatch, R(GW_SCOPE_SEND, gw_timeline_note) },
 	{ POST, "/v1/conversations/{id}/messages", gw_dispatch, R(GW_SCOPE_SEND, gw_inbox_reply) },
+	{ POST, "/v1/conversations/{id}/media", gw_dispatch,
+	  UPLOAD_R(GW_SCOPE_SEND, gw_inboxupload) },
 	{ POST, "/v1/conversations/{id}/tags", gw_dispatch, R(GW_SCOPE_SEND, gw_tags_attach) },
 	{ EVHTTP_REQ_DELETE, "/v1/conversations/{id}/tags/{tag_id}", gw_dispatch,
 	  R(GW_SCOPE_SEND, gw_tags_detach) },
@@ -134,6 +141,8 @@ static const struct tgm_http_route routes[] = {
 	{ GET, "/v1/conversations/{id}/stats", gw_dispatch,
 	  R(GW_SCOPE_READ, gw_inboxstats_conversation) },
 	{ GET, "/v1/stats/agents", gw_dispatch, R(GW_SCOPE_READ, gw_inboxstats_agents) },
+	{ GET, "/v1/conversations/{id}/items/{item_id}/media", gw_dispatch,
+	  R(GW_SCOPE_READ, gw_inboxmedia_get) },
 	{ GET, "/v1/exports/contacts.csv", gw_dispatch, R(GW_SCOPE_READ, gw_inboxexport_contacts) },
 	{ GET, "/v1/exports/conversation-messages.csv", gw_dispatch,
 	  R(GW_SCOPE_READ, gw_inboxexport_messages) },
@@ -250,6 +259,8 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	if (gw->http == NULL || open_buses(ctx, gw, err, errlen) != 0)
 		return -1;
 	tgm_http_route_max_body(gw->http, "/bot{token}/{method}",
+				(size_t)cfg->gatewayd.botapi_max_body);
+	tgm_http_route_max_body(gw->http, "/v1/conversations/{id}/media",
 				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);

@@ -26,7 +26,8 @@
 	" 'status', m.status, 'error', m.last_error," \
 	" 'telegram_message_id', m.telegram_message_id," \
 	" 'reply_to', (m.params->'reply_parameters'->>'message_id')::bigint," \
-	" 'source', m.metadata->>'source', 'account_id', (m.metadata->>'account')::bigint," \
+	" 'source', CASE WHEN m.metadata ? 'bridge' THEN 'topic' ELSE m.metadata->>'source' END," \
+	" 'account_id', (m.metadata->>'account')::bigint," \
 	" 'account_email', " EMAIL_OF("(m.metadata->>'account')::bigint") "," \
 	" 'at', m.created_at, 'sent_at', m.sent_at)"
 

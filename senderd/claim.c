@@ -39,10 +39,12 @@ static const char recover_sql[] =
 #define RECOVER_DETAIL "ambiguous: the previous sender stopped during the send"
 #define ORPHAN_DETAIL "claimed when the database connection broke: queued again"
 
-/* the head of each chat's line among the due messages: later ones wait their turn;
- * a message to a group that moved to a supergroup goes to its new id. When fewer
- * than asked are due, the last column says in how many ms the next one falls due
- * (scheduled, or a retry), so the lane wakes then instead of waiting for the sweep;
+/* the head of each chat's line among the due messages: later ones wait their turn (only
+ * behind earlier ones of their priority or a higher one: a reply at high is not held
+ * behind a campaign's bulk message to the same user); a message to a group that moved
+ * to a supergroup goes to its new id. When fewer than asked are due, the last column
+ * says in how many ms the next one falls due (scheduled, or a retry), so the lane wakes
+ * then instead of waiting for the sweep;
  * the row then always comes, with a NULL id when nothing was claimed. Both lookups
  * are written to match the partial indexes of 020_claim_indexes.sql (open messages of a
  * chat; rows due later than made), so a claim's cost follows the queue, not the history. */
@@ -51,7 +53,7 @@ static const char claim_sql[] =
 	"  WHERE m.bot_id = $1 AND m.status IN ('queued', 'retrying') AND m.not_before <= now()"
 	"  AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.bot_id = m.bot_id"
 	"   AND e.chat = m.chat AND e.id < m.id AND e.status IN ('queued', 'retrying', 'sending')"
-	"   AND (e.status <> 'queued' OR e.not_before <= now()))"
+	"   AND (e.status <> 'queued' OR e.not_before <= now()) AND e.priority <= m.priority)"
 	"  ORDER BY m.priority, m.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
 	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
 	"  send_started_at = NULL, updated_at = now(),"

@@ -81,9 +81,11 @@ static const char gift_sql[] =
 	"SELECT balance FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text, 'gift',"
 	" $4::bigint, p_reason => 'gift by an admin')";
 
+/* the topic, and the user's conversation in the inbox with it */
 static const char close_sql[] =
-	"UPDATE topics SET closed_at = CASE WHEN $4 THEN now() END"
-	" WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3";
+	"WITH t AS (UPDATE topics SET closed_at = CASE WHEN $4::boolean THEN now() END"
+	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
+	" " WH_INBOX_CLOSE_SQL("$4::boolean");
 
 /* failed bridge copies become webhookd's own updates, once each (update_id = -msg id) */
 static const char sweep_sql[] =

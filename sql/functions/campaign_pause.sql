@@ -1,9 +1,10 @@
 -- campaign_pause.sql - pause a running campaign of the tenant: its messages still waiting
 -- (queued, or retrying: given back to queued with an event) are held, due at the far
 -- PAUSED time that no claim reaches, until campaign_resume. A message a senderd has
--- claimed already ('sending') goes out. Nothing is lost or made twice: the rows stay.
--- Returns the state now, how many messages it held and whether it paused (false: it was
--- not running); no row when no such campaign.
+-- claimed ('sending') goes out if its request does; its due time is moved too (its status
+-- is senderd's), so one a stopping senderd gives back unsent is held as well. Nothing is
+-- lost or made twice: the rows stay. Returns the state now, how many messages it held
+-- and whether it paused (false: it was not running); no row when no such campaign.
 CREATE OR REPLACE FUNCTION campaign_pause(p_campaign bigint, p_tenant bigint, p_detail text)
 RETURNS TABLE (state text, held integer, changed boolean)
 LANGUAGE plpgsql AS $$
@@ -30,6 +31,9 @@ BEGIN
          ev AS (INSERT INTO message_events (message_id, status, detail)
                 SELECT t.id, 'queued', p_detail FROM t WHERE t.status = 'retrying')
     SELECT count(*) INTO n FROM u;
+    UPDATE messages m SET not_before = '9999-12-31 00:00+00'
+      FROM campaign_recipients r
+     WHERE r.campaign_id = c.id AND m.id = r.message_id AND m.status = 'sending';
     UPDATE campaigns x SET state = 'paused', paused_at = now() WHERE x.id = c.id;
     RETURN QUERY SELECT 'paused'::text, n, true;
 END $$;

@@ -1,5 +1,6 @@
 -- campaign_resume.sql - resume a paused campaign of the tenant: its held messages fall
--- due again (at start_at if that is still ahead, else now). Returns the state now, how
+-- due again (at start_at if that is still ahead, else now), and so do those claimed
+-- during the pause (a senderd may still give them back). Returns the state now, how
 -- many messages it released and whether it resumed (false: it was not paused); no row
 -- when no such campaign.
 CREATE OR REPLACE FUNCTION campaign_resume(p_campaign bigint, p_tenant bigint)
@@ -23,6 +24,10 @@ BEGIN
       FROM campaign_recipients r
      WHERE r.campaign_id = c.id AND m.id = r.message_id AND m.status = 'queued';
     GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE messages m SET not_before = greatest(coalesce(c.start_at, now()), now())
+      FROM campaign_recipients r
+     WHERE r.campaign_id = c.id AND m.id = r.message_id AND m.status = 'sending'
+       AND m.not_before >= '9999-12-31 00:00+00';
     UPDATE campaigns x SET state = 'running', paused_at = NULL WHERE x.id = c.id;
     RETURN QUERY SELECT 'running'::text, n, true;
 END $$;

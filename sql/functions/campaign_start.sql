@@ -1,11 +1,13 @@
 -- campaign_start.sql - start a draft campaign of the tenant: its audience (campaign_audience,
 -- the bots still live) becomes its recipients, each given a message id; its gift, if any,
 -- is granted through ledger_apply once per user, keyed by the first campaign of a retry
--- chain (a retry never gifts twice); then every recipient's message is queued at priority
--- bulk, due at start_at (or now). Without a gift, recipients and messages are written by
--- one statement from the audience read once. The template's strings that hold variables
--- are found once: with one (the usual text or caption) each message is the template plus
--- that string rendered (campaign_render), else campaign_params does it. Returns the
+-- chain (a retry never gifts twice: campaign_gift, which made the recipients and granted
+-- it in batches before this, as a rule); then every recipient's message is queued at
+-- priority bulk, due at start_at (or now). Without a gift, recipients and messages are
+-- written by one statement from the audience read once. The template's strings that
+-- hold variables are found once: with one (the usual text or caption) each message is
+-- the template plus that string rendered (campaign_render), else campaign_params does
+-- it. Returns the
 -- campaign's state and recipients, and whether this call started it (false: it was not a
 -- draft); no row when the tenant has no such campaign. p_reason goes into the ledger.
 CREATE OR REPLACE FUNCTION campaign_start(p_campaign bigint, p_tenant bigint, p_reason text)
@@ -51,18 +53,10 @@ BEGIN
           FROM a;
         GET DIAGNOSTICS n = ROW_COUNT;
     ELSE
-        INSERT INTO campaign_recipients (campaign_id, bot_id, user_id, message_id)
-        SELECT c.id, a.bot_id, a.user_id, nextval('messages_id_seq'::regclass)
-          FROM campaign_audience(c) a JOIN bots b ON b.id = a.bot_id
-           AND b.tenant_id = p_tenant AND b.deleted_at IS NULL;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        WITH g AS MATERIALIZED (SELECT r.bot_id, r.user_id, l.entry_id, l.balance
-              FROM campaign_recipients r CROSS JOIN LATERAL ledger_apply(r.bot_id, r.user_id,
-                   'campaign:' || coalesce(c.root_id, c.id) || ':' || r.user_id, 'gift',
-                   c.gift, p_reason => p_reason) l
-             WHERE r.campaign_id = c.id)
-        UPDATE campaign_recipients r SET ledger_id = g.entry_id, balance = g.balance
-          FROM g WHERE r.campaign_id = c.id AND r.bot_id = g.bot_id AND r.user_id = g.user_id;
+        WHILE campaign_gift(c.id, p_tenant, p_reason, 1000) > 0 LOOP
+            NULL; /* what POST .../start has not granted in batches before (none, as a rule) */
+        END LOOP;
+        SELECT count(*) INTO n FROM campaign_recipients r WHERE r.campaign_id = c.id;
         INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,
                               not_before, metadata)
         OVERRIDING SYSTEM VALUE

@@ -230,6 +230,36 @@ const scenarios = {
     return { rows: await page.locator("#bl-products tbody tr").count(), payments, disputed, imgs: await page.locator("main img").count() };
   },
 
+  // a campaign made on the Campaigns page: previewed (names rendered as text), started,
+  // and followed live until done
+  async campaign(page, context, problems) {
+    await login(page);
+    await page.locator("#nav a[href='#/campaigns']").click();
+    await page.locator("#campaign-form").waitFor();
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.locator(`input[name=c-bot][value='${cfg.bot}']`).check();
+    await page.locator("#c-name").fill("spring");
+    await page.locator("#c-langs").fill("en");
+    await page.locator("#c-text").fill(cfg.text);
+    await page.locator("#c-button").fill("Shop");
+    await page.locator("#c-url").fill("https://shop.example/");
+    await page.locator("#campaign-form button[type=submit]").click();
+    await page.locator("#cp-state[data-state=draft]").waitFor();
+    await page.locator("#cp-preview-btn").click();
+    await page.locator("#cp-count").waitFor();
+    const previewed = Number(await page.locator("#cp-count").getAttribute("data-n"));
+    const rendered = await page.locator("#cp-preview .msg-text").allTextContents();
+    await shot(page, "campaign-draft");
+    await page.locator("button[data-action=start]").click();
+    await page.locator("#cp-state[data-state=done]").waitFor({ timeout: 60000 });
+    const sent = Number(await page.locator("#cp-counts dd[data-count=sent]").textContent());
+    const report = await page.locator("#cp-report").getAttribute("href");
+    await shot(page, "campaigns");
+    return { previewed, rendered, sent, report, imgs: await page.locator("main img").count(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      rows: await page.locator("#campaign-list tbody tr").count(), ...problems };
+  },
+
   // a viewer's key creation is refused by the server (the form and a direct request)
   async viewer(page) {
     await login(page);
@@ -276,6 +306,12 @@ const scenarios = {
     const filled = await page.locator("#reply-text").inputValue();
     await page.locator("#reply-form button[type=submit]").click();
     await page.locator("#timeline li.out .status[data-status='sent']").waitFor({ timeout: 30000 });
+    const stats = await page.locator("#conv-stats").textContent();
+    await page.locator("#reply-text").fill("the file");
+    await page.locator("#reply-file").setInputFiles({ name: "a.png", mimeType: "image/png",
+      buffer: Buffer.from("89504e470d0a1a0a0000", "hex") });
+    await page.locator("#reply-form button[type=submit]").click();
+    await page.locator("#timeline li.out", { hasText: "the file" }).locator(".status[data-status='sent']").waitFor({ timeout: 30000 });
     await page.locator("#c-state").selectOption("pending");
     await page.locator("#c-assignee").selectOption({ label: cfg.email });
     await page.locator("#conv-detail p.muted", { hasText: `assigned to ${cfg.email}` }).waitFor();
@@ -288,11 +324,14 @@ const scenarios = {
       headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": cfg.secret } });
     await page.locator("#timeline li.in .msg-text", { hasText: cfg.update.message.text }).waitFor({ timeout: 30000 });
     await shot(page, "inbox");
+    await page.locator("details:has(#agent-stats) summary").click();
+    await page.locator("#agent-stats tbody tr").first().waitFor();
+    const agentRows = await page.locator("#agent-stats tbody tr").allInnerTexts();
     await page.locator("#i-q").fill(cfg.search);
     await page.locator("#inbox-filters button[type=submit]").click();
     await page.locator("#conv-list li[data-id]").first().waitFor();
     return {
-      listName, shownText, filled, intake: r.status,
+      listName, shownText, filled, stats, agentRows, intake: r.status,
       state: await page.locator("#c-state").inputValue(),
       found: await page.locator("#conv-list li[data-id]").count(),
       imgs: await page.locator("main img").count(),
@@ -305,7 +344,7 @@ const scenarios = {
   async phone(page) {
     await login(page);
     const widths = {};
-    for (const name of ["overview", "messages", "inbox", "keys", "bots", "analytics", "billing", "system"]) {
+    for (const name of ["overview", "messages", "inbox", "keys", "bots", "analytics", "billing", "campaigns", "system"]) {
       await page.locator(`#nav a[href='#/${name}']`).click();
       await page.locator("main h1").waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});

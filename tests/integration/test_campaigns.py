@@ -13,7 +13,9 @@ import json
 import pytest
 import requests
 
+from api_helpers import parallel
 from conftest import wait_for
+from test_events import Stream
 from test_senderd import FINAL, api_bot, gateway, sw, tg  # noqa: F401 (fixtures)
 
 TIMEOUT = 10
@@ -131,11 +133,17 @@ def test_preview_start_and_report(world, sw, tg):
     assert [x["user_id"] for x in pv["first"]] == [1, 2]
     assert pv["first"][0]["params"]["text"] == "Hi <b>&lt;Ann&gt;</b>, 7 credits"
     assert pv["first"][0]["params"]["chat_id"] == 1
+    stream = Stream(world.base + "/v1/events", world.h)
     c = world.action(c["id"], "start")
     assert c["recipients"] == 4 and c["state"] in ("running", "done")
     world.action(c["id"], "start", status=409)
     c = world.wait_done(c["id"])
     assert c["state"] == "done" and c["progress"]["sent"] == 4, c
+    for _ in range(4):  # the progress, live: each message's events name the campaign
+        stream.next(lambda e: e.get("event") == "message" and e["json"]["status"] == "sent"
+                    and e["json"]["campaign_id"] == c["id"],
+                    what="a sent message of the campaign")
+    stream.close()
     want = {(a.token, "1"), (a.token, "2"), (a.token, "9"), (b.token, "10")}
     got = [(x.token, x.chat_id) for x in tg.sends()]
     assert sorted(got) == sorted(want), got
@@ -249,9 +257,9 @@ def test_pause_resume_and_cancel_lose_and_duplicate_nothing(world, sw, tg):
 
 def test_scheduled_start_and_high_priority_first(world, sw, tg):
     """start_at ahead: nothing goes before it; a reply at high priority overtakes a
-    running campaign's backlog."""
+    running campaign's backlog, also to a user whose campaign message still waits."""
     a = api_bot(world.base, world.h, per_second=10)
-    seed_many(sw, a, 200, 60)
+    users = seed_many(sw, a, 200, 60)
     at = sw.one("SELECT to_char((now() + interval '2 seconds') AT TIME ZONE 'UTC',"
                 " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")[0]
     c = world.create({"bot_ids": [a.id], "message": {"text": "c"}, "start_at": at})
@@ -259,13 +267,19 @@ def test_scheduled_start_and_high_priority_first(world, sw, tg):
     assert c["state"] == "scheduled", c
     tg.wait_sends(15, timeout=30)
     r = requests.post(world.base + "/v1/messages", json={
-        "chat_id": 99999, "text": "reply", "bot_id": a.id, "priority": "high"},
+        "chat_id": users[-1], "text": "reply", "bot_id": a.id, "priority": "high"},
         headers=world.h, timeout=TIMEOUT)
     assert r.status_code == 202, r.text
+    left = {str(u) for (_, u), (_, s) in world.messages(c["id"]).items() if s == "queued"}
+    assert str(users[-1]) in left
     sw.wait_status([r.json()["id"]], ("sent",), timeout=20)
     world.wait_done(c["id"])
-    order = [x.text for x in tg.sends()]
-    assert order.index("reply") < len(order) - 30, "the reply waited for the backlog"
+    order = [(x.chat_id, x.text) for x in tg.sends()]
+    at_reply = order.index((str(users[-1]), "reply"))
+    before = [chat for chat, _ in order[:at_reply] if chat in left]
+    # only those a lane had claimed when it came (a second of sends at most) go first
+    assert len(before) <= 10 and len(left) - len(before) >= 20, (len(left), len(before))
+    assert order.index((str(users[-1]), "c")) > at_reply
     for sent_at, not_before in sw.query(
             "SELECT sent_at, not_before FROM messages WHERE metadata->>'campaign_id' = %s",
             (str(c["id"]),)):
@@ -351,3 +365,108 @@ def test_presets(world, sw, tg):
     assert world.req("DELETE", f"/v1/campaign-presets/{preset['id']}").status_code == 204
     assert world.req("DELETE", f"/v1/campaign-presets/{preset['id']}").status_code == 404
     assert json.loads(world.req("GET", "/v1/campaign-presets").text) == []
+
+
+def test_photo_campaign_and_concurrent_starts(world, sw, tg):
+    """A photo by URL with a caption holding variables (MarkdownV2: a name's specials
+    escaped); five starts at once: one starts it, the others are told its state, and
+    each user gets the photo once."""
+    a = api_bot(world.base, world.h, per_second=50)
+    seed_users(sw, a, [(81, "Ann_B.", "en", 3), (82, "Cy", "en", 4)])
+    c = world.create({"bot_ids": [a.id], "message": {
+        "photo": "https://img.example/{user_id}.png", "caption": "*{first_name}*: {credits}",
+        "parse_mode": "MarkdownV2"}})
+    results = parallel(5, lambda i: world.req("POST", f"/v1/campaigns/{c['id']}/start"))
+    assert sorted(r.status_code for r in results) == [200, 409, 409, 409, 409]
+    assert all("is running" in r.json()["detail"] for r in results if r.status_code == 409)
+    world.wait_done(c["id"])
+    sends = {x.chat_id: x for x in tg.sends()}
+    assert sorted(sends) == ["81", "82"] and len(tg.sends()) == 2
+    assert sends["81"].method == "sendPhoto"
+    assert sends["81"].params["caption"] == "*Ann\\_B\\.*: 3"
+    assert sends["82"].params["photo"] == "https://img.example/82.png"
+
+
+def test_a_draft_changes_and_is_deleted(world, sw, tg, tgm_env):
+    """PATCH changes a draft's fields (null clears the gift and start_at), checked like a
+    new one's; a started campaign neither changes nor is deleted; DELETE removes a draft."""
+    a = api_bot(world.base, world.h, per_second=50)
+    b = api_bot(world.base, world.h, per_second=50)
+    seed_many(sw, a, 600, 2)
+    seed_many(sw, b, 700, 3)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "v1"}, "gift": 3,
+                      "start_at": "2030-01-01T00:00:00Z"})
+    r = world.req("PATCH", f"/v1/campaigns/{c['id']}", {
+        "name": "v2", "bot_ids": [b.id], "message": {"text": "v2 {first_name}"},
+        "gift": None, "start_at": None, "audience": {"balance_max": 0}})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert (d["name"], d["bot_ids"], d["gift"], d["start_at"]) == ("v2", [b.id], None, None)
+    assert d["message"] == {"text": "v2 {first_name}"} and d["audience"] == {"balance_max": 0}
+    for body, status, field in (({"preset_id": 1}, 422, "preset_id"),
+                                ({"message": {"text": ""}}, 422, "message.text"),
+                                ({"bot_ids": [a.id + 1000]}, 404, "bot_ids")):
+        r = world.req("PATCH", f"/v1/campaigns/{c['id']}", body)
+        assert r.status_code == status and r.json().get("field") == field, r.text
+    pv = world.req("GET", f"/v1/campaigns/{c['id']}/preview").json()
+    assert pv["recipients"] == 3 and pv["first"][0]["params"]["text"] == "v2 U700"
+    world.action(c["id"], "start")
+    world.wait_done(c["id"])
+    assert sorted(int(x.chat_id) for x in tg.sends(token=b.token)) == [700, 701, 702]
+    assert world.req("PATCH", f"/v1/campaigns/{c['id']}", {"name": "x"}).status_code == 409
+    assert world.req("DELETE", f"/v1/campaigns/{c['id']}").status_code == 409
+    draft = world.create({"bot_ids": [a.id], "message": {"text": "never"}})
+    assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 204
+    assert world.req("GET", f"/v1/campaigns/{draft['id']}").status_code == 404
+    assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 404
+
+
+def test_a_big_gift_is_granted_in_batches(world, sw, tg):
+    """2,500 users: the start grants the gift 1,000 users a transaction (so ledger_apply's
+    advisory locks never fill PostgreSQL's lock table), each once, then queues them all;
+    while its gift is being granted the draft neither changes nor is deleted."""
+    a = api_bot(world.base, world.h, per_second=1000, chat_per_second=30)
+    users = seed_many(sw, a, 20_000, 2500)
+    c = world.create({"bot_ids": [a.id], "gift": 2})
+    sw.query("SELECT campaign_gift(%s, %s, 'test', 1000)", (c["id"], sw.tenant_id))
+    assert world.req("PATCH", f"/v1/campaigns/{c['id']}", {"name": "x"}).status_code == 409
+    r = world.req("DELETE", f"/v1/campaigns/{c['id']}")
+    assert r.status_code == 409 and "starting" in r.json()["detail"], r.text
+    c = world.action(c["id"], "start")
+    assert c["recipients"] == 2500
+    rows = sw.query("SELECT count(*), count(DISTINCT user_id), sum(credits) FROM ledger"
+                    " WHERE bot_id = %s AND key LIKE %s", (a.id, f"campaign:{c['id']}:%"))
+    assert rows == [(2500, 2500, 5000)], rows
+    assert sw.query("SELECT count(*) FROM bot_users WHERE bot_id = %s AND credits = 2",
+                    (a.id,)) == [(len(users),)]
+    done = world.wait_done(c["id"], timeout=120)
+    assert done["progress"]["sent"] == 2500 and done["progress"]["gifted"] == 2500, done
+
+
+def test_messages_given_back_during_a_pause_stay_held(world, sw, tg):
+    """Paused while a lane holds claimed messages, then senderd stops (SIGTERM: it gives
+    back what it had not sent): those are held with the rest, and a new senderd sends
+    none of them until the resume; then each user gets the message once."""
+    a = api_bot(world.base, world.h, per_second=10)
+    users = seed_many(sw, a, 900, 100)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "held?"}})
+    world.action(c["id"], "start")
+    tg.wait_sends(15, timeout=30)
+    world.action(c["id"], "pause")
+    world.senderd.stop()
+    sent = {int(x.chat_id) for x in tg.sends()}
+    msgs = world.messages(c["id"])
+    assert {s for _, s in msgs.values()} <= {"sent", "queued"}, msgs
+    assert world.get(c["id"])["progress"]["held"] == len(users) - len(sent)
+    d = sw.senderd(world.conf)
+    d.wait_log(rf"bot={a.id} lane started", timeout=20)
+    r = requests.post(world.base + "/v1/messages", json={
+        "chat_id": 55555, "text": "control", "bot_id": a.id, "priority": "high"},
+        headers=world.h, timeout=TIMEOUT)
+    sw.wait_status([r.json()["id"]], ("sent",), timeout=20)
+    assert {int(x.chat_id) for x in tg.sends() if x.text == "held?"} == sent, \
+        "a held message went out during the pause"
+    world.action(c["id"], "resume")
+    world.wait_done(c["id"])
+    counts = tg.count_by(lambda x: int(x.chat_id), [x for x in tg.sends() if x.text == "held?"])
+    assert sorted(counts) == users and set(counts.values()) == {1}

@@ -136,6 +136,30 @@ def test_a_bot_disabled_by_telegram_raises_an_alert_live(site, tmp_path):
     assert (tmp_path / "screenshots" / "alerts-overview.png").stat().st_size > 1000
 
 
+def test_a_campaign_from_the_dashboard_runs_live(site, tmp_path):
+    """The Campaigns page: a draft from the form (bot, language, text with a variable and a
+    button), its preview with each user's text rendered (a name with markup shown as
+    text), started, and followed live to done; the fake got one message per user."""
+    bot = site.admin.new_bot()
+    site.query("INSERT INTO bot_users (bot_id, user_id, first_name, language_code)"
+               " VALUES (%s, 501, %s, 'en'), (%s, 502, 'Bo', 'en'), (%s, 503, 'Ru', 'ru')",
+               (bot["id"], XSS, bot["id"], bot["id"]))
+    out = browser(site, "campaign", tmp_path, email="owner@example.com", password=PASSWORD,
+                  bot=bot["id"], text="Hi {first_name}!")
+    assert out["previewed"] == 2, out
+    assert out["rendered"] == [f"Hi {XSS}!", "Hi Bo!"], out["rendered"]
+    assert out["sent"] == 2 and out["noReload"] is True, out
+    assert out["imgs"] == 0 and out["dialogs"] == [] and out["pageErrors"] == [], out
+    assert out["report"].endswith("/report.csv") and out["rows"] == 1, out
+    sends = site.tg.sends()
+    assert sorted((s.chat_id, s.text) for s in sends) == [("501", f"Hi {XSS}!"),
+                                                          ("502", "Hi Bo!")]
+    assert sends[0].params["reply_markup"]["inline_keyboard"][0][0]["url"] == \
+        "https://shop.example/"
+    for name in ("campaign-draft", "campaigns"):
+        assert (tmp_path / "screenshots" / f"campaign-{name}.png").stat().st_size > 1000
+
+
 def test_viewer_is_refused_a_key(site, tmp_path):
     before = site.query("SELECT count(*) FROM api_keys")
     out = browser(site, "viewer", tmp_path, email="viewer@example.com", password=PASSWORD)

@@ -16,8 +16,10 @@ import json
 import pytest
 
 from api_helpers import Api, problem
+from fake_http import Reply
 from conftest import wait_for
-from test_accounts import Dash, login, new_account
+from test_accounts import login, new_account
+from test_events import Stream
 from test_senderd import needs_cryptography, tg  # noqa: F401 (fixtures)
 from test_webhookd import World
 
@@ -184,6 +186,10 @@ def test_state_assignee_pin_snooze_read_and_notes(w):
     assert dash.request("PATCH", path, {"state": "closed"}).json()["state"] == "closed"
     assert [c["id"] for c in dash.get("/v1/conversations?assignee=me")
             .json()["conversations"]] == [cid]
+    events = [(i["event"], i["account_email"]) for i in
+              dash.get(f"{path}/timeline").json()["items"] if i["type"] == "event"]
+    assert events == [("state_closed", "agent@example.com"), ("state_snoozed", None),
+                      ("assigned", None), ("state_pending", None), ("joined", None)]
     r = dash.get("/v1/agents")
     assert [a["email"] for a in r.json()["agents"]] == ["agent@example.com"]
     # a viewer reads, and is refused work
@@ -268,10 +274,19 @@ def test_another_tenants_ids_are_404_and_its_data_unseen(w):
             ("PATCH", f"/v1/quick-replies/{qr}", {"title": "x"}, "quick_reply_not_found"),
             ("DELETE", f"/v1/quick-replies/{qr}", None, "quick_reply_not_found")):
         problem(them.request(method, path, body), 404, slug)
+    # the tenant-wide reads see nothing of ours
+    new_account(w, "agent@example.com", "agent")
+    assert api.post(f"{c}/messages", {"text": "ours"}).status_code == 202
+    assert [a["email"] for a in api.get("/v1/agents").json()["agents"]] == ["agent@example.com"]
+    assert them.get("/v1/agents").json()["agents"] == []
+    assert len(api.get("/v1/stats/agents").json()["agents"]) == 1
+    assert them.get("/v1/stats/agents").json()["agents"] == []
+    assert them.get("/v1/exports/conversation-messages.csv").text.count("\n") == 1
+    assert them.get("/v1/exports/contacts.csv").text.count("\n") == 1
     # their tag on our conversation, our tag on theirs
     theirs = them.post("/v1/tags", {"name": "theirs"}).json()["id"]
     problem(api.post(c + "/tags", {"tag_id": theirs}), 404, "tag_not_found")
-    assert w.query("SELECT count(*) FROM messages")[0][0] == 0
+    assert w.query("SELECT count(*) FROM messages")[0][0] == 1  # ours only
     assert api.get(c).json()["tags"] == []
 
 
@@ -375,3 +390,96 @@ def test_contacts_and_message_history_export_as_csv(w):
     problem(api.get("/v1/exports/conversation-messages.csv", params={"since": "x"}), 422,
             "invalid_parameter", "since")
     assert w.key("globex").get("/v1/exports/contacts.csv").text.count("\n") == 1
+
+
+def test_a_new_message_is_a_conversation_event_of_its_tenant_only(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.say(bot, "first")
+    cid = w.conv(api, bot)["id"]
+    ours = Stream(w.base + "/v1/events", {"Authorization": f"Bearer {api.key}"})
+    theirs = Stream(w.base + "/v1/events", {"Authorization": f"Bearer {w.key('globex').key}"})
+    try:
+        assert ours.status == 200 and theirs.status == 200
+        ours.next(lambda e: e.get("event") == "daemons", what="the stream up")
+        theirs.next(lambda e: e.get("event") == "daemons", what="the stream up")
+        w.say(bot, "second")
+        ev = ours.next(lambda e: e.get("event") == "conversation", what="a conversation event")
+        assert ev["json"]["conversation_id"] == cid
+        item = w.one("SELECT max(id) FROM conversation_items")[0]
+        assert ev["json"]["item_id"] == item
+        # the other tenant's stream goes on (heartbeats change) without it
+        for _ in range(2):
+            e = theirs.next(lambda e: e.get("event") in ("daemons", "conversation"))
+            assert e["event"] == "daemons", e
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_users_photo_is_streamed_from_telegram_for_the_tenant_only(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.say(bot, None, caption="look", photo=[{"file_id": "AgAD-small", "width": 1, "height": 1},
+                                            {"file_id": "AgAD-big", "width": 9, "height": 9}])
+    w.say(bot, "no file here")
+    cid = w.conv(api, bot)["id"]
+    items = api.get(f"/v1/conversations/{cid}/timeline").json()["items"]
+    photo = next(i for i in items if i.get("media_kind") == "photo")
+    plain = next(i for i in items if i.get("text") == "no file here")
+    data = bytes(range(256)) * 40
+    w.tg.rule("file", Reply.tg_ok({"file_id": "AgAD-big", "file_unique_id": "u",
+                                   "file_path": "photos/file_7.jpg"}),
+              token=bot.token, method="getFile")
+    w.tg.add_file(bot.token, "photos/file_7.jpg", data)
+    r = api.get(f"/v1/conversations/{cid}/items/{photo['id']}/media")
+    assert r.status_code == 200, r.text
+    assert r.content == data
+    assert "sandbox" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    call = w.tg.calls(token=bot.token, method="getFile")[-1]
+    assert call.request.query["file_id"] == ["AgAD-big"]  # the biggest size
+    problem(api.get(f"/v1/conversations/{cid}/items/{plain['id']}/media"), 404,
+            "media_not_found")
+    problem(w.key("globex").get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 404,
+            "media_not_found")
+    w.tg.clear_rules()
+    w.tg.rule("gone", Reply.tg_error(400, "Bad Request: wrong file_id"), method="getFile")
+    problem(api.get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 502,
+            "telegram_unreachable")
+
+
+def test_a_file_from_the_browser_is_sent_as_an_upload(w):
+    api = w.key()
+    bot = w.new_bot()
+    w.senderd()
+    mid = w.say(bot, "send me the invoice")
+    cid = w.conv(api, bot)["id"]
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    r = api.session.post(f"{w.base}/v1/conversations/{cid}/media",
+                         headers={"Authorization": f"Bearer {api.key}"}, timeout=10,
+                         files={"file": ("invoice.png", png, "image/png")},
+                         data={"caption": "Here <b>it</b> is", "reply_to_message_id": str(mid)})
+    assert r.status_code == 202, r.text
+    assert r.json()["method"] == "sendPhoto"
+    sent = wait_for(lambda: w.tg.calls(token=bot.token, method="sendPhoto"), 20,
+                    what="the upload sent")
+    assert sent[0].files["photo"] == ("invoice.png", png)
+    assert sent[0].params["caption"] == "Here <b>it</b> is"
+    items = api.get(f"/v1/conversations/{cid}/timeline").json()["items"]
+    assert (items[0]["method"], items[0]["text"], items[0]["reply_to"]) == (
+        "sendPhoto", "Here <b>it</b> is", mid)
+    doc = api.session.post(f"{w.base}/v1/conversations/{cid}/media", timeout=10,
+                           headers={"Authorization": f"Bearer {api.key}"},
+                           files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+    assert doc.json()["method"] == "sendDocument"
+    problem(api.post(f"/v1/conversations/{cid}/media", {"text": "no file"}), 415,
+            "unsupported_media_type")
+    problem(api.session.post(f"{w.base}/v1/conversations/{cid}/media", timeout=10,
+                             headers={"Authorization": f"Bearer {api.key}"},
+                             data={"caption": "x"}, files={"other": ("x", b"x")}),
+            422, "invalid_field", "file")
+    problem(w.key("globex").session.post(
+        f"{w.base}/v1/conversations/{cid}/media", timeout=10,
+        headers={"Authorization": f"Bearer {w.key('globex').key}"},
+        files={"file": ("a.pdf", b"%PDF", "application/pdf")}), 404, "conversation_not_found")
