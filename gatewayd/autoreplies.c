@@ -101,6 +101,7 @@ struct rfield {
 	const char *rule;
 };
 
+/* one_of - s is one of the NULL-ended words */
 static bool one_of(const char *s, const char *const *words)
 {
 	for (; *words; words++)
@@ -109,6 +110,7 @@ static bool one_of(const char *s, const char *const *words)
 	return false;
 }
 
+/* read_kind - keyword, hours or greeting */
 static bool read_kind(yajl_val v, struct rule_in *in, int f)
 {
 	static const char *const kinds[] = { "keyword", "hours", "greeting", NULL };
@@ -117,6 +119,7 @@ static bool read_kind(yajl_val v, struct rule_in *in, int f)
 	return in->v[f] && one_of(in->v[f], kinds);
 }
 
+/* read_match - exact, contains or regex */
 static bool read_match(yajl_val v, struct rule_in *in, int f)
 {
 	static const char *const matches[] = { "exact", "contains", "regex", NULL };
@@ -135,6 +138,7 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+/* read_pattern - 1 to TGM_REMATCH_PATTERN_MAX bytes (a regex is compiled later) */
 static bool read_pattern(yajl_val v, struct rule_in *in, int f)
 {
 	in->v[f] = YAJL_IS_STRING(v) ? v->u.string : NULL;
@@ -191,6 +195,7 @@ static bool read_time(yajl_val v, struct rule_in *in, int f)
 	       s[3] < '6';
 }
 
+/* read_text - 1 to 4096 characters, not only white space */
 static bool read_text(yajl_val v, struct rule_in *in, int f)
 {
 	const char *s = YAJL_IS_STRING(v) ? v->u.string : NULL;
@@ -204,6 +209,7 @@ static bool read_text(yajl_val v, struct rule_in *in, int f)
 	return false;
 }
 
+/* read_window - 10 seconds to 30 days */
 static bool read_window(yajl_val v, struct rule_in *in, int f)
 {
 	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 10 || YAJL_GET_INTEGER(v) > 2592000)
@@ -213,6 +219,7 @@ static bool read_window(yajl_val v, struct rule_in *in, int f)
 	return true;
 }
 
+/* read_enabled - true or false */
 static bool read_enabled(yajl_val v, struct rule_in *in, int f)
 {
 	in->v[f] = YAJL_IS_TRUE(v) ? "true" : "false";
@@ -332,6 +339,7 @@ static bool sql_refused(struct gw_req *r, PGresult *res)
 	return true;
 }
 
+/* on_created - the INSERT answered: 201, 404 without the bot, 422 at the cap */
 static void on_created(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err && sql_refused(r, res))
@@ -376,6 +384,7 @@ static bool rule_path(struct gw_req *r, char tenant[24])
 	return true;
 }
 
+/* on_changed - an UPDATE or DELETE answered: the rule, or which 404 */
 static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err && sql_refused(r, res))
@@ -427,6 +436,7 @@ void gw_autoreplies_delete(struct gw_req *r)
 		gw_query_sql(r, delete_sql, 3, p, on_changed);
 }
 
+/* on_ordered - the new order written (or refused): answer the list */
 static void on_ordered(struct gw_req *r, PGresult *res, const char *err)
 {
 	char tenant[24];

@@ -15,6 +15,7 @@
 #include "common/dbconn.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/rematch.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -65,8 +66,10 @@ struct wh_autoreply {
 	struct ar_rules **bots;
 	size_t n, cap;
 	struct tgm_pg *listen_pg; /* a session of its own: a connection LISTENs on one channel */
+	uint64_t answered, held; /* auto-replies queued, messages held back as a flood */
 };
 
+/* rules_clear - free a cache entry's rules; it is unloaded */
 static void rules_clear(struct ar_rules *rs)
 {
 	for (size_t i = 0; i < rs->n; i++) {
@@ -116,6 +119,7 @@ static void rule_fill(struct ar_rule *r, PGresult *res, int i)
 	}
 }
 
+/* rules_fill - the rules of load_sql's answer into rs, loaded now */
 static void rules_fill(struct ar_rules *rs, PGresult *res)
 {
 	rules_clear(rs);
@@ -140,6 +144,7 @@ static bool trimmed_equal(const char *text, const char *pattern)
 	return n == strlen(pattern) && strncasecmp(text, pattern, n) == 0;
 }
 
+/* rule_matches - r is a candidate for text (NULL: a message without text) */
 static bool rule_matches(const struct ar_rule *r, const char *text)
 {
 	if (r->kind != AR_KEYWORD)
@@ -193,6 +198,7 @@ static void job_params(const struct wh_job *j, char txt[4][24], const char *p[4]
 		p[3] = NULL;
 }
 
+/* on_fired - ar_fire answered: ring senderd if it queued, then relay */
 static void on_fired(struct wh_job *j, PGresult *res, const char *err)
 {
 	if (err) {
@@ -204,6 +210,7 @@ static void on_fired(struct wh_job *j, PGresult *res, const char *err)
 			  (long long)j->bot_id, (long long)j->user_id, PQgetvalue(res, 0, 0),
 			  PQgetvalue(res, 0, 1));
 		wh_ring(j->wh, j->bot_id);
+		j->wh->autoreply->answered++;
 	}
 	wh_bridge_user(j);
 }
@@ -229,6 +236,7 @@ static void evaluate(struct wh_job *j, const struct ar_rules *rs)
 		wh_bridge_user(j);
 }
 
+/* on_loaded - the bot's rules were read: cache them unless stale, then evaluate */
 static void on_loaded(struct wh_job *j, PGresult *res, const char *err)
 {
 	struct ar_rules *rs = entry(j->wh->autoreply, j->bot_id), fresh;
@@ -248,6 +256,7 @@ static void on_loaded(struct wh_job *j, PGresult *res, const char *err)
 	rules_clear(&fresh);
 }
 
+/* rules_then_evaluate - the bot's rules from the cache, or read first */
 static void rules_then_evaluate(struct wh_job *j)
 {
 	struct ar_rules *rs = entry(j->wh->autoreply, j->bot_id);
@@ -281,6 +290,7 @@ static void tell_admins(struct wh_job *j, int64_t rate)
 	wh_reply_text(j, admin, 0, text, NULL, NULL, 0);
 }
 
+/* on_flood - ar_flood answered: hold a flood (telling the admins once), else go on */
 static void on_flood(struct wh_job *j, PGresult *res, const char *err)
 {
 	if (err) {
@@ -290,6 +300,7 @@ static void on_flood(struct wh_job *j, PGresult *res, const char *err)
 	if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
 		if (PQgetvalue(res, 0, 1)[0] == 't')
 			tell_admins(j, tgm_botset_int(j->bot->settings, "flood_per_minute"));
+		j->wh->autoreply->held++;
 		wh_job_done(j, "flood: stored, neither relayed nor answered");
 		return;
 	}
@@ -323,6 +334,7 @@ static void forget(struct ar_rules *rs)
 	rules_clear(rs);
 }
 
+/* on_notify - tgm_autoreplies: a bot's rules changed (no payload: a reconnect) */
 static void on_notify(const char *payload, void *arg)
 {
 	struct wh_autoreply *ar = arg;
@@ -344,6 +356,15 @@ void wh_autoreply_start(struct webhookd *wh)
 	ar->listen_pg = tgm_dbconn_async(wh->ctx->base, wh->ctx->cfg, "webhookd-autoreplies",
 					 TGM_DBCONN_SESSION);
 	tgm_pg_listen(ar->listen_pg, "tgm_autoreplies", on_notify, ar);
+}
+
+void wh_autoreply_metrics(const struct webhookd *wh, struct evbuffer *out)
+{
+	tgm_metrics_one(out, "tgm_webhookd_autoreplies_total", "counter",
+			"auto-replies queued", wh->autoreply->answered);
+	tgm_metrics_one(out, "tgm_webhookd_flood_held_total", "counter",
+			"user messages stored but neither relayed nor answered (flood)",
+			wh->autoreply->held);
 }
 
 void wh_autoreply_free(struct webhookd *wh)

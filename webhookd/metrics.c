@@ -2,7 +2,8 @@
  * metrics.c - webhookd's /metrics (and /healthz) on [webhookd] metrics_listen, apart
  * from the public webhook listener: the updates and Stripe events received by route
  * and answer (2xx stored, 4xx refused, 5xx to be sent again), bots loaded, long polls
- * and calls in flight. All in memory: a scrape costs no query.
+ * and calls in flight, auto-replies queued and messages held as a flood (autoreply.c).
+ * All in memory: a scrape costs no query.
  */
 #include "webhookd/webhookd.h"
 #include "common/metrics.h"
@@ -21,6 +22,7 @@ static void write_metrics(struct evbuffer *out, void *arg)
 			"Telegram calls and stores in flight", (uint64_t)wh->inflight);
 	tgm_metrics_one(out, "tgm_webhookd_processing", "gauge",
 			"1 while a claim or an update is being processed", wh->processing ? 1 : 0);
+	wh_autoreply_metrics(wh, out);
 }
 
 int wh_metrics_start(struct webhookd *wh, char *err, size_t errlen)

@@ -122,9 +122,11 @@ void wh_store_free(struct webhookd *wh);
 bool wh_update_check(yajl_val u, bool internal, int64_t *update_id, int64_t *chat_id,
 		     const char **kind, char *err, size_t errlen);
 
-/* autoreply.c - the rules cache: LISTEN on tgm_autoreplies; free at stop */
+/* autoreply.c - the rules cache: LISTEN on tgm_autoreplies; free at stop; its counters
+ * for /metrics */
 void wh_autoreply_start(struct webhookd *wh);
 void wh_autoreply_free(struct webhookd *wh);
+void wh_autoreply_metrics(const struct webhookd *wh, struct evbuffer *out);
 
 /* forward.c - stored updates POSTed to the webhooks bots set through the Bot API */
 void wh_forward_start(struct webhookd *wh);

@@ -15,8 +15,9 @@ import time
 import zoneinfo
 
 import pytest
+import requests
 
-from conftest import wait_for
+from conftest import free_port, wait_for
 from test_senderd import needs_cryptography, tg  # noqa: F401 (fixtures)
 from test_webhookd import ADMIN, World, copies
 
@@ -211,7 +212,8 @@ def test_rule_changes_reach_webhookd(w):
 def test_flood_is_stored_not_relayed_nor_answered_and_admins_told_once(w):
     bot = w.new_bot(admin_chat_id=ADMIN, flood_per_minute=3)
     rule(w, bot, "keyword", "AR: got it", match="contains", pattern="spam", window=10)
-    w.webhookd()
+    port = free_port()
+    w.webhookd(metrics_listen=f"127.0.0.1:{port}")
     t = int(time.time())
     rows = say(w, bot, *[f"spam {i}" for i in range(6)], date=t)
     assert len(rows) == 6  # all stored
@@ -230,6 +232,9 @@ def test_flood_is_stored_not_relayed_nor_answered_and_admins_told_once(w):
     told = [r for r in w.replies(bot, chat=ADMIN) if "messages a minute" in r[2].get("text", "")]
     assert len(told) == 2
     assert len(copies(w, bot, ADMIN)) == 9
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert "tgm_webhookd_autoreplies_total 1\n" in metrics
+    assert "tgm_webhookd_flood_held_total 6\n" in metrics  # 3 + 1 + 1 + 1
 
 
 def test_flood_check_is_off_at_zero(w):

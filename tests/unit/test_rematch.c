@@ -41,7 +41,18 @@ static void test_refused(void)
 	refused("(a)\\1", "back-references");
 	refused("a{21}", "at most 20");
 	refused("a{1,99}", "at most 20");
-	refused("a{2}b{2}c{2}", "at most 2 repetitions");
+	refused("a+++++++++++++", "cannot follow another");
+	refused("a??", "cannot follow another");
+	refused("(a{2}){3}*", "repeated group cannot hold");
+	refused("(ab){3}*", "cannot follow another");
+	refused("((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+", "repeated group cannot hold");
+	refused("((a|b){20}){20}", "repeated group cannot hold");
+	refused("(a|b|)+", "repeated group cannot hold");
+	refused("((|a)x)*", "repeated group cannot hold");
+	refused("(x(a?|b))+", "repeated group cannot hold");
+	refused("(abcdefghij){20}(abcdefghij){20}(abcdefghij){20}(abcdefghij){20}"
+		"(abcdefghij){20}", "too big");
+	refused("([[:alpha:]]{20}){20}", "repeated group cannot hold");
 	refused("(unclosed", "not a valid extended regular expression");
 	refused("[z-a]", "not a valid extended regular expression");
 }
@@ -54,6 +65,12 @@ static void test_match(void)
 	CHECK(!matches("^order +#?[0-9]{2,8}$", "order #1"));
 	CHECK(matches("refund|money back", "I want my MONEY BACK"));
 	CHECK(matches("a\\{1\\}", "a{1}")); /* escaped braces are no repetition */
+	CHECK(matches("a{2}b{2}c{2}d+e+f+g+h+", "aabbccddeeffgghh"));
+	CHECK(matches("^[[:alpha:]]+ [0-9]{2,8}$", "Order 1234"));
+	CHECK(matches("[]a]+", "]]a")); /* ] first in a bracket is itself */
+	CHECK(matches("^(hi|hello|hey)+ there$", "HeyHi there"));
+	CHECK(matches("(|a)b", "b")); /* an empty alternative is fine unrepeated */
+	CHECK(matches("((ab|cd) ?x)", "cd x"));
 	memset(big, 'x', sizeof(big) - 2);
 	big[sizeof(big) - 2] = 'y';
 	big[sizeof(big) - 1] = '\0';
