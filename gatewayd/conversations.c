@@ -95,6 +95,7 @@ struct list_query {
 	char tenant[24], me[24], fetch[24];
 };
 
+/* bad - answers 422 invalid_parameter naming the query parameter; returns false */
 static bool bad(struct gw_req *r, const char *name, const char *detail)
 {
 	gw_reply_problem(r, 422, "invalid_parameter", detail, name);
@@ -159,6 +160,8 @@ static bool times_ok(struct gw_req *r, struct list_query *q)
 	return true;
 }
 
+/* read_query - the list's filters from the query string into q, and the page's cursor
+ * and size; false after a 422 */
 static bool read_query(struct gw_req *r, struct list_query *q)
 {
 	q->p[P_STATE] = gw_query(r, "state");
@@ -174,6 +177,7 @@ static bool read_query(struct gw_req *r, struct list_query *q)
 	return gw_inbox_after(r, 2, &q->p[P_AFTER], q->fetch);
 }
 
+/* on_list - list_sql or hits_sql answered: the page of conversations */
 static void on_list(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -217,6 +221,7 @@ void gw_conversations_list(struct gw_req *r)
 		gw_query_sql(r, list_sql, NP, q->p, on_list);
 }
 
+/* on_get - get_sql answered: the conversation, or a 404 */
 static void on_get(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)

@@ -63,6 +63,8 @@ static void answer_updated(struct gw_req *r, PGresult *res)
 	gw_reply_raw(r, 200, PQgetvalue(res, 0, 1));
 }
 
+/* on_updated - update_sql answered: the conversation, a 404 when there is none, or a
+ * 422 when assignee_id is not an enabled account of the tenant */
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -117,6 +119,7 @@ void gw_conversations_update(struct gw_req *r)
 	gw_query_sql(r, update_sql, 8, p, on_updated);
 }
 
+/* on_read - read_sql answered (unread set to 0): the conversation, or a 404 */
 static void on_read(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)

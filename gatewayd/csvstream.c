@@ -28,6 +28,7 @@ struct csv {
 	bool querying, gone, detached;
 };
 
+/* csv_free - frees the stream's query parameters and the stream */
 static void csv_free(struct csv *x)
 {
 	for (int i = 0; i <= x->nparams; i++)
@@ -45,6 +46,8 @@ static void finish(struct csv *x)
 	csv_free(x);
 }
 
+/* on_close - the client left: the stream ends now, or when its query in flight
+ * answers */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct csv *x = arg;
@@ -77,6 +80,7 @@ static void cell(struct tgm_buf *b, const char *v, bool guard, bool last)
 
 static void next_batch(struct csv *x);
 
+/* on_flushed - a batch is written out to the client: reads the next one */
 static void on_flushed(struct evhttp_connection *conn, void *arg)
 {
 	next_batch(arg);
@@ -92,6 +96,8 @@ static bool next_part(struct csv *x)
 	return true;
 }
 
+/* on_batch - a part's query answered: writes its rows as CSV, moves the cursor to the
+ * last row, then reads the next batch (after the flush), the next part, or ends */
 static void on_batch(PGresult *res, const char *err, void *arg)
 {
 	struct csv *x = arg;
@@ -134,6 +140,8 @@ static void on_batch(PGresult *res, const char *err, void *arg)
 	evbuffer_free(out);
 }
 
+/* next_batch - reads the next CSV_BATCH rows of the current part after its cursor
+ * (on_batch answers) */
 static void next_batch(struct csv *x)
 {
 	x->querying = true;

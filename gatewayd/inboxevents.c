@@ -26,6 +26,8 @@ static const char news_sql[] =
 static int64_t last_item = -1;
 static bool querying;
 
+/* on_news - news_sql answered: a "conversation" event to each tenant for each
+ * conversation with new items, and the cursor moved to the highest item seen */
 static void on_news(PGresult *res, const char *err, void *arg)
 {
 	struct gw_events *ev = arg;

@@ -28,6 +28,7 @@ struct media {
 	char *token;
 };
 
+/* media_free - wipes and frees the opened token, then the media */
 static void media_free(void *p)
 {
 	struct media *m = p;
@@ -39,6 +40,7 @@ static void media_free(void *p)
 	free(m);
 }
 
+/* unreachable - answers 502 telegram_unreachable, saying why */
 static void unreachable(struct gw_req *r, const char *why)
 {
 	gw_reply_problem(r, 502, "telegram_unreachable", why, NULL);
@@ -84,6 +86,8 @@ static void get_file(struct gw_req *r, const char *file_id)
 	free(id);
 }
 
+/* on_found - find_sql answered: opens the bot's token and asks getFile for the file's
+ * path; a 404 when the item has no file, a 502 when the token does not open */
 static void on_found(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct media *m = r->data;

@@ -47,6 +47,7 @@ struct reply {
 	char *made; /* the text made from a quick reply */
 };
 
+/* reply_free - frees a reply and the text made from its quick reply */
 static void reply_free(void *p)
 {
 	struct reply *rp = p;
@@ -55,6 +56,8 @@ static void reply_free(void *p)
 	free(rp);
 }
 
+/* on_queued - queue_sql answered: rings the bot's doorbell and answers 202 with the
+ * message's id, status queued and the text */
 static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct reply *rp = r->data;
@@ -138,6 +141,8 @@ static void queue(struct gw_req *r, PGresult *res)
 	free(topic);
 }
 
+/* on_found - find_sql answered: makes the text from the quick reply when none was
+ * given, checks its length and queues it; a 404 or 422 otherwise */
 static void on_found(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct reply *rp = r->data;

@@ -41,6 +41,7 @@ static const char agents_sql[] =
 	"   FROM x GROUP BY x.account_id) s"
 	"  LEFT JOIN accounts a ON a.id = s.account_id), '[]')) FROM p";
 
+/* on_conv - conv_sql answered: the conversation's statistics, or a 404 */
 static void on_conv(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)

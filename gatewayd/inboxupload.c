@@ -50,6 +50,8 @@ static void kind(const char *type, const char **method, const char **field)
 	*field = "document";
 }
 
+/* on_queued - queue_sql answered: rings the bot's doorbell and answers 202 with the
+ * message's id, status queued and the method; a 404 without the conversation */
 static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 {
 	int64_t id = 0, bot = 0;

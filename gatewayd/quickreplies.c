@@ -53,6 +53,8 @@ static bool qr_path(struct gw_req *r, char id[24], char tenant[24])
 	return true;
 }
 
+/* on_qr - create_sql, update_sql or delete_sql answered: the quick reply (201 when
+ * created), or a 404 */
 static void on_qr(struct gw_req *r, PGresult *res, const char *err)
 {
 	bool created = evhttp_request_get_command(r->req) == EVHTTP_REQ_POST;

@@ -85,6 +85,8 @@ static bool tag_path(struct gw_req *r, const char *name, char id[24])
 	return true;
 }
 
+/* on_tag - create_sql, update_sql or delete_sql answered: the tag (201 when created),
+ * a 409 when the name is taken, or a 404 */
 static void on_tag(struct gw_req *r, PGresult *res, const char *err)
 {
 	bool created = evhttp_request_get_command(r->req) == EVHTTP_REQ_POST;
@@ -148,6 +150,8 @@ struct conv_tag {
 	char conv[24], tenant[24], tag[24];
 };
 
+/* on_changed - attach_sql or detach_sql answered: reads the conversation's tags (tags_sql);
+ * a 404 when the conversation or the tag is missing */
 static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct conv_tag *ct = r->data;

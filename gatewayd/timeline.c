@@ -56,6 +56,7 @@ static const char note_sql[] =
 	" SELECT c.id, c.tenant_id, 'note', $3, $4 FROM conversations c"
 	" WHERE c.id = $1 AND c.tenant_id = $2 RETURNING " ITEM_JSON;
 
+/* on_timeline - timeline_sql answered: the page of items, or a 404 */
 static void on_timeline(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)
@@ -77,6 +78,7 @@ void gw_timeline_get(struct gw_req *r)
 		     on_timeline);
 }
 
+/* on_note - note_sql answered: the note (201), or a 404 */
 static void on_note(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # lint.sh - a checksrc-style pass over the C sources: banned functions, a first
 # comment in every file, no line over 100 columns, database connections only through
-# common/dbconn.h; then docs/openapi.yaml through @redocly/cli lint (errors fail,
+# common/dbconn.h, a `name - what` comment above every static function
+# (scripts/comments.py); then docs/openapi.yaml through @redocly/cli lint (errors fail,
 # warnings are shown).
 set -u
 status=0
@@ -20,6 +21,17 @@ for f in $files; do
 	awk -v f="$f" 'length($0) > 100 { print "lint: " f ":" NR ": line over 100 columns"; bad=1 } END { exit bad }' \
 		"$f" || status=1
 done
+# every static function has a `name - what` comment above it. These files still lack
+# theirs (their branch writes them): remove each from the list once it is commented.
+comments_todo='webhookd/autoreply.c gatewayd/autoreplies.c'
+commented=$(find common gatewayd senderd webhookd billingd tgmctl -name '*.[ch]' | sort)
+for f in $comments_todo; do
+	commented=$(echo "$commented" | grep -vxF "$f")
+	python3 scripts/comments.py "$f" >/dev/null &&
+		echo "lint: note: $f has all its comments now: take it out of comments_todo"
+done
+python3 scripts/comments.py $commented ||
+	{ echo "lint: say above each static function what it does (/* name - what */)"; status=1; }
 redocly=tests/node_modules/.bin/redocly
 if [ ! -x "$redocly" ]; then
 	echo "lint: $redocly is missing: the npm package @redocly/cli (npm ci --prefix tests)"

@@ -30,6 +30,7 @@
  * going out after a small claim, while the next claims grow (x4) to the buffer's size */
 #define CLAIM_FIRST 16
 
+/* bucket_of - the bucket of sd->lanes holding the bot's lane (a Fibonacci hash) */
 static unsigned bucket_of(int64_t bot_id)
 {
 	return (unsigned)((uint64_t)bot_id * 0x9E3779B97F4A7C15ULL >> 54) % SD_LANE_BUCKETS;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* valid_scope - whether s is a key scope: admin, send or read */
 static bool valid_scope(const char *s)
 {
 	return !strcmp(s, "admin") || !strcmp(s, "send") || !strcmp(s, "read");
@@ -52,6 +53,8 @@ static int key_create_args(int argc, char **argv, struct key_args *a)
 	return 0;
 }
 
+/* key_create - `key create`: makes an API key (and the tenant with --create-tenant) and
+ * prints it, once; 0, 1 on an error, 2 after a usage error */
 static int key_create(struct ctl *c, int argc, char **argv)
 {
 	struct key_args a;
@@ -95,6 +98,8 @@ static int key_create(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* key_list - `key list`: prints every API key (its prefix only) with its tenant, scope
+ * and state; 0, or 1 on an error */
 static int key_list(struct ctl *c, int argc, char **argv)
 {
 	char err[512];
@@ -128,6 +133,8 @@ static int key_list(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* key_revoke - `key revoke ID`: revokes the key at once; 0, 1 on an error or an
+ * unknown key, 2 after a usage error */
 static int key_revoke(struct ctl *c, int argc, char **argv)
 {
 	char err[512];

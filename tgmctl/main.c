@@ -39,6 +39,7 @@ static const struct {
 	  "usage: tgmctl config --defaults\nprint the default configuration\n" },
 };
 
+/* usage - prints tgmctl's help (its commands and options) to out */
 static void usage(FILE *out)
 {
 	fputs("usage: tgmctl [-c FILE] COMMAND [ARGS]   (tgmctl COMMAND --help for one)\n"

@@ -15,6 +15,7 @@
 
 #define ALIVE_S "15"
 
+/* discard - curl's write callback for /healthz: drops the body */
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
 	return size * n;
@@ -82,6 +83,7 @@ static bool daemon_alive(PGconn *conn, const char *name)
 	return alive;
 }
 
+/* print_queues - prints the messages waiting (queued, retrying, sending) per bot */
 static void print_queues(PGconn *conn)
 {
 	PGresult *r = tgm_db_query(conn,

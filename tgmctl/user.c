@@ -21,6 +21,7 @@ struct user_opts {
 	bool create_tenant; /* --create-tenant: make the tenant when it does not exist */
 };
 
+/* valid_role - whether s is an account role: owner, admin, agent or viewer */
 static bool valid_role(const char *s)
 {
 	return !strcmp(s, "owner") || !strcmp(s, "admin") || !strcmp(s, "agent") ||
@@ -82,6 +83,8 @@ static void show_password(const char *password, bool made)
 	}
 }
 
+/* user_create - `user create`: makes a dashboard account (and the tenant with
+ * --create-tenant) and shows its password; 0, 1 on an error, 2 after a usage error */
 static int user_create(struct ctl *c, int argc, char **argv)
 {
 	struct user_opts o = { 0 };
@@ -133,6 +136,8 @@ static int user_create(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* user_list - `user list`: prints every account with its tenant, role, last login
+ * and state (active, locked, disabled); 0, or 1 on an error */
 static int user_list(struct ctl *c, int argc, char **argv)
 {
 	char err[512];
@@ -191,6 +196,8 @@ static int change(struct ctl *c, const char *email, const char *sql, const char 
 	return 0;
 }
 
+/* user_disable - `user disable EMAIL`: disables the account, which ends its sessions;
+ * 0, 1 on an error, 2 after a usage error */
 static int user_disable(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
@@ -202,6 +209,8 @@ static int user_disable(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* user_reset - `user reset-password EMAIL`: a new password (from stdin, or made and shown),
+ * the account unlocked and its sessions ended; 0, 1 on an error, 2 after a usage error */
 static int user_reset(struct ctl *c, int argc, char **argv)
 {
 	struct user_opts o = { 0 };

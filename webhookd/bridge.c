@@ -125,11 +125,13 @@ struct bridge {
 	void (*then)(struct wh_job *j, int64_t thread);
 };
 
+/* admin_of - the bot's admin group (admin_chat_id), 0 when it has none */
 static int64_t admin_of(const struct wh_job *j)
 {
 	return tgm_botset_int(j->bot->settings, "admin_chat_id");
 }
 
+/* relayable - whether msg has content that can be copied (not a service message) */
 static bool relayable(yajl_val msg)
 {
 	for (size_t i = 0; content_keys[i]; i++)
@@ -138,6 +140,8 @@ static bool relayable(yajl_val msg)
 	return false;
 }
 
+/* message_cost - the credits the job's message costs: the cost setting of its first
+ * content key found in cost_keys, else cost_other */
 static int64_t message_cost(const struct wh_job *j)
 {
 	for (size_t i = 0; i < sizeof(cost_keys) / sizeof(cost_keys[0]); i++)
@@ -146,6 +150,7 @@ static int64_t message_cost(const struct wh_job *j)
 	return tgm_botset_int(j->bot->settings, "cost_other");
 }
 
+/* i64 - v as decimal text in out (a query parameter) */
 static void i64(char *out, size_t n, int64_t v)
 {
 	snprintf(out, n, "%lld", (long long)v);
@@ -161,6 +166,8 @@ static void on_direct(const struct tgm_tg_result *r, void *arg)
 		log_warn("a forum call failed: %s", r->description ? r->description : "no answer");
 }
 
+/* direct - calls Telegram's method with g's JSON at once (not through the outbound
+ * queue), counted in flight; frees g; cb answers */
 static void direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb cb, void *arg)
 {
 	size_t len;
@@ -187,6 +194,8 @@ static void card_text(PGresult *res, int64_t user, char *out, size_t n)
 		 PQgetvalue(res, 0, 7)[0] == 't' ? "\n🚫 Banned" : "");
 }
 
+/* card_buttons - the info card's reply_markup: one row of Info, Gift and Ban buttons
+ * whose callback_data is "action:user" */
 static void card_buttons(yajl_gen g, int64_t user)
 {
 	static const char *const labels[] = { "Info", "Gift", "Ban" };
@@ -216,6 +225,8 @@ struct pin {
 	int64_t admin;
 };
 
+/* on_card_sent - sendMessage of the info card answered: pins the card (without
+ * notification) when it was sent, logs when not; frees the pin */
 static void on_card_sent(const struct tgm_tg_result *r, void *arg)
 {
 	struct pin *p = arg;
@@ -278,6 +289,7 @@ static struct bridge *bridge_of(struct wh_job *j, int64_t user, int64_t admin,
 	return br;
 }
 
+/* topic_params - the bridge's bot, user, admin group and thread as query parameters */
 static void topic_params(const struct bridge *br, char p[4][24])
 {
 	i64(p[0], 24, br->j->bot->id);
@@ -292,6 +304,7 @@ struct bq {
 	void (*cb)(struct bridge *br, PGresult *res, const char *err);
 };
 
+/* on_bq - a bquery's answer: frees the carrier and hands res and err to its callback */
 static void on_bq(PGresult *res, const char *err, void *arg)
 {
 	struct bq *q = arg;
@@ -302,6 +315,7 @@ static void on_bq(PGresult *res, const char *err, void *arg)
 	cb(br, res, err);
 }
 
+/* bquery - runs sql with the bridge in place of the job; cb(br, res, err) answers */
 static void bquery(struct bridge *br, const char *sql, int n, const char *const *params,
 		   void (*cb)(struct bridge *, PGresult *, const char *))
 {
@@ -312,6 +326,7 @@ static void bquery(struct bridge *br, const char *sql, int n, const char *const 
 	tgm_pg_query(br->j->wh->ctx->db, sql, n, params, on_bq, q);
 }
 
+/* bridge_go - the topic is there: frees the bridge and goes on with then(j, thread) */
 static void bridge_go(struct bridge *br)
 {
 	struct wh_job *j = br->j;
@@ -322,6 +337,8 @@ static void bridge_go(struct bridge *br)
 	then(j, thread);
 }
 
+/* bridge_fail - no topic: frees the bridge and postpones the job (RETRY_SECONDS) or
+ * ends it, with outcome */
 static void bridge_fail(struct bridge *br, const char *outcome, bool postpone)
 {
 	struct wh_job *j = br->j;
@@ -333,6 +350,8 @@ static void bridge_fail(struct bridge *br, const char *outcome, bool postpone)
 		wh_job_done(j, outcome);
 }
 
+/* on_card_row - card_sql answered: sends the info card into the new topic when the
+ * user was found, then goes on */
 static void on_card_row(struct bridge *br, PGresult *res, const char *err)
 {
 	if (!err && PQntuples(res) == 1)
@@ -340,6 +359,8 @@ static void on_card_row(struct bridge *br, PGresult *res, const char *err)
 	bridge_go(br);
 }
 
+/* on_topic_saved - topic_made_sql answered: reads the user's card row (on_card_row), or
+ * postpones the job when saving failed */
 static void on_topic_saved(struct bridge *br, PGresult *res, const char *err)
 {
 	char p[4][24];
@@ -354,6 +375,9 @@ static void on_topic_saved(struct bridge *br, PGresult *res, const char *err)
 	bquery(br, card_sql, 2, params, on_card_row);
 }
 
+/* topic_name - a new topic's name in out: the bot's topic_name setting with
+ * {first_name}, {last_name}, {username} and {user_id} filled in, cut to TOPIC_NAME_MAX
+ * characters; the user id when that leaves it empty */
 static void topic_name(struct wh_job *j, int64_t user, char *out, size_t n)
 {
 	const char *t = tgm_botset_str(j->bot->settings, "topic_name");
@@ -392,6 +416,7 @@ struct made {
 	char name[TOPIC_NAME_MAX * 4 + 8];
 };
 
+/* on_released - topic_release_sql answered (the claim is given up): postpones the job */
 static void on_released(struct bridge *br, PGresult *res, const char *err)
 {
 	(void)res;
@@ -399,6 +424,8 @@ static void on_released(struct bridge *br, PGresult *res, const char *err)
 	bridge_fail(br, "createForumTopic failed", true);
 }
 
+/* on_created - createForumTopic answered: saves the new thread (topic_made_sql), or
+ * releases the claim when Telegram made no topic */
 static void on_created(const struct tgm_tg_result *r, void *arg)
 {
 	struct made *m = arg;
@@ -422,6 +449,8 @@ static void on_created(const struct tgm_tg_result *r, void *arg)
 	free(m);
 }
 
+/* create_topic - asks Telegram for the user's topic in the admin group (createForumTopic,
+ * named by topic_name) */
 static void create_topic(struct bridge *br)
 {
 	struct made *m = tgm_xcalloc(1, sizeof(*m));
@@ -436,6 +465,8 @@ static void create_topic(struct bridge *br)
 	direct(br->j, "createForumTopic", g, on_created, m);
 }
 
+/* on_topic - topic_sql answered: goes on with the thread found, creates the topic when
+ * this webhookd claimed it, else postpones (another one is creating it) */
 static void on_topic(struct bridge *br, PGresult *res, const char *err)
 {
 	if (err) {
@@ -489,6 +520,8 @@ static const char *credits_words(char *out, size_t n, const char *value)
 	return tgm_text_count(out, n, "credits", v, NULL);
 }
 
+/* on_low - low_sql answered: tells the user when their balance just fell below
+ * low_balance, then copies the message into the topic */
 static void on_low(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[256], credits[64];
@@ -502,6 +535,8 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
 	copy_into_topic(j, j->peer_thread);
 }
 
+/* no_credits - tells the user they have no credits (with a Buy button); the message is
+ * not relayed */
 static void no_credits(struct wh_job *j)
 {
 	const char *label[] = { tgm_text("button_buy", NULL) }, *const data[] = { "buy" };
@@ -511,6 +546,8 @@ static void no_credits(struct wh_job *j)
 	wh_job_done(j, "not relayed: no credits");
 }
 
+/* on_debited - debit_sql answered: no_credits when refused, else checks the low balance
+ * warning (low_sql); postpones on a database error */
 static void on_debited(struct wh_job *j, PGresult *res, const char *err)
 {
 	char p[3][24];
@@ -575,6 +612,7 @@ struct admin_cmd {
 	int64_t user, thread;
 };
 
+/* copy_to_user - queues a copy of the admin's message to the user (bridge "user") */
 static void copy_to_user(struct wh_job *j, int64_t user, int64_t thread)
 {
 	int64_t mid = 0;
@@ -587,6 +625,8 @@ static void copy_to_user(struct wh_job *j, int64_t user, int64_t thread)
 	wh_job_done(j, "relayed to the user");
 }
 
+/* on_info - card_sql answered for /info (or the Info button): the user's card in the
+ * topic, or "no such user" */
 static void on_info(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[1024];
@@ -600,6 +640,8 @@ static void on_info(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_done(j, "admin /info");
 }
 
+/* on_banned - ban_sql answered: says in the topic that the user is banned or unbanned;
+ * postpones on a database error */
 static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 {
 	bool ban = j->text && strncmp(j->text, "/ban", 4) == 0;
@@ -613,6 +655,8 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_done(j, ban ? "admin /ban" : "admin /unban");
 }
 
+/* on_gifted - gift_sql answered: tells the topic and the user the credits given, or the
+ * topic that the gift failed */
 static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[200], credits[64];
@@ -631,6 +675,8 @@ static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_done(j, "admin /gift");
 }
 
+/* on_closed - close_sql answered: closes or reopens the forum topic itself
+ * (closeForumTopic, reopenForumTopic) */
 static void on_closed(struct wh_job *j, PGresult *res, const char *err)
 {
 	bool close = j->text && strncmp(j->text, "/close", 6) == 0;
@@ -646,6 +692,8 @@ static void on_closed(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_done(j, close ? "admin /close" : "admin /reopen");
 }
 
+/* admin_command - runs an admin's command in a user's topic: /info, /ban, /unban,
+ * /gift N, /close, /reopen; anything else gets the help text */
 static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
 {
 	char p[4][24], word[16] = "";
@@ -678,6 +726,8 @@ static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
 	}
 }
 
+/* on_topic_user - topic_user_sql answered for an admin's message: runs a command, or
+ * copies the message to the topic's user; ignores other topics and service messages */
 static void on_topic_user(struct wh_job *j, PGresult *res, const char *err)
 {
 	int64_t user = 0, thread = 0;
@@ -740,6 +790,8 @@ static void answer(struct wh_job *j, const char *text)
 	direct(j, "answerCallbackQuery", g, on_direct, j->wh);
 }
 
+/* on_button_user - topic_user_sql answered for a card button: Ban bans, Info shows the
+ * card, Gift tells how; a button outside its user's topic is refused */
 static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 {
 	char p[3][24], action[16] = "";
@@ -769,6 +821,8 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 	}
 }
 
+/* card_button - a press on an info card's button: finds the user of the topic it was
+ * pressed in (topic_user_sql, on_button_user); ignores unknown buttons */
 static void card_button(struct wh_job *j)
 {
 	const char *thread_path[] = { "message", "message_thread_id", NULL };
@@ -808,6 +862,8 @@ static void copy_again(struct wh_job *j, int64_t thread)
 	wh_job_done(j, "topic made again, message resent");
 }
 
+/* on_lost - topic_lost_sql answered (the lost topic forgotten): makes the topic again
+ * and resends the copy (copy_again); postpones on a database error */
 static void on_lost(struct wh_job *j, PGresult *res, const char *err)
 {
 	(void)res;
@@ -839,6 +895,8 @@ void wh_bridge_internal(struct wh_job *j)
 	}
 }
 
+/* on_member_thread - thread_sql answered for a my_chat_member update: says in the
+ * user's topic that they blocked (kicked, left) or unblocked the bot */
 static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
 {
 	const char *st = tgm_json_get_str(tgm_json_get(j->body, "new_chat_member"), "status");
@@ -868,6 +926,8 @@ void wh_bridge_member(struct wh_job *j)
 	wh_job_query(j, thread_sql, 3, params, on_member_thread);
 }
 
+/* on_swept - sweep_sql answered: wakes the processing when failed copies became
+ * updates */
 static void on_swept(PGresult *res, const char *err, void *arg)
 {
 	struct webhookd *wh = arg;

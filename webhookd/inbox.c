@@ -43,6 +43,8 @@ static bool inbox_wanted(const struct wh_job *j)
 	return j->msg && strcmp(j->chat_type, "private") == 0;
 }
 
+/* on_recorded - record_sql or topic_sql answered: goes on with the job's inbox_next, or
+ * postpones the update on a database error */
 static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 {
 	void (*next)(struct wh_job *j) = j->inbox_next;
