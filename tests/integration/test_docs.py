@@ -203,3 +203,12 @@ def test_billing_notices_are_in_the_catalog_and_documented():
     assert not unknown, f"notices neither in the catalog nor rendered: {unknown}"
     missing = {n for n in recorded if f"`{n}`" not in doc}
     assert not missing, f"docs/texts.md misses the notices {missing}"
+
+
+def test_every_migration_is_listed_in_tgmctl_md():
+    """docs/tgmctl.md lists every numbered migration of sql/, and no other."""
+    doc = (REPO / "docs/tgmctl.md").read_text()
+    listed = set(re.findall(r"^- `(\d{3}_[a-z_]+)`:", doc, re.M))
+    files = {p.stem for p in (REPO / "sql").glob("[0-9][0-9][0-9]_*.sql")}
+    assert listed == files, (f"missing from docs/tgmctl.md: {sorted(files - listed)}; "
+                             f"listed without a file: {sorted(listed - files)}")
