@@ -36,13 +36,13 @@ static const struct entry entries[] = {
 	{ "balance_bar", "en", NULL, "Credits: {credits}/{full} [{bar}] {percent}%" },
 	{ "balance_pass", "en", NULL, "Time pass: active until {until}" },
 	{ "balance_low_hint", "en", NULL, "⚠️ Your balance is low: /buy to top up." },
-	/* charging user messages (webhookd/bridge.c) */
+	/* charging user messages (webhookd/relay.c) */
 	{ "low_balance", "en", NULL,
 	  "⚠️ Your balance is low: {credits} left. /buy to top up." },
 	{ "no_credit", "en", "no_credit_text", TGM_TEXT_NO_CREDIT },
 	{ "button_buy", "en", NULL, "Buy credits" },
 	{ "gift_received", "en", NULL, "🎁 You received a gift. Balance: {credits}." },
-	/* the admin group's topics (webhookd/bridge.c) */
+	/* the admin group's topics (webhookd/topic.c, admin.c, repair.c) */
 	{ "gift_sent", "en", NULL, "🎁 Gift sent. Balance: {credits}." },
 	{ "gift_failed", "en", NULL, "The gift failed." },
 	{ "gift_how", "en", NULL, "Write /gift N in the topic to gift N credits." },

@@ -184,3 +184,8 @@ bool tgm_parse_int64(const char *s, int64_t *out)
 	*out = v;
 	return true;
 }
+
+void tgm_i64(char *out, size_t n, int64_t v)
+{
+	snprintf(out, n, "%lld", (long long)v);
+}

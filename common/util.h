@@ -40,5 +40,7 @@ const char *tgm_words_next(const char **p, size_t *n);
 
 /* tgm_parse_int64 - a whole decimal string into *out; false on anything else */
 bool tgm_parse_int64(const char *s, int64_t *out);
+/* tgm_i64 - v as decimal text in out (n bytes: 24 hold any); a query parameter */
+void tgm_i64(char *out, size_t n, int64_t v);
 
 #endif

@@ -212,7 +212,7 @@ static void on_fired(struct wh_job *j, PGresult *res, const char *err)
 		wh_ring(j->wh, j->bot_id);
 		j->wh->autoreply->answered++;
 	}
-	wh_bridge_user(j);
+	wh_relay_user(j);
 }
 
 /* evaluate - the rules as cached: fire the first candidate that may, then relay */
@@ -233,7 +233,7 @@ static void evaluate(struct wh_job *j, const struct ar_rules *rs)
 	tgm_buf_free(&ids);
 	yajl_gen_free(params);
 	if (!any)
-		wh_bridge_user(j);
+		wh_relay_user(j);
 }
 
 /* on_loaded - the bot's rules were read: cache them unless stale, then evaluate */
@@ -314,7 +314,7 @@ void wh_autoreply(struct wh_job *j)
 	const char *p[5];
 
 	if (j->user_id == 0) { /* not a person (a bot): never answered, never counted */
-		wh_bridge_user(j);
+		wh_relay_user(j);
 		return;
 	}
 	if (rate <= 0) {

@@ -281,7 +281,7 @@ void wh_callback(struct wh_job *j)
 		return;
 	}
 	if (data && strchr(data, ':') && tgm_botset_int(j->bot->settings, "admin_chat_id")) {
-		wh_bridge_admin(j); /* the info card's buttons */
+		wh_admin_message(j); /* the info card's buttons */
 		return;
 	}
 	answer_callback(j, NULL);

@@ -1,12 +1,14 @@
 /*
- * job.h - one stored update being processed (process.c runs it; commands.c and
- * bridge.c act on it). Every step is idempotent: an update processed twice (a crash
- * before wh_finish committed) sends its replies once and charges once (ledger keys).
+ * job.h - one stored update being processed (process.c runs it; commands.c,
+ * autoreply.c, relay.c, admin.c, topic.c and repair.c act on it). Every step is
+ * idempotent: an update processed twice (a crash before wh_finish committed) sends its
+ * replies once and charges once (ledger keys).
  */
 #ifndef WEBHOOKD_JOB_H
 #define WEBHOOKD_JOB_H
 
 #include "webhookd/webhookd.h"
+#include "common/telegram.h"
 
 #include <yajl/yajl_gen.h>
 
@@ -31,7 +33,7 @@ struct wh_job {
 	yajl_gen replies;
 	int nreplies;
 	bool billing;          /* hand the update to billingd */
-	/* bridge.c: the user and topic an admin's command or button is about */
+	/* admin.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
 	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
 };
@@ -50,7 +52,7 @@ void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *p
 void wh_reply_begin(struct wh_job *j, int64_t chat, const char *method, int64_t thread);
 void wh_reply_end(struct wh_job *j);
 /* wh_reply_end_bridge - end, and mark the message as the bridge's: "topic" (a copy into
- * user's topic thread) or "user" (a copy to user); bridge.c repairs their failures */
+ * user's topic thread) or "user" (a copy to user); repair.c repairs their failures */
 void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int64_t thread);
 /* wh_reply_text - a sendMessage of text, with an inline keyboard of one row of
  * buttons (labels[i] -> callback data[i], n of them; n 0: none) */
@@ -75,15 +77,43 @@ void wh_command(struct wh_job *j);
 void wh_callback(struct wh_job *j);
 
 /* autoreply.c - a user's private message that is not a command: the flood check and
- * the auto-reply rules, then the bridge (wh_bridge_user) unless the user floods */
+ * the auto-reply rules, then the relay to the topic (wh_relay_user) unless the user
+ * floods */
 void wh_autoreply(struct wh_job *j);
 
-/* bridge.c */
-void wh_bridge_user(struct wh_job *j);
-void wh_bridge_admin(struct wh_job *j);
-/* wh_bridge_member - a user blocked or unblocked the bot: say so in their topic */
-void wh_bridge_member(struct wh_job *j);
-/* wh_bridge_internal - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
-void wh_bridge_internal(struct wh_job *j);
+/* a database error postpones a job's update this long */
+#define WH_RETRY_SECONDS 5
+
+/* topic.c - the user's topic in the bot's admin group */
+/* wh_topic_admin - the bot's admin group (admin_chat_id), 0 when it has none */
+int64_t wh_topic_admin(const struct wh_job *j);
+/* wh_topic_with - the user's topic (made, with its info card, when missing), then
+ * then(j, thread); a failure postpones or ends the job */
+void wh_topic_with(struct wh_job *j, int64_t user, void (*then)(struct wh_job *, int64_t));
+/* wh_topic_say - text into the topic thread (through the outbound queue) */
+void wh_topic_say(struct wh_job *j, int64_t thread, const char *text);
+/* wh_topic_card_sql ($1 bot, $2 user) and wh_topic_card_text: the user's info card */
+extern const char wh_topic_card_sql[];
+void wh_topic_card_text(PGresult *res, int64_t user, char *out, size_t n);
+/* wh_topic_member - a user blocked or unblocked the bot: say so in their topic */
+void wh_topic_member(struct wh_job *j);
+
+/* relay.c - a user's private message (not a command) into their topic, charged */
+void wh_relay_user(struct wh_job *j);
+/* wh_relay_copyable - msg has content that can be copied (not a service message) */
+bool wh_relay_copyable(yajl_val msg);
+
+/* admin.c - a message or a card button in the admin group */
+void wh_admin_message(struct wh_job *j);
+
+/* repair.c - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
+void wh_repair_internal(struct wh_job *j);
+
+/* reply.c - direct calls: Telegram's method with g's JSON now (counted in flight, g
+ * freed), cb answers; wh_reply_direct_done as cb only logs a failure */
+void wh_reply_direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb cb, void *arg);
+void wh_reply_direct_done(const struct tgm_tg_result *r, void *arg);
+/* wh_reply_credits - a balance (a result's text) as words: "1 credit", "5 credits" */
+const char *wh_reply_credits(char *out, size_t n, const char *value);
 
 #endif

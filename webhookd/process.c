@@ -199,7 +199,7 @@ static void dispatch(struct wh_job *j)
 	bool private_chat = strcmp(j->chat_type, "private") == 0;
 
 	if (strncmp(j->kind, "tgm_", 4) == 0)
-		wh_bridge_internal(j);
+		wh_repair_internal(j);
 	else if (strcmp(j->kind, "pre_checkout_query") == 0) /* answered even when banned */
 		(j->billing = true, wh_job_done(j, "to billingd: pre_checkout_query"));
 	else if (j->banned && !admin_chat(j))
@@ -207,11 +207,11 @@ static void dispatch(struct wh_job *j)
 	else if (strcmp(j->kind, "callback_query") == 0)
 		wh_callback(j);
 	else if (strcmp(j->kind, "my_chat_member") == 0 && j->user_id)
-		wh_bridge_member(j);
+		wh_topic_member(j);
 	else if (j->msg && tgm_json_get(j->msg, "successful_payment"))
 		(j->billing = true, wh_job_done(j, "to billingd: successful_payment"));
 	else if (j->msg && admin_chat(j))
-		wh_bridge_admin(j);
+		wh_admin_message(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
 		wh_command(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat)

@@ -1,9 +1,15 @@
 /*
  * reply.c - what an update sends, built as the JSON array wh_finish queues: each
- * item {"chat": "<id>", "method": "...", "params": {"chat_id": <id>, ...}}.
+ * item {"chat": "<id>", "method": "...", "params": {"chat_id": <id>, ...}}; and the
+ * few calls that cannot wait for the queue (a topic being set up, a button's answer),
+ * made to Telegram at once.
  */
 #include "webhookd/job.h"
 #include "common/json.h"
+#include "common/log.h"
+#include "common/telegram.h"
+#include "common/text.h"
+#include "common/util.h"
 
 #include <stdio.h>
 
@@ -69,4 +75,36 @@ void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *t
 	if (n > 0)
 		keyboard(j->replies, labels, data, n);
 	wh_reply_end(j);
+}
+
+/* wh_reply_direct_done - a direct Telegram call that only logs its failure */
+void wh_reply_direct_done(const struct tgm_tg_result *r, void *arg)
+{
+	struct webhookd *wh = arg;
+
+	wh->inflight--;
+	if (!r->ok)
+		log_warn("a forum call failed: %s", r->description ? r->description : "no answer");
+}
+
+/* wh_reply_direct - calls Telegram's method with g's JSON at once (not through the outbound
+ * queue), counted in flight; frees g; cb answers */
+void wh_reply_direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb cb, void *arg)
+{
+	size_t len;
+	const char *json = tgm_jgen_text(g, &len);
+
+	j->wh->inflight++;
+	tgm_tg_call(j->wh->tg, j->wh->ctx->cfg->telegram.api_url, j->bot->token, method, json, len,
+		    j->wh->ctx->cfg->telegram.timeout * 1000, cb, arg);
+	yajl_gen_free(g);
+}
+
+/* wh_reply_credits - a balance from a result's text as words ("1 credit", "5 credits") */
+const char *wh_reply_credits(char *out, size_t n, const char *value)
+{
+	int64_t v = 0;
+
+	tgm_parse_int64(value, &v);
+	return tgm_text_count(out, n, "credits", v, NULL);
 }

@@ -80,7 +80,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		wh->bots_reload = false;
 		wh_bot_reload(wh, 0);
 	}
-	wh_bridge_sweep(wh);
+	wh_repair_sweep(wh);
 	wh_process_kick(wh);
 	wh_register_due(wh);
 }

@@ -3,7 +3,7 @@
  *
  * The flow: an update arrives (intake.c from a webhook, poll.c from getUpdates) and is
  * stored once (store.c); the processor (process.c) claims stored updates in order per
- * chat, records their chat and user, and acts (commands.c, bridge.c); what it sends
+ * chat, records their chat and user, and acts (commands.c, relay.c, admin.c); what it sends
  * goes through the outbound queue (wh_finish in SQL) and rings senderd's doorbell.
  * bots.c keeps the bots in memory (token, webhook secret, settings) and register.c
  * sets up each bot's intake at Telegram. stripe.c takes Stripe's events.
@@ -144,8 +144,8 @@ void wh_process_kick(struct webhookd *wh);
 /* wh_claim_seconds - how long a claim on an update (or a topic being made) holds */
 int wh_claim_seconds(const struct webhookd *wh);
 
-/* bridge.c - turn the bridge's failed sends into webhookd's own updates (a lost topic,
+/* repair.c - turn the topics' failed copies into webhookd's own updates (a lost topic,
  * a user who blocked the bot), processed in the user's order like any other */
-void wh_bridge_sweep(struct webhookd *wh);
+void wh_repair_sweep(struct webhookd *wh);
 
 #endif
