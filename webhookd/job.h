@@ -114,6 +114,8 @@ bool wh_relay_copyable(yajl_val msg);
 
 /* admin.c - a message or a card button in the admin group */
 void wh_admin_message(struct wh_job *j);
+/* admins.c - /admins (the owner's: list, add, remove) in the admin group or a private chat */
+void wh_admins_command(struct wh_job *j);
 
 /* repair.c - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
 void wh_repair_internal(struct wh_job *j);
