@@ -50,14 +50,18 @@ static const char update_sql[] =
 	"  stripe_price_id = CASE WHEN $12::boolean THEN $9 ELSE p.stripe_price_id END,"
 	"  stars_price = CASE WHEN $13::boolean THEN $10::bigint ELSE p.stars_price END,"
 	"  active = coalesce($11::boolean, p.active)"
-	"  FROM b WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*)," AUDIT("product.update", "$14", "$15")
-	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p), (SELECT count(*) FROM a)";
+	"  FROM b WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*),"
+	AUDIT("product.update", "$14", "$15")
+	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p),"
+	" (SELECT count(*) FROM a)";
 
 static const char deactivate_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
 	" p AS (UPDATE products p SET active = false FROM b"
-	"  WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*)," AUDIT("product.deactivate", "$4", "$5")
-	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p), (SELECT count(*) FROM a)";
+	"  WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*),"
+	AUDIT("product.deactivate", "$4", "$5")
+	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p),"
+	" (SELECT count(*) FROM a)";
 
 #define PAYMENT_JSON \
 	"json_build_object('id', p.id, 'user_id', p.user_id, 'product_id', p.product_id," \
