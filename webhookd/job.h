@@ -1,6 +1,6 @@
 /*
- * job.h - one stored update being processed (process.c runs it; commands.c,
- * autoreply.c, relay.c, admin.c, topic.c and repair.c act on it). Every step is
+ * job.h - one stored update being processed (process.c claims it, job.c runs its life;
+ * commands.c, autoreply.c, relay.c, admin.c, topic.c and repair.c act on it). Every step is
  * idempotent: an update processed twice (a crash before wh_finish committed) sends its
  * replies once and charges once (ledger keys).
  */
@@ -46,6 +46,17 @@ struct wh_job {
 	yajl_gen audit;
 };
 
+/* a claimed update: its row in tg_updates; payload is borrowed until the job's end */
+struct wh_claimed {
+	int64_t seq, bot_id, update_id;
+	int attempts;
+	const char *payload;
+};
+/* wh_job_run - run the claimed update c as a job whose statements go through pg;
+ * end(arg) is called once when it is over, done or not (count jobs before starting
+ * them: a job may end before wh_job_run returns) */
+void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
+		void (*end)(void *arg), void *arg);
 /* wh_job_done - finish: queue the replies, write the audit rows (wh_audit), mark the
  * update with outcome, in one statement; go on */
 void wh_job_done(struct wh_job *j, const char *outcome);
