@@ -6,7 +6,7 @@
  * step finds nothing to do, finds the lease held by another instance (one pruner acts
  * in the whole cluster: every gatewayd tries, the lease holder works), fails (logged;
  * the next run tries again), or after MAX_STEPS. Its own connection (a step may wait up
- * to 2 s for a table's lock), pooled: the lease is a row, so nothing needs a session.
+ * to 500 ms for a table's lock), pooled: the lease is a row, so nothing needs a session.
  * What a step did is logged at info; the kept times are read from the configuration at
  * each step, so a reload changes them.
  */

@@ -41,6 +41,8 @@ DROP INDEX messages_idempotency;
 
 -- the pruner removes a partition's callbacks before the partition: found by message
 CREATE INDEX callbacks_message ON callbacks (message_id);
+-- and walks the processed Stripe events by age (retention_walk)
+CREATE INDEX stripe_events_received ON stripe_events (received_at);
 
 -- 2. the partitioned tables, each with its old table attached as partition p0
 DO $$

@@ -14,6 +14,10 @@ BEGIN
     IF top - last >= p_size / 2 THEN
         RETURN NULL;
     END IF;
+    -- the parents first, in the order senderd's claim takes them: a partition's DDL
+    -- locks every partition of both (their foreign key), and an insert holds a parent
+    -- while it picks a partition
+    LOCK TABLE messages, message_events IN ACCESS EXCLUSIVE MODE;
     lo := greatest(top, (SELECT max(id) + 1 FROM messages_default),
                    (SELECT max(message_id) + 1 FROM message_events_default));
     EXECUTE format('CREATE TABLE %I PARTITION OF messages FOR VALUES FROM (%s) TO (%s)'

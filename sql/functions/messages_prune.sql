@@ -8,7 +8,8 @@
 -- happened at or after now() - p_events. Each test reads the partition's BRIN index on
 -- the time, so a partition that is old costs a few pages. Returns what it did
 -- ('dropped <name>', 'refs <name>' when it deleted referring rows) or NULL when nothing
--- is old. Called by retention_step under its lease, with a lock_timeout set.
+-- is old. Called by retention_step under its lease, with a lock_timeout set: the
+-- parents are locked before any partition (see messages_ahead).
 CREATE OR REPLACE FUNCTION messages_prune(p_messages interval, p_events interval,
                                           p_batch integer) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -28,6 +29,7 @@ BEGIN
                        ' (''queued'', ''retrying'', ''sending''))', p.name, p.name)
             INTO young USING now() - p_messages;
         IF NOT young THEN
+            LOCK TABLE messages, message_events IN ACCESS EXCLUSIVE MODE; -- see messages_ahead
             n := messages_prune_refs(p.lo, p.hi, p_batch);
             IF n > 0 THEN
                 RETURN 'refs ' || p.name;
@@ -47,6 +49,7 @@ BEGIN
         IF young THEN
             RETURN NULL; -- the partitions after it are younger
         END IF;
+        LOCK TABLE messages, message_events IN ACCESS EXCLUSIVE MODE;
         EXECUTE format('DROP TABLE %I', ev);
         RETURN 'dropped ' || ev;
     END LOOP;

@@ -6,7 +6,10 @@
 -- each kind's time kept in seconds, 0 meaning for ever: messages, events, idempotency,
 -- tg_updates, stripe_events, callbacks, sessions, inbox. Returns 'busy' (another instance
 -- holds the lease: it does nothing), 'idle' (nothing due) or what it did, for the log.
--- Waits at most 2 s for a table's lock: a lock not had raises, and the next run retries.
+-- Waits at most 500 ms for a table's lock (meanwhile new messages wait behind it): a lock
+-- not had raises, and the next run retries. That is under PostgreSQL's deadlock_timeout
+-- (1 s), so when a reader holding message_events waits for messages (gatewayd's event
+-- stream reads them in that order) this step gives way, not the reader.
 CREATE OR REPLACE FUNCTION retention_step(p_owner text, p_lease interval, p_size bigint,
                                           p_batch integer, p_keep jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -22,7 +25,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 'busy';
     END IF;
-    PERFORM set_config('lock_timeout', '2s', true);
+    PERFORM set_config('lock_timeout', '500ms', true);
     done := messages_ahead(p_size);
     IF done IS NOT NULL THEN
         RETURN 'created ' || done;
