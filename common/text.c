@@ -51,6 +51,11 @@ static const struct entry entries[] = {
 	{ "user_unbanned", "en", NULL, "✅ User unbanned." },
 	{ "admin_help", "en", NULL, "Admin commands: /info, /ban, /unban, /gift N, /close, /reopen" },
 	{ "topic_not_users", "en", NULL, "This topic is not this user's." },
+	/* who may act as an admin (webhookd/role.c, docs/admins.md) */
+	{ "not_allowed", "en", NULL, "Not allowed" },
+	{ "role_refused", "en", NULL,
+	  "⛔ Not allowed: this needs the {role} role for this bot. Its owner adds admins with"
+	  " /admins or in the dashboard." },
 	{ "not_delivered", "en", NULL, "⚠️ Not delivered: the user blocked the bot." },
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },

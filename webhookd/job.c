@@ -22,7 +22,13 @@
 static const char record_sql[] =
 	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3)";
 
-static const char finish_sql[] = "SELECT wh_finish($1, $2, $3::jsonb, $4)";
+/* $5: the audit rows of role.c's wh_audit, each written once (ref: the update and its
+ * place), $6 the bot */
+static const char finish_sql[] =
+	"WITH a AS (SELECT count(audit_write(NULL, $6::bigint, 'telegram', e->>'actor',"
+	"  e->>'action', e->>'target', (e->>'detail')::jsonb, 'tg:' || $1::bigint || ':' || i))"
+	"  FROM jsonb_array_elements($5::jsonb) WITH ORDINALITY x(e, i))"
+	" SELECT wh_finish($1::bigint, $2, $3::jsonb, $4) FROM a";
 
 static const char postpone_sql[] =
 	"UPDATE tg_updates SET claimed_until = now() + make_interval(secs => $2::int)"
@@ -76,6 +82,8 @@ static void job_end(struct wh_job *j)
 		yajl_tree_free(j->update);
 	if (j->replies)
 		yajl_gen_free(j->replies);
+	if (j->audit)
+		yajl_gen_free(j->audit);
 	free(slot);
 	end(arg);
 }
@@ -107,16 +115,20 @@ static void on_finished(struct wh_job *j, PGresult *res, const char *err)
 
 void wh_job_done(struct wh_job *j, const char *outcome)
 {
-	char seq[24];
-	const char *replies, *params[4] = { seq, outcome, NULL, j->billing ? "t" : "f" };
+	char seq[24], bot[24];
+	const char *params[6] = { seq, outcome, NULL, j->billing ? "t" : "f", "[]", bot };
 
 	yajl_gen_array_close(j->replies);
-	replies = tgm_jgen_text(j->replies, NULL);
-	params[2] = replies;
-	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
+	params[2] = tgm_jgen_text(j->replies, NULL);
+	if (j->audit) {
+		yajl_gen_array_close(j->audit);
+		params[4] = tgm_jgen_text(j->audit, NULL);
+	}
+	tgm_i64(seq, sizeof(seq), j->seq);
+	tgm_i64(bot, sizeof(bot), j->bot_id);
 	log_debug("bot=%lld update=%lld: %s (%d replies)", (long long)j->bot_id,
 		  (long long)j->update_id, outcome, j->nreplies);
-	wh_job_query(j, finish_sql, 4, params, on_finished);
+	wh_job_query(j, finish_sql, 6, params, on_finished);
 }
 
 /* on_postponed - the update's claim is pushed back: end the job */

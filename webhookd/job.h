@@ -8,6 +8,7 @@
 #define WEBHOOKD_JOB_H
 
 #include "webhookd/webhookd.h"
+#include "webhookd/role.h"
 #include "common/telegram.h"
 
 #include <yajl/yajl_gen.h>
@@ -36,6 +37,13 @@ struct wh_job {
 	/* admin.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
 	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
+	/* role.c: the sender's role for the bot, once looked up (role_known), the check
+	 * waiting for it, and the audit rows wh_job_done writes (a JSON array, or NULL) */
+	enum wh_role role;
+	bool role_known;
+	enum wh_role role_need;
+	void (*role_then)(struct wh_job *j);
+	yajl_gen audit;
 };
 
 /* a claimed update: its row in tg_updates; payload is borrowed until the job's end */
@@ -49,7 +57,8 @@ struct wh_claimed {
  * them: a job may end before wh_job_run returns) */
 void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
 		void (*end)(void *arg), void *arg);
-/* wh_job_done - finish: queue the replies, mark the update with outcome, go on */
+/* wh_job_done - finish: queue the replies, write the audit rows (wh_audit), mark the
+ * update with outcome, in one statement; go on */
 void wh_job_done(struct wh_job *j, const char *outcome);
 /* wh_job_postpone - leave the update unprocessed; it is claimed again after seconds */
 void wh_job_postpone(struct wh_job *j, int seconds, const char *why);
