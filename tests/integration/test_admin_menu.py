@@ -1,0 +1,294 @@
+"""The admin menu in Telegram (issue 17, docs/admin-centre.md): /admin sends one menu
+message and every press edits it in place (editMessageText in the outbound queue);
+every category is reachable; a member of the admin group who is not on the bot's admin
+list is refused everywhere, hand-crafted buttons included, and so are buttons about
+another bot's objects or malformed; gifts, takes, bans, settings and refunds are in the
+audit log; a refund from the menu returns the money at the fake Stripe (or Telegram's
+refundStarPayment) and takes the credits back once, however often it is pressed.
+"""
+
+import time
+
+import pytest
+
+from conftest import wait_for
+from fake_stripe import FakeStripe
+from test_senderd import tg  # noqa: F401 (a fixture)
+from test_webhookd import ADMIN, World
+
+OWNER, STRANGER, USER = 7, 8, 42
+MENU = 900  # the menu message's id, as Telegram would have given it
+
+CATEGORIES = ["c", "d", "a", "u", "p", "b", "bc", "g", "s", "y", "q", "f"]
+
+
+class MenuWorld(World):
+    """webhookd with Stripe configured, a bot with an admin group, its owner on the
+    admin list, and a user who wrote to it."""
+
+    def __init__(self, env, tg, st):
+        super().__init__(env, tg)
+        self.st = st
+        self.n = 0
+
+    def conf(self, **webhookd):
+        settings = {("telegram", "api_url"): self.tg.url, ("telegram", "timeout"): "5",
+                    ("webhookd", "public_url"): "https://tgm.example.org/hooks",
+                    ("stripe", "api_url"): self.st.url,
+                    ("stripe", "secret_key"): "sk_test_menu"}
+        return self.env.write_config(settings, name=f"webhookd-{next(self._confs)}.conf")
+
+    def start(self, **settings):
+        self.bot = self.new_bot(admin_chat_id=ADMIN, **settings)
+        self.query("INSERT INTO bot_admins (bot_id, user_id, role) VALUES (%s, %s, 'owner')",
+                   (self.bot.id, OWNER))
+        self.webhookd()
+        self.send(self.message("hello", user=USER))
+        return self.bot
+
+    def send(self, update, bot=None):
+        bot = bot or self.bot
+        self.post(bot, update)
+        self.n += 1
+        self.wait_processed(bot, self.n)
+
+    def group(self, text, user=OWNER, **extra):
+        body = {"message_id": next(self._update_ids), "date": int(time.time()),
+                "from": {"id": user, "is_bot": False, "first_name": "Admin"},
+                "chat": {"id": ADMIN, "type": "supergroup", "title": "Support",
+                         "is_forum": True}, "text": text, **extra}
+        self.send(self.update("message", **body))
+
+    def press(self, data, user=OWNER, msg=MENU, chat=ADMIN):
+        self.send(self.update("callback_query", id=f"q{next(self._update_ids)}", data=data,
+                              chat_instance="1",
+                              **{"from": {"id": user, "is_bot": False, "first_name": "A"}},
+                              message={"message_id": msg, "date": 1,
+                                       "chat": {"id": chat, "type": "supergroup"}}))
+
+    def reply(self, text, user=OWNER, msg=MENU):
+        self.group(text, user=user, reply_to_message={
+            "message_id": msg, "date": 1, "chat": {"id": ADMIN, "type": "supergroup"},
+            "from": {"id": self.bot.tg_id, "is_bot": True, "first_name": "Bot"}})
+
+    def menus(self):
+        return [(r[1], r[2]) for r in self.replies(self.bot, chat=ADMIN)
+                if r[1] in ("sendMessage", "editMessageText")]
+
+    def last(self):
+        method, params = self.menus()[-1]
+        return params
+
+    def toasts(self):
+        return [c.params.get("text") for c in self.tg.calls(token=self.bot.token,
+                                                            method="answerCallbackQuery")]
+
+    def audit(self):
+        return [r[0] for r in self.query("SELECT action FROM audit_log WHERE bot_id = %s"
+                                         " ORDER BY id", (self.bot.id,))]
+
+
+def buttons(params):
+    return [b.get("callback_data") or b.get("url")
+            for row in params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+@pytest.fixture
+def st():
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def m(tgm_env, tg, st):
+    return MenuWorld(tgm_env, tg, st)
+
+
+def test_admin_sends_one_menu_and_every_press_edits_it(m):
+    m.start()
+    m.group("/admin")
+    method, home = m.menus()[-1]
+    assert method == "sendMessage" and "reply_markup" in home
+    assert buttons(home) == [f"m1:{c}:0:0" for c in CATEGORIES]
+    assert all(len(b) <= 64 for b in buttons(home))
+    before = len(m.menus())
+    for c in ["d", "u", "b", "s", "y"]:
+        m.press(f"m1:{c}:0:0")
+        method, params = m.menus()[-1]
+        assert method == "editMessageText" and params["message_id"] == MENU, c
+        assert "m1:h:0:0" in buttons(params), f"{c} has no Back"
+    assert len(m.menus()) == before + 5
+    assert m.query("SELECT count(*) FROM messages WHERE bot_id = %s AND chat = %s"
+                   " AND method = 'sendMessage'", (m.bot.id, str(ADMIN)))[0][0] == 1
+
+
+def test_a_member_not_on_the_admin_list_is_refused_everywhere(m):
+    m.start()
+    m.group("/admin", user=STRANGER)
+    assert "Not allowed" in m.last()["text"] and "reply_markup" not in m.last()
+    for cmd in ("/users ada", "/dashboard", "/system", "/products"):
+        m.group(cmd, user=STRANGER)
+    crafted = [f"m1:{c}:0:0" for c in CATEGORIES if c in ("d", "u", "b", "s", "y")]
+    crafted += [f"m1:ub:{USER}:0", f"m1:ug:{USER}:0", "m1:rx:1:0", "m1:sv:0:1"]
+    for data in crafted:
+        m.press(data, user=STRANGER)
+    assert not [p for meth, p in m.menus() if meth == "editMessageText"]
+    assert m.toasts().count("Not allowed") == len(crafted)
+    assert m.one("SELECT banned_at FROM bot_users WHERE bot_id = %s AND user_id = %s",
+                 (m.bot.id, USER))[0] is None
+    assert m.audit() == []
+    # a reply to a prompt by a stranger does nothing either
+    m.press(f"m1:ug:{USER}:0")
+    m.reply("100", user=STRANGER)
+    assert m.query("SELECT count(*) FROM ledger WHERE bot_id = %s", (m.bot.id,))[0][0] == 0
+
+
+def test_crafted_buttons_for_other_bots_pages_or_chats_are_refused_cleanly(m):
+    m.start()
+    other = m.new_bot()
+    m.query("INSERT INTO bot_users (bot_id, user_id, first_name) VALUES (%s, 99, 'Eve')",
+            (other.id,))
+    pay = m.one("INSERT INTO payments (bot_id, user_id, kind, status, amount, currency,"
+                " credits, payment_intent_id, paid_at) VALUES (%s, 99, 'checkout', 'paid',"
+                " 500, 'usd', 10, 'pi_other', now()) RETURNING id", (other.id,))[0]
+    for data in ("m1:up:99:0", f"m1:bp:{pay}:0", f"m1:rx:{pay}:0", "m1:ub:99:0"):
+        m.press(data)
+        assert "Nothing here" in m.last()["text"], data
+    assert m.st.refunds == []
+    assert m.one("SELECT banned_at FROM bot_users WHERE bot_id = %s AND user_id = 99",
+                 (other.id,))[0] is None
+    m.press("m1:u:5000:0")  # a page far past the end
+    assert "m1:h:0:0" in buttons(m.last())
+    n = len(m.menus())
+    for data in ("m1:zz:0:0", "m1:up:-1:0", "m1:up:1:0:9", "m1:up:+1:0", "m1:UP:1:0",
+                 "m1:up:" + "1" * 70 + ":0"):
+        m.press(data)
+    m.press("m1:d:0:0", chat=-100999)  # a menu button in a chat not the bot's
+    assert m.toasts()[-7:] == ["This button is out of date: send /admin again."] * 7
+    for data in ("x" * 70, "m2:up:1:0"):  # not the menu's: the other buttons' business
+        m.press(data)
+    assert len(m.menus()) == n
+
+
+def test_users_search_card_gift_take_ban_all_audited(m):
+    m.start()
+    m.group("/users ada")
+    assert f"m1:up:{USER}:0" in buttons(m.last())
+    m.press(f"m1:up:{USER}:0")
+    card = m.last()
+    assert "ID: 42" in card["text"] and "Balance: 0 credits" in card["text"]
+    assert {f"m1:ug:{USER}:0", f"m1:ut:{USER}:0", f"m1:ub:{USER}:0"} <= set(buttons(card))
+    m.press(f"m1:ug:{USER}:0")
+    assert "number of credits" in m.last()["text"]
+    m.reply("15")
+    assert "Gift sent" in m.last()["text"] and "Balance: 15 credits" in m.last()["text"]
+    assert m.last()["message_id"] == MENU
+    assert "15 credits" in m.replies(m.bot, chat=USER)[-1][2]["text"]
+    m.press(f"m1:ut:{USER}:0")
+    m.reply("500")
+    assert "fewer credits" in m.last()["text"]
+    m.reply("5")
+    assert "Balance: 10 credits" in m.last()["text"]
+    m.press(f"m1:ub:{USER}:0")
+    assert "Banned" in m.last()["text"] and f"m1:uu:{USER}:0" in buttons(m.last())
+    m.press(f"m1:uu:{USER}:0")
+    assert m.one("SELECT credits, banned_at FROM bot_users WHERE bot_id = %s AND user_id = %s",
+                 (m.bot.id, USER)) == (10, None)
+    assert m.audit() == ["gift", "take", "ban", "unban"]
+    assert m.one("SELECT source, actor, target FROM audit_log WHERE bot_id = %s"
+                 " AND action = 'gift'", (m.bot.id,)) == ("telegram", str(OWNER), str(USER))
+
+
+def test_settings_toggles_and_values_are_checked_and_audited(m):
+    m.start()
+    m.press("m1:s:0:0")
+    assert "m1:sv:0:1" in buttons(m.last())  # charge_messages: off, its button sets it on
+    m.press("m1:sv:0:1")
+    m.press("m1:sv:0:1")  # pressed twice: set once, to the same value
+    assert "charge_messages: on" in str(m.last()["reply_markup"])
+    m.press("m1:sv:2:0")  # cost_text
+    assert "cost_text is now" in m.last()["text"]
+    m.reply("lots")
+    assert "cost_text" in m.last()["text"] and "must" in m.last()["text"]
+    m.reply("3")
+    settings = m.one("SELECT settings FROM bots WHERE id = %s", (m.bot.id,))[0]
+    assert settings["charge_messages"] is True and settings["cost_text"] == 3
+    assert m.audit() == ["setting", "setting", "setting"]
+    m.press("m1:sv:99:0")
+    assert "Nothing here" in m.last()["text"]
+
+
+def test_dashboard_and_system(m):
+    m.start()
+    m.group("/dashboard")
+    text = m.last()["text"]
+    assert "New users: 1 today" in text and "Active users: 1 today" in text
+    assert "Queue: " in text
+    m.group("/system")
+    text = m.last()["text"]
+    assert "webhookd" in text and "Last WAL archive" in text
+
+
+def paid(m, kind="checkout", credits=10, amount=500, currency="usd", **ids):
+    m.query("SELECT ledger_apply(%s, %s, %s, 'grant', %s)",
+            (m.bot.id, USER, f"grant:test:{time.time()}", credits))
+    cols = ", ".join(ids)
+    vals = ", ".join(["%s"] * len(ids))
+    return m.one(f"INSERT INTO payments (bot_id, user_id, kind, status, amount, currency,"
+                 f" credits, paid_at, {cols}) VALUES (%s, %s, %s, 'paid', %s, %s, %s, now(),"
+                 f" {vals}) RETURNING id",
+                 (m.bot.id, USER, kind, amount, currency, credits, *ids.values()))[0]
+
+
+def test_a_refund_from_the_menu_returns_money_and_takes_credits_once(m):
+    m.start()
+    pay = paid(m, payment_intent_id="pi_test_menu")
+    m.press("m1:b:0:0")
+    assert f"m1:bp:{pay}:0" in buttons(m.last())
+    m.press(f"m1:bp:{pay}:0")
+    assert f"m1:br:{pay}:0" in buttons(m.last())
+    m.press(f"m1:br:{pay}:0")
+    assert "Refund payment" in m.last()["text"] and f"m1:rx:{pay}:0" in buttons(m.last())
+    m.press(f"m1:rx:{pay}:0")
+    m.press(f"m1:rx:{pay}:0")  # pressed twice
+    calls = m.st.calls("POST", "/v1/refunds")
+    assert len(calls) == 1 and calls[0].form["payment_intent"] == "pi_test_menu"
+    assert calls[0].header("Idempotency-Key") == f"tgm-refund-{pay}"
+    assert len(m.st.refunds) == 1
+    assert m.one("SELECT credits FROM bot_users WHERE bot_id = %s AND user_id = %s",
+                 (m.bot.id, USER))[0] == 0
+    assert m.query("SELECT credits FROM ledger WHERE bot_id = %s AND kind = 'refund'",
+                   (m.bot.id,)) == [(-10,)]
+    assert m.one("SELECT refunded_amount, refunded_credits FROM payments WHERE id = %s",
+                 (pay,)) == (500, 10)
+    assert m.toasts()[-2:] == ["Refunded", "Already refunded"]
+    assert m.audit() == ["refund"]
+    assert f"m1:br:{pay}:0" not in buttons(m.last())
+
+
+def test_a_stars_refund_calls_refund_star_payment_once(m):
+    m.start()
+    pay = paid(m, kind="stars", amount=50, currency="XTR", telegram_charge_id="tch_1")
+    m.press(f"m1:rx:{pay}:0")
+    m.press(f"m1:rx:{pay}:0")
+    calls = wait_for(lambda: m.tg.calls(token=m.bot.token, method="refundStarPayment"), 5,
+                     what="refundStarPayment")
+    assert [c.params for c in calls] == [{"user_id": USER,
+                                          "telegram_payment_charge_id": "tch_1"}]
+    assert m.one("SELECT credits FROM bot_users WHERE bot_id = %s AND user_id = %s",
+                 (m.bot.id, USER))[0] == 0
+    assert m.audit() == ["refund"]
+
+
+def test_a_refused_refund_changes_nothing(m):
+    m.start()
+    from fake_http import Reply
+    m.st.fail("/v1/refunds", Reply(402, {"error": {"type": "card_error",
+                                                   "message": "insufficient funds"}}))
+    pay = paid(m, payment_intent_id="pi_test_refused")
+    m.press(f"m1:rx:{pay}:0")
+    assert m.toasts()[-1] == "The refund was refused: nothing changed"
+    assert m.one("SELECT credits FROM bot_users WHERE bot_id = %s AND user_id = %s",
+                 (m.bot.id, USER))[0] == 10
+    assert m.audit() == []
