@@ -49,6 +49,22 @@ static const struct wh_menu_view views[] = {
 	{ "rx", WH_ROLE_ADMIN, wh_menu_refund },
 	{ "s", WH_ROLE_OWNER, wh_menu_settings },
 	{ "sv", WH_ROLE_OWNER, wh_menu_setting },
+	{ "a", WH_ROLE_ADMIN, wh_menu_analytics },
+	{ "bc", WH_ROLE_ADMIN, wh_menu_later },
+	{ "g", WH_ROLE_ADMIN, wh_menu_later },
+	{ "c", WH_ROLE_AGENT, wh_menu_conversations },
+	{ "q", WH_ROLE_AGENT, wh_menu_quick },
+	{ "qa", WH_ROLE_AGENT, wh_menu_quick_change },
+	{ "qd", WH_ROLE_AGENT, wh_menu_quick_change },
+	{ "p", WH_ROLE_ADMIN, wh_menu_products },
+	{ "pp", WH_ROLE_ADMIN, wh_menu_products },
+	{ "pa", WH_ROLE_ADMIN, wh_menu_product_change },
+	{ "pe", WH_ROLE_ADMIN, wh_menu_product_change },
+	{ "pk", WH_ROLE_ADMIN, wh_menu_product_change },
+	{ "pn", WH_ROLE_ADMIN, wh_menu_product_change },
+	{ "f", WH_ROLE_AGENT, wh_menu_search },
+	{ "fp", WH_ROLE_ADMIN, wh_menu_search },
+	{ "fm", WH_ROLE_AGENT, wh_menu_search },
 };
 
 /* the twelve categories of the home view: label and view, in the order */

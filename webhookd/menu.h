@@ -75,5 +75,13 @@ void wh_menu_settings(struct wh_job *j);     /* menu_settings.c: s, sv */
 void wh_menu_setting(struct wh_job *j);
 void wh_menu_dashboard(struct wh_job *j);    /* menu_stats.c: d, y */
 void wh_menu_system(struct wh_job *j);
+void wh_menu_analytics(struct wh_job *j);    /* menu_stats.c: a, and bc, g for now */
+void wh_menu_later(struct wh_job *j);
+void wh_menu_conversations(struct wh_job *j); /* menu_inbox.c: c, q, qa, qd */
+void wh_menu_quick(struct wh_job *j);
+void wh_menu_quick_change(struct wh_job *j);
+void wh_menu_products(struct wh_job *j);     /* menu_products.c: p, pp, pa, pe, pk, pn */
+void wh_menu_product_change(struct wh_job *j);
+void wh_menu_search(struct wh_job *j);       /* menu_search.c: f, fp, fm */
 
 #endif

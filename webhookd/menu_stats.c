@@ -5,7 +5,9 @@
  * bot's queue (queued and retrying, from the counters) and whether it is healthy (a
  * sender holds its lane, no recent error). System (y): each daemon's heartbeat, the
  * bot's queue and updates waiting, its last error, and the last WAL archive
- * (PostgreSQL's own backup, when archiving is configured).
+ * (PostgreSQL's own backup, when archiving is configured). Analytics (a): user growth,
+ * messages, revenue of the month, conversations. Broadcast and Mass gift (bc, g) say
+ * they are the dashboard's for now.
  */
 #include "webhookd/menu.h"
 #include "common/text.h"
@@ -131,4 +133,54 @@ void wh_menu_system(struct wh_job *j)
 
 	tgm_i64(p, sizeof(p), j->bot_id);
 	wh_job_query(j, system_sql, 1, params, on_system);
+}
+
+static const char analytics_sql[] =
+	"SELECT count(*) FILTER (WHERE first_seen_at > now() - interval '7 days'),"
+	" count(*) FILTER (WHERE first_seen_at > now() - interval '30 days'), count(*),"
+	" coalesce(sum(messages), 0), " REVENUE("now() - interval '30 days'") ","
+	" (SELECT count(*) FROM conversations WHERE bot_id = $1 AND state IN ('open', 'pending')),"
+	" (SELECT count(*) FROM conversations WHERE bot_id = $1 AND state = 'closed'),"
+	" (SELECT coalesce(sum(unread), 0) FROM conversations WHERE bot_id = $1)"
+	" FROM bot_users WHERE bot_id = $1";
+
+/* on_analytics - analytics_sql answered */
+static void on_analytics(struct wh_job *j, PGresult *res, const char *err)
+{
+	char text[1200], month[200];
+	const char *vars[] = { "new_week", NULL, "new_month", NULL, "users", NULL, "messages", NULL,
+			       "revenue_month", month, "open", NULL, "closed", NULL, "unread", NULL,
+			       NULL };
+
+	if (err || PQntuples(res) != 1) {
+		wh_menu_error(j, err ? err : "analytics: no row");
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		vars[2 * i + 1] = PQgetvalue(res, 0, i);
+	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 4));
+	for (int i = 5; i < 8; i++)
+		vars[2 * i + 1] = PQgetvalue(res, 0, i);
+	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), "menu_analytics_text", vars));
+	wh_menu_key(j, wh_menu_t("menu_refresh"), "a", 0, 0);
+	wh_menu_end(j, "h", 0);
+	wh_menu_done(j, "admin menu: analytics");
+}
+
+/* wh_menu_analytics - a */
+void wh_menu_analytics(struct wh_job *j)
+{
+	char p[24];
+	const char *params[1] = { p };
+
+	tgm_i64(p, sizeof(p), j->bot_id);
+	wh_job_query(j, analytics_sql, 1, params, on_analytics);
+}
+
+/* wh_menu_later - bc, g: not in Telegram yet; the dashboard's Campaigns page does it */
+void wh_menu_later(struct wh_job *j)
+{
+	wh_menu_begin(j, wh_menu_t("menu_later"));
+	wh_menu_end(j, "h", 0);
+	wh_menu_done(j, "admin menu: not in Telegram yet");
 }

@@ -113,12 +113,13 @@ def test_admin_sends_one_menu_and_every_press_edits_it(m):
     assert buttons(home) == [f"m1:{c}:0:0" for c in CATEGORIES]
     assert all(len(b) <= 64 for b in buttons(home))
     before = len(m.menus())
-    for c in ["d", "u", "b", "s", "y"]:
+    for c in CATEGORIES:
         m.press(f"m1:{c}:0:0")
         method, params = m.menus()[-1]
         assert method == "editMessageText" and params["message_id"] == MENU, c
         assert "m1:h:0:0" in buttons(params), f"{c} has no Back"
-    assert len(m.menus()) == before + 5
+    assert len(m.menus()) == before + 12
+    assert "This button is out of date: send /admin again." not in m.toasts()
     assert m.query("SELECT count(*) FROM messages WHERE bot_id = %s AND chat = %s"
                    " AND method = 'sendMessage'", (m.bot.id, str(ADMIN)))[0][0] == 1
 
@@ -129,8 +130,8 @@ def test_a_member_not_on_the_admin_list_is_refused_everywhere(m):
     assert "Not allowed" in m.last()["text"] and "reply_markup" not in m.last()
     for cmd in ("/users ada", "/dashboard", "/system", "/products"):
         m.group(cmd, user=STRANGER)
-    crafted = [f"m1:{c}:0:0" for c in CATEGORIES if c in ("d", "u", "b", "s", "y")]
-    crafted += [f"m1:ub:{USER}:0", f"m1:ug:{USER}:0", "m1:rx:1:0", "m1:sv:0:1"]
+    crafted = [f"m1:{c}:0:0" for c in CATEGORIES]
+    crafted += ["m1:pa:1:0", "m1:qd:1:0", f"m1:ub:{USER}:0", f"m1:ug:{USER}:0", "m1:rx:1:0", "m1:sv:0:1"]
     for data in crafted:
         m.press(data, user=STRANGER)
     assert not [p for meth, p in m.menus() if meth == "editMessageText"]
@@ -292,3 +293,34 @@ def test_a_refused_refund_changes_nothing(m):
     assert m.one("SELECT credits FROM bot_users WHERE bot_id = %s AND user_id = %s",
                  (m.bot.id, USER))[0] == 10
     assert m.audit() == []
+
+
+def test_products_conversations_quick_replies_and_search(m):
+    m.start()
+    m.press("m1:p:0:0")
+    m.press("m1:pn:0:0")
+    m.reply("Starter pack 0 10")
+    assert "label price credits" in m.last()["text"]
+    m.reply("Starter pack 500 10")
+    prod = m.one("SELECT id, label, price, credits, active FROM products WHERE bot_id = %s",
+                 (m.bot.id,))
+    assert prod[1:] == ("Starter pack", 500, 10, True)
+    assert f"m1:pa:{prod[0]}:0" in buttons(m.last())
+    m.press(f"m1:pa:{prod[0]}:0")
+    m.press(f"m1:pe:{prod[0]}:0")
+    m.reply("900")
+    assert m.one("SELECT price, active FROM products WHERE id = %s", (prod[0],)) == (900, False)
+    assert "9.00 USD" in m.last()["text"]
+    m.press("m1:c:0:0")
+    assert "1 unread" in m.last()["text"]
+    m.press("m1:qa:0:0")
+    m.reply("Hours: We open at nine.")
+    qr = m.one("SELECT id, title, text FROM quick_replies")
+    assert qr[1:] == ("Hours", "We open at nine.")
+    m.press(f"m1:qd:{qr[0]}:0")
+    assert m.query("SELECT count(*) FROM quick_replies")[0][0] == 0
+    m.press("m1:fm:0:0")
+    m.reply("hello")
+    assert f"m1:up:{USER}:0" in buttons(m.last())
+    assert m.audit() == ["product_new", "product_change", "product_change",
+                         "quick_reply_add", "quick_reply_delete"]
