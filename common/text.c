@@ -56,6 +56,18 @@ static const struct entry entries[] = {
 	{ "role_refused", "en", NULL,
 	  "⛔ Not allowed: this needs the {role} role for this bot. Its owner adds admins with"
 	  " /admins or in the dashboard." },
+	/* /admins, the owner's (webhookd/admins.c) */
+	{ "admins_list", "en", NULL, "Admins of this bot (Telegram user id, role):" },
+	{ "admins_none", "en", NULL, "This bot has no admins yet." },
+	{ "admins_usage", "en", NULL,
+	  "/admins - this list\n/admins add <user_id> <owner|admin|agent> - add an admin or change"
+	  " their role\n/admins remove <user_id> - remove an admin" },
+	{ "admins_bad_role", "en", NULL, "Unknown role: use owner, admin or agent." },
+	{ "admins_added", "en", NULL, "✅ {user_id} is now {role} of this bot." },
+	{ "admins_removed", "en", NULL, "✅ {user_id} is no longer an admin of this bot." },
+	{ "admins_not_admin", "en", NULL, "{user_id} is not an admin of this bot." },
+	{ "admins_last_owner", "en", NULL,
+	  "The bot keeps at least one owner: make someone else owner first." },
 	/* the admin menu (webhookd/menu*.c, docs/admin-centre.md) */
 	{ "menu_title", "en", NULL, "🛠 Admin centre of @{bot}. Choose a category." },
 	{ "menu_conversations", "en", NULL, "💬 Conversations" },

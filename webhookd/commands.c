@@ -215,6 +215,10 @@ void wh_command(struct wh_job *j)
 		wh_job_done(j, "ignored: a command for another bot");
 		return;
 	}
+	if (strcmp(name, "admins") == 0) { /* the bot's owner's, whatever the settings */
+		wh_admins_command(j);
+		return;
+	}
 	if (wh_menu_is_command(j)) {
 		wh_menu_command(j); /* /admin and its shortcuts (menu.c) */
 		return;

@@ -140,6 +140,8 @@ bool wh_relay_copyable(yajl_val msg);
 
 /* admin.c - a message or a card button in the admin group */
 void wh_admin_message(struct wh_job *j);
+/* admins.c - /admins (the owner's: list, add, remove) in the admin group or a private chat */
+void wh_admins_command(struct wh_job *j);
 
 /* menu.c - the admin menu (docs/admin-centre.md): wh_menu_is_command says whether the
  * message is /admin or a shortcut (/users ann, /products, ...); wh_menu_command opens

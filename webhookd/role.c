@@ -99,7 +99,7 @@ void wh_role_need(struct wh_job *j, enum wh_role need, void (*then)(struct wh_jo
 		j->role = WH_ROLE_NONE;
 		j->role_known = true;
 	}
-	if (j->role >= need && need > WH_ROLE_NONE)
+	if (j->role >= need)
 		then(j);
 	else
 		refuse(j, need);
