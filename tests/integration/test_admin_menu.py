@@ -39,9 +39,7 @@ class MenuWorld(World):
         return self.env.write_config(settings, name=f"webhookd-{next(self._confs)}.conf")
 
     def start(self, **settings):
-        self.bot = self.new_bot(admin_chat_id=ADMIN, **settings)
-        self.query("INSERT INTO bot_admins (bot_id, user_id, role) VALUES (%s, %s, 'owner')",
-                   (self.bot.id, OWNER))
+        self.bot = self.new_bot(admin_chat_id=ADMIN, admins={OWNER: "owner"}, **settings)
         self.webhookd()
         self.send(self.message("hello", user=USER))
         return self.bot
@@ -85,7 +83,7 @@ class MenuWorld(World):
 
     def audit(self):
         return [r[0] for r in self.query("SELECT action FROM audit_log WHERE bot_id = %s"
-                                         " ORDER BY id", (self.bot.id,))]
+                                         " AND source = 'telegram' ORDER BY id", (self.bot.id,))]
 
 
 def buttons(params):
