@@ -151,8 +151,28 @@ static const struct entry entries[] = {
 	  "📈 Analytics\nNew users: {new_week} in 7 days, {new_month} in 30 days ({users} in all)\n"
 	  "Messages received: {messages}\nRevenue in 30 days: {revenue_month}\n"
 	  "Conversations: {open} open, {closed} closed, {unread} unread messages" },
-	{ "menu_later", "en", NULL,
-	  "Not in Telegram yet: broadcasts and mass gifts are on the dashboard's Campaigns page." },
+	{ "menu_broadcasts_title", "en", NULL, "📣 Broadcasts, newest first (state, recipients):" },
+	{ "menu_gifts_title", "en", NULL,
+	  "🎁 Mass gifts, newest first (state, recipients, credits each):" },
+	{ "menu_broadcast_new", "en", NULL, "✏️ New broadcast" },
+	{ "menu_gift_new", "en", NULL, "🎁 New mass gift" },
+	{ "menu_broadcast_ask", "en", NULL,
+	  "📣 Reply to this message with the broadcast's text ({first_name} is each user's name)." },
+	{ "menu_gift_ask_all", "en", NULL,
+	  "🎁 Reply to this message with the credits each user gets and the message telling them,"
+	  " as \"5 Thank you for being with us!\"" },
+	{ "menu_campaign_draft", "en", NULL,
+	  "📣 Draft #{id} (a gift of {gift} credits each when not 0):\n\n{text}\n\n"
+	  "Choose the audience; it reaches {reach} users now." },
+	{ "menu_campaign_card", "en", NULL,
+	  "📣 Campaign #{id}: {state}, {recipients} recipients (a gift of {gift} credits each when"
+	  " not 0)\n\n{text}\n\nSent: {sent}, waiting: {waiting}, failed: {failed}" },
+	{ "menu_audience_all", "en", NULL, "Everyone" },
+	{ "menu_audience_active", "en", NULL, "Active 7 days" },
+	{ "menu_audience_paid", "en", NULL, "Paying" },
+	{ "menu_send", "en", NULL, "🚀 Send" },
+	{ "menu_campaign_sent", "en", NULL, "Sent" },
+	{ "menu_campaign_started", "en", NULL, "Already started" },
 	{ "menu_conversations_title", "en", NULL, "💬 Open conversations, unread first:" },
 	{ "menu_conversations_none", "en", NULL, "💬 No open conversations." },
 	{ "menu_conversation_line", "en", NULL, "• {who}: {unread} unread, waiting {minutes} min" },

@@ -75,8 +75,11 @@ void wh_menu_settings(struct wh_job *j);     /* menu_settings.c: s, sv */
 void wh_menu_setting(struct wh_job *j);
 void wh_menu_dashboard(struct wh_job *j);    /* menu_stats.c: d, y */
 void wh_menu_system(struct wh_job *j);
-void wh_menu_analytics(struct wh_job *j);    /* menu_stats.c: a, and bc, g for now */
-void wh_menu_later(struct wh_job *j);
+void wh_menu_analytics(struct wh_job *j);    /* menu_stats.c: a */
+void wh_menu_campaigns(struct wh_job *j);    /* menu_campaign.c: bc, g, bn, gn, bv, ba, bs */
+void wh_menu_campaign_new(struct wh_job *j);
+void wh_menu_campaign(struct wh_job *j);
+void wh_menu_campaign_act(struct wh_job *j);
 void wh_menu_conversations(struct wh_job *j); /* menu_inbox.c: c, q, qa, qd */
 void wh_menu_quick(struct wh_job *j);
 void wh_menu_quick_change(struct wh_job *j);

@@ -6,8 +6,7 @@
  * sender holds its lane, no recent error). System (y): each daemon's heartbeat, the
  * bot's queue and updates waiting, its last error, and the last WAL archive
  * (PostgreSQL's own backup, when archiving is configured). Analytics (a): user growth,
- * messages, revenue of the month, conversations. Broadcast and Mass gift (bc, g) say
- * they are the dashboard's for now.
+ * messages, revenue of the month, conversations.
  */
 #include "webhookd/menu.h"
 #include "common/text.h"
@@ -175,12 +174,4 @@ void wh_menu_analytics(struct wh_job *j)
 
 	tgm_i64(p, sizeof(p), j->bot_id);
 	wh_job_query(j, analytics_sql, 1, params, on_analytics);
-}
-
-/* wh_menu_later - bc, g: not in Telegram yet; the dashboard's Campaigns page does it */
-void wh_menu_later(struct wh_job *j)
-{
-	wh_menu_begin(j, wh_menu_t("menu_later"));
-	wh_menu_end(j, "h", 0);
-	wh_menu_done(j, "admin menu: not in Telegram yet");
 }

@@ -322,3 +322,43 @@ def test_products_conversations_quick_replies_and_search(m):
     assert f"m1:up:{USER}:0" in buttons(m.last())
     assert m.audit() == ["product_new", "product_change", "product_change",
                          "quick_reply_add", "quick_reply_delete"]
+
+
+def test_broadcast_and_mass_gift_through_the_campaign_engine(m):
+    m.start()
+    m.send(m.message("hi", user=43))
+    m.press("m1:bc:0:0")
+    m.press("m1:bn:0:0")
+    m.reply("News for you, {first_name}!")
+    cid = m.one("SELECT id FROM campaigns WHERE state = 'draft'")[0]
+    assert "reaches 2 users" in m.last()["text"] and f"m1:bs:{cid}:0" in buttons(m.last())
+    m.query("UPDATE bot_users SET last_seen_at = now() - interval '30 days'"
+            " WHERE bot_id = %s AND user_id = 43", (m.bot.id,))
+    m.press(f"m1:ba:{cid}:1")
+    assert "reaches 1 users" in m.last()["text"]
+    m.press(f"m1:bs:{cid}:0")
+    m.press(f"m1:bs:{cid}:0")  # twice: started once
+    assert m.one("SELECT state, recipients FROM campaigns WHERE id = %s", (cid,)) == (
+        "running", 1)
+    sent = [r for r in m.replies(m.bot, chat=USER) if "News for you" in r[2].get("text", "")]
+    assert len(sent) == 1 and sent[0][2]["text"] == "News for you, Ada!"
+    assert "Sent: 0, waiting: 1" in m.last()["text"]
+    m.press("m1:g:0:0")
+    m.press("m1:gn:0:0")
+    m.reply("lots of credits")
+    assert "credits each user gets" in m.last()["text"]
+    m.reply("5 A present for you")
+    gid = m.one("SELECT id FROM campaigns WHERE gift = 5")[0]
+    m.press(f"m1:bs:{gid}:0")
+    assert m.query("SELECT user_id, credits FROM ledger WHERE bot_id = %s AND kind = 'gift'"
+                   " ORDER BY user_id", (m.bot.id,)) == [(USER, 5), (43, 5)]
+    m.press("m1:g:0:0")
+    assert f"m1:bv:{gid}:0" in buttons(m.last()) and f"m1:bv:{cid}:0" not in buttons(m.last())
+    assert m.audit() == ["campaign_draft", "broadcast", "campaign_draft", "mass_gift"]
+    other = m.new_bot()
+    oc = m.one("INSERT INTO campaigns (tenant_id, bot_ids, message, method, params)"
+               " VALUES (%s, ARRAY[%s::bigint], '{}', 'sendMessage', '{\"text\": \"x\"}')"
+               " RETURNING id", (m.tenant_id, other.id))[0]
+    m.press(f"m1:bs:{oc}:0")
+    assert "Nothing here" in m.last()["text"]
+    assert m.one("SELECT state FROM campaigns WHERE id = %s", (oc,))[0] == "draft"
