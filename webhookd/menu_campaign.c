@@ -82,7 +82,8 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_begin(j, wh_menu_t(gifts ? "menu_gifts_title" : "menu_broadcasts_title"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		snprintf(label, sizeof(label), gifts ? "#%s · %s · %s · %s cr · %s" : "#%s · %s · %s%.0s · %s",
+		snprintf(label, sizeof(label),
+			 gifts ? "#%s · %s · %s · %s cr · %s" : "#%s · %s · %s%.0s · %s",
 			 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
 			 PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		wh_menu_row(j);
@@ -194,7 +195,7 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	vars[17] = PQgetvalue(res, 0, 8);
 	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), draft ? "menu_campaign_draft"
 				      : "menu_campaign_card", vars));
-	card_buttons(j, draft, atoi(PQgetvalue(res, 0, 4)));
+	card_buttons(j, draft, (int)strtol(PQgetvalue(res, 0, 4), NULL, 10));
 	wh_menu_end(j, strcmp(vars[7], "0") ? "g" : "bc", 0);
 	wh_menu_done(j, "admin menu: campaign");
 }
