@@ -201,6 +201,180 @@ static const struct entry entries[] = {
 	  "🔍 Reply to this message with words from a user's last message." },
 	{ "menu_found", "en", NULL, "🔍 Found:" },
 	{ "menu_found_none", "en", NULL, "🔍 Nothing found." },
+	/* the admin menu in Russian (webhookd/menu*.c) */
+	{ "menu_title", "ru", NULL,
+	  "🛠 Центр управления @{bot}. Выберите раздел." },
+	{ "menu_conversations", "ru", NULL, "💬 Диалоги" },
+	{ "menu_dashboard", "ru", NULL, "📊 Сводка" },
+	{ "menu_analytics", "ru", NULL, "📈 Аналитика" },
+	{ "menu_users", "ru", NULL, "👥 Пользователи" },
+	{ "menu_products", "ru", NULL, "🛒 Товары" },
+	{ "menu_billing", "ru", NULL, "💳 Платежи" },
+	{ "menu_broadcast", "ru", NULL, "📣 Рассылка" },
+	{ "menu_gift", "ru", NULL, "🎁 Массовый подарок" },
+	{ "menu_settings", "ru", NULL, "⚙️ Настройки" },
+	{ "menu_system", "ru", NULL, "🖥 Система" },
+	{ "menu_quick", "ru", NULL, "⚡ Быстрые ответы" },
+	{ "menu_search", "ru", NULL, "🔍 Поиск" },
+	{ "menu_back", "ru", NULL, "« Назад" },
+	{ "menu_prev", "ru", NULL, "‹ Назад" },
+	{ "menu_next", "ru", NULL, "Далее ›" },
+	{ "menu_refresh", "ru", NULL, "🔄 Обновить" },
+	{ "menu_none", "ru", NULL, "нет" },
+	{ "menu_on", "ru", NULL, "вкл" },
+	{ "menu_off", "ru", NULL, "выкл" },
+	{ "menu_saved", "ru", NULL, "Сохранено" },
+	{ "menu_nothing", "ru", NULL,
+	  "Здесь ничего нет: объект удалён или принадлежит "
+	  "другому боту." },
+	{ "menu_stale", "ru", NULL,
+	  "Эта кнопка устарела: отправьте /admin ещё раз." },
+	{ "menu_users_title", "ru", NULL,
+	  "👥 Пользователи, недавние первыми. Выберите "
+	  "одного или найдите." },
+	{ "menu_users_none", "ru", NULL, "👥 Пользователи не найдены." },
+	{ "menu_users_ask", "ru", NULL,
+	  "🔍 Ответьте на это сообщение именем, @username или id "
+	  "пользователя." },
+	{ "menu_user_card", "ru", NULL,
+	  "👤 {name} @{username}\nID: {id}\nБаланс: {credits}\nПотрачено: "
+	  "{spent}\nОплачено: {paid}\nСообщений: {messages}\nБыл в сети: "
+	  "{seen} UTC{banned}" },
+	{ "menu_user_banned", "ru", NULL, "\n🚫 Заблокирован" },
+	{ "menu_gift_one", "ru", NULL, "🎁 Подарить" },
+	{ "menu_take", "ru", NULL, "➖ Списать" },
+	{ "menu_ban", "ru", NULL, "🚫 Заблокировать" },
+	{ "menu_unban", "ru", NULL, "✅ Разблокировать" },
+	{ "menu_banned", "ru", NULL, "Заблокирован" },
+	{ "menu_unbanned", "ru", NULL, "Разблокирован" },
+	{ "menu_gift_ask", "ru", NULL,
+	  "🎁 Ответьте на это сообщение числом кредитов в "
+	  "подарок." },
+	{ "menu_take_ask", "ru", NULL,
+	  "➖ Ответьте на это сообщение числом кредитов для "
+	  "списания." },
+	{ "menu_gift_done", "ru", NULL, "🎁 Подарок отправлен." },
+	{ "menu_take_done", "ru", NULL, "➖ Кредиты списаны." },
+	{ "menu_take_refused", "ru", NULL,
+	  "⚠️ У пользователя меньше кредитов: ничего не "
+	  "списано." },
+	{ "menu_billing_title", "ru", NULL,
+	  "💳 Выручка за вычетом возвратов\nСегодня: {day}\nЗа "
+	  "неделю: {week}\nЗа месяц: {month}\n\nПлатежи, новые первыми:" },
+	{ "menu_failed_title", "ru", NULL,
+	  "💳 Неудачные и истёкшие платежи, новые первыми:" },
+	{ "menu_payments_failed", "ru", NULL, "⚠️ Неудачные" },
+	{ "menu_payment_card", "ru", NULL,
+	  "💳 Платёж #{id} ({kind}): {status}\n{name}: {product}\nСумма: {amount}, "
+	  "кредитов: {credits}\nВозвращено: {refunded}\nВремя: {at} "
+	  "UTC\n{failure}" },
+	{ "menu_refund_confirm", "ru", NULL,
+	  "↩️ Вернуть платёж #{id} ({name}): {amount} обратно и "
+	  "списать кредиты: {credits} (потраченное станет долгом)?" },
+	{ "menu_refund", "ru", NULL, "↩️ Вернуть деньги" },
+	{ "menu_refund_yes", "ru", NULL, "↩️ Да, вернуть" },
+	{ "menu_payment_user", "ru", NULL, "👤 Пользователь" },
+	{ "menu_refund_done", "ru", NULL, "Деньги возвращены" },
+	{ "menu_refund_already", "ru", NULL, "Уже возвращено" },
+	{ "menu_refund_failed", "ru", NULL,
+	  "Возврат отклонён: ничего не изменилось" },
+	{ "menu_dashboard_text", "ru", NULL,
+	  "📊 Сводка\nНовые пользователи: {new_today} сегодня, "
+	  "{new_week} за неделю\nАктивные: {active_day} сегодня, {active_week} "
+	  "за неделю (всего {users})\nВыручка: {revenue_today} сегодня, "
+	  "{revenue_week} за неделю, {revenue_month} за месяц\nОчередь: {queued} "
+	  "сообщений; {health}" },
+	{ "menu_healthy", "ru", NULL, "✅ всё в порядке" },
+	{ "menu_unhealthy", "ru", NULL,
+	  "⚠️ бота никто не отправляет, или недавно были "
+	  "ошибки" },
+	{ "menu_system_title", "ru", NULL, "🖥 Система\nСлужбы:" },
+	{ "menu_daemon_up", "ru", NULL, "✅ {name} на {host}: отзывался {ago} с назад" },
+	{ "menu_daemon_down", "ru", NULL, "❌ {name} на {host}: молчит {ago} с" },
+	{ "menu_daemons_none", "ru", NULL, "ни одна не запускалась" },
+	{ "menu_system_text", "ru", NULL,
+	  "\nОчередь: {queued} сообщений; ждут обработки: "
+	  "{waiting}\nПоследняя ошибка: {error}\nПоследний архив WAL: "
+	  "{backup}" },
+	{ "menu_backup_none", "ru", NULL, "не настроен" },
+	{ "menu_settings_title", "ru", NULL,
+	  "⚙️ Настройки. Нажмите, чтобы изменить." },
+	{ "menu_setting_ask", "ru", NULL,
+	  "⚙️ {key} сейчас: {value}\nОтветьте на это сообщение "
+	  "новым значением." },
+	{ "menu_analytics_text", "ru", NULL,
+	  "📈 Аналитика\nНовые пользователи: {new_week} за 7 дней, "
+	  "{new_month} за 30 дней (всего {users})\nПолучено сообщений: "
+	  "{messages}\nВыручка за 30 дней: {revenue_month}\nДиалоги: "
+	  "открыто {open}, закрыто {closed}, непрочитанных "
+	  "сообщений {unread}" },
+	{ "menu_broadcasts_title", "ru", NULL,
+	  "📣 Рассылки, новые первыми (состояние, получатели):" },
+	{ "menu_gifts_title", "ru", NULL,
+	  "🎁 Массовые подарки, новые первыми (состояние, "
+	  "получатели, кредитов каждому):" },
+	{ "menu_broadcast_new", "ru", NULL, "✏️ Новая рассылка" },
+	{ "menu_gift_new", "ru", NULL, "🎁 Новый подарок" },
+	{ "menu_broadcast_ask", "ru", NULL,
+	  "📣 Ответьте на это сообщение текстом рассылки "
+	  "({first_name} — имя пользователя)." },
+	{ "menu_gift_ask_all", "ru", NULL,
+	  "🎁 Ответьте на это сообщение числом кредитов "
+	  "каждому и текстом для пользователей, например \"5 "
+	  "Спасибо, что вы с нами!\"" },
+	{ "menu_campaign_draft", "ru", NULL,
+	  "📣 Черновик #{id} (подарок {gift} кредитов каждому, "
+	  "если не 0):\n\n{text}\n\nВыберите аудиторию; сейчас она "
+	  "охватывает пользователей: {reach}." },
+	{ "menu_campaign_card", "ru", NULL,
+	  "📣 Кампания #{id}: {state}, получателей: {recipients} (подарок "
+	  "{gift} кредитов каждому, если не 0)\n\n{text}\n\nОтправлено: "
+	  "{sent}, ждут: {waiting}, не доставлено: {failed}" },
+	{ "menu_audience_all", "ru", NULL, "Все" },
+	{ "menu_audience_active", "ru", NULL, "Активные 7 дней" },
+	{ "menu_audience_paid", "ru", NULL, "Платившие" },
+	{ "menu_send", "ru", NULL, "🚀 Отправить" },
+	{ "menu_campaign_sent", "ru", NULL, "Отправлено" },
+	{ "menu_campaign_started", "ru", NULL, "Уже запущена" },
+	{ "menu_conversations_title", "ru", NULL,
+	  "💬 Открытые диалоги, непрочитанные первыми:" },
+	{ "menu_conversations_none", "ru", NULL, "💬 Открытых диалогов нет." },
+	{ "menu_conversation_line", "ru", NULL,
+	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин" },
+	{ "menu_quick_title", "ru", NULL,
+	  "⚡ Быстрые ответы (использований). Нажмите, чтобы "
+	  "удалить." },
+	{ "menu_quick_none", "ru", NULL, "⚡ Быстрых ответов пока нет." },
+	{ "menu_quick_add", "ru", NULL, "➕ Добавить" },
+	{ "menu_quick_ask", "ru", NULL,
+	  "⚡ Ответьте на это сообщение новым быстрым "
+	  "ответом в виде \"название: текст\"." },
+	{ "menu_products_title", "ru", NULL,
+	  "🛒 Товары (цена, кредиты, продажи):" },
+	{ "menu_products_none", "ru", NULL, "🛒 Товаров пока нет." },
+	{ "menu_product_new", "ru", NULL, "➕ Новый товар" },
+	{ "menu_product_ask", "ru", NULL,
+	  "🛒 Ответьте на это сообщение новым товаром в виде "
+	  "\"название цена кредиты\", цена в центах (\"Starter 500 10\")." },
+	{ "menu_product_price", "ru", NULL, "💲 Цена" },
+	{ "menu_product_credits", "ru", NULL, "🪙 Кредиты" },
+	{ "menu_product_bad", "ru", NULL, "⚠️ Недопустимое значение." },
+	{ "menu_price_ask", "ru", NULL,
+	  "💲 Ответьте на это сообщение новой ценой в центах." },
+	{ "menu_credits_ask", "ru", NULL,
+	  "🪙 Ответьте на это сообщение новым числом "
+	  "кредитов." },
+	{ "menu_activate", "ru", NULL, "▶️ Включить" },
+	{ "menu_deactivate", "ru", NULL, "⏸ Выключить" },
+	{ "menu_search_title", "ru", NULL, "🔍 Что искать:" },
+	{ "menu_search_payments", "ru", NULL,
+	  "🔍 Ответьте на это сообщение id платежа или id "
+	  "пользователя." },
+	{ "menu_search_messages", "ru", NULL,
+	  "🔍 Ответьте на это сообщение словами из "
+	  "последнего сообщения пользователя." },
+	{ "menu_found", "ru", NULL, "🔍 Найдено:" },
+	{ "menu_found_none", "ru", NULL, "🔍 Ничего не найдено." },
 	/* end of the admin menu's texts */
 	{ "not_delivered", "en", NULL, "⚠️ Not delivered: the user blocked the bot." },
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
