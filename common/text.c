@@ -151,6 +151,8 @@ static const struct entry entries[] = {
 	  "📈 Analytics\nNew users: {new_week} in 7 days, {new_month} in 30 days ({users} in all)\n"
 	  "Messages received: {messages}\nRevenue in 30 days: {revenue_month}\n"
 	  "Conversations: {open} open, {closed} closed, {unread} unread messages" },
+	{ "menu_csv", "en", NULL, "📄 CSV, 30 days" },
+	{ "menu_csv_sent", "en", NULL, "📄 CSV sent." },
 	{ "menu_broadcasts_title", "en", NULL, "📣 Broadcasts, newest first (state, recipients):" },
 	{ "menu_gifts_title", "en", NULL,
 	  "🎁 Mass gifts, newest first (state, recipients, credits each):" },
@@ -308,6 +310,8 @@ static const struct entry entries[] = {
 	  "{messages}\nВыручка за 30 дней: {revenue_month}\nДиалоги: "
 	  "открыто {open}, закрыто {closed}, непрочитанных "
 	  "сообщений {unread}" },
+	{ "menu_csv", "ru", NULL, "📄 CSV за 30 дней" },
+	{ "menu_csv_sent", "ru", NULL, "📄 CSV отправлен." },
 	{ "menu_broadcasts_title", "ru", NULL,
 	  "📣 Рассылки, новые первыми (состояние, получатели):" },
 	{ "menu_gifts_title", "ru", NULL,

@@ -50,6 +50,7 @@ static const struct wh_menu_view views[] = {
 	{ "s", WH_ROLE_OWNER, wh_menu_settings },
 	{ "sv", WH_ROLE_OWNER, wh_menu_setting },
 	{ "a", WH_ROLE_ADMIN, wh_menu_analytics },
+	{ "ax", WH_ROLE_ADMIN, wh_menu_export },
 	{ "bc", WH_ROLE_ADMIN, wh_menu_campaigns },
 	{ "g", WH_ROLE_ADMIN, wh_menu_campaigns },
 	{ "bn", WH_ROLE_ADMIN, wh_menu_campaign_new },

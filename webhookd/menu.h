@@ -76,6 +76,7 @@ void wh_menu_setting(struct wh_job *j);
 void wh_menu_dashboard(struct wh_job *j);    /* menu_stats.c: d, y */
 void wh_menu_system(struct wh_job *j);
 void wh_menu_analytics(struct wh_job *j);    /* menu_stats.c: a */
+void wh_menu_export(struct wh_job *j);       /* menu_export.c: ax */
 void wh_menu_campaigns(struct wh_job *j);    /* menu_campaign.c: bc, g, bn, gn, bv, ba, bs */
 void wh_menu_campaign_new(struct wh_job *j);
 void wh_menu_campaign(struct wh_job *j);

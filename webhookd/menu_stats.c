@@ -162,6 +162,7 @@ static void on_analytics(struct wh_job *j, PGresult *res, const char *err)
 		vars[2 * i + 1] = PQgetvalue(res, 0, i);
 	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), "menu_analytics_text", vars));
 	wh_menu_key(j, wh_menu_t("menu_refresh"), "a", 0, 0);
+	wh_menu_key(j, wh_menu_t("menu_csv"), "ax", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: analytics");
 }

@@ -227,6 +227,19 @@ def test_dashboard_and_system(m):
     m.group("/system")
     text = m.last()["text"]
     assert "webhookd" in text and "Last WAL archive" in text
+    paid(m, payment_intent_id="pi_test_csv")
+    m.press("m1:a:0:0")
+    assert "New users: 1 in 7 days" in m.last()["text"] and "m1:ax:0:0" in buttons(m.last())
+    m.press("m1:ax:0:0")
+    doc = wait_for(lambda: m.tg.calls(token=m.bot.token, method="sendDocument"), 5,
+                   what="the CSV")[0]
+    assert doc.params["chat_id"] == str(ADMIN)
+    name, data = doc.files["document"]
+    lines = data.decode().splitlines()
+    assert name.endswith("-30-days.csv") and len(lines) == 31
+    assert lines[0] == "day,new_users,last_seen_users,payments,revenue_minor,currency"
+    assert lines[-1].endswith(",1,1,1,500,usd")
+    assert "CSV sent" in m.toasts()[-1]
 
 
 def paid(m, kind="checkout", credits=10, amount=500, currency="usd", **ids):
