@@ -375,3 +375,18 @@ def test_broadcast_and_mass_gift_through_the_campaign_engine(m):
     m.press(f"m1:bs:{oc}:0")
     assert "Nothing here" in m.last()["text"]
     assert m.one("SELECT state FROM campaigns WHERE id = %s", (oc,))[0] == "draft"
+
+
+def test_the_docs_roles_are_the_codes():
+    """docs/admin-centre.md's table names, for each category, the role of its view in
+    webhookd/menu.c's table."""
+    import pathlib
+    import re
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    roles = dict(re.findall(r'\{ "([a-z]+)", WH_ROLE_([A-Z]+),', (repo / "webhookd/menu.c")
+                            .read_text()))
+    rows = re.findall(r"^\| (\d+) \| [^|]+ \| [^|]+ \| (\w+)", (repo / "docs/admin-centre.md")
+                      .read_text(), re.M)
+    assert len(rows) == 12
+    for n, role in rows:
+        assert roles[CATEGORIES[int(n) - 1]] == role.upper(), n
