@@ -390,3 +390,28 @@ def test_the_docs_roles_are_the_codes():
     assert len(rows) == 12
     for n, role in rows:
         assert roles[CATEGORIES[int(n) - 1]] == role.upper(), n
+
+
+def test_the_menu_in_a_private_chat(m):
+    m.start()
+    m.send(m.message("/admin", user=OWNER))
+    home = [r for r in m.replies(m.bot, chat=OWNER) if r[1] == "sendMessage"][-1][2]
+    assert buttons(home)[0] == "m1:c:0:0"
+    m.press(f"m1:ug:{USER}:0", chat=OWNER)
+    m.send(m.message("7", user=OWNER, reply_to_message={
+        "message_id": MENU, "date": 1, "chat": {"id": OWNER, "type": "private"},
+        "from": {"id": m.bot.tg_id, "is_bot": True, "first_name": "Bot"}}))
+    edit = [r for r in m.replies(m.bot, chat=OWNER) if r[1] == "editMessageText"][-1][2]
+    assert edit["message_id"] == MENU and "Balance: 7 credits" in edit["text"]
+    m.send(m.message("/admin", user=STRANGER))
+    assert "Not allowed" in m.replies(m.bot, chat=STRANGER)[-1][2]["text"]
+    m.press("m1:d:0:0", user=STRANGER, chat=STRANGER)
+    m.press("m1:d:0:0", user=STRANGER, chat=OWNER)  # someone else's private menu
+    assert m.toasts()[-2:] == ["Not allowed", "This button is out of date: send /admin again."]
+    # a user's reply to the bot that answers no prompt is their message as before
+    m.send(m.message("thanks", user=USER, reply_to_message={
+        "message_id": 5, "date": 1, "chat": {"id": USER, "type": "private"},
+        "from": {"id": m.bot.tg_id, "is_bot": True, "first_name": "Bot"}}))
+    assert m.stored(m.bot)[-1][2] != "admin menu"
+    assert m.query("SELECT count(*) FROM messages WHERE bot_id = %s AND method = 'copyMessage'"
+                   " AND chat = %s", (m.bot.id, str(ADMIN)))[0][0] == 2
