@@ -392,6 +392,7 @@ static const struct entry entries[] = {
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },
 	/* an agent's reply from the inbox, copied into the user's topic (gatewayd/inboxreply.c) */
 	{ "inbox_reply_topic", "en", NULL, "💬 {agent} (inbox):\n{text}" },
+	{ "inbox_file_topic", "en", NULL, "💬 {agent} (inbox)" },
 	{ "inbox_api_agent", "en", NULL, "API" },
 	/* flood protection (webhookd/autoreply.c) */
 	{ "flood_admin", "en", NULL,

@@ -33,11 +33,11 @@ static const char gift_sql[] =
 	" FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text, 'gift',"
 	" $4::bigint, p_reason => 'gift by an admin')";
 
-/* the topic, and the user's conversation in the inbox with it */
+/* the topic, and the user's conversation in the inbox with it ($5: the update) */
 static const char close_sql[] =
 	"WITH t AS (UPDATE topics SET closed_at = CASE WHEN $4::boolean THEN now() END"
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
-	" " WH_INBOX_CLOSE_SQL("$4::boolean");
+	WH_INBOX_CLOSE_SQL("$4::boolean", "$5::bigint");
 
 /* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user") */
 static void copy_to_user(struct wh_job *j)
@@ -170,7 +170,8 @@ static void admin_command(struct wh_job *j)
 		tgm_i64(p[1], 24, wh_topic_admin(j));
 		tgm_i64(p[2], 24, thread);
 		snprintf(p[3], 24, "%s", word[0] == 'c' ? "t" : "f");
-		wh_job_query(j, close_sql, 4, params, on_closed);
+		tgm_i64(p[4], 24, j->seq);
+		wh_job_query(j, close_sql, 5, params, on_closed);
 	} else {
 		wh_topic_say(j, thread, tgm_text("admin_help", NULL));
 		wh_job_done(j, "admin command unknown");

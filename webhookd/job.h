@@ -94,14 +94,21 @@ void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int
 void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
 		   const char *const *labels, const char *const *data, size_t n);
 
-/* inbox.c - WH_INBOX_CLOSE_SQL(closed): the statement that follows a CTE t of topics
- * (bot_id, user_id) closed (closed true) or reopened: their conversations in the inbox
- * do the same */
-#define WH_INBOX_CLOSE_SQL(closed) \
-	"UPDATE conversations c SET state = CASE WHEN " closed " THEN 'closed'" \
-	" WHEN c.state = 'closed' THEN 'open' ELSE c.state END," \
-	" snoozed_until = CASE WHEN " closed " THEN NULL ELSE c.snoozed_until END" \
-	" FROM t WHERE c.bot_id = t.bot_id AND c.chat_id = t.user_id"
+/* inbox.c - WH_INBOX_CLOSE_SQL(closed, seq): the statement that follows a CTE t of
+ * topics (bot_id, user_id) closed (closed true) or reopened: their conversations in the
+ * inbox do the same, each change an event of the timeline (topic_closed, topic_reopened)
+ * of update seq, so an update processed again records it once */
+#define WH_INBOX_CLOSE_SQL(closed, seq) \
+	", o AS (SELECT c.id, c.state AS was FROM conversations c JOIN t" \
+	"  ON c.bot_id = t.bot_id AND c.chat_id = t.user_id)," \
+	" c AS (UPDATE conversations c SET state = CASE WHEN " closed " THEN 'closed'" \
+	"  WHEN c.state = 'closed' THEN 'open' ELSE c.state END," \
+	"  snoozed_until = CASE WHEN " closed " THEN NULL ELSE c.snoozed_until END" \
+	"  FROM o WHERE c.id = o.id RETURNING c.id, c.tenant_id, c.state, o.was)" \
+	" INSERT INTO conversation_items (conversation_id, tenant_id, kind, event, update_seq)" \
+	" SELECT c.id, c.tenant_id, 'event', CASE WHEN c.state = 'closed' THEN 'topic_closed'" \
+	"  ELSE 'topic_reopened' END, " seq " FROM c" \
+	" WHERE (c.state = 'closed') <> (c.was = 'closed') ON CONFLICT DO NOTHING"
 /* inbox.c - write the update into its conversation (if any), then next(j);
  * payload: the update's JSON text */
 void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct wh_job *j));
