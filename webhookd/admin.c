@@ -25,8 +25,9 @@ static const char ban_sql[] =
 	" WHERE bot_id = $1 AND user_id = $2";
 
 static const char gift_sql[] =
-	"SELECT balance FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text, 'gift',"
-	" $4::bigint, p_reason => 'gift by an admin')";
+	"SELECT l.balance, (SELECT u.language_code FROM bot_users u WHERE u.bot_id = $1"
+	"  AND u.user_id = $2) FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text,"
+	" 'gift', $4::bigint, p_reason => 'gift by an admin') l";
 
 /* the topic, and the user's conversation in the inbox with it */
 static const char close_sql[] =
@@ -54,7 +55,7 @@ static void on_info(struct wh_job *j, PGresult *res, const char *err)
 	char text[1024];
 
 	if (err || PQntuples(res) != 1) {
-		wh_topic_say(j, j->peer_thread, tgm_text("no_such_user", NULL));
+		wh_topic_say(j, j->peer_thread, wh_say_admin(j, "no_such_user"));
 	} else {
 		wh_topic_card_text(res, j->peer_user, text, sizeof(text));
 		wh_topic_say(j, j->peer_thread, text);
@@ -73,7 +74,7 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 		wh_job_postpone(j, WH_RETRY_SECONDS, err);
 		return;
 	}
-	wh_topic_say(j, j->peer_thread, tgm_text(ban ? "user_banned" : "user_unbanned", NULL));
+	wh_topic_say(j, j->peer_thread, wh_say_admin(j, ban ? "user_banned" : "user_unbanned"));
 	wh_job_done(j, ban ? "admin /ban" : "admin /unban");
 }
 
@@ -81,18 +82,23 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
  * topic that the gift failed */
 static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[200], credits[64];
+	char text[200], credits[64], lang[TGM_TEXT_LANG];
 	const char *vars[] = { "credits", NULL, NULL };
 
 	if (err || PQntuples(res) != 1) {
-		wh_topic_say(j, j->peer_thread, tgm_text("gift_failed", NULL));
+		wh_topic_say(j, j->peer_thread, wh_say_admin(j, "gift_failed"));
 		wh_job_done(j, "admin /gift failed");
 		return;
 	}
-	vars[1] = wh_reply_credits(credits, sizeof(credits), PQgetvalue(res, 0, 0));
-	wh_topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text), tgm_text("gift_sent", NULL),
-						   vars));
-	tgm_text_fill(text, sizeof(text), tgm_text("gift_received", NULL), vars);
+	vars[1] = wh_reply_credits(j, j->admin_lang, credits, sizeof(credits),
+				   PQgetvalue(res, 0, 0));
+	wh_topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text),
+						   wh_say_admin(j, "gift_sent"), vars));
+	/* to the user, in their language */
+	tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1), lang);
+	vars[1] = wh_reply_credits(j, lang, credits, sizeof(credits), PQgetvalue(res, 0, 0));
+	tgm_text_fill(text, sizeof(text), tgm_text_bot(j->bot->settings, "gift_received", lang),
+		      vars);
 	wh_reply_text(j, j->peer_user, 0, text, NULL, NULL, 0);
 	wh_job_done(j, "admin /gift");
 }
@@ -143,7 +149,7 @@ static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
 		snprintf(p[3], 24, "%s", word[0] == 'c' ? "t" : "f");
 		wh_job_query(j, close_sql, 4, params, on_closed);
 	} else {
-		wh_topic_say(j, thread, tgm_text("admin_help", NULL));
+		wh_topic_say(j, thread, wh_say_admin(j, "admin_help"));
 		wh_job_done(j, "admin command unknown");
 	}
 }
@@ -196,7 +202,7 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 
 	sscanf(tgm_json_get_str(j->body, "data"), "%15[a-z]:%lld", action, &user);
 	if (err || PQntuples(res) != 1 || strtoll(PQgetvalue(res, 0, 0), NULL, 10) != user) {
-		answer(j, tgm_text("topic_not_users", NULL));
+		answer(j, wh_say_admin(j, "topic_not_users"));
 		wh_job_done(j, "ignored: a button outside its user's topic");
 		return;
 	}
@@ -212,7 +218,7 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 		answer(j, NULL);
 		wh_job_query(j, wh_topic_card_sql, 2, params, on_info);
 	} else {
-		answer(j, tgm_text("gift_how", NULL));
+		answer(j, wh_say_admin(j, "gift_how"));
 		wh_job_done(j, "admin button gift");
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "webhookd/webhookd.h"
 #include "common/telegram.h"
+#include "common/text.h"
 
 #include <yajl/yajl_gen.h>
 
@@ -28,6 +29,9 @@ struct wh_job {
 	int64_t user_id;       /* 0: the update has no user */
 	bool new_user, pass_active, banned;
 	int64_t credits;
+	/* the languages it is spoken to in (common/text.h): the user's (their update's
+	 * language_code, as tgm_text_lang settles it) and the admins' (the bot's language) */
+	char lang[TGM_TEXT_LANG], admin_lang[TGM_TEXT_LANG];
 	unsigned ar_gen;       /* autoreply.c: its bot's rules cache generation at a read */
 	/* what it sends: a JSON array of {"chat", "method", "params"} */
 	yajl_gen replies;
@@ -113,7 +117,12 @@ void wh_repair_internal(struct wh_job *j);
  * freed), cb answers; wh_reply_direct_done as cb only logs a failure */
 void wh_reply_direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb cb, void *arg);
 void wh_reply_direct_done(const struct tgm_tg_result *r, void *arg);
-/* wh_reply_credits - a balance (a result's text) as words: "1 credit", "5 credits" */
-const char *wh_reply_credits(char *out, size_t n, const char *value);
+/* wh_reply_credits - a balance (a result's text) as words in lang: "1 credit", "5 credits" */
+const char *wh_reply_credits(const struct wh_job *j, const char *lang, char *out, size_t n,
+			     const char *value);
+/* wh_say - the text name as the job's bot says it to its user (j->lang);
+ * wh_say_admin - to its admins (j->admin_lang) */
+const char *wh_say(const struct wh_job *j, const char *name);
+const char *wh_say_admin(const struct wh_job *j, const char *name);
 
 #endif

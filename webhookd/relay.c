@@ -77,9 +77,9 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
 	char text[256], credits[64];
 
 	if (!err && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
-		tgm_text_fill(text, sizeof(text), tgm_text("low_balance", NULL),
-			      (const char *const[]){ "credits", wh_reply_credits(credits,
-				sizeof(credits), PQgetvalue(res, 0, 1)), NULL });
+		tgm_text_fill(text, sizeof(text), wh_say(j, "low_balance"),
+			      (const char *const[]){ "credits", wh_reply_credits(j, j->lang,
+				credits, sizeof(credits), PQgetvalue(res, 0, 1)), NULL });
 		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	}
 	copy_into_topic(j, j->peer_thread);
@@ -89,9 +89,9 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
  * not relayed */
 static void no_credits(struct wh_job *j)
 {
-	const char *label[] = { tgm_text("button_buy", NULL) }, *const data[] = { "buy" };
+	const char *label[] = { wh_say(j, "button_buy") }, *const data[] = { "buy" };
 
-	wh_reply_text(j, j->chat_id, 0, tgm_text_bot(j->bot->settings, "no_credit", NULL), label,
+	wh_reply_text(j, j->chat_id, 0, wh_say(j, "no_credit"), label,
 		      data, 1);
 	wh_job_done(j, "not relayed: no credits");
 }

@@ -101,10 +101,21 @@ void wh_reply_direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb
 }
 
 /* wh_reply_credits - a balance from a result's text as words ("1 credit", "5 credits") */
-const char *wh_reply_credits(char *out, size_t n, const char *value)
+const char *wh_reply_credits(const struct wh_job *j, const char *lang, char *out, size_t n,
+			     const char *value)
 {
 	int64_t v = 0;
 
 	tgm_parse_int64(value, &v);
-	return tgm_text_count(out, n, "credits", v, NULL);
+	return tgm_text_count_bot(out, n, j->bot->settings, "credits", v, lang);
+}
+
+const char *wh_say(const struct wh_job *j, const char *name)
+{
+	return tgm_text_bot(j->bot->settings, name, j->lang);
+}
+
+const char *wh_say_admin(const struct wh_job *j, const char *name)
+{
+	return tgm_text_bot(j->bot->settings, name, j->admin_lang);
 }

@@ -398,7 +398,7 @@ static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
 		wh_job_done(j, "recorded");
 		return;
 	}
-	wh_topic_say(j, thread, tgm_text(gone ? "user_blocked" : "user_unblocked", NULL));
+	wh_topic_say(j, thread, wh_say_admin(j, gone ? "user_blocked" : "user_unblocked"));
 	wh_job_done(j, gone ? "reported in the topic: blocked" : "reported in the topic: unblocked");
 }
 
