@@ -10,25 +10,13 @@
 # Environment: TGM_BIN (default bin/), TGM_BENCH_CAMPAIGN_USERS, TGM_BENCH_CAMPAIGN_GIFTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 nusers=${TGM_BENCH_CAMPAIGN_USERS:-100000}
 ngifts=${TGM_BENCH_CAMPAIGN_GIFTS:-10000}
-work=$(mktemp -d /tmp/tgm-bench-campaigns.XXXXXX)
-pids=()
 
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
-url=$(sh scripts/pg.sh url "$work/pg")
+bench_setup campaigns
 port=$(free_port)
 cat > "$work/tgm.conf" <<CONF
 [database]
@@ -44,7 +32,6 @@ status = ipc://$work/run/gatewayd-status
 CONF
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin)
-sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 
 echo "== a campaign to $nusers users of two bots"
 sql -v n="$nusers" <<'SQL'

@@ -10,25 +10,13 @@
 # Environment: TGM_BIN (default bin/), TGM_BENCH_DASHBOARD_MESSAGES, TGM_BENCH_CALLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 nmsg=${TGM_BENCH_DASHBOARD_MESSAGES:-1000000}
 calls=${TGM_BENCH_CALLS:-20}
-work=$(mktemp -d /tmp/tgm-bench-dash.XXXXXX)
-pids=()
 
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-sh scripts/pg.sh start "$work/pg" >/dev/null
-url=$(sh scripts/pg.sh url "$work/pg")
+bench_setup dash fast
 port=$(free_port)
 cat > "$work/tgm.conf" <<CONF
 [database]
@@ -46,7 +34,6 @@ key_burst = 1000000
 CONF
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant dash --create-tenant --scope admin 2>/dev/null)
-sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 
 echo "== seeding $nmsg messages, 100,000 bot users, 10,000 payments, 200,000 updates and" \
 	"100,000 debits over 10 bots"

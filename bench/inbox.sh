@@ -12,26 +12,14 @@
 # TGM_BENCH_INBOX_CONVERSATIONS, TGM_BENCH_CALLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 nitems=${TGM_BENCH_INBOX_ITEMS:-1000000}
 nconv=${TGM_BENCH_INBOX_CONVERSATIONS:-100000}
 calls=${TGM_BENCH_CALLS:-20}
-work=$(mktemp -d /tmp/tgm-bench-inbox.XXXXXX)
-pids=()
 
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-sh scripts/pg.sh start "$work/pg" >/dev/null
-url=$(sh scripts/pg.sh url "$work/pg")
+bench_setup inbox fast
 port=$(free_port)
 cat > "$work/tgm.conf" <<CONF
 [database]
@@ -49,7 +37,6 @@ key_burst = 1000000
 CONF
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant inbox --create-tenant --scope admin 2>/dev/null)
-sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 
 echo "== seeding $nitems inbound messages in $nconv conversations over 10 bots"
 t0=$SECONDS

@@ -14,6 +14,7 @@
 # TGM_BENCH_CHOOSE=0 (the read routes only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 secs=${TGM_BENCH_SECONDS:-10}
@@ -22,23 +23,9 @@ calls=${TGM_BENCH_CALLS:-20}
 queued=${TGM_BENCH_QUEUED:-1000000}
 rounds=${TGM_BENCH_ROUNDS:-3}
 choose=${TGM_BENCH_CHOOSE:-1}
-work=$(mktemp -d /tmp/tgm-bench-reads.XXXXXX)
-pids=()
+need_wrk
 
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-
-TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
-url=$(sh scripts/pg.sh url "$work/pg")
+bench_setup reads
 port=$(free_port)
 cat > "$work/tgm.conf" <<CONF
 [database]
@@ -59,7 +46,6 @@ key() { "$bin/tgmctl" -c "$work/tgm.conf" key create --tenant "$1" --create-tena
 reads_key=$(key reads)
 c200_key=$(key choose200)
 c1000_key=$(key choose1000)
-sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 
 echo "== seeding $nmsg messages over 10 bots (a day, a third sent)$([ "$choose" = 1 ] &&
 	echo "; $queued queued over 1000 bots and $((queued / 5)) over 200")"

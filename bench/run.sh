@@ -29,33 +29,20 @@
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 secs=${TGM_BENCH_SECONDS:-10}
 conns=${TGM_BENCH_CONNS:-64}
-work=$(mktemp -d /tmp/tgm-bench.XXXXXX)
-pids=()
-
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+need_wrk
 
 # bench_wrk CONNS PORT -> one "BENCH ..." line
 bench_wrk() {
 	wrk -t2 -c"$1" -d"${secs}s" --latency -s bench/post.lua "http://127.0.0.1:$2" | grep '^BENCH'
 }
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 
 echo "== PostgreSQL and gatewayd"
-TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
-url=$(sh scripts/pg.sh url "$work/pg")
+bench_setup run
 gw_port=$(free_port)
 tg_port=$(free_port)
 "$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
@@ -113,9 +100,6 @@ done
 rows=$(psql -qAt "$url" -c "SELECT count(*) FROM messages")
 echo "== result"
 echo "rows committed: $rows"
-# median - "median (range lo-hi)" of the numbers on stdin
-median() { sort -n | awk -v f="${1:-%.2f}" '{ v[NR] = $1 } END {
-	printf f " (range " f "-" f ")", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 echo "accept rate: $(awk '{ print $2 }' "$work/gw-ratios" | median %.0f) msg/s =" \
 	"$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/gw-ratios" | median) x the bare server" \
 	"($(awk '{ print $1 }' "$work/gw-ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5"

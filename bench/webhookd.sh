@@ -14,35 +14,15 @@
 # TGM_BENCH_CONNS (wrk connections, default 32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 bin=${TGM_BIN:-$root/bin}
 secs=${TGM_BENCH_SECONDS:-10}
 rounds=${TGM_BENCH_ROUNDS:-3}
 conns=${TGM_BENCH_CONNS:-32}
-work=$(mktemp -d /tmp/tgm-bench-webhookd.XXXXXX)
-pids=()
+need_wrk
 
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk -v f="${1:-%.2f}" '{ v[NR] = $1 } END {
-	printf f " (range " f "-" f ")", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
-wait_http() {
-	for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-	echo "bench: nothing answers at $1"; exit 1
-}
-
-TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
-url=$(sh scripts/pg.sh url "$work/pg")
+bench_setup webhookd
 gw_port=$(free_port) wh_port=$(free_port) tg_port=$(free_port) bare_port=$(free_port)
 
 # the fake Telegram: answers every method, and keeps the secret_token of setWebhook

@@ -73,6 +73,23 @@ static const struct entry entries[] = {
 	{ "user_unbanned", "en", NULL, "✅ User unbanned." },
 	{ "admin_help", "en", NULL, "Admin commands: /info, /ban, /unban, /gift N, /close, /reopen" },
 	{ "topic_not_users", "en", NULL, "This topic is not this user's." },
+	/* who may act as an admin (webhookd/role.c, docs/admins.md) */
+	{ "not_allowed", "en", NULL, "Not allowed" },
+	{ "role_refused", "en", NULL,
+	  "⛔ Not allowed: this needs the {role} role for this bot. Its owner adds admins with"
+	  " /admins or in the dashboard." },
+	/* /admins, the owner's (webhookd/admins.c) */
+	{ "admins_list", "en", NULL, "Admins of this bot (Telegram user id, role):" },
+	{ "admins_none", "en", NULL, "This bot has no admins yet." },
+	{ "admins_usage", "en", NULL,
+	  "/admins - this list\n/admins add <user_id> <owner|admin|agent> - add an admin or change"
+	  " their role\n/admins remove <user_id> - remove an admin" },
+	{ "admins_bad_role", "en", NULL, "Unknown role: use owner, admin or agent." },
+	{ "admins_added", "en", NULL, "✅ {user_id} is now {role} of this bot." },
+	{ "admins_removed", "en", NULL, "✅ {user_id} is no longer an admin of this bot." },
+	{ "admins_not_admin", "en", NULL, "{user_id} is not an admin of this bot." },
+	{ "admins_last_owner", "en", NULL,
+	  "The bot keeps at least one owner: make someone else owner first." },
 	{ "not_delivered", "en", NULL, "⚠️ Not delivered: the user blocked the bot." },
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },
@@ -251,6 +268,27 @@ static const struct entry entries[] = {
 	{ "admin_help", "ru", NULL,
 	  "Команды администратора: /info, /ban, /unban, /gift N, /close, /reopen" },
 	{ "topic_not_users", "ru", NULL, "Эта тема не этого пользователя." },
+	{ "not_allowed", "ru", NULL, "Нет доступа" },
+	{ "role_refused", "ru", NULL,
+	  "⛔ Нет доступа: для этого нужна роль {role} в этом боте."
+	  " Владелец добавляет администраторов"
+	  " через /admins или в панели." },
+	{ "admins_list", "ru", NULL,
+	  "Администраторы бота (id пользователя Telegram, роль):" },
+	{ "admins_none", "ru", NULL, "У бота ещё нет администраторов." },
+	{ "admins_usage", "ru", NULL, "/admins - этот список\n"
+	  "/admins add <user_id> <owner|admin|agent> - добавить администратора"
+	  " или сменить роль\n"
+	  "/admins remove <user_id> - убрать администратора" },
+	{ "admins_bad_role", "ru", NULL, "Неизвестная роль: owner, admin или agent." },
+	{ "admins_added", "ru", NULL, "✅ {user_id} теперь {role} этого бота." },
+	{ "admins_removed", "ru", NULL,
+	  "✅ {user_id} больше не администратор этого бота." },
+	{ "admins_not_admin", "ru", NULL,
+	  "{user_id} не администратор этого бота." },
+	{ "admins_last_owner", "ru", NULL,
+	  "У бота должен остаться хотя бы один владелец:"
+	  " сначала назначьте другого." },
 	{ "not_delivered", "ru", NULL,
 	  "⚠️ Не доставлено: пользователь заблокировал "
 	  "бота." },

@@ -3,6 +3,8 @@
  * range and a bot or all the tenant's, inbound updates and outbound messages by hour of
  * the week (UTC), the bot users active in the last day, week and month before `to`,
  * and per day the money paid (net of refunds, per currency) and the credits spent.
+ * Traffic and credits come from hourly counters (sql/030_activity_counters.sql), so
+ * their cost does not grow with history, and the range is taken to whole hours.
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/validate.h"
@@ -15,9 +17,8 @@
 static const char activity_sql[] =
 	"WITH tb AS (SELECT b.id FROM bots b WHERE b.tenant_id = $1"
 	"  AND ($4::bigint IS NULL OR b.id = $4)),"
-	" inb AS (SELECT date_trunc('hour', u.received_at) AS t, count(*) AS n FROM tb"
-	"  JOIN tg_updates u ON u.bot_id = tb.id"
-	"  WHERE u.received_at >= $2::timestamptz AND u.received_at < $3::timestamptz GROUP BY 1),"
+	" inb AS (SELECT x.t, sum(x.n) AS n FROM tb JOIN bot_inbound_hours x ON x.bot_id = tb.id"
+	"  WHERE x.t >= date_trunc('hour', $2::timestamptz) AND x.t < $3::timestamptz GROUP BY 1),"
 	" outb AS (SELECT x.t, sum(x.n) AS n FROM tb JOIN bot_hours x ON x.bot_id = tb.id"
 	"  WHERE x.t >= date_trunc('hour', $2::timestamptz) AND x.t < $3::timestamptz"
 	"  AND x.n <> 0 GROUP BY 1),"
@@ -34,10 +35,10 @@ static const char activity_sql[] =
 	"  sum(p.amount) AS paid, sum(p.refunded_amount) AS refunded, count(*) AS payments"
 	"  FROM tb JOIN payments p ON p.bot_id = tb.id WHERE p.status = 'paid'"
 	"  AND p.paid_at >= $2::timestamptz AND p.paid_at < $3::timestamptz GROUP BY 1, 2),"
-	" spent AS (SELECT date_trunc('day', l.at AT TIME ZONE 'UTC') AS day,"
-	"  -sum(l.credits) AS credits FROM tb JOIN ledger l ON l.bot_id = tb.id"
-	"  WHERE l.kind = 'debit' AND l.at >= $2::timestamptz AND l.at < $3::timestamptz"
-	"  GROUP BY 1)"
+	" spent AS (SELECT date_trunc('day', x.t AT TIME ZONE 'UTC') AS day,"
+	"  sum(x.credits) AS credits FROM tb JOIN bot_debit_hours x ON x.bot_id = tb.id"
+	"  WHERE x.t >= date_trunc('hour', $2::timestamptz) AND x.t < $3::timestamptz"
+	"  GROUP BY 1 HAVING sum(x.credits) <> 0)"
 	" SELECT json_build_object('from', $2::timestamptz, 'to', $3::timestamptz,"
 	"  'heatmap', (SELECT coalesce(json_agg(json_build_object('dow', dow, 'hour', hour,"
 	"   'inbound', inbound, 'outbound', outbound) ORDER BY dow, hour), '[]') FROM hw),"

@@ -57,8 +57,11 @@ static const char update_sql[] =
 	"WITH b AS (UPDATE bots SET name = coalesce($3, name), enabled = coalesce($4, enabled),"
 	"  disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END,"
 	"  settings = settings || coalesce($5::jsonb, '{}'), updated_at = now()"
-	"  WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING *)"
-	" SELECT " BOT_JSON("$6") " FROM b";
+	"  WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING *),"
+	" a AS (SELECT " GW_AUDIT_SQL("$2", "b.id", "$7", "$8", "'bot.update'", "b.id::text",
+				    "jsonb_strip_nulls(jsonb_build_object('name', $3::text,"
+				    " 'enabled', $4::boolean, 'settings', $5::jsonb))") " FROM b)"
+	" SELECT " BOT_JSON("$6") " FROM b WHERE (SELECT count(*) FROM a) >= 0";
 static const char delete_sql[] =
 	"WITH b AS (UPDATE bots SET deleted_at = now(), enabled = false, updated_at = now()"
 	"  WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING id),"
@@ -260,7 +263,7 @@ static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 
 void gw_bots_update(struct gw_req *r)
 {
-	char tenant[24], *settings;
+	char tenant[24], *settings, source[16], actor[24];
 	const char *name = tgm_json_get_str(r->body, "name"), *enabled = NULL;
 	yajl_val v = tgm_json_get(r->body, "enabled");
 
@@ -286,9 +289,11 @@ void gw_bots_update(struct gw_req *r)
 	if (settings == (char *)-1)
 		return;
 	if (bot_path(r, tenant)) {
-		const char *p[6] = { tgm_http_param(&r->params, "id"), tenant, name, enabled,
-				     settings, tgm_botset_defaults_json() };
-		gw_query_sql(r, update_sql, 6, p, on_updated);
+		const char *p[8] = { tgm_http_param(&r->params, "id"), tenant, name, enabled,
+				     settings, tgm_botset_defaults_json(), source, actor };
+
+		gw_audit_actor(r, source, actor);
+		gw_query_sql(r, update_sql, 8, p, on_updated);
 	}
 	free(settings);
 }

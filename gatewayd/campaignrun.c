@@ -17,26 +17,44 @@
 #include <string.h>
 
 /* action - one of the state changes: its statement ($1 campaign, $2 tenant, $3 detail;
- * columns state, count, changed, bot_ids) and what a 409 says */
+ * columns state, count, changed, bot_ids) and what a 409 says; an audited one has $4
+ * and $5, the caller as the audit's source and actor */
 struct action {
 	const char *sql;
 	const char *detail; /* $3: the ledger's reason, or the messages' event detail */
 	const char *needs;
-	bool ring;
+	bool ring, audited;
 };
 
 #define ACTION_SQL(fn, args) \
 	"SELECT s.*, c.bot_ids::text FROM campaigns c, LATERAL " fn "(c.id, $2" args ") s" \
 	" WHERE c.id = $1 AND c.tenant_id = $2"
 
-static const struct action start = { ACTION_SQL("campaign_start", ", $3"), "campaign gift",
-				     "only a draft campaign can be started", true };
+/* start and cancel, audited when they changed the campaign ($4 source, $5 actor);
+ * a start with a gift also as the mass gift it granted (campaign.gift) */
+#define AUDITED_SQL(fn, count, changed, action) \
+	"WITH x AS (SELECT s.state, s." count " AS n, s." changed " AS ok, c.bot_ids, c.name," \
+	"  c.gift FROM campaigns c, LATERAL " fn "(c.id, $2, $3) s" \
+	"  WHERE c.id = $1 AND c.tenant_id = $2)," \
+	" a AS (SELECT " GW_AUDIT_SQL("$2", "NULL", "$4", "$5", "'" action "'", "$1::text", \
+				     "jsonb_build_object('name', x.name, 'bot_ids', x.bot_ids," \
+				     " '" count "', x.n)") " FROM x WHERE x.ok" \
+	"  UNION ALL SELECT " GW_AUDIT_SQL("$2", "NULL", "$4", "$5", "'campaign.gift'", \
+					  "$1::text", "jsonb_build_object('name', x.name," \
+					  " 'bot_ids', x.bot_ids, 'gift', x.gift)") \
+	"  FROM x WHERE x.ok AND '" action "' = 'campaign.start' AND x.gift > 0)" \
+	" SELECT x.state, x.n, x.ok, x.bot_ids::text FROM x WHERE (SELECT count(*) FROM a) >= 0"
+
+static const struct action start = { AUDITED_SQL("campaign_start", "recipients", "started",
+						 "campaign.start"), "campaign gift",
+				     "only a draft campaign can be started", true, true };
 static const struct action pause = { ACTION_SQL("campaign_pause", ", $3"), "campaign paused",
-				     "only a running campaign can be paused", false };
+				     "only a running campaign can be paused", false, false };
 static const struct action resume = { ACTION_SQL("campaign_resume", ""), NULL,
-				      "only a paused campaign can be resumed", true };
-static const struct action cancel = { ACTION_SQL("campaign_cancel", ", $3"), "campaign canceled",
-				      "the campaign is canceled already", false };
+				      "only a paused campaign can be resumed", true, false };
+static const struct action cancel = { AUDITED_SQL("campaign_cancel", "canceled", "changed",
+						  "campaign.cancel"), "campaign canceled",
+				      "the campaign is canceled already", false, true };
 
 #define GIFT_BATCH "1000" /* advisory locks of ledger_apply held at once */
 
@@ -98,13 +116,14 @@ static void on_done(struct gw_req *r, PGresult *res, const char *err)
 /* run - the action on the campaign of the path */
 static void run(struct gw_req *r, const struct action *a)
 {
-	char tenant[24];
-	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, a->detail };
+	char tenant[24], source[16], actor[24];
+	const char *p[5] = { tgm_http_param(&r->params, "id"), tenant, a->detail, source, actor };
 
 	if (!gw_campaigns_path(r, tenant))
 		return;
 	r->data = (void *)a; /* static: no data_free */
-	gw_query_sql(r, a->sql, a->detail ? 3 : 2, p, on_done);
+	gw_audit_actor(r, source, actor);
+	gw_query_sql(r, a->sql, a->audited ? 5 : a->detail ? 3 : 2, p, on_done);
 }
 
 /* gift_step - grant the gift to the next GIFT_BATCH recipients, in a transaction of its

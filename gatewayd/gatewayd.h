@@ -211,6 +211,21 @@ void gw_tenant_get(struct gw_req *r);
 void gw_tenant_update(struct gw_req *r);
 void gw_tenant_rotate_secret(struct gw_req *r);
 
+/* audit.c - the audit log: gw_audit_actor, the caller as an audit row's source
+ * ("dashboard" or "api") and actor (the account's or the key's id); GW_AUDIT_SQL, an
+ * SQL expression (each argument one too) that writes the row, to put in the select list
+ * of the change's own statement so that both commit together, e.g.
+ * "a AS (SELECT " GW_AUDIT_SQL("$2", "x.bot_id", "$5", "$6", "'admin.set'", "NULL",
+ * "NULL") " FROM x)" referenced by the main query (a CTE not referenced is not run) */
+void gw_audit_actor(const struct gw_req *r, char source[16], char actor[24]);
+#define GW_AUDIT_SQL(tenant, bot, source, actor, action, target, detail) \
+	"audit_write((" tenant ")::bigint, (" bot ")::bigint, (" source ")::text, (" actor \
+	")::text, " action ", " target ", " detail ")"
+void gw_audit_list(struct gw_req *r);
+/* admins.c */
+void gw_admins_list(struct gw_req *r);
+void gw_admins_set(struct gw_req *r);
+void gw_admins_delete(struct gw_req *r);
 /* callbacks.c */
 void gw_callbacks_list(struct gw_req *r);
 void gw_callbacks_redeliver(struct gw_req *r);

@@ -27,12 +27,18 @@ static const char list_sql[] =
 
 /* $3..$10: label, credits, pass_seconds, price, currency, stripe_price_id, stars_price,
  * active (NULL: not given) */
+/* audited with the change: $n source, $n+1 actor (after the other parameters) */
+#define AUDIT(action, src, act) \
+	" a AS (SELECT " GW_AUDIT_SQL("$2", "p.bot_id", src, act, "'" action "'", "p.id::text", \
+				     "to_jsonb(p) - 'bot_id'") " FROM p)"
+
 static const char insert_sql[] =
-	"INSERT INTO products AS p (bot_id, label, credits, pass_seconds, price, currency,"
-	"  stripe_price_id, stars_price, active)"
+	"WITH p AS (INSERT INTO products AS p (bot_id, label, credits, pass_seconds, price,"
+	"  currency, stripe_price_id, stars_price, active)"
 	" SELECT b.id, $3, coalesce($4::bigint, 0), coalesce($5::bigint, 0), $6::bigint,"
 	"  coalesce($7, 'usd'), $8, $9::bigint, coalesce($10::boolean, true)"
-	" FROM (" BOT_OF_PATH ") b RETURNING " PRODUCT_JSON;
+	" FROM (" BOT_OF_PATH ") b RETURNING p.*)," AUDIT("product.create", "$11", "$12")
+	" SELECT " PRODUCT_JSON " FROM p WHERE (SELECT count(*) FROM a) >= 0";
 
 /* $12, $13: whether stripe_price_id and stars_price were given (null clears them) */
 static const char update_sql[] =
@@ -44,14 +50,18 @@ static const char update_sql[] =
 	"  stripe_price_id = CASE WHEN $12::boolean THEN $9 ELSE p.stripe_price_id END,"
 	"  stars_price = CASE WHEN $13::boolean THEN $10::bigint ELSE p.stars_price END,"
 	"  active = coalesce($11::boolean, p.active)"
-	"  FROM b WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*)"
-	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p)";
+	"  FROM b WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*),"
+	AUDIT("product.update", "$14", "$15")
+	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p),"
+	" (SELECT count(*) FROM a)";
 
 static const char deactivate_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
 	" p AS (UPDATE products p SET active = false FROM b"
-	"  WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*)"
-	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p)";
+	"  WHERE p.id = $3 AND p.bot_id = b.id RETURNING p.*),"
+	AUDIT("product.deactivate", "$4", "$5")
+	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p),"
+	" (SELECT count(*) FROM a)";
 
 #define PAYMENT_JSON \
 	"json_build_object('id', p.id, 'user_id', p.user_id, 'product_id', p.product_id," \
@@ -243,14 +253,16 @@ static bool must_have(struct gw_req *r, const struct product_in *in)
 void gw_products_create(struct gw_req *r)
 {
 	struct product_in in;
-	char tenant[24];
+	char tenant[24], source[16], actor[24];
 
 	if (!read_product(r, &in) || !must_have(r, &in) || !gw_bot_path(r, tenant))
 		return;
+	gw_audit_actor(r, source, actor);
 	{
-		const char *p[10] = { tgm_http_param(&r->params, "id"), tenant, in.v[0], in.v[1],
-				      in.v[2], in.v[3], in.v[4], in.v[5], in.v[6], in.v[7] };
-		gw_query_sql(r, insert_sql, 10, p, on_created);
+		const char *p[12] = { tgm_http_param(&r->params, "id"), tenant, in.v[0], in.v[1],
+				      in.v[2], in.v[3], in.v[4], in.v[5], in.v[6], in.v[7],
+				      source, actor };
+		gw_query_sql(r, insert_sql, 12, p, on_created);
 	}
 }
 
@@ -289,28 +301,30 @@ static bool product_path(struct gw_req *r, char tenant[24])
 void gw_products_update(struct gw_req *r)
 {
 	struct product_in in;
-	char tenant[24];
+	char tenant[24], source[16], actor[24];
 
 	if (!read_product(r, &in) || !product_path(r, tenant))
 		return;
+	gw_audit_actor(r, source, actor);
 	{
-		const char *p[13] = { tgm_http_param(&r->params, "id"), tenant,
+		const char *p[15] = { tgm_http_param(&r->params, "id"), tenant,
 				      tgm_http_param(&r->params, "product_id"), in.v[0], in.v[1],
 				      in.v[2], in.v[3], in.v[4], in.v[5], in.v[6], in.v[7],
 				      in.given[F_STRIPE] ? "true" : "false",
-				      in.given[F_STARS] ? "true" : "false" };
-		gw_query_sql(r, update_sql, 13, p, on_changed);
+				      in.given[F_STARS] ? "true" : "false", source, actor };
+		gw_query_sql(r, update_sql, 15, p, on_changed);
 	}
 }
 
 void gw_products_delete(struct gw_req *r)
 {
-	char tenant[24];
-	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant,
-			     tgm_http_param(&r->params, "product_id") };
+	char tenant[24], source[16], actor[24];
+	const char *p[5] = { tgm_http_param(&r->params, "id"), tenant,
+			     tgm_http_param(&r->params, "product_id"), source, actor };
 
+	gw_audit_actor(r, source, actor);
 	if (product_path(r, tenant))
-		gw_query_sql(r, deactivate_sql, 3, p, on_changed);
+		gw_query_sql(r, deactivate_sql, 5, p, on_changed);
 }
 
 /* on_payments - a page of payments */

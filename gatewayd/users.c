@@ -59,9 +59,13 @@ static const char credit_sql[] =
 	"WITH t AS (SELECT b.id AS bot, u.user_id AS usr FROM bots b"
 	"  LEFT JOIN bot_users u ON u.bot_id = b.id AND u.user_id = $3 WHERE " BOT_OF_PATH "),"
 	" a AS (SELECT l.* FROM t CROSS JOIN LATERAL ledger_apply(t.bot, t.usr, $4, $5,"
-	"  $6::bigint, p_reason => $7) l WHERE t.usr IS NOT NULL)"
-	" SELECT t.usr IS NOT NULL, a.entry_id, a.replayed, a.refused, a.balance"
-	" FROM t LEFT JOIN a ON true";
+	"  $6::bigint, p_reason => $7) l WHERE t.usr IS NOT NULL),"
+	" au AS (SELECT " GW_AUDIT_SQL("$2", "t.bot", "$8", "$9", "'user.credit'", "t.usr::text",
+				     "jsonb_build_object('credits', $6::bigint, 'reason', $7::text,"
+				     " 'entry', a.entry_id)")
+	"  FROM t, a WHERE NOT a.replayed AND NOT a.refused)"
+	" SELECT t.usr IS NOT NULL, a.entry_id, a.replayed, a.refused, a.balance,"
+	"  (SELECT count(*) FROM au) FROM t LEFT JOIN a ON true";
 
 /* entry_sql - the entry, read after ledger_apply's COMMIT (a replay may be another
  * request's), with the user's balance now */
@@ -285,7 +289,7 @@ static struct credit *read_credit(struct gw_req *r)
 
 void gw_users_credit(struct gw_req *r)
 {
-	char tenant[24], delta[24], *key;
+	char tenant[24], delta[24], *key, source[16], actor[24];
 	struct credit *c;
 	int64_t user;
 
@@ -305,10 +309,13 @@ void gw_users_credit(struct gw_req *r)
 	snprintf(delta, sizeof(delta), "%lld", (long long)c->credits);
 	key = tgm_xasprintf("admin:%s:%s", tenant, r->idem_key);
 	{
-		const char *p[7] = { tgm_http_param(&r->params, "id"), tenant,
+		const char *p[9] = { tgm_http_param(&r->params, "id"), tenant,
 				     tgm_http_param(&r->params, "user_id"), key,
-				     c->credits > 0 ? "gift" : "adjust", delta, c->reason };
-		gw_query_sql(r, credit_sql, 7, p, on_credited);
+				     c->credits > 0 ? "gift" : "adjust", delta, c->reason,
+				     source, actor };
+
+		gw_audit_actor(r, source, actor);
+		gw_query_sql(r, credit_sql, 9, p, on_credited);
 	}
 	free(key);
 }

@@ -3,7 +3,9 @@
  * copied to the user (copyMessage, through the outbound queue); a command runs on the
  * topic's user (/info, /ban, /unban, /gift N, /close, /reopen, which also closes or
  * reopens the user's conversation in the inbox); the info card's buttons do the same
- * as Info and Ban, and tell how to gift.
+ * as Info and Ban, and tell how to gift. Each needs the sender's role first (role.c):
+ * an agent answers, /info, /close, /reopen; an admin also bans, unbans and gifts; the
+ * changes are audited. /admins goes to admins.c wherever it is written in the group.
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
@@ -24,10 +26,13 @@ static const char ban_sql[] =
 	"UPDATE bot_users SET banned_at = CASE WHEN $3 THEN coalesce(banned_at, now()) END"
 	" WHERE bot_id = $1 AND user_id = $2";
 
+/* audited with the gift ($5 the update's seq, $6 the admin) */
 static const char gift_sql[] =
-	"SELECT l.balance, (SELECT u.language_code FROM bot_users u WHERE u.bot_id = $1"
-	"  AND u.user_id = $2) FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text,"
-	" 'gift', $4::bigint, p_reason => 'gift by an admin') l";
+	"SELECT balance, " WH_AUDIT_SQL("$1", "$5", "$6", "'user.gift'", "$2::text",
+					"jsonb_build_object('credits', $4::bigint)") ","
+	" (SELECT u.language_code FROM bot_users u WHERE u.bot_id = $1 AND u.user_id = $2)"
+	" FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text, 'gift',"
+	" $4::bigint, p_reason => 'gift by an admin')";
 
 /* the topic, and the user's conversation in the inbox with it */
 static const char close_sql[] =
@@ -35,10 +40,10 @@ static const char close_sql[] =
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
 	" " WH_INBOX_CLOSE_SQL("$4::boolean");
 
-/* copy_to_user - queues a copy of the admin's message to the user (bridge "user") */
-static void copy_to_user(struct wh_job *j, int64_t user, int64_t thread)
+/* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user") */
+static void copy_to_user(struct wh_job *j)
 {
-	int64_t mid = 0;
+	int64_t mid = 0, user = j->peer_user, thread = j->peer_thread;
 
 	tgm_json_get_int(j->msg, "message_id", &mid);
 	wh_reply_begin(j, user, "copyMessage", 0);
@@ -68,12 +73,15 @@ static void on_info(struct wh_job *j, PGresult *res, const char *err)
 static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 {
 	bool ban = j->text && strncmp(j->text, "/ban", 4) == 0;
+	char user[24];
 
 	(void)res;
 	if (err) {
 		wh_job_postpone(j, WH_RETRY_SECONDS, err);
 		return;
 	}
+	tgm_i64(user, sizeof(user), j->peer_user);
+	wh_audit(j, ban ? "user.ban" : "user.unban", user, NULL);
 	wh_topic_say(j, j->peer_thread, wh_say_admin(j, ban ? "user_banned" : "user_unbanned"));
 	wh_job_done(j, ban ? "admin /ban" : "admin /unban");
 }
@@ -95,7 +103,7 @@ static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 	wh_topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text),
 						   wh_say_admin(j, "gift_sent"), vars));
 	/* to the user, in their language */
-	tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1), lang);
+	tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), lang);
 	vars[1] = wh_reply_credits(j, lang, credits, sizeof(credits), PQgetvalue(res, 0, 0));
 	tgm_text_fill(text, sizeof(text), tgm_text_bot(j->bot->settings, "gift_received", lang),
 		      vars);
@@ -108,10 +116,18 @@ static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 static void on_closed(struct wh_job *j, PGresult *res, const char *err)
 {
 	bool close = j->text && strncmp(j->text, "/close", 6) == 0;
-	yajl_gen g = tgm_jgen_new();
+	yajl_gen g;
+	char user[24], detail[48];
 
 	(void)res;
-	(void)err;
+	if (err) {
+		wh_job_postpone(j, WH_RETRY_SECONDS, err);
+		return;
+	}
+	tgm_i64(user, sizeof(user), j->peer_user);
+	snprintf(detail, sizeof(detail), "{\"thread\": %lld}", (long long)j->peer_thread);
+	wh_audit(j, close ? "topic.close" : "topic.reopen", user, detail);
+	g = tgm_jgen_new();
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "chat_id", wh_topic_admin(j));
 	tgm_jgen_kint(g, "message_thread_id", j->peer_thread);
@@ -120,16 +136,27 @@ static void on_closed(struct wh_job *j, PGresult *res, const char *err)
 	wh_job_done(j, close ? "admin /close" : "admin /reopen");
 }
 
-/* admin_command - runs an admin's command in a user's topic: /info, /ban, /unban,
- * /gift N, /close, /reopen; anything else gets the help text */
-static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
+/* command_need - the role a topic command needs: /ban, /unban and /gift an admin's,
+ * the others (and the help) an agent's */
+static enum wh_role command_need(const char *text)
 {
-	char p[4][24], word[16] = "";
-	const char *params[4] = { p[0], p[1], p[2], p[3] };
-	long long n = 0;
+	char word[16] = "";
 
-	j->peer_user = user;
-	j->peer_thread = thread;
+	sscanf(text, "/%15[a-z]", word);
+	if (strcmp(word, "ban") == 0 || strcmp(word, "unban") == 0 || strcmp(word, "gift") == 0)
+		return WH_ROLE_ADMIN;
+	return WH_ROLE_AGENT;
+}
+
+/* admin_command - runs an admin's command in the topic of j->peer_user: /info, /ban,
+ * /unban, /gift N, /close, /reopen; anything else gets the help text */
+static void admin_command(struct wh_job *j)
+{
+	char p[6][24], word[16] = "";
+	const char *params[6] = { p[0], p[1], p[2], p[3], p[4], p[5] };
+	long long n = 0;
+	int64_t user = j->peer_user, thread = j->peer_thread;
+
 	tgm_i64(p[0], 24, j->bot->id);
 	tgm_i64(p[1], 24, user);
 	sscanf(j->text, "/%15[a-z]", word);
@@ -142,7 +169,9 @@ static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
 		   n > 0 && n <= 1000000) {
 		tgm_i64(p[2], 24, j->update_id);
 		tgm_i64(p[3], 24, n);
-		wh_job_query(j, gift_sql, 4, params, on_gifted);
+		tgm_i64(p[4], 24, j->seq);
+		tgm_i64(p[5], 24, wh_role_sender(j));
+		wh_job_query(j, gift_sql, 6, params, on_gifted);
 	} else if (strcmp(word, "close") == 0 || strcmp(word, "reopen") == 0) {
 		tgm_i64(p[1], 24, wh_topic_admin(j));
 		tgm_i64(p[2], 24, thread);
@@ -155,7 +184,8 @@ static void admin_command(struct wh_job *j, int64_t user, int64_t thread)
 }
 
 /* on_topic_user - topic_user_sql answered for an admin's message: runs a command, or
- * copies the message to the topic's user; ignores other topics and service messages */
+ * copies the message to the topic's user, each for the role it needs (an agent's at
+ * least); ignores other topics and service messages */
 static void on_topic_user(struct wh_job *j, PGresult *res, const char *err)
 {
 	int64_t user = 0, thread = 0;
@@ -170,10 +200,12 @@ static void on_topic_user(struct wh_job *j, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &user);
 	tgm_json_get_int(j->msg, "message_thread_id", &thread);
+	j->peer_user = user;
+	j->peer_thread = thread;
 	if (j->text && j->text[0] == '/')
-		admin_command(j, user, thread);
+		wh_role_need(j, command_need(j->text), admin_command);
 	else if (wh_relay_copyable(j->msg))
-		copy_to_user(j, user, thread);
+		wh_role_need(j, WH_ROLE_AGENT, copy_to_user);
 	else
 		wh_job_done(j, "ignored: a service message");
 }
@@ -223,9 +255,9 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 	}
 }
 
-/* card_button - a press on an info card's button: finds the user of the topic it was
+/* button_lookup - the sender may press the button: finds the user of the topic it was
  * pressed in (topic_user_sql, on_button_user); ignores unknown buttons */
-static void card_button(struct wh_job *j)
+static void button_lookup(struct wh_job *j)
 {
 	const char *thread_path[] = { "message", "message_thread_id", NULL };
 	const char *chat_path[] = { "message", "chat", "id", NULL };
@@ -247,6 +279,29 @@ static void card_button(struct wh_job *j)
 	wh_job_query(j, topic_user_sql, 3, params, on_button_user);
 }
 
+/* card_button - a press on an info card's button (or data made to look like one): Ban
+ * and Gift need an admin, Info an agent, checked before anything else */
+static void card_button(struct wh_job *j)
+{
+	const char *data = tgm_json_get_str(j->body, "data");
+
+	if (data && (strncmp(data, "ban:", 4) == 0 || strncmp(data, "gift:", 5) == 0))
+		wh_role_need(j, WH_ROLE_ADMIN, button_lookup);
+	else if (data && strncmp(data, "info:", 5) == 0)
+		wh_role_need(j, WH_ROLE_AGENT, button_lookup);
+	else
+		button_lookup(j);
+}
+
+/* admins_command - the text is /admins (for this bot) */
+static bool admins_command(const struct wh_job *j)
+{
+	char name[16];
+
+	return j->text && tgm_tg_command(j->text, j->bot->username, name, sizeof(name), NULL) &&
+	       strcmp(name, "admins") == 0;
+}
+
 void wh_admin_message(struct wh_job *j)
 {
 	char p[3][24];
@@ -260,6 +315,10 @@ void wh_admin_message(struct wh_job *j)
 		return;
 	}
 	is_bot = yajl_tree_get(j->msg, from, yajl_t_true);
+	if (strcmp(j->kind, "message") == 0 && !is_bot && admins_command(j)) {
+		wh_admins_command(j);
+		return;
+	}
 	if (strcmp(j->kind, "message") != 0 || is_bot ||
 	    !tgm_json_get_int(j->msg, "message_thread_id", &thread)) {
 		wh_job_done(j, "ignored: not a message in a topic");

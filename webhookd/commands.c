@@ -216,6 +216,10 @@ void wh_command(struct wh_job *j)
 		wh_job_done(j, "ignored: a command for another bot");
 		return;
 	}
+	if (strcmp(name, "admins") == 0) { /* the bot's owner's, whatever the settings */
+		wh_admins_command(j);
+		return;
+	}
 	if (!command_on(j, name)) {
 		reply_help(j, "unknown_command", "command unknown");
 		return;

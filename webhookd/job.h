@@ -1,6 +1,6 @@
 /*
- * job.h - one stored update being processed (process.c runs it; commands.c,
- * autoreply.c, relay.c, admin.c, topic.c and repair.c act on it). Every step is
+ * job.h - one stored update being processed (process.c claims it, job.c runs its life;
+ * commands.c, autoreply.c, relay.c, admin.c, topic.c and repair.c act on it). Every step is
  * idempotent: an update processed twice (a crash before wh_finish committed) sends its
  * replies once and charges once (ledger keys).
  */
@@ -8,6 +8,7 @@
 #define WEBHOOKD_JOB_H
 
 #include "webhookd/webhookd.h"
+#include "webhookd/role.h"
 #include "common/telegram.h"
 #include "common/text.h"
 
@@ -40,9 +41,28 @@ struct wh_job {
 	/* admin.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
 	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
+	/* role.c: the sender's role for the bot, once looked up (role_known), the check
+	 * waiting for it, and the audit rows wh_job_done writes (a JSON array, or NULL) */
+	enum wh_role role;
+	bool role_known;
+	enum wh_role role_need;
+	void (*role_then)(struct wh_job *j);
+	yajl_gen audit;
 };
 
-/* wh_job_done - finish: queue the replies, mark the update with outcome, go on */
+/* a claimed update: its row in tg_updates; payload is borrowed until the job's end */
+struct wh_claimed {
+	int64_t seq, bot_id, update_id;
+	int attempts;
+	const char *payload;
+};
+/* wh_job_run - run the claimed update c as a job whose statements go through pg;
+ * end(arg) is called once when it is over, done or not (count jobs before starting
+ * them: a job may end before wh_job_run returns) */
+void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
+		void (*end)(void *arg), void *arg);
+/* wh_job_done - finish: queue the replies, write the audit rows (wh_audit), mark the
+ * update with outcome, in one statement; go on */
 void wh_job_done(struct wh_job *j, const char *outcome);
 /* wh_job_postpone - leave the update unprocessed; it is claimed again after seconds */
 void wh_job_postpone(struct wh_job *j, int seconds, const char *why);
@@ -109,6 +129,8 @@ bool wh_relay_copyable(yajl_val msg);
 
 /* admin.c - a message or a card button in the admin group */
 void wh_admin_message(struct wh_job *j);
+/* admins.c - /admins (the owner's: list, add, remove) in the admin group or a private chat */
+void wh_admins_command(struct wh_job *j);
 
 /* repair.c - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
 void wh_repair_internal(struct wh_job *j);

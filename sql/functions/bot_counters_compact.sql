@@ -39,4 +39,14 @@ BEGIN
     INSERT INTO bot_flood_minutes AS c (bot_id, t, shard, n)
         SELECT bot_id, t, 0, sum(n) FROM d GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (bot_id, t, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+    WITH d AS (DELETE FROM bot_inbound_hours WHERE shard <> 0
+               AND t < now() - interval '2 hours' RETURNING bot_id, t, n)
+    INSERT INTO bot_inbound_hours AS c (bot_id, t, shard, n)
+        SELECT bot_id, t, 0, sum(n) FROM d GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (bot_id, t, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+    WITH d AS (DELETE FROM bot_debit_hours WHERE shard <> 0
+               AND t < now() - interval '2 hours' RETURNING bot_id, t, credits)
+    INSERT INTO bot_debit_hours AS c (bot_id, t, shard, credits)
+        SELECT bot_id, t, 0, sum(credits) FROM d GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (bot_id, t, shard) DO UPDATE SET credits = c.credits + EXCLUDED.credits;
 END $$;

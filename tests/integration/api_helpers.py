@@ -293,3 +293,26 @@ def parallel(n, fn):
         t.join(30)
     assert not errors, errors
     return results
+
+
+# ---------------------------------------------------------------- a bot's admins
+
+def add_admin(env, bot_id, user_id, role="owner"):
+    """Make Telegram user user_id an admin (role) of bot bot_id through the API, as a
+    deployment gives a bot its first owner (docs/admins.md): PUT
+    /v1/bots/{id}/admins/{user_id} with an admin key of the bot's tenant (made by tgmctl
+    once per env and tenant), on the env's gatewayd, started here when none runs. The
+    admin's JSON."""
+    if not any(d.name == "gatewayd" and d.running() for d in env.daemons):
+        env.daemon("gatewayd")
+    keys = env.__dict__.setdefault("_admin_keys", {})
+    tenant = env.query("SELECT t.name FROM bots b JOIN tenants t ON t.id = b.tenant_id"
+                       " WHERE b.id = %s", (bot_id,))[0][0]
+    if tenant not in keys:
+        r = env.tgmctl("key", "create", "--tenant", tenant, "--scope", "admin")
+        assert r.returncode == 0, r.stderr
+        keys[tenant] = r.stdout.strip()
+    r = requests.put(f"{env.http()}/v1/bots/{bot_id}/admins/{user_id}", json={"role": role},
+                     headers={"Authorization": f"Bearer {keys[tenant]}"}, timeout=TIMEOUT)
+    assert r.status_code in (200, 201), r.text
+    return r.json()

@@ -56,6 +56,17 @@ CHECKS = {
                    FROM message_events e JOIN messages m ON m.id = e.message_id
                    WHERE e.detail LIKE '429%%' GROUP BY 1, 2) c
         USING (bot_id, t) WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)""",
+    "bot_inbound_hours": """
+        SELECT * FROM (SELECT bot_id, t, sum(n) AS n FROM bot_inbound_hours GROUP BY 1, 2) k
+        FULL JOIN (SELECT bot_id, date_trunc('hour', received_at) AS t, count(*) AS n
+                   FROM tg_updates WHERE kind NOT LIKE 'tgm\\_%%' GROUP BY 1, 2) c
+        USING (bot_id, t) WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)""",
+    "bot_debit_hours": """
+        SELECT * FROM (SELECT bot_id, t, sum(credits) AS n FROM bot_debit_hours
+                       GROUP BY 1, 2) k
+        FULL JOIN (SELECT bot_id, date_trunc('hour', at) AS t, -sum(credits) AS n
+                   FROM ledger WHERE kind = 'debit' GROUP BY 1, 2) c
+        USING (bot_id, t) WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)""",
     "bot_chats": """
         SELECT DISTINCT chat, bot_id FROM messages
         EXCEPT SELECT chat, bot_id FROM bot_chats""",

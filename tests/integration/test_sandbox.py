@@ -20,7 +20,7 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, TGM_BIN, free_port
+from conftest import REPO, TGM_BIN, free_port, short_tmpdir
 
 START_TIMEOUT = 240   # a new PostgreSQL cluster, migrations, four daemons, node
 STOP_TIMEOUT = 90
@@ -63,7 +63,10 @@ def paste(command):
     return r.stdout
 
 
-def test_sandbox_banner_lines_work(tmp_path):
+def test_sandbox_banner_lines_work():
+    # not pytest's tmp_path: another pytest starting on this machine chmods its parent to
+    # 0700, which takes back the postgres user's pass through (pg.sh's ACL)
+    tmp_path = short_tmpdir("tgm-sandbox-")
     for program, package in (("node", "nodejs"), ("curl", "curl")):
         if shutil.which(program) is None:
             pytest.fail(f"{program} is missing: apt-get install {package}", pytrace=False)
@@ -136,3 +139,4 @@ def test_sandbox_banner_lines_work(tmp_path):
             pytest.fail(f"run.sh did not stop within {STOP_TIMEOUT} s:\n{log.read_text()}")
     assert rc == 0, f"run.sh exited {rc}:\n{log.read_text()}"
     assert "run.sh: stopped" in log.read_text()
+    shutil.rmtree(tmp_path, ignore_errors=True)

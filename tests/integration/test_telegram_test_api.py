@@ -1,7 +1,7 @@
 """The happy path against software nobody here wrote: telegram-test-api (npm), a Bot API
 emulator. gatewayd registers the bot with its getMe, senderd delivers through it, and
 the emulator's own history shows the messages, in order, with the ids senderd stored.
-Skipped with a reason when Node or the npm package is missing (CI installs both).
+It fails naming the package when Node or the npm package is missing (`make check` installs both).
 """
 
 import os

@@ -18,6 +18,7 @@ import time
 import pytest
 import requests
 
+from api_helpers import add_admin
 from conftest import free_port, wait_for
 from test_senderd import SenderWorld, needs_cryptography, seal, tg  # noqa: F401 (fixtures)
 from test_telegram_test_api import emulator  # noqa: F401 (a fixture)
@@ -48,6 +49,17 @@ class World(SenderWorld):
 
     def url(self, bot):
         return f"{self.env.http('webhookd')}/telegram/{bot.id}"
+
+    def new_bot(self, admins=None, **settings):
+        """A bot (SenderWorld.new_bot); one with an admin group gets its admins through the
+        API (add_admin): admins {user id: role}, by default ADMIN_USER as its owner, {}
+        for none."""
+        bot = super().new_bot(**settings)
+        if admins is None:
+            admins = {ADMIN_USER: "owner"} if "admin_chat_id" in settings else {}
+        for user, role in admins.items():
+            add_admin(self.env, bot.id, user, role)
+        return bot
 
     def secret(self, bot):
         """the secret_token webhookd gave Telegram for bot (from the fake's record)"""
@@ -519,15 +531,16 @@ def test_two_webhookds_poll_a_bot_one_at_a_time(w, emulator):
 # -- conversations in forum topics ----------------------------------------------------
 
 ADMIN = -1005001
+ADMIN_USER = 7  # the admin of admin_message, the bots' owner (World.new_bot)
 
 
 def copies(w, bot, chat):
     return [r[2] for r in w.replies(bot, chat=chat) if r[1] == "copyMessage"]
 
 
-def admin_message(w, text, thread, **extra):
+def admin_message(w, text, thread, user=ADMIN_USER, **extra):
     body = {"message_id": next(w._update_ids), "date": int(time.time()),
-            "from": {"id": 7, "is_bot": False, "first_name": "Admin"},
+            "from": {"id": user, "is_bot": False, "first_name": "Admin"},
             "chat": {"id": ADMIN, "type": "supergroup", "title": "Support", "is_forum": True},
             "message_thread_id": thread, "is_topic_message": True, **extra}
     if text is not None:

@@ -1,0 +1,51 @@
+# lib.sh - what every bench script shares, sourced after `set -euo pipefail` from the
+# repository's root: bench_setup makes the script's work directory and its own
+# PostgreSQL, and removes both (with the processes listed in $pids) at exit; small
+# helpers for ports, fields of wrk's lines, medians, SQL and waiting for a listener.
+
+# bench_setup NAME [fast] - $work (/tmp/tgm-bench-NAME.*), $pids, and a PostgreSQL there
+# whose URL is $url: durable like production (fsync, synchronous commit), or with
+# pg.sh's defaults when "fast" (read benches, where commits are not measured)
+bench_setup() {
+	work=$(mktemp -d "/tmp/tgm-bench-$1.XXXXXX")
+	pids=()
+	trap bench_cleanup EXIT
+	if [ "${2:-}" = fast ]; then
+		sh scripts/pg.sh start "$work/pg" >/dev/null
+	else
+		TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
+	fi
+	url=$(sh scripts/pg.sh url "$work/pg")
+}
+
+# bench_cleanup - at exit: stop the processes in $pids and PostgreSQL, remove $work
+bench_cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	sh scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+
+# need_wrk - wrk is installed, or stop saying which package
+need_wrk() {
+	command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
+}
+
+# free_port - a TCP port free on 127.0.0.1 now
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# field NAME - the value of NAME=... in a "BENCH ..." line on stdin
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+
+# median [FORMAT] - the median of the numbers on stdin, with their range
+median() { sort -n | awk -v f="${1:-%.2f}" '{ v[NR] = $1 } END {
+	printf f " (range " f "-" f ")", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+
+# sql ARGS - psql on the bench database, quiet, stopping at the first error
+sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
+
+# wait_http URL - until something answers at URL (10 s), or stop
+wait_http() {
+	for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+	echo "bench: nothing answers at $1"; exit 1
+}
