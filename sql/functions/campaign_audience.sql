@@ -4,7 +4,7 @@
 -- always left out. A campaign that retries another reaches that one's recipients whose
 -- message failed or expired; any other, the users of its bots its audience's filters
 -- keep (docs/campaigns.md): languages, last_seen_after/before, first_seen_after/before,
--- balance_min/max, paid.
+-- balance_min/max, paid, tiers (bot_user_tier).
 CREATE OR REPLACE FUNCTION campaign_audience(c campaigns)
 RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
     SELECT DISTINCT ON (u.user_id) u.* FROM bot_users u
@@ -32,5 +32,7 @@ RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
        AND (c.audience->>'paid' IS NULL OR (c.audience->>'paid')::boolean = EXISTS (
              SELECT 1 FROM payments p WHERE p.bot_id = u.bot_id AND p.user_id = u.user_id
              AND p.status = 'paid'))
+       AND (c.audience->'tiers' IS NULL OR bot_user_tier(u.bot_id, u.spent, u.messages)
+             IN (SELECT jsonb_array_elements_text(c.audience->'tiers')))
      ORDER BY u.user_id, array_position(c.bot_ids, u.bot_id)
 $$;
