@@ -227,6 +227,14 @@ static void recharge_failed(struct bd_say *s)
 	pay_button(s);
 }
 
+/* pass_expiring - bd_pass_warn: the time pass ends in hours, at until */
+static void pass_expiring(struct bd_say *s)
+{
+	bd_say_count(s, "left", "hours", arg(s, "hours"));
+	bd_say_date(s, "until", arg(s, "until"), true);
+	bd_say_text(s, "pass_expiring");
+}
+
 /* payment_confirmed - back from Checkout, already granted */
 static void payment_confirmed(struct bd_say *s)
 {
@@ -258,6 +266,7 @@ static const struct {
 	{ "invoice", invoice },
 	{ "recharge_failed", recharge_failed },
 	{ "payment_confirmed", payment_confirmed },
+	{ "pass_expiring", pass_expiring },
 	{ "portal", portal },
 };
 

@@ -73,6 +73,8 @@ static const struct tgm_http_route routes[] = {
 	{ EVHTTP_REQ_DELETE, "/v1/bots/{id}/texts/{lang}/{name}", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_texts_delete) },
 	{ GET, "/v1/bots/{id}/payments", gw_dispatch, R(GW_SCOPE_READ, gw_payments_list) },
+	{ POST, "/v1/bots/{id}/payments/{payment_id}/refund", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_refunds_create) },
 	{ GET, "/v1/bots/{id}/users", gw_dispatch, R(GW_SCOPE_READ, gw_users_list) },
 	{ GET, "/v1/bots/{id}/users/{user_id}", gw_dispatch, R(GW_SCOPE_READ, gw_users_get) },
 	{ POST, "/v1/bots/{id}/users/{user_id}/credits", gw_dispatch,

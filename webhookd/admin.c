@@ -40,16 +40,25 @@ static const char close_sql[] =
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
 	" " WH_INBOX_CLOSE_SQL("$4::boolean");
 
-/* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user") */
+/* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user"),
+ * reacted to once sent; the user sees the bot typing meanwhile */
 static void copy_to_user(struct wh_job *j)
 {
 	int64_t mid = 0, user = j->peer_user, thread = j->peer_thread;
 
+	yajl_gen g = tgm_jgen_new();
+
+	/* the user sees "typing…" while the answer is on its way (a direct call: now) */
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "chat_id", user);
+	tgm_jgen_kstr(g, "action", "typing");
+	yajl_gen_map_close(g);
+	wh_reply_direct(j, "sendChatAction", g, wh_reply_direct_done, j->wh);
 	tgm_json_get_int(j->msg, "message_id", &mid);
 	wh_reply_begin(j, user, "copyMessage", 0);
 	tgm_jgen_kint(j->replies, "from_chat_id", j->chat_id);
 	tgm_jgen_kint(j->replies, "message_id", mid);
-	wh_reply_end_bridge(j, "user", user, thread);
+	wh_reply_end_react(j, user, thread, mid);
 	wh_job_done(j, "relayed to the user");
 }
 
@@ -62,7 +71,7 @@ static void on_info(struct wh_job *j, PGresult *res, const char *err)
 	if (err || PQntuples(res) != 1) {
 		wh_topic_say(j, j->peer_thread, wh_say_admin(j, "no_such_user"));
 	} else {
-		wh_topic_card_text(res, j->peer_user, text, sizeof(text));
+		wh_topic_card_text(j, res, j->peer_user, text, sizeof(text));
 		wh_topic_say(j, j->peer_thread, text);
 	}
 	wh_job_done(j, "admin /info");

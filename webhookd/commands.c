@@ -106,6 +106,8 @@ static void reply_start(struct wh_job *j, int64_t granted)
 	snprintf(text, sizeof(text), "%s%s%s", welcome, granted > 0 ? "\n\n" : "",
 		 granted > 0 ? gift : "");
 	wh_reply_text(j, j->chat_id, 0, text, label, data, command_on(j, "buy") ? 1 : 0);
+	if (j->new_user || granted > 0) /* the first /start */
+		wh_onboard_offer(j);
 	wh_job_done(j, "command /start");
 }
 
@@ -125,8 +127,9 @@ static void on_free(struct wh_job *j, PGresult *res, const char *err)
 	reply_start(j, applied);
 }
 
-/* cmd_start - /start: grant the bot's free credits (once per user: the ledger's key), welcome */
-static void cmd_start(struct wh_job *j)
+/* start_new - /start of a user not coming back: grant the bot's free credits (once per
+ * user: the ledger's key), welcome */
+static void start_new(struct wh_job *j)
 {
 	int64_t free_credits = tgm_botset_int(j->bot->settings, "free_credits");
 	char bot[24], user[24], amount[24];
@@ -140,6 +143,12 @@ static void cmd_start(struct wh_job *j)
 	snprintf(user, sizeof(user), "%lld", (long long)j->user_id);
 	snprintf(amount, sizeof(amount), "%lld", (long long)free_credits);
 	wh_job_query(j, free_sql, 3, params, on_free);
+}
+
+/* cmd_start - /start: welcome back a user who came back (onboard.c), else start_new */
+static void cmd_start(struct wh_job *j)
+{
+	wh_onboard_returning(j, start_new);
 }
 
 /* progress - "Credits: 75/100 [████████░░] 75%" */
@@ -250,8 +259,8 @@ static void on_answered(const struct tgm_tg_result *r, void *arg)
 		log_info("answerCallbackQuery: %s", r->description ? r->description : "failed");
 }
 
-/* answer_callback - stop the button's spinner (a direct call: it cannot wait) */
-static void answer_callback(struct wh_job *j, const char *text)
+/* wh_answer_callback - stop the button's spinner (a direct call: it cannot wait) */
+void wh_answer_callback(struct wh_job *j, const char *text)
 {
 	yajl_gen g = tgm_jgen_new();
 	const char *id = tgm_json_get_str(j->body, "id");
@@ -280,15 +289,17 @@ void wh_callback(struct wh_job *j)
 	const char *data = tgm_json_get_str(j->body, "data");
 
 	if (data && (strcmp(data, "buy") == 0 || strncmp(data, "buy:", 4) == 0)) {
-		answer_callback(j, NULL);
+		wh_answer_callback(j, NULL);
 		j->billing = true;
 		wh_job_done(j, "to billingd: button buy");
 		return;
 	}
+	if (data && wh_onboard_button(j, data))
+		return;
 	if (data && strchr(data, ':') && tgm_botset_int(j->bot->settings, "admin_chat_id")) {
 		wh_admin_message(j); /* the info card's buttons */
 		return;
 	}
-	answer_callback(j, NULL);
+	wh_answer_callback(j, NULL);
 	wh_job_done(j, "ignored: an unknown button");
 }

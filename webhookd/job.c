@@ -208,6 +208,8 @@ static void dispatch(struct wh_job *j)
 		wh_topic_member(j);
 	else if (j->msg && tgm_json_get(j->msg, "successful_payment"))
 		(j->billing = true, wh_job_done(j, "to billingd: successful_payment"));
+	else if (j->msg && tgm_json_get(j->msg, "refunded_payment"))
+		(j->billing = true, wh_job_done(j, "to billingd: refunded_payment"));
 	else if (j->msg && admin_chat(j))
 		wh_admin_message(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
