@@ -117,7 +117,8 @@ void wh_answer_callback(struct wh_job *j, const char *text);
 /* onboard.c - a new user's tutorial and a returning user's welcome */
 /* wh_onboard_offer - add the tutorial's offer to the replies (when the bot has it on) */
 void wh_onboard_offer(struct wh_job *j);
-/* wh_onboard_button - a tutorial button (data "tut:..."): handled, true; else false */
+/* wh_onboard_button - a tutorial button (data "tut:...") in a private chat: handled,
+ * true; else false */
 bool wh_onboard_button(struct wh_job *j, const char *data);
 /* wh_onboard_returning - /start of a user who came back: welcome back and done; else
  * otherwise(j) */

@@ -101,10 +101,12 @@ static void finish(struct wh_job *j)
 bool wh_onboard_button(struct wh_job *j, const char *data)
 {
 	static const char *const steps[] = { "tutorial_1", "tutorial_2", "tutorial_3" };
+	const char *type = tgm_json_get_str(tgm_json_get(tgm_json_get(j->body, "message"), "chat"),
+					    "type");
 	char next[16];
 
-	if (strncmp(data, "tut:", 4) != 0)
-		return false;
+	if (strncmp(data, "tut:", 4) != 0 || type == NULL || strcmp(type, "private") != 0)
+		return false; /* a tutorial is a user's, in their private chat */
 	wh_answer_callback(j, NULL);
 	data += 4;
 	if (strcmp(data, "done") == 0) {
