@@ -87,7 +87,7 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 	snprintf(aad, sizeof(aad), "bot:%s:token", PQgetvalue(res, 0, 4));
 	token = tgm_open(r->gw->ctx->secret_key, PQgetvalue(res, 0, 3), aad, NULL);
 	if (token == NULL) {
-		gw_reply_problem(r, 503, "unavailable", "the bot's token does not open"
+		gw_reply_problem(r, 502, "telegram_unreachable", "the bot's token does not open"
 				 " (security.secret_key changed?)", NULL);
 		return;
 	}
