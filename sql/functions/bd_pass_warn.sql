@@ -12,7 +12,7 @@ BEGIN
         SELECT u.bot_id, u.user_id, u.pass_until, EXISTS (SELECT 1 FROM ledger l
                  WHERE l.bot_id = u.bot_id AND l.user_id = u.user_id
                    AND l.pass_until = u.pass_until
-                   AND l.at > u.pass_until - make_interval(hours => h.hours)) AS fresh
+                   AND l.at >= u.pass_until - make_interval(hours => h.hours)) AS fresh
           FROM bot_users u,
                LATERAL (SELECT bd_setting(u.bot_id, 'pass_warning_hours', NULL)::int AS hours) h
          WHERE u.pass_until > now() AND u.pass_until <= now() + interval '720 hours'
