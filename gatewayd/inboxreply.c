@@ -25,7 +25,8 @@
 /* $4: the caller's account (NULL: an API key) */
 static const char find_sql[] =
 	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text,"
-	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name"
+	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name,"
+	" b.settings::text"
 	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id"
 	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
@@ -140,15 +141,22 @@ static char *params_json(const char *chat, const char *thread, const char *text,
 /* topic_params - the copy into the user's topic (row 0 of res found it), or NULL */
 static char *topic_params(const struct reply *rp, PGresult *res)
 {
-	char text[TEXT_MAX + 1];
-	const char *agent = PQgetisnull(res, 0, 8) ? tgm_text("inbox_api_agent", NULL)
+	char text[TEXT_MAX + 1], err[64];
+	const char *s = PQgetvalue(res, 0, 10);
+	yajl_val settings = tgm_json_parse(s, strlen(s), strlen(s) + 1, TGM_JSON_MAX_DEPTH, err,
+					   sizeof(err));
+	const char *agent = PQgetisnull(res, 0, 8) ? tgm_text_bot(settings, "inbox_api_agent", NULL)
 						   : PQgetvalue(res, 0, 8);
+	char *params = NULL;
 
-	if (PQgetisnull(res, 0, 7))
-		return NULL;
-	tgm_text_fill(text, sizeof(text), tgm_text("inbox_reply_topic", NULL),
-		      (const char *const[]){ "agent", agent, "text", rp->text, NULL });
-	return params_json(PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), text, NULL);
+	if (!PQgetisnull(res, 0, 7)) { /* in the admins' language: the bot's */
+		tgm_text_fill(text, sizeof(text), tgm_text_bot(settings, "inbox_reply_topic", NULL),
+			      (const char *const[]){ "agent", agent, "text", rp->text, NULL });
+		params = params_json(PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), text, NULL);
+	}
+	if (settings)
+		yajl_tree_free(settings);
+	return params;
 }
 
 /* queue - the reply's text is known and checked: queue it (and its copy) */
