@@ -144,7 +144,6 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
 $(OUT)/tests/test_senderd_limits: $(OUT)/senderd/ratelimit.o $(OUT)/senderd/backoff.o
 $(OUT)/tests/test_gatewayd_limits: $(OUT)/gatewayd/ratelimit.o
 $(OUT)/tests/test_validate: $(OUT)/gatewayd/validate.o
-$(OUT)/tests/test_quickreply: $(OUT)/gatewayd/quickreply.o
 $(OUT)/tests/test_billingd_say: $(OUT)/billingd/say.o $(OUT)/billingd/render.o \
 	$(OUT)/billingd/autorecharge.o
 

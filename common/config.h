@@ -54,6 +54,8 @@ struct tgm_config {
 		int botapi_wait;
 		int botapi_max_body;
 		int botapi_max_polls;
+		int media_cache_file_max;
+		int media_cache_max;
 	} gatewayd;
 	struct {
 		char *doorbells;

@@ -75,6 +75,13 @@ const struct tgm_config_key tgm_config_keys[] = {
 	{ "gatewayd", "botapi_max_polls", TGM_CFG_INT, OFF(gatewayd.botapi_max_polls), "10000",
 	  0, 1000000, TGM_CFG_RELOADABLE, "getUpdates long polls one gatewayd keeps waiting at"
 	  " once; one more gets Telegram's 429 with retry_after 1" },
+	{ "gatewayd", "media_cache_file_max", TGM_CFG_INT, OFF(gatewayd.media_cache_file_max),
+	  "5242880", 0, 20971520, TGM_CFG_RELOADABLE, "largest file of a user's message the"
+	  " inbox's media route keeps in the database after its first download, in bytes"
+	  " (0: none)" },
+	{ "gatewayd", "media_cache_max", TGM_CFG_INT, OFF(gatewayd.media_cache_max), "268435456",
+	  0, 2147483647, TGM_CFG_RELOADABLE, "bytes the inbox's media cache holds at most; the"
+	  " files kept longest go first" },
 
 	{ "senderd", "doorbells", TGM_CFG_ENDPOINTS, OFF(senderd.doorbells),
 	  RUN "gatewayd-doorbell " RUN "webhookd-doorbell " RUN "billingd-doorbell", 0, 0, 0,

@@ -81,7 +81,8 @@ export async function inboxPage(main, { me, live }) {
   function eventText(i) {
     const by = i.account_email || "an API key";
     const user = { joined: "the user started the chat", blocked: "the user blocked the bot",
-      unblocked: "the user unblocked the bot" }[i.event];
+      unblocked: "the user unblocked the bot", topic_closed: "an admin closed it in the forum topic",
+      topic_reopened: "an admin reopened it in the forum topic" }[i.event];
     if (user) return user;
     if (i.event.startsWith("state_")) return `${by} set it ${i.event.slice(6)}`;
     return i.event === "assigned" ? `${by} assigned it` : i.event === "unassigned" ? `${by} unassigned it` : i.event;

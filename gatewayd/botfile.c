@@ -4,7 +4,8 @@
  * held whole. While the client's connection has more than HIGH_WATER bytes unsent,
  * the download from Telegram pauses; it resumes once they drain under LOW_WATER. A
  * Telegram answer other than 200 (a JSON error) is passed on whole, status unchanged;
- * a client that hangs up ends the download.
+ * a client that hangs up ends the download. A caller may ask for a copy of a small
+ * file as it goes by (the inbox's media cache, inboxmedia.c).
  */
 #include "gatewayd/gatewayd.h"
 #include "common/httpc.h"
@@ -36,6 +37,11 @@ struct dl {
 	long status;
 	char *type;
 	bool streaming, gone, paused;
+	struct gatewayd *gw;
+	struct evbuffer *copy;  /* the file's copy, while it fits in keep_max */
+	size_t keep_max;
+	gw_botfile_kept_cb keep_cb; /* called once, from dl_free, when set */
+	void *keep_arg;
 };
 
 /* unsent - bytes the client has not taken yet */
@@ -82,8 +88,8 @@ static void on_head(long status, const char *type, long long length, void *arg)
 	char len[24];
 
 	d->status = status;
+	d->type = type ? tgm_xstrdup(type) : NULL;
 	if (status != 200) {
-		d->type = type ? tgm_xstrdup(type) : NULL;
 		d->kept = evbuffer_new();
 		return;
 	}
@@ -112,6 +118,10 @@ static int on_data(const char *data, size_t len, void *arg)
 		evbuffer_add(d->kept, data, len);
 		return TGM_HTTPC_MORE;
 	}
+	if (d->copy && evbuffer_get_length(d->copy) + len <= d->keep_max)
+		evbuffer_add(d->copy, data, len);
+	else if (d->copy)
+		evbuffer_free(d->copy), d->copy = NULL; /* too big to keep */
 	evbuffer_add(d->out, data, len);
 	evhttp_send_reply_chunk_with_cb(d->r->req, d->out, on_flushed, d);
 	d->paused = unsent(d) > HIGH_WATER;
@@ -120,9 +130,18 @@ static int on_data(const char *data, size_t len, void *arg)
 
 static const struct tgm_httpc_sink sink = { on_head, on_data };
 
-/* dl_free - free a download, its buffers and its request */
-static void dl_free(struct dl *d)
+/* dl_free - hand the copy over (or say there is none), then free a download, its
+ * buffers and its request; complete: the file arrived whole and went out */
+static void dl_free(struct dl *d, bool complete)
 {
+	bool whole = complete && d->copy && d->streaming && !d->gone;
+
+	if (d->keep_cb)
+		d->keep_cb(d->gw, d->type ? d->type : "application/octet-stream",
+			   whole ? evbuffer_pullup(d->copy, -1) : NULL,
+			   whole ? evbuffer_get_length(d->copy) : 0, d->keep_arg);
+	if (d->copy)
+		evbuffer_free(d->copy);
 	if (d->kept)
 		evbuffer_free(d->kept);
 	evbuffer_free(d->out);
@@ -153,10 +172,11 @@ static void on_done(const struct tgm_httpc_resp *resp, void *arg)
 	} else {
 		tgm_http_reply(req, 502, "application/json", bad_gateway, strlen(bad_gateway));
 	}
-	dl_free(d);
+	dl_free(d, !resp->error && d->status == 200);
 }
 
-void gw_botfile_stream(struct gw_req *r, const char *token, const char *path)
+void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *path,
+			    size_t max, gw_botfile_kept_cb kept, void *arg)
 {
 	const char *api = r->gw->ctx->cfg->telegram.api_url;
 	struct dl *d = tgm_xcalloc(1, sizeof(*d));
@@ -167,10 +187,20 @@ void gw_botfile_stream(struct gw_req *r, const char *token, const char *path)
 		n--;
 	url = tgm_xasprintf("%.*s/file/bot%s/%s", (int)n, api, token, path);
 	d->r = r;
+	d->gw = r->gw;
 	d->out = evbuffer_new();
+	d->keep_cb = kept;
+	d->keep_arg = arg;
+	d->keep_max = max;
+	d->copy = kept && max > 0 ? evbuffer_new() : NULL;
 	d->x = tgm_httpc_stream(r->gw->httpc_files, url, NULL, DOWNLOAD_TIMEOUT_MS, &sink,
 				on_done, d);
 	free(url);
+}
+
+void gw_botfile_stream(struct gw_req *r, const char *token, const char *path)
+{
+	gw_botfile_stream_keep(r, token, path, 0, NULL, NULL);
 }
 
 void gw_botfile(struct gw_req *r)

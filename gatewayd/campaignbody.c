@@ -20,6 +20,7 @@
 #define NAME_MAX_CHARS 200
 #define BOTS_MAX 20
 #define LANGS_MAX 100
+#define TAGS_MAX 100
 #define GIFT_MAX 1000000000
 #define BALANCE_MAX 1000000000000000LL
 
@@ -98,9 +99,28 @@ static bool valid_language(yajl_val x)
 	return n >= 2 && n <= 8;
 }
 
+/* tag_ids_ok - 1 to TAGS_MAX distinct positive integers (tag ids) */
+static bool tag_ids_ok(yajl_val x)
+{
+	size_t n = YAJL_IS_ARRAY(x) ? x->u.array.len : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		yajl_val t = x->u.array.values[i];
+
+		if (!YAJL_IS_INTEGER(t) || YAJL_GET_INTEGER(t) <= 0)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (YAJL_GET_INTEGER(x->u.array.values[j]) == YAJL_GET_INTEGER(t))
+				return false;
+	}
+	return n >= 1 && n <= TAGS_MAX;
+}
+
 /* filter_ok - one audience filter's value; NULL when fine, else what is wrong */
 static const char *filter_ok(const char *k, yajl_val x)
 {
+	if (strcmp(k, "tags") == 0 || strcmp(k, "exclude_tags") == 0)
+		return tag_ids_ok(x) ? NULL : "must be 1 to 100 distinct tag ids";
 	if (strcmp(k, "languages") == 0) {
 		size_t n = YAJL_IS_ARRAY(x) ? x->u.array.len : 0;
 
@@ -132,12 +152,11 @@ static bool read_audience(struct gw_req *r, yajl_val v, struct gw_campaign_in *i
 	for (size_t i = 0; i < v->u.object.len; i++) {
 		const char *k = v->u.object.keys[i], *why = filter_ok(k, v->u.object.values[i]);
 
-		if (why && strcmp(k, "tags") == 0)
-			return invalid(r, "audience.tags", "filtering by tag is not available yet");
 		if (why && *why == '\0') {
 			gw_reply_problem(r, 422, "unknown_field", "an audience filters by languages,"
 					 " last_seen_after, last_seen_before, first_seen_after,"
-					 " first_seen_before, balance_min, balance_max and paid", k);
+					 " first_seen_before, balance_min, balance_max, paid, tags and"
+					 " exclude_tags", k);
 			return false;
 		}
 		if (why)

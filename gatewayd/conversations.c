@@ -221,21 +221,7 @@ void gw_conversations_list(struct gw_req *r)
 		gw_query_sql(r, list_sql, NP, q->p, on_list);
 }
 
-/* on_get - get_sql answered: the conversation, or a 404 */
-static void on_get(struct gw_req *r, PGresult *res, const char *err)
-{
-	if (err)
-		gw_reply_db_error(r, err);
-	else if (PQntuples(res) == 0)
-		gw_conv_missing(r);
-	else
-		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
 void gw_conversations_get(struct gw_req *r)
 {
-	char id[24], tenant[24];
-
-	if (gw_conv_path(r, id, tenant))
-		gw_query_sql(r, get_sql, 2, (const char *const[]){ id, tenant }, on_get);
+	gw_conv_query(r, get_sql);
 }

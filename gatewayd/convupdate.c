@@ -119,21 +119,7 @@ void gw_conversations_update(struct gw_req *r)
 	gw_query_sql(r, update_sql, 8, p, on_updated);
 }
 
-/* on_read - read_sql answered (unread set to 0): the conversation, or a 404 */
-static void on_read(struct gw_req *r, PGresult *res, const char *err)
-{
-	if (err)
-		gw_reply_db_error(r, err);
-	else if (PQntuples(res) == 0)
-		gw_conv_missing(r);
-	else
-		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
 void gw_conversations_read(struct gw_req *r)
 {
-	char id[24], tenant[24];
-
-	if (gw_conv_path(r, id, tenant))
-		gw_query_sql(r, read_sql, 2, (const char *const[]){ id, tenant }, on_read);
+	gw_conv_query(r, read_sql); /* unread set to 0 */
 }

@@ -3,7 +3,7 @@
  * (each a query paged by a cursor), CSV_BATCH at a time, each batch written out before
  * the next is read, so memory stays bounded and a client that stops reading stops
  * the export. Free text columns get the spreadsheet formula guard. Used by
- * inboxexport.c (export.c and campaignreport.c hold older copies of the same loop).
+ * inboxexport.c, export.c and campaignreport.c.
  */
 #include "gatewayd/csvstream.h"
 #include "common/buf.h"

@@ -274,6 +274,14 @@ int gw_botupdates_parked(const struct gw_botupdates *bu);
  * gw_botfile_stream: the file at path (getFile's file_path) of the bot of token */
 void gw_botfile(struct gw_req *r);
 void gw_botfile_stream(struct gw_req *r, const char *token, const char *path);
+/* gw_botfile_kept_cb - a streamed file's copy: its bytes (NULL when none was kept: the
+ * download failed, the client left, or it passed the limit), borrowed for the call */
+typedef void (*gw_botfile_kept_cb)(struct gatewayd *gw, const char *type, const void *data,
+				   size_t len, void *arg);
+/* gw_botfile_stream_keep - gw_botfile_stream that also keeps a copy of a file of at
+ * most max bytes, handed to kept once the download is over (kept runs exactly once) */
+void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *path,
+			    size_t max, gw_botfile_kept_cb kept, void *arg);
 /* botwebhook.c: setWebhook, deleteWebhook, getWebhookInfo answered by tgm */
 bool gw_botwebhook_method(const char *method);
 void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method);

@@ -53,16 +53,14 @@ bool gw_field_bool(struct gw_req *r, const char *name, const char **out);
 bool gw_conv_path(struct gw_req *r, char id[24], char tenant[24]);
 /* gw_conv_missing - a 404 conversation_not_found */
 void gw_conv_missing(struct gw_req *r);
+/* gw_conv_query - sql over the conversation {id} of the path ($1) and the tenant ($2)
+ * answers its one JSON value; a 404 when the id is bad or sql gives no row */
+void gw_conv_query(struct gw_req *r, const char *sql);
 /* gw_inbox_after - the query's after cursor of n integers joined by '.', and limit
  * (1-200, default 50), kept in r->data as gw_reply_rows wants; false after a 422 */
 bool gw_inbox_after(struct gw_req *r, int n, const char **after, char fetch[24]);
 /* gw_sqlstate_is - the failed statement's SQLSTATE is state */
 bool gw_sqlstate_is(PGresult *res, const char *state);
-
-/* quickreply.c - gw_quickreply_render: text with {first_name}, {last_name},
- * {username} and {name} filled in (NULL values as ""); caller frees */
-char *gw_quickreply_render(const char *text, const char *first, const char *last,
-			   const char *username);
 
 void gw_agents_list(struct gw_req *r);
 void gw_inboxstats_conversation(struct gw_req *r);

@@ -1,8 +1,9 @@
 /*
  * inboxfield.c - the checks the inbox's routes share: body fields (known names, text
- * of so many characters, ids, booleans), the conversation of the path, and the after
- * cursor of its lists. Each check answers the request itself (422 or 404) when it
- * fails and returns false; the caller then stops.
+ * of so many characters, ids, booleans), the conversation of the path (and a statement
+ * about it answered as JSON, gw_conv_query), and the after cursor of its lists. Each
+ * check answers the request itself (422 or 404) when it fails and returns false; the
+ * caller then stops.
  */
 #include "gatewayd/inbox.h"
 #include "common/util.h"
@@ -100,6 +101,25 @@ bool gw_field_bool(struct gw_req *r, const char *name, const char **out)
 void gw_conv_missing(struct gw_req *r)
 {
 	gw_reply_problem(r, 404, "conversation_not_found", "no such conversation", NULL);
+}
+
+/* on_conv_json - gw_conv_query's statement answered: its JSON value, or a 404 */
+static void on_conv_json(struct gw_req *r, PGresult *res, const char *err)
+{
+	if (err)
+		gw_reply_db_error(r, err);
+	else if (PQntuples(res) == 0)
+		gw_conv_missing(r);
+	else
+		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
+}
+
+void gw_conv_query(struct gw_req *r, const char *sql)
+{
+	char id[24], tenant[24];
+
+	if (gw_conv_path(r, id, tenant))
+		gw_query_sql(r, sql, 2, (const char *const[]){ id, tenant }, on_conv_json);
 }
 
 bool gw_conv_path(struct gw_req *r, char id[24], char tenant[24])

@@ -1,16 +1,20 @@
 /*
  * inboxreply.c - POST /v1/conversations/{id}/messages: an agent's reply, its text
  * given or made from a quick reply (its variables filled from the user), optionally
- * answering one of the user's messages. It is queued like webhookd's replies
- * (queue_message, `high` priority, metadata source "inbox" with the conversation and
- * the account), the conversation is marked read and active, the quick reply's use
- * counted, and senderd's doorbell rung; the timeline shows its delivery state. When
- * the user has a forum topic in the bot's admin group, a copy marked with the agent's
- * name goes there too (common/text.c's inbox_reply_topic).
+ * answering one of the user's messages. It is queued at `high` priority with
+ * metadata source "inbox", the conversation and the account (its copy into the topic
+ * through queue_message, like webhookd's replies), the conversation is marked read
+ * and active, the quick reply's use counted, and senderd's doorbell rung; the
+ * timeline shows its delivery state. When the user has a forum topic in the bot's
+ * admin group, a copy marked with the agent's name goes there too (common/text.c's
+ * inbox_reply_topic). An Idempotency-Key works as
+ * on POST /v1/messages (idem.c): a repeat of the request answers the first reply again.
  */
 #include "gatewayd/inbox.h"
+#include "gatewayd/idem.h"
 #include "gatewayd/validate.h"
 #include "common/text.h"
+#include "common/uservars.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -21,21 +25,26 @@
 /* $4: the caller's account (NULL: an API key) */
 static const char find_sql[] =
 	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text,"
-	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4)"
+	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name"
 	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id"
 	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
+/* the reply (with its Idempotency-Key $9 and request hash $10: a key used meanwhile
+ * inserts no row), and what goes with it once it is in */
 static const char queue_sql[] =
-	"WITH m AS (SELECT queue_message($1::bigint, $2, 'sendMessage', $3::jsonb, 0::smallint,"
-	"  $4::jsonb) AS id),"
+	"WITH m AS (INSERT INTO messages (tenant_id, bot_id, chat, method, params, priority,"
+	"  metadata, idempotency_key, request_hash) SELECT b.tenant_id, b.id, $2, 'sendMessage',"
+	"  $3::jsonb, 0, $4::jsonb, $9, decode($10, 'hex') FROM bots b WHERE b.id = $1"
+	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+	"  DO NOTHING RETURNING id),"
 	" c AS (UPDATE conversations SET last_activity_at = now(), unread = 0 WHERE id = $5"
-	"  RETURNING id),"
+	"  AND EXISTS (SELECT 1 FROM m) RETURNING id),"
 	" q AS (UPDATE quick_replies SET uses = uses + 1 WHERE id = $6"
-	"  RETURNING id),"
+	"  AND EXISTS (SELECT 1 FROM m) RETURNING id),"
 	" t AS (SELECT queue_message($1::bigint, $7, 'sendMessage', $8::jsonb, 0::smallint,"
-	"  $4::jsonb || '{\"topic\":true}') WHERE $7::text IS NOT NULL)"
+	"  $4::jsonb || '{\"topic\":true}') FROM m WHERE $7::text IS NOT NULL)"
 	" SELECT m.id, (SELECT count(*) FROM c), (SELECT count(*) FROM q),"
 	" (SELECT count(*) FROM t) FROM m";
 
@@ -45,6 +54,7 @@ struct reply {
 	const char *quick_id, *reply_to_id, *text;
 	int64_t bot_id;
 	char *made; /* the text made from a quick reply */
+	char hash[65]; /* the request's, with an Idempotency-Key */
 };
 
 /* reply_free - frees a reply and the text made from its quick reply */
@@ -56,27 +66,43 @@ static void reply_free(void *p)
 	free(rp);
 }
 
-/* on_queued - queue_sql answered: rings the bot's doorbell and answers 202 with the
- * message's id, status queued and the text */
+/* answer - 202 with the message's id, status queued and its text */
+static void answer(struct gw_req *r, const char *id, const char *text)
+{
+	yajl_gen g = tgm_jgen_new();
+	int64_t n = 0;
+
+	tgm_parse_int64(id, &n);
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "id", n);
+	tgm_jgen_kstr(g, "status", "queued");
+	tgm_jgen_kstr(g, "text", text);
+	yajl_gen_map_close(g);
+	gw_reply_json(r, 202, g);
+}
+
+/* on_replay - the Idempotency-Key's message (idem.c's row): the first answer again */
+static void on_replay(struct gw_req *r, PGresult *res)
+{
+	answer(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
+}
+
+/* on_queued - queue_sql answered: rings the bot's doorbell and answers; no row: the
+ * Idempotency-Key was used meanwhile, its message answers */
 static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 {
 	struct reply *rp = r->data;
-	yajl_gen g;
-	int64_t id = 0;
 
 	if (err) {
 		gw_reply_db_error(r, err);
 		return;
 	}
-	tgm_parse_int64(PQgetvalue(res, 0, 0), &id);
+	if (PQntuples(res) == 0) {
+		gw_idem_find(r, rp->hash, on_replay, NULL);
+		return;
+	}
 	gw_ring(r->gw, rp->bot_id, false);
-	g = tgm_jgen_new();
-	yajl_gen_map_open(g);
-	tgm_jgen_kint(g, "id", id);
-	tgm_jgen_kstr(g, "status", "queued");
-	tgm_jgen_kstr(g, "text", rp->text);
-	yajl_gen_map_close(g);
-	gw_reply_json(r, 202, g);
+	answer(r, PQgetvalue(res, 0, 0), rp->text);
 }
 
 /* params_json - sendMessage's parameters (thread: a topic's, or NULL), caller frees */
@@ -134,8 +160,9 @@ static void queue(struct gw_req *r, PGresult *res)
 					     (long long)r->account_id)
 			     : tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
 					     "\"key\":%lld}", rp->conv, (long long)r->key_id);
-	gw_query_sql(r, queue_sql, 8, (const char *const[]){ bot, chat, params, meta, rp->conv,
-		     rp->quick_id, topic ? PQgetvalue(res, 0, 6) : NULL, topic }, on_queued);
+	gw_query_sql(r, queue_sql, 10, (const char *const[]){ bot, chat, params, meta, rp->conv,
+		     rp->quick_id, topic ? PQgetvalue(res, 0, 6) : NULL, topic,
+		     rp->hash[0] ? r->idem_key : NULL, rp->hash[0] ? rp->hash : NULL }, on_queued);
 	free(params);
 	free(meta);
 	free(topic);
@@ -162,10 +189,10 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &rp->bot_id);
 	if (rp->text == NULL)
-		rp->text = rp->made = gw_quickreply_render(PQgetvalue(res, 0, 5),
-							   PQgetvalue(res, 0, 2),
-							   PQgetvalue(res, 0, 3),
-							   PQgetvalue(res, 0, 4));
+		rp->text = rp->made = tgm_uservars_fill(PQgetvalue(res, 0, 5),
+			&(struct tgm_uservars){ PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+						PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 9),
+						strtoll(PQgetvalue(res, 0, 1), NULL, 10) });
 	n = gw_utf16_length(rp->text);
 	if (n == 0 || n > TEXT_MAX) {
 		gw_reply_problem(r, 422, "invalid_field", "the text must be 1 to 4096 characters"
@@ -195,16 +222,32 @@ static bool read_reply(struct gw_req *r, struct reply *rp)
 	return true;
 }
 
+/* find - the conversation, the user, the quick reply and the topic */
+static void find(struct gw_req *r)
+{
+	struct reply *rp = r->data;
+	char tenant[24], account[24];
+
+	gw_tenant_param(r, tenant);
+	snprintf(account, sizeof(account), "%lld", (long long)r->account_id);
+	gw_query_sql(r, find_sql, 4, (const char *const[]){ rp->conv, tenant, rp->quick_id,
+		     r->account_id ? account : NULL }, on_found);
+}
+
 void gw_inbox_reply(struct gw_req *r)
 {
 	struct reply *rp = tgm_xcalloc(1, sizeof(*rp));
-	char tenant[24], account[24];
+	char tenant[24], scope[64];
 
 	r->data = rp;
 	r->data_free = reply_free;
 	if (!read_reply(r, rp) || !gw_conv_path(r, rp->conv, tenant))
 		return;
-	snprintf(account, sizeof(account), "%lld", (long long)r->account_id);
-	gw_query_sql(r, find_sql, 4, (const char *const[]){ rp->conv, tenant, rp->quick_id,
-		     r->account_id ? account : NULL }, on_found);
+	if (r->idem_key[0] == '\0') {
+		find(r);
+		return;
+	}
+	snprintf(scope, sizeof(scope), "/v1/conversations/%s/messages", rp->conv);
+	gw_idem_hash(r->body, scope, rp->hash);
+	gw_idem_find(r, rp->hash, on_replay, find);
 }

@@ -41,23 +41,9 @@ static const char agents_sql[] =
 	"   FROM x GROUP BY x.account_id) s"
 	"  LEFT JOIN accounts a ON a.id = s.account_id), '[]')) FROM p";
 
-/* on_conv - conv_sql answered: the conversation's statistics, or a 404 */
-static void on_conv(struct gw_req *r, PGresult *res, const char *err)
-{
-	if (err)
-		gw_reply_db_error(r, err);
-	else if (PQntuples(res) == 0)
-		gw_conv_missing(r);
-	else
-		gw_reply_raw(r, 200, PQgetvalue(res, 0, 0));
-}
-
 void gw_inboxstats_conversation(struct gw_req *r)
 {
-	char id[24], tenant[24];
-
-	if (gw_conv_path(r, id, tenant))
-		gw_query_sql(r, conv_sql, 2, (const char *const[]){ id, tenant }, on_conv);
+	gw_conv_query(r, conv_sql);
 }
 
 void gw_inboxstats_agents(struct gw_req *r)

@@ -6,14 +6,14 @@
  * Idempotency: the Idempotency-Key header (or a batch item's idempotency_key) is
  * stored with the message with the SHA-256 of the request; a repeat with the same
  * request gets the first answer and Idempotent-Replayed: true, with another request
- * 409. A batch's header key becomes "<key>" US "<index>" per item (US, the unit
+ * 422 (idem.c). A batch's header key becomes "<key>" US "<index>" per item (US, the unit
  * separator, cannot occur in a header, so no single request's key can collide).
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/idem.h"
 #include "gatewayd/validate.h"
 #include "common/buf.h"
-#include "common/crypto.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -61,22 +61,6 @@ static struct batch *batch_new(struct gw_req *r, int n, bool single)
 	return b;
 }
 
-/* request_hash - SHA-256 of the item's canonical JSON (keys sorted, no whitespace), so
- * neither formatting nor key order makes a replay look like another request */
-static void request_hash(yajl_val item, char out[65])
-{
-	yajl_gen g = tgm_jgen_new();
-	unsigned char d[TGM_SHA256_LEN];
-	size_t len;
-	const char *text;
-
-	tgm_jgen_canonical(g, item);
-	text = tgm_jgen_text(g, &len);
-	tgm_sha256(text, len, d);
-	tgm_hex_encode(d, sizeof(d), out);
-	yajl_gen_free(g);
-}
-
 /* validate_item - item i of the request into b->msgs[i] or b->problems[i] */
 static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val item,
 			  int64_t path_bot)
@@ -90,7 +74,7 @@ static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val ite
 		m->idem_key = b->single ? tgm_xstrdup(r->idem_key) /* \x1f: no header has it */
 					: tgm_xasprintf("%s\x1f%d", r->idem_key, i);
 	if (m->idem_key)
-		request_hash(item, m->req_hash);
+		gw_idem_hash(item, NULL, m->req_hash);
 	b->msgs[i] = m;
 }
 
@@ -163,7 +147,7 @@ static void answer_single(struct gw_req *r, struct batch *b)
 	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m->id);
 	evhttp_add_header(h, "Location", loc);
 	if (m->outcome == GW_REPLAYED)
-		evhttp_add_header(h, "Idempotent-Replayed", "true");
+		gw_idem_replayed(r);
 	g = tgm_jgen_new();
 	yajl_gen_map_open(g);
 	message_json(g, m);

@@ -1,7 +1,7 @@
 /*
  * quickreplies.c - a tenant's quick replies, templates an agent sends with a click,
  * grouped by category and counting their uses: GET, POST /v1/quick-replies, PATCH,
- * DELETE /v1/quick-replies/{id}. quickreply.c fills a template's variables when one
+ * DELETE /v1/quick-replies/{id}. common/uservars.c fills a template's variables when one
  * is sent (inboxreply.c).
  */
 #include "gatewayd/inbox.h"

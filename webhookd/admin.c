@@ -33,11 +33,11 @@ static const char gift_sql[] =
 	" FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text, 'gift',"
 	" $4::bigint, p_reason => 'gift by an admin')";
 
-/* the topic, and the user's conversation in the inbox with it */
+/* the topic, and the user's conversation in the inbox with it ($5: the update) */
 static const char close_sql[] =
 	"WITH t AS (UPDATE topics SET closed_at = CASE WHEN $4::boolean THEN now() END"
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
-	" " WH_INBOX_CLOSE_SQL("$4::boolean");
+	WH_INBOX_CLOSE_SQL("$4::boolean", "$5::bigint");
 
 /* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user") */
 static void copy_to_user(struct wh_job *j)
@@ -170,7 +170,8 @@ static void admin_command(struct wh_job *j)
 		tgm_i64(p[1], 24, wh_topic_admin(j));
 		tgm_i64(p[2], 24, thread);
 		snprintf(p[3], 24, "%s", word[0] == 'c' ? "t" : "f");
-		wh_job_query(j, close_sql, 4, params, on_closed);
+		tgm_i64(p[4], 24, j->seq);
+		wh_job_query(j, close_sql, 5, params, on_closed);
 	} else {
 		wh_topic_say(j, thread, tgm_text("admin_help", NULL));
 		wh_job_done(j, "admin command unknown");
@@ -273,6 +274,13 @@ static void button_lookup(struct wh_job *j)
 	wh_job_query(j, topic_user_sql, 3, params, on_button_user);
 }
 
+/* outside_topics - a message in the admin group outside the users' topics, neither the
+ * menu's command nor an answer to its prompt */
+static void outside_topics(struct wh_job *j)
+{
+	wh_job_done(j, "ignored: not a message in a topic");
+}
+
 /* card_button - a press on an info card's button (or data made to look like one): Ban
  * and Gift need an admin, Info an agent, checked before anything else */
 static void card_button(struct wh_job *j)
@@ -311,6 +319,13 @@ void wh_admin_message(struct wh_job *j)
 	is_bot = yajl_tree_get(j->msg, from, yajl_t_true);
 	if (strcmp(j->kind, "message") == 0 && !is_bot && admins_command(j)) {
 		wh_admins_command(j);
+		return;
+	}
+	if (strcmp(j->kind, "message") == 0 && !is_bot && !tgm_json_get(j->msg, "is_topic_message")) {
+		if (wh_menu_is_command(j)) /* outside topics: the admin menu (menu.c) */
+			wh_menu_command(j);
+		else
+			wh_menu_input(j, outside_topics);
 		return;
 	}
 	if (strcmp(j->kind, "message") != 0 || is_bot ||

@@ -4,10 +4,11 @@
  * is stored but neither relayed nor answered, and the admin group is told once per
  * episode: ar_flood in SQL), then the bot's auto-reply rules: keywords are matched
  * here (exact, contains, or a bounded regular expression) and each candidate's
- * sendMessage of the rule's text made here; the first candidate that may answer answers
- * (ar_fire in SQL: greeting, office hours, once per user per window; queued at high
- * priority). Each bot's rules are cached, dropped when gatewayd announces a change on
- * channel tgm_autoreplies, and read again after a minute anyway.
+ * sendMessage of the rule's text made here, its variables filled for the user; the
+ * first candidate that may answer answers (ar_fire in SQL: greeting, office hours,
+ * once per user per window; queued at high priority). Each bot's rules are cached,
+ * dropped when gatewayd announces a change on channel tgm_autoreplies, and read again
+ * after a minute anyway.
  */
 #include "webhookd/job.h"
 #include "common/botset.h"
@@ -18,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/rematch.h"
 #include "common/text.h"
+#include "common/uservars.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -158,8 +160,23 @@ static bool rule_matches(const struct ar_rule *r, const char *text)
 	return r->re_ok && tgm_rematch_run(&r->re, text);
 }
 
+/* answer_text - a rule's text made for the message's sender (common/uservars.c:
+ * {first_name}, {last_name}, {username}, {name}, {bot_name}, {user_id}); caller frees */
+static char *answer_text(const struct wh_job *j, const char *text)
+{
+	const char *from[] = { "from", NULL };
+	yajl_val who = j->msg ? yajl_tree_get(j->msg, from, yajl_t_object) : NULL;
+
+	return tgm_uservars_fill(text, &(struct tgm_uservars){
+		who ? tgm_json_get_str(who, "first_name") : NULL,
+		who ? tgm_json_get_str(who, "last_name") : NULL,
+		who ? tgm_json_get_str(who, "username") : NULL,
+		j->bot ? j->bot->name : NULL, j->user_id });
+}
+
 /* candidates - the rules that match, in order: their ids as a PostgreSQL array and
- * the sendMessage each would queue, as a JSON array; false when none does */
+ * the sendMessage each would queue (its text made for the user), as a JSON array;
+ * false when none does */
 static bool candidates(const struct ar_rules *rs, const struct wh_job *j, struct tgm_buf *ids,
 		       yajl_gen params)
 {
@@ -173,8 +190,11 @@ static bool candidates(const struct ar_rules *rs, const struct wh_job *j, struct
 			snprintf(id, sizeof(id), "%lld", (long long)rs->r[i].id);
 			tgm_pgarr_add(ids, id);
 			yajl_gen_map_open(params);
+			char *text = answer_text(j, rs->r[i].text);
+
 			tgm_jgen_kint(params, "chat_id", j->user_id);
-			tgm_jgen_kstr(params, "text", rs->r[i].text);
+			tgm_jgen_kstr(params, "text", text);
+			free(text);
 			yajl_gen_map_close(params);
 			any = true;
 		}

@@ -16,7 +16,7 @@
 
 static const char load_sql[] =
 	"SELECT id, tenant_id, telegram_id, username, token_sealed, webhook_secret, enabled,"
-	" deleted_at IS NOT NULL, settings::text, coalesce(intake, ''), poll_offset"
+	" deleted_at IS NOT NULL, settings::text, coalesce(intake, ''), poll_offset, name"
 	" FROM bots WHERE ($1::bigint = 0 AND (deleted_at IS NULL OR intake IS NOT NULL))"
 	" OR id = $1::bigint ORDER BY id";
 
@@ -108,6 +108,8 @@ static void bot_fill(struct webhookd *wh, struct wh_bot *b, PGresult *res, int i
 				     sizeof(err));
 	snprintf(b->intake, sizeof(b->intake), "%s", PQgetvalue(res, i, 9));
 	tgm_parse_int64(PQgetvalue(res, i, 10), &b->poll_offset);
+	free(b->name);
+	b->name = tgm_xstrdup(PQgetvalue(res, i, 11));
 }
 
 /* on_loaded - the bots' rows (one, or all): fill each, new ones added, and reconcile its
@@ -171,6 +173,7 @@ void wh_bots_free(struct webhookd *wh)
 		wh_poll_stop(b);
 		bot_clear_secrets(b);
 		free(b->username);
+		free(b->name);
 		if (b->settings)
 			yajl_tree_free(b->settings);
 		free(b);

@@ -15,11 +15,11 @@
 
 static const char record_sql[] = "SELECT inbox_record($1, $2, $3::jsonb)";
 
-/* $1 bot, $2 admin chat, $3 thread, $4 closed */
+/* $1 bot, $2 admin chat, $3 thread, $4 closed, $5 the update */
 static const char topic_sql[] =
 	"WITH t AS (UPDATE topics SET closed_at = CASE WHEN $4::boolean THEN now() END"
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
-	" " WH_INBOX_CLOSE_SQL("$4::boolean");
+	WH_INBOX_CLOSE_SQL("$4::boolean", "$5::bigint");
 
 /* topic_event - "t" or "f" when the message closes or reopens a topic of the bot's
  * admin group, else NULL */
@@ -61,15 +61,16 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 /* topic_record - the topic's conversation closes or reopens with it */
 static void topic_record(struct wh_job *j, const char *closed, void (*next)(struct wh_job *j))
 {
-	char bot[24], admin[24], thread[24];
+	char bot[24], admin[24], thread[24], seq[24];
 	int64_t t = 0;
 
 	tgm_json_get_int(j->msg, "message_thread_id", &t);
 	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
 	snprintf(admin, sizeof(admin), "%lld", (long long)j->chat_id);
 	snprintf(thread, sizeof(thread), "%lld", (long long)t);
+	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
 	j->inbox_next = next;
-	wh_job_query(j, topic_sql, 4, (const char *const[]){ bot, admin, thread, closed },
+	wh_job_query(j, topic_sql, 5, (const char *const[]){ bot, admin, thread, closed, seq },
 		     on_recorded);
 }
 

@@ -13,6 +13,20 @@
 
 #include <yajl/yajl_gen.h>
 
+/* menu.c: where the admin menu is (its chat, and its message: 0 while it is being sent),
+ * the view asked for (callback data "m1:<view>:<arg>:<page>", or a prompt answered with
+ * input), the button's answer and the keyboard row being built */
+struct wh_menu_at {
+	int64_t chat, msg;
+	char view[4];
+	int64_t arg;
+	int page;
+	const char *input;  /* the admin's reply to a prompt, or NULL */
+	const char *toast;  /* answerCallbackQuery's text, or NULL */
+	bool row;           /* a keyboard row is open */
+	void (*otherwise)(struct wh_job *j); /* a message that answers no prompt */
+};
+
 struct wh_job {
 	struct webhookd *wh;
 	struct wh_bot *bot;    /* NULL when its bot is not loaded (deleted long ago) */
@@ -44,6 +58,7 @@ struct wh_job {
 	enum wh_role role_need;
 	void (*role_then)(struct wh_job *j);
 	yajl_gen audit;
+	struct wh_menu_at menu; /* menu.c: the admin menu this update is about */
 };
 
 /* a claimed update: its row in tg_updates; payload is borrowed until the job's end */
@@ -79,14 +94,21 @@ void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int
 void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
 		   const char *const *labels, const char *const *data, size_t n);
 
-/* inbox.c - WH_INBOX_CLOSE_SQL(closed): the statement that follows a CTE t of topics
- * (bot_id, user_id) closed (closed true) or reopened: their conversations in the inbox
- * do the same */
-#define WH_INBOX_CLOSE_SQL(closed) \
-	"UPDATE conversations c SET state = CASE WHEN " closed " THEN 'closed'" \
-	" WHEN c.state = 'closed' THEN 'open' ELSE c.state END," \
-	" snoozed_until = CASE WHEN " closed " THEN NULL ELSE c.snoozed_until END" \
-	" FROM t WHERE c.bot_id = t.bot_id AND c.chat_id = t.user_id"
+/* inbox.c - WH_INBOX_CLOSE_SQL(closed, seq): the statement that follows a CTE t of
+ * topics (bot_id, user_id) closed (closed true) or reopened: their conversations in the
+ * inbox do the same, each change an event of the timeline (topic_closed, topic_reopened)
+ * of update seq, so an update processed again records it once */
+#define WH_INBOX_CLOSE_SQL(closed, seq) \
+	", o AS (SELECT c.id, c.state AS was FROM conversations c JOIN t" \
+	"  ON c.bot_id = t.bot_id AND c.chat_id = t.user_id)," \
+	" c AS (UPDATE conversations c SET state = CASE WHEN " closed " THEN 'closed'" \
+	"  WHEN c.state = 'closed' THEN 'open' ELSE c.state END," \
+	"  snoozed_until = CASE WHEN " closed " THEN NULL ELSE c.snoozed_until END" \
+	"  FROM o WHERE c.id = o.id RETURNING c.id, c.tenant_id, c.state, o.was)" \
+	" INSERT INTO conversation_items (conversation_id, tenant_id, kind, event, update_seq)" \
+	" SELECT c.id, c.tenant_id, 'event', CASE WHEN c.state = 'closed' THEN 'topic_closed'" \
+	"  ELSE 'topic_reopened' END, " seq " FROM c" \
+	" WHERE (c.state = 'closed') <> (c.was = 'closed') ON CONFLICT DO NOTHING"
 /* inbox.c - write the update into its conversation (if any), then next(j);
  * payload: the update's JSON text */
 void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct wh_job *j));
@@ -127,6 +149,15 @@ bool wh_relay_copyable(yajl_val msg);
 void wh_admin_message(struct wh_job *j);
 /* admins.c - /admins (the owner's: list, add, remove) in the admin group or a private chat */
 void wh_admins_command(struct wh_job *j);
+
+/* menu.c - the admin menu (docs/admin-centre.md): wh_menu_is_command says whether the
+ * message is /admin or a shortcut (/users ann, /products, ...); wh_menu_command opens
+ * the menu; wh_menu_button runs a press of a "m1:" button; wh_menu_input takes a reply
+ * to a menu prompt, or calls otherwise(j) when the message answers none */
+bool wh_menu_is_command(const struct wh_job *j);
+void wh_menu_command(struct wh_job *j);
+void wh_menu_button(struct wh_job *j);
+void wh_menu_input(struct wh_job *j, void (*otherwise)(struct wh_job *j));
 
 /* repair.c - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
 void wh_repair_internal(struct wh_job *j);

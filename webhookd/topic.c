@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/telegram.h"
 #include "common/text.h"
+#include "common/uservars.h"
 #include "common/util.h"
 #include "common/utf8.h"
 
@@ -260,36 +261,22 @@ static void on_topic_saved(struct bridge *br, PGresult *res, const char *err)
 }
 
 /* topic_name - a new topic's name in out: the bot's topic_name setting with
- * {first_name}, {last_name}, {username} and {user_id} filled in, cut to TOPIC_NAME_MAX
+ * {first_name}, {last_name}, {username}, {user_id} (and the rest of common/uservars.c)
+ * filled in, cut to TOPIC_NAME_MAX
  * characters; the user id when that leaves it empty */
 static void topic_name(struct wh_job *j, int64_t user, char *out, size_t n)
 {
-	const char *t = tgm_botset_str(j->bot->settings, "topic_name");
 	const char *from[] = { "from", NULL };
 	yajl_val who = j->msg ? yajl_tree_get(j->msg, from, yajl_t_object) : NULL;
-	const char *first = who ? tgm_json_get_str(who, "first_name") : NULL;
-	const char *last = who ? tgm_json_get_str(who, "last_name") : NULL;
-	const char *uname = who ? tgm_json_get_str(who, "username") : NULL;
-	size_t used = 0;
+	char *name = tgm_uservars_fill(tgm_botset_str(j->bot->settings, "topic_name"),
+		&(struct tgm_uservars){ who ? tgm_json_get_str(who, "first_name") : NULL,
+					who ? tgm_json_get_str(who, "last_name") : NULL,
+					who ? tgm_json_get_str(who, "username") : NULL,
+					j->bot->name, user });
 
-	while (*t && used + 1 < n) {
-		const char *v = NULL;
-		char idtext[24];
-
-		if (strncmp(t, "{first_name}", 12) == 0)
-			v = first ? first : "", t += 12;
-		else if (strncmp(t, "{last_name}", 11) == 0)
-			v = last ? last : "", t += 11;
-		else if (strncmp(t, "{username}", 10) == 0)
-			v = uname ? uname : "", t += 10;
-		else if (strncmp(t, "{user_id}", 9) == 0)
-			tgm_i64(idtext, sizeof(idtext), user), v = idtext, t += 9;
-		if (v)
-			used += (size_t)snprintf(out + used, n - used, "%s", v);
-		else
-			out[used++] = *t++;
-	}
-	out[used < n ? used : n - 1] = '\0';
+	snprintf(out, n, "%s", name);
+	free(name);
+	tgm_utf8_cut(out, strlen(out)); /* a byte-cut snprintf ends on a character */
 	tgm_utf8_truncate(out, TOPIC_NAME_MAX);
 	if (*out == '\0')
 		snprintf(out, n, "%lld", (long long)user);

@@ -30,6 +30,7 @@ struct wh_bot {
 	int64_t tenant_id;
 	int64_t telegram_id;
 	char *username;
+	char *name;           /* its name (getMe's first_name), {bot_name} in texts */
 	char *token;          /* opened; NULL when it does not open */
 	char *secret;         /* webhook secret_token, opened; NULL when none yet */
 	yajl_val settings;    /* the bot's settings object (may lack keys: see botset.h) */

@@ -4,7 +4,8 @@
 -- always left out. A campaign that retries another reaches that one's recipients whose
 -- message failed or expired; any other, the users of its bots its audience's filters
 -- keep (docs/campaigns.md): languages, last_seen_after/before, first_seen_after/before,
--- balance_min/max, paid.
+-- balance_min/max, paid, tags (the user's conversation with the bot has one of these
+-- tags of the tenant) and exclude_tags (it has none of them).
 CREATE OR REPLACE FUNCTION campaign_audience(c campaigns)
 RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
     SELECT DISTINCT ON (u.user_id) u.* FROM bot_users u
@@ -32,5 +33,16 @@ RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
        AND (c.audience->>'paid' IS NULL OR (c.audience->>'paid')::boolean = EXISTS (
              SELECT 1 FROM payments p WHERE p.bot_id = u.bot_id AND p.user_id = u.user_id
              AND p.status = 'paid'))
+       AND (c.audience->'tags' IS NULL OR EXISTS (SELECT 1 FROM conversations v
+             JOIN conversation_tags ct ON ct.conversation_id = v.id
+             JOIN tags t ON t.id = ct.tag_id AND t.tenant_id = c.tenant_id
+             WHERE v.bot_id = u.bot_id AND v.chat_id = u.user_id
+             AND t.id IN (SELECT x::bigint FROM jsonb_array_elements_text(c.audience->'tags') x)))
+       AND (c.audience->'exclude_tags' IS NULL OR NOT EXISTS (SELECT 1 FROM conversations v
+             JOIN conversation_tags ct ON ct.conversation_id = v.id
+             JOIN tags t ON t.id = ct.tag_id AND t.tenant_id = c.tenant_id
+             WHERE v.bot_id = u.bot_id AND v.chat_id = u.user_id
+             AND t.id IN (SELECT x::bigint
+                            FROM jsonb_array_elements_text(c.audience->'exclude_tags') x)))
      ORDER BY u.user_id, array_position(c.bot_ids, u.bot_id)
 $$;

@@ -1,8 +1,8 @@
 -- inbox_record.sql - an update of a private chat in the inbox (webhookd/inbox.c calls it
 -- for each update it processes): the conversation of (bot, chat) is made on first
 -- contact (with a "joined" event) and its contact names kept; a message becomes an item
--- (text or caption, media kind and file_id, the message it replies to) that counts as
--- unread and reopens a closed or snoozed conversation; an edit changes its item in
+-- (text or caption, media kind, file_id and file_unique_id, the message it replies to)
+-- that counts as unread and reopens a closed or snoozed conversation; an edit changes its item in
 -- place; my_chat_member becomes a "blocked" or "unblocked" event. Processing the same
 -- update again changes nothing. The conversation's id, or NULL when the update is
 -- not of a private chat.
@@ -63,11 +63,12 @@ BEGIN
     END IF;
     INSERT INTO conversation_items (conversation_id, tenant_id, kind, update_seq,
                                     telegram_message_id, reply_to, text, media_kind, file_id,
-                                    edits, edit_seq, edited_at)
+                                    file_unique_id, edits, edit_seq, edited_at)
     SELECT conv.id, conv.tenant_id, 'message', p_seq, (msg->>'message_id')::bigint,
            (msg->'reply_to_message'->>'message_id')::bigint,
            coalesce(msg #>> '{text}', msg->>'caption'), m.kind,
            coalesce(msg->'photo'->-1->>'file_id', msg->m.kind->>'file_id'),
+           coalesce(msg->'photo'->-1->>'file_unique_id', msg->m.kind->>'file_unique_id'),
            e.n, CASE WHEN e.n > 0 THEN p_seq END, CASE WHEN e.n > 0 THEN now() END
       FROM (SELECT (SELECT k FROM unnest(ARRAY['photo', 'video', 'animation', 'document',
                    'audio', 'voice', 'video_note', 'sticker', 'location', 'venue', 'contact',

@@ -127,6 +127,37 @@ def test_greeting_answers_the_first_message_only(w):
     assert answers(w, bot, chat=44) == []
 
 
+def test_greeting_and_away_texts_are_made_for_the_user(w):
+    bot = w.new_bot()
+    rule(w, bot, "greeting", "AR: hi {first_name} {last_name}(@{username}), {bot_name} here."
+         " {name}/{user_id}/{other}")
+    rule(w, bot, "hours", "AR: sorry {first_name}, we are closed", **closed_hours("UTC"))
+    w.webhookd()
+
+    def from_ada(text):
+        u = w.message(text)
+        u["message"]["from"].update(first_name="<b>Ada</b>", last_name="Love{username}")
+        return u
+    w.post(bot, from_ada("hello"))
+    w.wait_processed(bot, 1)
+    bob = w.message("hello", user=45)
+    del bob["message"]["from"]["username"]
+    bob["message"]["from"]["first_name"] = "Bob"
+    w.post(bot, bob)
+    w.wait_processed(bot, 2)
+    name = f"Bot {bot.tg_id}"
+    # the values as they are (the text has no parse mode), never read for variables
+    assert [a[0] for a in answers(w, bot)] == [
+        f"AR: hi <b>Ada</b> Love{{username}}(@ada), {name} here."
+        " <b>Ada</b> Love{username}/42/{other}"]
+    assert [a[0] for a in answers(w, bot, chat=45)] == [
+        f"AR: hi Bob (@), {name} here. Bob/45/{{other}}"]
+    w.post(bot, from_ada("anyone?"))  # greeted already: the away text, made for her
+    w.wait_processed(bot, 3)
+    assert answers(w, bot)[-1][0] == "AR: sorry <b>Ada</b>, we are closed"
+    assert firings(w, bot)[-1][2] == "AR: sorry <b>Ada</b>, we are closed"
+
+
 def test_office_hours_follow_the_time_zone(w):
     now_tokyo = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo"))
     around = {"days": [1, 2, 3, 4, 5, 6, 7],

@@ -172,7 +172,11 @@ def test_refusals_and_tenant_isolation(world, sw, tg, tgm_env):
         ({"bot_ids": [a.id], "message": {"text": "x", "parse_mode": "BB"}}, 422,
          "message.parse_mode"),
         ({"bot_ids": [a.id], "message": {"text": "x"}, "audience": {"tags": ["vip"]}}, 422,
-         "audience.tags"),
+         "tags"),
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "audience": {"exclude_tags": []}}, 422,
+         "exclude_tags"),
+        ({"bot_ids": [a.id], "message": {"text": "x"}, "audience": {"tags": [3, 3]}}, 422,
+         "tags"),
         ({"bot_ids": [a.id], "message": {"text": "x"}, "audience": {"age": 3}}, 422, "age"),
         ({"bot_ids": [a.id], "message": {"text": "x"},
           "audience": {"last_seen_after": "yesterday"}}, 422, "last_seen_after"),
@@ -344,6 +348,55 @@ def test_gift_once_per_user_with_the_catalogs_message(world, sw, tg):
                     (72, f"campaign:{c['id']}:72", "gift", 5)], keys
     rows = {int(x["user_id"]): x for x in world.report(r["id"])}
     assert rows[72]["status"] == "sent" and rows[72]["balance"] == "5"
+
+
+def test_audience_by_the_inboxs_tags(world, sw, tg, tgm_env):
+    """tags keeps the users whose conversation with the bot has one of them, exclude_tags
+    leaves out those whose has any; a person two bots know is reached by the first bot
+    whose conversation qualifies; another tenant's tag matches no one. The preview counts
+    what a start then materialises."""
+    a = api_bot(world.base, world.h)
+    b = api_bot(world.base, world.h)
+    seed_many(sw, a, 1, 5)
+    seed_many(sw, b, 5, 2)
+
+    def tag(name):
+        r = world.req("POST", "/v1/tags", {"name": name})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+    vip, spam, late = tag("vip"), tag("spam"), tag("late")
+    tenant = sw.one("SELECT tenant_id FROM bots WHERE id = %s", (a.id,))[0]
+    sw.query("INSERT INTO tenants (name) SELECT 'them' WHERE NOT EXISTS"
+             " (SELECT 1 FROM tenants WHERE name = 'them')")
+    theirs = sw.one("INSERT INTO tags (tenant_id, name) SELECT id, 'vip' FROM tenants"
+                    " WHERE name = 'them' RETURNING id")[0]
+    tagged = {(a, 1): [vip], (a, 2): [vip, spam], (a, 3): [spam], (a, 4): [late],
+              (a, 5): [], (b, 5): [vip], (b, 6): [theirs]}
+    for (bot, user), tags in tagged.items():
+        conv = sw.one("INSERT INTO conversations (tenant_id, bot_id, chat_id)"
+                      " VALUES (%s, %s, %s) RETURNING id", (tenant, bot.id, user))[0]
+        for t in tags:
+            sw.query("INSERT INTO conversation_tags VALUES (%s, %s)", (conv, t))
+
+    def audience(**f):
+        c = world.create({"bot_ids": [a.id, b.id], "audience": f, "message": {"text": "x"}})
+        r = world.req("GET", f"/v1/campaigns/{c['id']}/preview", params={"limit": 10})
+        assert r.status_code == 200, r.text
+        return c["id"], sorted((x["bot_id"], x["user_id"]) for x in r.json()["first"]), \
+            r.json()["recipients"]
+
+    assert audience(tags=[vip])[1:] == ([(a.id, 1), (a.id, 2), (b.id, 5)], 3)
+    assert audience(tags=[vip, late])[2] == 4
+    assert audience(exclude_tags=[spam])[1:] == (
+        [(a.id, 1), (a.id, 4), (a.id, 5), (b.id, 6)], 4)
+    assert audience(tags=[vip], exclude_tags=[spam])[1:] == ([(a.id, 1), (b.id, 5)], 2)
+    assert audience(tags=[theirs])[2] == 0  # another tenant's tag: no one
+    assert audience(exclude_tags=[theirs])[2] == 6
+    cid, first, n = audience(tags=[vip, late], exclude_tags=[spam])
+    assert n == 3
+    started = world.action(cid, "start")
+    assert started["recipients"] == 3
+    assert sorted(world.messages(cid)) == [(a.id, 1), (a.id, 4), (b.id, 5)]
 
 
 def test_presets(world, sw, tg):

@@ -443,6 +443,9 @@ def test_a_users_photo_is_streamed_from_telegram_for_the_tenant_only(w):
             "media_not_found")
     problem(w.key("globex").get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 404,
             "media_not_found")
+    # the file is cached now (test_inbox_media.py); without it, Telegram's error is a 502
+    wait_for(lambda: w.query("SELECT 1 FROM media_cache"), 10, what="the file cached")
+    w.query("DELETE FROM media_cache")
     w.tg.clear_rules()
     w.tg.rule("gone", Reply.tg_error(400, "Bad Request: wrong file_id"), method="getFile")
     problem(api.get(f"/v1/conversations/{cid}/items/{photo['id']}/media"), 502,
