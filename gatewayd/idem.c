@@ -55,6 +55,20 @@ void gw_idem_hash(yajl_val item, const char *scope, char out[65])
 	yajl_gen_free(g);
 }
 
+void gw_idem_queued(struct gw_req *r, const char *id, const char *key, const char *value)
+{
+	yajl_gen g = tgm_jgen_new();
+	int64_t n = 0;
+
+	tgm_parse_int64(id, &n);
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "id", n);
+	tgm_jgen_kstr(g, "status", "queued");
+	tgm_jgen_kstr(g, key, value);
+	yajl_gen_map_close(g);
+	gw_reply_json(r, 202, g);
+}
+
 void gw_idem_replayed(struct gw_req *r)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Idempotent-Replayed", "true");

@@ -66,25 +66,10 @@ static void reply_free(void *p)
 	free(rp);
 }
 
-/* answer - 202 with the message's id, status queued and its text */
-static void answer(struct gw_req *r, const char *id, const char *text)
-{
-	yajl_gen g = tgm_jgen_new();
-	int64_t n = 0;
-
-	tgm_parse_int64(id, &n);
-	yajl_gen_map_open(g);
-	tgm_jgen_kint(g, "id", n);
-	tgm_jgen_kstr(g, "status", "queued");
-	tgm_jgen_kstr(g, "text", text);
-	yajl_gen_map_close(g);
-	gw_reply_json(r, 202, g);
-}
-
 /* on_replay - the Idempotency-Key's message (idem.c's row): the first answer again */
 static void on_replay(struct gw_req *r, PGresult *res)
 {
-	answer(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
+	gw_idem_queued(r, PQgetvalue(res, 0, 0), "text", PQgetvalue(res, 0, 2));
 }
 
 /* on_queued - queue_sql answered: rings the bot's doorbell and answers; no row: the
@@ -102,7 +87,7 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 		return;
 	}
 	gw_ring(r->gw, rp->bot_id, false);
-	answer(r, PQgetvalue(res, 0, 0), rp->text);
+	gw_idem_queued(r, PQgetvalue(res, 0, 0), "text", rp->text);
 }
 
 /* params_json - sendMessage's parameters (thread: a topic's, or NULL), caller frees */

@@ -84,25 +84,10 @@ static void kind(const char *type, const char **method, const char **field)
 	*field = "document";
 }
 
-/* answer - 202 with the message's id, status queued and the method */
-static void answer(struct gw_req *r, const char *id, const char *method)
-{
-	yajl_gen g = tgm_jgen_new();
-	int64_t n = 0;
-
-	tgm_parse_int64(id, &n);
-	yajl_gen_map_open(g);
-	tgm_jgen_kint(g, "id", n);
-	tgm_jgen_kstr(g, "status", "queued");
-	tgm_jgen_kstr(g, "method", method);
-	yajl_gen_map_close(g);
-	gw_reply_json(r, 202, g);
-}
-
 /* on_replay - the Idempotency-Key's message (idem.c's row): the first answer again */
 static void on_replay(struct gw_req *r, PGresult *res)
 {
-	answer(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	gw_idem_queued(r, PQgetvalue(res, 0, 0), "method", PQgetvalue(res, 0, 1));
 }
 
 /* on_queued - queue_sql answered: rings the bot's doorbell and answers; no row: the
@@ -126,7 +111,7 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 1), &bot);
 	gw_ring(r->gw, bot, false);
-	answer(r, PQgetvalue(res, 0, 0), up->method);
+	gw_idem_queued(r, PQgetvalue(res, 0, 0), "method", up->method);
 }
 
 /* more_params - caption, reply_parameters and message_thread_id (when positive) as a
