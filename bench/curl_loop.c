@@ -1,14 +1,16 @@
 /*
  * curl_loop.c - the libcurl ceiling for `make bench`: a bare libcurl multi loop that
  * keeps N keep-alive POSTs in flight to one URL for a number of seconds and prints
- * the requests per second it achieved. senderd's send rate is reported as a ratio of
- * this, measured against the same fake server in the same run.
+ * the requests per second it achieved and its CPU per request (cpu_us). senderd's send
+ * rate and CPU per message are reported as ratios of these, measured against the same
+ * fake server in the same run.
  *
  * Usage: curl_loop URL PARALLEL SECONDS
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static const char body[] = "{\"chat_id\":1,\"text\":\"bench\"}";
@@ -44,6 +46,7 @@ int main(int argc, char **argv)
 	long done = 0;
 	int parallel, running = 0;
 	double seconds, start, end;
+	struct rusage ru;
 	CURLM *m;
 
 	if (argc != 4) {
@@ -77,8 +80,11 @@ int main(int argc, char **argv)
 		}
 		curl_multi_poll(m, NULL, 0, 100, NULL);
 	} while (running > 0 || now() < end);
-	printf("CURL requests=%ld seconds=%.2f rps=%.0f\n", done, now() - start,
-	       done / (now() - start));
+	getrusage(RUSAGE_SELF, &ru);
+	printf("CURL requests=%ld seconds=%.2f rps=%.0f cpu_us=%.0f\n", done, now() - start,
+	       done / (now() - start),
+	       done ? ((ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+		       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / done : 0.0);
 	curl_multi_cleanup(m);
 	curl_slist_free_all(headers);
 	curl_global_cleanup();

@@ -415,6 +415,28 @@ static bool load_defaults(struct tgm_config *cfg, char *err, size_t errlen)
 	return true;
 }
 
+/* check_retention - the [retention] keys that bound each other: a message's events and
+ * idempotency key never outlive it (its partition takes its events with it) */
+static bool check_retention(const struct tgm_config *cfg, const char *path, char *err,
+			    size_t errlen)
+{
+	int m = cfg->retention.messages_days;
+
+	if (m > 0 && (cfg->retention.events_days == 0 || cfg->retention.events_days > m)) {
+		snprintf(err, errlen, "%s: retention.events_days (%d) must be 1 to"
+			 " retention.messages_days (%d): events go with their messages", path,
+			 cfg->retention.events_days, m);
+		return false;
+	}
+	if (m > 0 && cfg->retention.idempotency_hours > (long)m * 24) {
+		snprintf(err, errlen, "%s: retention.idempotency_hours (%d) must be at most"
+			 " retention.messages_days (%d) x 24: a key names its message", path,
+			 cfg->retention.idempotency_hours, m);
+		return false;
+	}
+	return true;
+}
+
 struct tgm_config *tgm_config_load(const char *path, char *err, size_t errlen)
 {
 	struct tgm_config *cfg = tgm_xcalloc(1, sizeof(*cfg));
@@ -423,7 +445,8 @@ struct tgm_config *tgm_config_load(const char *path, char *err, size_t errlen)
 	if (!load_defaults(cfg, err, errlen) ||
 	    !load_file(cfg, explicit_path ? path : TGM_DEFAULT_CONFIG, explicit_path, err,
 		       errlen) ||
-	    !load_overrides(cfg, err, errlen)) {
+	    !load_overrides(cfg, err, errlen) ||
+	    !check_retention(cfg, explicit_path ? path : TGM_DEFAULT_CONFIG, err, errlen)) {
 		tgm_config_free(cfg);
 		return NULL;
 	}

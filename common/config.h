@@ -93,6 +93,19 @@ struct tgm_config {
 		char *work;
 		char *metrics_listen;
 	} billingd;
+	struct {
+		int messages_days;
+		int events_days;
+		int idempotency_hours;
+		int tg_updates_days;
+		int stripe_events_days;
+		int callbacks_days;
+		int sessions_days;
+		int inbox_days;
+		int partition_size;
+		int interval;
+		int batch;
+	} retention;
 };
 
 enum tgm_config_type {

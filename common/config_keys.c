@@ -156,6 +156,37 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  "ZeroMQ endpoint billingd binds for work from webhookd (PULL)" },
 	{ "billingd", "metrics_listen", TGM_CFG_LISTEN, OFF(billingd.metrics_listen), "", 0, 0,
 	  TGM_CFG_EMPTY_OK, "address:port of billingd's own /metrics and /healthz (empty: none)" },
+
+	{ "retention", "messages_days", TGM_CFG_INT, OFF(retention.messages_days), "90", 0, 36500,
+	  TGM_CFG_RELOADABLE, "days a message is kept after its creation, then dropped with its"
+	  " partition (0: for ever)" },
+	{ "retention", "events_days", TGM_CFG_INT, OFF(retention.events_days), "90", 0, 36500,
+	  TGM_CFG_RELOADABLE, "days a message's events (its transitions) are kept; at most"
+	  " messages_days (0: as long as the messages)" },
+	{ "retention", "idempotency_hours", TGM_CFG_INT, OFF(retention.idempotency_hours), "24",
+	  1, 876000, TGM_CFG_RELOADABLE, "hours an Idempotency-Key is remembered; then it may be"
+	  " used again" },
+	{ "retention", "tg_updates_days", TGM_CFG_INT, OFF(retention.tg_updates_days), "30", 0,
+	  36500, TGM_CFG_RELOADABLE, "days a processed Telegram update is kept (0: for ever)" },
+	{ "retention", "stripe_events_days", TGM_CFG_INT, OFF(retention.stripe_events_days), "400",
+	  0, 36500, TGM_CFG_RELOADABLE, "days a processed Stripe event is kept (0: for ever)" },
+	{ "retention", "callbacks_days", TGM_CFG_INT, OFF(retention.callbacks_days), "30", 0, 36500,
+	  TGM_CFG_RELOADABLE, "days a delivered or failed delivery callback is kept (0: for ever;"
+	  " never longer than its message)" },
+	{ "retention", "sessions_days", TGM_CFG_INT, OFF(retention.sessions_days), "30", 0, 36500,
+	  TGM_CFG_RELOADABLE, "days a dashboard session is kept after its revocation or its last"
+	  " use (0: for ever)" },
+	{ "retention", "inbox_days", TGM_CFG_INT, OFF(retention.inbox_days), "365", 0, 36500,
+	  TGM_CFG_RELOADABLE, "days the inbox keeps a conversation's messages, events and notes"
+	  " (0: for ever)" },
+	{ "retention", "partition_size", TGM_CFG_INT, OFF(retention.partition_size), "10000000",
+	  1000, 1000000000, TGM_CFG_RELOADABLE, "message ids per partition of messages and their"
+	  " events; the next partition is made when half of the newest is left" },
+	{ "retention", "interval", TGM_CFG_INT, OFF(retention.interval), "300", 1, 86400, 0,
+	  "seconds between two runs of the pruner (gatewayd; one instance in the cluster at a"
+	  " time)" },
+	{ "retention", "batch", TGM_CFG_INT, OFF(retention.batch), "1000", 1, 100000,
+	  TGM_CFG_RELOADABLE, "most rows one step of the pruner deletes from a table" },
 };
 
 const size_t tgm_config_nkeys = sizeof(tgm_config_keys) / sizeof(tgm_config_keys[0]);

@@ -36,6 +36,9 @@
 #include <strings.h>
 #include <time.h>
 
+/* how many easy handles of finished transfers a client keeps for reuse */
+#define SPARE_EASY 64
+
 /* xfer - one request from tgm_httpc_request until its callback has run */
 struct xfer {
 	struct xfer *next, *prev;   /* on c->xfers, or (next only) on c->failed */
@@ -84,6 +87,8 @@ struct tgm_httpc {
 	bool closing;
 	bool public_only;    /* tgm_httpc_public_only: refuse non-public addresses */
 	char *user_agent;
+	CURL *spare[SPARE_EASY]; /* easy handles of finished transfers, reset for reuse */
+	int nspare;
 };
 
 static bool curl_ready;
@@ -100,11 +105,31 @@ static bool curl_ready;
 	(x)->next = (x)->prev = NULL; \
 } while (0)
 
+/* easy_get - an easy handle for a new transfer: a spare one, else a new one (NULL: out
+ * of memory) */
+static CURL *easy_get(struct tgm_httpc *c)
+{
+	return c->nspare > 0 ? c->spare[--c->nspare] : curl_easy_init();
+}
+
+/* easy_put - a finished transfer's easy handle (out of the multi handle): reset and kept
+ * for the next transfer, which then costs no allocation of curl's state, or cleaned up
+ * when enough are kept or the client is closing */
+static void easy_put(struct tgm_httpc *c, CURL *e)
+{
+	if (!c->closing && c->nspare < SPARE_EASY) {
+		curl_easy_reset(e);
+		c->spare[c->nspare++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
+
 /* xfer_free - the transfer and all it holds (the caller has unlinked it) */
 static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
-		curl_easy_cleanup(x->easy);
+		easy_put(x->c, x->easy);
 	if (x->ev_deadline)
 		event_free(x->ev_deadline);
 	curl_slist_free_all(x->hdrs);
@@ -578,7 +603,7 @@ static struct xfer *start(struct tgm_httpc *c, const char *method, const char *u
 	for (int i = 0; headers && headers[i]; i++)
 		x->hdrs = curl_slist_append(x->hdrs, headers[i]);
 	x->hdrs = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round trip */
-	x->easy = curl_easy_init();
+	x->easy = easy_get(c);
 	if (x->easy == NULL || x->hdrs == NULL) {
 		fail_later(c, x, "out of memory");
 		return x;
@@ -688,6 +713,8 @@ void tgm_httpc_free(struct tgm_httpc *c)
 	c->closing = true;
 	close_all(c);
 	on_fail(-1, 0, c);
+	while (c->nspare > 0)
+		curl_easy_cleanup(c->spare[--c->nspare]);
 	curl_multi_cleanup(c->multi);
 	while (c->socks) {
 		struct hsock *h = c->socks;

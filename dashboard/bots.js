@@ -1,7 +1,9 @@
 // bots.js - the tenant's bots: add one by its token, enable or disable it, edit its
 // settings in a form made from GET /v1/bot-settings (a new setting needs no page code),
-// and its auto-reply rules (autoreplies.js).
+// its auto-reply rules (autoreplies.js); for admins and owners, its admins in Telegram and
+// the tenant's audit log (admins.js).
 import { get, patch, post } from "./api.js";
+import { adminsSection, auditSection } from "./admins.js";
 import { autorepliesSection } from "./autoreplies.js";
 import { h, replace, table, toast } from "./dom.js";
 
@@ -30,6 +32,8 @@ export async function botsPage(main, { me }) {
   const listBox = h("div", { id: "bot-list" });
   const editBox = h("section", { id: "bot-settings" });
   const rulesBox = h("section", { id: "bot-autoreplies" });
+  const adminsBox = h("section", { id: "bot-admins" });
+  const auditBox = h("section", { id: "audit" });
   const { settings: schema } = await get("/v1/bot-settings");
 
   async function edit(bot) {
@@ -64,10 +68,12 @@ export async function botsPage(main, { me }) {
       { title: "", get: (b) => h("span", { class: "actions" },
         h("button", { type: "button", onclick: () => edit(b) }, "Settings"),
         h("button", { type: "button", onclick: () => autorepliesSection(rulesBox, b, canManage).catch((e) => toast(e.message, "error")) }, "Auto-replies"),
+        canManage ? h("button", { type: "button", onclick: () => adminsSection(adminsBox, b).catch((e) => toast(e.message, "error")) }, "Admins") : null,
         canManage ? h("button", { type: "button", onclick: async () => {
           try { await patch(`/v1/bots/${b.id}`, { enabled: !b.enabled }); toast(b.enabled ? "Bot disabled" : "Bot enabled"); await load(); } catch (e) { toast(e.message, "error"); }
         } }, b.enabled ? "Disable" : "Enable") : null) },
     ], bots) : h("p", { class: "muted" }, "No bots yet."));
+    return bots;
   }
 
   const token = h("input", { id: "b-token", name: "token", required: true, autocomplete: "off", placeholder: "123456:ABC…" });
@@ -83,6 +89,7 @@ export async function botsPage(main, { me }) {
     }
   } }, h("h2", {}, "Add a bot"), h("label", { for: "b-token" }, "Token from @BotFather"), token, h("button", { type: "submit" }, "Add bot"));
 
-  replace(main, h("h1", {}, "Bots"), canManage ? add : null, listBox, editBox, rulesBox);
-  await load();
+  replace(main, h("h1", {}, "Bots"), canManage ? add : null, listBox, editBox, rulesBox, adminsBox, auditBox);
+  const bots = await load();
+  if (canManage) await auditSection(auditBox, bots);
 }

@@ -11,8 +11,10 @@
  * one POST /v1/messages/batch request.)
  *
  * Message ids come from the identity sequence in request order, so messages to one
- * chat keep the order in which they were accepted. Rows that did not insert are
- * either an idempotency key seen before (looked up by a second statement, after the
+ * chat keep the order in which they were accepted. An idempotency key is claimed first
+ * in message_keys (messages is partitioned by id, so it cannot hold a unique key on
+ * it): a message whose key was already there does not insert. Rows that did not insert
+ * are either an idempotency key seen before (looked up by a second statement, after the
  * first one committed, to tell a replay from a conflict) or a bot that is not the
  * tenant's (or, for a message naming none, no bot of the tenant may reach its chat: the
  * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group).
@@ -105,6 +107,10 @@ static const char insert_sql[] =
 	"   FROM chosen i LEFT JOIN bots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id"
 	"   AND b.deleted_at IS NULL LEFT JOIN api_keys k ON k.id = i.key_id"
 	"   AND k.revoked_at IS NULL ORDER BY i.ord) s),"
+	" keys AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
+	"  SELECT tenant_id, idem, id, decode(req_hash, 'hex') FROM numbered"
+	"  WHERE id IS NOT NULL AND idem IS NOT NULL ORDER BY id"
+	"  ON CONFLICT DO NOTHING RETURNING message_id),"
 	" ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
 	"   not_before, expires_at, idempotency_key, request_hash, callback_url, metadata)"
 	"  OVERRIDING SYSTEM VALUE"
@@ -112,18 +118,18 @@ static const char insert_sql[] =
 	"   coalesce(send_at, now()),"
 	"   CASE WHEN ttl > 0 THEN coalesce(send_at, now()) + make_interval(secs => ttl) END,"
 	"   idem, decode(req_hash, 'hex'), callback_url, metadata FROM numbered"
-	"  WHERE id IS NOT NULL ORDER BY id"
-	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
-	"  DO NOTHING RETURNING id)"
+	"  WHERE id IS NOT NULL AND (idem IS NULL OR id IN (SELECT message_id FROM keys))"
+	"  ORDER BY id RETURNING id)"
 	" SELECT n.ord, n.id, CASE WHEN n.id IN (SELECT ins.id FROM ins) THEN 'ok'"
 	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'"
 	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id"
 	" FROM numbered n";
 
 static const char replay_sql[] =
-	"SELECT k.ord, m.id, encode(m.request_hash, 'hex'), m.status, m.bot_id"
+	"SELECT k.ord, m.id, encode(mk.request_hash, 'hex'), m.status, m.bot_id"
 	" FROM unnest($1::int[], $2::bigint[], $3::text[]) AS k(ord, tenant_id, idem)"
-	" JOIN messages m ON m.tenant_id = k.tenant_id AND m.idempotency_key = k.idem";
+	" JOIN message_keys mk ON mk.tenant_id = k.tenant_id AND mk.idempotency_key = k.idem"
+	" JOIN messages m ON m.id = mk.message_id";
 
 static void accept_pump(struct gw_accept *a);
 

@@ -41,7 +41,8 @@ struct gatewayd {
 	struct tgm_pg *auth_pg;         /* key lookups and the cache's LISTEN: never busy */
 	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
 	struct tgm_httpc *httpc_files;  /* Bot API file downloads, streamed */
-	struct event *ev_janitor;       /* expires idempotency keys */
+	struct event *ev_janitor;       /* compacts the counters */
+	struct gw_retention *retention; /* the retention pruner */
 	struct gw_worker *worker;       /* password hashing off the loop */
 	struct gw_loginlimit *logins;   /* failed logins per address */
 	struct gw_events *events;       /* GET /v1/events streams */

@@ -1,14 +1,15 @@
 /*
  * server.c - gatewayd's sockets and route table: the HTTP listener, the doorbell
- * publisher and the status subscriber, the accept pipeline, and the janitor that
- * expires idempotency keys after 24 hours. Drain closes the listener first and
- * waits for the queries of requests in flight.
+ * publisher and the status subscriber, the accept pipeline, the janitor that compacts
+ * the counters every minute, and the retention pruner (retention.c). Drain closes the
+ * listener first and waits for the queries of requests in flight.
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
 #include "gatewayd/campaigns.h"
 #include "gatewayd/events.h"
 #include "gatewayd/inbox.h"
+#include "gatewayd/retention.h"
 #include "gatewayd/worker.h"
 #include "common/doorbell.h"
 #include "common/dbconn.h"
@@ -196,15 +197,6 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
-/* on_janitor_done - the expired idempotency keys released */
-static void on_janitor_done(PGresult *res, const char *err, void *arg)
-{
-	if (err)
-		log_warn("janitor: %s", err);
-	else if (strtol(PQcmdTuples(res), NULL, 10) > 0)
-		log_info("janitor: expired %s idempotency keys", PQcmdTuples(res));
-}
-
 /* on_compacted - the old counters compacted */
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
@@ -212,15 +204,12 @@ static void on_compacted(PGresult *res, const char *err, void *arg)
 		log_warn("janitor: compacting the counters: %s", err);
 }
 
-/* on_janitor - idempotency keys are kept 24 hours, then released for reuse; the
- * counters of sql/009_counters.sql are compacted */
+/* on_janitor - the counters of sql/009_counters.sql compacted (idempotency keys expire
+ * in the retention pruner, retention.c) */
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct gatewayd *gw = arg;
 
-	tgm_pg_query(gw->ctx->db, "UPDATE messages SET idempotency_key = NULL"
-		     " WHERE idempotency_key IS NOT NULL"
-		     " AND created_at < now() - interval '24 hours'", 0, NULL, on_janitor_done, gw);
 	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
 }
 
@@ -270,6 +259,7 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
+	gw->retention = gw_retention_new(ctx);
 	log_info("listening on http://%s", cfg->gatewayd.listen);
 	return 0;
 }
@@ -282,6 +272,7 @@ void gw_drain(struct tgm_ctx *ctx)
 	gw_events_close_all(gw->events); /* their clients reconnect to another instance */
 	gw_botupdates_close_all(gw->botupdates);
 	gw_accept_flush(gw->accept);
+	gw_retention_stop(gw->retention);
 	tgm_daemon_drain_when_idle(ctx, DRAIN_TIMEOUT_S);
 }
 
@@ -292,7 +283,7 @@ int gw_busy(struct tgm_ctx *ctx)
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
 	       tgm_httpc_inflight(gw->httpc_files) +
 	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker) +
-	       gw_botsend_waiting(gw->botsend);
+	       gw_botsend_waiting(gw->botsend) + gw_retention_busy(gw->retention);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
@@ -303,6 +294,7 @@ void gw_stop(struct tgm_ctx *ctx)
 		return;
 	if (gw->ev_janitor)
 		event_free(gw->ev_janitor);
+	gw_retention_free(gw->retention);
 	/* first what may still answer requests, then the server that owns them */
 	gw_accept_free(gw->accept);
 	gw_worker_free(gw->worker);

@@ -1,7 +1,8 @@
 /*
  * system.c - GET /v1/system, for the dashboard's System page (admin scope): the schema
  * version, the database's size, the daemons' heartbeats, which senderd instance holds
- * the lane of each of the tenant's bots, and the tenant's latest message errors.
+ * the lane of each of the tenant's bots (with its queue, from the counters of
+ * sql/009_counters.sql), and the tenant's latest message errors.
  */
 #include "gatewayd/gatewayd.h"
 
@@ -15,8 +16,9 @@ static const char system_sql[] =
 	"   FROM daemons),"
 	" 'lanes', (SELECT coalesce(json_agg(json_build_object('bot_id', b.id, 'bot', b.name,"
 	"   'owner', l.owner, 'expires_at', l.expires_at, 'held', l.expires_at > now(),"
-	"   'queued', (SELECT count(*) FROM messages m WHERE m.bot_id = b.id"
-	"     AND m.status IN ('queued', 'retrying'))) ORDER BY b.id), '[]')"
+	"   'queued', (SELECT coalesce(sum(c.n), 0)::bigint FROM bot_status_counts c"
+	"     WHERE c.bot_id = b.id AND c.status IN ('queued', 'retrying')))"
+	"   ORDER BY b.id), '[]')"
 	"   FROM bots b LEFT JOIN bot_leases l ON l.bot_id = b.id"
 	"   WHERE b.tenant_id = $1 AND b.deleted_at IS NULL),"
 	" 'recent_errors', (SELECT coalesce(json_agg(json_build_object('message_id', m.id,"

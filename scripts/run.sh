@@ -298,6 +298,9 @@ sandbox_bot() {
         curl -s -m 15 -o /dev/null -H "$auth" -H 'Content-Type: application/json' \
             -d '{"label":"100 credits","credits":100,"price":500}' "$api/v1/bots/$bot_id/products" || true
     fi
+    # user 1 owns the bot in Telegram (/admins; docs/admins.md): once, a PUT again is no change
+    curl -s -m 15 -o /dev/null -X PUT -H "$auth" -H 'Content-Type: application/json' \
+        -d '{"role":"owner"}' "$api/v1/bots/$bot_id/admins/1" || true
     curl -s -m 5 -o /dev/null -d "token=$sandbox_token" "$TGM_TELEGRAM_API_URL/sandbox/token" || true
 }
 
@@ -318,6 +321,8 @@ sandbox_banner() {
   \$ curl -s -H 'Content-Type: application/json' -d '{"user_id":42,"text":"/buy100"}' $tg/sandbox/say
   5. pay at the sandbox Stripe; its signed event reaches webhookd, and the bot tells user 42:
   \$ curl -s -X POST $st/sandbox/pay
+  6. user 1, the bot's owner in Telegram, lists who may act as its admins (/admins):
+  \$ curl -s -H 'Content-Type: application/json' -d '{"user_id":1,"text":"/admins"}' $tg/sandbox/say
 
 EOF
 }

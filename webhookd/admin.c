@@ -274,6 +274,13 @@ static void button_lookup(struct wh_job *j)
 	wh_job_query(j, topic_user_sql, 3, params, on_button_user);
 }
 
+/* outside_topics - a message in the admin group outside the users' topics, neither the
+ * menu's command nor an answer to its prompt */
+static void outside_topics(struct wh_job *j)
+{
+	wh_job_done(j, "ignored: not a message in a topic");
+}
+
 /* card_button - a press on an info card's button (or data made to look like one): Ban
  * and Gift need an admin, Info an agent, checked before anything else */
 static void card_button(struct wh_job *j)
@@ -312,6 +319,13 @@ void wh_admin_message(struct wh_job *j)
 	is_bot = yajl_tree_get(j->msg, from, yajl_t_true);
 	if (strcmp(j->kind, "message") == 0 && !is_bot && admins_command(j)) {
 		wh_admins_command(j);
+		return;
+	}
+	if (strcmp(j->kind, "message") == 0 && !is_bot && !tgm_json_get(j->msg, "is_topic_message")) {
+		if (wh_menu_is_command(j)) /* outside topics: the admin menu (menu.c) */
+			wh_menu_command(j);
+		else
+			wh_menu_input(j, outside_topics);
 		return;
 	}
 	if (strcmp(j->kind, "message") != 0 || is_bot ||

@@ -219,6 +219,10 @@ void wh_command(struct wh_job *j)
 		wh_admins_command(j);
 		return;
 	}
+	if (wh_menu_is_command(j)) {
+		wh_menu_command(j); /* /admin and its shortcuts (menu.c) */
+		return;
+	}
 	if (!command_on(j, name)) {
 		reply_help(j, "unknown_command", "command unknown");
 		return;
@@ -282,6 +286,10 @@ void wh_callback(struct wh_job *j)
 		answer_callback(j, NULL);
 		j->billing = true;
 		wh_job_done(j, "to billingd: button buy");
+		return;
+	}
+	if (data && strncmp(data, "m1:", 3) == 0) {
+		wh_menu_button(j); /* the admin menu's buttons (menu.c) */
 		return;
 	}
 	if (data && strchr(data, ':') && tgm_botset_int(j->bot->settings, "admin_chat_id")) {

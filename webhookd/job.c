@@ -202,7 +202,7 @@ static void dispatch(struct wh_job *j)
 	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
 		wh_command(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat)
-		wh_autoreply(j);
+		wh_menu_input(j, wh_autoreply); /* a reply to an admin menu's prompt, or not */
 	else
 		wh_job_done(j, "recorded");
 }

@@ -13,6 +13,20 @@
 
 #include <yajl/yajl_gen.h>
 
+/* menu.c: where the admin menu is (its chat, and its message: 0 while it is being sent),
+ * the view asked for (callback data "m1:<view>:<arg>:<page>", or a prompt answered with
+ * input), the button's answer and the keyboard row being built */
+struct wh_menu_at {
+	int64_t chat, msg;
+	char view[4];
+	int64_t arg;
+	int page;
+	const char *input;  /* the admin's reply to a prompt, or NULL */
+	const char *toast;  /* answerCallbackQuery's text, or NULL */
+	bool row;           /* a keyboard row is open */
+	void (*otherwise)(struct wh_job *j); /* a message that answers no prompt */
+};
+
 struct wh_job {
 	struct webhookd *wh;
 	struct wh_bot *bot;    /* NULL when its bot is not loaded (deleted long ago) */
@@ -44,6 +58,7 @@ struct wh_job {
 	enum wh_role role_need;
 	void (*role_then)(struct wh_job *j);
 	yajl_gen audit;
+	struct wh_menu_at menu; /* menu.c: the admin menu this update is about */
 };
 
 /* a claimed update: its row in tg_updates; payload is borrowed until the job's end */
@@ -134,6 +149,15 @@ bool wh_relay_copyable(yajl_val msg);
 void wh_admin_message(struct wh_job *j);
 /* admins.c - /admins (the owner's: list, add, remove) in the admin group or a private chat */
 void wh_admins_command(struct wh_job *j);
+
+/* menu.c - the admin menu (docs/admin-centre.md): wh_menu_is_command says whether the
+ * message is /admin or a shortcut (/users ann, /products, ...); wh_menu_command opens
+ * the menu; wh_menu_button runs a press of a "m1:" button; wh_menu_input takes a reply
+ * to a menu prompt, or calls otherwise(j) when the message answers none */
+bool wh_menu_is_command(const struct wh_job *j);
+void wh_menu_command(struct wh_job *j);
+void wh_menu_button(struct wh_job *j);
+void wh_menu_input(struct wh_job *j, void (*otherwise)(struct wh_job *j));
 
 /* repair.c - webhookd's own updates: tgm_topic_lost, tgm_undelivered */
 void wh_repair_internal(struct wh_job *j);

@@ -214,6 +214,48 @@ const scenarios = {
     return { refused, rows: await rows.allInnerTexts(), imgs: await page.locator("main img").count() };
   },
 
+  // a bot's admins on the Bots page: a bad id refused, two added, one removed; then the
+  // audit log below, filtered by source; a viewer sees neither
+  async admins(page) {
+    await login(page);
+    await page.locator("#nav a[href='#/bots']").click();
+    const first = page.locator("#bot-list tbody tr").first();
+    await first.waitFor();
+    if (!cfg.manage) {
+      await page.locator("#bot-list tbody tr button", { hasText: "Settings" }).first().waitFor();
+      return { admins: await page.locator("#bot-list button", { hasText: "Admins" }).count(), audit: await page.locator("#audit h2").count() };
+    }
+    await first.locator("button", { hasText: "Admins" }).click();
+    await page.locator("#bot-admins h2").waitFor();
+    const heading = await page.locator("#bot-admins h2").textContent();
+    await page.locator("#adm-user").fill("abc");
+    await page.locator("#adm-form button[type=submit]").click();
+    const refused = await page.locator("#toast.error").textContent();
+    await page.locator("#adm-user").fill("1234");
+    await page.locator("#adm-role").selectOption("owner");
+    await page.locator("#adm-form button[type=submit]").click();
+    await page.locator("#adm-list tbody tr", { hasText: "1234" }).waitFor();
+    await page.locator("#adm-user").fill("555");
+    await page.locator("#adm-role").selectOption("agent");
+    await page.locator("#adm-form button[type=submit]").click();
+    const agent = page.locator("#adm-list tbody tr", { hasText: "555" });
+    await agent.waitFor();
+    await agent.locator("button", { hasText: "Remove" }).click();
+    await page.locator("#toast", { hasText: "Admin removed" }).waitFor();
+    await agent.waitFor({ state: "detached" });
+    const admins = await page.locator("#adm-list tbody tr").allInnerTexts();
+    await page.locator("#aud-source").selectOption("dashboard");
+    await page.locator("#aud-form button[type=submit]").click();
+    await page.locator("#aud-list tbody tr", { hasText: "admin.remove" }).waitFor();
+    const dashboard = await page.locator("#aud-list tbody tr").allInnerTexts();
+    await page.locator("#aud-source").selectOption("api");
+    await page.locator("#aud-form button[type=submit]").click();
+    await page.locator("#aud-list tbody tr", { hasText: "product.create" }).waitFor();
+    const api = await page.locator("#aud-list tbody tr").allInnerTexts();
+    await shot(page, "admins");
+    return { heading, refused, admins, dashboard, api, imgs: await page.locator("main img").count() };
+  },
+
   // create a product on the Billing page, then deactivate it; the payments shown
   async billing(page) {
     await login(page);

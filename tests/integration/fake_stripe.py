@@ -22,7 +22,8 @@ Idempotency-Key with the same parameters replays the first answer, with
         ev = st.event("charge.refunded", st.charge(pi, amount=500, refunded=200))
 
 Routes: POST/GET ``/v1/customers[/id]``, POST/GET ``/v1/checkout/sessions[/id]``,
-POST ``/v1/payment_intents``, POST ``/v1/billing_portal/sessions``. Anything else
+POST ``/v1/payment_intents``, POST ``/v1/refunds`` (``st.refunds``),
+POST ``/v1/billing_portal/sessions``. Anything else
 answers 404 like Stripe (``No such route``). Events are only built here; tests sign
 and post them to webhookd themselves, in whatever order and as often as they like.
 """
@@ -59,6 +60,7 @@ class FakeStripe(FakeUpstream):
         self.sessions = {}    # id -> {"object": {...}, "params": {...}}
         self.intents = {}     # id -> object
         self.portals = []     # objects
+        self.refunds = []     # objects (POST /v1/refunds; a second one for a PaymentIntent: 400)
         self._idem = {}       # (method, path, key) -> (params, Reply)
         self._faults = []     # [pattern, Reply, times left]
         self.intent_outcome = "succeeds"
@@ -127,6 +129,8 @@ class FakeStripe(FakeUpstream):
                 code="resource_missing")
         if req.method == "POST" and req.path == "/v1/payment_intents":
             return self._intent(form)
+        if req.method == "POST" and req.path == "/v1/refunds":
+            return self._refund(form)
         if req.method == "POST" and req.path == "/v1/billing_portal/sessions":
             if form.get("customer") not in self.customers:
                 return error(400, "invalid_request_error", "No such customer",
@@ -172,6 +176,22 @@ class FakeStripe(FakeUpstream):
              "livemode": False}
         self.sessions[sid] = {"object": s, "params": form}
         return Reply(200, s)
+
+    def _refund(self, form):
+        pi = form.get("payment_intent")
+        if not pi:
+            return error(400, "invalid_request_error", "Missing required param: payment_intent.",
+                         param="payment_intent")
+        if any(r["payment_intent"] == pi for r in self.refunds):
+            return error(400, "invalid_request_error", f"Charge for {pi} has already been"
+                         " refunded.", code="charge_already_refunded")
+        known = self.intents.get(pi, {})
+        r = {"id": new_id("re"), "object": "refund", "payment_intent": pi,
+             "amount": int(form.get("amount") or known.get("amount") or 0),
+             "currency": known.get("currency", "usd"), "status": "succeeded",
+             "metadata": self.metadata(form)}
+        self.refunds.append(r)
+        return Reply(200, r)
 
     def _intent(self, form):
         pi = {"id": new_id("pi"), "object": "payment_intent",

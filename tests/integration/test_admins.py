@@ -8,6 +8,8 @@ Real webhookd and gatewayd against the fake Telegram; updates go through webhook
 intake like Telegram's.
 """
 
+from pathlib import Path
+
 import pytest
 
 from api_helpers import problem
@@ -273,3 +275,43 @@ def test_bad_input_is_a_clear_400_and_changes_nothing(w):
     problem(api.get("/v1/bots/999999/admins"), 404, "bot_not_found")
     assert w.query("SELECT user_id FROM bot_admins WHERE bot_id = %s", (bot.id,)) == [
         (ADMIN_USER,)]
+
+
+# -- the roles table of docs/admins.md, row by row ---------------------------------------
+
+ROLES = ["agent", "admin", "owner"]
+BELOW = {"agent": None, "admin": "agent", "owner": "admin"}
+
+
+def roles_table():
+    """docs/admins.md's table of roles: [(action, needs)]"""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "admins.md").read_text()
+    section = text.split("## Roles", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
+    return [(a.strip(), n.strip().strip("`")) for a, _, n in rows[1:]]
+
+
+def row_update(w, action, thread, user):
+    """the update that does the table's action as user"""
+    if action.startswith("a reply"):
+        return admin_message(w, "We are on it", thread, user=user)
+    if action.startswith("the card's "):
+        data = action.split()[2].lower() + f":{USER}"
+        return button(w, data, thread, user)
+    command = action.strip("`").replace(" N", " 1")
+    return admin_message(w, command, None if command == "/admins" else thread, user=user)
+
+
+def test_the_roles_table_is_what_webhookd_does(w):
+    table = roles_table()
+    assert len(table) == 11 and {n for _, n in table} == set(ROLES), table
+    people = {role: 20 + i for i, role in enumerate(ROLES)}
+    bot = w.new_bot(admin_chat_id=ADMIN, admins={ADMIN_USER: "owner", **{
+        u: r for r, u in people.items()}})
+    thread = topic(w, bot)
+    for action, needs in table:
+        below = BELOW[needs]
+        refused = act(w, bot, row_update(w, action, thread, people[below] if below else 30))
+        assert refused == f"refused: needs {needs}", (action, refused)
+        allowed = act(w, bot, row_update(w, action, thread, people[needs]))
+        assert not allowed.startswith("refused"), (action, allowed)

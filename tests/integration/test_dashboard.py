@@ -410,3 +410,25 @@ def test_bots_page_manages_auto_replies(site, tmp_path):
     seen = browser(site, "autoreplies", tmp_path, email="viewer@example.com",
                    password=PASSWORD, manage=False)
     assert seen == {"rows": 2, "forms": 0, "buttons": 0}
+
+
+def test_bots_page_manages_admins_and_shows_the_audit_log(site, tmp_path):
+    bot = site.admin.new_bot(name=XSS)
+    r = site.admin.post(f"/v1/bots/{bot['id']}/products", {"label": XSS, "credits": 1,
+                                                          "price": 100})
+    assert r.status_code == 201, r.text
+    out = browser(site, "admins", tmp_path, email="owner@example.com", password=PASSWORD,
+                  manage=True)
+    assert out["heading"] == f"Admins of {XSS}" and out["imgs"] == 0, out
+    assert "user_id must be a Telegram user id" in out["refused"], out
+    assert len(out["admins"]) == 1 and "1234" in out["admins"][0] and "owner" in out["admins"][0]
+    assert [row.split("\t")[3] for row in out["dashboard"]] == ["admin.remove", "admin.set",
+                                                                "admin.set"], out
+    assert "dashboard: owner@example.com" in out["dashboard"][0], out
+    created = next(row for row in out["api"] if "product.create" in row)
+    assert XSS in created and bot["name"] == XSS and XSS in created.split("\t")[2], created
+    assert site.query("SELECT user_id, role, added_by LIKE 'dashboard:%%' FROM bot_admins") == [
+        (1234, "owner", True)]
+    seen = browser(site, "admins", tmp_path, email="viewer@example.com", password=PASSWORD,
+                   manage=False)
+    assert seen == {"admins": 0, "audit": 0}

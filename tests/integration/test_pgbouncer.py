@@ -28,7 +28,7 @@ STEPS = 240       # sends, and as many inbound /help updates
 # the daemons' connections (application_name) that may go through PgBouncer, and those
 # that need a session of their own (LISTEN, session advisory locks)
 POOLED = {"gatewayd-accept", "gatewayd-events", "senderd-claim", "senderd-lease",
-          "senderd-record", "senderd-callback", "webhookd-process"}
+          "senderd-record", "senderd-callback", "webhookd-process", "gatewayd-retention"}
 SESSION = {"gatewayd", "gatewayd-auth", "gatewayd-updates", "senderd", "webhookd",
            "webhookd-forward", "webhookd-poll-locks", "webhookd-autoreplies", "billingd"}
 

@@ -2,11 +2,12 @@
 test_sandbox.py - `make run SANDBOX=1` the way a newcomer tries it.
 
 scripts/run.sh runs with TGM_SANDBOX=1 (what `make run SANDBOX=1` sets) in a folder of its
-own; the test waits for the banner, takes the five `$ curl` lines it prints and runs them
+own; the test waits for the banner, takes the six `$ curl` lines it prints and runs them
 with a shell, as pasted into a terminal: the message sent through the API reaches user 42,
 user 42's /start gets the bot's reply, the message's history shows it sent, user 42's
 /buy100 gets a Checkout link from the sandbox Stripe, and paying there grants the credits
-(the bot says so, and /balance shows them). Then SIGTERM stops it all and run.sh exits 0.
+(the bot says so, and /balance shows them), and user 1, the bot's owner in Telegram, gets
+its list of admins from /admins. Then SIGTERM stops it all and run.sh exits 0.
 """
 import json
 import os
@@ -82,7 +83,7 @@ def test_sandbox_banner_lines_work():
         banner = wait_banner(log, proc)
         lines = [line.split("$ ", 1)[1] for line in banner.splitlines()
                  if line.lstrip().startswith("$ curl")]
-        assert len(lines) == 5, f"the banner should show five curl lines:\n{banner}"
+        assert len(lines) == 6, f"the banner should show six curl lines:\n{banner}"
 
         # 1. a message through the API, then what user 42 received
         sent = paste(lines[0])
@@ -119,6 +120,10 @@ def test_sandbox_banner_lines_work():
         assert any("100" in m["text"] for m in paid["bot_replied"]), paid
         said = json.loads(paste(lines[1].replace('"/start"', '"/balance"')))
         assert re.search(r"\b100\b", said["bot_replied"][0]["text"]), said   # the balance
+
+        # 6. user 1, the sandbox bot's owner in Telegram, lists its admins
+        admins = json.loads(paste(lines[5]))
+        assert "\n1 owner" in admins["bot_replied"][0]["text"], admins
 
         # the dashboard: the owner account the banner prints logs in
         m = re.search(r"log in as (\S+), password (\S+)", banner)

@@ -107,6 +107,26 @@ static void test_bad_files(void)
 	CHECK_STR(load_error("[senderd]\nambiguous = fail\n"), "(loaded)");
 }
 
+/* test_retention - [retention]'s bounds, and the keys that bound each other */
+static void test_retention(void)
+{
+	CHECK_STR(load_error("[retention]\nmessages_days = 0\nevents_days = 0\n"
+			     "idempotency_hours = 876000\n"), "(loaded)");
+	CHECK_STR(load_error("[retention]\nmessages_days = 7\nevents_days = 7\n"
+			     "idempotency_hours = 168\n"), "(loaded)");
+	CHECK_CONTAINS(load_error("[retention]\nmessages_days = -1\n"),
+		       "retention.messages_days must be between 0 and 36500");
+	CHECK_CONTAINS(load_error("[retention]\nmessages_days = 30\n"),
+		       "bad.conf: retention.events_days (90) must be 1 to retention.messages_days (30)");
+	CHECK_CONTAINS(load_error("[retention]\nevents_days = 0\n"),
+		       "retention.events_days (0) must be 1 to");
+	CHECK_CONTAINS(load_error("[retention]\nmessages_days = 1\nevents_days = 1\n"
+				  "idempotency_hours = 25\n"),
+		       "retention.idempotency_hours (25) must be at most retention.messages_days (1)");
+	CHECK_CONTAINS(load_error("[retention]\npartition_size = 999\n"),
+		       "between 1000 and 1000000000");
+}
+
 static void test_unreadable(void)
 {
 	char err[512];
@@ -194,6 +214,7 @@ int main(void)
 	test_defaults();
 	test_good_file();
 	test_bad_files();
+	test_retention();
 	test_unreadable();
 	test_overrides();
 	test_print_defaults();
