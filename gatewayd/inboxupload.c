@@ -34,17 +34,23 @@ static const char find_sql[] =
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
 /* $1 conversation, $2 tenant, $3 method, $4 more params, $5 metadata, $6..$9 the file,
- * $10 $11 the Idempotency-Key and the request's hash, $12 $13 the topic's chat and
+ * $10 $11 the Idempotency-Key and the request's hash (into message_keys first: a key
+ * used meanwhile inserts no row, and then no message), $12 $13 the topic's chat and
  * params (NULL: no topic) */
 static const char queue_sql[] =
 	"WITH c AS (UPDATE conversations SET last_activity_at = now(), unread = 0"
 	"  WHERE id = $1 AND tenant_id = $2 RETURNING id, tenant_id, bot_id, chat_id),"
-	" m AS (INSERT INTO messages (tenant_id, bot_id, chat, method, params, priority, botapi,"
-	"  metadata, idempotency_key, request_hash) SELECT c.tenant_id, c.bot_id,"
-	"  c.chat_id::text, $3, jsonb_build_object('chat_id', c.chat_id) || $4::jsonb, 0, true,"
-	"  $5::jsonb, $10, decode($11, 'hex') FROM c"
-	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
-	"  DO NOTHING RETURNING id, tenant_id, bot_id),"
+	" n AS (SELECT nextval('messages_id_seq'::regclass) AS mid, c.tenant_id, c.bot_id,"
+	"  c.chat_id FROM c),"
+	" k AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
+	"  SELECT n.tenant_id, $10, n.mid, decode($11, 'hex') FROM n WHERE $10::text IS NOT NULL"
+	"  ON CONFLICT DO NOTHING RETURNING message_id),"
+	" m AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
+	"  botapi, metadata, idempotency_key, request_hash) OVERRIDING SYSTEM VALUE"
+	"  SELECT n.mid, n.tenant_id, n.bot_id, n.chat_id::text, $3, jsonb_build_object('chat_id',"
+	"  n.chat_id) || $4::jsonb, 0, true, $5::jsonb, $10, decode($11, 'hex') FROM n"
+	"  WHERE $10::text IS NULL OR n.mid IN (SELECT message_id FROM k)"
+	"  RETURNING id, tenant_id, bot_id),"
 	" f AS (INSERT INTO botapi_files (message_id, field, filename, content_type, data)"
 	"  SELECT m.id, $6, $7, nullif($8, ''), decode($9, 'hex') FROM m),"
 	" t AS (INSERT INTO messages (tenant_id, bot_id, chat, method, params, priority, botapi,"
