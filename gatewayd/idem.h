@@ -14,6 +14,9 @@ void gw_idem_hash(yajl_val item, const char *scope, char out[65]);
 /* gw_idem_hash_text - the same over text of len bytes (a request made canonical by
  * its route, e.g. an upload's parts) */
 void gw_idem_hash_text(const char *text, size_t len, const char *scope, char out[65]);
+/* gw_idem_queued - a queueing route's 202: {"id": id, "status": "queued", key: value},
+ * the same whether the message was queued now or by the request replayed */
+void gw_idem_queued(struct gw_req *r, const char *id, const char *key, const char *value);
 /* gw_idem_replayed - the answer is a replay: the Idempotent-Replayed header */
 void gw_idem_replayed(struct gw_req *r);
 /* gw_idem_conflict - a 422 idempotency_conflict: the key was used with another request */

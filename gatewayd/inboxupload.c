@@ -34,20 +34,22 @@ static const char find_sql[] =
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
 /* $1 conversation, $2 tenant, $3 method, $4 more params, $5 metadata, $6..$9 the file,
- * $10 $11 the Idempotency-Key and the request's hash, $12 $13 the topic's chat and
+ * $10 $11 the Idempotency-Key and the request's hash (into message_keys first: a key
+ * used meanwhile inserts no row, and then no message), $12 $13 the topic's chat and
  * params (NULL: no topic) */
 static const char queue_sql[] =
 	"WITH c AS (UPDATE conversations SET last_activity_at = now(), unread = 0"
 	"  WHERE id = $1 AND tenant_id = $2 RETURNING id, tenant_id, bot_id, chat_id),"
-	" n AS MATERIALIZED (SELECT nextval('messages_id_seq'::regclass) AS id),"
+	" n AS (SELECT nextval('messages_id_seq'::regclass) AS mid, c.tenant_id, c.bot_id,"
+	"  c.chat_id FROM c),"
 	" k AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
-	"  SELECT c.tenant_id, $10, n.id, decode($11, 'hex') FROM c, n"
-	"  WHERE $10::text IS NOT NULL ON CONFLICT DO NOTHING RETURNING message_id),"
+	"  SELECT n.tenant_id, $10, n.mid, decode($11, 'hex') FROM n WHERE $10::text IS NOT NULL"
+	"  ON CONFLICT DO NOTHING RETURNING message_id),"
 	" m AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
 	"  botapi, metadata, idempotency_key, request_hash) OVERRIDING SYSTEM VALUE"
-	"  SELECT n.id, c.tenant_id, c.bot_id, c.chat_id::text, $3,"
-	"  jsonb_build_object('chat_id', c.chat_id) || $4::jsonb, 0, true, $5::jsonb, $10,"
-	"  decode($11, 'hex') FROM c, n WHERE ($10::text IS NULL OR EXISTS (SELECT 1 FROM k))"
+	"  SELECT n.mid, n.tenant_id, n.bot_id, n.chat_id::text, $3, jsonb_build_object('chat_id',"
+	"  n.chat_id) || $4::jsonb, 0, true, $5::jsonb, $10, decode($11, 'hex') FROM n"
+	"  WHERE $10::text IS NULL OR n.mid IN (SELECT message_id FROM k)"
 	"  RETURNING id, tenant_id, bot_id),"
 	" f AS (INSERT INTO botapi_files (message_id, field, filename, content_type, data)"
 	"  SELECT m.id, $6, $7, nullif($8, ''), decode($9, 'hex') FROM m),"
@@ -88,25 +90,10 @@ static void kind(const char *type, const char **method, const char **field)
 	*field = "document";
 }
 
-/* answer - 202 with the message's id, status queued and the method */
-static void answer(struct gw_req *r, const char *id, const char *method)
-{
-	yajl_gen g = tgm_jgen_new();
-	int64_t n = 0;
-
-	tgm_parse_int64(id, &n);
-	yajl_gen_map_open(g);
-	tgm_jgen_kint(g, "id", n);
-	tgm_jgen_kstr(g, "status", "queued");
-	tgm_jgen_kstr(g, "method", method);
-	yajl_gen_map_close(g);
-	gw_reply_json(r, 202, g);
-}
-
 /* on_replay - the Idempotency-Key's message (idem.c's row): the first answer again */
 static void on_replay(struct gw_req *r, PGresult *res)
 {
-	answer(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	gw_idem_queued(r, PQgetvalue(res, 0, 0), "method", PQgetvalue(res, 0, 1));
 }
 
 /* on_queued - queue_sql answered: rings the bot's doorbell and answers; no row: the
@@ -130,7 +117,7 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 1), &bot);
 	gw_ring(r->gw, bot, false);
-	answer(r, PQgetvalue(res, 0, 0), up->method);
+	gw_idem_queued(r, PQgetvalue(res, 0, 0), "method", up->method);
 }
 
 /* more_params - caption, reply_parameters and message_thread_id (when positive) as a
