@@ -199,7 +199,10 @@ static const struct entry entries[] = {
 	{ "menu_campaign_started", "en", NULL, "Already started" },
 	{ "menu_conversations_title", "en", NULL, "💬 Open conversations, unread first:" },
 	{ "menu_conversations_none", "en", NULL, "💬 No open conversations." },
-	{ "menu_conversation_line", "en", NULL, "• {who}: {unread} unread, waiting {minutes} min" },
+	{ "menu_conversation_line", "en", NULL,
+	  "• {who}: {unread} unread, waiting {minutes} min; answered in {answer} min on average" },
+	{ "menu_conversation_new", "en", NULL,
+	  "• {who}: {unread} unread, waiting {minutes} min; not answered yet" },
 	{ "menu_quick_title", "en", NULL, "⚡ Quick replies (uses). Press one to delete it." },
 	{ "menu_quick_none", "en", NULL, "⚡ No quick replies yet." },
 	{ "menu_quick_add", "en", NULL, "➕ Add" },
@@ -366,7 +369,11 @@ static const struct entry entries[] = {
 	  "💬 Открытые диалоги, непрочитанные первыми:" },
 	{ "menu_conversations_none", "ru", NULL, "💬 Открытых диалогов нет." },
 	{ "menu_conversation_line", "ru", NULL,
-	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин" },
+	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин;"
+	  " ответ в среднем за {answer} мин" },
+	{ "menu_conversation_new", "ru", NULL,
+	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин;"
+	  " ответа ещё не было" },
 	{ "menu_quick_title", "ru", NULL,
 	  "⚡ Быстрые ответы (использований). Нажмите, чтобы "
 	  "удалить." },

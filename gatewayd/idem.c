@@ -4,7 +4,7 @@
  * stored on the message queued, with the SHA-256 of the request (request_hash); a
  * repeat of the same request gets the first answer with Idempotent-Replayed: true, a
  * repeat with another request a 422 idempotency_conflict. The key is unique per tenant
- * (messages_idempotency), kept 24 hours (server.c's janitor).
+ * (message_keys, sql/027_partitions.sql), kept as [retention] says (retention.c).
  */
 #include "gatewayd/idem.h"
 #include "common/crypto.h"
@@ -16,8 +16,9 @@
 #include <string.h>
 
 static const char find_sql[] =
-	"SELECT id, method, params->>'text', encode(request_hash, 'hex') FROM messages"
-	" WHERE tenant_id = $1 AND idempotency_key = $2";
+	"SELECT m.id, m.method, m.params->>'text', encode(k.request_hash, 'hex')"
+	" FROM message_keys k JOIN messages m ON m.id = k.message_id"
+	" WHERE k.tenant_id = $1 AND k.idempotency_key = $2";
 
 /* a lookup in flight */
 struct idem_find {

@@ -32,14 +32,19 @@ static const char find_sql[] =
 	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
-/* the reply (with its Idempotency-Key $9 and request hash $10: a key used meanwhile
- * inserts no row), and what goes with it once it is in */
+/* the reply (with its Idempotency-Key $9 and request hash $10, kept in message_keys
+ * as accept.c keeps them: a key used meanwhile inserts no row), and what goes with it
+ * once it is in */
 static const char queue_sql[] =
-	"WITH m AS (INSERT INTO messages (tenant_id, bot_id, chat, method, params, priority,"
-	"  metadata, idempotency_key, request_hash) SELECT b.tenant_id, b.id, $2, 'sendMessage',"
-	"  $3::jsonb, 0, $4::jsonb, $9, decode($10, 'hex') FROM bots b WHERE b.id = $1"
-	"  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
-	"  DO NOTHING RETURNING id),"
+	"WITH n AS MATERIALIZED (SELECT nextval('messages_id_seq'::regclass) AS id),"
+	" k AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
+	"  SELECT b.tenant_id, $9, n.id, decode($10, 'hex') FROM bots b, n"
+	"  WHERE b.id = $1 AND $9::text IS NOT NULL ON CONFLICT DO NOTHING RETURNING message_id),"
+	" m AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
+	"  metadata, idempotency_key, request_hash) OVERRIDING SYSTEM VALUE"
+	"  SELECT n.id, b.tenant_id, b.id, $2, 'sendMessage', $3::jsonb, 0, $4::jsonb, $9,"
+	"  decode($10, 'hex') FROM bots b, n WHERE b.id = $1"
+	"  AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM k)) RETURNING id),"
 	" c AS (UPDATE conversations SET last_activity_at = now(), unread = 0 WHERE id = $5"
 	"  AND EXISTS (SELECT 1 FROM m) RETURNING id),"
 	" q AS (UPDATE quick_replies SET uses = uses + 1 WHERE id = $6"

@@ -208,16 +208,18 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
 	if (err)
-		log_warn("janitor: compacting the counters: %s", err);
+		log_warn("janitor: compacting the counters, counting active users: %s", err);
 }
 
-/* on_janitor - the counters of sql/009_counters.sql compacted (idempotency keys expire
- * in the retention pruner, retention.c) */
+/* on_janitor - the counters of sql/009_counters.sql compacted and the active users of
+ * sql/032_active_users.sql counted (idempotency keys expire in the retention pruner,
+ * retention.c) */
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct gatewayd *gw = arg;
 
-	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
+	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact(), bot_active_refresh()", 0, NULL,
+		     on_compacted, gw);
 }
 
 /* open_buses - bind the doorbell PUB and the status SUB */
