@@ -99,14 +99,15 @@ const struct wh_menu_view *wh_menu_find(const char *code)
 	return NULL;
 }
 
-const char *wh_menu_t(const char *name)
+const char *wh_menu_t(const struct wh_job *j, const char *name)
 {
-	return tgm_text(name, NULL);
+	return wh_say(j, name);
 }
 
-const char *wh_menu_fill(char *out, size_t n, const char *name, const char *const *vars)
+const char *wh_menu_fill(const struct wh_job *j, char *out, size_t n, const char *name,
+			 const char *const *vars)
 {
-	return tgm_text_fill(out, n, wh_menu_t(name), vars);
+	return tgm_text_fill(out, n, wh_menu_t(j, name), vars);
 }
 
 void wh_menu_params(const struct wh_job *j, char *p0, char *p1)
@@ -210,9 +211,9 @@ void wh_menu_pages(struct wh_job *j, const char *view, int64_t arg, bool more)
 {
 	wh_menu_row(j);
 	if (j->menu.page > 0)
-		wh_menu_key(j, wh_menu_t("menu_prev"), view, arg, j->menu.page - 1);
+		wh_menu_key(j, wh_menu_t(j, "menu_prev"), view, arg, j->menu.page - 1);
 	if (more)
-		wh_menu_key(j, wh_menu_t("menu_next"), view, arg, j->menu.page + 1);
+		wh_menu_key(j, wh_menu_t(j, "menu_next"), view, arg, j->menu.page + 1);
 	wh_menu_row(j);
 }
 
@@ -220,7 +221,7 @@ void wh_menu_end(struct wh_job *j, const char *back_view, int64_t back_arg)
 {
 	wh_menu_row(j);
 	if (back_view) {
-		wh_menu_key(j, wh_menu_t("menu_back"), back_view, back_arg, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_back"), back_view, back_arg, 0);
 		wh_menu_row(j);
 	}
 	yajl_gen_array_close(j->replies);
@@ -259,7 +260,7 @@ void wh_menu_error(struct wh_job *j, const char *err)
 
 void wh_menu_nothing(struct wh_job *j)
 {
-	wh_menu_begin(j, wh_menu_t("menu_nothing"));
+	wh_menu_begin(j, wh_menu_t(j, "menu_nothing"));
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: nothing there");
 }
@@ -312,11 +313,11 @@ void wh_menu_home(struct wh_job *j)
 	char text[300];
 	const char *vars[] = { "bot", j->bot->username ? j->bot->username : "", NULL };
 
-	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), "menu_title", vars));
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), "menu_title", vars));
 	for (size_t i = 0; i < sizeof(categories) / sizeof(categories[0]); i++) {
 		if (i % 2 == 0)
 			wh_menu_row(j);
-		wh_menu_key(j, wh_menu_t(categories[i].label), categories[i].view, 0, 0);
+		wh_menu_key(j, wh_menu_t(j, categories[i].label), categories[i].view, 0, 0);
 	}
 	wh_menu_end(j, NULL, 0);
 	wh_menu_done(j, "admin menu");
@@ -334,7 +335,7 @@ static void run(struct wh_job *j)
  * chat's): a toast, nothing else */
 static void refuse(struct wh_job *j, const char *outcome)
 {
-	j->menu.toast = wh_menu_t("menu_stale");
+	j->menu.toast = wh_menu_t(j, "menu_stale");
 	wh_menu_done(j, outcome);
 }
 

@@ -52,10 +52,12 @@ void wh_menu_nothing(struct wh_job *j);
 
 /* wh_menu_params - the bot's id in p0 and j->menu.arg in p1 (24 bytes each) */
 void wh_menu_params(const struct wh_job *j, char *p0, char *p1);
-/* wh_menu_t - a catalog text (the admin's language: English for now) */
-const char *wh_menu_t(const char *name);
+/* wh_menu_t - a catalog text in the language of the admin who pressed or wrote (their
+ * language_code, else the bot's language, else English; the bot's own texts first) */
+const char *wh_menu_t(const struct wh_job *j, const char *name);
 /* wh_menu_fill - a catalog text with {vars} filled into out */
-const char *wh_menu_fill(char *out, size_t n, const char *name, const char *const *vars);
+const char *wh_menu_fill(const struct wh_job *j, char *out, size_t n, const char *name,
+			 const char *const *vars);
 /* wh_menu_int - the admin's input as a whole number in [min, max]; false otherwise */
 bool wh_menu_int(const struct wh_job *j, int64_t min, int64_t max, int64_t *out);
 

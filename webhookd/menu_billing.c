@@ -56,7 +56,7 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(day, sizeof(day), PQgetvalue(res, 0, 0));
 	wh_menu_money(week, sizeof(week), PQgetvalue(res, 0, 1));
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 2));
-	wh_menu_fill(text, sizeof(text), failed ? "menu_failed_title" : "menu_billing_title", vars);
+	wh_menu_fill(j, text, sizeof(text), failed ? "menu_failed_title" : "menu_billing_title", vars);
 	wh_menu_begin(j, text);
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 3), &id);
@@ -70,7 +70,7 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 	}
 	wh_menu_pages(j, j->menu.view, 0, n > WH_MENU_PAGE);
 	if (!failed)
-		wh_menu_key(j, wh_menu_t("menu_payments_failed"), "bf", 0, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_payments_failed"), "bf", 0, 0);
 	wh_menu_end(j, failed ? "b" : "h", 0);
 	wh_menu_done(j, "admin menu: payments");
 }
@@ -118,15 +118,15 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	vars[17] = PQgetvalue(res, 0, 10);
 	vars[19] = PQgetvalue(res, 0, 11);
 	open = strcmp(vars[5], "paid") == 0 && back < amount;
-	wh_menu_begin(j, wh_menu_fill(text, sizeof(text),
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text),
 				      confirm && open ? "menu_refund_confirm" : "menu_payment_card", vars));
 	if (confirm && open) {
-		wh_menu_key(j, wh_menu_t("menu_refund_yes"), "rx", j->menu.arg, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_refund_yes"), "rx", j->menu.arg, 0);
 		wh_menu_end(j, "bp", j->menu.arg);
 	} else {
 		if (open)
-			wh_menu_key(j, wh_menu_t("menu_refund"), "br", j->menu.arg, 0);
-		wh_menu_key(j, wh_menu_t("menu_payment_user"), "up", user, 0);
+			wh_menu_key(j, wh_menu_t(j, "menu_refund"), "br", j->menu.arg, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_payment_user"), "up", user, 0);
 		wh_menu_end(j, "b", 0);
 	}
 	wh_menu_done(j, confirm ? "admin menu: refund asked" : "admin menu: payment");

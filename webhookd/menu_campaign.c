@@ -79,7 +79,7 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(gifts ? "menu_gifts_title" : "menu_broadcasts_title"));
+	wh_menu_begin(j, wh_menu_t(j, gifts ? "menu_gifts_title" : "menu_broadcasts_title"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
 		snprintf(label, sizeof(label),
@@ -90,7 +90,7 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 		wh_menu_key(j, label, "bv", id, 0);
 	}
 	wh_menu_pages(j, j->menu.view, 0, n > WH_MENU_PAGE);
-	wh_menu_key(j, wh_menu_t(gifts ? "menu_gift_new" : "menu_broadcast_new"), gifts ? "gn" : "bn",
+	wh_menu_key(j, wh_menu_t(j, gifts ? "menu_gift_new" : "menu_broadcast_new"), gifts ? "gn" : "bn",
 		    0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, gifts ? "admin menu: mass gifts" : "admin menu: broadcasts");
@@ -139,7 +139,7 @@ void wh_menu_campaign_new(struct wh_job *j)
 		params[1] = j->menu.input;
 	}
 	if (params[1] == NULL || *params[1] == '\0') {
-		wh_menu_prompt(j, wh_menu_t(gifts ? "menu_gift_ask_all" : "menu_broadcast_ask"),
+		wh_menu_prompt(j, wh_menu_t(j, gifts ? "menu_gift_ask_all" : "menu_broadcast_ask"),
 			       gifts ? "g" : "bc", 0);
 		return;
 	}
@@ -155,15 +155,15 @@ static void card_buttons(struct wh_job *j, bool draft, int audience)
 	char label[120];
 
 	if (!draft) {
-		wh_menu_key(j, wh_menu_t("menu_refresh"), "bv", j->menu.arg, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "bv", j->menu.arg, 0);
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
-		snprintf(label, sizeof(label), "%s%s", i == audience ? "● " : "", wh_menu_t(names[i]));
+		snprintf(label, sizeof(label), "%s%s", i == audience ? "● " : "", wh_menu_t(j, names[i]));
 		wh_menu_key(j, label, "ba", j->menu.arg, i);
 	}
 	wh_menu_row(j);
-	wh_menu_key(j, wh_menu_t("menu_send"), "bs", j->menu.arg, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_send"), "bs", j->menu.arg, 0);
 }
 
 /* on_card - card_sql answered: the campaign's card */
@@ -193,7 +193,7 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	vars[13] = PQgetvalue(res, 0, 6);
 	vars[15] = PQgetvalue(res, 0, 7);
 	vars[17] = PQgetvalue(res, 0, 8);
-	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), draft ? "menu_campaign_draft"
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), draft ? "menu_campaign_draft"
 				      : "menu_campaign_card", vars));
 	card_buttons(j, draft, (int)strtol(PQgetvalue(res, 0, 4), NULL, 10));
 	wh_menu_end(j, strcmp(vars[7], "0") ? "g" : "bc", 0);
@@ -218,7 +218,7 @@ static void on_audience(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	if (PQntuples(res) != 1)
-		j->menu.toast = wh_menu_t("menu_campaign_started");
+		j->menu.toast = wh_menu_t(j, "menu_campaign_started");
 	wh_menu_show(j, "bv", j->menu.arg);
 }
 
@@ -235,7 +235,7 @@ static void on_started(struct wh_job *j, PGresult *res, const char *err)
 	}
 	if (PQgetvalue(res, 0, 2)[0] == 't')
 		wh_ring(j->wh, j->bot_id);
-	j->menu.toast = wh_menu_t(PQgetvalue(res, 0, 2)[0] == 't' ? "menu_campaign_sent"
+	j->menu.toast = wh_menu_t(j, PQgetvalue(res, 0, 2)[0] == 't' ? "menu_campaign_sent"
 				  : "menu_campaign_started");
 	wh_menu_show(j, "bv", j->menu.arg);
 }

@@ -79,7 +79,7 @@ static void on_export(struct wh_job *j, PGresult *res, const char *err)
 	send_csv(j, csv.p, csv.len);
 	tgm_buf_free(&csv);
 	wh_audit(j, "export", "analytics", NULL);
-	j->menu.toast = wh_menu_t("menu_csv_sent");
+	j->menu.toast = wh_menu_t(j, "menu_csv_sent");
 	wh_menu_show(j, "a", 0);
 }
 

@@ -53,14 +53,14 @@ static void on_conversations(struct wh_job *j, PGresult *res, const char *err)
 	}
 	n = PQntuples(res);
 	at = (size_t)snprintf(text, sizeof(text), "%s",
-			      wh_menu_t(n ? "menu_conversations_title" : "menu_conversations_none"));
+			      wh_menu_t(j, n ? "menu_conversations_title" : "menu_conversations_none"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		const char *vars[] = { "who", PQgetvalue(res, i, 1), "unread", PQgetvalue(res, i, 2),
 				       "minutes", PQgetvalue(res, i, 3), "answer",
 				       PQgetvalue(res, i, 6), NULL };
 		bool answered = strcmp(PQgetvalue(res, i, 6), "-1") != 0;
 
-		wh_menu_fill(line, sizeof(line), answered ? "menu_conversation_line"
+		wh_menu_fill(j, line, sizeof(line), answered ? "menu_conversation_line"
 			     : "menu_conversation_new", vars);
 		at += (size_t)snprintf(text + at, at < sizeof(text) ? sizeof(text) - at : 0, "\n%s%s",
 				       PQgetvalue(res, i, 5)[0] == 't' ? "📌 " : "", line);
@@ -105,7 +105,7 @@ static void on_quick(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(n ? "menu_quick_title" : "menu_quick_none"));
+	wh_menu_begin(j, wh_menu_t(j, n ? "menu_quick_title" : "menu_quick_none"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
 		snprintf(label, sizeof(label), "🗑 %s (%s)", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
@@ -113,7 +113,7 @@ static void on_quick(struct wh_job *j, PGresult *res, const char *err)
 		wh_menu_key(j, label, "qd", id, 0);
 	}
 	wh_menu_pages(j, "q", 0, n > WH_MENU_PAGE);
-	wh_menu_key(j, wh_menu_t("menu_quick_add"), "qa", 0, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_quick_add"), "qa", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: quick replies");
 }
@@ -143,7 +143,7 @@ static void on_quick_changed(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	wh_audit(j, add ? "quick_reply_add" : "quick_reply_delete", PQgetvalue(res, 0, 0), NULL);
-	j->menu.toast = wh_menu_t("menu_saved");
+	j->menu.toast = wh_menu_t(j, "menu_saved");
 	wh_menu_show(j, "q", 0);
 }
 
@@ -162,7 +162,7 @@ void wh_menu_quick_change(struct wh_job *j)
 	colon = j->menu.input ? strchr(j->menu.input, ':') : NULL;
 	len = colon ? (size_t)(colon - j->menu.input) : 0;
 	if (colon == NULL || len == 0 || len > 100 || colon[1] == '\0' || strlen(colon + 1) > 4096) {
-		wh_menu_prompt(j, wh_menu_t("menu_quick_ask"), "q", 0);
+		wh_menu_prompt(j, wh_menu_t(j, "menu_quick_ask"), "q", 0);
 		return;
 	}
 	snprintf(title, sizeof(title), "%.*s", (int)len, j->menu.input);

@@ -60,14 +60,14 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(n ? "menu_products_title" : "menu_products_none"));
+	wh_menu_begin(j, wh_menu_t(j, n ? "menu_products_title" : "menu_products_none"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
 		wh_menu_row(j);
 		wh_menu_key(j, label(text, sizeof(text), res, i), "pp", id, 0);
 	}
 	wh_menu_pages(j, "p", 0, n > WH_MENU_PAGE);
-	wh_menu_key(j, wh_menu_t("menu_product_new"), "pn", 0, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_product_new"), "pn", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: products");
 }
@@ -88,11 +88,11 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	}
 	active = PQgetvalue(res, 0, 5)[0] == 't';
 	wh_menu_begin(j, label(text, sizeof(text), res, 0));
-	wh_menu_key(j, wh_menu_t(active ? "menu_deactivate" : "menu_activate"), "pa", j->menu.arg,
+	wh_menu_key(j, wh_menu_t(j, active ? "menu_deactivate" : "menu_activate"), "pa", j->menu.arg,
 		    !active);
 	wh_menu_row(j);
-	wh_menu_key(j, wh_menu_t("menu_product_price"), "pe", j->menu.arg, 0);
-	wh_menu_key(j, wh_menu_t("menu_product_credits"), "pk", j->menu.arg, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_product_price"), "pe", j->menu.arg, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_product_credits"), "pk", j->menu.arg, 0);
 	wh_menu_end(j, "p", 0);
 	wh_menu_done(j, "admin menu: product");
 }
@@ -120,7 +120,7 @@ static void on_changed(struct wh_job *j, PGresult *res, const char *err)
 
 	if (err) { /* a check refused it (a price of 0): asked again */
 		j->menu.input = NULL;
-		j->menu.toast = wh_menu_t("menu_product_bad");
+		j->menu.toast = wh_menu_t(j, "menu_product_bad");
 		wh_menu_product_change(j);
 		return;
 	}
@@ -131,7 +131,7 @@ static void on_changed(struct wh_job *j, PGresult *res, const char *err)
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &id);
 	wh_audit(j, strcmp(j->menu.view, "pn") == 0 ? "product_new" : "product_change",
 		 PQgetvalue(res, 0, 0), NULL);
-	j->menu.toast = wh_menu_t("menu_saved");
+	j->menu.toast = wh_menu_t(j, "menu_saved");
 	wh_menu_show(j, "pp", id);
 }
 
@@ -149,7 +149,7 @@ static void product_new(struct wh_job *j)
 	if (cut <= 0 || cut > 64 || sscanf(j->menu.input + cut, " %lld %lld", &a, &b) != 2 ||
 	    a <= 0 || b <= 0 || a > 100000000 || b > 100000000) {
 		j->menu.input = NULL;
-		wh_menu_prompt(j, wh_menu_t("menu_product_ask"), "p", 0);
+		wh_menu_prompt(j, wh_menu_t(j, "menu_product_ask"), "p", 0);
 		return;
 	}
 	snprintf(label_, sizeof(label_), "%.*s", cut, j->menu.input);
@@ -169,7 +169,7 @@ void wh_menu_product_change(struct wh_job *j)
 
 	if (strcmp(j->menu.view, "pn") == 0) {
 		if (j->menu.input == NULL)
-			wh_menu_prompt(j, wh_menu_t("menu_product_ask"), "p", 0);
+			wh_menu_prompt(j, wh_menu_t(j, "menu_product_ask"), "p", 0);
 		else
 			product_new(j);
 		return;
@@ -179,7 +179,7 @@ void wh_menu_product_change(struct wh_job *j)
 		snprintf(p[2], 24, "%s", j->menu.page ? "t" : "f");
 		wh_job_query(j, active_sql, 3, params, on_changed);
 	} else if (!wh_menu_int(j, 0, 100000000, &v)) {
-		wh_menu_prompt(j, wh_menu_t(price ? "menu_price_ask" : "menu_credits_ask"), "pp",
+		wh_menu_prompt(j, wh_menu_t(j, price ? "menu_price_ask" : "menu_credits_ask"), "pp",
 			       j->menu.arg);
 	} else {
 		tgm_i64(p[2], 24, v);

@@ -35,7 +35,7 @@ static void on_applied(struct wh_job *j, PGresult *res, const char *err)
 	log_info("bot=%lld payment=%lld: refunded from the admin menu by %lld: %s",
 		 (long long)j->bot_id, (long long)j->menu.arg, wh_role_sender(j),
 		 PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?");
-	j->menu.toast = wh_menu_t(PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "refunded") == 0
+	j->menu.toast = wh_menu_t(j, PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "refunded") == 0
 				  ? "menu_refund_done" : "menu_refund_already");
 	wh_menu_show(j, "bp", j->menu.arg);
 }
@@ -57,7 +57,7 @@ static void refused(struct wh_job *j, const char *why)
 {
 	log_warn("bot=%lld payment=%lld: refund refused: %s", (long long)j->bot_id,
 		 (long long)j->menu.arg, why ? why : "no answer");
-	j->menu.toast = wh_menu_t("menu_refund_failed");
+	j->menu.toast = wh_menu_t(j, "menu_refund_failed");
 	wh_menu_show(j, "bp", j->menu.arg);
 }
 
@@ -136,7 +136,7 @@ static void on_payment(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), "paid") != 0 || PQgetvalue(res, 0, 2)[0] != 't') {
-		j->menu.toast = wh_menu_t("menu_refund_already");
+		j->menu.toast = wh_menu_t(j, "menu_refund_already");
 		wh_menu_show(j, "bp", j->menu.arg);
 		return;
 	}

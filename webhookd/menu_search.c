@@ -34,7 +34,7 @@ static void on_found(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(n ? "menu_found" : "menu_found_none"));
+	wh_menu_begin(j, wh_menu_t(j, n ? "menu_found" : "menu_found_none"));
 	for (int i = 0; i < n; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
 		snprintf(label, sizeof(label), payments ? "#%s · user %s · %s" : "%.0s%s: %s",
@@ -55,10 +55,10 @@ void wh_menu_search(struct wh_job *j)
 
 	tgm_i64(p[0], 24, j->bot_id);
 	if (strcmp(j->menu.view, "f") == 0) {
-		wh_menu_begin(j, wh_menu_t("menu_search_title"));
-		wh_menu_key(j, wh_menu_t("menu_users"), "us", 0, 0);
-		wh_menu_key(j, wh_menu_t("menu_billing"), "fp", 0, 0);
-		wh_menu_key(j, wh_menu_t("menu_conversations"), "fm", 0, 0);
+		wh_menu_begin(j, wh_menu_t(j, "menu_search_title"));
+		wh_menu_key(j, wh_menu_t(j, "menu_users"), "us", 0, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_billing"), "fp", 0, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_conversations"), "fm", 0, 0);
 		wh_menu_end(j, "h", 0);
 		wh_menu_done(j, "admin menu: search");
 	} else if (strcmp(j->menu.view, "fp") == 0 && wh_menu_int(j, 1, INT64_MAX, &id)) {
@@ -68,7 +68,7 @@ void wh_menu_search(struct wh_job *j)
 		params[1] = j->menu.input;
 		wh_job_query(j, messages_sql, 2, params, on_found);
 	} else {
-		wh_menu_prompt(j, wh_menu_t(j->menu.view[1] == 'p' ? "menu_search_payments"
+		wh_menu_prompt(j, wh_menu_t(j, j->menu.view[1] == 'p' ? "menu_search_payments"
 					    : "menu_search_messages"), "f", 0);
 	}
 }

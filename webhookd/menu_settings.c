@@ -42,12 +42,14 @@ static const struct tgm_botset_key *key_of(const char *name)
 }
 
 /* value_words - a setting's value as shown: on/off, a number, a text's first 40 bytes */
-static const char *value_words(char *out, size_t n, yajl_val settings, const char *name)
+static const char *value_words(const struct wh_job *j, char *out, size_t n, yajl_val settings,
+			       const char *name)
 {
 	const struct tgm_botset_key *k = key_of(name);
 
 	if (k->type == TGM_BOTSET_BOOL)
-		snprintf(out, n, "%s", wh_menu_t(tgm_botset_bool(settings, name) ? "menu_on" : "menu_off"));
+		snprintf(out, n, "%s",
+			 wh_menu_t(j, tgm_botset_bool(settings, name) ? "menu_on" : "menu_off"));
 	else if (k->type == TGM_BOTSET_INT)
 		snprintf(out, n, "%lld", (long long)tgm_botset_int(settings, name));
 	else
@@ -70,12 +72,12 @@ static void on_read(struct wh_job *j, PGresult *res, const char *err)
 	json = PQgetvalue(res, 0, 0);
 	settings = tgm_json_parse(json, strlen(json), strlen(json) + 1, TGM_JSON_MAX_DEPTH, perr,
 				  sizeof(perr));
-	wh_menu_begin(j, wh_menu_t("menu_settings_title"));
+	wh_menu_begin(j, wh_menu_t(j, "menu_settings_title"));
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct tgm_botset_key *k = key_of(keys[i]);
 
 		snprintf(label, sizeof(label), "%s: %s", keys[i],
-			 value_words(value, sizeof(value), settings, keys[i]));
+			 value_words(j, value, sizeof(value), settings, keys[i]));
 		wh_menu_row(j);
 		wh_menu_key(j, label, "sv", (int64_t)i,
 			       k->type == TGM_BOTSET_BOOL ? !tgm_botset_bool(settings, keys[i]) : 0);
@@ -104,7 +106,7 @@ static void on_written(struct wh_job *j, PGresult *res, const char *err)
 		wh_menu_error(j, err);
 		return;
 	}
-	j->menu.toast = wh_menu_t("menu_saved");
+	j->menu.toast = wh_menu_t(j, "menu_saved");
 	wh_menu_show(j, "s", 0);
 }
 
@@ -156,15 +158,15 @@ void wh_menu_setting(struct wh_job *j)
 	k = key_of(keys[j->menu.arg]);
 	params[1] = vars[1] = k->name;
 	if (k->type != TGM_BOTSET_BOOL && j->menu.input == NULL) {
-		value_words(now, sizeof(now), j->bot->settings, k->name);
-		wh_menu_prompt(j, wh_menu_fill(prompt, sizeof(prompt), "menu_setting_ask", vars), "s", 0);
+		value_words(j, now, sizeof(now), j->bot->settings, k->name);
+		wh_menu_prompt(j, wh_menu_fill(j, prompt, sizeof(prompt), "menu_setting_ask", vars), "s", 0);
 		return;
 	}
 	if (!value_json(j, k, value, sizeof(value), err, sizeof(err))) {
 		j->menu.input = NULL;
-		value_words(now, sizeof(now), j->bot->settings, k->name);
+		value_words(j, now, sizeof(now), j->bot->settings, k->name);
 		snprintf(prompt, sizeof(prompt), "%s\n\n", err);
-		wh_menu_fill(prompt + strlen(prompt), sizeof(prompt) - strlen(prompt), "menu_setting_ask",
+		wh_menu_fill(j, prompt + strlen(prompt), sizeof(prompt) - strlen(prompt), "menu_setting_ask",
 			     vars);
 		wh_menu_prompt(j, prompt, "s", 0);
 		return;

@@ -68,9 +68,9 @@ static void on_dashboard(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(week, sizeof(week), PQgetvalue(res, 0, 6));
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 7));
 	vars[17] = PQgetvalue(res, 0, 8);
-	vars[19] = wh_menu_t(PQgetvalue(res, 0, 9)[0] == 't' ? "menu_healthy" : "menu_unhealthy");
-	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), "menu_dashboard_text", vars));
-	wh_menu_key(j, wh_menu_t("menu_refresh"), "d", 0, 0);
+	vars[19] = wh_menu_t(j, PQgetvalue(res, 0, 9)[0] == 't' ? "menu_healthy" : "menu_unhealthy");
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), "menu_dashboard_text", vars));
+	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "d", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: dashboard");
 }
@@ -86,7 +86,7 @@ void wh_menu_dashboard(struct wh_job *j)
 }
 
 /* daemon_line - one daemon's line: "✅ senderd (host): seen 1 s ago" */
-static size_t daemon_line(char *out, size_t n, PGresult *res, int i)
+static size_t daemon_line(const struct wh_job *j, char *out, size_t n, PGresult *res, int i)
 {
 	char line[300];
 	const char *vars[] = { "name", PQgetvalue(res, i, 0), "host", PQgetvalue(res, i, 1),
@@ -94,8 +94,8 @@ static size_t daemon_line(char *out, size_t n, PGresult *res, int i)
 	const char *name = PQgetvalue(res, i, 2)[0] == 't' ? "menu_daemon_up" : "menu_daemon_down";
 
 	if (PQgetisnull(res, i, 0))
-		return (size_t)snprintf(out, n, "%s\n", wh_menu_t("menu_daemons_none"));
-	return (size_t)snprintf(out, n, "%s\n", wh_menu_fill(line, sizeof(line), name, vars));
+		return (size_t)snprintf(out, n, "%s\n", wh_menu_t(j, "menu_daemons_none"));
+	return (size_t)snprintf(out, n, "%s\n", wh_menu_fill(j, line, sizeof(line), name, vars));
 }
 
 /* on_system - system_sql answered: the daemons, then the bot's queue and last error */
@@ -109,17 +109,17 @@ static void on_system(struct wh_job *j, PGresult *res, const char *err)
 		wh_menu_error(j, err ? err : "system: no row");
 		return;
 	}
-	at = (size_t)snprintf(text, sizeof(text), "%s\n", wh_menu_t("menu_system_title"));
+	at = (size_t)snprintf(text, sizeof(text), "%s\n", wh_menu_t(j, "menu_system_title"));
 	for (int i = 0; i < PQntuples(res) && at < sizeof(text) - 400; i++)
-		at += daemon_line(text + at, sizeof(text) - at, res, i);
+		at += daemon_line(j, text + at, sizeof(text) - at, res, i);
 	vars[1] = PQgetvalue(res, 0, 4);
 	vars[3] = PQgetvalue(res, 0, 5);
-	vars[5] = *PQgetvalue(res, 0, 6) ? PQgetvalue(res, 0, 6) : wh_menu_t("menu_none");
-	vars[7] = *PQgetvalue(res, 0, 7) ? PQgetvalue(res, 0, 7) : wh_menu_t("menu_backup_none");
-	wh_menu_fill(facts, sizeof(facts), "menu_system_text", vars);
+	vars[5] = *PQgetvalue(res, 0, 6) ? PQgetvalue(res, 0, 6) : wh_menu_t(j, "menu_none");
+	vars[7] = *PQgetvalue(res, 0, 7) ? PQgetvalue(res, 0, 7) : wh_menu_t(j, "menu_backup_none");
+	wh_menu_fill(j, facts, sizeof(facts), "menu_system_text", vars);
 	snprintf(text + at, sizeof(text) - at, "%s", facts);
 	wh_menu_begin(j, text);
-	wh_menu_key(j, wh_menu_t("menu_refresh"), "y", 0, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "y", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: system");
 }
@@ -160,9 +160,9 @@ static void on_analytics(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 4));
 	for (int i = 5; i < 8; i++)
 		vars[2 * i + 1] = PQgetvalue(res, 0, i);
-	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), "menu_analytics_text", vars));
-	wh_menu_key(j, wh_menu_t("menu_refresh"), "a", 0, 0);
-	wh_menu_key(j, wh_menu_t("menu_csv"), "ax", 0, 0);
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), "menu_analytics_text", vars));
+	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "a", 0, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_csv"), "ax", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: analytics");
 }

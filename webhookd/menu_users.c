@@ -74,7 +74,7 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(n == 0 ? "menu_users_none" : "menu_users_title"));
+	wh_menu_begin(j, wh_menu_t(j, n == 0 ? "menu_users_none" : "menu_users_title"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
 		wh_menu_row(j);
@@ -83,7 +83,7 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 	if (strcmp(j->menu.view, "u") == 0)
 		wh_menu_pages(j, "u", 0, n > WH_MENU_PAGE);
 	wh_menu_row(j);
-	wh_menu_key(j, wh_menu_t("menu_search"), "us", 0, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_search"), "us", 0, 0);
 	wh_menu_end(j, strcmp(j->menu.view, "u") == 0 ? "h" : "u", 0);
 	wh_menu_done(j, "admin menu: users");
 }
@@ -102,20 +102,20 @@ void wh_menu_users(struct wh_job *j)
 		params[1] = j->menu.input;
 		wh_job_query(j, search_sql, 2, params, on_list);
 	} else {
-		wh_menu_prompt(j, wh_menu_t("menu_users_ask"), "u", 0);
+		wh_menu_prompt(j, wh_menu_t(j, "menu_users_ask"), "u", 0);
 	}
 }
 
 /* card_buttons - Gift, Take back, Ban or Unban, Payments */
 static void card_buttons(struct wh_job *j, bool banned)
 {
-	wh_menu_key(j, wh_menu_t("menu_gift_one"), "ug", j->menu.arg, 0);
-	wh_menu_key(j, wh_menu_t("menu_take"), "ut", j->menu.arg, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_gift_one"), "ug", j->menu.arg, 0);
+	wh_menu_key(j, wh_menu_t(j, "menu_take"), "ut", j->menu.arg, 0);
 	wh_menu_row(j);
 	if (banned)
-		wh_menu_key(j, wh_menu_t("menu_unban"), "uu", j->menu.arg, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_unban"), "uu", j->menu.arg, 0);
 	else
-		wh_menu_key(j, wh_menu_t("menu_ban"), "ub", j->menu.arg, 0);
+		wh_menu_key(j, wh_menu_t(j, "menu_ban"), "ub", j->menu.arg, 0);
 }
 
 /* on_card - card_sql answered: the user's card, or nothing when not the bot's */
@@ -146,8 +146,8 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	vars[11] = PQgetvalue(res, 0, 4);
 	vars[13] = PQgetvalue(res, 0, 5);
 	wh_menu_money(paid, sizeof(paid), PQgetvalue(res, 0, 7));
-	vars[17] = banned ? wh_menu_t("menu_user_banned") : "";
-	wh_menu_begin(j, wh_menu_fill(text, sizeof(text), "menu_user_card", vars));
+	vars[17] = banned ? wh_menu_t(j, "menu_user_banned") : "";
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), "menu_user_card", vars));
 	card_buttons(j, banned);
 	wh_menu_end(j, "u", 0);
 	wh_menu_done(j, "admin menu: user");
@@ -180,14 +180,14 @@ static void on_ledger(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	if (PQgetvalue(res, 0, 1)[0] == 't') {
-		j->menu.toast = wh_menu_t("menu_take_refused");
+		j->menu.toast = wh_menu_t(j, "menu_take_refused");
 	} else if (gift) {
 		tgm_text_count(credits, sizeof(credits), "credits", strtoll(j->menu.input, NULL, 10), NULL);
 		tgm_text_fill(text, sizeof(text), tgm_text("gift_received", NULL), vars);
 		wh_reply_text(j, j->menu.arg, 0, text, NULL, NULL, 0);
-		j->menu.toast = wh_menu_t("menu_gift_done");
+		j->menu.toast = wh_menu_t(j, "menu_gift_done");
 	} else {
-		j->menu.toast = wh_menu_t("menu_take_done");
+		j->menu.toast = wh_menu_t(j, "menu_take_done");
 	}
 	wh_menu_show(j, "up", j->menu.arg);
 }
@@ -201,7 +201,7 @@ static void amount(struct wh_job *j)
 	int64_t n = 0;
 
 	if (!wh_menu_int(j, 1, 1000000, &n)) {
-		wh_menu_prompt(j, wh_menu_t(gift ? "menu_gift_ask" : "menu_take_ask"), "up", j->menu.arg);
+		wh_menu_prompt(j, wh_menu_t(j, gift ? "menu_gift_ask" : "menu_take_ask"), "up", j->menu.arg);
 		return;
 	}
 	wh_menu_params(j, p[0], p[1]);
@@ -227,7 +227,7 @@ static void on_ban(struct wh_job *j, PGresult *res, const char *err)
 	}
 	tgm_i64(target, sizeof(target), j->menu.arg);
 	wh_audit(j, ban ? "ban" : "unban", target, NULL);
-	j->menu.toast = wh_menu_t(ban ? "menu_banned" : "menu_unbanned");
+	j->menu.toast = wh_menu_t(j, ban ? "menu_banned" : "menu_unbanned");
 	wh_menu_show(j, "up", j->menu.arg);
 }
 

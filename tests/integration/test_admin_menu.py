@@ -415,3 +415,17 @@ def test_the_menu_in_a_private_chat(m):
     assert m.stored(m.bot)[-1][2] != "admin menu"
     assert m.query("SELECT count(*) FROM messages WHERE bot_id = %s AND method = 'copyMessage'"
                    " AND chat = %s", (m.bot.id, str(ADMIN)))[0][0] == 2
+
+
+def test_the_menu_speaks_the_admins_language(m):
+    """An admin whose Telegram speaks Russian gets the menu in Russian; the others in the
+    bot's language (English here)."""
+    m.start()
+    body = {"message_id": 900, "date": int(time.time()), "text": "/admin",
+            "from": {"id": OWNER, "is_bot": False, "first_name": "Admin",
+                     "language_code": "ru"},
+            "chat": {"id": ADMIN, "type": "supergroup", "title": "Support", "is_forum": True}}
+    m.send(m.update("message", **body))
+    assert m.last()["text"].startswith("🛠 Центр управления @"), m.last()["text"]
+    m.group("/admin")
+    assert m.last()["text"].startswith("🛠 Admin centre of @"), m.last()["text"]
