@@ -12,6 +12,7 @@
 #include "billingd/render.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -20,8 +21,12 @@
 
 #define BATCH 32
 
+/* with the bot's settings (its texts and language) and the user's language_code */
 static const char next_sql[] =
-	"SELECT id, bot_id, chat_id, notice, args::text FROM billing_outbox ORDER BY id LIMIT 32";
+	"SELECT o.id, o.bot_id, o.chat_id, o.notice, o.args::text, b.settings::text,"
+	" u.language_code FROM billing_outbox o JOIN bots b ON b.id = o.bot_id"
+	" LEFT JOIN bot_users u ON u.bot_id = o.bot_id AND u.user_id = o.chat_id"
+	" ORDER BY o.id LIMIT 32";
 
 static const char queue_sql[] =
 	"WITH d AS (DELETE FROM billing_outbox o WHERE o.id = $1 AND NOT EXISTS"
@@ -35,7 +40,7 @@ static const char drop_sql[] = "DELETE FROM billing_outbox WHERE id = $1";
 /* row - one notice taken from the outbox */
 struct row {
 	int64_t id, bot, chat;
-	char *name, *args;
+	char *name, *args, *settings, *lang; /* lang: the user's language_code, or NULL */
 };
 
 /* batch - the notices of one look, queued one after the other */
@@ -54,6 +59,8 @@ static void batch_free(struct batch *b)
 	for (int i = 0; i < b->n; i++) {
 		free(b->rows[i].name);
 		free(b->rows[i].args);
+		free(b->rows[i].settings);
+		free(b->rows[i].lang);
 	}
 	free(b);
 }
@@ -84,16 +91,25 @@ static void on_queued(PGresult *res, const char *err, void *arg)
 	queue_next(b);
 }
 
-/* render - the row's notice as a Telegram call (NULL: billingd cannot say it) */
+/* render - the row's notice as a Telegram call (NULL: billingd cannot say it), in the
+ * user's language (the admin group, no user, hears the bot's) */
 static char *render(const struct row *r, const char **method)
 {
-	char err[128];
+	char err[128], lang[TGM_TEXT_LANG];
 	yajl_val args = tgm_json_parse(r->args, strlen(r->args), strlen(r->args) + 1,
 				       TGM_JSON_MAX_DEPTH, err, sizeof(err));
-	char *params = args ? bd_render(r->name, args, r->chat, method) : NULL;
+	yajl_val settings = tgm_json_parse(r->settings, strlen(r->settings),
+					   strlen(r->settings) + 1, TGM_JSON_MAX_DEPTH, err,
+					   sizeof(err));
+	char *params = NULL;
 
+	tgm_text_lang(settings, r->lang, lang);
+	if (args)
+		params = bd_render(r->name, args, r->chat, settings, lang, method);
 	if (args)
 		yajl_tree_free(args);
+	if (settings)
+		yajl_tree_free(settings);
 	return params;
 }
 
@@ -138,6 +154,8 @@ static void on_looked(PGresult *res, const char *err, void *arg)
 		tgm_parse_int64(PQgetvalue(res, i, 2), &b->rows[i].chat);
 		b->rows[i].name = tgm_xstrdup(PQgetvalue(res, i, 3));
 		b->rows[i].args = tgm_xstrdup(PQgetvalue(res, i, 4));
+		b->rows[i].settings = tgm_xstrdup(PQgetvalue(res, i, 5));
+		b->rows[i].lang = PQgetisnull(res, i, 6) ? NULL : tgm_xstrdup(PQgetvalue(res, i, 6));
 	}
 	queue_next(b);
 }

@@ -64,6 +64,7 @@ static void menu_item(struct bd_say *s, yajl_val p)
 	struct bd_say *item = bd_say_new(p);
 	char text[512], data[32];
 
+	bd_say_lang(item, s->settings, s->lang);
 	money(item, "price", "price");
 	if (tgm_json_get(p, "stars_price") && YAJL_IS_INTEGER(tgm_json_get(p, "stars_price"))) {
 		bd_say_money(item, "stars", arg(item, "stars_price"), "XTR");
@@ -93,10 +94,11 @@ static void history_line(struct bd_say *s, yajl_val b, struct tgm_buf *out)
 	bool pass = false;
 	char text[512];
 
+	bd_say_lang(line, s->settings, s->lang);
 	tgm_json_get_bool(b, "pass", &pass);
 	bd_say_date(line, "date", arg(line, "at"), false);
 	if (pass)
-		bd_say_set(line, "what", "%s", tgm_text("history_pass", NULL));
+		bd_say_set(line, "what", "%s", bd_say_word(s, "history_pass"));
 	else
 		bd_say_count(line, "what", "history_credits", arg(line, "credits"));
 	bd_say_set(line, "amount", "%s", "");
@@ -120,7 +122,7 @@ static void history(struct bd_say *s)
 	tgm_buf_init(&lines);
 	for (size_t i = 0; YAJL_IS_ARRAY(buys) && i < buys->u.array.len; i++)
 		history_line(s, buys->u.array.values[i], &lines);
-	bd_say_set(s, "buys", "%s", lines.len ? lines.p : tgm_text("history_none", NULL));
+	bd_say_set(s, "buys", "%s", lines.len ? lines.p : bd_say_word(s, "history_none"));
 	tgm_buf_free(&lines);
 	bd_say_count(s, "month", "credits", arg(s, "month"));
 	bd_say_count(s, "balance", "credits", arg(s, "credits"));
@@ -158,7 +160,7 @@ static void autorecharge_no_package(struct bd_say *s)
 static void payment_failed(struct bd_say *s)
 {
 	if (bd_say_get(s, "why") == NULL)
-		bd_say_set(s, "why", "%s", tgm_text("payment_failed_why", NULL));
+		bd_say_set(s, "why", "%s", bd_say_word(s, "payment_failed_why"));
 	bd_say_text(s, "payment_failed");
 }
 
@@ -167,7 +169,7 @@ static void dispute(struct bd_say *s)
 {
 	money(s, "amount", "amount");
 	if (bd_say_get(s, "reason") == NULL)
-		bd_say_set(s, "reason", "%s", tgm_text("dispute_reason_unknown", NULL));
+		bd_say_set(s, "reason", "%s", bd_say_word(s, "dispute_reason_unknown"));
 	if (bd_say_get(s, "payment") == NULL)
 		bd_say_set(s, "payment", "?");
 	bd_say_text(s, "dispute");
@@ -182,7 +184,8 @@ static void refund(struct bd_say *s)
 	bd_say_count(s, "taken", "credits", arg(s, "taken"));
 	bd_say_count(s, "balance", "credits", arg(s, "balance"));
 	if (arg(s, "owed") > 0)
-		tgm_text_count(owed, sizeof(owed), "refund_owed", arg(s, "owed"), NULL);
+		tgm_text_count_bot(owed, sizeof(owed), s->settings, "refund_owed", arg(s, "owed"),
+				   *s->lang ? s->lang : NULL);
 	bd_say_set(s, "owed", "%s", owed);
 	bd_say_text(s, "refund");
 }
@@ -196,7 +199,7 @@ static void offer(struct bd_say *s)
 	bd_say_what(s, "what", arg(s, "credits"), arg(s, "pass_seconds"));
 	money(s, "price", "price");
 	if (note && tgm_text_has(note)) {
-		bd_say_set(s, "note", "%s", tgm_text(note, NULL));
+		bd_say_set(s, "note", "%s", bd_say_word(s, note));
 		bd_say_fill(s, "offer_note", tail, sizeof(tail));
 	}
 	bd_say_set(s, "note", "%s", tail);
@@ -224,6 +227,14 @@ static void recharge_failed(struct bd_say *s)
 	pay_button(s);
 }
 
+/* pass_expiring - bd_pass_warn: the time pass ends in hours, at until */
+static void pass_expiring(struct bd_say *s)
+{
+	bd_say_count(s, "left", "hours", arg(s, "hours"));
+	bd_say_date(s, "until", arg(s, "until"), true);
+	bd_say_text(s, "pass_expiring");
+}
+
 /* payment_confirmed - back from Checkout, already granted */
 static void payment_confirmed(struct bd_say *s)
 {
@@ -235,7 +246,7 @@ static void payment_confirmed(struct bd_say *s)
 static void portal(struct bd_say *s)
 {
 	bd_say_text(s, "portal");
-	bd_say_button(s, tgm_text("button_portal", NULL), "url", bd_say_get(s, "url"));
+	bd_say_button(s, bd_say_word(s, "button_portal"), "url", bd_say_get(s, "url"));
 }
 
 static const struct {
@@ -255,10 +266,12 @@ static const struct {
 	{ "invoice", invoice },
 	{ "recharge_failed", recharge_failed },
 	{ "payment_confirmed", payment_confirmed },
+	{ "pass_expiring", pass_expiring },
 	{ "portal", portal },
 };
 
-char *bd_render(const char *name, yajl_val args, int64_t chat, const char **method)
+char *bd_render(const char *name, yajl_val args, int64_t chat, yajl_val settings,
+		const char *lang, const char **method)
 {
 	struct bd_say *s;
 	char *params;
@@ -269,6 +282,7 @@ char *bd_render(const char *name, yajl_val args, int64_t chat, const char **meth
 	if (i == n && !tgm_text_has(name))
 		return NULL;
 	s = bd_say_new(args);
+	bd_say_lang(s, settings, lang);
 	if (i < n)
 		renderers[i].render(s);
 	else

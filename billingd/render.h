@@ -9,10 +9,13 @@
 #include <yajl/yajl_tree.h>
 
 /*
- * bd_render - the notice name with args (a JSON object, borrowed) sent to chat: the
+ * bd_render - the notice name with args (a JSON object, borrowed) sent to chat, said
+ * by the bot of settings (its own texts; borrowed, may be NULL) in lang (NULL: the
+ * bot's language; see tgm_text_lang): the
  * params as JSON text (caller frees) and *method; NULL when billingd knows no notice
  * of that name.
  */
-char *bd_render(const char *name, yajl_val args, int64_t chat, const char **method);
+char *bd_render(const char *name, yajl_val args, int64_t chat, yajl_val settings,
+		const char *lang, const char **method);
 
 #endif

@@ -75,6 +75,17 @@ struct bd_say *bd_say_new(yajl_val args)
 	return s;
 }
 
+void bd_say_lang(struct bd_say *s, yajl_val settings, const char *lang)
+{
+	s->settings = settings;
+	snprintf(s->lang, sizeof(s->lang), "%s", lang ? lang : "");
+}
+
+const char *bd_say_word(const struct bd_say *s, const char *name)
+{
+	return tgm_text_bot(s->settings, name, *s->lang ? s->lang : NULL);
+}
+
 void bd_say_free(struct bd_say *s)
 {
 	for (int i = 0; i < s->nbuttons; i++) {
@@ -98,7 +109,8 @@ void bd_say_count(struct bd_say *s, const char *key, const char *name, int64_t n
 {
 	char out[BD_SAY_VAL];
 
-	bd_say_set(s, key, "%s", tgm_text_count(out, sizeof(out), name, n, NULL));
+	bd_say_set(s, key, "%s", tgm_text_count_bot(out, sizeof(out), s->settings, name, n,
+						     *s->lang ? s->lang : NULL));
 }
 
 void bd_say_date(struct bd_say *s, const char *key, int64_t t, bool minute)
@@ -115,15 +127,18 @@ void bd_say_date(struct bd_say *s, const char *key, int64_t t, bool minute)
 void bd_say_what(struct bd_say *s, const char *key, int64_t credits, int64_t pass_seconds)
 {
 	char c[256] = "", p[256] = "", both[BD_SAY_VAL];
+	const char *lang = *s->lang ? s->lang : NULL;
 
 	if (credits > 0)
-		tgm_text_count(c, sizeof(c), "credits", credits, NULL);
+		tgm_text_count_bot(c, sizeof(c), s->settings, "credits", credits, lang);
 	if (pass_seconds >= 86400 && pass_seconds % 86400 == 0)
-		tgm_text_count(p, sizeof(p), "pass_days", pass_seconds / 86400, NULL);
+		tgm_text_count_bot(p, sizeof(p), s->settings, "pass_days", pass_seconds / 86400,
+				   lang);
 	else if (pass_seconds > 0)
-		tgm_text_count(p, sizeof(p), "pass_hours", pass_seconds / 3600, NULL);
+		tgm_text_count_bot(p, sizeof(p), s->settings, "pass_hours", pass_seconds / 3600,
+				   lang);
 	if (*c && *p)
-		tgm_text_fill(both, sizeof(both), tgm_text("what_both", NULL),
+		tgm_text_fill(both, sizeof(both), bd_say_word(s, "what_both"),
 			      (const char *const[]){ "credits", c, "pass", p, NULL });
 	else
 		snprintf(both, sizeof(both), "%s%s", c, p);
@@ -133,7 +148,7 @@ void bd_say_what(struct bd_say *s, const char *key, int64_t credits, int64_t pas
 char *bd_say_fill(struct bd_say *s, const char *name, char *out, size_t len)
 {
 	s->vars[2 * s->nvars] = NULL;
-	return tgm_text_fill(out, len, tgm_text(name, NULL), s->vars);
+	return tgm_text_fill(out, len, bd_say_word(s, name), s->vars);
 }
 
 void bd_say_text(struct bd_say *s, const char *name)

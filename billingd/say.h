@@ -30,6 +30,8 @@ struct bd_say {
 	struct tgm_buf text;
 	struct bd_button *buttons;
 	int nbuttons;
+	yajl_val settings;        /* the bot's settings (its own texts), borrowed; or NULL */
+	char lang[8];             /* the language it speaks (tgm_text_lang); "" the bot's */
 	bool invoice;             /* sendInvoice in Stars rather than sendMessage */
 	int64_t product, stars;   /* the invoice's product and its price in Stars */
 };
@@ -37,6 +39,10 @@ struct bd_say {
 /* bd_say_new - a message whose {placeholders} start as the scalar members of args */
 struct bd_say *bd_say_new(yajl_val args);
 void bd_say_free(struct bd_say *s);
+/* bd_say_lang - s speaks as the bot of settings (borrowed, may be NULL) in lang */
+void bd_say_lang(struct bd_say *s, yajl_val settings, const char *lang);
+/* bd_say_word - the text name as s's bot says it in s's language */
+const char *bd_say_word(const struct bd_say *s, const char *name);
 
 /* bd_say_set - set (or replace) the placeholder key; a value is cut at BD_SAY_VAL */
 void bd_say_set(struct bd_say *s, const char *key, const char *fmt, ...)

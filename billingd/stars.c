@@ -86,6 +86,9 @@ static void answer(struct bd_job *j, const char *query_id, bool ok, const char *
 static void on_checked(PGresult *res, const char *err, void *arg)
 {
 	struct bd_job *j = arg;
+	const char *path[] = { "pre_checkout_query", "from", "language_code", NULL };
+	yajl_val code = yajl_tree_get(j->update, path, yajl_t_string);
+	char lang[TGM_TEXT_LANG];
 
 	if (err || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 		log_warn("bot=%lld: pre-checkout: %s", (long long)j->bot_id, err ? err : "no query");
@@ -93,7 +96,8 @@ static void on_checked(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	answer(j, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)[0] == 't',
-	       tgm_text("precheckout_gone", NULL));
+	       tgm_text_bot(j->settings, "precheckout_gone",
+			    tgm_text_lang(j->settings, code ? YAJL_GET_STRING(code) : NULL, lang)));
 }
 
 void bd_stars_precheckout(struct bd_job *j)

@@ -31,6 +31,8 @@ static const char autorecharge_sql[] =
 	"SELECT CASE WHEN bd_autorecharge($1, $3, $4, $5) THEN $2::bigint ELSE 0 END";
 static const char star_paid_sql[] =
 	"SELECT CASE WHEN bd_star_paid($1) IS NOT NULL THEN $2::bigint ELSE 0 END";
+static const char star_refunded_sql[] =
+	"SELECT CASE WHEN bd_star_refunded($1) IS NOT NULL THEN $2::bigint ELSE 0 END";
 static const char finish_sql[] = "SELECT bd_finish($1, $3)::int * 0 * $2::bigint";
 
 /* run_sql - one of the SQL steps above with (seq, bot[, arg]) */
@@ -143,6 +145,8 @@ void bd_tgjob_run(struct bd_job *j)
 		bd_stars_precheckout(j);
 	else if (msg && tgm_json_get(msg, "successful_payment"))
 		run_sql(j, "stars payment", star_paid_sql, NULL);
+	else if (msg && tgm_json_get(msg, "refunded_payment"))
+		run_sql(j, "stars refund", star_refunded_sql, NULL);
 	else if (cq)
 		on_button(j, cq);
 	else if (text)

@@ -3,7 +3,8 @@
  * the sweep timer):
  * - the round: Stripe events (each one claimed, acted on and marked in one SQL call,
  *   so a crash loses nothing and repeats nothing), then auto-recharge attempts, one at
- *   a time until none is due; a kick meanwhile starts another round after this one;
+ *   a time until none is due, then the time passes near their end warned of
+ *   (bd_pass_warn); a kick meanwhile starts another round after this one;
  * - Telegram updates handed over by webhookd, claimed with a lease (an update whose
  *   billingd died is taken again when its lease runs out) by up to TG_LANES lanes at
  *   once, so that one slow Stripe call does not hold up every other user's purchase
@@ -47,10 +48,22 @@ static const char claim_fast_sql[] = CLAIM("= 'pre_checkout_query'", "");
 static void step_stripe(struct billingd *bd);
 static void round_over(struct billingd *bd);
 
-/* recharges_done - no recharge is due: the round is over */
+/* on_pass_warned - bd_pass_warn answered: its notices go out; the round is over */
+static void on_pass_warned(PGresult *res, const char *err, void *arg)
+{
+	struct billingd *bd = arg;
+
+	if (err)
+		log_warn("time pass warnings: %s", err);
+	else if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		bd_notice_kick(bd);
+	round_over(bd);
+}
+
+/* recharges_done - no recharge is due: the time passes near their end are warned of */
 static void recharges_done(struct billingd *bd)
 {
-	round_over(bd);
+	tgm_pg_query(bd->ctx->db, "SELECT bd_pass_warn()", 0, NULL, on_pass_warned, bd);
 }
 static void tg_claim(struct billingd *bd);
 static void fast_kick(struct billingd *bd);

@@ -17,6 +17,7 @@
 #define T_BOOL TGM_BOTSET_BOOL
 #define T_STR TGM_BOTSET_STRING
 #define T_CHOICE TGM_BOTSET_CHOICE
+#define T_TEXTS TGM_BOTSET_TEXTS
 #define MILLION 1000000
 #define COST(kind, def) \
 	{ "cost_" kind, T_INT, 0, MILLION, def, NULL, \
@@ -54,6 +55,28 @@ static const struct tgm_botset_key keys[] = {
 	COST("other", "1"),
 	{ "no_credit_text", T_STR, 0, 4096, TGM_TEXT_NO_CREDIT, NULL,
 	  "the notice to a user without credits" },
+	{ "tutorial", T_BOOL, 0, 0, "false", NULL,
+	  "offer a new user a three-step tutorial on their first /start (docs/onboarding.md)" },
+	{ "tutorial_bonus", T_INT, 0, MILLION, "0", NULL,
+	  "credits a user gets once for finishing the tutorial" },
+	{ "welcome_back_days", T_INT, 0, 3650, "30", NULL,
+	  "a user who comes back after this many days away (or after blocking the bot) is"
+	  " welcomed back on /start (0: never)" },
+	{ "tier_by", T_CHOICE, 0, 0, "spend", "spend|messages",
+	  "what makes a user's tier: credits spent, or messages sent (docs/tiers.md)" },
+	{ "tier_regular", T_INT, 0, 1000000000, "20", NULL,
+	  "spend (or messages) from which a user is Regular" },
+	{ "tier_vip", T_INT, 0, 1000000000, "200", NULL,
+	  "spend (or messages) from which a user is VIP" },
+	{ "pass_warning_hours", T_INT, 0, 720, "24", NULL,
+	  "warn a user this many hours before their time pass ends, once a pass (0: never)" },
+	{ "balance_after_message", T_BOOL, 0, 0, "false", NULL,
+	  "tell a user their balance after each paid message" },
+	{ "language", T_CHOICE, 0, 0, "en", "en|ru",
+	  "the bot's language, for users whose own the catalog does not speak (docs/texts.md)" },
+	{ "texts", T_TEXTS, 0, 0, "{}", NULL,
+	  "the bot's own texts by language and catalog name, {\"ru\": {\"welcome\": \"...\"}};"
+	  " PUT /v1/bots/{id}/texts/{lang}/{name} sets one" },
 	{ "flood_per_minute", T_INT, 0, 1000, "30", NULL,
 	  "a user's messages a minute above which they are stored but neither relayed nor"
 	  " answered, and the admins told (0: no limit)" },
@@ -121,6 +144,8 @@ static bool value_ok(const struct tgm_botset_key *k, yajl_val v)
 		       tgm_utf8_valid(v->u.string);
 	case TGM_BOTSET_CHOICE:
 		return YAJL_IS_STRING(v) && in_choices(k->choices, v->u.string);
+	case TGM_BOTSET_TEXTS:
+		return tgm_text_check(v, NULL, 0);
 	}
 	return false;
 }
@@ -143,6 +168,9 @@ static void allowed(const struct tgm_botset_key *k, char *out, size_t n)
 	case TGM_BOTSET_CHOICE:
 		choices_list(k->choices, list, sizeof(list));
 		snprintf(out, n, "one of %s", list);
+		break;
+	case TGM_BOTSET_TEXTS:
+		snprintf(out, n, "an object of languages, each an object of texts");
 		break;
 	}
 }
@@ -188,6 +216,9 @@ bool tgm_botset_check(yajl_val obj, char *err, size_t errlen)
 			unknown_key(obj->u.object.keys[i], err, errlen);
 			return false;
 		}
+		if (k->type == TGM_BOTSET_TEXTS &&
+		    !tgm_text_check(obj->u.object.values[i], err, errlen))
+			return false;
 		if (!value_ok(k, obj->u.object.values[i])) {
 			allowed(k, what, sizeof(what));
 			snprintf(err, errlen, "settings.%s must be %s", k->name, what);
@@ -251,6 +282,8 @@ const char *tgm_botset_defaults_json(void)
 			tgm_jgen_int(g, tgm_botset_int(NULL, keys[i].name));
 		else if (keys[i].type == T_BOOL)
 			yajl_gen_bool(g, tgm_botset_bool(NULL, keys[i].name));
+		else if (keys[i].type == T_TEXTS)
+			(yajl_gen_map_open(g), yajl_gen_map_close(g));
 		else
 			tgm_jgen_str(g, tgm_botset_str(NULL, keys[i].name));
 	}

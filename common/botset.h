@@ -18,6 +18,7 @@ enum tgm_botset_type {
 	TGM_BOTSET_BOOL,   /* true or false */
 	TGM_BOTSET_STRING, /* UTF-8 text of at most max bytes */
 	TGM_BOTSET_CHOICE, /* one of the words in choices */
+	TGM_BOTSET_TEXTS,  /* the bot's own texts: {"ru": {"welcome": "..."}} (tgm_text_check) */
 };
 
 struct tgm_botset_key {
@@ -44,7 +45,7 @@ bool tgm_botset_check(yajl_val obj, char *err, size_t errlen);
  * accept it), else the table's default. settings may be NULL. Asking for an unknown key,
  * or with the wrong function for its type, is a bug: it aborts with a message.
  * tgm_botset_str serves STRING and CHOICE keys; the text is borrowed from settings
- * (or static, for a default).
+ * (or static, for a default). The TEXTS key is read through common/text.h.
  */
 int64_t tgm_botset_int(yajl_val settings, const char *key);
 bool tgm_botset_bool(yajl_val settings, const char *key);

@@ -1,13 +1,16 @@
 /*
  * text.c - the catalog of texts bots send to people (see text.h): one table of
  * entries, each a name, a language, the bot setting that overrides it (if any) and
- * the text. English is complete; add a language by adding its rows (docs/texts.md).
+ * the text. English and Russian are complete (a unit test checks every entry has
+ * both); a bot's own texts (settings.texts) and the language chosen for a user come
+ * first (docs/texts.md).
  */
 #include "common/text.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/utf8.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +45,25 @@ static const struct entry entries[] = {
 	{ "no_credit", "en", "no_credit_text", TGM_TEXT_NO_CREDIT },
 	{ "button_buy", "en", NULL, "Buy credits" },
 	{ "gift_received", "en", NULL, "🎁 You received a gift. Balance: {credits}." },
+	/* onboarding (webhookd/onboard.c): the tutorial offered on the first /start, a
+	 * returning user's welcome */
+	{ "tutorial_offer", "en", NULL, "Want a short tour? Three steps, and {bonus} at the end." },
+	{ "tutorial_offer_plain", "en", NULL, "Want a short tour? Three steps." },
+	{ "button_tutorial", "en", NULL, "Show me around" },
+	{ "button_tutorial_skip", "en", NULL, "No, thanks" },
+	{ "tutorial_1", "en", NULL, "1/3 · Write here: every message goes to our team, and the"
+	  " answer comes back in this chat." },
+	{ "tutorial_2", "en", NULL, "2/3 · /balance shows your credits. A message may cost credits,"
+	  " unless you have a time pass." },
+	{ "tutorial_3", "en", NULL, "3/3 · /buy tops you up, by card or with Telegram Stars. /help"
+	  " lists every command." },
+	{ "button_next", "en", NULL, "Next ▶️" },
+	{ "button_finish", "en", NULL, "Finish ✅" },
+	{ "tutorial_done", "en", NULL, "🎉 That's all! You got {credits}." },
+	{ "tutorial_done_plain", "en", NULL, "🎉 That's all! Write whenever you like." },
+	{ "tutorial_skipped", "en", NULL, "OK! /help lists the commands." },
+	{ "welcome_return", "en", NULL, "👋 Welcome back, {first_name}! Your balance: {credits}." },
+	{ "balance_after", "en", NULL, "Charged {cost}. Balance: {credits}." },
 	/* the admin group's topics (webhookd/topic.c, admin.c, repair.c) */
 	{ "gift_sent", "en", NULL, "🎁 Gift sent. Balance: {credits}." },
 	{ "gift_failed", "en", NULL, "The gift failed." },
@@ -177,7 +199,10 @@ static const struct entry entries[] = {
 	{ "menu_campaign_started", "en", NULL, "Already started" },
 	{ "menu_conversations_title", "en", NULL, "💬 Open conversations, unread first:" },
 	{ "menu_conversations_none", "en", NULL, "💬 No open conversations." },
-	{ "menu_conversation_line", "en", NULL, "• {who}: {unread} unread, waiting {minutes} min" },
+	{ "menu_conversation_line", "en", NULL,
+	  "• {who}: {unread} unread, waiting {minutes} min; answered in {answer} min on average" },
+	{ "menu_conversation_new", "en", NULL,
+	  "• {who}: {unread} unread, waiting {minutes} min; not answered yet" },
 	{ "menu_quick_title", "en", NULL, "⚡ Quick replies (uses). Press one to delete it." },
 	{ "menu_quick_none", "en", NULL, "⚡ No quick replies yet." },
 	{ "menu_quick_add", "en", NULL, "➕ Add" },
@@ -344,7 +369,11 @@ static const struct entry entries[] = {
 	  "💬 Открытые диалоги, непрочитанные первыми:" },
 	{ "menu_conversations_none", "ru", NULL, "💬 Открытых диалогов нет." },
 	{ "menu_conversation_line", "ru", NULL,
-	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин" },
+	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин;"
+	  " ответ в среднем за {answer} мин" },
+	{ "menu_conversation_new", "ru", NULL,
+	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин;"
+	  " ответа ещё не было" },
 	{ "menu_quick_title", "ru", NULL,
 	  "⚡ Быстрые ответы (использований). Нажмите, чтобы "
 	  "удалить." },
@@ -383,6 +412,18 @@ static const struct entry entries[] = {
 	{ "not_delivered", "en", NULL, "⚠️ Not delivered: the user blocked the bot." },
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },
+	/* the info card of a user's topic (webhookd/topic.c) and the tiers (docs/tiers.md) */
+	{ "card", "en", NULL, "👤 {name}\nID: {id}\nCredits: {credits}\nPays with: {plan}\n"
+	  "Tier: {tier}\nMessages: {messages}\nFirst seen: {first_seen}{banned}" },
+	{ "card_plan_pass", "en", NULL, "time pass until {until}" },
+	{ "card_plan_credits", "en", NULL, "credits" },
+	{ "card_banned", "en", NULL, "\n🚫 Banned" },
+	{ "button_info", "en", NULL, "Info" },
+	{ "button_gift", "en", NULL, "Gift" },
+	{ "button_ban", "en", NULL, "Ban" },
+	{ "tier_new", "en", NULL, "New" },
+	{ "tier_regular", "en", NULL, "Regular" },
+	{ "tier_vip", "en", NULL, "VIP" },
 	/* an agent's reply from the inbox, copied into the user's topic (gatewayd/inboxreply.c) */
 	{ "inbox_reply_topic", "en", NULL, "💬 {agent} (inbox):\n{text}" },
 	{ "inbox_file_topic", "en", NULL, "💬 {agent} (inbox)" },
@@ -457,6 +498,10 @@ static const struct entry entries[] = {
 	{ "recharge_why_confirm", "en", NULL, "the payment needs your confirmation ({status})." },
 	{ "recharge_why_no_setup", "en", NULL, "card payments are not set up." },
 	{ "recharge_why_no_card", "en", NULL, "no card is saved yet." },
+	{ "pass_expiring", "en", NULL,
+	  "⏳ Your time pass ends in {left}, at {until} UTC. /buy to extend it." },
+	{ "hours_one", "en", NULL, "{n} hour" },
+	{ "hours_other", "en", NULL, "{n} hours" },
 	{ "welcome_back", "en", NULL, "Welcome back! /balance shows your credits." },
 	{ "payment_confirmed", "en", NULL, "✅ Your payment is confirmed. Your balance: {balance}." },
 	{ "payment_pending", "en", NULL,
@@ -469,9 +514,257 @@ static const struct entry entries[] = {
 	 * the balance after it, is filled per user when the campaign starts */
 	{ "campaign_gift", "en", NULL,
 	  "🎁 You received a gift of {gift} credits. Your balance: {credits} credits." },
+	/* Russian (ru): every entry, and the counts in CLDR's one, few and many (other
+	 * is for fractions, which no count has) */
+	{ "welcome", "ru", NULL,
+	  "Добро пожаловать! Пишите сюда, и мы вам ответим." },
+	{ "free_credits", "ru", NULL, "Вы получили {credits}." },
+	{ "free_credits_one", "ru", NULL, "{n} бесплатный кредит" },
+	{ "free_credits_few", "ru", NULL, "{n} бесплатных кредита" },
+	{ "free_credits_many", "ru", NULL, "{n} бесплатных кредитов" },
+	{ "free_credits_other", "ru", NULL, "{n} бесплатного кредита" },
+	{ "button_products", "ru", NULL, "Посмотреть товары" },
+	{ "help", "ru", NULL, "Команды:" },
+	{ "unknown_command", "ru", NULL, "Неизвестная команда." },
+	{ "help_start", "ru", NULL, "начать сначала" },
+	{ "help_help", "ru", NULL, "этот список" },
+	{ "help_balance", "ru", NULL, "ваши кредиты и абонемент" },
+	{ "help_buy", "ru", NULL,
+	  "купить кредиты или абонемент (/buy10 покупает 10 "
+	  "кредитов)" },
+	{ "help_billing", "ru", NULL, "ваши платёжные данные" },
+	{ "help_history", "ru", NULL, "ваши последние покупки и расходы" },
+	{ "help_autorecharge", "ru", NULL,
+	  "автоматическое пополнение: /autorecharge on <кредиты> "
+	  "<порог>, off" },
+	{ "balance", "ru", NULL, "Кредиты: {credits}" },
+	{ "balance_bar", "ru", NULL, "Кредиты: {credits}/{full} [{bar}] {percent}%" },
+	{ "balance_pass", "ru", NULL, "Абонемент: действует до {until}" },
+	{ "balance_low_hint", "ru", NULL,
+	  "⚠️ У вас мало кредитов: /buy, чтобы пополнить." },
+	{ "low_balance", "ru", NULL,
+	  "⚠️ У вас мало кредитов: осталось {credits}. /buy, чтобы "
+	  "пополнить." },
+	{ "no_credit", "ru", NULL,
+	  "У вас закончились кредиты. Купите ещё, чтобы "
+	  "продолжить:" },
+	{ "button_buy", "ru", NULL, "Купить кредиты" },
+	{ "gift_received", "ru", NULL, "🎁 Вам подарок. Баланс: {credits}." },
+	{ "tutorial_offer", "ru", NULL,
+	  "Показать, как всё устроено? Три шага, а в конце — "
+	  "{bonus}." },
+	{ "tutorial_offer_plain", "ru", NULL,
+	  "Показать, как всё устроено? Всего три шага." },
+	{ "button_tutorial", "ru", NULL, "Покажите" },
+	{ "button_tutorial_skip", "ru", NULL, "Нет, спасибо" },
+	{ "tutorial_1", "ru", NULL,
+	  "1/3 · Пишите сюда: каждое сообщение попадает к нашей "
+	  "команде,"
+	  " а ответ приходит в этот чат." },
+	{ "tutorial_2", "ru", NULL,
+	  "2/3 · /balance показывает ваши кредиты. Сообщение может"
+	  " стоить кредитов, если у вас нет абонемента." },
+	{ "tutorial_3", "ru", NULL,
+	  "3/3 · /buy пополняет баланс картой или звёздами Telegram."
+	  " /help показывает все команды." },
+	{ "button_next", "ru", NULL, "Дальше ▶️" },
+	{ "button_finish", "ru", NULL, "Готово ✅" },
+	{ "tutorial_done", "ru", NULL, "🎉 Вот и всё! Вы получили {credits}." },
+	{ "tutorial_done_plain", "ru", NULL,
+	  "🎉 Вот и всё! Пишите, когда захотите." },
+	{ "tutorial_skipped", "ru", NULL, "Хорошо! /help показывает команды." },
+	{ "welcome_return", "ru", NULL,
+	  "👋 С возвращением, {first_name}! Ваш баланс: {credits}." },
+	{ "balance_after", "ru", NULL, "Списано: {cost}. Баланс: {credits}." },
+	{ "gift_sent", "ru", NULL, "🎁 Подарок отправлен. Баланс: {credits}." },
+	{ "gift_failed", "ru", NULL, "Подарок не удался." },
+	{ "gift_how", "ru", NULL,
+	  "Напишите /gift N в теме, чтобы подарить N кредитов." },
+	{ "no_such_user", "ru", NULL, "Нет такого пользователя." },
+	{ "user_banned", "ru", NULL,
+	  "🚫 Пользователь заблокирован: его сообщения "
+	  "больше не пересылаются." },
+	{ "user_unbanned", "ru", NULL, "✅ Пользователь разблокирован." },
+	{ "admin_help", "ru", NULL,
+	  "Команды администратора: /info, /ban, /unban, /gift N, /close, /reopen" },
+	{ "topic_not_users", "ru", NULL, "Эта тема не этого пользователя." },
+	{ "not_allowed", "ru", NULL, "Нет доступа" },
+	{ "role_refused", "ru", NULL,
+	  "⛔ Нет доступа: для этого нужна роль {role} в этом боте."
+	  " Владелец добавляет администраторов"
+	  " через /admins или в панели." },
+	{ "admins_list", "ru", NULL,
+	  "Администраторы бота (id пользователя Telegram, роль):" },
+	{ "admins_none", "ru", NULL, "У бота ещё нет администраторов." },
+	{ "admins_usage", "ru", NULL, "/admins - этот список\n"
+	  "/admins add <user_id> <owner|admin|agent> - добавить администратора"
+	  " или сменить роль\n"
+	  "/admins remove <user_id> - убрать администратора" },
+	{ "admins_bad_role", "ru", NULL, "Неизвестная роль: owner, admin или agent." },
+	{ "admins_added", "ru", NULL, "✅ {user_id} теперь {role} этого бота." },
+	{ "admins_removed", "ru", NULL,
+	  "✅ {user_id} больше не администратор этого бота." },
+	{ "admins_not_admin", "ru", NULL,
+	  "{user_id} не администратор этого бота." },
+	{ "admins_last_owner", "ru", NULL,
+	  "У бота должен остаться хотя бы один владелец:"
+	  " сначала назначьте другого." },
+	{ "not_delivered", "ru", NULL,
+	  "⚠️ Не доставлено: пользователь заблокировал "
+	  "бота." },
+	{ "user_blocked", "ru", NULL,
+	  "⚠️ Пользователь заблокировал бота." },
+	{ "user_unblocked", "ru", NULL,
+	  "✅ Пользователь разблокировал бота." },
+	{ "card", "ru", NULL, "👤 {name}\nID: {id}\nКредиты: {credits}\nОплата: {plan}\n"
+	  "Уровень: {tier}\nСообщений: {messages}\nВпервые: {first_seen}{banned}" },
+	{ "card_plan_pass", "ru", NULL, "абонемент до {until}" },
+	{ "card_plan_credits", "ru", NULL, "кредиты" },
+	{ "card_banned", "ru", NULL, "\n🚫 Заблокирован" },
+	{ "button_info", "ru", NULL, "Инфо" },
+	{ "button_gift", "ru", NULL, "Подарить" },
+	{ "button_ban", "ru", NULL, "Заблокировать" },
+	{ "tier_new", "ru", NULL, "Новый" },
+	{ "tier_regular", "ru", NULL, "Постоянный" },
+	{ "tier_vip", "ru", NULL, "VIP" },
+	{ "inbox_reply_topic", "ru", NULL, "💬 {agent} (входящие):\n{text}" },
+	{ "inbox_api_agent", "ru", NULL, "API" },
+	{ "inbox_file_topic", "ru", NULL, "💬 {agent} (входящие)" },
+	{ "flood_admin", "ru", NULL,
+	  "⚠️ {first_name} (#{user_id}) пишет больше {rate} сообщений в "
+	  "минуту: их сообщения"
+	  "сохраняются, но не пересылаются и не получают "
+	  "ответа, пока поток не спадёт." },
+	{ "portal_unavailable", "ru", NULL,
+	  "Платёжный кабинет сейчас недоступен. Попробуйте "
+	  "позже." },
+	{ "card_unavailable", "ru", NULL,
+	  "Оплата картой сейчас недоступна. Попробуйте "
+	  "позже." },
+	{ "no_such_package", "ru", NULL,
+	  "Такого пакета нет: /buy показывает, что есть в "
+	  "продаже." },
+	{ "cards_not_set_up", "ru", NULL, "Оплата картой ещё не настроена." },
+	{ "billing_failed", "ru", NULL,
+	  "Извините, не получилось. Попробуйте позже." },
+	{ "credits_one", "ru", NULL, "{n} кредит" },
+	{ "credits_few", "ru", NULL, "{n} кредита" },
+	{ "credits_many", "ru", NULL, "{n} кредитов" },
+	{ "credits_other", "ru", NULL, "{n} кредита" },
+	{ "pass_days_one", "ru", NULL, "{n} день безлимитного доступа" },
+	{ "pass_days_few", "ru", NULL, "{n} дня безлимитного доступа" },
+	{ "pass_days_many", "ru", NULL, "{n} дней безлимитного доступа" },
+	{ "pass_days_other", "ru", NULL, "{n} дня безлимитного доступа" },
+	{ "pass_hours_one", "ru", NULL, "{n} час безлимитного доступа" },
+	{ "pass_hours_few", "ru", NULL, "{n} часа безлимитного доступа" },
+	{ "pass_hours_many", "ru", NULL, "{n} часов безлимитного доступа" },
+	{ "pass_hours_other", "ru", NULL, "{n} часа безлимитного доступа" },
+	{ "what_both", "ru", NULL, "{credits} + {pass}" },
+	{ "button_pay", "ru", NULL, "Оплатить {price}" },
+	{ "paid", "ru", NULL,
+	  "✅ Оплата получена: {what}.\nВаш баланс: {balance}." },
+	{ "paid_pass_until", "ru", NULL, "\nБезлимитный доступ до {until} UTC." },
+	{ "menu", "ru", NULL, "Выберите, что купить:" },
+	{ "menu_empty", "ru", NULL, "Пока ничего не продаётся." },
+	{ "menu_button", "ru", NULL, "{label} – {price}" },
+	{ "menu_button_stars", "ru", NULL, "{label} – {price} или {stars}" },
+	{ "history", "ru", NULL,
+	  "Ваши последние покупки:\n{buys}\n\nПотрачено: {month} за 30 "
+	  "дней,"
+	  " {spent} всего.\nБаланс: {balance}.{owed}" },
+	{ "history_owed", "ru", NULL, " Долг: {owed}." },
+	{ "history_none", "ru", NULL, "пока нет" },
+	{ "history_line", "ru", NULL, "{date}  {what}{amount}" },
+	{ "history_pass", "ru", NULL, "абонемент" },
+	{ "history_credits_one", "ru", NULL, "+{n} кредит" },
+	{ "history_credits_few", "ru", NULL, "+{n} кредита" },
+	{ "history_credits_many", "ru", NULL, "+{n} кредитов" },
+	{ "history_credits_other", "ru", NULL, "+{n} кредита" },
+	{ "history_amount", "ru", NULL, "  {money}" },
+	{ "autorecharge_off", "ru", NULL, "Автопополнение выключено." },
+	{ "autorecharge_no_package", "ru", NULL,
+	  "Пакета на {package} нет: /buy показывает пакеты." },
+	{ "autorecharge_on", "ru", NULL,
+	  "Автопополнение включено: когда баланс опустится "
+	  "ниже {below},"
+	  "{credits} будут куплены за {price} с сохранённой "
+	  "карты.{card}" },
+	{ "autorecharge_no_card", "ru", NULL,
+	  " Карта ещё не сохранена: купите один раз через "
+	  "/buy{credits}, и она запомнится." },
+	{ "autorecharge_usage", "ru", NULL,
+	  "Использование: /autorecharge on <кредиты> <порог>,"
+	  " например /autorecharge on 100 10\n/autorecharge off" },
+	{ "card_saved", "ru", NULL,
+	  "💳 Ваша карта {brand} •••• {last4} сохранена:"
+	  "/autorecharge on <кредиты> <порог> пополняет баланс "
+	  "автоматически." },
+	{ "payment_refused", "ru", NULL, "❌ Платёж не прошёл (банк отказал)."
+	  " Деньги не списаны: /buy, чтобы попробовать снова." },
+	{ "payment_failed", "ru", NULL,
+	  "❌ Платёж не удался: {why} Попробуйте снова через "
+	  "/buy." },
+	{ "payment_failed_why", "ru", NULL, "карта отклонена." },
+	{ "dispute", "ru", NULL,
+	  "🚨 Открыт спор: {amount}, пользователь {user} (причина: "
+	  "{reason})."
+	  "Платёж {payment}, спор {dispute}. Ответьте в панели Stripe до "
+	  "срока." },
+	{ "dispute_reason_unknown", "ru", NULL, "неизвестна" },
+	{ "refund", "ru", NULL,
+	  "↩️ Сделан возврат {amount}: списано {taken}.{owed}"
+	  " Ваш баланс: {balance}." },
+	{ "refund_owed_one", "ru", NULL,
+	  " {n} кредит уже потрачен и числится долгом." },
+	{ "refund_owed_few", "ru", NULL,
+	  " {n} кредита уже потрачены и числятся долгом." },
+	{ "refund_owed_many", "ru", NULL,
+	  " {n} кредитов уже потрачены и числятся долгом." },
+	{ "refund_owed_other", "ru", NULL,
+	  " {n} кредита уже потрачены и числятся долгом." },
+	{ "offer", "ru", NULL, "{label}: {what} за {price}.{note}" },
+	{ "offer_note", "ru", NULL, "\n{note}" },
+	{ "recharge_failed", "ru", NULL,
+	  "⚠️ Автопополнение не смогло списать деньги с "
+	  "карты: {why} Оплатите здесь:" },
+	{ "recharge_failed_no_link", "ru", NULL,
+	  "⚠️ Автопополнение не смогло списать деньги с "
+	  "карты: {why} Пополните через /buy." },
+	{ "recharge_why_auth", "ru", NULL,
+	  "банк просит подтвердить этот платёж (нужна "
+	  "аутентификация)." },
+	{ "recharge_why_declined", "ru", NULL, "карта отклонена ({code})." },
+	{ "recharge_why_failed", "ru", NULL, "платёж не удался." },
+	{ "recharge_why_confirm", "ru", NULL,
+	  "платёж требует вашего подтверждения ({status})." },
+	{ "recharge_why_no_setup", "ru", NULL, "оплата картой не настроена." },
+	{ "recharge_why_no_card", "ru", NULL, "карта ещё не сохранена." },
+	{ "pass_expiring", "ru", NULL,
+	  "⏳ Ваш абонемент закончится через {left}, в {until} UTC. "
+	  "/buy, чтобы продлить." },
+	{ "hours_one", "ru", NULL, "{n} час" },
+	{ "hours_few", "ru", NULL, "{n} часа" },
+	{ "hours_many", "ru", NULL, "{n} часов" },
+	{ "hours_other", "ru", NULL, "{n} часа" },
+	{ "welcome_back", "ru", NULL,
+	  "С возвращением! /balance показывает ваши кредиты." },
+	{ "payment_confirmed", "ru", NULL,
+	  "✅ Платёж подтверждён. Ваш баланс: {balance}." },
+	{ "payment_pending", "ru", NULL,
+	  "⏳ Платёж обрабатывается: как только он "
+	  "завершится, придёт сообщение." },
+	{ "portal", "ru", NULL, "Ваши платёжные данные, карты и чеки:" },
+	{ "button_portal", "ru", NULL, "Управление платежами" },
+	{ "precheckout_gone", "ru", NULL,
+	  "Этот товар больше не продаётся по этой цене. "
+	  "Отправьте /buy ещё раз." },
+	{ "campaign_gift", "ru", NULL,
+	  "🎁 Вам подарено кредитов: {gift}. Ваш баланс в "
+	  "кредитах: {credits}." },
 };
 
 #define NENTRIES (sizeof(entries) / sizeof(entries[0]))
+#define TEXTS_LANGS 16 /* languages a bot's own texts may hold */
 
 /* find - the entry name in lang, or NULL */
 static const struct entry *find(const char *name, const char *lang)
@@ -499,26 +792,215 @@ const char *tgm_text(const char *name, const char *lang)
 	return find_any(name, lang)->text;
 }
 
-bool tgm_text_has(const char *name)
+const char *tgm_text_in(const char *name, const char *lang)
 {
-	return find(name, "en") != NULL;
+	const struct entry *e = find(name, lang);
+
+	return e ? e->text : NULL;
 }
 
-char *tgm_text_count(char *out, size_t len, const char *name, int64_t n, const char *lang)
+bool tgm_text_has(const char *name)
 {
-	char full[64], num[24];
+	for (size_t i = 0; i < NENTRIES; i++)
+		if (strcmp(entries[i].name, name) == 0)
+			return true;
+	return false;
+}
 
-	snprintf(full, sizeof(full), "%s_%s", name, n == 1 || n == -1 ? "one" : "other");
-	snprintf(num, sizeof(num), "%lld", (long long)n);
-	return tgm_text_fill(out, len, tgm_text(full, lang), (const char *const[]){ "n", num, NULL });
+bool tgm_text_is_catalog(const char *name, const char *text)
+{
+	for (size_t i = 0; i < NENTRIES; i++)
+		if (entries[i].text == text && strcmp(entries[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+const char *tgm_text_name(size_t i)
+{
+	for (size_t k = 0; k < NENTRIES; k++)
+		if (strcmp(entries[k].lang, "en") == 0 && i-- == 0)
+			return entries[k].name;
+	return NULL;
+}
+
+bool tgm_text_has_lang(const char *lang)
+{
+	return lang && find("welcome", lang) != NULL;
+}
+
+const char *tgm_text_plural(const char *lang, int64_t n)
+{
+	uint64_t a = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+
+	if (lang && strcmp(lang, "ru") == 0) { /* CLDR: integers are one, few or many */
+		if (a % 10 == 1 && a % 100 != 11)
+			return "one";
+		if (a % 10 >= 2 && a % 10 <= 4 && (a % 100 < 12 || a % 100 > 14))
+			return "few";
+		return "many";
+	}
+	return a == 1 ? "one" : "other";
+}
+
+/* lang_code - the primary subtag of a language tag ("pt-BR" -> "pt"), lower case, into
+ * out (TGM_TEXT_LANG bytes); false when it is not 2 or 3 letters */
+static bool lang_code(const char *tag, char *out)
+{
+	size_t n = 0;
+
+	for (; tag && tag[n] && tag[n] != '-' && tag[n] != '_'; n++) {
+		if (n == 3 || !isalpha((unsigned char)tag[n]))
+			return false;
+		out[n] = (char)tolower((unsigned char)tag[n]);
+	}
+	out[n] = '\0';
+	return n >= 2;
+}
+
+/* own_text - the bot's own text name in lang (settings.texts.<lang>.<name>), or NULL */
+static const char *own_text(yajl_val settings, const char *lang, const char *name)
+{
+	yajl_val texts = settings ? tgm_json_get(settings, "texts") : NULL;
+	yajl_val in = texts && YAJL_IS_OBJECT(texts) ? tgm_json_get(texts, lang) : NULL;
+	const char *s = in && YAJL_IS_OBJECT(in) ? tgm_json_get_str(in, name) : NULL;
+
+	return s && *s ? s : NULL;
+}
+
+/* bot_lang - the bot's default language: its setting language, when the catalog has it */
+static const char *bot_lang(yajl_val settings)
+{
+	const char *s = settings ? tgm_json_get_str(settings, "language") : NULL;
+
+	return tgm_text_has_lang(s) ? s : "en";
+}
+
+const char *tgm_text_lang(yajl_val settings, const char *user, char *out)
+{
+	yajl_val texts = settings ? tgm_json_get(settings, "texts") : NULL;
+
+	if (lang_code(user, out) && (tgm_text_has_lang(out) ||
+				     (texts && YAJL_IS_OBJECT(tgm_json_get(texts, out)))))
+		return out;
+	snprintf(out, TGM_TEXT_LANG, "%s", bot_lang(settings));
+	return out;
+}
+
+/* legacy_text - the old per-bot setting of name (welcome, help, no_credit_text), which
+ * speaks the bot's default language: its stored value unless empty or the English default */
+static const char *legacy_text(yajl_val settings, const char *name)
+{
+	const struct entry *e = find(name, "en");
+	const char *s = e && e->setting && settings ? tgm_json_get_str(settings, e->setting) : NULL;
+
+	return s && *s && strcmp(s, e->text) != 0 ? s : NULL;
+}
+
+/* lookup - name as the bot says it in lang (its own text, else the catalog's), then in
+ * the bot's default language, then English; *found gets the language it was found in;
+ * NULL when none has it */
+static const char *lookup(yajl_val settings, const char *name, const char *lang,
+			  const char **found)
+{
+	const char *chain[3] = { lang ? lang : bot_lang(settings), bot_lang(settings), "en" };
+
+	for (int i = 0; i < 3; i++) {
+		const char *own = own_text(settings, chain[i], name);
+		const struct entry *e;
+
+		if (i > 0 && strcmp(chain[i], chain[i - 1]) == 0)
+			continue;
+		if (own == NULL && strcmp(chain[i], bot_lang(settings)) == 0)
+			own = legacy_text(settings, name);
+		e = own ? NULL : find(name, chain[i]);
+		if (own || e) {
+			*found = chain[i];
+			return own ? own : e->text;
+		}
+	}
+	return NULL;
 }
 
 const char *tgm_text_bot(yajl_val settings, const char *name, const char *lang)
 {
-	const struct entry *e = find_any(name, lang);
-	const char *own = e->setting && settings ? tgm_json_get_str(settings, e->setting) : NULL;
+	const char *found, *s = lookup(settings, name, lang, &found);
 
-	return own && *own ? own : e->text;
+	if (s == NULL)
+		TGM_BUG("text %s is not in the catalog", name);
+	return s;
+}
+
+char *tgm_text_count_bot(char *out, size_t len, yajl_val settings, const char *name, int64_t n,
+			 const char *lang)
+{
+	const char *chain[3] = { lang ? lang : bot_lang(settings), bot_lang(settings), "en" };
+	char full[64], num[24];
+	const char *found, *s = NULL;
+
+	snprintf(num, sizeof(num), "%lld", (long long)n);
+	for (int i = 0; i < 3 && s == NULL; i++) {
+		snprintf(full, sizeof(full), "%s_%s", name, tgm_text_plural(chain[i], n));
+		s = lookup(settings, full, chain[i], &found);
+		if (s && strcmp(found, chain[i]) != 0)
+			s = NULL; /* a form of another language's rule: that language's turn */
+	}
+	if (s == NULL)
+		TGM_BUG("count %s is not in the catalog", name);
+	return tgm_text_fill(out, len, s, (const char *const[]){ "n", num, NULL });
+}
+
+char *tgm_text_count(char *out, size_t len, const char *name, int64_t n, const char *lang)
+{
+	return tgm_text_count_bot(out, len, NULL, name, n, lang);
+}
+
+/* lang_ok - whether a key of settings.texts names a language: 2 or 3 lower-case letters */
+static bool lang_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n < 2 || n > 3)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)k[i]))
+			return false;
+	return true;
+}
+
+bool tgm_text_check(yajl_val texts, char *err, size_t errlen)
+{
+	if (texts == NULL || !YAJL_IS_OBJECT(texts) || texts->u.object.len > TEXTS_LANGS) {
+		snprintf(err, errlen, "settings.texts must be an object of at most %d languages",
+			 TEXTS_LANGS);
+		return false;
+	}
+	for (size_t i = 0; i < texts->u.object.len; i++) {
+		const char *lang = texts->u.object.keys[i];
+		yajl_val in = texts->u.object.values[i];
+
+		if (!lang_ok(lang) || !YAJL_IS_OBJECT(in)) {
+			snprintf(err, errlen, "settings.texts.%.8s must be a language code (2 or 3"
+				 " lower-case letters) holding an object of texts", lang);
+			return false;
+		}
+		for (size_t k = 0; k < in->u.object.len; k++) {
+			const char *name = in->u.object.keys[k];
+			yajl_val v = in->u.object.values[k];
+
+			if (!tgm_text_has(name)) {
+				snprintf(err, errlen, "settings.texts.%s.%.40s is not a text of the"
+					 " catalog (docs/texts.md)", lang, name);
+				return false;
+			}
+			if (!YAJL_IS_STRING(v) || strlen(v->u.string) > TGM_TEXT_MAX ||
+			    !tgm_utf8_valid(v->u.string)) {
+				snprintf(err, errlen, "settings.texts.%s.%s must be a string of at"
+					 " most %d bytes of UTF-8", lang, name, TGM_TEXT_MAX);
+				return false;
+			}
+		}
+	}
+	return true;
 }
 
 /* var - the value of the key at k (klen bytes) in vars, or NULL */

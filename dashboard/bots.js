@@ -37,7 +37,8 @@ export async function botsPage(main, { me }) {
   const { settings: schema } = await get("/v1/bot-settings");
 
   async function edit(bot) {
-    const fields = schema.map((s) => field(s, bot.settings ? bot.settings[s.name] : undefined));
+    // an object (texts) is edited through its own route, not this form
+    const fields = schema.filter((s) => s.type !== "object").map((s) => field(s, bot.settings ? bot.settings[s.name] : undefined));
     const form = h("form", { class: "card settings", onsubmit: async (e) => {
       e.preventDefault();
       const settings = {};

@@ -4,7 +4,9 @@
  * the week (UTC), the bot users active in the last day, week and month before `to`,
  * and per day the money paid (net of refunds, per currency) and the credits spent.
  * Traffic and credits come from hourly counters (sql/030_activity_counters.sql), so
- * their cost does not grow with history, and the range is taken to whole hours.
+ * their cost does not grow with history, and the range is taken to whole hours; for a
+ * range ending now, the active users come from the janitor's minute-old count
+ * (sql/032_active_users.sql), else they are counted.
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/validate.h"
@@ -26,11 +28,17 @@ static const char activity_sql[] =
 	"  extract(hour FROM t AT TIME ZONE 'UTC')::int AS hour,"
 	"  sum(i) AS inbound, sum(o) AS outbound FROM (SELECT t, n AS i, 0 AS o FROM inb"
 	"  UNION ALL SELECT t, 0, n FROM outb) a GROUP BY 1, 2),"
-	" au AS (SELECT count(*) FILTER (WHERE u.last_seen_at >= $3::timestamptz - interval '1 day')"
-	"  AS day, count(*) FILTER (WHERE u.last_seen_at >= $3::timestamptz - interval '7 days')"
-	"  AS week, count(*) AS month FROM tb JOIN bot_users u ON u.bot_id = tb.id"
+	" fresh AS (SELECT $3::timestamptz > now() - interval '2 minutes' AND NOT EXISTS"
+	"  (SELECT 1 FROM tb LEFT JOIN bot_active_users a ON a.bot_id = tb.id"
+	"   WHERE a.at IS NULL OR a.at < now() - interval '2 minutes') AS ok),"
+	" au AS (SELECT sum(a.day) AS day, sum(a.week) AS week, sum(a.month) AS month"
+	"  FROM tb JOIN bot_active_users a ON a.bot_id = tb.id HAVING (SELECT ok FROM fresh)"
+	"  UNION ALL"
+	"  SELECT count(*) FILTER (WHERE u.last_seen_at >= $3::timestamptz - interval '1 day'),"
+	"  count(*) FILTER (WHERE u.last_seen_at >= $3::timestamptz - interval '7 days'),"
+	"  count(*) FROM tb JOIN bot_users u ON u.bot_id = tb.id"
 	"  WHERE u.last_seen_at >= $3::timestamptz - interval '30 days'"
-	"  AND u.last_seen_at < $3::timestamptz),"
+	"  AND u.last_seen_at < $3::timestamptz HAVING NOT (SELECT ok FROM fresh)),"
 	" rev AS (SELECT date_trunc('day', p.paid_at AT TIME ZONE 'UTC') AS day, p.currency,"
 	"  sum(p.amount) AS paid, sum(p.refunded_amount) AS refunded, count(*) AS payments"
 	"  FROM tb JOIN payments p ON p.bot_id = tb.id WHERE p.status = 'paid'"

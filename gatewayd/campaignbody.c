@@ -99,6 +99,20 @@ static bool valid_language(yajl_val x)
 	return n >= 2 && n <= 8;
 }
 
+/* tiers_ok - a non-empty array of tiers (docs/tiers.md): new, regular, vip */
+static bool tiers_ok(yajl_val x)
+{
+	size_t n = YAJL_IS_ARRAY(x) ? x->u.array.len : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *t = YAJL_GET_STRING(x->u.array.values[i]);
+
+		if (t == NULL || (strcmp(t, "new") && strcmp(t, "regular") && strcmp(t, "vip")))
+			return false;
+	}
+	return n >= 1 && n <= 3;
+}
+
 /* tag_ids_ok - 1 to TAGS_MAX distinct positive integers (tag ids) */
 static bool tag_ids_ok(yajl_val x)
 {
@@ -139,6 +153,8 @@ static const char *filter_ok(const char *k, yajl_val x)
 			: "must be an integer from 0 to 10^15";
 	if (strcmp(k, "paid") == 0)
 		return YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x) ? NULL : "paid must be true or false";
+	if (strcmp(k, "tiers") == 0)
+		return tiers_ok(x) ? NULL : "tiers must be 1 to 3 of new, regular and vip";
 	return "";
 }
 
@@ -155,8 +171,8 @@ static bool read_audience(struct gw_req *r, yajl_val v, struct gw_campaign_in *i
 		if (why && *why == '\0') {
 			gw_reply_problem(r, 422, "unknown_field", "an audience filters by languages,"
 					 " last_seen_after, last_seen_before, first_seen_after,"
-					 " first_seen_before, balance_min, balance_max, paid, tags and"
-					 " exclude_tags", k);
+					 " first_seen_before, balance_min, balance_max, paid, tags,"
+					 " exclude_tags and tiers", k);
 			return false;
 		}
 		if (why)

@@ -235,6 +235,12 @@ void gw_autoreplies_list(struct gw_req *r);
 void gw_autoreplies_create(struct gw_req *r);
 void gw_autoreplies_update(struct gw_req *r);
 void gw_autoreplies_delete(struct gw_req *r);
+/* refunds.c - a Stars payment refunded by the bot's owner */
+void gw_refunds_create(struct gw_req *r);
+/* texts.c - a bot's own texts */
+void gw_texts_list(struct gw_req *r);
+void gw_texts_set(struct gw_req *r);
+void gw_texts_delete(struct gw_req *r);
 void gw_autoreplies_order(struct gw_req *r);
 void gw_products_list(struct gw_req *r);
 void gw_products_create(struct gw_req *r);

@@ -68,7 +68,14 @@ static const struct tgm_http_route routes[] = {
 	  R(GW_SCOPE_ADMIN, gw_autoreplies_update) },
 	{ EVHTTP_REQ_DELETE, "/v1/bots/{id}/autoreplies/{rule_id}", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_autoreplies_delete) },
+	{ GET, "/v1/bots/{id}/texts", gw_dispatch, R(GW_SCOPE_READ, gw_texts_list) },
+	{ EVHTTP_REQ_PUT, "/v1/bots/{id}/texts/{lang}/{name}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_texts_set) },
+	{ EVHTTP_REQ_DELETE, "/v1/bots/{id}/texts/{lang}/{name}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_texts_delete) },
 	{ GET, "/v1/bots/{id}/payments", gw_dispatch, R(GW_SCOPE_READ, gw_payments_list) },
+	{ POST, "/v1/bots/{id}/payments/{payment_id}/refund", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_refunds_create) },
 	{ GET, "/v1/bots/{id}/users", gw_dispatch, R(GW_SCOPE_READ, gw_users_list) },
 	{ GET, "/v1/bots/{id}/users/{user_id}", gw_dispatch, R(GW_SCOPE_READ, gw_users_get) },
 	{ POST, "/v1/bots/{id}/users/{user_id}/credits", gw_dispatch,
@@ -201,16 +208,18 @@ void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 static void on_compacted(PGresult *res, const char *err, void *arg)
 {
 	if (err)
-		log_warn("janitor: compacting the counters: %s", err);
+		log_warn("janitor: compacting the counters, counting active users: %s", err);
 }
 
-/* on_janitor - the counters of sql/009_counters.sql compacted (idempotency keys expire
- * in the retention pruner, retention.c) */
+/* on_janitor - the counters of sql/009_counters.sql compacted and the active users of
+ * sql/032_active_users.sql counted (idempotency keys expire in the retention pruner,
+ * retention.c) */
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct gatewayd *gw = arg;
 
-	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact()", 0, NULL, on_compacted, gw);
+	tgm_pg_query(gw->ctx->db, "SELECT bot_counters_compact(), bot_active_refresh()", 0, NULL,
+		     on_compacted, gw);
 }
 
 /* open_buses - bind the doorbell PUB and the status SUB */

@@ -29,7 +29,8 @@ static const char ban_sql[] =
 /* audited with the gift ($5 the update's seq, $6 the admin) */
 static const char gift_sql[] =
 	"SELECT balance, " WH_AUDIT_SQL("$1", "$5", "$6", "'user.gift'", "$2::text",
-					"jsonb_build_object('credits', $4::bigint)")
+					"jsonb_build_object('credits', $4::bigint)") ","
+	" (SELECT u.language_code FROM bot_users u WHERE u.bot_id = $1 AND u.user_id = $2)"
 	" FROM ledger_apply($1::bigint, $2::bigint, 'gift:' || $3::text, 'gift',"
 	" $4::bigint, p_reason => 'gift by an admin')";
 
@@ -39,16 +40,25 @@ static const char close_sql[] =
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
 	WH_INBOX_CLOSE_SQL("$4::boolean", "$5::bigint");
 
-/* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user") */
+/* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user"),
+ * reacted to once sent; the user sees the bot typing meanwhile */
 static void copy_to_user(struct wh_job *j)
 {
 	int64_t mid = 0, user = j->peer_user, thread = j->peer_thread;
 
+	yajl_gen g = tgm_jgen_new();
+
+	/* the user sees "typing…" while the answer is on its way (a direct call: now) */
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "chat_id", user);
+	tgm_jgen_kstr(g, "action", "typing");
+	yajl_gen_map_close(g);
+	wh_reply_direct(j, "sendChatAction", g, wh_reply_direct_done, j->wh);
 	tgm_json_get_int(j->msg, "message_id", &mid);
 	wh_reply_begin(j, user, "copyMessage", 0);
 	tgm_jgen_kint(j->replies, "from_chat_id", j->chat_id);
 	tgm_jgen_kint(j->replies, "message_id", mid);
-	wh_reply_end_bridge(j, "user", user, thread);
+	wh_reply_end_react(j, user, thread, mid);
 	wh_job_done(j, "relayed to the user");
 }
 
@@ -59,9 +69,9 @@ static void on_info(struct wh_job *j, PGresult *res, const char *err)
 	char text[1024];
 
 	if (err || PQntuples(res) != 1) {
-		wh_topic_say(j, j->peer_thread, tgm_text("no_such_user", NULL));
+		wh_topic_say(j, j->peer_thread, wh_say_admin(j, "no_such_user"));
 	} else {
-		wh_topic_card_text(res, j->peer_user, text, sizeof(text));
+		wh_topic_card_text(j, res, j->peer_user, text, sizeof(text));
 		wh_topic_say(j, j->peer_thread, text);
 	}
 	wh_job_done(j, "admin /info");
@@ -81,7 +91,7 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
 	}
 	tgm_i64(user, sizeof(user), j->peer_user);
 	wh_audit(j, ban ? "user.ban" : "user.unban", user, NULL);
-	wh_topic_say(j, j->peer_thread, tgm_text(ban ? "user_banned" : "user_unbanned", NULL));
+	wh_topic_say(j, j->peer_thread, wh_say_admin(j, ban ? "user_banned" : "user_unbanned"));
 	wh_job_done(j, ban ? "admin /ban" : "admin /unban");
 }
 
@@ -89,18 +99,23 @@ static void on_banned(struct wh_job *j, PGresult *res, const char *err)
  * topic that the gift failed */
 static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[200], credits[64];
+	char text[200], credits[64], lang[TGM_TEXT_LANG];
 	const char *vars[] = { "credits", NULL, NULL };
 
 	if (err || PQntuples(res) != 1) {
-		wh_topic_say(j, j->peer_thread, tgm_text("gift_failed", NULL));
+		wh_topic_say(j, j->peer_thread, wh_say_admin(j, "gift_failed"));
 		wh_job_done(j, "admin /gift failed");
 		return;
 	}
-	vars[1] = wh_reply_credits(credits, sizeof(credits), PQgetvalue(res, 0, 0));
-	wh_topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text), tgm_text("gift_sent", NULL),
-						   vars));
-	tgm_text_fill(text, sizeof(text), tgm_text("gift_received", NULL), vars);
+	vars[1] = wh_reply_credits(j, j->admin_lang, credits, sizeof(credits),
+				   PQgetvalue(res, 0, 0));
+	wh_topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text),
+						   wh_say_admin(j, "gift_sent"), vars));
+	/* to the user, in their language */
+	tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), lang);
+	vars[1] = wh_reply_credits(j, lang, credits, sizeof(credits), PQgetvalue(res, 0, 0));
+	tgm_text_fill(text, sizeof(text), tgm_text_bot(j->bot->settings, "gift_received", lang),
+		      vars);
 	wh_reply_text(j, j->peer_user, 0, text, NULL, NULL, 0);
 	wh_job_done(j, "admin /gift");
 }
@@ -173,7 +188,7 @@ static void admin_command(struct wh_job *j)
 		tgm_i64(p[4], 24, j->seq);
 		wh_job_query(j, close_sql, 5, params, on_closed);
 	} else {
-		wh_topic_say(j, thread, tgm_text("admin_help", NULL));
+		wh_topic_say(j, thread, wh_say_admin(j, "admin_help"));
 		wh_job_done(j, "admin command unknown");
 	}
 }
@@ -229,7 +244,7 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 
 	sscanf(tgm_json_get_str(j->body, "data"), "%15[a-z]:%lld", action, &user);
 	if (err || PQntuples(res) != 1 || strtoll(PQgetvalue(res, 0, 0), NULL, 10) != user) {
-		answer(j, tgm_text("topic_not_users", NULL));
+		answer(j, wh_say_admin(j, "topic_not_users"));
 		wh_job_done(j, "ignored: a button outside its user's topic");
 		return;
 	}
@@ -245,7 +260,7 @@ static void on_button_user(struct wh_job *j, PGresult *res, const char *err)
 		answer(j, NULL);
 		wh_job_query(j, wh_topic_card_sql, 2, params, on_info);
 	} else {
-		answer(j, tgm_text("gift_how", NULL));
+		answer(j, wh_say_admin(j, "gift_how"));
 		wh_job_done(j, "admin button gift");
 	}
 }

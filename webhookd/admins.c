@@ -63,7 +63,7 @@ static void say_user(struct wh_job *j, const char *name, const char *role, const
 	const char *vars[] = { "user_id", user, "role", role ? role : "", NULL };
 
 	tgm_i64(user, sizeof(user), j->peer_user);
-	say(j, tgm_text_fill(text, sizeof(text), tgm_text(name, NULL), vars), outcome);
+	say(j, tgm_text_fill(text, sizeof(text), wh_say_admin(j, name), vars), outcome);
 }
 
 /* on_list - list_sql answered: one line per admin, "<user id> <role>" */
@@ -77,12 +77,12 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	used = (size_t)snprintf(text, sizeof(text), "%s",
-				tgm_text(PQntuples(res) ? "admins_list" : "admins_none", NULL));
+				wh_say_admin(j, PQntuples(res) ? "admins_list" : "admins_none"));
 	for (int i = 0; i < PQntuples(res) && i < LIST_MAX && used < sizeof(text); i++)
 		used += (size_t)snprintf(text + used, sizeof(text) - used, "\n%s %s",
 					 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
 	if (used < sizeof(text))
-		snprintf(text + used, sizeof(text) - used, "\n\n%s", tgm_text("admins_usage", NULL));
+		snprintf(text + used, sizeof(text) - used, "\n\n%s", wh_say_admin(j, "admins_usage"));
 	say(j, text, "admin /admins");
 }
 
@@ -142,8 +142,8 @@ static void admins_run(struct wh_job *j)
 	    (strcmp(verb, "add") == 0 && r == WH_ROLE_NONE) ||
 	    (strcmp(verb, "remove") == 0 && role[0]) ||
 	    (strcmp(verb, "add") != 0 && strcmp(verb, "remove") != 0)) {
-		say(j, tgm_text(strcmp(verb, "add") == 0 && role[0] && r == WH_ROLE_NONE ?
-				"admins_bad_role" : "admins_usage", NULL), "admin /admins: usage");
+		say(j, wh_say_admin(j, strcmp(verb, "add") == 0 && role[0] && r == WH_ROLE_NONE ?
+				    "admins_bad_role" : "admins_usage"), "admin /admins: usage");
 		return;
 	}
 	tgm_i64(p[1], 24, j->peer_user);

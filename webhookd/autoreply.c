@@ -304,7 +304,7 @@ static void tell_admins(struct wh_job *j, int64_t rate)
 		return;
 	snprintf(user, sizeof(user), "%lld", (long long)j->user_id);
 	snprintf(r, sizeof(r), "%lld", (long long)rate);
-	tgm_text_fill(text, sizeof(text), tgm_text("flood_admin", NULL),
+	tgm_text_fill(text, sizeof(text), wh_say_admin(j, "flood_admin"),
 		      (const char *const[]){ "first_name", first ? YAJL_GET_STRING(first) : "",
 					     "user_id", user, "rate", r, NULL });
 	wh_reply_text(j, admin, 0, text, NULL, NULL, 0);

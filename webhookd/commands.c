@@ -70,16 +70,16 @@ static bool command_on(const struct wh_job *j, const char *name)
  * after first (a catalog name, or NULL) */
 static void help_text(const struct wh_job *j, char *out, size_t outlen, const char *first)
 {
-	const char *help = tgm_text_bot(j->bot->settings, "help", NULL);
-	size_t used = (size_t)snprintf(out, outlen, "%s%s%s", first ? tgm_text(first, NULL) : "",
+	const char *help = wh_say(j, "help");
+	size_t used = (size_t)snprintf(out, outlen, "%s%s%s", first ? wh_say(j, first) : "",
 				       first ? " " : "", help);
 
-	if (help != tgm_text("help", NULL))
+	if (!tgm_text_is_catalog("help", help))
 		return;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && used < outlen; i++)
 		if (command_on(j, commands[i].name))
 			used += (size_t)snprintf(out + used, outlen - used, "\n/%s - %s",
-						 commands[i].name, tgm_text(commands[i].help, NULL));
+						 commands[i].name, wh_say(j, commands[i].help));
 }
 
 /* reply_help - answer with the help (after the catalog text first, or NULL) and finish */
@@ -96,16 +96,18 @@ static void reply_help(struct wh_job *j, const char *first, const char *outcome)
  * if /buy is on */
 static void reply_start(struct wh_job *j, int64_t granted)
 {
-	const char *label[] = { tgm_text("button_products", NULL) }, *const data[] = { "buy" };
-	const char *welcome = tgm_text_bot(j->bot->settings, "welcome", NULL);
-	char text[TEXT_MAX + 64], gift[128], n[64];
+	const char *label[] = { wh_say(j, "button_products") }, *const data[] = { "buy" };
+	const char *welcome = wh_say(j, "welcome");
+	char text[TEXT_MAX + 64], gift[256], n[128];
 
-	tgm_text_count(n, sizeof(n), "free_credits", granted, NULL);
-	tgm_text_fill(gift, sizeof(gift), tgm_text("free_credits", NULL),
+	tgm_text_count_bot(n, sizeof(n), j->bot->settings, "free_credits", granted, j->lang);
+	tgm_text_fill(gift, sizeof(gift), wh_say(j, "free_credits"),
 		      (const char *const[]){ "credits", n, NULL });
 	snprintf(text, sizeof(text), "%s%s%s", welcome, granted > 0 ? "\n\n" : "",
 		 granted > 0 ? gift : "");
 	wh_reply_text(j, j->chat_id, 0, text, label, data, command_on(j, "buy") ? 1 : 0);
+	if (j->new_user || granted > 0) /* the first /start */
+		wh_onboard_offer(j);
 	wh_job_done(j, "command /start");
 }
 
@@ -125,8 +127,9 @@ static void on_free(struct wh_job *j, PGresult *res, const char *err)
 	reply_start(j, applied);
 }
 
-/* cmd_start - /start: grant the bot's free credits (once per user: the ledger's key), welcome */
-static void cmd_start(struct wh_job *j)
+/* start_new - /start of a user not coming back: grant the bot's free credits (once per
+ * user: the ledger's key), welcome */
+static void start_new(struct wh_job *j)
 {
 	int64_t free_credits = tgm_botset_int(j->bot->settings, "free_credits");
 	char bot[24], user[24], amount[24];
@@ -142,8 +145,15 @@ static void cmd_start(struct wh_job *j)
 	wh_job_query(j, free_sql, 3, params, on_free);
 }
 
+/* cmd_start - /start: welcome back a user who came back (onboard.c), else start_new */
+static void cmd_start(struct wh_job *j)
+{
+	wh_onboard_returning(j, start_new);
+}
+
 /* progress - "Credits: 75/100 [████████░░] 75%" */
-static void progress(char *out, size_t outlen, int64_t credits, int64_t full)
+static void progress(const struct wh_job *j, char *out, size_t outlen, int64_t credits,
+		     int64_t full)
 {
 	size_t used = 0;
 	int cells = full > 0 ? (int)((credits * BAR_CELLS + full / 2) / full) : 0;
@@ -154,7 +164,7 @@ static void progress(char *out, size_t outlen, int64_t credits, int64_t full)
 	snprintf(pct, sizeof(pct), "%lld", full > 0 ? (long long)(credits * 100 / full) : 0LL);
 	for (int i = 0; i < BAR_CELLS; i++)
 		used += (size_t)snprintf(bar + used, sizeof(bar) - used, "%s", i < cells ? "█" : "░");
-	tgm_text_fill(out, outlen, tgm_text(full > 0 ? "balance_bar" : "balance", NULL),
+	tgm_text_fill(out, outlen, wh_say(j, full > 0 ? "balance_bar" : "balance"),
 		      (const char *const[]){ "credits", c, "full", f, "bar", bar, "percent", pct,
 					     NULL });
 }
@@ -174,13 +184,13 @@ static void on_balance(struct wh_job *j, PGresult *res, const char *err)
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &credits);
 	tgm_parse_int64(PQgetvalue(res, 0, 3), &full);
 	pass = PQgetvalue(res, 0, 2)[0] == 't';
-	progress(bar, sizeof(bar), credits, full);
-	tgm_text_fill(until, sizeof(until), tgm_text("balance_pass", NULL),
+	progress(j, bar, sizeof(bar), credits, full);
+	tgm_text_fill(until, sizeof(until), wh_say(j, "balance_pass"),
 		      (const char *const[]){ "until", PQgetvalue(res, 0, 1), NULL });
 	snprintf(text, sizeof(text), "%s%s%s", bar, pass ? "\n" : "", pass ? until : "");
 	if (!pass && low > 0 && credits < low)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "\n%s",
-			 tgm_text("balance_low_hint", NULL));
+			 wh_say(j, "balance_low_hint"));
 	wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	wh_job_done(j, "command /balance");
 }
@@ -253,8 +263,8 @@ static void on_answered(const struct tgm_tg_result *r, void *arg)
 		log_info("answerCallbackQuery: %s", r->description ? r->description : "failed");
 }
 
-/* answer_callback - stop the button's spinner (a direct call: it cannot wait) */
-static void answer_callback(struct wh_job *j, const char *text)
+/* wh_answer_callback - stop the button's spinner (a direct call: it cannot wait) */
+void wh_answer_callback(struct wh_job *j, const char *text)
 {
 	yajl_gen g = tgm_jgen_new();
 	const char *id = tgm_json_get_str(j->body, "id");
@@ -283,7 +293,7 @@ void wh_callback(struct wh_job *j)
 	const char *data = tgm_json_get_str(j->body, "data");
 
 	if (data && (strcmp(data, "buy") == 0 || strncmp(data, "buy:", 4) == 0)) {
-		answer_callback(j, NULL);
+		wh_answer_callback(j, NULL);
 		j->billing = true;
 		wh_job_done(j, "to billingd: button buy");
 		return;
@@ -292,10 +302,12 @@ void wh_callback(struct wh_job *j)
 		wh_menu_button(j); /* the admin menu's buttons (menu.c) */
 		return;
 	}
+	if (data && wh_onboard_button(j, data))
+		return;
 	if (data && strchr(data, ':') && tgm_botset_int(j->bot->settings, "admin_chat_id")) {
 		wh_admin_message(j); /* the info card's buttons */
 		return;
 	}
-	answer_callback(j, NULL);
+	wh_answer_callback(j, NULL);
 	wh_job_done(j, "ignored: an unknown button");
 }

@@ -171,6 +171,17 @@ static void job_parse_message(struct wh_job *j)
 		j->text = tgm_json_get_str(j->msg, "caption");
 }
 
+/* job_lang - the languages of the job's texts: its user's (the language_code of the
+ * update's sender) and the admins' (the bot's own language) */
+static void job_lang(struct wh_job *j)
+{
+	const char *path[] = { "from", "language_code", NULL };
+	yajl_val code = yajl_tree_get(j->body, path, yajl_t_string);
+
+	tgm_text_lang(j->bot->settings, code ? YAJL_GET_STRING(code) : NULL, j->lang);
+	tgm_text_lang(j->bot->settings, NULL, j->admin_lang);
+}
+
 /* admin_chat - the job's chat is its bot's admin chat (settings.admin_chat_id) */
 static bool admin_chat(const struct wh_job *j)
 {
@@ -197,6 +208,8 @@ static void dispatch(struct wh_job *j)
 		wh_topic_member(j);
 	else if (j->msg && tgm_json_get(j->msg, "successful_payment"))
 		(j->billing = true, wh_job_done(j, "to billingd: successful_payment"));
+	else if (j->msg && tgm_json_get(j->msg, "refunded_payment"))
+		(j->billing = true, wh_job_done(j, "to billingd: refunded_payment"));
 	else if (j->msg && admin_chat(j))
 		wh_admin_message(j);
 	else if (strcmp(j->kind, "message") == 0 && private_chat && wh_is_command(j))
@@ -283,5 +296,6 @@ void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed 
 	}
 	j->body = tgm_json_get(j->update, j->kind);
 	job_parse_message(j);
+	job_lang(j);
 	job_record(j);
 }

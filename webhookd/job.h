@@ -10,6 +10,7 @@
 #include "webhookd/webhookd.h"
 #include "webhookd/role.h"
 #include "common/telegram.h"
+#include "common/text.h"
 
 #include <yajl/yajl_gen.h>
 
@@ -43,6 +44,9 @@ struct wh_job {
 	int64_t user_id;       /* 0: the update has no user */
 	bool new_user, pass_active, banned;
 	int64_t credits;
+	/* the languages it is spoken to in (common/text.h): the user's (their update's
+	 * language_code, as tgm_text_lang settles it) and the admins' (the bot's language) */
+	char lang[TGM_TEXT_LANG], admin_lang[TGM_TEXT_LANG];
 	unsigned ar_gen;       /* autoreply.c: its bot's rules cache generation at a read */
 	/* what it sends: a JSON array of {"chat", "method", "params"} */
 	yajl_gen replies;
@@ -51,6 +55,7 @@ struct wh_job {
 	/* admin.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
 	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
+	void (*onboard_next)(struct wh_job *j); /* onboard.c: /start when not returning */
 	/* role.c: the sender's role for the bot, once looked up (role_known), the check
 	 * waiting for it, and the audit rows wh_job_done writes (a JSON array, or NULL) */
 	enum wh_role role;
@@ -89,9 +94,19 @@ void wh_reply_end(struct wh_job *j);
 /* wh_reply_end_bridge - end, and mark the message as the bridge's: "topic" (a copy into
  * user's topic thread) or "user" (a copy to user); repair.c repairs their failures */
 void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int64_t thread);
+/* wh_reply_end_react - end a copy to user of the admin group's message mid (bridge
+ * "user"): once Telegram took it, the message gets WH_DELIVERED as a reaction
+ * (messages_react.sql) */
+void wh_reply_end_react(struct wh_job *j, int64_t user, int64_t thread, int64_t mid);
+/* the reaction that tells the admins their answer reached the user */
+#define WH_DELIVERED "👌"
 /* wh_reply_text - a sendMessage of text, with an inline keyboard of one row of
  * buttons (labels[i] -> callback data[i], n of them; n 0: none) */
 void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *text,
+		   const char *const *labels, const char *const *data, size_t n);
+/* wh_reply_edit - an editMessageText of chat's message mid to text, with a keyboard as
+ * wh_reply_text's (n 0: none, the old one goes) */
+void wh_reply_edit(struct wh_job *j, int64_t chat, int64_t mid, const char *text,
 		   const char *const *labels, const char *const *data, size_t n);
 
 /* inbox.c - WH_INBOX_CLOSE_SQL(closed, seq): the statement that follows a CTE t of
@@ -118,6 +133,19 @@ bool wh_is_command(const struct wh_job *j);
 void wh_command(struct wh_job *j);
 void wh_callback(struct wh_job *j);
 
+/* wh_answer_callback - stop the pressed button's spinner, with text as a toast (NULL: none) */
+void wh_answer_callback(struct wh_job *j, const char *text);
+
+/* onboard.c - a new user's tutorial and a returning user's welcome */
+/* wh_onboard_offer - add the tutorial's offer to the replies (when the bot has it on) */
+void wh_onboard_offer(struct wh_job *j);
+/* wh_onboard_button - a tutorial button (data "tut:...") in a private chat: handled,
+ * true; else false */
+bool wh_onboard_button(struct wh_job *j, const char *data);
+/* wh_onboard_returning - /start of a user who came back: welcome back and done; else
+ * otherwise(j) */
+void wh_onboard_returning(struct wh_job *j, void (*otherwise)(struct wh_job *j));
+
 /* autoreply.c - a user's private message that is not a command: the flood check and
  * the auto-reply rules, then the relay to the topic (wh_relay_user) unless the user
  * floods */
@@ -136,7 +164,8 @@ void wh_topic_with(struct wh_job *j, int64_t user, void (*then)(struct wh_job *,
 void wh_topic_say(struct wh_job *j, int64_t thread, const char *text);
 /* wh_topic_card_sql ($1 bot, $2 user) and wh_topic_card_text: the user's info card */
 extern const char wh_topic_card_sql[];
-void wh_topic_card_text(PGresult *res, int64_t user, char *out, size_t n);
+void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, char *out,
+			size_t n);
 /* wh_topic_member - a user blocked or unblocked the bot: say so in their topic */
 void wh_topic_member(struct wh_job *j);
 
@@ -166,7 +195,12 @@ void wh_repair_internal(struct wh_job *j);
  * freed), cb answers; wh_reply_direct_done as cb only logs a failure */
 void wh_reply_direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb cb, void *arg);
 void wh_reply_direct_done(const struct tgm_tg_result *r, void *arg);
-/* wh_reply_credits - a balance (a result's text) as words: "1 credit", "5 credits" */
-const char *wh_reply_credits(char *out, size_t n, const char *value);
+/* wh_reply_credits - a balance (a result's text) as words in lang: "1 credit", "5 credits" */
+const char *wh_reply_credits(const struct wh_job *j, const char *lang, char *out, size_t n,
+			     const char *value);
+/* wh_say - the text name as the job's bot says it to its user (j->lang);
+ * wh_say_admin - to its admins (j->admin_lang) */
+const char *wh_say(const struct wh_job *j, const char *name);
+const char *wh_say_admin(const struct wh_job *j, const char *name);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * menu_inbox.c - the admin menu's inbox views (docs/admin-centre.md): Conversations (c),
- * the bot's open and pending conversations, unread first, each with how long the user
- * has waited and a button to their topic in the admin group (t.me/c/<id>/<thread>);
- * Quick replies (q), the tenant's templates, paged, with Add (qa: "title: text" asked
- * for) and Delete (qd), both audited.
+ * the bot's open and pending conversations, unread first, then the pinned ones (the
+ * inbox's flag), each with how long the user has waited, the mean time their answers
+ * took (inbox_responses) and a button to their topic in the admin group
+ * (t.me/c/<id>/<thread>); Quick replies (q), the tenant's templates, paged, with Add
+ * (qa: "title: text" asked for) and Delete (qd), both audited.
  */
 #include "webhookd/menu.h"
 #include "common/botset.h"
@@ -16,11 +17,12 @@
 static const char conversations_sql[] =
 	"SELECT c.chat_id, coalesce(nullif(c.contact, ''), c.chat_id::text), c.unread,"
 	" coalesce(floor(extract(epoch FROM now() - c.last_inbound_at) / 60)::bigint, 0),"
-	" coalesce(t.thread_id, 0)"
+	" coalesce(t.thread_id, 0), c.pinned,"
+	" coalesce((SELECT round(avg(r.wait_seconds) / 60)::bigint FROM inbox_responses(c.id) r), -1)"
 	" FROM conversations c LEFT JOIN topics t ON t.bot_id = c.bot_id AND t.user_id = c.chat_id"
 	"  AND t.admin_chat_id = $3 AND t.thread_id IS NOT NULL"
 	" WHERE c.bot_id = $1 AND c.state IN ('open', 'pending')"
-	" ORDER BY c.unread > 0 DESC, c.last_inbound_at DESC NULLS LAST, c.id"
+	" ORDER BY c.unread > 0 DESC, c.pinned DESC, c.last_inbound_at DESC NULLS LAST, c.id"
 	" LIMIT " WH_MENU_PAGE_TEXT " + 1 OFFSET $2::int * " WH_MENU_PAGE_TEXT;
 
 static const char quick_sql[] =
@@ -54,10 +56,14 @@ static void on_conversations(struct wh_job *j, PGresult *res, const char *err)
 			      wh_menu_t(n ? "menu_conversations_title" : "menu_conversations_none"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		const char *vars[] = { "who", PQgetvalue(res, i, 1), "unread", PQgetvalue(res, i, 2),
-				       "minutes", PQgetvalue(res, i, 3), NULL };
+				       "minutes", PQgetvalue(res, i, 3), "answer",
+				       PQgetvalue(res, i, 6), NULL };
+		bool answered = strcmp(PQgetvalue(res, i, 6), "-1") != 0;
 
-		wh_menu_fill(line, sizeof(line), "menu_conversation_line", vars);
-		at += (size_t)snprintf(text + at, at < sizeof(text) ? sizeof(text) - at : 0, "\n%s", line);
+		wh_menu_fill(line, sizeof(line), answered ? "menu_conversation_line"
+			     : "menu_conversation_new", vars);
+		at += (size_t)snprintf(text + at, at < sizeof(text) ? sizeof(text) - at : 0, "\n%s%s",
+				       PQgetvalue(res, i, 5)[0] == 't' ? "📌 " : "", line);
 	}
 	wh_menu_begin(j, text);
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {

@@ -140,7 +140,7 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	tgm_i64(id, sizeof(id), j->menu.arg);
 	vars[3] = PQgetvalue(res, 0, 0);
 	vars[5] = PQgetvalue(res, 0, 1);
-	wh_reply_credits(credits, sizeof(credits), PQgetvalue(res, 0, 2));
+	wh_reply_credits(j, NULL, credits, sizeof(credits), PQgetvalue(res, 0, 2));
 	tgm_parse_int64(PQgetvalue(res, 0, 3), &n);
 	tgm_text_count(spent, sizeof(spent), "credits", n, NULL);
 	vars[11] = PQgetvalue(res, 0, 4);

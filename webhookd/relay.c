@@ -71,15 +71,26 @@ static void copy_into_topic(struct wh_job *j, int64_t thread)
 }
 
 /* on_low - low_sql answered: tells the user when their balance just fell below
- * low_balance, then copies the message into the topic */
+ * low_balance (or, if the bot says so, the balance after every paid message), then
+ * copies the message into the topic */
 static void on_low(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[256], credits[64];
 
+	char cost[64];
+
 	if (!err && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
-		tgm_text_fill(text, sizeof(text), tgm_text("low_balance", NULL),
-			      (const char *const[]){ "credits", wh_reply_credits(credits,
-				sizeof(credits), PQgetvalue(res, 0, 1)), NULL });
+		tgm_text_fill(text, sizeof(text), wh_say(j, "low_balance"),
+			      (const char *const[]){ "credits", wh_reply_credits(j, j->lang,
+				credits, sizeof(credits), PQgetvalue(res, 0, 1)), NULL });
+		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
+	} else if (tgm_botset_bool(j->bot->settings, "balance_after_message")) {
+		tgm_text_count_bot(cost, sizeof(cost), j->bot->settings, "credits", message_cost(j),
+				   j->lang);
+		tgm_text_count_bot(credits, sizeof(credits), j->bot->settings, "credits",
+				   j->credits, j->lang);
+		tgm_text_fill(text, sizeof(text), wh_say(j, "balance_after"),
+			      (const char *const[]){ "cost", cost, "credits", credits, NULL });
 		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	}
 	copy_into_topic(j, j->peer_thread);
@@ -89,9 +100,9 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
  * not relayed */
 static void no_credits(struct wh_job *j)
 {
-	const char *label[] = { tgm_text("button_buy", NULL) }, *const data[] = { "buy" };
+	const char *label[] = { wh_say(j, "button_buy") }, *const data[] = { "buy" };
 
-	wh_reply_text(j, j->chat_id, 0, tgm_text_bot(j->bot->settings, "no_credit", NULL), label,
+	wh_reply_text(j, j->chat_id, 0, wh_say(j, "no_credit"), label,
 		      data, 1);
 	wh_job_done(j, "not relayed: no credits");
 }
@@ -111,6 +122,7 @@ static void on_debited(struct wh_job *j, PGresult *res, const char *err)
 		no_credits(j);
 		return;
 	}
+	tgm_parse_int64(PQgetvalue(res, 0, 1), &j->credits); /* the balance after it */
 	tgm_i64(p[0], 24, j->bot->id);
 	tgm_i64(p[1], 24, j->user_id);
 	tgm_i64(p[2], 24, tgm_botset_int(j->bot->settings, "low_balance"));

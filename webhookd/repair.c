@@ -80,7 +80,7 @@ void wh_repair_internal(struct wh_job *j)
 		tgm_i64(p[3], 24, thread);
 		wh_job_query(j, topic_lost_sql, 4, params, on_lost);
 	} else {
-		wh_topic_say(j, thread, tgm_text("not_delivered", NULL));
+		wh_topic_say(j, thread, wh_say_admin(j, "not_delivered"));
 		wh_job_done(j, "reported in the topic: not delivered");
 	}
 }

@@ -48,6 +48,25 @@ void wh_reply_end_bridge(struct wh_job *j, const char *bridge, int64_t user, int
 	j->nreplies++;
 }
 
+void wh_reply_end_react(struct wh_job *j, int64_t user, int64_t thread, int64_t mid)
+{
+	yajl_gen_map_close(j->replies);
+	tgm_jgen_key(j->replies, "meta");
+	yajl_gen_map_open(j->replies);
+	tgm_jgen_kstr(j->replies, "bridge", "user");
+	tgm_jgen_kint(j->replies, "user", user);
+	tgm_jgen_kint(j->replies, "thread", thread);
+	tgm_jgen_key(j->replies, "react");
+	yajl_gen_map_open(j->replies);
+	tgm_jgen_kint(j->replies, "chat", j->chat_id);
+	tgm_jgen_kint(j->replies, "message_id", mid);
+	tgm_jgen_kstr(j->replies, "emoji", WH_DELIVERED);
+	yajl_gen_map_close(j->replies);
+	yajl_gen_map_close(j->replies);
+	yajl_gen_map_close(j->replies);
+	j->nreplies++;
+}
+
 /* keyboard - reply_markup with one row of callback buttons */
 static void keyboard(yajl_gen g, const char *const *labels, const char *const *data, size_t n)
 {
@@ -71,6 +90,17 @@ void wh_reply_text(struct wh_job *j, int64_t chat, int64_t thread, const char *t
 		   const char *const *labels, const char *const *data, size_t n)
 {
 	wh_reply_begin(j, chat, "sendMessage", thread);
+	tgm_jgen_kstr(j->replies, "text", text);
+	if (n > 0)
+		keyboard(j->replies, labels, data, n);
+	wh_reply_end(j);
+}
+
+void wh_reply_edit(struct wh_job *j, int64_t chat, int64_t mid, const char *text,
+		   const char *const *labels, const char *const *data, size_t n)
+{
+	wh_reply_begin(j, chat, "editMessageText", 0);
+	tgm_jgen_kint(j->replies, "message_id", mid);
 	tgm_jgen_kstr(j->replies, "text", text);
 	if (n > 0)
 		keyboard(j->replies, labels, data, n);
@@ -101,10 +131,21 @@ void wh_reply_direct(struct wh_job *j, const char *method, yajl_gen g, tgm_tg_cb
 }
 
 /* wh_reply_credits - a balance from a result's text as words ("1 credit", "5 credits") */
-const char *wh_reply_credits(char *out, size_t n, const char *value)
+const char *wh_reply_credits(const struct wh_job *j, const char *lang, char *out, size_t n,
+			     const char *value)
 {
 	int64_t v = 0;
 
 	tgm_parse_int64(value, &v);
-	return tgm_text_count(out, n, "credits", v, NULL);
+	return tgm_text_count_bot(out, n, j->bot->settings, "credits", v, lang);
+}
+
+const char *wh_say(const struct wh_job *j, const char *name)
+{
+	return tgm_text_bot(j->bot->settings, name, j->lang);
+}
+
+const char *wh_say_admin(const struct wh_job *j, const char *name)
+{
+	return tgm_text_bot(j->bot->settings, name, j->admin_lang);
 }

@@ -55,13 +55,13 @@ static void refuse(struct wh_job *j, enum wh_role need)
 		g = tgm_jgen_new();
 		yajl_gen_map_open(g);
 		tgm_jgen_kstr(g, "callback_query_id", tgm_json_get_str(j->body, "id"));
-		tgm_jgen_kstr(g, "text", tgm_text("not_allowed", NULL));
+		tgm_jgen_kstr(g, "text", wh_say_admin(j, "not_allowed"));
 		yajl_gen_map_close(g);
 		wh_reply_direct(j, "answerCallbackQuery", g, wh_reply_direct_done, j->wh);
 	} else if (j->msg && j->chat_id) {
 		if (tgm_json_get(j->msg, "is_topic_message"))
 			tgm_json_get_int(j->msg, "message_thread_id", &thread);
-		tgm_text_fill(text, sizeof(text), tgm_text("role_refused", NULL), vars);
+		tgm_text_fill(text, sizeof(text), wh_say_admin(j, "role_refused"), vars);
 		wh_reply_text(j, j->chat_id, thread, text, NULL, NULL, 0);
 	}
 	wh_job_done(j, refused[need]);

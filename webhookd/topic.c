@@ -52,7 +52,7 @@ const char wh_topic_card_sql[] =
 	" coalesce(to_char(pass_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC', ''),"
 	" coalesce(pass_until > now(), false),"
 	" to_char(first_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC',"
-	" banned_at IS NOT NULL, messages"
+	" banned_at IS NOT NULL, messages, bot_user_tier(bot_id, spent, messages)"
 	" FROM bot_users WHERE bot_id = $1 AND user_id = $2";
 
 /* the bridge's state rides on the job: which user, which thread, what to do next */
@@ -68,24 +68,34 @@ int64_t wh_topic_admin(const struct wh_job *j)
 	return tgm_botset_int(j->bot->settings, "admin_chat_id");
 }
 
-void wh_topic_card_text(PGresult *res, int64_t user, char *out, size_t n)
+void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, char *out,
+			size_t n)
 {
 	bool pass = PQgetvalue(res, 0, 5)[0] == 't';
 	const char *uname = PQgetvalue(res, 0, 2);
+	char name[512], id[24], plan[256], tier[32];
 
-	snprintf(out, n, "👤 %s%s%s%s%s\nID: %lld\nCredits: %s\nTier: %s%s\nMessages: %s\n"
-		 "First seen: %s%s", PQgetvalue(res, 0, 0), *PQgetvalue(res, 0, 1) ? " " : "",
-		 PQgetvalue(res, 0, 1), *uname ? " @" : "", uname, (long long)user,
-		 PQgetvalue(res, 0, 3), pass ? "time pass until " : "credits",
-		 pass ? PQgetvalue(res, 0, 4) : "", PQgetvalue(res, 0, 8), PQgetvalue(res, 0, 6),
-		 PQgetvalue(res, 0, 7)[0] == 't' ? "\n🚫 Banned" : "");
+	snprintf(name, sizeof(name), "%s%s%s%s%s", PQgetvalue(res, 0, 0),
+		 *PQgetvalue(res, 0, 1) ? " " : "", PQgetvalue(res, 0, 1), *uname ? " @" : "", uname);
+	tgm_i64(id, sizeof(id), user);
+	tgm_text_fill(plan, sizeof(plan), wh_say_admin(j, pass ? "card_plan_pass"
+							: "card_plan_credits"),
+		      (const char *const[]){ "until", PQgetvalue(res, 0, 4), NULL });
+	snprintf(tier, sizeof(tier), "tier_%s", PQgetvalue(res, 0, 9)); /* new, regular, vip */
+	tgm_text_fill(out, n, wh_say_admin(j, "card"), (const char *const[]){
+		"name", name, "id", id, "credits", PQgetvalue(res, 0, 3), "plan", plan,
+		"tier", wh_say_admin(j, tgm_text_has(tier) ? tier : "tier_new"),
+		"messages", PQgetvalue(res, 0, 8), "first_seen", PQgetvalue(res, 0, 6),
+		"banned", PQgetvalue(res, 0, 7)[0] == 't' ? wh_say_admin(j, "card_banned") : "",
+		NULL });
 }
 
 /* card_buttons - the info card's reply_markup: one row of Info, Gift and Ban buttons
  * whose callback_data is "action:user" */
-static void card_buttons(yajl_gen g, int64_t user)
+static void card_buttons(const struct wh_job *j, yajl_gen g, int64_t user)
 {
-	static const char *const labels[] = { "Info", "Gift", "Ban" };
+	const char *const labels[] = { wh_say_admin(j, "button_info"),
+				       wh_say_admin(j, "button_gift"), wh_say_admin(j, "button_ban") };
 	static const char *const actions[] = { "info", "gift", "ban" };
 	char data[64];
 
@@ -148,12 +158,12 @@ static void send_card(struct wh_job *j, struct bridge *br, PGresult *res)
 	yajl_gen g = tgm_jgen_new();
 	struct pin *p = tgm_xcalloc(1, sizeof(*p));
 
-	wh_topic_card_text(res, br->user, text, sizeof(text));
+	wh_topic_card_text(j, res, br->user, text, sizeof(text));
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "chat_id", br->admin);
 	tgm_jgen_kint(g, "message_thread_id", br->thread);
 	tgm_jgen_kstr(g, "text", text);
-	card_buttons(g, br->user);
+	card_buttons(j, g, br->user);
 	yajl_gen_map_close(g);
 	p->wh = j->wh;
 	p->token = tgm_xstrdup(j->bot->token);
@@ -385,7 +395,7 @@ static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
 		wh_job_done(j, "recorded");
 		return;
 	}
-	wh_topic_say(j, thread, tgm_text(gone ? "user_blocked" : "user_unblocked", NULL));
+	wh_topic_say(j, thread, wh_say_admin(j, gone ? "user_blocked" : "user_unblocked"));
 	wh_job_done(j, gone ? "reported in the topic: blocked" : "reported in the topic: unblocked");
 }
 

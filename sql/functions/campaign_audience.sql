@@ -5,7 +5,7 @@
 -- message failed or expired; any other, the users of its bots its audience's filters
 -- keep (docs/campaigns.md): languages, last_seen_after/before, first_seen_after/before,
 -- balance_min/max, paid, tags (the user's conversation with the bot has one of these
--- tags of the tenant) and exclude_tags (it has none of them).
+-- tags of the tenant), exclude_tags (it has none of them) and tiers (bot_user_tier).
 CREATE OR REPLACE FUNCTION campaign_audience(c campaigns)
 RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
     SELECT DISTINCT ON (u.user_id) u.* FROM bot_users u
@@ -44,5 +44,7 @@ RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
              WHERE v.bot_id = u.bot_id AND v.chat_id = u.user_id
              AND t.id IN (SELECT x::bigint
                             FROM jsonb_array_elements_text(c.audience->'exclude_tags') x)))
+       AND (c.audience->'tiers' IS NULL OR bot_user_tier(u.bot_id, u.spent, u.messages)
+             IN (SELECT jsonb_array_elements_text(c.audience->'tiers')))
      ORDER BY u.user_id, array_position(c.bot_ids, u.bot_id)
 $$;

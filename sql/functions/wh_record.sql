@@ -1,7 +1,9 @@
 -- wh_record.sql - what an update tells about its chat and user: the chat is recorded (a
 -- message from it clears its blocked mark; my_chat_member sets or clears it; a group
 -- that moved to a supergroup keeps a pointer to its new id), and a user writing in a
--- private chat, pressing a button there or paying is recorded with its names. Returns the
+-- private chat, pressing a button there or paying is recorded with its names (and when it
+-- was seen before, prev_seen_at; came_back marks a user who unblocked the bot, for the
+-- welcome back of onboard.c). Returns the
 -- user (NULL when none) as it is now. p_count: count a message in bot_users.messages
 -- (false when the update is processed again).
 -- (first created by 006_webhookd.sql; this file holds its current text)
@@ -38,6 +40,10 @@ BEGIN
             UPDATE chats c SET blocked_at = NULL, blocked_reason = NULL
              WHERE c.bot_id = p_bot AND c.chat_id = v_chat
                AND c.blocked_at IS NOT NULL;
+            IF FOUND AND chat->>'type' = 'private' THEN -- a user back after blocking the bot
+                UPDATE bot_users u SET came_back = true
+                 WHERE u.bot_id = p_bot AND u.user_id = v_chat;
+            END IF;
         END IF;
         IF msg ? 'migrate_to_chat_id' THEN
             UPDATE chats c SET migrated_to = (msg->>'migrate_to_chat_id')::bigint
@@ -56,7 +62,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT bot_users_pkey DO UPDATE
        SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
            username = EXCLUDED.username, language_code = EXCLUDED.language_code,
-           last_seen_at = now(),
+           prev_seen_at = u.last_seen_at, last_seen_at = now(),
            messages = u.messages + CASE WHEN p_count AND p_update ? 'message' THEN 1 ELSE 0 END
     RETURNING (xmax = 0) INTO inserted;
     RETURN QUERY SELECT u.user_id, inserted, u.credits,

@@ -1,11 +1,14 @@
 /*
- * idempotency.c - fuzz the Idempotency-Key request hash of gatewayd/messages.c
- * (request_hash: SHA-256 of the item's canonical JSON). The canonical text of any
+ * idempotency.c - fuzz the Idempotency-Key request hash of gatewayd/idem.c
+ * (gw_idem_hash: SHA-256 of the item's canonical JSON). The canonical text of any
  * parsed body must parse again and hash the same, so a replay written differently is
  * still a replay.
  */
 #include "tests/fuzz/fuzz.h"
-#include "gatewayd/messages.c"
+#include "gatewayd/idem.h"
+#include "common/json.h"
+#include "common/utf8.h"
+#include "common/util.h"
 
 #define JSON_DEPTH 16 /* gatewayd/request.c */
 
@@ -19,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (v == NULL)
 		return 0;
-	request_hash(v, h1);
+	gw_idem_hash(v, NULL, h1);
 	g = tgm_jgen_new();
 	tgm_jgen_canonical(g, v);
 	canon = tgm_xstrdup(tgm_jgen_text(g, &len));
@@ -29,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (again == NULL)
 		fprintf(stderr, "canonical text does not parse: %s: %s\n", err, canon);
 	FUZZ_ASSERT(again != NULL);
-	request_hash(again, h2);
+	gw_idem_hash(again, NULL, h2);
 	FUZZ_ASSERT(strcmp(h1, h2) == 0);
 	yajl_tree_free(again);
 	yajl_tree_free(v);

@@ -63,6 +63,8 @@ from fake_http import FakeHTTP, FakeUpstream, Reply
 __all__ = ["FakeTelegram", "Call", "Rule"]
 
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "copyMessage")
+# methods whose result is True rather than a Message
+TRUE_METHODS = ("sendChatAction", "setMessageReaction", "refundStarPayment")
 
 
 def chat_key(value):
@@ -294,6 +296,8 @@ class FakeTelegram(FakeUpstream):
         topic = self._topic_reply(call)
         if topic is not None:
             return topic
+        if call.method in TRUE_METHODS:
+            return Reply.tg_ok(True, delay=delay)
         if call.method == "getMe":
             tg_id = int(call.token.split(":")[0]) if call.token.split(":")[0].isdigit() else 1
             return Reply.tg_ok({"id": tg_id, "is_bot": True, "first_name": f"Bot {tg_id}",

@@ -323,7 +323,7 @@ def test_products_conversations_quick_replies_and_search(m):
     assert m.one("SELECT price, active FROM products WHERE id = %s", (prod[0],)) == (900, False)
     assert "9.00 USD" in m.last()["text"]
     m.press("m1:c:0:0")
-    assert "1 unread" in m.last()["text"]
+    assert "1 unread" in m.last()["text"] and "not answered yet" in m.last()["text"]
     m.press("m1:qa:0:0")
     m.reply("Hours: We open at nine.")
     qr = m.one("SELECT id, title, text FROM quick_replies")

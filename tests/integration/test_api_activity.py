@@ -94,3 +94,29 @@ def test_activity_bad_parameters(mworld, param, value):
     admin = mworld.shared_api("acme")
     problem(admin.get("/v1/stats/activity", params={param: value}), 422, "invalid_parameter",
             param)
+
+
+def test_active_users_up_to_now_come_from_the_janitors_count(world, api):
+    """A range ending now reads bot_active_users (refreshed every minute by gatewayd's
+    janitor) while the count is fresh for every bot of the range; else it counts."""
+    a = api.new_bot()
+    q = world.query
+    q("INSERT INTO bot_users (bot_id, user_id, first_name, last_seen_at) VALUES"
+      " (%s, 1, 'a', now() - interval '1 hour'), (%s, 2, 'b', now() - interval '3 days'),"
+      " (%s, 3, 'c', now() - interval '20 days'), (%s, 4, 'd', now() - interval '40 days')",
+      (a["id"],) * 4)
+
+    def active():
+        r = api.get("/v1/stats/activity", params={"bot_id": a["id"]})
+        assert r.status_code == 200, r.text
+        return r.json()["active_users"]
+
+    assert active() == {"day": 1, "week": 2, "month": 3}  # no count yet: counted now
+    q("SELECT bot_active_refresh()")
+    q("INSERT INTO bot_users (bot_id, user_id, first_name, last_seen_at)"
+      " VALUES (%s, 5, 'e', now() - interval '2 hours')", (a["id"],))
+    assert active() == {"day": 1, "week": 2, "month": 3}  # the janitor's count
+    q("UPDATE bot_active_users SET at = now() - interval '5 minutes'")
+    assert active() == {"day": 2, "week": 3, "month": 4}  # stale: counted again
+    q("SELECT bot_active_refresh()")
+    assert active() == {"day": 2, "week": 3, "month": 4}

@@ -25,7 +25,10 @@ DEFAULTS = {"per_second": 30, "chat_per_second": 1, "group_per_minute": 20,
             "cost_text": 1, "cost_photo": 2, "cost_video": 3, "cost_voice": 2,
             "cost_document": 2, "cost_sticker": 1, "cost_other": 1,
             "no_credit_text": "You have no credits left. Buy more to keep writing:",
-            "flood_per_minute": 30}
+            "flood_per_minute": 30, "tutorial": False, "tutorial_bonus": 0,
+            "welcome_back_days": 30, "tier_by": "spend", "tier_regular": 20, "tier_vip": 200,
+            "pass_warning_hours": 24, "balance_after_message": False, "language": "en",
+            "texts": {}}
 
 
 def bot_row(world, bot_id):

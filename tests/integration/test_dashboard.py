@@ -262,7 +262,9 @@ def test_add_a_bot_and_edit_its_settings(site, tmp_path):
     out = browser(site, "bots", tmp_path, email="owner@example.com", password=PASSWORD,
                   token=token)
     r = site.admin.get("/v1/bot-settings").json()["settings"]
-    assert out["fields"] == len(r), "one field per setting of the table"
+    # texts (an object) has its own route, GET/PUT /v1/bots/{id}/texts, not a field
+    assert out["fields"] == len([x for x in r if x["type"] != "object"]), \
+        "one field per setting of the table"
     enabled, settings = site.one("SELECT enabled, settings FROM bots")
     assert enabled is False
     assert settings["per_second"] == 25 and settings["updates"] == "off"

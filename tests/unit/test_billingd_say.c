@@ -15,7 +15,7 @@ static char *said(const char *name, const char *args, const char **method)
 {
 	char err[128];
 	yajl_val v = tgm_json_parse(args, strlen(args), 1 << 20, 16, err, sizeof(err));
-	char *p = bd_render(name, v, 42, method);
+	char *p = bd_render(name, v, 42, NULL, NULL, method);
 
 	yajl_tree_free(v);
 	return p;

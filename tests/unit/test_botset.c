@@ -48,7 +48,7 @@ static void test_table(void)
 	const struct tgm_botset_key *k = tgm_botset_keys(&n);
 	char buf[8192];
 
-	CHECK(n == 22);
+	CHECK(n == 32);
 	CHECK_STR(k[0].name, "per_second");
 	for (size_t i = 0; i < n; i++) {
 		CHECK(k[i].help && k[i].help[0]);
