@@ -1,10 +1,12 @@
 /*
  * idem.c - idempotency keys, as POST /v1/messages keeps them (messages.c, accept.c) and
  * the inbox's replies reuse them (inboxreply.c, inboxupload.c): the Idempotency-Key is
- * stored on the message queued, with the SHA-256 of the request (request_hash); a
- * repeat of the same request gets the first answer with Idempotent-Replayed: true, a
- * repeat with another request a 422 idempotency_conflict. The key is unique per tenant
- * (message_keys, sql/027_partitions.sql), kept as [retention] says (retention.c).
+ * stored with the SHA-256 of the request (request_hash) in message_keys, unique per
+ * tenant (sql/027: messages is partitioned and cannot hold the unique key), inserted
+ * first in the statement that queues the message, which is queued only when the key
+ * went in; a repeat of the same request gets the first answer with Idempotent-Replayed:
+ * true, a repeat with another request a 422 idempotency_conflict. The pruner forgets
+ * keys after [retention] idempotency_hours.
  */
 #include "gatewayd/idem.h"
 #include "common/crypto.h"
@@ -15,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the key in message_keys (sql/027) and its message */
+/* the key in message_keys (sql/027), with its message unless pruned since */
 static const char find_sql[] =
-	"SELECT m.id, m.method, m.params->>'text', encode(k.request_hash, 'hex')"
-	" FROM message_keys k JOIN messages m ON m.id = k.message_id"
+	"SELECT k.message_id, m.method, m.params->>'text', encode(k.request_hash, 'hex')"
+	" FROM message_keys k LEFT JOIN messages m ON m.id = k.message_id"
 	" WHERE k.tenant_id = $1 AND k.idempotency_key = $2";
 
 /* a lookup in flight */

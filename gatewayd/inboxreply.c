@@ -25,26 +25,26 @@
 /* $4: the caller's account (NULL: an API key) */
 static const char find_sql[] =
 	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text,"
-	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name,"
-	" b.settings::text"
+	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name"
 	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id"
 	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
-/* the reply (with its Idempotency-Key $9 and request hash $10, kept in message_keys
- * as accept.c keeps them: a key used meanwhile inserts no row), and what goes with it
+/* the reply (with its Idempotency-Key $9 and request hash $10 into message_keys first:
+ * a key used meanwhile inserts no row, and then no message), and what goes with it
  * once it is in */
 static const char queue_sql[] =
-	"WITH n AS MATERIALIZED (SELECT nextval('messages_id_seq'::regclass) AS id),"
+	"WITH n AS (SELECT nextval('messages_id_seq'::regclass) AS mid, b.tenant_id, b.id AS bot"
+	"  FROM bots b WHERE b.id = $1),"
 	" k AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
-	"  SELECT b.tenant_id, $9, n.id, decode($10, 'hex') FROM bots b, n"
-	"  WHERE b.id = $1 AND $9::text IS NOT NULL ON CONFLICT DO NOTHING RETURNING message_id),"
+	"  SELECT n.tenant_id, $9, n.mid, decode($10, 'hex') FROM n WHERE $9::text IS NOT NULL"
+	"  ON CONFLICT DO NOTHING RETURNING message_id),"
 	" m AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
 	"  metadata, idempotency_key, request_hash) OVERRIDING SYSTEM VALUE"
-	"  SELECT n.id, b.tenant_id, b.id, $2, 'sendMessage', $3::jsonb, 0, $4::jsonb, $9,"
-	"  decode($10, 'hex') FROM bots b, n WHERE b.id = $1"
-	"  AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM k)) RETURNING id),"
+	"  SELECT n.mid, n.tenant_id, n.bot, $2, 'sendMessage', $3::jsonb, 0, $4::jsonb, $9,"
+	"  decode($10, 'hex') FROM n WHERE $9::text IS NULL OR n.mid IN (SELECT message_id FROM k)"
+	"  RETURNING id),"
 	" c AS (UPDATE conversations SET last_activity_at = now(), unread = 0 WHERE id = $5"
 	"  AND EXISTS (SELECT 1 FROM m) RETURNING id),"
 	" q AS (UPDATE quick_replies SET uses = uses + 1 WHERE id = $6"
@@ -126,22 +126,15 @@ static char *params_json(const char *chat, const char *thread, const char *text,
 /* topic_params - the copy into the user's topic (row 0 of res found it), or NULL */
 static char *topic_params(const struct reply *rp, PGresult *res)
 {
-	char text[TEXT_MAX + 1], err[64];
-	const char *s = PQgetvalue(res, 0, 10);
-	yajl_val settings = tgm_json_parse(s, strlen(s), strlen(s) + 1, TGM_JSON_MAX_DEPTH, err,
-					   sizeof(err));
-	const char *agent = PQgetisnull(res, 0, 8) ? tgm_text_bot(settings, "inbox_api_agent", NULL)
+	char text[TEXT_MAX + 1];
+	const char *agent = PQgetisnull(res, 0, 8) ? tgm_text("inbox_api_agent", NULL)
 						   : PQgetvalue(res, 0, 8);
-	char *params = NULL;
 
-	if (!PQgetisnull(res, 0, 7)) { /* in the admins' language: the bot's */
-		tgm_text_fill(text, sizeof(text), tgm_text_bot(settings, "inbox_reply_topic", NULL),
-			      (const char *const[]){ "agent", agent, "text", rp->text, NULL });
-		params = params_json(PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), text, NULL);
-	}
-	if (settings)
-		yajl_tree_free(settings);
-	return params;
+	if (PQgetisnull(res, 0, 7))
+		return NULL;
+	tgm_text_fill(text, sizeof(text), tgm_text("inbox_reply_topic", NULL),
+		      (const char *const[]){ "agent", agent, "text", rp->text, NULL });
+	return params_json(PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), text, NULL);
 }
 
 /* queue - the reply's text is known and checked: queue it (and its copy) */
