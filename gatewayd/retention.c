@@ -32,6 +32,7 @@ struct gw_retention {
 	char owner[320]; /* host:pid/instance, the lease's holder */
 	bool running;    /* a step is in flight */
 	bool stopping;
+	bool freeing;    /* in gw_retention_free: a failed statement starts nothing */
 	int steps;
 };
 
@@ -56,6 +57,8 @@ static void end_run(struct gw_retention *r)
 	const char *p[1] = { r->owner };
 
 	r->running = false;
+	if (r->freeing)
+		return;
 	if (r->stopping)
 		tgm_pg_query(r->pg, release_sql, 1, p, on_released, r);
 	else
@@ -156,6 +159,7 @@ void gw_retention_free(struct gw_retention *r)
 {
 	if (r == NULL)
 		return;
+	r->freeing = true;
 	event_free(r->ev_run);
 	tgm_pg_free(r->pg);
 	free(r);
