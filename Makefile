@@ -180,7 +180,9 @@ tests/node_modules: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund --loglevel=error </dev/null
 	@touch $@
 
-bench: all build/obj/bench/fakeserver build/obj/bench/curl_loop
+# bench installs what it uses when it is missing (the test set: wrk, Node and its
+# packages for the grammY loops, Chromium), like check.
+bench: check-deps all build/obj/bench/fakeserver build/obj/bench/curl_loop
 	@bash bench/run.sh
 
 build/obj/bench/fakeserver: bench/fakeserver.c
