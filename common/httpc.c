@@ -51,6 +51,7 @@ struct xfer {
 	char *buf;          /* response body */
 	size_t len, cap;
 	int retry_after;
+	int64_t first_byte_ms; /* when the last response's status line came */
 	int timeout_ms;
 	struct event *ev_deadline;
 	bool too_big;
@@ -182,6 +183,7 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 		curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &r.seconds);
 		r.sent = (rc == CURLE_OK && x->fail == NULL) || xfer_sent(x);
 		r.retry_after = x->retry_after;
+		r.first_byte_ms = x->first_byte_ms;
 	}
 	if (x->buf) {
 		r.body = x->buf;
@@ -418,15 +420,18 @@ static int parse_retry_after(const char *v, size_t n)
 	return t <= 0 ? 0 : t > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)t;
 }
 
-/* on_header - CURLOPT_HEADERFUNCTION: keep Retry-After of the last response */
+/* on_header - CURLOPT_HEADERFUNCTION: keep Retry-After of the last response, and when
+ * its first line came */
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	static const char name[] = "retry-after:";
 
 	n *= size;
-	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0)
+	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		x->retry_after = -1; /* a new response (after a 100 Continue, say) */
+		x->first_byte_ms = tgm_mono_ms();
+	}
 	else if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0)
 		x->retry_after = parse_retry_after(line + sizeof(name) - 1, n - (sizeof(name) - 1));
 	return n;

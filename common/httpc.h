@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TGM_HTTPC_MAX_BODY (4 * 1024 * 1024)
 
@@ -31,6 +32,8 @@ struct tgm_httpc_resp {
 	bool sent;         /* the whole request left before the failure (ambiguous outcome) */
 	int retry_after;   /* Retry-After header in seconds, -1 when absent */
 	double seconds;    /* total time */
+	int64_t first_byte_ms; /* when the response's status line came (tgm_mono_ms: the
+				* server had the request by then); 0 when none came */
 };
 
 typedef void (*tgm_httpc_cb)(const struct tgm_httpc_resp *r, void *arg);

@@ -96,6 +96,7 @@ void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
 	r->error_code = (int)h->status;
 	r->retry_after = -1;
 	r->raw = h->body;
+	r->first_byte_ms = h->first_byte_ms;
 	if (h->error) {
 		r->transport_error = true;
 		r->ambiguous = h->sent && h->status < 400;

@@ -30,6 +30,7 @@ struct tgm_tg_result {
 	const char *raw;            /* the body text; borrowed (as sent by the server) */
 	bool transport_error;       /* no usable answer */
 	bool ambiguous;             /* transport error after the request was sent */
+	int64_t first_byte_ms;      /* when the answer began to come (tgm_mono_ms), 0: none */
 };
 
 typedef void (*tgm_tg_cb)(const struct tgm_tg_result *r, void *arg);

@@ -196,16 +196,24 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 	}
 }
 
-/* on_answer - a send's answer: the pacing learns, the lane frees the slot, judge decides */
+/*
+ * on_answer - a send's answer: the pacing learns, the lane frees the slot, judge
+ * decides. The round trip ends when the answer's first bytes came, not when it was
+ * read whole: a body held back after the head (the server's Nagle against our delayed
+ * ACK, 40 ms) or a busy loop says nothing of when Telegram had the request.
+ */
 static void on_answer(const struct tgm_tg_result *r, void *arg)
 {
 	struct delivery *d = arg;
 	struct lane *l = d->l;
+	int64_t now = tgm_mono_ms(), end = now;
 
+	if (r->first_byte_ms >= d->p->sent_ms && r->first_byte_ms <= now)
+		end = r->first_byte_ms;
 	if (!r->transport_error) /* Telegram answered: the round trip teaches the pacing */
-		rl_observe(tgm_mono_ms() - d->p->sent_ms);
+		rl_observe(end - d->p->sent_ms);
 	lane_answered(l);
-	lane_sent(l, d->p);
+	lane_sent(l, d->p, end);
 	botanswer_keep(l, d->p, r);
 	judge(l, d->p, r);
 	pending_free(d->p);
@@ -252,7 +260,7 @@ static void on_marked(PGresult *res, const char *err, void *arg)
 	for (int i = 0; i < mk->n; i++) {
 		if (err) { /* not marked: not sent; give it back */
 			lane_answered(l);
-			lane_sent(l, mk->ps[i]);
+			lane_sent(l, mk->ps[i], tgm_mono_ms());
 			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, TGM_MSG_QUEUED,
 				   "given back unsent", 0, 0);
 			pending_free(mk->ps[i]);

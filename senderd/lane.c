@@ -409,16 +409,15 @@ void lane_pump(struct lane *l)
 	}
 }
 
-void lane_sent(struct lane *l, struct pending *p)
+void lane_sent(struct lane *l, struct pending *p, int64_t end)
 {
 	struct chat_slot *c = lane_chat(l, p->chat);
-	int64_t now = tgm_mono_ms();
 
 	c->busy = false;
-	rl_done(&l->bot_rate, p->bot_slot, p->sent_ms, now);
-	rl_done(&c->gap, p->gap_slot, p->sent_ms, now);
+	rl_done(&l->bot_rate, p->bot_slot, p->sent_ms, end);
+	rl_done(&c->gap, p->gap_slot, p->sent_ms, end);
 	if (c->group)
-		rl_done(&c->minute, p->minute_slot, p->sent_ms, now);
+		rl_done(&c->minute, p->minute_slot, p->sent_ms, end);
 }
 
 void lane_settings(struct lane *l, const char *settings)

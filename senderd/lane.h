@@ -140,8 +140,9 @@ void lane_enqueue_all(struct lane *l, struct pending **ps, int n);
 /* lane_give_back - every waiting message back to 'queued' ("given back unsent") */
 void lane_give_back(struct lane *l);
 void lane_maybe_free(struct lane *l);
-/* lane_sent - p's request was answered: its chat is free, its window times move */
-void lane_sent(struct lane *l, struct pending *p);
+/* lane_sent - p's request ended (its answer began at end, see rl_done): its chat is
+ * free, its window times move */
+void lane_sent(struct lane *l, struct pending *p, int64_t end);
 /* lane_answered - a request of the lane ended: count it, let a waiting lane go */
 void lane_answered(struct lane *l);
 /* lane_retry_at - a message of this lane becomes due again after delay_ms */

@@ -6,8 +6,10 @@
  * checked the same way when they replaced theirs).
  *
  * senderd does not see that moment, only that it lies between the request's start
- * and its answer. Counting a request at its answer is always safe but costs a round
- * trip per window (0.9 of the limit at 100 ms). Pacing from the starts is as safe
+ * and its answer: the moment the answer's first bytes came back (the server had the
+ * request by then; a body held back after the head adds nothing).
+ * Counting a request at its answer is always safe but costs a round trip per window
+ * (0.9 of the limit at 100 ms). Pacing from the starts is as safe
  * when the time a request takes to arrive varies little: the shortest round trip
  * seen lately (the last 64, of any lane: rl_observe) is about the least a request
  * takes both ways, so a request whose round trip was `extra` longer reached Telegram
@@ -15,7 +17,10 @@
  * (the next one cannot arrive sooner after its own start than the quickest). When the
  * network is erratic (the 90th percentile of the round trips is twice their minimum
  * or more) or too few were seen, a request counts at its answer: today's strict
- * spacing. A request not answered yet counts at start + spread.
+ * spacing. One answered while too few were seen counts from its start plus its excess
+ * once steady round trips are learned (slot_at), so a lane's first window does not
+ * shift every later one by a round trip. A request not answered yet counts at
+ * start + spread.
  *
  * rl_smooth adds a pace under the window (GCRA: one start every 0.9 x window/limit,
  * a small burst allowed), so that a lane at its limit spreads its sends over the
@@ -87,12 +92,12 @@ int64_t rl_spread(void)
 
 void rl_init(struct rl_window *w, int limit, int window_ms)
 {
-	free(w->at);
-	free(w->start);
+	rl_free(w);
 	w->limit = limit > 0 ? limit : 1;
 	w->window_ms = window_ms + RL_MARGIN_MS;
 	w->at = tgm_xmalloc((size_t)w->limit * sizeof(*w->at));
 	w->start = tgm_xmalloc((size_t)w->limit * sizeof(*w->start));
+	w->unlearned = tgm_xcalloc((size_t)w->limit, sizeof(*w->unlearned));
 	for (int i = 0; i < w->limit; i++)
 		w->at[i] = w->start[i] = RL_LONG_AGO;
 	w->gap = w->slack = w->tat = 0;
@@ -109,12 +114,29 @@ void rl_free(struct rl_window *w)
 {
 	free(w->at);
 	free(w->start);
+	free(w->unlearned);
 	w->at = w->start = NULL;
+	w->unlearned = NULL;
+}
+
+/* slot_at - the latest time the request of slot may have been counted: at, or for one
+ * answered before round trips were learned and now that they are, its start plus its
+ * round trip's excess over the shortest (as rl_done counts those answered later) */
+static int64_t slot_at(const struct rl_window *w, int slot)
+{
+	int64_t at = w->at[slot];
+
+	if (w->unlearned[slot] && rtts.spread >= 0) {
+		at -= rtts.lo;
+		if (at < w->start[slot])
+			at = w->start[slot];
+	}
+	return at;
 }
 
 int64_t rl_next_ok(const struct rl_window *w, int64_t now)
 {
-	int64_t t = w->at[w->head] + w->window_ms;
+	int64_t t = slot_at(w, w->head) + w->window_ms;
 
 	if (w->gap > 0) {
 		int64_t s = (int64_t)ceil(w->tat - w->slack);
@@ -132,23 +154,27 @@ int rl_take(struct rl_window *w, int64_t now)
 	w->head = (o + 1) % w->limit;
 	w->start[o] = now;
 	w->at[o] = now + (spread > 0 ? spread : 0);
+	w->unlearned[o] = false;
 	if (w->gap > 0)
 		w->tat = (w->tat > (double)now ? w->tat : (double)now) + w->gap;
 	return o;
 }
 
-void rl_done(struct rl_window *w, int slot, int64_t start, int64_t now)
+void rl_done(struct rl_window *w, int slot, int64_t start, int64_t end)
 {
-	int64_t at = now, extra = now - start - rtts.lo;
+	int64_t at = end, extra = end - start - rtts.lo;
 
 	if (w->at == NULL || slot < 0 || slot >= w->limit)
 		return;
 	if (rl_spread() >= 0) /* steady: it arrived at most its extra round trip late */
 		at = start + (extra > 0 ? extra : 0);
-	if (w->start[slot] == start) /* still this request's slot */
+	if (w->start[slot] == start) { /* still this request's slot */
 		w->at[slot] = at;
-	else if (w->at[slot] < at)   /* reused meanwhile: keep the later bound */
+		w->unlearned[slot] = rtts.n < RTT_MIN_SAMPLES;
+	} else if (slot_at(w, slot) < at) { /* reused meanwhile: keep the later bound */
 		w->at[slot] = at;
+		w->unlearned[slot] = false;
+	}
 }
 
 bool rl_idle(const struct rl_window *w, int64_t now)

@@ -12,6 +12,8 @@ struct rl_window {
 	int window_ms; /* window length, with the margin */
 	int64_t *at;   /* per slot: the latest time its request may have been counted */
 	int64_t *start;/* per slot: when its request was sent (monotonic ms) */
+	bool *unlearned; /* per slot: answered before round trips were learned, so `at` is
+			  * its answer; counted from its start once they are (rl_next_ok) */
 	int head;      /* the slot of the earliest start: the next request takes it */
 	double gap;    /* smoothing: ms between starts (0: none), see rl_smooth */
 	double slack;  /* smoothing: how far starts may run ahead of tat */
@@ -27,8 +29,9 @@ void rl_free(struct rl_window *w);
 int64_t rl_next_ok(const struct rl_window *w, int64_t now);
 /* rl_take - a request starts now; returns its slot for rl_done */
 int rl_take(struct rl_window *w, int64_t now);
-/* rl_done - the request of slot, sent at start, was answered now */
-void rl_done(struct rl_window *w, int slot, int64_t start, int64_t now);
+/* rl_done - the request of slot, sent at start, was answered at end: when the answer's
+ * first bytes came (the server had the request by then), else when it ended */
+void rl_done(struct rl_window *w, int slot, int64_t start, int64_t end);
 /* rl_idle - nothing within the window: the state may be dropped */
 bool rl_idle(const struct rl_window *w, int64_t now);
 /* rl_observe - a round trip to Telegram took rtt_ms (answers with a status only) */

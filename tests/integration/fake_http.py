@@ -209,6 +209,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         body = self._read_body()
+        if len(body) < int(self.headers.get("Content-Length") or 0):
+            self.close_connection = True  # cut short (the client died): no request
+            return
         req = Request(self.command, self.path, list(self.headers.items()), body,
                       self.client_address, self.conn_no)
         reply = self.fake._choose(req)

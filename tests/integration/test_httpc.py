@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -159,10 +160,44 @@ def test_api_url_trailing_slash(fake):
 
 # --- transport failures ---------------------------------------------------------------
 
+def test_answer_head_time():
+    """first_byte_ms is when the answer's status line came, not when the body did: a
+    server that sends its head and holds the body 600 ms (as a Nagle delay would) gives
+    a head time well before the end (senderd's pacing ends a round trip there)"""
+    body = json.dumps({"ok": True, "result": {"message_id": 1}}).encode()
+    with socket.socket() as lst:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+
+        def serve():
+            conn, _ = lst.accept()
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = int(next(v for k, _, v in (h.partition(b":") for h in
+                                 head.split(b"\r\n")) if k.lower() == b"content-length"))
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body))
+                time.sleep(0.6)
+                conn.sendall(body)
+                conn.recv(1)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        got = one(f"http://127.0.0.1:{lst.getsockname()[1]}")
+        t.join(5)
+    assert got["class"] == "OK", got
+    assert int(got["head"]) >= 200, got
+
+
 def test_connection_refused():
     got = one(f"http://127.0.0.1:{free_port()}")
     assert got["class"] == "RETRY" and got["ambiguous"] == "0" and got["transport"] == "1"
-    assert got["code"] == "0"
+    assert got["code"] == "0" and got["head"] == "-1"
     assert "sendMessage" not in got["desc"]
 
 

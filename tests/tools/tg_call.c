@@ -8,7 +8,8 @@
  * TIMEOUT_MS (default 5000) may be a list "3000,3000,600": the n-th call started uses the
  * n-th value, the last one repeating.
  * Prints one line per call, e.g.
- *   class=FLOOD ok=0 code=429 retry_after=3 migrate=0 ambiguous=0 transport=0 desc=...
+ *   class=FLOOD ok=0 code=429 retry_after=3 migrate=0 ambiguous=0 transport=0 head=1 desc=...
+ * head: ms from the answer's first bytes (first_byte_ms) to the callback, -1 when none.
  * With REPEAT > 1 the calls are made one after another on the same client (the next
  * one is started from the previous one's callback), so they may share a connection.
  * PARALLEL (default 1) such chains run at once on that client (2 connections at most).
@@ -42,16 +43,17 @@ static void start(struct run *r);
 static void print_result(const struct tgm_tg_result *res)
 {
 	char desc[512];
+	int64_t head = res->first_byte_ms ? tgm_mono_ms() - res->first_byte_ms : -1;
 
 	snprintf(desc, sizeof(desc), "%s", res->description ? res->description : "");
 	for (char *p = desc; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	printf("class=%s ok=%d code=%d retry_after=%d migrate=%" PRId64
-	       " ambiguous=%d transport=%d desc=%s\n",
+	       " ambiguous=%d transport=%d head=%" PRId64 " desc=%s\n",
 	       tgm_tg_class_name(tgm_tg_classify(res)), res->ok, res->error_code,
 	       res->retry_after, res->migrate_to_chat_id, res->ambiguous, res->transport_error,
-	       desc);
+	       head, desc);
 	fflush(stdout);
 }
 

@@ -83,6 +83,43 @@ static void test_strict(void)
 	rl_free(&w);
 }
 
+/*
+ * test_learned_later - requests answered before round trips were learned count at their
+ * answers; once a steady round trip is learned they count from their starts plus their
+ * excess (as later ones do), so a lane's first window costs no round trip for good; an
+ * erratic network puts them back at their answers.
+ */
+static void test_learned_later(void)
+{
+	struct rl_window w = { 0 };
+	int slots[LIMIT];
+
+	CHECK(rl_spread() == -1);
+	rl_init(&w, LIMIT, WINDOW);
+	for (int i = 0; i < LIMIT; i++)
+		slots[i] = rl_take(&w, i);
+	for (int i = 0; i < LIMIT; i++)
+		rl_done(&w, slots[i], i, i + 100 + (i == 0 ? 30 : 0)); /* the first 30 ms late */
+	CHECK(rl_next_ok(&w, 0) == 130 + WINDOW + 10);
+	for (int i = 0; i < 7; i++) /* 8 samples with the ones above: learned */
+		rl_observe(100 + i % 2);
+	CHECK(rl_spread() == -1); /* rl_done observes nothing: 7 samples so far */
+	rl_observe(100);
+	CHECK(rl_spread() >= 0 && rl_spread() <= 1);
+	/* now from its start plus the 30 ms its round trip took over the shortest */
+	CHECK(rl_next_ok(&w, 0) == 30 + WINDOW + 10);
+	CHECK(rl_idle(&w, 130 + WINDOW + 10) && !rl_idle(&w, 129 + WINDOW + 10));
+	/* a slot taken again is judged afresh */
+	rl_done(&w, rl_take(&w, 2000), 2000, 2100);
+	CHECK(!w.unlearned[slots[0]]);
+	/* erratic again: answers bound them */
+	for (int i = 0; i < 64; i++)
+		rl_observe(i % 2 ? 20 : 200);
+	CHECK(rl_spread() == -1);
+	CHECK(rl_next_ok(&w, 0) == 1 + 100 + WINDOW + 10);
+	rl_free(&w);
+}
+
 /* test_erratic - round trips that vary as much as they last teach nothing */
 static void test_erratic(void)
 {
@@ -183,6 +220,7 @@ int main(void)
 {
 	test_fresh_window();
 	test_strict();
+	test_learned_later();
 	test_erratic();
 	test_steady();
 	test_smooth();
