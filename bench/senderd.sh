@@ -130,29 +130,83 @@ bench_sd_far() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "all sent %.1f s after senderd started\n", b - a }'
 }
 
-# bench_sd_pacing - the rate a lane keeps of Telegram's limits 100 ms away, against the
-# strict fake of the tests (bench/pacing.py), with zero 429s
-bench_sd_pacing() {
-	local n_bot=${TGM_BENCH_PACING_MESSAGES:-300} n_chat=12 urlf="$work/pacing.url" pp
-	local tb="400001:AApacingpacingpacingpacingpacingpaci1" tc="400002:AApacingpacingpacingpacingpacingpaci2"
-	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
-	echo
-	echo "== pacing: a bot at 30/s over 40 chats and a chat at 1/s, strict fake, 100 ms round trip"
-	/usr/bin/python3 bench/pacing.py "$urlf" "$tb" "$tc" "$n_bot" "$n_chat" 30 & pp=$!
-	while [ ! -s "$urlf" ]; do sleep 0.1; done
-	for t in "$tb" "$tc"; do
-		curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-			"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$t\",\"name\":\"pacing\"}" \
-			>/dev/null || { echo "bench: pacing bot failed"; exit 1; }
+# bench_sd_pacing_round R CASE - one round of a pacing case (bench/pacing.py says
+# which): two new bots registered through gatewayd, their messages (a campaign through
+# the API for "campaign"), a senderd of their own against the strict fake; its line
+bench_sd_pacing_round() {
+	local r=$1 case=$2 urlf="$work/pacing-$1-$2.url" limit=30 n1 n2 pp ids=() t i cid
+	local tokens=() users=${TGM_BENCH_PACING_USERS:-2500} settings=""
+	if [ "$case" = campaign ]; then
+		limit=100 n1=$users n2=$users settings=',"settings":{"per_second":100}'
+	else
+		n1=${TGM_BENCH_PACING_MESSAGES:-300} n2=12
+	fi
+	for i in 1 2; do
+		tokens+=("$((400000 + r * 100 + ${#case} * 10 + i)):AApacingpacingpacingpacingpacingpaci$i")
 	done
-	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
-		SELECT b.tenant_id, b.id, c::text, jsonb_build_object('chat_id', c, 'text', 'pace')
-		FROM bots b, LATERAL (SELECT b.id = (SELECT min(id) FROM bots WHERE name = 'pacing') AS many) m,
-		LATERAL (SELECT 900000 + CASE WHEN m.many THEN g % 40 ELSE 99 END AS c, g
-		         FROM generate_series(1, CASE WHEN m.many THEN $n_bot ELSE $n_chat END) g) x
-		WHERE b.name = 'pacing' ORDER BY g" >/dev/null
+	/usr/bin/python3 bench/pacing.py "$urlf" "$case" "$limit" "${tokens[0]}" "$n1" \
+		"${tokens[1]}" "$n2" & pp=$!
+	pids+=($pp)
+	while [ ! -s "$urlf" ]; do sleep 0.1; done
+	for t in "${tokens[@]}"; do
+		ids+=("$(curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+			"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$t\",\"name\":\"pacing\"$settings}" |
+			sed -n 's/^{"id" *: *\([0-9]*\).*/\1/p')")
+		[ -n "${ids[-1]}" ] || { echo "bench: pacing bot failed"; exit 1; }
+	done
+	if [ "$case" = campaign ]; then
+		sd_q "INSERT INTO bot_users (bot_id, user_id, first_name, language_code)
+			SELECT b, 10000000 * k + g, 'U' || g, 'en'
+			FROM (VALUES (${ids[0]}, 1), (${ids[1]}, 2)) v(b, k), generate_series(1, $users) g" >/dev/null
+		cid=$(curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+			"http://127.0.0.1:$gw_port/v1/campaigns" \
+			-d "{\"bot_ids\":[${ids[0]},${ids[1]}],\"message\":{\"text\":\"sale {user_id}\"}}" |
+			sed -n 's/^{"id" *: *\([0-9]*\).*/\1/p')
+		curl -sf -X POST -H "Authorization: Bearer $admin" \
+			"http://127.0.0.1:$gw_port/v1/campaigns/$cid/start" >/dev/null ||
+			{ echo "bench: campaign start failed"; exit 1; }
+	else
+		sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
+			SELECT b.tenant_id, b.id, c::text, jsonb_build_object('chat_id', c, 'text', 'pace')
+			FROM bots b, LATERAL (SELECT 900000 + CASE WHEN b.id = ${ids[0]} THEN g % 40 ELSE 99 END AS c, g
+			         FROM generate_series(1, CASE WHEN b.id = ${ids[0]} THEN $n1 ELSE $n2 END) g) x
+			WHERE b.id IN (${ids[0]}, ${ids[1]}) ORDER BY g" >/dev/null
+	fi
 	sed "s|^api_url = .*|api_url = $(cat "$urlf")|" "$work/tgm.conf" > "$work/pacing.conf"
-	"$bin/senderd" -c "$work/pacing.conf" --instance pacing 2>"$work/senderd-pacing.log" & sd_pid=$!
+	"$bin/senderd" -c "$work/pacing.conf" --instance "pacing-$r-$case" \
+		2>"$work/senderd-pacing-$r-$case.log" & sd_pid=$!
 	pids+=($sd_pid)
 	wait "$pp"
+	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
+}
+
+# bench_sd_pacing - what a lane keeps of Telegram's limits against the strict fake of the
+# tests (429 past a bot's or a chat's limit, counted at arrival), TGM_BENCH_ROUNDS rounds
+# of each case: a bot at 30/s over 40 chats and a chat at 1/s behind a steady 100 ms round
+# trip and a jittery one (50-250 ms each way); a campaign to 5,000 users over two bots at
+# 100/s each, no delay. Zero 429s in each; the rates' medians and ranges.
+bench_sd_pacing() {
+	local rounds=${TGM_BENCH_ROUNDS:-3} r c out="$work/pacing"
+	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
+	echo
+	echo "== pacing against the strict fake, $rounds rounds: a bot at 30/s over 40 chats and a" \
+		"chat at 1/s, 100 ms round trip (steady) or 50-250 ms each way (jittery); a campaign" \
+		"to $((2 * ${TGM_BENCH_PACING_USERS:-2500})) users over two bots at 100/s each"
+	: > "$out"
+	for r in $(seq "$rounds"); do
+		for c in steady jittery campaign; do
+			bench_sd_pacing_round "$r" "$c" > "$out.round"
+			cat "$out.round"
+			cat "$out.round" >> "$out"
+		done
+	done
+	# pick CASE FIELD - the values of FIELD in CASE's lines
+	pick() { sed -n "s/^PACING case=$1 .*$2=\([0-9.]*\).*/\1/p" "$out"; }
+	floods() { pick "$1" floods | awk '{ n += $1 } END { print n + 0 }'; }
+	echo "pacing, steady 100 ms: bot $(pick steady bot | median %.3f) of its limit, one chat" \
+		"$(pick steady other | median %.3f) msg/s (goal >= 0.97 each); 429s: $(floods steady) (goal 0)"
+	echo "pacing, jittery 50-250 ms each way: bot $(pick jittery bot | median %.3f), one chat" \
+		"$(pick jittery other | median %.3f) msg/s (no rate goal); 429s: $(floods jittery) (goal 0)"
+	echo "campaign, two bots at 100/s: each bot $( (pick campaign bot; pick campaign other) |
+		median %.3f) of its limit (goal >= 0.95); 429s: $(floods campaign) (goal 0)"
 }

@@ -26,11 +26,12 @@ from test_senderd import api_bot, gateway, sw, tg  # noqa: F401 (fixtures)
 
 LIMIT = 100        # each bot's per_second, and the fake's
 PER_BOT = 2500     # users of each bot: 5,000 in all
-# The issue asks for 0.95. senderd counts a send against the window from its start plus
-# how much longer its round trip took than the quickest seen (ratelimit.c): against this
-# Python fake on a loaded machine that is ~50 ms a send, so the steady pace is ~94% of
-# the limit (the per-second counts are flat: the campaign's queue never runs dry). The
-# floor is test_senderd.py's; the achieved share is printed.
+# The issue asks for 0.95: `make bench` measures it (bench/senderd.sh, the campaign case:
+# 0.97-0.98 at load 11-13 on 2 cores). senderd counts a send against the window until
+# the first bytes of its answer (ratelimit.c); this Python fake holds half of its bodies
+# 40 ms after their heads (Nagle against curl's delayed ACK), which cost 5 % while the
+# whole answer counted. A loaded machine's pauses still lower the share, so the floor
+# here is test_senderd.py's, not a timing goal; the achieved share is printed.
 RATE_MIN = 0.9
 
 
