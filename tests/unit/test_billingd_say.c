@@ -126,12 +126,15 @@ static void test_recharge_failed(void)
 
 	check_text("recharge_failed", declined, "⚠️ Auto-recharge could not charge your card:"
 		   " your card was declined (insufficient_funds). Use /buy to top up.");
-	check_text_in("ru", "recharge_failed", declined, "⚠️ Автопополнение не смогло списать"
-		      " деньги с карты: карта отклонена (insufficient_funds). Пополните через /buy.");
+	check_text_in("ru", "recharge_failed", declined, "⚠️ Автопополнение не"
+		      " смогло списать деньги с карты: карта отклонена"
+		      " (insufficient_funds). Пополните через /buy.");
 	check_text_in("ru", "recharge_failed", "{\"why\": \"recharge_why_confirm\", \"status\":"
 		      " \"requires_action\", \"url\": \"https://x\", \"price\": 500, \"currency\":"
-		      " \"usd\"}", "⚠️ Автопополнение не смогло списать деньги с карты: платёж"
-		      " требует вашего подтверждения (requires_action). Оплатите здесь:");
+		      " \"usd\"}", "⚠️ Автопополнение не смогло списать деньги"
+		      " с карты: платёж требует"
+		      " вашего подтверждения"
+		      " (requires_action). Оплатите здесь:");
 	/* words recorded before the reason was a name, and none at all */
 	check_text("recharge_failed", "{\"why\": \"no card is saved yet.\", \"url\": null}",
 		   "⚠️ Auto-recharge could not charge your card: no card is saved yet. Use /buy to"
