@@ -131,8 +131,8 @@ static void test_recharge_failed(void)
 		      " (insufficient_funds). Пополните через /buy.");
 	check_text_in("ru", "recharge_failed", "{\"why\": \"recharge_why_confirm\", \"status\":"
 		      " \"requires_action\", \"url\": \"https://x\", \"price\": 500, \"currency\":"
-		      " \"usd\"}", "⚠️ Автопополнение не смогло списать деньги"
-		      " с карты: платёж требует"
+		      " \"usd\"}", "⚠️ Автопополнение не смогло"
+		      " списать деньги с карты: платёж требует"
 		      " вашего подтверждения"
 		      " (requires_action). Оплатите здесь:");
 	/* words recorded before the reason was a name, and none at all */
