@@ -62,26 +62,22 @@ static const char *user_label(char *out, size_t n, PGresult *res, int i)
 	return out;
 }
 
+/* list_row - a user of list_sql or search_sql as their button */
+static void list_row(struct wh_job *j, PGresult *res, int i)
+{
+	char label[200];
+
+	wh_menu_item(j, user_label(label, sizeof(label), res, i), "up", res, i);
+}
+
 /* on_list - list_sql or search_sql answered: a button per user, pages for the list */
 static void on_list(struct wh_job *j, PGresult *res, const char *err)
 {
-	char label[200];
-	int64_t id = 0;
-	int n;
+	bool list = strcmp(j->menu.view, "u") == 0;
 
-	if (err) {
-		wh_menu_error(j, err);
+	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) == 0 ? "menu_users_none"
+						 : "menu_users_title"), list ? "u" : NULL, list_row))
 		return;
-	}
-	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(j, n == 0 ? "menu_users_none" : "menu_users_title"));
-	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		wh_menu_row(j);
-		wh_menu_key(j, user_label(label, sizeof(label), res, i), "up", id, 0);
-	}
-	if (strcmp(j->menu.view, "u") == 0)
-		wh_menu_pages(j, "u", 0, n > WH_MENU_PAGE);
 	wh_menu_row(j);
 	wh_menu_key(j, wh_menu_t(j, "menu_search"), "us", 0, 0);
 	wh_menu_end(j, strcmp(j->menu.view, "u") == 0 ? "h" : "u", 0);
