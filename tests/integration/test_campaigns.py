@@ -378,6 +378,14 @@ def test_a_gifts_catalog_message_is_in_each_recipients_language(world, sw, tg):
     assert texts == {91: ru.format(4), 92: en.format(5), 93: "🎁 3 Kredite geschenkt: 3.",
                      94: ru.format(3), 96: en.format(3), 95: ru.format(3)}, texts
     assert all("tgm_texts" not in x.params for x in sent.values())
+    # a preset's gift without a message keeps every language too
+    r = world.req("POST", "/v1/campaign-presets", {"name": "gift", "bot_ids": [a.id],
+                                                    "gift": 2})
+    assert r.status_code == 201, r.text
+    c = world.create({"preset_id": r.json()["id"]})
+    pv = world.req("GET", f"/v1/campaigns/{c['id']}/preview", params={"limit": 6}).json()
+    shown = {x["user_id"]: x["params"]["text"] for x in pv["first"]}
+    assert shown[91] == "🎁 Вам подарено кредитов: 2. Ваш баланс в кредитах: 6.", shown
 
 
 def test_audience_by_the_inboxs_tags(world, sw, tg, tgm_env):
