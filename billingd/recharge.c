@@ -4,14 +4,16 @@
  * here it is carried out: an off-session PaymentIntent with the saved card, confirmed
  * at once (Idempotency-Key from the row, so a retry never charges twice). Success
  * grants (key: the PaymentIntent, as its webhook would); a decline or
- * authentication_required sends the user a Checkout link instead and says why.
+ * authentication_required sends the user a Checkout link instead and says why: the
+ * reason is recorded as a catalog name (recharge_why_*) and its argument (the decline
+ * code, the PaymentIntent's status), worded when the notice is rendered (render.c), in
+ * the user's language.
  * Stripe unreachable: the row's lease runs out and it is tried again.
  */
 #include "billingd/billingd.h"
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "common/text.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -25,14 +27,16 @@ static const char claim_sql[] =
 	" coalesce(payment_method, ''), username, label, coalesce(stripe_price, ''), attempts"
 	" FROM bd_recharge_claim() WHERE id IS NOT NULL";
 static const char paid_sql[] = "SELECT $4::bigint * bd_recharge_paid($1, $2, $3)::int";
-static const char link_sql[] = "SELECT $5::bigint * bd_recharge_link($1, $2, $3, $4)::int";
+static const char link_sql[] =
+	"SELECT $6::bigint * bd_recharge_link($1, $2, $3::jsonb, $4, $5)::int";
 
 struct rc {
 	struct billingd *bd;
 	void (*done)(struct billingd *bd);
 	int64_t id, bot, user, product, price, attempts;
 	char *col[12]; /* the claimed row as text */
-	char *why;
+	const char *why; /* why it could not be charged: a catalog name, recharge_why_* */
+	char *why_args;  /* that text's {placeholders} as a JSON object, or NULL */
 };
 
 /* rc_free - free an attempt */
@@ -40,7 +44,7 @@ static void rc_free(struct rc *rc)
 {
 	for (size_t i = 0; i < sizeof(rc->col) / sizeof(rc->col[0]); i++)
 		free(rc->col[i]);
-	free(rc->why);
+	free(rc->why_args);
 	free(rc);
 }
 
@@ -96,12 +100,13 @@ static void on_recorded(PGresult *res, const char *err, void *arg)
 static void link(struct rc *rc, const char *session, const char *url)
 {
 	char id[24];
-	const char *params[5] = { id, rc->why, session, url, rc->col[1] };
+	const char *params[6] = { id, rc->why, rc->why_args, session, url, rc->col[1] };
 
-	log_info("bot=%lld user=%lld: recharge %lld: %s", (long long)rc->bot,
-		 (long long)rc->user, (long long)rc->id, rc->why);
+	log_info("bot=%lld user=%lld: recharge %lld: %s %s", (long long)rc->bot,
+		 (long long)rc->user, (long long)rc->id, rc->why,
+		 rc->why_args ? rc->why_args : "");
 	snprintf(id, sizeof(id), "%lld", (long long)rc->id);
-	tgm_pg_query(rc->bd->ctx->db, link_sql, 5, params, on_recorded, rc);
+	tgm_pg_query(rc->bd->ctx->db, link_sql, 6, params, on_recorded, rc);
 }
 
 /* on_session - the Checkout Session for the fallback link */
@@ -122,14 +127,25 @@ static void on_session(const struct tgm_stripe_result *r, void *arg)
 	link(rc, id && url ? id : NULL, id && url ? url : NULL);
 }
 
-/* offer_checkout - the card cannot be charged off-session: a Checkout link instead */
-static void offer_checkout(struct rc *rc, const char *why)
+/* offer_checkout - the card cannot be charged off-session (why: a catalog name, its
+ * {key} filled by value when key is not NULL): a Checkout link instead */
+static void offer_checkout(struct rc *rc, const char *why, const char *key_name,
+			   const char *value)
 {
 	struct tgm_stripe_conf conf;
 	struct tgm_buf f;
 	char key[64];
 
-	rc->why = tgm_xstrdup(why);
+	rc->why = why;
+	if (key_name) {
+		yajl_gen g = tgm_jgen_new();
+
+		yajl_gen_map_open(g);
+		tgm_jgen_kstr(g, key_name, value);
+		yajl_gen_map_close(g);
+		rc->why_args = tgm_xstrdup(tgm_jgen_text(g, NULL));
+		yajl_gen_free(g);
+	}
 	if (!bd_stripe_conf(rc->bd, &conf) || *rc->col[6] == '\0') {
 		link(rc, NULL, NULL);
 		return;
@@ -144,23 +160,16 @@ static void offer_checkout(struct rc *rc, const char *why)
 	tgm_buf_free(&f);
 }
 
-/* why - the catalog's text name with {key} filled by value, into out */
-static char *why(char *out, size_t len, const char *name, const char *key, const char *value)
-{
-	return tgm_text_fill(out, len, tgm_text(name, NULL),
-			     (const char *const[]){ key, value, NULL });
-}
-
-/* declined_why - what to tell the user about a refused off-session payment */
-static void declined_why(const struct tgm_stripe_result *r, char *out, size_t len)
+/* declined - a refused off-session payment: a Checkout link, and why */
+static void declined(struct rc *rc, const struct tgm_stripe_result *r)
 {
 	if (r->code && strcmp(r->code, "authentication_required") == 0)
-		why(out, len, "recharge_why_auth", NULL, NULL);
+		offer_checkout(rc, "recharge_why_auth", NULL, NULL);
 	else if (r->type && strcmp(r->type, "card_error") == 0)
-		why(out, len, "recharge_why_declined", "code",
-		    r->decline_code ? r->decline_code : r->code ? r->code : "declined");
+		offer_checkout(rc, "recharge_why_declined", "code",
+			       r->decline_code ? r->decline_code : r->code ? r->code : "declined");
 	else
-		why(out, len, "recharge_why_failed", NULL, NULL);
+		offer_checkout(rc, "recharge_why_failed", NULL, NULL);
 }
 
 /* on_intent - the off-session PaymentIntent's answer */
@@ -169,7 +178,7 @@ static void on_intent(const struct tgm_stripe_result *r, void *arg)
 	struct rc *rc = arg;
 	const char *status = r->ok ? tgm_json_get_str(r->obj, "status") : NULL;
 	const char *pi = r->ok ? tgm_json_get_str(r->obj, "id") : NULL;
-	char id[24], amount[24], reason[200];
+	char id[24], amount[24];
 	int64_t received = rc->price;
 	const char *params[4] = { id, pi, amount, rc->col[1] };
 
@@ -188,11 +197,10 @@ static void on_intent(const struct tgm_stripe_result *r, void *arg)
 		return;
 	}
 	if (r->ok)
-		why(reason, sizeof(reason), "recharge_why_confirm", "status",
-		    status ? status : "unknown status");
+		offer_checkout(rc, "recharge_why_confirm", "status",
+			       status ? status : "unknown");
 	else
-		declined_why(r, reason, sizeof(reason));
-	offer_checkout(rc, reason);
+		declined(rc, r);
 }
 
 /* charge - an off-session PaymentIntent with the saved card, confirmed now */
@@ -243,9 +251,9 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 	tgm_parse_int64(rc->col[4], &rc->price);
 	tgm_parse_int64(rc->col[11], &rc->attempts);
 	if (!bd_stripe_conf(rc->bd, &conf))
-		offer_checkout(rc, tgm_text("recharge_why_no_setup", NULL));
+		offer_checkout(rc, "recharge_why_no_setup", NULL, NULL);
 	else if (*rc->col[7] == '\0')
-		offer_checkout(rc, tgm_text("recharge_why_no_card", NULL));
+		offer_checkout(rc, "recharge_why_no_card", NULL, NULL);
 	else
 		charge(rc);
 }

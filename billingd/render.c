@@ -216,9 +216,18 @@ static void invoice(struct bd_say *s)
 	s->stars = arg(s, "stars_price");
 }
 
-/* recharge_failed - auto-recharge could not charge: why, and a link when one was made */
+/* recharge_failed - auto-recharge could not charge: why (a catalog name, recharge_why_*,
+ * its {code} or {status} among the arguments; words recorded before 035 are said as
+ * they are), and a link when one was made */
 static void recharge_failed(struct bd_say *s)
 {
+	const char *why = bd_say_get(s, "why");
+	char text[512];
+
+	if (why == NULL)
+		why = "recharge_why_failed";
+	if (strncmp(why, "recharge_why_", 13) == 0 && tgm_text_has(why))
+		bd_say_set(s, "why", "%s", bd_say_fill(s, why, text, sizeof(text)));
 	if (bd_say_get(s, "url") == NULL) {
 		bd_say_text(s, "recharge_failed_no_link");
 		return;

@@ -799,6 +799,16 @@ const char *tgm_text_in(const char *name, const char *lang)
 	return e ? e->text : NULL;
 }
 
+const char *tgm_text_nth(const char *name, size_t n, const char **lang)
+{
+	for (size_t i = 0; i < NENTRIES; i++)
+		if (strcmp(entries[i].name, name) == 0 && n-- == 0) {
+			*lang = entries[i].lang;
+			return entries[i].text;
+		}
+	return NULL;
+}
+
 bool tgm_text_has(const char *name)
 {
 	for (size_t i = 0; i < NENTRIES; i++)

@@ -28,6 +28,10 @@ const char *tgm_text(const char *name, const char *lang);
 /* tgm_text_in - the catalog's text name in lang exactly, or NULL (no fallback) */
 const char *tgm_text_in(const char *name, const char *lang);
 
+/* tgm_text_nth - the n-th (from 0, in catalog order) of the catalog's texts of name,
+ * its language in *lang; NULL past the last (every language the catalog has it in) */
+const char *tgm_text_nth(const char *name, size_t n, const char **lang);
+
 /* tgm_text_has - whether the catalog has the entry name in some language (every name
  * but a plural form English lacks, such as credits_few, is in English) */
 bool tgm_text_has(const char *name);

@@ -49,6 +49,34 @@ void tgm_utf8_truncate(char *s, size_t max)
 	}
 }
 
+size_t tgm_utf16_length(const char *s)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xC0) != 0x80)
+			n++; /* a code point starts */
+		if ((*p & 0xF8) == 0xF0)
+			n++; /* 4-byte UTF-8: a surrogate pair in UTF-16 */
+	}
+	return n;
+}
+
+void tgm_utf16_truncate(char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if ((*p & 0xC0) == 0x80)
+			continue;
+		n += (*p & 0xF8) == 0xF0 ? 2 : 1;
+		if (n > max) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
 /* seq_len - the bytes of the character that lead byte c starts; 0: c starts none */
 static size_t seq_len(unsigned char c)
 {

@@ -19,5 +19,10 @@ void tgm_utf8_truncate(char *s, size_t max);
  * the new length.
  */
 size_t tgm_utf8_cut(char *s, size_t max);
+/* tgm_utf16_length - the length of UTF-8 text s in UTF-16 code units, as Telegram counts */
+size_t tgm_utf16_length(const char *s);
+/* tgm_utf16_truncate - cut s (in place) to at most max UTF-16 code units, on a character
+ * boundary (a character needing a surrogate pair the limit would split goes whole) */
+void tgm_utf16_truncate(char *s, size_t max);
 
 #endif

@@ -3,7 +3,7 @@
  * /v1/bots/{id}/admins lists them, PUT /v1/bots/{id}/admins/{user_id} {"role": ...}
  * adds one or changes their role, DELETE /v1/bots/{id}/admins/{user_id} removes one.
  * This is how a bot gets its first owner (Telegram's /admins needs one). Each change is
- * audited in its own statement; a bad user id or role is a 400.
+ * audited in its own statement; a bad user id or role is a 422, as in the rest of the API.
  */
 #include "gatewayd/gatewayd.h"
 #include "common/util.h"
@@ -59,7 +59,7 @@ void gw_admins_list(struct gw_req *r)
 }
 
 /* user_path - the bot and a Telegram user id in the path (digits, positive); false
- * after a 404 (bot) or a 400 (user id) */
+ * after a 404 (bot) or a 422 (user id) */
 static bool user_path(struct gw_req *r, char tenant[24])
 {
 	const char *u = tgm_http_param(&r->params, "user_id");
@@ -69,14 +69,14 @@ static bool user_path(struct gw_req *r, char tenant[24])
 		return false;
 	if (u == NULL || u[0] == '\0' || u[strspn(u, "0123456789")] != '\0' ||
 	    !tgm_parse_int64(u, &id) || id <= 0) {
-		gw_reply_problem(r, 400, "invalid_parameter", "user_id must be a Telegram user id:"
+		gw_reply_problem(r, 422, "invalid_field", "user_id must be a Telegram user id:"
 				 " a positive integer", "user_id");
 		return false;
 	}
 	return true;
 }
 
-/* read_role - the body is {"role": "owner" | "admin" | "agent"}; false after a 400 */
+/* read_role - the body is {"role": "owner" | "admin" | "agent"}; false after a 422 */
 static bool read_role(struct gw_req *r, const char **role)
 {
 	yajl_val v = r->body ? tgm_json_get(r->body, "role") : NULL;
@@ -85,7 +85,7 @@ static bool read_role(struct gw_req *r, const char **role)
 	if (*role && r->body->u.object.len == 1 && (strcmp(*role, "owner") == 0 ||
 	    strcmp(*role, "admin") == 0 || strcmp(*role, "agent") == 0))
 		return true;
-	gw_reply_problem(r, 400, "invalid_field", "the body is {\"role\": \"owner\", \"admin\""
+	gw_reply_problem(r, 422, "invalid_field", "the body is {\"role\": \"owner\", \"admin\""
 			 " or \"agent\"}", "role");
 	return false;
 }

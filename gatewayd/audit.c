@@ -41,22 +41,22 @@ static void on_list(struct gw_req *r, PGresult *res, const char *err)
 }
 
 /* filter_ok - the optional filters: bot_id a positive integer, action 1 to 64 bytes,
- * source telegram, api or dashboard; false after a 400 */
+ * source telegram, api or dashboard; false after a 422 */
 static bool filter_ok(struct gw_req *r, const char *bot, const char *action, const char *source)
 {
 	int64_t id;
 
 	if (bot && !(tgm_parse_int64(bot, &id) && id > 0)) {
-		gw_reply_problem(r, 400, "invalid_parameter", "bot_id must be a bot's id", "bot_id");
+		gw_reply_problem(r, 422, "invalid_parameter", "bot_id must be a bot's id", "bot_id");
 		return false;
 	}
 	if (action && (action[0] == '\0' || strlen(action) > 64)) {
-		gw_reply_problem(r, 400, "invalid_parameter", "action must be 1 to 64 bytes", "action");
+		gw_reply_problem(r, 422, "invalid_parameter", "action must be 1 to 64 bytes", "action");
 		return false;
 	}
 	if (source && strcmp(source, "telegram") && strcmp(source, "api") &&
 	    strcmp(source, "dashboard")) {
-		gw_reply_problem(r, 400, "invalid_parameter",
+		gw_reply_problem(r, 422, "invalid_parameter",
 				 "source must be telegram, api or dashboard", "source");
 		return false;
 	}

@@ -3,8 +3,10 @@
  * name, bot_ids, audience (its filters, each checked by kind), message (checked like
  * POST /v1/messages checks one, by validate.c, with a stand-in chat_id: each recipient's
  * is set when the campaign starts), gift, start_at and preset_id. A gift without a
- * message gets the catalog's text (common/text.c: campaign_gift). Unknown fields are
- * refused by name.
+ * message gets the catalog's text (common/text.c: campaign_gift): the message is the
+ * English one, and its params keep the text in every language of the catalog under
+ * tgm_texts, from which each recipient's is picked when the campaign starts
+ * (sql/functions/campaign_gift_params.sql). Unknown fields are refused by name.
  */
 #include "gatewayd/campaigns.h"
 #include "gatewayd/validate.h"
@@ -242,6 +244,34 @@ static bool read_message(struct gw_req *r, yajl_val v, struct gw_campaign_in *in
 	return ok;
 }
 
+/* gift_texts - in->params with tgm_texts added: the catalog's campaign_gift in each of
+ * its languages, {gift} filled ({credits} is filled per recipient at the start) */
+static void gift_texts(struct gw_campaign_in *in)
+{
+	yajl_val v = tgm_json_parse(in->params, strlen(in->params), strlen(in->params) + 1,
+				    TGM_JSON_MAX_DEPTH, NULL, 0);
+	yajl_gen g = tgm_jgen_new();
+	const char *lang, *t;
+	char text[512];
+
+	yajl_gen_map_open(g);
+	for (size_t i = 0; YAJL_IS_OBJECT(v) && i < v->u.object.len; i++) {
+		tgm_jgen_key(g, v->u.object.keys[i]);
+		tgm_jgen_tree(g, v->u.object.values[i]);
+	}
+	tgm_jgen_key(g, "tgm_texts");
+	yajl_gen_map_open(g);
+	for (size_t n = 0; (t = tgm_text_nth("campaign_gift", n, &lang)) != NULL; n++)
+		tgm_jgen_kstr(g, lang, tgm_text_fill(text, sizeof(text), t,
+						     (const char *const[]){ "gift", in->gift, NULL }));
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	free(in->params);
+	in->params = tgm_xstrdup(tgm_jgen_text(g, NULL));
+	yajl_gen_free(g);
+	yajl_tree_free(v);
+}
+
 /* gift_message - the catalog's text telling a user of the gift, as the message */
 static bool gift_message(struct gw_req *r, struct gw_campaign_in *in)
 {
@@ -259,6 +289,8 @@ static bool gift_message(struct gw_req *r, struct gw_campaign_in *in)
 	json = tgm_jgen_text(g, NULL);
 	v = tgm_json_parse(json, strlen(json), strlen(json) + 1, 2, NULL, 0);
 	ok = read_message(r, v, in);
+	if (ok)
+		gift_texts(in);
 	yajl_tree_free(v);
 	yajl_gen_free(g);
 	return ok;

@@ -1,7 +1,8 @@
 /*
  * campaignreport.c - GET /v1/campaigns/{id}/report.csv: one row per recipient of a
  * campaign, in message order: who (bot, user, username, first name), the message with
- * its status now, attempts, Telegram's message id, when it was sent and its last error,
+ * its status now, attempts, Telegram's message id, when it was sent and its last error
+ * (kept on the recipient once the message is pruned: sql/functions/campaign_freeze.sql),
  * and the gift's ledger entry with the balance after it. Streamed by csvstream.c
  * (batches of 1,000, each written out before the next is read), once the campaign is
  * found in the caller's tenant.
@@ -15,11 +16,14 @@ static const char exists_sql[] =
 /* $1 campaign, $2 the cursor: message ids above it */
 static const char batch_sql[] =
 	"SELECT r.message_id, r.bot_id, r.user_id, coalesce(u.username, ''),"
-	" coalesce(u.first_name, ''), m.status, m.attempts, m.telegram_message_id, m.sent_at,"
-	" m.last_error, r.ledger_id, r.balance, r.message_id"
-	" FROM campaign_recipients r JOIN messages m ON m.id = r.message_id"
+	" coalesce(u.first_name, ''), coalesce(m.status, r.status),"
+	" coalesce(m.attempts, r.attempts),"
+	" coalesce(m.telegram_message_id, r.telegram_message_id), coalesce(m.sent_at, r.sent_at),"
+	" coalesce(m.last_error, r.last_error), r.ledger_id, r.balance, r.message_id"
+	" FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id"
 	" LEFT JOIN bot_users u ON u.bot_id = r.bot_id AND u.user_id = r.user_id"
-	" WHERE r.campaign_id = $1 AND r.message_id > $2::bigint ORDER BY r.message_id"
+	" WHERE r.campaign_id = $1 AND r.message_id > $2::bigint"
+	" AND (m.id IS NOT NULL OR r.status IS NOT NULL) ORDER BY r.message_id"
 	" LIMIT 1000";
 
 /* names and errors are others' text: guarded */

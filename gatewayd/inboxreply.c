@@ -15,6 +15,7 @@
 #include "gatewayd/validate.h"
 #include "common/text.h"
 #include "common/uservars.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -184,7 +185,7 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 			&(struct tgm_uservars){ PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
 						PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 9),
 						strtoll(PQgetvalue(res, 0, 1), NULL, 10) });
-	n = gw_utf16_length(rp->text);
+	n = tgm_utf16_length(rp->text);
 	if (n == 0 || n > TEXT_MAX) {
 		gw_reply_problem(r, 422, "invalid_field", "the text must be 1 to 4096 characters"
 				 " (UTF-16 code units, as Telegram counts)", "text");

@@ -7,7 +7,9 @@
  * PostgreSQL computes it all in one statement from the counters that sql/009_counters.sql
  * keeps as messages move: the range is taken to whole minutes of creation (latency to
  * whole hours, in bins of two significant digits), so a call costs the same whatever the
- * size of the history.
+ * size of the history. The whole hours come from the hour counters [a, b), the minutes
+ * only for the partial hours at each end, [lo, a) and [b, hi) (all of [lo, hi) when no
+ * whole hour fits, or the bucket is a minute: then a = hi).
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/validate.h"
@@ -32,13 +34,16 @@
 static const char stats_sql[] =
 	"WITH tb AS (SELECT b.id FROM bots b WHERE b.tenant_id = $1"
 	"  AND ($5::bigint IS NULL OR b.id = $5)),"
-	" r AS (SELECT date_trunc('minute', $2::timestamptz) AS lo, $3::timestamptz AS hi),"
+	" r0 AS (SELECT date_trunc('minute', $2::timestamptz) AS lo, $3::timestamptz AS hi),"
+	" r AS (SELECT lo, hi, CASE WHEN $4 = 'minute' THEN hi ELSE least(hi, date_trunc('hour', lo)"
+	"  + CASE WHEN date_trunc('hour', lo) < lo THEN interval '1 hour' ELSE interval '0' END) END"
+	"  AS a, greatest(lo, date_trunc('hour', hi)) AS b FROM r0),"
 	" m AS (SELECT x.bot_id, x.t, x.status, x.n FROM r, tb JOIN bot_hours x ON x.bot_id = tb.id"
 	"  WHERE $4 <> 'minute' AND x.t >= r.lo AND x.t + interval '1 hour' <= r.hi AND x.n <> 0"
 	"  UNION ALL SELECT x.bot_id, x.t, x.status, x.n FROM r, tb"
-	"  JOIN bot_minutes x ON x.bot_id = tb.id WHERE x.t >= r.lo AND x.t < r.hi AND x.n <> 0"
-	"  AND ($4 = 'minute' OR date_trunc('hour', x.t) < r.lo"
-	"   OR date_trunc('hour', x.t) + interval '1 hour' > r.hi)),"
+	"  JOIN bot_minutes x ON x.bot_id = tb.id WHERE x.t >= r.lo AND x.t < r.a AND x.n <> 0"
+	"  UNION ALL SELECT x.bot_id, x.t, x.status, x.n FROM r, tb JOIN bot_minutes x"
+	"  ON x.bot_id = tb.id WHERE x.t >= greatest(r.a, r.b) AND x.t < r.hi AND x.n <> 0),"
 	" lb AS (SELECT l.bot_id, l.ms, sum(l.n)::bigint AS n FROM tb"
 	"  JOIN bot_latency l ON l.bot_id = tb.id"
 	"  WHERE l.t >= date_trunc('hour', $2::timestamptz) AND l.t < $3::timestamptz"

@@ -7,6 +7,7 @@
  * name, so a typo does not silently drop an option.
  */
 #include "gatewayd/validate.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -43,19 +44,6 @@ static bool fail(struct gw_problem *pb, int status, const char *type, const char
 static bool invalid(struct gw_problem *pb, const char *field, const char *detail)
 {
 	return fail(pb, 422, "invalid_field", field, detail);
-}
-
-size_t gw_utf16_length(const char *s)
-{
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p & 0xC0) != 0x80)
-			n++;              /* a code point starts */
-		if ((*p & 0xF8) == 0xF0)
-			n++;              /* 4-byte UTF-8: a surrogate pair in UTF-16 */
-	}
-	return n;
 }
 
 /* blank - s is empty or only white space */
@@ -166,7 +154,7 @@ static bool content(yajl_val item, struct gw_msg *m, yajl_gen g, struct gw_probl
 	if (text) {
 		if (blank(text))
 			return invalid(pb, "text", "text must not be empty");
-		if (gw_utf16_length(text) > TEXT_MAX)
+		if (tgm_utf16_length(text) > TEXT_MAX)
 			return invalid(pb, "text", "text is longer than 4096 characters");
 		if (caption)
 			return invalid(pb, "caption", "caption goes with photo or document");
@@ -178,7 +166,7 @@ static bool content(yajl_val item, struct gw_msg *m, yajl_gen g, struct gw_probl
 	kind = photo ? "photo" : "document";
 	if (*media == '\0' || strlen(media) > URL_MAX || (strstr(media, "://") && !is_http_url(media)))
 		return invalid(pb, kind, "must be a file_id or an http(s) URL");
-	if (caption && gw_utf16_length(caption) > CAPTION_MAX)
+	if (caption && tgm_utf16_length(caption) > CAPTION_MAX)
 		return invalid(pb, "caption", "caption is longer than 1024 characters");
 	m->method = tgm_xstrdup(photo ? "sendPhoto" : "sendDocument");
 	tgm_jgen_kstr(g, kind, media);

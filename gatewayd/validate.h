@@ -31,7 +31,5 @@ bool gw_valid_time(const char *s);
 /* gw_parse_time - the same, and the time as Unix seconds */
 bool gw_parse_time(const char *s, int64_t *epoch);
 
-/* gw_utf16_length - length of UTF-8 text in UTF-16 code units, as Telegram counts */
-size_t gw_utf16_length(const char *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "common/rematch.h"
 #include "common/text.h"
 #include "common/uservars.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <strings.h>
 
 #define CACHE_MS 60000
+#define AR_TEXT_MAX 4096 /* UTF-16 code units of a message, as Telegram counts */
 
 static const char load_sql[] =
 	"SELECT id, kind, coalesce(match, ''), coalesce(pattern, ''), text FROM autoreplies"
@@ -161,17 +163,20 @@ static bool rule_matches(const struct ar_rule *r, const char *text)
 }
 
 /* answer_text - a rule's text made for the message's sender (common/uservars.c:
- * {first_name}, {last_name}, {username}, {name}, {bot_name}, {user_id}); caller frees */
+ * {first_name}, {last_name}, {username}, {name}, {bot_name}, {user_id}), cut to what
+ * Telegram takes (a rule's text is checked, not what long names make of it); caller frees */
 static char *answer_text(const struct wh_job *j, const char *text)
 {
 	const char *from[] = { "from", NULL };
 	yajl_val who = j->msg ? yajl_tree_get(j->msg, from, yajl_t_object) : NULL;
-
-	return tgm_uservars_fill(text, &(struct tgm_uservars){
+	char *made = tgm_uservars_fill(text, &(struct tgm_uservars){
 		who ? tgm_json_get_str(who, "first_name") : NULL,
 		who ? tgm_json_get_str(who, "last_name") : NULL,
 		who ? tgm_json_get_str(who, "username") : NULL,
 		j->bot ? j->bot->name : NULL, j->user_id });
+
+	tgm_utf16_truncate(made, AR_TEXT_MAX);
+	return made;
 }
 
 /* candidates - the rules that match, in order: their ids as a PostgreSQL array and

@@ -110,6 +110,15 @@ const char *wh_menu_fill(const struct wh_job *j, char *out, size_t n, const char
 	return tgm_text_fill(out, n, wh_menu_t(j, name), vars);
 }
 
+void wh_menu_query(struct wh_job *j, const char *sql, wh_job_cb cb)
+{
+	char p[24];
+	const char *params[1] = { p };
+
+	tgm_i64(p, sizeof(p), j->bot_id);
+	wh_job_query(j, sql, 1, params, cb);
+}
+
 void wh_menu_params(const struct wh_job *j, char *p0, char *p1)
 {
 	tgm_i64(p0, 24, j->bot_id);
@@ -215,6 +224,33 @@ void wh_menu_pages(struct wh_job *j, const char *view, int64_t arg, bool more)
 	if (more)
 		wh_menu_key(j, wh_menu_t(j, "menu_next"), view, arg, j->menu.page + 1);
 	wh_menu_row(j);
+}
+
+void wh_menu_item(struct wh_job *j, const char *label, const char *view, PGresult *res, int i)
+{
+	int64_t id = 0;
+
+	tgm_parse_int64(PQgetvalue(res, i, 0), &id);
+	wh_menu_row(j);
+	wh_menu_key(j, label, view, id, 0);
+}
+
+bool wh_menu_list(struct wh_job *j, PGresult *res, const char *err, const char *title,
+		  const char *pages, wh_menu_row_fn row)
+{
+	int n;
+
+	if (err) {
+		wh_menu_error(j, err);
+		return false;
+	}
+	n = PQntuples(res);
+	wh_menu_begin(j, title);
+	for (int i = 0; i < n && i < WH_MENU_PAGE; i++)
+		row(j, res, i);
+	if (pages)
+		wh_menu_pages(j, pages, 0, n > WH_MENU_PAGE);
+	return true;
 }
 
 void wh_menu_end(struct wh_job *j, const char *back_view, int64_t back_arg)

@@ -37,6 +37,21 @@ void wh_menu_row(struct wh_job *j);
 void wh_menu_pages(struct wh_job *j, const char *view, int64_t arg, bool more);
 void wh_menu_end(struct wh_job *j, const char *back_view, int64_t back_arg);
 
+/* wh_menu_item - a row of its own with one button, label, to view with the id in column
+ * 0 of row i of res */
+void wh_menu_item(struct wh_job *j, const char *label, const char *view, PGresult *res, int i);
+/* wh_menu_row_fn - the buttons of row i of a list's result */
+typedef void (*wh_menu_row_fn)(struct wh_job *j, PGresult *res, int i);
+/*
+ * wh_menu_list - a list's statement answered (err: wh_menu_error, and false): the menu
+ * begun with title, row for each row of res up to WH_MENU_PAGE (the statement asks for
+ * one more, so a next page is known), and the Prev/Next row of pages (a view; NULL: a
+ * list of one page); true, the caller adds its keys and ends. PQntuples(res) is 0 when
+ * err is set, so the title may be chosen by it before.
+ */
+bool wh_menu_list(struct wh_job *j, PGresult *res, const char *err, const char *title,
+		  const char *pages, wh_menu_row_fn row);
+
 /* wh_menu_done - answer the button (with j->menu.toast) and finish the job */
 void wh_menu_done(struct wh_job *j, const char *outcome);
 /* wh_menu_error - a statement failed: postpone the update (it runs again) */
@@ -50,6 +65,8 @@ void wh_menu_prompt(struct wh_job *j, const char *prompt, const char *back_view,
 /* wh_menu_nothing - the view's object is not the bot's or is gone: say so, Back home */
 void wh_menu_nothing(struct wh_job *j);
 
+/* wh_menu_query - run sql with the bot's id as $1; cb gets the job back */
+void wh_menu_query(struct wh_job *j, const char *sql, wh_job_cb cb);
 /* wh_menu_params - the bot's id in p0 and j->menu.arg in p1 (24 bytes each) */
 void wh_menu_params(const struct wh_job *j, char *p0, char *p1);
 /* wh_menu_t - a catalog text in the language of the admin who pressed or wrote (their

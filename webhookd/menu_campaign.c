@@ -66,30 +66,27 @@ static const char start_sql[] =
 	" END FROM campaigns c, LATERAL campaign_start(c.id, c.tenant_id,"
 	" 'mass gift from the admin menu') s WHERE " OURS;
 
+/* list_row - a campaign of list_sql as its button */
+static void list_row(struct wh_job *j, PGresult *res, int i)
+{
+	char label[200];
+
+	snprintf(label, sizeof(label),
+		 strcmp(j->menu.view, "g") == 0 ? "#%s · %s · %s · %s cr · %s" : "#%s · %s · %s%.0s · %s",
+		 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+		 PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+	wh_menu_item(j, label, "bv", res, i);
+}
+
 /* on_list - list_sql answered: a button per campaign, New */
 static void on_list(struct wh_job *j, PGresult *res, const char *err)
 {
-	char label[200];
 	bool gifts = strcmp(j->menu.view, "g") == 0;
-	int64_t id = 0;
-	int n;
 
-	if (err) {
-		wh_menu_error(j, err);
+	if (!wh_menu_list(j, res, err,
+			  wh_menu_t(j, gifts ? "menu_gifts_title" : "menu_broadcasts_title"),
+			  j->menu.view, list_row))
 		return;
-	}
-	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(j, gifts ? "menu_gifts_title" : "menu_broadcasts_title"));
-	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		snprintf(label, sizeof(label),
-			 gifts ? "#%s · %s · %s · %s cr · %s" : "#%s · %s · %s%.0s · %s",
-			 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-			 PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
-		wh_menu_row(j);
-		wh_menu_key(j, label, "bv", id, 0);
-	}
-	wh_menu_pages(j, j->menu.view, 0, n > WH_MENU_PAGE);
 	wh_menu_key(j, wh_menu_t(j, gifts ? "menu_gift_new" : "menu_broadcast_new"), gifts ? "gn" : "bn",
 		    0, 0);
 	wh_menu_end(j, "h", 0);

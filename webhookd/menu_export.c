@@ -86,9 +86,5 @@ static void on_export(struct wh_job *j, PGresult *res, const char *err)
 /* wh_menu_export - ax */
 void wh_menu_export(struct wh_job *j)
 {
-	char p[24];
-	const char *params[1] = { p };
-
-	tgm_i64(p, sizeof(p), j->bot_id);
-	wh_job_query(j, export_sql, 1, params, on_export);
+	wh_menu_query(j, export_sql, on_export);
 }

@@ -39,19 +39,30 @@ static const char quick_delete_sql[] =
 	"DELETE FROM quick_replies q USING bots b WHERE b.id = $1 AND q.tenant_id = b.tenant_id"
 	" AND q.id = $2 RETURNING q.id";
 
-/* on_conversations - conversations_sql answered: a line and a topic button each */
+/* topic_row - a conversation of conversations_sql as a button to its topic, if any */
+static void topic_row(struct wh_job *j, PGresult *res, int i)
+{
+	char line[300], url[96];
+	int64_t admin = tgm_botset_int(j->bot->settings, "admin_chat_id"), thread = 0;
+
+	tgm_parse_int64(PQgetvalue(res, i, 4), &thread);
+	if (thread == 0 || admin >= -1000000000000LL)
+		return;
+	snprintf(url, sizeof(url), "https://t.me/c/%lld/%lld",
+		 (long long)(-admin - 1000000000000LL), (long long)thread);
+	snprintf(line, sizeof(line), "💬 %s", PQgetvalue(res, i, 1));
+	wh_menu_row(j);
+	wh_menu_url(j, line, url);
+}
+
+/* on_conversations - conversations_sql answered: a line and a topic button each (on
+ * err, no rows: the text is not sent) */
 static void on_conversations(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[3000], line[300], url[96];
-	int64_t admin = tgm_botset_int(j->bot->settings, "admin_chat_id"), thread = 0;
-	int n;
+	char text[3000], line[300];
+	int n = PQntuples(res);
 	size_t at;
 
-	if (err) {
-		wh_menu_error(j, err);
-		return;
-	}
-	n = PQntuples(res);
 	at = (size_t)snprintf(text, sizeof(text), "%s",
 			      wh_menu_t(j, n ? "menu_conversations_title" : "menu_conversations_none"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
@@ -65,18 +76,8 @@ static void on_conversations(struct wh_job *j, PGresult *res, const char *err)
 		at += (size_t)snprintf(text + at, at < sizeof(text) ? sizeof(text) - at : 0, "\n%s%s",
 				       PQgetvalue(res, i, 5)[0] == 't' ? "📌 " : "", line);
 	}
-	wh_menu_begin(j, text);
-	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 4), &thread);
-		if (thread == 0 || admin >= -1000000000000LL)
-			continue;
-		snprintf(url, sizeof(url), "https://t.me/c/%lld/%lld",
-			 (long long)(-admin - 1000000000000LL), (long long)thread);
-		snprintf(line, sizeof(line), "💬 %s", PQgetvalue(res, i, 1));
-		wh_menu_row(j);
-		wh_menu_url(j, line, url);
-	}
-	wh_menu_pages(j, "c", 0, n > WH_MENU_PAGE);
+	if (!wh_menu_list(j, res, err, text, "c", topic_row))
+		return;
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: conversations");
 }
@@ -93,26 +94,21 @@ void wh_menu_conversations(struct wh_job *j)
 	wh_job_query(j, conversations_sql, 3, params, on_conversations);
 }
 
+/* quick_row - a template of quick_sql as its Delete button */
+static void quick_row(struct wh_job *j, PGresult *res, int i)
+{
+	char label[200];
+
+	snprintf(label, sizeof(label), "🗑 %s (%s)", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+	wh_menu_item(j, label, "qd", res, i);
+}
+
 /* on_quick - quick_sql answered: a Delete button per template, Add */
 static void on_quick(struct wh_job *j, PGresult *res, const char *err)
 {
-	char label[200];
-	int64_t id = 0;
-	int n;
-
-	if (err) {
-		wh_menu_error(j, err);
+	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) ? "menu_quick_title"
+						 : "menu_quick_none"), "q", quick_row))
 		return;
-	}
-	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(j, n ? "menu_quick_title" : "menu_quick_none"));
-	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		snprintf(label, sizeof(label), "🗑 %s (%s)", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-		wh_menu_row(j);
-		wh_menu_key(j, label, "qd", id, 0);
-	}
-	wh_menu_pages(j, "q", 0, n > WH_MENU_PAGE);
 	wh_menu_key(j, wh_menu_t(j, "menu_quick_add"), "qa", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: quick replies");

@@ -48,25 +48,20 @@ static const char *label(char *out, size_t n, PGresult *res, int i)
 	return out;
 }
 
+/* list_row - a product of list_sql as its button */
+static void list_row(struct wh_job *j, PGresult *res, int i)
+{
+	char text[200];
+
+	wh_menu_item(j, label(text, sizeof(text), res, i), "pp", res, i);
+}
+
 /* on_list - list_sql answered */
 static void on_list(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[200];
-	int64_t id = 0;
-	int n;
-
-	if (err) {
-		wh_menu_error(j, err);
+	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) ? "menu_products_title"
+						 : "menu_products_none"), "p", list_row))
 		return;
-	}
-	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(j, n ? "menu_products_title" : "menu_products_none"));
-	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		wh_menu_row(j);
-		wh_menu_key(j, label(text, sizeof(text), res, i), "pp", id, 0);
-	}
-	wh_menu_pages(j, "p", 0, n > WH_MENU_PAGE);
 	wh_menu_key(j, wh_menu_t(j, "menu_product_new"), "pn", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: products");

@@ -21,27 +21,23 @@ static const char messages_sql[] =
 	" FROM conversations WHERE bot_id = $1 AND strpos(lower(coalesce(last_text, '')), lower($2)) > 0"
 	" ORDER BY last_activity_at DESC LIMIT " WH_MENU_PAGE_TEXT;
 
-/* on_found - payments_sql or messages_sql answered: a button to each find */
-static void on_found(struct wh_job *j, PGresult *res, const char *err)
+/* found_row - a find of payments_sql or messages_sql as its button */
+static void found_row(struct wh_job *j, PGresult *res, int i)
 {
 	char label[200];
 	bool payments = strcmp(j->menu.view, "fp") == 0;
-	int64_t id = 0;
-	int n;
 
-	if (err) {
-		wh_menu_error(j, err);
+	snprintf(label, sizeof(label), payments ? "#%s · user %s · %s" : "%.0s%s: %s",
+		 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+	wh_menu_item(j, label, payments ? "bp" : "up", res, i);
+}
+
+/* on_found - payments_sql or messages_sql answered (at most a page): a button to each */
+static void on_found(struct wh_job *j, PGresult *res, const char *err)
+{
+	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) ? "menu_found" : "menu_found_none"),
+			  NULL, found_row))
 		return;
-	}
-	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(j, n ? "menu_found" : "menu_found_none"));
-	for (int i = 0; i < n; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		snprintf(label, sizeof(label), payments ? "#%s · user %s · %s" : "%.0s%s: %s",
-			 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-		wh_menu_row(j);
-		wh_menu_key(j, label, payments ? "bp" : "up", id, 0);
-	}
 	wh_menu_end(j, "f", 0);
 	wh_menu_done(j, "admin menu: search");
 }

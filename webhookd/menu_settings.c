@@ -91,11 +91,7 @@ static void on_read(struct wh_job *j, PGresult *res, const char *err)
 /* wh_menu_settings - s */
 void wh_menu_settings(struct wh_job *j)
 {
-	char p[24];
-	const char *params[1] = { p };
-
-	tgm_i64(p, sizeof(p), j->bot_id);
-	wh_job_query(j, read_sql, 1, params, on_read);
+	wh_menu_query(j, read_sql, on_read);
 }
 
 /* on_written - write_sql answered: audited; the settings again */

@@ -49,6 +49,14 @@ static const char system_sql[] =
 	" FROM (SELECT * FROM daemons UNION ALL SELECT NULL, '', '', 0, '', NULL, NULL, now()"
 	"  WHERE NOT EXISTS (SELECT 1 FROM daemons)) d ORDER BY d.name, d.instance, d.host";
 
+/* card - the numbers of view as the menu's text, with Refresh (and the keys added after,
+ * before end) */
+static void card(struct wh_job *j, const char *text, const char *view)
+{
+	wh_menu_begin(j, text);
+	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), view, 0, 0);
+}
+
 /* on_dashboard - dashboard_sql answered: the numbers in the catalog's words */
 static void on_dashboard(struct wh_job *j, PGresult *res, const char *err)
 {
@@ -69,8 +77,7 @@ static void on_dashboard(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 7));
 	vars[17] = PQgetvalue(res, 0, 8);
 	vars[19] = wh_menu_t(j, PQgetvalue(res, 0, 9)[0] == 't' ? "menu_healthy" : "menu_unhealthy");
-	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), "menu_dashboard_text", vars));
-	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "d", 0, 0);
+	card(j, wh_menu_fill(j, text, sizeof(text), "menu_dashboard_text", vars), "d");
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: dashboard");
 }
@@ -78,11 +85,7 @@ static void on_dashboard(struct wh_job *j, PGresult *res, const char *err)
 /* wh_menu_dashboard - d */
 void wh_menu_dashboard(struct wh_job *j)
 {
-	char p[24];
-	const char *params[1] = { p };
-
-	tgm_i64(p, sizeof(p), j->bot_id);
-	wh_job_query(j, dashboard_sql, 1, params, on_dashboard);
+	wh_menu_query(j, dashboard_sql, on_dashboard);
 }
 
 /* daemon_line - one daemon's line: "✅ senderd (host): seen 1 s ago" */
@@ -118,8 +121,7 @@ static void on_system(struct wh_job *j, PGresult *res, const char *err)
 	vars[7] = *PQgetvalue(res, 0, 7) ? PQgetvalue(res, 0, 7) : wh_menu_t(j, "menu_backup_none");
 	wh_menu_fill(j, facts, sizeof(facts), "menu_system_text", vars);
 	snprintf(text + at, sizeof(text) - at, "%s", facts);
-	wh_menu_begin(j, text);
-	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "y", 0, 0);
+	card(j, text, "y");
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: system");
 }
@@ -127,11 +129,7 @@ static void on_system(struct wh_job *j, PGresult *res, const char *err)
 /* wh_menu_system - y */
 void wh_menu_system(struct wh_job *j)
 {
-	char p[24];
-	const char *params[1] = { p };
-
-	tgm_i64(p, sizeof(p), j->bot_id);
-	wh_job_query(j, system_sql, 1, params, on_system);
+	wh_menu_query(j, system_sql, on_system);
 }
 
 static const char analytics_sql[] =
@@ -160,8 +158,7 @@ static void on_analytics(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 4));
 	for (int i = 5; i < 8; i++)
 		vars[2 * i + 1] = PQgetvalue(res, 0, i);
-	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), "menu_analytics_text", vars));
-	wh_menu_key(j, wh_menu_t(j, "menu_refresh"), "a", 0, 0);
+	card(j, wh_menu_fill(j, text, sizeof(text), "menu_analytics_text", vars), "a");
 	wh_menu_key(j, wh_menu_t(j, "menu_csv"), "ax", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: analytics");
@@ -170,9 +167,5 @@ static void on_analytics(struct wh_job *j, PGresult *res, const char *err)
 /* wh_menu_analytics - a */
 void wh_menu_analytics(struct wh_job *j)
 {
-	char p[24];
-	const char *params[1] = { p };
-
-	tgm_i64(p, sizeof(p), j->bot_id);
-	wh_job_query(j, analytics_sql, 1, params, on_analytics);
+	wh_menu_query(j, analytics_sql, on_analytics);
 }

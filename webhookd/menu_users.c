@@ -41,7 +41,7 @@ static const char card_sql[] =
 #define LEDGER_SQL(kind, action) \
 	"SELECT l.balance, l.refused, CASE WHEN NOT l.refused THEN " \
 	WH_AUDIT_SQL("$1", "$3", "$5", "'" action "'", "$2::text", \
-		     "jsonb_build_object('credits', $4::bigint)") " END" \
+		     "jsonb_build_object('credits', $4::bigint)") " END, u.language_code" \
 	" FROM bot_users u, LATERAL ledger_apply($1::bigint, $2::bigint," \
 	" 'menu:" action ":' || $3::text, '" kind "', $4::bigint," \
 	" p_reason => 'admin menu: " action "') l WHERE u.bot_id = $1 AND u.user_id = $2"
@@ -62,26 +62,22 @@ static const char *user_label(char *out, size_t n, PGresult *res, int i)
 	return out;
 }
 
+/* list_row - a user of list_sql or search_sql as their button */
+static void list_row(struct wh_job *j, PGresult *res, int i)
+{
+	char label[200];
+
+	wh_menu_item(j, user_label(label, sizeof(label), res, i), "up", res, i);
+}
+
 /* on_list - list_sql or search_sql answered: a button per user, pages for the list */
 static void on_list(struct wh_job *j, PGresult *res, const char *err)
 {
-	char label[200];
-	int64_t id = 0;
-	int n;
+	bool list = strcmp(j->menu.view, "u") == 0;
 
-	if (err) {
-		wh_menu_error(j, err);
+	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) == 0 ? "menu_users_none"
+						 : "menu_users_title"), list ? "u" : NULL, list_row))
 		return;
-	}
-	n = PQntuples(res);
-	wh_menu_begin(j, wh_menu_t(j, n == 0 ? "menu_users_none" : "menu_users_title"));
-	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		wh_menu_row(j);
-		wh_menu_key(j, user_label(label, sizeof(label), res, i), "up", id, 0);
-	}
-	if (strcmp(j->menu.view, "u") == 0)
-		wh_menu_pages(j, "u", 0, n > WH_MENU_PAGE);
 	wh_menu_row(j);
 	wh_menu_key(j, wh_menu_t(j, "menu_search"), "us", 0, 0);
 	wh_menu_end(j, strcmp(j->menu.view, "u") == 0 ? "h" : "u", 0);
@@ -140,9 +136,9 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	tgm_i64(id, sizeof(id), j->menu.arg);
 	vars[3] = PQgetvalue(res, 0, 0);
 	vars[5] = PQgetvalue(res, 0, 1);
-	wh_reply_credits(j, NULL, credits, sizeof(credits), PQgetvalue(res, 0, 2));
+	wh_reply_credits(j, j->lang, credits, sizeof(credits), PQgetvalue(res, 0, 2));
 	tgm_parse_int64(PQgetvalue(res, 0, 3), &n);
-	tgm_text_count(spent, sizeof(spent), "credits", n, NULL);
+	tgm_text_count_bot(spent, sizeof(spent), j->bot->settings, "credits", n, j->lang);
 	vars[11] = PQgetvalue(res, 0, 4);
 	vars[13] = PQgetvalue(res, 0, 5);
 	wh_menu_money(paid, sizeof(paid), PQgetvalue(res, 0, 7));
@@ -163,11 +159,11 @@ void wh_menu_user(struct wh_job *j)
 	wh_job_query(j, card_sql, 2, params, on_card);
 }
 
-/* on_ledger - gift_sql or take_sql answered: the user is told of a gift; the card again,
- * with what happened on top */
+/* on_ledger - gift_sql or take_sql answered: the user is told of a gift and their balance,
+ * in their language; the card again, with what happened on top */
 static void on_ledger(struct wh_job *j, PGresult *res, const char *err)
 {
-	char text[300], credits[64];
+	char text[300], credits[64], lang[TGM_TEXT_LANG];
 	const char *vars[] = { "credits", credits, NULL };
 	bool gift = strcmp(j->menu.view, "ug") == 0;
 
@@ -182,8 +178,12 @@ static void on_ledger(struct wh_job *j, PGresult *res, const char *err)
 	if (PQgetvalue(res, 0, 1)[0] == 't') {
 		j->menu.toast = wh_menu_t(j, "menu_take_refused");
 	} else if (gift) {
-		tgm_text_count(credits, sizeof(credits), "credits", strtoll(j->menu.input, NULL, 10), NULL);
-		tgm_text_fill(text, sizeof(text), tgm_text("gift_received", NULL), vars);
+		/* to the user, in their language */
+		tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
+			      lang);
+		wh_reply_credits(j, lang, credits, sizeof(credits), PQgetvalue(res, 0, 0));
+		tgm_text_fill(text, sizeof(text), tgm_text_bot(j->bot->settings, "gift_received", lang),
+			      vars);
 		wh_reply_text(j, j->menu.arg, 0, text, NULL, NULL, 0);
 		j->menu.toast = wh_menu_t(j, "menu_gift_done");
 	} else {

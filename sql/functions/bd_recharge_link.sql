@@ -1,7 +1,11 @@
--- bd_recharge_link.sql - the card could not be charged off-session (p_why): send a
--- Checkout link instead (p_session/p_url; NULL when none could be made) and say why
--- (first created by 008_billing.sql; this file holds its current text)
-CREATE OR REPLACE FUNCTION bd_recharge_link(p_id bigint, p_why text, p_session text, p_url text)
+-- bd_recharge_link.sql - the card could not be charged off-session: send a Checkout link
+-- instead (p_session/p_url; NULL when none could be made) and say why: p_why is a
+-- catalog name (recharge_why_*) and p_why_args its {placeholders} (or NULL), worded by
+-- billingd when it renders the notice, in the user's language (first created by
+-- 008_billing.sql; its four-argument form, p_why the words, dropped by 035; this file
+-- holds its current text)
+CREATE OR REPLACE FUNCTION bd_recharge_link(p_id bigint, p_why text, p_why_args jsonb,
+                                            p_session text, p_url text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     r recharges%ROWTYPE;
@@ -19,9 +23,12 @@ BEGIN
                 pr.currency, pr.credits, pr.pass_seconds)
         ON CONFLICT (checkout_session_id) DO NOTHING;
     END IF;
-    PERFORM bd_notice(r.bot_id, r.user_id, 'recharge_failed', jsonb_build_object(
-        'why', p_why, 'url', p_url, 'price', pr.price, 'currency', pr.currency));
+    PERFORM bd_notice(r.bot_id, r.user_id, 'recharge_failed',
+        coalesce(p_why_args, '{}') || jsonb_build_object('why', p_why, 'url', p_url,
+            'price', pr.price, 'currency', pr.currency));
     UPDATE recharges SET status = CASE WHEN p_session IS NULL THEN 'failed' ELSE 'link' END,
-           detail = p_why, done_at = now(), claimed_until = NULL WHERE id = p_id;
+           detail = p_why || coalesce(' ' || p_why_args::text, ''), done_at = now(),
+           claimed_until = NULL
+     WHERE id = p_id;
     RETURN true;
 END $$;

@@ -2,7 +2,7 @@
 -- person several of its bots know is reached by the first of them in bot_ids). Banned
 -- users and chats marked blocked (the user blocked the bot, or the chat is gone) are
 -- always left out. A campaign that retries another reaches that one's recipients whose
--- message failed or expired; any other, the users of its bots its audience's filters
+-- message failed or expired (as kept on the recipient once pruned); any other, the users of its bots its audience's filters
 -- keep (docs/campaigns.md): languages, last_seen_after/before, first_seen_after/before,
 -- balance_min/max, paid, tags (the user's conversation with the bot has one of these
 -- tags of the tenant), exclude_tags (it has none of them) and tiers (bot_user_tier).
@@ -13,9 +13,9 @@ RETURNS SETOF bot_users LANGUAGE sql STABLE AS $$
        AND NOT EXISTS (SELECT 1 FROM chats h WHERE h.bot_id = u.bot_id
                         AND h.chat_id = u.user_id AND h.blocked_at IS NOT NULL)
        AND (c.retry_of IS NULL OR EXISTS (SELECT 1 FROM campaign_recipients r
-             JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = c.retry_of
+             LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = c.retry_of
              AND r.bot_id = u.bot_id AND r.user_id = u.user_id
-             AND m.status IN ('failed', 'expired')))
+             AND coalesce(m.status, r.status) IN ('failed', 'expired')))
        AND (c.audience->'languages' IS NULL OR lower(split_part(coalesce(u.language_code, ''),
              '-', 1)) IN (SELECT lower(x) FROM jsonb_array_elements_text(c.audience->'languages') x))
        AND (c.audience->>'last_seen_after' IS NULL

@@ -1,15 +1,19 @@
 -- campaign_json.sql - a campaign as the API shows it; with p_progress, its progress read
--- from its recipients' messages: how many are queued (held ones too), sending, sent,
+-- from its recipients' messages (or the outcome kept on the recipient once its message
+-- was pruned: campaign_freeze.sql): how many are queued (held ones too), sending, sent,
 -- failed (and of those, blocked: their chat is marked blocked now; and the ten most
 -- frequent errors), expired and canceled, and the gifts granted. A running campaign
 -- shows as scheduled before its start_at and as done once none of its messages is open.
 CREATE OR REPLACE FUNCTION campaign_json(c campaigns, p_progress boolean)
 RETURNS json LANGUAGE sql STABLE AS $$
-    WITH m AS (SELECT m.status, m.last_error, m.not_before, m.sent_at, m.updated_at,
+    WITH m AS (SELECT coalesce(m.status, r.status) AS status,
+                      coalesce(m.last_error, r.last_error) AS last_error, m.not_before,
+                      coalesce(m.sent_at, r.sent_at) AS sent_at, m.updated_at,
                       h.blocked_at IS NOT NULL AS blocked, r.ledger_id
-                 FROM campaign_recipients r JOIN messages m ON m.id = r.message_id
+                 FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id
                  LEFT JOIN chats h ON h.bot_id = r.bot_id AND h.chat_id = r.user_id
-                WHERE p_progress AND r.campaign_id = c.id),
+                WHERE p_progress AND r.campaign_id = c.id
+                  AND (m.id IS NOT NULL OR r.status IS NOT NULL)),
          p AS (SELECT count(*) FILTER (WHERE status IN ('queued', 'retrying')) AS queued,
                       count(*) FILTER (WHERE status = 'queued'
                                        AND not_before >= '9999-12-31 00:00+00') AS held,

@@ -20,6 +20,7 @@ DECLARE
     n integer;
     vars text[];
     due timestamptz;
+    langs jsonb;
 BEGIN
     SELECT * INTO c FROM campaigns x WHERE x.id = p_campaign AND x.tenant_id = p_tenant
        FOR UPDATE;
@@ -34,6 +35,7 @@ BEGIN
                    WHERE jsonb_typeof(e.value) = 'string' AND strpos(e.value #>> '{}', '{') > 0);
     due := greatest(coalesce(c.start_at, now()), now());
     IF c.gift IS NULL THEN
+        c.params := c.params - 'tgm_texts'; /* a gift's texts (campaign_gift_params) */
         WITH a AS MATERIALIZED (SELECT u AS usr, nextval('messages_id_seq'::regclass) AS mid
                  FROM campaign_audience(c) u JOIN bots b ON b.id = u.bot_id
                   AND b.tenant_id = p_tenant AND b.deleted_at IS NULL),
@@ -59,11 +61,14 @@ BEGIN
             NULL; /* what POST .../start has not granted in batches before (none, as a rule) */
         END LOOP;
         SELECT count(*) INTO n FROM campaign_recipients r WHERE r.campaign_id = c.id;
+        /* a gift's catalog text in each recipient's language (campaign_gift_params) */
+        langs := campaign_gift_bots(c.bot_ids);
         INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,
                               not_before, metadata)
         OVERRIDING SYSTEM VALUE
         SELECT r.message_id, c.tenant_id, r.bot_id, r.user_id::text, c.method,
-               campaign_params(c.params, u, r.balance, c.gift), 2, due,
+               campaign_params(campaign_gift_params(c.params, u.language_code,
+                   langs->r.bot_id::text), u, r.balance, c.gift), 2, due,
                jsonb_build_object('campaign_id', c.id)
           FROM campaign_recipients r JOIN bot_users u ON u.bot_id = r.bot_id
            AND u.user_id = r.user_id

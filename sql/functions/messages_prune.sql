@@ -2,14 +2,16 @@
 -- message_events; the oldest partitions first, only those whose ids are all given out
 -- (the sequence has passed their end). A messages partition goes when none of its
 -- messages was created at or after now() - p_messages and none is still open; its
--- events partition goes with it, and before that, in batches of p_batch, the rows that
--- refer to its messages elsewhere (callbacks, botapi_answers, botapi_files, events kept
--- in the default partition). An events partition alone goes when none of its events
--- happened at or after now() - p_events. Each test reads the partition's BRIN index on
--- the time, so a partition that is old costs a few pages. Returns what it did
--- ('dropped <name>', 'refs <name>' when it deleted referring rows) or NULL when nothing
--- is old. Called by retention_step under its lease, with a lock_timeout set: the
--- parents are locked before any partition (see messages_ahead).
+-- events partition goes with it. Before that, its campaign recipients' outcomes are
+-- copied onto them (campaign_freeze, a campaign a step), then the rows that refer to
+-- its messages elsewhere go in batches of p_batch (callbacks, botapi_answers,
+-- botapi_files, events kept in the default partition). An events partition alone goes
+-- when none of its events happened at or after now() - p_events. Each test reads the
+-- partition's BRIN index on the time, so a partition that is old costs a few pages.
+-- Returns what it did ('dropped <name>'; 'outcomes <name>' when it kept campaign
+-- outcomes; 'refs <name>' when it deleted referring rows) or NULL when nothing is old.
+-- Called by retention_step under its lease, with a lock_timeout set: the parents are
+-- locked before any partition (see messages_ahead).
 CREATE OR REPLACE FUNCTION messages_prune(p_messages interval, p_events interval,
                                           p_batch integer) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -29,6 +31,9 @@ BEGIN
                        ' (''queued'', ''retrying'', ''sending''))', p.name, p.name)
             INTO young USING now() - p_messages;
         IF NOT young THEN
+            IF campaign_freeze(p.lo, p.hi) > 0 THEN -- before any lock: rows of one table
+                RETURN 'outcomes ' || p.name;
+            END IF;
             LOCK TABLE messages, message_events IN ACCESS EXCLUSIVE MODE; -- see messages_ahead
             n := messages_prune_refs(p.lo, p.hi, p_batch);
             IF n > 0 THEN

@@ -417,6 +417,20 @@ def test_the_menu_in_a_private_chat(m):
                    " AND chat = %s", (m.bot.id, str(ADMIN)))[0][0] == 2
 
 
+def test_a_gift_from_the_menu_is_told_in_the_users_language(m):
+    """The admin's menu speaks the admin's language; the user gifted hears of it in theirs,
+    with their balance."""
+    m.start()
+    m.query("UPDATE bot_users SET language_code = 'ru', credits = 4 WHERE bot_id = %s"
+            " AND user_id = %s", (m.bot.id, USER))
+    m.group("/users ada")
+    m.press(f"m1:ug:{USER}:0")
+    m.reply("15")
+    assert "Gift sent" in m.last()["text"] and "Balance: 19 credits" in m.last()["text"]
+    told = m.replies(m.bot, chat=USER)[-1][2]["text"]
+    assert told == "🎁 Вам подарок. Баланс: 19 кредитов.", told
+
+
 def test_the_menu_speaks_the_admins_language(m):
     """An admin whose Telegram speaks Russian gets the menu in Russian; the others in the
     bot's language (English here)."""

@@ -215,6 +215,33 @@ def test_list_filters(world, api, listed):
     assert [i for p in pages for i in p] == sorted(a_ids[5:], reverse=True)
 
 
+def test_stats_ranges_count_partial_hours_from_minutes_once(world, api):
+    """Whole hours come from the hour counters, the partial hours at each end from the
+    minute counters: over ranges starting and ending anywhere (on an hour, inside one,
+    inside the same hour, a minute's bucket), the totals are those of the messages whose
+    minute of creation is in the range, none counted twice."""
+    bot = api.new_bot()
+    ids = [api.send_ok(msg(bot_id=bot["id"], text=f"s{i}"))["id"] for i in range(48)]
+    q = world.query
+    q("UPDATE messages SET created_at = created_at - (array_position(%s::bigint[], id) - 1)"
+      " * interval '9 minutes 13 seconds' WHERE id = ANY(%s)", (ids, ids))
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    hour = now.replace(minute=0, second=0)
+    ranges = [(now - timedelta(hours=7), now), (hour - timedelta(hours=5), hour),
+              (hour - timedelta(hours=5, minutes=-17), now - timedelta(minutes=71)),
+              (hour - timedelta(hours=3, minutes=41), hour - timedelta(hours=3, minutes=2)),
+              (hour - timedelta(hours=2, minutes=50), hour - timedelta(hours=1, minutes=10))]
+    for lo, hi in ranges:
+        want = q("SELECT count(*) FROM messages WHERE id = ANY(%s) AND date_trunc('minute',"
+                 " created_at) >= date_trunc('minute', %s::timestamptz)"
+                 " AND date_trunc('minute', created_at) < %s", (ids, lo, hi))[0][0]
+        for bucket in ("minute", "hour", "day"):
+            s = api.get("/v1/stats", params={"from": iso(lo), "to": iso(hi), "bucket": bucket,
+                                             "bot_id": bot["id"]}).json()
+            assert s["total"]["accepted"] == want, (lo, hi, bucket)
+            assert sum(x["accepted"] for x in s["series"]) == want, (lo, hi, bucket)
+
+
 @pytest.mark.parametrize("param, value", [
     ("bot_id", "abc"), ("bot_id", "0"), ("bot_id", "-1"), ("bot_id", "1.5"),
     ("bot_id", "99999999999999999999"),

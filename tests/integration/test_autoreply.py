@@ -158,6 +158,25 @@ def test_greeting_and_away_texts_are_made_for_the_user(w):
     assert firings(w, bot)[-1][2] == "AR: sorry <b>Ada</b>, we are closed"
 
 
+def utf16_units(s):
+    return len(s.encode("utf-16-le")) // 2
+
+
+def test_a_text_long_names_make_too_long_is_cut_to_what_telegram_takes(w):
+    """A rule's text is at most 4,096 characters, but its variables can make it longer:
+    the answer is cut to 4,096 UTF-16 units on a character boundary, never refused."""
+    bot = w.new_bot()
+    rule(w, bot, "greeting", "AR: " + "a" * 4080 + " {name}")  # 4,085 units before {name}
+    w.webhookd()
+    u = w.message("hello")
+    u["message"]["from"].update(first_name="\u00e9" * 5, last_name="\U0001F600" * 32)
+    w.post(bot, u)
+    w.wait_processed(bot, 1)
+    text = answers(w, bot)[0][0]
+    assert utf16_units(text) == 4095  # the next emoji (two units) would pass 4,096
+    assert text.endswith("a \u00e9\u00e9\u00e9\u00e9\u00e9 \U0001F600\U0001F600")
+
+
 def test_office_hours_follow_the_time_zone(w):
     now_tokyo = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo"))
     around = {"days": [1, 2, 3, 4, 5, 6, 7],

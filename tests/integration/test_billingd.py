@@ -609,13 +609,15 @@ def test_billing_history_and_autorecharge_commands(bw):
     assert usage["text"].startswith("Usage: /autorecharge")
 
 
-def autorecharge(bw, bot, outcome):
+def autorecharge(bw, bot, outcome, lang=None):
     bw.product(bot, 10, 500)
     bw.start()
     bw.saved_card(bot)
     bw.query("SELECT ledger_apply(%s, %s, 'gift:1', 'gift', 8)", (bot.id, USER))
     bw.say(bot, "/autorecharge on 10 5")
     bw.billing_done(bot, 1)
+    bw.query("UPDATE bot_users SET language_code = %s WHERE bot_id = %s AND user_id = %s",
+             (lang, bot.id, USER))
     bw.st.intent_outcome = outcome
     for i in range(3):  # 8 -> 6 -> 4 (crosses 5: one attempt) -> 2 (no second)
         bw.query("SELECT ledger_apply(%s, %s, %s, 'debit', -2)", (bot.id, USER, f"msg:{i}"))
@@ -647,15 +649,20 @@ def test_autorecharge_succeeds_once_per_crossing(bw):
              what="a second recharge")
 
 
-@pytest.mark.parametrize("outcome,why", [
-    ("card_declined", "your card was declined (insufficient_funds)"),
-    ("authentication_required", "authentication required")])
-def test_autorecharge_refused_sends_a_checkout_link(bw, outcome, why):
+@pytest.mark.parametrize("outcome,lang,code,why", [
+    ("card_declined", None, "recharge_why_declined {\"code\": \"insufficient_funds\"}",
+     "could not charge your card: your card was declined (insufficient_funds). Pay here"),
+    ("card_declined", "ru", "recharge_why_declined {\"code\": \"insufficient_funds\"}",
+     "списать деньги с карты: карта отклонена (insufficient_funds). Оплатите здесь"),
+    ("authentication_required", "en", "recharge_why_auth", "authentication required"),
+    ("authentication_required", "ru-RU", "recharge_why_auth", "нужна аутентификация")])
+def test_autorecharge_refused_sends_a_checkout_link(bw, outcome, lang, code, why):
+    """the reason is recorded as a catalog name and worded in the user's language"""
     bot = bw.new_bot()
-    status, detail = autorecharge(bw, bot, outcome)
-    assert status == "link" and why in detail
+    status, detail = autorecharge(bw, bot, outcome, lang)
+    assert status == "link" and detail == code
     last = bw.said(bot)[-1][1]
-    assert why in last["text"]
+    assert why in last["text"], last["text"]
     url = last["reply_markup"]["inline_keyboard"][0][0]["url"]
     (cs,) = [s for s in bw.st.sessions.values() if s["object"]["url"] == url]
     assert cs["params"]["customer"] in bw.st.customers

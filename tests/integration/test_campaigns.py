@@ -350,6 +350,44 @@ def test_gift_once_per_user_with_the_catalogs_message(world, sw, tg):
     assert rows[72]["status"] == "sent" and rows[72]["balance"] == "5"
 
 
+def test_a_gifts_catalog_message_is_in_each_recipients_language(world, sw, tg):
+    """A gift without a message of its own tells each recipient in their language_code
+    when the catalog speaks it (or the bot has texts of its own in it), else in the bot's
+    language, else in English, the bot's own text first; the preview shows the same, and
+    nothing of the other languages reaches Telegram."""
+    a = api_bot(world.base, world.h, per_second=50,
+                texts={"de": {"campaign_gift": "🎁 {gift} Kredite geschenkt: {credits}."}})
+    b = api_bot(world.base, world.h, per_second=50, language="ru")
+    seed_users(sw, a, [(91, "A", "ru", 1), (92, "B", "en", 2), (93, "C", "de", 0),
+                       (94, "D", "ru-RU", 0), (96, "F", None, 0)])
+    seed_users(sw, b, [(95, "E", "de", 0)])
+    c = world.create({"bot_ids": [a.id, b.id], "gift": 3})
+    assert c["message"] == {"text": "🎁 You received a gift of 3 credits. Your balance:"
+                            " {credits} credits."}, c
+    pv = world.req("GET", f"/v1/campaigns/{c['id']}/preview", params={"limit": 6}).json()
+    shown = {x["user_id"]: x["params"] for x in pv["first"]}
+    ru = "🎁 Вам подарено кредитов: 3. Ваш баланс в кредитах: {}."
+    en = "🎁 You received a gift of 3 credits. Your balance: {} credits."
+    assert shown[91] == {"chat_id": 91, "text": ru.format(4)}, shown
+    assert shown[92] == {"chat_id": 92, "text": en.format(5)}, shown
+    world.action(c["id"], "start")
+    c = world.wait_done(c["id"])
+    assert c["progress"]["sent"] == 6 and c["progress"]["gifted"] == 6, c
+    sent = {int(x.chat_id): x for x in tg.sends() if x.answer == "ok"}
+    texts = {u: x.text for u, x in sent.items()}
+    assert texts == {91: ru.format(4), 92: en.format(5), 93: "🎁 3 Kredite geschenkt: 3.",
+                     94: ru.format(3), 96: en.format(3), 95: ru.format(3)}, texts
+    assert all("tgm_texts" not in x.params for x in sent.values())
+    # a preset's gift without a message keeps every language too
+    r = world.req("POST", "/v1/campaign-presets", {"name": "gift", "bot_ids": [a.id],
+                                                    "gift": 2})
+    assert r.status_code == 201, r.text
+    c = world.create({"preset_id": r.json()["id"]})
+    pv = world.req("GET", f"/v1/campaigns/{c['id']}/preview", params={"limit": 6}).json()
+    shown = {x["user_id"]: x["params"]["text"] for x in pv["first"]}
+    assert shown[91] == "🎁 Вам подарено кредитов: 2. Ваш баланс в кредитах: 6.", shown
+
+
 def test_audience_by_the_inboxs_tags(world, sw, tg, tgm_env):
     """tags keeps the users whose conversation with the bot has one of them, exclude_tags
     leaves out those whose has any; a person two bots know is reached by the first bot

@@ -163,6 +163,60 @@ def test_pruner_drops_old_partitions_and_keeps_recent_rows(tgm_env):
     assert env.query("SELECT count(*) FROM messages_default") == [(0,)]
 
 
+def test_a_campaign_keeps_its_progress_and_report_once_its_messages_are_pruned(tgm_env):
+    """A campaign's recipients keep their message's outcome (status, attempts, Telegram's
+    id, when sent, last error) when the pruner drops its partition: the progress, the
+    report and "send again to those that failed" read the same after as before."""
+    env = tgm_env
+    t, b = tenant_and_bot(env, "keep")
+    env.query("SELECT setval('messages_id_seq', 19999999)")
+    assert ahead(env) == "messages_p20000000"
+    ids = add_messages(env, t, b, 1000, "40 days")
+    assert ahead(env) == "messages_p20001000"
+    add_messages(env, t, b, 1, "1 minute")  # the sequence passes the partition's end
+    env.query("UPDATE messages SET attempts = 1, telegram_message_id = id - 19999000,"
+              " sent_at = created_at WHERE id = ANY(%s)", (ids[:2],))
+    env.query("UPDATE messages SET status = 'failed', attempts = 3,"
+              " last_error = 'Forbidden: bot was blocked by the user' WHERE id = %s", (ids[2],))
+    c = env.query("INSERT INTO campaigns (tenant_id, bot_ids, message, method, params, state,"
+                  " recipients, started_at) VALUES (%s, ARRAY[%s::bigint], '{\"text\":\"hi\"}',"
+                  " 'sendMessage', '{\"text\":\"hi\"}', 'running', 3,"
+                  " now() - interval '40 days') RETURNING id", (t, b))[0][0]
+    env.query("INSERT INTO campaign_recipients (campaign_id, bot_id, user_id, message_id)"
+              " SELECT %s, %s, 700 + i, id FROM unnest(%s::bigint[]) WITH ORDINALITY x(id, i)",
+              (c, b, ids[:3]))
+    w = World(env, {**FAST, ("retention", "messages_days"): "30",
+                    ("retention", "events_days"): "30"})
+    try:
+        api = w.api("keep")
+
+        def seen():
+            got = api.get(f"/v1/campaigns/{c}")
+            assert got.status_code == 200, got.text
+            report = api.get(f"/v1/campaigns/{c}/report.csv")
+            assert report.status_code == 200, report.text
+            return got.json()["progress"], report.text.splitlines()
+        before = seen()
+        assert (before[0]["sent"], before[0]["failed"]) == (2, 1)
+        assert before[0]["failed_by_reason"] == [
+            {"reason": "Forbidden: bot was blocked by the user", "count": 1}]
+        assert len(before[1]) == 4 and ",sent,1,1000," in before[1][1]
+        w.daemon.wait_log(r"retention: dropped messages_p20000000", timeout=20)
+        assert re.search(r"retention: outcomes messages_p20000000", w.daemon.log())
+        assert env.query("SELECT count(*) FROM messages WHERE id = ANY(%s)", (ids[:3],)) \
+            == [(0,)]
+        assert seen() == before
+        r = env.query("INSERT INTO campaigns (tenant_id, bot_ids, message, method, params,"
+                      " retry_of) SELECT tenant_id, bot_ids, message, method, params, id"
+                      " FROM campaigns WHERE id = %s RETURNING id", (c,))[0][0]
+        env.query("INSERT INTO bot_users (bot_id, user_id) SELECT %s, 700 + i"
+                  " FROM generate_series(1, 3) i", (b,))
+        assert env.query("SELECT user_id FROM campaign_audience("
+                         "(SELECT c FROM campaigns c WHERE id = %s))", (r,)) == [(703,)]
+    finally:
+        w.close()
+
+
 # ------------------------------------------------------------ small tables
 
 def test_small_tables_lose_old_rows_in_batches(tgm_env):

@@ -10,22 +10,29 @@
 
 #include <stdlib.h>
 
-/* said - the notice name with args (JSON) rendered to chat 42, as its params text */
-static char *said(const char *name, const char *args, const char **method)
+/* said_in - the notice name with args (JSON) rendered to chat 42 in lang (NULL: the
+ * bot's), as its params text */
+static char *said_in(const char *lang, const char *name, const char *args, const char **method)
 {
 	char err[128];
 	yajl_val v = tgm_json_parse(args, strlen(args), 1 << 20, 16, err, sizeof(err));
-	char *p = bd_render(name, v, 42, NULL, NULL, method);
+	char *p = bd_render(name, v, 42, NULL, lang, method);
 
 	yajl_tree_free(v);
 	return p;
 }
 
-/* text_of - the "text" of rendered params */
-static void check_text(const char *name, const char *args, const char *want)
+/* said - said_in the bot's language */
+static char *said(const char *name, const char *args, const char **method)
+{
+	return said_in(NULL, name, args, method);
+}
+
+/* check_text_in - the "text" of the notice rendered in lang is want */
+static void check_text_in(const char *lang, const char *name, const char *args, const char *want)
 {
 	const char *method = NULL;
-	char *p = said(name, args, &method), err[128];
+	char *p = said_in(lang, name, args, &method), err[128];
 	yajl_val v = p ? tgm_json_parse(p, strlen(p), 1 << 20, 16, err, sizeof(err)) : NULL;
 
 	CHECK_STR(method, "sendMessage");
@@ -33,6 +40,12 @@ static void check_text(const char *name, const char *args, const char *want)
 	if (v)
 		yajl_tree_free(v);
 	free(p);
+}
+
+/* check_text - check_text_in the bot's language */
+static void check_text(const char *name, const char *args, const char *want)
+{
+	check_text_in(NULL, name, args, want);
 }
 
 static void test_paid(void)
@@ -105,6 +118,31 @@ static void test_notices(void)
 		   "Day pass: 1 day of unlimited access for 3.00 USD.\nCard payments are not set up yet.");
 }
 
+/* test_recharge_failed - the reason is a catalog name worded in the user's language */
+static void test_recharge_failed(void)
+{
+	const char *declined = "{\"why\": \"recharge_why_declined\", \"code\": \"insufficient_funds\","
+			       " \"url\": null, \"price\": 500, \"currency\": \"usd\"}";
+
+	check_text("recharge_failed", declined, "⚠️ Auto-recharge could not charge your card:"
+		   " your card was declined (insufficient_funds). Use /buy to top up.");
+	check_text_in("ru", "recharge_failed", declined, "⚠️ Автопополнение не"
+		      " смогло списать деньги с карты: карта отклонена"
+		      " (insufficient_funds). Пополните через /buy.");
+	check_text_in("ru", "recharge_failed", "{\"why\": \"recharge_why_confirm\", \"status\":"
+		      " \"requires_action\", \"url\": \"https://x\", \"price\": 500, \"currency\":"
+		      " \"usd\"}", "⚠️ Автопополнение не смогло"
+		      " списать деньги с карты: платёж требует"
+		      " вашего подтверждения"
+		      " (requires_action). Оплатите здесь:");
+	/* words recorded before the reason was a name, and none at all */
+	check_text("recharge_failed", "{\"why\": \"no card is saved yet.\", \"url\": null}",
+		   "⚠️ Auto-recharge could not charge your card: no card is saved yet. Use /buy to"
+		   " top up.");
+	check_text("recharge_failed", "{\"url\": null}", "⚠️ Auto-recharge could not charge your"
+		   " card: the payment could not be made. Use /buy to top up.");
+}
+
 static void test_invoice_and_unknown(void)
 {
 	const char *method = NULL;
@@ -151,5 +189,6 @@ int main(void)
 	test_notices();
 	test_invoice_and_unknown();
 	test_autorecharge();
+	test_recharge_failed();
 	return unit_done("test_billingd_say");
 }

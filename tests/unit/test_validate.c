@@ -4,6 +4,7 @@
  * lengths counted in UTF-16 as Telegram counts them.
  */
 #include "gatewayd/validate.h"
+#include "common/utf8.h"
 #include "tests/unit/unit.h"
 
 #include <stdlib.h>
@@ -121,9 +122,19 @@ static void test_lengths(void)
 	char *big = malloc(size);
 	struct gw_msg *m;
 
-	CHECK(gw_utf16_length("abc") == 3);
-	CHECK(gw_utf16_length("\xc3\xa9") == 1);         /* é */
-	CHECK(gw_utf16_length("\xf0\x9f\x98\x80") == 2); /* an emoji: a surrogate pair */
+	CHECK(tgm_utf16_length("abc") == 3);
+	CHECK(tgm_utf16_length("\xc3\xa9") == 1);         /* é */
+	CHECK(tgm_utf16_length("\xf0\x9f\x98\x80") == 2); /* an emoji: a surrogate pair */
+	{
+		char cut[] = "ab\xc3\xa9\xf0\x9f\x98\x80z";
+
+		tgm_utf16_truncate(cut, 4); /* the emoji would be units 4 and 5: it goes whole */
+		CHECK(strcmp(cut, "ab\xc3\xa9") == 0);
+		tgm_utf16_truncate(cut, 3);
+		CHECK(strcmp(cut, "ab\xc3\xa9") == 0);
+		tgm_utf16_truncate(cut, 1);
+		CHECK(strcmp(cut, "a") == 0);
+	}
 	n = (size_t)snprintf(big, size, "{\"chat_id\":1,\"text\":\"");
 	for (int i = 0; i < 2048; i++) /* 2048 emoji = 4096 units */
 		n += (size_t)snprintf(big + n, size - n, "\xf0\x9f\x98\x80");
