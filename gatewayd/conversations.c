@@ -217,7 +217,7 @@ static void on_walk_first(struct gw_req *r, PGresult *res, const char *err)
 
 	if (err || PQgetvalue(res, 0, 2)[0] == 't')
 		on_walk(r, res, err);
-	else if (atoi(PQgetvalue(res, 0, 3)) * 4 >= atoi(q->fetch))
+	else if (strtol(PQgetvalue(res, 0, 3), NULL, 10) * 4 >= strtol(q->fetch, NULL, 10))
 		gw_query_sql(r, walk_sql, NP, q->p, on_walk);
 	else
 		gw_query_sql(r, hits_sql, NP, q->p, on_list);
