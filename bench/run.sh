@@ -19,6 +19,8 @@
 #  3e. bench/campaigns.sh: a campaign of 100,000 recipients, started and run through.
 #  3f. bench/retention.sh: the accept rate with 10 million messages stored against an
 #      empty database.
+#  3g. bench/coldload.sh: every dashboard page from a cold load in Chromium, on a big
+#      tenant: how long until it shows its data.
 # Nothing here is a test: it prints numbers.
 #
 # Environment: TGM_BENCH_SECONDS (default 10), TGM_BENCH_CONNS (default 64),
@@ -27,6 +29,7 @@
 # TGM_BENCH_WEBHOOKD=0 to leave out 3b, TGM_BENCH_DASHBOARD=0 to leave out 3c,
 # TGM_BENCH_INBOX=0 to leave out 3d, TGM_BENCH_CAMPAIGNS=0 to leave out 3e,
 # TGM_BENCH_RETENTION=0 to leave out 3f (TGM_BENCH_RETENTION_MESSAGES, default 10000000),
+# TGM_BENCH_COLDLOAD=0 to leave out 3g (TGM_BENCH_COLDLOAD_ROUNDS, default 5),
 # TGM_BENCH_SSE=0 to leave out 1b (TGM_BENCH_SSE_CLIENTS, default 1000), TGM_BIN
 # (default bin/); bench/reads.sh reads more
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
@@ -239,6 +242,12 @@ fi
 if [ "${TGM_BENCH_RETENTION:-1}" != 0 ]; then
 	echo
 	bash bench/retention.sh
+fi
+
+# --- 3g. the dashboard's pages from a cold load in Chromium (bench/coldload.sh, its own run)
+if [ "${TGM_BENCH_COLDLOAD:-1}" != 0 ]; then
+	echo
+	bash bench/coldload.sh
 fi
 
 # --- 4. senderd with many bots and a deep queue (TGM_BENCH_BIG=1) ---------------------

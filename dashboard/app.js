@@ -3,26 +3,19 @@
 import { get, del, whenUnauthorized } from "./api.js";
 import { h, replace, text, toast } from "./dom.js";
 import { loginPage, passwordPage } from "./login.js";
-import { overviewPage } from "./overview.js";
-import { messagesPage } from "./messages.js";
-import { inboxPage } from "./inbox.js";
-import { keysPage } from "./keys.js";
-import { botsPage } from "./bots.js";
-import { analyticsPage } from "./analytics.js";
-import { systemPage } from "./system.js";
-import { billingPage } from "./billing.js";
-import { campaignsPage } from "./campaigns.js";
 
+// the pages, each module fetched when first opened (a cold load fetches only its own page,
+// while it asks who is logged in)
 const pages = {
-  overview: overviewPage,
-  messages: messagesPage,
-  inbox: inboxPage,
-  keys: keysPage,
-  bots: botsPage,
-  analytics: analyticsPage,
-  billing: billingPage,
-  campaigns: campaignsPage,
-  system: systemPage,
+  overview: () => import("./overview.js").then((m) => m.overviewPage),
+  messages: () => import("./messages.js").then((m) => m.messagesPage),
+  inbox: () => import("./inbox.js").then((m) => m.inboxPage),
+  keys: () => import("./keys.js").then((m) => m.keysPage),
+  bots: () => import("./bots.js").then((m) => m.botsPage),
+  analytics: () => import("./analytics.js").then((m) => m.analyticsPage),
+  billing: () => import("./billing.js").then((m) => m.billingPage),
+  campaigns: () => import("./campaigns.js").then((m) => m.campaignsPage),
+  system: () => import("./system.js").then((m) => m.systemPage),
 };
 
 // live - the tenant's events, re-dispatched to whichever page listens
@@ -90,10 +83,11 @@ function showLogin() {
 }
 
 async function route() {
+  const name = (location.hash.replace(/^#\//, "").split("?")[0]) || "overview";
+  const loading = (pages[name] || pages.overview)();
+  loading.catch(() => {}); // a failure is shown below, once the session is known
   if (!me && !(await checkSession())) return;
   const main = document.getElementById("main");
-  const name = (location.hash.replace(/^#\//, "").split("?")[0]) || "overview";
-  const page = pages[name] || pages.overview;
   document.getElementById("top").hidden = false;
   text(document.getElementById("who"), `${me.email} (${me.role})`);
   if (me.must_change_password) {
@@ -110,6 +104,7 @@ async function route() {
   stopPage = null;
   replace(main, h("p", { class: "muted" }, "Loading…"));
   try {
+    const page = await loading;
     stopPage = (await page(main, { me, live })) || null;
   } catch (e) {
     if (e.status !== 401) replace(main, h("p", { class: "error" }, e.message));

@@ -3,7 +3,7 @@
 // cancel, retry of the failed, the CSV report and saving it as a preset; the tenant's
 // campaigns, and the open one's progress live (message events name their campaign).
 import { get, post } from "./api.js";
-import { h, replace, table, toast, when } from "./dom.js";
+import { h, replace, table, text, toast, when } from "./dom.js";
 
 const STATE_ACTIONS = {
   draft: ["start", "cancel"],
@@ -46,13 +46,20 @@ export async function campaignsPage(main, { me, live }) {
   const detail = h("section", { id: "campaign-detail", "aria-live": "polite" });
   const presets = h("div", { id: "campaign-presets" });
   let open = null; // the id shown in detail
+  let openState = null; // its state, as GET /v1/campaigns/{id} counts it
+
+  // stateOf - a campaign's state in the list (the open one's as its detail shows it)
+  const stateOf = (c) => {
+    const st = c.id === open && openState ? openState : c.state;
+    return h("span", { class: "state", "data-state": st }, st);
+  };
   let timer = null;
 
   async function loadList() {
     const { campaigns } = await get("/v1/campaigns?limit=100");
     replace(list, campaigns.length ? table([
       { title: "Campaign", get: (c) => h("button", { type: "button", class: "link", onclick: () => show(c.id) }, c.name || `#${c.id}`) },
-      { title: "State", get: (c) => h("span", { class: "state", "data-state": c.state }, c.state) },
+      { title: "State", get: (c) => stateOf(c) },
       { title: "Recipients", get: (c) => c.recipients },
       { title: "Bots", get: (c) => c.bot_ids.join(", ") },
       { title: "Created", get: (c) => when(c.created_at) },
@@ -102,9 +109,14 @@ export async function campaignsPage(main, { me, live }) {
   }
 
   async function show(id) {
+    if (open !== id) openState = null;
     open = id;
     const c = await get(`/v1/campaigns/${id}`);
     if (open !== id) return;
+    // the list has stored states; the campaign's own answer knows when it is done
+    openState = c.state;
+    const row = list.querySelector(`tr[data-id="${id}"] .state`);
+    if (row) { row.dataset.state = c.state; text(row, c.state); }
     const pr = c.progress || {};
     const previewBox = h("div", { id: "cp-preview" });
     const actions = canManage ? (STATE_ACTIONS[c.state] || []).map((a) =>

@@ -90,13 +90,14 @@ export async function inboxPage(main, { me, live }) {
 
   function itemEl(i) {
     const who = i.type === "note" ? `note by ${i.account_email || "an API key"}` :
-      i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.source === "topic" ? "an admin (topic)" : i.source || "the bot") :
+      i.direction === "out" ? (i.account_email ? `${i.account_email} (inbox)` : i.autoreply ? `auto-reply (rule ${i.autoreply})` :
+        i.source === "topic" ? "an admin (topic)" : i.source || "the bot") :
       i.type === "event" ? "" : "user";
     const body = i.type === "event" ? h("em", {}, eventText(i))
       : h("div", { class: "msg-text" }, i.text ?? (i.media_kind ? `[${i.media_kind}]` : `(${i.method || "message"})`));
     const status = i.direction === "out" ? h("span", { class: `status s-${i.status}`, "data-status": i.status }, i.status) : null;
     if (status) statusEls.set(i.id, status);
-    return h("li", { class: `item ${i.type === "message" ? i.direction : i.type}`, "data-type": i.type, "data-id": i.id },
+    return h("li", { class: `item ${i.type === "message" ? i.direction : i.type}`, "data-type": i.type, "data-id": i.id, "data-autoreply": i.autoreply },
       h("div", { class: "muted item-meta" }, who, who ? " · " : "", when(i.at),
         i.edits ? " · edited" : "", i.reply_to ? ` · answers #${i.reply_to}` : "", status ? " · " : "", status),
       body,
@@ -125,7 +126,7 @@ export async function inboxPage(main, { me, live }) {
   async function change(body) {
     try {
       current = await patch(`/v1/conversations/${current.id}`, body);
-      render();
+      await loadTimeline(render());
       await loadList();
     } catch (e) { toast(e.message, "error"); }
   }

@@ -17,8 +17,8 @@
  * are either an idempotency key seen before (looked up by a second statement, after the
  * first one committed, to tell a replay from a conflict) or a bot that is not the
  * tenant's (or, for a message naming none, no bot of the tenant may reach its chat: the
- * statement chooses the bot itself, REACH_SQL to PICK_SQL, so the choice rides on the
- * group). The statement also checks the API key again, so a key revoked while its request was
+ * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group).
+ * The statement also checks the API key again, so a key revoked while its request was
  * on the way adds nothing. It is prepared once per connection with a
  * generic plan: planning it took about as long as running it for 30 rows.
  */
@@ -65,36 +65,32 @@ struct gw_accept {
 	bool closing;
 };
 
-/* The bot for a message that names none: one of the tenant's that may reach the chat
- * (knows it, was given messages for it, or is the only one), enabled first, then the one
- * whose queue drains soonest at its rate, then the one with the most of its rate free (its
- * limit minus its sends of the last 10 s). Found from the chat and the counters of
- * sql/009_counters.sql, inside the group's statement: REACH_SQL lists each message's
- * candidates, LOAD_SQL reads each candidate bot's counters once for the whole group
- * (not once per message: with 200 bots reaching every chat that was most of the cost),
- * PICK_SQL takes each message's first. */
-#define REACH_SQL \
-	" reach AS MATERIALIZED (SELECT i.ord, b.id, b.enabled, b.settings FROM input i" \
-	"  CROSS JOIN LATERAL (SELECT h.bot_id FROM chats h" \
+/* The bot for a message that names none (i, in the statement below): one of the tenant's
+ * that may reach the chat (knows it, was given messages for it, or is the only one),
+ * enabled first, then the one whose queue drains soonest at its rate, then the one with
+ * the most of its rate free (its limit minus its sends of the last 10 s). Found from the
+ * chat and the counters of sql/009_counters.sql, inside the group's statement, so it
+ * costs a few index lookups whatever the number of bots and the depth of their queues. */
+#define CHOOSE_SQL \
+	"(SELECT b.id FROM (SELECT h.bot_id FROM chats h" \
 	"   WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
 	"   AND h.blocked_at IS NULL" \
 	"   UNION SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
 	"   AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
 	"   AND h.blocked_at IS NULL" \
 	"   UNION SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
-	"  JOIN bots b ON b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL" \
-	"  WHERE i.named_bot IS NULL),"
-#define LOAD_SQL \
-	" load AS MATERIALIZED (SELECT d.id," \
-	"  coalesce((d.settings->>'per_second')::numeric, 30) AS limit_," \
-	"  (SELECT coalesce(sum(q.n), 0) FROM bot_status_counts q WHERE q.bot_id = d.id" \
-	"   AND q.status IN ('queued', 'retrying', 'sending')) AS depth," \
-	"  (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = d.id" \
-	"   AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s')" \
-	"   / 10.0 AS recent FROM (SELECT DISTINCT ON (id) id, settings FROM reach) d),"
-#define PICK_SQL \
-	" pick AS (SELECT DISTINCT ON (r.ord) r.ord, r.id FROM reach r JOIN load k ON k.id = r.id" \
-	"  ORDER BY r.ord, r.enabled DESC, k.depth / k.limit_, k.limit_ - k.recent DESC, r.id),"
+	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled, b.settings FROM bots b" \
+	"   WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL" \
+	"   OFFSET 0) b," \
+	"  LATERAL (SELECT coalesce((b.settings->>'per_second')::numeric, 30) AS limit_," \
+	"   (SELECT coalesce(sum(q.n), 0) FROM bot_status_counts q WHERE q.bot_id = b.id" \
+	"    AND q.status IN ('queued', 'retrying', 'sending')) AS depth," \
+	"   (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = b.id" \
+	"    AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s')" \
+	"    / 10.0 AS recent) k" \
+	"  ORDER BY b.enabled DESC, k.depth / k.limit_, k.limit_ - k.recent DESC, b.id LIMIT 1)," \
+	" (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
+	"  HAVING count(*) = 1)"
 
 static const char insert_sql[] =
 	"WITH input AS ("
@@ -102,10 +98,8 @@ static const char insert_sql[] =
 	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
 	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, named_bot, chat, method,"
 	"   params, priority, send_at, ttl, idem, req_hash, callback_url, metadata, key_id)),"
-	REACH_SQL LOAD_SQL PICK_SQL
-	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, p.id,"
-	"  (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL"
-	"   HAVING count(*) = 1)) AS bot_id FROM input i LEFT JOIN pick p ON p.ord = i.ord),"
+	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, " CHOOSE_SQL ") AS bot_id"
+	"  FROM input i),"
 	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok"
 	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*"
 	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok,"

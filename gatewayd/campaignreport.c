@@ -10,6 +10,8 @@
 #include "gatewayd/campaigns.h"
 #include "gatewayd/csvstream.h"
 
+#include <stdio.h>
+
 static const char exists_sql[] =
 	"SELECT 1 FROM campaigns WHERE id = $1 AND tenant_id = $2";
 
@@ -31,18 +33,24 @@ static const struct gw_csv_part recipients[] = {
 	{ batch_sql, 12, 1u << 3 | 1u << 4 | 1u << 9, "0" },
 };
 
-/* on_exists - the campaign is the tenant's: stream its report; else 404 */
+/* on_exists - the campaign is the tenant's: stream its report as campaign-<id>.csv;
+ * else 404 */
 static void on_exists(struct gw_req *r, PGresult *res, const char *err)
 {
-	if (err)
+	const char *id = tgm_http_param(&r->params, "id"); /* digits: gw_campaigns_path */
+	char name[48];
+
+	if (err) {
 		gw_reply_db_error(r, err);
-	else if (PQntuples(res) == 0)
+	} else if (PQntuples(res) == 0) {
 		gw_reply_problem(r, 404, "campaign_not_found", "no such campaign", NULL);
-	else
-		gw_csv_stream(r, "campaign.csv", "message_id,bot_id,user_id,username,first_name,"
+	} else {
+		snprintf(name, sizeof(name), "campaign-%s.csv", id);
+		gw_csv_stream(r, name, "message_id,bot_id,user_id,username,first_name,"
 			      "status,attempts,telegram_message_id,sent_at,last_error,"
 			      "gift_entry_id,balance\r\n", recipients, 1,
-			      (const char *const[]){ tgm_http_param(&r->params, "id") }, 1);
+			      (const char *const[]){ id }, 1);
+	}
 }
 
 void gw_campaignreport(struct gw_req *r)

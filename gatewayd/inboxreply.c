@@ -26,7 +26,8 @@
 /* $4: the caller's account (NULL: an API key) */
 static const char find_sql[] =
 	"SELECT c.bot_id, c.chat_id, u.first_name, u.last_name, u.username, q.text,"
-	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name"
+	" tp.admin_chat_id, tp.thread_id, (SELECT email FROM accounts WHERE id = $4), b.name,"
+	" b.settings"
 	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" LEFT JOIN bot_users u ON u.bot_id = c.bot_id AND u.user_id = c.chat_id"
 	" LEFT JOIN quick_replies q ON q.id = $3 AND q.tenant_id = c.tenant_id"
@@ -128,13 +129,11 @@ static char *params_json(const char *chat, const char *thread, const char *text,
 static char *topic_params(const struct reply *rp, PGresult *res)
 {
 	char text[TEXT_MAX + 1];
-	const char *agent = PQgetisnull(res, 0, 8) ? tgm_text("inbox_api_agent", NULL)
-						   : PQgetvalue(res, 0, 8);
 
 	if (PQgetisnull(res, 0, 7))
 		return NULL;
-	tgm_text_fill(text, sizeof(text), tgm_text("inbox_reply_topic", NULL),
-		      (const char *const[]){ "agent", agent, "text", rp->text, NULL });
+	gw_topiccopy(text, sizeof(text), PQgetvalue(res, 0, 10),
+		     PQgetisnull(res, 0, 8) ? NULL : PQgetvalue(res, 0, 8), rp->text);
 	return params_json(PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), text, NULL);
 }
 

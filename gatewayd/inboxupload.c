@@ -29,7 +29,7 @@
 /* $3: the caller's account (NULL: an API key) */
 static const char find_sql[] =
 	"SELECT c.bot_id, tp.admin_chat_id, tp.thread_id,"
-	" (SELECT email FROM accounts WHERE id = $3)"
+	" (SELECT email FROM accounts WHERE id = $3), b.settings"
 	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" WHERE c.id = $1 AND c.tenant_id = $2";
 
@@ -193,8 +193,6 @@ static bool check(struct gw_req *r, const struct tgm_mp_part *parts, int n, int6
 static char *topic_params(const struct upload *up, PGresult *res)
 {
 	const struct tgm_mp_part *cap = find(up->parts, up->n, "caption");
-	const char *agent = PQgetisnull(res, 0, 3) ? tgm_text("inbox_api_agent", NULL)
-						   : PQgetvalue(res, 0, 3);
 	char text[CAPTION_MAX + 1], *caption = cap ? tgm_xstrndup(cap->data, cap->len) : NULL;
 	int64_t thread = 0;
 
@@ -203,9 +201,8 @@ static char *topic_params(const struct upload *up, PGresult *res)
 		return NULL;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 2), &thread);
-	tgm_text_fill(text, sizeof(text), tgm_text(caption ? "inbox_reply_topic"
-						       : "inbox_file_topic", NULL),
-		      (const char *const[]){ "agent", agent, "text", caption, NULL });
+	gw_topiccopy(text, sizeof(text), PQgetvalue(res, 0, 4),
+		     PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3), caption);
 	free(caption);
 	return more_params(text, strlen(text), 0, thread);
 }

@@ -29,6 +29,7 @@
 	" 'source', CASE WHEN m.metadata ? 'bridge' THEN 'topic' ELSE m.metadata->>'source' END," \
 	" 'account_id', (m.metadata->>'account')::bigint," \
 	" 'account_email', " EMAIL_OF("(m.metadata->>'account')::bigint") "," \
+	" 'autoreply', (m.metadata->>'autoreply')::bigint," \
 	" 'at', m.created_at, 'sent_at', m.sent_at)"
 
 /* $3: "<microseconds since 1970>.<source>.<id>" of the page before (NULL: from the top) */

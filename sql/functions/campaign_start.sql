@@ -12,7 +12,9 @@
 -- draft); no row when the tenant has no such campaign. p_reason goes into the ledger.
 CREATE OR REPLACE FUNCTION campaign_start(p_campaign bigint, p_tenant bigint, p_reason text)
 RETURNS TABLE (state text, recipients integer, started boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET work_mem = '64MB' /* the audience's sort and the new chats' in memory, not on disk */
+AS $$
 DECLARE
     c campaigns%ROWTYPE;
     n integer;

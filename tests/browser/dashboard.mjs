@@ -46,6 +46,17 @@ async function shot(page, name) {
   await page.screenshot({ path: join(cfg.shots, `${scenario}-${name}.png`), fullPage: true });
 }
 
+// region - a screenshot of the page from `above` px over the top of `from` to the bottom
+// of `to`, the page's width, once no toast covers it (shots/<scenario>-<name>.png)
+async function region(page, from, to, name, above) {
+  await page.waitForFunction(() => !document.getElementById("toast").textContent, null, { timeout: 10000 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const a = await page.locator(from).boundingBox(), b = await page.locator(to).boundingBox();
+  const y = Math.max(0, a.y - above);
+  await page.screenshot({ path: join(cfg.shots, `${scenario}-${name}.png`), fullPage: true,
+    clip: { x: 0, y, width: page.viewportSize().width, height: b.y + b.height + 16 - y } });
+}
+
 async function login(page) {
   await page.goto(cfg.base + "/");
   await page.locator("#email").fill(cfg.email);
@@ -377,6 +388,126 @@ const scenarios = {
       state: await page.locator("#c-state").inputValue(),
       found: await page.locator("#conv-list li[data-id]").count(),
       imgs: await page.locator("main img").count(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      ...problems,
+    };
+  },
+
+  // the sandbox (test_sandbox_walk.py), an agent's turn: a tag made on the page; a
+  // user writes at the sandbox Telegram and the conversation appears without a reload;
+  // the agent opens it, replies (sent, live), tags it, adds a note and closes it
+  async "sandbox-agent"(page, context, problems) {
+    await login(page);
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.locator("#nav a[href='#/inbox']").click();
+    await page.locator("#conv-list li").first().waitFor();
+    await page.locator("details:has(#tag-form) summary").click();
+    await page.locator("#tag-name").fill(cfg.tag);
+    await page.locator("#tag-form button[type=submit]").click();
+    await page.locator("#toast", { hasText: "Tag made" }).waitFor();
+    const before = await page.locator("#conv-list li[data-id]").count();
+    const said = await (await fetch(`${cfg.tg}/sandbox/say`, { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user_id: cfg.user, text: cfg.text, wait: 1 }) })).json();
+    const conv = page.locator("#conv-list li[data-id]", { hasText: cfg.text });
+    await conv.waitFor({ timeout: 30000 }); // live: no reload, no click
+    const listed = await conv.innerText();
+    await conv.locator("button.conv").click();
+    const inbound = page.locator("#timeline li.in .msg-text", { hasText: cfg.text });
+    await inbound.waitFor();
+    const shownText = await inbound.textContent();
+    await page.locator("#reply-text").fill(cfg.reply);
+    await page.locator("#reply-form button[type=submit]").click();
+    const out = page.locator("#timeline li.out", { hasText: cfg.reply });
+    await out.waitFor();
+    const firstStatus = await out.locator(".status").getAttribute("data-status");
+    await out.locator(".status[data-status='sent']").waitFor({ timeout: 30000 });
+    const got = await (await fetch(`${cfg.tg}/sandbox/chat/${cfg.user}?wait_for=${encodeURIComponent(cfg.reply)}`)).json();
+    await page.locator("#c-tag").selectOption({ label: cfg.tag });
+    await page.locator("#conv-detail .tag", { hasText: cfg.tag }).waitFor();
+    await page.locator("#note-text").fill(cfg.note);
+    await page.locator("#note-form button[type=submit]").click();
+    await page.locator("#timeline li.note", { hasText: cfg.note }).waitFor();
+    await page.locator("#c-state").selectOption("closed");
+    await page.locator("#timeline li.event", { hasText: "set it closed" }).waitFor();
+    await page.locator("#conv-list li[data-id]", { hasText: "closed" }).waitFor();
+    await shot(page, "inbox");
+    await page.locator("details:has(#tag-form) summary").click(); // closed again, for
+    await region(page, "div.inbox", "#timeline", "conversation", 8); // docs/dashboard-inbox.png
+    return {
+      before, said, listed, shownText, firstStatus, received: got.map((m) => m.text),
+      timeline: await page.locator("#timeline li").evaluateAll((els) => els.map((e) => e.className.replace("item ", "") + ": " + e.querySelector(".msg-text, em").textContent)),
+      tags: await page.locator("#conv-detail .tag").allTextContents(),
+      state: await page.locator("#c-state").inputValue(),
+      noReload: await page.evaluate(() => window.__noReload === true),
+      ...problems,
+    };
+  },
+
+  // the sandbox, the owner's turn: the printed password changed at the first login; the
+  // Overview live; a keyword auto-reply made on the Bots page answers a user at the
+  // sandbox Telegram and shows in the conversation; a campaign to the bot's users made,
+  // previewed, started, followed to done, and its report downloaded
+  async "sandbox-owner"(page, context, problems) {
+    await page.goto(cfg.base + "/");
+    await page.locator("#email").fill(cfg.email);
+    await page.locator("#password").fill(cfg.password);
+    await page.locator("#password").press("Enter");
+    await page.locator("#password-form").waitFor();
+    await page.locator("#pw-current").fill(cfg.password);
+    await page.locator("#pw-new").fill(cfg.fresh);
+    await page.locator("#pw-new").press("Enter");
+    await page.locator("h1", { hasText: "Overview" }).waitFor();
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.locator("#h-daemons + div table").waitFor(); // heartbeats, live
+    const bots = await page.locator("table.bots tbody tr").allInnerTexts();
+    const daemons = await page.locator("#h-daemons + div table tbody tr td:first-child").allTextContents();
+    await shot(page, "overview");
+
+    await page.locator("#nav a[href='#/bots']").click();
+    await page.locator("#bot-list tbody tr").first().locator("button", { hasText: "Auto-replies" }).click();
+    await page.locator("#ar-form").waitFor();
+    await page.locator("#ar-kind").selectOption("keyword");
+    await page.locator("#ar-match").selectOption("contains");
+    await page.locator("#ar-pattern").fill(cfg.keyword);
+    await page.locator("#ar-text").fill(cfg.answer);
+    await page.locator("#ar-form button[type=submit]").click();
+    await page.locator("#ar-list tbody tr", { hasText: cfg.keyword }).waitFor();
+    const rules = await page.locator("#ar-list tbody tr").allInnerTexts();
+    await shot(page, "autoreplies");
+    const asked = await (await fetch(`${cfg.tg}/sandbox/say`, { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user_id: cfg.asker, text: cfg.question }) })).json();
+
+    await page.locator("#nav a[href='#/inbox']").click();
+    const conv = page.locator("#conv-list li[data-id]", { hasText: cfg.question });
+    await conv.waitFor({ timeout: 30000 });
+    await conv.locator("button.conv").click();
+    const fired = page.locator("#timeline li.out[data-autoreply]");
+    await fired.locator(".status[data-status='sent']").waitFor({ timeout: 30000 });
+    const firing = await fired.innerText();
+
+    await page.locator("#nav a[href='#/campaigns']").click();
+    await page.locator("#campaign-form").waitFor();
+    await page.locator(`input[name=c-bot][value='${cfg.bot}']`).check();
+    await page.locator("#c-name").fill(cfg.campaign);
+    await page.locator("#c-text").fill(cfg.broadcast);
+    await page.locator("#campaign-form button[type=submit]").click();
+    await page.locator("#cp-state[data-state=draft]").waitFor();
+    await page.locator("#cp-preview-btn").click();
+    await page.locator("#cp-count").waitFor();
+    const previewed = Number(await page.locator("#cp-count").getAttribute("data-n"));
+    await page.locator("button[data-action=start]").click();
+    await page.locator("#cp-state[data-state=done]").waitFor({ timeout: 60000 });
+    const counts = Object.fromEntries(await page.locator("#cp-counts dd").evaluateAll((els) => els.map((e) => [e.dataset.count, Number(e.textContent)])));
+    await shot(page, "campaign");
+    await region(page, "#campaign-list", "#cp-report", "report", 48); // docs/dashboard-campaign.png
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#cp-report").click()]);
+    const report = readFileSync(await download.path(), "utf8");
+    return {
+      bots, daemons, rules, asked, firing, previewed, counts, report,
+      reportName: download.suggestedFilename(),
+      listed: await page.locator("#campaign-list tbody tr").allInnerTexts(),
       noReload: await page.evaluate(() => window.__noReload === true),
       ...problems,
     };

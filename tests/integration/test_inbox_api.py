@@ -291,8 +291,9 @@ def test_another_tenants_ids_are_404_and_its_data_unseen(w):
 
 
 def test_search_gives_the_same_rows_for_common_and_rare_words(w):
-    """Past a thousand conversations, a search checks the newest ones one by one and
-    falls back to the indexes when they hold too few matches: both ways page alike."""
+    """Past a thousand conversations, a search checks the newest ones one by one (250,
+    then 1,000 when those held a quarter of a page) and falls back to the indexes when
+    they hold too few matches: all ways page alike."""
     api = w.key()
     bot = w.new_bot()
     w.query("INSERT INTO conversations (tenant_id, bot_id, chat_id, last_activity_at)"
@@ -301,6 +302,7 @@ def test_search_gives_the_same_rows_for_common_and_rare_words(w):
     w.query("INSERT INTO conversation_items (conversation_id, tenant_id, kind, text)"
             " SELECT id, tenant_id, 'message', 'common words here'"
             " || CASE WHEN chat_id % 300 = 7 THEN ' rarething' ELSE '' END"
+            " || CASE WHEN chat_id % 10 = 3 THEN ' medthing' ELSE '' END"
             " FROM conversations")
 
     def chats(q, limit):
@@ -315,6 +317,7 @@ def test_search_gives_the_same_rows_for_common_and_rare_words(w):
                 return out
     assert chats("rarething", 2) == [7, 307, 607, 907, 1207]   # the indexes
     assert chats("arethin", 50) == [7, 307, 607, 907, 1207]    # a part of a word
+    assert chats("medthing", 50) == list(range(3, 1501, 10))   # the long walk
     common = chats("common words", 200)                        # one by one
     assert common == list(range(1, 1501))
 

@@ -134,6 +134,34 @@ def test_a_file_reply_goes_into_the_topic_marked_with_the_agent(w):
         "sendDocument", "sendPhoto"]
 
 
+def test_the_topic_copy_speaks_the_bot_language_and_its_own_texts(w):
+    """The copy of an agent's reply in the user's topic is said as webhookd says
+    everything else there: in the bot's language, the bot's own texts first."""
+    api = w.key()
+    bot = w.new_bot(admin_chat_id=ADMIN)
+    w.query("UPDATE bots SET settings = settings || '{\"language\": \"ru\", \"texts\":"
+            " {\"ru\": {\"inbox_api_agent\": \"\u0411\u043e\u0442\"}}}' WHERE id = %s",
+            (bot.id,))
+    w.senderd()
+    w.say(bot, "hello?")
+    cid = w.conv(api, bot)["id"]
+    assert api.post(f"/v1/conversations/{cid}/messages", {"text": "<i>hi</i>"}).status_code \
+        == 202
+    r = upload(api, cid, {"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+    assert r.status_code == 202, r.text
+    texts = wait_for(lambda: [c.params.get("text") for c in
+                              w.tg.calls(token=bot.token, method="sendMessage")
+                              if int(c.params["chat_id"]) == ADMIN
+                              and "\u0432\u0445\u043e\u0434\u044f\u0449\u0438\u0435"
+                              in c.params.get("text", "")], 20, what="the copy in Russian")
+    assert texts == ["\U0001F4AC \u0411\u043e\u0442 (\u0432\u0445\u043e\u0434\u044f"
+                     "\u0449\u0438\u0435):\n<i>hi</i>"]
+    doc = wait_for(lambda: [c for c in w.tg.calls(token=bot.token, method="sendDocument")
+                            if int(c.params["chat_id"]) == ADMIN], 20, what="the file copy")
+    assert doc[0].params["caption"] == ("\U0001F4AC \u0411\u043e\u0442 (\u0432\u0445"
+                                        "\u043e\u0434\u044f\u0449\u0438\u0435)")
+
+
 def test_closing_and_reopening_in_the_topic_are_timeline_events(w):
     api = w.key()
     bot = w.new_bot(admin_chat_id=ADMIN)

@@ -9,6 +9,7 @@ user 42's /start gets the bot's reply, the message's history shows it sent, user
 (the bot says so, and /balance shows them), and user 1, the bot's owner in Telegram, gets
 its list of admins from /admins. Then SIGTERM stops it all and run.sh exits 0.
 """
+import contextlib
 import json
 import os
 import re
@@ -64,10 +65,10 @@ def paste(command):
     return r.stdout
 
 
-def test_sandbox_banner_lines_work():
-    # not pytest's tmp_path: another pytest starting on this machine chmods its parent to
-    # 0700, which takes back the postgres user's pass through (pg.sh's ACL)
-    tmp_path = short_tmpdir("tgm-sandbox-")
+@contextlib.contextmanager
+def running_sandbox(tmp_path):
+    """scripts/run.sh with TGM_SANDBOX=1 in tmp_path (var/ and run.log there): yields its
+    banner and gatewayd's port once printed; then SIGTERM, and run.sh must exit 0."""
     for program, package in (("node", "nodejs"), ("curl", "curl")):
         if shutil.which(program) is None:
             pytest.fail(f"{program} is missing: apt-get install {package}", pytrace=False)
@@ -80,7 +81,25 @@ def test_sandbox_banner_lines_work():
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        banner = wait_banner(log, proc)
+        yield wait_banner(log, proc), port
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            rc = proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            pytest.fail(f"run.sh did not stop within {STOP_TIMEOUT} s:\n{log.read_text()}")
+    assert rc == 0, f"run.sh exited {rc}:\n{log.read_text()}"
+    assert "run.sh: stopped" in log.read_text()
+
+
+def test_sandbox_banner_lines_work():
+    # not pytest's tmp_path: another pytest starting on this machine chmods its parent to
+    # 0700, which takes back the postgres user's pass through (pg.sh's ACL)
+    tmp_path = short_tmpdir("tgm-sandbox-")
+    with running_sandbox(tmp_path) as (banner, port):
         lines = [line.split("$ ", 1)[1] for line in banner.splitlines()
                  if line.lstrip().startswith("$ curl")]
         assert len(lines) == 6, f"the banner should show six curl lines:\n{banner}"
@@ -133,15 +152,4 @@ def test_sandbox_banner_lines_work():
                           headers={"Origin": api}, timeout=10)
         assert r.status_code in (200, 201), r.text
         assert "HttpOnly" in r.headers.get("Set-Cookie", ""), r.headers
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            rc = proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-            pytest.fail(f"run.sh did not stop within {STOP_TIMEOUT} s:\n{log.read_text()}")
-    assert rc == 0, f"run.sh exited {rc}:\n{log.read_text()}"
-    assert "run.sh: stopped" in log.read_text()
     shutil.rmtree(tmp_path, ignore_errors=True)
