@@ -136,6 +136,8 @@ bench_sd_far() {
 bench_sd_pacing_round() {
 	local r=$1 case=$2 urlf="$work/pacing-$1-$2.url" limit=30 n1 n2 pp ids=() t i cid
 	local tokens=() users=${TGM_BENCH_PACING_USERS:-2500} settings=""
+	kill "$sd_pid" 2>/dev/null || true # the last one stays for the next section to stop
+	wait "$sd_pid" 2>/dev/null || true
 	if [ "$case" = campaign ]; then
 		limit=100 n1=$users n2=$users settings=',"settings":{"per_second":100}'
 	else
@@ -177,7 +179,6 @@ bench_sd_pacing_round() {
 		2>"$work/senderd-pacing-$r-$case.log" & sd_pid=$!
 	pids+=($sd_pid)
 	wait "$pp"
-	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
 }
 
 # bench_sd_pacing - what a lane keeps of Telegram's limits against the strict fake of the
@@ -187,7 +188,6 @@ bench_sd_pacing_round() {
 # 100/s each, no delay. Zero 429s in each; the rates' medians and ranges.
 bench_sd_pacing() {
 	local rounds=${TGM_BENCH_ROUNDS:-3} r c out="$work/pacing"
-	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
 	echo
 	echo "== pacing against the strict fake, $rounds rounds: a bot at 30/s over 40 chats and a" \
 		"chat at 1/s, 100 ms round trip (steady) or 50-250 ms each way (jittery); a campaign" \
