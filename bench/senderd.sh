@@ -128,6 +128,20 @@ bench_sd_far() {
 		|| ' msg/s between the first and the last send (ideal about 3000)'
 		FROM messages WHERE id > $first AND status = 'sent'"
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "all sent %.1f s after senderd started\n", b - a }'
+	# where the time goes, per bot, from senderd's start: its first claim (the lease round,
+	# the bot's load and recovery before it), its first and last recorded send
+	sd_q "WITH b AS (SELECT m.bot_id,
+		  min(e.at) FILTER (WHERE e.status = 'sending') AS claim,
+		  min(m.sent_at) AS first, max(m.sent_at) AS last
+		FROM messages m JOIN message_events e ON e.message_id = m.id
+		WHERE m.id > $first GROUP BY m.bot_id),
+		s AS (SELECT extract(epoch FROM claim) - $t0 AS claim, extract(epoch FROM first) - $t0
+		  AS first, extract(epoch FROM last) - $t0 AS last FROM b)
+		SELECT 'per bot, s after senderd started: first claim ' || round(min(claim)::numeric, 2)
+		|| '-' || round(max(claim)::numeric, 2) || ' (median ' || round(percentile_cont(0.5)
+		WITHIN GROUP (ORDER BY claim)::numeric, 2) || '); first send recorded ' ||
+		round(min(first)::numeric, 2) || '-' || round(max(first)::numeric, 2) || '; last '
+		|| round(min(last)::numeric, 2) || '-' || round(max(last)::numeric, 2) FROM s"
 }
 
 # bench_sd_pacing_round R CASE - one round of a pacing case (bench/pacing.py says

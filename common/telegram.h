@@ -11,6 +11,7 @@
 #define TGM_TELEGRAM_H
 
 #include "common/httpc.h"
+#include "common/tganswer.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,7 +27,9 @@ struct tgm_tg_result {
 	const char *description;    /* Telegram's description or the transport error; borrowed */
 	int retry_after;            /* parameters.retry_after, else Retry-After header, else -1 */
 	int64_t migrate_to_chat_id; /* parameters.migrate_to_chat_id, else 0 */
-	yajl_val result;            /* "result" when ok; borrowed */
+	yajl_val result;            /* "result" when ok (NULL from tgm_tg_send); borrowed */
+	int64_t message_id;         /* when ok: result.message_id, or result itself when an
+				     * integer; else 0 */
 	const char *raw;            /* the body text; borrowed (as sent by the server) */
 	bool transport_error;       /* no usable answer */
 	bool ambiguous;             /* transport error after the request was sent */
@@ -48,11 +51,20 @@ void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, co
 void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *token,
 		      const char *method, const char *type, const char *body, size_t len,
 		      int timeout_ms, tgm_tg_cb cb, void *arg);
+/*
+ * tgm_tg_send - tgm_tg_call_body for a caller that needs no more of the answer than a
+ * send does (senderd): it is read without a tree (tganswer.c), so result is NULL and
+ * message_id holds what there is of it. type NULL is application/json.
+ */
+void tgm_tg_send(struct tgm_httpc *c, const char *api_url, const char *token,
+		 const char *method, const char *type, const char *body, size_t len,
+		 int timeout_ms, tgm_tg_cb cb, void *arg);
 
 /* tgm_tg_answer - one HTTP answer read into a result, with what the result borrows */
 struct tgm_tg_answer {
 	struct tgm_tg_result r;
 	yajl_val root;   /* the parsed body, or NULL */
+	struct tgm_tganswer lean; /* the body read without a tree (tgm_tg_answer_lean) */
 	char *desc;      /* the description with the token scrubbed, or NULL */
 	char why[256];   /* the reason when the body is not a Bot API answer */
 };
@@ -62,6 +74,9 @@ struct tgm_tg_answer {
  * must not move until tgm_tg_answer_free): what tgm_tg_call's callback receives.
  */
 void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
+			const char *token);
+/* tgm_tg_answer_lean - the same read without a tree: what tgm_tg_send's callback gets */
+void tgm_tg_answer_lean(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
 			const char *token);
 void tgm_tg_answer_free(struct tgm_tg_answer *a);
 

@@ -20,7 +20,6 @@
 #include "senderd/upload.h"
 #include "common/log.h"
 #include "common/buf.h"
-#include "common/json.h"
 #include "common/telegram.h"
 #include "common/util.h"
 
@@ -156,15 +155,11 @@ static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result *r)
 {
 	char why[400];
-	int64_t tg_id = 0;
 
 	describe(r, why, sizeof(why));
 	switch (tgm_tg_classify(r)) {
 	case TGM_TG_OK:
-		if (!tgm_json_get_int(r->result, "message_id", &tg_id) && r->result &&
-		    YAJL_IS_INTEGER(r->result))
-			tg_id = YAJL_GET_INTEGER(r->result);
-		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_SENT, NULL, tg_id, 0);
+		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_SENT, NULL, r->message_id, 0);
 		l->sd->sent++;
 		break;
 	case TGM_TG_FLOOD:
@@ -233,7 +228,7 @@ void deliver_send(struct lane *l, struct pending *p)
 	if (p->files)
 		upload_send(l, p, body, on_answer, d);
 	else
-		tgm_tg_call(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, body,
+		tgm_tg_send(l->sd->httpc, cfg->telegram.api_url, l->token, p->method, NULL, body,
 			    strlen(body), cfg->telegram.timeout * 1000, on_answer, d);
 	free(paid);
 }

@@ -123,8 +123,8 @@ static void on_files(PGresult *res, const char *err, void *arg)
 		add_fields(&b, boundary, u->params);
 		add_files(&b, boundary, res);
 		tgm_buf_printf(&b, "--%s--\r\n", boundary);
-		tgm_tg_call_body(l->sd->httpc, cfg->telegram.api_url, l->token, u->method, type,
-				 b.p, b.len, cfg->telegram.timeout * 1000, u->cb, u->arg);
+		tgm_tg_send(l->sd->httpc, cfg->telegram.api_url, l->token, u->method, type, b.p,
+			    b.len, cfg->telegram.timeout * 1000, u->cb, u->arg);
 		tgm_buf_free(&b);
 	}
 	free(u->params);
