@@ -65,7 +65,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tools/%)
 
-.PHONY: all run check check-deps unit integration bench install lint clean deps tools man \
+.PHONY: all run check check-deps unit integration bench install lint format clean deps tools man \
 	fuzz fuzz-smoke fuzz-need fuzz-build
 .SUFFIXES:
 .SECONDARY:
@@ -195,6 +195,16 @@ build/obj/bench/curl_loop: bench/curl_loop.c
 
 lint:
 	@sh scripts/lint.sh
+
+# format lays out every C file as .clang-format says (make lint checks it); scripts/fence.py
+# first fences the hand-laid string constants clang-format would re-align
+FORMAT_SRC = $(shell find common gatewayd senderd webhookd billingd tgmctl tests/unit \
+	       tests/tools tests/fuzz bench -name '*.[ch]' | sort)
+format:
+	@command -v clang-format >/dev/null || \
+	  { echo "make format: clang-format is missing (Debian package clang-format)"; exit 1; }
+	@$(PYTHON) scripts/fence.py $(FORMAT_SRC)
+	@clang-format -i $(FORMAT_SRC)
 
 # libFuzzer targets (tests/fuzz/*.c, docs/fuzzing.md): each built with clang, libFuzzer,
 # ASan and UBSan into build/fuzz/, linked against the parsers it feeds, and run over its

@@ -7,7 +7,7 @@
 #          (`make run SANDBOX=1`)
 #   test   run + what `make check` and `make bench` use (pytest and friends, wrk,
 #          systemd-analyze, Chromium for the dashboard tests, Node.js for the fakes,
-#          clang and libFuzzer for tests/fuzz)
+#          clang and libFuzzer for tests/fuzz, clang-format for make lint)
 #
 # Silent when nothing is missing. Otherwise it says what it installs and why, then runs
 # `apt-get update` and `apt-get install -y --no-install-recommends` as root, or through
@@ -112,6 +112,7 @@ if [ "$set_name" = test ]; then
     need fonts-dejavu-core "a font, so the dashboard's screenshots show text"
     need groff-base       "renders the man pages in tests/integration/test_docs.py"
     need pgbouncer        "tgm behind PgBouncer in transaction mode (test_pgbouncer.py)"
+    need clang-format     "make lint checks the C layout against .clang-format (make format)"
     # gcc's sanitizer runtimes (libasan8, libubsan1, liblsan0) come with build-essential;
     # clang's (also for `make check SANITIZE=1 CC=clang`) come with libclang-rt-14-dev,
     # which on Debian 12 holds libFuzzer too (libfuzzer-14-dev is only the standalone

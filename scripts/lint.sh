@@ -1,9 +1,9 @@
 #!/bin/sh
 # lint.sh - a checksrc-style pass over the C sources: banned functions, a first
-# comment in every file, no line over 100 columns, database connections only through
-# common/dbconn.h, a `name - what` comment above every static function
-# (scripts/comments.py); then docs/openapi.yaml through @redocly/cli lint (errors fail,
-# warnings are shown).
+# comment in every file, no line over 100 characters, the layout of .clang-format
+# (`make format` applies it), database connections only through common/dbconn.h, a
+# `name - what` comment above every static function (scripts/comments.py); then
+# docs/openapi.yaml through @redocly/cli lint (errors fail, warnings are shown).
 set -u
 status=0
 files=$(find common gatewayd senderd webhookd billingd tgmctl tests/unit tests/tools tests/fuzz bench -name '*.[ch]' | sort)
@@ -18,9 +18,30 @@ if grep -nE '\b(tgm_pg_new|tgm_db_connect)\(' $direct; then
 fi
 for f in $files; do
 	head -1 "$f" | grep -q '^/\*' || { echo "lint: $f: must open with a comment saying its job"; status=1; }
-	awk -v f="$f" 'length($0) > 100 { print "lint: " f ":" NR ": line over 100 columns"; bad=1 } END { exit bad }' \
-		"$f" || status=1
 done
+# characters, not bytes: clang-format counts a Cyrillic letter as one column
+python3 -c '
+import sys
+bad = 0
+for f in sys.argv[1:]:
+    for n, line in enumerate(open(f, encoding="utf-8").read().split("\n"), 1):
+        if len(line) > 100:
+            print("lint: %s:%d: line over 100 columns" % (f, n))
+            bad = 1
+sys.exit(bad)' $files || status=1
+# the layout is .clang-format's (clang-format 14); make format rewrites the files to it
+if ! command -v clang-format >/dev/null 2>&1; then
+	echo "lint: clang-format is missing: the Debian package clang-format (sh scripts/deps.sh test)"
+	status=1
+else
+	unformatted=$(clang-format --dry-run $files 2>&1 |
+		sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: warning: code should be clang-formatted.*/\1/p' | uniq)
+	if [ -n "$unformatted" ]; then
+		echo "$unformatted" | sed 's/^/lint: not laid out as .clang-format says: /'
+		echo "lint: run make format"
+		status=1
+	fi
+fi
 # every static function has a `name - what` comment above it
 python3 scripts/comments.py $(find common gatewayd senderd webhookd billingd tgmctl -name '*.[ch]' | sort) ||
 	{ echo "lint: say above each static function what it does (/* name - what */)"; status=1; }
