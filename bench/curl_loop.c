@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 			done += msg->data.result == CURLE_OK;
 			curl_multi_remove_handle(m, h);
 			if (now() < end)
-				curl_multi_add_handle(m, h); /* again, on the kept-alive connection */
+				curl_multi_add_handle(m,
+						      h); /* again, on the kept-alive connection */
 			else
 				curl_easy_cleanup(h);
 		}
@@ -83,8 +84,10 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	printf("CURL requests=%ld seconds=%.2f rps=%.0f cpu_us=%.0f\n", done, now() - start,
 	       done / (now() - start),
-	       done ? ((ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-		       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / done : 0.0);
+	       done ? ((ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
+		       ru.ru_stime.tv_usec) /
+			       done
+		    : 0.0);
 	curl_multi_cleanup(m);
 	curl_slist_free_all(headers);
 	curl_global_cleanup();

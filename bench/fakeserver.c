@@ -18,10 +18,12 @@
 #include <string.h>
 
 static const char accepted[] = "{\"id\":1,\"status\":\"queued\",\"bot_id\":1}";
+/* clang-format off */
 static const char telegram[] =
 	"{\"ok\":true,\"result\":{\"message_id\":1,\"date\":1,"
 	"\"chat\":{\"id\":1,\"type\":\"private\"},\"id\":1,\"is_bot\":true,"
 	"\"first_name\":\"bench\",\"username\":\"bench_bot\"}}";
+/* clang-format on */
 
 static struct event_base *base;
 static struct timeval delay;
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
 	if (argc < 2 ||
 	    evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)strtol(argv[1], NULL, 10))) {
 		fprintf(stderr, "usage: fakeserver PORT [202|telegram] [DELAY_MS]"
-			" (the port must be free)\n");
+				" (the port must be free)\n");
 		return 1;
 	}
 	event_add(term, NULL);

@@ -10,9 +10,9 @@
 
 /* bd_autorecharge - what /autorecharge asks for */
 struct bd_autorecharge {
-	bool on;               /* false: off */
-	int64_t credits;       /* on: the package bought (its credits) */
-	int64_t below;         /* on: bought when the balance falls under this (> 0) */
+	bool on;         /* false: off */
+	int64_t credits; /* on: the package bought (its credits) */
+	int64_t below;   /* on: bought when the balance falls under this (> 0) */
 };
 
 /*

@@ -32,14 +32,14 @@ struct billingd {
 	struct tgm_bus *status;   /* SUB: message transitions from senderd */
 	struct tgm_httpc *http;   /* Stripe and Telegram */
 	struct event *ev_sweep;
-	bool running;             /* a step is in flight */
-	bool again;               /* work was announced meanwhile */
-	bool fast_running;        /* the pre-checkout lane has a step in flight */
-	int tg_lanes;             /* Telegram update lanes running */
-	bool tg_again;            /* updates were announced while lanes ran */
-	int inflight;             /* HTTP calls in flight */
-	bool notice_running;      /* the outbox loop has a notice in hand */
-	bool notice_again;        /* notices were recorded meanwhile */
+	bool running;                /* a step is in flight */
+	bool again;                  /* work was announced meanwhile */
+	bool fast_running;           /* the pre-checkout lane has a step in flight */
+	int tg_lanes;                /* Telegram update lanes running */
+	bool tg_again;               /* updates were announced while lanes ran */
+	int inflight;                /* HTTP calls in flight */
+	bool notice_running;         /* the outbox loop has a notice in hand */
+	bool notice_again;           /* notices were recorded meanwhile */
 	struct tgm_metrics *metrics; /* [billingd] metrics_listen, or NULL */
 };
 
@@ -48,16 +48,16 @@ struct bd_job {
 	struct billingd *bd;
 	int64_t seq, bot_id, tg_id, user_id;
 	int attempts;
-	yajl_val update;          /* the stored Update */
-	yajl_val settings;        /* the bot's settings */
-	char *token_sealed;       /* bots.token_sealed */
-	char *username;           /* the bot's username */
+	yajl_val update;    /* the stored Update */
+	yajl_val settings;  /* the bot's settings */
+	char *token_sealed; /* bots.token_sealed */
+	char *username;     /* the bot's username */
 	/* checkout.c: the product being bought */
 	int64_t product_id, price;
 	char *currency, *label, *stripe_price, *customer, *first_name;
 	bool stars;
-	bool portal;              /* /billing rather than a purchase */
-	bool fast;                /* taken by the pre-checkout loop */
+	bool portal; /* /billing rather than a purchase */
+	bool fast;   /* taken by the pre-checkout loop */
 };
 
 /* metrics.c */

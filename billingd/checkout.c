@@ -27,9 +27,11 @@ static const char product_sql[] =
 	" FROM bd_product($1, $3) p"
 	" LEFT JOIN stripe_customers s ON s.bot_id = $1 AND s.user_id = $2";
 
+/* clang-format off */
 static const char customer_sql[] =
 	"SELECT coalesce((SELECT customer_id FROM stripe_customers"
 	" WHERE bot_id = $1 AND user_id = $2), '')";
+/* clang-format on */
 
 static const char save_sql[] = "SELECT bd_customer_save($1, $2, $3)";
 
@@ -80,8 +82,8 @@ struct call {
 };
 
 /* stripe_post - POST form (freed) to Stripe for a job; cb gets a struct call */
-static void stripe_post(struct bd_job *j, const char *path, struct tgm_buf *form,
-			const char *key, tgm_stripe_cb cb, step_fn next, const char *what)
+static void stripe_post(struct bd_job *j, const char *path, struct tgm_buf *form, const char *key,
+			tgm_stripe_cb cb, step_fn next, const char *what)
 {
 	struct tgm_stripe_conf conf;
 	struct call *c = tgm_xcalloc(1, sizeof(*c));
@@ -233,8 +235,8 @@ static void create_session(struct bd_job *j)
 	char key[96];
 
 	tgm_buf_init(&f);
-	bd_checkout_form(&f, j->seq, j->bot_id, j->username, j->user_id, j->product_id,
-			 j->label, j->price, j->currency, j->stripe_price, j->customer);
+	bd_checkout_form(&f, j->seq, j->bot_id, j->username, j->user_id, j->product_id, j->label,
+			 j->price, j->currency, j->stripe_price, j->customer);
 	snprintf(key, sizeof(key), "tgm-checkout-%lld-%lld", (long long)j->bot_id,
 		 (long long)j->seq);
 	stripe_post(j, "/v1/checkout/sessions", &f, key, on_session, NULL, "checkout session");
@@ -252,8 +254,7 @@ static void on_product(PGresult *res, const char *err, void *arg)
 		return;
 	}
 	if (PQntuples(res) != 1) {
-		bd_job_say(j, "no_such_package",
-			   "no such product");
+		bd_job_say(j, "no_such_package", "no such product");
 		return;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &j->product_id);
@@ -310,8 +311,7 @@ static void create_portal(struct bd_job *j)
 	tgm_stripe_form_add(&f, "customer", j->customer);
 	tgm_stripe_form_add(&f, "return_url", url);
 	free(url);
-	snprintf(key, sizeof(key), "tgm-portal-%lld-%lld", (long long)j->bot_id,
-		 (long long)j->seq);
+	snprintf(key, sizeof(key), "tgm-portal-%lld-%lld", (long long)j->bot_id, (long long)j->seq);
 	stripe_post(j, "/v1/billing_portal/sessions", &f, key, on_portal, NULL, "portal");
 }
 

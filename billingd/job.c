@@ -133,8 +133,8 @@ void bd_job_retry(struct bd_job *j, int seconds, const char *why)
 	char seq[24], secs[16];
 	const char *params[3] = { seq, secs, why };
 
-	log_info("bot=%lld update=%lld: again in %d s: %s", (long long)j->bot_id,
-		 (long long)j->seq, seconds, why);
+	log_info("bot=%lld update=%lld: again in %d s: %s", (long long)j->bot_id, (long long)j->seq,
+		 seconds, why);
 	snprintf(seq, sizeof(seq), "%lld", (long long)j->seq);
 	snprintf(secs, sizeof(secs), "%d", seconds);
 	bd_job_sql(j, "postponing", retry_sql, 3, params);

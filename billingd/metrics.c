@@ -13,9 +13,10 @@ static void write_metrics(struct evbuffer *out, void *arg)
 
 	tgm_metrics_family(out, "tgm_billingd_stripe_calls_total", "counter",
 			   "Stripe API calls by outcome (no_answer: the call got no HTTP answer)");
-	evbuffer_add_printf(out, "tgm_billingd_stripe_calls_total{outcome=\"ok\"} %lu\n"
-				 "tgm_billingd_stripe_calls_total{outcome=\"error\"} %lu\n"
-				 "tgm_billingd_stripe_calls_total{outcome=\"no_answer\"} %lu\n",
+	evbuffer_add_printf(out,
+			    "tgm_billingd_stripe_calls_total{outcome=\"ok\"} %lu\n"
+			    "tgm_billingd_stripe_calls_total{outcome=\"error\"} %lu\n"
+			    "tgm_billingd_stripe_calls_total{outcome=\"no_answer\"} %lu\n",
 			    tgm_stripe_calls(TGM_STRIPE_OK), tgm_stripe_calls(TGM_STRIPE_ERROR),
 			    tgm_stripe_calls(TGM_STRIPE_NO_ANSWER));
 	tgm_metrics_one(out, "tgm_billingd_update_lanes", "gauge",

@@ -84,7 +84,8 @@ static void on_queued(PGresult *res, const char *err, void *arg)
 	int64_t bot = 0;
 
 	if (err)
-		log_warn("notice %lld: %s (tried again later)", (long long)b->rows[b->next].id, err);
+		log_warn("notice %lld: %s (tried again later)", (long long)b->rows[b->next].id,
+			 err);
 	else if (PQntuples(res) == 1 && tgm_parse_int64(PQgetvalue(res, 0, 0), &bot))
 		bd_bus_ring(b->bd, bot);
 	b->next++;
@@ -155,7 +156,8 @@ static void on_looked(PGresult *res, const char *err, void *arg)
 		b->rows[i].name = tgm_xstrdup(PQgetvalue(res, i, 3));
 		b->rows[i].args = tgm_xstrdup(PQgetvalue(res, i, 4));
 		b->rows[i].settings = tgm_xstrdup(PQgetvalue(res, i, 5));
-		b->rows[i].lang = PQgetisnull(res, i, 6) ? NULL : tgm_xstrdup(PQgetvalue(res, i, 6));
+		b->rows[i].lang = PQgetisnull(res, i, 6) ? NULL
+							 : tgm_xstrdup(PQgetvalue(res, i, 6));
 	}
 	queue_next(b);
 }

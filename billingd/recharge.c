@@ -34,7 +34,7 @@ struct rc {
 	struct billingd *bd;
 	void (*done)(struct billingd *bd);
 	int64_t id, bot, user, product, price, attempts;
-	char *col[12]; /* the claimed row as text */
+	char *col[12];   /* the claimed row as text */
 	const char *why; /* why it could not be charged: a catalog name, recharge_why_* */
 	char *why_args;  /* that text's {placeholders} as a JSON object, or NULL */
 };
@@ -70,8 +70,10 @@ static void rc_end(struct rc *rc)
 		const char *p[1] = { id };
 
 		snprintf(id, sizeof(id), "%lld", (long long)rc->id);
-		tgm_pg_query(bd->ctx->db, "UPDATE recharges SET claimed_until = NULL"
-			     " WHERE id = $1 AND status = 'pending'", 1, p, on_given_back, NULL);
+		tgm_pg_query(bd->ctx->db,
+			     "UPDATE recharges SET claimed_until = NULL"
+			     " WHERE id = $1 AND status = 'pending'",
+			     1, p, on_given_back, NULL);
 	}
 	rc_free(rc);
 	done(bd);
@@ -103,8 +105,7 @@ static void link(struct rc *rc, const char *session, const char *url)
 	const char *params[6] = { id, rc->why, rc->why_args, session, url, rc->col[1] };
 
 	log_info("bot=%lld user=%lld: recharge %lld: %s %s", (long long)rc->bot,
-		 (long long)rc->user, (long long)rc->id, rc->why,
-		 rc->why_args ? rc->why_args : "");
+		 (long long)rc->user, (long long)rc->id, rc->why, rc->why_args ? rc->why_args : "");
 	snprintf(id, sizeof(id), "%lld", (long long)rc->id);
 	tgm_pg_query(rc->bd->ctx->db, link_sql, 6, params, on_recorded, rc);
 }
@@ -129,8 +130,7 @@ static void on_session(const struct tgm_stripe_result *r, void *arg)
 
 /* offer_checkout - the card cannot be charged off-session (why: a catalog name, its
  * {key} filled by value when key is not NULL): a Checkout link instead */
-static void offer_checkout(struct rc *rc, const char *why, const char *key_name,
-			   const char *value)
+static void offer_checkout(struct rc *rc, const char *why, const char *key_name, const char *value)
 {
 	struct tgm_stripe_conf conf;
 	struct tgm_buf f;
@@ -151,12 +151,12 @@ static void offer_checkout(struct rc *rc, const char *why, const char *key_name,
 		return;
 	}
 	tgm_buf_init(&f);
-	bd_checkout_form(&f, 0, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9],
-			 rc->price, rc->col[5], rc->col[10], rc->col[6]);
+	bd_checkout_form(&f, 0, rc->bot, rc->col[8], rc->user, rc->product, rc->col[9], rc->price,
+			 rc->col[5], rc->col[10], rc->col[6]);
 	snprintf(key, sizeof(key), "tgm-recharge-checkout-%lld", (long long)rc->id);
 	rc->bd->inflight++;
-	tgm_stripe_call(rc->bd->http, &conf, "POST", "/v1/checkout/sessions", f.p, key,
-			on_session, rc);
+	tgm_stripe_call(rc->bd->http, &conf, "POST", "/v1/checkout/sessions", f.p, key, on_session,
+			rc);
 	tgm_buf_free(&f);
 }
 
@@ -167,7 +167,9 @@ static void declined(struct rc *rc, const struct tgm_stripe_result *r)
 		offer_checkout(rc, "recharge_why_auth", NULL, NULL);
 	else if (r->type && strcmp(r->type, "card_error") == 0)
 		offer_checkout(rc, "recharge_why_declined", "code",
-			       r->decline_code ? r->decline_code : r->code ? r->code : "declined");
+			       r->decline_code ? r->decline_code
+			       : r->code       ? r->code
+					       : "declined");
 	else
 		offer_checkout(rc, "recharge_why_failed", NULL, NULL);
 }
@@ -197,8 +199,7 @@ static void on_intent(const struct tgm_stripe_result *r, void *arg)
 		return;
 	}
 	if (r->ok)
-		offer_checkout(rc, "recharge_why_confirm", "status",
-			       status ? status : "unknown");
+		offer_checkout(rc, "recharge_why_confirm", "status", status ? status : "unknown");
 	else
 		declined(rc, r);
 }

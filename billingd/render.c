@@ -104,8 +104,8 @@ static void history_line(struct bd_say *s, yajl_val b, struct tgm_buf *out)
 	bd_say_set(line, "amount", "%s", "");
 	if (YAJL_IS_INTEGER(tgm_json_get(b, "amount"))) {
 		money(line, "money", "amount");
-		bd_say_set(line, "amount", "%s", bd_say_fill(line, "history_amount", text,
-								sizeof(text)));
+		bd_say_set(line, "amount", "%s",
+			   bd_say_fill(line, "history_amount", text, sizeof(text)));
 	}
 	tgm_buf_printf(out, "%s%s", out->len ? "\n" : "",
 		       bd_say_fill(line, "history_line", text, sizeof(text)));
@@ -279,8 +279,8 @@ static const struct {
 	{ "portal", portal },
 };
 
-char *bd_render(const char *name, yajl_val args, int64_t chat, yajl_val settings,
-		const char *lang, const char **method)
+char *bd_render(const char *name, yajl_val args, int64_t chat, yajl_val settings, const char *lang,
+		const char **method)
 {
 	struct bd_say *s;
 	char *params;

@@ -15,7 +15,7 @@
  * params as JSON text (caller frees) and *method; NULL when billingd knows no notice
  * of that name.
  */
-char *bd_render(const char *name, yajl_val args, int64_t chat, yajl_val settings,
-		const char *lang, const char **method);
+char *bd_render(const char *name, yajl_val args, int64_t chat, yajl_val settings, const char *lang,
+		const char **method);
 
 #endif

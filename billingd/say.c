@@ -109,8 +109,9 @@ void bd_say_count(struct bd_say *s, const char *key, const char *name, int64_t n
 {
 	char out[BD_SAY_VAL];
 
-	bd_say_set(s, key, "%s", tgm_text_count_bot(out, sizeof(out), s->settings, name, n,
-						     *s->lang ? s->lang : NULL));
+	bd_say_set(s, key, "%s",
+		   tgm_text_count_bot(out, sizeof(out), s->settings, name, n,
+				      *s->lang ? s->lang : NULL));
 }
 
 void bd_say_date(struct bd_say *s, const char *key, int64_t t, bool minute)
@@ -204,8 +205,7 @@ static void gen_invoice(yajl_gen g, struct bd_say *s, int64_t chat)
 
 	cut(title, sizeof(title), bd_say_get(s, "label"), TITLE_CHARS);
 	cut(description, sizeof(description), bd_say_get(s, "what"), DESCRIPTION_CHARS);
-	snprintf(payload, sizeof(payload), "tgm:%lld:%lld", (long long)s->product,
-		 (long long)chat);
+	snprintf(payload, sizeof(payload), "tgm:%lld:%lld", (long long)s->product, (long long)chat);
 	tgm_jgen_kstr(g, "title", title);
 	tgm_jgen_kstr(g, "description", description);
 	tgm_jgen_kstr(g, "payload", payload);

@@ -30,10 +30,10 @@ struct bd_say {
 	struct tgm_buf text;
 	struct bd_button *buttons;
 	int nbuttons;
-	yajl_val settings;        /* the bot's settings (its own texts), borrowed; or NULL */
-	char lang[8];             /* the language it speaks (tgm_text_lang); "" the bot's */
-	bool invoice;             /* sendInvoice in Stars rather than sendMessage */
-	int64_t product, stars;   /* the invoice's product and its price in Stars */
+	yajl_val settings;      /* the bot's settings (its own texts), borrowed; or NULL */
+	char lang[8];           /* the language it speaks (tgm_text_lang); "" the bot's */
+	bool invoice;           /* sendInvoice in Stars rather than sendMessage */
+	int64_t product, stars; /* the invoice's product and its price in Stars */
 };
 
 /* bd_say_new - a message whose {placeholders} start as the scalar members of args */

@@ -91,7 +91,8 @@ static void on_checked(PGresult *res, const char *err, void *arg)
 	char lang[TGM_TEXT_LANG];
 
 	if (err || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		log_warn("bot=%lld: pre-checkout: %s", (long long)j->bot_id, err ? err : "no query");
+		log_warn("bot=%lld: pre-checkout: %s", (long long)j->bot_id,
+			 err ? err : "no query");
 		finish(j, "failed: not a pre-checkout query");
 		return;
 	}

@@ -25,8 +25,10 @@
 #define NAME_MAX_LEN 32
 
 static const char menu_sql[] = "SELECT CASE WHEN bd_menu($1) THEN $2::bigint ELSE 0 END";
+/* clang-format off */
 static const char history_sql[] =
 	"SELECT CASE WHEN bd_history($1) THEN $2::bigint ELSE 0 END";
+/* clang-format on */
 static const char autorecharge_sql[] =
 	"SELECT CASE WHEN bd_autorecharge($1, $3, $4, $5) THEN $2::bigint ELSE 0 END";
 static const char star_paid_sql[] =

@@ -39,10 +39,12 @@ static const char stripe_step_sql[] = "SELECT event_id, outcome, bot FROM bd_str
 /* the lanes take every kind but pre-checkout queries (those have a lane of their own,
  * so that slow Stripe calls never keep one past Telegram's 10 seconds), a chat's in
  * order: /autorecharge on, then off, is off */
+/* clang-format off */
 static const char claim_sql[] = CLAIM("<> 'pre_checkout_query'",
 	" AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
 	"  AND q.chat_id = p.chat_id AND q.billing_at IS NOT NULL AND q.billing_done_at IS NULL"
 	"  AND q.kind <> 'pre_checkout_query' AND q.seq < p.seq)");
+/* clang-format on */
 static const char claim_fast_sql[] = CLAIM("= 'pre_checkout_query'", "");
 
 static void step_stripe(struct billingd *bd);

@@ -19,9 +19,11 @@
 #define T_CHOICE TGM_BOTSET_CHOICE
 #define T_TEXTS TGM_BOTSET_TEXTS
 #define MILLION 1000000
+/* clang-format off */
 #define COST(kind, def) \
 	{ "cost_" kind, T_INT, 0, MILLION, def, NULL, \
 	  "credits a user message of kind " kind " costs" }
+/* clang-format on */
 
 static const struct tgm_botset_key keys[] = {
 	{ "per_second", T_INT, 1, 1000, "30", NULL, "messages per second for the whole bot" },
@@ -34,9 +36,9 @@ static const struct tgm_botset_key keys[] = {
 	  " else polling)" },
 	{ "commands", T_STR, 0, 200, "start help balance buy billing history autorecharge", NULL,
 	  "the bot commands that are on, separated by spaces" },
-	{ "welcome", T_STR, 0, 4096, TGM_TEXT_WELCOME, NULL,
-	  "/start's text" },
-	{ "help", T_STR, 0, 4096, "", NULL, "/help's text (\"\": a list of the commands that are on)" },
+	{ "welcome", T_STR, 0, 4096, TGM_TEXT_WELCOME, NULL, "/start's text" },
+	{ "help", T_STR, 0, 4096, "", NULL,
+	  "/help's text (\"\": a list of the commands that are on)" },
 	{ "free_credits", T_INT, 0, MILLION, "0", NULL, "credits a new user gets once on /start" },
 	{ "low_balance", T_INT, 0, MILLION, "0", NULL,
 	  "warn a user whose credits fall under this (0: never)" },
@@ -193,8 +195,8 @@ static void unknown_key(const char *name, char *err, size_t errlen)
 {
 	size_t len;
 
-	snprintf(err, errlen, "settings.%.*s%s is not a setting; the settings are",
-		 shown_len(name), name, strlen(name) > KEY_SHOWN ? "..." : "");
+	snprintf(err, errlen, "settings.%.*s%s is not a setting; the settings are", shown_len(name),
+		 name, strlen(name) > KEY_SHOWN ? "..." : "");
 	for (size_t i = 0; i < NKEYS; i++) {
 		len = strlen(err);
 		snprintf(err + len, errlen - len, "%s %s", i ? "," : "", keys[i].name);

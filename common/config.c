@@ -20,7 +20,7 @@
 /* where a value came from, for error messages */
 struct cfg_origin {
 	const char *file;
-	int line; /* 0: not from a file */
+	int line;         /* 0: not from a file */
 	const char *what; /* "environment TGM_X_Y", "credential X" or NULL */
 };
 
@@ -172,9 +172,12 @@ static const char *check_string(const struct tgm_config_key *k, const char *v)
 		return valid_listen(v) ? NULL : "must be address:port";
 	case TGM_CFG_ENDPOINT:
 		return valid_endpoint(v, strlen(v)) && !strpbrk(v, " ,")
-			? NULL : "must be one tcp://, ipc:// or inproc:// endpoint";
+			       ? NULL
+			       : "must be one tcp://, ipc:// or inproc:// endpoint";
 	case TGM_CFG_ENDPOINTS:
-		return valid_endpoints(v) ? NULL : "must be a list of tcp://, ipc:// or inproc:// endpoints";
+		return valid_endpoints(v)
+			       ? NULL
+			       : "must be a list of tcp://, ipc:// or inproc:// endpoints";
 	case TGM_CFG_HEXKEY:
 		return valid_hexkey(v) ? NULL : "must be 64 hexadecimal characters";
 	case TGM_CFG_CHOICE:
@@ -182,8 +185,9 @@ static const char *check_string(const struct tgm_config_key *k, const char *v)
 	case TGM_CFG_DURATIONS: {
 		int64_t ms[TGM_CONFIG_DURATIONS_MAX];
 
-		return tgm_config_durations(v, ms, TGM_CONFIG_DURATIONS_MAX) >= 0 ? NULL
-			: "must be a list of at most 16 durations such as 5s 5m 2h 1d (each up to 7d)";
+		return tgm_config_durations(v, ms, TGM_CONFIG_DURATIONS_MAX) >= 0
+			       ? NULL
+			       : "must be a list of at most 16 durations such as 5s 5m 2h 1d (each up to 7d)";
 	}
 	default:
 		return NULL;
@@ -303,8 +307,8 @@ static bool parse_line(struct tgm_config *cfg, char *line, char *section, size_t
 	}
 	k = find_key(section, key);
 	if (k == NULL) {
-		snprintf(err, errlen, "%s:%d: unknown key \"%.60s\" in [%s]", o->file, o->line,
-			 key, section);
+		snprintf(err, errlen, "%s:%d: unknown key \"%.60s\" in [%s]", o->file, o->line, key,
+			 section);
 		return false;
 	}
 	if (!unquote(&val)) {
@@ -423,15 +427,17 @@ static bool check_retention(const struct tgm_config *cfg, const char *path, char
 	int m = cfg->retention.messages_days;
 
 	if (m > 0 && (cfg->retention.events_days == 0 || cfg->retention.events_days > m)) {
-		snprintf(err, errlen, "%s: retention.events_days (%d) must be 1 to"
-			 " retention.messages_days (%d): events go with their messages", path,
-			 cfg->retention.events_days, m);
+		snprintf(err, errlen,
+			 "%s: retention.events_days (%d) must be 1 to"
+			 " retention.messages_days (%d): events go with their messages",
+			 path, cfg->retention.events_days, m);
 		return false;
 	}
 	if (m > 0 && cfg->retention.idempotency_hours > (long)m * 24) {
-		snprintf(err, errlen, "%s: retention.idempotency_hours (%d) must be at most"
-			 " retention.messages_days (%d) x 24: a key names its message", path,
-			 cfg->retention.idempotency_hours, m);
+		snprintf(err, errlen,
+			 "%s: retention.idempotency_hours (%d) must be at most"
+			 " retention.messages_days (%d) x 24: a key names its message",
+			 path, cfg->retention.idempotency_hours, m);
 		return false;
 	}
 	return true;
@@ -488,9 +494,11 @@ void tgm_config_print_defaults(FILE *out)
 			section = k->section;
 			fprintf(out, "\n[%s]\n", section);
 		}
-		fprintf(out, "# %s%s%s\n", k->help, k->flags & TGM_CFG_RELOADABLE ? " (reload)" : "",
+		fprintf(out, "# %s%s%s\n", k->help,
+			k->flags & TGM_CFG_RELOADABLE ? " (reload)" : "",
 			k->flags & TGM_CFG_SECRET ? " (secret)" : "");
-		if (k->type == TGM_CFG_STRING || k->type == TGM_CFG_URL || k->type == TGM_CFG_HEXKEY)
+		if (k->type == TGM_CFG_STRING || k->type == TGM_CFG_URL ||
+		    k->type == TGM_CFG_HEXKEY)
 			fprintf(out, "%s = \"%s\"\n", k->key, k->def);
 		else
 			fprintf(out, "%s = %s\n", k->key, k->def);
@@ -503,8 +511,8 @@ void tgm_config_warn_unreloadable(const struct tgm_config *old, const struct tgm
 		const struct tgm_config_key *k = &tgm_config_keys[i];
 		const char *a = (const char *)old + k->offset, *b = (const char *)cur + k->offset;
 		bool changed = is_string_type(k->type)
-			? strcmp(*(char *const *)a, *(char *const *)b) != 0
-			: *(const int *)a != *(const int *)b;
+				       ? strcmp(*(char *const *)a, *(char *const *)b) != 0
+				       : *(const int *)a != *(const int *)b;
 
 		if (changed && !(k->flags & TGM_CFG_RELOADABLE))
 			log_warn("config: %s.%s changed; it takes effect after a restart",

@@ -112,12 +112,12 @@ enum tgm_config_type {
 	TGM_CFG_STRING,
 	TGM_CFG_INT,
 	TGM_CFG_LOGLEVEL,
-	TGM_CFG_URL,      /* http:// or https:// (or empty if allowed) */
-	TGM_CFG_LISTEN,   /* host:port */
-	TGM_CFG_ENDPOINT, /* one ZeroMQ endpoint: tcp:// ipc:// inproc:// */
+	TGM_CFG_URL,       /* http:// or https:// (or empty if allowed) */
+	TGM_CFG_LISTEN,    /* host:port */
+	TGM_CFG_ENDPOINT,  /* one ZeroMQ endpoint: tcp:// ipc:// inproc:// */
 	TGM_CFG_ENDPOINTS, /* a space or comma separated list of endpoints */
-	TGM_CFG_HEXKEY,   /* 64 hex characters (32 bytes) or empty */
-	TGM_CFG_CHOICE,   /* one of the words listed in the key's help, before the colon */
+	TGM_CFG_HEXKEY,    /* 64 hex characters (32 bytes) or empty */
+	TGM_CFG_CHOICE,    /* one of the words listed in the key's help, before the colon */
 	TGM_CFG_DURATIONS, /* a list of durations: 5s 5m 2h 1d (see tgm_config_durations) */
 };
 

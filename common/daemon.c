@@ -28,8 +28,8 @@
 #define HEARTBEAT_S 2
 #define FINAL_QUERY_MS 2000
 #define IDLE_CHECK_US 10000
-#define DB_WAIT_FIRST_MS 500   /* the first pause before retrying a database not reachable */
-#define DB_WAIT_MAX_MS 10000   /* the longest */
+#define DB_WAIT_FIRST_MS 500 /* the first pause before retrying a database not reachable */
+#define DB_WAIT_MAX_MS 10000 /* the longest */
 
 static const char HEARTBEAT_SQL[] =
 	"INSERT INTO daemons (name, instance, host, pid, version)"
@@ -70,26 +70,44 @@ static void usage(FILE *out, const struct tgm_daemon *d)
 static int parse_args(struct daemon_run *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "instance", required_argument, NULL, 'i' },
-		{ "check-config", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': r->config_path = optarg; break;
-		case 'v': r->verbosity++; break;
-		case 'i': r->ctx.instance = optarg; break;
-		case 'k': r->check_only = true; break;
-		case 'h': usage(stdout, r->ctx.daemon); return 1;
-		case 'V': printf("%s %s\n", r->ctx.daemon->name, tgm_version); return 1;
-		default: usage(stderr, r->ctx.daemon); return 3;
+		case 'c':
+			r->config_path = optarg;
+			break;
+		case 'v':
+			r->verbosity++;
+			break;
+		case 'i':
+			r->ctx.instance = optarg;
+			break;
+		case 'k':
+			r->check_only = true;
+			break;
+		case 'h':
+			usage(stdout, r->ctx.daemon);
+			return 1;
+		case 'V':
+			printf("%s %s\n", r->ctx.daemon->name, tgm_version);
+			return 1;
+		default:
+			usage(stderr, r->ctx.daemon);
+			return 3;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument \"%s\"\n", r->ctx.daemon->name, argv[optind]);
+		fprintf(stderr, "%s: unexpected argument \"%s\"\n", r->ctx.daemon->name,
+			argv[optind]);
 		return 3;
 	}
 	return 0;
@@ -178,7 +196,8 @@ static void heartbeat(struct daemon_run *r, bool stopped)
 	const char *p[5] = { r->ctx.daemon->name, r->ctx.instance, r->host, r->pid, tgm_version };
 
 	if (stopped)
-		tgm_pg_query(r->ctx.db, "UPDATE daemons SET stopped_at = now(), seen_at = now()"
+		tgm_pg_query(r->ctx.db,
+			     "UPDATE daemons SET stopped_at = now(), seen_at = now()"
 			     " WHERE name = $1 AND instance = $2 AND host = $3 AND pid = $4::int",
 			     4, p, on_heartbeat_done, r);
 	else
@@ -364,7 +383,8 @@ static void raise_nofile(void)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		log_warn("cannot raise the open files limit to %llu", (unsigned long long)rl.rlim_max);
+		log_warn("cannot raise the open files limit to %llu",
+			 (unsigned long long)rl.rlim_max);
 }
 
 /* prepare - everything before the loop; false with err on a start-up error */
@@ -375,15 +395,15 @@ static bool prepare(struct daemon_run *r, char *err, size_t errlen)
 	raise_nofile();
 	ctx->has_secret_key = tgm_config_secret_key(ctx->cfg, ctx->secret_key) == 0;
 	if (!ctx->has_secret_key) {
-		snprintf(err, errlen, "security.secret_key is not set: put 64 hex characters"
+		snprintf(err, errlen,
+			 "security.secret_key is not set: put 64 hex characters"
 			 " (tgmctl secret-key makes them) in the configuration or a credential");
 		return false;
 	}
 	if (!check_database(r, err, errlen))
 		return false;
 	ctx->base = event_base_new();
-	ctx->db = tgm_dbconn_async(ctx->base, ctx->cfg, ctx->daemon->name,
-				   TGM_DBCONN_SESSION);
+	ctx->db = tgm_dbconn_async(ctx->base, ctx->cfg, ctx->daemon->name, TGM_DBCONN_SESSION);
 	r->started = true; /* stop() frees whatever start() made, even a part */
 	if (ctx->daemon->start(ctx, err, errlen) != 0)
 		return false;

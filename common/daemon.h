@@ -23,16 +23,16 @@ struct tgm_daemon;
 /* tgm_ctx - what every daemon hook gets; owned by daemon.c */
 struct tgm_ctx {
 	struct event_base *base;
-	struct tgm_config *cfg;      /* current configuration; replaced on reload */
+	struct tgm_config *cfg; /* current configuration; replaced on reload */
 	const struct tgm_daemon *daemon;
-	const char *instance;        /* --instance value, "" when none */
-	struct tgm_pg *db;           /* the daemon's own asynchronous connection */
+	const char *instance; /* --instance value, "" when none */
+	struct tgm_pg *db;    /* the daemon's own asynchronous connection */
 	unsigned char secret_key[32];
 	bool has_secret_key;
 	bool stopping;
 	int64_t drain_deadline_ms;
-	struct event *ev_idle;       /* tgm_daemon_drain_when_idle's check */
-	void *app;                   /* the daemon's own state, set by start */
+	struct event *ev_idle; /* tgm_daemon_drain_when_idle's check */
+	void *app;             /* the daemon's own state, set by start */
 };
 
 struct tgm_daemon {

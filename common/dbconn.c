@@ -23,8 +23,7 @@ struct tgm_pg *tgm_dbconn_async(struct event_base *base, const struct tgm_config
 	return pg;
 }
 
-PGconn *tgm_dbconn_sync(const struct tgm_config *cfg, const char *app, char *err,
-			size_t errlen)
+PGconn *tgm_dbconn_sync(const struct tgm_config *cfg, const char *app, char *err, size_t errlen)
 {
 	return tgm_db_connect(tgm_dbconn_url(cfg, TGM_DBCONN_SESSION),
 			      cfg->database.connect_timeout, app, err, errlen);

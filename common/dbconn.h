@@ -27,7 +27,6 @@ struct tgm_pg *tgm_dbconn_async(struct event_base *base, const struct tgm_config
 				const char *app, enum tgm_dbconn_need need);
 /* tgm_dbconn_sync - a blocking session connection (start-up, migrations, tgmctl); NULL
  * with one line in err */
-PGconn *tgm_dbconn_sync(const struct tgm_config *cfg, const char *app, char *err,
-			size_t errlen);
+PGconn *tgm_dbconn_sync(const struct tgm_config *cfg, const char *app, char *err, size_t errlen);
 
 #endif

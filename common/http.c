@@ -29,7 +29,7 @@ struct tgm_http_server {
 	size_t nroutes;
 	struct route_stat *stats; /* one per route, then one for unmatched */
 	size_t max_body;
-	size_t *limits;     /* per route: its own body limit, 0: max_body */
+	size_t *limits; /* per route: its own body limit, 0: max_body */
 };
 
 /* on_complete - count an answered request under its route and status class */
@@ -79,10 +79,13 @@ const char *tgm_http_param(const struct tgm_http_params *p, const char *name)
 /* allow_header - the Allow header of a 405: the methods in the mask, comma-separated */
 static void allow_header(struct evhttp_request *req, int methods)
 {
-	static const struct { int m; const char *name; } names[] = {
-		{ EVHTTP_REQ_GET, "GET" }, { EVHTTP_REQ_HEAD, "HEAD" }, { EVHTTP_REQ_POST, "POST" },
-		{ EVHTTP_REQ_PUT, "PUT" }, { EVHTTP_REQ_PATCH, "PATCH" },
-		{ EVHTTP_REQ_DELETE, "DELETE" },
+	static const struct {
+		int m;
+		const char *name;
+	} names[] = {
+		{ EVHTTP_REQ_GET, "GET" },     { EVHTTP_REQ_HEAD, "HEAD" },
+		{ EVHTTP_REQ_POST, "POST" },   { EVHTTP_REQ_PUT, "PUT" },
+		{ EVHTTP_REQ_PATCH, "PATCH" }, { EVHTTP_REQ_DELETE, "DELETE" },
 	};
 	char allow[64] = "";
 	size_t n = 0;
@@ -185,11 +188,12 @@ struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *lis
 	evhttp_set_max_headers_size(s->http, 65536);
 	evhttp_set_timeout(s->http, 60);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-					    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-					    EVHTTP_REQ_OPTIONS);
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(s->http, route, s);
 	evhttp_set_bevcb(s->http, tgm_httperr_bufferevent, NULL);
-	s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)strtol(colon + 1, NULL, 10));
+	s->sock = evhttp_bind_socket_with_handle(s->http, host,
+						 (ev_uint16_t)strtol(colon + 1, NULL, 10));
 	if (s->sock == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen,
 			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -233,15 +237,29 @@ char *tgm_http_body(struct evhttp_request *req, size_t *len)
  * "Client Error" for 422 and 429), or NULL */
 const char *tgm_http_reason(int status)
 {
-	static const struct { int code; const char *text; } phrases[] = {
-		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
+	static const struct {
+		int code;
+		const char *text;
+	} phrases[] = {
+		{ 200, "OK" },
+		{ 201, "Created" },
+		{ 202, "Accepted" },
+		{ 204, "No Content" },
 		{ 304, "Not Modified" },
-		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
-		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
-		{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-		{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
-		{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
-		{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 409, "Conflict" },
+		{ 413, "Content Too Large" },
+		{ 415, "Unsupported Media Type" },
+		{ 422, "Unprocessable Content" },
+		{ 429, "Too Many Requests" },
+		{ 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
 	};
 	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
 		if (phrases[i].code == status)
@@ -273,8 +291,7 @@ void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g)
 	yajl_gen_free(g);
 }
 
-yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail,
-			      const char *field)
+yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail, const char *field)
 {
 	yajl_gen g = tgm_jgen_new();
 	char uri[128];
@@ -291,8 +308,8 @@ yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail,
 	return g;
 }
 
-void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
-		      const char *detail, const char *field)
+void tgm_http_problem(struct evhttp_request *req, int status, const char *type, const char *detail,
+		      const char *field)
 {
 	yajl_gen g = tgm_http_problem_doc(status, type, detail, field);
 	size_t len;
@@ -304,9 +321,10 @@ void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
 
 void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const char *prefix)
 {
-	evbuffer_add_printf(out, "# HELP %s_http_requests_total HTTP requests answered, by route"
-			    " and status class\n# TYPE %s_http_requests_total counter\n", prefix,
-			    prefix);
+	evbuffer_add_printf(out,
+			    "# HELP %s_http_requests_total HTTP requests answered, by route"
+			    " and status class\n# TYPE %s_http_requests_total counter\n",
+			    prefix, prefix);
 	for (size_t i = 0; i <= s->nroutes; i++) {
 		unsigned long count[6] = { 0 };
 		bool first = true;
@@ -321,7 +339,8 @@ void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const cha
 					count[c] += s->stats[j].count[c];
 		for (int c = 1; c < 6; c++)
 			if (count[c])
-				evbuffer_add_printf(out,
+				evbuffer_add_printf(
+					out,
 					"%s_http_requests_total{route=\"%s\",code=\"%dxx\"} %lu\n",
 					prefix, s->stats[i].pattern, c, count[c]);
 	}

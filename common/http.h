@@ -64,15 +64,14 @@ const char *tgm_http_reason(int status);
 
 /* tgm_http_problem_doc - the problem document tgm_http_problem sends, as a generator the
  * caller frees */
-yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail,
-			      const char *field);
+yajl_gen tgm_http_problem_doc(int status, const char *type, const char *detail, const char *field);
 
 /*
  * tgm_http_problem - RFC 9457 application/problem+json: type is a short stable slug
  * ("invalid_field") made into "https://tgm.dev/problems/<slug>"; field may be NULL.
  */
-void tgm_http_problem(struct evhttp_request *req, int status, const char *type,
-		      const char *detail, const char *field);
+void tgm_http_problem(struct evhttp_request *req, int status, const char *type, const char *detail,
+		      const char *field);
 
 /* request counters per route pattern and status, for /metrics */
 void tgm_http_metrics(struct tgm_http_server *s, struct evbuffer *out, const char *prefix);

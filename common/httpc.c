@@ -41,31 +41,31 @@
 
 /* xfer - one request from tgm_httpc_request until its callback has run */
 struct xfer {
-	struct xfer *next, *prev;   /* on c->xfers, or (next only) on c->failed */
+	struct xfer *next, *prev; /* on c->xfers, or (next only) on c->failed */
 	struct tgm_httpc *c;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	char *path;         /* the URL's path and query, scrubbed from error texts */
-	char *body;         /* request body (a copy) */
+	char *path;                /* the URL's path and query, scrubbed from error texts */
+	char *body;                /* request body (a copy) */
 	size_t body_len, body_off; /* body_off: bytes handed to libcurl */
-	char *buf;          /* response body */
+	char *buf;                 /* response body */
 	size_t len, cap;
 	int retry_after;
 	int64_t first_byte_ms; /* when the last response's status line came */
 	int timeout_ms;
 	struct event *ev_deadline;
 	bool too_big;
-	bool timed_out;     /* on_deadline ended it */
-	bool no_rewind;     /* on_seek refused a resend: the body had been handed over */
-	bool refused_addr;  /* on_open_socket refused a private address */
-	char refused[64];   /* that address, for the error text */
-	const char *fail;   /* set when it fails without curl */
+	bool timed_out;    /* on_deadline ended it */
+	bool no_rewind;    /* on_seek refused a resend: the body had been handed over */
+	bool refused_addr; /* on_open_socket refused a private address */
+	char refused[64];  /* that address, for the error text */
+	const char *fail;  /* set when it fails without curl */
 	tgm_httpc_cb cb;
 	void *arg;
 	const struct tgm_httpc_sink *sink; /* a stream's, else NULL */
-	bool head_told;     /* the sink has the status and headers */
-	bool full;          /* the sink asked for a pause */
-	bool paused;        /* curl holds bytes the sink refused */
+	bool head_told;                    /* the sink has the status and headers */
+	bool full;                         /* the sink asked for a pause */
+	bool paused;                       /* curl holds bytes the sink refused */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -84,9 +84,9 @@ struct tgm_httpc {
 	struct xfer *failed; /* to complete from ev_fail */
 	struct hsock *socks;
 	int inflight;
-	int depth;           /* > 0 while callbacks run */
+	int depth; /* > 0 while callbacks run */
 	bool closing;
-	bool public_only;    /* tgm_httpc_public_only: refuse non-public addresses */
+	bool public_only; /* tgm_httpc_public_only: refuse non-public addresses */
 	char *user_agent;
 	CURL *spare[SPARE_EASY]; /* easy handles of finished transfers, reset for reuse */
 	int nspare;
@@ -95,16 +95,24 @@ struct tgm_httpc {
 static bool curl_ready;
 
 /* LIST_PUSH, LIST_DROP - the doubly linked lists of transfers and sockets */
-#define LIST_PUSH(head, x) do { \
-	(x)->prev = NULL; (x)->next = (head); \
-	if (head) (head)->prev = (x); \
-	(head) = (x); \
-} while (0)
-#define LIST_DROP(head, x) do { \
-	if ((x)->prev) (x)->prev->next = (x)->next; else (head) = (x)->next; \
-	if ((x)->next) (x)->next->prev = (x)->prev; \
-	(x)->next = (x)->prev = NULL; \
-} while (0)
+#define LIST_PUSH(head, x) \
+	do { \
+		(x)->prev = NULL; \
+		(x)->next = (head); \
+		if (head) \
+			(head)->prev = (x); \
+		(head) = (x); \
+	} while (0)
+#define LIST_DROP(head, x) \
+	do { \
+		if ((x)->prev) \
+			(x)->prev->next = (x)->next; \
+		else \
+			(head) = (x)->next; \
+		if ((x)->next) \
+			(x)->next->prev = (x)->prev; \
+		(x)->next = (x)->prev = NULL; \
+	} while (0)
 
 /* easy_get - an easy handle for a new transfer: a spare one, else a new one (NULL: out
  * of memory) */
@@ -192,8 +200,10 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 	if (x->fail) {
 		r.error = x->fail;
 	} else if (x->refused_addr && rc != CURLE_OK) {
-		snprintf(msg, sizeof(msg), "refused: %s is a loopback, private or link-local"
-			 " address", x->refused);
+		snprintf(msg, sizeof(msg),
+			 "refused: %s is a loopback, private or link-local"
+			 " address",
+			 x->refused);
 		r.error = msg;
 	} else if (rc == CURLE_SEND_FAIL_REWIND) {
 		r.error = "connection lost after the request was sent (not resent)";
@@ -431,8 +441,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		x->retry_after = -1; /* a new response (after a 100 Continue, say) */
 		x->first_byte_ms = tgm_mono_ms();
-	}
-	else if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0)
+	} else if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0)
 		x->retry_after = parse_retry_after(line + sizeof(name) - 1, n - (sizeof(name) - 1));
 	return n;
 }
@@ -493,11 +502,12 @@ static bool v4_public(const unsigned char *a)
 
 bool tgm_httpc_addr_public(const struct sockaddr *sa)
 {
-	static const unsigned char v4mapped[12] = { 0,0,0,0, 0,0,0,0, 0,0,0xff,0xff };
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const unsigned char *a;
 
 	if (sa->sa_family == AF_INET)
-		return v4_public((const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr);
+		return v4_public(
+			(const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr);
 	if (sa->sa_family != AF_INET6)
 		return false;
 	a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
@@ -639,8 +649,8 @@ struct tgm_httpc_xfer *tgm_httpc_stream(struct tgm_httpc *c, const char *url,
 					const struct tgm_httpc_sink *sink, tgm_httpc_cb cb,
 					void *arg)
 {
-	return (struct tgm_httpc_xfer *)start(c, "GET", url, headers, NULL, 0, timeout_ms, sink,
-					      cb, arg);
+	return (struct tgm_httpc_xfer *)start(c, "GET", url, headers, NULL, 0, timeout_ms, sink, cb,
+					      arg);
 }
 
 void tgm_httpc_resume(struct tgm_httpc_xfer *handle)

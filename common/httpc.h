@@ -25,13 +25,13 @@ struct tgm_httpc;
 
 /* tgm_httpc_resp - what came back; every pointer is borrowed until the callback returns */
 struct tgm_httpc_resp {
-	long status;       /* HTTP status, 0 when no response */
-	const char *body;  /* NUL-terminated ("" when none) */
+	long status;      /* HTTP status, 0 when no response */
+	const char *body; /* NUL-terminated ("" when none) */
 	size_t len;
-	const char *error; /* NULL when a whole HTTP response arrived; else one line */
-	bool sent;         /* the whole request left before the failure (ambiguous outcome) */
-	int retry_after;   /* Retry-After header in seconds, -1 when absent */
-	double seconds;    /* total time */
+	const char *error;     /* NULL when a whole HTTP response arrived; else one line */
+	bool sent;             /* the whole request left before the failure (ambiguous outcome) */
+	int retry_after;       /* Retry-After header in seconds, -1 when absent */
+	double seconds;        /* total time */
 	int64_t first_byte_ms; /* when the response's status line came (tgm_mono_ms: the
 				* server had the request by then); 0 when none came */
 };

@@ -76,9 +76,11 @@ static void replace(struct evbuffer *buf, ev_ssize_t pos, int status)
 	evbuffer_remove_buffer(buf, keep, (size_t)pos);
 	evbuffer_drain(buf, evbuffer_get_length(buf));
 	evbuffer_add_buffer(buf, keep);
-	evbuffer_add_printf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+	evbuffer_add_printf(buf,
+			    "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
 			    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-			    "Connection: close\r\n\r\n", status, reason ? reason : "Error", len);
+			    "Connection: close\r\n\r\n",
+			    status, reason ? reason : "Error", len);
 	evbuffer_add(buf, text, len);
 	yajl_gen_free(g);
 	evbuffer_free(keep);

@@ -32,7 +32,8 @@ static bool prescan(const char *t, size_t len, int max_depth, char *err, size_t 
 			in_str = true;
 		else if (c == '{' || c == '[') {
 			if (++depth > max_depth) {
-				snprintf(err, errlen, "JSON nested deeper than %d levels", max_depth);
+				snprintf(err, errlen, "JSON nested deeper than %d levels",
+					 max_depth);
 				return false;
 			}
 		} else if (c == '}' || c == ']')
@@ -89,7 +90,8 @@ yajl_val tgm_json_parse(const char *text, size_t len, size_t max_len, int max_de
 			*nl = '\0';
 		snprintf(err, errlen, "invalid JSON: %s", ybuf[0] ? ybuf : "parse error");
 	} else if (!tree_utf8_valid(v)) {
-		snprintf(err, errlen, "invalid JSON: a string is not valid UTF-8 (a lone surrogate?)");
+		snprintf(err, errlen,
+			 "invalid JSON: a string is not valid UTF-8 (a lone surrogate?)");
 		yajl_tree_free(v);
 		v = NULL;
 	}

@@ -36,7 +36,7 @@ bool tgm_json_get_bool(yajl_val obj, const char *key, bool *out);
 
 /* generation: a beautify-free generator; caller frees with yajl_gen_free */
 yajl_gen tgm_jgen_new(void);
-void tgm_jgen_str(yajl_gen g, const char *s);          /* NULL -> null */
+void tgm_jgen_str(yajl_gen g, const char *s); /* NULL -> null */
 void tgm_jgen_strn(yajl_gen g, const char *s, size_t n);
 void tgm_jgen_int(yajl_gen g, int64_t v);
 void tgm_jgen_kstr(yajl_gen g, const char *key, const char *s);

@@ -22,7 +22,7 @@ static int log_level = TGM_LOG_INFO;
 static int log_to_journal;
 
 static const char *const level_names[] = {
-	[TGM_LOG_CRIT] = "crit", [TGM_LOG_ERR] = "error", [TGM_LOG_WARNING] = "warning",
+	[TGM_LOG_CRIT] = "crit",     [TGM_LOG_ERR] = "error", [TGM_LOG_WARNING] = "warning",
 	[TGM_LOG_NOTICE] = "notice", [TGM_LOG_INFO] = "info", [TGM_LOG_DEBUG] = "debug",
 };
 
@@ -104,8 +104,8 @@ static size_t redact_bot_token(char *s, size_t i)
 static size_t redact_prefixed(char *s, size_t i)
 {
 	static const char *const prefixes[] = {
-		"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "tgmk_", "Bearer ",
-		"secret_key=", "password=", NULL,
+		"sk_live_", "sk_test_", "rk_live_",    "rk_test_",  "whsec_",
+		"tgmk_",    "Bearer ",  "secret_key=", "password=", NULL,
 	};
 	for (int p = 0; prefixes[p]; p++) {
 		size_t n = strlen(prefixes[p]), j;

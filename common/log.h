@@ -52,6 +52,10 @@ void tgm_redact(char *s);
 #define log_error(...) tgm_log(TGM_LOG_ERR, __VA_ARGS__)
 #define log_fatal(...) tgm_log_fatal(__VA_ARGS__)
 #define TGM_BUG(...) tgm_log_bug(__FILE__, __LINE__, __VA_ARGS__)
-#define tgm_assert(x) do { if (!(x)) TGM_BUG("assertion failed: %s", #x); } while (0)
+#define tgm_assert(x) \
+	do { \
+		if (!(x)) \
+			TGM_BUG("assertion failed: %s", #x); \
+	} while (0)
 
 #endif

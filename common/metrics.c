@@ -72,14 +72,13 @@ void tgm_metrics_free(struct tgm_metrics *m)
 	free(m);
 }
 
-void tgm_metrics_family(struct evbuffer *out, const char *name, const char *type,
-			const char *help)
+void tgm_metrics_family(struct evbuffer *out, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void tgm_metrics_one(struct evbuffer *out, const char *name, const char *type,
-		     const char *help, uint64_t value)
+void tgm_metrics_one(struct evbuffer *out, const char *name, const char *type, const char *help,
+		     uint64_t value)
 {
 	tgm_metrics_family(out, name, type, help);
 	evbuffer_add_printf(out, "%s %llu\n", name, (unsigned long long)value);

@@ -23,10 +23,9 @@ struct tgm_metrics *tgm_metrics_listen(struct tgm_ctx *ctx, const char *addr, tg
 void tgm_metrics_free(struct tgm_metrics *m);
 
 /* tgm_metrics_family - the "# HELP" and "# TYPE" lines of a family */
-void tgm_metrics_family(struct evbuffer *out, const char *name, const char *type,
-			const char *help);
+void tgm_metrics_family(struct evbuffer *out, const char *name, const char *type, const char *help);
 /* tgm_metrics_one - a family of one unlabelled sample */
-void tgm_metrics_one(struct evbuffer *out, const char *name, const char *type,
-		     const char *help, uint64_t value);
+void tgm_metrics_one(struct evbuffer *out, const char *name, const char *type, const char *help,
+		     uint64_t value);
 
 #endif

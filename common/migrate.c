@@ -17,14 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIGRATE_LOCK "7412519"  /* pg_advisory_lock key: "tgm" */
+#define MIGRATE_LOCK "7412519" /* pg_advisory_lock key: "tgm" */
 
+/* clang-format off */
 static const char create_table_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	" version integer PRIMARY KEY,"
 	" name text NOT NULL,"
 	" checksum text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
+/* clang-format on */
 
 int tgm_schema_wanted(void)
 {
@@ -43,8 +45,8 @@ int tgm_schema_version(PGconn *c, char *err, size_t errlen)
 		return -1;
 	if (!exists) /* a table in a query is resolved even where it is not reached */
 		return 0;
-	r = tgm_db_query(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
-			 err, errlen);
+	r = tgm_db_query(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, err,
+			 errlen);
 	if (r == NULL)
 		return -1;
 	v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
@@ -70,8 +72,8 @@ static bool applied_checksum(PGconn *c, int v, char out[65])
 	bool found;
 
 	snprintf(ver, sizeof(ver), "%d", v);
-	r = tgm_db_query(c, "SELECT checksum FROM schema_migrations WHERE version = $1", 1, p,
-			 NULL, 0);
+	r = tgm_db_query(c, "SELECT checksum FROM schema_migrations WHERE version = $1", 1, p, NULL,
+			 0);
 	found = r && PQntuples(r) == 1;
 	if (found)
 		snprintf(out, 65, "%s", PQgetvalue(r, 0, 0));
@@ -100,8 +102,10 @@ static bool apply_one(PGconn *c, const struct tgm_migration *m, char *err, size_
 		return false;
 	}
 	PQclear(r);
-	if (!tgm_db_exec(c, "INSERT INTO schema_migrations (version, name, checksum)"
-			    " VALUES ($1, $2, $3)", 3, p, err, errlen) ||
+	if (!tgm_db_exec(c,
+			 "INSERT INTO schema_migrations (version, name, checksum)"
+			 " VALUES ($1, $2, $3)",
+			 3, p, err, errlen) ||
 	    !tgm_db_exec(c, "COMMIT", 0, NULL, err, errlen)) {
 		tgm_db_exec(c, "ROLLBACK", 0, NULL, NULL, 0);
 		return false;
@@ -115,14 +119,18 @@ static bool defaults_apply(PGconn *c, char *err, size_t errlen)
 {
 	const char *p[1] = { tgm_botset_defaults_json() };
 
-	return tgm_db_exec(c, "CREATE TABLE IF NOT EXISTS bot_setting_defaults ("
-			   " key text PRIMARY KEY, value jsonb NOT NULL)", 0, NULL, err, errlen) &&
-	       tgm_db_exec(c, "DELETE FROM bot_setting_defaults d WHERE NOT $1::jsonb ? d.key",
-			   1, p, err, errlen) &&
-	       tgm_db_exec(c, "INSERT INTO bot_setting_defaults (key, value)"
+	return tgm_db_exec(c,
+			   "CREATE TABLE IF NOT EXISTS bot_setting_defaults ("
+			   " key text PRIMARY KEY, value jsonb NOT NULL)",
+			   0, NULL, err, errlen) &&
+	       tgm_db_exec(c, "DELETE FROM bot_setting_defaults d WHERE NOT $1::jsonb ? d.key", 1,
+			   p, err, errlen) &&
+	       tgm_db_exec(c,
+			   "INSERT INTO bot_setting_defaults (key, value)"
 			   " SELECT key, value FROM jsonb_each($1::jsonb)"
 			   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
-			   " WHERE bot_setting_defaults.value <> EXCLUDED.value", 1, p, err, errlen);
+			   " WHERE bot_setting_defaults.value <> EXCLUDED.value",
+			   1, p, err, errlen);
 }
 
 /* migrate_locked - the work of tgm_migrate, with the advisory lock held */
@@ -174,8 +182,7 @@ int tgm_migrate(PGconn *c, FILE *out, char *err, size_t errlen)
 
 /* first_missing - the first compiled-in migration the database has not applied (one
  * numbered below the newest applied one, added later), or NULL; false on error */
-static bool first_missing(PGconn *c, const struct tgm_migration **missing, char *err,
-			  size_t errlen)
+static bool first_missing(PGconn *c, const struct tgm_migration **missing, char *err, size_t errlen)
 {
 	struct tgm_buf versions;
 	const char *p[1];
@@ -188,8 +195,10 @@ static bool first_missing(PGconn *c, const struct tgm_migration **missing, char 
 		tgm_buf_printf(&versions, "%s%d", i ? "," : "", tgm_migrations[i].version);
 	tgm_buf_add(&versions, "}", 1);
 	p[0] = versions.p;
-	r = tgm_db_query(c, "SELECT min(v) FROM unnest($1::int[]) v"
-			 " WHERE v NOT IN (SELECT version FROM schema_migrations)", 1, p, err, errlen);
+	r = tgm_db_query(c,
+			 "SELECT min(v) FROM unnest($1::int[]) v"
+			 " WHERE v NOT IN (SELECT version FROM schema_migrations)",
+			 1, p, err, errlen);
 	tgm_buf_free(&versions);
 	if (r == NULL)
 		return false;
@@ -208,16 +217,19 @@ bool tgm_schema_check(PGconn *c, char *err, size_t errlen)
 	if (have < 0)
 		return false;
 	if (have < want) {
-		snprintf(err, errlen,
-			 "database schema is at version %d, this build needs %d: run \"tgmctl migrate\"",
-			 have, want);
+		snprintf(
+			err, errlen,
+			"database schema is at version %d, this build needs %d: run \"tgmctl migrate\"",
+			have, want);
 		return false;
 	}
 	if (!first_missing(c, &missing, err, errlen))
 		return false;
 	if (missing) {
-		snprintf(err, errlen, "database schema lacks migration %d (%s), which this build"
-			 " needs: run \"tgmctl migrate\"", missing->version, missing->name);
+		snprintf(err, errlen,
+			 "database schema lacks migration %d (%s), which this build"
+			 " needs: run \"tgmctl migrate\"",
+			 missing->version, missing->name);
 		return false;
 	}
 	/* a newer schema is fine: migrations only add, so old builds keep working; its

@@ -42,7 +42,7 @@ static void upper(char *out, size_t len, const char *currency)
 
 	for (; currency[i] && i + 1 < len; i++)
 		out[i] = (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 32
-									   : currency[i]);
+									 : currency[i]);
 	out[i] = '\0';
 }
 

@@ -11,8 +11,8 @@
 /* tgm_mp_part - one field or file; data is borrowed from the body */
 struct tgm_mp_part {
 	char name[128];
-	char filename[256];    /* "" for a plain field */
-	bool is_file;          /* a filename parameter was given */
+	char filename[256];     /* "" for a plain field */
+	bool is_file;           /* a filename parameter was given */
 	char content_type[128]; /* "" when absent */
 	const char *data;
 	size_t len;

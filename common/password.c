@@ -16,8 +16,8 @@
 #define MAX_ITERATIONS 10000000
 
 /* derive - PBKDF2 of password with salt; false if OpenSSL fails */
-static bool derive(const char *password, const unsigned char *salt, size_t saltlen,
-		   long iterations, unsigned char out[HASH_LEN])
+static bool derive(const char *password, const unsigned char *salt, size_t saltlen, long iterations,
+		   unsigned char out[HASH_LEN])
 {
 	return PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)saltlen,
 				 (int)iterations, EVP_sha256(), HASH_LEN, out) == 1;
@@ -73,8 +73,7 @@ bool tgm_password_verify(const char *password, const char *stored)
 		return false;
 	salt = tgm_base64_decode(salt64, &saltlen);
 	want = tgm_base64_decode(hash64, &wantlen);
-	if (salt && want && wantlen == HASH_LEN &&
-	    derive(password, salt, saltlen, iterations, got))
+	if (salt && want && wantlen == HASH_LEN && derive(password, salt, saltlen, iterations, got))
 		ok = tgm_ct_equal(got, want, HASH_LEN);
 	free(salt);
 	free(want);

@@ -38,9 +38,9 @@ struct pg_query {
 	char **params;
 	tgm_pg_cb cb;
 	void *arg;
-	const char *fail;      /* set when it is to be failed */
-	struct pg_stmt *stmt;  /* run as this prepared statement, when it is ready */
-	bool prepare;          /* this one prepares stmt (PQsendPrepare of sql) */
+	const char *fail;     /* set when it is to be failed */
+	struct pg_stmt *stmt; /* run as this prepared statement, when it is ready */
+	bool prepare;         /* this one prepares stmt (PQsendPrepare of sql) */
 };
 
 struct tgm_pg {
@@ -57,13 +57,13 @@ struct tgm_pg {
 	PGresult *last;
 	struct pg_query *head, *tail, *failed;
 	int pending;
-	char *listen;            /* channel to LISTEN on, or NULL */
+	char *listen; /* channel to LISTEN on, or NULL */
 	tgm_pg_notify_cb on_notify;
 	void *notify_arg;
-	bool listening;          /* LISTEN is in effect on this connection */
-	struct pg_stmt *stmts;   /* the named statements ever used */
-	bool generic;            /* plan_cache_mode set (or being set) on this connection */
-	bool pooled;             /* behind a transaction pooler: no session state at all */
+	bool listening;        /* LISTEN is in effect on this connection */
+	struct pg_stmt *stmts; /* the named statements ever used */
+	bool generic;          /* plan_cache_mode set (or being set) on this connection */
+	bool pooled;           /* behind a transaction pooler: no session state at all */
 };
 
 static void pg_connect_start(struct tgm_pg *pg);
@@ -335,8 +335,8 @@ static void pg_send_next(struct tgm_pg *pg)
 		ok = PQsendQueryPrepared(pg->conn, q->stmt->name, q->n,
 					 (const char *const *)q->params, NULL, NULL, 0);
 	else
-		ok = PQsendQueryParams(pg->conn, q->sql, q->n, NULL,
-				       (const char *const *)q->params, NULL, NULL, 0);
+		ok = PQsendQueryParams(pg->conn, q->sql, q->n, NULL, (const char *const *)q->params,
+				       NULL, NULL, 0);
 	if (!ok) {
 		pg->busy = true; /* so pg_lost fails this one too */
 		pg_lost(pg);

@@ -64,7 +64,8 @@ static long repeat(const char **pp)
 	if (m > TGM_REMATCH_REPEAT_MAX)
 		m = TGM_REMATCH_REPEAT_MAX + 1; /* refused below, if it is a bound at all */
 	n = *end == ',' && isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10)
-	    : *end == ',' ? (end++, m + 1) : m;
+	    : *end == ','                                 ? (end++, m + 1)
+							  : m;
 	if (*end != '}')
 		return 0;
 	*pp = end + 1;
@@ -88,7 +89,7 @@ static bool on_repeat(struct reader *rd, long k)
 		return refuse(rd, "a repetition cannot follow another (a+?, a**)");
 	if (f->last_loose)
 		return refuse(rd, "a repeated group cannot hold repetitions or empty alternatives"
-			      " ((a+)+, (a|)*)");
+				  " ((a+)+, (a|)*)");
 	f->total += grown - f->last;
 	f->last = grown;
 	f->loose = true;
@@ -171,8 +172,10 @@ static bool size_ok(const char *p, char *err, size_t errlen)
 		if (!step(&rd, &p))
 			return false;
 		if (rd.st[rd.depth].total > TGM_REMATCH_NODES) {
-			snprintf(err, errlen, "its repetitions make it too big (over %d parts once"
-				 " expanded)", TGM_REMATCH_NODES);
+			snprintf(err, errlen,
+				 "its repetitions make it too big (over %d parts once"
+				 " expanded)",
+				 TGM_REMATCH_NODES);
 			return false;
 		}
 	}

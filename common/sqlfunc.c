@@ -125,9 +125,11 @@ bool tgm_sqlfunc_check(PGconn *c, char *err, size_t errlen)
 	build_arrays(&names, &sums);
 	p[0] = names.p;
 	p[1] = sums.p;
-	r = tgm_db_query(c, "SELECT count(*), min(b.name) FROM unnest($1::text[], $2::text[])"
+	r = tgm_db_query(c,
+			 "SELECT count(*), min(b.name) FROM unnest($1::text[], $2::text[])"
 			 " AS b(name, checksum) LEFT JOIN schema_functions f USING (name)"
-			 " WHERE f.checksum IS DISTINCT FROM b.checksum", 2, p, err, errlen);
+			 " WHERE f.checksum IS DISTINCT FROM b.checksum",
+			 2, p, err, errlen);
 	tgm_buf_free(&names);
 	tgm_buf_free(&sums);
 	if (r == NULL)
@@ -138,8 +140,10 @@ bool tgm_sqlfunc_check(PGconn *c, char *err, size_t errlen)
 
 		if (n > 1)
 			snprintf(more, sizeof(more), " and %ld more", n - 1);
-		snprintf(err, errlen, "database functions differ from this build (%s%s):"
-			 " run \"tgmctl migrate\"", PQgetvalue(r, 0, 1), more);
+		snprintf(err, errlen,
+			 "database functions differ from this build (%s%s):"
+			 " run \"tgmctl migrate\"",
+			 PQgetvalue(r, 0, 1), more);
 	}
 	PQclear(r);
 	return n == 0;

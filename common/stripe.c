@@ -104,7 +104,8 @@ static void on_answer(const struct tgm_httpc_resp *h, void *arg)
 		r.message = why;
 		r.retry = true;
 	} else if ((root = tgm_json_parse(h->body, h->len, h->len, TGM_JSON_MAX_DEPTH, err,
-					  sizeof(err))) == NULL || !YAJL_IS_OBJECT(root)) {
+					  sizeof(err))) == NULL ||
+		   !YAJL_IS_OBJECT(root)) {
 		snprintf(why, sizeof(why), "HTTP %ld with a body that is not a JSON object",
 			 h->status);
 		r.message = why;

@@ -58,8 +58,12 @@ void tgm_stripe_call(struct tgm_httpc *c, const struct tgm_stripe_conf *conf, co
 		     void *arg);
 
 /* tgm_stripe_calls - calls completed in this process with outcome o (for /metrics) */
-enum tgm_stripe_outcome { TGM_STRIPE_OK, TGM_STRIPE_ERROR, TGM_STRIPE_NO_ANSWER,
-			  TGM_STRIPE_OUTCOMES };
+enum tgm_stripe_outcome {
+	TGM_STRIPE_OK,
+	TGM_STRIPE_ERROR,
+	TGM_STRIPE_NO_ANSWER,
+	TGM_STRIPE_OUTCOMES
+};
 unsigned long tgm_stripe_calls(enum tgm_stripe_outcome o);
 
 /* tgm_stripe_get_str - a string at a dotted path of obj ("customer", "error.code") */

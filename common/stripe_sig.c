@@ -32,12 +32,12 @@ struct sig_header {
 };
 
 /* fail - declared first for the printf format check of its arguments */
-static enum tgm_stripe_sig fail(enum tgm_stripe_sig code, char *err, size_t errlen,
-				const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum tgm_stripe_sig fail(enum tgm_stripe_sig code, char *err, size_t errlen, const char *fmt,
+				...) __attribute__((format(printf, 4, 5)));
 
 /* fail - write the reason into err (when there is room) and return code */
-static enum tgm_stripe_sig fail(enum tgm_stripe_sig code, char *err, size_t errlen,
-				const char *fmt, ...)
+static enum tgm_stripe_sig fail(enum tgm_stripe_sig code, char *err, size_t errlen, const char *fmt,
+				...)
 {
 	va_list ap;
 

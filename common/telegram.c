@@ -20,7 +20,7 @@
 struct tg_call {
 	tgm_tg_cb cb;
 	void *arg;
-	bool lean;     /* read the answer without a tree (tgm_tg_send) */
+	bool lean; /* read the answer without a tree (tgm_tg_send) */
 	char token[];
 };
 
@@ -65,8 +65,8 @@ static void not_answer(const struct tgm_httpc_resp *h, char *err, size_t errlen,
 
 	if (h->body[sp] != '{' && strncmp(err, "no ", 3) != 0)
 		snprintf(err, errlen, "%s", h->len ? "not JSON" : "empty");
-	snprintf(why, whylen, "HTTP %ld with a body that is not a Bot API answer (%s)",
-		 h->status, err);
+	snprintf(why, whylen, "HTTP %ld with a body that is not a Bot API answer (%s)", h->status,
+		 err);
 }
 
 /* read_params - retry_after and migrate_to_chat_id from "parameters" */
@@ -155,8 +155,8 @@ static bool read_lean(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h)
 }
 
 /* answer_read - httpc's answer h into a, its body read by a tree or lean */
-static void answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
-			const char *token, bool lean)
+static void answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h, const char *token,
+			bool lean)
 {
 	struct tgm_tg_result *r = &a->r;
 
@@ -193,14 +193,12 @@ static void answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
 	}
 }
 
-void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
-			const char *token)
+void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h, const char *token)
 {
 	answer_read(a, h, token, false);
 }
 
-void tgm_tg_answer_lean(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
-			const char *token)
+void tgm_tg_answer_lean(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h, const char *token)
 {
 	answer_read(a, h, token, true);
 }
@@ -245,8 +243,8 @@ static void call(struct tgm_httpc *c, const char *api_url, const char *token, co
 	memcpy(t->token, token, tn + 1);
 	if ((size_t)snprintf(ctype, sizeof(ctype), "Content-Type: %s", type) >= sizeof(ctype))
 		headers[0] = big_type = tgm_xasprintf("Content-Type: %s", type);
-	if ((size_t)snprintf(url, sizeof(url), "%.*s/bot%s/%s", (int)n, api_url, token,
-			     method) >= sizeof(url))
+	if ((size_t)snprintf(url, sizeof(url), "%.*s/bot%s/%s", (int)n, api_url, token, method) >=
+	    sizeof(url))
 		u = big_url = tgm_xasprintf("%.*s/bot%s/%s", (int)n, api_url, token, method);
 	tgm_httpc_request(c, "POST", u, headers, body ? body : "", body ? len : 0, timeout_ms,
 			  on_answer, t);
@@ -257,8 +255,7 @@ static void call(struct tgm_httpc *c, const char *api_url, const char *token, co
 void tgm_tg_call(struct tgm_httpc *c, const char *api_url, const char *token, const char *method,
 		 const char *json, size_t len, int timeout_ms, tgm_tg_cb cb, void *arg)
 {
-	call(c, api_url, token, method, "application/json", json, len, timeout_ms, false, cb,
-	     arg);
+	call(c, api_url, token, method, "application/json", json, len, timeout_ms, false, cb, arg);
 }
 
 void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *token,
@@ -268,9 +265,9 @@ void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *toke
 	call(c, api_url, token, method, type, body, len, timeout_ms, false, cb, arg);
 }
 
-void tgm_tg_send(struct tgm_httpc *c, const char *api_url, const char *token,
-		 const char *method, const char *type, const char *body, size_t len,
-		 int timeout_ms, tgm_tg_cb cb, void *arg)
+void tgm_tg_send(struct tgm_httpc *c, const char *api_url, const char *token, const char *method,
+		 const char *type, const char *body, size_t len, int timeout_ms, tgm_tg_cb cb,
+		 void *arg)
 {
 	call(c, api_url, token, method, type ? type : "application/json", body, len, timeout_ms,
 	     true, cb, arg);
@@ -280,7 +277,10 @@ void tgm_tg_send(struct tgm_httpc *c, const char *api_url, const char *token,
 static bool chat_gone_400(const char *d)
 {
 	static const char *const gone[] = {
-		"chat not found", "private chat not found", "user not found", NULL,
+		"chat not found",
+		"private chat not found",
+		"user not found",
+		NULL,
 	};
 	if (d == NULL)
 		return false;
@@ -318,9 +318,13 @@ enum tgm_tg_class tgm_tg_classify(const struct tgm_tg_result *r)
 const char *tgm_tg_class_name(enum tgm_tg_class c)
 {
 	static const char *const names[] = {
-		[TGM_TG_OK] = "OK", [TGM_TG_RETRY] = "RETRY", [TGM_TG_FLOOD] = "FLOOD",
-		[TGM_TG_MIGRATED] = "MIGRATED", [TGM_TG_CHAT_GONE] = "CHAT_GONE",
-		[TGM_TG_TOKEN_DEAD] = "TOKEN_DEAD", [TGM_TG_BAD_REQUEST] = "BAD_REQUEST",
+		[TGM_TG_OK] = "OK",
+		[TGM_TG_RETRY] = "RETRY",
+		[TGM_TG_FLOOD] = "FLOOD",
+		[TGM_TG_MIGRATED] = "MIGRATED",
+		[TGM_TG_CHAT_GONE] = "CHAT_GONE",
+		[TGM_TG_TOKEN_DEAD] = "TOKEN_DEAD",
+		[TGM_TG_BAD_REQUEST] = "BAD_REQUEST",
 		[TGM_TG_AMBIGUOUS] = "AMBIGUOUS",
 	};
 	if ((unsigned)c < sizeof(names) / sizeof(names[0]) && names[c])

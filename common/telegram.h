@@ -56,28 +56,26 @@ void tgm_tg_call_body(struct tgm_httpc *c, const char *api_url, const char *toke
  * send does (senderd): it is read without a tree (tganswer.c), so result is NULL and
  * message_id holds what there is of it. type NULL is application/json.
  */
-void tgm_tg_send(struct tgm_httpc *c, const char *api_url, const char *token,
-		 const char *method, const char *type, const char *body, size_t len,
-		 int timeout_ms, tgm_tg_cb cb, void *arg);
+void tgm_tg_send(struct tgm_httpc *c, const char *api_url, const char *token, const char *method,
+		 const char *type, const char *body, size_t len, int timeout_ms, tgm_tg_cb cb,
+		 void *arg);
 
 /* tgm_tg_answer - one HTTP answer read into a result, with what the result borrows */
 struct tgm_tg_answer {
 	struct tgm_tg_result r;
-	yajl_val root;   /* the parsed body, or NULL */
+	yajl_val root;            /* the parsed body, or NULL */
 	struct tgm_tganswer lean; /* the body read without a tree (tgm_tg_answer_lean) */
-	char *desc;      /* the description with the token scrubbed, or NULL */
-	char why[256];   /* the reason when the body is not a Bot API answer */
+	char *desc;               /* the description with the token scrubbed, or NULL */
+	char why[256];            /* the reason when the body is not a Bot API answer */
 };
 
 /*
  * tgm_tg_answer_read - read httpc's answer h to a call made with token into a (which
  * must not move until tgm_tg_answer_free): what tgm_tg_call's callback receives.
  */
-void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
-			const char *token);
+void tgm_tg_answer_read(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h, const char *token);
 /* tgm_tg_answer_lean - the same read without a tree: what tgm_tg_send's callback gets */
-void tgm_tg_answer_lean(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h,
-			const char *token);
+void tgm_tg_answer_lean(struct tgm_tg_answer *a, const struct tgm_httpc_resp *h, const char *token);
 void tgm_tg_answer_free(struct tgm_tg_answer *a);
 
 /*

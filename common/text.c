@@ -51,11 +51,14 @@ static const struct entry entries[] = {
 	{ "tutorial_offer_plain", "en", NULL, "Want a short tour? Three steps." },
 	{ "button_tutorial", "en", NULL, "Show me around" },
 	{ "button_tutorial_skip", "en", NULL, "No, thanks" },
-	{ "tutorial_1", "en", NULL, "1/3 · Write here: every message goes to our team, and the"
+	{ "tutorial_1", "en", NULL,
+	  "1/3 · Write here: every message goes to our team, and the"
 	  " answer comes back in this chat." },
-	{ "tutorial_2", "en", NULL, "2/3 · /balance shows your credits. A message may cost credits,"
+	{ "tutorial_2", "en", NULL,
+	  "2/3 · /balance shows your credits. A message may cost credits,"
 	  " unless you have a time pass." },
-	{ "tutorial_3", "en", NULL, "3/3 · /buy tops you up, by card or with Telegram Stars. /help"
+	{ "tutorial_3", "en", NULL,
+	  "3/3 · /buy tops you up, by card or with Telegram Stars. /help"
 	  " lists every command." },
 	{ "button_next", "en", NULL, "Next ▶️" },
 	{ "button_finish", "en", NULL, "Finish ✅" },
@@ -71,7 +74,8 @@ static const struct entry entries[] = {
 	{ "no_such_user", "en", NULL, "No such user." },
 	{ "user_banned", "en", NULL, "🚫 User banned: their messages are no longer relayed." },
 	{ "user_unbanned", "en", NULL, "✅ User unbanned." },
-	{ "admin_help", "en", NULL, "Admin commands: /info, /ban, /unban, /gift N, /close, /reopen" },
+	{ "admin_help", "en", NULL,
+	  "Admin commands: /info, /ban, /unban, /gift N, /close, /reopen" },
 	{ "topic_not_users", "en", NULL, "This topic is not this user's." },
 	/* who may act as an admin (webhookd/role.c, docs/admins.md) */
 	{ "not_allowed", "en", NULL, "Not allowed" },
@@ -128,12 +132,14 @@ static const struct entry entries[] = {
 	{ "menu_unban", "en", NULL, "✅ Unban" },
 	{ "menu_banned", "en", NULL, "Banned" },
 	{ "menu_unbanned", "en", NULL, "Unbanned" },
-	{ "menu_gift_ask", "en", NULL, "🎁 Reply to this message with the number of credits to give." },
+	{ "menu_gift_ask", "en", NULL,
+	  "🎁 Reply to this message with the number of credits to give." },
 	{ "menu_take_ask", "en", NULL,
 	  "➖ Reply to this message with the number of credits to take back." },
 	{ "menu_gift_done", "en", NULL, "🎁 Gift sent." },
 	{ "menu_take_done", "en", NULL, "➖ Credits taken back." },
-	{ "menu_take_refused", "en", NULL, "⚠️ The user has fewer credits than that: nothing taken." },
+	{ "menu_take_refused", "en", NULL,
+	  "⚠️ The user has fewer credits than that: nothing taken." },
 	{ "menu_billing_title", "en", NULL,
 	  "💳 Revenue, net of refunds\nToday: {day}\nThis week: {week}\nThis month: {month}\n\n"
 	  "Payments, newest first:" },
@@ -218,7 +224,8 @@ static const struct entry entries[] = {
 	{ "menu_product_credits", "en", NULL, "🪙 Credits" },
 	{ "menu_product_bad", "en", NULL, "⚠️ Not a valid value." },
 	{ "menu_price_ask", "en", NULL, "💲 Reply to this message with the new price in cents." },
-	{ "menu_credits_ask", "en", NULL, "🪙 Reply to this message with the new number of credits." },
+	{ "menu_credits_ask", "en", NULL,
+	  "🪙 Reply to this message with the new number of credits." },
 	{ "menu_activate", "en", NULL, "▶️ Activate" },
 	{ "menu_deactivate", "en", NULL, "⏸ Deactivate" },
 	{ "menu_search_title", "en", NULL, "🔍 Search for:" },
@@ -254,8 +261,7 @@ static const struct entry entries[] = {
 	{ "menu_nothing", "ru", NULL,
 	  "Здесь ничего нет: объект удалён или принадлежит "
 	  "другому боту." },
-	{ "menu_stale", "ru", NULL,
-	  "Эта кнопка устарела: отправьте /admin ещё раз." },
+	{ "menu_stale", "ru", NULL, "Эта кнопка устарела: отправьте /admin ещё раз." },
 	{ "menu_users_title", "ru", NULL,
 	  "👥 Пользователи, недавние первыми. Выберите "
 	  "одного или найдите." },
@@ -288,8 +294,7 @@ static const struct entry entries[] = {
 	{ "menu_billing_title", "ru", NULL,
 	  "💳 Выручка за вычетом возвратов\nСегодня: {day}\nЗа "
 	  "неделю: {week}\nЗа месяц: {month}\n\nПлатежи, новые первыми:" },
-	{ "menu_failed_title", "ru", NULL,
-	  "💳 Неудачные и истёкшие платежи, новые первыми:" },
+	{ "menu_failed_title", "ru", NULL, "💳 Неудачные и истёкшие платежи, новые первыми:" },
 	{ "menu_payments_failed", "ru", NULL, "⚠️ Неудачные" },
 	{ "menu_payment_card", "ru", NULL,
 	  "💳 Платёж #{id} ({kind}): {status}\n{name}: {product}\nСумма: {amount}, "
@@ -303,8 +308,7 @@ static const struct entry entries[] = {
 	{ "menu_payment_user", "ru", NULL, "👤 Пользователь" },
 	{ "menu_refund_done", "ru", NULL, "Деньги возвращены" },
 	{ "menu_refund_already", "ru", NULL, "Уже возвращено" },
-	{ "menu_refund_failed", "ru", NULL,
-	  "Возврат отклонён: ничего не изменилось" },
+	{ "menu_refund_failed", "ru", NULL, "Возврат отклонён: ничего не изменилось" },
 	{ "menu_dashboard_text", "ru", NULL,
 	  "📊 Сводка\nНовые пользователи: {new_today} сегодня, "
 	  "{new_week} за неделю\nАктивные: {active_day} сегодня, {active_week} "
@@ -365,8 +369,7 @@ static const struct entry entries[] = {
 	{ "menu_send", "ru", NULL, "🚀 Отправить" },
 	{ "menu_campaign_sent", "ru", NULL, "Отправлено" },
 	{ "menu_campaign_started", "ru", NULL, "Уже запущена" },
-	{ "menu_conversations_title", "ru", NULL,
-	  "💬 Открытые диалоги, непрочитанные первыми:" },
+	{ "menu_conversations_title", "ru", NULL, "💬 Открытые диалоги, непрочитанные первыми:" },
 	{ "menu_conversations_none", "ru", NULL, "💬 Открытых диалогов нет." },
 	{ "menu_conversation_line", "ru", NULL,
 	  "• {who}: непрочитанных {unread}, ждёт {minutes} мин;"
@@ -392,8 +395,7 @@ static const struct entry entries[] = {
 	{ "menu_product_price", "ru", NULL, "💲 Цена" },
 	{ "menu_product_credits", "ru", NULL, "🪙 Кредиты" },
 	{ "menu_product_bad", "ru", NULL, "⚠️ Недопустимое значение." },
-	{ "menu_price_ask", "ru", NULL,
-	  "💲 Ответьте на это сообщение новой ценой в центах." },
+	{ "menu_price_ask", "ru", NULL, "💲 Ответьте на это сообщение новой ценой в центах." },
 	{ "menu_credits_ask", "ru", NULL,
 	  "🪙 Ответьте на это сообщение новым числом "
 	  "кредитов." },
@@ -413,7 +415,8 @@ static const struct entry entries[] = {
 	{ "user_blocked", "en", NULL, "⚠️ The user blocked the bot." },
 	{ "user_unblocked", "en", NULL, "✅ The user unblocked the bot." },
 	/* the info card of a user's topic (webhookd/topic.c) and the tiers (docs/tiers.md) */
-	{ "card", "en", NULL, "👤 {name}\nID: {id}\nCredits: {credits}\nPays with: {plan}\n"
+	{ "card", "en", NULL,
+	  "👤 {name}\nID: {id}\nCredits: {credits}\nPays with: {plan}\n"
 	  "Tier: {tier}\nMessages: {messages}\nFirst seen: {first_seen}{banned}" },
 	{ "card_plan_pass", "en", NULL, "time pass until {until}" },
 	{ "card_plan_credits", "en", NULL, "credits" },
@@ -435,7 +438,8 @@ static const struct entry entries[] = {
 	/* billingd's own answers (billingd/checkout.c, tgjob.c) */
 	{ "portal_unavailable", "en", NULL,
 	  "The billing portal is unavailable right now. Please try later." },
-	{ "card_unavailable", "en", NULL, "Card payment is unavailable right now. Please try later." },
+	{ "card_unavailable", "en", NULL,
+	  "Card payment is unavailable right now. Please try later." },
 	{ "no_such_package", "en", NULL, "There is no such package: /buy lists what is for sale." },
 	{ "cards_not_set_up", "en", NULL, "Card payments are not set up yet." },
 	{ "billing_failed", "en", NULL, "Sorry, that did not work. Please try again later." },
@@ -454,7 +458,8 @@ static const struct entry entries[] = {
 	{ "menu_empty", "en", NULL, "Nothing is for sale yet." },
 	{ "menu_button", "en", NULL, "{label} – {price}" },
 	{ "menu_button_stars", "en", NULL, "{label} – {price} or {stars}" },
-	{ "history", "en", NULL, "Your last purchases:\n{buys}\n\nSpent: {month} in the last 30 days,"
+	{ "history", "en", NULL,
+	  "Your last purchases:\n{buys}\n\nSpent: {month} in the last 30 days,"
 	  " {spent} in all.\nBalance: {balance}.{owed}" },
 	{ "history_owed", "en", NULL, " Owed: {owed}." },
 	{ "history_none", "en", NULL, "none yet" },
@@ -464,24 +469,32 @@ static const struct entry entries[] = {
 	{ "history_credits_other", "en", NULL, "+{n} credits" },
 	{ "history_amount", "en", NULL, "  {money}" },
 	{ "autorecharge_off", "en", NULL, "Auto-recharge is off." },
-	{ "autorecharge_no_package", "en", NULL, "There is no package of {package}: /buy lists them." },
-	{ "autorecharge_on", "en", NULL, "Auto-recharge is on: when your balance falls under {below},"
+	{ "autorecharge_no_package", "en", NULL,
+	  "There is no package of {package}: /buy lists them." },
+	{ "autorecharge_on", "en", NULL,
+	  "Auto-recharge is on: when your balance falls under {below},"
 	  " {credits} are bought for {price} with your saved card.{card}" },
 	{ "autorecharge_no_card", "en", NULL,
 	  " No card is saved yet: buy once with /buy{credits} and it is kept." },
-	{ "autorecharge_usage", "en", NULL, "Usage: /autorecharge on <credits> <below>,"
+	{ "autorecharge_usage", "en", NULL,
+	  "Usage: /autorecharge on <credits> <below>,"
 	  " e.g. /autorecharge on 100 10\n/autorecharge off" },
-	{ "card_saved", "en", NULL, "💳 Your card {brand} •••• {last4} is saved:"
+	{ "card_saved", "en", NULL,
+	  "💳 Your card {brand} •••• {last4} is saved:"
 	  " /autorecharge on <credits> <below> tops you up automatically." },
-	{ "payment_refused", "en", NULL, "❌ Your payment did not go through (the bank refused it)."
+	{ "payment_refused", "en", NULL,
+	  "❌ Your payment did not go through (the bank refused it)."
 	  " Nothing was charged: /buy to try again." },
-	{ "payment_failed", "en", NULL, "❌ Your payment failed: {why} You can try again with /buy." },
+	{ "payment_failed", "en", NULL,
+	  "❌ Your payment failed: {why} You can try again with /buy." },
 	{ "payment_failed_why", "en", NULL, "the card was declined." },
-	{ "dispute", "en", NULL, "🚨 Dispute opened: {amount} by user {user} (reason: {reason})."
+	{ "dispute", "en", NULL,
+	  "🚨 Dispute opened: {amount} by user {user} (reason: {reason})."
 	  " Payment {payment}, dispute {dispute}. Answer it in the Stripe Dashboard before the"
 	  " deadline." },
 	{ "dispute_reason_unknown", "en", NULL, "unknown" },
-	{ "refund", "en", NULL, "↩️ A refund of {amount} was made: {taken} taken back.{owed}"
+	{ "refund", "en", NULL,
+	  "↩️ A refund of {amount} was made: {taken} taken back.{owed}"
 	  " Your balance: {balance}." },
 	{ "refund_owed_one", "en", NULL, " {n} credit was already spent and is owed." },
 	{ "refund_owed_other", "en", NULL, " {n} credits were already spent and are owed." },
@@ -503,7 +516,8 @@ static const struct entry entries[] = {
 	{ "hours_one", "en", NULL, "{n} hour" },
 	{ "hours_other", "en", NULL, "{n} hours" },
 	{ "welcome_back", "en", NULL, "Welcome back! /balance shows your credits." },
-	{ "payment_confirmed", "en", NULL, "✅ Your payment is confirmed. Your balance: {balance}." },
+	{ "payment_confirmed", "en", NULL,
+	  "✅ Your payment is confirmed. Your balance: {balance}." },
 	{ "payment_pending", "en", NULL,
 	  "⏳ Your payment is being processed: a message follows as soon as it is complete." },
 	{ "portal", "en", NULL, "Your payment details, cards and receipts:" },
@@ -516,8 +530,7 @@ static const struct entry entries[] = {
 	  "🎁 You received a gift of {gift} credits. Your balance: {credits} credits." },
 	/* Russian (ru): every entry, and the counts in CLDR's one, few and many (other
 	 * is for fractions, which no count has) */
-	{ "welcome", "ru", NULL,
-	  "Добро пожаловать! Пишите сюда, и мы вам ответим." },
+	{ "welcome", "ru", NULL, "Добро пожаловать! Пишите сюда, и мы вам ответим." },
 	{ "free_credits", "ru", NULL, "Вы получили {credits}." },
 	{ "free_credits_one", "ru", NULL, "{n} бесплатный кредит" },
 	{ "free_credits_few", "ru", NULL, "{n} бесплатных кредита" },
@@ -553,8 +566,7 @@ static const struct entry entries[] = {
 	{ "tutorial_offer", "ru", NULL,
 	  "Показать, как всё устроено? Три шага, а в конце — "
 	  "{bonus}." },
-	{ "tutorial_offer_plain", "ru", NULL,
-	  "Показать, как всё устроено? Всего три шага." },
+	{ "tutorial_offer_plain", "ru", NULL, "Показать, как всё устроено? Всего три шага." },
 	{ "button_tutorial", "ru", NULL, "Покажите" },
 	{ "button_tutorial_skip", "ru", NULL, "Нет, спасибо" },
 	{ "tutorial_1", "ru", NULL,
@@ -570,16 +582,13 @@ static const struct entry entries[] = {
 	{ "button_next", "ru", NULL, "Дальше ▶️" },
 	{ "button_finish", "ru", NULL, "Готово ✅" },
 	{ "tutorial_done", "ru", NULL, "🎉 Вот и всё! Вы получили {credits}." },
-	{ "tutorial_done_plain", "ru", NULL,
-	  "🎉 Вот и всё! Пишите, когда захотите." },
+	{ "tutorial_done_plain", "ru", NULL, "🎉 Вот и всё! Пишите, когда захотите." },
 	{ "tutorial_skipped", "ru", NULL, "Хорошо! /help показывает команды." },
-	{ "welcome_return", "ru", NULL,
-	  "👋 С возвращением, {first_name}! Ваш баланс: {credits}." },
+	{ "welcome_return", "ru", NULL, "👋 С возвращением, {first_name}! Ваш баланс: {credits}." },
 	{ "balance_after", "ru", NULL, "Списано: {cost}. Баланс: {credits}." },
 	{ "gift_sent", "ru", NULL, "🎁 Подарок отправлен. Баланс: {credits}." },
 	{ "gift_failed", "ru", NULL, "Подарок не удался." },
-	{ "gift_how", "ru", NULL,
-	  "Напишите /gift N в теме, чтобы подарить N кредитов." },
+	{ "gift_how", "ru", NULL, "Напишите /gift N в теме, чтобы подарить N кредитов." },
 	{ "no_such_user", "ru", NULL, "Нет такого пользователя." },
 	{ "user_banned", "ru", NULL,
 	  "🚫 Пользователь заблокирован: его сообщения "
@@ -593,19 +602,17 @@ static const struct entry entries[] = {
 	  "⛔ Нет доступа: для этого нужна роль {role} в этом боте."
 	  " Владелец добавляет администраторов"
 	  " через /admins или в панели." },
-	{ "admins_list", "ru", NULL,
-	  "Администраторы бота (id пользователя Telegram, роль):" },
+	{ "admins_list", "ru", NULL, "Администраторы бота (id пользователя Telegram, роль):" },
 	{ "admins_none", "ru", NULL, "У бота ещё нет администраторов." },
-	{ "admins_usage", "ru", NULL, "/admins - этот список\n"
+	{ "admins_usage", "ru", NULL,
+	  "/admins - этот список\n"
 	  "/admins add <user_id> <owner|admin|agent> - добавить администратора"
 	  " или сменить роль\n"
 	  "/admins remove <user_id> - убрать администратора" },
 	{ "admins_bad_role", "ru", NULL, "Неизвестная роль: owner, admin или agent." },
 	{ "admins_added", "ru", NULL, "✅ {user_id} теперь {role} этого бота." },
-	{ "admins_removed", "ru", NULL,
-	  "✅ {user_id} больше не администратор этого бота." },
-	{ "admins_not_admin", "ru", NULL,
-	  "{user_id} не администратор этого бота." },
+	{ "admins_removed", "ru", NULL, "✅ {user_id} больше не администратор этого бота." },
+	{ "admins_not_admin", "ru", NULL, "{user_id} не администратор этого бота." },
 	{ "admins_last_owner", "ru", NULL,
 	  "У бота должен остаться хотя бы один владелец:"
 	  " сначала назначьте другого." },
@@ -614,9 +621,9 @@ static const struct entry entries[] = {
 	  "бота." },
 	{ "user_blocked", "ru", NULL,
 	  "⚠️ Пользователь заблокировал бота." },
-	{ "user_unblocked", "ru", NULL,
-	  "✅ Пользователь разблокировал бота." },
-	{ "card", "ru", NULL, "👤 {name}\nID: {id}\nКредиты: {credits}\nОплата: {plan}\n"
+	{ "user_unblocked", "ru", NULL, "✅ Пользователь разблокировал бота." },
+	{ "card", "ru", NULL,
+	  "👤 {name}\nID: {id}\nКредиты: {credits}\nОплата: {plan}\n"
 	  "Уровень: {tier}\nСообщений: {messages}\nВпервые: {first_seen}{banned}" },
 	{ "card_plan_pass", "ru", NULL, "абонемент до {until}" },
 	{ "card_plan_credits", "ru", NULL, "кредиты" },
@@ -645,8 +652,7 @@ static const struct entry entries[] = {
 	  "Такого пакета нет: /buy показывает, что есть в "
 	  "продаже." },
 	{ "cards_not_set_up", "ru", NULL, "Оплата картой ещё не настроена." },
-	{ "billing_failed", "ru", NULL,
-	  "Извините, не получилось. Попробуйте позже." },
+	{ "billing_failed", "ru", NULL, "Извините, не получилось. Попробуйте позже." },
 	{ "credits_one", "ru", NULL, "{n} кредит" },
 	{ "credits_few", "ru", NULL, "{n} кредита" },
 	{ "credits_many", "ru", NULL, "{n} кредитов" },
@@ -661,8 +667,7 @@ static const struct entry entries[] = {
 	{ "pass_hours_other", "ru", NULL, "{n} часа безлимитного доступа" },
 	{ "what_both", "ru", NULL, "{credits} + {pass}" },
 	{ "button_pay", "ru", NULL, "Оплатить {price}" },
-	{ "paid", "ru", NULL,
-	  "✅ Оплата получена: {what}.\nВаш баланс: {balance}." },
+	{ "paid", "ru", NULL, "✅ Оплата получена: {what}.\nВаш баланс: {balance}." },
 	{ "paid_pass_until", "ru", NULL, "\nБезлимитный доступ до {until} UTC." },
 	{ "menu", "ru", NULL, "Выберите, что купить:" },
 	{ "menu_empty", "ru", NULL, "Пока ничего не продаётся." },
@@ -699,7 +704,8 @@ static const struct entry entries[] = {
 	  "💳 Ваша карта {brand} •••• {last4} сохранена:"
 	  "/autorecharge on <кредиты> <порог> пополняет баланс "
 	  "автоматически." },
-	{ "payment_refused", "ru", NULL, "❌ Платёж не прошёл (банк отказал)."
+	{ "payment_refused", "ru", NULL,
+	  "❌ Платёж не прошёл (банк отказал)."
 	  " Деньги не списаны: /buy, чтобы попробовать снова." },
 	{ "payment_failed", "ru", NULL,
 	  "❌ Платёж не удался: {why} Попробуйте снова через "
@@ -714,14 +720,10 @@ static const struct entry entries[] = {
 	{ "refund", "ru", NULL,
 	  "↩️ Сделан возврат {amount}: списано {taken}.{owed}"
 	  " Ваш баланс: {balance}." },
-	{ "refund_owed_one", "ru", NULL,
-	  " {n} кредит уже потрачен и числится долгом." },
-	{ "refund_owed_few", "ru", NULL,
-	  " {n} кредита уже потрачены и числятся долгом." },
-	{ "refund_owed_many", "ru", NULL,
-	  " {n} кредитов уже потрачены и числятся долгом." },
-	{ "refund_owed_other", "ru", NULL,
-	  " {n} кредита уже потрачены и числятся долгом." },
+	{ "refund_owed_one", "ru", NULL, " {n} кредит уже потрачен и числится долгом." },
+	{ "refund_owed_few", "ru", NULL, " {n} кредита уже потрачены и числятся долгом." },
+	{ "refund_owed_many", "ru", NULL, " {n} кредитов уже потрачены и числятся долгом." },
+	{ "refund_owed_other", "ru", NULL, " {n} кредита уже потрачены и числятся долгом." },
 	{ "offer", "ru", NULL, "{label}: {what} за {price}.{note}" },
 	{ "offer_note", "ru", NULL, "\n{note}" },
 	{ "recharge_failed", "ru", NULL,
@@ -735,8 +737,7 @@ static const struct entry entries[] = {
 	  "аутентификация)." },
 	{ "recharge_why_declined", "ru", NULL, "карта отклонена ({code})." },
 	{ "recharge_why_failed", "ru", NULL, "платёж не удался." },
-	{ "recharge_why_confirm", "ru", NULL,
-	  "платёж требует вашего подтверждения ({status})." },
+	{ "recharge_why_confirm", "ru", NULL, "платёж требует вашего подтверждения ({status})." },
 	{ "recharge_why_no_setup", "ru", NULL, "оплата картой не настроена." },
 	{ "recharge_why_no_card", "ru", NULL, "карта ещё не сохранена." },
 	{ "pass_expiring", "ru", NULL,
@@ -746,10 +747,8 @@ static const struct entry entries[] = {
 	{ "hours_few", "ru", NULL, "{n} часа" },
 	{ "hours_many", "ru", NULL, "{n} часов" },
 	{ "hours_other", "ru", NULL, "{n} часа" },
-	{ "welcome_back", "ru", NULL,
-	  "С возвращением! /balance показывает ваши кредиты." },
-	{ "payment_confirmed", "ru", NULL,
-	  "✅ Платёж подтверждён. Ваш баланс: {balance}." },
+	{ "welcome_back", "ru", NULL, "С возвращением! /balance показывает ваши кредиты." },
+	{ "payment_confirmed", "ru", NULL, "✅ Платёж подтверждён. Ваш баланс: {balance}." },
 	{ "payment_pending", "ru", NULL,
 	  "⏳ Платёж обрабатывается: как только он "
 	  "завершится, придёт сообщение." },
@@ -889,8 +888,8 @@ const char *tgm_text_lang(yajl_val settings, const char *user, char *out)
 {
 	yajl_val texts = settings ? tgm_json_get(settings, "texts") : NULL;
 
-	if (lang_code(user, out) && (tgm_text_has_lang(out) ||
-				     (texts && YAJL_IS_OBJECT(tgm_json_get(texts, out)))))
+	if (lang_code(user, out) &&
+	    (tgm_text_has_lang(out) || (texts && YAJL_IS_OBJECT(tgm_json_get(texts, out)))))
 		return out;
 	snprintf(out, TGM_TEXT_LANG, "%s", bot_lang(settings));
 	return out;
@@ -909,8 +908,7 @@ static const char *legacy_text(yajl_val settings, const char *name)
 /* lookup - name as the bot says it in lang (its own text, else the catalog's), then in
  * the bot's default language, then English; *found gets the language it was found in;
  * NULL when none has it */
-static const char *lookup(yajl_val settings, const char *name, const char *lang,
-			  const char **found)
+static const char *lookup(yajl_val settings, const char *name, const char *lang, const char **found)
 {
 	const char *chain[3] = { lang ? lang : bot_lang(settings), bot_lang(settings), "en" };
 
@@ -989,8 +987,10 @@ bool tgm_text_check(yajl_val texts, char *err, size_t errlen)
 		yajl_val in = texts->u.object.values[i];
 
 		if (!lang_ok(lang) || !YAJL_IS_OBJECT(in)) {
-			snprintf(err, errlen, "settings.texts.%.8s must be a language code (2 or 3"
-				 " lower-case letters) holding an object of texts", lang);
+			snprintf(err, errlen,
+				 "settings.texts.%.8s must be a language code (2 or 3"
+				 " lower-case letters) holding an object of texts",
+				 lang);
 			return false;
 		}
 		for (size_t k = 0; k < in->u.object.len; k++) {
@@ -998,14 +998,18 @@ bool tgm_text_check(yajl_val texts, char *err, size_t errlen)
 			yajl_val v = in->u.object.values[k];
 
 			if (!tgm_text_has(name)) {
-				snprintf(err, errlen, "settings.texts.%s.%.40s is not a text of the"
-					 " catalog (docs/texts.md)", lang, name);
+				snprintf(err, errlen,
+					 "settings.texts.%s.%.40s is not a text of the"
+					 " catalog (docs/texts.md)",
+					 lang, name);
 				return false;
 			}
 			if (!YAJL_IS_STRING(v) || strlen(v->u.string) > TGM_TEXT_MAX ||
 			    !tgm_utf8_valid(v->u.string)) {
-				snprintf(err, errlen, "settings.texts.%s.%s must be a string of at"
-					 " most %d bytes of UTF-8", lang, name, TGM_TEXT_MAX);
+				snprintf(err, errlen,
+					 "settings.texts.%s.%s must be a string of at"
+					 " most %d bytes of UTF-8",
+					 lang, name, TGM_TEXT_MAX);
 				return false;
 			}
 		}

@@ -18,8 +18,8 @@
 #define TGM_TEXT_WELCOME "Welcome! Write here and we will answer you."
 #define TGM_TEXT_NO_CREDIT "You have no credits left. Buy more to keep writing:"
 
-#define TGM_TEXT_LANG 8    /* bytes of a language code with its NUL */
-#define TGM_TEXT_MAX 4096  /* bytes of a bot's own text */
+#define TGM_TEXT_LANG 8   /* bytes of a language code with its NUL */
+#define TGM_TEXT_MAX 4096 /* bytes of a bot's own text */
 
 /* tgm_text - the catalog's text name in lang (NULL, or a language without it: English);
  * an unknown name is a bug */

@@ -19,29 +19,29 @@
 /* slot - where a value goes: nowhere (SKIP), or one of the answer's fields */
 enum slot {
 	SKIP,
-	TOP,         /* the document: an object of the fields below */
+	TOP, /* the document: an object of the fields below */
 	OK,
 	ERROR_CODE,
 	DESCRIPTION,
-	PARAMETERS,  /* an object of RETRY_AFTER and MIGRATE */
+	PARAMETERS, /* an object of RETRY_AFTER and MIGRATE */
 	RETRY_AFTER,
 	MIGRATE,
-	RESULT,      /* an integer, or an object of MESSAGE_ID */
+	RESULT, /* an integer, or an object of MESSAGE_ID */
 	MESSAGE_ID,
 };
 
 struct scan {
 	const char *start, *p, *end;
 	struct tgm_tganswer *a;
-	unsigned taken;   /* a bit per slot that has had its value */
-	const char *why;  /* the first error, or NULL */
+	unsigned taken;  /* a bit per slot that has had its value */
+	const char *why; /* the first error, or NULL */
 };
 
 /* out - where a string's decoded bytes go: buf (cap bytes, NUL kept), or nowhere */
 struct out {
 	char *buf;
 	size_t cap, len;
-	bool over;        /* longer than cap - 1: cut */
+	bool over; /* longer than cap - 1: cut */
 };
 
 static bool value(struct scan *s, enum slot slot, int depth);
@@ -327,10 +327,14 @@ static enum slot key_slot(struct scan *s, enum slot parent, const struct out *ke
 		enum slot parent, slot;
 		const char *name;
 	} keys[] = {
-		{ TOP, OK, "ok" }, { TOP, ERROR_CODE, "error_code" },
-		{ TOP, DESCRIPTION, "description" }, { TOP, PARAMETERS, "parameters" },
-		{ TOP, RESULT, "result" }, { PARAMETERS, RETRY_AFTER, "retry_after" },
-		{ PARAMETERS, MIGRATE, "migrate_to_chat_id" }, { RESULT, MESSAGE_ID, "message_id" },
+		{ TOP, OK, "ok" },
+		{ TOP, ERROR_CODE, "error_code" },
+		{ TOP, DESCRIPTION, "description" },
+		{ TOP, PARAMETERS, "parameters" },
+		{ TOP, RESULT, "result" },
+		{ PARAMETERS, RETRY_AFTER, "retry_after" },
+		{ PARAMETERS, MIGRATE, "migrate_to_chat_id" },
+		{ RESULT, MESSAGE_ID, "message_id" },
 	};
 
 	if (key->over)
@@ -485,7 +489,8 @@ bool tgm_tganswer_parse(struct tgm_tganswer *a, const char *text, size_t len, ch
 	if (ok && s.p != s.end)
 		ok = fail(&s, "text after the JSON value");
 	if (!ok) {
-		snprintf(err, errlen, "invalid JSON: %s at byte %zu", s.why, (size_t)(s.p - s.start));
+		snprintf(err, errlen, "invalid JSON: %s at byte %zu", s.why,
+			 (size_t)(s.p - s.start));
 		tgm_tganswer_free(a);
 	}
 	return ok;

@@ -18,16 +18,16 @@
 
 /* tgm_tganswer - the values read; has_X is false when X is missing or of another type */
 struct tgm_tganswer {
-	bool has_ok, ok;                 /* "ok" (a boolean) */
+	bool has_ok, ok; /* "ok" (a boolean) */
 	bool has_error_code;
-	int64_t error_code;              /* "error_code" (an integer) */
-	char *description;               /* "description" (a string), decoded; or NULL */
+	int64_t error_code; /* "error_code" (an integer) */
+	char *description;  /* "description" (a string), decoded; or NULL */
 	bool has_retry_after;
-	int64_t retry_after;             /* "parameters": {"retry_after"} */
+	int64_t retry_after; /* "parameters": {"retry_after"} */
 	bool has_migrate_to_chat_id;
-	int64_t migrate_to_chat_id;      /* "parameters": {"migrate_to_chat_id"} */
+	int64_t migrate_to_chat_id; /* "parameters": {"migrate_to_chat_id"} */
 	bool has_message_id;
-	int64_t message_id;              /* "result": {"message_id"}, or "result" itself
+	int64_t message_id; /* "result": {"message_id"}, or "result" itself
 					  * when it is an integer; never a deeper one */
 };
 

@@ -12,7 +12,7 @@
 #define NVARS 6
 
 static const char *const names[NVARS] = { "{first_name}", "{last_name}", "{username}",
-					  "{name}", "{bot_name}", "{user_id}" };
+					  "{name}",       "{bot_name}",  "{user_id}" };
 
 /* value - the value of the variable at s and its length, or NULL (none, or no value) */
 static const char *value(const char *s, size_t *len, const char *const values[NVARS])
@@ -41,8 +41,12 @@ char *tgm_uservars_fill(const char *tmpl, const struct tgm_uservars *u)
 	snprintf(id, sizeof(id), "%lld", (long long)u->user_id);
 	tgm_buf_init(&name);
 	tgm_buf_printf(&name, "%s%s%s", first, *first && *last ? " " : "", last);
-	const char *const values[NVARS] = { first, last, or_empty(u->username), name.p,
-					    or_empty(u->bot_name), u->user_id ? id : NULL };
+	const char *const values[NVARS] = { first,
+					    last,
+					    or_empty(u->username),
+					    name.p,
+					    or_empty(u->bot_name),
+					    u->user_id ? id : NULL };
 	tgm_buf_init(&out);
 	for (const char *s = tmpl; *s; s++) {
 		if (*s == '{' && (v = value(s, &len, values))) {

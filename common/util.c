@@ -135,7 +135,8 @@ int tgm_hex_decode(const char *hex, unsigned char *out, size_t max)
 	if (n % 2 || n / 2 > max)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_value((unsigned char)hex[2 * i]), lo = hex_value((unsigned char)hex[2 * i + 1]);
+		int hi = hex_value((unsigned char)hex[2 * i]),
+		    lo = hex_value((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);

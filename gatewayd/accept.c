@@ -143,7 +143,7 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	a->conns = tgm_xcalloc((size_t)a->nconns, sizeof(*a->conns));
 	for (int i = 0; i < a->nconns; i++)
 		a->conns[i].pg = tgm_dbconn_async(gw->ctx->base, cfg, "gatewayd-accept",
-						   TGM_DBCONN_POOLED);
+						  TGM_DBCONN_POOLED);
 	return a;
 }
 
@@ -190,7 +190,7 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 		tgm_parse_int64(PQgetvalue(res, i, 4), &m->bot_id);
 		tgm_msg_status_parse(PQgetvalue(res, i, 3), &m->status);
 		m->outcome = strcmp(PQgetvalue(res, i, 2), m->req_hash) == 0 ? GW_REPLAYED
-									   : GW_KEY_CONFLICT;
+									     : GW_KEY_CONFLICT;
 	}
 	if (err)
 		log_error("accept: replay lookup failed: %s", err);
@@ -262,7 +262,8 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			m->status = TGM_MSG_QUEUED;
 			accepted++;
 		} else if (strcmp(why, "key") == 0) {
-			m->outcome = GW_KEY_REVOKED; /* revoked after the request was authenticated */
+			m->outcome =
+				GW_KEY_REVOKED; /* revoked after the request was authenticated */
 		} else if (strcmp(why, "bot") == 0) {
 			m->outcome = GW_BOT_NOT_FOUND;
 		} else if (strcmp(why, "chat") == 0) {
@@ -363,8 +364,7 @@ static void accept_pump(struct gw_accept *a)
 	}
 }
 
-void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb,
-		      void *arg)
+void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb, void *arg)
 {
 	struct submission *s = tgm_xcalloc(1, sizeof(*s));
 

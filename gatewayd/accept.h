@@ -16,19 +16,19 @@ struct gw_accept;
 
 enum gw_outcome {
 	GW_PENDING,
-	GW_ACCEPTED,      /* committed now */
-	GW_REPLAYED,      /* the idempotency key was used before with the same body */
-	GW_KEY_CONFLICT,  /* the idempotency key was used before with another body */
-	GW_BOT_NOT_FOUND, /* no such bot for this tenant */
+	GW_ACCEPTED,        /* committed now */
+	GW_REPLAYED,        /* the idempotency key was used before with the same body */
+	GW_KEY_CONFLICT,    /* the idempotency key was used before with another body */
+	GW_BOT_NOT_FOUND,   /* no such bot for this tenant */
 	GW_NO_BOT_FOR_CHAT, /* none named, and none of the tenant's may reach the chat */
-	GW_KEY_REVOKED,   /* the API key was revoked meanwhile */
-	GW_FAILED,        /* the database failed; nothing was accepted */
+	GW_KEY_REVOKED,     /* the API key was revoked meanwhile */
+	GW_FAILED,          /* the database failed; nothing was accepted */
 };
 
 /* gw_msg - one message to accept; the strings are owned by it (gw_msg_free, validate.h) */
 struct gw_msg {
 	int64_t tenant_id;
-	int64_t key_id;    /* the API key that asked: checked again at the commit */
+	int64_t key_id; /* the API key that asked: checked again at the commit */
 	int64_t bot_id;
 	char *chat;        /* "123" or "@channel" */
 	char *method;      /* "sendMessage", ... */
@@ -39,7 +39,7 @@ struct gw_msg {
 	char *idem_key;    /* or NULL */
 	char req_hash[65]; /* SHA-256 hex of the request, "" without idem_key */
 	char *callback_url;
-	char *metadata;    /* JSON object text, or NULL */
+	char *metadata; /* JSON object text, or NULL */
 	/* the outcome */
 	enum gw_outcome outcome;
 	int64_t id;
@@ -52,8 +52,7 @@ typedef void (*gw_accept_cb)(struct gw_msg **msgs, int n, void *arg);
 struct gw_accept *gw_accept_new(struct gatewayd *gw);
 void gw_accept_free(struct gw_accept *a);
 /* gw_accept_submit - commit msgs (borrowed until cb) with others; cb runs later */
-void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb,
-		      void *arg);
+void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb, void *arg);
 /* gw_accept_flush - send what waits now (on drain) */
 void gw_accept_flush(struct gw_accept *a);
 /* gw_accept_busy - submissions waiting or in flight */

@@ -26,11 +26,13 @@ static const char list_sql[] =
 static const char create_sql[] =
 	"INSERT INTO accounts (tenant_id, email, role, password_hash) VALUES ($1, $2, $3, $4)"
 	" RETURNING " ACCOUNT_JSON;
+/* clang-format off */
 static const char update_sql[] =
 	"UPDATE accounts SET role = coalesce($3, role),"
 	" disabled_at = CASE WHEN $4::boolean IS NULL THEN disabled_at"
 	"   WHEN $4::boolean THEN coalesce(disabled_at, now()) END"
 	" WHERE id = $1 AND tenant_id = $2 RETURNING " ACCOUNT_JSON;
+/* clang-format on */
 static const char reset_sql[] =
 	"UPDATE accounts SET password_hash = $3, must_change_password = true,"
 	" failed_logins = 0, locked_until = NULL"
@@ -170,12 +172,13 @@ void gw_accounts_create(struct gw_req *r)
 	const char *email = tgm_json_get_str(r->body, "email");
 
 	if (email == NULL || strlen(email) < 3 || strlen(email) > 254 || !strchr(email, '@')) {
-		gw_reply_problem(r, 422, "invalid_field", "email must look like name@host", "email");
+		gw_reply_problem(r, 422, "invalid_field", "email must look like name@host",
+				 "email");
 		return;
 	}
 	if (!valid_role(tgm_json_get_str(r->body, "role"))) {
-		gw_reply_problem(r, 422, "invalid_field", "role must be owner, admin, agent or viewer",
-				 "role");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "role must be owner, admin, agent or viewer", "role");
 		return;
 	}
 	with_password(r, insert_account);
@@ -185,8 +188,10 @@ void gw_accounts_create(struct gw_req *r)
 static void on_updated(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err && sqlstate_is(res, "23514"))
-		gw_reply_problem(r, 409, "last_owner", "the tenant's last owner stays an enabled"
-				 " owner; make another owner first", NULL);
+		gw_reply_problem(r, 409, "last_owner",
+				 "the tenant's last owner stays an enabled"
+				 " owner; make another owner first",
+				 NULL);
 	else if (err)
 		gw_reply_db_error(r, err);
 	else if (PQntuples(res) == 0)
@@ -210,8 +215,8 @@ void gw_accounts_update(struct gw_req *r)
 		return;
 	}
 	if (tgm_json_get(r->body, "role") && !valid_role(role)) {
-		gw_reply_problem(r, 422, "invalid_field", "role must be owner, admin, agent or viewer",
-				 "role");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "role must be owner, admin, agent or viewer", "role");
 		return;
 	}
 	if (disabled && !YAJL_IS_TRUE(disabled) && !YAJL_IS_FALSE(disabled)) {

@@ -15,8 +15,10 @@
 	"json_build_object('bot_id', x.bot_id, 'user_id', x.user_id, 'role', x.role," \
 	" 'added_by', x.added_by, 'created_at', x.created_at)"
 
+/* clang-format off */
 #define BOT_OF_PATH "SELECT id FROM bots WHERE id = $1 AND tenant_id = $2" \
 	" AND deleted_at IS NULL"
+/* clang-format on */
 
 static const char list_sql[] =
 	"SELECT json_build_object('admins', (SELECT coalesce(json_agg(" ADMIN_JSON
@@ -25,6 +27,7 @@ static const char list_sql[] =
 
 /* $3 user, $4 role, $5 source, $6 actor: the bot found, the admin, whether it is new;
  * audited when the role changed */
+/* clang-format off */
 static const char set_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
 	" old AS (SELECT x.role FROM bot_admins x, b WHERE x.bot_id = b.id"
@@ -48,6 +51,7 @@ static const char delete_sql[] =
 	" a AS (SELECT " GW_AUDIT_SQL("$2", "x.bot_id", "$4", "$5", "'admin.remove'", "$3::text",
 				    "jsonb_build_object('role', x.role)") " FROM x)"
 	" SELECT (SELECT count(*) FROM b), (SELECT j FROM x), (SELECT count(*) FROM a)";
+/* clang-format on */
 
 void gw_admins_list(struct gw_req *r)
 {
@@ -69,8 +73,10 @@ static bool user_path(struct gw_req *r, char tenant[24])
 		return false;
 	if (u == NULL || u[0] == '\0' || u[strspn(u, "0123456789")] != '\0' ||
 	    !tgm_parse_int64(u, &id) || id <= 0) {
-		gw_reply_problem(r, 422, "invalid_field", "user_id must be a Telegram user id:"
-				 " a positive integer", "user_id");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "user_id must be a Telegram user id:"
+				 " a positive integer",
+				 "user_id");
 		return false;
 	}
 	return true;
@@ -82,11 +88,14 @@ static bool read_role(struct gw_req *r, const char **role)
 	yajl_val v = r->body ? tgm_json_get(r->body, "role") : NULL;
 
 	*role = v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
-	if (*role && r->body->u.object.len == 1 && (strcmp(*role, "owner") == 0 ||
-	    strcmp(*role, "admin") == 0 || strcmp(*role, "agent") == 0))
+	if (*role && r->body->u.object.len == 1 &&
+	    (strcmp(*role, "owner") == 0 || strcmp(*role, "admin") == 0 ||
+	     strcmp(*role, "agent") == 0))
 		return true;
-	gw_reply_problem(r, 422, "invalid_field", "the body is {\"role\": \"owner\", \"admin\""
-			 " or \"agent\"}", "role");
+	gw_reply_problem(r, 422, "invalid_field",
+			 "the body is {\"role\": \"owner\", \"admin\""
+			 " or \"agent\"}",
+			 "role");
 	return false;
 }
 
@@ -104,8 +113,12 @@ static void on_set(struct gw_req *r, PGresult *res, const char *err)
 void gw_admins_set(struct gw_req *r)
 {
 	char tenant[24], source[16], actor[24];
-	const char *role, *p[6] = { tgm_http_param(&r->params, "id"), tenant,
-				    tgm_http_param(&r->params, "user_id"), NULL, source, actor };
+	const char *role, *p[6] = { tgm_http_param(&r->params, "id"),
+				    tenant,
+				    tgm_http_param(&r->params, "user_id"),
+				    NULL,
+				    source,
+				    actor };
 
 	if (!user_path(r, tenant) || !read_role(r, &role))
 		return;

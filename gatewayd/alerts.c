@@ -88,8 +88,8 @@ static void detail_lane(PGresult *res, int i, const char *bot, char *out, size_t
 	const char *queued = PQgetvalue(res, i, 5);
 	int len;
 
-	len = snprintf(out, n, "%s: %s %s waiting and no senderd holds its lane", bot,
-		       queued, plural(queued, "message", "messages"));
+	len = snprintf(out, n, "%s: %s %s waiting and no senderd holds its lane", bot, queued,
+		       plural(queued, "message", "messages"));
 	if (!PQgetisnull(res, i, 6) && len > 0 && (size_t)len < n)
 		snprintf(out + len, n - (size_t)len, " (the lease of %s expired)",
 			 PQgetvalue(res, i, 6));

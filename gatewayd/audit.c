@@ -47,11 +47,13 @@ static bool filter_ok(struct gw_req *r, const char *bot, const char *action, con
 	int64_t id;
 
 	if (bot && !(tgm_parse_int64(bot, &id) && id > 0)) {
-		gw_reply_problem(r, 422, "invalid_parameter", "bot_id must be a bot's id", "bot_id");
+		gw_reply_problem(r, 422, "invalid_parameter", "bot_id must be a bot's id",
+				 "bot_id");
 		return false;
 	}
 	if (action && (action[0] == '\0' || strlen(action) > 64)) {
-		gw_reply_problem(r, 422, "invalid_parameter", "action must be 1 to 64 bytes", "action");
+		gw_reply_problem(r, 422, "invalid_parameter", "action must be 1 to 64 bytes",
+				 "action");
 		return false;
 	}
 	if (source && strcmp(source, "telegram") && strcmp(source, "api") &&

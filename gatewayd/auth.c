@@ -72,7 +72,8 @@ static bool take_rate(struct gw_req *r)
 	const struct tgm_config *cfg = r->gw->ctx->cfg;
 	int remaining, reset;
 	bool ok = gw_ratelimit_take(r->gw->ratelimit, r->key_id ? r->key_id : -r->account_id,
-				    cfg->gatewayd.key_rate, cfg->gatewayd.key_burst, &remaining, &reset);
+				    cfg->gatewayd.key_rate, cfg->gatewayd.key_burst, &remaining,
+				    &reset);
 
 	rate_headers(evhttp_request_get_output_headers(r->req), cfg->gatewayd.key_rate,
 		     cfg->gatewayd.key_burst, remaining, reset, ok);
@@ -85,17 +86,20 @@ static const char *needs(const struct gw_req *r)
 	if (r->route->scope == GW_SCOPE_OWNER)
 		return "this needs an account with the owner role";
 	if (r->session_id)
-		return r->route->scope == GW_SCOPE_ADMIN ? "this needs the admin or owner role"
-		       : "this needs the agent, admin or owner role";
+		return r->route->scope == GW_SCOPE_ADMIN
+			       ? "this needs the admin or owner role"
+			       : "this needs the agent, admin or owner role";
 	return r->route->scope == GW_SCOPE_ADMIN ? "this needs a key with the admin scope"
-	       : "this needs a key with the send or admin scope";
+						 : "this needs a key with the send or admin scope";
 }
 
 void gw_auth_granted(struct gw_req *r)
 {
 	if (!gw_session_allowed(r)) {
-		gw_reply_problem(r, 403, "password_change_required", "this account's password was"
-				 " given to it: change it first (POST /v1/session/password)", NULL);
+		gw_reply_problem(r, 403, "password_change_required",
+				 "this account's password was"
+				 " given to it: change it first (POST /v1/session/password)",
+				 NULL);
 		return;
 	}
 	if (r->scope < r->route->scope) {

@@ -23,8 +23,10 @@
 	" 'window_seconds', a.window_seconds, 'enabled', a.enabled," \
 	" 'created_at', a.created_at, 'updated_at', a.updated_at)"
 
+/* clang-format off */
 #define BOT_OF_PATH "SELECT id FROM bots WHERE id = $1 AND tenant_id = $2" \
 	" AND deleted_at IS NULL"
+/* clang-format on */
 
 /* rules a bot may have: webhookd matches every keyword of them against each message */
 #define MAX_RULES "100"
@@ -41,6 +43,7 @@ static const char list_sql[] =
 
 /* $3..$12: kind, match, pattern, time_zone, days, opens, closes, text, window_seconds,
  * enabled (NULL: not given); the bot, its rules before, and the new rule */
+/* clang-format off */
 static const char insert_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
 	" n AS (SELECT count(*) AS rules FROM autoreplies x, b WHERE x.bot_id = b.id),"
@@ -67,6 +70,7 @@ static const char update_sql[] =
 	"  FROM b WHERE a.id = $3 AND a.bot_id = b.id AND " TZ_OK("$6")
 	"  RETURNING " RULE_JSON " AS j, " NOTIFY ")"
 	" SELECT (SELECT count(*) FROM b), (SELECT j FROM a)";
+/* clang-format on */
 
 static const char delete_sql[] =
 	"WITH b AS (" BOT_OF_PATH "),"
@@ -85,8 +89,19 @@ static const char order_sql[] =
 	"  WHERE ok.v AND a.id = o.id AND a.bot_id = b.id RETURNING a.bot_id, " NOTIFY ")"
 	" SELECT (SELECT count(*) FROM b), (SELECT v FROM ok), (SELECT count(*) FROM a)";
 
-enum { F_KIND, F_MATCH, F_PATTERN, F_TZ, F_DAYS, F_OPENS, F_CLOSES, F_TEXT, F_WINDOW,
-       F_ENABLED, NF };
+enum {
+	F_KIND,
+	F_MATCH,
+	F_PATTERN,
+	F_TZ,
+	F_DAYS,
+	F_OPENS,
+	F_CLOSES,
+	F_TEXT,
+	F_WINDOW,
+	F_ENABLED,
+	NF
+};
 
 /* rule_in - a body's fields as query parameters (NULL: not given) */
 struct rule_in {
@@ -191,8 +206,7 @@ static bool read_time(yajl_val v, struct rule_in *in, int f)
 	in->v[f] = s;
 	return s && strlen(s) == 5 && isdigit((unsigned char)s[0]) &&
 	       isdigit((unsigned char)s[1]) && s[2] == ':' && isdigit((unsigned char)s[3]) &&
-	       isdigit((unsigned char)s[4]) && (s[0] - '0') * 10 + (s[1] - '0') < 24 &&
-	       s[3] < '6';
+	       isdigit((unsigned char)s[4]) && (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[3] < '6';
 }
 
 /* read_text - 1 to 4096 characters, not only white space */
@@ -230,15 +244,19 @@ static const struct rfield fields[NF] = {
 	[F_KIND] = { "kind", read_kind, "kind must be keyword, hours or greeting" },
 	[F_MATCH] = { "match", read_match, "match must be exact, contains or regex" },
 	[F_PATTERN] = { "pattern", read_pattern, "pattern must be a string of 1 to 200 bytes" },
-	[F_TZ] = { "time_zone", read_tz, "time_zone must be an IANA time zone name such as"
+	[F_TZ] = { "time_zone", read_tz,
+		   "time_zone must be an IANA time zone name such as"
 		   " Europe/Berlin" },
-	[F_DAYS] = { "days", read_days, "days must be a list of distinct days 1 (Monday) to 7"
+	[F_DAYS] = { "days", read_days,
+		     "days must be a list of distinct days 1 (Monday) to 7"
 		     " (Sunday)" },
 	[F_OPENS] = { "opens", read_time, "opens must be a time HH:MM from 00:00 to 23:59" },
 	[F_CLOSES] = { "closes", read_time, "closes must be a time HH:MM from 00:00 to 23:59" },
-	[F_TEXT] = { "text", read_text, "text must be a string of 1 to 4096 characters, not"
+	[F_TEXT] = { "text", read_text,
+		     "text must be a string of 1 to 4096 characters, not"
 		     " only spaces" },
-	[F_WINDOW] = { "window_seconds", read_window, "window_seconds must be an integer from"
+	[F_WINDOW] = { "window_seconds", read_window,
+		       "window_seconds must be an integer from"
 		       " 10 to 2592000 (30 days)" },
 	[F_ENABLED] = { "enabled", read_enabled, "enabled must be true or false" },
 };
@@ -254,9 +272,11 @@ static bool read_rule(struct gw_req *r, struct rule_in *in)
 		for (f = 0; f < NF && strcmp(fields[f].name, body->u.object.keys[i]); f++)
 			;
 		if (f == NF) {
-			gw_reply_problem(r, 422, "unknown_field", "a rule has kind, match, pattern,"
+			gw_reply_problem(r, 422, "unknown_field",
+					 "a rule has kind, match, pattern,"
 					 " time_zone, days, opens, closes, text, window_seconds and"
-					 " enabled", body->u.object.keys[i]);
+					 " enabled",
+					 body->u.object.keys[i]);
 			return false;
 		}
 		if (!fields[f].read(body->u.object.values[i], in, f)) {
@@ -303,12 +323,15 @@ static bool new_rule_ok(struct gw_req *r, const struct rule_in *in)
 		return missing(r, F_TEXT, "text is needed: what the rule answers");
 	for (int f = F_MATCH; f <= F_PATTERN; f++)
 		if ((in->v[f] != NULL) != keyword)
-			return missing(r, f, keyword ? "a keyword rule needs match and pattern"
-					   : "match and pattern are for keyword rules");
+			return missing(r, f,
+				       keyword ? "a keyword rule needs match and pattern"
+					       : "match and pattern are for keyword rules");
 	for (int f = F_TZ; f <= F_CLOSES; f++)
 		if (f != F_DAYS && (in->v[f] != NULL) != hours)
-			return missing(r, f, hours ? "an hours rule needs time_zone, opens and closes"
-					   : "time_zone, days, opens and closes are for hours rules");
+			return missing(
+				r, f,
+				hours ? "an hours rule needs time_zone, opens and closes"
+				      : "time_zone, days, opens and closes are for hours rules");
 	if (in->v[F_DAYS] && !hours)
 		return missing(r, F_DAYS, "time_zone, days, opens and closes are for hours rules");
 	return regex_ok(r, in);
@@ -331,9 +354,11 @@ static bool sql_refused(struct gw_req *r, PGresult *res)
 	if (state && strcmp(state, "22023") == 0) /* time zone "x" not recognized */
 		gw_reply_problem(r, 422, "invalid_field", fields[F_TZ].rule, "time_zone");
 	else if (state && strcmp(state, "23514") == 0)
-		gw_reply_problem(r, 422, "invalid_field", "a keyword rule has match and pattern,"
+		gw_reply_problem(r, 422, "invalid_field",
+				 "a keyword rule has match and pattern,"
 				 " an hours rule time_zone, days, opens and closes, a greeting"
-				 " neither", NULL);
+				 " neither",
+				 NULL);
 	else
 		return false;
 	return true;
@@ -349,8 +374,10 @@ static void on_created(struct gw_req *r, PGresult *res, const char *err)
 	else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
 	else if (PQgetisnull(res, 0, 2))
-		gw_reply_problem(r, 422, "invalid_field", "a bot has at most " MAX_RULES " rules:"
-				 " delete one first", "kind");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "a bot has at most " MAX_RULES " rules:"
+				 " delete one first",
+				 "kind");
 	else
 		gw_reply_raw(r, 201, PQgetvalue(res, 0, 2));
 }
@@ -447,8 +474,10 @@ static void on_ordered(struct gw_req *r, PGresult *res, const char *err)
 	else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		gw_reply_problem(r, 404, "bot_not_found", "no such bot", NULL);
 	else if (PQgetvalue(res, 0, 1)[0] != 't')
-		gw_reply_problem(r, 422, "invalid_field", "order must list every rule of the bot"
-				 " once", "order");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "order must list every rule of the bot"
+				 " once",
+				 "order");
 	else {
 		gw_tenant_param(r, tenant);
 		gw_query_sql(r, list_sql, 2, p, gw_on_bot_json);
@@ -463,15 +492,18 @@ static bool read_order(struct gw_req *r, struct tgm_buf *ids)
 
 	if (order == NULL || !YAJL_IS_ARRAY(order) || order->u.array.len > 1000 ||
 	    r->body->u.object.len != 1) {
-		gw_reply_problem(r, 422, "invalid_field", "the body is {\"order\": [every rule"
-				 " id, in order]}", "order");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "the body is {\"order\": [every rule"
+				 " id, in order]}",
+				 "order");
 		return false;
 	}
 	for (size_t i = 0; i < order->u.array.len; i++) {
 		yajl_val v = order->u.array.values[i];
 
 		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0) {
-			gw_reply_problem(r, 422, "invalid_field", "order must list rule ids", "order");
+			gw_reply_problem(r, 422, "invalid_field", "order must list rule ids",
+					 "order");
 			return false;
 		}
 		snprintf(id, sizeof(id), "%lld", (long long)YAJL_GET_INTEGER(v));

@@ -59,8 +59,10 @@ static void on_passed(const struct tgm_httpc_resp *resp, void *arg)
 	struct gw_req *r = arg;
 
 	if (resp->error || resp->status == 0) {
-		log_warn("botapi: Telegram unreachable: %s", resp->error ? resp->error : "no answer");
-		gw_reply_raw(r, 502, "{\"ok\":false,\"error_code\":502,"
+		log_warn("botapi: Telegram unreachable: %s",
+			 resp->error ? resp->error : "no answer");
+		gw_reply_raw(r, 502,
+			     "{\"ok\":false,\"error_code\":502,"
 			     "\"description\":\"Bad Gateway\"}");
 		return;
 	}

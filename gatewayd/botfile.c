@@ -21,7 +21,7 @@
 
 #define HIGH_WATER (1024 * 1024)
 #define LOW_WATER (256 * 1024)
-#define ERROR_MAX (64 * 1024)  /* an error answer kept to be passed on whole */
+#define ERROR_MAX (64 * 1024) /* an error answer kept to be passed on whole */
 #define DOWNLOAD_TIMEOUT_MS (15 * 60 * 1000)
 
 static const char bad_gateway[] =
@@ -32,13 +32,13 @@ struct dl {
 	struct gw_req *r;
 	struct evhttp_connection *conn;
 	struct tgm_httpc_xfer *x;
-	struct evbuffer *out;   /* scratch for one chunk */
-	struct evbuffer *kept;  /* a non-200 answer's body */
+	struct evbuffer *out;  /* scratch for one chunk */
+	struct evbuffer *kept; /* a non-200 answer's body */
 	long status;
 	char *type;
 	bool streaming, gone, paused;
 	struct gatewayd *gw;
-	struct evbuffer *copy;  /* the file's copy, while it fits in keep_max */
+	struct evbuffer *copy; /* the file's copy, while it fits in keep_max */
 	size_t keep_max;
 	gw_botfile_kept_cb keep_cb; /* called once, from dl_free, when set */
 	void *keep_arg;
@@ -47,8 +47,8 @@ struct dl {
 /* unsent - bytes the client has not taken yet */
 static size_t unsent(struct dl *d)
 {
-	return evbuffer_get_length(bufferevent_get_output(
-		evhttp_connection_get_bufferevent(d->conn)));
+	return evbuffer_get_length(
+		bufferevent_get_output(evhttp_connection_get_bufferevent(d->conn)));
 }
 
 /* on_flushed - a chunk went out: resume a paused download once the client caught up */
@@ -175,8 +175,8 @@ static void on_done(const struct tgm_httpc_resp *resp, void *arg)
 	dl_free(d, !resp->error && d->status == 200);
 }
 
-void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *path,
-			    size_t max, gw_botfile_kept_cb kept, void *arg)
+void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *path, size_t max,
+			    gw_botfile_kept_cb kept, void *arg)
 {
 	const char *api = r->gw->ctx->cfg->telegram.api_url;
 	struct dl *d = tgm_xcalloc(1, sizeof(*d));
@@ -193,8 +193,8 @@ void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *pat
 	d->keep_arg = arg;
 	d->keep_max = max;
 	d->copy = kept && max > 0 ? evbuffer_new() : NULL;
-	d->x = tgm_httpc_stream(r->gw->httpc_files, url, NULL, DOWNLOAD_TIMEOUT_MS, &sink,
-				on_done, d);
+	d->x = tgm_httpc_stream(r->gw->httpc_files, url, NULL, DOWNLOAD_TIMEOUT_MS, &sink, on_done,
+				d);
 	free(url);
 }
 

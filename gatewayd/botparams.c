@@ -57,14 +57,15 @@ static bool add_pairs(yajl_gen g, const char *text)
 		evhttp_clear_headers(&q);
 		return false;
 	}
-	TAILQ_FOREACH(kv, &q, next) {
+	TAILQ_FOREACH(kv, &q, next)
+	{
 		if (!tgm_utf8_valid(kv->key) || !tgm_utf8_valid(kv->value)) {
 			evhttp_clear_headers(&q);
 			return false;
 		}
 	}
 	TAILQ_FOREACH(kv, &q, next)
-		tgm_jgen_kstr(g, kv->key, kv->value);
+	tgm_jgen_kstr(g, kv->key, kv->value);
 	evhttp_clear_headers(&q);
 	return true;
 }
@@ -108,8 +109,8 @@ static bool add_parts(yajl_gen g, struct gw_botparams *bp, const char *type, con
 		      size_t len, size_t max_part, char *err, size_t errlen)
 {
 	struct tgm_mp_part *parts = tgm_xcalloc(GW_BOTPARAMS_MAX_PARTS, sizeof(*parts));
-	int n = tgm_multipart_parse(type, body, len, parts, GW_BOTPARAMS_MAX_PARTS, max_part,
-				    err, errlen);
+	int n = tgm_multipart_parse(type, body, len, parts, GW_BOTPARAMS_MAX_PARTS, max_part, err,
+				    errlen);
 
 	for (int i = 0; i < n; i++) {
 		if (!text_ok(parts[i].name, strlen(parts[i].name)) ||

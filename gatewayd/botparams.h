@@ -15,8 +15,8 @@
 #define GW_BOTPARAMS_MAX_PARTS 64
 
 struct gw_botparams {
-	char *json;                 /* every parameter, one JSON object */
-	struct tgm_mp_part *files;  /* the uploaded files, borrowed from the body */
+	char *json;                /* every parameter, one JSON object */
+	struct tgm_mp_part *files; /* the uploaded files, borrowed from the body */
 	int nfiles;
 };
 

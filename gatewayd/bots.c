@@ -45,6 +45,7 @@ static const char insert_sql[] =
 	"WITH b AS (INSERT INTO bots (tenant_id, telegram_id, username, name, token_sealed,"
 	"  token_hash, settings) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7::jsonb)"
 	"  RETURNING *) SELECT " BOT_JSON("$8") " FROM b";
+/* clang-format off */
 static const char list_sql[] =
 	"SELECT json_build_object('bots', coalesce(json_agg(" BOT_JSON("$2") " ORDER BY b.id),"
 	" '[]'))"
@@ -62,6 +63,7 @@ static const char update_sql[] =
 				    "jsonb_strip_nulls(jsonb_build_object('name', $3::text,"
 				    " 'enabled', $4::boolean, 'settings', $5::jsonb))") " FROM b)"
 	" SELECT " BOT_JSON("$6") " FROM b WHERE (SELECT count(*) FROM a) >= 0";
+/* clang-format on */
 static const char delete_sql[] =
 	"WITH b AS (UPDATE bots SET deleted_at = now(), enabled = false, updated_at = now()"
 	"  WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING id),"
@@ -161,9 +163,14 @@ static void store_bot(struct gw_req *r, yajl_val me)
 	tgm_hex_encode(d, sizeof(d), hash);
 	gw_tenant_param(r, tenant);
 	{
-		const char *p[8] = { tenant, tgid, username ? username : "",
-				     nb->name ? nb->name : (first ? first : ""), sealed, hash,
-				     nb->settings ? nb->settings : "{}", tgm_botset_defaults_json() };
+		const char *p[8] = { tenant,
+				     tgid,
+				     username ? username : "",
+				     nb->name ? nb->name : (first ? first : ""),
+				     sealed,
+				     hash,
+				     nb->settings ? nb->settings : "{}",
+				     tgm_botset_defaults_json() };
 		gw_query_sql(r, insert_sql, 8, p, on_inserted);
 	}
 	free(sealed);
@@ -179,7 +186,8 @@ static void on_getme(const struct tgm_tg_result *res, void *arg)
 		store_bot(r, res->result);
 		return;
 	}
-	if (tgm_tg_classify(res) != TGM_TG_TOKEN_DEAD && tgm_tg_classify(res) != TGM_TG_BAD_REQUEST) {
+	if (tgm_tg_classify(res) != TGM_TG_TOKEN_DEAD &&
+	    tgm_tg_classify(res) != TGM_TG_BAD_REQUEST) {
 		snprintf(detail, sizeof(detail), "Telegram could not check the token now: %s",
 			 res->description ? res->description : "no answer");
 		gw_reply_problem(r, 502, "telegram_unreachable", detail, NULL);
@@ -199,12 +207,15 @@ void gw_bots_create(struct gw_req *r)
 
 	if (!valid_token(token)) {
 		gw_reply_problem(r, 422, "invalid_field",
-				 "token must be a bot token from @BotFather (123456:ABC...)", "token");
+				 "token must be a bot token from @BotFather (123456:ABC...)",
+				 "token");
 		return;
 	}
 	if (tgm_json_get(r->body, "name") && (name == NULL || strlen(name) > 200)) {
-		gw_reply_problem(r, 422, "invalid_field", "name must be a string of at most 200"
-				 " characters", "name");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "name must be a string of at most 200"
+				 " characters",
+				 "name");
 		return;
 	}
 	settings = check_settings(r, tgm_json_get(r->body, "settings"));
@@ -270,13 +281,16 @@ void gw_bots_update(struct gw_req *r)
 	for (size_t i = 0; r->body && i < r->body->u.object.len; i++) {
 		const char *k = r->body->u.object.keys[i];
 		if (strcmp(k, "name") && strcmp(k, "enabled") && strcmp(k, "settings")) {
-			gw_reply_problem(r, 422, "unknown_field", "only name, enabled and settings"
-					 " can change", k);
+			gw_reply_problem(r, 422, "unknown_field",
+					 "only name, enabled and settings"
+					 " can change",
+					 k);
 			return;
 		}
 	}
 	if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-		gw_reply_problem(r, 422, "invalid_field", "enabled must be true or false", "enabled");
+		gw_reply_problem(r, 422, "invalid_field", "enabled must be true or false",
+				 "enabled");
 		return;
 	}
 	if (v)
@@ -289,8 +303,10 @@ void gw_bots_update(struct gw_req *r)
 	if (settings == (char *)-1)
 		return;
 	if (bot_path(r, tenant)) {
-		const char *p[8] = { tgm_http_param(&r->params, "id"), tenant, name, enabled,
-				     settings, tgm_botset_defaults_json(), source, actor };
+		const char *p[8] = {
+			tgm_http_param(&r->params, "id"), tenant, name, enabled, settings,
+			tgm_botset_defaults_json(),       source, actor
+		};
 
 		gw_audit_actor(r, source, actor);
 		gw_query_sql(r, update_sql, 8, p, on_updated);

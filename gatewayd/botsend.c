@@ -24,9 +24,9 @@
 #include <strings.h>
 
 #define POLL_MS 1000
-#define AGAIN_S 5         /* after a wait ran out on a claimed message: look again */
-#define RETRY_AFTER_S 5   /* what a client whose wait ran out is told to wait */
-#define SWEEP_POLLS 5     /* polls between sweeps of the files of done messages */
+#define AGAIN_S 5       /* after a wait ran out on a claimed message: look again */
+#define RETRY_AFTER_S 5 /* what a client whose wait ran out is told to wait */
+#define SWEEP_POLLS 5   /* polls between sweeps of the files of done messages */
 
 struct call {
 	struct gw_botsend *bs;
@@ -34,9 +34,9 @@ struct call {
 	struct call *prev, *next; /* the waiting calls */
 	int64_t bot_id, msg_id;
 	struct event *ev_wait;
-	bool busy;   /* a query of this call is in flight */
-	bool again;  /* an outcome was heard meanwhile: look again */
-	bool waited; /* the wait ran out once */
+	bool busy;     /* a query of this call is in flight */
+	bool again;    /* an outcome was heard meanwhile: look again */
+	bool waited;   /* the wait ran out once */
 	bool detached; /* gatewayd stopped with a query of it in flight */
 };
 
@@ -52,12 +52,33 @@ struct gw_botsend {
 };
 
 static const char *const methods[] = {
-	"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendVoice",
-	"sendAnimation", "sendSticker", "sendMediaGroup", "sendLocation", "sendContact",
-	"sendPoll", "copyMessage", "forwardMessage", "editMessageText", "editMessageCaption",
-	"editMessageMedia", "editMessageReplyMarkup", "editMessageLiveLocation",
-	"stopMessageLiveLocation", "sendVideoNote", "sendVenue", "sendDice", "copyMessages",
-	"forwardMessages", "sendPaidMedia", NULL,
+	"sendMessage",
+	"sendPhoto",
+	"sendDocument",
+	"sendVideo",
+	"sendAudio",
+	"sendVoice",
+	"sendAnimation",
+	"sendSticker",
+	"sendMediaGroup",
+	"sendLocation",
+	"sendContact",
+	"sendPoll",
+	"copyMessage",
+	"forwardMessage",
+	"editMessageText",
+	"editMessageCaption",
+	"editMessageMedia",
+	"editMessageReplyMarkup",
+	"editMessageLiveLocation",
+	"stopMessageLiveLocation",
+	"sendVideoNote",
+	"sendVenue",
+	"sendDice",
+	"copyMessages",
+	"forwardMessages",
+	"sendPaidMedia",
+	NULL,
 };
 
 static const char insert_sql[] =
@@ -81,9 +102,11 @@ static const char cancel_sql[] =
 	" cb AS (SELECT queue_callbacks(array(SELECT id FROM c), 'canceled', $2) n)"
 	" SELECT (SELECT count(*) FROM c), (SELECT n FROM cb)";
 
+/* clang-format off */
 static const char done_sql[] =
 	"SELECT id FROM messages WHERE id = ANY($1::bigint[])"
 	" AND status IN ('sent', 'failed', 'expired', 'canceled')";
+/* clang-format on */
 
 /* the files of messages that are done: kept until sent, then let go */
 static const char sweep_sql[] =
@@ -141,7 +164,8 @@ static void on_answer(struct gw_req *r, PGresult *res, const char *err)
 	c->busy = false;
 	if (err || PQntuples(res) != 1) {
 		if (err)
-			log_warn("botapi: msg=%lld outcome not read: %s", (long long)c->msg_id, err);
+			log_warn("botapi: msg=%lld outcome not read: %s", (long long)c->msg_id,
+				 err);
 		c->again = true; /* the poll looks again */
 		return;
 	}
@@ -162,7 +186,8 @@ static void on_answer(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (strcmp(status, "failed") == 0 || strcmp(status, "sent") == 0) {
 		snprintf(detail, sizeof(detail), "Bad Gateway: %s",
-			 PQgetisnull(res, 0, 1) ? "no answer from Telegram" : PQgetvalue(res, 0, 1));
+			 PQgetisnull(res, 0, 1) ? "no answer from Telegram"
+						: PQgetvalue(res, 0, 1));
 		gw_botapi_error(r, 502, detail, 0);
 		return;
 	}
@@ -320,7 +345,8 @@ static void on_queued(struct gw_req *r, PGresult *res, const char *err)
 
 	if (err || PQntuples(res) != 1) {
 		log_error("botapi: message not queued: %s", err ? err : "no row");
-		gw_botapi_error(r, 500, "Internal Server Error: the message could not be queued", 0);
+		gw_botapi_error(r, 500, "Internal Server Error: the message could not be queued",
+				0);
 		return;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &c->msg_id);
@@ -397,7 +423,8 @@ void gw_botsend(struct gw_botsend *bs, struct gw_req *r, int64_t bot_id, const c
 
 	r->body_text = tgm_http_body(r->req, &r->body_len);
 	if (!gw_botparams_read(&bp, q, type, r->body_text, r->body_len,
-			       (size_t)bs->gw->ctx->cfg->gatewayd.botapi_max_body, err, sizeof(err))) {
+			       (size_t)bs->gw->ctx->cfg->gatewayd.botapi_max_body, err,
+			       sizeof(err))) {
 		snprintf(why, sizeof(why), "Bad Request: %s", err);
 		gw_botparams_free(&bp);
 		gw_botapi_error(r, 400, why, 0);

@@ -11,8 +11,11 @@
 /* type_name - a setting type's word in the API */
 static const char *type_name(enum tgm_botset_type t)
 {
-	return t == TGM_BOTSET_INT ? "integer" : t == TGM_BOTSET_BOOL ? "boolean"
-	       : t == TGM_BOTSET_CHOICE ? "choice" : t == TGM_BOTSET_TEXTS ? "object" : "string";
+	return t == TGM_BOTSET_INT      ? "integer"
+	       : t == TGM_BOTSET_BOOL   ? "boolean"
+	       : t == TGM_BOTSET_CHOICE ? "choice"
+	       : t == TGM_BOTSET_TEXTS  ? "object"
+					: "string";
 }
 
 /* setting - one key of the table as an object */

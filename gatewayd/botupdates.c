@@ -43,14 +43,14 @@ struct poll {
 	TAILQ_ENTRY(poll) link;
 	int64_t bot_id;
 	char bot[24], offset[24], limit[8];
-	char *allowed;    /* a PostgreSQL array literal, or NULL: keep the last one */
+	char *allowed; /* a PostgreSQL array literal, or NULL: keep the last one */
 	int timeout_s;
 	struct event *ev_timeout;
-	bool busy;        /* its query is in flight */
-	bool again;       /* its bot had news meanwhile: read again */
-	bool parked;      /* it waits for news or its timeout */
-	bool expired;     /* its timeout ran out: answer what the read finds */
-	bool detached;    /* gatewayd stopped with its query in flight */
+	bool busy;     /* its query is in flight */
+	bool again;    /* its bot had news meanwhile: read again */
+	bool parked;   /* it waits for news or its timeout */
+	bool expired;  /* its timeout ran out: answer what the read finds */
+	bool detached; /* gatewayd stopped with its query in flight */
 };
 
 TAILQ_HEAD(poll_list, poll);
@@ -208,18 +208,18 @@ void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_i
 	struct poll *p, *old;
 
 	r->body_text = tgm_http_body(r->req, &r->body_len);
-	params = gw_botparams_parse(q, gw_header(r, "Content-Type"), r->body_text, r->body_len,
-				    err, sizeof(err));
+	params = gw_botparams_parse(q, gw_header(r, "Content-Type"), r->body_text, r->body_len, err,
+				    sizeof(err));
 	if (params == NULL) {
 		snprintf(why, sizeof(why), "Bad Request: %s", err);
 		gw_botapi_error(r, 400, why, 0);
 		return;
 	}
 	TAILQ_FOREACH(old, &bu->polls, link)
-		if (old->bot_id == bot_id && old->parked && !old->busy) {
-			gw_botapi_error(old->r, 409, conflict, 0);
-			break;
-		}
+	if (old->bot_id == bot_id && old->parked && !old->busy) {
+		gw_botapi_error(old->r, 409, conflict, 0);
+		break;
+	}
 	p = tgm_xcalloc(1, sizeof(*p));
 	p->bu = bu;
 	p->r = r;
@@ -239,7 +239,7 @@ struct gw_botupdates *gw_botupdates_new(struct gatewayd *gw)
 	bu->gw = gw;
 	TAILQ_INIT(&bu->polls);
 	bu->pg = tgm_dbconn_async(gw->ctx->base, gw->ctx->cfg, "gatewayd-updates",
-				   TGM_DBCONN_SESSION);
+				  TGM_DBCONN_SESSION);
 	tgm_pg_listen(bu->pg, "tgm_updates", on_notify, bu);
 	return bu;
 }

@@ -107,12 +107,15 @@ static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 {
 	if (err) {
 		log_warn("botapi: deleteWebhook: %s", err);
-		gw_botapi_error(r, 500, "Internal Server Error: the webhook could not be deleted", 0);
+		gw_botapi_error(r, 500, "Internal Server Error: the webhook could not be deleted",
+				0);
 		return;
 	}
-	gw_reply_raw(r, 200, strcmp(PQgetvalue(res, 0, 0), "t") == 0
-		     ? "{\"ok\":true,\"result\":true,\"description\":\"Webhook was deleted\"}"
-		     : "{\"ok\":true,\"result\":true,\"description\":\"Webhook is already deleted\"}");
+	gw_reply_raw(
+		r, 200,
+		strcmp(PQgetvalue(res, 0, 0), "t") == 0
+			? "{\"ok\":true,\"result\":true,\"description\":\"Webhook was deleted\"}"
+			: "{\"ok\":true,\"result\":true,\"description\":\"Webhook is already deleted\"}");
 }
 
 /* on_set - botapi_set_webhook: the webhook was set */
@@ -149,8 +152,10 @@ static void set_webhook(struct gw_req *r, const char *bot, yajl_val v)
 		return;
 	}
 	if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0) {
-		gw_botapi_error(r, 400, "Bad Request: bad webhook: An HTTPS URL must be provided"
-				" for webhook", 0);
+		gw_botapi_error(r, 400,
+				"Bad Request: bad webhook: An HTTPS URL must be provided"
+				" for webhook",
+				0);
 		return;
 	}
 	if (secret && *secret && !secret_ok(secret)) {

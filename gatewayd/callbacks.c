@@ -45,13 +45,17 @@ static bool filters(struct gw_req *r, const char **status, const char **message)
 	*message = gw_query(r, "message_id");
 	if (*status && strcmp(*status, "pending") && strcmp(*status, "delivered") &&
 	    strcmp(*status, "failed")) {
-		gw_reply_problem(r, 422, "invalid_parameter", "status must be pending, delivered"
-				 " or failed", "status");
+		gw_reply_problem(r, 422, "invalid_parameter",
+				 "status must be pending, delivered"
+				 " or failed",
+				 "status");
 		return false;
 	}
 	if (*message && !(tgm_parse_int64(*message, &id) && id > 0)) {
-		gw_reply_problem(r, 422, "invalid_parameter", "message_id must be a positive"
-				 " integer", "message_id");
+		gw_reply_problem(r, 422, "invalid_parameter",
+				 "message_id must be a positive"
+				 " integer",
+				 "message_id");
 		return false;
 	}
 	return true;

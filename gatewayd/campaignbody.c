@@ -27,8 +27,15 @@
 #define BALANCE_MAX 1000000000000000LL
 
 static const char *const message_fields[] = {
-	"text", "photo", "document", "caption", "parse_mode", "reply_markup",
-	"disable_notification", "protect_content", NULL,
+	"text",
+	"photo",
+	"document",
+	"caption",
+	"parse_mode",
+	"reply_markup",
+	"disable_notification",
+	"protect_content",
+	NULL,
 };
 
 static const char *const time_filters[] = {
@@ -143,16 +150,19 @@ static const char *filter_ok(const char *k, yajl_val x)
 		for (size_t i = 0; i < n; i++)
 			if (!valid_language(x->u.array.values[i]))
 				n = 0;
-		return n && n <= LANGS_MAX ? NULL
-			: "languages must be 1 to 100 language codes like \"en\"";
+		return n && n <= LANGS_MAX
+			       ? NULL
+			       : "languages must be 1 to 100 language codes like \"en\"";
 	}
 	if (one_of(k, time_filters))
-		return YAJL_IS_STRING(x) && gw_valid_time(x->u.string) ? NULL
-			: "must be an RFC 3339 time like 2026-11-23T12:00:00Z";
+		return YAJL_IS_STRING(x) && gw_valid_time(x->u.string)
+			       ? NULL
+			       : "must be an RFC 3339 time like 2026-11-23T12:00:00Z";
 	if (strcmp(k, "balance_min") == 0 || strcmp(k, "balance_max") == 0)
 		return YAJL_IS_INTEGER(x) && YAJL_GET_INTEGER(x) >= 0 &&
-		       YAJL_GET_INTEGER(x) <= BALANCE_MAX ? NULL
-			: "must be an integer from 0 to 10^15";
+				       YAJL_GET_INTEGER(x) <= BALANCE_MAX
+			       ? NULL
+			       : "must be an integer from 0 to 10^15";
 	if (strcmp(k, "paid") == 0)
 		return YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x) ? NULL : "paid must be true or false";
 	if (strcmp(k, "tiers") == 0)
@@ -171,10 +181,12 @@ static bool read_audience(struct gw_req *r, yajl_val v, struct gw_campaign_in *i
 		const char *k = v->u.object.keys[i], *why = filter_ok(k, v->u.object.values[i]);
 
 		if (why && *why == '\0') {
-			gw_reply_problem(r, 422, "unknown_field", "an audience filters by languages,"
+			gw_reply_problem(r, 422, "unknown_field",
+					 "an audience filters by languages,"
 					 " last_seen_after, last_seen_before, first_seen_after,"
 					 " first_seen_before, balance_min, balance_max, paid, tags,"
-					 " exclude_tags and tiers", k);
+					 " exclude_tags and tiers",
+					 k);
 			return false;
 		}
 		if (why)
@@ -217,11 +229,13 @@ static bool read_message(struct gw_req *r, yajl_val v, struct gw_campaign_in *in
 	bool ok;
 
 	if (!YAJL_IS_OBJECT(v))
-		return invalid(r, "message", "message must be an object: text (or photo or"
+		return invalid(r, "message",
+			       "message must be an object: text (or photo or"
 			       " document with a caption), parse_mode, reply_markup, ...");
 	for (size_t i = 0; i < v->u.object.len; i++)
 		if (!one_of(v->u.object.keys[i], message_fields)) {
-			gw_reply_problem(r, 422, "unknown_field", "a message has text, photo,"
+			gw_reply_problem(r, 422, "unknown_field",
+					 "a message has text, photo,"
 					 " document, caption, parse_mode, reply_markup,"
 					 " disable_notification and protect_content",
 					 v->u.object.keys[i]);
@@ -262,8 +276,9 @@ static void gift_texts(struct gw_campaign_in *in)
 	tgm_jgen_key(g, "tgm_texts");
 	yajl_gen_map_open(g);
 	for (size_t n = 0; (t = tgm_text_nth("campaign_gift", n, &lang)) != NULL; n++)
-		tgm_jgen_kstr(g, lang, tgm_text_fill(text, sizeof(text), t,
-						     (const char *const[]){ "gift", in->gift, NULL }));
+		tgm_jgen_kstr(g, lang,
+			      tgm_text_fill(text, sizeof(text), t,
+					    (const char *const[]){ "gift", in->gift, NULL }));
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
 	free(in->params);
@@ -353,12 +368,14 @@ static bool read_field(struct gw_req *r, const char *k, yajl_val v, struct gw_ca
 		return read_number(r, k, v, GIFT_MAX, in->num_gift, &in->gift, &in->null_gift);
 	if (kind == GW_CAMPAIGN_NEW && strcmp(k, "preset_id") == 0)
 		return read_number(r, k, v, INT64_MAX, in->num_preset, &in->preset_id, &unused);
-	gw_reply_problem(r, 422, "unknown_field", preset
-			 ? "a preset has name, bot_ids, audience, message and gift"
-			 : kind == GW_CAMPAIGN_PATCH
-			 ? "a draft's name, bot_ids, audience, message, gift and start_at change"
-			 : "a campaign has name, bot_ids, audience, message, gift, start_at and"
-			   " preset_id", k);
+	gw_reply_problem(
+		r, 422, "unknown_field",
+		preset ? "a preset has name, bot_ids, audience, message and gift"
+		: kind == GW_CAMPAIGN_PATCH
+			? "a draft's name, bot_ids, audience, message, gift and start_at change"
+			: "a campaign has name, bot_ids, audience, message, gift, start_at and"
+			  " preset_id",
+		k);
 	return false;
 }
 
@@ -402,7 +419,8 @@ struct gw_campaign_in *gw_campaignbody_read(struct gw_req *r, enum gw_campaign_b
 	struct gw_campaign_in *in;
 
 	if (r->body == NULL || !YAJL_IS_OBJECT(r->body)) {
-		gw_reply_problem(r, 400, "invalid_json", "send the campaign as a JSON object", NULL);
+		gw_reply_problem(r, 400, "invalid_json", "send the campaign as a JSON object",
+				 NULL);
 		return NULL;
 	}
 	in = tgm_xcalloc(1, sizeof(*in));

@@ -12,8 +12,10 @@
 
 #include <stdio.h>
 
+/* clang-format off */
 static const char exists_sql[] =
 	"SELECT 1 FROM campaigns WHERE id = $1 AND tenant_id = $2";
+/* clang-format on */
 
 /* $1 campaign, $2 the cursor: message ids above it */
 static const char batch_sql[] =
@@ -46,10 +48,11 @@ static void on_exists(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_problem(r, 404, "campaign_not_found", "no such campaign", NULL);
 	} else {
 		snprintf(name, sizeof(name), "campaign-%s.csv", id);
-		gw_csv_stream(r, name, "message_id,bot_id,user_id,username,first_name,"
+		gw_csv_stream(r, name,
+			      "message_id,bot_id,user_id,username,first_name,"
 			      "status,attempts,telegram_message_id,sent_at,last_error,"
-			      "gift_entry_id,balance\r\n", recipients, 1,
-			      (const char *const[]){ id }, 1);
+			      "gift_entry_id,balance\r\n",
+			      recipients, 1, (const char *const[]){ id }, 1);
 	}
 }
 

@@ -32,6 +32,7 @@ struct action {
 
 /* start and cancel, audited when they changed the campaign ($4 source, $5 actor);
  * a start with a gift also as the mass gift it granted (campaign.gift) */
+/* clang-format off */
 #define AUDITED_SQL(fn, count, changed, action) \
 	"WITH x AS (SELECT s.state, s." count " AS n, s." changed " AS ok, c.bot_ids, c.name," \
 	"  c.gift FROM campaigns c, LATERAL " fn "(c.id, $2, $3) s" \
@@ -44,17 +45,20 @@ struct action {
 					  " 'bot_ids', x.bot_ids, 'gift', x.gift)") \
 	"  FROM x WHERE x.ok AND '" action "' = 'campaign.start' AND x.gift > 0)" \
 	" SELECT x.state, x.n, x.ok, x.bot_ids::text FROM x WHERE (SELECT count(*) FROM a) >= 0"
+/* clang-format on */
 
-static const struct action start = { AUDITED_SQL("campaign_start", "recipients", "started",
-						 "campaign.start"), "campaign gift",
-				     "only a draft campaign can be started", true, true };
+static const struct action start = {
+	AUDITED_SQL("campaign_start", "recipients", "started", "campaign.start"), "campaign gift",
+	"only a draft campaign can be started", true, true
+};
 static const struct action pause = { ACTION_SQL("campaign_pause", ", $3"), "campaign paused",
 				     "only a running campaign can be paused", false, false };
 static const struct action resume = { ACTION_SQL("campaign_resume", ""), NULL,
 				      "only a paused campaign can be resumed", true, false };
-static const struct action cancel = { AUDITED_SQL("campaign_cancel", "canceled", "changed",
-						  "campaign.cancel"), "campaign canceled",
-				      "the campaign is canceled already", false, true };
+static const struct action cancel = {
+	AUDITED_SQL("campaign_cancel", "canceled", "changed", "campaign.cancel"),
+	"campaign canceled", "the campaign is canceled already", false, true
+};
 
 #define GIFT_BATCH "1000" /* advisory locks of ledger_apply held at once */
 
@@ -181,8 +185,10 @@ static void on_retry(struct gw_req *r, PGresult *res, const char *err)
 	else if (PQntuples(res) == 0)
 		gw_reply_problem(r, 404, "campaign_not_found", "no such campaign", NULL);
 	else if (PQgetisnull(res, 0, 1))
-		gw_reply_problem(r, 409, "campaign_state", "a draft campaign has sent nothing"
-				 " to retry", NULL);
+		gw_reply_problem(r, 409, "campaign_state",
+				 "a draft campaign has sent nothing"
+				 " to retry",
+				 NULL);
 	else {
 		snprintf(loc, sizeof(loc), "/v1/campaigns/%s", PQgetvalue(res, 0, 2));
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Location", loc);

@@ -148,9 +148,9 @@ void gw_campaigns_create(struct gw_req *r)
 		return;
 	gw_tenant_param(r, tenant);
 	{
-		const char *p[10] = { tenant, in->name, in->bot_ids, in->audience, in->message,
-				      in->method, in->params, in->gift, in->start_at,
-				      in->preset_id };
+		const char *p[10] = { tenant,       in->name,     in->bot_ids, in->audience,
+				      in->message,  in->method,   in->params,  in->gift,
+				      in->start_at, in->preset_id };
 		gw_query_sql(r, create_sql, 10, p, on_created);
 	}
 }
@@ -195,8 +195,10 @@ void gw_campaigns_preview(struct gw_req *r)
 	const char *p[3] = { tgm_http_param(&r->params, "id"), tenant, lim ? lim : "10" };
 
 	if (lim && (!tgm_parse_int64(lim, &n) || n < 1 || n > PREVIEW_MAX)) {
-		gw_reply_problem(r, 422, "invalid_parameter", "limit must be an integer from 1 to"
-				 " 100", "limit");
+		gw_reply_problem(r, 422, "invalid_parameter",
+				 "limit must be an integer from 1 to"
+				 " 100",
+				 "limit");
 		return;
 	}
 	if (gw_campaigns_path(r, tenant))
@@ -235,9 +237,17 @@ void gw_campaigns_update(struct gw_req *r)
 	if (in == NULL)
 		return;
 	{
-		const char *p[12] = { tgm_http_param(&r->params, "id"), tenant, in->bot_ids,
-				      in->name, in->audience, in->message, in->method, in->params,
-				      in->gift, in->null_gift ? "true" : "false", in->start_at,
+		const char *p[12] = { tgm_http_param(&r->params, "id"),
+				      tenant,
+				      in->bot_ids,
+				      in->name,
+				      in->audience,
+				      in->message,
+				      in->method,
+				      in->params,
+				      in->gift,
+				      in->null_gift ? "true" : "false",
+				      in->start_at,
 				      in->null_start ? "true" : "false" };
 		gw_query_sql(r, update_sql, 12, p, on_updated);
 	}
@@ -253,8 +263,10 @@ static void on_deleted(struct gw_req *r, PGresult *res, const char *err)
 	} else if (PQntuples(res) == 0) {
 		gw_reply_problem(r, 404, "campaign_not_found", "no such campaign", NULL);
 	} else if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
-		snprintf(detail, sizeof(detail), "only a draft campaign can be deleted (cancel"
-			 " it); this one is %s", PQgetvalue(res, 0, 0));
+		snprintf(detail, sizeof(detail),
+			 "only a draft campaign can be deleted (cancel"
+			 " it); this one is %s",
+			 PQgetvalue(res, 0, 0));
 		gw_reply_problem(r, 409, "campaign_state", detail, NULL);
 	} else {
 		tgm_http_reply(r->req, 204, NULL, NULL, 0);

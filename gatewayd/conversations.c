@@ -34,9 +34,11 @@
 #define CURSOR "(extract(epoch FROM c.last_activity_at) * 1000000)::bigint || '.' || c.id"
 #define ROW GW_CONV_JSON ", " CURSOR
 
+/* clang-format off */
 static const char list_sql[] =
 	"SELECT " ROW " FROM conversations c" GW_CONV_JOINS " WHERE" FILTERS
 	" AND $11::text IS NULL" ORDER " LIMIT $13";
+/* clang-format on */
 
 /* A match: an item with every word of $11 (full text) or $11 in it (trigrams), or a
  * contact name with $11 in it. First the next conversations of the list are checked one
@@ -57,6 +59,7 @@ static const char list_sql[] =
 
 /* the rows of a walk of n conversations (JSON, cursor, enough, matches found), or one
  * row (NULL, NULL, enough, matches found) */
+/* clang-format off */
 #define WALK_SQL(n) \
 	SEARCH_TERMS \
 	" walk AS (SELECT w.id FROM s, (SELECT c.id, c.last_activity_at, c.contact" \
@@ -72,6 +75,7 @@ static const char list_sql[] =
 	GW_CONV_JSON " AS j, " CURSOR " AS cur, c.last_activity_at AS la, c.id AS cid FROM walk" \
 	"  JOIN conversations c ON c.id = walk.id" GW_CONV_JOINS " WHERE e.yes) x ON true" \
 	" ORDER BY x.la DESC, x.cid DESC"
+/* clang-format on */
 
 static const char walk_first_sql[] = WALK_SQL(WALK_FIRST);
 static const char walk_sql[] = WALK_SQL(WALK);
@@ -79,6 +83,7 @@ static const char walk_sql[] = WALK_SQL(WALK);
 /* the matching items and names first, as an array (the planner then counts on few,
  * as they are: a join costed on its guess of thousands passed jit_above_cost), then
  * their conversations by id, then the page's rows decorated */
+/* clang-format off */
 static const char hits_sql[] =
 	SEARCH_TERMS
 	" hits AS (SELECT array(SELECT i.conversation_id FROM s, conversation_items i"
@@ -92,9 +97,24 @@ static const char hits_sql[] =
 static const char get_sql[] =
 	"SELECT " GW_CONV_JSON " FROM conversations c" GW_CONV_JOINS
 	" WHERE c.id = $1 AND c.tenant_id = $2";
+/* clang-format on */
 
-enum { P_TENANT, P_BOT, P_STATE, P_TAG, P_ASSIGNEE, P_UNASSIGNED, P_UNREAD, P_PINNED,
-       P_SINCE, P_UNTIL, P_Q, P_AFTER, P_LIMIT, NP };
+enum {
+	P_TENANT,
+	P_BOT,
+	P_STATE,
+	P_TAG,
+	P_ASSIGNEE,
+	P_UNASSIGNED,
+	P_UNREAD,
+	P_PINNED,
+	P_SINCE,
+	P_UNTIL,
+	P_Q,
+	P_AFTER,
+	P_LIMIT,
+	NP
+};
 
 /* list_query - the filters of the query string, kept in r->data between the two
  * statements of a search; limit first, as gw_reply_rows reads it from r->data */

@@ -96,8 +96,10 @@ static bool read_state(struct gw_req *r, const char **state, const char **until)
 	given = tgm_json_get(r->body, "snoozed_until") != NULL;
 	if ((*state && !strcmp(*state, "snoozed")) != given ||
 	    (given && (*until == NULL || !gw_valid_time(*until)))) {
-		gw_reply_problem(r, 422, "invalid_field", "snoozed_until (an RFC 3339 time) goes"
-				 " with state snoozed, and only with it", "snoozed_until");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "snoozed_until (an RFC 3339 time) goes"
+				 " with state snoozed, and only with it",
+				 "snoozed_until");
 		return false;
 	}
 	return true;
@@ -108,7 +110,8 @@ void gw_conversations_update(struct gw_req *r)
 	char id[24], tenant[24], assignee[24], account[24];
 	const char *p[8] = { id, tenant };
 
-	if (!gw_fields_known(r, fields, "a conversation's state, snoozed_until, assignee_id and"
+	if (!gw_fields_known(r, fields,
+			     "a conversation's state, snoozed_until, assignee_id and"
 			     " pinned can be changed") ||
 	    !read_state(r, &p[2], &p[4]) || !gw_field_id(r, "assignee_id", assignee, &p[3]) ||
 	    !gw_field_bool(r, "pinned", &p[6]) || !gw_conv_path(r, id, tenant))

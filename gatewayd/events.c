@@ -101,7 +101,7 @@ struct gw_events {
 	struct tgm_pg *pg;
 	TAILQ_HEAD(, ev_client) clients;
 	int nclients;
-	int64_t cursor;      /* live: message events up to here are handled */
+	int64_t cursor; /* live: message events up to here are handled */
 	bool cursor_known;
 	int64_t gap_since_ms; /* the id after the cursor is missing since, or 0 */
 	bool fetching, again;
@@ -180,8 +180,8 @@ static void to_tenant(struct gw_events *ev, int64_t tenant, const char *event, c
 	size_t n = strlen(f);
 
 	EACH_CLIENT(c, &ev->clients, next)
-		if (!c->backfilling && (tenant == 0 || c->tenant_id == tenant))
-			client_send(c, f, n);
+	if (!c->backfilling && (tenant == 0 || c->tenant_id == tenant))
+		client_send(c, f, n);
 	free(f);
 }
 
@@ -230,7 +230,8 @@ static void on_live(PGresult *res, const char *err, void *arg)
 		if (!past_gap(ev, id))
 			return; /* the next tick looks again */
 		f = frame(id, "message", PQgetvalue(res, i, 2));
-		EACH_CLIENT(c, &ev->clients, next) {
+		EACH_CLIENT(c, &ev->clients, next)
+		{
 			if (c->backfilling || c->tenant_id != tenant || id <= c->last_id)
 				continue;
 			if (client_send(c, f, strlen(f)))
@@ -351,13 +352,12 @@ static void backfill(struct ev_client *c)
 	snprintf(tenant, sizeof(tenant), "%lld", (long long)c->tenant_id);
 	c->querying = true;
 	tgm_pg_query(c->ev->pg, backfill_sql, 2,
-		     (const char *const[]){ c->last_id < 0 ? FRESH : from, tenant },
-		     on_backfill, c);
+		     (const char *const[]){ c->last_id < 0 ? FRESH : from, tenant }, on_backfill,
+		     c);
 }
 
 /* bot_changed - did the bot's enabled state change since the last tick? */
-static bool bot_changed(struct gw_events *ev, size_t *j, int64_t tenant, int64_t bot,
-			bool enabled)
+static bool bot_changed(struct gw_events *ev, size_t *j, int64_t tenant, int64_t bot, bool enabled)
 {
 	while (*j < ev->nbots && (ev->bots[*j].tenant_id < tenant ||
 				  (ev->bots[*j].tenant_id == tenant && ev->bots[*j].bot_id < bot)))
@@ -464,7 +464,8 @@ static char *tenants(struct gw_events *ev)
 	char id[24];
 
 	tgm_buf_init(&b);
-	TAILQ_FOREACH(c, &ev->clients, link) {
+	TAILQ_FOREACH(c, &ev->clients, link)
+	{
 		for (i = 0; i < n && seen[i] != c->tenant_id; i++)
 			;
 		if (c->backfilling || i < n)
@@ -489,7 +490,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (++ev->ticks % KEEPALIVE_S == 0)
 		EACH_CLIENT(c, &ev->clients, next)
-			client_send(c, ": keepalive\n\n", 13);
+	client_send(c, ": keepalive\n\n", 13);
 	fetch_live(ev);
 	if (ev->ticking)
 		return; /* the database is slow: skip a beat rather than queue up */
@@ -538,7 +539,7 @@ struct gw_events *gw_events_new(struct gatewayd *gw)
 
 	ev->gw = gw;
 	ev->pg = tgm_dbconn_async(gw->ctx->base, gw->ctx->cfg, "gatewayd-events",
-				   TGM_DBCONN_POOLED);
+				  TGM_DBCONN_POOLED);
 	TAILQ_INIT(&ev->clients);
 	ev->out = evbuffer_new();
 	ev->ev_tick = event_new(gw->ctx->base, -1, EV_PERSIST, on_tick, ev);

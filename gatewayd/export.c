@@ -27,11 +27,13 @@ void gw_export_messages(struct gw_req *r)
 	int64_t v;
 
 	if (bot && (!tgm_parse_int64(bot, &v) || v <= 0)) {
-		gw_reply_problem(r, 422, "invalid_parameter", "must be a positive integer", "bot_id");
+		gw_reply_problem(r, 422, "invalid_parameter", "must be a positive integer",
+				 "bot_id");
 		return;
 	}
 	gw_tenant_param(r, tenant);
-	gw_csv_stream(r, "messages.csv", "id,bot_id,chat,method,status,attempts,text,created_at,"
-		      "sent_at,last_error\r\n", messages, 1,
-		      (const char *const[]){ tenant, bot, status }, 3);
+	gw_csv_stream(r, "messages.csv",
+		      "id,bot_id,chat,method,status,attempts,text,created_at,"
+		      "sent_at,last_error\r\n",
+		      messages, 1, (const char *const[]){ tenant, bot, status }, 3);
 }

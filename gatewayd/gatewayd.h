@@ -33,23 +33,23 @@ struct tgm_httpc;
 struct gatewayd {
 	struct tgm_ctx *ctx;
 	struct tgm_http_server *http;
-	struct tgm_bus *doorbell;       /* PUB: "bot.<id>" wakes senderd lanes */
-	struct tgm_bus *status;         /* SUB: "msg.<status>" from senderd */
-	struct gw_accept *accept;       /* group commit of accepted messages */
-	struct gw_ratelimit *ratelimit; /* per-key request rate */
-	struct gw_keycache *keys;       /* API keys seen, kept fresh by LISTEN */
-	struct tgm_pg *auth_pg;         /* key lookups and the cache's LISTEN: never busy */
-	struct tgm_httpc *httpc;        /* Telegram calls (getMe) */
-	struct tgm_httpc *httpc_files;  /* Bot API file downloads, streamed */
-	struct event *ev_janitor;       /* compacts the counters */
-	struct gw_retention *retention; /* the retention pruner */
-	struct gw_worker *worker;       /* password hashing off the loop */
-	struct gw_loginlimit *logins;   /* failed logins per address */
-	struct gw_events *events;       /* GET /v1/events streams */
-	struct gw_botsend *botsend;     /* Bot API sends waiting for their outcome */
+	struct tgm_bus *doorbell;         /* PUB: "bot.<id>" wakes senderd lanes */
+	struct tgm_bus *status;           /* SUB: "msg.<status>" from senderd */
+	struct gw_accept *accept;         /* group commit of accepted messages */
+	struct gw_ratelimit *ratelimit;   /* per-key request rate */
+	struct gw_keycache *keys;         /* API keys seen, kept fresh by LISTEN */
+	struct tgm_pg *auth_pg;           /* key lookups and the cache's LISTEN: never busy */
+	struct tgm_httpc *httpc;          /* Telegram calls (getMe) */
+	struct tgm_httpc *httpc_files;    /* Bot API file downloads, streamed */
+	struct event *ev_janitor;         /* compacts the counters */
+	struct gw_retention *retention;   /* the retention pruner */
+	struct gw_worker *worker;         /* password hashing off the loop */
+	struct gw_loginlimit *logins;     /* failed logins per address */
+	struct gw_events *events;         /* GET /v1/events streams */
+	struct gw_botsend *botsend;       /* Bot API sends waiting for their outcome */
 	struct gw_botupdates *botupdates; /* Bot API getUpdates long polls */
-	unsigned long accepted;         /* messages accepted since start */
-	uint64_t accept_hist[16];       /* accept latency histogram, see metrics */
+	unsigned long accepted;           /* messages accepted since start */
+	uint64_t accept_hist[16];         /* accept latency histogram, see metrics */
 	uint64_t accept_sum_us;
 };
 
@@ -68,7 +68,7 @@ struct gw_req;
 struct gw_route {
 	enum gw_scope scope; /* 0: no key needed */
 	void (*handler)(struct gw_req *r);
-	bool upload;         /* a multipart/form-data body is the handler's to read */
+	bool upload; /* a multipart/form-data body is the handler's to read */
 };
 
 /* gw_req - one API request in flight; freed by gw_reply* */
@@ -79,18 +79,18 @@ struct gw_req {
 	struct tgm_http_params params;
 	char *body_text;
 	size_t body_len;
-	yajl_val body;        /* parsed JSON body, or NULL */
-	int64_t key_id;       /* 0 with a session */
+	yajl_val body;  /* parsed JSON body, or NULL */
+	int64_t key_id; /* 0 with a session */
 	int64_t tenant_id;
 	enum gw_scope scope;
-	int64_t session_id;   /* a dashboard session's, else 0 */
+	int64_t session_id; /* a dashboard session's, else 0 */
 	int64_t account_id;
-	bool must_change;     /* the session's password must be changed first */
-	char idem_key[256];   /* Idempotency-Key header, "" when none */
+	bool must_change;       /* the session's password must be changed first */
+	char idem_key[256];     /* Idempotency-Key header, "" when none */
 	struct evkeyvalq query; /* the parsed query string */
 	bool has_query;
 	int64_t started_us;
-	void *data;           /* the handler's own state, freed by data_free */
+	void *data; /* the handler's own state, freed by data_free */
 	void (*data_free)(void *data);
 };
 
@@ -122,7 +122,8 @@ const char *gw_query(struct gw_req *r, const char *name);
 bool gw_path_id(struct gw_req *r, const char *name, int64_t *id);
 /* gw_query_on - run sql on connection pg for r; cb gets r back */
 void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
-		 const char *const *params, void (*cb)(struct gw_req *r, PGresult *res, const char *err));
+		 const char *const *params,
+		 void (*cb)(struct gw_req *r, PGresult *res, const char *err));
 /* gw_query_sql - run sql on gatewayd's main connection for r; cb gets r back */
 void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
 		  void (*cb)(struct gw_req *r, PGresult *res, const char *err));
@@ -186,11 +187,11 @@ void gw_keycache_evict(struct gw_keycache *kc, int64_t key_id);
 struct gw_ratelimit *gw_ratelimit_new(void);
 void gw_ratelimit_free(struct gw_ratelimit *rl);
 /* gw_ratelimit_take - one request of key; false when over; *remaining, *reset_s set */
-bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
-		       int *remaining, int *reset_s);
+bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst, int *remaining,
+		       int *reset_s);
 /* gw_ratelimit_take_at - the same at monotonic time now (ms): the pure bucket, for tests */
-bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
-			  int64_t now, int *remaining, int *reset_s);
+bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst, int64_t now,
+			  int *remaining, int *reset_s);
 
 /* route handlers */
 void gw_keys_create(struct gw_req *r);
@@ -286,8 +287,8 @@ typedef void (*gw_botfile_kept_cb)(struct gatewayd *gw, const char *type, const 
 				   size_t len, void *arg);
 /* gw_botfile_stream_keep - gw_botfile_stream that also keeps a copy of a file of at
  * most max bytes, handed to kept once the download is over (kept runs exactly once) */
-void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *path,
-			    size_t max, gw_botfile_kept_cb kept, void *arg);
+void gw_botfile_stream_keep(struct gw_req *r, const char *token, const char *path, size_t max,
+			    gw_botfile_kept_cb kept, void *arg);
 /* botwebhook.c: setWebhook, deleteWebhook, getWebhookInfo answered by tgm */
 bool gw_botwebhook_method(const char *method);
 void gw_botwebhook(struct gw_req *r, int64_t bot_id, const char *method);

@@ -81,7 +81,8 @@ void gw_idem_replayed(struct gw_req *r)
 void gw_idem_conflict(struct gw_req *r)
 {
 	gw_reply_problem(r, 422, "idempotency_conflict",
-			 "this idempotency key was used with a different request", "Idempotency-Key");
+			 "this idempotency key was used with a different request",
+			 "Idempotency-Key");
 }
 
 /* find_free - frees a lookup and the handler's data it keeps */

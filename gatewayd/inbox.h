@@ -90,7 +90,6 @@ void gw_quickreplies_delete(struct gw_req *r);
 /* gw_topiccopy - into out, the words of a reply's copy in the user's topic: text (NULL:
  * a file without a caption) marked with agent (NULL: a reply made with an API key), in
  * the bot's language (settings: the bot's settings as JSON, or NULL) */
-void gw_topiccopy(char *out, size_t len, const char *settings, const char *agent,
-		  const char *text);
+void gw_topiccopy(char *out, size_t len, const char *settings, const char *agent, const char *text);
 
 #endif

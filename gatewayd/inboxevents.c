@@ -58,6 +58,6 @@ void gw_inboxevents_tick(struct gw_events *ev, struct tgm_pg *pg, const char *te
 		return;
 	querying = true;
 	snprintf(after, sizeof(after), "%lld", (long long)last_item);
-	tgm_pg_query(pg, news_sql, 2, (const char *const[]){ tenants,
-		     last_item < 0 ? NULL : after }, on_news, ev);
+	tgm_pg_query(pg, news_sql, 2,
+		     (const char *const[]){ tenants, last_item < 0 ? NULL : after }, on_news, ev);
 }

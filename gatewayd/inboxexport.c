@@ -73,7 +73,8 @@ void gw_inboxexport_contacts(struct gw_req *r)
 	if (!id_ok(r, "bot_id", &p[1]) || !id_ok(r, "tag_id", &p[2]))
 		return;
 	gw_tenant_param(r, tenant);
-	gw_csv_stream(r, "contacts.csv", "conversation_id,bot_id,user_id,first_name,last_name,"
+	gw_csv_stream(r, "contacts.csv",
+		      "conversation_id,bot_id,user_id,first_name,last_name,"
 		      "username,state,assignee,tags,unread,last_activity_at,created_at\r\n",
 		      contacts, 1, p, 3);
 }
@@ -91,7 +92,8 @@ void gw_inboxexport_messages(struct gw_req *r)
 	if (!id_ok(r, "bot_id", &p[3]))
 		return;
 	gw_tenant_param(r, tenant);
-	gw_csv_stream(r, "conversation-messages.csv", "direction,conversation_id,bot_id,chat_id,"
+	gw_csv_stream(r, "conversation-messages.csv",
+		      "direction,conversation_id,bot_id,chat_id,"
 		      "at,text,media_kind_or_method,status,agent,telegram_message_id\r\n",
 		      history, 2, p, 4);
 }

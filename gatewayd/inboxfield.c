@@ -57,8 +57,8 @@ bool gw_field_text(struct gw_req *r, const char *name, int min, int max, bool nu
 		*out = v->u.string;
 		return true;
 	}
-	snprintf(detail, sizeof(detail), "%s must be a string of %d to %d characters%s", name,
-		 min, max, nullable ? ", or null" : "");
+	snprintf(detail, sizeof(detail), "%s must be a string of %d to %d characters%s", name, min,
+		 max, nullable ? ", or null" : "");
 	gw_reply_problem(r, 422, "invalid_field", detail, name);
 	return false;
 }
@@ -140,7 +140,7 @@ static bool cursor_ok(const char *s, int n)
 {
 	int parts = 0, digits = 0;
 
-	for (; ; s++) {
+	for (;; s++) {
 		if (isdigit((unsigned char)*s) && ++digits <= 19)
 			continue;
 		if ((*s != '.' && *s != '\0') || digits == 0 || digits > 19)

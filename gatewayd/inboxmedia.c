@@ -94,8 +94,7 @@ static void on_kept_saved(PGresult *res, const char *err, void *arg)
 }
 
 /* on_kept - the streamed file's copy (NULL: none): into media_cache */
-static void on_kept(struct gatewayd *gw, const char *type, const void *data, size_t len,
-		    void *arg)
+static void on_kept(struct gatewayd *gw, const char *type, const void *data, size_t len, void *arg)
 {
 	struct keep *k = arg;
 	char size[24], cap[24], *hex;
@@ -105,8 +104,9 @@ static void on_kept(struct gatewayd *gw, const char *type, const void *data, siz
 		snprintf(cap, sizeof(cap), "%d", gw->ctx->cfg->gatewayd.media_cache_max);
 		hex = tgm_xmalloc(2 * len + 1);
 		tgm_hex_encode(data, len, hex);
-		tgm_pg_query(gw->ctx->db, keep_sql, 6, (const char *const[]){ k->unique_id, k->item,
-			     type, size, hex, cap }, on_kept_saved, NULL);
+		tgm_pg_query(gw->ctx->db, keep_sql, 6,
+			     (const char *const[]){ k->unique_id, k->item, type, size, hex, cap },
+			     on_kept_saved, NULL);
 		free(hex);
 	}
 	free(k->unique_id);
@@ -142,8 +142,8 @@ static void on_file(const struct tgm_httpc_resp *resp, void *arg)
 {
 	struct gw_req *r = arg;
 	const char *result[] = { "result", NULL };
-	yajl_val v = resp->error ? NULL : tgm_json_parse(resp->body, resp->len, resp->len + 1,
-							 8, NULL, 0);
+	yajl_val v = resp->error ? NULL
+				 : tgm_json_parse(resp->body, resp->len, resp->len + 1, 8, NULL, 0);
 	yajl_val res = yajl_tree_get(v, result, yajl_t_object);
 	const char *path = res ? tgm_json_get_str(res, "file_path") : NULL;
 

@@ -61,7 +61,7 @@ struct reply {
 	char conv[24], quick[24], reply_to[24];
 	const char *quick_id, *reply_to_id, *text;
 	int64_t bot_id;
-	char *made; /* the text made from a quick reply */
+	char *made;    /* the text made from a quick reply */
 	char hash[65]; /* the request's, with an Idempotency-Key */
 };
 
@@ -147,13 +147,17 @@ static void queue(struct gw_req *r, PGresult *res)
 	snprintf(bot, sizeof(bot), "%lld", (long long)rp->bot_id);
 	params = params_json(chat, NULL, rp->text, rp->reply_to_id);
 	meta = r->account_id ? tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
-					     "\"account\":%lld}", rp->conv,
-					     (long long)r->account_id)
+					     "\"account\":%lld}",
+					     rp->conv, (long long)r->account_id)
 			     : tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
-					     "\"key\":%lld}", rp->conv, (long long)r->key_id);
-	gw_query_sql(r, queue_sql, 10, (const char *const[]){ bot, chat, params, meta, rp->conv,
-		     rp->quick_id, topic ? PQgetvalue(res, 0, 6) : NULL, topic,
-		     rp->hash[0] ? r->idem_key : NULL, rp->hash[0] ? rp->hash : NULL }, on_queued);
+					     "\"key\":%lld}",
+					     rp->conv, (long long)r->key_id);
+	gw_query_sql(r, queue_sql, 10,
+		     (const char *const[]){ bot, chat, params, meta, rp->conv, rp->quick_id,
+					    topic ? PQgetvalue(res, 0, 6) : NULL, topic,
+					    rp->hash[0] ? r->idem_key : NULL,
+					    rp->hash[0] ? rp->hash : NULL },
+		     on_queued);
 	free(params);
 	free(meta);
 	free(topic);
@@ -180,14 +184,17 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &rp->bot_id);
 	if (rp->text == NULL)
-		rp->text = rp->made = tgm_uservars_fill(PQgetvalue(res, 0, 5),
+		rp->text = rp->made = tgm_uservars_fill(
+			PQgetvalue(res, 0, 5),
 			&(struct tgm_uservars){ PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
 						PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 9),
 						strtoll(PQgetvalue(res, 0, 1), NULL, 10) });
 	n = tgm_utf16_length(rp->text);
 	if (n == 0 || n > TEXT_MAX) {
-		gw_reply_problem(r, 422, "invalid_field", "the text must be 1 to 4096 characters"
-				 " (UTF-16 code units, as Telegram counts)", "text");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "the text must be 1 to 4096 characters"
+				 " (UTF-16 code units, as Telegram counts)",
+				 "text");
 		return;
 	}
 	queue(r, res);
@@ -199,15 +206,16 @@ static bool read_reply(struct gw_req *r, struct reply *rp)
 	static const char *const fields[] = { "text", "quick_reply_id", "reply_to_message_id",
 					      NULL };
 
-	if (!gw_fields_known(r, fields, "a reply has text, quick_reply_id and"
+	if (!gw_fields_known(r, fields,
+			     "a reply has text, quick_reply_id and"
 			     " reply_to_message_id") ||
 	    !gw_field_text(r, "text", 1, TEXT_MAX, false, &rp->text) ||
 	    !gw_field_id(r, "quick_reply_id", rp->quick, &rp->quick_id) ||
 	    !gw_field_id(r, "reply_to_message_id", rp->reply_to, &rp->reply_to_id))
 		return false;
 	if ((rp->text == NULL) == (rp->quick_id == NULL)) {
-		gw_reply_problem(r, 422, "invalid_field", "give text or quick_reply_id (one of them)",
-				 "text");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "give text or quick_reply_id (one of them)", "text");
 		return false;
 	}
 	return true;
@@ -221,8 +229,10 @@ static void find(struct gw_req *r)
 
 	gw_tenant_param(r, tenant);
 	snprintf(account, sizeof(account), "%lld", (long long)r->account_id);
-	gw_query_sql(r, find_sql, 4, (const char *const[]){ rp->conv, tenant, rp->quick_id,
-		     r->account_id ? account : NULL }, on_found);
+	gw_query_sql(r, find_sql, 4,
+		     (const char *const[]){ rp->conv, tenant, rp->quick_id,
+					    r->account_id ? account : NULL },
+		     on_found);
 }
 
 void gw_inbox_reply(struct gw_req *r)

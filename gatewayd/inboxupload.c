@@ -27,11 +27,13 @@
 #define CAPTION_MAX 1024
 
 /* $3: the caller's account (NULL: an API key) */
+/* clang-format off */
 static const char find_sql[] =
 	"SELECT c.bot_id, tp.admin_chat_id, tp.thread_id,"
 	" (SELECT email FROM accounts WHERE id = $3), b.settings"
 	" FROM conversations c JOIN bots b ON b.id = c.bot_id" GW_CONV_TOPIC
 	" WHERE c.id = $1 AND c.tenant_id = $2";
+/* clang-format on */
 
 /* $1 conversation, $2 tenant, $3 method, $4 more params, $5 metadata, $6..$9 the file,
  * $10 $11 the Idempotency-Key and the request's hash (into message_keys first: a key
@@ -73,11 +75,16 @@ struct upload {
 /* kind - the method and its file field for a Content-Type */
 static void kind(const char *type, const char **method, const char **field)
 {
-	static const struct { const char *prefix, *method, *field; } kinds[] = {
+	static const struct {
+		const char *prefix, *method, *field;
+	} kinds[] = {
 		{ "image/gif", "sendAnimation", "animation" },
-		{ "image/jpeg", "sendPhoto", "photo" }, { "image/png", "sendPhoto", "photo" },
-		{ "image/webp", "sendPhoto", "photo" }, { "video/", "sendVideo", "video" },
-		{ "audio/ogg", "sendVoice", "voice" }, { "audio/", "sendAudio", "audio" },
+		{ "image/jpeg", "sendPhoto", "photo" },
+		{ "image/png", "sendPhoto", "photo" },
+		{ "image/webp", "sendPhoto", "photo" },
+		{ "video/", "sendVideo", "video" },
+		{ "audio/ogg", "sendVoice", "voice" },
+		{ "audio/", "sendAudio", "audio" },
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -181,7 +188,8 @@ static bool check(struct gw_req *r, const struct tgm_mp_part *parts, int n, int6
 	*reply_to = 0;
 	if (rt && (rt->len == 0 || rt->len >= sizeof(num) ||
 		   (memcpy(num, rt->data, rt->len), num[rt->len] = '\0',
-		    !tgm_parse_int64(num, reply_to)) || *reply_to <= 0)) {
+		    !tgm_parse_int64(num, reply_to)) ||
+		   *reply_to <= 0)) {
 		bad(r, "reply_to_message_id must be a positive integer", "reply_to_message_id");
 		return false;
 	}
@@ -219,16 +227,19 @@ static void queue(struct gw_req *r, PGresult *res)
 
 	gw_tenant_param(r, tenant);
 	meta = r->account_id ? tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
-					     "\"account\":%lld}", up->conv,
-					     (long long)r->account_id)
+					     "\"account\":%lld}",
+					     up->conv, (long long)r->account_id)
 			     : tgm_xasprintf("{\"source\":\"inbox\",\"conversation\":%s,"
-					     "\"key\":%lld}", up->conv, (long long)r->key_id);
+					     "\"key\":%lld}",
+					     up->conv, (long long)r->key_id);
 	hex = tgm_xmalloc(2 * file->len + 1);
 	tgm_hex_encode(file->data, file->len, hex);
-	gw_query_sql(r, queue_sql, 13, (const char *const[]){ up->conv, tenant, up->method, more,
-		     meta, up->field, file->filename[0] ? file->filename : up->field,
-		     file->content_type, hex, up->hash[0] ? r->idem_key : NULL,
-		     up->hash[0] ? up->hash : NULL, topic ? PQgetvalue(res, 0, 1) : NULL, topic },
+	gw_query_sql(r, queue_sql, 13,
+		     (const char *const[]){
+			     up->conv, tenant, up->method, more, meta, up->field,
+			     file->filename[0] ? file->filename : up->field, file->content_type,
+			     hex, up->hash[0] ? r->idem_key : NULL, up->hash[0] ? up->hash : NULL,
+			     topic ? PQgetvalue(res, 0, 1) : NULL, topic },
 		     on_queued);
 	free(hex);
 	free(meta);
@@ -255,8 +266,9 @@ static void find_conv(struct gw_req *r)
 
 	gw_tenant_param(r, tenant);
 	snprintf(account, sizeof(account), "%lld", (long long)r->account_id);
-	gw_query_sql(r, find_sql, 3, (const char *const[]){ up->conv, tenant,
-		     r->account_id ? account : NULL }, on_found);
+	gw_query_sql(r, find_sql, 3,
+		     (const char *const[]){ up->conv, tenant, r->account_id ? account : NULL },
+		     on_found);
 }
 
 /* upload_hash - the request's hash for its Idempotency-Key: the conversation, the

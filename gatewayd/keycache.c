@@ -84,8 +84,7 @@ void gw_keycache_free(struct gw_keycache *kc)
 	free(kc);
 }
 
-bool gw_keycache_get(struct gw_keycache *kc, const char *hash, struct gw_key *out,
-		     bool *touch)
+bool gw_keycache_get(struct gw_keycache *kc, const char *hash, struct gw_key *out, bool *touch)
 {
 	struct kc_entry *e = slot_of(kc, hash);
 	int64_t now = tgm_mono_ms();

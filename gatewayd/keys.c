@@ -14,6 +14,7 @@
 	"json_build_object('id', id, 'name', name, 'scope', scope, 'prefix', prefix," \
 	" 'created_at', created_at, 'last_used_at', last_used_at, 'revoked_at', revoked_at)"
 
+/* clang-format off */
 static const char create_sql[] =
 	"INSERT INTO api_keys (tenant_id, name, scope, prefix, hash)"
 	" VALUES ($1, $2, $3, $4, decode($5, 'hex')) RETURNING " KEY_JSON;
@@ -23,6 +24,7 @@ static const char list_sql[] =
 static const char revoke_sql[] =
 	"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
 	" WHERE id = $1 AND tenant_id = $2 RETURNING " KEY_JSON;
+/* clang-format on */
 
 /* on_created - the key's INSERT answered: 201 with the key, shown this once */
 static void on_created(struct gw_req *r, PGresult *res, const char *err)
@@ -49,15 +51,17 @@ void gw_keys_create(struct gw_req *r)
 	char key[TGM_APIKEY_LEN + 1], prefix[TGM_APIKEY_PREFIX_LEN + 1], hash[65], tenant[24];
 	const char *p[5] = { tenant, name ? name : "", scope, prefix, hash };
 
-	if (scope == NULL || (strcmp(scope, "admin") && strcmp(scope, "send") &&
-			      strcmp(scope, "read"))) {
+	if (scope == NULL ||
+	    (strcmp(scope, "admin") && strcmp(scope, "send") && strcmp(scope, "read"))) {
 		gw_reply_problem(r, 422, "invalid_field", "scope must be admin, send or read",
 				 "scope");
 		return;
 	}
 	if (tgm_json_get(r->body, "name") && (name == NULL || strlen(name) > 200)) {
-		gw_reply_problem(r, 422, "invalid_field", "name must be a string of at most 200"
-				 " characters", "name");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "name must be a string of at most 200"
+				 " characters",
+				 "name");
 		return;
 	}
 	tgm_apikey_new(key, prefix, hash);

@@ -26,9 +26,9 @@
 /* batch - a request's messages (one for POST /v1/messages) and their problems */
 struct batch {
 	int n;
-	struct gw_msg **msgs;        /* NULL where the item was refused */
+	struct gw_msg **msgs; /* NULL where the item was refused */
 	struct gw_problem *problems;
-	struct gw_msg **valid;       /* the accepted-for-commit subset, in order */
+	struct gw_msg **valid; /* the accepted-for-commit subset, in order */
 	int nvalid;
 	bool single;
 };
@@ -62,8 +62,7 @@ static struct batch *batch_new(struct gw_req *r, int n, bool single)
 }
 
 /* validate_item - item i of the request into b->msgs[i] or b->problems[i] */
-static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val item,
-			  int64_t path_bot)
+static void validate_item(struct gw_req *r, struct batch *b, int i, yajl_val item, int64_t path_bot)
 {
 	struct gw_msg *m = gw_validate_message(item, r->tenant_id, path_bot, &b->problems[i]);
 
@@ -226,7 +225,8 @@ static void submit(struct gw_req *r, struct batch *b)
 			b->valid[b->nvalid++] = b->msgs[i];
 	if (b->single && b->nvalid == 0) {
 		struct gw_problem *pb = &b->problems[0];
-		gw_reply_problem(r, pb->status, pb->type, pb->detail, pb->field[0] ? pb->field : NULL);
+		gw_reply_problem(r, pb->status, pb->type, pb->detail,
+				 pb->field[0] ? pb->field : NULL);
 		return;
 	}
 	if (b->nvalid == 0) {

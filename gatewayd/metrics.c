@@ -27,10 +27,12 @@ static void histogram(struct gatewayd *gw, struct evbuffer *out)
 				    (250.0 * (1 << i)) / 1e6, (unsigned long long)cum);
 	}
 	cum += gw->accept_hist[15];
-	evbuffer_add_printf(out, "tgm_gatewayd_accept_seconds_bucket{le=\"+Inf\"} %llu\n"
-				 "tgm_gatewayd_accept_seconds_sum %g\n"
-				 "tgm_gatewayd_accept_seconds_count %llu\n",
-			    (unsigned long long)cum, gw->accept_sum_us / 1e6, (unsigned long long)cum);
+	evbuffer_add_printf(out,
+			    "tgm_gatewayd_accept_seconds_bucket{le=\"+Inf\"} %llu\n"
+			    "tgm_gatewayd_accept_seconds_sum %g\n"
+			    "tgm_gatewayd_accept_seconds_count %llu\n",
+			    (unsigned long long)cum, gw->accept_sum_us / 1e6,
+			    (unsigned long long)cum);
 }
 
 /* on_depth - the queue depths read: answer /metrics with every counter */
@@ -41,22 +43,23 @@ static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 
 	tgm_http_metrics(gw->http, out, "tgm_gatewayd");
 	histogram(gw, out);
-	evbuffer_add_printf(out, "# HELP tgm_gatewayd_messages_accepted_total messages accepted"
-				 " (202)\n"
-				 "# TYPE tgm_gatewayd_messages_accepted_total counter\n"
-				 "tgm_gatewayd_messages_accepted_total %lu\n"
-				 "# HELP tgm_gatewayd_doorbells_dropped_total doorbells not sent"
-				 " (the bus was full)\n"
-				 "# TYPE tgm_gatewayd_doorbells_dropped_total counter\n"
-				 "tgm_gatewayd_doorbells_dropped_total %lu\n"
-				 "# HELP tgm_gatewayd_accept_waiting accepts waiting for a database"
-				 " connection\n"
-				 "# TYPE tgm_gatewayd_accept_waiting gauge\n"
-				 "tgm_gatewayd_accept_waiting %d\n"
-				 "# HELP tgm_gatewayd_botapi_polls_waiting Bot API getUpdates long"
-				 " polls waiting for updates\n"
-				 "# TYPE tgm_gatewayd_botapi_polls_waiting gauge\n"
-				 "tgm_gatewayd_botapi_polls_waiting %d\n",
+	evbuffer_add_printf(out,
+			    "# HELP tgm_gatewayd_messages_accepted_total messages accepted"
+			    " (202)\n"
+			    "# TYPE tgm_gatewayd_messages_accepted_total counter\n"
+			    "tgm_gatewayd_messages_accepted_total %lu\n"
+			    "# HELP tgm_gatewayd_doorbells_dropped_total doorbells not sent"
+			    " (the bus was full)\n"
+			    "# TYPE tgm_gatewayd_doorbells_dropped_total counter\n"
+			    "tgm_gatewayd_doorbells_dropped_total %lu\n"
+			    "# HELP tgm_gatewayd_accept_waiting accepts waiting for a database"
+			    " connection\n"
+			    "# TYPE tgm_gatewayd_accept_waiting gauge\n"
+			    "tgm_gatewayd_accept_waiting %d\n"
+			    "# HELP tgm_gatewayd_botapi_polls_waiting Bot API getUpdates long"
+			    " polls waiting for updates\n"
+			    "# TYPE tgm_gatewayd_botapi_polls_waiting gauge\n"
+			    "tgm_gatewayd_botapi_polls_waiting %d\n",
 			    gw->accepted, tgm_bus_dropped(gw->doorbell), gw_accept_busy(gw->accept),
 			    gw_botupdates_parked(gw->botupdates));
 	evbuffer_add_printf(out, "# HELP tgm_queue_depth messages waiting or in flight, by bot"

@@ -29,8 +29,10 @@ static const char create_sql[] =
 	"  $8::bigint FROM ok WHERE ok.bots RETURNING *)"
 	" SELECT (SELECT " PRESET_JSON " FROM p), (SELECT id FROM p) FROM ok";
 
+/* clang-format off */
 static const char delete_sql[] =
 	"DELETE FROM campaign_presets WHERE id = $1 AND tenant_id = $2";
+/* clang-format on */
 
 void gw_presets_list(struct gw_req *r)
 {
@@ -67,8 +69,8 @@ void gw_presets_create(struct gw_req *r)
 		return;
 	gw_tenant_param(r, tenant);
 	{
-		const char *p[8] = { tenant, in->name, in->bot_ids, in->audience, in->message,
-				     in->method, in->params, in->gift };
+		const char *p[8] = { tenant,      in->name,   in->bot_ids, in->audience,
+				     in->message, in->method, in->params,  in->gift };
 		gw_query_sql(r, create_sql, 8, p, on_created);
 	}
 }

@@ -17,8 +17,10 @@
 	" 'currency', p.currency, 'stripe_price_id', p.stripe_price_id," \
 	" 'stars_price', p.stars_price, 'active', p.active, 'created_at', p.created_at)"
 
+/* clang-format off */
 #define BOT_OF_PATH "SELECT id FROM bots WHERE id = $1 AND tenant_id = $2" \
 	" AND deleted_at IS NULL"
+/* clang-format on */
 
 static const char list_sql[] =
 	"SELECT json_build_object('products', (SELECT coalesce(json_agg(" PRODUCT_JSON
@@ -28,6 +30,7 @@ static const char list_sql[] =
 /* $3..$10: label, credits, pass_seconds, price, currency, stripe_price_id, stars_price,
  * active (NULL: not given) */
 /* audited with the change: $n source, $n+1 actor (after the other parameters) */
+/* clang-format off */
 #define AUDIT(action, src, act) \
 	" a AS (SELECT " GW_AUDIT_SQL("$2", "p.bot_id", src, act, "'" action "'", "p.id::text", \
 				     "to_jsonb(p) - 'bot_id'") " FROM p)"
@@ -62,6 +65,7 @@ static const char deactivate_sql[] =
 	AUDIT("product.deactivate", "$4", "$5")
 	" SELECT (SELECT count(*) FROM b), (SELECT " PRODUCT_JSON " FROM p),"
 	" (SELECT count(*) FROM a)";
+/* clang-format on */
 
 #define PAYMENT_JSON \
 	"json_build_object('id', p.id, 'user_id', p.user_id, 'product_id', p.product_id," \
@@ -77,6 +81,7 @@ static const char deactivate_sql[] =
 	"  'status', d.status, 'created_at', d.created_at, 'alerted_at', d.alerted_at)" \
 	"  ORDER BY d.created_at, d.id), '[]') FROM disputes d WHERE d.payment_id = p.id))"
 
+/* clang-format off */
 static const char payments_sql[] =
 	"SELECT x.j, x.id FROM (" BOT_OF_PATH ") b LEFT JOIN LATERAL ("
 	"  SELECT " PAYMENT_JSON " AS j, p.id FROM payments p WHERE p.bot_id = b.id"
@@ -88,6 +93,7 @@ static const char payments_sql[] =
 	"   AND ($7::bigint IS NULL OR p.id < $7)"
 	"   ORDER BY p.id DESC LIMIT $8) x ON true"
 	" ORDER BY x.id DESC";
+/* clang-format on */
 
 enum pf_type { PF_TEXT, PF_INT, PF_BOOL };
 
@@ -200,9 +206,11 @@ static bool read_product(struct gw_req *r, struct product_in *in)
 		for (f = 0; f < NF && strcmp(fields[f].name, body->u.object.keys[i]); f++)
 			;
 		if (f == NF) {
-			gw_reply_problem(r, 422, "unknown_field", "a product has label, credits,"
+			gw_reply_problem(r, 422, "unknown_field",
+					 "a product has label, credits,"
 					 " pass_seconds, price, currency, stripe_price_id,"
-					 " stars_price and active", body->u.object.keys[i]);
+					 " stars_price and active",
+					 body->u.object.keys[i]);
 			return false;
 		}
 		if (!read_value(f, body->u.object.values[i], in)) {
@@ -243,8 +251,10 @@ static bool must_have(struct gw_req *r, const struct product_in *in)
 	}
 	if ((in->v[F_CREDITS] == NULL || strcmp(in->v[F_CREDITS], "0") == 0) &&
 	    (in->v[F_PASS] == NULL || strcmp(in->v[F_PASS], "0") == 0)) {
-		gw_reply_problem(r, 422, "invalid_field", "a product gives credits or pass_seconds"
-				 " (or both): one of them must be above 0", "credits");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "a product gives credits or pass_seconds"
+				 " (or both): one of them must be above 0",
+				 "credits");
 		return false;
 	}
 	return true;
@@ -259,9 +269,18 @@ void gw_products_create(struct gw_req *r)
 		return;
 	gw_audit_actor(r, source, actor);
 	{
-		const char *p[12] = { tgm_http_param(&r->params, "id"), tenant, in.v[0], in.v[1],
-				      in.v[2], in.v[3], in.v[4], in.v[5], in.v[6], in.v[7],
-				      source, actor };
+		const char *p[12] = { tgm_http_param(&r->params, "id"),
+				      tenant,
+				      in.v[0],
+				      in.v[1],
+				      in.v[2],
+				      in.v[3],
+				      in.v[4],
+				      in.v[5],
+				      in.v[6],
+				      in.v[7],
+				      source,
+				      actor };
 		gw_query_sql(r, insert_sql, 12, p, on_created);
 	}
 }
@@ -272,8 +291,10 @@ static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (err && state && strcmp(state, "23514") == 0) /* credits > 0 OR pass_seconds > 0 */
-		gw_reply_problem(r, 422, "invalid_field", "a product gives credits or pass_seconds"
-				 " (or both): one of them must be above 0", "credits");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "a product gives credits or pass_seconds"
+				 " (or both): one of them must be above 0",
+				 "credits");
 	else if (err)
 		gw_reply_db_error(r, err);
 	else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
@@ -307,11 +328,21 @@ void gw_products_update(struct gw_req *r)
 		return;
 	gw_audit_actor(r, source, actor);
 	{
-		const char *p[15] = { tgm_http_param(&r->params, "id"), tenant,
-				      tgm_http_param(&r->params, "product_id"), in.v[0], in.v[1],
-				      in.v[2], in.v[3], in.v[4], in.v[5], in.v[6], in.v[7],
+		const char *p[15] = { tgm_http_param(&r->params, "id"),
+				      tenant,
+				      tgm_http_param(&r->params, "product_id"),
+				      in.v[0],
+				      in.v[1],
+				      in.v[2],
+				      in.v[3],
+				      in.v[4],
+				      in.v[5],
+				      in.v[6],
+				      in.v[7],
 				      in.given[F_STRIPE] ? "true" : "false",
-				      in.given[F_STARS] ? "true" : "false", source, actor };
+				      in.given[F_STARS] ? "true" : "false",
+				      source,
+				      actor };
 		gw_query_sql(r, update_sql, 15, p, on_changed);
 	}
 }
@@ -357,8 +388,10 @@ static bool payment_filters(struct gw_req *r, const char *p[4])
 	for (i = 0; p[0] && statuses[i] && strcmp(p[0], statuses[i]); i++)
 		;
 	if (p[0] && statuses[i] == NULL) {
-		gw_reply_problem(r, 422, "invalid_parameter", "status must be open, paid, failed"
-				 " or expired", "status");
+		gw_reply_problem(r, 422, "invalid_parameter",
+				 "status must be open, paid, failed"
+				 " or expired",
+				 "status");
 		return false;
 	}
 	p[1] = gw_query(r, "user_id");
@@ -379,8 +412,14 @@ void gw_payments_list(struct gw_req *r)
 	if (!payment_filters(r, f) || !gw_page_params(r, &pg) || !gw_bot_path(r, tenant))
 		return;
 	{
-		const char *p[8] = { tgm_http_param(&r->params, "id"), tenant, f[0], f[1], f[2],
-				     f[3], pg.after, pg.fetch };
+		const char *p[8] = { tgm_http_param(&r->params, "id"),
+				     tenant,
+				     f[0],
+				     f[1],
+				     f[2],
+				     f[3],
+				     pg.after,
+				     pg.fetch };
 		gw_query_sql(r, payments_sql, 8, p, on_payments);
 	}
 }

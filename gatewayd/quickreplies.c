@@ -10,17 +10,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 #define QR_JSON "json_build_object('id', q.id, 'category', q.category, 'title', q.title," \
 	" 'text', q.text, 'uses', q.uses, 'created_at', q.created_at," \
 	" 'updated_at', q.updated_at)"
+/* clang-format on */
 
 static const char list_sql[] =
 	"SELECT json_build_object('quick_replies', coalesce(json_agg(" QR_JSON
 	" ORDER BY q.category, q.title, q.id), '[]')) FROM quick_replies q"
 	" WHERE q.tenant_id = $1 AND ($2::text IS NULL OR q.category = $2)";
+/* clang-format off */
 static const char create_sql[] =
 	"INSERT INTO quick_replies AS q (tenant_id, category, title, text)"
 	" VALUES ($1, coalesce($2, ''), $3, $4) RETURNING " QR_JSON;
+/* clang-format on */
 static const char update_sql[] =
 	"UPDATE quick_replies q SET category = coalesce($3, q.category),"
 	" title = coalesce($4, q.title), text = coalesce($5, q.text), updated_at = now()"
@@ -98,8 +102,8 @@ void gw_quickreplies_update(struct gw_req *r)
 	const char *v[3];
 
 	if (read_qr(r, v) && qr_path(r, id, tenant))
-		gw_query_sql(r, update_sql, 5, (const char *const[]){ id, tenant, v[0], v[1], v[2] },
-			     on_qr);
+		gw_query_sql(r, update_sql, 5,
+			     (const char *const[]){ id, tenant, v[0], v[1], v[2] }, on_qr);
 }
 
 void gw_quickreplies_delete(struct gw_req *r)

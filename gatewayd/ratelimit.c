@@ -50,14 +50,14 @@ static struct rl_bucket *find(struct gw_ratelimit *rl, int64_t key_id, int64_t n
 	return stale ? stale : &rl->slot[h & (RL_SLOTS - 1)];
 }
 
-bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
-		       int *remaining, int *reset_s)
+bool gw_ratelimit_take(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst, int *remaining,
+		       int *reset_s)
 {
 	return gw_ratelimit_take_at(rl, key_id, rate, burst, tgm_mono_ms(), remaining, reset_s);
 }
 
-bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst,
-			  int64_t now, int *remaining, int *reset_s)
+bool gw_ratelimit_take_at(struct gw_ratelimit *rl, int64_t key_id, int rate, int burst, int64_t now,
+			  int *remaining, int *reset_s)
 {
 	struct rl_bucket *b = find(rl, key_id, now);
 	bool ok;

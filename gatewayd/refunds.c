@@ -80,15 +80,19 @@ static void on_found(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "stars") != 0 || !*PQgetvalue(res, 0, 1) ||
 	    strcmp(PQgetvalue(res, 0, 5), "paid") != 0) {
-		gw_reply_problem(r, 422, "not_refundable", "only a paid Telegram Stars payment is"
-				 " refunded here; a card payment is refunded in Stripe", NULL);
+		gw_reply_problem(r, 422, "not_refundable",
+				 "only a paid Telegram Stars payment is"
+				 " refunded here; a card payment is refunded in Stripe",
+				 NULL);
 		return;
 	}
 	snprintf(aad, sizeof(aad), "bot:%s:token", PQgetvalue(res, 0, 4));
 	token = tgm_open(r->gw->ctx->secret_key, PQgetvalue(res, 0, 3), aad, NULL);
 	if (token == NULL) {
-		gw_reply_problem(r, 502, "telegram_unreachable", "the bot's token does not open"
-				 " (security.secret_key changed?)", NULL);
+		gw_reply_problem(r, 502, "telegram_unreachable",
+				 "the bot's token does not open"
+				 " (security.secret_key changed?)",
+				 NULL);
 		return;
 	}
 	rf->charge = tgm_xstrdup(PQgetvalue(res, 0, 1));

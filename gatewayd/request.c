@@ -106,7 +106,8 @@ static void on_query(PGresult *res, const char *err, void *arg)
 }
 
 void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
-		 const char *const *params, void (*cb)(struct gw_req *r, PGresult *res, const char *err))
+		 const char *const *params,
+		 void (*cb)(struct gw_req *r, PGresult *res, const char *err))
 {
 	struct gw_query *q = tgm_xmalloc(sizeof(*q));
 

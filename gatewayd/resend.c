@@ -34,7 +34,8 @@ static void on_resent(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (PQgetisnull(res, 0, 1)) {
 		out = tgm_xasprintf("the message is %s: only a failed, expired or canceled"
-				    " message can be sent again", PQgetvalue(res, 0, 0));
+				    " message can be sent again",
+				    PQgetvalue(res, 0, 0));
 		gw_reply_problem(r, 409, "not_resendable", out, NULL);
 		free(out);
 		return;

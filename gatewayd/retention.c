@@ -32,7 +32,7 @@ struct gw_retention {
 	char owner[320]; /* host:pid/instance, the lease's holder */
 	bool running;    /* a step is in flight */
 	bool stopping;
-	bool freeing;    /* in gw_retention_free: a failed statement starts nothing */
+	bool freeing; /* in gw_retention_free: a failed statement starts nothing */
 	int steps;
 };
 

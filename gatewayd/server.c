@@ -95,7 +95,8 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/messages/{id}/resend", gw_dispatch, R(GW_SCOPE_SEND, gw_messages_resend) },
 	{ GET, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_get) },
 	{ EVHTTP_REQ_PATCH, "/v1/tenant", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_update) },
-	{ EVHTTP_REQ_POST, "/v1/tenant/secret", gw_dispatch, R(GW_SCOPE_ADMIN, gw_tenant_rotate_secret) },
+	{ EVHTTP_REQ_POST, "/v1/tenant/secret", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_tenant_rotate_secret) },
 	{ GET, "/v1/callbacks", gw_dispatch, R(GW_SCOPE_READ, gw_callbacks_list) },
 	{ EVHTTP_REQ_POST, "/v1/callbacks/{id}/redeliver", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_callbacks_redeliver) },
@@ -103,15 +104,18 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaigns_create) },
 	{ GET, "/v1/campaigns", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_list) },
 	{ GET, "/v1/campaigns/{id}", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_get) },
-	{ EVHTTP_REQ_PATCH, "/v1/campaigns/{id}", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaigns_update) },
+	{ EVHTTP_REQ_PATCH, "/v1/campaigns/{id}", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_campaigns_update) },
 	{ EVHTTP_REQ_DELETE, "/v1/campaigns/{id}", gw_dispatch,
 	  R(GW_SCOPE_ADMIN, gw_campaigns_delete) },
 	{ GET, "/v1/campaigns/{id}/preview", gw_dispatch, R(GW_SCOPE_READ, gw_campaigns_preview) },
 	{ GET, "/v1/campaigns/{id}/report.csv", gw_dispatch, R(GW_SCOPE_READ, gw_campaignreport) },
 	{ POST, "/v1/campaigns/{id}/start", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_start) },
 	{ POST, "/v1/campaigns/{id}/pause", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_pause) },
-	{ POST, "/v1/campaigns/{id}/resume", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_resume) },
-	{ POST, "/v1/campaigns/{id}/cancel", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_cancel) },
+	{ POST, "/v1/campaigns/{id}/resume", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_campaignrun_resume) },
+	{ POST, "/v1/campaigns/{id}/cancel", gw_dispatch,
+	  R(GW_SCOPE_ADMIN, gw_campaignrun_cancel) },
 	{ POST, "/v1/campaigns/{id}/retry", gw_dispatch, R(GW_SCOPE_ADMIN, gw_campaignrun_retry) },
 	{ GET, "/v1/campaign-presets", gw_dispatch, R(GW_SCOPE_READ, gw_presets_list) },
 	{ POST, "/v1/campaign-presets", gw_dispatch, R(GW_SCOPE_ADMIN, gw_presets_create) },
@@ -124,7 +128,8 @@ static const struct tgm_http_route routes[] = {
 	{ POST, "/v1/session/password", gw_dispatch, R(GW_SCOPE_READ, gw_session_password) },
 	{ GET, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_list) },
 	{ POST, "/v1/accounts", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_create) },
-	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_update) },
+	{ EVHTTP_REQ_PATCH, "/v1/accounts/{id}", gw_dispatch,
+	  R(GW_SCOPE_OWNER, gw_accounts_update) },
 	{ POST, "/v1/accounts/{id}/password", gw_dispatch, R(GW_SCOPE_OWNER, gw_accounts_reset) },
 	/* the inbox (conversations.c, convupdate.c, timeline.c, inboxreply.c, tags.c, ...) */
 	{ GET, "/v1/conversations", gw_dispatch, R(GW_SCOPE_READ, gw_conversations_list) },
@@ -290,9 +295,9 @@ int gw_busy(struct tgm_ctx *ctx)
 	struct gatewayd *gw = ctx->app;
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
-	       tgm_httpc_inflight(gw->httpc_files) +
-	       tgm_pg_pending(gw->auth_pg) + gw_worker_busy(gw->worker) +
-	       gw_botsend_waiting(gw->botsend) + gw_retention_busy(gw->retention);
+	       tgm_httpc_inflight(gw->httpc_files) + tgm_pg_pending(gw->auth_pg) +
+	       gw_worker_busy(gw->worker) + gw_botsend_waiting(gw->botsend) +
+	       gw_retention_busy(gw->retention);
 }
 
 void gw_stop(struct tgm_ctx *ctx)

@@ -205,8 +205,8 @@ static void on_session(struct gw_req *r, PGresult *res, const char *err)
 	}
 	if (PQntuples(res) != 1) {
 		set_cookie(r, NULL);
-		gw_reply_problem(r, 401, "session_expired",
-				 "the session has ended; log in again", NULL);
+		gw_reply_problem(r, 401, "session_expired", "the session has ended; log in again",
+				 NULL);
 		return;
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 0), &r->session_id);
@@ -223,7 +223,8 @@ void gw_session_authenticate(struct gw_req *r, const char *hash)
 	const char *p[1] = { hash };
 
 	if (!gw_session_origin_ok(r)) {
-		gw_reply_problem(r, 403, "foreign_origin", "a request that changes something"
+		gw_reply_problem(r, 403, "foreign_origin",
+				 "a request that changes something"
 				 " with a session cookie must come from the dashboard's own origin",
 				 "Origin");
 		return;
@@ -234,15 +235,15 @@ void gw_session_authenticate(struct gw_req *r, const char *hash)
 /* login_refused - the email or the password is wrong (which, is not said) */
 static void login_refused(struct gw_req *r)
 {
-	gw_reply_problem(r, 401, "invalid_credentials", "the email or the password is wrong",
-			 NULL);
+	gw_reply_problem(r, 401, "invalid_credentials", "the email or the password is wrong", NULL);
 }
 
 /* locked - a 403 for a locked account, with Retry-After */
 static void locked(struct gw_req *r, const char *seconds)
 {
 	char *detail = tgm_xasprintf("this account is locked after too many wrong passwords;"
-				     " try again in %s seconds", seconds);
+				     " try again in %s seconds",
+				     seconds);
 
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", seconds);
 	gw_reply_problem(r, 403, "account_locked", detail, NULL);
@@ -399,8 +400,10 @@ void gw_session_login(struct gw_req *r)
 	if ((w = gw_loginlimit_wait(r->gw->logins, l->address)) > 0) {
 		snprintf(wait, sizeof(wait), "%d", w);
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", wait);
-		gw_reply_problem(r, 429, "rate_limited", "too many failed logins from this"
-				 " address; see Retry-After", NULL);
+		gw_reply_problem(r, 429, "rate_limited",
+				 "too many failed logins from this"
+				 " address; see Retry-After",
+				 NULL);
 		return;
 	}
 	l->password = tgm_xstrdup(password);
@@ -418,8 +421,10 @@ void gw_session_get(struct gw_req *r)
 		tgm_jgen_kstr(g, "kind", "key");
 		tgm_jgen_kint(g, "key_id", r->key_id);
 		tgm_jgen_kint(g, "tenant_id", r->tenant_id);
-		tgm_jgen_kstr(g, "scope", r->scope == GW_SCOPE_ADMIN ? "admin"
-			      : r->scope == GW_SCOPE_SEND ? "send" : "read");
+		tgm_jgen_kstr(g, "scope",
+			      r->scope == GW_SCOPE_ADMIN  ? "admin"
+			      : r->scope == GW_SCOPE_SEND ? "send"
+							  : "read");
 		yajl_gen_map_close(g);
 		gw_reply_json(r, 200, g);
 		return;
@@ -446,7 +451,8 @@ void gw_session_logout(struct gw_req *r)
 
 	if (r->session_id == 0) {
 		gw_reply_problem(r, 400, "not_a_session",
-				 "this request is authenticated by an API key, not a session", NULL);
+				 "this request is authenticated by an API key, not a session",
+				 NULL);
 		return;
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)r->session_id);
@@ -507,8 +513,10 @@ static void on_stored(struct gw_req *r, PGresult *res, const char *err)
 	}
 	l->stored = tgm_xstrdup(PQgetvalue(res, 0, 0));
 	if (!gw_worker_run(r->gw->worker, change_work, change_done, l))
-		gw_reply_problem(r, 503, "busy", "too many password checks at once; retry in a"
-				 " moment", NULL);
+		gw_reply_problem(r, 503, "busy",
+				 "too many password checks at once; retry in a"
+				 " moment",
+				 NULL);
 }
 
 void gw_session_password(struct gw_req *r)
@@ -519,18 +527,25 @@ void gw_session_password(struct gw_req *r)
 
 	if (r->session_id == 0) {
 		gw_reply_problem(r, 400, "not_a_session",
-				 "this request is authenticated by an API key, not a session", NULL);
+				 "this request is authenticated by an API key, not a session",
+				 NULL);
 		return;
 	}
 	if (current == NULL || strlen(current) > TGM_PASSWORD_MAX) {
-		gw_reply_problem(r, 422, "invalid_field", "password (the current one) must be a"
-				 " string", "password");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "password (the current one) must be a"
+				 " string",
+				 "password");
 		return;
 	}
 	if (fresh == NULL || (why = tgm_password_check(fresh)) != NULL || !strcmp(fresh, current)) {
-		gw_reply_problem(r, 422, "invalid_field", fresh == NULL ? "new_password must be a"
-				 " string" : why ? why : "the new password must differ from the"
-				 " current one", "new_password");
+		gw_reply_problem(r, 422, "invalid_field",
+				 fresh == NULL ? "new_password must be a"
+						 " string"
+				 : why         ? why
+					       : "the new password must differ from the"
+						 " current one",
+				 "new_password");
 		return;
 	}
 	l = tgm_xcalloc(1, sizeof(*l));

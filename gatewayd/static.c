@@ -9,17 +9,24 @@
 #include <event2/http.h>
 #include <string.h>
 
+/* clang-format off */
 #define CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;" \
 	" connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self';" \
 	" frame-ancestors 'none'"
+/* clang-format on */
 
 /* type_of - the Content-Type of a file by its extension */
 static const char *type_of(const char *name)
 {
-	static const struct { const char *ext, *type; } types[] = {
-		{ ".html", "text/html; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" }, { ".svg", "image/svg+xml" },
-		{ ".png", "image/png" }, { ".ico", "image/x-icon" },
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
 	};
 	const char *dot = strrchr(name, '.');
 
@@ -60,7 +67,8 @@ void gw_static_index(struct gw_req *r)
 	security_headers(r->req);
 	for (const struct gw_asset *a = gw_assets; a->name; a++) {
 		if (strcmp(a->name, "index.html") == 0) {
-			tgm_http_reply(r->req, 200, type_of(a->name), (const char *)a->data, a->len);
+			tgm_http_reply(r->req, 200, type_of(a->name), (const char *)a->data,
+				       a->len);
 			gw_req_free(r);
 			return;
 		}

@@ -32,6 +32,7 @@
  * created_at. An event row of an acceptance made before (status 'queued' at exactly
  * created_at: the same transaction) is left out, so it does not show twice; a later
  * 'queued' (a message given back) always comes from a later transaction. */
+/* clang-format off */
 static const char get_sql[] =
 	"SELECT " MESSAGE_JSON(", 'params', m.params, 'events', (SELECT json_agg("
 	"json_build_object('status', e.status, 'at', e.at, 'detail', e.detail) ORDER BY e.id)"
@@ -54,13 +55,16 @@ static const char get_sql[] =
 	" AND ($6::timestamptz IS NULL OR m.created_at < $6)" \
 	" AND ($7::bigint IS NULL OR m.id < $7)" \
 	" ORDER BY m.id DESC LIMIT $8"
+/* clang-format on */
 
 static const char list_sql[] = LIST_SQL("");
 
 /* a status few messages end in: the literal list lets the planner use the small partial
  * indexes of sql/031_rare_status_indexes.sql instead of walking the whole history */
+/* clang-format off */
 static const char list_rare_sql[] =
 	LIST_SQL(" AND m.status IN ('failed', 'expired', 'canceled')");
+/* clang-format on */
 
 static const char cancel_sql[] =
 	"WITH c AS (UPDATE messages SET status = 'canceled', updated_at = now()"
@@ -149,23 +153,23 @@ void gw_messages_list(struct gw_req *r)
 	int64_t limit = LIST_DEFAULT;
 
 	gw_tenant_param(r, tenant);
-	if (!list_filter(r, "bot_id", &p[1], true) ||
-	    !list_filter(r, "chat_id", &p[2], false) ||
-	    !list_filter(r, "status", &p[3], false) ||
-	    !list_filter(r, "since", &p[4], false) ||
-	    !list_filter(r, "until", &p[5], false) ||
-	    !list_filter(r, "after", &p[6], true) ||
+	if (!list_filter(r, "bot_id", &p[1], true) || !list_filter(r, "chat_id", &p[2], false) ||
+	    !list_filter(r, "status", &p[3], false) || !list_filter(r, "since", &p[4], false) ||
+	    !list_filter(r, "until", &p[5], false) || !list_filter(r, "after", &p[6], true) ||
 	    !list_filter(r, "limit", &p[7], true))
 		return;
 	if (p[3] && !valid_status(p[3])) {
-		gw_reply_problem(r, 422, "invalid_parameter", "status must be queued, sending,"
-				 " retrying, sent, failed, expired or canceled", "status");
+		gw_reply_problem(r, 422, "invalid_parameter",
+				 "status must be queued, sending,"
+				 " retrying, sent, failed, expired or canceled",
+				 "status");
 		return;
 	}
 	if ((p[4] && !gw_valid_time(p[4])) || (p[5] && !gw_valid_time(p[5]))) {
-		gw_reply_problem(r, 422, "invalid_parameter", "since and until must be RFC 3339"
-				 " times like 2026-11-23T12:00:00Z", p[4] && !gw_valid_time(p[4])
-				 ? "since" : "until");
+		gw_reply_problem(r, 422, "invalid_parameter",
+				 "since and until must be RFC 3339"
+				 " times like 2026-11-23T12:00:00Z",
+				 p[4] && !gw_valid_time(p[4]) ? "since" : "until");
 		return;
 	}
 	if (p[7] && (!tgm_parse_int64(p[7], &limit) || limit > LIST_MAX)) {
@@ -203,7 +207,8 @@ static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 	}
 	st = PQgetvalue(res, 0, 0);
 	if (strcmp(st, tgm_msg_status_name(TGM_MSG_CANCELED)) != 0) { /* twice is fine */
-		snprintf(detail, sizeof(detail), "the message is %s and can no longer be canceled", st);
+		snprintf(detail, sizeof(detail), "the message is %s and can no longer be canceled",
+			 st);
 		gw_reply_problem(r, 409, "not_cancelable", detail, NULL);
 		return;
 	}

@@ -14,13 +14,17 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 #define TAG_JSON "json_build_object('id', t.id, 'name', t.name, 'color', t.color," \
 	" 'created_at', t.created_at)"
+/* clang-format on */
 #define TAGS_OF_C "json_build_object('tags', " GW_CONV_TAGS ")"
 
+/* clang-format off */
 static const char list_sql[] =
 	"SELECT json_build_object('tags', coalesce(json_agg(" TAG_JSON " ORDER BY lower(t.name)),"
 	" '[]')) FROM tags t WHERE t.tenant_id = $1";
+/* clang-format on */
 static const char create_sql[] =
 	"INSERT INTO tags AS t (tenant_id, name, color) VALUES ($1, $2, coalesce(lower($3),"
 	" '#888888')) RETURNING " TAG_JSON;
@@ -42,8 +46,10 @@ static const char detach_sql[] =
 	"  WHERE ct.conversation_id = c.id AND ct.tag_id = $3)"
 	" SELECT (SELECT count(*) FROM c), 1";
 /* the conversation's tags, read after the change */
+/* clang-format off */
 static const char tags_sql[] =
 	"SELECT " TAGS_OF_C " FROM conversations c WHERE c.id = $1 AND c.tenant_id = $2";
+/* clang-format on */
 
 static const char *const fields[] = { "name", "color", NULL };
 
@@ -198,8 +204,8 @@ void gw_tags_attach(struct gw_req *r)
 		return;
 	}
 	if ((ct = conv_tag(r, tag)) != NULL)
-		gw_query_sql(r, attach_sql, 3, (const char *const[]){ ct->conv, ct->tenant,
-			     ct->tag }, on_changed);
+		gw_query_sql(r, attach_sql, 3,
+			     (const char *const[]){ ct->conv, ct->tenant, ct->tag }, on_changed);
 }
 
 void gw_tags_detach(struct gw_req *r)
@@ -207,6 +213,6 @@ void gw_tags_detach(struct gw_req *r)
 	struct conv_tag *ct = conv_tag(r, NULL);
 
 	if (ct)
-		gw_query_sql(r, detach_sql, 3, (const char *const[]){ ct->conv, ct->tenant,
-			     ct->tag }, on_changed);
+		gw_query_sql(r, detach_sql, 3,
+			     (const char *const[]){ ct->conv, ct->tenant, ct->tag }, on_changed);
 }

@@ -59,7 +59,9 @@ void gw_tenant_update(struct gw_req *r)
 	yajl_val on = tgm_json_get(r->body, "botapi_enabled");
 	const char *url = v && YAJL_IS_STRING(v) ? v->u.string : NULL;
 	const char *p[5] = { tenant, secret, url, v ? "true" : "false",
-			     on == NULL ? NULL : YAJL_IS_TRUE(on) ? "true" : "false" };
+			     on == NULL         ? NULL
+			     : YAJL_IS_TRUE(on) ? "true"
+						: "false" };
 
 	for (size_t i = 0; r->body && i < r->body->u.object.len; i++)
 		if (strcmp(r->body->u.object.keys[i], "webhook_url") != 0 &&
@@ -70,8 +72,8 @@ void gw_tenant_update(struct gw_req *r)
 			return;
 		}
 	if ((v == NULL && on == NULL) || !url_ok(v)) {
-		gw_reply_problem(r, 422, "invalid_field", "webhook_url must be an http(s) URL or null",
-				 "webhook_url");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "webhook_url must be an http(s) URL or null", "webhook_url");
 		return;
 	}
 	if (on && !YAJL_IS_TRUE(on) && !YAJL_IS_FALSE(on)) {
@@ -95,14 +97,18 @@ void gw_tenant_rotate_secret(struct gw_req *r)
 
 	for (size_t i = 0; r->body && i < r->body->u.object.len; i++)
 		if (strcmp(r->body->u.object.keys[i], "keep_previous_seconds") != 0) {
-			gw_reply_problem(r, 422, "unknown_field", "only keep_previous_seconds is"
-					 " taken", r->body->u.object.keys[i]);
+			gw_reply_problem(r, 422, "unknown_field",
+					 "only keep_previous_seconds is"
+					 " taken",
+					 r->body->u.object.keys[i]);
 			return;
 		}
-	if (v && (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
-		  YAJL_GET_INTEGER(v) > KEEP_MAX)) {
-		gw_reply_problem(r, 422, "invalid_field", "keep_previous_seconds must be an integer"
-				 " from 0 to 604800 (7 days)", "keep_previous_seconds");
+	if (v &&
+	    (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 || YAJL_GET_INTEGER(v) > KEEP_MAX)) {
+		gw_reply_problem(r, 422, "invalid_field",
+				 "keep_previous_seconds must be an integer"
+				 " from 0 to 604800 (7 days)",
+				 "keep_previous_seconds");
 		return;
 	}
 	if (v)

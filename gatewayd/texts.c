@@ -97,8 +97,10 @@ void gw_texts_list(struct gw_req *r)
 	const char *lang = gw_query(r, "lang");
 
 	if (lang && !lang_ok(lang)) {
-		gw_reply_problem(r, 422, "invalid_field", "lang must be a language code of 2 or 3"
-				 " lower-case letters", "lang");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "lang must be a language code of 2 or 3"
+				 " lower-case letters",
+				 "lang");
 		return;
 	}
 	gw_tenant_param(r, tenant);
@@ -115,8 +117,10 @@ static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 		return;
 	}
 	if (PQntuples(res) != 1) {
-		gw_reply_problem(r, 404, "bot_not_found", "no such bot, or it has texts in 16"
-				 " languages already", NULL);
+		gw_reply_problem(r, 404, "bot_not_found",
+				 "no such bot, or it has texts in 16"
+				 " languages already",
+				 NULL);
 		return;
 	}
 	g = tgm_jgen_new();
@@ -137,13 +141,17 @@ static void on_changed(struct gw_req *r, PGresult *res, const char *err)
 static bool path_ok(struct gw_req *r)
 {
 	if (!lang_ok(tgm_http_param(&r->params, "lang"))) {
-		gw_reply_problem(r, 422, "invalid_field", "lang must be a language code of 2 or 3"
-				 " lower-case letters", "lang");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "lang must be a language code of 2 or 3"
+				 " lower-case letters",
+				 "lang");
 		return false;
 	}
 	if (!tgm_text_has(tgm_http_param(&r->params, "name"))) {
-		gw_reply_problem(r, 422, "invalid_field", "name must be a text of the catalog"
-				 " (GET /v1/bots/{id}/texts lists them)", "name");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "name must be a text of the catalog"
+				 " (GET /v1/bots/{id}/texts lists them)",
+				 "name");
 		return false;
 	}
 	return true;
@@ -159,10 +167,12 @@ void gw_texts_set(struct gw_req *r)
 
 	if (!path_ok(r))
 		return;
-	if (text == NULL || r->body->u.object.len != 1 || !*text ||
-	    strlen(text) > TGM_TEXT_MAX || !tgm_utf8_valid(text)) {
-		gw_reply_problem(r, 422, "invalid_field", "the body is {\"text\": \"...\"}, 1 to 4096"
-				 " bytes of UTF-8", "text");
+	if (text == NULL || r->body->u.object.len != 1 || !*text || strlen(text) > TGM_TEXT_MAX ||
+	    !tgm_utf8_valid(text)) {
+		gw_reply_problem(r, 422, "invalid_field",
+				 "the body is {\"text\": \"...\"}, 1 to 4096"
+				 " bytes of UTF-8",
+				 "text");
 		return;
 	}
 	gw_tenant_param(r, tenant);
@@ -173,7 +183,8 @@ void gw_texts_delete(struct gw_req *r)
 {
 	char tenant[24];
 	const char *p[4] = { tgm_http_param(&r->params, "id"), tenant,
-			     tgm_http_param(&r->params, "lang"), tgm_http_param(&r->params, "name") };
+			     tgm_http_param(&r->params, "lang"),
+			     tgm_http_param(&r->params, "name") };
 
 	if (!path_ok(r))
 		return;

@@ -11,6 +11,7 @@
 
 #define EMAIL_OF(id) "(SELECT a.email FROM accounts a WHERE a.id = " id ")"
 
+/* clang-format off */
 #define ITEM_JSON \
 	"json_build_object('type', i.kind, 'id', i.id," \
 	" 'direction', CASE WHEN i.kind = 'message' THEN 'in' END, 'text', i.text," \
@@ -31,6 +32,7 @@
 	" 'account_email', " EMAIL_OF("(m.metadata->>'account')::bigint") "," \
 	" 'autoreply', (m.metadata->>'autoreply')::bigint," \
 	" 'at', m.created_at, 'sent_at', m.sent_at)"
+/* clang-format on */
 
 /* $3: "<microseconds since 1970>.<source>.<id>" of the page before (NULL: from the top) */
 #define CURSOR \
@@ -106,6 +108,7 @@ void gw_timeline_note(struct gw_req *r)
 	if (!gw_conv_path(r, id, tenant))
 		return;
 	snprintf(account, sizeof(account), "%lld", (long long)r->account_id);
-	gw_query_sql(r, note_sql, 4, (const char *const[]){ id, tenant, text,
-		     r->account_id ? account : NULL }, on_note);
+	gw_query_sql(r, note_sql, 4,
+		     (const char *const[]){ id, tenant, text, r->account_id ? account : NULL },
+		     on_note);
 }

@@ -13,19 +13,17 @@
 
 #define SETTINGS_MAX (1 << 20)
 
-void gw_topiccopy(char *out, size_t len, const char *settings, const char *agent,
-		  const char *text)
+void gw_topiccopy(char *out, size_t len, const char *settings, const char *agent, const char *text)
 {
 	char err[128];
 	yajl_val s = settings ? tgm_json_parse(settings, strlen(settings), SETTINGS_MAX, 16, err,
-					      sizeof(err))
+					       sizeof(err))
 			      : NULL;
 	const char *name = text ? "inbox_reply_topic" : "inbox_file_topic";
 
 	tgm_text_fill(out, len, tgm_text_bot(s, name, NULL),
-		      (const char *const[]){ "agent",
-					     agent ? agent
-						   : tgm_text_bot(s, "inbox_api_agent", NULL),
-					     "text", text, NULL });
+		      (const char *const[]){
+			      "agent", agent ? agent : tgm_text_bot(s, "inbox_api_agent", NULL),
+			      "text", text, NULL });
 	yajl_tree_free(s);
 }

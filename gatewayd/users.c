@@ -37,6 +37,7 @@
 	" 'credits', l.credits, 'owed', l.owed, 'pass_until', l.pass_until, 'balance', l.balance," \
 	" 'amount', l.amount, 'currency', l.currency, 'reason', l.reason, 'at', l.at)"
 
+/* clang-format off */
 static const char list_sql[] =
 	"SELECT x.j, x.user_id FROM bots b LEFT JOIN LATERAL ("
 	"  SELECT " USER_JSON("") " AS j, u.user_id FROM bot_users u WHERE u.bot_id = b.id"
@@ -66,6 +67,7 @@ static const char credit_sql[] =
 	"  FROM t, a WHERE NOT a.replayed AND NOT a.refused)"
 	" SELECT t.usr IS NOT NULL, a.entry_id, a.replayed, a.refused, a.balance,"
 	"  (SELECT count(*) FROM au) FROM t LEFT JOIN a ON true";
+/* clang-format on */
 
 /* entry_sql - the entry, read after ledger_apply's COMMIT (a replay may be another
  * request's), with the user's balance now */
@@ -138,8 +140,9 @@ void gw_users_list(struct gw_req *r)
 		qid = uid;
 	}
 	{
-		const char *p[6] = { tgm_http_param(&r->params, "id"), tenant, q, qid, pg.after,
-				     pg.fetch };
+		const char *p[6] = {
+			tgm_http_param(&r->params, "id"), tenant, q, qid, pg.after, pg.fetch
+		};
 		gw_query_sql(r, list_sql, 6, p, on_list);
 	}
 }
@@ -196,16 +199,18 @@ static void on_entry(struct gw_req *r, PGresult *res, const char *err)
 	tgm_parse_int64(PQgetvalue(res, 0, 2), &requested);
 	if (user != c->user_id || requested != c->credits ||
 	    strcmp(PQgetvalue(res, 0, 3), c->reason) != 0) {
-		gw_reply_problem(r, 422, "idempotency_conflict", "this Idempotency-Key was used"
-				 " with another request", "Idempotency-Key");
+		gw_reply_problem(r, 422, "idempotency_conflict",
+				 "this Idempotency-Key was used"
+				 " with another request",
+				 "Idempotency-Key");
 		return;
 	}
 	if (c->replayed)
-		evhttp_add_header(evhttp_request_get_output_headers(r->req),
-				  "Idempotent-Replayed", "true");
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Idempotent-Replayed",
+				  "true");
 	tgm_buf_init(&out);
-	tgm_buf_printf(&out, "{\"user_id\":%lld,\"entry\":%s,\"balance\":%s}",
-		       (long long)user, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 4));
+	tgm_buf_printf(&out, "{\"user_id\":%lld,\"entry\":%s,\"balance\":%s}", (long long)user,
+		       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 4));
 	gw_reply_raw(r, 200, out.p);
 	tgm_buf_free(&out);
 }
@@ -226,8 +231,10 @@ static void on_credited(struct gw_req *r, PGresult *res, const char *err)
 	const char *p[2] = { NULL, user };
 
 	if (err && sqlstate_is(res, "23505")) /* the same key, another user, at once */
-		gw_reply_problem(r, 422, "idempotency_conflict", "this Idempotency-Key was used"
-				 " with another request", "Idempotency-Key");
+		gw_reply_problem(r, 422, "idempotency_conflict",
+				 "this Idempotency-Key was used"
+				 " with another request",
+				 "Idempotency-Key");
 	else if (err)
 		gw_reply_db_error(r, err);
 	else if (PQntuples(res) == 0)
@@ -235,8 +242,10 @@ static void on_credited(struct gw_req *r, PGresult *res, const char *err)
 	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
 		gw_reply_problem(r, 404, "user_not_found", "no such user of this bot", NULL);
 	else if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
-		gw_reply_problem(r, 409, "insufficient_credits", "the user has fewer credits than"
-				 " that: nothing was taken", "credits");
+		gw_reply_problem(r, 409, "insufficient_credits",
+				 "the user has fewer credits than"
+				 " that: nothing was taken",
+				 "credits");
 	else {
 		c->replayed = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 		snprintf(user, sizeof(user), "%lld", (long long)c->user_id);
@@ -265,20 +274,26 @@ static struct credit *read_credit(struct gw_req *r)
 	for (size_t i = 0; r->body && i < r->body->u.object.len; i++) {
 		const char *k = r->body->u.object.keys[i];
 		if (strcmp(k, "credits") && strcmp(k, "reason")) {
-			gw_reply_problem(r, 422, "unknown_field", "only credits and reason are"
-					 " given", k);
+			gw_reply_problem(r, 422, "unknown_field",
+					 "only credits and reason are"
+					 " given",
+					 k);
 			return NULL;
 		}
 	}
 	if (!tgm_json_get_int(r->body, "credits", &n) || n == 0 || n > CREDITS_MAX ||
 	    n < -CREDITS_MAX) {
-		gw_reply_problem(r, 422, "invalid_field", "credits must be a non-zero integer from"
-				 " -1000000000000 to 1000000000000", "credits");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "credits must be a non-zero integer from"
+				 " -1000000000000 to 1000000000000",
+				 "credits");
 		return NULL;
 	}
 	if (reason == NULL || utf8_chars(reason) < 1 || utf8_chars(reason) > REASON_MAX) {
-		gw_reply_problem(r, 422, "invalid_field", "reason must be a string of 1 to 200"
-				 " characters", "reason");
+		gw_reply_problem(r, 422, "invalid_field",
+				 "reason must be a string of 1 to 200"
+				 " characters",
+				 "reason");
 		return NULL;
 	}
 	c = tgm_xcalloc(1, sizeof(*c));
@@ -294,8 +309,10 @@ void gw_users_credit(struct gw_req *r)
 	int64_t user;
 
 	if (r->idem_key[0] == '\0' || !tgm_utf8_valid(r->idem_key)) {
-		gw_reply_problem(r, 400, "invalid_header", "this route needs an Idempotency-Key"
-				 " header of UTF-8 text", "Idempotency-Key");
+		gw_reply_problem(r, 400, "invalid_header",
+				 "this route needs an Idempotency-Key"
+				 " header of UTF-8 text",
+				 "Idempotency-Key");
 		return;
 	}
 	c = read_credit(r);
@@ -309,10 +326,15 @@ void gw_users_credit(struct gw_req *r)
 	snprintf(delta, sizeof(delta), "%lld", (long long)c->credits);
 	key = tgm_xasprintf("admin:%s:%s", tenant, r->idem_key);
 	{
-		const char *p[9] = { tgm_http_param(&r->params, "id"), tenant,
-				     tgm_http_param(&r->params, "user_id"), key,
-				     c->credits > 0 ? "gift" : "adjust", delta, c->reason,
-				     source, actor };
+		const char *p[9] = { tgm_http_param(&r->params, "id"),
+				     tenant,
+				     tgm_http_param(&r->params, "user_id"),
+				     key,
+				     c->credits > 0 ? "gift" : "adjust",
+				     delta,
+				     c->reason,
+				     source,
+				     actor };
 
 		gw_audit_actor(r, source, actor);
 		gw_query_sql(r, credit_sql, 9, p, on_credited);

@@ -24,9 +24,15 @@
 #define TTL_MAX (30 * 86400)
 
 static const char *const known_fields[] = {
-	"chat_id", "text", "photo", "document", "caption", "parse_mode", "reply_markup",
-	"disable_notification", "protect_content", "message_thread_id", "bot_id", "priority",
-	"send_at", "ttl_seconds", "callback_url", "metadata", "idempotency_key", NULL,
+	"chat_id",         "text",
+	"photo",           "document",
+	"caption",         "parse_mode",
+	"reply_markup",    "disable_notification",
+	"protect_content", "message_thread_id",
+	"bot_id",          "priority",
+	"send_at",         "ttl_seconds",
+	"callback_url",    "metadata",
+	"idempotency_key", NULL,
 };
 
 /* fail - fill pb with the problem; false, for "return fail(...)" */
@@ -121,8 +127,7 @@ static bool chat_of(yajl_val v, struct gw_msg *m, yajl_gen g, struct gw_problem 
 
 /* optional_string - *out is the string at key, or NULL when absent or null; false if not a
  * string */
-static bool optional_string(yajl_val item, const char *key, const char **out,
-			    struct gw_problem *pb)
+static bool optional_string(yajl_val item, const char *key, const char **out, struct gw_problem *pb)
 {
 	yajl_val v = tgm_json_get(item, key);
 	char d[96];
@@ -164,7 +169,8 @@ static bool content(yajl_val item, struct gw_msg *m, yajl_gen g, struct gw_probl
 	}
 	media = photo ? photo : document;
 	kind = photo ? "photo" : "document";
-	if (*media == '\0' || strlen(media) > URL_MAX || (strstr(media, "://") && !is_http_url(media)))
+	if (*media == '\0' || strlen(media) > URL_MAX ||
+	    (strstr(media, "://") && !is_http_url(media)))
 		return invalid(pb, kind, "must be a file_id or an http(s) URL");
 	if (caption && tgm_utf16_length(caption) > CAPTION_MAX)
 		return invalid(pb, "caption", "caption is longer than 1024 characters");
@@ -256,8 +262,8 @@ bool gw_parse_time(const char *s, int64_t *epoch)
 	int y, mo, d, h, mi, sec;
 	const char *p;
 
-	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' &&
-	    s[10] != ' ') || s[13] != ':' || s[16] != ':')
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
 		return false;
 	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
 	h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
@@ -311,7 +317,8 @@ static bool schedule(yajl_val item, struct gw_msg *m, struct gw_problem *pb)
 		m->send_at = tgm_xstrdup(buf);
 	} else if (v && !YAJL_IS_NULL(v)) {
 		if (!optional_string(item, "send_at", &at, pb) || !gw_valid_time(at))
-			return invalid(pb, "send_at", "send_at must be an RFC 3339 time"
+			return invalid(pb, "send_at",
+				       "send_at must be an RFC 3339 time"
 				       " like 2026-11-23T12:00:00Z or Unix seconds");
 		m->send_at = tgm_xstrdup(at);
 	}
@@ -359,7 +366,8 @@ static bool delivery(yajl_val item, int64_t path_bot, struct gw_msg *m, struct g
 	if (!optional_string(item, "idempotency_key", &key, pb))
 		return false;
 	if (key && (*key == '\0' || strlen(key) > 255))
-		return invalid(pb, "idempotency_key", "idempotency_key must be 1 to 255 characters");
+		return invalid(pb, "idempotency_key",
+			       "idempotency_key must be 1 to 255 characters");
 	m->idem_key = key ? tgm_xstrdup(key) : NULL;
 	return true;
 }

@@ -31,5 +31,4 @@ bool gw_valid_time(const char *s);
 /* gw_parse_time - the same, and the time as Unix seconds */
 bool gw_parse_time(const char *s, int64_t *epoch);
 
-
 #endif

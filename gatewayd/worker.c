@@ -32,9 +32,9 @@ struct gw_worker {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	TAILQ_HEAD(, gw_job) todo;
-	int queued;   /* waiting or running; read on the loop only */
+	int queued; /* waiting or running; read on the loop only */
 	bool stopping;
-	int pipe[2];  /* the thread writes finished jobs' pointers, the loop reads */
+	int pipe[2]; /* the thread writes finished jobs' pointers, the loop reads */
 	struct event *ev;
 };
 

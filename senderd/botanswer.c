@@ -24,6 +24,9 @@ void botanswer_keep(struct lane *l, const struct pending *p, const struct tgm_tg
 	if (!p->botapi || r->transport_error || r->raw == NULL)
 		return;
 	snprintf(id, sizeof(id), "%lld", (long long)p->id);
-	snprintf(status, sizeof(status), "%d", r->ok ? 200 : r->error_code > 0 ? r->error_code : 500);
+	snprintf(status, sizeof(status), "%d",
+		 r->ok               ? 200
+		 : r->error_code > 0 ? r->error_code
+				     : 500);
 	record_exec(l->sd->record, keep_sql, 3, params);
 }

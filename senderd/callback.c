@@ -181,8 +181,8 @@ static void post(struct senderd *sd, PGresult *res, int i)
 		const char *headers[] = { "Content-Type: application/json", idh, tsh, sig, NULL };
 
 		sd->callbacks_inflight++;
-		tgm_httpc_request(client_for(sd, res, i), "POST", PQgetvalue(res, i, 1), headers, body,
-				  strlen(body), CB_TIMEOUT_MS, on_answer, cb);
+		tgm_httpc_request(client_for(sd, res, i), "POST", PQgetvalue(res, i, 1), headers,
+				  body, strlen(body), CB_TIMEOUT_MS, on_answer, cb);
 	}
 	free(sig);
 }

@@ -97,7 +97,8 @@ static void on_recovered(PGresult *res, const char *err, void *arg)
 	}
 	if (strtol(PQcmdTuples(res), NULL, 10) > 0)
 		log_notice("bot=%lld %s messages left in sending by a previous owner: %s",
-			   (long long)l->bot_id, PQcmdTuples(res), l->sd->ctx->cfg->senderd.ambiguous);
+			   (long long)l->bot_id, PQcmdTuples(res),
+			   l->sd->ctx->cfg->senderd.ambiguous);
 	lane_ready(l);
 }
 
@@ -148,7 +149,8 @@ static void on_reloaded(PGresult *res, const char *err, void *arg)
 
 		lane_set_limits(l, &lim);
 		log_info("bot=%lld limits reloaded: %d/s, chat %d/s, group %d/min",
-			 (long long)l->bot_id, l->per_second, l->chat_per_second, l->group_per_minute);
+			 (long long)l->bot_id, l->per_second, l->chat_per_second,
+			 l->group_per_minute);
 	}
 	lane_go_on(l);
 }
@@ -189,8 +191,8 @@ static struct pending *take_row(struct lane *l, PGresult *res, int i)
 	p->botapi = PQgetvalue(res, i, 10)[0] == 't';
 	p->files = PQgetvalue(res, i, 11)[0] == 't';
 	if (PQgetvalue(res, i, 6)[0] == 't') {
-		record_add(rec, p->id, l->bot_id, TGM_MSG_EXPIRED, "ttl passed before it could be sent",
-			   0, 0);
+		record_add(rec, p->id, l->bot_id, TGM_MSG_EXPIRED,
+			   "ttl passed before it could be sent", 0, 0);
 		pending_free(p);
 		return NULL;
 	} else if (!PQgetisnull(res, i, 7)) {

@@ -103,12 +103,13 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 	if (p->chat[0] != '@') { /* chats are known by id only */
 		snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
 		/* before the transition: when it commits, the next claim sees the block */
-		record_exec(l->sd->record,
-			    "INSERT INTO chats (bot_id, chat_id, type, blocked_at, blocked_reason)"
-			    " VALUES ($1, $2::bigint, CASE WHEN $2::bigint < 0 THEN 'group'"
-			    " ELSE 'private' END, now(), $3) ON CONFLICT (bot_id, chat_id) DO UPDATE"
-			    " SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
-			    3, params);
+		record_exec(
+			l->sd->record,
+			"INSERT INTO chats (bot_id, chat_id, type, blocked_at, blocked_reason)"
+			" VALUES ($1, $2::bigint, CASE WHEN $2::bigint < 0 THEN 'group'"
+			" ELSE 'private' END, now(), $3) ON CONFLICT (bot_id, chat_id) DO UPDATE"
+			" SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
+			3, params);
 	}
 	fail(l, p, why);
 }
@@ -121,14 +122,15 @@ static void on_migrated(struct lane *l, struct pending *p, int64_t to)
 
 	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
 	snprintf(newchat, sizeof(newchat), "%lld", (long long)to);
-	record_exec(l->sd->record,
-		    "WITH moved AS (UPDATE messages SET chat = $2::text,"
-		    " params = jsonb_set(params, '{chat_id}', to_jsonb($2::text::bigint))"
-		    " WHERE bot_id = $1 AND chat = $3 AND status IN ('queued', 'retrying', 'sending'))"
-		    " INSERT INTO chats (bot_id, chat_id, type, migrated_to)"
-		    " VALUES ($1, $3::text::bigint, 'group', $2::text::bigint)"
-		    " ON CONFLICT (bot_id, chat_id) DO UPDATE SET migrated_to = EXCLUDED.migrated_to",
-		    3, params);
+	record_exec(
+		l->sd->record,
+		"WITH moved AS (UPDATE messages SET chat = $2::text,"
+		" params = jsonb_set(params, '{chat_id}', to_jsonb($2::text::bigint))"
+		" WHERE bot_id = $1 AND chat = $3 AND status IN ('queued', 'retrying', 'sending'))"
+		" INSERT INTO chats (bot_id, chat_id, type, migrated_to)"
+		" VALUES ($1, $3::text::bigint, 'group', $2::text::bigint)"
+		" ON CONFLICT (bot_id, chat_id) DO UPDATE SET migrated_to = EXCLUDED.migrated_to",
+		3, params);
 	snprintf(detail, sizeof(detail), "group migrated to chat %s", newchat);
 	record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, detail, 0, 0);
 }
@@ -146,8 +148,10 @@ static void on_token_dead(struct lane *l, struct pending *p, const char *why)
 		return;
 	snprintf(bot, sizeof(bot), "%lld", (long long)l->bot_id);
 	snprintf(reason, sizeof(reason), "token refused by Telegram: %s", why);
-	record_exec(l->sd->record, "UPDATE bots SET enabled = false, disabled_reason = $2,"
-		    " updated_at = now() WHERE id = $1", 2, params);
+	record_exec(l->sd->record,
+		    "UPDATE bots SET enabled = false, disabled_reason = $2,"
+		    " updated_at = now() WHERE id = $1",
+		    2, params);
 	lane_give_back(l);
 }
 
@@ -294,8 +298,10 @@ void deliver_flush_marks(struct lane *l)
 	}
 	tgm_pgarr_end(&ids);
 	p[0] = ids.p;
-	tgm_pg_query(l->pg, "UPDATE messages SET send_started_at = now()"
-		     " WHERE id = ANY($1::bigint[])", 1, p, on_marked, mk);
+	tgm_pg_query(l->pg,
+		     "UPDATE messages SET send_started_at = now()"
+		     " WHERE id = ANY($1::bigint[])",
+		     1, p, on_marked, mk);
 	tgm_buf_free(&ids);
 }
 

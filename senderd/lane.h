@@ -16,27 +16,27 @@
 struct pending {
 	struct pending *next;
 	int64_t id;
-	char *chat;      /* the chat key: "123" or "@name" */
+	char *chat; /* the chat key: "123" or "@name" */
 	char *method;
-	char *params;    /* JSON object text */
+	char *params; /* JSON object text */
 	int priority;
 	int attempts;
-	int64_t expires_at;  /* monotonic ms after which it must not go out; 0: never */
+	int64_t expires_at; /* monotonic ms after which it must not go out; 0: never */
 	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
-	int64_t sent_ms;     /* when its request started (monotonic ms) */
-	bool botapi;         /* sent through the Bot API endpoint: keep Telegram's answer */
-	bool files;          /* with uploaded files (botapi_files): sent as multipart */
+	int64_t sent_ms;                     /* when its request started (monotonic ms) */
+	bool botapi; /* sent through the Bot API endpoint: keep Telegram's answer */
+	bool files;  /* with uploaded files (botapi_files): sent as multipart */
 };
 
 /* chat_slot - what the lane knows of one chat: its limits and whether it is busy */
 struct chat_slot {
 	struct chat_slot *next; /* hash chain */
 	char *chat;
-	bool group;             /* a group or channel: per-minute limit */
-	bool busy;              /* a request to this chat is in flight: keeps order */
+	bool group; /* a group or channel: per-minute limit */
+	bool busy;  /* a request to this chat is in flight: keeps order */
 	int64_t suspended_until;
-	struct rl_window gap;   /* chat_per_second per second */
-	struct rl_window minute;/* group_per_minute per minute (groups only) */
+	struct rl_window gap;    /* chat_per_second per second */
+	struct rl_window minute; /* group_per_minute per minute (groups only) */
 };
 
 /*
@@ -97,30 +97,30 @@ struct lane_limits {
 #define LANE_CHAT_BUCKETS 256
 
 struct lane {
-	struct lane *hnext;    /* senderd's hash chain */
-	struct lane *wnext;    /* senderd's waiting list (the process-wide cap) */
+	struct lane *hnext; /* senderd's hash chain */
+	struct lane *wnext; /* senderd's waiting list (the process-wide cap) */
 	bool waiting;
 	struct senderd *sd;
-	struct tgm_pg *pg;     /* one of sd->lane_pgs: the lane's queries stay in order */
+	struct tgm_pg *pg; /* one of sd->lane_pgs: the lane's queries stay in order */
 	int64_t bot_id;
-	unsigned seen_gen;     /* lease round that last confirmed this lane */
+	unsigned seen_gen; /* lease round that last confirmed this lane */
 	enum lane_state state;
-	unsigned sub;          /* enum lane_sub bits */
+	unsigned sub; /* enum lane_sub bits */
 	char *token;
 	int per_second, chat_per_second, group_per_minute;
 	bool paid_broadcast;
 	struct pending *queue; /* ordered by priority, then id */
 	int nqueued, inflight;
 	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
-	char *settings;        /* the bot's settings as last seen by a lease round */
-	int claim_asked;       /* rows the claim in flight asked for */
-	int claim_step;        /* the most the next claim asks for: CLAIM_FIRST after a
+	char *settings;          /* the bot's settings as last seen by a lease round */
+	int claim_asked;         /* rows the claim in flight asked for */
+	int claim_step;          /* the most the next claim asks for: CLAIM_FIRST after a
 				* claim that found fewer, four times more after a full one */
 	int64_t suspended_until;
-	int64_t *retry_due;    /* when retries this lane scheduled fall due: claim then */
+	int64_t *retry_due; /* when retries this lane scheduled fall due: claim then */
 	int nretry, retry_cap;
-	int64_t next_due;      /* when the next scheduled message falls due; 0: none known */
-	int flood_chats;       /* chats that met a 429 while the bot was not suspended */
+	int64_t next_due; /* when the next scheduled message falls due; 0: none known */
+	int flood_chats;  /* chats that met a 429 while the bot was not suspended */
 	int64_t flood_window_until;
 	struct rl_window bot_rate;
 	struct chat_slot *chats[LANE_CHAT_BUCKETS];

@@ -155,8 +155,8 @@ void lease_release(struct senderd *sd, int64_t bot_id)
 	const char *p[2] = { sd->owner, bot };
 
 	snprintf(bot, sizeof(bot), "%lld", (long long)bot_id);
-	tgm_pg_query(sd->lease_pg, "DELETE FROM bot_leases WHERE owner = $1 AND bot_id = $2",
-		     2, p, on_released, NULL);
+	tgm_pg_query(sd->lease_pg, "DELETE FROM bot_leases WHERE owner = $1 AND bot_id = $2", 2, p,
+		     on_released, NULL);
 }
 
 void lease_release_all(struct senderd *sd)

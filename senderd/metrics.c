@@ -16,18 +16,20 @@ static void write_metrics(struct evbuffer *out, void *arg)
 
 	tgm_metrics_family(out, "tgm_senderd_sends_total", "counter",
 			   "Telegram sends by outcome (retried: to be sent again)");
-	evbuffer_add_printf(out, "tgm_senderd_sends_total{outcome=\"sent\"} %lu\n"
-				 "tgm_senderd_sends_total{outcome=\"failed\"} %lu\n"
-				 "tgm_senderd_sends_total{outcome=\"retried\"} %lu\n",
+	evbuffer_add_printf(out,
+			    "tgm_senderd_sends_total{outcome=\"sent\"} %lu\n"
+			    "tgm_senderd_sends_total{outcome=\"failed\"} %lu\n"
+			    "tgm_senderd_sends_total{outcome=\"retried\"} %lu\n",
 			    sd->sent, sd->failed, sd->retried);
 	tgm_metrics_one(out, "tgm_senderd_telegram_429_total", "counter",
 			"Telegram answers 429 Too Many Requests", sd->flood);
 	tgm_metrics_one(out, "tgm_senderd_lanes", "gauge",
 			"bots this senderd sends for (one lane each)", (uint64_t)sd->nlanes);
-	tgm_metrics_one(out, "tgm_senderd_inflight", "gauge",
-			"Telegram requests in flight", (uint64_t)sd->inflight);
+	tgm_metrics_one(out, "tgm_senderd_inflight", "gauge", "Telegram requests in flight",
+			(uint64_t)sd->inflight);
 	tgm_metrics_one(out, "tgm_senderd_callbacks_inflight", "gauge",
-			"delivery callbacks claimed and in flight", (uint64_t)sd->callbacks_inflight);
+			"delivery callbacks claimed and in flight",
+			(uint64_t)sd->callbacks_inflight);
 }
 
 int sd_metrics_start(struct senderd *sd, char *err, size_t errlen)

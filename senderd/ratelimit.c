@@ -36,9 +36,9 @@
 
 #define RL_MARGIN_MS 10
 #define RL_LONG_AGO (INT64_MIN / 4)
-#define RL_SMOOTH 0.9     /* the smooth pace: this much of window/limit per start */
-#define RL_SLACK_MS 10.0  /* bursts allowed ahead of the smooth pace, at least */
-#define RTT_SAMPLES 64    /* round trips the spread is learned from */
+#define RL_SMOOTH 0.9    /* the smooth pace: this much of window/limit per start */
+#define RL_SLACK_MS 10.0 /* bursts allowed ahead of the smooth pace, at least */
+#define RTT_SAMPLES 64   /* round trips the spread is learned from */
 #define RTT_MIN_SAMPLES 8
 
 /* the round trips seen lately, for all lanes (they share one Telegram) */

@@ -8,16 +8,16 @@
 #include <stdint.h>
 
 struct rl_window {
-	int limit;     /* requests per window */
-	int window_ms; /* window length, with the margin */
-	int64_t *at;   /* per slot: the latest time its request may have been counted */
-	int64_t *start;/* per slot: when its request was sent (monotonic ms) */
+	int limit;       /* requests per window */
+	int window_ms;   /* window length, with the margin */
+	int64_t *at;     /* per slot: the latest time its request may have been counted */
+	int64_t *start;  /* per slot: when its request was sent (monotonic ms) */
 	bool *unlearned; /* per slot: answered before round trips were learned, so `at` is
 			  * its answer; counted from its start once they are (rl_next_ok) */
-	int head;      /* the slot of the earliest start: the next request takes it */
-	double gap;    /* smoothing: ms between starts (0: none), see rl_smooth */
-	double slack;  /* smoothing: how far starts may run ahead of tat */
-	double tat;    /* smoothing: when the next start is due at the smooth pace */
+	int head;        /* the slot of the earliest start: the next request takes it */
+	double gap;      /* smoothing: ms between starts (0: none), see rl_smooth */
+	double slack;    /* smoothing: how far starts may run ahead of tat */
+	double tat;      /* smoothing: when the next start is due at the smooth pace */
 };
 
 /* rl_init - (re)start a window of limit requests per window_ms; frees an old one */

@@ -39,8 +39,8 @@ struct item {
 	enum tgm_msg_status status;
 	char *detail;
 	int64_t due_ms; /* wall clock: when a retry is due */
-	char *sql;       /* a one-off statement instead of a transition */
-	bool alone;      /* recorded in a group of its own (its group failed) */
+	char *sql;      /* a one-off statement instead of a transition */
+	bool alone;     /* recorded in a group of its own (its group failed) */
 	int n;
 	char **params;
 };
@@ -168,7 +168,8 @@ static void done(struct record *rec, bool callbacks)
 	c = tgm_xcalloc((size_t)n + 1, sizeof(*c));
 	for (struct item *it = group; it; it = it->next)
 		if (it->sql == NULL)
-			c[k++] = (struct record_change){ it->msg_id, it->bot_id, it->status, it->detail };
+			c[k++] = (struct record_change){ it->msg_id, it->bot_id, it->status,
+							 it->detail };
 	rec->pending -= n;
 	if (k > 0 || callbacks)
 		rec->on_commit(c, k, callbacks, rec->arg);
@@ -218,7 +219,8 @@ static void drop(struct record *rec, const char *err)
 		log_error("statement failed and is dropped: %s", err);
 	else
 		log_error("bot=%lld msg=%lld transition to %s failed and is dropped (the message"
-			  " stays in sending): %s", (long long)it->bot_id, (long long)it->msg_id,
+			  " stays in sending): %s",
+			  (long long)it->bot_id, (long long)it->msg_id,
 			  tgm_msg_status_name(it->status), err);
 	rec->flight = NULL;
 	rec->pending--;

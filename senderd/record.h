@@ -27,8 +27,7 @@ struct record_change {
  * (one-off statements are not among them), borrowed for the call; callbacks: the group
  * queued delivery callbacks. It may add transitions (they go in the next group).
  */
-typedef void (*record_commit_fn)(const struct record_change *c, int n, bool callbacks,
-				 void *arg);
+typedef void (*record_commit_fn)(const struct record_change *c, int n, bool callbacks, void *arg);
 
 /* record_new - a writer with a (pooled) connection of its own; fn hears of each commit */
 struct record *record_new(struct event_base *base, const struct tgm_config *cfg,

@@ -40,27 +40,27 @@ struct senderd {
 	struct tgm_pg *claim_pg;   /* callbacks' claims and outcomes */
 	struct tgm_pg **lane_pgs;  /* lanes' loads, claims, returns and marks: a lane uses one */
 	int nlane_pgs;
-	struct tgm_pg *lease_pg;   /* lease rounds and releases, never behind a claim */
-	struct record *record;     /* transitions, on their own connection */
-	char owner[160];           /* this process in bot_leases.owner */
+	struct tgm_pg *lease_pg;             /* lease rounds and releases, never behind a claim */
+	struct record *record;               /* transitions, on their own connection */
+	char owner[160];                     /* this process in bot_leases.owner */
 	struct lane *lanes[SD_LANE_BUCKETS]; /* by bot id, chained through lane->hnext */
 	int nlanes;
 	struct event *ev_lease;
 	struct event *ev_sweep;
 	struct event *ev_drain;
-	struct tgm_httpc *cb_httpc; /* apps' delivery callbacks, apart from Telegram */
+	struct tgm_httpc *cb_httpc;        /* apps' delivery callbacks, apart from Telegram */
 	struct tgm_httpc *cb_httpc_public; /* the same, refusing non-public addresses */
-	struct tgm_metrics *metrics; /* [senderd] metrics_listen, or NULL */
+	struct tgm_metrics *metrics;       /* [senderd] metrics_listen, or NULL */
 	struct event *ev_callbacks;
 	int callbacks_inflight;
 	bool callbacks_claiming;
 	bool stopping;
-	int64_t lease_until_ms;    /* our leases are surely ours until then (monotonic) */
-	unsigned lease_gen;        /* round of the last lease renewal */
-	bool lease_busy;           /* a lease round is in flight */
+	int64_t lease_until_ms; /* our leases are surely ours until then (monotonic) */
+	unsigned lease_gen;     /* round of the last lease renewal */
+	bool lease_busy;        /* a lease round is in flight */
 	unsigned long sent, failed, retried, flood;
 	int inflight, max_inflight; /* requests in flight, all lanes; the cap on them */
-	struct lane *waiting;      /* lanes held back by that cap, first come first served */
+	struct lane *waiting;       /* lanes held back by that cap, first come first served */
 };
 
 /* server.c: the lifecycle hooks (every daemon keeps them in its server.c) */

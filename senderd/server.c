@@ -115,8 +115,8 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	ctx->app = sd;
 	sd->ctx = ctx;
 	gethostname(host, sizeof(host) - 1);
-	snprintf(sd->owner, sizeof(sd->owner), "%s:%d:%s:%lld", host, (int)getpid(),
-		 ctx->instance, (long long)tgm_now_ms());
+	snprintf(sd->owner, sizeof(sd->owner), "%s:%d:%s:%lld", host, (int)getpid(), ctx->instance,
+		 (long long)tgm_now_ms());
 	if (open_buses(sd, err, errlen) != 0)
 		return -1;
 	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
@@ -130,7 +130,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	sd->lane_pgs = tgm_xcalloc((size_t)sd->nlane_pgs, sizeof(*sd->lane_pgs));
 	for (int i = 0; i < sd->nlane_pgs; i++)
 		sd->lane_pgs[i] = tgm_dbconn_async(ctx->base, cfg, "senderd-claim",
-						  TGM_DBCONN_POOLED);
+						   TGM_DBCONN_POOLED);
 	sd->lease_pg = tgm_dbconn_async(ctx->base, cfg, "senderd-lease", TGM_DBCONN_POOLED);
 	sd->record = record_new(ctx->base, cfg, on_commit, sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);

@@ -37,9 +37,10 @@ static int key_create_args(int argc, char **argv, struct key_args *a)
 			i--;
 			continue;
 		}
-		const char **slot = !strcmp(argv[i], "--tenant") ? &a->tenant
-				  : !strcmp(argv[i], "--scope")  ? &a->scope
-				  : !strcmp(argv[i], "--name")   ? &a->name : NULL;
+		const char **slot = !strcmp(argv[i], "--tenant")  ? &a->tenant
+				    : !strcmp(argv[i], "--scope") ? &a->scope
+				    : !strcmp(argv[i], "--name")  ? &a->name
+								  : NULL;
 		if (slot == NULL)
 			return ctl_usage_error("key create: unknown option \"%s\"", argv[i]);
 		if (i + 1 >= argc)
@@ -78,7 +79,8 @@ static int key_create(struct ctl *c, int argc, char **argv)
 	tgm_webhook_secret_new(secret);
 	{
 		const char *p[6] = { tenant, name, scope, prefix, hash, secret };
-		r = tgm_db_query(conn,
+		r = tgm_db_query(
+			conn,
 			"WITH t AS (INSERT INTO tenants (name, webhook_secret) VALUES ($1, $6)"
 			"  ON CONFLICT (name) DO UPDATE SET webhook_secret ="
 			"  coalesce(tenants.webhook_secret, EXCLUDED.webhook_secret) RETURNING id)"
@@ -111,12 +113,12 @@ static int key_list(struct ctl *c, int argc, char **argv)
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
 	r = tgm_db_query(conn,
-		"SELECT k.id, t.name, k.scope, k.prefix || '...', k.name,"
-		" to_char(k.created_at, 'YYYY-MM-DD HH24:MI'),"
-		" coalesce(to_char(k.last_used_at, 'YYYY-MM-DD HH24:MI'), '-'),"
-		" CASE WHEN k.revoked_at IS NULL THEN 'active' ELSE 'revoked' END"
-		" FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.id",
-		0, NULL, err, sizeof(err));
+			 "SELECT k.id, t.name, k.scope, k.prefix || '...', k.name,"
+			 " to_char(k.created_at, 'YYYY-MM-DD HH24:MI'),"
+			 " coalesce(to_char(k.last_used_at, 'YYYY-MM-DD HH24:MI'), '-'),"
+			 " CASE WHEN k.revoked_at IS NULL THEN 'active' ELSE 'revoked' END"
+			 " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.id",
+			 0, NULL, err, sizeof(err));
 	PQfinish(conn);
 	if (r == NULL) {
 		fprintf(stderr, "tgmctl: %s\n", err);
@@ -147,8 +149,9 @@ static int key_revoke(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("usage: tgmctl key revoke ID (a key id from key list)");
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
-	r = tgm_db_query(conn, "UPDATE api_keys SET revoked_at = now()"
-			       " WHERE id = $1::bigint AND revoked_at IS NULL",
+	r = tgm_db_query(conn,
+			 "UPDATE api_keys SET revoked_at = now()"
+			 " WHERE id = $1::bigint AND revoked_at IS NULL",
 			 1, (const char *const[]){ argv[0] }, err, sizeof(err));
 	PQfinish(conn);
 	if (r == NULL) {

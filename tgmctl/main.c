@@ -34,7 +34,8 @@ static const struct {
 	  "usage: tgmctl status\n"
 	  "daemons, schema version, queue depth; exit status 1 when the database or a\n"
 	  "daemon that has run is down (stopped, silent, or its /healthz does not answer)\n" },
-	{ "secret-key", ctl_secret_key, "usage: tgmctl secret-key\nprint a new random secret key\n" },
+	{ "secret-key", ctl_secret_key,
+	  "usage: tgmctl secret-key\nprint a new random secret key\n" },
 	{ "config", ctl_config,
 	  "usage: tgmctl config --defaults\nprint the default configuration\n" },
 };

@@ -48,12 +48,14 @@ static bool http_health(const char *name, const char *listen)
 static int print_daemons(PGconn *conn)
 {
 	PGresult *r = tgm_db_query(conn,
-		"SELECT name, instance, host, pid,"
-		" CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
-		"      WHEN seen_at > now() - interval '" ALIVE_S " seconds' THEN 'alive'"
-		"      ELSE 'silent' END,"
-		" extract(epoch FROM now() - seen_at)::int, version"
-		" FROM daemons ORDER BY name, instance, host", 0, NULL, NULL, 0);
+				   "SELECT name, instance, host, pid,"
+				   " CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
+				   "      WHEN seen_at > now() - interval '" ALIVE_S
+				   " seconds' THEN 'alive'"
+				   "      ELSE 'silent' END,"
+				   " extract(epoch FROM now() - seen_at)::int, version"
+				   " FROM daemons ORDER BY name, instance, host",
+				   0, NULL, NULL, 0);
 	int down = 0;
 
 	printf("daemons (heartbeats):\n");
@@ -73,7 +75,8 @@ static int print_daemons(PGconn *conn)
 static bool daemon_alive(PGconn *conn, const char *name)
 {
 	const char *p[1] = { name };
-	PGresult *r = tgm_db_query(conn, "SELECT 1 FROM daemons WHERE name = $1"
+	PGresult *r = tgm_db_query(conn,
+				   "SELECT 1 FROM daemons WHERE name = $1"
 				   " AND stopped_at IS NULL"
 				   " AND seen_at > now() - interval '" ALIVE_S " seconds'",
 				   1, p, NULL, 0);
@@ -86,7 +89,8 @@ static bool daemon_alive(PGconn *conn, const char *name)
 /* print_queues - prints the messages waiting (queued, retrying, sending) per bot */
 static void print_queues(PGconn *conn)
 {
-	PGresult *r = tgm_db_query(conn,
+	PGresult *r = tgm_db_query(
+		conn,
 		"SELECT b.id, b.username, count(m.id)"
 		" FROM bots b LEFT JOIN messages m ON m.bot_id = b.id"
 		"  AND m.status IN ('queued', 'retrying', 'sending')"

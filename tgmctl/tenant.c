@@ -24,7 +24,9 @@ int ctl_tenant_check(PGconn *conn, const char *tenant, bool create)
 	have = PQntuples(r) > 0;
 	PQclear(r);
 	if (!have)
-		fprintf(stderr, "tgmctl: no tenant \"%s\": check the name, or add"
-			" --create-tenant to make it\n", tenant);
+		fprintf(stderr,
+			"tgmctl: no tenant \"%s\": check the name, or add"
+			" --create-tenant to make it\n",
+			tenant);
 	return !have;
 }

@@ -33,9 +33,10 @@ static bool valid_role(const char *s)
 static int parse_opts(const char *cmd, int argc, char **argv, struct user_opts *o)
 {
 	for (int i = 0; i < argc; i++) {
-		const char **slot = !strcmp(argv[i], "--tenant") ? &o->tenant
-				  : !strcmp(argv[i], "--email")  ? &o->email
-				  : !strcmp(argv[i], "--role")   ? &o->role : NULL;
+		const char **slot = !strcmp(argv[i], "--tenant")  ? &o->tenant
+				    : !strcmp(argv[i], "--email") ? &o->email
+				    : !strcmp(argv[i], "--role")  ? &o->role
+								  : NULL;
 
 		if (!strcmp(argv[i], "--password-stdin") || !strcmp(argv[i], "--create-tenant")) {
 			*(argv[i][2] == 'p' ? &o->password_stdin : &o->create_tenant) = true;
@@ -79,7 +80,7 @@ static void show_password(const char *password, bool made)
 	if (made) {
 		puts(password);
 		fprintf(stderr, "the password is shown only now; it must be changed at the"
-			" first login\n");
+				" first login\n");
 	}
 }
 
@@ -97,8 +98,9 @@ static int user_create(struct ctl *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (o.tenant == NULL || *o.tenant == '\0' || o.email == NULL || o.role == NULL)
-		return ctl_usage_error("usage: tgmctl user create --tenant NAME --email EMAIL"
-				       " --role owner|admin|agent|viewer [--password-stdin] [--create-tenant]");
+		return ctl_usage_error(
+			"usage: tgmctl user create --tenant NAME --email EMAIL"
+			" --role owner|admin|agent|viewer [--password-stdin] [--create-tenant]");
 	if (!valid_role(o.role))
 		return ctl_usage_error("user create: --role must be owner, admin, agent or viewer");
 	if (strchr(o.email, '@') == NULL)
@@ -113,13 +115,15 @@ static int user_create(struct ctl *c, int argc, char **argv)
 	}
 	hash = tgm_password_hash(password);
 	tgm_webhook_secret_new(secret);
-	r = tgm_db_query(conn,
+	r = tgm_db_query(
+		conn,
 		"WITH t AS (INSERT INTO tenants (name, webhook_secret) VALUES ($1, $5)"
 		"  ON CONFLICT (name) DO UPDATE SET webhook_secret ="
 		"  coalesce(tenants.webhook_secret, EXCLUDED.webhook_secret) RETURNING id)"
 		" INSERT INTO accounts (tenant_id, email, role, password_hash, must_change_password)"
 		" SELECT id, $2, $3, $4, $6 FROM t RETURNING id",
-		6, (const char *const[]){ o.tenant, o.email, o.role, hash, secret, made ? "t" : "f" },
+		6,
+		(const char *const[]){ o.tenant, o.email, o.role, hash, secret, made ? "t" : "f" },
 		err, sizeof(err));
 	PQfinish(conn);
 	free(hash);
@@ -149,12 +153,12 @@ static int user_list(struct ctl *c, int argc, char **argv)
 	if ((conn = ctl_connect(c)) == NULL)
 		return 1;
 	r = tgm_db_query(conn,
-		"SELECT a.id, t.name, a.email, a.role,"
-		" coalesce(to_char(a.last_login_at, 'YYYY-MM-DD HH24:MI'), '-'),"
-		" CASE WHEN a.disabled_at IS NOT NULL THEN 'disabled'"
-		"  WHEN a.locked_until > now() THEN 'locked' ELSE 'active' END"
-		" FROM accounts a JOIN tenants t ON t.id = a.tenant_id ORDER BY a.id",
-		0, NULL, err, sizeof(err));
+			 "SELECT a.id, t.name, a.email, a.role,"
+			 " coalesce(to_char(a.last_login_at, 'YYYY-MM-DD HH24:MI'), '-'),"
+			 " CASE WHEN a.disabled_at IS NOT NULL THEN 'disabled'"
+			 "  WHEN a.locked_until > now() THEN 'locked' ELSE 'active' END"
+			 " FROM accounts a JOIN tenants t ON t.id = a.tenant_id ORDER BY a.id",
+			 0, NULL, err, sizeof(err));
 	PQfinish(conn);
 	if (r == NULL) {
 		fprintf(stderr, "tgmctl: %s\n", err);
@@ -202,8 +206,10 @@ static int user_disable(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
 		return ctl_usage_error("usage: tgmctl user disable EMAIL");
-	if (change(c, argv[0], "UPDATE accounts SET disabled_at = coalesce(disabled_at, now())"
-			       " WHERE lower(email) = lower($1)", NULL) != 0)
+	if (change(c, argv[0],
+		   "UPDATE accounts SET disabled_at = coalesce(disabled_at, now())"
+		   " WHERE lower(email) = lower($1)",
+		   NULL) != 0)
 		return 1;
 	printf("disabled %s; its sessions are ended\n", argv[0]);
 	return 0;
@@ -219,17 +225,21 @@ static int user_reset(struct ctl *c, int argc, char **argv)
 	int rc;
 
 	if (argc < 1 || argv[0][0] == '-')
-		return ctl_usage_error("usage: tgmctl user reset-password EMAIL [--password-stdin]");
+		return ctl_usage_error(
+			"usage: tgmctl user reset-password EMAIL [--password-stdin]");
 	if ((rc = parse_opts("reset-password", argc - 1, argv + 1, &o)) != 0)
 		return rc;
 	if ((password = get_password(o.password_stdin, &made)) == NULL)
 		return 1;
 	hash = tgm_password_hash(password);
-	rc = change(c, argv[0], made ? "UPDATE accounts SET password_hash = $2,"
-		    " must_change_password = true, failed_logins = 0, locked_until = NULL"
-		    " WHERE lower(email) = lower($1)" : "UPDATE accounts SET password_hash = $2,"
-		    " must_change_password = false, failed_logins = 0, locked_until = NULL"
-		    " WHERE lower(email) = lower($1)", hash);
+	rc = change(c, argv[0],
+		    made ? "UPDATE accounts SET password_hash = $2,"
+			   " must_change_password = true, failed_logins = 0, locked_until = NULL"
+			   " WHERE lower(email) = lower($1)"
+			 : "UPDATE accounts SET password_hash = $2,"
+			   " must_change_password = false, failed_logins = 0, locked_until = NULL"
+			   " WHERE lower(email) = lower($1)",
+		    hash);
 	free(hash);
 	if (rc == 0) {
 		fprintf(stderr, "new password for %s; its sessions are ended\n", argv[0]);

@@ -27,6 +27,7 @@ static const char ban_sql[] =
 	" WHERE bot_id = $1 AND user_id = $2";
 
 /* audited with the gift ($5 the update's seq, $6 the admin) */
+/* clang-format off */
 static const char gift_sql[] =
 	"SELECT balance, " WH_AUDIT_SQL("$1", "$5", "$6", "'user.gift'", "$2::text",
 					"jsonb_build_object('credits', $4::bigint)") ","
@@ -39,6 +40,7 @@ static const char close_sql[] =
 	"WITH t AS (UPDATE topics SET closed_at = CASE WHEN $4::boolean THEN now() END"
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
 	WH_INBOX_CLOSE_SQL("$4::boolean", "$5::bigint");
+/* clang-format on */
 
 /* copy_to_user - queues a copy of the admin's message to the topic's user (bridge "user"),
  * reacted to once sent; the user sees the bot typing meanwhile */
@@ -109,10 +111,11 @@ static void on_gifted(struct wh_job *j, PGresult *res, const char *err)
 	}
 	vars[1] = wh_reply_credits(j, j->admin_lang, credits, sizeof(credits),
 				   PQgetvalue(res, 0, 0));
-	wh_topic_say(j, j->peer_thread, tgm_text_fill(text, sizeof(text),
-						   wh_say_admin(j, "gift_sent"), vars));
+	wh_topic_say(j, j->peer_thread,
+		     tgm_text_fill(text, sizeof(text), wh_say_admin(j, "gift_sent"), vars));
 	/* to the user, in their language */
-	tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), lang);
+	tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+		      lang);
 	vars[1] = wh_reply_credits(j, lang, credits, sizeof(credits), PQgetvalue(res, 0, 0));
 	tgm_text_fill(text, sizeof(text), tgm_text_bot(j->bot->settings, "gift_received", lang),
 		      vars);
@@ -141,7 +144,8 @@ static void on_closed(struct wh_job *j, PGresult *res, const char *err)
 	tgm_jgen_kint(g, "chat_id", wh_topic_admin(j));
 	tgm_jgen_kint(g, "message_thread_id", j->peer_thread);
 	yajl_gen_map_close(g);
-	wh_reply_direct(j, close ? "closeForumTopic" : "reopenForumTopic", g, wh_reply_direct_done, j->wh);
+	wh_reply_direct(j, close ? "closeForumTopic" : "reopenForumTopic", g, wh_reply_direct_done,
+			j->wh);
 	wh_job_done(j, close ? "admin /close" : "admin /reopen");
 }
 
@@ -174,8 +178,8 @@ static void admin_command(struct wh_job *j)
 	} else if (strcmp(word, "ban") == 0 || strcmp(word, "unban") == 0) {
 		snprintf(p[2], 24, "%s", word[0] == 'b' ? "t" : "f");
 		wh_job_query(j, ban_sql, 3, params, on_banned);
-	} else if (strcmp(word, "gift") == 0 && sscanf(j->text, "/gift %lld", &n) == 1 &&
-		   n > 0 && n <= 1000000) {
+	} else if (strcmp(word, "gift") == 0 && sscanf(j->text, "/gift %lld", &n) == 1 && n > 0 &&
+		   n <= 1000000) {
 		tgm_i64(p[2], 24, j->update_id);
 		tgm_i64(p[3], 24, n);
 		tgm_i64(p[4], 24, j->seq);
@@ -336,7 +340,8 @@ void wh_admin_message(struct wh_job *j)
 		wh_admins_command(j);
 		return;
 	}
-	if (strcmp(j->kind, "message") == 0 && !is_bot && !tgm_json_get(j->msg, "is_topic_message")) {
+	if (strcmp(j->kind, "message") == 0 && !is_bot &&
+	    !tgm_json_get(j->msg, "is_topic_message")) {
 		if (wh_menu_is_command(j)) /* outside topics: the admin menu (menu.c) */
 			wh_menu_command(j);
 		else

@@ -36,6 +36,7 @@ static const char set_sql[] =
 
 /* $1 bot, $2 user, $3 actor, $4 update seq: the role the user had (NULL: none) and
  * whether they were removed (not the last owner) */
+/* clang-format off */
 static const char remove_sql[] =
 	"WITH d AS (DELETE FROM bot_admins WHERE bot_id = $1::bigint AND user_id = $2::bigint"
 	"  AND (role <> 'owner' OR EXISTS (SELECT 1 FROM bot_admins o WHERE o.bot_id = $1"
@@ -44,6 +45,7 @@ static const char remove_sql[] =
 				    "jsonb_build_object('role', d.role)") " FROM d)"
 	" SELECT (SELECT role FROM bot_admins WHERE bot_id = $1 AND user_id = $2),"
 	"  (SELECT count(*) FROM a)";
+/* clang-format on */
 
 /* say - text in the command's chat (and topic thread), and the job is done */
 static void say(struct wh_job *j, const char *text, const char *outcome)
@@ -82,7 +84,8 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 		used += (size_t)snprintf(text + used, sizeof(text) - used, "\n%s %s",
 					 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
 	if (used < sizeof(text))
-		snprintf(text + used, sizeof(text) - used, "\n\n%s", wh_say_admin(j, "admins_usage"));
+		snprintf(text + used, sizeof(text) - used, "\n\n%s",
+			 wh_say_admin(j, "admins_usage"));
 	say(j, text, "admin /admins");
 }
 
@@ -142,8 +145,11 @@ static void admins_run(struct wh_job *j)
 	    (strcmp(verb, "add") == 0 && r == WH_ROLE_NONE) ||
 	    (strcmp(verb, "remove") == 0 && role[0]) ||
 	    (strcmp(verb, "add") != 0 && strcmp(verb, "remove") != 0)) {
-		say(j, wh_say_admin(j, strcmp(verb, "add") == 0 && role[0] && r == WH_ROLE_NONE ?
-				    "admins_bad_role" : "admins_usage"), "admin /admins: usage");
+		say(j,
+		    wh_say_admin(j, strcmp(verb, "add") == 0 && role[0] && r == WH_ROLE_NONE
+					    ? "admins_bad_role"
+					    : "admins_usage"),
+		    "admin /admins: usage");
 		return;
 	}
 	tgm_i64(p[1], 24, j->peer_user);

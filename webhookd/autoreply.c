@@ -59,7 +59,7 @@ struct ar_rule {
 /* ar_rules - one bot's enabled rules in order, as last read */
 struct ar_rules {
 	int64_t bot_id;
-	unsigned gen;      /* bumped by each announcement: a read begun before it is stale */
+	unsigned gen; /* bumped by each announcement: a read begun before it is stale */
 	bool loaded;
 	int64_t loaded_ms; /* monotonic */
 	struct ar_rule *r;
@@ -70,7 +70,7 @@ struct wh_autoreply {
 	struct ar_rules **bots;
 	size_t n, cap;
 	struct tgm_pg *listen_pg; /* a session of its own: a connection LISTENs on one channel */
-	uint64_t answered, held; /* auto-replies queued, messages held back as a flood */
+	uint64_t answered, held;  /* auto-replies queued, messages held back as a flood */
 };
 
 /* rules_clear - free a cache entry's rules; it is unloaded */
@@ -111,9 +111,11 @@ static void rule_fill(struct ar_rule *r, PGresult *res, int i)
 
 	tgm_parse_int64(PQgetvalue(res, i, 0), &r->id);
 	r->kind = strcmp(kind, "keyword") == 0 ? AR_KEYWORD
-		  : strcmp(kind, "hours") == 0 ? AR_HOURS : AR_GREETING;
-	r->match = strcmp(match, "regex") == 0 ? AR_REGEX
-		   : strcmp(match, "contains") == 0 ? AR_CONTAINS : AR_EXACT;
+		  : strcmp(kind, "hours") == 0 ? AR_HOURS
+					       : AR_GREETING;
+	r->match = strcmp(match, "regex") == 0      ? AR_REGEX
+		   : strcmp(match, "contains") == 0 ? AR_CONTAINS
+						    : AR_EXACT;
 	r->pattern = tgm_xstrdup(PQgetvalue(res, i, 3));
 	r->text = tgm_xstrdup(PQgetvalue(res, i, 4));
 	if (r->kind == AR_KEYWORD && r->match == AR_REGEX) {
@@ -169,11 +171,11 @@ static char *answer_text(const struct wh_job *j, const char *text)
 {
 	const char *from[] = { "from", NULL };
 	yajl_val who = j->msg ? yajl_tree_get(j->msg, from, yajl_t_object) : NULL;
-	char *made = tgm_uservars_fill(text, &(struct tgm_uservars){
-		who ? tgm_json_get_str(who, "first_name") : NULL,
-		who ? tgm_json_get_str(who, "last_name") : NULL,
-		who ? tgm_json_get_str(who, "username") : NULL,
-		j->bot ? j->bot->name : NULL, j->user_id });
+	char *made = tgm_uservars_fill(
+		text, &(struct tgm_uservars){ who ? tgm_json_get_str(who, "first_name") : NULL,
+					      who ? tgm_json_get_str(who, "last_name") : NULL,
+					      who ? tgm_json_get_str(who, "username") : NULL,
+					      j->bot ? j->bot->name : NULL, j->user_id });
 
 	tgm_utf16_truncate(made, AR_TEXT_MAX);
 	return made;
@@ -385,8 +387,8 @@ void wh_autoreply_start(struct webhookd *wh)
 
 void wh_autoreply_metrics(const struct webhookd *wh, struct evbuffer *out)
 {
-	tgm_metrics_one(out, "tgm_webhookd_autoreplies_total", "counter",
-			"auto-replies queued", wh->autoreply->answered);
+	tgm_metrics_one(out, "tgm_webhookd_autoreplies_total", "counter", "auto-replies queued",
+			wh->autoreply->answered);
 	tgm_metrics_one(out, "tgm_webhookd_flood_held_total", "counter",
 			"user messages stored but neither relayed nor answered (flood)",
 			wh->autoreply->held);

@@ -97,7 +97,8 @@ static void bot_fill(struct webhookd *wh, struct wh_bot *b, PGresult *res, int i
 	bot_clear_secrets(b);
 	b->token = token;
 	if (b->token == NULL)
-		log_error("bot=%lld: its token does not open with this secret_key", (long long)b->id);
+		log_error("bot=%lld: its token does not open with this secret_key",
+			  (long long)b->id);
 	b->secret = open_sealed(wh, b, PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5),
 				"webhook");
 	b->enabled = PQgetvalue(res, i, 6)[0] == 't';

@@ -163,10 +163,11 @@ static void progress(const struct wh_job *j, char *out, size_t outlen, int64_t c
 	snprintf(f, sizeof(f), "%lld", (long long)full);
 	snprintf(pct, sizeof(pct), "%lld", full > 0 ? (long long)(credits * 100 / full) : 0LL);
 	for (int i = 0; i < BAR_CELLS; i++)
-		used += (size_t)snprintf(bar + used, sizeof(bar) - used, "%s", i < cells ? "█" : "░");
-	tgm_text_fill(out, outlen, wh_say(j, full > 0 ? "balance_bar" : "balance"),
-		      (const char *const[]){ "credits", c, "full", f, "bar", bar, "percent", pct,
-					     NULL });
+		used += (size_t)snprintf(bar + used, sizeof(bar) - used, "%s",
+					 i < cells ? "█" : "░");
+	tgm_text_fill(
+		out, outlen, wh_say(j, full > 0 ? "balance_bar" : "balance"),
+		(const char *const[]){ "credits", c, "full", f, "bar", bar, "percent", pct, NULL });
 }
 
 /* on_balance - the user's credits, pass and last top-up: the bar, the pass's end and a

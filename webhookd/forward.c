@@ -66,14 +66,14 @@ struct fw_bot {
 
 struct wh_forward {
 	struct webhookd *wh;
-	struct tgm_pg *pg;          /* its queries, and LISTEN tgm_botapi_webhooks */
+	struct tgm_pg *pg;           /* its queries, and LISTEN tgm_botapi_webhooks */
 	struct tgm_httpc *pub, *any; /* public addresses only; any address */
 	struct event *ev_tick;
 	struct fw_bot *bots;
 	size_t nbots, cap;
 	bool looking, again, closing;
-	bool webhooks;              /* some bot has a webhook: a stored update may be due */
-	int inflight;               /* requests and queries whose callbacks are due */
+	bool webhooks; /* some bot has a webhook: a stored update may be due */
+	int inflight;  /* requests and queries whose callbacks are due */
 };
 
 /* one forward: the update sent, then its outcome written */
@@ -200,9 +200,8 @@ static void forward(struct wh_forward *fw, PGresult *res, int i)
 		}
 	}
 	fw->inflight++;
-	tgm_httpc_request(any ? fw->any : fw->pub, "POST", s->url, headers,
-			  PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4), FORWARD_TIMEOUT_MS,
-			  on_sent, s);
+	tgm_httpc_request(any ? fw->any : fw->pub, "POST", s->url, headers, PQgetvalue(res, i, 4),
+			  (size_t)PQgetlength(res, i, 4), FORWARD_TIMEOUT_MS, on_sent, s);
 	free(header);
 	free(secret);
 }
@@ -293,8 +292,7 @@ static void on_webhook(const char *payload, void *arg)
 	int64_t id = 0;
 	struct fw_bot *b;
 
-	if (payload && tgm_parse_int64(payload, &id) && (b = bot_of(fw, id, false)) &&
-	    !b->busy) {
+	if (payload && tgm_parse_int64(payload, &id) && (b = bot_of(fw, id, false)) && !b->busy) {
 		b->retry_at_ms = 0;
 		b->backoff_ms = 0;
 		forget(fw, b);
@@ -315,7 +313,7 @@ void wh_forward_start(struct webhookd *wh)
 
 	fw->wh = wh;
 	fw->pg = tgm_dbconn_async(wh->ctx->base, wh->ctx->cfg, "webhookd-forward",
-				   TGM_DBCONN_SESSION);
+				  TGM_DBCONN_SESSION);
 	tgm_pg_listen(fw->pg, "tgm_botapi_webhooks", on_webhook, fw);
 	fw->pub = tgm_httpc_new(wh->ctx->base, CONNECTIONS);
 	tgm_httpc_public_only(fw->pub);

@@ -16,10 +16,12 @@
 static const char record_sql[] = "SELECT inbox_record($1, $2, $3::jsonb)";
 
 /* $1 bot, $2 admin chat, $3 thread, $4 closed, $5 the update */
+/* clang-format off */
 static const char topic_sql[] =
 	"WITH t AS (UPDATE topics SET closed_at = CASE WHEN $4::boolean THEN now() END"
 	"  WHERE bot_id = $1 AND admin_chat_id = $2 AND thread_id = $3 RETURNING bot_id, user_id)"
 	WH_INBOX_CLOSE_SQL("$4::boolean", "$5::bigint");
+/* clang-format on */
 
 /* topic_event - "t" or "f" when the message closes or reopens a topic of the bot's
  * admin group, else NULL */
@@ -47,7 +49,7 @@ static bool inbox_wanted(const struct wh_job *j)
  * postpones the update on a database error */
 static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 {
-	void (*next)(struct wh_job *j) = j->inbox_next;
+	void (*next)(struct wh_job * j) = j->inbox_next;
 
 	(void)res;
 	j->inbox_next = NULL;

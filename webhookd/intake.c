@@ -28,28 +28,29 @@ static void on_stored(const char *err, bool stored, void *arg)
 		log_warn("storing an update: %s", err);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
-		tgm_http_problem(req, 503, "unavailable", "the update could not be stored; "
-				 "send it again later", NULL);
+		tgm_http_problem(req, 503, "unavailable",
+				 "the update could not be stored; "
+				 "send it again later",
+				 NULL);
 		return;
 	}
 	if (stored)
 		tgm_http_reply(req, 200, "application/json", "{\"ok\":true}", 11);
 	else
-		tgm_http_reply(req, 200, "application/json", "{\"ok\":true,\"duplicate\":true}", 28);
+		tgm_http_reply(req, 200, "application/json", "{\"ok\":true,\"duplicate\":true}",
+			       28);
 }
 
 /* secret_ok - the request carries the bot's webhook secret */
 static bool secret_ok(struct evhttp_request *req, const struct wh_bot *b)
 {
-	const char *got = evhttp_find_header(evhttp_request_get_input_headers(req),
-					     SECRET_HEADER);
+	const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), SECRET_HEADER);
 
 	return got != NULL && b->secret != NULL && tgm_ct_streq(got, b->secret);
 }
 
 /* valid_update - the body is one JSON Update; else answers 400 and false */
-static bool valid_update(struct evhttp_request *req, const char *body, size_t len,
-			 size_t max)
+static bool valid_update(struct evhttp_request *req, const char *body, size_t len, size_t max)
 {
 	char err[160], detail[200];
 	int64_t update_id, chat_id;
@@ -93,8 +94,10 @@ void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params
 		return;
 	}
 	if (!secret_ok(req, b)) {
-		tgm_http_problem(req, 401, "bad_secret", "the " SECRET_HEADER " header is missing"
-				 " or wrong", NULL);
+		tgm_http_problem(req, 401, "bad_secret",
+				 "the " SECRET_HEADER " header is missing"
+				 " or wrong",
+				 NULL);
 		return;
 	}
 	body = tgm_http_body(req, &len);

@@ -59,8 +59,7 @@ static void on_job_query(PGresult *res, const char *err, void *arg)
 	cb(j, res, err);
 }
 
-void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *params,
-		  wh_job_cb cb)
+void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *params, wh_job_cb cb)
 {
 	struct job_q *q = tgm_xcalloc(1, sizeof(*q));
 
@@ -68,7 +67,6 @@ void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *p
 	q->cb = cb;
 	tgm_pg_query(((struct job_slot *)j)->pg, sql, n, params, on_job_query, q);
 }
-
 
 /* job_end - the job is over, done or not: free it, its parsed update and its replies,
  * then call its end */

@@ -22,15 +22,15 @@ struct wh_menu_at {
 	char view[4];
 	int64_t arg;
 	int page;
-	const char *input;  /* the admin's reply to a prompt, or NULL */
-	const char *toast;  /* answerCallbackQuery's text, or NULL */
-	bool row;           /* a keyboard row is open */
+	const char *input;                   /* the admin's reply to a prompt, or NULL */
+	const char *toast;                   /* answerCallbackQuery's text, or NULL */
+	bool row;                            /* a keyboard row is open */
 	void (*otherwise)(struct wh_job *j); /* a message that answers no prompt */
 };
 
 struct wh_job {
 	struct webhookd *wh;
-	struct wh_bot *bot;    /* NULL when its bot is not loaded (deleted long ago) */
+	struct wh_bot *bot; /* NULL when its bot is not loaded (deleted long ago) */
 	int64_t bot_id, seq, update_id;
 	int attempts;
 	yajl_val update;       /* the stored Update */
@@ -41,20 +41,20 @@ struct wh_job {
 	const char *chat_type; /* "private", "supergroup", ... ("" when none) */
 	const char *text;      /* msg's text or caption, or NULL */
 	/* the user, as wh_record left it */
-	int64_t user_id;       /* 0: the update has no user */
+	int64_t user_id; /* 0: the update has no user */
 	bool new_user, pass_active, banned;
 	int64_t credits;
 	/* the languages it is spoken to in (common/text.h): the user's (their update's
 	 * language_code, as tgm_text_lang settles it) and the admins' (the bot's language) */
 	char lang[TGM_TEXT_LANG], admin_lang[TGM_TEXT_LANG];
-	unsigned ar_gen;       /* autoreply.c: its bot's rules cache generation at a read */
+	unsigned ar_gen; /* autoreply.c: its bot's rules cache generation at a read */
 	/* what it sends: a JSON array of {"chat", "method", "params"} */
 	yajl_gen replies;
 	int nreplies;
-	bool billing;          /* hand the update to billingd */
+	bool billing; /* hand the update to billingd */
 	/* admin.c: the user and topic an admin's command or button is about */
 	int64_t peer_user, peer_thread;
-	void (*inbox_next)(struct wh_job *j); /* inbox.c: what follows the recording */
+	void (*inbox_next)(struct wh_job *j);   /* inbox.c: what follows the recording */
 	void (*onboard_next)(struct wh_job *j); /* onboard.c: /start when not returning */
 	/* role.c: the sender's role for the bot, once looked up (role_known), the check
 	 * waiting for it, and the audit rows wh_job_done writes (a JSON array, or NULL) */
@@ -164,8 +164,7 @@ void wh_topic_with(struct wh_job *j, int64_t user, void (*then)(struct wh_job *,
 void wh_topic_say(struct wh_job *j, int64_t thread, const char *text);
 /* wh_topic_card_sql ($1 bot, $2 user) and wh_topic_card_text: the user's info card */
 extern const char wh_topic_card_sql[];
-void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, char *out,
-			size_t n);
+void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, char *out, size_t n);
 /* wh_topic_member - a user blocked or unblocked the bot: say so in their topic */
 void wh_topic_member(struct wh_job *j);
 

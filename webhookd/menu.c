@@ -459,7 +459,7 @@ void wh_menu_command(struct wh_job *j)
  * its view), or otherwise */
 static void on_answer(struct wh_job *j, PGresult *res, const char *err)
 {
-	void (*otherwise)(struct wh_job *j) = j->menu.otherwise;
+	void (*otherwise)(struct wh_job * j) = j->menu.otherwise;
 
 	if (err) {
 		wh_menu_error(j, err);

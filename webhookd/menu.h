@@ -18,8 +18,8 @@
 #define WH_MENU_PAGE_TEXT "8"
 
 struct wh_menu_view {
-	const char *code;               /* [a-z]{1,3} */
-	enum wh_role need;              /* checked on every press and every input */
+	const char *code;  /* [a-z]{1,3} */
+	enum wh_role need; /* checked on every press and every input */
 	void (*show)(struct wh_job *j);
 };
 
@@ -84,27 +84,27 @@ const char *wh_menu_money(char *out, size_t n, const char *json);
 
 /* the categories' views (each file's show functions) */
 void wh_menu_home(struct wh_job *j);
-void wh_menu_users(struct wh_job *j);        /* menu_users.c: u, us, up, ug, ut, ub, uu */
+void wh_menu_users(struct wh_job *j); /* menu_users.c: u, us, up, ug, ut, ub, uu */
 void wh_menu_user(struct wh_job *j);
 void wh_menu_user_act(struct wh_job *j);
-void wh_menu_billing(struct wh_job *j);      /* menu_billing.c: b, bf, bp, br */
+void wh_menu_billing(struct wh_job *j); /* menu_billing.c: b, bf, bp, br */
 void wh_menu_payment(struct wh_job *j);
-void wh_menu_refund(struct wh_job *j);       /* menu_refund.c: rx */
-void wh_menu_settings(struct wh_job *j);     /* menu_settings.c: s, sv */
+void wh_menu_refund(struct wh_job *j);   /* menu_refund.c: rx */
+void wh_menu_settings(struct wh_job *j); /* menu_settings.c: s, sv */
 void wh_menu_setting(struct wh_job *j);
-void wh_menu_dashboard(struct wh_job *j);    /* menu_stats.c: d, y */
+void wh_menu_dashboard(struct wh_job *j); /* menu_stats.c: d, y */
 void wh_menu_system(struct wh_job *j);
-void wh_menu_analytics(struct wh_job *j);    /* menu_stats.c: a */
-void wh_menu_export(struct wh_job *j);       /* menu_export.c: ax */
-void wh_menu_campaigns(struct wh_job *j);    /* menu_campaign.c: bc, g, bn, gn, bv, ba, bs */
+void wh_menu_analytics(struct wh_job *j); /* menu_stats.c: a */
+void wh_menu_export(struct wh_job *j);    /* menu_export.c: ax */
+void wh_menu_campaigns(struct wh_job *j); /* menu_campaign.c: bc, g, bn, gn, bv, ba, bs */
 void wh_menu_campaign_new(struct wh_job *j);
 void wh_menu_campaign(struct wh_job *j);
 void wh_menu_campaign_act(struct wh_job *j);
 void wh_menu_conversations(struct wh_job *j); /* menu_inbox.c: c, q, qa, qd */
 void wh_menu_quick(struct wh_job *j);
 void wh_menu_quick_change(struct wh_job *j);
-void wh_menu_products(struct wh_job *j);     /* menu_products.c: p, pp, pa, pe, pk, pn */
+void wh_menu_products(struct wh_job *j); /* menu_products.c: p, pp, pa, pe, pk, pn */
 void wh_menu_product_change(struct wh_job *j);
-void wh_menu_search(struct wh_job *j);       /* menu_search.c: f, fp, fm */
+void wh_menu_search(struct wh_job *j); /* menu_search.c: f, fp, fm */
 
 #endif

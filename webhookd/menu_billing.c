@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 #define REVENUE(since) \
 	"(SELECT coalesce(jsonb_object_agg(currency, net), '{}') FROM (SELECT currency," \
 	" sum(amount - refunded_amount) AS net FROM payments WHERE bot_id = $1" \
@@ -29,6 +30,7 @@ static const char list_sql[] =
 	"   ELSE p.status <> 'open' END"
 	"  ORDER BY p.id DESC LIMIT " WH_MENU_PAGE_TEXT " + 1 OFFSET $2::int * " WH_MENU_PAGE_TEXT ")"
 	" SELECT r.*, l.* FROM r LEFT JOIN l ON true ORDER BY l.id DESC";
+/* clang-format on */
 
 static const char card_sql[] =
 	"SELECT p.kind, p.status, coalesce(p.amount, 0), coalesce(p.currency, 'usd'), p.credits,"
@@ -56,7 +58,8 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(day, sizeof(day), PQgetvalue(res, 0, 0));
 	wh_menu_money(week, sizeof(week), PQgetvalue(res, 0, 1));
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 2));
-	wh_menu_fill(j, text, sizeof(text), failed ? "menu_failed_title" : "menu_billing_title", vars);
+	wh_menu_fill(j, text, sizeof(text), failed ? "menu_failed_title" : "menu_billing_title",
+		     vars);
 	wh_menu_begin(j, text);
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
 		tgm_parse_int64(PQgetvalue(res, i, 3), &id);
@@ -90,9 +93,10 @@ void wh_menu_billing(struct wh_job *j)
 static void on_card(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[1200], id[24], money[64], refunded[64];
-	const char *vars[] = { "id", id, "kind", NULL, "status", NULL, "amount", money,
-			       "credits", NULL, "refunded", refunded, "name", NULL, "product", NULL,
-			       "at", NULL, "failure", NULL, NULL };
+	const char *vars[] = { "id",      id,    "kind",    NULL, "status",   NULL,
+			       "amount",  money, "credits", NULL, "refunded", refunded,
+			       "name",    NULL,  "product", NULL, "at",       NULL,
+			       "failure", NULL,  NULL };
 	int64_t amount = 0, back = 0, user = 0;
 	bool confirm = strcmp(j->menu.view, "br") == 0, open;
 
@@ -119,7 +123,8 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	vars[19] = PQgetvalue(res, 0, 11);
 	open = strcmp(vars[5], "paid") == 0 && back < amount;
 	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text),
-				      confirm && open ? "menu_refund_confirm" : "menu_payment_card", vars));
+				      confirm && open ? "menu_refund_confirm" : "menu_payment_card",
+				      vars));
 	if (confirm && open) {
 		wh_menu_key(j, wh_menu_t(j, "menu_refund_yes"), "rx", j->menu.arg, 0);
 		wh_menu_end(j, "bp", j->menu.arg);

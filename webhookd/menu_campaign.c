@@ -18,8 +18,10 @@
 #define GIFT_BATCH "500"
 
 /* a campaign of this bot alone: $1 the bot, $2 the campaign */
+/* clang-format off */
 #define OURS "c.id = $2::bigint AND c.bot_ids = ARRAY[$1::bigint]" \
 	" AND c.tenant_id = (SELECT tenant_id FROM bots WHERE id = $1)"
+/* clang-format on */
 
 /* $2 the page, $3 true: mass gifts */
 static const char list_sql[] =
@@ -59,12 +61,14 @@ static const char gift_sql[] =
 	" FROM campaigns c WHERE " OURS;
 
 /* $3 the update, $4 the admin: started once, audited in the same statement */
+/* clang-format off */
 static const char start_sql[] =
 	"SELECT s.state, s.recipients, s.started, CASE WHEN s.started THEN "
 	WH_AUDIT_SQL("$1", "$3", "$4", "CASE WHEN c.gift IS NULL THEN 'broadcast' ELSE 'mass_gift' END",
 		     "$2::text", "jsonb_build_object('recipients', s.recipients, 'gift', c.gift)")
 	" END FROM campaigns c, LATERAL campaign_start(c.id, c.tenant_id,"
 	" 'mass gift from the admin menu') s WHERE " OURS;
+/* clang-format on */
 
 /* list_row - a campaign of list_sql as its button */
 static void list_row(struct wh_job *j, PGresult *res, int i)
@@ -72,7 +76,8 @@ static void list_row(struct wh_job *j, PGresult *res, int i)
 	char label[200];
 
 	snprintf(label, sizeof(label),
-		 strcmp(j->menu.view, "g") == 0 ? "#%s · %s · %s · %s cr · %s" : "#%s · %s · %s%.0s · %s",
+		 strcmp(j->menu.view, "g") == 0 ? "#%s · %s · %s · %s cr · %s"
+						: "#%s · %s · %s%.0s · %s",
 		 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
 		 PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 	wh_menu_item(j, label, "bv", res, i);
@@ -87,8 +92,8 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 			  wh_menu_t(j, gifts ? "menu_gifts_title" : "menu_broadcasts_title"),
 			  j->menu.view, list_row))
 		return;
-	wh_menu_key(j, wh_menu_t(j, gifts ? "menu_gift_new" : "menu_broadcast_new"), gifts ? "gn" : "bn",
-		    0, 0);
+	wh_menu_key(j, wh_menu_t(j, gifts ? "menu_gift_new" : "menu_broadcast_new"),
+		    gifts ? "gn" : "bn", 0, 0);
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, gifts ? "admin menu: mass gifts" : "admin menu: broadcasts");
 }
@@ -129,7 +134,8 @@ void wh_menu_campaign_new(struct wh_job *j)
 
 	if (j->menu.input && gifts) {
 		n = strtoll(j->menu.input, &end, 10);
-		params[1] = end && *end == ' ' && n > 0 && n <= 1000000 ? end + strspn(end, " ") : NULL;
+		params[1] = end && *end == ' ' && n > 0 && n <= 1000000 ? end + strspn(end, " ")
+									: NULL;
 		tgm_i64(gift, sizeof(gift), n);
 		params[2] = gift;
 	} else if (j->menu.input) {
@@ -156,7 +162,8 @@ static void card_buttons(struct wh_job *j, bool draft, int audience)
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
-		snprintf(label, sizeof(label), "%s%s", i == audience ? "● " : "", wh_menu_t(j, names[i]));
+		snprintf(label, sizeof(label), "%s%s", i == audience ? "● " : "",
+			 wh_menu_t(j, names[i]));
 		wh_menu_key(j, label, "ba", j->menu.arg, i);
 	}
 	wh_menu_row(j);
@@ -167,9 +174,9 @@ static void card_buttons(struct wh_job *j, bool draft, int audience)
 static void on_card(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[5000], id[24];
-	const char *vars[] = { "id", id, "state", NULL, "recipients", NULL, "gift", NULL,
-			       "text", NULL, "reach", NULL, "sent", NULL, "waiting", NULL,
-			       "failed", NULL, NULL };
+	const char *vars[] = { "id",      id,     "state",  NULL,    "recipients", NULL,   "gift",
+			       NULL,      "text", NULL,     "reach", NULL,         "sent", NULL,
+			       "waiting", NULL,   "failed", NULL,    NULL };
 	bool draft;
 
 	if (err) {
@@ -190,8 +197,8 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	vars[13] = PQgetvalue(res, 0, 6);
 	vars[15] = PQgetvalue(res, 0, 7);
 	vars[17] = PQgetvalue(res, 0, 8);
-	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text), draft ? "menu_campaign_draft"
-				      : "menu_campaign_card", vars));
+	wh_menu_begin(j, wh_menu_fill(j, text, sizeof(text),
+				      draft ? "menu_campaign_draft" : "menu_campaign_card", vars));
 	card_buttons(j, draft, (int)strtol(PQgetvalue(res, 0, 4), NULL, 10));
 	wh_menu_end(j, strcmp(vars[7], "0") ? "g" : "bc", 0);
 	wh_menu_done(j, "admin menu: campaign");
@@ -233,7 +240,7 @@ static void on_started(struct wh_job *j, PGresult *res, const char *err)
 	if (PQgetvalue(res, 0, 2)[0] == 't')
 		wh_ring(j->wh, j->bot_id);
 	j->menu.toast = wh_menu_t(j, PQgetvalue(res, 0, 2)[0] == 't' ? "menu_campaign_sent"
-				  : "menu_campaign_started");
+								     : "menu_campaign_started");
 	wh_menu_show(j, "bv", j->menu.arg);
 }
 

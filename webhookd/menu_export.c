@@ -49,8 +49,10 @@ static void send_csv(struct wh_job *j, const char *csv, size_t len)
 	snprintf(name, sizeof(name), "%s-30-days.csv", j->bot->username ? j->bot->username : "bot");
 	tgm_buf_init(&b);
 	part(&b, boundary, "chat_id", chat);
-	tgm_buf_printf(&b, "--%s\r\nContent-Disposition: form-data; name=\"document\";"
-		       " filename=\"%s\"\r\nContent-Type: text/csv\r\n\r\n", boundary, name);
+	tgm_buf_printf(&b,
+		       "--%s\r\nContent-Disposition: form-data; name=\"document\";"
+		       " filename=\"%s\"\r\nContent-Type: text/csv\r\n\r\n",
+		       boundary, name);
 	tgm_buf_add(&b, csv, len);
 	tgm_buf_printf(&b, "\r\n--%s--\r\n", boundary);
 	snprintf(type, sizeof(type), "multipart/form-data; boundary=%s", boundary);
@@ -73,9 +75,9 @@ static void on_export(struct wh_job *j, PGresult *res, const char *err)
 	tgm_buf_init(&csv);
 	tgm_buf_adds(&csv, "day,new_users,last_seen_users,payments,revenue_minor,currency\n");
 	for (int i = 0; i < PQntuples(res); i++)
-		tgm_buf_printf(&csv, "%s,%s,%s,%s,%s,%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			       PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-			       PQgetvalue(res, i, 5));
+		tgm_buf_printf(&csv, "%s,%s,%s,%s,%s,%s\n", PQgetvalue(res, i, 0),
+			       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+			       PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
 	send_csv(j, csv.p, csv.len);
 	tgm_buf_free(&csv);
 	wh_audit(j, "export", "analytics", NULL);

@@ -63,18 +63,21 @@ static void on_conversations(struct wh_job *j, PGresult *res, const char *err)
 	int n = PQntuples(res);
 	size_t at;
 
-	at = (size_t)snprintf(text, sizeof(text), "%s",
-			      wh_menu_t(j, n ? "menu_conversations_title" : "menu_conversations_none"));
+	at = (size_t)snprintf(
+		text, sizeof(text), "%s",
+		wh_menu_t(j, n ? "menu_conversations_title" : "menu_conversations_none"));
 	for (int i = 0; i < n && i < WH_MENU_PAGE; i++) {
-		const char *vars[] = { "who", PQgetvalue(res, i, 1), "unread", PQgetvalue(res, i, 2),
-				       "minutes", PQgetvalue(res, i, 3), "answer",
-				       PQgetvalue(res, i, 6), NULL };
+		const char *vars[] = { "who",     PQgetvalue(res, i, 1),
+				       "unread",  PQgetvalue(res, i, 2),
+				       "minutes", PQgetvalue(res, i, 3),
+				       "answer",  PQgetvalue(res, i, 6),
+				       NULL };
 		bool answered = strcmp(PQgetvalue(res, i, 6), "-1") != 0;
 
-		wh_menu_fill(j, line, sizeof(line), answered ? "menu_conversation_line"
-			     : "menu_conversation_new", vars);
-		at += (size_t)snprintf(text + at, at < sizeof(text) ? sizeof(text) - at : 0, "\n%s%s",
-				       PQgetvalue(res, i, 5)[0] == 't' ? "📌 " : "", line);
+		wh_menu_fill(j, line, sizeof(line),
+			     answered ? "menu_conversation_line" : "menu_conversation_new", vars);
+		at += (size_t)snprintf(text + at, at < sizeof(text) ? sizeof(text) - at : 0,
+				       "\n%s%s", PQgetvalue(res, i, 5)[0] == 't' ? "📌 " : "", line);
 	}
 	if (!wh_menu_list(j, res, err, text, "c", topic_row))
 		return;
@@ -99,15 +102,17 @@ static void quick_row(struct wh_job *j, PGresult *res, int i)
 {
 	char label[200];
 
-	snprintf(label, sizeof(label), "🗑 %s (%s)", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+	snprintf(label, sizeof(label), "🗑 %s (%s)", PQgetvalue(res, i, 1),
+		 PQgetvalue(res, i, 2));
 	wh_menu_item(j, label, "qd", res, i);
 }
 
 /* on_quick - quick_sql answered: a Delete button per template, Add */
 static void on_quick(struct wh_job *j, PGresult *res, const char *err)
 {
-	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) ? "menu_quick_title"
-						 : "menu_quick_none"), "q", quick_row))
+	if (!wh_menu_list(j, res, err,
+			  wh_menu_t(j, PQntuples(res) ? "menu_quick_title" : "menu_quick_none"),
+			  "q", quick_row))
 		return;
 	wh_menu_key(j, wh_menu_t(j, "menu_quick_add"), "qa", 0, 0);
 	wh_menu_end(j, "h", 0);
@@ -157,7 +162,8 @@ void wh_menu_quick_change(struct wh_job *j)
 	}
 	colon = j->menu.input ? strchr(j->menu.input, ':') : NULL;
 	len = colon ? (size_t)(colon - j->menu.input) : 0;
-	if (colon == NULL || len == 0 || len > 100 || colon[1] == '\0' || strlen(colon + 1) > 4096) {
+	if (colon == NULL || len == 0 || len > 100 || colon[1] == '\0' ||
+	    strlen(colon + 1) > 4096) {
 		wh_menu_prompt(j, wh_menu_t(j, "menu_quick_ask"), "q", 0);
 		return;
 	}

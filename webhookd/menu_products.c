@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 #define SALES \
 	"(SELECT count(*) FROM payments s WHERE s.product_id = p.id AND s.status = 'paid')"
+/* clang-format on */
 
 static const char list_sql[] =
 	"SELECT p.id, p.label, p.price, p.currency, p.credits, p.active, " SALES
@@ -43,8 +45,9 @@ static const char *label(char *out, size_t n, PGresult *res, int i)
 
 	tgm_parse_int64(PQgetvalue(res, i, 2), &price);
 	tgm_money(money, sizeof(money), price, PQgetvalue(res, i, 3));
-	snprintf(out, n, "%s%s · %s · %s cr · %s sold", PQgetvalue(res, i, 5)[0] == 't' ? "" : "⏸ ",
-		 PQgetvalue(res, i, 1), money, PQgetvalue(res, i, 4), PQgetvalue(res, i, 6));
+	snprintf(out, n, "%s%s · %s · %s cr · %s sold",
+		 PQgetvalue(res, i, 5)[0] == 't' ? "" : "⏸ ", PQgetvalue(res, i, 1), money,
+		 PQgetvalue(res, i, 4), PQgetvalue(res, i, 6));
 	return out;
 }
 
@@ -59,8 +62,10 @@ static void list_row(struct wh_job *j, PGresult *res, int i)
 /* on_list - list_sql answered */
 static void on_list(struct wh_job *j, PGresult *res, const char *err)
 {
-	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) ? "menu_products_title"
-						 : "menu_products_none"), "p", list_row))
+	if (!wh_menu_list(
+		    j, res, err,
+		    wh_menu_t(j, PQntuples(res) ? "menu_products_title" : "menu_products_none"),
+		    "p", list_row))
 		return;
 	wh_menu_key(j, wh_menu_t(j, "menu_product_new"), "pn", 0, 0);
 	wh_menu_end(j, "h", 0);
@@ -83,8 +88,8 @@ static void on_card(struct wh_job *j, PGresult *res, const char *err)
 	}
 	active = PQgetvalue(res, 0, 5)[0] == 't';
 	wh_menu_begin(j, label(text, sizeof(text), res, 0));
-	wh_menu_key(j, wh_menu_t(j, active ? "menu_deactivate" : "menu_activate"), "pa", j->menu.arg,
-		    !active);
+	wh_menu_key(j, wh_menu_t(j, active ? "menu_deactivate" : "menu_activate"), "pa",
+		    j->menu.arg, !active);
 	wh_menu_row(j);
 	wh_menu_key(j, wh_menu_t(j, "menu_product_price"), "pe", j->menu.arg, 0);
 	wh_menu_key(j, wh_menu_t(j, "menu_product_credits"), "pk", j->menu.arg, 0);

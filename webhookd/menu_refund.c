@@ -35,8 +35,10 @@ static void on_applied(struct wh_job *j, PGresult *res, const char *err)
 	log_info("bot=%lld payment=%lld: refunded from the admin menu by %lld: %s",
 		 (long long)j->bot_id, (long long)j->menu.arg, wh_role_sender(j),
 		 PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?");
-	j->menu.toast = wh_menu_t(j, PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "refunded") == 0
-				  ? "menu_refund_done" : "menu_refund_already");
+	j->menu.toast = wh_menu_t(j, PQntuples(res) == 1 &&
+						     strcmp(PQgetvalue(res, 0, 0), "refunded") == 0
+					     ? "menu_refund_done"
+					     : "menu_refund_already");
 	wh_menu_show(j, "bp", j->menu.arg);
 }
 

@@ -35,8 +35,9 @@ static void found_row(struct wh_job *j, PGresult *res, int i)
 /* on_found - payments_sql or messages_sql answered (at most a page): a button to each */
 static void on_found(struct wh_job *j, PGresult *res, const char *err)
 {
-	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) ? "menu_found" : "menu_found_none"),
-			  NULL, found_row))
+	if (!wh_menu_list(j, res, err,
+			  wh_menu_t(j, PQntuples(res) ? "menu_found" : "menu_found_none"), NULL,
+			  found_row))
 		return;
 	wh_menu_end(j, "f", 0);
 	wh_menu_done(j, "admin menu: search");
@@ -64,7 +65,9 @@ void wh_menu_search(struct wh_job *j)
 		params[1] = j->menu.input;
 		wh_job_query(j, messages_sql, 2, params, on_found);
 	} else {
-		wh_menu_prompt(j, wh_menu_t(j, j->menu.view[1] == 'p' ? "menu_search_payments"
-					    : "menu_search_messages"), "f", 0);
+		wh_menu_prompt(j,
+			       wh_menu_t(j, j->menu.view[1] == 'p' ? "menu_search_payments"
+								   : "menu_search_messages"),
+			       "f", 0);
 	}
 }

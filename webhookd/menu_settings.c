@@ -17,8 +17,8 @@
 
 /* the settings the menu shows, by their place here (the arg of sv) */
 static const char *const keys[] = {
-	"charge_messages", "paid_broadcast", "cost_text", "cost_photo", "free_credits",
-	"low_balance", "flood_per_minute", "welcome",
+	"charge_messages", "paid_broadcast", "cost_text",        "cost_photo",
+	"free_credits",    "low_balance",    "flood_per_minute", "welcome",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -80,7 +80,7 @@ static void on_read(struct wh_job *j, PGresult *res, const char *err)
 			 value_words(j, value, sizeof(value), settings, keys[i]));
 		wh_menu_row(j);
 		wh_menu_key(j, label, "sv", (int64_t)i,
-			       k->type == TGM_BOTSET_BOOL ? !tgm_botset_bool(settings, keys[i]) : 0);
+			    k->type == TGM_BOTSET_BOOL ? !tgm_botset_bool(settings, keys[i]) : 0);
 	}
 	if (settings)
 		yajl_tree_free(settings);
@@ -155,15 +155,16 @@ void wh_menu_setting(struct wh_job *j)
 	params[1] = vars[1] = k->name;
 	if (k->type != TGM_BOTSET_BOOL && j->menu.input == NULL) {
 		value_words(j, now, sizeof(now), j->bot->settings, k->name);
-		wh_menu_prompt(j, wh_menu_fill(j, prompt, sizeof(prompt), "menu_setting_ask", vars), "s", 0);
+		wh_menu_prompt(j, wh_menu_fill(j, prompt, sizeof(prompt), "menu_setting_ask", vars),
+			       "s", 0);
 		return;
 	}
 	if (!value_json(j, k, value, sizeof(value), err, sizeof(err))) {
 		j->menu.input = NULL;
 		value_words(j, now, sizeof(now), j->bot->settings, k->name);
 		snprintf(prompt, sizeof(prompt), "%s\n\n", err);
-		wh_menu_fill(j, prompt + strlen(prompt), sizeof(prompt) - strlen(prompt), "menu_setting_ask",
-			     vars);
+		wh_menu_fill(j, prompt + strlen(prompt), sizeof(prompt) - strlen(prompt),
+			     "menu_setting_ask", vars);
 		wh_menu_prompt(j, prompt, "s", 0);
 		return;
 	}

@@ -24,6 +24,7 @@
 	"(SELECT coalesce(sum(n), 0) FROM bot_status_counts WHERE bot_id = $1" \
 	" AND status IN ('queued', 'retrying'))"
 
+/* clang-format off */
 static const char dashboard_sql[] =
 	"SELECT count(*) FILTER (WHERE first_seen_at > date_trunc('day', now())),"
 	" count(*) FILTER (WHERE first_seen_at > now() - interval '7 days'),"
@@ -35,6 +36,7 @@ static const char dashboard_sql[] =
 	"  AND NOT EXISTS (SELECT 1 FROM bot_last_error e WHERE e.bot_id = $1"
 	"  AND e.at > now() - interval '1 hour')"
 	" FROM bot_users WHERE bot_id = $1";
+/* clang-format on */
 
 /* the daemons, one row each, then the bot's facts on the first */
 static const char system_sql[] =
@@ -61,10 +63,27 @@ static void card(struct wh_job *j, const char *text, const char *view)
 static void on_dashboard(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[1500], day[200], week[200], month[200];
-	const char *vars[] = { "new_today", NULL, "new_week", NULL, "active_day", NULL,
-			       "active_week", NULL, "users", NULL, "revenue_today", day,
-			       "revenue_week", week, "revenue_month", month, "queued", NULL,
-			       "health", NULL, NULL };
+	const char *vars[] = { "new_today",
+			       NULL,
+			       "new_week",
+			       NULL,
+			       "active_day",
+			       NULL,
+			       "active_week",
+			       NULL,
+			       "users",
+			       NULL,
+			       "revenue_today",
+			       day,
+			       "revenue_week",
+			       week,
+			       "revenue_month",
+			       month,
+			       "queued",
+			       NULL,
+			       "health",
+			       NULL,
+			       NULL };
 
 	if (err || PQntuples(res) != 1) {
 		wh_menu_error(j, err ? err : "dashboard: no row");
@@ -76,7 +95,8 @@ static void on_dashboard(struct wh_job *j, PGresult *res, const char *err)
 	wh_menu_money(week, sizeof(week), PQgetvalue(res, 0, 6));
 	wh_menu_money(month, sizeof(month), PQgetvalue(res, 0, 7));
 	vars[17] = PQgetvalue(res, 0, 8);
-	vars[19] = wh_menu_t(j, PQgetvalue(res, 0, 9)[0] == 't' ? "menu_healthy" : "menu_unhealthy");
+	vars[19] = wh_menu_t(j,
+			     PQgetvalue(res, 0, 9)[0] == 't' ? "menu_healthy" : "menu_unhealthy");
 	card(j, wh_menu_fill(j, text, sizeof(text), "menu_dashboard_text", vars), "d");
 	wh_menu_end(j, "h", 0);
 	wh_menu_done(j, "admin menu: dashboard");
@@ -93,7 +113,7 @@ static size_t daemon_line(const struct wh_job *j, char *out, size_t n, PGresult 
 {
 	char line[300];
 	const char *vars[] = { "name", PQgetvalue(res, i, 0), "host", PQgetvalue(res, i, 1),
-			       "ago", PQgetvalue(res, i, 3), NULL };
+			       "ago",  PQgetvalue(res, i, 3), NULL };
 	const char *name = PQgetvalue(res, i, 2)[0] == 't' ? "menu_daemon_up" : "menu_daemon_down";
 
 	if (PQgetisnull(res, i, 0))
@@ -105,7 +125,9 @@ static size_t daemon_line(const struct wh_job *j, char *out, size_t n, PGresult 
 static void on_system(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[3000], facts[800];
-	const char *vars[9] = { "queued", NULL, "waiting", NULL, "error", NULL, "backup", NULL, NULL };
+	const char *vars[9] = {
+		"queued", NULL, "waiting", NULL, "error", NULL, "backup", NULL, NULL
+	};
 	size_t at = 0;
 
 	if (err || PQntuples(res) < 1) {
@@ -132,6 +154,7 @@ void wh_menu_system(struct wh_job *j)
 	wh_menu_query(j, system_sql, on_system);
 }
 
+/* clang-format off */
 static const char analytics_sql[] =
 	"SELECT count(*) FILTER (WHERE first_seen_at > now() - interval '7 days'),"
 	" count(*) FILTER (WHERE first_seen_at > now() - interval '30 days'), count(*),"
@@ -140,14 +163,15 @@ static const char analytics_sql[] =
 	" (SELECT count(*) FROM conversations WHERE bot_id = $1 AND state = 'closed'),"
 	" (SELECT coalesce(sum(unread), 0) FROM conversations WHERE bot_id = $1)"
 	" FROM bot_users WHERE bot_id = $1";
+/* clang-format on */
 
 /* on_analytics - analytics_sql answered */
 static void on_analytics(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[1200], month[200];
-	const char *vars[] = { "new_week", NULL, "new_month", NULL, "users", NULL, "messages", NULL,
-			       "revenue_month", month, "open", NULL, "closed", NULL, "unread", NULL,
-			       NULL };
+	const char *vars[] = { "new_week", NULL, "new_month",     NULL,  "users", NULL,
+			       "messages", NULL, "revenue_month", month, "open",  NULL,
+			       "closed",   NULL, "unread",        NULL,  NULL };
 
 	if (err || PQntuples(res) != 1) {
 		wh_menu_error(j, err ? err : "analytics: no row");

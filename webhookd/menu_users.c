@@ -38,6 +38,7 @@ static const char card_sql[] =
 
 /* $3 the update (its ledger key and audit ref), $4 the credits (negative: taken back),
  * $5 the admin; refused: more taken than there is */
+/* clang-format off */
 #define LEDGER_SQL(kind, action) \
 	"SELECT l.balance, l.refused, CASE WHEN NOT l.refused THEN " \
 	WH_AUDIT_SQL("$1", "$3", "$5", "'" action "'", "$2::text", \
@@ -45,6 +46,7 @@ static const char card_sql[] =
 	" FROM bot_users u, LATERAL ledger_apply($1::bigint, $2::bigint," \
 	" 'menu:" action ":' || $3::text, '" kind "', $4::bigint," \
 	" p_reason => 'admin menu: " action "') l WHERE u.bot_id = $1 AND u.user_id = $2"
+/* clang-format on */
 static const char gift_sql[] = LEDGER_SQL("gift", "gift");
 static const char take_sql[] = LEDGER_SQL("adjust", "take");
 
@@ -75,8 +77,10 @@ static void on_list(struct wh_job *j, PGresult *res, const char *err)
 {
 	bool list = strcmp(j->menu.view, "u") == 0;
 
-	if (!wh_menu_list(j, res, err, wh_menu_t(j, PQntuples(res) == 0 ? "menu_users_none"
-						 : "menu_users_title"), list ? "u" : NULL, list_row))
+	if (!wh_menu_list(
+		    j, res, err,
+		    wh_menu_t(j, PQntuples(res) == 0 ? "menu_users_none" : "menu_users_title"),
+		    list ? "u" : NULL, list_row))
 		return;
 	wh_menu_row(j);
 	wh_menu_key(j, wh_menu_t(j, "menu_search"), "us", 0, 0);
@@ -118,9 +122,10 @@ static void card_buttons(struct wh_job *j, bool banned)
 static void on_card(struct wh_job *j, PGresult *res, const char *err)
 {
 	char text[1200], id[24], credits[64], spent[64], paid[200];
-	const char *vars[19] = { "id", id, "name", NULL, "username", NULL, "credits", credits,
-				 "spent", spent, "messages", NULL, "seen", NULL, "paid", paid,
-				 "banned", NULL, NULL };
+	const char *vars[19] = { "id",       id,        "name",  NULL,    "username",
+				 NULL,       "credits", credits, "spent", spent,
+				 "messages", NULL,      "seen",  NULL,    "paid",
+				 paid,       "banned",  NULL,    NULL };
 	int64_t n = 0;
 	bool banned;
 
@@ -179,11 +184,11 @@ static void on_ledger(struct wh_job *j, PGresult *res, const char *err)
 		j->menu.toast = wh_menu_t(j, "menu_take_refused");
 	} else if (gift) {
 		/* to the user, in their language */
-		tgm_text_lang(j->bot->settings, PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
-			      lang);
+		tgm_text_lang(j->bot->settings,
+			      PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3), lang);
 		wh_reply_credits(j, lang, credits, sizeof(credits), PQgetvalue(res, 0, 0));
-		tgm_text_fill(text, sizeof(text), tgm_text_bot(j->bot->settings, "gift_received", lang),
-			      vars);
+		tgm_text_fill(text, sizeof(text),
+			      tgm_text_bot(j->bot->settings, "gift_received", lang), vars);
 		wh_reply_text(j, j->menu.arg, 0, text, NULL, NULL, 0);
 		j->menu.toast = wh_menu_t(j, "menu_gift_done");
 	} else {
@@ -201,7 +206,8 @@ static void amount(struct wh_job *j)
 	int64_t n = 0;
 
 	if (!wh_menu_int(j, 1, 1000000, &n)) {
-		wh_menu_prompt(j, wh_menu_t(j, gift ? "menu_gift_ask" : "menu_take_ask"), "up", j->menu.arg);
+		wh_menu_prompt(j, wh_menu_t(j, gift ? "menu_gift_ask" : "menu_take_ask"), "up",
+			       j->menu.arg);
 		return;
 	}
 	wh_menu_params(j, p[0], p[1]);

@@ -16,8 +16,8 @@ static void write_metrics(struct evbuffer *out, void *arg)
 
 	tgm_http_metrics(wh->http, out, "tgm_webhookd"); /* updates by outcome */
 	tgm_metrics_one(out, "tgm_webhookd_bots", "gauge", "bots loaded", (uint64_t)wh->nbots);
-	tgm_metrics_one(out, "tgm_webhookd_polls", "gauge",
-			"getUpdates long polls in flight", (uint64_t)wh->polls);
+	tgm_metrics_one(out, "tgm_webhookd_polls", "gauge", "getUpdates long polls in flight",
+			(uint64_t)wh->polls);
 	tgm_metrics_one(out, "tgm_webhookd_inflight", "gauge",
 			"Telegram calls and stores in flight", (uint64_t)wh->inflight);
 	tgm_metrics_one(out, "tgm_webhookd_processing", "gauge",

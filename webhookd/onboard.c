@@ -38,8 +38,8 @@ void wh_onboard_offer(struct wh_job *j)
 	if (!tgm_botset_bool(j->bot->settings, "tutorial"))
 		return;
 	tgm_text_count_bot(n, sizeof(n), j->bot->settings, "credits", bonus, j->lang);
-	tgm_text_fill(text, sizeof(text), wh_say(j, bonus > 0 ? "tutorial_offer"
-						 : "tutorial_offer_plain"),
+	tgm_text_fill(text, sizeof(text),
+		      wh_say(j, bonus > 0 ? "tutorial_offer" : "tutorial_offer_plain"),
 		      (const char *const[]){ "bonus", n, NULL });
 	wh_reply_text(j, j->chat_id, 0, text, labels, data, 2);
 }
@@ -73,8 +73,8 @@ static void on_bonus(struct wh_job *j, PGresult *res, const char *err)
 	if (PQgetvalue(res, 0, 1)[0] != 't')
 		tgm_parse_int64(PQgetvalue(res, 0, 0), &applied);
 	tgm_text_count_bot(n, sizeof(n), j->bot->settings, "credits", applied, j->lang);
-	tgm_text_fill(text, sizeof(text), wh_say(j, applied > 0 ? "tutorial_done"
-						 : "tutorial_done_plain"),
+	tgm_text_fill(text, sizeof(text),
+		      wh_say(j, applied > 0 ? "tutorial_done" : "tutorial_done_plain"),
 		      (const char *const[]){ "credits", n, NULL });
 	edit(j, text, NULL, NULL);
 	wh_job_done(j, applied > 0 ? "tutorial done: bonus granted" : "tutorial done");
@@ -140,8 +140,9 @@ static void on_returning(struct wh_job *j, PGresult *res, const char *err)
 	}
 	tgm_parse_int64(PQgetvalue(res, 0, 1), &n);
 	tgm_text_count_bot(credits, sizeof(credits), j->bot->settings, "credits", n, j->lang);
-	tgm_text_fill(text, sizeof(text), wh_say(j, "welcome_return"), (const char *const[]){
-		"first_name", first ? YAJL_GET_STRING(first) : "", "credits", credits, NULL });
+	tgm_text_fill(text, sizeof(text), wh_say(j, "welcome_return"),
+		      (const char *const[]){ "first_name", first ? YAJL_GET_STRING(first) : "",
+					     "credits", credits, NULL });
 	wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	wh_job_done(j, "command /start: welcome back");
 }

@@ -40,23 +40,25 @@ static const char lock_sql[] =
 	" AND classid = " LOCK_CLASS " AND objid = ($1::bigint % 2147483647)::oid"
 	" AND objsubid = 2 AND pid = pg_backend_pid() AND granted) THEN true"
 	" ELSE pg_try_advisory_lock(" LOCK_CLASS ", ($1::bigint % 2147483647)::int) END";
+/* clang-format off */
 static const char unlock_sql[] =
 	"SELECT pg_advisory_unlock(" LOCK_CLASS ", ($1::bigint % 2147483647)::int)";
+/* clang-format on */
 
 struct wh_poller {
 	struct webhookd *wh;
 	int64_t bot_id;
 	struct event *timer;
-	bool detached;      /* its bot stopped it: free when the call in flight ends */
-	bool busy;          /* a getUpdates or its stores in flight */
+	bool detached; /* its bot stopped it: free when the call in flight ends */
+	bool busy;     /* a getUpdates or its stores in flight */
 	int64_t offset;
 	int64_t next_offset;
 	int stores_left;
 	bool store_failed;
 	int backoff_ms;
 	int64_t started_ms;
-	bool locked;        /* the bot's lock was ours at the last look */
-	bool looked;        /* there was a look */
+	bool locked; /* the bot's lock was ours at the last look */
+	bool looked; /* there was a look */
 };
 
 static void poll_now(struct wh_poller *p);
@@ -189,8 +191,8 @@ static void delete_webhook(struct wh_poller *p, const char *token)
 {
 	p->busy = true;
 	p->wh->polls++;
-	tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, token, "deleteWebhook", "{}",
-		    2, p->wh->ctx->cfg->telegram.timeout * 1000, on_deleted, p);
+	tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, token, "deleteWebhook", "{}", 2,
+		    p->wh->ctx->cfg->telegram.timeout * 1000, on_deleted, p);
 }
 
 /* on_updates - getUpdates answered: store the updates; else delete a webhook in the way,
@@ -214,7 +216,8 @@ static void on_updates(const struct tgm_tg_result *r, void *arg)
 		delete_webhook(p, b->token);
 	} else if (c == TGM_TG_TOKEN_DEAD) {
 		log_error("bot=%lld: getUpdates: the token is refused (%s); polling stops until"
-			  " the bot changes", (long long)p->bot_id, r->description ? r->description : "");
+			  " the bot changes",
+			  (long long)p->bot_id, r->description ? r->description : "");
 		if (b)
 			wh_poll_stop(b); /* frees p: a reload of the bot may start polling again */
 	} else if (c == TGM_TG_FLOOD && r->retry_after > 0) {
@@ -267,8 +270,9 @@ static void on_lock(PGresult *res, const char *err, void *arg)
 	if (err)
 		log_warn("bot=%lld: the polling lock: %s", (long long)p->bot_id, err);
 	else if (ours != p->locked || !p->looked)
-		log_info("bot=%lld: %s", (long long)p->bot_id, ours ? "this webhookd polls it now"
-			 : "another webhookd polls it; this one waits");
+		log_info("bot=%lld: %s", (long long)p->bot_id,
+			 ours ? "this webhookd polls it now"
+			      : "another webhookd polls it; this one waits");
 	p->locked = ours;
 	p->looked = p->looked || err == NULL;
 	if (ours)

@@ -31,8 +31,7 @@ static const char intake_sql[] =
 
 /* the updates webhookd acts on (setWebhook and getUpdates) */
 const char *const wh_allowed_updates[] = {
-	"message", "edited_message", "callback_query", "my_chat_member", "pre_checkout_query",
-	NULL,
+	"message", "edited_message", "callback_query", "my_chat_member", "pre_checkout_query", NULL,
 };
 
 struct reg {

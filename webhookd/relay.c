@@ -25,14 +25,15 @@ static const char low_sql[] =
 
 /* the kinds of message that can be copied (service messages cannot) */
 static const char *const content_keys[] = {
-	"text", "photo", "document", "voice", "video", "sticker", "audio", "animation",
-	"video_note", "location", "contact", "venue", "poll", "dice", NULL,
+	"text",       "photo",    "document", "voice", "video", "sticker", "audio", "animation",
+	"video_note", "location", "contact",  "venue", "poll",  "dice",    NULL,
 };
 
 /* costs: a message's first content key names its cost setting, else cost_other */
 static const char *const cost_keys[][2] = {
-	{ "text", "cost_text" }, { "photo", "cost_photo" }, { "video", "cost_video" },
-	{ "video_note", "cost_video" }, { "voice", "cost_voice" }, { "audio", "cost_voice" },
+	{ "text", "cost_text" },         { "photo", "cost_photo" },
+	{ "video", "cost_video" },       { "video_note", "cost_video" },
+	{ "voice", "cost_voice" },       { "audio", "cost_voice" },
 	{ "document", "cost_document" }, { "sticker", "cost_sticker" },
 	{ "animation", "cost_video" },
 };
@@ -81,8 +82,11 @@ static void on_low(struct wh_job *j, PGresult *res, const char *err)
 
 	if (!err && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
 		tgm_text_fill(text, sizeof(text), wh_say(j, "low_balance"),
-			      (const char *const[]){ "credits", wh_reply_credits(j, j->lang,
-				credits, sizeof(credits), PQgetvalue(res, 0, 1)), NULL });
+			      (const char *const[]){ "credits",
+						     wh_reply_credits(j, j->lang, credits,
+								      sizeof(credits),
+								      PQgetvalue(res, 0, 1)),
+						     NULL });
 		wh_reply_text(j, j->chat_id, 0, text, NULL, NULL, 0);
 	} else if (tgm_botset_bool(j->bot->settings, "balance_after_message")) {
 		tgm_text_count_bot(cost, sizeof(cost), j->bot->settings, "credits", message_cost(j),
@@ -102,8 +106,7 @@ static void no_credits(struct wh_job *j)
 {
 	const char *label[] = { wh_say(j, "button_buy") }, *const data[] = { "buy" };
 
-	wh_reply_text(j, j->chat_id, 0, wh_say(j, "no_credit"), label,
-		      data, 1);
+	wh_reply_text(j, j->chat_id, 0, wh_say(j, "no_credit"), label, data, 1);
 	wh_job_done(j, "not relayed: no credits");
 }
 

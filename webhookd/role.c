@@ -17,7 +17,7 @@ static const char role_sql[] = "SELECT role FROM bot_admins WHERE bot_id = $1 AN
 
 static const char *const names[] = { "none", "agent", "admin", "owner" };
 static const char *const refused[] = { "refused", "refused: needs agent", "refused: needs admin",
-					"refused: needs owner" };
+				       "refused: needs owner" };
 
 const char *wh_role_name(enum wh_role r)
 {
@@ -50,7 +50,8 @@ static void refuse(struct wh_job *j, enum wh_role need)
 	yajl_gen g;
 
 	log_info("bot=%lld update=%lld: user %lld (%s) refused: needs %s", (long long)j->bot_id,
-		 (long long)j->update_id, wh_role_sender(j), wh_role_name(j->role), wh_role_name(need));
+		 (long long)j->update_id, wh_role_sender(j), wh_role_name(j->role),
+		 wh_role_name(need));
 	if (strcmp(j->kind, "callback_query") == 0) {
 		g = tgm_jgen_new();
 		yajl_gen_map_open(g);
@@ -70,7 +71,7 @@ static void refuse(struct wh_job *j, enum wh_role need)
 /* on_role - role_sql answered: the role on the job, then the check again */
 static void on_role(struct wh_job *j, PGresult *res, const char *err)
 {
-	void (*then)(struct wh_job *j) = j->role_then;
+	void (*then)(struct wh_job * j) = j->role_then;
 
 	if (err) {
 		wh_job_postpone(j, WH_RETRY_SECONDS, err);

@@ -45,9 +45,11 @@ enum wh_role wh_role_parse(const char *s);
  *   (wh_role_sender(j) gives the actor's text.)
  */
 void wh_audit(struct wh_job *j, const char *action, const char *target, const char *detail_json);
+/* clang-format off */
 #define WH_AUDIT_SQL(bot, seq, actor, action, target, detail) \
 	"audit_write(NULL, (" bot ")::bigint, 'telegram', (" actor ")::text, " action ", " \
 	target ", " detail ", 'tg:' || (" seq ")::bigint || ':' || " action ")"
+/* clang-format on */
 
 /* wh_role_sender - the sender's Telegram user id (from.id), 0 when none */
 long long wh_role_sender(const struct wh_job *j);

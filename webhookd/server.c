@@ -91,12 +91,12 @@ static int open_buses(struct webhookd *wh, char *err, size_t errlen)
 	const struct tgm_config *cfg = wh->ctx->cfg;
 	struct event_base *base = wh->ctx->base;
 
-	wh->doorbell = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUB, cfg->webhookd.doorbell,
-				    true, err, errlen);
+	wh->doorbell = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUB, cfg->webhookd.doorbell, true,
+				    err, errlen);
 	if (wh->doorbell == NULL)
 		return -1;
-	wh->billing = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUSH, cfg->webhookd.billing,
-				   false, err, errlen);
+	wh->billing = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUSH, cfg->webhookd.billing, false,
+				   err, errlen);
 	return wh->billing ? 0 : -1;
 }
 
@@ -122,8 +122,7 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	for (int i = 0; i < wh->npool; i++)
 		wh->pool[i] = tgm_dbconn_async(ctx->base, cfg, "webhookd-process",
 					       TGM_DBCONN_POOLED);
-	wh->lock_pg = tgm_dbconn_async(ctx->base, cfg, "webhookd-poll-locks",
-				       TGM_DBCONN_SESSION);
+	wh->lock_pg = tgm_dbconn_async(ctx->base, cfg, "webhookd-poll-locks", TGM_DBCONN_SESSION);
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
 	wh->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, wh);

@@ -209,8 +209,8 @@ static void flush(struct wh_store *st)
 		params[c] = col[c].p;
 	}
 	st->busy = true;
-	tgm_pg_query_prepared(st->wh->ctx->db, "wh_store_group", group_sql, 5, params,
-			      on_group, st);
+	tgm_pg_query_prepared(st->wh->ctx->db, "wh_store_group", group_sql, 5, params, on_group,
+			      st);
 	for (int c = 0; c < 5; c++)
 		tgm_buf_free(&col[c]);
 }
@@ -230,7 +230,8 @@ void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *js
 	yajl_val u = tgm_json_parse(json, len, len + 1, TGM_JSON_MAX_DEPTH, perr, sizeof(perr));
 	struct pending *p;
 
-	if (u == NULL || !wh_update_check(u, false, &update_id, &chat_id, &kind, perr, sizeof(perr))) {
+	if (u == NULL ||
+	    !wh_update_check(u, false, &update_id, &chat_id, &kind, perr, sizeof(perr))) {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg), "malformed update: %s", perr);

@@ -57,8 +57,7 @@ static const char *prefix_hint(const char *secrets)
 }
 
 /* verified - the signature holds; else false after answering 400 bad_signature */
-static bool verified(struct webhookd *wh, struct evhttp_request *req, const char *body,
-		     size_t len)
+static bool verified(struct webhookd *wh, struct evhttp_request *req, const char *body, size_t len)
 {
 	const struct tgm_config *cfg = wh->ctx->cfg;
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
@@ -200,8 +199,7 @@ static void on_stored(PGresult *res, const char *err, void *arg)
 }
 
 /* store - INSERT the event once by its id; the answer comes from on_stored */
-static void store(struct webhookd *wh, struct evhttp_request *req, yajl_val ev,
-		  const char *body)
+static void store(struct webhookd *wh, struct evhttp_request *req, yajl_val ev, const char *body)
 {
 	struct st_store *s = tgm_xcalloc(1, sizeof(*s));
 	int64_t created;
@@ -236,9 +234,9 @@ void wh_stripe_intake(struct evhttp_request *req, const struct tgm_http_params *
 
 	(void)p;
 	if (!configured(wh->ctx->cfg->stripe.webhook_secret)) {
-		tgm_http_problem(req, 503, "stripe_not_configured",
-				 "stripe.webhook_secret is not set: Stripe events cannot be verified",
-				 NULL);
+		tgm_http_problem(
+			req, 503, "stripe_not_configured",
+			"stripe.webhook_secret is not set: Stripe events cannot be verified", NULL);
 		return;
 	}
 	body = tgm_http_body(req, &len);

@@ -68,26 +68,28 @@ int64_t wh_topic_admin(const struct wh_job *j)
 	return tgm_botset_int(j->bot->settings, "admin_chat_id");
 }
 
-void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, char *out,
-			size_t n)
+void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, char *out, size_t n)
 {
 	bool pass = PQgetvalue(res, 0, 5)[0] == 't';
 	const char *uname = PQgetvalue(res, 0, 2);
 	char name[512], id[24], plan[256], tier[32];
 
 	snprintf(name, sizeof(name), "%s%s%s%s%s", PQgetvalue(res, 0, 0),
-		 *PQgetvalue(res, 0, 1) ? " " : "", PQgetvalue(res, 0, 1), *uname ? " @" : "", uname);
+		 *PQgetvalue(res, 0, 1) ? " " : "", PQgetvalue(res, 0, 1), *uname ? " @" : "",
+		 uname);
 	tgm_i64(id, sizeof(id), user);
-	tgm_text_fill(plan, sizeof(plan), wh_say_admin(j, pass ? "card_plan_pass"
-							: "card_plan_credits"),
+	tgm_text_fill(plan, sizeof(plan),
+		      wh_say_admin(j, pass ? "card_plan_pass" : "card_plan_credits"),
 		      (const char *const[]){ "until", PQgetvalue(res, 0, 4), NULL });
 	snprintf(tier, sizeof(tier), "tier_%s", PQgetvalue(res, 0, 9)); /* new, regular, vip */
-	tgm_text_fill(out, n, wh_say_admin(j, "card"), (const char *const[]){
-		"name", name, "id", id, "credits", PQgetvalue(res, 0, 3), "plan", plan,
-		"tier", wh_say_admin(j, tgm_text_has(tier) ? tier : "tier_new"),
-		"messages", PQgetvalue(res, 0, 8), "first_seen", PQgetvalue(res, 0, 6),
-		"banned", PQgetvalue(res, 0, 7)[0] == 't' ? wh_say_admin(j, "card_banned") : "",
-		NULL });
+	tgm_text_fill(out, n, wh_say_admin(j, "card"),
+		      (const char *const[]){
+			      "name", name, "id", id, "credits", PQgetvalue(res, 0, 3), "plan",
+			      plan, "tier", wh_say_admin(j, tgm_text_has(tier) ? tier : "tier_new"),
+			      "messages", PQgetvalue(res, 0, 8), "first_seen",
+			      PQgetvalue(res, 0, 6), "banned",
+			      PQgetvalue(res, 0, 7)[0] == 't' ? wh_say_admin(j, "card_banned") : "",
+			      NULL });
 }
 
 /* card_buttons - the info card's reply_markup: one row of Info, Gift and Ban buttons
@@ -95,7 +97,8 @@ void wh_topic_card_text(const struct wh_job *j, PGresult *res, int64_t user, cha
 static void card_buttons(const struct wh_job *j, yajl_gen g, int64_t user)
 {
 	const char *const labels[] = { wh_say_admin(j, "button_info"),
-				       wh_say_admin(j, "button_gift"), wh_say_admin(j, "button_ban") };
+				       wh_say_admin(j, "button_gift"),
+				       wh_say_admin(j, "button_ban") };
 	static const char *const actions[] = { "info", "gift", "ban" };
 	char data[64];
 
@@ -140,7 +143,8 @@ static void on_card_sent(const struct tgm_tg_result *r, void *arg)
 		yajl_gen_map_close(g);
 		p->wh->inflight++;
 		tgm_tg_call(p->wh->tg, p->wh->ctx->cfg->telegram.api_url, p->token,
-			    "pinChatMessage", tgm_jgen_text(g, NULL), strlen(tgm_jgen_text(g, NULL)),
+			    "pinChatMessage", tgm_jgen_text(g, NULL),
+			    strlen(tgm_jgen_text(g, NULL)),
 			    p->wh->ctx->cfg->telegram.timeout * 1000, wh_reply_direct_done, p->wh);
 		yajl_gen_free(g);
 	} else if (!r->ok) {
@@ -278,7 +282,8 @@ static void topic_name(struct wh_job *j, int64_t user, char *out, size_t n)
 {
 	const char *from[] = { "from", NULL };
 	yajl_val who = j->msg ? yajl_tree_get(j->msg, from, yajl_t_object) : NULL;
-	char *name = tgm_uservars_fill(tgm_botset_str(j->bot->settings, "topic_name"),
+	char *name = tgm_uservars_fill(
+		tgm_botset_str(j->bot->settings, "topic_name"),
 		&(struct tgm_uservars){ who ? tgm_json_get_str(who, "first_name") : NULL,
 					who ? tgm_json_get_str(who, "last_name") : NULL,
 					who ? tgm_json_get_str(who, "username") : NULL,
@@ -396,7 +401,8 @@ static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
 		return;
 	}
 	wh_topic_say(j, thread, wh_say_admin(j, gone ? "user_blocked" : "user_unblocked"));
-	wh_job_done(j, gone ? "reported in the topic: blocked" : "reported in the topic: unblocked");
+	wh_job_done(j,
+		    gone ? "reported in the topic: blocked" : "reported in the topic: unblocked");
 }
 
 void wh_topic_member(struct wh_job *j)

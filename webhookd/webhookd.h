@@ -30,20 +30,20 @@ struct wh_bot {
 	int64_t tenant_id;
 	int64_t telegram_id;
 	char *username;
-	char *name;           /* its name (getMe's first_name), {bot_name} in texts */
-	char *token;          /* opened; NULL when it does not open */
-	char *secret;         /* webhook secret_token, opened; NULL when none yet */
-	yajl_val settings;    /* the bot's settings object (may lack keys: see botset.h) */
+	char *name;        /* its name (getMe's first_name), {bot_name} in texts */
+	char *token;       /* opened; NULL when it does not open */
+	char *secret;      /* webhook secret_token, opened; NULL when none yet */
+	yajl_val settings; /* the bot's settings object (may lack keys: see botset.h) */
 	bool enabled;
 	bool deleted;
-	char intake[16];      /* what is set up at Telegram: "webhook", "polling" or "" */
-	int64_t poll_offset;  /* next getUpdates offset */
+	char intake[16];          /* what is set up at Telegram: "webhook", "polling" or "" */
+	int64_t poll_offset;      /* next getUpdates offset */
 	struct wh_poller *poller; /* poll.c's loop while polling */
 	/* register.c's state */
-	bool registering;     /* a call is in flight */
-	bool again;           /* reconcile again when it is done */
-	bool webhook_ok;      /* setWebhook succeeded in this process for this token */
-	int64_t retry_at_ms;  /* after a failure: when to try again (0: no retry due) */
+	bool registering;    /* a call is in flight */
+	bool again;          /* reconcile again when it is done */
+	bool webhook_ok;     /* setWebhook succeeded in this process for this token */
+	int64_t retry_at_ms; /* after a failure: when to try again (0: no retry due) */
 	int backoff_ms;
 	bool intake_error_said; /* a configuration error was written to intake_error */
 };
@@ -61,17 +61,17 @@ struct webhookd {
 	struct wh_bot **bots;     /* sorted by id */
 	size_t nbots, capbots;
 	bool bots_loaded;
-	bool bots_reload;         /* a load failed: the sweep loads every bot again */
-	struct event *ev_sweep;   /* processing sweep, bot reload */
-	bool processing;          /* a claim or an update is in flight */
-	bool kick_again;          /* work arrived while processing */
-	int inflight;             /* direct Telegram calls and stores in flight */
-	struct wh_store *store;   /* updates being stored (store.c) */
-	struct tgm_pg **pool;     /* the connections updates are processed on */
-	struct tgm_pg *lock_pg;   /* holds the polling locks of the bots this instance polls */
+	bool bots_reload;       /* a load failed: the sweep loads every bot again */
+	struct event *ev_sweep; /* processing sweep, bot reload */
+	bool processing;        /* a claim or an update is in flight */
+	bool kick_again;        /* work arrived while processing */
+	int inflight;           /* direct Telegram calls and stores in flight */
+	struct wh_store *store; /* updates being stored (store.c) */
+	struct tgm_pg **pool;   /* the connections updates are processed on */
+	struct tgm_pg *lock_pg; /* holds the polling locks of the bots this instance polls */
 	int npool;
-	struct tgm_metrics *metrics; /* [webhookd] metrics_listen, or NULL */
-	struct wh_forward *forward; /* updates forwarded to bots' own webhooks (forward.c) */
+	struct tgm_metrics *metrics;    /* [webhookd] metrics_listen, or NULL */
+	struct wh_forward *forward;     /* updates forwarded to bots' own webhooks (forward.c) */
 	struct wh_autoreply *autoreply; /* each bot's auto-reply rules, cached (autoreply.c) */
 };
 

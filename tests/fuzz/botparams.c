@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *query = line(&p, &left);
 	char *type = line(&p, &left);
 	char *body = malloc(left ? left : 1);
-	struct gw_botparams bp = {0};
+	struct gw_botparams bp = { 0 };
 	char err[256];
 	yajl_val v;
 

@@ -41,6 +41,7 @@ static inline char *fuzz_line(char **rest)
 }
 
 /* FUZZ_ASSERT - a broken promise is a crash libFuzzer keeps the input of */
+/* clang-format off */
 #define FUZZ_ASSERT(cond)                                                           \
 	do {                                                                        \
 		if (!(cond)) {                                                      \
@@ -49,5 +50,6 @@ static inline char *fuzz_line(char **rest)
 			abort();                                                    \
 		}                                                                   \
 	} while (0)
+/* clang-format on */
 
 #endif

@@ -12,10 +12,17 @@
 #include <sys/queue.h>
 
 static const char *const patterns[] = {
-	"/v1/keys/{id}", "/v1/bots/{id}/products/{product_id}",
-	"/v1/bots/{id}/users/{user_id}/credits", "/v1/messages/{id}/cancel",
-	"/v1/messages", "/v1/exports/messages.csv", "/api/send/{bot_id}",
-	"/bot{token}/{method}", "/telegram/{bot_id}", "/stripe", "/",
+	"/v1/keys/{id}",
+	"/v1/bots/{id}/products/{product_id}",
+	"/v1/bots/{id}/users/{user_id}/credits",
+	"/v1/messages/{id}/cancel",
+	"/v1/messages",
+	"/v1/exports/messages.csv",
+	"/api/send/{bot_id}",
+	"/bot{token}/{method}",
+	"/telegram/{bot_id}",
+	"/stripe",
+	"/",
 };
 
 /* check_params - every value a non-empty segment, found again by its name */

@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	header[hlen] = '\0';
 	if (blen)
 		memcpy(body, nl + 1, blen);
-	r = tgm_stripe_verify(header, body, blen, "whsec_fuzz_one whsec_fuzz_two", 1700000000,
-			      300, err, sizeof(err));
+	r = tgm_stripe_verify(header, body, blen, "whsec_fuzz_one whsec_fuzz_two", 1700000000, 300,
+			      err, sizeof(err));
 	if (r == TGM_STRIPE_OK || strlen(err) >= sizeof(err) || strstr(err, "whsec_"))
 		abort();
 	free(header);

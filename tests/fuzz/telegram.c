@@ -36,8 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			tgm_tg_answer_read(&a, &h, TOKEN);
 		c = tgm_tg_classify(&a.r);
-		if (tgm_tg_class_name(c) == NULL || (a.r.ok && (h.status < 200 || h.status >= 300)) ||
-		    (a.r.ok && c != TGM_TG_OK) || (!a.r.ok && a.r.description == NULL) ||
+		if (tgm_tg_class_name(c) == NULL ||
+		    (a.r.ok && (h.status < 200 || h.status >= 300)) || (a.r.ok && c != TGM_TG_OK) ||
+		    (!a.r.ok && a.r.description == NULL) ||
 		    (a.r.description && strstr(a.r.description, TOKEN)) ||
 		    (!a.r.ok && a.r.message_id != 0))
 			abort();

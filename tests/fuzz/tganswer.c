@@ -32,8 +32,7 @@ static void same(const struct tgm_tganswer *a, yajl_val root)
 	FUZZ_ASSERT(a->has_error_code == int_of(root, "error_code", &v) && a->error_code == v);
 	FUZZ_ASSERT((a->description == NULL) == (desc == NULL));
 	FUZZ_ASSERT(desc == NULL || strcmp(a->description, desc) == 0);
-	FUZZ_ASSERT(a->has_retry_after == int_of(params, "retry_after", &v) &&
-		    a->retry_after == v);
+	FUZZ_ASSERT(a->has_retry_after == int_of(params, "retry_after", &v) && a->retry_after == v);
 	FUZZ_ASSERT(a->has_migrate_to_chat_id == int_of(params, "migrate_to_chat_id", &v) &&
 		    a->migrate_to_chat_id == v);
 	has = int_of(result, "message_id", &v);

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 	v = tgm_json_parse(text, size, 65536, TGM_JSON_MAX_DEPTH, err, sizeof(err));
 	if (v != NULL) {
-		struct gw_problem pb = {0};
+		struct gw_problem pb = { 0 };
 		struct gw_msg *m = gw_validate_message(v, 1, size & 1 ? 42 : 0, &pb);
 		int64_t epoch;
 

@@ -33,8 +33,8 @@ struct run {
 	size_t len;
 	const char *timeouts;
 	int started;
-	int64_t left;       /* calls not started yet */
-	int64_t running;    /* chains still going */
+	int64_t left;    /* calls not started yet */
+	int64_t running; /* chains still going */
 };
 
 static void start(struct run *r);
@@ -51,9 +51,8 @@ static void print_result(const struct tgm_tg_result *res)
 			*p = ' ';
 	printf("class=%s ok=%d code=%d retry_after=%d migrate=%" PRId64
 	       " ambiguous=%d transport=%d head=%" PRId64 " desc=%s\n",
-	       tgm_tg_class_name(tgm_tg_classify(res)), res->ok, res->error_code,
-	       res->retry_after, res->migrate_to_chat_id, res->ambiguous, res->transport_error,
-	       head, desc);
+	       tgm_tg_class_name(tgm_tg_classify(res)), res->ok, res->error_code, res->retry_after,
+	       res->migrate_to_chat_id, res->ambiguous, res->transport_error, head, desc);
 	fflush(stdout);
 }
 
@@ -115,7 +114,7 @@ int main(int argc, char **argv)
 
 	if (argc < 5 || argc > 8) {
 		fprintf(stderr, "usage: tg_call API_URL TOKEN METHOD JSON "
-			"[TIMEOUT_MS [REPEAT [PARALLEL]]]\n");
+				"[TIMEOUT_MS [REPEAT [PARALLEL]]]\n");
 		return 2;
 	}
 	if (argc > 5)

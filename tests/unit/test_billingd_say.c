@@ -52,11 +52,13 @@ static void test_paid(void)
 {
 	check_text("paid", "{\"credits\": 10, \"pass_seconds\": 0, \"balance\": 12}",
 		   "✅ Payment received: 10 credits.\nYour balance: 12 credits.");
-	check_text("paid", "{\"credits\": 1, \"pass_seconds\": 86400, \"balance\": 1,"
+	check_text("paid",
+		   "{\"credits\": 1, \"pass_seconds\": 86400, \"balance\": 1,"
 		   " \"pass_until\": 1764842400}",
 		   "✅ Payment received: 1 credit + 1 day of unlimited access.\nYour balance:"
 		   " 1 credit.\nUnlimited access until 2025-12-04 10:00 UTC.");
-	check_text("paid", "{\"credits\": 0, \"pass_seconds\": 7200, \"balance\": 0,"
+	check_text("paid",
+		   "{\"credits\": 0, \"pass_seconds\": 7200, \"balance\": 0,"
 		   " \"pass_until\": null}",
 		   "✅ Payment received: 2 hours of unlimited access.\nYour balance: 0 credits.");
 }
@@ -64,96 +66,122 @@ static void test_paid(void)
 static void test_menu(void)
 {
 	const char *method;
-	char *p = said("menu", "{\"products\": [{\"id\": 7, \"label\": \"10 credits\", \"price\": 500,"
-		       " \"currency\": \"usd\", \"stars_price\": null}, {\"id\": 8, \"label\": \"Big\","
-		       " \"price\": 1500, \"currency\": \"kwd\", \"stars_price\": 100}]}", &method);
+	char *p = said(
+		"menu",
+		"{\"products\": [{\"id\": 7, \"label\": \"10 credits\", \"price\": 500,"
+		" \"currency\": \"usd\", \"stars_price\": null}, {\"id\": 8, \"label\": \"Big\","
+		" \"price\": 1500, \"currency\": \"kwd\", \"stars_price\": 100}]}",
+		&method);
 
 	CHECK_CONTAINS(p, "\"text\":\"Choose what to buy:\"");
 	CHECK_CONTAINS(p, "[[{\"text\":\"10 credits – 5.00 USD\",\"callback_data\":\"buy:7\"}],"
-		       "[{\"text\":\"Big – 1.500 KWD or 100 ⭐\",\"callback_data\":\"buy:8\"}]]");
+			  "[{\"text\":\"Big – 1.500 KWD or 100 ⭐\",\"callback_data\":\"buy:8\"}]]");
 	free(p);
 	check_text("menu", "{\"products\": []}", "Nothing is for sale yet.");
 }
 
 static void test_history(void)
 {
-	check_text("history", "{\"buys\": [{\"at\": 1764842400, \"pass\": false, \"credits\": 10,"
-		   " \"amount\": 500, \"currency\": \"usd\"}, {\"at\": 1764756000, \"pass\": true,"
-		   " \"credits\": 0, \"amount\": null}, {\"at\": 1764756000, \"pass\": false,"
-		   " \"credits\": 1, \"amount\": null}], \"month\": 3, \"spent\": 5, \"credits\": 7,"
-		   " \"owed\": 1}",
-		   "Your last purchases:\n2025-12-04  +10 credits  5.00 USD\n2025-12-03  time pass\n"
-		   "2025-12-03  +1 credit\n\nSpent: 3 credits in the last 30 days, 5 in all.\n"
-		   "Balance: 7 credits. Owed: 1 credit.");
-	check_text("history", "{\"buys\": [], \"month\": 0, \"spent\": 0, \"credits\": 0, \"owed\": 0}",
+	check_text(
+		"history",
+		"{\"buys\": [{\"at\": 1764842400, \"pass\": false, \"credits\": 10,"
+		" \"amount\": 500, \"currency\": \"usd\"}, {\"at\": 1764756000, \"pass\": true,"
+		" \"credits\": 0, \"amount\": null}, {\"at\": 1764756000, \"pass\": false,"
+		" \"credits\": 1, \"amount\": null}], \"month\": 3, \"spent\": 5, \"credits\": 7,"
+		" \"owed\": 1}",
+		"Your last purchases:\n2025-12-04  +10 credits  5.00 USD\n2025-12-03  time pass\n"
+		"2025-12-03  +1 credit\n\nSpent: 3 credits in the last 30 days, 5 in all.\n"
+		"Balance: 7 credits. Owed: 1 credit.");
+	check_text("history",
+		   "{\"buys\": [], \"month\": 0, \"spent\": 0, \"credits\": 0, \"owed\": 0}",
 		   "Your last purchases:\nnone yet\n\nSpent: 0 credits in the last 30 days, 0 in"
 		   " all.\nBalance: 0 credits.");
 }
 
 static void test_notices(void)
 {
-	check_text("refund", "{\"amount\": -100, \"currency\": \"usd\", \"taken\": 2, \"owed\": 0,"
-		   " \"balance\": 8}", "↩️ A refund of -1.00 USD was made: 2 credits taken back."
+	check_text("refund",
+		   "{\"amount\": -100, \"currency\": \"usd\", \"taken\": 2, \"owed\": 0,"
+		   " \"balance\": 8}",
+		   "↩️ A refund of -1.00 USD was made: 2 credits taken back."
 		   " Your balance: 8 credits.");
-	check_text("refund", "{\"amount\": 500, \"currency\": \"eur\", \"taken\": 3, \"owed\": 1,"
-		   " \"balance\": 0}", "↩️ A refund of 5.00 EUR was made: 3 credits taken back."
+	check_text("refund",
+		   "{\"amount\": 500, \"currency\": \"eur\", \"taken\": 3, \"owed\": 1,"
+		   " \"balance\": 0}",
+		   "↩️ A refund of 5.00 EUR was made: 3 credits taken back."
 		   " 1 credit was already spent and is owed. Your balance: 0 credits.");
-	check_text("dispute", "{\"amount\": 500, \"currency\": \"usd\", \"user\": 9, \"reason\": null,"
-		   " \"payment\": null, \"dispute\": \"dp_1\"}", "🚨 Dispute opened: 5.00 USD by user 9"
+	check_text("dispute",
+		   "{\"amount\": 500, \"currency\": \"usd\", \"user\": 9, \"reason\": null,"
+		   " \"payment\": null, \"dispute\": \"dp_1\"}",
+		   "🚨 Dispute opened: 5.00 USD by user 9"
 		   " (reason: unknown). Payment ?, dispute dp_1. Answer it in the Stripe Dashboard"
 		   " before the deadline.");
 	check_text("payment_failed", "{\"why\": null}",
 		   "❌ Your payment failed: the card was declined. You can try again with /buy.");
-	check_text("autorecharge_on", "{\"below\": 5, \"credits\": 100, \"price\": 900,"
-		   " \"currency\": \"usd\", \"card\": false}", "Auto-recharge is on: when your balance"
-		   " falls under 5 credits, 100 are bought for 9.00 USD with your saved card. No card"
-		   " is saved yet: buy once with /buy100 and it is kept.");
+	check_text(
+		"autorecharge_on",
+		"{\"below\": 5, \"credits\": 100, \"price\": 900,"
+		" \"currency\": \"usd\", \"card\": false}",
+		"Auto-recharge is on: when your balance"
+		" falls under 5 credits, 100 are bought for 9.00 USD with your saved card. No card"
+		" is saved yet: buy once with /buy100 and it is kept.");
 	check_text("autorecharge_no_package", "{\"credits\": 1}",
 		   "There is no package of 1 credit: /buy lists them.");
 	check_text("card_unavailable", "{}",
 		   "Card payment is unavailable right now. Please try later.");
-	check_text("offer", "{\"label\": \"Day pass\", \"credits\": 0, \"pass_seconds\": 86400,"
-		   " \"price\": 300, \"currency\": \"usd\", \"url\": \"https://x\","
-		   " \"note\": \"cards_not_set_up\"}",
-		   "Day pass: 1 day of unlimited access for 3.00 USD.\nCard payments are not set up yet.");
+	check_text(
+		"offer",
+		"{\"label\": \"Day pass\", \"credits\": 0, \"pass_seconds\": 86400,"
+		" \"price\": 300, \"currency\": \"usd\", \"url\": \"https://x\","
+		" \"note\": \"cards_not_set_up\"}",
+		"Day pass: 1 day of unlimited access for 3.00 USD.\nCard payments are not set up yet.");
 }
 
 /* test_recharge_failed - the reason is a catalog name worded in the user's language */
 static void test_recharge_failed(void)
 {
-	const char *declined = "{\"why\": \"recharge_why_declined\", \"code\": \"insufficient_funds\","
-			       " \"url\": null, \"price\": 500, \"currency\": \"usd\"}";
+	const char *declined =
+		"{\"why\": \"recharge_why_declined\", \"code\": \"insufficient_funds\","
+		" \"url\": null, \"price\": 500, \"currency\": \"usd\"}";
 
-	check_text("recharge_failed", declined, "⚠️ Auto-recharge could not charge your card:"
+	check_text("recharge_failed", declined,
+		   "⚠️ Auto-recharge could not charge your card:"
 		   " your card was declined (insufficient_funds). Use /buy to top up.");
-	check_text_in("ru", "recharge_failed", declined, "⚠️ Автопополнение не"
+	check_text_in("ru", "recharge_failed", declined,
+		      "⚠️ Автопополнение не"
 		      " смогло списать деньги с карты: карта отклонена"
 		      " (insufficient_funds). Пополните через /buy.");
-	check_text_in("ru", "recharge_failed", "{\"why\": \"recharge_why_confirm\", \"status\":"
+	check_text_in("ru", "recharge_failed",
+		      "{\"why\": \"recharge_why_confirm\", \"status\":"
 		      " \"requires_action\", \"url\": \"https://x\", \"price\": 500, \"currency\":"
-		      " \"usd\"}", "⚠️ Автопополнение не смогло"
+		      " \"usd\"}",
+		      "⚠️ Автопополнение не смогло"
 		      " списать деньги с карты: платёж требует"
 		      " вашего подтверждения"
 		      " (requires_action). Оплатите здесь:");
 	/* words recorded before the reason was a name, and none at all */
-	check_text("recharge_failed", "{\"why\": \"no card is saved yet.\", \"url\": null}",
-		   "⚠️ Auto-recharge could not charge your card: no card is saved yet. Use /buy to"
-		   " top up.");
-	check_text("recharge_failed", "{\"url\": null}", "⚠️ Auto-recharge could not charge your"
+	check_text(
+		"recharge_failed", "{\"why\": \"no card is saved yet.\", \"url\": null}",
+		"⚠️ Auto-recharge could not charge your card: no card is saved yet. Use /buy to"
+		" top up.");
+	check_text("recharge_failed", "{\"url\": null}",
+		   "⚠️ Auto-recharge could not charge your"
 		   " card: the payment could not be made. Use /buy to top up.");
 }
 
 static void test_invoice_and_unknown(void)
 {
 	const char *method = NULL;
-	char *p = said("invoice", "{\"id\": 8, \"label\": \"A label longer than thirty-two characters\","
-		       " \"credits\": 50, \"pass_seconds\": 0, \"stars_price\": 100}", &method);
+	char *p = said("invoice",
+		       "{\"id\": 8, \"label\": \"A label longer than thirty-two characters\","
+		       " \"credits\": 50, \"pass_seconds\": 0, \"stars_price\": 100}",
+		       &method);
 
 	CHECK_STR(method, "sendInvoice");
 	CHECK_CONTAINS(p, "\"title\":\"A label longer than thirty-two c\"");
 	CHECK_CONTAINS(p, "\"description\":\"50 credits\",\"payload\":\"tgm:8:42\"");
 	CHECK_CONTAINS(p, "\"prices\":[{\"label\":\"A label longer than thirty-two c\","
-		       "\"amount\":100}]");
+			  "\"amount\":100}]");
 	free(p);
 	CHECK(said("no_such_notice", "{}", &method) == NULL);
 }
@@ -171,7 +199,7 @@ static void test_autorecharge(void)
 	CHECK(!bd_autorecharge_parse("", &a));
 	CHECK(!bd_autorecharge_parse("on", &a));
 	CHECK(!bd_autorecharge_parse("on 100", &a));
-	CHECK(!bd_autorecharge_parse("on 100 0", &a));          /* below must be > 0 */
+	CHECK(!bd_autorecharge_parse("on 100 0", &a)); /* below must be > 0 */
 	CHECK(!bd_autorecharge_parse("on -1 10", &a));
 	CHECK(!bd_autorecharge_parse("on 10x 10", &a));
 	CHECK(!bd_autorecharge_parse("on 1234567890123 10", &a)); /* 13 digits */

@@ -82,10 +82,15 @@ static void test_shape(void)
 	CHECK_CONTAINS(err, "per_second, chat_per_second");
 	CHECK_CONTAINS(err, "no_credit_text");
 	refused("{\"per_second\":5,\"enabled\":true}", "settings.enabled is not a setting");
-	refused("{\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\":1}",
+	refused("{\""
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"\":1}",
 		"settings.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa... is not");
 	/* a long unknown key is cut on a character's edge: the error stays UTF-8 */
-	refused("{\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\xc3\xa9" "\":1}", "...");
+	refused("{\""
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\xc3\xa9"
+		"\":1}",
+		"...");
 	CHECK(tgm_utf8_valid(err));
 	CHECK_CONTAINS(err, "settings.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa... is not");
 	/* a small err buffer is cut, still terminated */
@@ -105,12 +110,14 @@ static void test_int(void)
 	CHECK(ok("{\"admin_chat_id\":0}"));
 	refused("{\"per_second\":0}", "settings.per_second must be an integer from 1 to 1000");
 	refused("{\"per_second\":1001}", "settings.per_second must be an integer from 1 to 1000");
-	refused("{\"chat_per_second\":31}", "settings.chat_per_second must be an integer from 1 to 30");
+	refused("{\"chat_per_second\":31}",
+		"settings.chat_per_second must be an integer from 1 to 30");
 	refused("{\"group_per_minute\":0}", "from 1 to 600");
 	refused("{\"admin_chat_id\":1}",
 		"settings.admin_chat_id must be an integer from -999999999999999 to 0");
 	refused("{\"admin_chat_id\":-1000000000000000}", "settings.admin_chat_id");
-	refused("{\"free_credits\":-1}", "settings.free_credits must be an integer from 0 to 1000000");
+	refused("{\"free_credits\":-1}",
+		"settings.free_credits must be an integer from 0 to 1000000");
 	refused("{\"cost_text\":1000001}", "settings.cost_text");
 	refused("{\"per_second\":1.5}", "settings.per_second must be an integer");
 	refused("{\"per_second\":10.0}", "settings.per_second");
@@ -232,9 +239,10 @@ static void test_reads(void)
 	yajl_val v = parse("{\"per_second\":100,\"paid_broadcast\":true,\"updates\":\"off\","
 			   "\"welcome\":\"Hi \\u00e9\",\"admin_chat_id\":-1001234567890,"
 			   "\"help\":\"\",\"cost_video\":0}");
-	yajl_val bad = parse("{\"per_second\":\"100\",\"chat_per_second\":5000,"
-			     "\"paid_broadcast\":1,\"charge_messages\":\"true\",\"updates\":\"nope\","
-			     "\"welcome\":5,\"commands\":null,\"cost_text\":1.5,\"extra\":1}");
+	yajl_val bad = parse(
+		"{\"per_second\":\"100\",\"chat_per_second\":5000,"
+		"\"paid_broadcast\":1,\"charge_messages\":\"true\",\"updates\":\"nope\","
+		"\"welcome\":5,\"commands\":null,\"cost_text\":1.5,\"extra\":1}");
 
 	CHECK(tgm_botset_int(v, "per_second") == 100);
 	CHECK(tgm_botset_bool(v, "paid_broadcast"));

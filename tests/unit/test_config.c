@@ -60,11 +60,13 @@ static void test_good_file(void)
 {
 	char err[512];
 	unsigned char key[32];
-	struct tgm_config *cfg = tgm_config_load(write_conf("good.conf",
-		"# comment\n; another\n\n[database]\nurl = \"postgresql:///x?host=/tmp\"\n"
-		"connect_timeout=7\n[log]\n  level = debug  \n[gatewayd]\nlisten = [::1]:9000\n"
-		"[senderd]\ndoorbells = ipc:///a, tcp://127.0.0.1:5555\n[security]\nsecret_key = "
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"),
+	struct tgm_config *cfg = tgm_config_load(
+		write_conf(
+			"good.conf",
+			"# comment\n; another\n\n[database]\nurl = \"postgresql:///x?host=/tmp\"\n"
+			"connect_timeout=7\n[log]\n  level = debug  \n[gatewayd]\nlisten = [::1]:9000\n"
+			"[senderd]\ndoorbells = ipc:///a, tcp://127.0.0.1:5555\n[security]\nsecret_key = "
+			"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"),
 		err, sizeof(err));
 
 	CHECK(cfg != NULL);
@@ -103,7 +105,8 @@ static void test_bad_files(void)
 	CHECK_CONTAINS(load_error("[senderd]\ndoorbells = ipc:///a http://b\n"), "list of");
 	CHECK_CONTAINS(load_error("[security]\nsecret_key = abc\n"), "64 hexadecimal");
 	CHECK_CONTAINS(load_error("[database]\nurl = \"unclosed\n"), "unclosed quote");
-	CHECK_CONTAINS(load_error("[senderd]\nambiguous = maybe\n"), "senderd.ambiguous is not one");
+	CHECK_CONTAINS(load_error("[senderd]\nambiguous = maybe\n"),
+		       "senderd.ambiguous is not one");
 	CHECK_STR(load_error("[senderd]\nambiguous = fail\n"), "(loaded)");
 }
 
@@ -111,18 +114,22 @@ static void test_bad_files(void)
 static void test_retention(void)
 {
 	CHECK_STR(load_error("[retention]\nmessages_days = 0\nevents_days = 0\n"
-			     "idempotency_hours = 876000\n"), "(loaded)");
+			     "idempotency_hours = 876000\n"),
+		  "(loaded)");
 	CHECK_STR(load_error("[retention]\nmessages_days = 7\nevents_days = 7\n"
-			     "idempotency_hours = 168\n"), "(loaded)");
+			     "idempotency_hours = 168\n"),
+		  "(loaded)");
 	CHECK_CONTAINS(load_error("[retention]\nmessages_days = -1\n"),
 		       "retention.messages_days must be between 0 and 36500");
-	CHECK_CONTAINS(load_error("[retention]\nmessages_days = 30\n"),
-		       "bad.conf: retention.events_days (90) must be 1 to retention.messages_days (30)");
+	CHECK_CONTAINS(
+		load_error("[retention]\nmessages_days = 30\n"),
+		"bad.conf: retention.events_days (90) must be 1 to retention.messages_days (30)");
 	CHECK_CONTAINS(load_error("[retention]\nevents_days = 0\n"),
 		       "retention.events_days (0) must be 1 to");
-	CHECK_CONTAINS(load_error("[retention]\nmessages_days = 1\nevents_days = 1\n"
-				  "idempotency_hours = 25\n"),
-		       "retention.idempotency_hours (25) must be at most retention.messages_days (1)");
+	CHECK_CONTAINS(
+		load_error("[retention]\nmessages_days = 1\nevents_days = 1\n"
+			   "idempotency_hours = 25\n"),
+		"retention.idempotency_hours (25) must be at most retention.messages_days (1)");
 	CHECK_CONTAINS(load_error("[retention]\npartition_size = 999\n"),
 		       "between 1000 and 1000000000");
 }
@@ -142,7 +149,8 @@ static void test_overrides(void)
 	char err[512], cred[300], path[300];
 	struct tgm_config *cfg;
 
-	snprintf(path, sizeof(path), "%s", write_conf("o.conf", "[gatewayd]\nlisten = 1.1.1.1:1\n"));
+	snprintf(path, sizeof(path), "%s",
+		 write_conf("o.conf", "[gatewayd]\nlisten = 1.1.1.1:1\n"));
 
 	setenv("TGM_GATEWAYD_LISTEN", "127.0.0.1:9999", 1);
 	cfg = tgm_config_load(path, err, sizeof(err));
@@ -193,8 +201,8 @@ static void test_durations(void)
 	CHECK(tgm_config_durations("5s 5m 30m 2h 5h 10h 10h", ms, 16) == 7);
 	CHECK(ms[0] == 5000 && ms[1] == 300000 && ms[3] == 7200000 && ms[6] == 36000000);
 	CHECK(tgm_config_durations(" 0.5s,1d ", ms, 16) == 2 && ms[0] == 500 && ms[1] == 86400000);
-	CHECK(tgm_config_durations("", ms, 16) == 0);        /* no pause */
-	CHECK(tgm_config_durations("5", ms, 16) == -1);       /* no unit */
+	CHECK(tgm_config_durations("", ms, 16) == 0);   /* no pause */
+	CHECK(tgm_config_durations("5", ms, 16) == -1); /* no unit */
 	CHECK(tgm_config_durations("5x", ms, 16) == -1);
 	CHECK(tgm_config_durations("5ss", ms, 16) == -1);
 	CHECK(tgm_config_durations("-1s", ms, 16) == -1);

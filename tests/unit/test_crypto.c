@@ -62,8 +62,8 @@ static void test_ct_compare(void)
 static void test_base64(void)
 {
 	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-	static const char *const enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-					   "Zm9vYmFy" };
+	static const char *const enc[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
+					   "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
 
 	for (int i = 0; i < 7; i++) { /* RFC 4648 section 10 */
 		char *e = tgm_base64_encode(plain[i], strlen(plain[i]));
@@ -100,13 +100,13 @@ static void test_seal(void)
 	opened = tgm_open(key, sealed, "bot:1:token", &len);
 	CHECK_STR(opened, token);
 	CHECK(len == strlen(token));
-	CHECK(tgm_open(other, sealed, "bot:1:token", NULL) == NULL);   /* wrong key */
-	CHECK(tgm_open(key, sealed, "bot:2:token", NULL) == NULL);     /* wrong place */
+	CHECK(tgm_open(other, sealed, "bot:1:token", NULL) == NULL); /* wrong key */
+	CHECK(tgm_open(key, sealed, "bot:2:token", NULL) == NULL);   /* wrong place */
 	bad = tgm_xstrdup(sealed);
-	bad[10] = bad[10] == 'A' ? 'B' : 'A';                          /* tampered */
+	bad[10] = bad[10] == 'A' ? 'B' : 'A'; /* tampered */
 	CHECK(tgm_open(key, bad, "bot:1:token", NULL) == NULL);
-	CHECK(tgm_open(key, "v1.", "bot:1:token", NULL) == NULL);      /* truncated */
-	CHECK(tgm_open(key, "v2.AAAA", "bot:1:token", NULL) == NULL);  /* unknown format */
+	CHECK(tgm_open(key, "v1.", "bot:1:token", NULL) == NULL);     /* truncated */
+	CHECK(tgm_open(key, "v2.AAAA", "bot:1:token", NULL) == NULL); /* unknown format */
 	free(sealed);
 	free(again);
 	free(opened);

@@ -98,7 +98,8 @@ static void test_generate(void)
 	yajl_gen_free(g);
 	g = tgm_jgen_new(); /* a tree copied out again is the same text */
 	tgm_jgen_tree(g, v);
-	CHECK_STR(tgm_jgen_text(g, NULL), "{\"text\":\"quote \\\" and \\\\ and \\n\","
+	CHECK_STR(tgm_jgen_text(g, NULL),
+		  "{\"text\":\"quote \\\" and \\\\ and \\n\","
 		  "\"id\":9007199254740993,\"ok\":true,\"none\":null,\"null_str\":null}");
 	yajl_gen_free(g);
 	yajl_tree_free(v);

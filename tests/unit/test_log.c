@@ -28,7 +28,8 @@ int main(void)
 	CHECK_STR(redacted("api key tgmk_AbCdEf0123"), "api key tgmk_***");
 	CHECK_STR(redacted("postgresql://tgm:hunter2@db/tgm"), "postgresql://tgm:***@db/tgm");
 	CHECK_STR(redacted("host=db password=hunter2 user=x"), "host=db password=*** user=x");
-	CHECK_STR(redacted("msg=9001 chat=-100123 sent ms=180"), "msg=9001 chat=-100123 sent ms=180");
+	CHECK_STR(redacted("msg=9001 chat=-100123 sent ms=180"),
+		  "msg=9001 chat=-100123 sent ms=180");
 	CHECK_STR(redacted("time 12:30:45 ratio 1:2"), "time 12:30:45 ratio 1:2");
 	CHECK_STR(redacted("postgresql:///tgm?host=/tmp"), "postgresql:///tgm?host=/tmp");
 	/* a secret shorter than the stars: the text must not grow past its buffer (found by

@@ -43,8 +43,8 @@ int main(void)
 	/* a quoted boundary, a preamble, bare name, no trailing CRLF */
 	static const char pre[] = "preamble\r\n--a'b\r\ncontent-disposition: form-data; name=x\r\n"
 				  "\r\nv\r\n--a'b--";
-	n = parse("multipart/form-data; charset=utf-8; boundary=\"a'b\"", pre, sizeof(pre) - 1,
-		  p, 4, 10, err);
+	n = parse("multipart/form-data; charset=utf-8; boundary=\"a'b\"", pre, sizeof(pre) - 1, p,
+		  4, 10, err);
 	CHECK(n == 1);
 	CHECK_STR(p[0].name, "x");
 	CHECK(p[0].len == 1 && p[0].data[0] == 'v');
@@ -57,7 +57,9 @@ int main(void)
 	CHECK(!tgm_multipart_boundary("multipart/form-data; boundary=\"unterminated", b));
 
 	/* malformed bodies: each refused with its reason */
-	static const struct { const char *ct, *body, *why; } bad[] = {
+	static const struct {
+		const char *ct, *body, *why;
+	} bad[] = {
 		{ "application/json", "{}", "no boundary" },
 		{ NULL, "", "no boundary" },
 		{ CT, "", "no opening boundary" },
@@ -65,14 +67,17 @@ int main(void)
 		{ CT, "--XyZ", "not followed by CRLF" },
 		{ CT, "--XyZxx", "not followed by CRLF" },
 		{ CT, "--XyZ\r\nContent-Disposition: form-data; name=a\r\n", "not terminated" },
-		{ CT, "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue", "not terminated" },
-		{ CT, "--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--", "bad part headers" },
+		{ CT, "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue",
+		  "not terminated" },
+		{ CT, "--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--",
+		  "bad part headers" },
 		{ CT, "--XyZ\r\nContent-Disposition: attachment; name=a\r\n\r\nv\r\n--XyZ--",
 		  "bad part headers" },
 		{ CT, "--XyZ\r\nno colon\r\n\r\nv\r\n--XyZ--", "bad part headers" },
 		{ CT, "--XyZ\r\nContent-Disposition: form-data; name=\"a\r\n\r\nv\r\n--XyZ--",
 		  "bad part headers" },
-		{ CT, "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n0123456789A\r\n--XyZ--",
+		{ CT,
+		  "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n0123456789A\r\n--XyZ--",
 		  "part too large" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -81,8 +86,9 @@ int main(void)
 		CHECK_CONTAINS(err, bad[i].why);
 	}
 	/* too many parts */
-	static const char many[] = "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n"
-				   "--XyZ\r\nContent-Disposition: form-data; name=b\r\n\r\n2\r\n--XyZ--";
+	static const char many[] =
+		"--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n"
+		"--XyZ\r\nContent-Disposition: form-data; name=b\r\n\r\n2\r\n--XyZ--";
 	CHECK(parse(CT, many, sizeof(many) - 1, p, 1, 10, err) == -1);
 	CHECK_CONTAINS(err, "too many parts");
 	CHECK(parse(CT, many, sizeof(many) - 1, p, 2, 10, err) == 2);

@@ -11,7 +11,8 @@
 static void test_vector(void)
 {
 	/* RFC 7914 section 11: PBKDF2-HMAC-SHA256, P="passwd", S="salt", c=1 (first 32 bytes) */
-	const char *stored = "pbkdf2-sha256$1$c2FsdA==$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLw=";
+	const char *stored =
+		"pbkdf2-sha256$1$c2FsdA==$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLw=";
 
 	CHECK(tgm_password_verify("passwd", stored));
 	CHECK(!tgm_password_verify("passwe", stored));
@@ -35,10 +36,15 @@ static void test_round_trip(void)
 static void test_malformed(void)
 {
 	const char *bad[] = {
-		"", "plain", "pbkdf2-sha256$", "pbkdf2-sha256$0$c2FsdA==$AAAA",
-		"pbkdf2-sha256$x$c2FsdA==$AAAA", "pbkdf2-sha256$1$c2FsdA==",
+		"",
+		"plain",
+		"pbkdf2-sha256$",
+		"pbkdf2-sha256$0$c2FsdA==$AAAA",
+		"pbkdf2-sha256$x$c2FsdA==$AAAA",
+		"pbkdf2-sha256$1$c2FsdA==",
 		"pbkdf2-sha256$1$!!$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLw=",
-		"pbkdf2-sha256$1$c2FsdA==$VawE", "pbkdf2-sha256$99999999999$c2FsdA==$AAAA",
+		"pbkdf2-sha256$1$c2FsdA==$VawE",
+		"pbkdf2-sha256$99999999999$c2FsdA==$AAAA",
 		"sha1$1$c2FsdA==$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLw=",
 	};
 

@@ -51,7 +51,8 @@ static void test_refused(void)
 	refused("((|a)x)*", "repeated group cannot hold");
 	refused("(x(a?|b))+", "repeated group cannot hold");
 	refused("(abcdefghij){20}(abcdefghij){20}(abcdefghij){20}(abcdefghij){20}"
-		"(abcdefghij){20}", "too big");
+		"(abcdefghij){20}",
+		"too big");
 	refused("([[:alpha:]]{20}){20}", "repeated group cannot hold");
 	refused("(unclosed", "not a valid extended regular expression");
 	refused("[z-a]", "not a valid extended regular expression");

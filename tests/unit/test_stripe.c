@@ -20,10 +20,11 @@ static void test_form(void)
 	tgm_stripe_form_add(&f, "success_url", "https://bot.example/ok?cs={CHECKOUT_SESSION_ID}");
 	tgm_stripe_form_add(&f, "metadata[tg_user_id]", "42");
 	tgm_stripe_form_add(&f, "payment_intent_data[setup_future_usage]", "off_session");
-	CHECK_STR(f.p, "mode=payment&line_items[0][price]=price_credits100"
-		       "&line_items[0][quantity]=1"
-		       "&success_url=https%3A%2F%2Fbot.example%2Fok%3Fcs%3D%7BCHECKOUT_SESSION_ID%7D"
-		       "&metadata[tg_user_id]=42&payment_intent_data[setup_future_usage]=off_session");
+	CHECK_STR(f.p,
+		  "mode=payment&line_items[0][price]=price_credits100"
+		  "&line_items[0][quantity]=1"
+		  "&success_url=https%3A%2F%2Fbot.example%2Fok%3Fcs%3D%7BCHECKOUT_SESSION_ID%7D"
+		  "&metadata[tg_user_id]=42&payment_intent_data[setup_future_usage]=off_session");
 	tgm_buf_reset(&f);
 	tgm_stripe_form_add(&f, "name", "Ada Lovelace & Co = 100% \xe2\x98\x95");
 	tgm_stripe_form_add(&f, "metadata[a b]", "");

@@ -21,6 +21,7 @@
 #define SIG2N "02d2a99f39dde92901b2146942480b84cde078136e23305c296e83c43df6fa15"
 
 /* vector 2's body: 393 bytes, 2-space indent, LF, no trailing newline */
+/* clang-format off */
 static const char body2[] =
 	"{\n"
 	"  \"id\": \"evt_test_1\",\n"
@@ -41,6 +42,7 @@ static const char body2[] =
 	"    }\n"
 	"  }\n"
 	"}";
+/* clang-format on */
 
 static char err[256];
 
@@ -48,8 +50,7 @@ static char err[256];
 static enum tgm_stripe_sig v1(const char *header, const char *secrets)
 {
 	err[0] = '\0';
-	return tgm_stripe_verify(header, BODY1, strlen(BODY1), secrets, T0, 300, err,
-				 sizeof(err));
+	return tgm_stripe_verify(header, BODY1, strlen(BODY1), secrets, T0, 300, err, sizeof(err));
 }
 
 static void test_vector1(void)
@@ -75,14 +76,12 @@ static void test_vector2(void)
 	tgm_sha256(body2, n, d);
 	tgm_hex_encode(d, sizeof(d), hex);
 	CHECK_STR(hex, "abfd19b35e42df2151579bd7db29ade16800e4180a23481b16b3fc43d1e8a0bc");
-	CHECK(tgm_stripe_verify("t=1700000000,v1=" SIG2, body2, n,
-				"whsec_test_secret_0123456789", T0, 300, err,
-				sizeof(err)) == TGM_STRIPE_OK);
+	CHECK(tgm_stripe_verify("t=1700000000,v1=" SIG2, body2, n, "whsec_test_secret_0123456789",
+				T0, 300, err, sizeof(err)) == TGM_STRIPE_OK);
 	CHECK(tgm_stripe_verify("t=1700000000,v1=" SIG2, body2, n, "test_secret_0123456789", T0,
 				300, err, sizeof(err)) == TGM_STRIPE_NO_MATCH);
-	CHECK(tgm_stripe_verify("t=1700000000,v1=" SIG2N, body2, n,
-				"whsec_test_secret_0123456789", T0, 300, err,
-				sizeof(err)) == TGM_STRIPE_NO_MATCH);
+	CHECK(tgm_stripe_verify("t=1700000000,v1=" SIG2N, body2, n, "whsec_test_secret_0123456789",
+				T0, 300, err, sizeof(err)) == TGM_STRIPE_NO_MATCH);
 	/* a body cut short by one byte */
 	CHECK(tgm_stripe_verify("t=1700000000,v1=" SIG2, body2, n - 1,
 				"whsec_test_secret_0123456789", T0, 300, err,
@@ -192,8 +191,8 @@ static void test_small_err(void)
 	CHECK(tgm_stripe_verify("v1=" SIG1, BODY1, strlen(BODY1), "whsec_test", T0, 300, small,
 				sizeof(small)) == TGM_STRIPE_NO_TIMESTAMP);
 	CHECK(strlen(small) == sizeof(small) - 1);
-	CHECK(tgm_stripe_verify("v1=" SIG1, BODY1, strlen(BODY1), "whsec_test", T0, 300, NULL,
-				0) == TGM_STRIPE_NO_TIMESTAMP);
+	CHECK(tgm_stripe_verify("v1=" SIG1, BODY1, strlen(BODY1), "whsec_test", T0, 300, NULL, 0) ==
+	      TGM_STRIPE_NO_TIMESTAMP);
 }
 
 int main(void)

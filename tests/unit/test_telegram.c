@@ -156,8 +156,8 @@ static void call_once(const char *api_url, int timeout_ms, struct outcome *o)
 	static const char json[] = "{\"chat_id\":1,\"text\":\"hi\"}";
 
 	o->base = base;
-	tgm_tg_call(c, api_url, TOKEN, "sendMessage", json, sizeof(json) - 1, timeout_ms,
-		    on_result, o);
+	tgm_tg_call(c, api_url, TOKEN, "sendMessage", json, sizeof(json) - 1, timeout_ms, on_result,
+		    o);
 	CHECK(o->calls == 0); /* never inside the call */
 	CHECK(tgm_httpc_inflight(c) == 1);
 	event_base_dispatch(base);
@@ -213,7 +213,7 @@ static void test_free_inflight(void)
 	CHECK(tgm_httpc_inflight(c) == 1);
 	tgm_httpc_free(c);
 	CHECK(o.calls == 2);
-	CHECK(o.first == TGM_TG_AMBIGUOUS); /* it had left */
+	CHECK(o.first == TGM_TG_AMBIGUOUS);                          /* it had left */
 	CHECK(o.cls == TGM_TG_RETRY && o.transport && !o.ambiguous); /* the second never left */
 	CHECK_STR(o.desc, "client closed");
 	event_free(tick);

@@ -47,12 +47,14 @@ static void test_fill(void)
 	CHECK_STR(tgm_text_fill(out, sizeof(out), "You got {credits} free credits.",
 				(const char *const[]){ "credits", "20", NULL }),
 		  "You got 20 free credits.");
-	CHECK_STR(tgm_text_fill(out, sizeof(out), "{a}{b} {nope} {", (const char *const[]){
-				"a", "x", "b", "y", NULL }), "xy {nope} {");
+	CHECK_STR(tgm_text_fill(out, sizeof(out), "{a}{b} {nope} {",
+				(const char *const[]){ "a", "x", "b", "y", NULL }),
+		  "xy {nope} {");
 	CHECK_STR(tgm_text_fill(out, sizeof(out), "{a}", NULL), "{a}");
 	/* "ab" then a 3-byte "€€" value: cut before the character that does not fit */
-	CHECK_STR(tgm_text_fill(tiny, sizeof(tiny), "ab{v}", (const char *const[]){
-				"v", "\xe2\x82\xac\xe2\x82\xac", NULL }), "ab\xe2\x82\xac");
+	CHECK_STR(tgm_text_fill(tiny, sizeof(tiny), "ab{v}",
+				(const char *const[]){ "v", "\xe2\x82\xac\xe2\x82\xac", NULL }),
+		  "ab\xe2\x82\xac");
 }
 
 static void test_count(void)
@@ -99,13 +101,16 @@ static void test_russian_complete(void)
 /* CLDR's Russian rule for integers; English's */
 static void test_plural(void)
 {
-	static const struct { int64_t n; const char *ru, *en; } t[] = {
-		{ 0, "many", "other" }, { 1, "one", "one" }, { 2, "few", "other" },
-		{ 4, "few", "other" }, { 5, "many", "other" }, { 11, "many", "other" },
-		{ 12, "many", "other" }, { 14, "many", "other" }, { 21, "one", "other" },
-		{ 22, "few", "other" }, { 25, "many", "other" }, { 101, "one", "other" },
+	static const struct {
+		int64_t n;
+		const char *ru, *en;
+	} t[] = {
+		{ 0, "many", "other" },   { 1, "one", "one" },      { 2, "few", "other" },
+		{ 4, "few", "other" },    { 5, "many", "other" },   { 11, "many", "other" },
+		{ 12, "many", "other" },  { 14, "many", "other" },  { 21, "one", "other" },
+		{ 22, "few", "other" },   { 25, "many", "other" },  { 101, "one", "other" },
 		{ 111, "many", "other" }, { 112, "many", "other" }, { 1002, "few", "other" },
-		{ -1, "one", "one" }, { -3, "few", "other" },
+		{ -1, "one", "one" },     { -3, "few", "other" },
 	};
 	char out[64];
 
@@ -122,7 +127,8 @@ static void test_plural(void)
 /* the user's language when the catalog (or the bot) speaks it, else the bot's, else English */
 static void test_lang(void)
 {
-	yajl_val ru_bot = parse("{\"language\": \"ru\", \"texts\": {\"de\": {\"welcome\": \"Hallo!\"}}}");
+	yajl_val ru_bot = parse(
+		"{\"language\": \"ru\", \"texts\": {\"de\": {\"welcome\": \"Hallo!\"}}}");
 	char out[TGM_TEXT_LANG], n[64];
 
 	CHECK_STR(tgm_text_lang(NULL, "ru", out), "ru");

@@ -35,10 +35,11 @@ static void test_ok_answer(void)
 {
 	struct tgm_tganswer a;
 
-	CHECK(parse(&a, "{\"ok\":true,\"result\":{\"message_id\":4711,\"from\":{\"id\":1,"
-		  "\"is_bot\":true,\"first_name\":\"b\"},\"chat\":{\"id\":-100123,\"type\":"
-		  "\"group\"},\"date\":1700000000,\"text\":\"hi\",\"entities\":[{\"offset\":0,"
-		  "\"length\":2,\"type\":\"bold\"}]}}"));
+	CHECK(parse(&a,
+		    "{\"ok\":true,\"result\":{\"message_id\":4711,\"from\":{\"id\":1,"
+		    "\"is_bot\":true,\"first_name\":\"b\"},\"chat\":{\"id\":-100123,\"type\":"
+		    "\"group\"},\"date\":1700000000,\"text\":\"hi\",\"entities\":[{\"offset\":0,"
+		    "\"length\":2,\"type\":\"bold\"}]}}"));
 	CHECK(a.has_ok && a.ok);
 	CHECK(a.has_message_id && a.message_id == 4711);
 	CHECK(!a.has_error_code && a.description == NULL && !a.has_retry_after &&
@@ -64,25 +65,26 @@ static void test_message_id_in_result_only(void)
 
 	/* a reply's own message_id, deeper, comes first: not ours */
 	CHECK(parse(&a, "{\"ok\":true,\"result\":{\"reply_to_message\":{\"message_id\":1},"
-		  "\"message_id\":2}}"));
+			"\"message_id\":2}}"));
 	CHECK(a.has_message_id && a.message_id == 2);
 	tgm_tganswer_free(&a);
-	CHECK(parse(&a, "{\"message_id\":5,\"ok\":true,\"result\":{\"pinned\":{\"message_id\":6}}}"));
+	CHECK(parse(&a,
+		    "{\"message_id\":5,\"ok\":true,\"result\":{\"pinned\":{\"message_id\":6}}}"));
 	CHECK(a.has_ok && !a.has_message_id);
 	tgm_tganswer_free(&a);
 	/* a message_id inside parameters or an array of results is none either */
 	CHECK(parse(&a, "{\"ok\":true,\"parameters\":{\"message_id\":7},"
-		  "\"result\":[{\"message_id\":8}]}"));
+			"\"result\":[{\"message_id\":8}]}"));
 	CHECK(!a.has_message_id);
 	tgm_tganswer_free(&a);
 	/* the keys a sender reads, nested where they mean nothing */
 	CHECK(parse(&a, "{\"result\":{\"ok\":false,\"error_code\":400,\"description\":\"no\","
-		  "\"parameters\":{\"retry_after\":3}},\"ok\":true}"));
-	CHECK(a.has_ok && a.ok && !a.has_error_code && a.description == NULL &&
-	      !a.has_retry_after);
+			"\"parameters\":{\"retry_after\":3}},\"ok\":true}"));
+	CHECK(a.has_ok && a.ok && !a.has_error_code && a.description == NULL && !a.has_retry_after);
 	tgm_tganswer_free(&a);
 	/* the first of a repeated key wins, as tgm_json_get finds it, whatever its type */
-	CHECK(parse(&a, "{\"ok\":true,\"result\":{\"message_id\":1,\"message_id\":2},\"ok\":false}"));
+	CHECK(parse(&a,
+		    "{\"ok\":true,\"result\":{\"message_id\":1,\"message_id\":2},\"ok\":false}"));
 	CHECK(a.ok && a.message_id == 1);
 	tgm_tganswer_free(&a);
 	CHECK(parse(&a, "{\"ok\":\"yes\",\"ok\":true}"));
@@ -113,21 +115,24 @@ static void test_errors(void)
 	struct tgm_tganswer a;
 
 	CHECK(parse(&a, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: "
-		  "retry after 35\",\"parameters\":{\"retry_after\":35}}"));
+			"retry after 35\",\"parameters\":{\"retry_after\":35}}"));
 	CHECK(a.has_ok && !a.ok && a.has_error_code && a.error_code == 429);
 	CHECK_STR(a.description, "Too Many Requests: retry after 35");
 	CHECK(a.has_retry_after && a.retry_after == 35);
 	tgm_tganswer_free(&a);
-	CHECK(parse(&a, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: group "
-		  "chat was upgraded to a supergroup chat\",\"parameters\":{\"migrate_to_chat_id\":"
-		  "-1001234567890}}"));
+	CHECK(parse(
+		&a,
+		"{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: group "
+		"chat was upgraded to a supergroup chat\",\"parameters\":{\"migrate_to_chat_id\":"
+		"-1001234567890}}"));
 	CHECK(a.has_migrate_to_chat_id && a.migrate_to_chat_id == -1001234567890LL);
 	tgm_tganswer_free(&a);
 	/* escapes in the description: each kind, a 2-byte, a 3-byte and a surrogate pair */
-	CHECK(parse(&a, "{\"ok\":false,\"description\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti"
-		  " \\u00e9 \\u20AC \\ud83d\\ude00 raw \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}"));
+	CHECK(parse(&a,
+		    "{\"ok\":false,\"description\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti"
+		    " \\u00e9 \\u20AC \\ud83d\\ude00 raw \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}"));
 	CHECK_STR(a.description, "a\"b\\c/d\be\ff\ng\rh\ti \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"
-		  " raw \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+				 " raw \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 	tgm_tganswer_free(&a);
 	CHECK(parse(&a, "{\"description\":\"\"}"));
 	CHECK_STR(a.description, "");
@@ -151,8 +156,13 @@ static void test_numbers(void)
 	tgm_tganswer_free(&a);
 	/* past the range, or with a fraction or an exponent: a number, not an integer */
 	static const char *const not_int[] = {
-		"9223372036854775808", "-9223372036854775808", "123456789012345678901234567890",
-		"1.0", "1e3", "1E+3", "-0.5e-7",
+		"9223372036854775808",
+		"-9223372036854775808",
+		"123456789012345678901234567890",
+		"1.0",
+		"1e3",
+		"1E+3",
+		"-0.5e-7",
 	};
 	for (size_t i = 0; i < sizeof(not_int) / sizeof(not_int[0]); i++) {
 		char doc[128];
@@ -171,16 +181,46 @@ static void test_numbers(void)
 static void test_invalid(void)
 {
 	static const char *const bad[] = {
-		"", "   ", "{", "{\"ok\":true", "{\"ok\":true,", "{\"ok\":tru}", "{\"ok\":t",
-		"{\"ok\":true,\"description\":\"cut", "{\"ok\":true,\"description\":\"cut\\",
-		"{\"ok\":true,\"description\":\"\\u00\"}", "{\"ok\":true}}", "{\"ok\":true} x",
-		"{\"ok\":true}{}", "{ok:true}", "{'ok':true}", "{\"ok\" true}", "{\"ok\":true,}",
-		"[1,]", "[1 2]", "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}", "{\"a\":1e}", "{\"a\":.5}",
-		"{\"a\":+1}", "{\"a\":NaN}", "{\"a\":\"\\x\"}", "{\"a\":\"tab\there\"}",
-		"{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\ud800x\"}",
-		"{\"a\":\"\\udc00\"}", "{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"\xff\"}",
-		"{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
-		"{\"a\":\"\xe2\x82\"}", "{\"a\":1 /* c */}", "<html>502 Bad Gateway</html>",
+		"",
+		"   ",
+		"{",
+		"{\"ok\":true",
+		"{\"ok\":true,",
+		"{\"ok\":tru}",
+		"{\"ok\":t",
+		"{\"ok\":true,\"description\":\"cut",
+		"{\"ok\":true,\"description\":\"cut\\",
+		"{\"ok\":true,\"description\":\"\\u00\"}",
+		"{\"ok\":true}}",
+		"{\"ok\":true} x",
+		"{\"ok\":true}{}",
+		"{ok:true}",
+		"{'ok':true}",
+		"{\"ok\" true}",
+		"{\"ok\":true,}",
+		"[1,]",
+		"[1 2]",
+		"{\"a\":01}",
+		"{\"a\":-}",
+		"{\"a\":1.}",
+		"{\"a\":1e}",
+		"{\"a\":.5}",
+		"{\"a\":+1}",
+		"{\"a\":NaN}",
+		"{\"a\":\"\\x\"}",
+		"{\"a\":\"tab\there\"}",
+		"{\"a\":\"\\u0000\"}",
+		"{\"a\":\"\\ud800\"}",
+		"{\"a\":\"\\ud800x\"}",
+		"{\"a\":\"\\udc00\"}",
+		"{\"a\":\"\\ud800\\u0041\"}",
+		"{\"a\":\"\xff\"}",
+		"{\"a\":\"\xc0\xaf\"}",
+		"{\"a\":\"\xed\xa0\x80\"}",
+		"{\"a\":\"\xf4\x90\x80\x80\"}",
+		"{\"a\":\"\xe2\x82\"}",
+		"{\"a\":1 /* c */}",
+		"<html>502 Bad Gateway</html>",
 		"{\"a\":\v1}",
 	};
 	struct tgm_tganswer a;
@@ -234,23 +274,26 @@ static void test_depth(void)
 /* same - the lean and the tree reading of an HTTP answer agree */
 static bool same(long status, const char *body)
 {
-	struct tgm_httpc_resp h = { .status = status, .body = body, .len = strlen(body),
-				    .retry_after = -1 };
+	struct tgm_httpc_resp h = {
+		.status = status, .body = body, .len = strlen(body), .retry_after = -1
+	};
 	struct tgm_tg_answer t, l;
 	bool eq;
 
 	tgm_tg_answer_read(&t, &h, "1:TOKEN");
 	tgm_tg_answer_lean(&l, &h, "1:TOKEN");
 	eq = t.r.ok == l.r.ok && t.r.error_code == l.r.error_code &&
-	     t.r.retry_after == l.r.retry_after && t.r.migrate_to_chat_id == l.r.migrate_to_chat_id &&
-	     t.r.message_id == l.r.message_id && t.r.transport_error == l.r.transport_error &&
-	     t.r.ambiguous == l.r.ambiguous && tgm_tg_classify(&t.r) == tgm_tg_classify(&l.r) &&
+	     t.r.retry_after == l.r.retry_after &&
+	     t.r.migrate_to_chat_id == l.r.migrate_to_chat_id && t.r.message_id == l.r.message_id &&
+	     t.r.transport_error == l.r.transport_error && t.r.ambiguous == l.r.ambiguous &&
+	     tgm_tg_classify(&t.r) == tgm_tg_classify(&l.r) &&
 	     ((t.r.description == NULL && l.r.description == NULL) ||
 	      (t.r.description && l.r.description &&
 	       (strcmp(t.r.description, l.r.description) == 0 || t.r.transport_error)));
 	if (!eq)
 		fprintf(stderr, "  differ on %ld %s: %s / %s\n", status, body,
-			t.r.description ? t.r.description : "-", l.r.description ? l.r.description : "-");
+			t.r.description ? t.r.description : "-",
+			l.r.description ? l.r.description : "-");
 	CHECK(l.r.result == NULL);
 	tgm_tg_answer_free(&t);
 	tgm_tg_answer_free(&l);
@@ -263,15 +306,15 @@ static void test_lean_as_tree(void)
 	CHECK(same(200, "{\"ok\":true,\"result\":7}"));
 	CHECK(same(200, "{\"ok\":true,\"result\":true}"));
 	CHECK(same(429, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: "
-		   "retry after 5\",\"parameters\":{\"retry_after\":5}}"));
+			"retry after 5\",\"parameters\":{\"retry_after\":5}}"));
 	CHECK(same(429, "{\"ok\":false,\"error_code\":429,\"parameters\":{\"retry_after\":"
-		   "99999999999}}"));
+			"99999999999}}"));
 	CHECK(same(400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: chat "
-		   "not found\"}"));
+			"not found\"}"));
 	CHECK(same(400, "{\"ok\":false,\"error_code\":400,\"parameters\":{\"migrate_to_chat_id\":"
-		   "-100777}}"));
+			"-100777}}"));
 	CHECK(same(403, "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: bot was "
-		   "blocked by the user (1:TOKEN)\"}"));
+			"blocked by the user (1:TOKEN)\"}"));
 	CHECK(same(401, "{\"ok\":false,\"error_code\":1401}"));
 	CHECK(same(500, "{\"ok\":true,\"result\":{\"message_id\":1}}"));
 	CHECK(same(200, "{\"result\":{\"message_id\":1}}"));

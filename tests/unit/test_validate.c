@@ -50,7 +50,8 @@ static void test_text_message(void)
 	struct gw_msg *m = check("{\"chat_id\":42,\"text\":\"hi\",\"parse_mode\":\"HTML\","
 				 "\"priority\":\"bulk\",\"ttl_seconds\":60,\"bot_id\":3,"
 				 "\"idempotency_key\":\"k1\",\"metadata\":{\"a\":1},"
-				 "\"callback_url\":\"https://example.com/cb\"}", 0);
+				 "\"callback_url\":\"https://example.com/cb\"}",
+				 0);
 
 	CHECK(m != NULL);
 	if (m == NULL)
@@ -71,7 +72,9 @@ static void test_media_and_chats(void)
 {
 	struct gw_msg *m;
 
-	m = check("{\"chat_id\":\"@My_Channel\",\"photo\":\"https://x.org/a.jpg\",\"caption\":\"c\"}", 0);
+	m = check(
+		"{\"chat_id\":\"@My_Channel\",\"photo\":\"https://x.org/a.jpg\",\"caption\":\"c\"}",
+		0);
 	CHECK(m && !strcmp(m->method, "sendPhoto") && !strcmp(m->chat, "@my_channel"));
 	gw_msg_free(m);
 	m = check("{\"chat_id\":\"-1001234\",\"document\":\"BQACAgIAAx\"}", 5);
@@ -97,13 +100,18 @@ static void test_refusals(void)
 	CHECK(refused("{\"chat_id\":1,\"text\":\"\"}", "text", "empty"));
 	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"caption\":\"c\"}", "caption", "photo"));
 	CHECK(refused("{\"chat_id\":1,\"photo\":\"ftp://x/y\"}", "photo", "http(s)"));
-	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"parse_mode\":\"rtf\"}", "parse_mode", "HTML"));
-	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"reply_markup\":[]}", "reply_markup", "object"));
-	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"priority\":\"urgent\"}", "priority", "bulk"));
-	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"send_at\":\"tomorrow\"}", "send_at", "RFC 3339"));
+	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"parse_mode\":\"rtf\"}", "parse_mode",
+		      "HTML"));
+	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"reply_markup\":[]}", "reply_markup",
+		      "object"));
+	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"priority\":\"urgent\"}", "priority",
+		      "bulk"));
+	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"send_at\":\"tomorrow\"}", "send_at",
+		      "RFC 3339"));
 	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"send_at\":-1}", "send_at", "range"));
 	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"ttl_seconds\":0}", "ttl_seconds", "1 to"));
-	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"ttl_seconds\":2592001}", "ttl_seconds", "1 to"));
+	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"ttl_seconds\":2592001}", "ttl_seconds",
+		      "1 to"));
 	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"bot_id\":-2}", "bot_id", "positive"));
 	CHECK(refused("{\"chat_id\":1,\"text\":\"x\",\"callback_url\":\"file:///etc\"}",
 		      "callback_url", "http(s)"));
@@ -157,7 +165,7 @@ static void test_times(void)
 	CHECK(!gw_valid_time("2023-02-29T00:00:00Z")); /* not a leap year */
 	CHECK(!gw_valid_time("2026-13-01T00:00:00Z"));
 	CHECK(!gw_valid_time("2026-11-23X12:00:00Z"));
-	CHECK(!gw_valid_time("2026-11-23T12:00:00"));  /* no zone */
+	CHECK(!gw_valid_time("2026-11-23T12:00:00")); /* no zone */
 	CHECK(!gw_valid_time("2026-11-23T24:00:00Z"));
 }
 

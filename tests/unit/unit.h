@@ -10,6 +10,7 @@
 
 static int unit_passed, unit_failed;
 
+/* clang-format off */
 #define CHECK(cond) do { \
 	if (cond) unit_passed++; \
 	else { unit_failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } \
@@ -28,6 +29,7 @@ static int unit_passed, unit_failed;
 	else { unit_failed++; fprintf(stderr, "FAIL %s:%d: \"%s\" does not contain \"%s\"\n", \
 				      __FILE__, __LINE__, h_ ? h_ : "(null)", n_); } \
 } while (0)
+/* clang-format on */
 
 /* unit_done - print the summary; the exit status of the test program */
 static inline int unit_done(const char *name)
