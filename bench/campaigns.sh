@@ -18,18 +18,7 @@ ngifts=${TGM_BENCH_CAMPAIGN_GIFTS:-10000}
 
 bench_setup campaigns
 port=$(free_port)
-cat > "$work/tgm.conf" <<CONF
-[database]
-url = "$url"
-[security]
-secret_key = $("$bin/tgmctl" secret-key)
-[log]
-level = warning
-[gatewayd]
-listen = 127.0.0.1:$port
-doorbell = ipc://$work/run/gatewayd-doorbell
-status = ipc://$work/run/gatewayd-status
-CONF
+bench_conf "$port" </dev/null
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin)
 

@@ -26,18 +26,7 @@ rounds=${TGM_BENCH_COLDLOAD_ROUNDS:-5}
 
 bench_setup coldload fast
 port=$(free_port)
-cat > "$work/tgm.conf" <<CONF
-[database]
-url = "$url"
-[security]
-secret_key = $("$bin/tgmctl" secret-key)
-[log]
-level = warning
-[gatewayd]
-listen = 127.0.0.1:$port
-doorbell = ipc://$work/run/gatewayd-doorbell
-status = ipc://$work/run/gatewayd-status
-CONF
+bench_conf "$port" </dev/null
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 "$bin/tgmctl" -c "$work/tgm.conf" key create --tenant dash --create-tenant --scope admin >/dev/null 2>&1
 password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')

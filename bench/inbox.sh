@@ -21,17 +21,7 @@ calls=${TGM_BENCH_CALLS:-20}
 
 bench_setup inbox fast
 port=$(free_port)
-cat > "$work/tgm.conf" <<CONF
-[database]
-url = "$url"
-[security]
-secret_key = $("$bin/tgmctl" secret-key)
-[log]
-level = warning
-[gatewayd]
-listen = 127.0.0.1:$port
-doorbell = ipc://$work/run/gatewayd-doorbell
-status = ipc://$work/run/gatewayd-status
+bench_conf "$port" <<CONF
 key_rate = 1000000
 key_burst = 1000000
 CONF

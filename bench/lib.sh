@@ -18,6 +18,27 @@ bench_setup() {
 	url=$(sh scripts/pg.sh url "$work/pg")
 }
 
+# bench_conf PORT - $work/tgm.conf for $url, with gatewayd on 127.0.0.1:PORT and its
+# ZeroMQ endpoints in $work/run (log level warning); the lines on stdin go after, in
+# [gatewayd] until they open a section of their own. Needs $bin (tgmctl).
+bench_conf() {
+	{
+		cat <<CONF
+[database]
+url = "$url"
+[security]
+secret_key = $("$bin/tgmctl" secret-key)
+[log]
+level = warning
+[gatewayd]
+listen = 127.0.0.1:$1
+doorbell = ipc://$work/run/gatewayd-doorbell
+status = ipc://$work/run/gatewayd-status
+CONF
+		cat
+	} > "$work/tgm.conf"
+}
+
 # bench_cleanup - at exit: stop the processes in $pids and PostgreSQL, remove $work
 bench_cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

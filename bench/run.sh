@@ -54,17 +54,7 @@ bench_setup run
 gw_port=$(free_port)
 tg_port=$(free_port)
 "$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
-cat > "$work/tgm.conf" <<CONF
-[database]
-url = "$url"
-[security]
-secret_key = $("$bin/tgmctl" secret-key)
-[log]
-level = warning
-[gatewayd]
-listen = 127.0.0.1:$gw_port
-doorbell = ipc://$work/run/gatewayd-doorbell
-status = ipc://$work/run/gatewayd-status
+bench_conf "$gw_port" <<CONF
 key_rate = 1000000
 key_burst = 1000000
 [telegram]
