@@ -9,6 +9,7 @@
  * to be one of the names looked for.
  */
 #include "common/tganswer.h"
+#include "common/utf8.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -167,31 +168,15 @@ static bool escape(struct scan *s, struct out *o)
 }
 
 /* utf8_char - s->p at a byte >= 0x80: one whole character of strict UTF-8 (no overlong
- * form, no surrogate, nothing past U+10FFFF) to o, s->p past it */
+ * form, no surrogate, nothing past U+10FFFF: common/utf8.c) to o, s->p past it */
 static bool utf8_char(struct scan *s, struct out *o)
 {
-	unsigned c = (unsigned char)*s->p, n, cp;
+	size_t n = tgm_utf8_seq(s->p, (size_t)(s->end - s->p));
 
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 1, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 2, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 3, cp = c & 0x07;
-	else
+	if (n == 0)
 		return fail(s, "a string is not valid UTF-8");
-	if ((size_t)(s->end - s->p) <= n)
-		return fail(s, "a string is not valid UTF-8");
-	for (unsigned i = 1; i <= n; i++) {
-		if ((s->p[i] & 0xC0) != 0x80)
-			return fail(s, "a string is not valid UTF-8");
-		cp = cp << 6 | (s->p[i] & 0x3F);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return fail(s, "a string is not valid UTF-8");
-	put(o, s->p, n + 1);
-	s->p += n + 1;
+	put(o, s->p, n);
+	s->p += n;
 	return true;
 }
 

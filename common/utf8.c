@@ -3,37 +3,44 @@
  */
 #include "common/utf8.h"
 
+#include <stdint.h>
 #include <string.h>
+
+size_t tgm_utf8_seq(const char *s, size_t avail)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c = p[0], n, cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 1, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 2, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 3, cp = c & 0x07;
+	else
+		return 0;
+	if (avail <= n)
+		return 0;
+	for (unsigned i = 1; i <= n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0; /* a NUL stops here too: nothing read past it */
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0; /* overlong, out of range, or a surrogate */
+	return n + 1;
+}
 
 bool tgm_utf8_valid(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
-	while (*p) {
-		unsigned c = *p, n, cp;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			n = 1, cp = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			n = 2, cp = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			n = 3, cp = c & 0x07;
-		else
+	for (; *s; s += n)
+		if ((n = tgm_utf8_seq(s, SIZE_MAX)) == 0)
 			return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false; /* overlong, out of range, or a surrogate */
-		p += n + 1;
-	}
 	return true;
 }
 

@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* tgm_utf8_seq - the bytes of the one character of strict UTF-8 at s (of avail bytes
+ * there; SIZE_MAX for a NUL-terminated string), 1 for ASCII; 0 when it is not valid or
+ * cut short */
+size_t tgm_utf8_seq(const char *s, size_t avail);
 /* tgm_utf8_valid - strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF */
 bool tgm_utf8_valid(const char *s);
 /* tgm_utf8_truncate - cut s (in place) after max characters */
