@@ -10,6 +10,7 @@ import csv
 import io
 import json
 
+import psycopg2.errors
 import pytest
 import requests
 
@@ -561,3 +562,31 @@ def test_messages_given_back_during_a_pause_stay_held(world, sw, tg):
     world.wait_done(c["id"])
     counts = tg.count_by(lambda x: int(x.chat_id), [x for x in tg.sends() if x.text == "held?"])
     assert sorted(counts) == users and set(counts.values()) == {1}
+
+
+def test_the_database_keeps_recipients_and_messages_to_what_they_name(world, sw, tg):
+    """The checks that replaced per-row foreign keys (sql/040_campaign_checks.sql): a
+    recipient of no campaign is refused, a campaign with recipients is neither deleted nor
+    renumbered, and a message's tenant must be its bot's (bad input: a clear error, and
+    nothing written)."""
+    a = api_bot(world.base, world.h, per_second=50)
+    seed_many(sw, a, 800, 2)
+    c = world.create({"bot_ids": [a.id], "message": {"text": "kept"}})
+    world.action(c["id"], "start")
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        sw.query("INSERT INTO campaign_recipients (campaign_id, bot_id, user_id)"
+                 " VALUES (%s, %s, 900), (%s, %s, 901)", (c["id"], a.id, c["id"] + 999, a.id))
+    for sql in ("DELETE FROM campaigns WHERE id = %s",
+                "UPDATE campaigns SET id = DEFAULT WHERE id = %s",
+                "UPDATE campaign_recipients SET campaign_id = campaign_id + 999"
+                " WHERE campaign_id = %s"):
+        with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+            sw.query(sql, (c["id"],))
+    assert sw.query("SELECT count(*) FROM campaign_recipients WHERE campaign_id = %s",
+                    (c["id"],)) == [(2,)]
+    other = sw.one("INSERT INTO tenants (name) VALUES ('other') RETURNING id")[0]
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        sw.query("INSERT INTO messages (tenant_id, bot_id, chat, params)"
+                 " VALUES (%s, %s, '1', '{}')", (other, a.id))
+    draft = world.create({"bot_ids": [a.id], "message": {"text": "never"}})
+    assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 204
