@@ -4,7 +4,8 @@
 -- chain (a retry never gifts twice: campaign_gift, which made the recipients and granted
 -- it in batches before this, as a rule); then every recipient's message is queued at
 -- priority bulk, due at start_at (or now). Without a gift, recipients and messages are
--- written by one statement from the audience read once. The template's strings that
+-- written by one statement from the audience read once, each row rendered as it is read
+-- (the statement keeps ids and parameters, not whole users). The template's strings that
 -- hold variables are found once: with one (the usual text or caption) each message is
 -- the template plus that string rendered (campaign_render), else campaign_params does
 -- it. Returns the
@@ -21,6 +22,7 @@ DECLARE
     vars text[];
     due timestamptz;
     langs jsonb;
+    meta jsonb;
 BEGIN
     SELECT * INTO c FROM campaigns x WHERE x.id = p_campaign AND x.tenant_id = p_tenant
        FOR UPDATE;
@@ -34,26 +36,28 @@ BEGIN
     vars := ARRAY(SELECT e.key FROM jsonb_each(c.params) e
                    WHERE jsonb_typeof(e.value) = 'string' AND strpos(e.value #>> '{}', '{') > 0);
     due := greatest(coalesce(c.start_at, now()), now());
+    meta := jsonb_build_object('campaign_id', c.id);
     IF c.gift IS NULL THEN
         c.params := c.params - 'tgm_texts'; /* a gift's texts (campaign_gift_params) */
-        WITH a AS MATERIALIZED (SELECT u AS usr, nextval('messages_id_seq'::regclass) AS mid
+        WITH a AS MATERIALIZED (SELECT u.bot_id, u.user_id,
+                 nextval('messages_id_seq'::regclass) AS mid,
+                 CASE WHEN cardinality(vars) = 0
+                      THEN c.params || jsonb_build_object('chat_id', u.user_id)
+                      WHEN cardinality(vars) = 1
+                      THEN c.params || jsonb_build_object('chat_id', u.user_id, vars[1],
+                           campaign_render(c.params->>vars[1], c.params->>'parse_mode',
+                               u.user_id, u.first_name, u.last_name, u.username, u.credits,
+                               NULL))
+                      ELSE campaign_params(c.params, u, u.credits, NULL) END AS params
                  FROM campaign_audience(c) u JOIN bots b ON b.id = u.bot_id
                   AND b.tenant_id = p_tenant AND b.deleted_at IS NULL),
              r AS (INSERT INTO campaign_recipients (campaign_id, bot_id, user_id, message_id)
-                   SELECT c.id, (a.usr).bot_id, (a.usr).user_id, a.mid FROM a)
+                   SELECT c.id, a.bot_id, a.user_id, a.mid FROM a)
         INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,
                               not_before, metadata)
         OVERRIDING SYSTEM VALUE
-        SELECT a.mid, c.tenant_id, (a.usr).bot_id, (a.usr).user_id::text, c.method,
-               CASE WHEN cardinality(vars) = 0
-                    THEN c.params || jsonb_build_object('chat_id', (a.usr).user_id)
-                    WHEN cardinality(vars) = 1
-                    THEN c.params || jsonb_build_object('chat_id', (a.usr).user_id, vars[1],
-                         campaign_render(c.params->>vars[1], c.params->>'parse_mode',
-                             (a.usr).user_id, (a.usr).first_name, (a.usr).last_name,
-                             (a.usr).username, (a.usr).credits, NULL))
-                    ELSE campaign_params(c.params, a.usr, (a.usr).credits, NULL) END,
-               2, due, jsonb_build_object('campaign_id', c.id)
+        SELECT a.mid, c.tenant_id, a.bot_id, a.user_id::text, c.method, a.params, 2, due,
+               meta
           FROM a;
         GET DIAGNOSTICS n = ROW_COUNT;
     ELSE
@@ -68,8 +72,7 @@ BEGIN
         OVERRIDING SYSTEM VALUE
         SELECT r.message_id, c.tenant_id, r.bot_id, r.user_id::text, c.method,
                campaign_params(campaign_gift_params(c.params, u.language_code,
-                   langs->r.bot_id::text), u, r.balance, c.gift), 2, due,
-               jsonb_build_object('campaign_id', c.id)
+                   langs->r.bot_id::text), u, r.balance, c.gift), 2, due, meta
           FROM campaign_recipients r JOIN bot_users u ON u.bot_id = r.bot_id
            AND u.user_id = r.user_id
          WHERE r.campaign_id = c.id;
