@@ -1,26 +1,38 @@
 /*
  * accept.c - group commit of accepted messages (see accept.h).
  *
- * Submissions wait in a FIFO. Whenever one of the accept connections is idle, it
- * takes whole submissions from the head, up to [gatewayd] accept_batch messages, and
- * commits them with one INSERT ... SELECT FROM unnest(arrays) statement. The row
- * itself records the acceptance: no event row is written for it, and the readers
- * show a first transition 'queued' at created_at (see status.c). While a group is in
- * flight new submissions gather, so the group size follows the load: one row when
- * idle, hundreds when busy. (A "group" here is one commit; messages.c's "batch" is
- * one POST /v1/messages/batch request.)
+ * Submissions wait in a FIFO. Whenever one of the accept connections is idle and no
+ * other group is inserting, it takes whole submissions from the head, up to [gatewayd]
+ * accept_batch messages, and inserts them with one INSERT ... SELECT FROM unnest(arrays)
+ * statement. The row itself records the acceptance: no event row is written for it,
+ * and the readers show a first transition 'queued' at created_at (see status.c). While
+ * a group is in flight new submissions gather, so the group size follows the load: one
+ * row when idle, hundreds when busy. (A "group" here is one commit; messages.c's
+ * "batch" is one POST /v1/messages/batch request.)
  *
- * Message ids come from the identity sequence in request order, so messages to one
- * chat keep the order in which they were accepted. An idempotency key is claimed first
- * in message_keys (messages is partitioned by id, so it cannot hold a unique key on
- * it): a message whose key was already there does not insert. Rows that did not insert
- * are either an idempotency key seen before (looked up by a second statement, after the
- * first one committed, to tell a replay from a conflict) or a bot that is not the
- * tenant's (or, for a message naming none, no bot of the tenant may reach its chat: the
- * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group).
- * The statement also checks the API key again, so a key revoked while its request was
- * on the way adds nothing. It is prepared once per connection with a
- * generic plan: planning it took about as long as running it for 30 rows.
+ * With two or more connections the groups overlap: each one is its own transaction
+ * (BEGIN, the INSERT, COMMIT), and the next group inserts on another connection while
+ * the last one's COMMIT waits for its WAL flush. Two rules keep the order of
+ * acceptance: a group's INSERT starts only once the previous group's INSERT has
+ * answered (so its ids, from the identity sequence in request order, all come after
+ * the previous group's), and its COMMIT is sent only once the previous group's COMMIT
+ * has answered (so a reader never sees a later message to a chat without the earlier
+ * one). A group's callers hear back only after its own COMMIT; a COMMIT that ran on a
+ * remade connection (tgm_pg_session changed: the server rolled the transaction back
+ * when the old one dropped) is a failure. With one connection a group is one
+ * statement in its own implicit transaction, as before.
+ *
+ * An idempotency key is claimed first in message_keys (messages is partitioned by id,
+ * so it cannot hold a unique key on it): a message whose key was already there does
+ * not insert (a key of a group not yet committed makes the INSERT wait for that
+ * group's COMMIT, which never waits for a later group). Rows that did not insert are
+ * either an idempotency key seen before (looked up by a second statement, after the
+ * COMMIT, to tell a replay from a conflict) or a bot that is not the tenant's (or, for
+ * a message naming none, no bot of the tenant may reach its chat: the statement
+ * chooses the bot itself, CHOOSE_SQL, so the choice rides on the group). The statement
+ * also checks the API key again, so a key revoked while its request was on the way
+ * adds nothing. It is prepared once per connection with a generic plan: planning it
+ * took about as long as running it for 30 rows.
  */
 #include "gatewayd/accept.h"
 #include "gatewayd/gatewayd.h"
@@ -42,13 +54,19 @@ struct submission {
 	void *arg;
 };
 
-/* group - the submissions one INSERT commits together */
+/* group - the submissions one transaction commits together */
 struct group {
 	struct gw_accept *a;
 	struct accept_conn *conn;
 	struct submission *head; /* the submissions of this group, in order */
 	struct gw_msg **msgs;    /* all their messages, flattened: ord = index */
+	bool *ok;                /* inserted: accepted once the COMMIT answers */
 	int n;
+	bool own_tx; /* BEGIN ... COMMIT (more than one connection) */
+	bool begin_failed;
+	bool committing;       /* its COMMIT is sent */
+	unsigned long session; /* the connection's session that ran the INSERT */
+	struct group *next;    /* in the commit queue */
 };
 
 struct accept_conn {
@@ -63,6 +81,8 @@ struct gw_accept {
 	struct submission *head, *tail;
 	int waiting, inflight;
 	bool closing;
+	struct group *inserting;      /* the group whose INSERT is in flight, if any */
+	struct group *chead, **ctail; /* inserted groups waiting for COMMIT, in order */
 };
 
 /* The bot for a message that names none (i, in the statement below): one of the tenant's
@@ -139,6 +159,7 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	const struct tgm_config *cfg = gw->ctx->cfg;
 
 	a->gw = gw;
+	a->ctail = &a->chead;
 	a->nconns = cfg->gatewayd.accept_connections;
 	a->conns = tgm_xcalloc((size_t)a->nconns, sizeof(*a->conns));
 	for (int i = 0; i < a->nconns; i++)
@@ -169,6 +190,7 @@ static void finish(struct group *b)
 	b->conn->busy = false;
 	a->inflight--;
 	free(b->msgs);
+	free(b->ok);
 	free(b);
 	accept_pump(a);
 }
@@ -235,18 +257,92 @@ static void look_up_replays(struct group *b)
 	tgm_buf_free(&ord), tgm_buf_free(&tenant), tgm_buf_free(&idem);
 }
 
-/* on_insert - the group's INSERT answered: each message gets its id, or the group fails */
-static void on_insert(PGresult *res, const char *err, void *arg)
+/* fail_all - the group's transaction did not commit: no message of it is accepted */
+static void fail_all(struct group *b)
 {
-	struct group *b = arg;
+	for (int i = 0; i < b->n; i++)
+		b->msgs[i]->outcome = GW_FAILED;
+}
+
+/* committed - the group's COMMIT answered (err NULL: its rows are durable): accept its
+ * inserted messages, then tell replays from conflicts */
+static void committed(struct group *b, const char *err)
+{
 	unsigned long accepted = 0;
 
 	if (err) {
 		log_error("accept: %d messages not committed: %s", b->n, err);
-		finish(b); /* every message FAILED: nothing was acknowledged */
+		fail_all(b);
+		finish(b); /* nothing was acknowledged */
 		return;
 	}
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int i = 0; i < b->n; i++)
+		if (b->ok[i]) {
+			b->msgs[i]->outcome = GW_ACCEPTED;
+			b->msgs[i]->status = TGM_MSG_QUEUED;
+			accepted++;
+		}
+	b->a->gw->accepted += accepted;
+	if (b->a->closing)
+		finish(b);
+	else
+		look_up_replays(b);
+}
+
+static void commit_next(struct gw_accept *a);
+
+/* on_commit - the head of the commit queue answered its COMMIT; the next one may go */
+static void on_commit(PGresult *res, const char *err, void *arg)
+{
+	struct group *b = arg;
+	struct gw_accept *a = b->a;
+
+	a->chead = b->next;
+	if (a->chead == NULL)
+		a->ctail = &a->chead;
+	if (!err && tgm_pg_session(b->conn->pg) != b->session)
+		err = "the connection was remade before the COMMIT: rolled back";
+	commit_next(a);
+	committed(b, err);
+}
+
+/* commit_next - send the COMMIT of the first group waiting, once the one before it answered */
+static void commit_next(struct gw_accept *a)
+{
+	struct group *b = a->chead;
+
+	if (b == NULL || b->committing || a->closing)
+		return;
+	b->committing = true;
+	tgm_pg_query(b->conn->pg, "COMMIT", 0, NULL, on_commit, b);
+}
+
+/* on_rollback - a failed group's transaction is closed: its callers hear of the failure */
+static void on_rollback(PGresult *res, const char *err, void *arg)
+{
+	finish(arg);
+}
+
+/* on_begin - BEGIN failed: the INSERT after it must not count (it may commit on its own) */
+static void on_begin(PGresult *res, const char *err, void *arg)
+{
+	struct group *b = arg;
+
+	if (err)
+		b->begin_failed = true;
+}
+
+/* on_insert - the group's INSERT answered: each message gets its id (accepted at the
+ * COMMIT), or the group fails; the next group may insert now */
+static void on_insert(PGresult *res, const char *err, void *arg)
+{
+	struct group *b = arg;
+	struct gw_accept *a = b->a;
+
+	a->inserting = NULL;
+	if (!err && b->begin_failed)
+		err = "BEGIN failed";
+	for (int i = 0; !err && i < PQntuples(res); i++) {
 		const char *why = PQgetvalue(res, i, 2);
 		int64_t ord = 0;
 		struct gw_msg *m;
@@ -258,9 +354,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 		if (strcmp(why, "ok") == 0) {
 			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 			tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
-			m->outcome = GW_ACCEPTED;
-			m->status = TGM_MSG_QUEUED;
-			accepted++;
+			b->ok[ord] = true;
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome =
 				GW_KEY_REVOKED; /* revoked after the request was authenticated */
@@ -270,8 +364,22 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			m->outcome = GW_NO_BOT_FOR_CHAT;
 		} /* "dup": an idempotency key seen before, looked up next */
 	}
-	b->a->gw->accepted += accepted;
-	look_up_replays(b);
+	if (!b->own_tx) { /* one statement: its answer is its COMMIT */
+		committed(b, err);
+	} else if (err) {
+		log_error("accept: %d messages not committed: %s", b->n, err);
+		fail_all(b);
+		if (a->closing)
+			finish(b);
+		else
+			tgm_pg_query(b->conn->pg, "ROLLBACK", 0, NULL, on_rollback, b);
+	} else {
+		b->session = tgm_pg_session(b->conn->pg);
+		*a->ctail = b;
+		a->ctail = &b->next;
+		commit_next(a);
+	}
+	accept_pump(a);
 }
 
 /* add_row - one message's values to the column arrays */
@@ -315,6 +423,8 @@ static void send_group(struct gw_accept *a, struct group *b)
 		tgm_pgarr_end(&col[c]);
 		p[c] = col[c].p;
 	}
+	if (b->own_tx)
+		tgm_pg_query(b->conn->pg, "BEGIN", 0, NULL, on_begin, b);
 	tgm_pg_query_prepared(b->conn->pg, "tgm_accept", insert_sql, NCOLS, p, on_insert, b);
 	for (int c = 0; c < NCOLS; c++)
 		tgm_buf_free(&col[c]);
@@ -329,6 +439,7 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 
 	b->a = a;
 	b->conn = conn;
+	b->own_tx = a->nconns > 1;
 	while (a->head && (b->n == 0 || b->n + a->head->n <= limit)) {
 		struct submission *s = a->head;
 
@@ -342,25 +453,28 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 	if (a->head == NULL)
 		a->tail = NULL;
 	b->msgs = tgm_xcalloc((size_t)b->n, sizeof(*b->msgs));
+	b->ok = tgm_xcalloc((size_t)b->n, sizeof(*b->ok));
 	for (struct submission *s = b->head; s; s = s->next)
 		for (int i = 0; i < s->n; i++)
 			b->msgs[k++] = s->msgs[i];
 	return b;
 }
 
-/* accept_pump - give waiting submissions to every idle accept connection */
+/* accept_pump - the waiting submissions to an idle accept connection, unless a group is
+ * inserting (the next one waits for its ids) */
 static void accept_pump(struct gw_accept *a)
 {
 	if (a->closing)
 		return;
-	for (int i = 0; i < a->nconns && a->head; i++) {
+	for (int i = 0; i < a->nconns && a->head && a->inserting == NULL; i++) {
 		struct accept_conn *c = &a->conns[i];
 
 		if (c->busy)
 			continue;
 		c->busy = true;
 		a->inflight++;
-		send_group(a, take_group(a, c));
+		a->inserting = take_group(a, c);
+		send_group(a, a->inserting);
 	}
 }
 
@@ -400,6 +514,13 @@ void gw_accept_free(struct gw_accept *a)
 	a->closing = true;
 	for (int i = 0; i < a->nconns; i++)
 		tgm_pg_free(a->conns[i].pg); /* in-flight groups finish as FAILED */
+	while (a->chead) { /* inserted, their COMMIT not sent: rolled back by the server */
+		struct group *b = a->chead;
+
+		a->chead = b->next;
+		fail_all(b);
+		finish(b);
+	}
 	while (a->head) {
 		struct submission *s = a->head;
 
