@@ -85,47 +85,57 @@ struct gw_accept {
 	struct group *chead, **ctail; /* inserted groups waiting for COMMIT, in order */
 };
 
-/* The bot for a message that names none (i, in the statement below): one of the tenant's
- * that may reach the chat (knows it, was given messages for it, or is the only one),
- * enabled first, then the one whose queue drains soonest at its rate, then the one with
- * the most of its rate free (its limit minus its sends of the last 10 s). Found from the
- * chat and the counters of sql/009_counters.sql, inside the group's statement, so it
- * costs a few index lookups whatever the number of bots and the depth of their queues. */
-#define CHOOSE_SQL \
-	"(SELECT b.id FROM (SELECT h.bot_id FROM chats h" \
+/* The bot for each message that names none, chosen for the whole group at once: the
+ * candidates are the tenant's bots that may reach the chat (know it, were given messages
+ * for it, or the tenant's only bot); among them the enabled one first, then the one whose
+ * queue drains soonest at its rate, then the one with the most of its rate free (its
+ * limit minus its sends of the last 10 s). Every candidate bot of the group is read once,
+ * its depth and recent sends from the counters of sql/009_counters.sql in one index scan
+ * over all of them (bot_id = ANY), so a message costs a few index lookups whatever the
+ * number of bots and the depth of their queues, and nothing when it names its bot. */
+#define CHOOSE_CTES \
+	" cand AS MATERIALIZED (SELECT i.ord, b.id, b.enabled, b.limit_ FROM input i" \
+	"  CROSS JOIN LATERAL (SELECT h.bot_id FROM chats h" \
 	"   WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
 	"   AND h.blocked_at IS NULL" \
-	"   UNION SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
+	"   UNION ALL SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
 	"   AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
 	"   AND h.blocked_at IS NULL" \
-	"   UNION SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
-	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled, b.settings FROM bots b" \
+	"   UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
+	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled," \
+	"   coalesce((b.settings->>'per_second')::float8, 30) AS limit_ FROM bots b" \
 	"   WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL" \
-	"   OFFSET 0) b," \
-	"  LATERAL (SELECT coalesce((b.settings->>'per_second')::numeric, 30) AS limit_," \
-	"   (SELECT coalesce(sum(q.n), 0) FROM bot_status_counts q WHERE q.bot_id = b.id" \
-	"    AND q.status IN ('queued', 'retrying', 'sending')) AS depth," \
-	"   (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = b.id" \
-	"    AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s')" \
-	"    / 10.0 AS recent) k" \
-	"  ORDER BY b.enabled DESC, k.depth / k.limit_, k.limit_ - k.recent DESC, b.id LIMIT 1)," \
-	" (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
-	"  HAVING count(*) = 1)"
+	"   OFFSET 0) b WHERE i.named_bot IS NULL)," \
+	" cdepth AS MATERIALIZED (SELECT q.bot_id, sum(q.n)::float8 AS n FROM bot_status_counts q" \
+	"  WHERE q.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
+	"  AND q.status IN ('queued', 'retrying', 'sending') GROUP BY q.bot_id)," \
+	" crecent AS MATERIALIZED (SELECT s.bot_id, sum(s.n)::float8 / 10 AS n" \
+	"  FROM bot_done_seconds s WHERE s.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
+	"  AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s'" \
+	"  GROUP BY s.bot_id)," \
+	" pick AS (SELECT DISTINCT ON (c.ord) c.ord, c.id FROM cand c" \
+	"  LEFT JOIN cdepth d ON d.bot_id = c.id LEFT JOIN crecent r ON r.bot_id = c.id" \
+	"  ORDER BY c.ord, c.enabled DESC, coalesce(d.n, 0) / c.limit_," \
+	"   c.limit_ - coalesce(r.n, 0) DESC, c.id)," \
+	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, p.id," \
+	"  (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
+	"   HAVING count(*) = 1)) AS bot_id FROM input i LEFT JOIN pick p ON p.ord = i.ord),"
 
+/* clang-format off */
 static const char insert_sql[] =
 	"WITH input AS ("
 	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
 	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
 	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, named_bot, chat, method,"
 	"   params, priority, send_at, ttl, idem, req_hash, callback_url, metadata, key_id)),"
-	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, " CHOOSE_SQL ") AS bot_id"
-	"  FROM input i),"
+	CHOOSE_CTES
 	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok"
 	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*"
 	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok,"
 	"   k.id IS NOT NULL OR i.key_id = 0 AS key_ok" /* key 0: a dashboard session */
-	"   FROM chosen i LEFT JOIN bots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id"
-	"   AND b.deleted_at IS NULL LEFT JOIN api_keys k ON k.id = i.key_id"
+	"   FROM chosen i LEFT JOIN LATERAL (SELECT b.id FROM bots b WHERE b.id = i.bot_id"
+	"   AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL OFFSET 0) b ON true"
+	"   LEFT JOIN api_keys k ON k.id = i.key_id"
 	"   AND k.revoked_at IS NULL ORDER BY i.ord) s),"
 	" keys AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
 	"  SELECT tenant_id, idem, id, decode(req_hash, 'hex') FROM numbered"
@@ -144,6 +154,7 @@ static const char insert_sql[] =
 	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'"
 	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id"
 	" FROM numbered n";
+/* clang-format on */
 
 static const char replay_sql[] =
 	"SELECT k.ord, m.id, encode(mk.request_hash, 'hex'), m.status, m.bot_id"
