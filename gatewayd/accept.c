@@ -62,8 +62,7 @@ struct group {
 	struct gw_msg **msgs;    /* all their messages, flattened: ord = index */
 	bool *ok;                /* inserted: accepted once the COMMIT answers */
 	int n;
-	bool own_tx; /* BEGIN ... COMMIT (more than one connection) */
-	bool begin_failed;
+	bool own_tx;           /* BEGIN ... COMMIT (more than one connection) */
 	bool committing;       /* its COMMIT is sent */
 	unsigned long session; /* the connection's session that ran the INSERT */
 	struct group *next;    /* in the commit queue */
@@ -334,13 +333,14 @@ static void on_rollback(PGresult *res, const char *err, void *arg)
 	finish(arg);
 }
 
-/* on_begin - BEGIN failed: the INSERT after it must not count (it may commit on its own) */
+/* on_begin - BEGIN answered. Its group is not named: on a lost connection the queries
+ * fail together, the INSERT's callback (and the group's end) maybe first. A BEGIN that
+ * failed alone leaves the INSERT to commit on its own, which acknowledges only rows
+ * already durable. */
 static void on_begin(PGresult *res, const char *err, void *arg)
 {
-	struct group *b = arg;
-
 	if (err)
-		b->begin_failed = true;
+		log_warn("accept: BEGIN failed: %s", err);
 }
 
 /* on_insert - the group's INSERT answered: each message gets its id (accepted at the
@@ -351,8 +351,6 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 	struct gw_accept *a = b->a;
 
 	a->inserting = NULL;
-	if (!err && b->begin_failed)
-		err = "BEGIN failed";
 	for (int i = 0; !err && i < PQntuples(res); i++) {
 		const char *why = PQgetvalue(res, i, 2);
 		int64_t ord = 0;
@@ -435,7 +433,7 @@ static void send_group(struct gw_accept *a, struct group *b)
 		p[c] = col[c].p;
 	}
 	if (b->own_tx)
-		tgm_pg_query(b->conn->pg, "BEGIN", 0, NULL, on_begin, b);
+		tgm_pg_query(b->conn->pg, "BEGIN", 0, NULL, on_begin, NULL);
 	tgm_pg_query_prepared(b->conn->pg, "tgm_accept", insert_sql, NCOLS, p, on_insert, b);
 	for (int c = 0; c < NCOLS; c++)
 		tgm_buf_free(&col[c]);
