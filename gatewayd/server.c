@@ -273,6 +273,8 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
+	event_active(gw->ev_janitor, EV_TIMEOUT, 0); /* once now: the active users counted from
+						      * the start, not a minute later */
 	gw->retention = gw_retention_new(ctx);
 	log_info("listening on http://%s", cfg->gatewayd.listen);
 	return 0;
