@@ -273,8 +273,9 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
-	event_active(gw->ev_janitor, EV_TIMEOUT, 0); /* once now: the active users counted from
-						      * the start, not a minute later */
+	/* once now, so the active users are counted from the start, not a minute later (not as
+	 * EV_TIMEOUT: libevent would then put the next run two minutes after the start) */
+	event_active(gw->ev_janitor, 0, 0);
 	gw->retention = gw_retention_new(ctx);
 	log_info("listening on http://%s", cfg->gatewayd.listen);
 	return 0;
