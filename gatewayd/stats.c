@@ -158,5 +158,5 @@ void gw_stats(struct gw_req *r)
 		p[2] = rfc3339_at(to, sizeof(to), 1);
 	if (p[3] == NULL)
 		p[3] = "hour";
-	gw_query_sql(r, stats_sql, 5, p, gw_on_json);
+	gw_query_summary(r, "gw_stats", stats_sql, 5, p, gw_on_json);
 }
