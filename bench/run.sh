@@ -110,18 +110,30 @@ if [ "${TGM_BENCH_SSE:-1}" != 0 ]; then
 	sse_key=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --scope read 2>/dev/null)
 	: > "$work/sse-ratios"
 	echo
-	echo "== gatewayd POST /v1/messages without, then with $nsse clients on GET /v1/events," \
-		"$rounds rounds"
-	for r in $(seq "$rounds"); do
-		quiet=$(bench_wrk "$conns" "$gw_port" | field rps)
+	echo "== gatewayd POST /v1/messages without and with $nsse clients on GET /v1/events," \
+		"$rounds rounds, the order alternating"
+	# sse_round - one wrk run with the streams connected: its rate
+	sse_round() {
 		/usr/bin/python3 bench/sse.py "$gw_port" "$sse_key" "$nsse" > "$work/sse.out" &
 		sse_pid=$!
 		until grep -q connected "$work/sse.out"; do
-			kill -0 "$sse_pid" 2>/dev/null || { echo "bench: bench/sse.py failed"; exit 1; }
+			kill -0 "$sse_pid" 2>/dev/null || { echo "bench: bench/sse.py failed" >&2; exit 1; }
 			sleep 0.2
 		done
-		busy=$(bench_wrk "$conns" "$gw_port" | field rps)
-		kill "$sse_pid"; wait "$sse_pid" || { echo "bench: bench/sse.py failed"; exit 1; }
+		bench_wrk "$conns" "$gw_port" | field rps
+		kill "$sse_pid"; wait "$sse_pid" || { echo "bench: bench/sse.py failed" >&2; exit 1; }
+	}
+	# the order alternates: the table grows through the runs, so a fixed order would
+	# bias the ratio
+	for r in $(seq "$rounds"); do
+		if [ $((r % 2)) = 1 ]; then
+			quiet=$(bench_wrk "$conns" "$gw_port" | field rps)
+			busy=$(sse_round)
+		else
+			busy=$(sse_round)
+			quiet=$(bench_wrk "$conns" "$gw_port" | field rps)
+		fi
+		[ -n "$busy" ] || exit 1
 		echo "without $quiet msg/s, with $nsse streams $busy msg/s ($(tail -1 "$work/sse.out"))"
 		echo "$quiet $busy" >> "$work/sse-ratios"
 	done

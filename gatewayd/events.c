@@ -3,8 +3,9 @@
  *
  * Message transitions are read from message_events with one cursor for all clients,
  * woken by the "msg.*" status stream (and by the one-second tick, in case the bus
- * dropped one). The cursor stops at a missing id for up to GAP_WAIT_MS: a transaction
- * that took a lower id may commit after a higher one (else the id was rolled back).
+ * dropped one); each client gets a batch's events of its tenant in one chunk. The
+ * cursor stops at a missing id for up to GAP_WAIT_MS: a transaction that took a lower
+ * id may commit after a higher one (else the id was rolled back).
  * An event's SSE id is its row's id, so a client that reconnects with
  * Last-Event-ID is first given what it missed from the database (at most
  * BACKFILL_MAX events, else a "reset" event), then joins the live stream. Each tick
@@ -67,9 +68,10 @@ static const char backfill_sql[] =
 	"  AND m.tenant_id = $2 ORDER BY e.id LIMIT 200) b ON true ORDER BY b.id";
 static const char queue_sql[] =
 	"SELECT b.tenant_id, b.id, b.enabled, b.disabled_reason,"
-	" (SELECT count(*) FROM messages m WHERE m.bot_id = b.id"
-	"   AND m.status IN ('queued', 'retrying')),"
-	" (SELECT count(*) FROM messages m WHERE m.bot_id = b.id AND m.status = 'sending')"
+	" (SELECT coalesce(sum(c.n), 0) FROM bot_status_counts c WHERE c.bot_id = b.id"
+	"   AND c.status IN ('queued', 'retrying')),"
+	" (SELECT coalesce(sum(c.n), 0) FROM bot_status_counts c WHERE c.bot_id = b.id"
+	"   AND c.status = 'sending')"
 	" FROM bots b WHERE b.tenant_id = ANY($1::bigint[]) AND b.deleted_at IS NULL"
 	" ORDER BY b.tenant_id, b.id";
 static const char daemons_sql[] =
@@ -146,21 +148,30 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 		evhttp_send_reply_end(req);
 }
 
-/* client_send - one SSE frame to c; false when c was dropped for being slow */
-static bool client_send(struct ev_client *c, const char *text, size_t len)
+/* client_flush - send what ev->out holds to c as one chunk; false when c was dropped for
+ * being slow (ev->out is emptied either way) */
+static bool client_flush(struct ev_client *c)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
+	size_t len = evbuffer_get_length(c->ev->out);
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) + len > MAX_PENDING) {
 		log_notice("events: dropping a slow client of tenant %lld",
 			   (long long)c->tenant_id);
+		evbuffer_drain(c->ev->out, len);
 		c->ev->dropped++;
 		client_end(c);
 		return false;
 	}
-	evbuffer_add(c->ev->out, text, len);
 	evhttp_send_reply_chunk(c->req, c->ev->out);
 	return true;
+}
+
+/* client_send - one SSE frame to c; false when c was dropped for being slow */
+static bool client_send(struct ev_client *c, const char *text, size_t len)
+{
+	evbuffer_add(c->ev->out, text, len);
+	return client_flush(c);
 }
 
 /* frame - "id:/event:/data:" of one event (id < 0: none); caller frees */
@@ -209,37 +220,71 @@ static bool past_gap(struct gw_events *ev, int64_t id)
 	return true;
 }
 
+/* live_ready - how many of the rows the cursor may pass (it stops at a gap) */
+static int live_ready(struct gw_events *ev, PGresult *res, int rows)
+{
+	int64_t id = ev->cursor;
+	int n = 0;
+
+	while (n < rows && tgm_parse_int64(PQgetvalue(res, n, 0), &id) && past_gap(ev, id)) {
+		ev->cursor = id;
+		n++;
+	}
+	return n;
+}
+
+/* live_send - the first n rows to the live clients: each gets its tenant's events,
+ * those it has not had, in one chunk */
+static void live_send(struct gw_events *ev, PGresult *res, int n)
+{
+	struct live_row {
+		int64_t id, tenant;
+		char *frame;
+		size_t len;
+	} *row = tgm_xcalloc((size_t)n, sizeof(*row));
+	struct ev_client *c, *next;
+
+	for (int i = 0; i < n; i++) {
+		tgm_parse_int64(PQgetvalue(res, i, 0), &row[i].id);
+		tgm_parse_int64(PQgetvalue(res, i, 1), &row[i].tenant);
+		row[i].frame = frame(row[i].id, "message", PQgetvalue(res, i, 2));
+		row[i].len = strlen(row[i].frame);
+	}
+	EACH_CLIENT(c, &ev->clients, next)
+	{
+		int64_t last = c->last_id;
+
+		if (c->backfilling)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (row[i].tenant == c->tenant_id && row[i].id > c->last_id) {
+				evbuffer_add(ev->out, row[i].frame, row[i].len);
+				last = row[i].id;
+			}
+		if (last != c->last_id && client_flush(c))
+			c->last_id = last;
+	}
+	for (int i = 0; i < n; i++)
+		free(row[i].frame);
+	free(row);
+}
+
 /* on_live - message events past the cursor: to the clients of their tenant */
 static void on_live(PGresult *res, const char *err, void *arg)
 {
 	struct gw_events *ev = arg;
-	struct ev_client *c, *next;
-	int rows = err ? 0 : PQntuples(res);
+	int rows = err ? 0 : PQntuples(res), n;
 
 	ev->fetching = false;
 	if (err) {
 		log_warn("events: %s", err);
 		return;
 	}
-	for (int i = 0; i < rows; i++) {
-		int64_t id, tenant;
-		char *f;
-
-		tgm_parse_int64(PQgetvalue(res, i, 0), &id);
-		tgm_parse_int64(PQgetvalue(res, i, 1), &tenant);
-		if (!past_gap(ev, id))
-			return; /* the next tick looks again */
-		f = frame(id, "message", PQgetvalue(res, i, 2));
-		EACH_CLIENT(c, &ev->clients, next)
-		{
-			if (c->backfilling || c->tenant_id != tenant || id <= c->last_id)
-				continue;
-			if (client_send(c, f, strlen(f)))
-				c->last_id = id;
-		}
-		free(f);
-		ev->cursor = id;
-	}
+	n = live_ready(ev, res, rows);
+	if (n > 0)
+		live_send(ev, res, n);
+	if (n < rows)
+		return; /* a gap: the next tick looks again */
 	if (rows == LIVE_BATCH || ev->again)
 		fetch_live(ev);
 }

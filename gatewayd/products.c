@@ -260,29 +260,28 @@ static bool must_have(struct gw_req *r, const struct product_in *in)
 	return true;
 }
 
+/* params - the query's first parameters: the bot id, the tenant and the fields from p[at] */
+static void params(struct gw_req *r, const struct product_in *in, int at, const char **p,
+		   const char *tenant)
+{
+	p[0] = tgm_http_param(&r->params, "id");
+	p[1] = tenant;
+	memcpy(&p[at], in->v, sizeof(in->v));
+}
+
 void gw_products_create(struct gw_req *r)
 {
 	struct product_in in;
 	char tenant[24], source[16], actor[24];
+	const char *p[12];
 
 	if (!read_product(r, &in) || !must_have(r, &in) || !gw_bot_path(r, tenant))
 		return;
 	gw_audit_actor(r, source, actor);
-	{
-		const char *p[12] = { tgm_http_param(&r->params, "id"),
-				      tenant,
-				      in.v[0],
-				      in.v[1],
-				      in.v[2],
-				      in.v[3],
-				      in.v[4],
-				      in.v[5],
-				      in.v[6],
-				      in.v[7],
-				      source,
-				      actor };
-		gw_query_sql(r, insert_sql, 12, p, on_created);
-	}
+	params(r, &in, 2, p, tenant);
+	p[2 + NF] = source;
+	p[3 + NF] = actor;
+	gw_query_sql(r, insert_sql, 12, p, on_created);
 }
 
 /* on_changed - a product's UPDATE answered; a product must give something */
@@ -323,28 +322,18 @@ void gw_products_update(struct gw_req *r)
 {
 	struct product_in in;
 	char tenant[24], source[16], actor[24];
+	const char *p[15];
 
 	if (!read_product(r, &in) || !product_path(r, tenant))
 		return;
 	gw_audit_actor(r, source, actor);
-	{
-		const char *p[15] = { tgm_http_param(&r->params, "id"),
-				      tenant,
-				      tgm_http_param(&r->params, "product_id"),
-				      in.v[0],
-				      in.v[1],
-				      in.v[2],
-				      in.v[3],
-				      in.v[4],
-				      in.v[5],
-				      in.v[6],
-				      in.v[7],
-				      in.given[F_STRIPE] ? "true" : "false",
-				      in.given[F_STARS] ? "true" : "false",
-				      source,
-				      actor };
-		gw_query_sql(r, update_sql, 15, p, on_changed);
-	}
+	p[2] = tgm_http_param(&r->params, "product_id");
+	params(r, &in, 3, p, tenant);
+	p[3 + NF] = in.given[F_STRIPE] ? "true" : "false";
+	p[4 + NF] = in.given[F_STARS] ? "true" : "false";
+	p[5 + NF] = source;
+	p[6 + NF] = actor;
+	gw_query_sql(r, update_sql, 15, p, on_changed);
 }
 
 void gw_products_delete(struct gw_req *r)

@@ -135,6 +135,29 @@ def test_transitions_queue_and_daemons_stream(live):
     assert row == ("sent",)
 
 
+
+def test_queue_event_counts_the_bots_waiting_messages(live):
+    """The once-a-second queue event gives each bot's waiting messages (from the depth
+    counters): three scheduled an hour ahead, then two once one is canceled."""
+    bot = live.admin.new_bot()
+    later = int(time.time()) + 3600
+    ids = []
+    for i in range(3):
+        r = live.admin.post("/v1/messages", {"bot_id": bot["id"], "chat_id": 2000 + i,
+                                             "text": "later", "send_at": later})
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["id"])
+    s = live.stream(key=live.admin.key)
+
+    def depth(n):
+        return lambda e: (e.get("event") == "queue"
+                          and e["json"]["bots"] == [{"bot_id": bot["id"], "enabled": True,
+                                                     "queued": n, "sending": 0}])
+    s.next(depth(3), what="a queue event with 3 queued")
+    r = live.admin.post(f"/v1/messages/{ids[0]}/cancel", {})
+    assert r.status_code == 200, r.text
+    s.next(depth(2), what="a queue event with 2 queued")
+
 def test_last_event_id_resumes_from_the_database(live):
     bot = live.admin.new_bot()
     s = live.stream(key=live.admin.key)
