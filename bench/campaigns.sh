@@ -52,11 +52,12 @@ call() {
 }
 show() { printf '   %-34s %s\n' "$1" "$2"; }
 # pg_cpu - the CPU time (ms) the cluster's live processes have used so far: on a shared
-# machine a start's wall time swings by a third, the server's CPU much less
+# machine a start's wall time swings by a third, the server's CPU much less (a process
+# that ends meanwhile makes cat fail: not an error here)
 pg_cpu() {
 	local pm
 	pm=$(head -1 "$work/pg/data/postmaster.pid")
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
 		{ pid = $1; sub(/^.*\) /, "") } pid == pm || $2 == pm { t += $12 + $13 }
 		END { printf "%d", t * 1000 / hz }'
 }
