@@ -20,7 +20,8 @@
 
 /* the update's chat and user are recorded ($3: count the message, first attempt only) */
 static const char record_sql[] =
-	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3)";
+	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3),"
+	" " WH_NO_WAIT;
 
 /* $5: the audit rows of role.c's wh_audit, each written once (ref: the update and its
  * place), $6 the bot */
