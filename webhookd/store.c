@@ -6,8 +6,8 @@
  * out on STORE_CONNECTIONS connections of their own (not the processor's claims'), one
  * group in flight on each, so their statements and the disk's flushes overlap. A chat's
  * updates keep their arrival order in seq: a group ends before an update whose chat has
- * an update in a group in flight (it waits for that COMMIT). Also the check that a
- * parsed Update is one, and which chat it belongs to (its order is kept per chat).
+ * an update in a group in flight (it, and what gathered behind it, waits for that
+ * COMMIT). Also the check that a parsed Update is one, and which chat it belongs to.
  */
 #include "webhookd/webhookd.h"
 #include "common/buf.h"
