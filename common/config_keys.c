@@ -65,7 +65,9 @@ const struct tgm_config_key tgm_config_keys[] = {
 	{ "gatewayd", "key_burst", TGM_CFG_INT, OFF(gatewayd.key_burst), "200", 1, 1000000,
 	  TGM_CFG_RELOADABLE, "requests one API key may make in a burst" },
 	{ "gatewayd", "accept_connections", TGM_CFG_INT, OFF(gatewayd.accept_connections), "1", 1,
-	  32, 0, "database connections that commit accepted messages, in groups" },
+	  32, 0,
+	  "database connections that commit accepted messages, in groups"
+	  " (from 2 they overlap: for a slow WAL flush)" },
 	{ "gatewayd", "accept_batch", TGM_CFG_INT, OFF(gatewayd.accept_batch), "500", 1, 10000, 0,
 	  "most messages committed together in one transaction" },
 	{ "gatewayd", "botapi_wait", TGM_CFG_INT, OFF(gatewayd.botapi_wait), "60", 1, 3600,

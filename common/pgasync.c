@@ -64,6 +64,7 @@ struct tgm_pg {
 	struct pg_stmt *stmts; /* the named statements ever used */
 	bool generic;          /* plan_cache_mode set (or being set) on this connection */
 	bool pooled;           /* behind a transaction pooler: no session state at all */
+	unsigned long session; /* connections made so far (tgm_pg_session) */
 };
 
 static void pg_connect_start(struct tgm_pg *pg);
@@ -384,6 +385,7 @@ static void pg_ready(struct tgm_pg *pg)
 		log_notice("database connection restored");
 	pg->state = PG_READY;
 	pg->was_up = true;
+	pg->session++;
 	pg->backoff_ms = BACKOFF_MIN_MS;
 	PQsetnonblocking(pg->conn, 1);
 	event_del(pg->ev_io);
@@ -550,6 +552,11 @@ bool tgm_pg_transient(const PGresult *res)
 		if (strncmp(code, classes[i], 2) == 0)
 			return true;
 	return strcmp(code, "55P03") == 0;
+}
+
+unsigned long tgm_pg_session(const struct tgm_pg *pg)
+{
+	return pg->session;
 }
 
 int tgm_pg_pending(const struct tgm_pg *pg)

@@ -64,6 +64,13 @@ typedef void (*tgm_pg_notify_cb)(const char *payload, void *arg);
 void tgm_pg_listen(struct tgm_pg *pg, const char *channel, tgm_pg_notify_cb cb, void *arg);
 /* tgm_pg_listening - LISTEN is in effect: no notification can be missed now */
 bool tgm_pg_listening(const struct tgm_pg *pg);
+/*
+ * tgm_pg_session - the number of connections made so far: it changes when the
+ * connection is remade, so a caller that keeps a transaction open across queries
+ * (BEGIN, ..., COMMIT) can tell that its COMMIT ran on a new session, outside the
+ * transaction, which the server rolled back when the old one dropped.
+ */
+unsigned long tgm_pg_session(const struct tgm_pg *pg);
 /* tgm_pg_pending - queries queued or in flight */
 int tgm_pg_pending(const struct tgm_pg *pg);
 /* tgm_pg_free - close; queued queries complete with an error first */

@@ -55,8 +55,8 @@ function heatmap(id, cells, key) {
 }
 
 export async function analyticsPage(main) {
-  const { bots } = await get("/v1/bots");
-  const fBot = h("select", { id: "a-bot" }, h("option", { value: "" }, "all bots"), bots.map((b) => h("option", { value: b.id }, b.name || `bot ${b.id}`)));
+  const botList = get("/v1/bots"); // asked for alongside the first figures
+  const fBot = h("select", { id: "a-bot" }, h("option", { value: "" }, "all bots"));
   const fPeriod = h("select", { id: "a-period" }, PERIODS.map(([p]) => h("option", { value: p, selected: p === "24h" }, p)));
   const totals = h("div", { id: "a-totals" });
   const chartBox = h("div", { id: "a-chart", class: "chart" });
@@ -66,7 +66,11 @@ export async function analyticsPage(main) {
   async function load() {
     const [, seconds, bucket] = PERIODS.find(([p]) => p === fPeriod.value);
     const to = new Date(), from = new Date(to - seconds * 1000);
-    data = await get("/v1/stats" + query({ from: from.toISOString(), to: to.toISOString(), bucket, bot_id: fBot.value }));
+    const q = { from: from.toISOString(), to: to.toISOString(), bot_id: fBot.value };
+    const stats = get("/v1/stats" + query({ ...q, bucket }));
+    const activity = get("/v1/stats/activity" + query(q)); // both asked for at once
+    activity.catch(() => {}); // awaited below, after the chart
+    data = await stats;
     const t = data.total;
     replace(totals, table([
       { title: "Accepted", get: () => t.accepted }, { title: "Sent", get: () => t.sent },
@@ -92,7 +96,7 @@ export async function analyticsPage(main) {
     }, series, chartBox);
     chartBox.dataset.points = String(s.length);
     chartBox.dataset.sent = String(s.reduce((n, p) => n + p.sent, 0));
-    act = await get("/v1/stats/activity" + query({ from: from.toISOString(), to: to.toISOString(), bot_id: fBot.value }));
+    act = await activity;
     drawActivity(from, to);
   }
 
@@ -141,6 +145,6 @@ export async function analyticsPage(main) {
     h("form", { class: "filters", onchange: load, onsubmit: (e) => { e.preventDefault(); load(); } },
       h("label", { for: "a-bot" }, "Bot"), fBot, h("label", { for: "a-period" }, "Period"), fPeriod, exportButton),
     totals, chartBox, activityBox);
-  await load();
+  await Promise.all([load(), botList.then(({ bots }) => fBot.append(...bots.map((b) => h("option", { value: b.id }, b.name || `bot ${b.id}`))))]);
   return () => { if (plot) plot.destroy(); if (spentPlot) spentPlot.destroy(); };
 }

@@ -41,6 +41,9 @@ function messageOf(f) {
 
 export async function campaignsPage(main, { me, live }) {
   const canManage = me.role === "admin" || me.role === "owner";
+  // the page's three lists are asked for at once
+  const first = { list: get("/v1/campaigns?limit=100"), presets: get("/v1/campaign-presets") };
+  for (const p of Object.values(first)) p.catch(() => {}); // awaited below
   const { bots } = await get("/v1/bots");
   const list = h("div", { id: "campaign-list" });
   const detail = h("section", { id: "campaign-detail", "aria-live": "polite" });
@@ -55,8 +58,8 @@ export async function campaignsPage(main, { me, live }) {
   };
   let timer = null;
 
-  async function loadList() {
-    const { campaigns } = await get("/v1/campaigns?limit=100");
+  async function loadList(asked) {
+    const { campaigns } = await (asked || get("/v1/campaigns?limit=100"));
     replace(list, campaigns.length ? table([
       { title: "Campaign", get: (c) => h("button", { type: "button", class: "link", onclick: () => show(c.id) }, c.name || `#${c.id}`) },
       { title: "State", get: (c) => stateOf(c) },
@@ -66,8 +69,8 @@ export async function campaignsPage(main, { me, live }) {
     ], campaigns, { rowAttrs: (c) => ({ "data-id": c.id }) }) : h("p", { class: "muted" }, "No campaigns yet."));
   }
 
-  async function loadPresets() {
-    const ps = await get("/v1/campaign-presets");
+  async function loadPresets(asked) {
+    const ps = await (asked || get("/v1/campaign-presets"));
     replace(presets, ps.length ? table([
       { title: "Preset", get: (p) => p.name },
       { title: "Message", get: (p) => (p.message && (p.message.text || p.message.caption)) || "" },
@@ -197,7 +200,7 @@ export async function campaignsPage(main, { me, live }) {
 
   replace(main, h("h1", {}, "Campaigns"), form, h("h2", {}, "Campaigns"), list, detail,
     h("h2", {}, "Presets"), presets);
-  await Promise.all([loadList(), loadPresets()]);
+  await Promise.all([loadList(first.list), loadPresets(first.presets)]);
   return () => { live.removeEventListener("message", onMessage); clearTimeout(timer); open = null; };
 }
 

@@ -29,6 +29,8 @@ function tagChip(t, onRemove) {
 
 export async function inboxPage(main, { me, live }) {
   const canWork = me.role !== "viewer";
+  const firstList = get("/v1/conversations" + query({ limit: 100 })); // with the four below
+  firstList.catch(() => {}); // awaited by the first loadList
   const [{ bots }, { tags }, { quick_replies: quick }, { agents }] = await Promise.all([
     get("/v1/bots"), get("/v1/tags"), get("/v1/quick-replies"), get("/v1/agents")]);
   const botName = new Map(bots.map((b) => [b.id, b.name || `bot ${b.id}`]));
@@ -49,12 +51,13 @@ export async function inboxPage(main, { me, live }) {
   const detail = h("section", { id: "conv-detail", class: "conv-detail", "aria-live": "polite" },
     h("p", { class: "muted" }, "Choose a conversation."));
 
-  async function loadList() {
+  // loadList - the list as the filters say (asked: the unfiltered list, already asked for)
+  async function loadList(asked) {
     const q = fQ.value.trim();
-    const r = await get("/v1/conversations" + query({
+    const r = await (asked || get("/v1/conversations" + query({
       q: q.length >= 2 ? q : "", bot_id: fBot.value, state: fState.value,
       assignee: fAssignee.value, tag_id: fTag.value,
-      unread: fUnread.checked ? "true" : "", limit: 100 }));
+      unread: fUnread.checked ? "true" : "", limit: 100 })));
     replace(listBox, r.conversations.length ? r.conversations.map((c) =>
       h("li", { "data-id": c.id, class: current && current.id === c.id ? "on" : "" },
         h("button", { type: "button", class: "conv", onclick: () => open(c.id) },
@@ -355,7 +358,7 @@ export async function inboxPage(main, { me, live }) {
   replace(main, h("h1", {}, "Inbox"), filters, manage(), agentStats(),
     h("div", { class: "inbox" }, listBox, detail));
   try {
-    await loadList();
+    await loadList(firstList);
   } catch (e) {
     live.removeEventListener("message", onMessage);
     live.removeEventListener("conversation", onConversation);

@@ -13,6 +13,8 @@ function select(id, options, value) {
 }
 
 export async function messagesPage(main, { me, live }) {
+  const first = { at: performance.now(), list: get("/v1/messages" + query({ limit: 100 })) };
+  first.list.catch(() => {}); // asked for with the bots, awaited by the first load
   const { bots } = await get("/v1/bots");
   const botName = new Map(bots.map((b) => [b.id, b.name || `bot ${b.id}`]));
   const canSend = me.role !== "viewer";
@@ -35,11 +37,12 @@ export async function messagesPage(main, { me, live }) {
     return el;
   }
 
-  async function load() {
+  // load - the list as the filters say (asked: the unfiltered list, already asked for)
+  async function load(asked) {
     statusCells.clear();
     const since = fSince.value ? new Date(fSince.value).toISOString() : "";
-    loadedAt = performance.now();
-    const r = await get("/v1/messages" + query({ bot_id: fBot.value, chat_id: fChat.value.trim(), status: fStatus.value, since, limit: 100 }));
+    loadedAt = asked ? asked.at : performance.now();
+    const r = await (asked ? asked.list : get("/v1/messages" + query({ bot_id: fBot.value, chat_id: fChat.value.trim(), status: fStatus.value, since, limit: 100 })));
     replace(listBox, r.messages.length ? table([
       { title: "Id", get: (m) => h("button", { type: "button", class: "link", onclick: () => show(m.id) }, `#${m.id}`) },
       { title: "Bot", get: (m) => botName.get(m.bot_id) || m.bot_id },
@@ -124,7 +127,7 @@ export async function messagesPage(main, { me, live }) {
   live.addEventListener("message", onMessage);
   replace(main, h("h1", {}, "Messages"), sendForm, filters, listBox, detailBox);
   try {
-    await load();
+    await load(first);
   } catch (e) {
     live.removeEventListener("message", onMessage);
     throw e;

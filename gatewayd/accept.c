@@ -1,26 +1,38 @@
 /*
  * accept.c - group commit of accepted messages (see accept.h).
  *
- * Submissions wait in a FIFO. Whenever one of the accept connections is idle, it
- * takes whole submissions from the head, up to [gatewayd] accept_batch messages, and
- * commits them with one INSERT ... SELECT FROM unnest(arrays) statement. The row
- * itself records the acceptance: no event row is written for it, and the readers
- * show a first transition 'queued' at created_at (see status.c). While a group is in
- * flight new submissions gather, so the group size follows the load: one row when
- * idle, hundreds when busy. (A "group" here is one commit; messages.c's "batch" is
- * one POST /v1/messages/batch request.)
+ * Submissions wait in a FIFO. Whenever one of the accept connections is idle and no
+ * other group is inserting, it takes whole submissions from the head, up to [gatewayd]
+ * accept_batch messages, and inserts them with one INSERT ... SELECT FROM unnest(arrays)
+ * statement. The row itself records the acceptance: no event row is written for it,
+ * and the readers show a first transition 'queued' at created_at (see status.c). While
+ * a group is in flight new submissions gather, so the group size follows the load: one
+ * row when idle, hundreds when busy. (A "group" here is one commit; messages.c's
+ * "batch" is one POST /v1/messages/batch request.)
  *
- * Message ids come from the identity sequence in request order, so messages to one
- * chat keep the order in which they were accepted. An idempotency key is claimed first
- * in message_keys (messages is partitioned by id, so it cannot hold a unique key on
- * it): a message whose key was already there does not insert. Rows that did not insert
- * are either an idempotency key seen before (looked up by a second statement, after the
- * first one committed, to tell a replay from a conflict) or a bot that is not the
- * tenant's (or, for a message naming none, no bot of the tenant may reach its chat: the
- * statement chooses the bot itself, CHOOSE_SQL, so the choice rides on the group).
- * The statement also checks the API key again, so a key revoked while its request was
- * on the way adds nothing. It is prepared once per connection with a
- * generic plan: planning it took about as long as running it for 30 rows.
+ * With two or more connections the groups overlap: each one is its own transaction
+ * (BEGIN, the INSERT, COMMIT), and the next group inserts on another connection while
+ * the last one's COMMIT waits for its WAL flush. Two rules keep the order of
+ * acceptance: a group's INSERT starts only once the previous group's INSERT has
+ * answered (so its ids, from the identity sequence in request order, all come after
+ * the previous group's), and its COMMIT is sent only once the previous group's COMMIT
+ * has answered (so a reader never sees a later message to a chat without the earlier
+ * one). A group's callers hear back only after its own COMMIT; a COMMIT that ran on a
+ * remade connection (tgm_pg_session changed: the server rolled the transaction back
+ * when the old one dropped) is a failure. With one connection a group is one
+ * statement in its own implicit transaction, as before.
+ *
+ * An idempotency key is claimed first in message_keys (messages is partitioned by id,
+ * so it cannot hold a unique key on it): a message whose key was already there does
+ * not insert (a key of a group not yet committed makes the INSERT wait for that
+ * group's COMMIT, which never waits for a later group). Rows that did not insert are
+ * either an idempotency key seen before (looked up by a second statement, after the
+ * COMMIT, to tell a replay from a conflict) or a bot that is not the tenant's (or, for
+ * a message naming none, no bot of the tenant may reach its chat: the statement
+ * chooses the bot itself, CHOOSE_SQL, so the choice rides on the group). The statement
+ * also checks the API key again, so a key revoked while its request was on the way
+ * adds nothing. It is prepared once per connection with a generic plan: planning it
+ * took about as long as running it for 30 rows.
  */
 #include "gatewayd/accept.h"
 #include "gatewayd/gatewayd.h"
@@ -42,13 +54,18 @@ struct submission {
 	void *arg;
 };
 
-/* group - the submissions one INSERT commits together */
+/* group - the submissions one transaction commits together */
 struct group {
 	struct gw_accept *a;
 	struct accept_conn *conn;
 	struct submission *head; /* the submissions of this group, in order */
 	struct gw_msg **msgs;    /* all their messages, flattened: ord = index */
+	bool *ok;                /* inserted: accepted once the COMMIT answers */
 	int n;
+	bool own_tx;           /* BEGIN ... COMMIT (more than one connection) */
+	bool committing;       /* its COMMIT is sent */
+	unsigned long session; /* the connection's session that ran the INSERT */
+	struct group *next;    /* in the commit queue */
 };
 
 struct accept_conn {
@@ -63,49 +80,61 @@ struct gw_accept {
 	struct submission *head, *tail;
 	int waiting, inflight;
 	bool closing;
+	struct group *inserting;      /* the group whose INSERT is in flight, if any */
+	struct group *chead, **ctail; /* inserted groups waiting for COMMIT, in order */
 };
 
-/* The bot for a message that names none (i, in the statement below): one of the tenant's
- * that may reach the chat (knows it, was given messages for it, or is the only one),
- * enabled first, then the one whose queue drains soonest at its rate, then the one with
- * the most of its rate free (its limit minus its sends of the last 10 s). Found from the
- * chat and the counters of sql/009_counters.sql, inside the group's statement, so it
- * costs a few index lookups whatever the number of bots and the depth of their queues. */
-#define CHOOSE_SQL \
-	"(SELECT b.id FROM (SELECT h.bot_id FROM chats h" \
+/* The bot for each message that names none, chosen for the whole group at once: the
+ * candidates are the tenant's bots that may reach the chat (know it, were given messages
+ * for it, or the tenant's only bot); among them the enabled one first, then the one whose
+ * queue drains soonest at its rate, then the one with the most of its rate free (its
+ * limit minus its sends of the last 10 s). Every candidate bot of the group is read once,
+ * its depth and recent sends from the counters of sql/009_counters.sql in one index scan
+ * over all of them (bot_id = ANY), so a message costs a few index lookups whatever the
+ * number of bots and the depth of their queues, and nothing when it names its bot. */
+#define CHOOSE_CTES \
+	" cand AS MATERIALIZED (SELECT i.ord, b.id, b.enabled, b.limit_ FROM input i" \
+	"  CROSS JOIN LATERAL (SELECT h.bot_id FROM chats h" \
 	"   WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
 	"   AND h.blocked_at IS NULL" \
-	"   UNION SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
+	"   UNION ALL SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
 	"   AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
 	"   AND h.blocked_at IS NULL" \
-	"   UNION SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
-	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled, b.settings FROM bots b" \
+	"   UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
+	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled," \
+	"   coalesce((b.settings->>'per_second')::float8, 30) AS limit_ FROM bots b" \
 	"   WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL" \
-	"   OFFSET 0) b," \
-	"  LATERAL (SELECT coalesce((b.settings->>'per_second')::numeric, 30) AS limit_," \
-	"   (SELECT coalesce(sum(q.n), 0) FROM bot_status_counts q WHERE q.bot_id = b.id" \
-	"    AND q.status IN ('queued', 'retrying', 'sending')) AS depth," \
-	"   (SELECT coalesce(sum(s.n), 0) FROM bot_done_seconds s WHERE s.bot_id = b.id" \
-	"    AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s')" \
-	"    / 10.0 AS recent) k" \
-	"  ORDER BY b.enabled DESC, k.depth / k.limit_, k.limit_ - k.recent DESC, b.id LIMIT 1)," \
-	" (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
-	"  HAVING count(*) = 1)"
+	"   OFFSET 0) b WHERE i.named_bot IS NULL)," \
+	" cdepth AS MATERIALIZED (SELECT q.bot_id, sum(q.n)::float8 AS n FROM bot_status_counts q" \
+	"  WHERE q.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
+	"  AND q.status IN ('queued', 'retrying', 'sending') GROUP BY q.bot_id)," \
+	" crecent AS MATERIALIZED (SELECT s.bot_id, sum(s.n)::float8 / 10 AS n" \
+	"  FROM bot_done_seconds s WHERE s.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
+	"  AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s'" \
+	"  GROUP BY s.bot_id)," \
+	" pick AS (SELECT DISTINCT ON (c.ord) c.ord, c.id FROM cand c" \
+	"  LEFT JOIN cdepth d ON d.bot_id = c.id LEFT JOIN crecent r ON r.bot_id = c.id" \
+	"  ORDER BY c.ord, c.enabled DESC, coalesce(d.n, 0) / c.limit_," \
+	"   c.limit_ - coalesce(r.n, 0) DESC, c.id)," \
+	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, p.id," \
+	"  (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
+	"   HAVING count(*) = 1)) AS bot_id FROM input i LEFT JOIN pick p ON p.ord = i.ord),"
 
+/* clang-format off */
 static const char insert_sql[] =
 	"WITH input AS ("
 	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
 	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
 	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, named_bot, chat, method,"
 	"   params, priority, send_at, ttl, idem, req_hash, callback_url, metadata, key_id)),"
-	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, " CHOOSE_SQL ") AS bot_id"
-	"  FROM input i),"
+	CHOOSE_CTES
 	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok"
 	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*"
 	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok,"
 	"   k.id IS NOT NULL OR i.key_id = 0 AS key_ok" /* key 0: a dashboard session */
-	"   FROM chosen i LEFT JOIN bots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id"
-	"   AND b.deleted_at IS NULL LEFT JOIN api_keys k ON k.id = i.key_id"
+	"   FROM chosen i LEFT JOIN LATERAL (SELECT b.id FROM bots b WHERE b.id = i.bot_id"
+	"   AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL OFFSET 0) b ON true"
+	"   LEFT JOIN api_keys k ON k.id = i.key_id"
 	"   AND k.revoked_at IS NULL ORDER BY i.ord) s),"
 	" keys AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
 	"  SELECT tenant_id, idem, id, decode(req_hash, 'hex') FROM numbered"
@@ -124,6 +153,7 @@ static const char insert_sql[] =
 	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'"
 	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id"
 	" FROM numbered n";
+/* clang-format on */
 
 static const char replay_sql[] =
 	"SELECT k.ord, m.id, encode(mk.request_hash, 'hex'), m.status, m.bot_id"
@@ -139,6 +169,7 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	const struct tgm_config *cfg = gw->ctx->cfg;
 
 	a->gw = gw;
+	a->ctail = &a->chead;
 	a->nconns = cfg->gatewayd.accept_connections;
 	a->conns = tgm_xcalloc((size_t)a->nconns, sizeof(*a->conns));
 	for (int i = 0; i < a->nconns; i++)
@@ -169,6 +200,7 @@ static void finish(struct group *b)
 	b->conn->busy = false;
 	a->inflight--;
 	free(b->msgs);
+	free(b->ok);
 	free(b);
 	accept_pump(a);
 }
@@ -235,18 +267,91 @@ static void look_up_replays(struct group *b)
 	tgm_buf_free(&ord), tgm_buf_free(&tenant), tgm_buf_free(&idem);
 }
 
-/* on_insert - the group's INSERT answered: each message gets its id, or the group fails */
-static void on_insert(PGresult *res, const char *err, void *arg)
+/* fail_all - the group's transaction did not commit: no message of it is accepted */
+static void fail_all(struct group *b)
 {
-	struct group *b = arg;
+	for (int i = 0; i < b->n; i++)
+		b->msgs[i]->outcome = GW_FAILED;
+}
+
+/* committed - the group's COMMIT answered (err NULL: its rows are durable): accept its
+ * inserted messages, then tell replays from conflicts */
+static void committed(struct group *b, const char *err)
+{
 	unsigned long accepted = 0;
 
 	if (err) {
 		log_error("accept: %d messages not committed: %s", b->n, err);
-		finish(b); /* every message FAILED: nothing was acknowledged */
+		fail_all(b);
+		finish(b); /* nothing was acknowledged */
 		return;
 	}
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int i = 0; i < b->n; i++)
+		if (b->ok[i]) {
+			b->msgs[i]->outcome = GW_ACCEPTED;
+			b->msgs[i]->status = TGM_MSG_QUEUED;
+			accepted++;
+		}
+	b->a->gw->accepted += accepted;
+	if (b->a->closing)
+		finish(b);
+	else
+		look_up_replays(b);
+}
+
+static void commit_next(struct gw_accept *a);
+
+/* on_commit - the head of the commit queue answered its COMMIT; the next one may go */
+static void on_commit(PGresult *res, const char *err, void *arg)
+{
+	struct group *b = arg;
+	struct gw_accept *a = b->a;
+
+	a->chead = b->next;
+	if (a->chead == NULL)
+		a->ctail = &a->chead;
+	if (!err && tgm_pg_session(b->conn->pg) != b->session)
+		err = "the connection was remade before the COMMIT: rolled back";
+	commit_next(a);
+	committed(b, err);
+}
+
+/* commit_next - send the COMMIT of the first group waiting, once the one before it answered */
+static void commit_next(struct gw_accept *a)
+{
+	struct group *b = a->chead;
+
+	if (b == NULL || b->committing || a->closing)
+		return;
+	b->committing = true;
+	tgm_pg_query(b->conn->pg, "COMMIT", 0, NULL, on_commit, b);
+}
+
+/* on_rollback - a failed group's transaction is closed: its callers hear of the failure */
+static void on_rollback(PGresult *res, const char *err, void *arg)
+{
+	finish(arg);
+}
+
+/* on_begin - BEGIN answered. Its group is not named: on a lost connection the queries
+ * fail together, the INSERT's callback (and the group's end) maybe first. A BEGIN that
+ * failed alone leaves the INSERT to commit on its own, which acknowledges only rows
+ * already durable. */
+static void on_begin(PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("accept: BEGIN failed: %s", err);
+}
+
+/* on_insert - the group's INSERT answered: each message gets its id (accepted at the
+ * COMMIT), or the group fails; the next group may insert now */
+static void on_insert(PGresult *res, const char *err, void *arg)
+{
+	struct group *b = arg;
+	struct gw_accept *a = b->a;
+
+	a->inserting = NULL;
+	for (int i = 0; !err && i < PQntuples(res); i++) {
 		const char *why = PQgetvalue(res, i, 2);
 		int64_t ord = 0;
 		struct gw_msg *m;
@@ -258,9 +363,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 		if (strcmp(why, "ok") == 0) {
 			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 			tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
-			m->outcome = GW_ACCEPTED;
-			m->status = TGM_MSG_QUEUED;
-			accepted++;
+			b->ok[ord] = true;
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome =
 				GW_KEY_REVOKED; /* revoked after the request was authenticated */
@@ -270,8 +373,22 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			m->outcome = GW_NO_BOT_FOR_CHAT;
 		} /* "dup": an idempotency key seen before, looked up next */
 	}
-	b->a->gw->accepted += accepted;
-	look_up_replays(b);
+	if (!b->own_tx) { /* one statement: its answer is its COMMIT */
+		committed(b, err);
+	} else if (err) {
+		log_error("accept: %d messages not committed: %s", b->n, err);
+		fail_all(b);
+		if (a->closing)
+			finish(b);
+		else
+			tgm_pg_query(b->conn->pg, "ROLLBACK", 0, NULL, on_rollback, b);
+	} else {
+		b->session = tgm_pg_session(b->conn->pg);
+		*a->ctail = b;
+		a->ctail = &b->next;
+		commit_next(a);
+	}
+	accept_pump(a);
 }
 
 /* add_row - one message's values to the column arrays */
@@ -315,6 +432,8 @@ static void send_group(struct gw_accept *a, struct group *b)
 		tgm_pgarr_end(&col[c]);
 		p[c] = col[c].p;
 	}
+	if (b->own_tx)
+		tgm_pg_query(b->conn->pg, "BEGIN", 0, NULL, on_begin, NULL);
 	tgm_pg_query_prepared(b->conn->pg, "tgm_accept", insert_sql, NCOLS, p, on_insert, b);
 	for (int c = 0; c < NCOLS; c++)
 		tgm_buf_free(&col[c]);
@@ -329,6 +448,7 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 
 	b->a = a;
 	b->conn = conn;
+	b->own_tx = a->nconns > 1;
 	while (a->head && (b->n == 0 || b->n + a->head->n <= limit)) {
 		struct submission *s = a->head;
 
@@ -342,25 +462,28 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 	if (a->head == NULL)
 		a->tail = NULL;
 	b->msgs = tgm_xcalloc((size_t)b->n, sizeof(*b->msgs));
+	b->ok = tgm_xcalloc((size_t)b->n, sizeof(*b->ok));
 	for (struct submission *s = b->head; s; s = s->next)
 		for (int i = 0; i < s->n; i++)
 			b->msgs[k++] = s->msgs[i];
 	return b;
 }
 
-/* accept_pump - give waiting submissions to every idle accept connection */
+/* accept_pump - the waiting submissions to an idle accept connection, unless a group is
+ * inserting (the next one waits for its ids) */
 static void accept_pump(struct gw_accept *a)
 {
 	if (a->closing)
 		return;
-	for (int i = 0; i < a->nconns && a->head; i++) {
+	for (int i = 0; i < a->nconns && a->head && a->inserting == NULL; i++) {
 		struct accept_conn *c = &a->conns[i];
 
 		if (c->busy)
 			continue;
 		c->busy = true;
 		a->inflight++;
-		send_group(a, take_group(a, c));
+		a->inserting = take_group(a, c);
+		send_group(a, a->inserting);
 	}
 }
 
@@ -400,6 +523,13 @@ void gw_accept_free(struct gw_accept *a)
 	a->closing = true;
 	for (int i = 0; i < a->nconns; i++)
 		tgm_pg_free(a->conns[i].pg); /* in-flight groups finish as FAILED */
+	while (a->chead) { /* inserted, their COMMIT not sent: rolled back by the server */
+		struct group *b = a->chead;
+
+		a->chead = b->next;
+		fail_all(b);
+		finish(b);
+	}
 	while (a->head) {
 		struct submission *s = a->head;
 

@@ -96,5 +96,5 @@ void gw_activity(struct gw_req *r)
 		p[1] = rfc3339_at(from, sizeof(from), -DEFAULT_RANGE_S);
 	if (p[2] == NULL)
 		p[2] = rfc3339_at(to, sizeof(to), 1);
-	gw_query_sql(r, activity_sql, 4, p, gw_on_json);
+	gw_query_summary(r, "gw_activity", activity_sql, 4, p, gw_on_json);
 }

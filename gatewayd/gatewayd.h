@@ -39,6 +39,7 @@ struct gatewayd {
 	struct gw_ratelimit *ratelimit;   /* per-key request rate */
 	struct gw_keycache *keys;         /* API keys seen, kept fresh by LISTEN */
 	struct tgm_pg *auth_pg;           /* key lookups and the cache's LISTEN: never busy */
+	struct tgm_pg *summary_pg;        /* gw_query_summary's prepared statements */
 	struct tgm_httpc *httpc;          /* Telegram calls (getMe) */
 	struct tgm_httpc *httpc_files;    /* Bot API file downloads, streamed */
 	struct event *ev_janitor;         /* compacts the counters */
@@ -127,6 +128,15 @@ void gw_query_on(struct gw_req *r, struct tgm_pg *pg, const char *sql, int n,
 /* gw_query_sql - run sql on gatewayd's main connection for r; cb gets r back */
 void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *params,
 		  void (*cb)(struct gw_req *r, PGresult *res, const char *err));
+/*
+ * gw_query_summary - run sql as the prepared statement name on a connection of its own
+ * for the dashboard's summaries: parsed and planned once per connection, one generic plan
+ * for all values, so only for statements whose plan does not hinge on their values (no
+ * optional filter that an index would serve); name and sql fixed. cb gets r back.
+ */
+void gw_query_summary(struct gw_req *r, const char *name, const char *sql, int n,
+		      const char *const *params,
+		      void (*cb)(struct gw_req *r, PGresult *res, const char *err));
 
 /* page.c and users.c: what the list and billing routes share */
 /* gw_page - a list's paging: after (NULL: from the start) and limit + 1 as parameters */

@@ -122,6 +122,17 @@ void gw_query_sql(struct gw_req *r, const char *sql, int n, const char *const *p
 	gw_query_on(r, r->gw->ctx->db, sql, n, params, cb);
 }
 
+void gw_query_summary(struct gw_req *r, const char *name, const char *sql, int n,
+		      const char *const *params,
+		      void (*cb)(struct gw_req *r, PGresult *res, const char *err))
+{
+	struct gw_query *q = tgm_xmalloc(sizeof(*q));
+
+	q->r = r;
+	q->cb = cb;
+	tgm_pg_query_prepared(r->gw->summary_pg, name, sql, n, params, on_query, q);
+}
+
 /* is_json - Content-Type application/json, with or without parameters */
 static bool is_json(const char *type)
 {

@@ -253,6 +253,9 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->ctx = ctx;
 	gw->ratelimit = gw_ratelimit_new();
 	gw->auth_pg = tgm_dbconn_async(ctx->base, cfg, "gatewayd-auth", TGM_DBCONN_SESSION);
+	/* straight to PostgreSQL like ctx->db, which ran these before: a session keeps the
+	 * statements prepared (behind a transaction pooler they would run unnamed) */
+	gw->summary_pg = tgm_dbconn_async(ctx->base, cfg, "gatewayd-summary", TGM_DBCONN_SESSION);
 	gw->keys = gw_keycache_new(gw->auth_pg); /* its own connection: a slow query elsewhere
 						   * delays neither a lookup nor a NOTIFY */
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
@@ -273,6 +276,9 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 				(size_t)cfg->gatewayd.botapi_max_body);
 	gw->ev_janitor = event_new(ctx->base, -1, EV_PERSIST, on_janitor, gw);
 	event_add(gw->ev_janitor, &tv);
+	/* once now, so the active users are counted from the start, not a minute later (not as
+	 * EV_TIMEOUT: libevent would then put the next run two minutes after the start) */
+	event_active(gw->ev_janitor, 0, 0);
 	gw->retention = gw_retention_new(ctx);
 	log_info("listening on http://%s", cfg->gatewayd.listen);
 	return 0;
@@ -296,8 +302,8 @@ int gw_busy(struct tgm_ctx *ctx)
 
 	return gw_accept_busy(gw->accept) + tgm_httpc_inflight(gw->httpc) +
 	       tgm_httpc_inflight(gw->httpc_files) + tgm_pg_pending(gw->auth_pg) +
-	       gw_worker_busy(gw->worker) + gw_botsend_waiting(gw->botsend) +
-	       gw_retention_busy(gw->retention);
+	       tgm_pg_pending(gw->summary_pg) + gw_worker_busy(gw->worker) +
+	       gw_botsend_waiting(gw->botsend) + gw_retention_busy(gw->retention);
 }
 
 void gw_stop(struct tgm_ctx *ctx)
@@ -320,6 +326,7 @@ void gw_stop(struct tgm_ctx *ctx)
 	tgm_httpc_free(gw->httpc_files);
 	gw_keycache_free(gw->keys);
 	tgm_pg_free(gw->auth_pg);
+	tgm_pg_free(gw->summary_pg);
 	tgm_http_free(gw->http);
 	tgm_bus_close(gw->doorbell);
 	tgm_bus_close(gw->status);

@@ -31,19 +31,34 @@
 	" 'latency_ms', json_build_object('p50', round(a.lat[1]::numeric, 1)," \
 	"  'p95', round(a.lat[2]::numeric, 1), 'p99', round(a.lat[3]::numeric, 1))"
 
+/*
+ * The range's bounds as expressions of the parameters, written where they are compared
+ * (not read from a CTE): the planner then knows them and scans the counters' primary
+ * keys (bot_id, t, ...) for the range alone, not every minute ever counted. lo and hi
+ * are the range taken to minutes; [A, B) are its whole hours (A = hi for a minute's
+ * bucket or when no whole hour fits).
+ */
+#define LO "date_trunc('minute', $2::timestamptz)"
+#define HI "$3::timestamptz"
+#define A \
+	"(CASE WHEN $4 = 'minute' THEN " HI " ELSE least(" HI ", date_trunc('hour', " LO ")" \
+	" + CASE WHEN date_trunc('hour', " LO ") < " LO " THEN interval '1 hour'" \
+	" ELSE interval '0' END) END)"
+#define B "greatest(" LO ", date_trunc('hour', " HI "))"
+
+/* clang-format off */
 static const char stats_sql[] =
 	"WITH tb AS (SELECT b.id FROM bots b WHERE b.tenant_id = $1"
 	"  AND ($5::bigint IS NULL OR b.id = $5)),"
-	" r0 AS (SELECT date_trunc('minute', $2::timestamptz) AS lo, $3::timestamptz AS hi),"
-	" r AS (SELECT lo, hi, CASE WHEN $4 = 'minute' THEN hi ELSE least(hi, date_trunc('hour', lo)"
-	"  + CASE WHEN date_trunc('hour', lo) < lo THEN interval '1 hour' ELSE interval '0' END) END"
-	"  AS a, greatest(lo, date_trunc('hour', hi)) AS b FROM r0),"
-	" m AS (SELECT x.bot_id, x.t, x.status, x.n FROM r, tb JOIN bot_hours x ON x.bot_id = tb.id"
-	"  WHERE $4 <> 'minute' AND x.t >= r.lo AND x.t + interval '1 hour' <= r.hi AND x.n <> 0"
-	"  UNION ALL SELECT x.bot_id, x.t, x.status, x.n FROM r, tb"
-	"  JOIN bot_minutes x ON x.bot_id = tb.id WHERE x.t >= r.lo AND x.t < r.a AND x.n <> 0"
-	"  UNION ALL SELECT x.bot_id, x.t, x.status, x.n FROM r, tb JOIN bot_minutes x"
-	"  ON x.bot_id = tb.id WHERE x.t >= greatest(r.a, r.b) AND x.t < r.hi AND x.n <> 0),"
+	" m AS (SELECT x.bot_id, x.t, x.status, x.n FROM tb JOIN bot_hours x ON x.bot_id = tb.id"
+	"  WHERE $4 <> 'minute' AND x.t >= " LO " AND x.t <= " HI " - interval '1 hour'"
+	"  AND x.n <> 0"
+	"  UNION ALL SELECT x.bot_id, x.t, x.status, x.n FROM tb"
+	"  JOIN bot_minutes x ON x.bot_id = tb.id WHERE x.t >= " LO " AND x.t < " A
+	"  AND x.n <> 0"
+	"  UNION ALL SELECT x.bot_id, x.t, x.status, x.n FROM tb JOIN bot_minutes x"
+	"  ON x.bot_id = tb.id WHERE x.t >= greatest(" A ", " B ") AND x.t < " HI
+	"  AND x.n <> 0),"
 	" lb AS (SELECT l.bot_id, l.ms, sum(l.n)::bigint AS n FROM tb"
 	"  JOIN bot_latency l ON l.bot_id = tb.id"
 	"  WHERE l.t >= date_trunc('hour', $2::timestamptz) AND l.t < $3::timestamptz"
@@ -86,6 +101,7 @@ static const char stats_sql[] =
 	"   FROM bots_in bi LEFT JOIN agg a ON a.bot_id = bi.id LEFT JOIN flood f ON f.bot_id = bi.id),"
 	"  'series', (SELECT coalesce(json_agg(json_build_object('t', t, 'accepted', accepted,"
 	"    'sent', sent, 'failed', failed) ORDER BY t), '[]') FROM series))";
+/* clang-format on */
 
 /* rfc3339_at - now + offset seconds as an RFC 3339 UTC time in buf */
 static const char *rfc3339_at(char *buf, size_t size, int offset)
@@ -142,5 +158,5 @@ void gw_stats(struct gw_req *r)
 		p[2] = rfc3339_at(to, sizeof(to), 1);
 	if (p[3] == NULL)
 		p[3] = "hour";
-	gw_query_sql(r, stats_sql, 5, p, gw_on_json);
+	gw_query_summary(r, "gw_stats", stats_sql, 5, p, gw_on_json);
 }

@@ -32,5 +32,6 @@ void gw_system(struct gw_req *r)
 	char tenant[24];
 
 	gw_tenant_param(r, tenant);
-	gw_query_sql(r, system_sql, 1, (const char *const[]){ tenant }, gw_on_json);
+	gw_query_summary(r, "gw_system", system_sql, 1, (const char *const[]){ tenant },
+			 gw_on_json);
 }

@@ -137,6 +137,7 @@ const scenarios = {
     await page.locator("#a-period").selectOption("7d");
     await page.locator("#a-spent canvas").waitFor();
     await page.locator("#a-spent[data-credits='" + cfg.credits + "']").waitFor();
+    const botOptions = await page.locator("#a-bot option").evaluateAll((os) => os.map((o) => o.value));
     const cells = async (id) => page.locator(`#${id} .heat-c:not(.zero)`).evaluateAll(
       (els) => els.map((e) => [Number(e.dataset.dow), Number(e.dataset.hour), Number(e.dataset.n)]));
     const heatIn = await cells("a-heat-in"), heatOut = await cells("a-heat-out");
@@ -149,7 +150,7 @@ const scenarios = {
       csvs[id] = readFileSync(await download.path(), "utf8");
     }
     await shot(page, "analytics");
-    return { heatIn, heatOut, users, revenue, imgs, csvs, credits: Number(await page.locator("#a-spent").getAttribute("data-credits")) };
+    return { botOptions, heatIn, heatOut, users, revenue, imgs, csvs, credits: Number(await page.locator("#a-spent").getAttribute("data-credits")) };
   },
 
   // a password given by someone else is changed at the first login

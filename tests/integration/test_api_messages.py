@@ -492,6 +492,42 @@ def test_bot_choice(world, api):
     assert api.send_ok(msg(chat_id=999))["bot_id"] == a["id"]
 
 
+def test_bot_choice_by_queue_then_free_rate(world, api):
+    """Among the bots that may reach a chat: enabled first, then the queue that drains
+    soonest at the bot's rate (depth / per_second, read from the counters, so a cancel
+    counts at once), then the most rate free over the last 10 s, then the lowest id."""
+    a, b = api.new_bot(), api.new_bot()
+    for bot in (a, b):  # both have sent to the chat: depth 1 each
+        api.send_ok(msg(chat_id=31337, bot_id=bot["id"]))
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == a["id"]  # a tie: the lower id
+    # a is now 2 deep, b 1: b drains sooner
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == b["id"]
+    extra = [api.send_ok(msg(chat_id=5000 + i, bot_id=b["id"]))["id"] for i in range(6)]
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == a["id"]  # b 8 deep, a 2
+    # at 100/s b's 8 drain in 0.08 s, a's 3 at 30/s in 0.1 s
+    assert api.patch(f"/v1/bots/{b['id']}", {"settings": {"per_second": 100}}).status_code == 200
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == b["id"]
+    # canceled messages leave the queue at once: b back to 3 deep at 30/s against a's 3
+    assert api.patch(f"/v1/bots/{b['id']}", {"settings": {"per_second": 30}}).status_code == 200
+    for mid in extra:
+        assert api.post(f"/v1/messages/{mid}/cancel").status_code == 200
+    assert world.one("SELECT sum(n) FROM bot_status_counts WHERE bot_id = %s"
+                     " AND status IN ('queued', 'retrying', 'sending')", (b["id"],))[0] == 3
+    # the same depth at the same rate: the bot with the more of its rate free (a sent 200
+    # in the last 10 s, 20/s of its 30)
+    world.query("INSERT INTO bot_done_seconds (bot_id, status, t, shard, n)"
+                " VALUES (%s, 'sent', date_trunc('second', now()), 63, 200)", (a["id"],))
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == b["id"]
+    # a disabled bot is taken only when no enabled one may reach the chat
+    assert api.patch(f"/v1/bots/{b['id']}", {"enabled": False}).status_code == 200
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == a["id"]
+    assert api.patch(f"/v1/bots/{a['id']}", {"enabled": False}).status_code == 200
+    assert world.query("SELECT bot_id, sum(n) FROM bot_status_counts WHERE bot_id IN (%s, %s)"
+                       " AND status = 'queued' GROUP BY 1 ORDER BY 1",
+                       (a["id"], b["id"])) == [(a["id"], 4), (b["id"], 4)]
+    assert api.send_ok(msg(chat_id=31337))["bot_id"] == b["id"]  # both disabled: b is freer
+
+
 # ------------------------------------------------------------ idempotency
 
 def test_idempotent_replay_and_conflict(world, api):

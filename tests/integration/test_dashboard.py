@@ -378,6 +378,7 @@ def test_analytics_page_heatmaps_users_revenue_and_csv(site, tmp_path):
                        " (SELECT created_at AT TIME ZONE 'UTC' AS t FROM messages LIMIT 1) x")
     out = browser(site, "analytics", tmp_path, email="owner@example.com", password=PASSWORD,
                   credits=3)
+    assert out["botOptions"] == ["", str(bot["id"])], "all bots, then each bot"
     assert out["heatIn"] == [[dow, hour, 3]]
     assert out["heatOut"] == [[odow, ohour, 2]]
     assert out["users"] == ["1", "2", "2"]

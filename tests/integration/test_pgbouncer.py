@@ -29,8 +29,9 @@ STEPS = 240       # sends, and as many inbound /help updates
 # that need a session of their own (LISTEN, session advisory locks)
 POOLED = {"gatewayd-accept", "gatewayd-events", "senderd-claim", "senderd-lease",
           "senderd-record", "senderd-callback", "webhookd-process", "gatewayd-retention"}
-SESSION = {"gatewayd", "gatewayd-auth", "gatewayd-updates", "senderd", "webhookd",
-           "webhookd-forward", "webhookd-poll-locks", "webhookd-autoreplies", "billingd"}
+SESSION = {"gatewayd", "gatewayd-auth", "gatewayd-updates", "gatewayd-summary", "senderd",
+           "webhookd", "webhookd-forward", "webhookd-poll-locks", "webhookd-autoreplies",
+           "billingd"}
 
 
 class PgBouncer:
