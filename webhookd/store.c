@@ -3,8 +3,9 @@
  * a redelivery is a no-op that still answers "durable". Updates that arrive while
  * statements are in flight are gathered and stored by the next one, in one COMMIT (group
  * commit, as gatewayd accepts messages); each is answered after that COMMIT. Groups go
- * out on STORE_CONNECTIONS connections of their own (not the processor's claims'), one
- * group in flight on each, so their statements and the disk's flushes overlap. A chat's
+ * out on STORE_CONNECTIONS connections of their own (not behind the processor's claims),
+ * one group in flight on each; more than one overlaps statements and the disk's flushes
+ * but halves the groups (1 measured best here: docs/bench.md). A chat's
  * updates keep their arrival order in seq: a group ends before an update whose chat has
  * an update in a group in flight (it, and what gathered behind it, waits for that
  * COMMIT). Also the check that a parsed Update is one, and which chat it belongs to.
@@ -33,7 +34,7 @@ static const char group_sql[] =
 	" ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING bot_id, update_id";
 
 #define GROUP_MAX 256
-#define STORE_CONNECTIONS 3
+#define STORE_CONNECTIONS 1
 
 /* one update waiting for its COMMIT */
 struct pending {
