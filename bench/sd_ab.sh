@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# sd_ab.sh ROUNDS BIN_DIR... - section 2 of bench/run.sh alone (no section 1 before it),
+# for before/after work on senderd: the same backlog over 10 bots at the fast fake
+# Telegram, drained by each BIN_DIR's senderd in turn, alternating in every round, with
+# bench/curl_loop's rate and CPU per request measured at the start of each round. One
+# "RUN" line per drain: rate, its ratio to the loop, CPU per message (and its ratio),
+# peak memory, load average. Environment: TGM_BENCH_MESSAGES (default 50000),
+# PERF=FILE to `perf record` each variant's drain in round 1 (FILE.<dir name>; PERFOPT,
+# default "-F 2000 -g"). Nothing here is a test: it prints numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+root=$PWD
+bin=${TGM_BIN:-$root/bin}
+rounds=$1; shift
+variants=("$@")
+nmsg=${TGM_BENCH_MESSAGES:-50000}
+nbots=10
+bench_setup sd-ab
+tg_port=$(free_port)
+gw_port=$(free_port)
+"$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
+bench_conf "$gw_port" <<CONF
+key_rate = 1000000
+key_burst = 1000000
+[telegram]
+api_url = http://127.0.0.1:$tg_port
+[senderd]
+doorbells = ipc://$work/run/gatewayd-doorbell
+statuses = ipc://$work/run/gatewayd-status
+claim_batch = 1000
+max_inflight = 64
+CONF
+"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
+"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+wait_http "http://127.0.0.1:$gw_port/healthz"
+admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
+for i in $(seq $nbots); do
+	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((100000 + i)):AAbenchbenchbenchbenchbenchbenchbench$i\",\"name\":\"sender-bench\",
+		\"settings\":{\"per_second\":1000,\"chat_per_second\":30}}" >/dev/null ||
+		{ echo "bench: bot registration failed"; exit 1; }
+done
+echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)
+	echo "round $r curl_loop $ceiling"
+	for v in "${variants[@]}"; do
+		psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
+		psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
+			SELECT b.tenant_id, b.id, (g % 20000)::text,
+			       jsonb_build_object('chat_id', g % 20000, 'text', 'bench ' || g)
+			FROM generate_series(1, $nmsg) g
+			JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
+			              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
+		t0=$(date +%s.%N)
+		"$v/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!
+		pids+=($sd_pid)
+		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then
+			sleep 0.5
+			perf record ${PERFOPT:--F 2000 -g} -p "$sd_pid" -o "$PERF.$(basename "$(dirname "$v")")" 2>/dev/null & perf_pid=$!
+		fi
+		left=$nmsg
+		while [ "$left" -gt 0 ]; do
+			sleep 0.5
+			left=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status NOT IN ('sent', 'failed', 'canceled')")
+			kill -0 "$sd_pid" 2>/dev/null || { echo "senderd died"; tail "$work/senderd.log"; exit 1; }
+		done
+		t1=$(date +%s.%N)
+		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+		ticks=$(awk '{ print $14 + $15 }' "/proc/$sd_pid/stat")
+		rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sd_pid/status")
+		kill "$sd_pid"; wait "$sd_pid" || true
+		sent=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status = 'sent'")
+		psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'sent'" >/dev/null
+		awk -v v="$v" -v n="$sent" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
+			-v rss="$rss" -v c="$(echo "$ceiling" | field rps)" -v cu="$(echo "$ceiling" | field cpu_us)" \
+			-v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+			r = n / (t1 - t0);
+			printf "RUN variant=%s sent=%d secs=%.1f rate=%.0f ratio=%.3f cpu_us=%.1f cpu_ratio=%.2f rss_mib=%.1f load=%s\n",
+				v, n, t1 - t0, r, r / c, ticks / hz * 1e6 / n, ticks / hz * 1e6 / n / cu, rss / 1024, load }'
+	done
+done
