@@ -24,7 +24,7 @@
 
 static const char free_sql[] =
 	"SELECT applied, replayed FROM ledger_apply($1::bigint, $2::bigint, 'free:' || $2::text,"
-	" 'free', $3::bigint, p_reason => 'free credits on /start'), " WH_NO_WAIT;
+	" 'free', $3::bigint, p_reason => 'free credits on /start')";
 
 static const char balance_sql[] =
 	"SELECT u.credits, coalesce(to_char(u.pass_until AT TIME ZONE 'UTC',"

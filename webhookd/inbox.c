@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char record_sql[] = "SELECT inbox_record($1, $2, $3::jsonb) FROM " WH_NO_WAIT;
+static const char record_sql[] = "SELECT inbox_record($1, $2, $3::jsonb)";
 
 /* $1 bot, $2 admin chat, $3 thread, $4 closed, $5 the update */
 /* clang-format off */

@@ -21,8 +21,7 @@
 
 /* the update's chat and user are recorded ($3: count the message, first attempt only) */
 static const char record_sql[] =
-	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3),"
-	" " WH_NO_WAIT;
+	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3)";
 
 /* the same and the update into the inbox after it (wh_inbox_rides), in one statement:
  * one row always, so inbox_record runs once ($4: the update's seq) */

@@ -155,14 +155,6 @@ void wh_onboard_returning(struct wh_job *j, void (*otherwise)(struct wh_job *j))
  * floods */
 void wh_autoreply(struct wh_job *j);
 
-/* WH_NO_WAIT - in a FROM list, makes the statement's commit not wait for the disk
- * (synchronous_commit off for its transaction). For a job's steps before wh_job_done
- * whose effects stay in the database (the user recorded, the inbox, free credits): the
- * finish's commit waits, and flushing the WAL up to it flushes every step before it, so
- * an update marked processed has all of its steps on disk; a crash before that loses at
- * most steps of an update that is processed again (each step is idempotent) */
-#define WH_NO_WAIT "set_config('synchronous_commit', 'off', true)"
-
 /* a database error postpones a job's update this long */
 #define WH_RETRY_SECONDS 5
 

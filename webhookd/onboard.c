@@ -24,8 +24,7 @@ static const char bonus_sql[] =
 static const char returning_sql[] =
 	"WITH o AS (SELECT came_back, prev_seen_at FROM bot_users WHERE bot_id = $1"
 	"  AND user_id = $2 FOR UPDATE)"
-	" UPDATE bot_users u SET came_back = false FROM o, " WH_NO_WAIT
-	" WHERE u.bot_id = $1 AND u.user_id = $2"
+	" UPDATE bot_users u SET came_back = false FROM o WHERE u.bot_id = $1 AND u.user_id = $2"
 	" RETURNING $3::int > 0 AND (o.came_back OR o.prev_seen_at < now()"
 	"  - make_interval(days => $3::int)), u.credits";
 

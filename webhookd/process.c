@@ -18,8 +18,7 @@
 
 #define CLAIM_BATCH "32"
 
-/* $1: the claim's length in seconds; a claim lost in a crash is only claimed again, so
- * its commit does not wait for the disk */
+/* $1: the claim's length in seconds */
 static const char claim_sql[] =
 	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int),"
 	"  attempts = u.attempts + 1"
@@ -27,7 +26,7 @@ static const char claim_sql[] =
 	"   AND (p.claimed_until IS NULL OR p.claimed_until < now())"
 	"   AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
 	"     AND q.chat_id = p.chat_id AND q.processed_at IS NULL AND q.seq < p.seq)"
-	"   ORDER BY p.seq LIMIT " CLAIM_BATCH " FOR UPDATE SKIP LOCKED) c, " WH_NO_WAIT
+	"   ORDER BY p.seq LIMIT " CLAIM_BATCH " FOR UPDATE SKIP LOCKED) c"
 	" WHERE u.seq = c.seq"
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
 
