@@ -28,7 +28,7 @@ static const char record_sql[] =
 static const char record_inbox_sql[] =
 	"SELECT r.user_id, r.new_user, r.credits, r.pass_active, r.banned,"
 	"  inbox_record($1, $4::bigint, $2::jsonb)"
-	" FROM " WH_NO_WAIT " LEFT JOIN LATERAL wh_record($1, $2::jsonb, $3) r ON true";
+	" FROM (SELECT 1) one LEFT JOIN LATERAL wh_record($1, $2::jsonb, $3) r ON true";
 
 /* $5: the audit rows of role.c's wh_audit, each written once (ref: the update and its
  * place), $6 the bot */
