@@ -6,12 +6,15 @@
 #     POST /telegram/<bot> under the same wrk load of /start updates, each from a new user,
 #     in TGM_BENCH_ROUNDS rounds (default 3) alternating: the intake rate (an update
 #     answered 200 only after its COMMIT) as a ratio of the bare server; goal >= 0.5.
-#  2. Processing: the updates stored in 1 are processed (/start: the user recorded, free
-#     credits granted, the welcome queued), timed from webhookd's start to the last one;
-#     goal >= 2,000 updates per second.
+#  2. Processing: TGM_BENCH_BACKLOG (default 20,000) /start updates from new users, stored
+#     while webhookd is stopped, are processed (the user recorded, free credits granted,
+#     the welcome queued), timed from webhookd's start to the last one's processed_at;
+#     in rounds alternating one instance and two; goal >= 2,000 updates per second for
+#     one, more for two.
 #
 # Environment: TGM_BIN (default bin/), TGM_BENCH_SECONDS (wrk seconds, default 10),
-# TGM_BENCH_CONNS (wrk connections, default 32).
+# TGM_BENCH_CONNS (wrk connections, default 32), TGM_BENCH_ROUNDS, TGM_BENCH_BACKLOG,
+# TGM_BENCH_INTAKE=0 (processing only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -20,10 +23,12 @@ bin=${TGM_BIN:-$root/bin}
 secs=${TGM_BENCH_SECONDS:-10}
 rounds=${TGM_BENCH_ROUNDS:-3}
 conns=${TGM_BENCH_CONNS:-32}
+backlog=${TGM_BENCH_BACKLOG:-20000}
 need_wrk
 
 bench_setup webhookd
-gw_port=$(free_port) wh_port=$(free_port) tg_port=$(free_port) bare_port=$(free_port)
+gw_port=$(free_port) wh_port=$(free_port) wh2_port=$(free_port) tg_port=$(free_port)
+bare_port=$(free_port)
 
 # the fake Telegram: answers every method, and keeps the secret_token of setWebhook
 /usr/bin/python3 - "$tg_port" "$work/secret" <<'PY' & pids+=($!)
@@ -95,38 +100,78 @@ for _ in $(seq 100); do [ -s "$work/secret" ] && break; sleep 0.1; done
 [ -s "$work/secret" ] || { echo "bench: webhookd never registered the webhook"; exit 1; }
 export TGM_BENCH_SECRET=$(cat "$work/secret") TGM_BENCH_BOT=$bot
 
-echo "== webhookd intake: /start updates from new users, $conns connections, ${secs}s, $rounds rounds"
-: > "$work/ratios"
-for r in $(seq "$rounds"); do
-	b=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$bare_port" | grep '^BENCH')
-	w=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$wh_port" | grep '^BENCH')
-	echo "bare    $b"
-	echo "webhookd $w"
-	echo "$(echo "$b" | field rps) $(echo "$w" | field rps) $(echo "$w" | field p99_ms) $(echo "$w" | field errors)" >> "$work/ratios"
-done
-stored=$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot")
-echo "== result"
-echo "updates stored: $stored; non-200 answers: $(awk '{ s += $4 } END { print s }' "$work/ratios")"
-echo "intake rate: $(awk '{ print $2 }' "$work/ratios" | median %.0f) updates/s =" \
-	"$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/ratios" | median) x the bare server" \
-	"($(awk '{ print $1 }' "$work/ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5"
-echo "p99: $(awk '{ print $3 }' "$work/ratios" | median) ms"
+if [ "${TGM_BENCH_INTAKE:-1}" != 0 ]; then
+	echo "== webhookd intake: /start updates from new users, $conns connections, ${secs}s, $rounds rounds"
+	: > "$work/ratios"
+	for r in $(seq "$rounds"); do
+		b=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$bare_port" | grep '^BENCH')
+		w=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$wh_port" | grep '^BENCH')
+		echo "bare    $b"
+		echo "webhookd $w"
+		echo "$(echo "$b" | field rps) $(echo "$w" | field rps) $(echo "$w" | field p99_ms) $(echo "$w" | field errors)" >> "$work/ratios"
+	done
+	stored=$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot")
+	echo "== result"
+	echo "updates stored: $stored; non-200 answers: $(awk '{ s += $4 } END { print s }' "$work/ratios")"
+	echo "intake rate: $(awk '{ print $2 }' "$work/ratios" | median %.0f) updates/s =" \
+		"$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/ratios" | median) x the bare server" \
+		"($(awk '{ print $1 }' "$work/ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5"
+	echo "p99: $(awk '{ print $3 }' "$work/ratios" | median) ms"
+fi
 
-# 2. processing: the backlog left by 1, from a fresh start
+# 2. processing: a backlog of /start updates from new users, stored as intake stores them
+# (webhookd stopped), then processed from webhookd's start to the last one's processed_at;
+# alternating rounds of one instance and of two (the second on ports of its own)
 echo
-echo "== webhookd processing: the stored updates, from webhookd's start"
-kill "$wh_pid"; wait "$wh_pid" 2>/dev/null || true
-left=$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot AND processed_at IS NULL")
-t0=$(date +%s.%N)
-start_webhookd
-while :; do
-	now=$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot AND processed_at IS NULL")
-	[ "$now" -eq 0 ] && break
-	kill -0 "$wh_pid" 2>/dev/null || { echo "bench: webhookd died"; tail "$work/webhookd.log"; exit 1; }
-	sleep 0.5
+echo "== webhookd processing: $backlog /start updates from new users, from webhookd's start," \
+	"$rounds rounds of 1 and of 2 instances alternating"
+sed -e "s/^listen = .*/listen = 127.0.0.1:$wh2_port/" \
+	-e "s|webhookd-doorbell|webhookd2-doorbell|" "$work/tgm.conf" > "$work/tgm2.conf"
+wh_pids=()
+stop_webhookd() {
+	for p in "${wh_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	wh_pids=()
+}
+stop_webhookd
+kill "$wh_pid" 2>/dev/null || true; wait "$wh_pid" 2>/dev/null || true
+sql -c "UPDATE tg_updates SET processed_at = coalesce(processed_at, now()) WHERE bot_id = $bot" >/dev/null
+: > "$work/proc1"; : > "$work/proc2"
+for r in $(seq "$rounds"); do
+	for inst in 1 2; do
+		base=$(( 1000000000 + (r * 2 + inst) * 10000000 ))
+		sql -c "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)
+			SELECT $bot, $base + i, $base + i, 'message', jsonb_build_object('update_id', $base + i,
+			 'message', jsonb_build_object('message_id', 1, 'date', 1, 'text', '/start',
+			 'from', jsonb_build_object('id', $base + i, 'is_bot', false, 'first_name', 'Bench'),
+			 'chat', jsonb_build_object('id', $base + i, 'type', 'private', 'first_name', 'Bench')))
+			FROM generate_series(1, $backlog) i" >/dev/null
+		sql -c "CHECKPOINT" >/dev/null
+		t0=$(date +%s.%N)
+		for k in $(seq "$inst"); do
+			c=$work/tgm.conf
+			[ "$k" = 2 ] && c=$work/tgm2.conf
+			"$bin/webhookd" -c "$c" 2>>"$work/webhookd.log" & wh_pids+=($!)
+			pids+=($!)
+		done
+		while [ "$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot AND processed_at IS NULL")" -gt 0 ]; do
+			for p in "${wh_pids[@]}"; do
+				kill -0 "$p" 2>/dev/null || { echo "bench: webhookd died"; tail "$work/webhookd.log"; exit 1; }
+			done
+			sleep 0.2
+		done
+		t1=$(sql -c "SELECT extract(epoch FROM max(processed_at)) FROM tg_updates WHERE bot_id = $bot
+			AND update_id > $base")
+		stop_webhookd
+		rate=$(awk -v n="$backlog" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", n / (t1 - t0) }')
+		echo "round $r, $inst instance(s): $backlog updates in $(awk -v t0="$t0" -v t1="$t1" \
+			'BEGIN { printf "%.2f", t1 - t0 }') s = $rate updates/s"
+		echo "$rate" >> "$work/proc$inst"
+	done
 done
-t1=$(date +%s.%N)
-awk -v n="$left" -v t0="$t0" -v t1="$t1" 'BEGIN {
-	printf "processing: %d updates in %.1f s = %.0f updates/s; goal >= 2000\n", n, t1 - t0, n / (t1 - t0) }'
+echo "== result"
+echo "processing, 1 instance: $(median %.0f < "$work/proc1") updates/s, median of $rounds rounds; goal >= 2000"
+echo "processing, 2 instances: $(median %.0f < "$work/proc2") updates/s; goal: more than 1 instance"
 echo "outcomes: $(sql -c "SELECT string_agg(coalesce(outcome, '-') || ' ' || n, ', ') FROM
-	(SELECT outcome, count(*) n FROM tg_updates WHERE bot_id = $bot GROUP BY 1 ORDER BY 2 DESC LIMIT 3) x")"
+	(SELECT outcome, count(*) n FROM tg_updates WHERE bot_id = $bot AND update_id >= 1000000000
+	 GROUP BY 1 ORDER BY 2 DESC LIMIT 3) x")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

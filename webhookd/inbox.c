@@ -76,6 +76,11 @@ static void topic_record(struct wh_job *j, const char *closed, void (*next)(stru
 		     on_recorded);
 }
 
+bool wh_inbox_rides(const struct wh_job *j)
+{
+	return topic_event(j) == NULL && inbox_wanted(j);
+}
+
 void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct wh_job *j))
 {
 	char bot[24], seq[24];

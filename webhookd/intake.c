@@ -49,26 +49,26 @@ static bool secret_ok(struct evhttp_request *req, const struct wh_bot *b)
 	return got != NULL && b->secret != NULL && tgm_ct_streq(got, b->secret);
 }
 
-/* valid_update - the body is one JSON Update; else answers 400 and false */
-static bool valid_update(struct evhttp_request *req, const char *body, size_t len, size_t max)
+/* store_valid - the body is one JSON Update: store it (parsed once, here); else 400 */
+static void store_valid(struct webhookd *wh, const struct wh_bot *b, struct evhttp_request *req,
+			const char *body, size_t len)
 {
 	char err[160], detail[200];
 	int64_t update_id, chat_id;
 	const char *kind;
-	yajl_val u = tgm_json_parse(body, len, max, TGM_JSON_MAX_DEPTH, err, sizeof(err));
+	yajl_val u = tgm_json_parse(body, len, (size_t)wh->ctx->cfg->webhookd.max_body,
+				    TGM_JSON_MAX_DEPTH, err, sizeof(err));
 
 	if (u == NULL) {
 		snprintf(detail, sizeof(detail), "the body is not JSON: %s", err);
 		tgm_http_problem(req, 400, "malformed_json", detail, NULL);
-		return false;
+		return;
 	}
-	if (!wh_update_check(u, false, &update_id, &chat_id, &kind, err, sizeof(err))) {
-		yajl_tree_free(u);
+	if (!wh_update_check(u, false, &update_id, &chat_id, &kind, err, sizeof(err)))
 		tgm_http_problem(req, 400, "invalid_update", err, "update_id");
-		return false;
-	}
+	else
+		wh_store_checked(wh, b, update_id, chat_id, kind, body, len, on_stored, req);
 	yajl_tree_free(u);
-	return true;
 }
 
 void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params *p, void *arg)
@@ -101,7 +101,6 @@ void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params
 		return;
 	}
 	body = tgm_http_body(req, &len);
-	if (valid_update(req, body, len, (size_t)wh->ctx->cfg->webhookd.max_body))
-		wh_store_update(wh, b, body, len, on_stored, req);
+	store_valid(wh, b, req, body, len);
 	free(body);
 }

@@ -1,7 +1,8 @@
 /*
  * job.c - one claimed update's life: parsed, its chat and user recorded (wh_record in
- * SQL), written into the inbox, handed to what acts on its kind, and finished
- * (wh_finish: replies queued and the update marked, in one transaction) or postponed.
+ * SQL), written into the inbox (in the same statement when it can), handed to what acts
+ * on its kind, and finished (wh_finish: replies queued and the update marked, in one
+ * transaction) or postponed.
  * Its statements go through the connection it was given; when it is over, done or not,
  * it calls the end it was given (the processor's batch, process.c).
  */
@@ -21,6 +22,13 @@
 /* the update's chat and user are recorded ($3: count the message, first attempt only) */
 static const char record_sql[] =
 	"SELECT user_id, new_user, credits, pass_active, banned FROM wh_record($1, $2::jsonb, $3)";
+
+/* the same and the update into the inbox after it (wh_inbox_rides), in one statement:
+ * one row always, so inbox_record runs once ($4: the update's seq) */
+static const char record_inbox_sql[] =
+	"SELECT r.user_id, r.new_user, r.credits, r.pass_active, r.banned,"
+	"  inbox_record($1, $4::bigint, $2::jsonb)"
+	" FROM (SELECT 1) one LEFT JOIN LATERAL wh_record($1, $2::jsonb, $3) r ON true";
 
 /* $5: the audit rows of role.c's wh_audit, each written once (ref: the update and its
  * place), $6 the bot */
@@ -233,14 +241,18 @@ static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 		j->pass_active = PQgetvalue(res, 0, 3)[0] == 't';
 		j->banned = PQgetvalue(res, 0, 4)[0] == 't';
 	}
-	wh_inbox_record(j, ((struct job_slot *)j)->payload, dispatch);
+	if (PQnfields(res) > 5) /* recorded in the inbox with it */
+		dispatch(j);
+	else
+		wh_inbox_record(j, ((struct job_slot *)j)->payload, dispatch);
 }
 
 /* job_record - the attempt was counted by the claim: record the chat and user */
 static void job_record(struct wh_job *j)
 {
-	char bot[24];
-	const char *params[3] = { bot, NULL, NULL };
+	char bot[24], seq[24];
+	const char *params[4] = { bot, NULL, NULL, seq };
+	bool inbox = wh_inbox_rides(j);
 
 	if (j->attempts > MAX_ATTEMPTS) {
 		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
@@ -249,7 +261,8 @@ static void job_record(struct wh_job *j)
 	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
 	params[1] = ((struct job_slot *)j)->payload;
 	params[2] = j->attempts == 1 ? "t" : "f";
-	wh_job_query(j, record_sql, 3, params, on_recorded);
+	tgm_i64(seq, sizeof(seq), j->seq);
+	wh_job_query(j, inbox ? record_inbox_sql : record_sql, inbox ? 4 : 3, params, on_recorded);
 }
 
 /* job_new - the job of the claimed update c, on pg */

@@ -127,6 +127,10 @@ void wh_reply_edit(struct wh_job *j, int64_t chat, int64_t mid, const char *text
 /* inbox.c - write the update into its conversation (if any), then next(j);
  * payload: the update's JSON text */
 void wh_inbox_record(struct wh_job *j, const char *payload, void (*next)(struct wh_job *j));
+/* wh_inbox_rides - the update's inbox recording is inbox_record(bot, seq, update) alone
+ * (no topic closed or reopened), so it may ride on the statement that records its user
+ * (job.c), saving a round trip */
+bool wh_inbox_rides(const struct wh_job *j);
 
 /* commands.c */
 bool wh_is_command(const struct wh_job *j);

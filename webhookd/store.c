@@ -1,13 +1,18 @@
 /*
  * store.c - Telegram updates into tg_updates, each once: (bot, update_id) is unique, so
- * a redelivery is a no-op that still answers "durable". Updates that arrive while a
- * statement is in flight are gathered and stored by the next one, in one COMMIT (group
- * commit, as gatewayd accepts messages); each is answered after that COMMIT. Also the
- * check that a parsed Update is one, and which chat it belongs to (its order is kept
- * per chat).
+ * a redelivery is a no-op that still answers "durable". Updates that arrive while
+ * statements are in flight are gathered and stored by the next one, in one COMMIT (group
+ * commit, as gatewayd accepts messages); each is answered after that COMMIT. Groups go
+ * out on STORE_CONNECTIONS connections of their own (not behind the processor's claims),
+ * one group in flight on each; more than one overlaps statements and the disk's flushes
+ * but halves the groups (1 measured best here: docs/bench.md). A chat's
+ * updates keep their arrival order in seq: a group ends before an update whose chat has
+ * an update in a group in flight (it, and what gathered behind it, waits for that
+ * COMMIT). Also the check that a parsed Update is one, and which chat it belongs to.
  */
 #include "webhookd/webhookd.h"
 #include "common/buf.h"
+#include "common/dbconn.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -29,23 +34,35 @@ static const char group_sql[] =
 	" ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING bot_id, update_id";
 
 #define GROUP_MAX 256
+#define STORE_CONNECTIONS 1
 
 /* one update waiting for its COMMIT */
 struct pending {
 	struct pending *next;
 	wh_store_cb cb;
 	void *arg;
+	int64_t bot_id, chat_id;
 	char bot[24], upd[24], chat[24];
 	char *kind, *json;
+	char *err; /* its own error, when stored alone */
 	bool stored;
 };
 
-/* the updates being stored: one group in flight, the next one gathering meanwhile */
+struct wh_store;
+
+/* one connection and the group in flight on it (NULL: idle) */
+struct store_conn {
+	struct wh_store *st;
+	struct tgm_pg *pg;
+	struct pending *flight;
+	int ones; /* its updates being stored one by one */
+};
+
+/* the updates being stored: the groups in flight, the next one gathering meanwhile */
 struct wh_store {
 	struct webhookd *wh;
 	struct pending *head, **tail; /* gathering */
-	struct pending *flight;       /* in the statement in flight */
-	bool busy;
+	struct store_conn conns[STORE_CONNECTIONS];
 };
 
 static void flush(struct wh_store *st);
@@ -96,6 +113,7 @@ static void pending_answer(struct webhookd *wh, struct pending *p, const char *e
 	p->cb(err, p->stored, p->arg);
 	free(p->kind);
 	free(p->json);
+	free(p->err);
 	free(p);
 }
 
@@ -111,34 +129,21 @@ static void mark_stored(struct pending *list, PGresult *res)
 			}
 }
 
-static void store_one(struct wh_store *st, struct pending *p);
-
-/* on_group - a group's statement: answer each update (kick the processor and forwarder);
- * one refused, not transiently, is stored again update by update; then the next group */
-static void on_group(PGresult *res, const char *err, void *arg)
+/* group_answer - c's group is over: answer each update (its own error first, else err);
+ * kick the processor and forwarder when any was stored; then the next groups */
+static void group_answer(struct store_conn *c, const char *err)
 {
-	struct wh_store *st = arg;
-	struct pending *list = st->flight, *next;
+	struct wh_store *st = c->st;
+	struct pending *list = c->flight, *next;
+	bool any = false;
 
-	st->flight = NULL;
-	st->busy = false;
-	if (err && list->next && !tgm_pg_transient(res)) {
-		/* one bad row (e.g. JSON PostgreSQL refuses) must not fail the others */
-		log_warn("storing a group of updates: %s: storing them one by one", err);
-		for (; list; list = next) {
-			next = list->next;
-			store_one(st, list);
-		}
-		flush(st);
-		return;
-	}
-	if (!err)
-		mark_stored(list, res);
+	c->flight = NULL;
 	for (; list; list = next) {
 		next = list->next;
-		pending_answer(st->wh, list, err);
+		any = any || list->stored;
+		pending_answer(st->wh, list, list->err ? list->err : err);
 	}
-	if (!err) {
+	if (any || !err) {
 		wh_process_kick(st->wh);
 		wh_forward_kick(st->wh);
 	}
@@ -146,49 +151,76 @@ static void on_group(PGresult *res, const char *err, void *arg)
 }
 
 struct one {
-	struct wh_store *st;
+	struct store_conn *c;
 	struct pending *p;
 };
 
-/* on_one - one update stored alone (after its group failed): answer it */
+/* on_one - one update stored alone (after its group failed); the group is over when
+ * the last is */
 static void on_one(PGresult *res, const char *err, void *arg)
 {
 	struct one *o = arg;
+	struct store_conn *c = o->c;
 
-	if (!err)
-		mark_stored(o->p, res);
-	pending_answer(o->st->wh, o->p, err);
-	if (!err) {
-		wh_process_kick(o->st->wh);
-		wh_forward_kick(o->st->wh);
-	}
+	if (err)
+		o->p->err = tgm_xstrdup(err);
+	else
+		o->p->stored = PQntuples(res) > 0;
 	free(o);
+	if (--c->ones == 0)
+		group_answer(c, NULL);
 }
 
-/* store_one - one update in a statement of its own */
-static void store_one(struct wh_store *st, struct pending *p)
+/* store_one - one update of c's group in a statement of its own, on c's connection */
+static void store_one(struct store_conn *c, struct pending *p)
 {
 	const char *params[5] = { p->bot, p->upd, p->chat[0] ? p->chat : NULL, p->kind, p->json };
 	struct one *o = tgm_xcalloc(1, sizeof(*o));
 
-	p->next = NULL;
-	*o = (struct one){ st, p };
-	tgm_pg_query(st->wh->ctx->db, store_sql, 5, params, on_one, o);
+	*o = (struct one){ c, p };
+	c->ones++;
+	tgm_pg_query(c->pg, store_sql, 5, params, on_one, o);
 }
 
-/* flush - send what gathered, as one statement, unless a group is in flight */
-static void flush(struct wh_store *st)
+/* on_group - a group's statement: answer each update; when one was refused, not
+ * transiently, the group is stored again update by update (it stays in flight, so its
+ * chats' later updates still wait) */
+static void on_group(PGresult *res, const char *err, void *arg)
 {
-	struct tgm_buf col[5];
-	const char *params[5];
+	struct store_conn *c = arg;
+
+	if (err && c->flight->next && !tgm_pg_transient(res)) {
+		/* one bad row (e.g. JSON PostgreSQL refuses) must not fail the others */
+		log_warn("storing a group of updates: %s: storing them one by one", err);
+		for (struct pending *p = c->flight; p; p = p->next)
+			store_one(c, p);
+		return;
+	}
+	if (!err)
+		mark_stored(c->flight, res);
+	group_answer(c, err);
+}
+
+/* in_flight - an update of p's chat is in a group in flight */
+static bool in_flight(const struct wh_store *st, const struct pending *p)
+{
+	if (p->chat_id == 0)
+		return false;
+	for (int i = 0; i < STORE_CONNECTIONS; i++)
+		for (const struct pending *q = st->conns[i].flight; q; q = q->next)
+			if (q->chat_id == p->chat_id && q->bot_id == p->bot_id)
+				return true;
+	return false;
+}
+
+/* take - the group for c: gathered updates from the head, up to GROUP_MAX, ending before
+ * one whose chat is in flight; its columns as array texts */
+static void take(struct wh_store *st, struct store_conn *c, struct tgm_buf col[5])
+{
 	struct pending **end = &st->head;
 	int n = 0;
 
-	if (st->busy || st->head == NULL)
-		return;
-	for (int c = 0; c < 5; c++)
-		tgm_buf_init(&col[c]);
-	while (*end && n < GROUP_MAX) {
+	while (*end && n < GROUP_MAX && !in_flight(st, *end)) {
 		struct pending *p = *end;
 
 		tgm_pgarr_add(&col[0], p->bot);
@@ -199,26 +231,92 @@ static void flush(struct wh_store *st)
 		end = &p->next;
 		n++;
 	}
-	st->flight = st->head;
+	if (n == 0)
+		return;
+	c->flight = st->head;
 	st->head = *end;
 	*end = NULL;
 	if (st->head == NULL)
 		st->tail = &st->head;
-	for (int c = 0; c < 5; c++) {
-		tgm_pgarr_end(&col[c]);
-		params[c] = col[c].p;
+}
+
+/* flush - send what gathered, as one statement on each idle connection, while the head
+ * of what gathered may go */
+static void flush(struct wh_store *st)
+{
+	for (int i = 0; i < STORE_CONNECTIONS && st->head; i++) {
+		struct store_conn *c = &st->conns[i];
+		struct tgm_buf col[5];
+		const char *params[5];
+
+		if (c->flight)
+			continue;
+		for (int k = 0; k < 5; k++)
+			tgm_buf_init(&col[k]);
+		take(st, c, col);
+		if (c->flight) {
+			for (int k = 0; k < 5; k++) {
+				tgm_pgarr_end(&col[k]);
+				params[k] = col[k].p;
+			}
+			tgm_pg_query_prepared(c->pg, "wh_store_group", group_sql, 5, params,
+					      on_group, c);
+		}
+		for (int k = 0; k < 5; k++)
+			tgm_buf_free(&col[k]);
+		if (c->flight == NULL)
+			return; /* the head waits for a group in flight */
 	}
-	st->busy = true;
-	tgm_pg_query_prepared(st->wh->ctx->db, "wh_store_group", group_sql, 5, params, on_group,
-			      st);
-	for (int c = 0; c < 5; c++)
-		tgm_buf_free(&col[c]);
 }
 
 void wh_store_free(struct webhookd *wh)
 {
+	if (wh->store == NULL)
+		return;
+	for (int i = 0; i < STORE_CONNECTIONS; i++)
+		if (wh->store->conns[i].pg)
+			tgm_pg_free(wh->store->conns[i].pg);
 	free(wh->store); /* nothing is pending once the loop has stopped */
 	wh->store = NULL;
+}
+
+/* store_new - the store and its connections, at the first update */
+static struct wh_store *store_new(struct webhookd *wh)
+{
+	struct wh_store *st = tgm_xcalloc(1, sizeof(*st));
+
+	st->wh = wh;
+	st->tail = &st->head;
+	for (int i = 0; i < STORE_CONNECTIONS; i++) {
+		st->conns[i].st = st;
+		st->conns[i].pg = tgm_dbconn_async(wh->ctx->base, wh->ctx->cfg, "webhookd-store",
+						   TGM_DBCONN_POOLED);
+	}
+	return st;
+}
+
+void wh_store_checked(struct webhookd *wh, const struct wh_bot *b, int64_t update_id,
+		      int64_t chat_id, const char *kind, const char *json, size_t len,
+		      wh_store_cb cb, void *arg)
+{
+	struct pending *p = tgm_xcalloc(1, sizeof(*p));
+
+	if (wh->store == NULL)
+		wh->store = store_new(wh);
+	p->cb = cb;
+	p->arg = arg;
+	p->bot_id = b->id;
+	p->chat_id = chat_id;
+	tgm_i64(p->bot, sizeof(p->bot), b->id);
+	tgm_i64(p->upd, sizeof(p->upd), update_id);
+	if (chat_id)
+		tgm_i64(p->chat, sizeof(p->chat), chat_id);
+	p->kind = tgm_xstrdup(kind);
+	p->json = tgm_xstrndup(json, len); /* the text as Telegram sent it */
+	*wh->store->tail = p;
+	wh->store->tail = &p->next;
+	wh->inflight++;
+	flush(wh->store);
 }
 
 void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *json, size_t len,
@@ -228,7 +326,6 @@ void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *js
 	const char *kind;
 	int64_t update_id, chat_id;
 	yajl_val u = tgm_json_parse(json, len, len + 1, TGM_JSON_MAX_DEPTH, perr, sizeof(perr));
-	struct pending *p;
 
 	if (u == NULL ||
 	    !wh_update_check(u, false, &update_id, &chat_id, &kind, perr, sizeof(perr))) {
@@ -240,23 +337,6 @@ void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *js
 		cb(msg, false, arg);
 		return;
 	}
-	if (wh->store == NULL) {
-		wh->store = tgm_xcalloc(1, sizeof(*wh->store));
-		wh->store->wh = wh;
-		wh->store->tail = &wh->store->head;
-	}
-	p = tgm_xcalloc(1, sizeof(*p));
-	p->cb = cb;
-	p->arg = arg;
-	snprintf(p->bot, sizeof(p->bot), "%lld", (long long)b->id);
-	snprintf(p->upd, sizeof(p->upd), "%lld", (long long)update_id);
-	if (chat_id)
-		snprintf(p->chat, sizeof(p->chat), "%lld", (long long)chat_id);
-	p->kind = tgm_xstrdup(kind);
-	p->json = tgm_xstrndup(json, len); /* the text as Telegram sent it */
+	wh_store_checked(wh, b, update_id, chat_id, kind, json, len, cb, arg);
 	yajl_tree_free(u);
-	*wh->store->tail = p;
-	wh->store->tail = &p->next;
-	wh->inflight++;
-	flush(wh->store);
 }

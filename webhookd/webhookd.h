@@ -115,6 +115,11 @@ void wh_poll_stop(struct wh_bot *b);
 typedef void (*wh_store_cb)(const char *err, bool stored, void *arg);
 void wh_store_update(struct webhookd *wh, const struct wh_bot *b, const char *json, size_t len,
 		     wh_store_cb cb, void *arg);
+/* wh_store_checked - the same, for an update already parsed and checked by
+ * wh_update_check (its update_id, chat_id and kind; json its text) */
+void wh_store_checked(struct webhookd *wh, const struct wh_bot *b, int64_t update_id,
+		      int64_t chat_id, const char *kind, const char *json, size_t len,
+		      wh_store_cb cb, void *arg);
 /* wh_store_free - at stop, when nothing is in flight */
 void wh_store_free(struct webhookd *wh);
 /* wh_update_check - a parsed Update is usable: an object with an integer update_id

@@ -286,6 +286,37 @@ def test_updates_arriving_together_are_stored_together_in_each_chats_order(w):
     w.wait_processed(bot, 90)
 
 
+def test_a_chats_next_update_waits_for_the_group_in_flight(w):
+    """Groups go out on several connections at once, but a chat's update that arrives
+    while an earlier one of its chat is in a group in flight waits for that COMMIT, so
+    seq keeps the chat's order (the first group is held by a trigger the test installs)."""
+    bot = w.new_bot()
+    w.webhookd()
+    secret = w.secret(bot)
+    w.query("CREATE SEQUENCE hold_once")  # not transactional: holds nobody else
+    w.query("CREATE FUNCTION hold_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF nextval('hold_once') = 1 THEN PERFORM pg_sleep(2); END IF;"
+            " RETURN NULL; END $$")
+    w.query("CREATE TRIGGER hold_once BEFORE INSERT ON tg_updates FOR EACH STATEMENT"
+            " EXECUTE FUNCTION hold_once()")
+    first, second = w.message("/help", user=55), w.message("/balance", user=55)
+    codes = []
+    a = threading.Thread(target=lambda: codes.append(w.post(bot, first, secret=secret).status_code))
+    a.start()
+    for _ in range(100):  # the first group is in flight, held
+        if w.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")[0][0]:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the first group never reached the trigger")
+    codes.append(w.post(bot, second, secret=secret).status_code)
+    a.join()
+    assert codes == [200, 200]
+    rows = w.query("SELECT update_id FROM tg_updates WHERE bot_id = %s ORDER BY seq", (bot.id,))
+    assert [r[0] for r in rows] == [first["update_id"], second["update_id"]]
+    w.wait_processed(bot, 2)
+
+
 def test_a_chats_updates_are_processed_in_order(w):
     bot = w.new_bot()
     w.webhookd()
