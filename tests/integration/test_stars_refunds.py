@@ -109,11 +109,11 @@ def test_refund_refusals(tgm_env, tg, st):
     assert api.post(f"/v1/bots/{bot.id}/payments/999999/refund").status_code == 404
     assert api.post(f"/v1/bots/{bot.id}/payments/abc/refund").status_code == 404
     assert api.post(f"/v1/bots/999999/payments/{pay}/refund").status_code == 404
-    other = w.one("INSERT INTO tenants (name) VALUES ('other') RETURNING id")[0]
-    w.query("UPDATE bots SET tenant_id = %s WHERE id = %s", (other, bot.id))
-    assert api.post(f"/v1/bots/{bot.id}/payments/{pay}/refund").status_code == 404
-    w.query("UPDATE bots SET tenant_id = (SELECT id FROM tenants WHERE name = 'acme')"
-            " WHERE id = %s", (bot.id,))
+    r = w.env.tgmctl("key", "create", "--tenant", "other", "--create-tenant", "--scope", "admin")
+    assert r.returncode == 0, r.stderr
+    r = requests.post(api.base + f"/v1/bots/{bot.id}/payments/{pay}/refund", timeout=20,
+                      headers={"Authorization": f"Bearer {r.stdout.strip()}"})
+    assert r.status_code == 404, "another tenant's key does not reach this bot's payment"
     w.tg.bad_request("Bad Request: CHARGE_NOT_FOUND", method="refundStarPayment")
     r = api.post(f"/v1/bots/{bot.id}/payments/{pay}/refund")
     assert r.status_code == 502 and "CHARGE_NOT_FOUND" in r.json()["detail"], r.text
