@@ -39,6 +39,22 @@ CONF
 	} > "$work/tgm.conf"
 }
 
+# bench_conf_sender GW_PORT TG_PORT - bench_conf for gatewayd on GW_PORT and a senderd
+# sending to the fake Telegram on TG_PORT, without limits of its own on the API key
+bench_conf_sender() {
+	bench_conf "$1" <<CONF
+key_rate = 1000000
+key_burst = 1000000
+[telegram]
+api_url = http://127.0.0.1:$2
+[senderd]
+doorbells = ipc://$work/run/gatewayd-doorbell
+statuses = ipc://$work/run/gatewayd-status
+claim_batch = 1000
+max_inflight = 64
+CONF
+}
+
 # bench_cleanup - at exit: stop the processes in $pids and PostgreSQL, remove $work
 bench_cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

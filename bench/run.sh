@@ -54,17 +54,7 @@ bench_setup run
 gw_port=$(free_port)
 tg_port=$(free_port)
 "$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
-bench_conf "$gw_port" <<CONF
-key_rate = 1000000
-key_burst = 1000000
-[telegram]
-api_url = http://127.0.0.1:$tg_port
-[senderd]
-doorbells = ipc://$work/run/gatewayd-doorbell
-statuses = ipc://$work/run/gatewayd-status
-claim_batch = 1000
-max_inflight = 64
-CONF
+bench_conf_sender "$gw_port" "$tg_port"
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 export TGM_BENCH_KEY=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope send 2>/dev/null)
 psql -qAt "$url" -c "INSERT INTO bots (tenant_id, telegram_id, username, token_sealed, token_hash)

@@ -20,17 +20,7 @@ bench_setup sd-ab
 tg_port=$(free_port)
 gw_port=$(free_port)
 "$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
-bench_conf "$gw_port" <<CONF
-key_rate = 1000000
-key_burst = 1000000
-[telegram]
-api_url = http://127.0.0.1:$tg_port
-[senderd]
-doorbells = ipc://$work/run/gatewayd-doorbell
-statuses = ipc://$work/run/gatewayd-status
-claim_batch = 1000
-max_inflight = 64
-CONF
+bench_conf_sender "$gw_port" "$tg_port"
 "$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
 "$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
 wait_http "http://127.0.0.1:$gw_port/healthz"
