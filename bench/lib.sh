@@ -55,6 +55,18 @@ max_inflight = 64
 CONF
 }
 
+# bench_sender_bots N GW_PORT KEY - N bots named sender-bench (1,000/s, 30/s a chat),
+# made through gatewayd on GW_PORT with the admin KEY
+bench_sender_bots() {
+	local i
+	for i in $(seq "$1"); do
+		curl -sf -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
+			"http://127.0.0.1:$2/v1/bots" -d "{\"token\":\"$((100000 + i)):AAbenchbenchbenchbenchbenchbenchbench$i\",\"name\":\"sender-bench\",
+			\"settings\":{\"per_second\":1000,\"chat_per_second\":30}}" >/dev/null ||
+			{ echo "bench: bot registration failed"; exit 1; }
+	done
+}
+
 # bench_cleanup - at exit: stop the processes in $pids and PostgreSQL, remove $work
 bench_cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

@@ -139,12 +139,7 @@ echo "== bare libcurl multi loop to the fake Telegram (ceiling), 32 in flight, $
 ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 "$secs")
 echo "$ceiling"
 admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
-for i in $(seq $nbots); do
-	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((100000 + i)):AAbenchbenchbenchbenchbenchbenchbench$i\",\"name\":\"sender-bench\",
-		\"settings\":{\"per_second\":1000,\"chat_per_second\":30}}" >/dev/null ||
-		{ echo "bench: bot registration failed"; exit 1; }
-done
+bench_sender_bots "$nbots" "$gw_port" "$admin"
 psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'queued'" >/dev/null
 # section 1 left hundreds of thousands of rows just canceled: vacuum them now, or the drain
 # measures autovacuum and the checkpoints of that debt (353 msg/s after 450,000 of them,

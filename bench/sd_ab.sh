@@ -25,12 +25,7 @@ bench_conf_sender "$gw_port" "$tg_port"
 "$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
 wait_http "http://127.0.0.1:$gw_port/healthz"
 admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
-for i in $(seq $nbots); do
-	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((100000 + i)):AAbenchbenchbenchbenchbenchbenchbench$i\",\"name\":\"sender-bench\",
-		\"settings\":{\"per_second\":1000,\"chat_per_second\":30}}" >/dev/null ||
-		{ echo "bench: bot registration failed"; exit 1; }
-done
+bench_sender_bots "$nbots" "$gw_port" "$admin"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)

@@ -59,19 +59,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 "$root/build/obj/bench/fakeserver" "$bare_port" 202 & pids+=($!)
 
-cat > "$work/tgm.conf" <<CONF
-[database]
-url = "$url"
-[security]
-secret_key = $("$bin/tgmctl" secret-key)
-[log]
-level = warning
+bench_conf "$gw_port" <<CONF
 [telegram]
 api_url = http://127.0.0.1:$tg_port
-[gatewayd]
-listen = 127.0.0.1:$gw_port
-doorbell = ipc://$work/run/gatewayd-doorbell
-status = ipc://$work/run/gatewayd-status
 [webhookd]
 listen = 127.0.0.1:$wh_port
 public_url = https://bench.invalid
