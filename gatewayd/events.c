@@ -8,7 +8,8 @@
  * id may commit after a higher one (else the id was rolled back).
  * An event's SSE id is its row's id, so a client that reconnects with
  * Last-Event-ID is first given what it missed from the database (at most
- * BACKFILL_MAX events, else a "reset" event), then joins the live stream. Each tick
+ * BACKFILL_MAX events, else a "reset" event), then joins the live stream; a new client
+ * joins it at once, at the cursor (a query only when it is the first). Each tick
  * also sends every tenant its bots' queue depth, a "bot" event when a bot's enabled
  * state changed, a "daemons" event when a heartbeat changed, and the inbox's
  * "conversation" events (inboxevents.c); every KEEPALIVE_S a
@@ -574,6 +575,11 @@ void gw_events_open(struct gw_req *r)
 	ev->nclients++;
 	gw_req_free(r); /* the stream is the client's now */
 	client_send(c, "retry: 2000\n\n", 13);
+	if (c->asked_id < 0 && ev->cursor_known) { /* nothing missed: live from the cursor */
+		c->last_id = ev->cursor;
+		backfill_done(c);
+		return;
+	}
 	backfill(c);
 }
 

@@ -185,6 +185,23 @@ def test_last_event_id_resumes_from_the_database(live):
     old.message(third, "sent")
 
 
+def test_a_new_client_joins_the_live_stream_from_now(live):
+    """A client without Last-Event-ID that opens while another is live joins at the live
+    cursor: it gets what happens next, the daemons at once, and nothing from before."""
+    bot = live.admin.new_bot()
+    first = live.stream(key=live.admin.key)
+    before = send(live, bot, "before")
+    first.message(before, "sent")
+    late = live.stream(key=live.admin.key)
+    late.next(lambda e: e.get("event") == "daemons", what="a daemons event")
+    after = send(live, bot, "after")
+    late.message(after, "sending")
+    late.message(after, "sent")
+    first.message(after, "sent")
+    assert before not in [e["json"]["message_id"] for e in late.seen
+                          if e.get("event") == "message"]
+
+
 def test_a_tenant_sees_only_its_own(live):
     bot = live.admin.new_bot()
     other = live.api("globex", "read")
