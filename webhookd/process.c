@@ -3,7 +3,8 @@
  * chat, so a chat's updates are handled in order, also across several webhookd) and
  * runs each as a job (job.c: recorded, acted on, finished). A claim takes up to
  * CLAIM_BATCH updates, each the head of its chat, so they are processed side by side,
- * spread over [webhookd] process_connections connections; when the last is done the
+ * spread over [webhookd] process_connections connections (the jobs of a connection
+ * recorded and finished together: group.c); when the last is done the
  * next claim follows, until a claim finds nothing (the sweep timer and new updates wake
  * it again).
  */
@@ -83,11 +84,13 @@ static void on_job_end(void *arg)
 }
 
 /* batch_start - every claimed update at once: each is the head of its own chat; row i's
- * statements go through the pool's connection i % npool */
+ * statements go through the pool's connection i % npool, where the jobs are recorded
+ * together (group.c) */
 static void batch_start(struct batch *bt)
 {
 	struct webhookd *wh = bt->wh;
-	int n = bt->n;
+	int n = bt->n, np = wh->npool, k = 0;
+	struct wh_job **jobs;
 
 	if (n == 0 || wh->ctx->stopping) {
 		if (n > 0)
@@ -96,15 +99,24 @@ static void batch_start(struct batch *bt)
 		return;
 	}
 	bt->running = n; /* before any job can end */
-	for (int i = 0; i < n; i++) {
-		struct wh_claimed c = { .payload = PQgetvalue(bt->res, i, 4) };
+	jobs = tgm_xcalloc((size_t)n, sizeof(*jobs));
+	for (int c = 0; c < np; c++) { /* jobs[] holds each connection's jobs in a row */
+		int from = k;
 
-		tgm_parse_int64(PQgetvalue(bt->res, i, 0), &c.seq);
-		tgm_parse_int64(PQgetvalue(bt->res, i, 1), &c.bot_id);
-		tgm_parse_int64(PQgetvalue(bt->res, i, 2), &c.update_id);
-		c.attempts = (int)strtol(PQgetvalue(bt->res, i, 3), NULL, 10);
-		wh_job_run(wh, wh->pool[i % wh->npool], &c, on_job_end, bt);
+		for (int i = c; i < n; i += np) {
+			struct wh_claimed cl = { .payload = PQgetvalue(bt->res, i, 4) };
+
+			tgm_parse_int64(PQgetvalue(bt->res, i, 0), &cl.seq);
+			tgm_parse_int64(PQgetvalue(bt->res, i, 1), &cl.bot_id);
+			tgm_parse_int64(PQgetvalue(bt->res, i, 2), &cl.update_id);
+			cl.attempts = (int)strtol(PQgetvalue(bt->res, i, 3), NULL, 10);
+			if ((jobs[k] = wh_job_start(wh, wh->pool[c], &cl, on_job_end, bt)) != NULL)
+				k++;
+		}
+		if (k > from)
+			wh_group_record(jobs + from, k - from);
 	}
+	free(jobs);
 }
 
 /* on_claimed - the claimed updates: work them as a batch (a failed claim waits for a kick) */
