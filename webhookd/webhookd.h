@@ -65,6 +65,8 @@ struct webhookd {
 	bool bots_reload;       /* a load failed: the sweep loads every bot again */
 	struct event *ev_sweep; /* processing sweep, bot reload */
 	bool processing;        /* a claim or an update is in flight */
+	bool claiming;          /* a claim is in flight (process.c) */
+	int batches;            /* claimed batches being worked (process.c) */
 	bool kick_again;        /* work arrived while processing */
 	int inflight;           /* direct Telegram calls and stores in flight */
 	struct wh_store *store; /* updates being stored (store.c) */
