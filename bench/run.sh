@@ -61,6 +61,7 @@ psql -qAt "$url" -c "INSERT INTO bots (tenant_id, telegram_id, username, token_s
 	SELECT id, 1, 'benchbot', 'v1.unused', '\\x00' FROM tenants WHERE name = 'bench'" >/dev/null
 export TGM_BENCH_BOT=$(psql -qAt "$url" -c "SELECT max(id) FROM bots")
 "$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+gw_pid=$!
 
 base_port=$(free_port)
 "$root/build/obj/bench/fakeserver" "$base_port" 202 & pids+=($!)
@@ -113,6 +114,20 @@ if [ "${TGM_BENCH_SSE:-1}" != 0 ]; then
 		bench_wrk "$conns" "$gw_port" | field rps
 		kill "$sse_pid"; wait "$sse_pid" || { echo "bench: bench/sse.py failed" >&2; exit 1; }
 	}
+	# what the streams cost with no other load, which the load of the machine does not
+	# blur as it does a rate: gatewayd's and the client's CPU over 5 s
+	/usr/bin/python3 bench/sse.py "$gw_port" "$sse_key" "$nsse" > "$work/sse.out" &
+	sse_pid=$!
+	until grep -q connected "$work/sse.out"; do sleep 0.2; done
+	sleep 2
+	g0=$(awk '{ print $14 + $15 }' "/proc/$gw_pid/stat")
+	c0=$(awk '{ print $14 + $15 }' "/proc/$sse_pid/stat")
+	sleep 5
+	echo "idle: gatewayd with $nsse streams open uses $(awk -v a="$g0" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.1f", ($14 + $15 - a) * 100 / hz / 5 }' "/proc/$gw_pid/stat") % of a core," \
+		"bench/sse.py $(awk -v a="$c0" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.1f", ($14 + $15 - a) * 100 / hz / 5 }' "/proc/$sse_pid/stat") %"
+	kill "$sse_pid"; wait "$sse_pid" || true
 	# the order alternates: the table grows through the runs, so a fixed order would
 	# bias the ratio
 	for r in $(seq "$rounds"); do
