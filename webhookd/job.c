@@ -2,7 +2,9 @@
  * job.c - one claimed update's life: parsed, its chat and user recorded (wh_record in
  * SQL), written into the inbox (in the same statement when it can), handed to what acts
  * on its kind, and finished (wh_finish: replies queued and the update marked, in one
- * transaction) or postponed.
+ * transaction) or postponed. Recording and finishing usually go with other jobs' in one
+ * statement (group.c); this file holds each step for one job alone, which is also what
+ * a job falls back to when its group's statement fails.
  * Its statements go through the connection it was given; when it is over, done or not,
  * it calls the end it was given (the processor's batch, process.c).
  */
@@ -46,6 +48,7 @@ static const char postpone_sql[] =
 struct job_slot {
 	struct wh_job job;
 	const char *payload;    /* the update's JSON text, borrowed until the end */
+	char *outcome;          /* wh_job_done's, once it is called */
 	struct tgm_pg *pg;      /* the connection the job's statements go through */
 	void (*end)(void *arg); /* called once, when the job is over */
 	void *arg;
@@ -90,6 +93,7 @@ static void job_end(struct wh_job *j)
 		yajl_gen_free(j->replies);
 	if (j->audit)
 		yajl_gen_free(j->audit);
+	free(slot->outcome);
 	free(slot);
 	end(arg);
 }
@@ -103,38 +107,72 @@ static void push_billing(const struct wh_job *j)
 	tgm_bus_send(j->wh->billing, "tg", json, (size_t)n);
 }
 
-/* on_finished - wh_finish: ring senderd when it queued replies, tell billingd of its updates;
- * end the job (an error leaves the update unprocessed, to be claimed again) */
-static void on_finished(struct wh_job *j, PGresult *res, const char *err)
+void wh_job_finished(struct wh_job *j, const char *err)
 {
-	int64_t n = 0;
-
 	if (err)
 		log_warn("bot=%lld update=%lld: finishing: %s (it will be processed again)",
 			 (long long)j->bot_id, (long long)j->update_id, err);
-	else if (tgm_parse_int64(PQgetvalue(res, 0, 0), &n) && n > 0)
-		wh_ring(j->wh, j->bot_id);
-	if (!err && j->billing)
+	else if (j->billing)
 		push_billing(j);
 	job_end(j);
 }
 
-void wh_job_done(struct wh_job *j, const char *outcome)
+/* on_finished - wh_finish: ring senderd when it queued replies, then wh_job_finished */
+static void on_finished(struct wh_job *j, PGresult *res, const char *err)
+{
+	int64_t n = 0;
+
+	if (!err && tgm_parse_int64(PQgetvalue(res, 0, 0), &n) && n > 0)
+		wh_ring(j->wh, j->bot_id);
+	wh_job_finished(j, err);
+}
+
+void wh_job_finish_alone(struct wh_job *j)
 {
 	char seq[24], bot[24];
-	const char *params[6] = { seq, outcome, NULL, j->billing ? "t" : "f", "[]", bot };
+	const char *params[6] = {
+		seq, wh_job_outcome(j), wh_job_replies(j), j->billing ? "t" : "f", "[]", bot
+	};
 
-	yajl_gen_array_close(j->replies);
-	params[2] = tgm_jgen_text(j->replies, NULL);
-	if (j->audit) {
-		yajl_gen_array_close(j->audit);
+	if (j->audit)
 		params[4] = tgm_jgen_text(j->audit, NULL);
-	}
 	tgm_i64(seq, sizeof(seq), j->seq);
 	tgm_i64(bot, sizeof(bot), j->bot_id);
+	wh_job_query(j, finish_sql, 6, params, on_finished);
+}
+
+void wh_job_done(struct wh_job *j, const char *outcome)
+{
+	((struct job_slot *)j)->outcome = tgm_xstrdup(outcome);
+	yajl_gen_array_close(j->replies);
+	if (j->audit)
+		yajl_gen_array_close(j->audit);
 	log_debug("bot=%lld update=%lld: %s (%d replies)", (long long)j->bot_id,
 		  (long long)j->update_id, outcome, j->nreplies);
-	wh_job_query(j, finish_sql, 6, params, on_finished);
+	if (j->audit == NULL) /* audit rows are rare: those jobs finish alone */
+		wh_group_finish(j);
+	else
+		wh_job_finish_alone(j);
+}
+
+const char *wh_job_outcome(const struct wh_job *j)
+{
+	return ((const struct job_slot *)j)->outcome;
+}
+
+const char *wh_job_replies(const struct wh_job *j)
+{
+	return tgm_jgen_text(j->replies, NULL);
+}
+
+const char *wh_job_payload(const struct wh_job *j)
+{
+	return ((const struct job_slot *)j)->payload;
+}
+
+struct tgm_pg *wh_job_pg(const struct wh_job *j)
+{
+	return ((const struct job_slot *)j)->pg;
 }
 
 /* on_postponed - the update's claim is pushed back: end the job */
@@ -226,38 +264,38 @@ static void dispatch(struct wh_job *j)
 		wh_job_done(j, "recorded");
 }
 
-/* on_recorded - wh_record: the user's id, credits, pass and ban on the job; then into the
- * inbox and dispatch; an error postpones the update */
+void wh_job_recorded(struct wh_job *j, PGresult *res, int row, bool inboxed)
+{
+	if (row >= 0 && !PQgetisnull(res, row, 0)) {
+		tgm_parse_int64(PQgetvalue(res, row, 0), &j->user_id);
+		j->new_user = PQgetvalue(res, row, 1)[0] == 't';
+		tgm_parse_int64(PQgetvalue(res, row, 2), &j->credits);
+		j->pass_active = PQgetvalue(res, row, 3)[0] == 't';
+		j->banned = PQgetvalue(res, row, 4)[0] == 't';
+	}
+	if (inboxed)
+		dispatch(j);
+	else
+		wh_inbox_record(j, ((struct job_slot *)j)->payload, dispatch);
+}
+
+/* on_recorded - wh_record (and inbox_record with it) for this job alone: on; an error
+ * postpones the update */
 static void on_recorded(struct wh_job *j, PGresult *res, const char *err)
 {
 	if (err) { /* again after as many seconds as attempts made, until it gives up */
 		wh_job_postpone(j, j->attempts, err);
 		return;
 	}
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		tgm_parse_int64(PQgetvalue(res, 0, 0), &j->user_id);
-		j->new_user = PQgetvalue(res, 0, 1)[0] == 't';
-		tgm_parse_int64(PQgetvalue(res, 0, 2), &j->credits);
-		j->pass_active = PQgetvalue(res, 0, 3)[0] == 't';
-		j->banned = PQgetvalue(res, 0, 4)[0] == 't';
-	}
-	if (PQnfields(res) > 5) /* recorded in the inbox with it */
-		dispatch(j);
-	else
-		wh_inbox_record(j, ((struct job_slot *)j)->payload, dispatch);
+	wh_job_recorded(j, res, PQntuples(res) == 1 ? 0 : -1, PQnfields(res) > 5);
 }
 
-/* job_record - the attempt was counted by the claim: record the chat and user */
-static void job_record(struct wh_job *j)
+void wh_job_record(struct wh_job *j)
 {
 	char bot[24], seq[24];
 	const char *params[4] = { bot, NULL, NULL, seq };
 	bool inbox = wh_inbox_rides(j);
 
-	if (j->attempts > MAX_ATTEMPTS) {
-		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
-		return;
-	}
 	snprintf(bot, sizeof(bot), "%lld", (long long)j->bot_id);
 	params[1] = ((struct job_slot *)j)->payload;
 	params[2] = j->attempts == 1 ? "t" : "f";
@@ -287,8 +325,8 @@ static struct wh_job *job_new(struct webhookd *wh, struct tgm_pg *pg, const stru
 	return j;
 }
 
-void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
-		void (*end)(void *arg), void *arg)
+struct wh_job *wh_job_start(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
+			    void (*end)(void *arg), void *arg)
 {
 	struct wh_job *j = job_new(wh, pg, c);
 	char err[160];
@@ -299,14 +337,18 @@ void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed 
 
 	if (j->bot == NULL || j->update == NULL) {
 		wh_job_done(j, j->bot ? "ignored: not JSON" : "ignored: the bot is not loaded");
-		return;
+		return NULL;
 	}
 	if (!wh_update_check(j->update, true, &j->update_id, &chat, &j->kind, err, sizeof(err))) {
 		wh_job_done(j, "ignored: not an Update");
-		return;
+		return NULL;
+	}
+	if (j->attempts > MAX_ATTEMPTS) {
+		wh_job_done(j, "failed: gave up after " MAX_ATTEMPTS_TEXT " attempts");
+		return NULL;
 	}
 	j->body = tgm_json_get(j->update, j->kind);
 	job_parse_message(j);
 	job_lang(j);
-	job_record(j);
+	return j;
 }

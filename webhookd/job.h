@@ -72,14 +72,43 @@ struct wh_claimed {
 	int attempts;
 	const char *payload;
 };
-/* wh_job_run - run the claimed update c as a job whose statements go through pg;
- * end(arg) is called once when it is over, done or not (count jobs before starting
- * them: a job may end before wh_job_run returns) */
-void wh_job_run(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
-		void (*end)(void *arg), void *arg);
+/* wh_job_start - the job of the claimed update c, whose statements go through pg: parsed
+ * and checked. NULL when it needs no record (ignored, or given up: it is finishing);
+ * else it is to be recorded next, alone (wh_job_record) or with others (wh_group_record).
+ * end(arg) is called once when it is over, done or not, never within wh_job_start
+ * (count jobs before starting them) */
+struct wh_job *wh_job_start(struct webhookd *wh, struct tgm_pg *pg, const struct wh_claimed *c,
+			    void (*end)(void *arg), void *arg);
+/* wh_job_record - record the job's chat and user (wh_record) alone, then go on */
+void wh_job_record(struct wh_job *j);
+/* wh_job_recorded - row of res (-1: none) is the job's wh_record row: take its user, then
+ * into the inbox (unless inboxed: it rode on that statement) and on to what acts on it */
+void wh_job_recorded(struct wh_job *j, PGresult *res, int row, bool inboxed);
 /* wh_job_done - finish: queue the replies, write the audit rows (wh_audit), mark the
- * update with outcome, in one statement; go on */
+ * update with outcome; with other jobs' finishes (wh_group_finish) unless it has audit
+ * rows; go on */
 void wh_job_done(struct wh_job *j, const char *outcome);
+/* wh_job_finish_alone - wh_job_done's statement for this job alone */
+void wh_job_finish_alone(struct wh_job *j);
+/* wh_job_finished - its finish committed (err NULL; billingd is told of its update) or
+ * failed (it will be claimed again): the job is over */
+void wh_job_finished(struct wh_job *j, const char *err);
+/* what group.c reads of a job: its outcome (once done), its replies (a JSON array, once
+ * done), its update's JSON text and its connection */
+const char *wh_job_outcome(const struct wh_job *j);
+const char *wh_job_replies(const struct wh_job *j);
+const char *wh_job_payload(const struct wh_job *j);
+struct tgm_pg *wh_job_pg(const struct wh_job *j);
+
+/* group.c - statements shared by the jobs of one processing connection, one transaction
+ * for many updates */
+/* wh_group_record - record jobs[0..n) (all on one connection) in one statement, then
+ * each goes on (wh_job_recorded); if it fails, each is recorded alone */
+void wh_group_record(struct wh_job **jobs, int n);
+/* wh_group_finish - j is done: its finish goes with those of the other jobs of its
+ * connection done in this turn of the event loop, in one statement (wh_finish_many);
+ * if it fails, each finishes alone */
+void wh_group_finish(struct wh_job *j);
 /* wh_job_postpone - leave the update unprocessed; it is claimed again after seconds */
 void wh_job_postpone(struct wh_job *j, int seconds, const char *why);
 /* wh_job_query - run sql on webhookd's connection; cb gets the job back */

@@ -2,10 +2,12 @@
  * process.c - the processor: claims stored updates (the oldest unprocessed one of each
  * chat, so a chat's updates are handled in order, also across several webhookd) and
  * runs each as a job (job.c: recorded, acted on, finished). A claim takes up to
- * CLAIM_BATCH updates, each the head of its chat, so they are processed side by side,
- * spread over [webhookd] process_connections connections; when the last is done the
- * next claim follows, until a claim finds nothing (the sweep timer and new updates wake
- * it again).
+ * CLAIM_N updates, each the head of its chat, so they are processed side by side,
+ * spread over [webhookd] process_connections connections (the jobs of a connection
+ * recorded and finished together: group.c). A full claim is followed at once by the
+ * next (BATCHES batches worked at once, their chats all different); when a batch is
+ * done the next claim follows, until a claim finds nothing (the sweep timer and new
+ * updates wake it again).
  */
 #include "webhookd/job.h"
 #include "common/buf.h"
@@ -16,9 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLAIM_BATCH "32"
+#define CLAIM_N 64 /* updates a claim takes at most */
+#define TEXT_OF(n) #n
+#define TEXT(n) TEXT_OF(n)
+#define BATCHES 2 /* claimed batches worked at once: the next is claimed meanwhile */
 
 /* $1: the claim's length in seconds */
+/* clang-format off */
 static const char claim_sql[] =
 	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int),"
 	"  attempts = u.attempts + 1"
@@ -26,9 +32,10 @@ static const char claim_sql[] =
 	"   AND (p.claimed_until IS NULL OR p.claimed_until < now())"
 	"   AND NOT EXISTS (SELECT 1 FROM tg_updates q WHERE q.bot_id = p.bot_id"
 	"     AND q.chat_id = p.chat_id AND q.processed_at IS NULL AND q.seq < p.seq)"
-	"   ORDER BY p.seq LIMIT " CLAIM_BATCH " FOR UPDATE SKIP LOCKED) c"
+	"   ORDER BY p.seq LIMIT " TEXT(CLAIM_N) " FOR UPDATE SKIP LOCKED) c"
 	" WHERE u.seq = c.seq"
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
+/* clang-format on */
 
 /* a claim given back unworked was no attempt */
 static const char release_sql[] =
@@ -59,6 +66,20 @@ static void release(struct batch *bt)
 	tgm_buf_free(&seqs);
 }
 
+/* settle - processing: a claim or a batch is in flight */
+static void settle(struct webhookd *wh)
+{
+	wh->processing = wh->claiming || wh->batches > 0;
+}
+
+/* claim_more - claim again when there may be more (or a kick came) and room for a batch */
+static void claim_more(struct webhookd *wh, bool more)
+{
+	if ((more || wh->kick_again) && !wh->claiming && wh->batches < BATCHES && wh->bots_loaded &&
+	    !wh->ctx->stopping)
+		claim(wh);
+}
+
 /* batch_end - the last job is done: claim again (a chat's next update is claimable
  * once this one is done) */
 static void batch_end(struct batch *bt)
@@ -68,9 +89,9 @@ static void batch_end(struct batch *bt)
 
 	PQclear(bt->res);
 	free(bt);
-	wh->processing = false;
-	if ((more || wh->kick_again) && !wh->ctx->stopping)
-		claim(wh);
+	wh->batches--;
+	settle(wh);
+	claim_more(wh, more);
 }
 
 /* on_job_end - one of the batch's jobs is over, done or not */
@@ -83,11 +104,13 @@ static void on_job_end(void *arg)
 }
 
 /* batch_start - every claimed update at once: each is the head of its own chat; row i's
- * statements go through the pool's connection i % npool */
+ * statements go through the pool's connection i % npool, where the jobs are recorded
+ * together (group.c) */
 static void batch_start(struct batch *bt)
 {
 	struct webhookd *wh = bt->wh;
-	int n = bt->n;
+	int n = bt->n, np = wh->npool, k = 0;
+	struct wh_job **jobs;
 
 	if (n == 0 || wh->ctx->stopping) {
 		if (n > 0)
@@ -96,33 +119,50 @@ static void batch_start(struct batch *bt)
 		return;
 	}
 	bt->running = n; /* before any job can end */
-	for (int i = 0; i < n; i++) {
-		struct wh_claimed c = { .payload = PQgetvalue(bt->res, i, 4) };
+	jobs = tgm_xcalloc((size_t)n, sizeof(*jobs));
+	for (int c = 0; c < np; c++) { /* jobs[] holds each connection's jobs in a row */
+		int from = k;
 
-		tgm_parse_int64(PQgetvalue(bt->res, i, 0), &c.seq);
-		tgm_parse_int64(PQgetvalue(bt->res, i, 1), &c.bot_id);
-		tgm_parse_int64(PQgetvalue(bt->res, i, 2), &c.update_id);
-		c.attempts = (int)strtol(PQgetvalue(bt->res, i, 3), NULL, 10);
-		wh_job_run(wh, wh->pool[i % wh->npool], &c, on_job_end, bt);
+		for (int i = c; i < n; i += np) {
+			struct wh_claimed cl = { .payload = PQgetvalue(bt->res, i, 4) };
+
+			tgm_parse_int64(PQgetvalue(bt->res, i, 0), &cl.seq);
+			tgm_parse_int64(PQgetvalue(bt->res, i, 1), &cl.bot_id);
+			tgm_parse_int64(PQgetvalue(bt->res, i, 2), &cl.update_id);
+			cl.attempts = (int)strtol(PQgetvalue(bt->res, i, 3), NULL, 10);
+			if ((jobs[k] = wh_job_start(wh, wh->pool[c], &cl, on_job_end, bt)) != NULL)
+				k++;
+		}
+		if (k > from)
+			wh_group_record(jobs + from, k - from);
 	}
+	free(jobs);
 }
 
-/* on_claimed - the claimed updates: work them as a batch (a failed claim waits for a kick) */
+/* on_claimed - the claimed updates: work them as a batch, and when the claim was full
+ * claim the next batch meanwhile (its chats are others: a chat's next update waits for
+ * this one's end); a failed claim waits for a kick */
 static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct webhookd *wh = arg;
 	struct batch *bt;
+	bool full;
 
+	wh->claiming = false;
 	if (err) {
 		log_warn("claiming updates: %s", err);
-		wh->processing = false;
+		settle(wh);
 		return;
 	}
 	bt = tgm_xcalloc(1, sizeof(*bt));
 	bt->wh = wh;
 	bt->res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
 	bt->n = PQntuples(res);
-	batch_start(bt);
+	full = bt->n == CLAIM_N;
+	wh->batches++;
+	settle(wh);
+	batch_start(bt); /* may end it at once */
+	claim_more(wh, full);
 }
 
 /* wh_claim_seconds - how long a claim holds: longer than an update's direct calls
@@ -139,17 +179,17 @@ static void claim(struct webhookd *wh)
 	const char *params[1] = { secs };
 
 	snprintf(secs, sizeof(secs), "%d", wh_claim_seconds(wh));
-	wh->processing = true;
+	wh->claiming = true;
 	wh->kick_again = false;
+	settle(wh);
 	tgm_pg_query(wh->ctx->db, claim_sql, 1, params, on_claimed, wh);
 }
 
 void wh_process_kick(struct webhookd *wh)
 {
-	if (wh->processing) {
+	if (wh->claiming || wh->batches >= BATCHES) {
 		wh->kick_again = true;
 		return;
 	}
-	if (wh->bots_loaded && !wh->ctx->stopping)
-		claim(wh);
+	claim_more(wh, true);
 }

@@ -122,6 +122,7 @@ int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	for (int i = 0; i < wh->npool; i++)
 		wh->pool[i] = tgm_dbconn_async(ctx->base, cfg, "webhookd-process",
 					       TGM_DBCONN_POOLED);
+	wh_group_start(wh);
 	wh->lock_pg = tgm_dbconn_async(ctx->base, cfg, "webhookd-poll-locks", TGM_DBCONN_SESSION);
 	wh->tg = tgm_httpc_new(ctx->base, TG_CONNECTIONS);
 	wh->tgpoll = tgm_httpc_new(ctx->base, POLL_CONNECTIONS);
@@ -178,6 +179,7 @@ void wh_stop(struct tgm_ctx *ctx)
 	tgm_bus_close(wh->doorbell);
 	tgm_bus_close(wh->billing);
 	wh_store_free(wh);
+	wh_group_free(wh);
 	for (int i = 0; i < wh->npool; i++)
 		tgm_pg_free(wh->pool[i]);
 	free(wh->pool);

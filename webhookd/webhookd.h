@@ -21,6 +21,7 @@
 #include <yajl/yajl_tree.h>
 
 struct wh_autoreply;
+struct wh_group;
 struct wh_forward;
 struct wh_poller;
 
@@ -64,12 +65,15 @@ struct webhookd {
 	bool bots_reload;       /* a load failed: the sweep loads every bot again */
 	struct event *ev_sweep; /* processing sweep, bot reload */
 	bool processing;        /* a claim or an update is in flight */
+	bool claiming;          /* a claim is in flight (process.c) */
+	int batches;            /* claimed batches being worked (process.c) */
 	bool kick_again;        /* work arrived while processing */
 	int inflight;           /* direct Telegram calls and stores in flight */
 	struct wh_store *store; /* updates being stored (store.c) */
 	struct tgm_pg **pool;   /* the connections updates are processed on */
 	struct tgm_pg *lock_pg; /* holds the polling locks of the bots this instance polls */
 	int npool;
+	struct wh_group *groups;        /* group.c: one for each connection of pool */
 	struct tgm_metrics *metrics;    /* [webhookd] metrics_listen, or NULL */
 	struct wh_forward *forward;     /* updates forwarded to bots' own webhooks (forward.c) */
 	struct wh_autoreply *autoreply; /* each bot's auto-reply rules, cached (autoreply.c) */
@@ -144,6 +148,11 @@ void wh_forward_kick(struct webhookd *wh);
 void wh_telegram_intake(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
 /* stripe.c - POST /stripe */
 void wh_stripe_intake(struct evhttp_request *req, const struct tgm_http_params *p, void *arg);
+
+/* group.c - the groups of statements of the processing connections (job.h): made at
+ * start, freed at stop */
+void wh_group_start(struct webhookd *wh);
+void wh_group_free(struct webhookd *wh);
 
 /* process.c - wake the processor: stored updates wait */
 void wh_process_kick(struct webhookd *wh);

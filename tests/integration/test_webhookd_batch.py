@@ -1,0 +1,175 @@
+"""webhookd processing many chats' updates at once (issue 12, webhookd/group.c): the
+updates of a claim are recorded together and finished together, in one statement per
+connection, yet each chat keeps its order, nothing is lost or done twice across a
+SIGKILL in the middle of it, and an update that makes the shared statement fail does
+not hold back the others (they go on one by one).
+
+Updates are written straight into tg_updates while webhookd is stopped (as it stores
+them), so that its first claims are full batches of many chats; replies are checked in
+the outbound queue (messages), where senderd would take them.
+"""
+
+import json
+
+import pytest
+
+from conftest import wait_for
+from test_senderd import needs_cryptography, tg  # noqa: F401 (fixtures)
+from test_webhookd import World
+
+
+class Batch(World):
+    """World, with updates stored directly, in order."""
+
+    def store(self, bot, updates):
+        """updates into tg_updates in their order (seq follows it); their update_ids"""
+        for u in updates:
+            kind = next(k for k in u if k != "update_id")
+            body = u[kind]
+            chat = body.get("chat", {}).get("id") if isinstance(body, dict) else None
+            self.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+                       " VALUES (%s, %s, %s, %s, %s::jsonb)",
+                       (bot.id, int(u["update_id"]), chat, kind, json.dumps(u)))
+
+    def pending(self, bot):
+        return self.one("SELECT count(*) FROM tg_updates WHERE bot_id = %s"
+                        " AND processed_at IS NULL", (bot.id,))[0]
+
+    def replies_by_update(self, bot):
+        """{update_id: [reply texts]}, and each chat's replies' update_ids in queue order"""
+        rows = self.query(
+            "SELECT m.chat, u.update_id, m.params->>'text' FROM messages m"
+            " JOIN tg_updates u ON u.seq = (m.metadata->>'update')::bigint"
+            " WHERE m.bot_id = %s ORDER BY m.id", (bot.id,))
+        by_update, by_chat = {}, {}
+        for chat, update_id, text in rows:
+            by_update.setdefault(update_id, []).append(text)
+            by_chat.setdefault(chat, []).append(update_id)
+        return by_update, by_chat
+
+
+@pytest.fixture
+def w(tgm_env, tg, needs_cryptography):
+    return Batch(tgm_env, tg)
+
+
+def mixed(w, chats, rounds):
+    """rounds of updates over chats (users 5000...), each chat's in turn: /start, /help,
+    a plain text, /balance, an edit of the text, and a group message, so that a claim
+    holds many chats and many kinds. [(update, the reply's first word or None)]"""
+    out = []
+    for r in range(rounds):
+        for c in range(chats):
+            user = 5000 + c
+            if r == 0:
+                out.append((w.message("/start", user=user), "welcome"))
+            out.append((w.message("/help", user=user), "Commands:"))
+            text = w.message(f"hello {r}", user=user)
+            out.append((text, None))
+            out.append((w.message("/balance", user=user), "Credits:"))
+            edit = dict(text["message"], text=f"hello {r}, edited")
+            out.append((w.update("edited_message", **edit), None))
+            out.append((w.message(f"in a group {r}", user=user, chat=-9000 - c,
+                                  chat_type="group"), None))
+    return out
+
+
+def check_all_once_in_order(w, bot, expected):
+    """every update processed once, each command answered once, in its chat's order"""
+    by_update, by_chat = w.replies_by_update(bot)
+    for u, first in expected:
+        got = by_update.get(u["update_id"], [])
+        if first is None:
+            assert got == [], (u, got)
+        elif first == "welcome":
+            assert len(got) == 1, (u, got)
+        else:
+            assert len(got) == 1 and got[0].startswith(first), (u, got)
+    order = {u["update_id"]: i for i, (u, _) in enumerate(expected)}
+    for chat, ids in by_chat.items():
+        assert ids == sorted(ids, key=order.get), f"chat {chat}: replies out of order"
+    texts = sum(1 for u, first in expected if "message" in u and first is None
+                and u["message"]["chat"]["type"] == "private")
+    commands = sum(1 for _, first in expected if first is not None)
+    assert w.one("SELECT count(*) FROM conversation_items i JOIN conversations c"
+                 " ON c.id = i.conversation_id WHERE c.bot_id = %s AND i.kind = 'message'"
+                 " AND c.chat_id BETWEEN 5000 AND 5999",
+                 (bot.id,))[0] == texts + commands
+    assert w.one("SELECT count(*) FROM conversation_items i JOIN conversations c"
+                 " ON c.id = i.conversation_id WHERE c.bot_id = %s AND i.edits > 0",
+                 (bot.id,))[0] == texts
+
+
+def test_a_batch_of_many_chats_keeps_each_chats_order_and_loses_nothing(w):
+    bot = w.new_bot(free_credits=5)
+    expected = mixed(w, chats=12, rounds=4)
+    w.store(bot, [u for u, _ in expected])
+    d = w.webhookd()
+    rows = w.wait_processed(bot, len(expected), timeout=90)
+    assert not [r for r in rows if r[2].startswith("failed")], rows
+    check_all_once_in_order(w, bot, expected)
+    assert w.one("SELECT count(*), sum(credits) FROM ledger WHERE bot_id = %s",
+                 (bot.id,)) == (12, 60)
+    assert "together" not in d.log(), "a group statement failed"
+
+
+def test_a_kill_in_the_middle_of_batches_loses_and_repeats_nothing(w):
+    bot = w.new_bot(free_credits=5)
+    expected = mixed(w, chats=40, rounds=5)
+    w.store(bot, [u for u, _ in expected])
+    total = len(expected)
+    d = w.webhookd()
+    wait_for(lambda: w.pending(bot) < total - 100, 60, what="some updates processed")
+    d.kill()
+    left = w.pending(bot)
+    assert 0 < left < total, "the kill came too late to be in the middle"
+    w.webhookd()  # the killed one's claims run out first (2 x timeout + 10 s)
+    w.wait_processed(bot, total, timeout=120)
+    check_all_once_in_order(w, bot, expected)
+    # the free credits once per user, whatever was done twice
+    assert w.one("SELECT count(*), sum(credits) FROM ledger WHERE bot_id = %s",
+                 (bot.id,)) == (40, 200)
+    assert w.one("SELECT count(*) FROM bot_users WHERE bot_id = %s AND credits <> 5",
+                 (bot.id,))[0] == 0
+
+
+def test_bad_updates_in_a_batch_do_not_hold_back_the_others(w):
+    bot = w.new_bot()
+    expected = mixed(w, chats=8, rounds=2)
+    bad_record = w.message("/help", user=6001)
+    bad_record["message"]["from"]["id"] = "not a number"  # wh_record's cast fails
+    not_update = {"update_id": "777000111", "message": {"text": "a string update_id"}}
+    bad_reply = w.message("/help", user=6002)  # its reply is refused by the queue
+    w.query("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'refused for the test'; END $$")
+    w.query("CREATE TRIGGER test_refuse BEFORE INSERT ON messages FOR EACH ROW"
+            " WHEN (NEW.chat = '6002') EXECUTE FUNCTION test_refuse()")
+    # the bad ones among the first claim's (each chat's head is claimed at once)
+    updates = [u for u, _ in expected]
+    updates[3:3] = [bad_record, not_update, bad_reply]
+    w.store(bot, updates)
+    d = w.webhookd()
+    good = {u["update_id"] for u, _ in expected}
+
+    def good_done():
+        rows = w.query("SELECT update_id, processed_at IS NOT NULL FROM tg_updates"
+                       " WHERE bot_id = %s", (bot.id,))
+        return all(done for u, done in rows if u in good)
+    wait_for(good_done, 60, what="the good updates processed")
+    check_all_once_in_order(w, bot, expected)
+    outcome = dict(w.query("SELECT update_id, outcome FROM tg_updates WHERE bot_id = %s",
+                           (bot.id,)))
+    assert outcome[777000111] == "ignored: not an Update"
+    log = d.log()
+    assert "recording" in log and "together" in log, log
+    assert "finishing" in log and "together" in log, log
+    # the bad record is retried alone until webhookd gives up, and its chat goes on;
+    # the refused reply leaves its update unprocessed, to be claimed again
+    wait_for(lambda: outcome_of(w, bad_record), 60, what="the bad record given up")
+    assert outcome_of(w, bad_record) == "failed: gave up after 5 attempts"
+    assert outcome_of(w, bad_reply) is None
+
+
+def outcome_of(w, update):
+    return w.one("SELECT outcome FROM tg_updates WHERE update_id = %s",
+                 (update["update_id"],))[0]
