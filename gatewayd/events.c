@@ -9,7 +9,8 @@
  * An event's SSE id is its row's id, so a client that reconnects with
  * Last-Event-ID is first given what it missed from the database (at most
  * BACKFILL_MAX events, else a "reset" event), then joins the live stream; a new client
- * joins it at once, at the cursor (a query only when it is the first). Each tick
+ * joins it at the cursor, at once (or, when nobody listened, after one query for all
+ * that came meanwhile). Each tick
  * also sends every tenant its bots' queue depth, a "bot" event when a bot's enabled
  * state changed, a "daemons" event when a heartbeat changed, and the inbox's
  * "conversation" events (inboxevents.c); every KEEPALIVE_S a
@@ -77,6 +78,7 @@ static const char queue_sql[] =
 	"   AND c.status = 'sending')"
 	" FROM bots b WHERE b.tenant_id = ANY($1::bigint[]) AND b.deleted_at IS NULL"
 	" ORDER BY b.tenant_id, b.id";
+static const char cursor_sql[] = "SELECT coalesce(max(id), 0) FROM message_events";
 static const char daemons_sql[] =
 	"SELECT coalesce(json_agg(json_build_object('name', name, 'instance', instance,"
 	" 'host', host, 'pid', pid, 'version', version, 'started_at', started_at,"
@@ -93,6 +95,7 @@ struct ev_client {
 	bool backfilling; /* not yet on the live stream */
 	bool querying;    /* a backfill query holds this client */
 	bool gone;        /* left while querying: freed when the query ends */
+	bool at_cursor;   /* new: joins the live stream once the cursor is known */
 	bool chunked;     /* the reply is in HTTP chunks (HTTP/1.1) */
 	TAILQ_ENTRY(ev_client) link;
 };
@@ -111,6 +114,7 @@ struct gw_events {
 	bool cursor_known;
 	int64_t gap_since_ms; /* the id after the cursor is missing since, or 0 */
 	bool fetching, again;
+	bool finding; /* the cursor's query is out, for the new clients waiting on it */
 	bool ticking;
 	int ticks;
 	struct event *ev_tick;
@@ -439,6 +443,51 @@ static void backfill(struct ev_client *c)
 		     c);
 }
 
+/* join_live - the new clients waiting for the cursor join the live stream there */
+static void join_live(struct gw_events *ev)
+{
+	struct ev_client *c, *next;
+
+	EACH_CLIENT(c, &ev->clients, next)
+	if (c->at_cursor) {
+		c->at_cursor = false;
+		c->last_id = ev->cursor;
+		backfill_done(c);
+	}
+}
+
+/* on_cursor - where the live stream stands, for the new clients (one query for all that
+ * came meanwhile); a backfill may have set it first */
+static void on_cursor(PGresult *res, const char *err, void *arg)
+{
+	struct gw_events *ev = arg;
+	struct ev_client *c, *next;
+
+	ev->finding = false;
+	if (err) {
+		log_warn("events: %s", err);
+		EACH_CLIENT(c, &ev->clients, next)
+		if (c->at_cursor)
+			client_end(c);
+		return;
+	}
+	if (!ev->cursor_known) {
+		tgm_parse_int64(PQgetvalue(res, 0, 0), &ev->cursor);
+		ev->cursor_known = true;
+		ev->gap_since_ms = 0;
+	}
+	join_live(ev);
+}
+
+/* find_cursor - ask where the live stream stands, unless that is already asked */
+static void find_cursor(struct gw_events *ev)
+{
+	if (ev->finding)
+		return;
+	ev->finding = true;
+	tgm_pg_query(ev->pg, cursor_sql, 0, NULL, on_cursor, ev);
+}
+
 /* bot_changed - did the bot's enabled state change since the last tick? */
 static bool bot_changed(struct gw_events *ev, size_t *j, int64_t tenant, int64_t bot, bool enabled)
 {
@@ -614,9 +663,12 @@ void gw_events_open(struct gw_req *r)
 	ev->nclients++;
 	gw_req_free(r); /* the stream is the client's now */
 	client_send(c, "retry: 2000\n\n", 13);
-	if (c->asked_id < 0 && ev->cursor_known) { /* nothing missed: live from the cursor */
-		c->last_id = ev->cursor;
-		backfill_done(c);
+	if (c->asked_id < 0) { /* nothing missed: live from the cursor */
+		c->at_cursor = true;
+		if (ev->cursor_known)
+			join_live(ev);
+		else
+			find_cursor(ev);
 		return;
 	}
 	backfill(c);
