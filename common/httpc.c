@@ -82,6 +82,7 @@ struct xfer {
 	int64_t first_byte_ms; /* when the last response's status line came */
 	int timeout_ms;
 	int attempts;      /* on_prereq calls: 2 and more are libcurl's resends */
+	bool lean;         /* a POST of a small body, no stream: its easy handle stays set up */
 	bool deadline_set; /* ev_deadline is assigned */
 	bool too_big;
 	bool timed_out;    /* on_deadline ended it */
@@ -126,7 +127,8 @@ struct tgm_httpc {
 	bool closing;
 	bool public_only; /* tgm_httpc_public_only: refuse non-public addresses */
 	char *user_agent;
-	CURL *spare[SPARE_EASY]; /* easy handles of finished transfers, reset for reuse */
+	CURL *spare[SPARE_EASY];     /* easy handles of finished transfers, for reuse */
+	bool spare_lean[SPARE_EASY]; /* still set up for a lean transfer (see easy_put) */
 	int nspare;
 };
 
@@ -153,22 +155,42 @@ static bool curl_ready;
 	} while (0)
 
 /* easy_get - an easy handle for a new transfer: a spare one, else a new one (NULL: out
- * of memory) */
-static CURL *easy_get(struct tgm_httpc *c)
+ * of memory); *lean tells whether it is still set up for a lean transfer */
+static CURL *easy_get(struct tgm_httpc *c, bool *lean)
 {
-	return c->nspare > 0 ? c->spare[--c->nspare] : curl_easy_init();
+	*lean = false;
+	if (c->nspare == 0)
+		return curl_easy_init();
+	c->nspare--;
+	*lean = c->spare_lean[c->nspare];
+	return c->spare[c->nspare];
 }
 
-/* easy_put - a finished transfer's easy handle (out of the multi handle): reset and kept
- * for the next transfer, which then costs no allocation of curl's state, or cleaned up
- * when enough are kept or the client is closing */
-static void easy_put(struct tgm_httpc *c, CURL *e)
+/*
+ * easy_put - a finished transfer's easy handle (out of the multi handle), kept for the
+ * next transfer, which then costs no allocation of curl's state: a lean one's as it is
+ * set up (the next lean transfer sets only what differs, see easy_setup), any other
+ * reset; cleaned up when enough are kept or the client is closing
+ */
+static void easy_put(struct tgm_httpc *c, CURL *e, bool lean)
 {
 	if (!c->closing && c->nspare < SPARE_EASY) {
-		curl_easy_reset(e);
+		if (!lean)
+			curl_easy_reset(e);
+		c->spare_lean[c->nspare] = lean;
 		c->spare[c->nspare++] = e;
 	} else {
 		curl_easy_cleanup(e);
+	}
+}
+
+/* easy_forget_setup - the client's settings changed: no spare handle is still set up */
+static void easy_forget_setup(struct tgm_httpc *c)
+{
+	for (int i = 0; i < c->nspare; i++) {
+		if (c->spare_lean[i])
+			curl_easy_reset(c->spare[i]);
+		c->spare_lean[i] = false;
 	}
 }
 
@@ -176,7 +198,7 @@ static void easy_put(struct tgm_httpc *c, CURL *e)
 static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
-		easy_put(x->c, x->easy);
+		easy_put(x->c, x->easy, x->lean);
 	if (x->deadline_set)
 		event_del(&x->ev_deadline);
 	if (x->buf != x->small)
@@ -669,32 +691,46 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
 	return s;
 }
 
-/* easy_setup - configure x->easy; false if libcurl refused an option */
-static bool easy_setup(struct xfer *x, const char *method, const char *url, bool has_body,
-		       int timeout_ms)
+/* easy_own - what of x->easy's setup is x's own: set for every transfer */
+static CURLcode easy_own(struct xfer *x, const char *url, int timeout_ms)
 {
 	CURL *e = x->easy;
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(e, CURLOPT_URL, url);
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+	return rc;
+}
+
+/*
+ * easy_setup - configure x->easy; false if libcurl refused an option. A handle still set
+ * up for a lean transfer (ready) takes only x's own options and body.
+ */
+static bool easy_setup(struct xfer *x, const char *method, const char *url, bool has_body,
+		       int timeout_ms, bool ready)
+{
+	CURL *e = x->easy;
+	CURLcode rc = easy_own(x, url, timeout_ms);
+
+	if (ready)
+		return (rc | easy_body(x, method)) == CURLE_OK;
 	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	if (x->sink == NULL) {
 		rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 				       (curl_off_t)TGM_HTTPC_MAX_BODY);
 		rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	}
-	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
 	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
 	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
 	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->c);
 	if (x->c->user_agent)
@@ -777,6 +813,7 @@ static struct xfer *start(struct tgm_httpc *c, const char *method, const char *u
 			  const struct tgm_httpc_sink *sink, tgm_httpc_cb cb, void *arg)
 {
 	struct xfer *x = xfer_new(url, headers, body, len);
+	bool ready;
 
 	x->c = c;
 	x->cb = cb;
@@ -792,12 +829,16 @@ static struct xfer *start(struct tgm_httpc *c, const char *method, const char *u
 		fail_later(c, x, "client closed");
 		return x;
 	}
-	x->easy = easy_get(c);
+	x->lean = sink == NULL && body != NULL && len < SMALL_POST && strcmp(method, "POST") == 0;
+	x->easy = easy_get(c, &ready);
 	if (x->easy == NULL) {
 		fail_later(c, x, "out of memory");
 		return x;
 	}
-	if (!easy_setup(x, method, url, body != NULL, x->timeout_ms)) {
+	if (ready && !x->lean)
+		curl_easy_reset(x->easy);
+	if (!easy_setup(x, method, url, body != NULL, x->timeout_ms, ready && x->lean)) {
+		x->lean = false; /* its handle is reset before reuse */
 		fail_later(c, x, "request refused by libcurl (bad URL or option)");
 		return x;
 	}
@@ -866,12 +907,14 @@ struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host)
 void tgm_httpc_public_only(struct tgm_httpc *c)
 {
 	c->public_only = true;
+	easy_forget_setup(c);
 }
 
 void tgm_httpc_user_agent(struct tgm_httpc *c, const char *ua)
 {
 	free(c->user_agent);
 	c->user_agent = tgm_xstrdup(ua);
+	easy_forget_setup(c);
 }
 
 int tgm_httpc_inflight(const struct tgm_httpc *c)
