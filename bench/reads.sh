@@ -6,9 +6,12 @@
 #     traffic, a third sent (bench/seed.sql), then times every read route: p50 and p95
 #     over TGM_BENCH_CALLS calls (default 20) each; goal p95 < 50 ms. Set
 #     TGM_BENCH_READS_MESSAGES=10000000 for the big case.
-#  2. POST /v1/messages without bot_id (gatewayd chooses) against naming the bot, with
-#     200 and with 1,000 bots and TGM_BENCH_QUEUED (default 1,000,000) queued messages,
-#     in TGM_BENCH_ROUNDS rounds (default 3) alternating; goal: choosing >= 0.9 of named.
+#  2. POST /v1/messages without bot_id (gatewayd chooses) against naming one bot, and
+#     against naming per message the next of the chat's candidate bots in turn (the
+#     spread the choice makes, without the choice: other index ranges, counter rows and
+#     bot rows), with 200 and with 1,000 bots and TGM_BENCH_QUEUED (default 1,000,000)
+#     queued messages, in TGM_BENCH_ROUNDS rounds (default 3) alternating; goal:
+#     choosing >= 0.9 of each.
 #
 # Environment: TGM_BIN (default bin/), TGM_BENCH_SECONDS (wrk seconds, default 10),
 # TGM_BENCH_CHOOSE=0 (the read routes only).
@@ -79,11 +82,19 @@ for route in /v1/bots "/v1/bots/$bot" /v1/stats "/v1/stats?bucket=day" \
 done
 
 # --- 2. choosing the bot ------------------------------------------------------------
-# wrk_rate KEY BOT -> msg/s (BOT empty: gatewayd chooses)
+# wrk_rate KEY BOT [SPREAD] -> msg/s (BOT empty: gatewayd chooses; SPREAD: a file of
+# "chat bot bot ..." lines, each message naming the next of its chat's bots)
 wrk_rate() {
-	TGM_BENCH_KEY=$1 TGM_BENCH_BOT=$2 TGM_BENCH_CHATS=5000 \
+	TGM_BENCH_KEY=$1 TGM_BENCH_BOT=$2 TGM_BENCH_CHATS=5000 TGM_BENCH_SPREAD=${3:-} \
 		wrk -t2 -c32 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port" |
 		grep '^BENCH' | tee -a "$work/wrk.log" | field rps
+}
+# ratio_line WHAT COLUMN -> the median and range of chosen / COLUMN of $work/rates
+ratio_line() {
+	awk -v c="$2" '{ printf "%.3f\n", $3 / $c }' "$work/rates" | sort -n |
+		awk -v what="$1" '{ r[NR] = $1 } END {
+		printf "%s: %.2f (median; range %.2f-%.2f); goal >= 0.90\n", what,
+		       r[int((NR + 1) / 2)], r[1], r[NR] }'
 }
 [ "$choose" = 1 ] || exit 0
 for case in 200 1000; do
@@ -91,19 +102,25 @@ for case in 200 1000; do
 	[ "$case" = 1000 ] && k=$c1000_key
 	b=$(sql -c "SELECT min(b.id) FROM bots b JOIN tenants t ON t.id = b.tenant_id
 		WHERE t.name = 'choose$case'")
+	# the bots that may reach each chat: those the choice picks from (bench/seed.sql's
+	# queued messages made each chat known to 3 bots)
+	sql -c "SELECT r.chat, string_agg(r.bot_id::text, ' ' ORDER BY r.bot_id) FROM bot_chats r
+		JOIN bots b ON b.id = r.bot_id JOIN tenants t ON t.id = b.tenant_id
+		WHERE t.name = 'choose$case' GROUP BY r.chat" | tr '|' ' ' > "$work/spread$case"
 	echo "== POST /v1/messages choosing among $case bots ($(sql -c "SELECT count(*) FROM messages m
 		JOIN bots b ON b.id = m.bot_id JOIN tenants t ON t.id = b.tenant_id
-		WHERE t.name = 'choose$case'") queued) vs naming the bot, 32 connections, $rounds rounds of ${secs}s"
-	: > "$work/ratios"
+		WHERE t.name = 'choose$case'") queued) vs naming one bot, and vs naming the chat's" \
+		"bots in turn (spread), 32 connections, $rounds rounds of ${secs}s"
+	: > "$work/rates"
 	for r in $(seq "$rounds"); do
 		named=$(wrk_rate "$k" "$b")
+		spread=$(wrk_rate "$k" "$b" "$work/spread$case")
 		chosen=$(wrk_rate "$k" "")
-		echo "   round $r: named $named msg/s, chosen $chosen msg/s"
-		awk -v c="$chosen" -v n="$named" 'BEGIN { printf "%.3f\n", c / n }' >> "$work/ratios"
+		echo "   round $r: named $named msg/s, spread $spread msg/s, chosen $chosen msg/s"
+		echo "$named $spread $chosen" >> "$work/rates"
 	done
-	sort -n "$work/ratios" | awk -v case="$case" '{ r[NR] = $1 } END {
-		printf "choosing among %d bots: %.2f x the named rate (median; range %.2f-%.2f);" \
-		       " goal >= 0.90\n", case, r[int((NR + 1) / 2)], r[1], r[NR] }'
+	ratio_line "choosing among $case bots, x the named rate (one bot)" 1
+	ratio_line "choosing among $case bots, x the spread named rate (the same bots, no choice)" 2
 done
 grep -q 'errors=[1-9]' "$work/wrk.log" && echo "note: some requests failed: $(grep 'errors=[1-9]' "$work/wrk.log" | head -n1)"
 exit 0

@@ -61,6 +61,15 @@ psql -qAt "$url" -c "INSERT INTO bots (tenant_id, telegram_id, username, token_s
 	SELECT id, 1, 'benchbot', 'v1.unused', '\\x00' FROM tenants WHERE name = 'bench'" >/dev/null
 export TGM_BENCH_BOT=$(psql -qAt "$url" -c "SELECT max(id) FROM bots")
 "$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+gw_pid=$!
+# cpu_ticks - CPU time so far of gatewayd and of every PostgreSQL process, in clock ticks
+cpu_ticks() {
+	local pm
+	pm=$(head -n1 "$work/pg/data/postmaster.pid")
+	for p in "$gw_pid" "$pm" $(ps -o pid= --ppid "$pm"); do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ s += $1 } END { print s }'
+}
 
 base_port=$(free_port)
 "$root/build/obj/bench/fakeserver" "$base_port" 202 & pids+=($!)
@@ -78,12 +87,17 @@ for r in $(seq "$rounds"); do
 		"gatewayd at ${light} connections"
 	bare=$(bench_wrk "$conns" "$base_port")
 	echo "$bare"
+	t0=$(cpu_ticks)
 	gw=$(bench_wrk "$conns" "$gw_port")
+	t1=$(cpu_ticks)
 	echo "$gw"
+	us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$(echo "$gw" | field requests)" \
+		'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+	echo "CPU per message (gatewayd and PostgreSQL): $us us"
 	gwl=$(bench_wrk "$light" "$gw_port")
 	echo "$gwl"
 	echo "$(echo "$bare" | field rps) $(echo "$gw" | field rps) $(echo "$gw" | field p99_ms)" \
-		"$(echo "$gwl" | field p99_ms)" >> "$work/gw-ratios"
+		"$(echo "$gwl" | field p99_ms) $us" >> "$work/gw-ratios"
 done
 rows=$(psql -qAt "$url" -c "SELECT count(*) FROM messages")
 echo "== result"
@@ -93,6 +107,8 @@ echo "accept rate: $(awk '{ print $2 }' "$work/gw-ratios" | median %.0f) msg/s =
 	"($(awk '{ print $1 }' "$work/gw-ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5"
 echo "p99 at full load: $(awk '{ print $3 }' "$work/gw-ratios" | median) ms; at ${light}" \
 	"connections: $(awk '{ print $4 }' "$work/gw-ratios" | median) ms (goal < 20)"
+echo "CPU per accepted message (gatewayd and PostgreSQL, at full load): $(awk '{ print $5 }' \
+	"$work/gw-ratios" | median %.0f) us (compare between builds: it moves less with load than the rate)"
 
 # --- 1b. gatewayd's accept rate with 1,000 event-stream clients (bench/sse.py) ----------
 if [ "${TGM_BENCH_SSE:-1}" != 0 ]; then
@@ -113,6 +129,20 @@ if [ "${TGM_BENCH_SSE:-1}" != 0 ]; then
 		bench_wrk "$conns" "$gw_port" | field rps
 		kill "$sse_pid"; wait "$sse_pid" || { echo "bench: bench/sse.py failed" >&2; exit 1; }
 	}
+	# what the streams cost with no other load, which the load of the machine does not
+	# blur as it does a rate: gatewayd's and the client's CPU over 5 s
+	/usr/bin/python3 bench/sse.py "$gw_port" "$sse_key" "$nsse" > "$work/sse.out" &
+	sse_pid=$!
+	until grep -q connected "$work/sse.out"; do sleep 0.2; done
+	sleep 2
+	g0=$(awk '{ print $14 + $15 }' "/proc/$gw_pid/stat")
+	c0=$(awk '{ print $14 + $15 }' "/proc/$sse_pid/stat")
+	sleep 5
+	echo "idle: gatewayd with $nsse streams open uses $(awk -v a="$g0" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.1f", ($14 + $15 - a) * 100 / hz / 5 }' "/proc/$gw_pid/stat") % of a core," \
+		"bench/sse.py $(awk -v a="$c0" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.1f", ($14 + $15 - a) * 100 / hz / 5 }' "/proc/$sse_pid/stat") %"
+	kill "$sse_pid"; wait "$sse_pid" || true
 	# the order alternates: the table grows through the runs, so a fixed order would
 	# bias the ratio
 	for r in $(seq "$rounds"); do

@@ -31,8 +31,9 @@
  * a message naming none, no bot of the tenant may reach its chat: the statement
  * chooses the bot itself, CHOOSE_SQL, so the choice rides on the group). The statement
  * also checks the API key again, so a key revoked while its request was on the way
- * adds nothing. It is prepared once per connection with a generic plan: planning it
- * took about as long as running it for 30 rows.
+ * adds nothing. The group's bots are checked in one scan too (gbots). It is prepared
+ * once per connection with a generic plan: planning it took about as long as running it
+ * for 30 rows.
  */
 #include "gatewayd/accept.h"
 #include "gatewayd/gatewayd.h"
@@ -88,12 +89,14 @@ struct gw_accept {
  * candidates are the tenant's bots that may reach the chat (know it, were given messages
  * for it, or the tenant's only bot); among them the enabled one first, then the one whose
  * queue drains soonest at its rate, then the one with the most of its rate free (its
- * limit minus its sends of the last 10 s). Every candidate bot of the group is read once,
- * its depth and recent sends from the counters of sql/009_counters.sql in one index scan
- * over all of them (bot_id = ANY), so a message costs a few index lookups whatever the
- * number of bots and the depth of their queues, and nothing when it names its bot. */
+ * limit minus its sends of the last 10 s). Every candidate bot of the group is read once:
+ * its row, then its depth and recent sends from the counters of sql/009_counters.sql, each
+ * in one scan over all of them (bot_id = ANY), so a message costs a few index lookups
+ * whatever the number of bots and the depth of their queues, and nothing when it names its
+ * bot. (A lookup of the bot row per candidate was planned as a scan of bots each time when
+ * a tenant has a few hundred bots: 90 scans of 200 rows for a group of 30.) */
 #define CHOOSE_CTES \
-	" cand AS MATERIALIZED (SELECT i.ord, b.id, b.enabled, b.limit_ FROM input i" \
+	" cand0 AS MATERIALIZED (SELECT i.ord, i.tenant_id, x.bot_id FROM input i" \
 	"  CROSS JOIN LATERAL (SELECT h.bot_id FROM chats h" \
 	"   WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
 	"   AND h.blocked_at IS NULL" \
@@ -101,10 +104,12 @@ struct gw_accept {
 	"   AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
 	"   AND h.blocked_at IS NULL" \
 	"   UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
-	"  CROSS JOIN LATERAL (SELECT b.id, b.enabled," \
-	"   coalesce((b.settings->>'per_second')::float8, 30) AS limit_ FROM bots b" \
-	"   WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL" \
-	"   OFFSET 0) b WHERE i.named_bot IS NULL)," \
+	"  WHERE i.named_bot IS NULL)," \
+	" cbots AS MATERIALIZED (SELECT b.id, b.tenant_id, b.enabled," \
+	"  coalesce((b.settings->>'per_second')::float8, 30) AS limit_ FROM bots b" \
+	"  WHERE b.id = ANY (ARRAY(SELECT DISTINCT c.bot_id FROM cand0 c)) AND b.deleted_at IS NULL)," \
+	" cand AS MATERIALIZED (SELECT c.ord, b.id, b.enabled, b.limit_ FROM cand0 c" \
+	"  JOIN cbots b ON b.id = c.bot_id AND b.tenant_id = c.tenant_id)," \
 	" cdepth AS MATERIALIZED (SELECT q.bot_id, sum(q.n)::float8 AS n FROM bot_status_counts q" \
 	"  WHERE q.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
 	"  AND q.status IN ('queued', 'retrying', 'sending') GROUP BY q.bot_id)," \
@@ -120,39 +125,49 @@ struct gw_accept {
 	"  (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
 	"   HAVING count(*) = 1)) AS bot_id FROM input i LEFT JOIN pick p ON p.ord = i.ord),"
 
+/* A group whose every message names its bot skips the choice: its own statement, the
+ * same but for CHOOSE_CTES (their executor start was about a tenth of the backend's CPU
+ * per group, for nothing). */
+#define NAMED_CTES " chosen AS MATERIALIZED (SELECT i.*, i.named_bot AS bot_id FROM input i),"
+
 /* clang-format off */
-static const char insert_sql[] =
-	"WITH input AS ("
-	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],"
-	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[],"
-	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, named_bot, chat, method,"
+#define INSERT_INPUT \
+	"WITH input AS (" \
+	"  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[]," \
+	"   $6::jsonb[], $7::smallint[], $8::timestamptz[], $9::int[], $10::text[], $11::text[]," \
+	"   $12::text[], $13::jsonb[], $14::bigint[]) AS t(ord, tenant_id, named_bot, chat, method," \
 	"   params, priority, send_at, ttl, idem, req_hash, callback_url, metadata, key_id)),"
-	CHOOSE_CTES
-	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok"
-	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*"
-	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok,"
-	"   k.id IS NOT NULL OR i.key_id = 0 AS key_ok" /* key 0: a dashboard session */
-	"   FROM chosen i LEFT JOIN LATERAL (SELECT b.id FROM bots b WHERE b.id = i.bot_id"
-	"   AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL OFFSET 0) b ON true"
-	"   LEFT JOIN api_keys k ON k.id = i.key_id"
-	"   AND k.revoked_at IS NULL ORDER BY i.ord) s),"
-	" keys AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)"
-	"  SELECT tenant_id, idem, id, decode(req_hash, 'hex') FROM numbered"
-	"  WHERE id IS NOT NULL AND idem IS NOT NULL ORDER BY id"
-	"  ON CONFLICT DO NOTHING RETURNING message_id),"
-	" ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority,"
-	"   not_before, expires_at, idempotency_key, request_hash, callback_url, metadata)"
-	"  OVERRIDING SYSTEM VALUE"
-	"  SELECT id, tenant_id, bot_id, chat, method, params, priority,"
-	"   coalesce(send_at, now()),"
-	"   CASE WHEN ttl > 0 THEN coalesce(send_at, now()) + make_interval(secs => ttl) END,"
-	"   idem, decode(req_hash, 'hex'), callback_url, metadata FROM numbered"
-	"  WHERE id IS NOT NULL AND (idem IS NULL OR id IN (SELECT message_id FROM keys))"
-	"  ORDER BY id RETURNING id)"
-	" SELECT n.ord, n.id, CASE WHEN n.id IN (SELECT ins.id FROM ins) THEN 'ok'"
-	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'"
-	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id"
-	" FROM numbered n";
+
+#define INSERT_REST \
+	" gbots AS MATERIALIZED (SELECT b.id, b.tenant_id FROM bots b" \
+	"  WHERE b.id = ANY (ARRAY(SELECT DISTINCT c.bot_id FROM chosen c)) AND b.deleted_at IS NULL)," \
+	" numbered AS (SELECT CASE WHEN s.bot_ok AND s.key_ok" \
+	"   THEN nextval('messages_id_seq'::regclass) END AS id, s.*" \
+	"  FROM (SELECT i.*, b.id IS NOT NULL AS bot_ok," \
+	"   k.id IS NOT NULL OR i.key_id = 0 AS key_ok" /* key 0: a dashboard session */ \
+	"   FROM chosen i LEFT JOIN gbots b ON b.id = i.bot_id AND b.tenant_id = i.tenant_id" \
+	"   LEFT JOIN api_keys k ON k.id = i.key_id" \
+	"   AND k.revoked_at IS NULL ORDER BY i.ord) s)," \
+	" keys AS (INSERT INTO message_keys (tenant_id, idempotency_key, message_id, request_hash)" \
+	"  SELECT tenant_id, idem, id, decode(req_hash, 'hex') FROM numbered" \
+	"  WHERE id IS NOT NULL AND idem IS NOT NULL ORDER BY id" \
+	"  ON CONFLICT DO NOTHING RETURNING message_id)," \
+	" ins AS (INSERT INTO messages (id, tenant_id, bot_id, chat, method, params, priority," \
+	"   not_before, expires_at, idempotency_key, request_hash, callback_url, metadata)" \
+	"  OVERRIDING SYSTEM VALUE" \
+	"  SELECT id, tenant_id, bot_id, chat, method, params, priority," \
+	"   coalesce(send_at, now())," \
+	"   CASE WHEN ttl > 0 THEN coalesce(send_at, now()) + make_interval(secs => ttl) END," \
+	"   idem, decode(req_hash, 'hex'), callback_url, metadata FROM numbered" \
+	"  WHERE id IS NOT NULL AND (idem IS NULL OR id IN (SELECT message_id FROM keys))" \
+	"  ORDER BY id RETURNING id)" \
+	" SELECT n.ord, n.id, CASE WHEN n.id IN (SELECT ins.id FROM ins) THEN 'ok'" \
+	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'" \
+	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id" \
+	" FROM numbered n"
+
+static const char insert_sql[] = INSERT_INPUT CHOOSE_CTES INSERT_REST;
+static const char insert_named_sql[] = INSERT_INPUT NAMED_CTES INSERT_REST;
 /* clang-format on */
 
 static const char replay_sql[] =
@@ -418,6 +433,15 @@ static void add_row(struct tgm_buf *col, int ord, const struct gw_msg *m)
 	tgm_pgarr_add(&col[13], num[4]);
 }
 
+/* all_named - every message of the group names its bot: no choice to make */
+static bool all_named(const struct group *b)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->msgs[i]->bot_id == 0)
+			return false;
+	return true;
+}
+
 /* send_group - the group's messages as one INSERT over arrays, one per column */
 static void send_group(struct gw_accept *a, struct group *b)
 {
@@ -434,7 +458,12 @@ static void send_group(struct gw_accept *a, struct group *b)
 	}
 	if (b->own_tx)
 		tgm_pg_query(b->conn->pg, "BEGIN", 0, NULL, on_begin, NULL);
-	tgm_pg_query_prepared(b->conn->pg, "tgm_accept", insert_sql, NCOLS, p, on_insert, b);
+	if (all_named(b))
+		tgm_pg_query_prepared(b->conn->pg, "tgm_accept_named", insert_named_sql, NCOLS, p,
+				      on_insert, b);
+	else
+		tgm_pg_query_prepared(b->conn->pg, "tgm_accept", insert_sql, NCOLS, p, on_insert,
+				      b);
 	for (int c = 0; c < NCOLS; c++)
 		tgm_buf_free(&col[c]);
 }

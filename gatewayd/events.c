@@ -8,7 +8,8 @@
  * id may commit after a higher one (else the id was rolled back).
  * An event's SSE id is its row's id, so a client that reconnects with
  * Last-Event-ID is first given what it missed from the database (at most
- * BACKFILL_MAX events, else a "reset" event), then joins the live stream. Each tick
+ * BACKFILL_MAX events, else a "reset" event), then joins the live stream; a new client
+ * joins it at once, at the cursor (a query only when it is the first). Each tick
  * also sends every tenant its bots' queue depth, a "bot" event when a bot's enabled
  * state changed, a "daemons" event when a heartbeat changed, and the inbox's
  * "conversation" events (inboxevents.c); every KEEPALIVE_S a
@@ -35,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #define TICK_MS 1000
 #define KEEPALIVE_S 15
@@ -90,6 +93,7 @@ struct ev_client {
 	bool backfilling; /* not yet on the live stream */
 	bool querying;    /* a backfill query holds this client */
 	bool gone;        /* left while querying: freed when the query ends */
+	bool chunked;     /* the reply is in HTTP chunks (HTTP/1.1) */
 	TAILQ_ENTRY(ev_client) link;
 };
 
@@ -110,8 +114,8 @@ struct gw_events {
 	bool ticking;
 	int ticks;
 	struct event *ev_tick;
-	struct evbuffer *out; /* scratch for one chunk */
-	char *daemons;        /* the last daemons snapshot */
+	struct tgm_buf out; /* scratch for one chunk */
+	char *daemons;      /* the last daemons snapshot */
 	struct bot_state *bots;
 	size_t nbots;
 	unsigned long dropped;
@@ -148,29 +152,63 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 		evhttp_send_reply_end(req);
 }
 
+/* client_write - one HTTP chunk of p straight to the socket while nothing of c's waits
+ * in libevent's output (for a client that keeps up: no copy, no poll change); what the
+ * socket does not take now, or all of it behind output that waits, goes to that output */
+static void client_write(struct bufferevent *bev, const char *p, size_t len)
+{
+	char head[24];
+	struct iovec iov[3] = { { head, 0 }, { (void *)p, len }, { "\r\n", 2 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3 };
+	ssize_t n = 0;
+
+	iov[0].iov_len = (size_t)snprintf(head, sizeof(head), "%zx\r\n", len);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		n = sendmsg(bufferevent_getfd(bev), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		n = 0; /* full, or broken: libevent's write finds out which */
+	for (int i = 0; i < 3; i++) {
+		size_t sent = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+
+		n -= (ssize_t)sent;
+		if (sent < iov[i].iov_len)
+			bufferevent_write(bev, (char *)iov[i].iov_base + sent,
+					  iov[i].iov_len - sent);
+	}
+}
+
 /* client_flush - send what ev->out holds to c as one chunk; false when c was dropped for
  * being slow (ev->out is emptied either way) */
 static bool client_flush(struct ev_client *c)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
-	size_t len = evbuffer_get_length(c->ev->out);
+	struct tgm_buf *out = &c->ev->out;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) + len > MAX_PENDING) {
+	if (evbuffer_get_length(bufferevent_get_output(bev)) + out->len > MAX_PENDING) {
 		log_notice("events: dropping a slow client of tenant %lld",
 			   (long long)c->tenant_id);
-		evbuffer_drain(c->ev->out, len);
+		tgm_buf_reset(out);
 		c->ev->dropped++;
 		client_end(c);
 		return false;
 	}
-	evhttp_send_reply_chunk(c->req, c->ev->out);
+	if (c->chunked) {
+		client_write(bev, out->p, out->len);
+	} else { /* HTTP/1.0: the stream's bytes as they are, through libevent */
+		struct evbuffer *b = evbuffer_new();
+
+		evbuffer_add(b, out->p, out->len);
+		evhttp_send_reply_chunk(c->req, b);
+		evbuffer_free(b);
+	}
+	tgm_buf_reset(out);
 	return true;
 }
 
 /* client_send - one SSE frame to c; false when c was dropped for being slow */
 static bool client_send(struct ev_client *c, const char *text, size_t len)
 {
-	evbuffer_add(c->ev->out, text, len);
+	tgm_buf_add(&c->ev->out, text, len);
 	return client_flush(c);
 }
 
@@ -258,7 +296,7 @@ static void live_send(struct gw_events *ev, PGresult *res, int n)
 			continue;
 		for (int i = 0; i < n; i++)
 			if (row[i].tenant == c->tenant_id && row[i].id > c->last_id) {
-				evbuffer_add(ev->out, row[i].frame, row[i].len);
+				tgm_buf_add(&ev->out, row[i].frame, row[i].len);
 				last = row[i].id;
 			}
 		if (last != c->last_id && client_flush(c))
@@ -552,7 +590,7 @@ void gw_events_open(struct gw_req *r)
 	struct gw_events *ev = r->gw->events;
 	struct ev_client *c = tgm_xcalloc(1, sizeof(*c));
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-	const char *last = gw_header(r, "Last-Event-ID");
+	const char *last = gw_header(r, "Last-Event-ID"), *te;
 
 	if (last == NULL)
 		last = gw_query(r, "last_event_id");
@@ -569,11 +607,18 @@ void gw_events_open(struct gw_req *r)
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");
 	evhttp_send_reply_start(r->req, 200, "OK");
+	te = evhttp_find_header(h, "Transfer-Encoding");
+	c->chunked = te && strcmp(te, "chunked") == 0;
 	evhttp_connection_set_closecb(c->conn, on_close, c);
 	TAILQ_INSERT_TAIL(&ev->clients, c, link);
 	ev->nclients++;
 	gw_req_free(r); /* the stream is the client's now */
 	client_send(c, "retry: 2000\n\n", 13);
+	if (c->asked_id < 0 && ev->cursor_known) { /* nothing missed: live from the cursor */
+		c->last_id = ev->cursor;
+		backfill_done(c);
+		return;
+	}
 	backfill(c);
 }
 
@@ -586,7 +631,7 @@ struct gw_events *gw_events_new(struct gatewayd *gw)
 	ev->pg = tgm_dbconn_async(gw->ctx->base, gw->ctx->cfg, "gatewayd-events",
 				  TGM_DBCONN_POOLED);
 	TAILQ_INIT(&ev->clients);
-	ev->out = evbuffer_new();
+	tgm_buf_init(&ev->out);
 	ev->ev_tick = event_new(gw->ctx->base, -1, EV_PERSIST, on_tick, ev);
 	event_add(ev->ev_tick, &tv);
 	return ev;
@@ -617,7 +662,7 @@ void gw_events_free(struct gw_events *ev)
 	gw_events_close_all(ev);
 	tgm_pg_free(ev->pg); /* its callbacks run now, with an error */
 	event_free(ev->ev_tick);
-	evbuffer_free(ev->out);
+	tgm_buf_free(&ev->out);
 	free(ev->daemons);
 	free(ev->bots);
 	free(ev);

@@ -651,6 +651,30 @@ def test_concurrent_duplicates_with_different_keys(world, api):
 
 # ------------------------------------------------------------ batch
 
+def test_batch_mixing_named_and_chosen_bots(world, api):
+    """A group with messages that name their bot and messages that do not is one
+    statement with the choice (a group that names every bot skips it): each item gets
+    its own outcome, in request order, and a foreign or deleted bot is refused either way."""
+    a, b = api.new_bot(), api.new_bot()
+    gone = api.new_bot()
+    assert api.delete(f"/v1/bots/{gone['id']}").status_code == 200
+    theirs = world.api("globex").new_bot()
+    api.send_ok(msg(chat_id=777, bot_id=b["id"]))  # b knows chat 777
+    items = [msg(chat_id=777), msg(chat_id=555, bot_id=a["id"]), msg(chat_id=999),
+             msg(bot_id=theirs["id"]), msg(chat_id=777, bot_id=a["id"]),
+             msg(bot_id=gone["id"]), msg(chat_id=777)]
+    res = api.post("/v1/messages/batch", {"messages": items}).json()["results"]
+    assert [x["code"] for x in res] == [202, 202, 422, 404, 202, 404, 202]
+    assert [res[i]["bot_id"] for i in (0, 1, 4, 6)] == [b["id"], a["id"], a["id"], b["id"]]
+    assert res[2]["error"]["type"].endswith("/no_bot_for_chat")
+    assert res[3]["error"]["type"].endswith("/bot_not_found")
+    assert res[5]["error"]["type"].endswith("/bot_not_found")
+    ids = [res[i]["id"] for i in (0, 1, 4, 6)]
+    assert ids == sorted(ids)
+    assert world.query("SELECT id, bot_id FROM messages WHERE id = ANY(%s) ORDER BY id",
+                       (ids,)) == list(zip(ids, [b["id"], a["id"], a["id"], b["id"]]))
+
+
 def test_batch_partial_acceptance(world, api):
     bot = api.new_bot()
     theirs = world.api("globex").new_bot()

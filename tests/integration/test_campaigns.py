@@ -565,10 +565,11 @@ def test_messages_given_back_during_a_pause_stay_held(world, sw, tg):
 
 
 def test_the_database_keeps_recipients_and_messages_to_what_they_name(world, sw, tg):
-    """The checks that replaced per-row foreign keys (sql/040_campaign_checks.sql): a
-    recipient of no campaign is refused, a campaign with recipients is neither deleted nor
-    renumbered, and a message's tenant must be its bot's (bad input: a clear error, and
-    nothing written)."""
+    """The checks that replaced per-row foreign keys (sql/040_campaign_checks.sql,
+    sql/046_messages_bot_check.sql): a recipient of no campaign is refused, a campaign
+    with recipients is neither deleted nor renumbered, a message's tenant must be its
+    bot's, and a bot with messages is neither deleted nor moved (bad input: a clear
+    error, and nothing written)."""
     a = api_bot(world.base, world.h, per_second=50)
     seed_many(sw, a, 800, 2)
     c = world.create({"bot_ids": [a.id], "message": {"text": "kept"}})
@@ -585,8 +586,27 @@ def test_the_database_keeps_recipients_and_messages_to_what_they_name(world, sw,
     assert sw.query("SELECT count(*) FROM campaign_recipients WHERE campaign_id = %s",
                     (c["id"],)) == [(2,)]
     other = sw.one("INSERT INTO tenants (name) VALUES ('other') RETURNING id")[0]
-    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
-        sw.query("INSERT INTO messages (tenant_id, bot_id, chat, params)"
-                 " VALUES (%s, %s, '1', '{}')", (other, a.id))
+    before = sw.one("SELECT count(*) FROM messages")[0]
+    tenant = sw.one("SELECT tenant_id FROM bots WHERE id = %s", (a.id,))[0]
+    # sql/046: checked once per statement; one bad row of many refuses them all
+    for sql, args in (("INSERT INTO messages (tenant_id, bot_id, chat, params)"
+                       " VALUES (%s, %s, '1', '{}')", (other, a.id)),
+                      ("INSERT INTO messages (tenant_id, bot_id, chat, params)"
+                       " VALUES (%s, %s, '1', '{}'), (%s, %s, '2', '{}')",
+                       (tenant, a.id, tenant, a.id + 999)),
+                      ("UPDATE messages SET tenant_id = %s WHERE id = (SELECT min(id)"
+                       " FROM messages WHERE bot_id = %s)", (other, a.id)),
+                      ("UPDATE bots SET tenant_id = %s WHERE id = %s", (other, a.id)),
+                      ("DELETE FROM bots WHERE id = %s", (a.id,))):
+        with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+            sw.query(sql, args)
+    assert sw.one("SELECT count(*) FROM messages")[0] == before
+    assert sw.one("SELECT tenant_id FROM bots WHERE id = %s", (a.id,))[0] == tenant
+    # a bot without messages may still go
+    spare = sw.one("INSERT INTO bots (tenant_id, telegram_id, username, token_sealed,"
+                   " token_hash) VALUES (%s, 77, 'spare', 'v1.x', '\\x01') RETURNING id",
+                   (tenant,))[0]
+    sw.query("UPDATE bots SET tenant_id = %s WHERE id = %s", (other, spare))
+    sw.query("DELETE FROM bots WHERE id = %s", (spare,))
     draft = world.create({"bot_ids": [a.id], "message": {"text": "never"}})
     assert world.req("DELETE", f"/v1/campaigns/{draft['id']}").status_code == 204

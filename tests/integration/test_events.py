@@ -185,6 +185,23 @@ def test_last_event_id_resumes_from_the_database(live):
     old.message(third, "sent")
 
 
+def test_a_new_client_joins_the_live_stream_from_now(live):
+    """A client without Last-Event-ID that opens while another is live joins at the live
+    cursor: it gets what happens next, the daemons at once, and nothing from before."""
+    bot = live.admin.new_bot()
+    first = live.stream(key=live.admin.key)
+    before = send(live, bot, "before")
+    first.message(before, "sent")
+    late = live.stream(key=live.admin.key)
+    late.next(lambda e: e.get("event") == "daemons", what="a daemons event")
+    after = send(live, bot, "after")
+    late.message(after, "sending")
+    late.message(after, "sent")
+    first.message(after, "sent")
+    assert before not in [e["json"]["message_id"] for e in late.seen
+                          if e.get("event") == "message"]
+
+
 def test_a_tenant_sees_only_its_own(live):
     bot = live.admin.new_bot()
     other = live.api("globex", "read")
@@ -268,13 +285,51 @@ def test_slow_client_is_dropped_fast_one_is_not(live):
     assert live.admin.get("/v1/bots").status_code == 200
     fast = raw_stream(live, live.admin.key, first - 1)
     fast.settimeout(30)
-    got, buf = 0, b""
-    while got < 4000:
-        chunk = fast.recv(1 << 20)
-        assert chunk, f"the stream ended after {got} events"
-        buf += chunk
-        got += buf.count(b"\nid: ")
-        buf = buf[-4:]  # a "\nid: " may straddle two reads; 4 bytes cannot hold a whole one
-    assert got == 4000
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        raw += fast.recv(1 << 16)
+    head, raw = raw.split(b"\r\n\r\n", 1)
+    assert b"Transfer-Encoding: chunked" in head, head
+    got, tail, ids = 0, b"", []
+    while got < 4000:  # the chunks decoded as they come: each whole, sizes exact
+        while True:
+            size, sep, rest = raw.partition(b"\r\n")
+            if not sep or len(rest) < int(size, 16) + 2:
+                break
+            n = int(size, 16)
+            assert rest[n:n + 2] == b"\r\n", rest[n:n + 16]
+            tail += rest[:n]
+            raw = rest[n + 2:]
+        frames = tail.split(b"\n\n")
+        tail = frames.pop()
+        ids += [int(f.split(b"\n")[0][4:]) for f in frames if f.startswith(b"id: ")]
+        got = len(ids)
+        if got < 4000:
+            chunk = fast.recv(1 << 20)
+            assert chunk, f"the stream ended after {got} events"
+            raw += chunk
+    assert ids == list(range(first, top + 1))
     slow.close()
     fast.close()
+
+
+def test_an_http_1_0_client_gets_the_stream_unchunked(live):
+    """HTTP/1.0 has no chunks: the stream's bytes come as they are, until it closes."""
+    host, port = live.base[len("http://"):].split(":")
+    s = socket.create_connection((host, int(port)))
+    s.sendall((f"GET /v1/events HTTP/1.0\r\nAuthorization: Bearer {live.admin.key}"
+               "\r\n\r\n").encode())
+    s.settimeout(20)
+    raw = b""
+    while b"event: daemons" not in raw:
+        chunk = s.recv(1 << 16)
+        assert chunk, raw
+        raw += chunk
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], head
+    assert b"chunked" not in head, head
+    assert body.startswith(b"retry: 2000\n\n"), body[:80]
+    assert b"event: daemons\ndata: [" in body, body[:200]
+    fields = {line.split(b":")[0] for line in body.split(b"\n")[:-1] if line}
+    assert fields <= {b"retry", b"event", b"data", b"id", b""}, fields  # no chunk sizes
+    s.close()
