@@ -6,7 +6,8 @@
 # "RUN" line per drain: rate, its ratio to the loop, CPU per message (and its ratio),
 # peak memory, load average. Environment: TGM_BENCH_MESSAGES (default 50000),
 # PERF=FILE to `perf record` each variant's drain in round 1 (FILE.<dir name>; PERFOPT,
-# default "-F 2000 -g"). Nothing here is a test: it prints numbers.
+# default "-F 2000 -g"), SYSCALLS=1 to count every drain's system calls (perf stat on
+# raw_syscalls:sys_enter; printed per message). Nothing here is a test: it prints numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -45,6 +46,9 @@ for r in $(seq "$rounds"); do
 			sleep 0.5
 			perf record ${PERFOPT:--F 2000 -g} -p "$sd_pid" -o "$PERF.$(basename "$(dirname "$v")")" 2>/dev/null & perf_pid=$!
 		fi
+		if [ -n "${SYSCALLS:-}" ]; then
+			perf stat -x, -e raw_syscalls:sys_enter -p "$sd_pid" -o "$work/syscalls" 2>/dev/null & stat_pid=$!
+		fi
 		left=$nmsg
 		while [ "$left" -gt 0 ]; do
 			sleep 0.5
@@ -53,6 +57,11 @@ for r in $(seq "$rounds"); do
 		done
 		t1=$(date +%s.%N)
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+		calls=0
+		if [ -n "${SYSCALLS:-}" ]; then
+			kill -INT "$stat_pid"; wait "$stat_pid" || true
+			calls=$(awk -F, '/raw_syscalls/ { print $1 }' "$work/syscalls")
+		fi
 		ticks=$(awk '{ print $14 + $15 }' "/proc/$sd_pid/stat")
 		rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sd_pid/status")
 		kill "$sd_pid"; wait "$sd_pid" || true
@@ -60,9 +69,10 @@ for r in $(seq "$rounds"); do
 		psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'sent'" >/dev/null
 		awk -v v="$v" -v n="$sent" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
 			-v rss="$rss" -v c="$(echo "$ceiling" | field rps)" -v cu="$(echo "$ceiling" | field cpu_us)" \
-			-v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+			-v calls="$calls" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 			r = n / (t1 - t0);
-			printf "RUN variant=%s sent=%d secs=%.1f rate=%.0f ratio=%.3f cpu_us=%.1f cpu_ratio=%.2f rss_mib=%.1f load=%s\n",
-				v, n, t1 - t0, r, r / c, ticks / hz * 1e6 / n, ticks / hz * 1e6 / n / cu, rss / 1024, load }'
+			printf "RUN variant=%s sent=%d secs=%.1f rate=%.0f ratio=%.3f cpu_us=%.1f cpu_ratio=%.2f rss_mib=%.1f load=%s%s\n",
+				v, n, t1 - t0, r, r / c, ticks / hz * 1e6 / n, ticks / hz * 1e6 / n / cu, rss / 1024, load,
+				(calls > 0 ? sprintf(" syscalls_per_msg=%.1f", calls / n) : "") }'
 	done
 done

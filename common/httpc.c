@@ -12,11 +12,27 @@
  * waits for a free connection (CURLMOPT_MAX_HOST_CONNECTIONS), so on_deadline does.
  *
  * "sent": the request body (or, without a body, the request head) was handed to the
- * kernel in full; from then on the server may have acted on it. Bodies go through a
- * read callback rather than CURLOPT_POSTFIELDS so that libcurl cannot silently resend
- * them: when a reused connection dies without an answer, libcurl retries on a fresh one
- * by rewinding the body, and on_seek allows that only while part of the body was
- * never handed over (the server cannot have acted on a request it did not get whole).
+ * kernel in full; from then on the server may have acted on it. libcurl must never
+ * resend such a request silently: when a reused connection dies without an answer it
+ * retries on a fresh one. A body under SMALL_POST bytes is given as CURLOPT_POSTFIELDS,
+ * which libcurl (7.88: under 64 KiB) writes with the head in one send; every attempt
+ * passes on_prereq just before it writes, and a second attempt is refused once any
+ * byte of the request has been written (CURLINFO_REQUEST_SIZE counts the head's
+ * writes over all attempts of a transfer). A larger body goes through a read callback,
+ * and on_seek allows the rewind of a resend only while part of it was never handed
+ * over (the server cannot have acted on a request it did not get whole).
+ *
+ * libcurl keeps at most CURLMOPT_MAXCONNECTS connections open; its default, 4 x the
+ * transfers in flight now, closes connections at each dip in traffic that the next rise
+ * opens again. Here it is 4 x the most transfers in flight yet.
+ *
+ * Sockets: curl forgets a kept-alive connection's socket at the end of each answer
+ * and asks for it again with the next request; its watcher stays in the loop meanwhile
+ * (idle), so a busy connection costs no epoll_ctl per request. Only a socket that
+ * on_open_socket made and that carried a whole answer is kept so: libcurl closes such a
+ * socket through on_close_socket, which takes it out of the loop first. An idle socket
+ * that turns readable (the server closed it) leaves the loop; curl sees that it is dead
+ * when it next looks. Watchers are found by descriptor (c->socks).
  *
  * A stream (tgm_httpc_stream) hands the response over as it arrives instead of keeping
  * it: its sink may ask for a pause (the next bytes are refused with
@@ -27,36 +43,50 @@
 #include "common/util.h"
 
 #include <curl/curl.h>
+#include <event2/event_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* how many easy handles of finished transfers a client keeps for reuse */
 #define SPARE_EASY 64
+/* bytes of a response kept inside the transfer (a Bot API answer to a send fits) */
+#define SMALL_BODY 1024
+/* a body shorter than this is written with the request head (CURLOPT_POSTFIELDS); libcurl
+ * 7.88 does so below 64 KiB */
+#define SMALL_POST (32 * 1024)
 
-/* xfer - one request from tgm_httpc_request until its callback has run */
+/*
+ * xfer - one request from tgm_httpc_request until its callback has run: one allocation
+ * with what it copies behind it (the headers as libcurl's list, the URL's path, the
+ * body), and the first SMALL_BODY bytes of the response inside.
+ */
 struct xfer {
 	struct xfer *next, *prev; /* on c->xfers, or (next only) on c->failed */
 	struct tgm_httpc *c;
 	CURL *easy;
-	struct curl_slist *hdrs;
-	char *path;                /* the URL's path and query, scrubbed from error texts */
-	char *body;                /* request body (a copy) */
-	size_t body_len, body_off; /* body_off: bytes handed to libcurl */
-	char *buf;                 /* response body */
+	struct curl_slist *hdrs; /* nodes and texts in this allocation */
+	char *path;              /* the URL's path and query, scrubbed from error texts; or NULL */
+	char *body;              /* request body (a copy) */
+	size_t body_len, body_off; /* body_off: bytes handed to libcurl by on_read */
+	char *buf;                 /* response body: small, else allocated */
 	size_t len, cap;
 	int retry_after;
 	int64_t first_byte_ms; /* when the last response's status line came */
 	int timeout_ms;
-	struct event *ev_deadline;
+	int attempts;      /* on_prereq calls: 2 and more are libcurl's resends */
+	bool lean;         /* a POST of a small body, no stream: its easy handle stays set up */
+	bool deadline_set; /* ev_deadline is assigned */
 	bool too_big;
 	bool timed_out;    /* on_deadline ended it */
-	bool no_rewind;    /* on_seek refused a resend: the body had been handed over */
+	bool no_rewind;    /* a resend was refused: the request had been handed over */
 	bool refused_addr; /* on_open_socket refused a private address */
 	char refused[64];  /* that address, for the error text */
 	const char *fail;  /* set when it fails without curl */
@@ -66,13 +96,20 @@ struct xfer {
 	bool head_told;                    /* the sink has the status and headers */
 	bool full;                         /* the sink asked for a pause */
 	bool paused;                       /* curl holds bytes the sink refused */
+	struct event ev_deadline;
 	char errbuf[CURL_ERROR_SIZE];
+	char small[SMALL_BODY];
 };
 
-/* hsock - a socket curl asked us to watch (curl_multi_assign'ed to it) */
+/* hsock - the watcher of one socket descriptor (c->socks[fd]), kept for the next socket
+ * with that number */
 struct hsock {
-	struct hsock *next, *prev;
-	struct event *ev;
+	struct event ev;
+	struct tgm_httpc *c;
+	curl_socket_t fd;
+	short kind; /* what ev waits for (EV_PERSIST with EV_READ, EV_WRITE); 0: not added */
+	bool ours;  /* made by on_open_socket: libcurl closes it through on_close_socket */
+	bool idle;  /* curl forgot it between two requests; ev is still added */
 };
 
 struct tgm_httpc {
@@ -80,21 +117,24 @@ struct tgm_httpc {
 	CURLM *multi;
 	struct event *ev_timer;
 	struct event *ev_fail;
-	struct xfer *xfers;  /* in curl's hands */
-	struct xfer *failed; /* to complete from ev_fail */
-	struct hsock *socks;
+	struct xfer *xfers;   /* in curl's hands */
+	struct xfer *failed;  /* to complete from ev_fail */
+	struct hsock **socks; /* by descriptor, nsocks of them (NULL: never watched) */
+	int nsocks;
 	int inflight;
-	int depth; /* > 0 while callbacks run */
+	long maxconnects; /* CURLMOPT_MAXCONNECTS: 4 x the most requests in flight yet */
+	int depth;        /* > 0 while callbacks run */
 	bool closing;
 	bool public_only; /* tgm_httpc_public_only: refuse non-public addresses */
 	char *user_agent;
-	CURL *spare[SPARE_EASY]; /* easy handles of finished transfers, reset for reuse */
+	CURL *spare[SPARE_EASY];     /* easy handles of finished transfers, for reuse */
+	bool spare_lean[SPARE_EASY]; /* still set up for a lean transfer (see easy_put) */
 	int nspare;
 };
 
 static bool curl_ready;
 
-/* LIST_PUSH, LIST_DROP - the doubly linked lists of transfers and sockets */
+/* LIST_PUSH, LIST_DROP - the doubly linked list of transfers */
 #define LIST_PUSH(head, x) \
 	do { \
 		(x)->prev = NULL; \
@@ -115,22 +155,42 @@ static bool curl_ready;
 	} while (0)
 
 /* easy_get - an easy handle for a new transfer: a spare one, else a new one (NULL: out
- * of memory) */
-static CURL *easy_get(struct tgm_httpc *c)
+ * of memory); *lean tells whether it is still set up for a lean transfer */
+static CURL *easy_get(struct tgm_httpc *c, bool *lean)
 {
-	return c->nspare > 0 ? c->spare[--c->nspare] : curl_easy_init();
+	*lean = false;
+	if (c->nspare == 0)
+		return curl_easy_init();
+	c->nspare--;
+	*lean = c->spare_lean[c->nspare];
+	return c->spare[c->nspare];
 }
 
-/* easy_put - a finished transfer's easy handle (out of the multi handle): reset and kept
- * for the next transfer, which then costs no allocation of curl's state, or cleaned up
- * when enough are kept or the client is closing */
-static void easy_put(struct tgm_httpc *c, CURL *e)
+/*
+ * easy_put - a finished transfer's easy handle (out of the multi handle), kept for the
+ * next transfer, which then costs no allocation of curl's state: a lean one's as it is
+ * set up (the next lean transfer sets only what differs, see easy_setup), any other
+ * reset; cleaned up when enough are kept or the client is closing
+ */
+static void easy_put(struct tgm_httpc *c, CURL *e, bool lean)
 {
 	if (!c->closing && c->nspare < SPARE_EASY) {
-		curl_easy_reset(e);
+		if (!lean)
+			curl_easy_reset(e);
+		c->spare_lean[c->nspare] = lean;
 		c->spare[c->nspare++] = e;
 	} else {
 		curl_easy_cleanup(e);
+	}
+}
+
+/* easy_forget_setup - the client's settings changed: no spare handle is still set up */
+static void easy_forget_setup(struct tgm_httpc *c)
+{
+	for (int i = 0; i < c->nspare; i++) {
+		if (c->spare_lean[i])
+			curl_easy_reset(c->spare[i]);
+		c->spare_lean[i] = false;
 	}
 }
 
@@ -138,13 +198,11 @@ static void easy_put(struct tgm_httpc *c, CURL *e)
 static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
-		easy_put(x->c, x->easy);
-	if (x->ev_deadline)
-		event_free(x->ev_deadline);
-	curl_slist_free_all(x->hdrs);
-	free(x->path);
-	free(x->body);
-	free(x->buf);
+		easy_put(x->c, x->easy, x->lean);
+	if (x->deadline_set)
+		event_del(&x->ev_deadline);
+	if (x->buf != x->small)
+		free(x->buf);
 	free(x);
 }
 
@@ -193,10 +251,8 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 		r.retry_after = x->retry_after;
 		r.first_byte_ms = x->first_byte_ms;
 	}
-	if (x->buf) {
-		r.body = x->buf;
-		r.len = x->len;
-	}
+	r.body = x->buf;
+	r.len = x->len;
 	if (x->fail) {
 		r.error = x->fail;
 	} else if (x->refused_addr && rc != CURLE_OK) {
@@ -205,7 +261,7 @@ static void xfer_complete(struct xfer *x, CURLcode rc)
 			 " address",
 			 x->refused);
 		r.error = msg;
-	} else if (rc == CURLE_SEND_FAIL_REWIND) {
+	} else if (x->no_rewind && rc != CURLE_OK) {
 		r.error = "connection lost after the request was sent (not resent)";
 	} else if (x->timed_out) {
 		snprintf(msg, sizeof(msg), "timed out after %d ms%s", x->timeout_ms,
@@ -283,47 +339,107 @@ static int on_timer_set(CURLM *multi, long timeout_ms, void *arg)
 	return 0;
 }
 
-/* on_sock_event - a watched socket is ready: hand it to curl */
+/* sock_unwatch - h leaves the loop */
+static void sock_unwatch(struct hsock *h)
+{
+	if (h->kind)
+		event_del(&h->ev);
+	h->kind = 0;
+	h->idle = false;
+}
+
+/* on_sock_event - a watched socket is ready: hand it to curl; an idle one leaves the loop */
 static void on_sock_event(evutil_socket_t fd, short what, void *arg)
 {
-	struct tgm_httpc *c = arg;
+	struct hsock *h = arg;
+	struct tgm_httpc *c = h->c;
 	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) |
 		     (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
 	int running;
 
+	if (h->idle) { /* the server closed it, or talks out of turn: curl finds out on reuse */
+		sock_unwatch(h);
+		return;
+	}
 	curl_multi_socket_action(c->multi, fd, action, &running);
 	collect(c);
 }
 
-/* on_socket - CURLMOPT_SOCKETFUNCTION: watch s as curl asks, or forget it */
+/* sock_of - the watcher of descriptor fd, made when there is none yet */
+static struct hsock *sock_of(struct tgm_httpc *c, curl_socket_t fd)
+{
+	struct hsock *h;
+
+	if (fd >= c->nsocks) {
+		int n = c->nsocks ? c->nsocks : 64;
+
+		while (n <= fd)
+			n *= 2;
+		c->socks = tgm_xrealloc(c->socks, (size_t)n * sizeof(*c->socks));
+		memset(c->socks + c->nsocks, 0, (size_t)(n - c->nsocks) * sizeof(*c->socks));
+		c->nsocks = n;
+	}
+	if ((h = c->socks[fd]) == NULL) {
+		h = c->socks[fd] = tgm_xcalloc(1, sizeof(*h));
+		h->c = c;
+		h->fd = fd;
+	}
+	return h;
+}
+
+/* answered - the transfer of easy has had an HTTP answer (its socket is a connection's) */
+static bool answered(CURL *easy)
+{
+	long status = 0;
+
+	return easy && curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	       status != 0;
+}
+
+/*
+ * on_socket - CURLMOPT_SOCKETFUNCTION: watch s as curl asks, or forget it. A socket of
+ * ours waiting for the next request (curl forgets it after an answer) stays added, idle;
+ * asked for again as it is, it costs nothing.
+ */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 {
 	struct tgm_httpc *c = arg;
-	struct hsock *h = sockp;
+	struct hsock *h = sock_of(c, s);
 	short kind = EV_PERSIST;
 
 	if (what == CURL_POLL_REMOVE) {
-		if (h) {
-			LIST_DROP(c->socks, h);
-			event_free(h->ev);
-			free(h);
+		if (h->ours && h->kind == (EV_PERSIST | EV_READ) && answered(easy)) {
+			h->idle = true;
+			return 0;
 		}
+		sock_unwatch(h);
+		h->ours = false;
 		return 0;
-	}
-	if (h == NULL) {
-		h = tgm_xcalloc(1, sizeof(*h));
-		h->ev = event_new(c->base, -1, 0, on_sock_event, c);
-		LIST_PUSH(c->socks, h);
-		curl_multi_assign(c->multi, s, h);
 	}
 	if (what & CURL_POLL_IN)
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	event_del(h->ev);
-	event_assign(h->ev, c->base, s, kind, on_sock_event, c);
-	event_add(h->ev, NULL);
+	h->idle = false;
+	if (h->kind == kind)
+		return 0;
+	sock_unwatch(h);
+	event_assign(&h->ev, c->base, s, kind, on_sock_event, h);
+	event_add(&h->ev, NULL);
+	h->kind = kind;
 	return 0;
+}
+
+/* on_close_socket - CURLOPT_CLOSESOCKETFUNCTION: out of the loop, then closed */
+static int on_close_socket(void *arg, curl_socket_t s)
+{
+	struct tgm_httpc *c = arg;
+
+	if (s >= 0 && s < c->nsocks && c->socks[s]) {
+		sock_unwatch(c->socks[s]);
+		c->socks[s]->ours = false;
+	}
+	return close(s);
 }
 
 /* on_fail - complete the requests that failed without curl */
@@ -389,10 +505,14 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 		return 0;
 	}
 	if (x->len + n + 1 > x->cap) {
-		x->cap = x->cap ? x->cap : 4096;
 		while (x->len + n + 1 > x->cap)
 			x->cap *= 2;
-		x->buf = tgm_xrealloc(x->buf, x->cap);
+		if (x->buf == x->small) {
+			x->buf = tgm_xmalloc(x->cap);
+			memcpy(x->buf, x->small, x->len);
+		} else {
+			x->buf = tgm_xrealloc(x->buf, x->cap);
+		}
 	}
 	memcpy(x->buf + x->len, data, n);
 	x->len += n;
@@ -473,7 +593,29 @@ static int on_seek(void *arg, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
-/* easy_body - send x->body with method (POST unless told otherwise) */
+/*
+ * on_prereq - CURLOPT_PREREQFUNCTION: an attempt is about to write the request. A second
+ * one is libcurl resending after its reused connection died; refused once any byte of
+ * the request had been written (see the file comment). A write that wrote nothing
+ * failed: on a kept-alive connection, whose previous exchange was answered, the kernel
+ * takes a request's first bytes without waiting, so nothing can have left later.
+ */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct xfer *x = arg;
+	long written = 0;
+
+	if (++x->attempts == 1)
+		return CURL_PREREQFUNC_OK;
+	curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &written);
+	if (written == 0)
+		return CURL_PREREQFUNC_OK;
+	x->no_rewind = true;
+	return CURL_PREREQFUNC_ABORT;
+}
+
+/* easy_body - send x->body with method (POST unless told otherwise): a small one with the
+ * head, a larger one through on_read */
 static CURLcode easy_body(struct xfer *x, const char *method)
 {
 	CURL *e = x->easy;
@@ -481,10 +623,16 @@ static CURLcode easy_body(struct xfer *x, const char *method)
 
 	rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
-	rc |= curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-	rc |= curl_easy_setopt(e, CURLOPT_READDATA, x);
-	rc |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-	rc |= curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+	if (x->body_len < SMALL_POST) {
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+		rc |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+		rc |= curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+	} else {
+		rc |= curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+		rc |= curl_easy_setopt(e, CURLOPT_READDATA, x);
+		rc |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+		rc |= curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+	}
 	if (strcmp(method, "POST") != 0)
 		rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	return rc;
@@ -518,53 +666,77 @@ bool tgm_httpc_addr_public(const struct sockaddr *sa)
 		 (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) /* site-local */ || a[0] == 0xff);
 }
 
-/* on_open_socket - CURLOPT_OPENSOCKETFUNCTION of a public-only client: the resolved
- * address is checked right before connect, so no DNS answer can slip past */
+/* on_open_socket - CURLOPT_OPENSOCKETFUNCTION: a socket of ours (see sock_of). For a
+ * public-only client the resolved address is checked right before connect, so no DNS
+ * answer can slip past. */
 static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct xfer *x = arg;
+	curl_socket_t s;
+	struct hsock *h;
 
-	if (!tgm_httpc_addr_public(&a->addr)) {
+	if (x->c->public_only && !tgm_httpc_addr_public(&a->addr)) {
 		x->refused_addr = true;
 		if (getnameinfo(&a->addr, a->addrlen, x->refused, sizeof(x->refused), NULL, 0,
 				NI_NUMERICHOST) != 0)
 			snprintf(x->refused, sizeof(x->refused), "the address");
 		return CURL_SOCKET_BAD;
 	}
-	return socket(a->family, a->socktype, a->protocol);
+	s = socket(a->family, a->socktype, a->protocol);
+	if (s < 0)
+		return CURL_SOCKET_BAD;
+	h = sock_of(x->c, s);
+	sock_unwatch(h); /* a descriptor closed without us (a resolver's): its old watcher */
+	h->ours = true;
+	return s;
 }
 
-/* easy_setup - configure x->easy; false if libcurl refused an option */
-static bool easy_setup(struct xfer *x, const char *method, const char *url, bool has_body,
-		       int timeout_ms)
+/* easy_own - what of x->easy's setup is x's own: set for every transfer */
+static CURLcode easy_own(struct xfer *x, const char *url, int timeout_ms)
 {
 	CURL *e = x->easy;
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(e, CURLOPT_URL, url);
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+	return rc;
+}
+
+/*
+ * easy_setup - configure x->easy; false if libcurl refused an option. A handle still set
+ * up for a lean transfer (ready) takes only x's own options and body.
+ */
+static bool easy_setup(struct xfer *x, const char *method, const char *url, bool has_body,
+		       int timeout_ms, bool ready)
+{
+	CURL *e = x->easy;
+	CURLcode rc = easy_own(x, url, timeout_ms);
+
+	if (ready)
+		return (rc | easy_body(x, method)) == CURLE_OK;
 	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	if (x->sink == NULL) {
 		rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 				       (curl_off_t)TGM_HTTPC_MAX_BODY);
 		rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	}
-	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+	rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->c);
 	if (x->c->user_agent)
 		rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, x->c->user_agent);
-	if (x->c->public_only) { /* a proxy would be the address checked: none */
-		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+	if (x->c->public_only) /* a proxy would be the address checked: none */
 		rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-	}
 	if (strcmp(method, "HEAD") == 0)
 		rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (has_body || strcmp(method, "POST") == 0)
@@ -575,12 +747,12 @@ static bool easy_setup(struct xfer *x, const char *method, const char *url, bool
 }
 
 /* url_path - the part of url after scheme://host[:port], or NULL */
-static char *url_path(const char *url)
+static const char *url_path(const char *url)
 {
 	const char *p = strstr(url, "://");
 
 	p = strchr(p ? p + 3 : url, '/');
-	return p && p[1] ? tgm_xstrdup(p) : NULL;
+	return p && p[1] ? p : NULL;
 }
 
 /* add_deadline - arm on_deadline timeout_ms from now */
@@ -588,8 +760,51 @@ static void add_deadline(struct xfer *x)
 {
 	struct timeval tv = { x->timeout_ms / 1000, (x->timeout_ms % 1000) * 1000 };
 
-	x->ev_deadline = evtimer_new(x->c->base, on_deadline, x);
-	evtimer_add(x->ev_deadline, &tv);
+	evtimer_assign(&x->ev_deadline, x->c->base, on_deadline, x);
+	x->deadline_set = true;
+	evtimer_add(&x->ev_deadline, &tv);
+}
+
+/*
+ * xfer_new - a transfer holding copies of the headers (with "Expect:" last: no
+ * 100-continue round trip), the URL's path and the body, all in one allocation
+ */
+static struct xfer *xfer_new(const char *url, const char *const *headers, const char *body,
+			     size_t len)
+{
+	static const char expect[] = "Expect:";
+	const char *path = url_path(url);
+	size_t nh = 0, texts = sizeof(expect), plen = path ? strlen(path) + 1 : 0, size;
+	struct curl_slist *nodes;
+	struct xfer *x;
+	char *p;
+
+	for (; headers && headers[nh]; nh++)
+		texts += strlen(headers[nh]) + 1;
+	size = sizeof(*x) + (nh + 1) * sizeof(*nodes) + texts + plen + len + 1;
+	x = tgm_xmalloc(size);
+	memset(x, 0, offsetof(struct xfer, small));
+	x->small[0] = '\0';
+	nodes = (struct curl_slist *)(x + 1);
+	p = (char *)(nodes + nh + 1);
+	for (size_t i = 0; i <= nh; i++) {
+		const char *h = i < nh ? headers[i] : expect;
+		size_t n = strlen(h) + 1;
+
+		nodes[i].data = memcpy(p, h, n);
+		nodes[i].next = i < nh ? &nodes[i + 1] : NULL;
+		p += n;
+	}
+	x->hdrs = nodes;
+	x->path = path ? memcpy(p, path, plen) : NULL;
+	x->body = p + plen;
+	x->body_len = body ? len : 0;
+	if (x->body_len)
+		memcpy(x->body, body, x->body_len);
+	x->body[x->body_len] = '\0';
+	x->buf = x->small;
+	x->cap = sizeof(x->small);
+	return x;
 }
 
 /* start - a request, or a stream when sink is not NULL */
@@ -597,7 +812,8 @@ static struct xfer *start(struct tgm_httpc *c, const char *method, const char *u
 			  const char *const *headers, const char *body, size_t len, int timeout_ms,
 			  const struct tgm_httpc_sink *sink, tgm_httpc_cb cb, void *arg)
 {
-	struct xfer *x = tgm_xcalloc(1, sizeof(*x));
+	struct xfer *x = xfer_new(url, headers, body, len);
+	bool ready;
 
 	x->c = c;
 	x->cb = cb;
@@ -605,25 +821,24 @@ static struct xfer *start(struct tgm_httpc *c, const char *method, const char *u
 	x->sink = sink;
 	x->retry_after = -1;
 	x->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
-	x->body_len = body ? len : 0;
-	x->body = tgm_xmalloc(x->body_len + 1);
-	if (x->body_len)
-		memcpy(x->body, body, x->body_len);
-	x->path = url_path(url);
-	c->inflight++;
+	if (++c->inflight * 4L > c->maxconnects) {
+		c->maxconnects = c->inflight * 4L;
+		curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->maxconnects);
+	}
 	if (c->closing) {
 		fail_later(c, x, "client closed");
 		return x;
 	}
-	for (int i = 0; headers && headers[i]; i++)
-		x->hdrs = curl_slist_append(x->hdrs, headers[i]);
-	x->hdrs = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round trip */
-	x->easy = easy_get(c);
-	if (x->easy == NULL || x->hdrs == NULL) {
+	x->lean = sink == NULL && body != NULL && len < SMALL_POST && strcmp(method, "POST") == 0;
+	x->easy = easy_get(c, &ready);
+	if (x->easy == NULL) {
 		fail_later(c, x, "out of memory");
 		return x;
 	}
-	if (!easy_setup(x, method, url, body != NULL, x->timeout_ms)) {
+	if (ready && !x->lean)
+		curl_easy_reset(x->easy);
+	if (!easy_setup(x, method, url, body != NULL, x->timeout_ms, ready && x->lean)) {
+		x->lean = false; /* its handle is reset before reuse */
 		fail_later(c, x, "request refused by libcurl (bad URL or option)");
 		return x;
 	}
@@ -692,12 +907,14 @@ struct tgm_httpc *tgm_httpc_new(struct event_base *base, int max_per_host)
 void tgm_httpc_public_only(struct tgm_httpc *c)
 {
 	c->public_only = true;
+	easy_forget_setup(c);
 }
 
 void tgm_httpc_user_agent(struct tgm_httpc *c, const char *ua)
 {
 	free(c->user_agent);
 	c->user_agent = tgm_xstrdup(ua);
+	easy_forget_setup(c);
 }
 
 int tgm_httpc_inflight(const struct tgm_httpc *c)
@@ -730,14 +947,13 @@ void tgm_httpc_free(struct tgm_httpc *c)
 	on_fail(-1, 0, c);
 	while (c->nspare > 0)
 		curl_easy_cleanup(c->spare[--c->nspare]);
-	curl_multi_cleanup(c->multi);
-	while (c->socks) {
-		struct hsock *h = c->socks;
-
-		LIST_DROP(c->socks, h);
-		event_free(h->ev);
-		free(h);
+	curl_multi_cleanup(c->multi); /* closes every connection through on_close_socket */
+	for (int i = 0; i < c->nsocks; i++) {
+		if (c->socks[i])
+			sock_unwatch(c->socks[i]);
+		free(c->socks[i]);
 	}
+	free(c->socks);
 	event_free(c->ev_timer);
 	event_free(c->ev_fail);
 	free(c->user_agent);

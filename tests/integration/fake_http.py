@@ -25,7 +25,8 @@ Reply(status=200, body=None, headers=None, delay=0.0, action=None, content_type=
     delay: seconds to wait after reading the request before acting.
     action: None answers; "close" closes the connection without answering (FIN);
     "reset" aborts it (RST); "hang" never answers (the connection is closed when the
-    server stops). "close_after" answers, then closes the connection.
+    server stops). "close_after" answers, then closes the connection; "close_silently"
+    does too without saying so (no Connection: close, as a server's idle timeout would).
     Helpers: Reply.tg_ok(result), Reply.tg_error(code, description, retry_after=None,
     migrate_to_chat_id=None), Reply.html(status, text), Reply.close(delay),
     Reply.hang().
@@ -72,7 +73,7 @@ __all__ = ["FakeHTTP", "FakeUpstream", "Reply", "Request", "free_port"]
 class Reply:
     """One scripted answer (or fault); see the module docstring."""
 
-    ACTIONS = (None, "close", "reset", "hang", "close_after")
+    ACTIONS = (None, "close", "reset", "hang", "close_after", "close_silently")
 
     def __init__(self, status=200, body=None, headers=None, delay=0.0, action=None,
                  content_type=None):
@@ -240,6 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         if reply.action == "close_after":
             self.send_header("Connection", "close")
+        if reply.action in ("close_after", "close_silently"):
             self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":

@@ -57,12 +57,19 @@ def parse(line):
     return out
 
 
-def tg_call(api_url, body=None, timeout_ms=3000, repeat=1, parallel=1, token=TOKEN, limit=30):
-    """Run the driver; the parsed lines (one per call, in the order they completed)."""
+def tg_call(api_url, body=None, timeout_ms=3000, repeat=1, parallel=1, token=TOKEN, limit=30,
+            pause_ms=0, usage=None):
+    """Run the driver; the parsed lines (one per call, in the order they completed).
+    usage: a dict to receive the driver's CPU seconds ("cpu")."""
     body = json.dumps(MESSAGE) if body is None else body
+    before = os.times()
     p = subprocess.run([str(TG_CALL), api_url, token, "sendMessage", body, str(timeout_ms),
-                        str(repeat), str(parallel)], capture_output=True, text=True,
-                       timeout=limit)
+                        str(repeat), str(parallel), str(pause_ms)], capture_output=True,
+                       text=True, timeout=limit)
+    after = os.times()
+    if usage is not None:
+        usage["cpu"] = (after.children_user + after.children_system -
+                        before.children_user - before.children_system)
     assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, p.stderr
     assert p.returncode == 0, f"rc={p.returncode} stderr={p.stderr}"
     lines = p.stdout.splitlines()
@@ -284,14 +291,33 @@ def test_server_closing_idle_connection(fake):
     assert [r.conn for r in fake.wait_for(2)] == [1, 2]
 
 
-def test_no_silent_resend_on_reused_connection(fake):
+def test_idle_connection_closed_by_the_server(fake):
+    """The server closes a kept-alive connection between two calls without a word (its
+    idle timeout): the idle socket's watcher leaves the loop when the FIN comes (no busy
+    loop on a readable socket nobody reads: the driver idles through the pause), and the
+    next call goes on a new connection."""
+    fake.script(METHOD_PATH, Reply(200, {"ok": True, "result": 1}, action="close_silently"),
+                Reply.tg_ok())
+    usage = {}
+    got = tg_call(fake.url, repeat=2, pause_ms=2000, usage=usage)
+    assert [g["class"] for g in got] == ["OK", "OK"]
+    assert [r.conn for r in fake.wait_for(2)] == [1, 2]
+    assert usage["cpu"] < 0.4, usage  # a busy loop spends the pause (0.6 s of 1.5 on a busy host)
+
+
+@pytest.mark.parametrize("text", ["hello", "x" * 40000])
+def test_no_silent_resend_on_reused_connection(fake, text):
     """libcurl resends a request whose reused connection died without an answer; the
-    message may have been delivered, so httpc refuses: AMBIGUOUS, and one request only."""
+    message may have been delivered, so httpc refuses: AMBIGUOUS, and one request only.
+    Both ways of sending a body: a small one written with the head (refused by the
+    pre-request check), a large one through the read callback (refused by the rewind)."""
     fake.script(METHOD_PATH, Reply.tg_ok(), Reply.close())
-    got = tg_call(fake.url, repeat=2)
+    got = tg_call(fake.url, repeat=2, body=json.dumps({"chat_id": 1, "text": text}))
     assert [g["class"] for g in got] == ["OK", "AMBIGUOUS"]
+    assert got[1]["desc"] == "connection lost after the request was sent (not resent)"
     time.sleep(0.2)
     assert len(fake.requests) == 2, fake.requests
+    assert fake.requests[1].json["text"] == text
 
 
 def test_parallel_calls_share_two_connections(fake):

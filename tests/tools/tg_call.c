@@ -2,7 +2,7 @@
  * tg_call.c - a test driver: make one Bot API call with tgm_tg_call and print how it
  * was classified, for tests/integration/test_httpc.py.
  *
- *   tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT [PARALLEL]]]
+ *   tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT [PARALLEL [PAUSE_MS]]]]
  *
  * JSON is the request body, or @FILE to read it from a file (for bodies too big for argv).
  * TIMEOUT_MS (default 5000) may be a list "3000,3000,600": the n-th call started uses the
@@ -13,6 +13,7 @@
  * With REPEAT > 1 the calls are made one after another on the same client (the next
  * one is started from the previous one's callback), so they may share a connection.
  * PARALLEL (default 1) such chains run at once on that client (2 connections at most).
+ * PAUSE_MS (default 0): a chain's next call starts that long after the previous answer.
  * Exits 0 once every call has printed its line, 2 on bad arguments.
  */
 #include "common/httpc.h"
@@ -35,6 +36,7 @@ struct run {
 	int started;
 	int64_t left;    /* calls not started yet */
 	int64_t running; /* chains still going */
+	int64_t pause_ms;
 };
 
 static void start(struct run *r);
@@ -56,13 +58,23 @@ static void print_result(const struct tgm_tg_result *res)
 	fflush(stdout);
 }
 
-/* on_result - print; start the chain's next call, or stop when all are done */
+/* on_pause - a chain's pause is over: its next call */
+static void on_pause(evutil_socket_t fd, short what, void *arg)
+{
+	start(arg);
+}
+
+/* on_result - print; start the chain's next call (after the pause), or stop when all
+ * are done */
 static void on_result(const struct tgm_tg_result *res, void *arg)
 {
 	struct run *r = arg;
+	struct timeval tv = { r->pause_ms / 1000, (r->pause_ms % 1000) * 1000 };
 
 	print_result(res);
-	if (r->left > 0)
+	if (r->left > 0 && r->pause_ms > 0)
+		event_base_once(r->base, -1, EV_TIMEOUT, on_pause, r, &tv);
+	else if (r->left > 0)
 		start(r);
 	else if (--r->running == 0)
 		event_base_loopbreak(r->base);
@@ -112,9 +124,9 @@ int main(int argc, char **argv)
 {
 	struct run r = { .argv = argv, .timeouts = "5000", .left = 1, .running = 1 };
 
-	if (argc < 5 || argc > 8) {
+	if (argc < 5 || argc > 9) {
 		fprintf(stderr, "usage: tg_call API_URL TOKEN METHOD JSON "
-				"[TIMEOUT_MS [REPEAT [PARALLEL]]]\n");
+				"[TIMEOUT_MS [REPEAT [PARALLEL [PAUSE_MS]]]]\n");
 		return 2;
 	}
 	if (argc > 5)
@@ -129,6 +141,11 @@ int main(int argc, char **argv)
 	}
 	if (argc > 7 && (!tgm_parse_int64(argv[7], &r.running) || r.running < 1)) {
 		fprintf(stderr, "tg_call: bad PARALLEL %s\n", argv[7]);
+		return 2;
+	}
+	if (argc > 8 &&
+	    (!tgm_parse_int64(argv[8], &r.pause_ms) || r.pause_ms < 0 || r.pause_ms > 3600000)) {
+		fprintf(stderr, "tg_call: bad PAUSE_MS %s\n", argv[8]);
 		return 2;
 	}
 	r.left *= r.running;
