@@ -207,7 +207,7 @@ fi
 # --- admin key (first run, or a new database) -----------------------------------------
 if [[ -s $keyfile ]] && ((new_cluster)); then
     mv -f "$keyfile" "$keyfile.old"
-    say "the database is new, so the old admin key no longer works (kept in var/admin.key.old): making a new one"
+    say "the database is new, so the old admin key no longer works (kept in $keyfile.old): making a new one"
 fi
 if [[ ! -s $keyfile ]]; then
     key=$("$bin/tgmctl" -c "$conf" key create --tenant default --create-tenant --scope admin --name make-run 8>&-) ||
@@ -267,10 +267,10 @@ $rule
 
   API          $api/v1/   (described at $api/v1/openapi.yaml)
   Dashboard    $api/      log in as owner@localhost, password $owner_pw
-               (in var/owner.password; the dashboard asks for a new one at the first login)
+               (in $ownerfile; the dashboard asks for a new one at the first login)
   Webhooks     $hook/telegram/<bot_id>   $hook/stripe
   Admin key    $admin_key
-               (in var/admin.key; its scope is admin, tenant "default")
+               (in $keyfile; its scope is admin, tenant "default")
   Try          curl -H "Authorization: Bearer $admin_key" $api/v1/bots
 
   Config       $conf          Logs: below, one prefix per daemon
