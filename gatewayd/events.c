@@ -47,7 +47,6 @@
 #define BACKFILL_BATCH 200 /* well under MAX_PENDING: flushed between batches */
 #define BACKFILL_MAX 10000
 #define GAP_WAIT_MS 2000 /* how long a missing id may still be a transaction in flight */
-#define FRESH "9223372036854775807"
 
 /* glibc's sys/queue.h lacks the safe form: the body may remove elm */
 #define EACH_CLIENT(elm, head, tmp) \
@@ -358,16 +357,23 @@ void gw_events_wake(struct gw_events *ev)
 
 static void backfill(struct ev_client *c);
 
+/* cursor_learn - where the live stream stands, when nobody has set it since it was last
+ * forgotten (a backfill's end or the cursor's query, whichever comes first) */
+static void cursor_learn(struct gw_events *ev, int64_t id)
+{
+	if (ev->cursor_known)
+		return;
+	ev->cursor = id;
+	ev->cursor_known = true;
+	ev->gap_since_ms = 0;
+}
+
 /* backfill_done - the client is up to date with the database: live from now */
 static void backfill_done(struct ev_client *c)
 {
 	struct gw_events *ev = c->ev;
 
-	if (!ev->cursor_known) {
-		ev->cursor = c->last_id;
-		ev->cursor_known = true;
-		ev->gap_since_ms = 0;
-	}
+	cursor_learn(ev, c->last_id);
 	if (ev->cursor > c->last_id) { /* live went past while this client read */
 		backfill(c);
 		return;
@@ -438,8 +444,7 @@ static void backfill(struct ev_client *c)
 	snprintf(from, sizeof(from), "%lld", (long long)c->last_id);
 	snprintf(tenant, sizeof(tenant), "%lld", (long long)c->tenant_id);
 	c->querying = true;
-	tgm_pg_query(c->ev->pg, backfill_sql, 2,
-		     (const char *const[]){ c->last_id < 0 ? FRESH : from, tenant }, on_backfill,
+	tgm_pg_query(c->ev->pg, backfill_sql, 2, (const char *const[]){ from, tenant }, on_backfill,
 		     c);
 }
 
@@ -462,6 +467,7 @@ static void on_cursor(PGresult *res, const char *err, void *arg)
 {
 	struct gw_events *ev = arg;
 	struct ev_client *c, *next;
+	int64_t top;
 
 	ev->finding = false;
 	if (err) {
@@ -471,11 +477,8 @@ static void on_cursor(PGresult *res, const char *err, void *arg)
 			client_end(c);
 		return;
 	}
-	if (!ev->cursor_known) {
-		tgm_parse_int64(PQgetvalue(res, 0, 0), &ev->cursor);
-		ev->cursor_known = true;
-		ev->gap_since_ms = 0;
-	}
+	if (tgm_parse_int64(PQgetvalue(res, 0, 0), &top))
+		cursor_learn(ev, top);
 	join_live(ev);
 }
 
