@@ -193,12 +193,17 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	return a;
 }
 
-/* finish - every message of the group has its outcome: answer, ring, free */
+/* finish - every message of the group has its outcome: the next group goes to the
+ * connection first (PostgreSQL inserts it while the answers of this one are written),
+ * then answer, ring, free */
 static void finish(struct group *b)
 {
 	struct gw_accept *a = b->a;
 	int64_t last_bot = 0;
 
+	b->conn->busy = false;
+	a->inflight--;
+	accept_pump(a);
 	for (int i = 0; i < b->n; i++) {
 		if (b->msgs[i]->outcome == GW_PENDING)
 			b->msgs[i]->outcome = GW_FAILED;
@@ -212,12 +217,9 @@ static void finish(struct group *b)
 		s->cb(s->msgs, s->n, s->arg);
 		free(s);
 	}
-	b->conn->busy = false;
-	a->inflight--;
 	free(b->msgs);
 	free(b->ok);
 	free(b);
-	accept_pump(a);
 }
 
 /* on_replay - the idempotency keys already used: those messages are replays, the others go in */
