@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
 #define GCM_NONCE 12
@@ -40,9 +41,22 @@ void tgm_random_token(char *out, size_t n, const char *alphabet)
 	out[n] = '\0';
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+/* sha256_fetch - SHA-256 looked up once: EVP_sha256() makes OpenSSL 3 find it in its
+ * provider store, under a lock, at every digest (gatewayd hashes each request's key) */
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_md == NULL)
+		TGM_BUG("EVP_MD_fetch SHA256 failed");
+}
+
 void tgm_sha256(const void *data, size_t len, unsigned char out[TGM_SHA256_LEN])
 {
-	if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
+	pthread_once(&sha256_once, sha256_fetch);
+	if (EVP_Digest(data, len, out, NULL, sha256_md, NULL) != 1)
 		TGM_BUG("EVP_Digest failed");
 }
 
