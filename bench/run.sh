@@ -88,12 +88,16 @@ for r in $(seq "$rounds"); do
 	bare=$(bench_wrk "$conns" "$base_port")
 	echo "$bare"
 	t0=$(cpu_ticks)
+	g0=$(awk '{ print $14 + $15 }' "/proc/$gw_pid/stat")
 	gw=$(bench_wrk "$conns" "$gw_port")
 	t1=$(cpu_ticks)
+	g1=$(awk '{ print $14 + $15 }' "/proc/$gw_pid/stat")
 	echo "$gw"
 	us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$(echo "$gw" | field requests)" \
 		'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-	echo "CPU per message (gatewayd and PostgreSQL): $us us"
+	gus=$(awk -v t="$((g1 - g0))" -v hz="$(getconf CLK_TCK)" -v n="$(echo "$gw" | field requests)" \
+		'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+	echo "CPU per message (gatewayd and PostgreSQL): $us us, of it gatewayd $gus us"
 	gwl=$(bench_wrk "$light" "$gw_port")
 	echo "$gwl"
 	echo "$(echo "$bare" | field rps) $(echo "$gw" | field rps) $(echo "$gw" | field p99_ms)" \
