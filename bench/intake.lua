@@ -1,15 +1,18 @@
 -- intake.lua - wrk script: POST /telegram/<bot> with one /start Update per request, each
 -- from a new user (so each opens its own chat: per-chat order serializes nothing).
--- Environment: TGM_BENCH_SECRET (the bot's webhook secret_token), TGM_BENCH_BOT (bot id).
+-- Environment: TGM_BENCH_SECRET (the bot's webhook secret_token), TGM_BENCH_BOT (bot id),
+-- TGM_BENCH_ROUND (1, 2, ...: each round's ids are new, so no round replays another's updates
+-- as cheap duplicates).
 local secret = os.getenv("TGM_BENCH_SECRET") or ""
 local bot = os.getenv("TGM_BENCH_BOT") or "1"
 local n = 0
 local threads = 0
+local round = tonumber(os.getenv("TGM_BENCH_ROUND") or "1")
 base = 0 -- each thread's own range of ids, set by setup
 
 setup = function(thread)
    threads = threads + 1
-   thread:set("base", threads * 100000000)
+   thread:set("base", ((round - 1) * 8 + threads) * 10000000)
 end
 
 request = function()

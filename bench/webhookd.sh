@@ -94,6 +94,7 @@ if [ "${TGM_BENCH_INTAKE:-1}" != 0 ]; then
 	echo "== webhookd intake: /start updates from new users, $conns connections, ${secs}s, $rounds rounds"
 	: > "$work/ratios"
 	for r in $(seq "$rounds"); do
+		export TGM_BENCH_ROUND=$r
 		b=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$bare_port" | grep '^BENCH')
 		w=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$wh_port" | grep '^BENCH')
 		echo "bare    $b"
