@@ -5,7 +5,8 @@
 #  1. The bare libevent server (bench/fakeserver, mode 202) and webhookd's
 #     POST /telegram/<bot> under the same wrk load of /start updates, each from a new user,
 #     in TGM_BENCH_ROUNDS rounds (default 3) alternating: the intake rate (an update
-#     answered 200 only after its COMMIT) as a ratio of the bare server; goal >= 0.5.
+#     answered 200 only after its COMMIT) as a ratio of the bare server; goal >= 0.5;
+#     once with processing running, once with it held.
 #  2. Processing: TGM_BENCH_BACKLOG (default 20,000) /start updates from new users, stored
 #     while webhookd is stopped, are processed (the user recorded, free credits granted,
 #     the welcome queued), timed from webhookd's start to the last one's processed_at;
@@ -90,24 +91,42 @@ for _ in $(seq 100); do [ -s "$work/secret" ] && break; sleep 0.1; done
 [ -s "$work/secret" ] || { echo "bench: webhookd never registered the webhook"; exit 1; }
 export TGM_BENCH_SECRET=$(cat "$work/secret") TGM_BENCH_BOT=$bot
 
-if [ "${TGM_BENCH_INTAKE:-1}" != 0 ]; then
-	echo "== webhookd intake: /start updates from new users, $conns connections, ${secs}s, $rounds rounds"
+# intake_rounds LABEL - TGM_BENCH_ROUNDS rounds, the bare server and webhookd alternating;
+# each round's ids are new (TGM_BENCH_ROUND); the median ratio and p99 as one line
+intake_rounds() {
 	: > "$work/ratios"
 	for r in $(seq "$rounds"); do
-		export TGM_BENCH_ROUND=$r
+		export TGM_BENCH_ROUND=$(( ++intake_round ))
 		b=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$bare_port" | grep '^BENCH')
 		w=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$wh_port" | grep '^BENCH')
 		echo "bare    $b"
 		echo "webhookd $w"
 		echo "$(echo "$b" | field rps) $(echo "$w" | field rps) $(echo "$w" | field p99_ms) $(echo "$w" | field errors)" >> "$work/ratios"
 	done
-	stored=$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot")
-	echo "== result"
-	echo "updates stored: $stored; non-200 answers: $(awk '{ s += $4 } END { print s }' "$work/ratios")"
-	echo "intake rate: $(awk '{ print $2 }' "$work/ratios" | median %.0f) updates/s =" \
+	echo "intake, $1: $(awk '{ print $2 }' "$work/ratios" | median %.0f) updates/s =" \
 		"$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/ratios" | median) x the bare server" \
-		"($(awk '{ print $1 }' "$work/ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5"
-	echo "p99: $(awk '{ print $3 }' "$work/ratios" | median) ms"
+		"($(awk '{ print $1 }' "$work/ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5;" \
+		"p99 $(awk '{ print $3 }' "$work/ratios" | median) ms; non-200 answers:" \
+		"$(awk '{ s += $4 } END { print s }' "$work/ratios")" >> "$work/intake"
+}
+
+# 1. intake with processing running (each stored /start then costs PostgreSQL about ten
+# times its store, on the same 2 cores), then with processing held by a lock on bot_users
+# (the store path alone: what webhookd takes in while its processing is behind)
+if [ "${TGM_BENCH_INTAKE:-1}" != 0 ]; then
+	echo "== webhookd intake: /start updates from new users, $conns connections, ${secs}s, $rounds rounds"
+	intake_round=0
+	: > "$work/intake"
+	intake_rounds "processing running"
+	PGAPPNAME=bench-hold psql -qAt "$url" -c "BEGIN; LOCK bot_users; SELECT pg_sleep(3600)" \
+		>/dev/null 2>&1 &
+	pids+=($!)
+	intake_rounds "processing held"
+	sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'bench-hold'" >/dev/null
+	echo "== result"
+	echo "updates stored: $(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot")"
+	cat "$work/intake"
 fi
 
 # 2. processing: a backlog of /start updates from new users, stored as intake stores them
@@ -126,6 +145,7 @@ stop_webhookd() {
 stop_webhookd
 kill "$wh_pid" 2>/dev/null || true; wait "$wh_pid" 2>/dev/null || true
 sql -c "UPDATE tg_updates SET processed_at = coalesce(processed_at, now()) WHERE bot_id = $bot" >/dev/null
+sql -c "VACUUM tg_updates" >/dev/null # the claims' index holds no dead entries from intake
 : > "$work/proc1"; : > "$work/proc2"
 for r in $(seq "$rounds"); do
 	for inst in 1 2; do

@@ -129,8 +129,9 @@ static void mark_stored(struct pending *list, PGresult *res)
 			}
 }
 
-/* group_answer - c's group is over: answer each update (its own error first, else err);
- * kick the processor and forwarder when any was stored; then the next groups */
+/* group_answer - c's group is over: the next group goes to PostgreSQL first (it runs
+ * while these are answered), then each update is answered (its own error first, else
+ * err); the processor and forwarder are kicked when any was stored */
 static void group_answer(struct store_conn *c, const char *err)
 {
 	struct wh_store *st = c->st;
@@ -138,6 +139,7 @@ static void group_answer(struct store_conn *c, const char *err)
 	bool any = false;
 
 	c->flight = NULL;
+	flush(st);
 	for (; list; list = next) {
 		next = list->next;
 		any = any || list->stored;
@@ -147,7 +149,6 @@ static void group_answer(struct store_conn *c, const char *err)
 		wh_process_kick(st->wh);
 		wh_forward_kick(st->wh);
 	}
-	flush(st);
 }
 
 struct one {
