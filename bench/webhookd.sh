@@ -145,11 +145,13 @@ stop_webhookd() {
 stop_webhookd
 kill "$wh_pid" 2>/dev/null || true; wait "$wh_pid" 2>/dev/null || true
 sql -c "UPDATE tg_updates SET processed_at = coalesce(processed_at, now()) WHERE bot_id = $bot" >/dev/null
-sql -c "VACUUM tg_updates" >/dev/null # the claims' index holds no dead entries from intake
+sql -c "VACUUM tg_updates" >/dev/null # the claim's index holds no dead entries from intake
 : > "$work/proc1"; : > "$work/proc2"
 for r in $(seq "$rounds"); do
 	for inst in 1 2; do
 		base=$(( 1000000000 + (r * 2 + inst) * 10000000 ))
+		# statistics as a live system mostly has them: taken with nothing queued
+		sql -c "ANALYZE tg_updates" >/dev/null
 		sql -c "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)
 			SELECT $bot, $base + i, $base + i, 'message', jsonb_build_object('update_id', $base + i,
 			 'message', jsonb_build_object('message_id', 1, 'date', 1, 'text', '/start',
@@ -164,7 +166,9 @@ for r in $(seq "$rounds"); do
 			"$bin/webhookd" -c "$c" 2>>"$work/webhookd.log" & wh_pids+=($!)
 			pids+=($!)
 		done
-		while [ "$(sql -c "SELECT count(*) FROM tg_updates WHERE bot_id = $bot AND processed_at IS NULL")" -gt 0 ]; do
+		# an existence check: counting what is left every 0.2 s took up to a quarter of
+		# PostgreSQL's CPU from the processing it measures
+		while [ "$(sql -c "SELECT EXISTS (SELECT 1 FROM tg_updates WHERE processed_at IS NULL)")" = t ]; do
 			for p in "${wh_pids[@]}"; do
 				kill -0 "$p" 2>/dev/null || { echo "bench: webhookd died"; tail "$work/webhookd.log"; exit 1; }
 			done

@@ -91,8 +91,8 @@ def test_an_update_processed_again_is_recorded_once(w):
     w.wait_processed(bot, 1)
     seq = w.one("SELECT seq FROM tg_updates WHERE bot_id = %s", (bot.id,))[0]
     # as if webhookd had crashed before wh_finish committed
-    w.query("UPDATE tg_updates SET processed_at = NULL, claimed_until = NULL WHERE seq = %s",
-            (seq,))
+    w.query("UPDATE tg_updates SET processed_at = NULL, outcome = NULL, claimed_until = NULL"
+            " WHERE seq = %s", (seq,))
     w.post(bot, w.message("twice"))
     w.wait_processed(bot, 2)
     assert [i[3] for i in items(w, bot)] == [None, "once", "twice"]

@@ -10,6 +10,8 @@ the outbound queue (messages), where senderd would take them.
 """
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -173,3 +175,37 @@ def test_bad_updates_in_a_batch_do_not_hold_back_the_others(w):
 def outcome_of(w, update):
     return w.one("SELECT outcome FROM tg_updates WHERE update_id = %s",
                  (update["update_id"],))[0]
+
+
+def claim_sql():
+    """webhookd's claim statement as webhookd/process.c sends it ($1: 60 s)"""
+    src = (Path(__file__).resolve().parents[2] / "webhookd" / "process.c").read_text()
+    n = re.search(r"#define CLAIM_N (\d+)", src).group(1)
+    body = re.search(r"static const char claim_sql\[\] =(.*?);\n", src, re.S).group(1)
+    body = body.replace("TEXT(CLAIM_N)", f'"{n}"')
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace("$1", "60")
+
+
+def plan_nodes(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def test_the_claim_checks_chat_order_on_the_chat_index_after_an_empty_queue(w):
+    """statistics taken while nothing was queued (a live system's usual state) once made
+    the planner walk the whole backlog for every update claimed (sql/047): the chat
+    check is a subplan on tg_updates_pending, keyed by the update's bot, chat and seq"""
+    bot = w.new_bot()
+    w.query("ANALYZE tg_updates")
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+            " SELECT %s, i, 9000 + i %% 500, 'message', jsonb_build_object('update_id', i)"
+            " FROM generate_series(1, 3000) i", (bot.id,))
+    plan = w.one("EXPLAIN (FORMAT JSON) " + claim_sql())[0][0]["Plan"]
+    nodes = list(plan_nodes(plan))
+    check = [n for n in nodes if n.get("Subplan Name") == "SubPlan 1"]
+    assert check and check[0].get("Index Name") == "tg_updates_pending", nodes
+    cond = check[0].get("Index Cond", "")
+    assert "bot_id = p.bot_id" in cond and "chat_id = p.chat_id" in cond, cond
+    assert not [n for n in nodes if "Join" in n.get("Node Type", "")], nodes
+    assert [n for n in nodes if n.get("Index Name") == "tg_updates_todo"], nodes
