@@ -63,7 +63,8 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	}
 	l = tgm_xcalloc(1, sizeof(*l));
 	l->sd = sd;
-	l->pg = sd->lane_pgs[(uint64_t)bot_id % (uint64_t)sd->nlane_pgs];
+	l->pgi = (int)((uint64_t)bot_id % (uint64_t)sd->nlane_pgs);
+	l->pg = sd->lane_pgs[l->pgi];
 	l->bot_id = bot_id;
 	l->seen_gen = gen;
 	l->claim_step = CLAIM_FIRST;

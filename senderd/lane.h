@@ -101,7 +101,9 @@ struct lane {
 	struct lane *wnext; /* senderd's waiting list (the process-wide cap) */
 	bool waiting;
 	struct senderd *sd;
-	struct tgm_pg *pg; /* one of sd->lane_pgs: the lane's queries stay in order */
+	struct tgm_pg *pg;  /* one of sd->lane_pgs: the lane's queries stay in order */
+	int pgi;            /* its index there, and of its claim group (claim.c) */
+	struct lane *cnext; /* its claim group's waiting list */
 	int64_t bot_id;
 	unsigned seen_gen; /* lease round that last confirmed this lane */
 	enum lane_state state;
@@ -187,8 +189,13 @@ void lane_mark_end(struct lane *l);
 
 /* claim.c */
 void claim_load(struct lane *l);
+/* claim_start - the claim groups, one per lane connection (claims of the lanes waiting
+ * on a connection go in one statement) */
+void claim_start(struct senderd *sd);
+void claim_stop(struct senderd *sd);
 /* claim_reload - read the bot's limits again (its settings changed) */
 void claim_reload(struct lane *l);
+/* claim_more - the lane claims what lane_claim_begin allows, with its claim group */
 void claim_more(struct lane *l);
 /* claim_orphans - send this bot's rows left in 'sending' back (after a lost claim) */
 void claim_orphans(struct lane *l);

@@ -29,6 +29,7 @@ struct lane;
 struct tgm_httpc;
 struct tgm_metrics;
 struct record;
+struct claim_group;
 
 #define SD_LANE_BUCKETS 1024
 
@@ -40,6 +41,7 @@ struct senderd {
 	struct tgm_pg *claim_pg;   /* callbacks' claims and outcomes */
 	struct tgm_pg **lane_pgs;  /* lanes' loads, claims, returns and marks: a lane uses one */
 	int nlane_pgs;
+	struct claim_group *claim_groups;    /* one per lane_pgs: claims in groups (claim.c) */
 	struct tgm_pg *lease_pg;             /* lease rounds and releases, never behind a claim */
 	struct record *record;               /* transitions, on their own connection */
 	char owner[160];                     /* this process in bot_leases.owner */

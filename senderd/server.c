@@ -131,6 +131,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	for (int i = 0; i < sd->nlane_pgs; i++)
 		sd->lane_pgs[i] = tgm_dbconn_async(ctx->base, cfg, "senderd-claim",
 						   TGM_DBCONN_POOLED);
+	claim_start(sd);
 	sd->lease_pg = tgm_dbconn_async(ctx->base, cfg, "senderd-lease", TGM_DBCONN_POOLED);
 	sd->record = record_new(ctx->base, cfg, on_commit, sd);
 	sd->ev_sweep = event_new(ctx->base, -1, EV_PERSIST, on_sweep, sd);
@@ -220,6 +221,7 @@ void sd_stop(struct tgm_ctx *ctx)
 	for (int i = 0; i < sd->nlane_pgs; i++)
 		tgm_pg_free(sd->lane_pgs[i]);
 	free(sd->lane_pgs);
+	claim_stop(sd);
 	tgm_pg_free(sd->lease_pg);
 	tgm_bus_close(sd->doorbells);
 	tgm_bus_close(sd->status);

@@ -1080,6 +1080,48 @@ def test_sigkill_with_ambiguous_fail_does_not_fail_unsent_messages(sw, tg):
                              f"failed as ambiguous: {never_tried}")
 
 
+def test_bots_started_together_keep_their_own_messages_in_order(sw, tg):
+    """Twelve bots taken in one lease round start together (their loads, recoveries and
+    claims go in one statement per connection): each message goes once, with its own
+    bot's token, each chat's in order, and what a previous owner left in 'sending' goes
+    again."""
+    bots = [sw.new_bot(per_second=50) for _ in range(12)]
+    ids, left = {}, {}
+    for i, bot in enumerate(bots):
+        left[bot.id] = sw.add(bot, [30000 + 100 * i], status="sending")
+        ids[bot.id] = sw.add(bot, [30000 + 100 * i + c % 3 for c in range(9)])
+    everything = [m for b in bots for m in left[b.id] + ids[b.id]]
+    sw.senderd(sw.config(claim_connections=2))
+    sw.wait_status(everything, ("sent",), timeout=30)
+    counts = tg.count_by(msg_id)
+    assert {m: n for m, n in counts.items() if n != 1} == {}, "a message went twice"
+    assert set(counts) == set(everything)
+    for i, bot in enumerate(bots):
+        mine = set(left[bot.id] + ids[bot.id])
+        calls = [c for c in tg.sends() if msg_id(c) in mine]
+        assert {c.token for c in calls} == {bot.token}, f"bot {bot.id} sent with another token"
+        for chat in range(30000 + 100 * i, 30000 + 100 * i + 3):
+            order = [msg_id(c) for c in calls if str(c.chat_id) == str(chat)]
+            assert order == sorted(order), f"chat {chat} out of order: {order}"
+        assert any("ambiguous" in (d or "") for s, d in sw.events(left[bot.id][0])
+                   if s == "retrying"), f"bot {bot.id}'s row in 'sending' was not recovered"
+
+
+def test_a_bot_that_cannot_load_keeps_only_its_own_lane_down(sw, tg):
+    """One bot's settings do not cast (its start fails): the bots starting with it on the
+    same connection start one at a time and send; its messages stay queued."""
+    bots = [sw.new_bot(per_second=50) for _ in range(4)]
+    bad = sw.new_bot(per_second="fast")
+    ids = [m for i, b in enumerate(bots) for m in sw.add(b, range(31000 + 10 * i, 31003 + 10 * i))]
+    stuck = sw.add(bad, [31100])
+    d = sw.senderd(sw.config(claim_connections=1))
+    sw.wait_status(ids, ("sent",), timeout=30)
+    time.sleep(0.5)
+    assert sw.statuses(stuck) == {stuck[0]: "queued"}
+    assert f"bot={bad.id} cannot start its lane" in d.log()
+    assert not tg.sends(token=bad.token)
+
+
 def test_lane_resumes_after_a_slow_lease_renewal(sw, tg):
     """A lease renewal that is late (the database stalls for a moment) pauses the lanes; when
     it comes back they must go on at once, not on the next sweep (sweep_interval 60)."""
@@ -1231,11 +1273,12 @@ def test_a_poison_transition_fails_alone(sw, tg):
 
 
 def claim_sql(bot_id, n):
-    """senderd's claim statement as senderd/claim.c sends it, for bot_id, n at most"""
+    """senderd's claim statement as senderd/claim.c sends it, for one lane: bot_id's, n
+    at most"""
     src = (Path(__file__).resolve().parents[2] / "senderd" / "claim.c").read_text()
     body = re.search(r"static const char claim_sql\[\] =(.*?);\n", src, re.S).group(1)
     text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
-    return text.replace("$1", str(bot_id)).replace("$2", str(n))
+    return text.replace("$1", f"'{{{bot_id}}}'").replace("$2", f"'{{{n}}}'")
 
 
 def plan_nodes(node):
