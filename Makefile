@@ -109,8 +109,14 @@ $(OUT)/gen/dashboard.o: build/gen/dashboard.c gatewayd/static.h
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
 # The migrations and function files are compiled into libtgm so every program knows the
-# schema it needs.
-build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS)
+# schema it needs. sql.list names them, rewritten only when the list changes, so that a
+# file removed (no longer a prerequisite, newer or not) still rebuilds the embedding.
+build/gen/sql.list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(MIGRATIONS) $(FUNCTIONS)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+build/gen/migrations.c: scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS) build/gen/sql.list
 	@mkdir -p $(@D)
 	sh scripts/embed-sql.sh $(MIGRATIONS) $(FUNCTIONS) > $@.tmp && mv $@.tmp $@
 
