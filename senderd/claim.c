@@ -325,28 +325,37 @@ static void on_started(PGresult *res, const char *err, void *arg)
 		group_kick(g);
 }
 
+/* batch_take - a batch of g's lanes from the list at *head (its tail at *tail), up to
+ * CLAIM_GROUP_MAX, in order; their bots as an array text in bots */
+static struct claim_batch *batch_take(struct claim_group *g, struct lane **head,
+				      struct lane ***tail, struct tgm_buf *bots)
+{
+	struct claim_batch *b = tgm_xcalloc(1, sizeof(*b));
+	char num[24];
+
+	b->g = g;
+	tgm_buf_init(bots);
+	while (*head && b->n < CLAIM_GROUP_MAX) {
+		struct lane *l = *head;
+
+		*head = l->cnext;
+		b->lanes[b->n++] = l;
+		snprintf(num, sizeof(num), "%lld", (long long)l->bot_id);
+		tgm_pgarr_add(bots, num);
+	}
+	if (*head == NULL)
+		*tail = head;
+	tgm_pgarr_end(bots);
+	return b;
+}
+
 /* start_send - one statement starts every lane waiting on the group's connection */
 static void start_send(struct claim_group *g)
 {
-	struct claim_batch *b = tgm_xcalloc(1, sizeof(*b));
 	struct tgm_buf bots;
-	char num[24];
-	const char *p[3] = { NULL, g->sd->ctx->cfg->senderd.ambiguous, RECOVER_DETAIL };
+	struct claim_batch *b = batch_take(g, &g->starting, &g->stail, &bots);
+	const char *p[3] = { bots.p, g->sd->ctx->cfg->senderd.ambiguous, RECOVER_DETAIL };
 
-	tgm_buf_init(&bots);
-	while (g->starting && b->n < CLAIM_GROUP_MAX) {
-		struct lane *l = g->starting;
-
-		g->starting = l->cnext;
-		b->lanes[b->n++] = l;
-		snprintf(num, sizeof(num), "%lld", (long long)l->bot_id);
-		tgm_pgarr_add(&bots, num);
-	}
-	if (g->starting == NULL)
-		g->stail = &g->starting;
-	tgm_pgarr_end(&bots);
-	p[0] = bots.p;
-	b->g = g;
 	g->start_busy = true;
 	tgm_pg_query(g->sd->lane_pgs[g->pgi], start_sql, 3, p, on_started, b);
 	tgm_buf_free(&bots);
@@ -474,30 +483,19 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 /* group_send - one statement claims for every lane waiting on the group's connection */
 static void group_send(struct claim_group *g)
 {
-	struct claim_batch *b = tgm_xcalloc(1, sizeof(*b));
 	struct tgm_buf bots, wants;
+	struct claim_batch *b = batch_take(g, &g->waiting, &g->tail, &bots);
 	char num[24];
 	const char *p[2];
 
-	tgm_buf_init(&bots);
 	tgm_buf_init(&wants);
-	while (g->waiting && b->n < CLAIM_GROUP_MAX) {
-		struct lane *l = g->waiting;
-
-		g->waiting = l->cnext;
-		b->lanes[b->n++] = l;
-		snprintf(num, sizeof(num), "%lld", (long long)l->bot_id);
-		tgm_pgarr_add(&bots, num);
-		snprintf(num, sizeof(num), "%d", l->claim_asked);
+	for (int i = 0; i < b->n; i++) {
+		snprintf(num, sizeof(num), "%d", b->lanes[i]->claim_asked);
 		tgm_pgarr_add(&wants, num);
 	}
-	if (g->waiting == NULL)
-		g->tail = &g->waiting;
-	tgm_pgarr_end(&bots);
 	tgm_pgarr_end(&wants);
 	p[0] = bots.p;
 	p[1] = wants.p;
-	b->g = g;
 	g->busy = true;
 	tgm_pg_query_prepared(g->sd->lane_pgs[g->pgi], "claim", claim_sql, 2, p, on_claimed, b);
 	tgm_buf_free(&bots);
