@@ -18,16 +18,11 @@ delay=${TGM_BENCH_FAR_DELAY:-100}
 nbots=${TGM_BENCH_FAR_BOTS:-100}
 bench_setup far-ab
 far_port=$(free_port)
-gw_port=$(free_port)
-"$root/build/obj/bench/fakeserver" "$far_port" telegram "$delay" & pids+=($!)
-bench_conf_sender "$gw_port" "$far_port"
+bench_sender_env "$far_port" "$delay"
+# senderd reads these when it starts; gatewayd is not affected
 sed -i -e "s|^max_inflight = .*|max_inflight = ${TGM_BENCH_FAR_INFLIGHT:-32}|" \
 	-e "s|^level = .*|level = ${TGM_BENCH_FAR_LOG:-warning}|" "$work/tgm.conf"
 logs=${TGM_BENCH_FAR_LOGS:-}
-"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
-"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
-wait_http "http://127.0.0.1:$gw_port/healthz"
-admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
 for i in $(seq $nbots); do
 	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
 		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((300000 + i)):AAfarfarfarfarfarfarfarfarfarfarfar$i\",\"name\":\"far\"}" \

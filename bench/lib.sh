@@ -55,6 +55,20 @@ max_inflight = 64
 CONF
 }
 
+# bench_sender_env TG_PORT [DELAY_MS] - for the senderd A/B scripts: the fake Telegram on
+# TG_PORT (answering after DELAY_MS), $work/tgm.conf from bench_conf_sender, the schema,
+# gatewayd on $gw_port (chosen here) and an admin key in $admin
+bench_sender_env() {
+	gw_port=$(free_port)
+	"$root/build/obj/bench/fakeserver" "$1" telegram ${2:+"$2"} & pids+=($!)
+	bench_conf_sender "$gw_port" "$1"
+	"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
+	"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
+	wait_http "http://127.0.0.1:$gw_port/healthz"
+	admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant \
+		--scope admin 2>/dev/null)
+}
+
 # bench_sender_bots N GW_PORT KEY - N bots named sender-bench (1,000/s, 30/s a chat),
 # made through gatewayd on GW_PORT with the admin KEY
 bench_sender_bots() {

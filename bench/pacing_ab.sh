@@ -13,14 +13,8 @@ rounds=$1; shift
 variants=("$@")
 cases=${TGM_BENCH_PACING_CASES:-steady jittery campaign}
 bench_setup pacing-ab
-gw_port=$(free_port)
 tg_port=$(free_port)
-"$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
-bench_conf_sender "$gw_port" "$tg_port"
-"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
-"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
-wait_http "http://127.0.0.1:$gw_port/healthz"
-admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
+bench_sender_env "$tg_port"
 . bench/senderd.sh
 sd_pid="" # none yet (kill 0 would signal this whole group)
 out="$work/pacing-ab"

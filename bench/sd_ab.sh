@@ -19,13 +19,7 @@ nmsg=${TGM_BENCH_MESSAGES:-50000}
 nbots=10
 bench_setup sd-ab
 tg_port=$(free_port)
-gw_port=$(free_port)
-"$root/build/obj/bench/fakeserver" "$tg_port" telegram & pids+=($!)
-bench_conf_sender "$gw_port" "$tg_port"
-"$bin/tgmctl" -c "$work/tgm.conf" migrate >/dev/null
-"$bin/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & pids+=($!)
-wait_http "http://127.0.0.1:$gw_port/healthz"
-admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
+bench_sender_env "$tg_port"
 bench_sender_bots "$nbots" "$gw_port" "$admin"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
