@@ -202,6 +202,23 @@ def wait_for(predicate, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def c_string(relpath, name, macros=None):
+    """the string constant `name` of the C file at relpath (from the repository's root),
+    its literals joined and each macro of macros replaced by its text: a statement as the
+    daemon sends it"""
+    src = (REPO / relpath).read_text()
+    body = re.search(r"static const char " + name + r"\[\] =(.*?);\n", src, re.S).group(1)
+    for macro, text in (macros or {}).items():
+        body = body.replace(macro, f'"{text}"')
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+
+
+def plan_nodes(node):
+    """every node of an EXPLAIN (FORMAT JSON) plan, depth first"""
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
 # ---------------------------------------------------------------- test dependencies
 # A test never skips for a missing dependency: it fails naming what to install
 # (`make check` installs all of them: scripts/deps.sh test, npm ci --prefix tests).

@@ -22,18 +22,16 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import secrets
 import signal
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import wait_for
+from conftest import c_string, plan_nodes, wait_for
 from fake_telegram import FakeTelegram, max_in_window, min_gap
 
 try:
@@ -1275,16 +1273,8 @@ def test_a_poison_transition_fails_alone(sw, tg):
 def claim_sql(bot_id, n):
     """senderd's claim statement as senderd/claim.c sends it, for one lane: bot_id's, n
     at most"""
-    src = (Path(__file__).resolve().parents[2] / "senderd" / "claim.c").read_text()
-    body = re.search(r"static const char claim_sql\[\] =(.*?);\n", src, re.S).group(1)
-    text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+    text = c_string("senderd/claim.c", "claim_sql")
     return text.replace("$1", f"'{{{bot_id}}}'").replace("$2", f"'{{{n}}}'")
-
-
-def plan_nodes(node):
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)
 
 
 def test_the_claim_checks_chat_order_per_message_after_an_empty_queue(sw):
