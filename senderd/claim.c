@@ -49,26 +49,18 @@ static const char recover_sql[] =
  * its new id. Column 0 is the bot's place in $1 (from 1). Each bot gets a row at least,
  * with a NULL id when nothing was claimed; when it got fewer than asked, column 10 says
  * in how many ms its next one falls due (scheduled, or a retry), so the lane wakes then
- * instead of waiting for the sweep. The lookups are written to match the partial
- * indexes of 020_claim_indexes.sql (open messages of a chat; rows due later than made),
- * so a claim's cost follows the queue, not the history. One statement for the lanes
- * that came together (100 bots starting at once: their first claims) costs a fraction
- * of one statement each, queued one behind the other on the connection. The chat's
- * check is a scalar subquery, which PostgreSQL runs per candidate with its chat and id
- * as the index's keys: as a bare NOT EXISTS it may become an anti-join, and with
- * statistics taken while the queue was empty (rows estimated: 1) the planner made it a
- * nested loop over the bot's whole queue for every candidate (one claim over 50,000
- * queued took 215 s; now 3.6 ms, or 0.3 s until the statistics catch up). */
+ * instead of waiting for the sweep. The candidates come from sql/functions/sd_due.sql
+ * (its comment says why a function: the plan must not depend on statistics of an empty
+ * queue); the lookups are written to match the partial indexes of 020_claim_indexes.sql
+ * (open messages of a chat; rows due later than made) and 048_chats_by_text.sql (a
+ * moved group, a blocked chat), so a claim's cost follows the queue, not the history
+ * nor the bot's chats. One statement for the lanes that came together (100 bots
+ * starting at once: their first claims) costs a fraction of one statement each, queued
+ * one behind the other on the connection. */
 static const char claim_sql[] =
 	"WITH r AS (SELECT * FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY"
 	"  AS r(bot_id, n, k)),"
-	" c AS (SELECT r.k, r.bot_id, x.id, x.chat FROM r CROSS JOIN LATERAL (SELECT m.id, m.chat"
-	"  FROM messages m WHERE m.bot_id = r.bot_id AND m.status IN ('queued', 'retrying')"
-	"  AND m.not_before <= now()"
-	"  AND (SELECT NOT EXISTS (SELECT 1 FROM messages e WHERE e.bot_id = m.bot_id"
-	"   AND e.chat = m.chat AND e.id < m.id AND e.status IN ('queued', 'retrying', 'sending')"
-	"   AND (e.status <> 'queued' OR e.not_before <= now()) AND e.priority <= m.priority))"
-	"  ORDER BY m.priority, m.id LIMIT r.n FOR UPDATE OF m SKIP LOCKED) x),"
+	" c AS (SELECT * FROM sd_due($1, $2)),"
 	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
 	"  send_started_at = NULL, updated_at = now(),"
 	"  chat = coalesce(h.migrated_to::text, m.chat), params = CASE WHEN h.migrated_to"
