@@ -81,6 +81,18 @@ bench_sender_bots() {
 	done
 }
 
+# bench_sender_chats URL N - each sender-bench bot's users as a live bot has them in chats:
+# the 20,000 the drain sends to (0-19999, none blocked) and N - 20,000 others, a tenth of
+# them blocked, so a claim that read a bot's chats (or its blocked ones) per message shows
+bench_sender_chats() {
+	psql -qAt "$1" -c "INSERT INTO chats (bot_id, chat_id, blocked_at, blocked_reason)
+		SELECT b.id, g, CASE WHEN g >= 20000 AND g % 10 = 0 THEN now() END,
+		       CASE WHEN g >= 20000 AND g % 10 = 0 THEN 'Forbidden: bot was blocked by the user' END
+		FROM bots b, generate_series(0, greatest($2, 20000) - 1) g WHERE b.name = 'sender-bench'
+		ON CONFLICT DO NOTHING" >/dev/null
+	psql -qAt "$1" -c "ANALYZE chats" >/dev/null
+}
+
 # bench_cleanup - at exit: stop the processes in $pids and PostgreSQL, remove $work
 bench_cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

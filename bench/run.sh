@@ -174,6 +174,7 @@ ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/send
 echo "$ceiling"
 admin=$("$bin/tgmctl" -c "$work/tgm.conf" key create --tenant bench --create-tenant --scope admin 2>/dev/null)
 bench_sender_bots "$nbots" "$gw_port" "$admin"
+bench_sender_chats "$url" "${TGM_BENCH_CHATS:-100000}"
 psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'queued'" >/dev/null
 # section 1 left hundreds of thousands of rows just canceled: vacuum them now, or the drain
 # measures autovacuum and the checkpoints of that debt (353 msg/s after 450,000 of them,

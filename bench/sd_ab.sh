@@ -21,6 +21,7 @@ bench_setup sd-ab
 tg_port=$(free_port)
 bench_sender_env "$tg_port"
 bench_sender_bots "$nbots" "$gw_port" "$admin"
+bench_sender_chats "$url" "${TGM_BENCH_CHATS:-100000}"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)
