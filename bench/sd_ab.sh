@@ -5,6 +5,7 @@
 # bench/curl_loop's rate and CPU per request measured at the start of each round. One
 # "RUN" line per drain: rate, its ratio to the loop, CPU per message (and its ratio),
 # peak memory, load average. Environment: TGM_BENCH_MESSAGES (default 50000),
+# TGM_BENCH_CHATS (each bot's chats, default 100000: bench_sender_chats in lib.sh),
 # PERF=FILE to `perf record` each variant's drain in round 1 (FILE.<dir name>; PERFOPT,
 # default "-F 2000 -g"), SYSCALLS=1 to count every drain's system calls (perf stat on
 # raw_syscalls:sys_enter; printed per message). Nothing here is a test: it prints numbers.
