@@ -59,6 +59,11 @@ CONF
 # TG_PORT (answering after DELAY_MS), $work/tgm.conf from bench_conf_sender, the schema,
 # gatewayd on $gw_port (chosen here) and an admin key in $admin
 bench_sender_env() {
+	local b
+	for b in fakeserver curl_loop; do
+		[ -x "$root/build/obj/bench/$b" ] || { echo "bench: build/obj/bench/$b is missing" \
+			"(make build/obj/bench/$b; make bench builds it)"; exit 1; }
+	done
 	gw_port=$(free_port)
 	"$root/build/obj/bench/fakeserver" "$1" telegram ${2:+"$2"} & pids+=($!)
 	bench_conf_sender "$gw_port" "$1"
