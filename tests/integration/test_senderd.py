@@ -1339,6 +1339,10 @@ def test_the_claim_looks_up_a_blocked_or_moved_chat_by_its_key(sw, tg):
                 and n["Node Type"] == "Seq Scan"], nodes
     used = {n["Index Name"] for n in nodes if n.get("Index Name", "").startswith("chats")}
     assert used == {"chats_blocked_text", "chats_migrated_text"}, used
+    # and the claimed rows themselves by id (told to expect 50 rows from sd_due, the
+    # UPDATE hashed a scan of the whole of a small messages table)
+    assert not [n for n in nodes if n.get("Relation Name") == "messages_p0"
+                and n["Node Type"] == "Seq Scan"], nodes
     sw.senderd()
     st = sw.wait_status(ids)
     assert st == {ids[0]: "failed", ids[1]: "sent", ids[2]: "sent"}, st
