@@ -23,25 +23,13 @@
 #define TEXT(n) TEXT_OF(n)
 #define BATCHES 2 /* claimed batches worked at once: the next is claimed meanwhile */
 
-/* $1: the claim's length in seconds. The oldest unprocessed updates, from
- * tg_updates_todo (whose predicate also names outcome, so that only tg_updates_pending
- * matches the chat check: sql/047_tg_updates_todo.sql), each unless its
- * chat has an older one unprocessed; the check sits under an OR, so it is a subplan run per
- * update with its chat and seq as the index's keys, never a join the planner may misjudge
- * (a nested loop over the whole backlog for every update, with statistics taken while
- * nothing was queued) */
+/* $1: the claim's length in seconds. The CLAIM_N oldest unprocessed updates, each
+ * the oldest of its chat, from sql/functions/wh_due.sql (planned there with sorts off,
+ * so a backlog that came after the statistics is walked in seq order, not sorted) */
 /* clang-format off */
 static const char claim_sql[] =
 	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int),"
-	"  attempts = u.attempts + 1"
-	" FROM (SELECT p.seq FROM tg_updates p WHERE p.processed_at IS NULL"
-	"   AND p.outcome IS NULL"
-	"   AND (p.claimed_until IS NULL OR p.claimed_until < now())"
-	"   AND (p.chat_id IS NULL OR NOT EXISTS (SELECT 1 FROM tg_updates q"
-	"     WHERE q.bot_id = p.bot_id AND q.chat_id = p.chat_id AND q.processed_at IS NULL"
-	"     AND q.seq < p.seq))"
-	"   ORDER BY p.seq LIMIT " TEXT(CLAIM_N) " FOR UPDATE SKIP LOCKED) c"
-	" WHERE u.seq = c.seq"
+	" attempts = u.attempts + 1 FROM wh_due(" TEXT(CLAIM_N) ") c WHERE u.seq = c.seq"
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
 /* clang-format on */
 

@@ -219,6 +219,23 @@ def plan_nodes(node):
     for child in node.get("Plans", []):
         yield from plan_nodes(child)
 
+def function_plan(conn, name, args):
+    """the plan nodes of the query of plpgsql function `name` (its RETURN QUERY) as the
+    database holds it, each of its parameters replaced by the SQL text of args[param],
+    under the function's own settings (SET ... on the function), on connection conn"""
+    with conn.cursor() as cur:
+        cur.execute("SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s", (name,))
+        src, config = cur.fetchone()
+        assert config, f"{name} runs with its own settings"
+        query = re.search(r"RETURN QUERY(.*?);", src, re.S).group(1)
+        for param, text in args.items():
+            query = re.sub(r"\b" + param + r"\b", text, query)
+        for setting in config:
+            setting_name, value = setting.split("=", 1)
+            cur.execute(f"SET {setting_name} = {value}")
+        cur.execute("EXPLAIN (FORMAT JSON) " + query)
+        return list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+
 # ---------------------------------------------------------------- test dependencies
 # A test never skips for a missing dependency: it fails naming what to install
 # (`make check` installs all of them: scripts/deps.sh test, npm ci --prefix tests).

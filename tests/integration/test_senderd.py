@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -32,7 +31,7 @@ import time
 import pytest
 import requests
 
-from conftest import c_string, plan_nodes, wait_for
+from conftest import c_string, function_plan, plan_nodes, wait_for
 from fake_telegram import FakeTelegram, max_in_window, min_gap
 
 try:
@@ -1282,19 +1281,10 @@ def due_plan(sw, bot_id, n):
     """the plan of sd_due's query (sql/functions/sd_due.sql, the claim's candidates) as
     the database holds it, for one lane (bot_id's, n at most), under the function's own
     settings"""
-    src, config = sw.one("SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'sd_due'")
-    query = re.search(r"RETURN QUERY(.*?);", src, re.S).group(1)
-    query = re.sub(r"\bbot_ids\b", f"'{{{bot_id}}}'::bigint[]", query)
-    query = re.sub(r"\bns\b", f"'{{{n}}}'::int[]", query)
-    assert config, "sd_due runs with its own settings"
     conn = sw.env.connect()
     try:
-        with conn.cursor() as cur:
-            for setting in config:
-                name, value = setting.split("=", 1)
-                cur.execute(f"SET {name} = {value}")
-            cur.execute("EXPLAIN (FORMAT JSON) " + query)
-            return list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+        return function_plan(conn, "sd_due", {"bot_ids": f"'{{{bot_id}}}'::bigint[]",
+                                              "ns": f"'{{{n}}}'::int[]"})
     finally:
         conn.close()
 

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from conftest import REPO, c_string, plan_nodes, wait_for
+from conftest import REPO, c_string, function_plan, plan_nodes, wait_for
 from test_senderd import needs_cryptography, tg  # noqa: F401 (fixtures)
 from test_webhookd import World
 
@@ -183,21 +183,36 @@ def claim_sql():
     return c_string("webhookd/process.c", "claim_sql", {"TEXT(CLAIM_N)": n}).replace("$1", "60")
 
 
-def test_the_claim_checks_chat_order_on_the_chat_index_after_an_empty_queue(w):
-    """statistics taken while nothing was queued (a live system's usual state) once made
-    the planner walk the whole backlog for every update claimed (sql/047): the chat
-    check is a subplan on tg_updates_pending, keyed by the update's bot, chat and seq"""
+def test_the_claim_walks_the_backlog_in_order_after_statistics_of_an_empty_queue(w):
+    """statistics taken while nothing was queued (a live system's usual state), on a
+    table of some history, made the planner read every unprocessed update and sort them
+    for each claim (sql/functions/wh_due.sql), and once walk the whole backlog for every
+    update claimed (sql/047): the claim reads tg_updates_todo in seq order with no sort,
+    checks each update's chat in a subplan on tg_updates_pending keyed by its bot, chat
+    and seq, and updates its rows by key"""
     bot = w.new_bot()
+    # history as processing leaves it: each update processed, its claim not yet run out
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, processed_at,"
+            " outcome, claimed_until, attempts) SELECT %s, i, i, 'message',"
+            " jsonb_build_object('update_id', i), now(), 'command /start',"
+            " now() + interval '60 s', 1 FROM generate_series(1, 20000) i", (bot.id,))
     w.query("ANALYZE tg_updates")
     w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
-            " SELECT %s, i, 9000 + i %% 500, 'message', jsonb_build_object('update_id', i)"
+            " SELECT %s, 100000 + i, 9000 + i %% 500, 'message', jsonb_build_object('update_id', i)"
             " FROM generate_series(1, 3000) i", (bot.id,))
-    plan = w.one("EXPLAIN (FORMAT JSON) " + claim_sql())[0][0]["Plan"]
-    nodes = list(plan_nodes(plan))
+    conn = w.env.connect()
+    try:
+        nodes = function_plan(conn, "wh_due", {"n": "64"})
+    finally:
+        conn.close()
     check = [n for n in nodes if n.get("Subplan Name") == "SubPlan 1"]
     assert check and check[0].get("Index Name") == "tg_updates_pending", nodes
     cond = check[0].get("Index Cond", "")
     assert "bot_id = p.bot_id" in cond and "chat_id = p.chat_id" in cond, cond
     assert not [n for n in nodes if "Join" in n.get("Node Type", "")], nodes
+    assert not [n for n in nodes if n.get("Node Type") == "Sort"], nodes
     outer = [n for n in nodes if n.get("Index Name") == "tg_updates_todo"]
-    assert outer, nodes  # the claim itself still reads todo, oldest first
+    assert outer, nodes  # the claim itself reads todo, oldest first
+    claim = list(plan_nodes(w.one("EXPLAIN (FORMAT JSON) " + claim_sql())[0][0]["Plan"]))
+    assert not [n for n in claim if n.get("Node Type") == "Seq Scan"], claim
+    assert [n for n in claim if n.get("Index Name") == "tg_updates_pkey"], claim
