@@ -5,7 +5,8 @@
 -- that counts as unread and reopens a closed or snoozed conversation; an edit changes its item in
 -- place; my_chat_member becomes a "blocked" or "unblocked" event. Processing the same
 -- update again changes nothing. The conversation's id, or NULL when the update is
--- not of a private chat.
+-- not of a private chat. A first contact's conversation is made with its message
+-- already counted (one statement fewer and no second version of the new row).
 CREATE OR REPLACE FUNCTION inbox_record(p_bot bigint, p_seq bigint, p_update jsonb)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -19,6 +20,7 @@ DECLARE
     status text := member->'new_chat_member'->>'status';
     ev text;
     item bigint;
+    fresh boolean := false; -- the conversation was made here, its message counted
 BEGIN
     IF chat IS NULL OR chat->>'type' IS DISTINCT FROM 'private' OR (who->>'is_bot')::boolean
        OR (msg IS NULL AND member IS NULL) THEN
@@ -27,11 +29,21 @@ BEGIN
     SELECT * INTO conv FROM conversations c
      WHERE c.bot_id = p_bot AND c.chat_id = (chat->>'id')::bigint;
     IF NOT FOUND THEN
-        INSERT INTO conversations AS c (tenant_id, bot_id, chat_id, contact)
-        SELECT b.tenant_id, b.id, (chat->>'id')::bigint, names FROM bots b WHERE b.id = p_bot
-        ON CONFLICT (bot_id, chat_id) DO NOTHING;
-        SELECT * INTO conv FROM conversations c
-         WHERE c.bot_id = p_bot AND c.chat_id = (chat->>'id')::bigint;
+        -- made with its first message counted: that message's item follows
+        INSERT INTO conversations AS c (tenant_id, bot_id, chat_id, contact, unread,
+                                        last_inbound_at, last_text)
+        SELECT b.tenant_id, b.id, (chat->>'id')::bigint, names,
+               CASE WHEN member IS NULL THEN 1 ELSE 0 END,
+               CASE WHEN member IS NULL THEN now() END,
+               CASE WHEN member IS NULL THEN left(coalesce(msg #>> '{text}', msg->>'caption'), 200) END
+          FROM bots b WHERE b.id = p_bot
+        ON CONFLICT (bot_id, chat_id) DO NOTHING
+        RETURNING * INTO conv;
+        fresh := FOUND;
+        IF NOT fresh THEN
+            SELECT * INTO conv FROM conversations c
+             WHERE c.bot_id = p_bot AND c.chat_id = (chat->>'id')::bigint;
+        END IF;
         INSERT INTO conversation_items (conversation_id, tenant_id, kind, update_seq, event)
         VALUES (conv.id, conv.tenant_id, 'event', p_seq, 'joined') ON CONFLICT DO NOTHING;
     ELSIF conv.contact IS DISTINCT FROM names THEN
@@ -76,7 +88,7 @@ BEGIN
            (SELECT CASE WHEN p_update ? 'edited_message' THEN 1 ELSE 0 END AS n) e
     ON CONFLICT (conversation_id, telegram_message_id) WHERE kind = 'message' DO NOTHING
     RETURNING id INTO item;
-    IF item IS NOT NULL THEN
+    IF item IS NOT NULL AND NOT fresh THEN
         UPDATE conversations c
            SET unread = c.unread + 1, last_activity_at = now(), last_inbound_at = now(),
                last_text = left(coalesce(msg #>> '{text}', msg->>'caption'), 200),

@@ -22,6 +22,10 @@ DECLARE
     v_chat bigint := (chat->>'id')::bigint;
     status text := member->'new_chat_member'->>'status';
     inserted boolean;
+    v_user bigint;
+    v_credits bigint;
+    v_pass boolean;
+    v_banned boolean;
 BEGIN
     IF v_chat IS NOT NULL AND chat->>'type' IN ('private', 'group', 'supergroup', 'channel')
     THEN
@@ -64,9 +68,8 @@ BEGIN
            username = EXCLUDED.username, language_code = EXCLUDED.language_code,
            prev_seen_at = u.last_seen_at, last_seen_at = now(),
            messages = u.messages + CASE WHEN p_count AND p_update ? 'message' THEN 1 ELSE 0 END
-    RETURNING (xmax = 0) INTO inserted;
-    RETURN QUERY SELECT u.user_id, inserted, u.credits,
-                        coalesce(u.pass_until > now(), false), u.banned_at IS NOT NULL
-                   FROM bot_users u
-                  WHERE u.bot_id = p_bot AND u.user_id = (who->>'id')::bigint;
+    RETURNING u.user_id, (xmax = 0), u.credits, coalesce(u.pass_until > now(), false),
+              u.banned_at IS NOT NULL
+         INTO v_user, inserted, v_credits, v_pass, v_banned;
+    RETURN QUERY SELECT v_user, inserted, v_credits, v_pass, v_banned;
 END $$;
