@@ -33,10 +33,13 @@ static const char claim_sql[] =
 	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
 /* clang-format on */
 
-/* a claim given back unworked was no attempt */
+/* a claim given back unworked was no attempt; its updates found by key alone, as
+ * sql/functions/wh_finish_many.sql says why */
 static const char release_sql[] =
-	"UPDATE tg_updates SET claimed_until = NULL, attempts = attempts - 1"
-	" WHERE seq = ANY($1::bigint[]) AND processed_at IS NULL";
+	"WITH o AS MATERIALIZED (SELECT seq, processed_at FROM tg_updates"
+	"  WHERE seq = ANY($1::bigint[]) FOR UPDATE)"
+	" UPDATE tg_updates t SET claimed_until = NULL, attempts = t.attempts - 1"
+	" FROM o WHERE t.seq = o.seq AND o.processed_at IS NULL";
 
 /* the claimed batch being worked through */
 struct batch {

@@ -9,13 +9,17 @@ RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     b bigint;
     n integer := 0;
+    done boolean;
 BEGIN
-    UPDATE tg_updates SET processed_at = now(), outcome = p_outcome, claimed_until = NULL,
-           billing_at = CASE WHEN p_billing THEN now() END
-     WHERE seq = p_seq AND processed_at IS NULL RETURNING bot_id INTO b;
-    IF NOT FOUND THEN
+    -- by its key alone (see wh_finish_many.sql), processed or not once it is locked
+    SELECT t.processed_at IS NOT NULL INTO done FROM tg_updates t WHERE t.seq = p_seq
+       FOR UPDATE;
+    IF done IS NOT false THEN
         RETURN 0;
     END IF;
+    UPDATE tg_updates SET processed_at = now(), outcome = p_outcome, claimed_until = NULL,
+           billing_at = CASE WHEN p_billing THEN now() END
+     WHERE seq = p_seq RETURNING bot_id INTO b;
     SELECT count(queue_message(b, r->>'chat', r->>'method', r->'params', 0::smallint,
                                jsonb_build_object('source', 'webhookd', 'update', p_seq)
                                || coalesce(r->'meta', '{}'::jsonb)))

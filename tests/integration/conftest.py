@@ -219,18 +219,21 @@ def plan_nodes(node):
     for child in node.get("Plans", []):
         yield from plan_nodes(child)
 
-def function_plan(conn, name, args):
-    """the plan nodes of the query of plpgsql function `name` (its RETURN QUERY) as the
-    database holds it, each of its parameters replaced by the SQL text of args[param],
-    under the function's own settings (SET ... on the function), on connection conn"""
+def function_plan(conn, name, args, own_settings=True):
+    """the plan nodes of the query of function `name` (a plpgsql function's RETURN QUERY,
+    or a LANGUAGE sql function's one statement) as the database holds it, each of its
+    parameters replaced by the SQL text of args[param], under the function's own
+    settings (SET ... on the function: it must have some when own_settings), on
+    connection conn"""
     with conn.cursor() as cur:
         cur.execute("SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s", (name,))
         src, config = cur.fetchone()
-        assert config, f"{name} runs with its own settings"
-        query = re.search(r"RETURN QUERY(.*?);", src, re.S).group(1)
+        assert config or not own_settings, f"{name} runs with its own settings"
+        found = re.search(r"RETURN QUERY(.*?);", src, re.S)
+        query = found.group(1) if found else src.strip().rstrip(";")
         for param, text in args.items():
             query = re.sub(r"\b" + param + r"\b", text, query)
-        for setting in config:
+        for setting in config or []:
             setting_name, value = setting.split("=", 1)
             cur.execute(f"SET {setting_name} = {value}")
         cur.execute("EXPLAIN (FORMAT JSON) " + query)

@@ -216,3 +216,47 @@ def test_the_claim_walks_the_backlog_in_order_after_statistics_of_an_empty_queue
     claim = list(plan_nodes(w.one("EXPLAIN (FORMAT JSON) " + claim_sql())[0][0]["Plan"]))
     assert not [n for n in claim if n.get("Node Type") == "Seq Scan"], claim
     assert [n for n in claim if n.get("Index Name") == "tg_updates_pkey"], claim
+
+
+def test_finishing_finds_its_updates_by_key_after_statistics_of_an_empty_queue(w):
+    """with the same statistics, "processed_at IS NULL" let the planner read the partial
+    indexes of unprocessed updates as if empty: finishing 16 updates hashed a scan of the
+    whole backlog (sql/functions/wh_finish_many.sql). Finishing (many or one) and giving a
+    claim back now find their updates by key alone, and read no partial index"""
+    bot = w.new_bot()
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, processed_at,"
+            " outcome, claimed_until, attempts) SELECT %s, i, i, 'message',"
+            " jsonb_build_object('update_id', i), now(), 'command /start',"
+            " now() + interval '60 s', 1 FROM generate_series(1, 20000) i", (bot.id,))
+    w.query("ANALYZE tg_updates")
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+            " SELECT %s, 100000 + i, 100000 + i, 'message', jsonb_build_object('update_id', i)"
+            " FROM generate_series(1, 20000) i", (bot.id,))
+    seqs = [s for (s,) in w.query("SELECT seq FROM tg_updates WHERE update_id > 100000"
+                                   " ORDER BY seq LIMIT 16")]
+    arr = "'{" + ",".join(map(str, seqs)) + "}'"
+    conn = w.env.connect()
+    try:
+        plans = {
+            "wh_finish_many": function_plan(conn, "wh_finish_many", {
+                "p_seqs": arr + "::bigint[]", "p_outcomes": "'{}'::text[]",
+                "p_billing": "'{}'::boolean[]", "p_replies": "'[]'::jsonb"}, own_settings=False),
+            "release": list(plan_nodes(w.one("EXPLAIN (FORMAT JSON) " + c_string(
+                "webhookd/process.c", "release_sql").replace("$1", arr))[0][0]["Plan"])),
+        }
+    finally:
+        conn.close()
+    for what, nodes in plans.items():
+        scans = [n for n in nodes if n.get("Relation Name") == "tg_updates"
+                 and n.get("Node Type") != "ModifyTable"]
+        assert scans and {n.get("Index Name") for n in scans} == {"tg_updates_pkey"}, \
+            (what, scans)
+    # and it still does what it did: each update once, a processed one left alone
+    w.query("SELECT wh_finish_many(%s::bigint[], %s::text[], %s::boolean[], '[]'::jsonb)",
+            (seqs[:2], ["done", "done"], [False, False]))
+    w.query("SELECT wh_finish_many(%s::bigint[], %s::text[], %s::boolean[], '[]'::jsonb)",
+            (seqs[:3], ["again", "again", "third"], [False, False, False]))
+    assert w.one("SELECT wh_finish(%s, 'late', '[]'::jsonb)", (seqs[0],))[0] == 0
+    assert w.one("SELECT wh_finish(%s, 'fourth', '[]'::jsonb)", (seqs[3],))[0] == 0
+    assert w.query("SELECT outcome FROM tg_updates WHERE seq = ANY(%s) ORDER BY seq",
+                   (seqs[:5],)) == [("done",), ("done",), ("third",), ("fourth",), (None,)]
