@@ -8,6 +8,10 @@
  *
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
  * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
+ * It asks for 'sending' as IS NOT DISTINCT FROM, never as an equality: that would let
+ * the planner read the rows from messages_sending, which statistics taken while nothing
+ * was in flight (the usual case) call empty, and it then hashed every message in flight
+ * to update a group (5,000 in flight read to record 16) instead of finding each by id.
  * A message given back to 'queued' whose bot was deleted meanwhile is canceled.
  * A final status queues its delivery callback, whose JSON is callback_payload()
  * (sql/functions/callback_payload.sql), the one copy gatewayd's cancels use too.
@@ -69,7 +73,7 @@ static const char transition_sql[] =
 	"   THEN to_timestamp(t.due_ms / 1000.0) ELSE m.not_before END,"
 	"  attempts = CASE WHEN t.status = 'queued' THEN greatest(m.attempts - 1, 0)"
 	"   ELSE m.attempts END"
-	"  FROM t WHERE m.id = t.id AND m.status = 'sending'"
+	"  FROM t WHERE m.id = t.id AND m.status IS NOT DISTINCT FROM 'sending'"
 	"  RETURNING m.id, m.status, m.tenant_id, m.bot_id, m.chat, m.attempts, m.callback_url,"
 	"  m.metadata),"
 	" ev AS (INSERT INTO message_events (message_id, status, detail)"

@@ -1310,6 +1310,35 @@ def test_the_claim_checks_chat_order_per_message_after_an_empty_queue(sw):
         assert "chat = m" in cond and "id < m" in cond, cond
 
 
+def test_recording_finds_its_messages_by_id_after_statistics_of_an_idle_bot(sw, tg):
+    """statistics taken while nothing was in flight made senderd's record statement read
+    messages_sending as if empty: it hashed every message in flight to record a group
+    (5,000 read to record 16). It finds its messages by id alone, and still touches only
+    messages in 'sending' (a second record of the same group changes nothing)."""
+    bot = sw.new_bot()
+    sw.add(bot, [str(700000 + i) for i in range(5000)], status="sent")
+    sw.query("ANALYZE messages")
+    ids = sw.add(bot, [str(900000 + i) for i in range(5000)], status="sending")
+    n = 16
+    arr = "'{" + ",".join(map(str, ids[:n])) + "}'"
+    stmt = c_string("senderd/record.c", "transition_sql").replace("$1", arr)
+    for k, fill in (("$2", f"array_fill('sent'::text, ARRAY[{n}])"),
+                    ("$3", f"array_fill(NULL::text, ARRAY[{n}])"),
+                    ("$4", f"array_fill(NULL::bigint, ARRAY[{n}])"),
+                    ("$5", f"array_fill(NULL::bigint, ARRAY[{n}])")):
+        stmt = stmt.replace(k, fill)
+    nodes = list(plan_nodes(sw.one("EXPLAIN (FORMAT JSON) " + stmt)[0][0]["Plan"]))
+    scans = [n for n in nodes if n.get("Relation Name") == "messages_p0"
+             and n["Node Type"] != "ModifyTable"]  # where the rows are (the others empty)
+    assert scans and {n.get("Index Name") for n in scans} == {"messages_p0_pkey"}, scans
+    assert sw.one(stmt)[0] == 0  # no callback URL: no callbacks
+    assert sw.one(stmt)[0] == 0
+    assert sw.one("SELECT count(*) FROM message_events WHERE message_id = ANY(%s)"
+                  " AND status = 'sent'", (ids[:n],))[0] == n
+    assert sw.one("SELECT count(*) FROM messages WHERE status = 'sending' AND bot_id = %s",
+                  (bot.id,))[0] == len(ids) - n
+
+
 def test_the_claim_looks_up_a_blocked_or_moved_chat_by_its_key(sw, tg):
     """a message keeps its chat as text; the claim's lookups of a blocked chat and of a
     moved group read, per message, every blocked chat of the bot and every chat of the
