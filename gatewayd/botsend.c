@@ -96,7 +96,7 @@ static const char answer_sql[] =
 
 static const char cancel_sql[] =
 	"WITH c AS (UPDATE messages SET status = 'canceled', updated_at = now(),"
-	"  last_error = $2 WHERE id = $1 AND status IN ('queued', 'retrying') RETURNING id),"
+	"  last_error = $2 WHERE id = $1 AND " GW_STILL_QUEUED " RETURNING id),"
 	" e AS (INSERT INTO message_events (message_id, status, detail)"
 	"  SELECT id, 'canceled', $2 FROM c),"
 	" cb AS (SELECT queue_callbacks(array(SELECT id FROM c), 'canceled', $2) n)"

@@ -54,6 +54,13 @@ struct gatewayd {
 	uint64_t accept_sum_us;
 };
 
+/* GW_STILL_QUEUED - SQL: the message row is still waiting to be sent (a cancel may take
+ * it). Not "status IN ('queued', 'retrying')": that would let the planner read the row
+ * from a partial index of waiting messages, which statistics taken while nothing was
+ * queued call empty, and walk the whole backlog to find one message by its id. */
+#define GW_STILL_QUEUED \
+	"(status IS NOT DISTINCT FROM 'queued' OR status IS NOT DISTINCT FROM 'retrying')"
+
 /* what a caller may do: a key's scope, or a session's role (viewer, agent, admin, owner) */
 enum gw_scope { GW_SCOPE_READ = 1, GW_SCOPE_SEND = 2, GW_SCOPE_ADMIN = 3, GW_SCOPE_OWNER = 4 };
 

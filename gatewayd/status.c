@@ -66,9 +66,10 @@ static const char list_rare_sql[] =
 	LIST_SQL(" AND m.status IN ('failed', 'expired', 'canceled')");
 /* clang-format on */
 
+/* clang-format off */
 static const char cancel_sql[] =
 	"WITH c AS (UPDATE messages SET status = 'canceled', updated_at = now()"
-	"  WHERE id = $1 AND tenant_id = $2 AND status IN ('queued', 'retrying')"
+	"  WHERE id = $1 AND tenant_id = $2 AND " GW_STILL_QUEUED
 	"  RETURNING id, bot_id),"
 	" ev AS (INSERT INTO message_events (message_id, status, detail)"
 	"  SELECT id, 'canceled', 'canceled through the API' FROM c),"
@@ -77,6 +78,7 @@ static const char cancel_sql[] =
 	" SELECT 'canceled', (SELECT bot_id FROM c) FROM c, cb"
 	" UNION ALL SELECT status, bot_id FROM messages"
 	"  WHERE id = $1 AND tenant_id = $2 AND NOT EXISTS (SELECT 1 FROM c)";
+/* clang-format on */
 
 /* on_get - one message with its transitions, or 404 */
 static void on_get(struct gw_req *r, PGresult *res, const char *err)

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -31,7 +32,7 @@ import time
 import pytest
 import requests
 
-from conftest import c_string, function_plan, plan_nodes, wait_for
+from conftest import REPO, c_string, function_plan, plan_nodes, wait_for
 from fake_telegram import FakeTelegram, max_in_window, min_gap
 
 try:
@@ -1337,6 +1338,34 @@ def test_recording_finds_its_messages_by_id_after_statistics_of_an_idle_bot(sw, 
                   " AND status = 'sent'", (ids[:n],))[0] == n
     assert sw.one("SELECT count(*) FROM messages WHERE status = 'sending' AND bot_id = %s",
                   (bot.id,))[0] == len(ids) - n
+
+
+def test_a_cancel_finds_its_message_by_id_after_statistics_of_an_empty_queue(sw, tg):
+    """with statistics taken while nothing was queued, "status IN ('queued', 'retrying')"
+    let the planner find the one message a cancel names in a partial index of waiting
+    messages, walking the whole backlog (gatewayd/status.c and botsend.c): each finds it
+    by its id, and still cancels only a message that waits"""
+    bot = sw.new_bot()
+    sw.add(bot, [str(700000 + i) for i in range(5000)], status="sent")
+    sw.query("ANALYZE messages")
+    ids = sw.add(bot, [str(900000 + i) for i in range(20000)])
+    tenant = sw.one("SELECT tenant_id FROM messages WHERE id = %s", (ids[0],))[0]
+    for src, mid, extra in (("gatewayd/status.c", ids[5], str(tenant)),
+                            ("gatewayd/botsend.c", ids[6], "'canceled by test'")):
+        h = (REPO / "gatewayd" / "gatewayd.h").read_text()
+        still = re.search(r'#define GW_STILL_QUEUED \\\n\s*"(.*)"', h).group(1)
+        stmt = c_string(src, "cancel_sql", {"GW_STILL_QUEUED": still})
+        stmt = stmt.replace("$1", str(mid)).replace("$2", extra)
+        nodes = list(plan_nodes(sw.one("EXPLAIN (FORMAT JSON) " + stmt)[0][0]["Plan"]))
+        scans = [n for n in nodes if n.get("Relation Name") == "messages_p0"
+                 and n["Node Type"] != "ModifyTable"]
+        keyed = {"messages_p0_pkey", "messages_tenant_created_p0"}  # (id), (tenant_id, id)
+        assert scans and {n.get("Index Name") for n in scans} <= keyed, (src, scans)
+        sw.one(stmt)
+        assert sw.row(mid)["status"] == "canceled", src
+        sw.one(stmt)  # a second time: no longer waiting, nothing changes
+        assert sw.one("SELECT count(*) FROM message_events WHERE message_id = %s"
+                      " AND status = 'canceled'", (mid,))[0] == 1, src
 
 
 def test_the_claim_looks_up_a_blocked_or_moved_chat_by_its_key(sw, tg):
