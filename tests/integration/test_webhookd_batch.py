@@ -183,6 +183,23 @@ def claim_sql():
     return c_string("webhookd/process.c", "claim_sql", {"TEXT(CLAIM_N)": n}).replace("$1", "60")
 
 
+def stale_backlog(w, n, chats):
+    """a new bot with 20,000 updates as processing leaves them (each processed, its claim
+    not yet run out), statistics taken then (nothing queued: a live system's usual
+    state), and a backlog of n updates over that many chats after them; the bot"""
+    bot = w.new_bot()
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, processed_at,"
+            " outcome, claimed_until, attempts) SELECT %s, i, i, 'message',"
+            " jsonb_build_object('update_id', i), now(), 'command /start',"
+            " now() + interval '60 s', 1 FROM generate_series(1, 20000) i", (bot.id,))
+    w.query("ANALYZE tg_updates")
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+            " SELECT %s, 100000 + i, 100000 + i %% %s, 'message',"
+            " jsonb_build_object('update_id', i) FROM generate_series(1, %s) i",
+            (bot.id, chats, n))
+    return bot
+
+
 def test_the_claim_walks_the_backlog_in_order_after_statistics_of_an_empty_queue(w):
     """statistics taken while nothing was queued (a live system's usual state), on a
     table of some history, made the planner read every unprocessed update and sort them
@@ -190,16 +207,7 @@ def test_the_claim_walks_the_backlog_in_order_after_statistics_of_an_empty_queue
     update claimed (sql/047): the claim reads tg_updates_todo in seq order with no sort,
     checks each update's chat in a subplan on tg_updates_pending keyed by its bot, chat
     and seq, and updates its rows by key"""
-    bot = w.new_bot()
-    # history as processing leaves it: each update processed, its claim not yet run out
-    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, processed_at,"
-            " outcome, claimed_until, attempts) SELECT %s, i, i, 'message',"
-            " jsonb_build_object('update_id', i), now(), 'command /start',"
-            " now() + interval '60 s', 1 FROM generate_series(1, 20000) i", (bot.id,))
-    w.query("ANALYZE tg_updates")
-    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
-            " SELECT %s, 100000 + i, 9000 + i %% 500, 'message', jsonb_build_object('update_id', i)"
-            " FROM generate_series(1, 3000) i", (bot.id,))
+    bot = stale_backlog(w, 3000, 500)
     conn = w.env.connect()
     try:
         nodes = function_plan(conn, "wh_due", {"n": "64"})
@@ -223,15 +231,7 @@ def test_finishing_finds_its_updates_by_key_after_statistics_of_an_empty_queue(w
     indexes of unprocessed updates as if empty: finishing 16 updates hashed a scan of the
     whole backlog (sql/functions/wh_finish_many.sql). Finishing (many or one) and giving a
     claim back now find their updates by key alone, and read no partial index"""
-    bot = w.new_bot()
-    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, processed_at,"
-            " outcome, claimed_until, attempts) SELECT %s, i, i, 'message',"
-            " jsonb_build_object('update_id', i), now(), 'command /start',"
-            " now() + interval '60 s', 1 FROM generate_series(1, 20000) i", (bot.id,))
-    w.query("ANALYZE tg_updates")
-    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
-            " SELECT %s, 100000 + i, 100000 + i, 'message', jsonb_build_object('update_id', i)"
-            " FROM generate_series(1, 20000) i", (bot.id,))
+    bot = stale_backlog(w, 20000, 20000)
     seqs = [s for (s,) in w.query("SELECT seq FROM tg_updates WHERE update_id > 100000"
                                    " ORDER BY seq LIMIT 16")]
     arr = "'{" + ",".join(map(str, seqs)) + "}'"
