@@ -219,12 +219,21 @@ def plan_nodes(node):
     for child in node.get("Plans", []):
         yield from plan_nodes(child)
 
-def function_plan(conn, name, args, own_settings=True):
+def function_plan(env, name, args, own_settings=True):
     """the plan nodes of the query of function `name` (a plpgsql function's RETURN QUERY,
     or a LANGUAGE sql function's one statement) as the database holds it, each of its
     parameters replaced by the SQL text of args[param], under the function's own
-    settings (SET ... on the function: it must have some when own_settings), on
-    connection conn"""
+    settings (SET ... on the function: it must have some when own_settings), on a
+    connection of its own to env's database"""
+    conn = env.connect()
+    try:
+        return _function_plan(conn, name, args, own_settings)
+    finally:
+        conn.close()
+
+
+def _function_plan(conn, name, args, own_settings):
+    """function_plan's work, on conn (whose settings it changes)"""
     with conn.cursor() as cur:
         cur.execute("SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s", (name,))
         src, config = cur.fetchone()

@@ -1282,12 +1282,8 @@ def due_plan(sw, bot_id, n):
     """the plan of sd_due's query (sql/functions/sd_due.sql, the claim's candidates) as
     the database holds it, for one lane (bot_id's, n at most), under the function's own
     settings"""
-    conn = sw.env.connect()
-    try:
-        return function_plan(conn, "sd_due", {"bot_ids": f"'{{{bot_id}}}'::bigint[]",
-                                              "ns": f"'{{{n}}}'::int[]"})
-    finally:
-        conn.close()
+    return function_plan(sw.env, "sd_due", {"bot_ids": f"'{{{bot_id}}}'::bigint[]",
+                                            "ns": f"'{{{n}}}'::int[]"})
 
 
 def test_the_claim_checks_chat_order_per_message_after_an_empty_queue(sw):

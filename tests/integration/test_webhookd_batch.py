@@ -186,7 +186,7 @@ def claim_sql():
 def stale_backlog(w, n, chats):
     """a new bot with 20,000 updates as processing leaves them (each processed, its claim
     not yet run out), statistics taken then (nothing queued: a live system's usual
-    state), and a backlog of n updates over that many chats after them; the bot"""
+    state), and a backlog of n updates over that many chats after them"""
     bot = w.new_bot()
     w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload, processed_at,"
             " outcome, claimed_until, attempts) SELECT %s, i, i, 'message',"
@@ -197,22 +197,17 @@ def stale_backlog(w, n, chats):
             " SELECT %s, 100000 + i, 100000 + i %% %s, 'message',"
             " jsonb_build_object('update_id', i) FROM generate_series(1, %s) i",
             (bot.id, chats, n))
-    return bot
 
 
 def test_the_claim_walks_the_backlog_in_order_after_statistics_of_an_empty_queue(w):
     """statistics taken while nothing was queued (a live system's usual state), on a
     table of some history, made the planner read every unprocessed update and sort them
     for each claim (sql/functions/wh_due.sql), and once walk the whole backlog for every
-    update claimed (sql/047): the claim reads tg_updates_todo in seq order with no sort,
+    update claimed (sql/047): the claim reads index tg_updates_todo in seq order, unsorted,
     checks each update's chat in a subplan on tg_updates_pending keyed by its bot, chat
     and seq, and updates its rows by key"""
-    bot = stale_backlog(w, 3000, 500)
-    conn = w.env.connect()
-    try:
-        nodes = function_plan(conn, "wh_due", {"n": "64"})
-    finally:
-        conn.close()
+    stale_backlog(w, 3000, 500)
+    nodes = function_plan(w.env, "wh_due", {"n": "64"})
     check = [n for n in nodes if n.get("Subplan Name") == "SubPlan 1"]
     assert check and check[0].get("Index Name") == "tg_updates_pending", nodes
     cond = check[0].get("Index Cond", "")
@@ -220,7 +215,7 @@ def test_the_claim_walks_the_backlog_in_order_after_statistics_of_an_empty_queue
     assert not [n for n in nodes if "Join" in n.get("Node Type", "")], nodes
     assert not [n for n in nodes if n.get("Node Type") == "Sort"], nodes
     outer = [n for n in nodes if n.get("Index Name") == "tg_updates_todo"]
-    assert outer, nodes  # the claim itself reads todo, oldest first
+    assert outer, nodes  # the claim itself reads tg_updates_todo, oldest first
     claim = list(plan_nodes(w.one("EXPLAIN (FORMAT JSON) " + claim_sql())[0][0]["Plan"]))
     assert not [n for n in claim if n.get("Node Type") == "Seq Scan"], claim
     assert [n for n in claim if n.get("Index Name") == "tg_updates_pkey"], claim
@@ -231,21 +226,17 @@ def test_finishing_finds_its_updates_by_key_after_statistics_of_an_empty_queue(w
     indexes of unprocessed updates as if empty: finishing 16 updates hashed a scan of the
     whole backlog (sql/functions/wh_finish_many.sql). Finishing (many or one) and giving a
     claim back now find their updates by key alone, and read no partial index"""
-    bot = stale_backlog(w, 20000, 20000)
+    stale_backlog(w, 20000, 20000)
     seqs = [s for (s,) in w.query("SELECT seq FROM tg_updates WHERE update_id > 100000"
                                    " ORDER BY seq LIMIT 16")]
     arr = "'{" + ",".join(map(str, seqs)) + "}'"
-    conn = w.env.connect()
-    try:
-        plans = {
-            "wh_finish_many": function_plan(conn, "wh_finish_many", {
-                "p_seqs": arr + "::bigint[]", "p_outcomes": "'{}'::text[]",
-                "p_billing": "'{}'::boolean[]", "p_replies": "'[]'::jsonb"}, own_settings=False),
-            "release": list(plan_nodes(w.one("EXPLAIN (FORMAT JSON) " + c_string(
-                "webhookd/process.c", "release_sql").replace("$1", arr))[0][0]["Plan"])),
-        }
-    finally:
-        conn.close()
+    plans = {
+        "wh_finish_many": function_plan(w.env, "wh_finish_many", {
+            "p_seqs": arr + "::bigint[]", "p_outcomes": "'{}'::text[]",
+            "p_billing": "'{}'::boolean[]", "p_replies": "'[]'::jsonb"}, own_settings=False),
+        "release": list(plan_nodes(w.one("EXPLAIN (FORMAT JSON) " + c_string(
+            "webhookd/process.c", "release_sql").replace("$1", arr))[0][0]["Plan"])),
+    }
     for what, nodes in plans.items():
         scans = [n for n in nodes if n.get("Relation Name") == "tg_updates"
                  and n.get("Node Type") != "ModifyTable"]
