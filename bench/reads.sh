@@ -119,6 +119,8 @@ for case in 200 1000; do
 		echo "   round $r: named $named msg/s, spread $spread msg/s, chosen $chosen msg/s"
 		echo "$named $spread $chosen" >> "$work/rates"
 	done
+	echo "   choices so far by where: $(curl -sf "http://127.0.0.1:$port/metrics" |
+		sed -n 's/^tgm_gatewayd_bot_choices_total{where="\(.*\)"} /\1 /p' | paste -sd ' ')"
 	ratio_line "choosing among $case bots, x the named rate (one bot)" 1
 	ratio_line "choosing among $case bots, x the spread named rate (the same bots, no choice)" 2
 done

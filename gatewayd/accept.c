@@ -36,6 +36,7 @@
  * for 30 rows.
  */
 #include "gatewayd/accept.h"
+#include "gatewayd/choice.h"
 #include "gatewayd/gatewayd.h"
 #include "common/buf.h"
 #include "common/dbconn.h"
@@ -95,6 +96,7 @@ struct gw_accept {
  * whatever the number of bots and the depth of their queues, and nothing when it names its
  * bot. (A lookup of the bot row per candidate was planned as a scan of bots each time when
  * a tenant has a few hundred bots: 90 scans of 200 rows for a group of 30.) */
+/* clang-format off */
 #define CHOOSE_CTES \
 	" cand0 AS MATERIALIZED (SELECT i.ord, i.tenant_id, x.bot_id FROM input i" \
 	"  CROSS JOIN LATERAL (SELECT h.bot_id FROM chats h" \
@@ -106,17 +108,16 @@ struct gw_accept {
 	"   UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
 	"  WHERE i.named_bot IS NULL)," \
 	" cbots AS MATERIALIZED (SELECT b.id, b.tenant_id, b.enabled," \
-	"  coalesce((b.settings->>'per_second')::float8, 30) AS limit_ FROM bots b" \
+	"  " GW_CHOICE_LIMIT_SQL("b") " AS limit_ FROM bots b" \
 	"  WHERE b.id = ANY (ARRAY(SELECT DISTINCT c.bot_id FROM cand0 c)) AND b.deleted_at IS NULL)," \
 	" cand AS MATERIALIZED (SELECT c.ord, b.id, b.enabled, b.limit_ FROM cand0 c" \
 	"  JOIN cbots b ON b.id = c.bot_id AND b.tenant_id = c.tenant_id)," \
 	" cdepth AS MATERIALIZED (SELECT q.bot_id, sum(q.n)::float8 AS n FROM bot_status_counts q" \
 	"  WHERE q.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
-	"  AND q.status IN ('queued', 'retrying', 'sending') GROUP BY q.bot_id)," \
+	"  AND " GW_CHOICE_DEPTH_WHERE " GROUP BY q.bot_id)," \
 	" crecent AS MATERIALIZED (SELECT s.bot_id, sum(s.n)::float8 / 10 AS n" \
 	"  FROM bot_done_seconds s WHERE s.bot_id = ANY (ARRAY(SELECT DISTINCT c.id FROM cand c))" \
-	"  AND s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s'" \
-	"  GROUP BY s.bot_id)," \
+	"  AND " GW_CHOICE_RECENT_WHERE " GROUP BY s.bot_id)," \
 	" pick AS (SELECT DISTINCT ON (c.ord) c.ord, c.id FROM cand c" \
 	"  LEFT JOIN cdepth d ON d.bot_id = c.id LEFT JOIN crecent r ON r.bot_id = c.id" \
 	"  ORDER BY c.ord, c.enabled DESC, coalesce(d.n, 0) / c.limit_," \
@@ -124,6 +125,7 @@ struct gw_accept {
 	" chosen AS MATERIALIZED (SELECT i.*, coalesce(i.named_bot, p.id," \
 	"  (SELECT min(o.id) FROM bots o WHERE o.tenant_id = i.tenant_id AND o.deleted_at IS NULL" \
 	"   HAVING count(*) = 1)) AS bot_id FROM input i LEFT JOIN pick p ON p.ord = i.ord),"
+/* clang-format on */
 
 /* A group whose every message names its bot skips the choice: its own statement, the
  * same but for CHOOSE_CTES (their executor start was about a tenth of the backend's CPU
@@ -163,11 +165,17 @@ struct gw_accept {
 	"  ORDER BY id RETURNING id)" \
 	" SELECT n.ord, n.id, CASE WHEN n.id IN (SELECT ins.id FROM ins) THEN 'ok'" \
 	"  WHEN NOT n.key_ok THEN 'key' WHEN NOT n.bot_ok AND n.named_bot IS NULL THEN 'chat'" \
-	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id" \
-	" FROM numbered n"
+	"  WHEN NOT n.bot_ok THEN 'bot' ELSE 'dup' END, n.bot_id,"
 
-static const char insert_sql[] = INSERT_INPUT CHOOSE_CTES INSERT_REST;
-static const char insert_named_sql[] = INSERT_INPUT NAMED_CTES INSERT_REST;
+/* the last column: the bots that may reach the chat of a message the statement chose
+ * for (choice.c remembers them) */
+#define CHOOSE_CANDS \
+	" (SELECT array_agg(DISTINCT c.id ORDER BY c.id) FROM cand c WHERE c.ord = n.ord)" \
+	" FROM numbered n"
+#define NAMED_CANDS " NULL FROM numbered n"
+
+static const char insert_sql[] = INSERT_INPUT CHOOSE_CTES INSERT_REST CHOOSE_CANDS;
+static const char insert_named_sql[] = INSERT_INPUT NAMED_CTES INSERT_REST NAMED_CANDS;
 /* clang-format on */
 
 static const char replay_sql[] =
@@ -205,10 +213,14 @@ static void finish(struct group *b)
 	a->inflight--;
 	accept_pump(a);
 	for (int i = 0; i < b->n; i++) {
-		if (b->msgs[i]->outcome == GW_PENDING)
-			b->msgs[i]->outcome = GW_FAILED;
-		if (b->msgs[i]->outcome == GW_ACCEPTED && b->msgs[i]->bot_id != last_bot)
-			gw_ring(a->gw, last_bot = b->msgs[i]->bot_id, false);
+		struct gw_msg *m = b->msgs[i];
+
+		if (m->outcome == GW_PENDING)
+			m->outcome = GW_FAILED;
+		if (m->outcome == GW_ACCEPTED && m->bot_id != last_bot)
+			gw_ring(a->gw, last_bot = m->bot_id, false);
+		if (m->counted && m->outcome != GW_ACCEPTED)
+			gw_choice_count(a->gw->choice, m->bot_id, -1);
 	}
 	while (b->head) {
 		struct submission *s = b->head;
@@ -235,6 +247,9 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 		if (ord < 0 || ord >= b->n)
 			continue;
 		m = b->msgs[ord];
+		if (m->counted) /* its bot is the first message's */
+			gw_choice_count(b->a->gw->choice, m->bot_id, -1);
+		m->counted = false;
 		tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
 		tgm_parse_int64(PQgetvalue(res, i, 4), &m->bot_id);
 		tgm_msg_status_parse(PQgetvalue(res, i, 3), &m->status);
@@ -360,6 +375,23 @@ static void on_begin(PGresult *res, const char *err, void *arg)
 		log_warn("accept: BEGIN failed: %s", err);
 }
 
+/* inserted - row i of res inserted m: its id and bot; its bot's queue counted, the
+ * bots that may reach its chat remembered (choice.c) */
+static void inserted(struct gw_accept *a, struct gw_msg *m, PGresult *res, int i)
+{
+	bool chosen_here = m->bot_id == 0; /* by the statement */
+
+	tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
+	tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
+	if (chosen_here && !PQgetisnull(res, i, 4))
+		gw_choice_learn(a->gw->choice, m->tenant_id, m->chat, PQgetvalue(res, i, 4));
+	else if (!m->chosen)
+		gw_choice_reaches(a->gw->choice, m->tenant_id, m->chat, m->bot_id);
+	if (!m->counted)
+		gw_choice_count(a->gw->choice, m->bot_id, 1);
+	m->counted = true;
+}
+
 /* on_insert - the group's INSERT answered: each message gets its id (accepted at the
  * COMMIT), or the group fails; the next group may insert now */
 static void on_insert(PGresult *res, const char *err, void *arg)
@@ -378,9 +410,11 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			continue;
 		m = b->msgs[ord];
 		if (strcmp(why, "ok") == 0) {
-			tgm_parse_int64(PQgetvalue(res, i, 1), &m->id);
-			tgm_parse_int64(PQgetvalue(res, i, 3), &m->bot_id);
+			inserted(a, m, res, i);
 			b->ok[ord] = true;
+		} else if (strcmp(why, "bot") == 0 && m->chosen) {
+			m->outcome = GW_FAILED; /* deleted since memory read it: try again */
+			gw_choice_stale(a->gw->choice);
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome =
 				GW_KEY_REVOKED; /* revoked after the request was authenticated */
@@ -470,6 +504,14 @@ static void send_group(struct gw_accept *a, struct group *b)
 		tgm_buf_free(&col[c]);
 }
 
+/* choose - the bot for m, which names none, if memory can tell (else the statement
+ * chooses); counted in its queue at once, so the next message sees it */
+static void choose(struct gw_accept *a, struct gw_msg *m)
+{
+	m->bot_id = gw_choice_pick(a->gw->choice, m->tenant_id, m->chat);
+	m->chosen = m->counted = m->bot_id != 0;
+}
+
 /* take_group - whole submissions from the queue, up to accept_batch messages */
 static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 {
@@ -497,6 +539,9 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 	for (struct submission *s = b->head; s; s = s->next)
 		for (int i = 0; i < s->n; i++)
 			b->msgs[k++] = s->msgs[i];
+	for (int i = 0; i < b->n; i++) /* the bots memory can choose (choice.c) */
+		if (b->msgs[i]->bot_id == 0)
+			choose(a, b->msgs[i]);
 	return b;
 }
 

@@ -44,6 +44,8 @@ struct gw_msg {
 	enum gw_outcome outcome;
 	int64_t id;
 	enum tgm_msg_status status; /* the message's status now (for replays) */
+	bool chosen;                /* bot_id chosen in memory (choice.c), not named */
+	bool counted;               /* counted in bot_id's queue by choice.c */
 };
 
 /* gw_accept_cb - every message of the submission has its outcome */

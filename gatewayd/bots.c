@@ -8,6 +8,7 @@
  * checked against that table; answers show them merged over every key's default.
  */
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/choice.h"
 #include "common/botset.h"
 #include "common/crypto.h"
 #include "common/httpc.h"
@@ -141,8 +142,10 @@ static void on_inserted(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_problem(r, 409, "bot_exists", "this bot is already registered", "token");
 	else if (err)
 		gw_reply_db_error(r, err);
-	else
+	else {
+		gw_choice_stale(r->gw->choice); /* the tenant's bots changed */
 		gw_reply_raw(r, 201, PQgetvalue(res, 0, 0));
+	}
 }
 
 /* store_bot - getMe said yes: seal the token and insert the bot */

@@ -13,6 +13,7 @@
  */
 #include "gatewayd/botparams.h"
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/choice.h"
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -221,6 +222,7 @@ static void on_canceled(struct gw_req *r, PGresult *res, const char *err)
 	c->busy = false;
 	if (!err && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0) {
 		log_info("botapi: msg=%lld canceled, the wait ran out", (long long)c->msg_id);
+		gw_choice_stale(r->gw->choice); /* its queue is shorter now */
 		gw_botapi_error(r, 429, "Too Many Requests: retry after 5", RETRY_AFTER_S);
 		return;
 	}

@@ -23,6 +23,7 @@
 struct gw_accept;
 struct gw_botsend;
 struct gw_botupdates;
+struct gw_choice;
 struct gw_events;
 struct gw_keycache;
 struct gw_loginlimit;
@@ -36,6 +37,7 @@ struct gatewayd {
 	struct tgm_bus *doorbell;         /* PUB: "bot.<id>" wakes senderd lanes */
 	struct tgm_bus *status;           /* SUB: "msg.<status>" from senderd */
 	struct gw_accept *accept;         /* group commit of accepted messages */
+	struct gw_choice *choice;         /* the bot for messages naming none */
 	struct gw_ratelimit *ratelimit;   /* per-key request rate */
 	struct gw_keycache *keys;         /* API keys seen, kept fresh by LISTEN */
 	struct tgm_pg *auth_pg;           /* key lookups and the cache's LISTEN: never busy */

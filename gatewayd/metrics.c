@@ -5,6 +5,7 @@
  */
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/accept.h"
+#include "gatewayd/choice.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -43,6 +44,7 @@ static void on_depth(struct gw_req *r, PGresult *res, const char *err)
 
 	tgm_http_metrics(gw->http, out, "tgm_gatewayd");
 	histogram(gw, out);
+	gw_choice_metrics(gw->choice, out);
 	evbuffer_add_printf(out,
 			    "# HELP tgm_gatewayd_messages_accepted_total messages accepted"
 			    " (202)\n"

@@ -5,6 +5,7 @@
  * listener first and waits for the queries of requests in flight.
  */
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/choice.h"
 #include "gatewayd/accept.h"
 #include "gatewayd/campaigns.h"
 #include "gatewayd/events.h"
@@ -206,6 +207,8 @@ static void on_status(const char *topic, const char *json, size_t len, void *arg
 
 void gw_ring(struct gatewayd *gw, int64_t bot_id, bool changed)
 {
+	if (changed)
+		gw_choice_stale(gw->choice); /* it may choose otherwise now */
 	tgm_doorbell_ring(gw->doorbell, bot_id, changed);
 }
 
@@ -261,6 +264,7 @@ int gw_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 	gw->httpc = tgm_httpc_new(ctx->base, 4);
 	gw->httpc_files = tgm_httpc_new(ctx->base, FILE_CONNECTIONS);
 	gw->accept = gw_accept_new(gw);
+	gw->choice = gw_choice_new(gw);
 	gw->worker = gw_worker_new(ctx->base);
 	gw->logins = gw_loginlimit_new();
 	gw->events = gw_events_new(gw);
@@ -316,7 +320,8 @@ void gw_stop(struct tgm_ctx *ctx)
 		event_free(gw->ev_janitor);
 	gw_retention_free(gw->retention);
 	/* first what may still answer requests, then the server that owns them */
-	gw_accept_free(gw->accept);
+	gw_accept_free(gw->accept); /* counts off its failed messages in choice */
+	gw_choice_free(gw->choice);
 	gw_worker_free(gw->worker);
 	gw_events_free(gw->events);
 	gw_botsend_free(gw->botsend);

@@ -4,6 +4,7 @@
  * Every query is scoped to the key's tenant: another tenant's message is a 404.
  */
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/choice.h"
 #include "gatewayd/validate.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -214,6 +215,7 @@ static void on_cancel(struct gw_req *r, PGresult *res, const char *err)
 		gw_reply_problem(r, 409, "not_cancelable", detail, NULL);
 		return;
 	}
+	gw_choice_stale(r->gw->choice); /* its queue is shorter now */
 	g = tgm_jgen_new();
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "id", strtoll(tgm_http_param(&r->params, "id"), NULL, 10));

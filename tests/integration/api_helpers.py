@@ -15,8 +15,10 @@ type, field)`` checks an RFC 9457 answer and returns its body.
 
 import itertools
 import json
+import re
 import secrets
 import threading
+import time
 
 import pytest
 import requests
@@ -316,3 +318,31 @@ def add_admin(env, bot_id, user_id, role="owner"):
                      headers={"Authorization": f"Bearer {keys[tenant]}"}, timeout=TIMEOUT)
     assert r.status_code in (200, 201), r.text
     return r.json()
+
+
+def metric(text, name, **labels):
+    """The value of one sample of a Prometheus text (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    rx = re.compile(rf"^{re.escape(name)}" + (rf"\{{{re.escape(want)}\}}" if labels else "")
+                    + r" (\S+)$", re.M)
+    m = rx.search(text)
+    return float(m.group(1)) if m else 0.0
+
+
+def choices(world):
+    """gatewayd's bot choices so far, by where they were made (memory, database), and
+    its reads of the bots' load (gatewayd/choice.c), from /metrics."""
+    t = requests.get(world.base + "/metrics", timeout=TIMEOUT).text
+    return {"memory": metric(t, "tgm_gatewayd_bot_choices_total", where="memory"),
+            "database": metric(t, "tgm_gatewayd_bot_choices_total", where="database"),
+            "reads": metric(t, "tgm_gatewayd_bot_load_reads_total")}
+
+
+def wait_load_read(world, timeout=15):
+    """Until gatewayd has read the bots' load twice more (it does once a second while
+    choices are asked for): what is in the database now is in its memory."""
+    want = choices(world)["reads"] + 2
+    deadline = time.monotonic() + timeout
+    while choices(world)["reads"] < want:
+        assert time.monotonic() < deadline, "gatewayd did not read the bots' load"
+        time.sleep(0.05)

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from api_helpers import (World, api, events_of, message_row, msg, mworld,  # noqa: F401
-                         parallel, problem, world)
+from api_helpers import (World, api, choices, events_of, message_row, msg,  # noqa: F401
+                         mworld, parallel, problem, wait_load_read, world)
 
 EMOJI = "\U0001F600"  # 4 bytes in UTF-8, 2 UTF-16 code units
 
@@ -517,6 +517,7 @@ def test_bot_choice_by_queue_then_free_rate(world, api):
     # in the last 10 s, 20/s of its 30)
     world.query("INSERT INTO bot_done_seconds (bot_id, status, t, shard, n)"
                 " VALUES (%s, 'sent', date_trunc('second', now()), 63, 200)", (a["id"],))
+    wait_load_read(world)  # written behind gatewayd's back: read within a second
     assert api.send_ok(msg(chat_id=31337))["bot_id"] == b["id"]
     # a disabled bot is taken only when no enabled one may reach the chat
     assert api.patch(f"/v1/bots/{b['id']}", {"enabled": False}).status_code == 200
@@ -526,6 +527,54 @@ def test_bot_choice_by_queue_then_free_rate(world, api):
                        " AND status = 'queued' GROUP BY 1 ORDER BY 1",
                        (a["id"], b["id"])) == [(a["id"], 4), (b["id"], 4)]
     assert api.send_ok(msg(chat_id=31337))["bot_id"] == b["id"]  # both disabled: b is freer
+
+
+def test_bot_choice_in_memory(world, api):
+    """Once gatewayd has read the bots' load, it chooses in memory for a chat whose bots
+    it has learned, by the same rule, counting the messages it accepts at once; what it
+    cannot know (a chat not seen, a change made since its last read) goes to the
+    database. Another tenant's bot never counts, in memory either."""
+    a, b = api.new_bot(), api.new_bot()
+    for bot in (a, b):
+        api.send_ok(msg(chat_id=4100, bot_id=bot["id"]))
+    # nothing read yet: the database chooses, and gatewayd learns the chat's bots
+    assert api.send_ok(msg(chat_id=4100))["bot_id"] == a["id"]  # a tie: a 2, b 1
+    assert choices(world)["database"] >= 1
+    wait_load_read(world)
+    other = world.api("globex")
+    theirs = other.new_bot()
+    other.send_ok(msg(chat_id=4100, bot_id=theirs["id"]))
+    wait_load_read(world)
+    before = choices(world)
+    # b drains sooner (1 against 2), then a tie (the lower id), then b again
+    picks = [api.send_ok(msg(chat_id=4100))["bot_id"] for _ in range(3)]
+    assert picks == [b["id"], a["id"], b["id"]]
+    # six named b (other chats) count at once: b 9 deep against a 3
+    for i in range(6):
+        api.send_ok(msg(chat_id=5100 + i, bot_id=b["id"]))
+    r = api.post("/v1/messages/batch", {"messages": [msg(chat_id=4100)] * 7})
+    got = [x["bot_id"] for x in r.json()["results"]]
+    # a batch counts each item for the next: a to 9, then the tie to the lower id
+    assert got == [a["id"]] * 7, got
+    assert api.send_ok(msg(chat_id=4100))["bot_id"] == b["id"]  # a 10 against b 9
+    after = choices(world)
+    assert after["memory"] == before["memory"] + 11
+    assert after["database"] == before["database"]
+    # the queues gatewayd counted are the database's
+    depth = dict(world.query("SELECT bot_id, sum(n) FROM bot_status_counts WHERE bot_id IN"
+                             " (%s, %s) AND status = 'queued' GROUP BY 1", (a["id"], b["id"])))
+    assert depth == {a["id"]: 10, b["id"]: 10}
+    # a chat gatewayd has not seen: the database (here: no bot may reach it)
+    problem(api.send(msg(chat_id=4199)), 422, "no_bot_for_chat", "bot_id")
+    assert choices(world)["database"] == after["database"] + 1
+    # a bot deleted here: the database chooses until the next read, then memory again,
+    # never the deleted bot
+    assert api.delete(f"/v1/bots/{a['id']}").status_code == 200
+    assert api.send_ok(msg(chat_id=4100))["bot_id"] == b["id"]
+    wait_load_read(world)
+    mem = choices(world)["memory"]
+    assert api.send_ok(msg(chat_id=4100))["bot_id"] == b["id"]
+    assert choices(world)["memory"] == mem + 1
 
 
 # ------------------------------------------------------------ idempotency

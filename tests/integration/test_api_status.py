@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from api_helpers import (api, events_of, message_row, msg, mworld, parallel, problem,  # noqa: F401
+from api_helpers import (api, metric, events_of, message_row, msg, mworld, parallel, problem,  # noqa: F401
                          world)
 
 MESSAGE_FIELDS = {"id", "bot_id", "chat_id", "method", "status", "priority", "attempts",
@@ -455,14 +455,6 @@ def test_aliases(world, api):
 
 
 # ------------------------------------------------------------ /metrics
-
-def metric(text, name, **labels):
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    rx = re.compile(rf"^{re.escape(name)}" + (rf"\{{{re.escape(want)}\}}" if labels else "")
-                    + r" (\S+)$", re.M)
-    m = rx.search(text)
-    return float(m.group(1)) if m else 0.0
-
 
 def test_metrics(world, api):
     bot = api.new_bot()

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from api_helpers import api, world, msg  # noqa: F401 (fixtures)
+from api_helpers import metric as sample
 from conftest import free_port
 from test_senderd import SenderWorld, tg  # noqa: F401 (the fake Telegram fixture)
 
@@ -31,15 +32,6 @@ def check_metrics(text):
     r = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, f"promtool check metrics:\n{r.stdout}{r.stderr}\n---\n{text}"
-
-
-def sample(text, name, **labels):
-    """The value of one sample (0 when absent)."""
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    rx = re.compile(rf"^{re.escape(name)}" + (rf"\{{{re.escape(want)}\}}" if labels else "")
-                    + r" (\S+)$", re.M)
-    m = rx.search(text)
-    return float(m.group(1)) if m else 0.0
 
 
 def families(text):

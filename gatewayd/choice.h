@@ -1,0 +1,44 @@
+/*
+ * choice.h - the bot for a message that names none, chosen in gatewayd's memory (see
+ * choice.c), and the SQL both this choice and the database's (accept.c) read the load
+ * with, so that the two rank bots alike.
+ */
+#ifndef GW_CHOICE_H
+#define GW_CHOICE_H
+
+#include <stdint.h>
+
+struct evbuffer;
+struct gatewayd;
+struct gw_choice;
+
+/* GW_CHOICE_LIMIT_SQL - SQL: the bot row b's sends a second (its per_second setting) */
+#define GW_CHOICE_LIMIT_SQL(b) "coalesce((" b ".settings->>'per_second')::float8, 30)"
+/* GW_CHOICE_DEPTH_WHERE - SQL: the counters of bot_status_counts q that make a queue */
+#define GW_CHOICE_DEPTH_WHERE "q.status IN ('queued', 'retrying', 'sending')"
+/* GW_CHOICE_RECENT_WHERE - SQL: the counters of bot_done_seconds s of the last 10 s
+ * sends (their sum / 10 is the rate used) */
+#define GW_CHOICE_RECENT_WHERE \
+	"s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s'"
+
+struct gw_choice *gw_choice_new(struct gatewayd *gw);
+void gw_choice_free(struct gw_choice *c);
+/* gw_choice_pick - the bot for a message of tenant to chat, counted in its queue at
+ * once (gw_choice_count -1 if the message is not accepted after all); 0: memory cannot
+ * tell, the database chooses */
+int64_t gw_choice_pick(struct gw_choice *c, int64_t tenant, const char *chat);
+/* gw_choice_count - n messages more (fewer, n < 0) in bot's queue, counted here */
+void gw_choice_count(struct gw_choice *c, int64_t bot, int n);
+/* gw_choice_learn - the bots that may reach (tenant, chat), as the database's choice
+ * found them: an SQL array text ("{1,2}") */
+void gw_choice_learn(struct gw_choice *c, int64_t tenant, const char *chat, const char *bots);
+/* gw_choice_reaches - a message of tenant to chat was accepted for bot: it may reach
+ * the chat from now on */
+void gw_choice_reaches(struct gw_choice *c, int64_t tenant, const char *chat, int64_t bot);
+/* gw_choice_stale - bots or queues changed here (a bot made, changed or deleted, a
+ * message canceled): the database chooses until a refresh sent after now is read */
+void gw_choice_stale(struct gw_choice *c);
+/* gw_choice_metrics - its counters in the Prometheus text format */
+void gw_choice_metrics(const struct gw_choice *c, struct evbuffer *out);
+
+#endif
