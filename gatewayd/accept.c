@@ -37,6 +37,7 @@
  */
 #include "gatewayd/accept.h"
 #include "gatewayd/choice.h"
+#include "gatewayd/lookup.h"
 #include "gatewayd/gatewayd.h"
 #include "common/buf.h"
 #include "common/dbconn.h"
@@ -49,6 +50,7 @@
 #define NCOLS 14
 
 struct submission {
+	struct gw_accept *a;
 	struct submission *next;
 	struct gw_msg **msgs;
 	int n;
@@ -84,6 +86,7 @@ struct gw_accept {
 	bool closing;
 	struct group *inserting;      /* the group whose INSERT is in flight, if any */
 	struct group *chead, **ctail; /* inserted groups waiting for COMMIT, in order */
+	struct gw_lookup *lookup;     /* submissions whose chats' bots memory must learn */
 };
 
 /* The bot for each message that names none, chosen for the whole group at once: the
@@ -99,13 +102,7 @@ struct gw_accept {
 /* clang-format off */
 #define CHOOSE_CTES \
 	" cand0 AS MATERIALIZED (SELECT i.ord, i.tenant_id, x.bot_id FROM input i" \
-	"  CROSS JOIN LATERAL (SELECT h.bot_id FROM chats h" \
-	"   WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
-	"   AND h.blocked_at IS NULL" \
-	"   UNION ALL SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
-	"   AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
-	"   AND h.blocked_at IS NULL" \
-	"   UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat) x" \
+	"  CROSS JOIN LATERAL " GW_CHOICE_REACH_SQL " x" \
 	"  WHERE i.named_bot IS NULL)," \
 	" cbots AS MATERIALIZED (SELECT b.id, b.tenant_id, b.enabled," \
 	"  " GW_CHOICE_LIMIT_SQL("b") " AS limit_ FROM bots b" \
@@ -185,6 +182,7 @@ static const char replay_sql[] =
 	" JOIN messages m ON m.id = mk.message_id";
 
 static void accept_pump(struct gw_accept *a);
+static void on_looked_up(void *arg);
 
 struct gw_accept *gw_accept_new(struct gatewayd *gw)
 {
@@ -194,6 +192,7 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	a->gw = gw;
 	a->ctail = &a->chead;
 	a->nconns = cfg->gatewayd.accept_connections;
+	a->lookup = gw_lookup_new(gw, on_looked_up);
 	a->conns = tgm_xcalloc((size_t)a->nconns, sizeof(*a->conns));
 	for (int i = 0; i < a->nconns; i++)
 		a->conns[i].pg = tgm_dbconn_async(gw->ctx->base, cfg, "gatewayd-accept",
@@ -563,16 +562,9 @@ static void accept_pump(struct gw_accept *a)
 	}
 }
 
-void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb, void *arg)
+/* enqueue - the submission to the queue of the next group */
+static void enqueue(struct gw_accept *a, struct submission *s)
 {
-	struct submission *s = tgm_xcalloc(1, sizeof(*s));
-
-	s->msgs = msgs;
-	s->n = n;
-	s->cb = cb;
-	s->arg = arg;
-	for (int i = 0; i < n; i++)
-		msgs[i]->outcome = GW_PENDING;
 	if (a->tail)
 		a->tail->next = s;
 	else
@@ -582,6 +574,31 @@ void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accep
 	accept_pump(a);
 }
 
+/* on_looked_up - the submission's chats' bots are known now: it queues for its group */
+static void on_looked_up(void *arg)
+{
+	struct submission *s = arg;
+
+	enqueue(s->a, s);
+}
+
+void gw_accept_submit(struct gw_accept *a, struct gw_msg **msgs, int n, gw_accept_cb cb, void *arg)
+{
+	struct submission *s = tgm_xcalloc(1, sizeof(*s));
+
+	s->a = a;
+	s->msgs = msgs;
+	s->n = n;
+	s->cb = cb;
+	s->arg = arg;
+	for (int i = 0; i < n; i++)
+		msgs[i]->outcome = GW_PENDING;
+	if (!a->closing && gw_lookup_need(a->gw, msgs, n))
+		gw_lookup_add(a->lookup, msgs, n, s);
+	else
+		enqueue(a, s);
+}
+
 void gw_accept_flush(struct gw_accept *a)
 {
 	accept_pump(a);
@@ -589,7 +606,7 @@ void gw_accept_flush(struct gw_accept *a)
 
 int gw_accept_busy(const struct gw_accept *a)
 {
-	return a->waiting + a->inflight;
+	return a->waiting + a->inflight + gw_lookup_busy(a->lookup);
 }
 
 void gw_accept_free(struct gw_accept *a)
@@ -597,6 +614,7 @@ void gw_accept_free(struct gw_accept *a)
 	if (a == NULL)
 		return;
 	a->closing = true;
+	gw_lookup_free(a->lookup); /* its submissions back to the queue, failed below */
 	for (int i = 0; i < a->nconns; i++)
 		tgm_pg_free(a->conns[i].pg); /* in-flight groups finish as FAILED */
 	while (a->chead) { /* inserted, their COMMIT not sent: rolled back by the server */

@@ -173,6 +173,16 @@ static struct cbot *pick(struct gw_choice *c, int64_t tenant, const char *chat)
 	return best;
 }
 
+bool gw_choice_unknown(struct gw_choice *c, int64_t tenant, const char *chat)
+{
+	const struct ctenant *t;
+
+	if (!usable(c) || strlen(chat) >= CHAT_MAX)
+		return false;
+	t = tenant_of(c, tenant);
+	return t && t->nbots > 1 && chat_of(c, tenant, chat) == NULL;
+}
+
 int64_t gw_choice_pick(struct gw_choice *c, int64_t tenant, const char *chat)
 {
 	struct cbot *b;
@@ -202,11 +212,11 @@ void gw_choice_learn(struct gw_choice *c, int64_t tenant, const char *chat, cons
 	const char *p = bots;
 	int n = 0;
 
-	if (strlen(chat) >= CHAT_MAX || *p++ != '{')
+	if (strlen(chat) >= CHAT_MAX || (bots && *p++ != '{'))
 		return;
 	e = chat_slot(c, tenant, chat);
 	e->tenant = 0;
-	while (*p && *p != '}') {
+	while (bots && *p && *p != '}') {
 		char *end;
 		long long id = strtoll(p, &end, 10);
 
@@ -215,9 +225,7 @@ void gw_choice_learn(struct gw_choice *c, int64_t tenant, const char *chat, cons
 		e->bots[n++] = id;
 		p = *end == ',' ? end + 1 : end;
 	}
-	if (n == 0)
-		return;
-	e->n = n;
+	e->n = n; /* none: the database chooses (the tenant's only bot) or refuses */
 	e->tenant = tenant;
 	memcpy(e->chat, chat, strlen(chat) + 1);
 	e->expires_ms = tgm_mono_ms() + CHAT_TTL_MS;

@@ -6,6 +6,7 @@
 #ifndef GW_CHOICE_H
 #define GW_CHOICE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct evbuffer;
@@ -21,16 +22,30 @@ struct gw_choice;
 #define GW_CHOICE_RECENT_WHERE \
 	"s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s'"
 
+/* GW_CHOICE_REACH_SQL - SQL: the bots (bot_id, of any tenant) that may reach the chat
+ * i.chat: they know it (unblocked, by id or @username), or were given messages for it */
+#define GW_CHOICE_REACH_SQL \
+	"(SELECT h.bot_id FROM chats h" \
+	"  WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
+	"  AND h.blocked_at IS NULL" \
+	"  UNION ALL SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
+	"  AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
+	"  AND h.blocked_at IS NULL" \
+	"  UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat)"
+
 struct gw_choice *gw_choice_new(struct gatewayd *gw);
 void gw_choice_free(struct gw_choice *c);
 /* gw_choice_pick - the bot for a message of tenant to chat, counted in its queue at
  * once (gw_choice_count -1 if the message is not accepted after all); 0: memory cannot
  * tell, the database chooses */
 int64_t gw_choice_pick(struct gw_choice *c, int64_t tenant, const char *chat);
+/* gw_choice_unknown - memory could choose for (tenant, chat) once it knows the chat's
+ * bots (gw_choice_learn), and does not know them now */
+bool gw_choice_unknown(struct gw_choice *c, int64_t tenant, const char *chat);
 /* gw_choice_count - n messages more (fewer, n < 0) in bot's queue, counted here */
 void gw_choice_count(struct gw_choice *c, int64_t bot, int n);
 /* gw_choice_learn - the bots that may reach (tenant, chat), as the database's choice
- * found them: an SQL array text ("{1,2}") */
+ * found them: an SQL array text ("{1,2}"; "{}" or NULL: none) */
 void gw_choice_learn(struct gw_choice *c, int64_t tenant, const char *chat, const char *bots);
 /* gw_choice_reaches - a message of tenant to chat was accepted for bot: it may reach
  * the chat from now on */

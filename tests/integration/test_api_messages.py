@@ -564,6 +564,14 @@ def test_bot_choice_in_memory(world, api):
     depth = dict(world.query("SELECT bot_id, sum(n) FROM bot_status_counts WHERE bot_id IN"
                              " (%s, %s) AND status = 'queued' GROUP BY 1", (a["id"], b["id"])))
     assert depth == {a["id"]: 10, b["id"]: 10}
+    # a chat memory has not seen, which only b reaches: its bots are looked up before
+    # the INSERT, and memory chooses
+    api.send_ok(msg(chat_id=4300, bot_id=b["id"]))
+    seen = choices(world)
+    assert [api.send_ok(msg(chat_id=4300))["bot_id"] for _ in range(2)] == [b["id"]] * 2
+    assert choices(world)["memory"] == seen["memory"] + 2
+    assert choices(world)["database"] == seen["database"]
+    after = choices(world)
     # a chat gatewayd has not seen: the database (here: no bot may reach it)
     problem(api.send(msg(chat_id=4199)), 422, "no_bot_for_chat", "bot_id")
     assert choices(world)["database"] == after["database"] + 1
