@@ -37,7 +37,8 @@
 #define STALE_MS 3000
 #define IDLE_MS 60000 /* no choice asked for this long: no refresh */
 #define CHAT_TTL_MS 10000
-#define CHAT_SLOTS 16384 /* power of two; a full table is simply overwritten */
+#define CHAT_SLOTS 16384 /* power of two: sets of CHAT_WAYS */
+#define CHAT_WAYS 4      /* a chat goes in one of its set's; a full set loses its oldest */
 #define CHAT_MAX 48      /* longer chat names are not remembered */
 #define CAND_MAX 16      /* chats more bots may reach are not remembered */
 
@@ -108,24 +109,47 @@ static const struct ctenant *tenant_of(const struct gw_choice *c, int64_t id)
 		       : NULL;
 }
 
-/* chat_slot - the slot of (tenant, chat) (FNV-1a) */
-static struct cchat *chat_slot(struct gw_choice *c, int64_t tenant, const char *chat)
+/* chat_set - the first slot of the set of (tenant, chat) (FNV-1a) */
+static struct cchat *chat_set(struct gw_choice *c, int64_t tenant, const char *chat)
 {
 	uint64_t h = 14695981039346656037ULL ^ (uint64_t)tenant;
 
 	for (const char *p = chat; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return &c->chats[h & (CHAT_SLOTS - 1)];
+	return &c->chats[(h & (CHAT_SLOTS / CHAT_WAYS - 1)) * CHAT_WAYS];
+}
+
+/* chat_find - the slot of (tenant, chat) in its set, fresh or not, or NULL */
+static struct cchat *chat_find(struct gw_choice *c, int64_t tenant, const char *chat)
+{
+	struct cchat *set = chat_set(c, tenant, chat);
+
+	for (int i = 0; i < CHAT_WAYS; i++)
+		if (set[i].tenant == tenant && strcmp(set[i].chat, chat) == 0)
+			return &set[i];
+	return NULL;
+}
+
+/* chat_slot - the slot to remember (tenant, chat) in: its own, else the set's oldest */
+static struct cchat *chat_slot(struct gw_choice *c, int64_t tenant, const char *chat)
+{
+	struct cchat *set = chat_set(c, tenant, chat), *e = chat_find(c, tenant, chat);
+
+	if (e)
+		return e;
+	e = &set[0];
+	for (int i = 1; i < CHAT_WAYS; i++)
+		if (set[i].expires_ms < e->expires_ms)
+			e = &set[i];
+	return e;
 }
 
 /* chat_of - the bots remembered for (tenant, chat), or NULL */
 static struct cchat *chat_of(struct gw_choice *c, int64_t tenant, const char *chat)
 {
-	struct cchat *e = chat_slot(c, tenant, chat);
+	struct cchat *e = chat_find(c, tenant, chat);
 
-	if (e->tenant != tenant || strcmp(e->chat, chat) != 0 || e->expires_ms < tgm_mono_ms())
-		return NULL;
-	return e;
+	return e && e->expires_ms >= tgm_mono_ms() ? e : NULL;
 }
 
 /* better - bot a goes before b (b may be NULL): the database's order */

@@ -41,10 +41,11 @@ struct gw_lookup {
 
 /* clang-format off */
 static const char lookup_sql[] =
-	"SELECT i.ord, array_agg(DISTINCT b.id ORDER BY b.id) FILTER (WHERE b.id IS NOT NULL)"
+	"SELECT i.ord, array_agg(DISTINCT x.bot_id ORDER BY x.bot_id) FILTER (WHERE EXISTS"
+	"  (SELECT FROM bots b WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id"
+	"   AND b.deleted_at IS NULL))" /* each by its key: a join hashed every bot */
 	" FROM unnest($1::int[], $2::bigint[], $3::text[]) AS i(ord, tenant_id, chat)"
 	" LEFT JOIN LATERAL " GW_CHOICE_REACH_SQL " x ON true"
-	" LEFT JOIN bots b ON b.id = x.bot_id AND b.tenant_id = i.tenant_id AND b.deleted_at IS NULL"
 	" GROUP BY i.ord";
 /* clang-format on */
 
