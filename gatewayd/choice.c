@@ -369,7 +369,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	c->sent++;
 	c->sent_ms = now;
 	c->inflight = true;
-	tgm_pg_query(c->pg, refresh_sql, 0, NULL, on_refresh, c);
+	tgm_pg_query_prepared(c->pg, "tgm_choice_load", refresh_sql, 0, NULL, on_refresh, c);
 }
 
 struct gw_choice *gw_choice_new(struct gatewayd *gw)
