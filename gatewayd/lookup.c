@@ -41,9 +41,9 @@ struct gw_lookup {
 
 /* clang-format off */
 static const char lookup_sql[] =
-	"SELECT i.ord, array_agg(DISTINCT x.bot_id ORDER BY x.bot_id) FILTER (WHERE EXISTS"
-	"  (SELECT FROM bots b WHERE b.id = x.bot_id AND b.tenant_id = i.tenant_id"
-	"   AND b.deleted_at IS NULL))" /* each by its key: a join hashed every bot */
+	"SELECT i.ord, array_agg(DISTINCT x.bot_id ORDER BY x.bot_id) FILTER (WHERE"
+	"  (SELECT b.tenant_id FROM bots b WHERE b.id = x.bot_id AND b.deleted_at IS NULL)"
+	"  = i.tenant_id)" /* each bot by its key: a join or an EXISTS hashed all bots */
 	" FROM unnest($1::int[], $2::bigint[], $3::text[]) AS i(ord, tenant_id, chat)"
 	" LEFT JOIN LATERAL " GW_CHOICE_REACH_SQL " x ON true"
 	" GROUP BY i.ord";
