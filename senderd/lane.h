@@ -31,6 +31,7 @@ struct pending {
 /* chat_slot - what the lane knows of one chat: its limits and whether it is busy */
 struct chat_slot {
 	struct chat_slot *next; /* hash chain */
+	unsigned hash;          /* of chat: its bucket, and a quick mismatch */
 	char *chat;
 	bool group; /* a group or channel: per-minute limit */
 	bool busy;  /* a request to this chat is in flight: keeps order */
@@ -94,7 +95,7 @@ struct lane_limits {
 	bool paid_broadcast;
 };
 
-#define LANE_CHAT_BUCKETS 256
+#define LANE_CHAT_BUCKETS 256 /* at first: doubled while chats outnumber them twice */
 
 struct lane {
 	struct lane *hnext; /* senderd's hash chain */
@@ -125,7 +126,8 @@ struct lane {
 	int flood_chats;  /* chats that met a 429 while the bot was not suspended */
 	int64_t flood_window_until;
 	struct rl_window bot_rate;
-	struct chat_slot *chats[LANE_CHAT_BUCKETS];
+	struct chat_slot **chats; /* hash table of nbuckets, a power of two */
+	unsigned nbuckets, nchats;
 	struct event *ev_timer;
 };
 

@@ -323,6 +323,25 @@ def test_private_chat_one_per_second_in_order(sw, tg):
         assert got == sorted(got), f"chat {chat} order: {got}"
 
 
+def test_chat_limits_hold_while_a_lane_learns_many_chats(sw, tg):
+    """A lane's table of chats grows as it meets more of them (256 buckets at first,
+    doubled at twice as many chats): three chats met first keep their gap of a second
+    while 1,200 others arrive between their messages."""
+    bot = sw.new_bot(per_second=1000, chat_per_second=1)
+    chats = [701, 702, 703]
+    others = [str(100000 + i) for i in range(1200)]
+    ids = sw.add(bot, chats + others[:600] + chats + others[600:] + chats)
+    sw.senderd()
+    sw.wait_status(ids, ("sent",), timeout=60)
+    assert len(sw.one("SELECT array_agg(DISTINCT chat) FROM messages WHERE bot_id = %s",
+                      (bot.id,))[0]) == 1203
+    for chat in chats:
+        calls = tg.sends(chat=chat)
+        assert len(calls) == 3
+        gap = min_gap([c.time for c in calls])
+        assert gap >= 1.0, f"chat {chat} got two messages {gap:.3f}s apart"
+
+
 def test_group_per_minute(sw, tg):
     """group_per_minute=3 with chat_per_second high: a group gets 3 at once, then nothing
     for the rest of its minute; a private chat of the same bot is not held up."""
