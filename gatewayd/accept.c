@@ -28,8 +28,13 @@
  * group's COMMIT, which never waits for a later group). Rows that did not insert are
  * either an idempotency key seen before (looked up by a second statement, after the
  * COMMIT, to tell a replay from a conflict) or a bot that is not the tenant's (or, for
- * a message naming none, no bot of the tenant may reach its chat: the statement
- * chooses the bot itself, CHOOSE_SQL, so the choice rides on the group). The statement
+ * a message naming none, no bot of the tenant may reach its chat). A message naming no
+ * bot gets one from gatewayd's memory when the group is taken (choice.c; its chat's
+ * bots looked up first when memory does not know them, lookup.c), and is inserted as
+ * if it named it; where memory cannot tell, the statement chooses the bot itself
+ * (CHOOSE_CTES), so that choice rides on the group, and it answers with the chat's bots
+ * for memory to learn. A bot chosen in memory and deleted meanwhile fails its message
+ * as the database failing would (503: the client sends it again). The statement
  * also checks the API key again, so a key revoked while its request was on the way
  * adds nothing. The group's bots are checked in one scan too (gbots). It is prepared
  * once per connection with a generic plan: planning it took about as long as running it
