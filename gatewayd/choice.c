@@ -6,10 +6,10 @@
  * reach the chat, the enabled one first, then the queue that drains soonest at the bot's
  * rate, then the most of its rate free over the last 10 s, then the lowest id; the
  * tenant's only bot whatever the chat. Its inputs are kept here:
- *  - every live bot (tenant, enabled, per_second) with its queue depth and its sends of
- *    the last 10 s, read from the counters every REFRESH_MS while messages ask for a
- *    choice, plus the messages this gatewayd counted for it since (picked here, or
- *    accepted naming it or chosen by the database);
+ *  - every live bot (tenant, enabled, per_second) of the tenants that asked for a choice
+ *    within IDLE_MS, with its queue depth and its sends of the last 10 s, read from the
+ *    counters every REFRESH_MS, plus the messages this gatewayd counted for it since
+ *    (picked here, or accepted naming it or chosen by the database);
  *  - the bots that may reach a chat, as the database's choice found them (accept.c
  *    learns them from its answer), for CHAT_TTL_MS, plus the bots this gatewayd accepted
  *    messages to the chat for since.
@@ -22,6 +22,7 @@
 #include "gatewayd/choice.h"
 #include "gatewayd/accept.h"
 #include "gatewayd/gatewayd.h"
+#include "common/buf.h"
 #include "common/dbconn.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -35,7 +36,7 @@
 #define REFRESH_MS 1000
 #define BUSY_MS 2000
 #define STALE_MS 3000
-#define IDLE_MS 60000 /* no choice asked for this long: no refresh */
+#define IDLE_MS 60000 /* a tenant that asked for no choice this long: its bots not read */
 #define CHAT_TTL_MS 10000
 #define CHAT_SLOTS 16384 /* power of two: sets of CHAT_WAYS */
 #define CHAT_WAYS 4      /* a chat goes in one of its set's; a full set loses its oldest */
@@ -62,6 +63,10 @@ struct cchat {
 	int64_t expires_ms;
 };
 
+struct casked {
+	int64_t tenant, ms; /* when it last asked for a choice */
+};
+
 struct gw_choice {
 	struct gatewayd *gw;
 	struct tgm_pg *pg;
@@ -71,7 +76,9 @@ struct gw_choice {
 	struct ctenant *tenants; /* by id */
 	int ntenants;
 	struct cchat *chats;
-	int64_t sent_ms, done_ms, asked_ms;
+	struct casked *asked; /* by tenant: the tenants whose bots are read */
+	int nasked, asked_cap;
+	int64_t sent_ms, done_ms;
 	unsigned long sent, done, stale_at; /* refreshes sent, the last read; sent at a change */
 	bool inflight, closing;
 	unsigned long memory, database, refreshes; /* metrics */
@@ -84,7 +91,8 @@ static const char refresh_sql[] =
 	"  WHERE q.bot_id = b.id AND " GW_CHOICE_DEPTH_WHERE "),"
 	" (SELECT coalesce(sum(s.n), 0)::float8 / 10 FROM bot_done_seconds s"
 	"  WHERE s.bot_id = b.id AND " GW_CHOICE_RECENT_WHERE ")"
-	" FROM bots b WHERE b.deleted_at IS NULL ORDER BY b.id";
+	" FROM bots b WHERE b.tenant_id = ANY ($1::bigint[]) AND b.deleted_at IS NULL"
+	" ORDER BY b.id";
 /* clang-format on */
 
 /* by_id - bsearch: an id against a bot or a tenant (each starts with its id) */
@@ -207,11 +215,37 @@ bool gw_choice_unknown(struct gw_choice *c, int64_t tenant, const char *chat)
 	return t && t->nbots > 1 && chat_of(c, tenant, chat) == NULL;
 }
 
+/* ask - tenant asks for a choice now: its bots are read from the next refresh on */
+static void ask(struct gw_choice *c, int64_t tenant)
+{
+	int lo = 0, hi = c->nasked;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (c->asked[mid].tenant < tenant)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == c->nasked || c->asked[lo].tenant != tenant) {
+		if (c->nasked == c->asked_cap) {
+			c->asked_cap = c->asked_cap ? 2 * c->asked_cap : 16;
+			c->asked = tgm_xrealloc(c->asked, (size_t)c->asked_cap * sizeof(*c->asked));
+		}
+		memmove(&c->asked[lo + 1], &c->asked[lo],
+			(size_t)(c->nasked - lo) * sizeof(*c->asked));
+		c->asked[lo].tenant = tenant;
+		c->nasked++;
+	}
+	c->asked[lo].ms = tgm_mono_ms();
+}
+
 int64_t gw_choice_pick(struct gw_choice *c, int64_t tenant, const char *chat)
 {
 	struct cbot *b;
 
-	c->asked_ms = tgm_mono_ms();
+	ask(c, tenant);
 	b = usable(c) ? pick(c, tenant, chat) : NULL;
 	if (b == NULL) {
 		c->database++;
@@ -353,6 +387,25 @@ static void on_refresh(PGresult *res, const char *err, void *arg)
 	c->refreshes++;
 }
 
+/* asked_tenants - the tenants that asked for a choice within IDLE_MS (the others
+ * forgotten) as an SQL array in out; false: none */
+static bool asked_tenants(struct gw_choice *c, int64_t now, struct tgm_buf *out)
+{
+	char num[24];
+	int k = 0;
+
+	for (int i = 0; i < c->nasked; i++)
+		if (now - c->asked[i].ms <= IDLE_MS)
+			c->asked[k++] = c->asked[i];
+	c->nasked = k;
+	for (int i = 0; i < k; i++) {
+		snprintf(num, sizeof(num), "%lld", (long long)c->asked[i].tenant);
+		tgm_pgarr_add(out, num);
+	}
+	tgm_pgarr_end(out);
+	return k > 0;
+}
+
 /* on_tick - read the bots' load again when it is due and choices are asked for */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -360,16 +413,22 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	int64_t now = tgm_mono_ms(), since = now - c->sent_ms;
 	bool busy = gw_accept_busy(c->gw->accept) > 0;
 
-	if (c->inflight || c->asked_ms == 0 || now - c->asked_ms > IDLE_MS)
+	struct tgm_buf tenants;
+	const char *p[1];
+
+	if (c->inflight || (busy ? since < BUSY_MS : (since < REFRESH_MS && c->done > c->stale_at)))
 		return;
-	if (busy ? since < BUSY_MS : (since < REFRESH_MS && c->done > c->stale_at))
-		return;
-	for (int i = 0; i < c->nbots; i++)
-		c->bots[i].own_at_send = c->bots[i].own;
-	c->sent++;
-	c->sent_ms = now;
-	c->inflight = true;
-	tgm_pg_query_prepared(c->pg, "tgm_choice_load", refresh_sql, 0, NULL, on_refresh, c);
+	tgm_buf_init(&tenants);
+	if (asked_tenants(c, now, &tenants)) {
+		for (int i = 0; i < c->nbots; i++)
+			c->bots[i].own_at_send = c->bots[i].own;
+		c->sent++;
+		c->sent_ms = now;
+		c->inflight = true;
+		p[0] = tenants.p;
+		tgm_pg_query_prepared(c->pg, "tgm_choice_load", refresh_sql, 1, p, on_refresh, c);
+	}
+	tgm_buf_free(&tenants);
 }
 
 struct gw_choice *gw_choice_new(struct gatewayd *gw)
@@ -394,6 +453,7 @@ void gw_choice_free(struct gw_choice *c)
 	tgm_pg_free(c->pg); /* a refresh in flight fails first */
 	free(c->bots);
 	free(c->tenants);
+	free(c->asked);
 	free(c->chats);
 	free(c);
 }
