@@ -12,6 +12,8 @@
  * the planner read the rows from messages_sending, which statistics taken while nothing
  * was in flight (the usual case) call empty, and it then hashed every message in flight
  * to update a group (5,000 in flight read to record 16) instead of finding each by id.
+ * It is prepared, planned once (its planning was 0.6-1.4 ms of a group's 2-4 ms), and
+ * takes its rows from sql/functions/sd_transitions.sql, which says why.
  * A message given back to 'queued' whose bot was deleted meanwhile is canceled.
  * A final status queues its delivery callback, whose JSON is callback_payload()
  * (sql/functions/callback_payload.sql), the one copy gatewayd's cancels use too.
@@ -60,8 +62,8 @@ struct record {
 };
 
 static const char transition_sql[] =
-	"WITH t AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
-	"  $5::bigint[]) AS t(id, status, detail, tg_id, due_ms)),"
+	"WITH t AS (SELECT * FROM sd_transitions($1::bigint[], $2::text[], $3::text[],"
+	"  $4::bigint[], $5::bigint[])),"
 	" u AS (UPDATE messages m SET updated_at = now(),"
 	"  status = CASE WHEN t.status = 'queued' AND EXISTS (SELECT 1 FROM bots b"
 	"   WHERE b.id = m.bot_id AND b.deleted_at IS NOT NULL) THEN 'canceled' ELSE t.status END,"
@@ -313,7 +315,7 @@ static void send_transitions(struct record *rec)
 		tgm_pgarr_end(&col[c]);
 		p[c] = col[c].p;
 	}
-	tgm_pg_query(rec->pg, transition_sql, 5, p, on_written, rec);
+	tgm_pg_query_prepared(rec->pg, "record", transition_sql, 5, p, on_written, rec);
 	for (int c = 0; c < 5; c++)
 		tgm_buf_free(&col[c]);
 }
