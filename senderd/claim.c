@@ -56,10 +56,18 @@ static const char recover_sql[] =
  * moved group, a blocked chat), so a claim's cost follows the queue, not the history
  * nor the bot's chats. One statement for the lanes that came together (100 bots
  * starting at once: their first claims) costs a fraction of one statement each, queued
- * one behind the other on the connection. */
+ * one behind the other on the connection.
+ *
+ * Its COMMIT does not wait for the disk (synchronous_commit off for this transaction
+ * alone, set in r). Losing a claim in a crash of PostgreSQL puts its messages back in the
+ * queue, to be sent again: what ambiguous = retry does anyway with a message left in
+ * 'sending'. Under ambiguous = fail nothing is sent before its mark commits on this same
+ * connection, waiting for the disk, which makes the claim before it durable too. The
+ * transitions (record.c) still wait. This takes a disk flush off every message's way
+ * from accept to send (accept-to-sent p50 about 4.9 -> 3.3 ms here). */
 static const char claim_sql[] =
 	"WITH r AS (SELECT * FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY"
-	"  AS r(bot_id, n, k)),"
+	"  AS r(bot_id, n, k) WHERE set_config('synchronous_commit', 'off', true) = 'off'),"
 	" c AS (SELECT * FROM sd_due($1, $2)),"
 	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
 	"  send_started_at = NULL, updated_at = now(),"

@@ -1411,3 +1411,58 @@ def test_the_claim_looks_up_a_blocked_or_moved_chat_by_its_key(sw, tg):
     assert st == {ids[0]: "failed", ids[1]: "sent", ids[2]: "sent"}, st
     assert sw.row(ids[0])["last_error"].startswith("chat blocked"), sw.row(ids[0])
     assert sw.row(ids[1])["chat"] == str(-1009000001), sw.row(ids[1])
+
+
+def test_the_record_looks_messages_up_by_id_on_a_generic_plan(sw):
+    """the record statement is prepared (senderd/record.c): planned once for any group,
+    on a generic plan. Its transitions come from sd_transitions, estimated at one row,
+    so the plan looks each message up by id even while the statistics call messages
+    small; as unnest of the array parameters (guessed at 10 rows) the UPDATE read the
+    whole of a small table once a group, and more as it grew."""
+    bot = sw.new_bot()
+    sw.add(bot, [str(900000 + i % 50) for i in range(1500)], status="sent")
+    sw.query("ANALYZE messages")  # a small table, nothing in 'sending'
+    ids = sw.add(bot, ["900001", "900002", "900003", "900004"], status="sending")
+    conn = sw.env.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.execute("PREPARE rec AS " + c_string("senderd/record.c", "transition_sql"))
+            cur.execute("EXPLAIN (FORMAT JSON) EXECUTE rec(%s, '{sent}', '{NULL}', '{7}',"
+                        " '{0}')", ([ids[3]],))
+            nodes = list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+    finally:
+        conn.close()
+    scans = {(n["Relation Name"], n["Node Type"]) for n in nodes
+             if n.get("Relation Name", "").startswith("messages") and "Scan" in n["Node Type"]}
+    # the partition that holds them (the others are empty: any scan of them is free)
+    assert {kind for rel, kind in scans if rel == "messages_p0"} == {"Index Scan"}, scans
+
+
+def test_a_claim_does_not_wait_for_the_disk_and_nothing_after_it(sw):
+    """a claim's transaction commits with synchronous_commit off (a claim lost in a crash
+    of PostgreSQL only sends its messages again, as ambiguous = retry does): that
+    transaction alone. The session keeps waiting for the disk, so the send marks of
+    ambiguous = fail, made on the same connection, stay durable, and with them the
+    claim before them."""
+    bot = sw.new_bot()
+    ids = sw.add(bot, ["910001", "910002"])
+    conn = sw.env.connect()
+    try:
+        with conn.cursor() as cur:
+            def setting():
+                cur.execute("SHOW synchronous_commit")
+                return cur.fetchone()[0]
+            cur.execute("SET synchronous_commit = on")  # the test cluster's is off
+            cur.execute("BEGIN")
+            cur.execute(claim_sql(bot.id, 1))
+            assert [r[1] for r in cur.fetchall()] == [ids[0]]
+            assert setting() == "off"
+            cur.execute("COMMIT")
+            assert setting() == "on"
+            cur.execute(claim_sql(bot.id, 1))  # alone, as senderd sends it
+            assert [r[1] for r in cur.fetchall()] == [ids[1]]
+            assert setting() == "on"
+    finally:
+        conn.close()
+    assert sw.statuses(ids) == {ids[0]: "sending", ids[1]: "sending"}
