@@ -1441,31 +1441,3 @@ def test_the_record_looks_messages_up_by_id_on_a_generic_plan(sw):
     # became a nested loop, n x n rows compared (61 ms for a group of 500)
     assert not [n for n in nodes if "Join Filter" in n], nodes
 
-
-def test_a_claim_does_not_wait_for_the_disk_and_nothing_after_it(sw):
-    """a claim's transaction commits with synchronous_commit off (a claim lost in a crash
-    of PostgreSQL only sends its messages again, as ambiguous = retry does): that
-    transaction alone. The session keeps waiting for the disk, so the send marks of
-    ambiguous = fail, made on the same connection, stay durable, and with them the
-    claim before them."""
-    bot = sw.new_bot()
-    ids = sw.add(bot, ["910001", "910002"])
-    conn = sw.env.connect()
-    try:
-        with conn.cursor() as cur:
-            def setting():
-                cur.execute("SHOW synchronous_commit")
-                return cur.fetchone()[0]
-            cur.execute("SET synchronous_commit = on")  # the test cluster's is off
-            cur.execute("BEGIN")
-            cur.execute(claim_sql(bot.id, 1))
-            assert [r[1] for r in cur.fetchall()] == [ids[0]]
-            assert setting() == "off"
-            cur.execute("COMMIT")
-            assert setting() == "on"
-            cur.execute(claim_sql(bot.id, 1))  # alone, as senderd sends it
-            assert [r[1] for r in cur.fetchall()] == [ids[1]]
-            assert setting() == "on"
-    finally:
-        conn.close()
-    assert sw.statuses(ids) == {ids[0]: "sending", ids[1]: "sending"}
