@@ -49,14 +49,17 @@ static const char recover_sql[] =
  * its new id. Column 0 is the bot's place in $1 (from 1). Each bot gets a row at least,
  * with a NULL id when nothing was claimed; when it got fewer than asked, column 10 says
  * in how many ms its next one falls due (scheduled, or a retry), so the lane wakes then
- * instead of waiting for the sweep. The candidates come from sql/functions/sd_due.sql
- * (its comment says why a function: the plan must not depend on statistics of an empty
- * queue); the lookups are written to match the partial indexes of 020_claim_indexes.sql
- * (open messages of a chat; rows due later than made) and 048_chats_by_text.sql (a
- * moved group, a blocked chat), so a claim's cost follows the queue, not the history
- * nor the bot's chats. One statement for the lanes that came together (100 bots
- * starting at once: their first claims) costs a fraction of one statement each, queued
- * one behind the other on the connection.
+ * instead of waiting for the sweep, and column 13 whether due rows were passed over
+ * (held behind their chat's open one, or locked), so that a commit of the bot's
+ * transitions wakes the lane only then (LANE_HELD, lane.h). That check is a scalar
+ * subquery: as EXISTS, the planner may hash every due row of every bot once a claim.
+ * The candidates come from sql/functions/sd_due.sql (its comment says why a function: the
+ * plan must not depend on statistics of an empty queue); the lookups are written to match
+ * the partial indexes of 020_claim_indexes.sql (open messages of a chat; rows due later
+ * than made) and 048_chats_by_text.sql (a moved group, a blocked chat), so a claim's cost
+ * follows the queue, not the history nor the bot's chats. One statement for the lanes
+ * that came together (100 bots starting at once: their first claims) costs a fraction of
+ * one statement each, queued one behind the other on the connection.
  *
  * Its COMMIT waits for the disk (and a synchronous replica). Without that wait the
  * accept-to-sent p50 fell from 4.9 to 3.3 ms, but a claim lost in a crash or a failover
@@ -79,7 +82,10 @@ static const char claim_sql[] =
 	" got AS (SELECT k, count(*) AS n FROM u GROUP BY k),"
 	" nx AS (SELECT r.k, (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint"
 	"   FROM messages n WHERE n.bot_id = r.bot_id AND n.status IN ('queued', 'retrying')"
-	"   AND n.not_before > now() AND n.not_before > n.created_at) AS ms"
+	"   AND n.not_before > now() AND n.not_before > n.created_at) AS ms,"
+	"  (SELECT true FROM messages n WHERE n.bot_id = r.bot_id"
+	"   AND n.status IN ('queued', 'retrying') AND n.not_before <= now()"
+	"   AND n.id NOT IN (SELECT id FROM u) LIMIT 1) AS held"
 	"  FROM r LEFT JOIN got ON got.k = r.k WHERE coalesce(got.n, 0) < r.n)"
 	" SELECT r.k, u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
@@ -87,7 +93,7 @@ static const char claim_sql[] =
 	"   AND h.blocked_at IS NOT NULL AND h.chat_id::text = u.chat),"
 	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms, u.botapi,"
 	"  CASE WHEN u.botapi THEN EXISTS (SELECT 1 FROM botapi_files f"
-	"   WHERE f.message_id = u.id) ELSE false END"
+	"   WHERE f.message_id = u.id) ELSE false END, coalesce(nx.held, false)"
 	" FROM r LEFT JOIN nx ON nx.k = r.k LEFT JOIN u ON u.k = r.k";
 
 /* the columns of claim_sql's rows */
@@ -104,7 +110,8 @@ enum {
 	C_LEFT,
 	C_NEXT,
 	C_BOTAPI,
-	C_FILES
+	C_FILES,
+	C_HELD
 };
 
 /* most lanes in one claim group: a group's statement stays short */
@@ -409,7 +416,7 @@ static struct pending *take_row(struct lane *l, PGresult *res, int i)
 struct lane_rows {
 	struct pending **ps;
 	int n, kept; /* rows claimed; of them, kept to send (expired and blocked ones end) */
-	bool due;
+	bool due, held;
 	int64_t due_ms;
 };
 
@@ -430,6 +437,7 @@ static void claimed(struct claim_batch *b, PGresult *res)
 		x = &lr[i];
 		if (!x->due && !PQgetisnull(res, r, C_NEXT))
 			x->due = tgm_parse_int64(PQgetvalue(res, r, C_NEXT), &x->due_ms);
+		x->held = x->held || PQgetvalue(res, r, C_HELD)[0] == 't';
 		if (PQgetisnull(res, r, C_ID) || x->n >= b->lanes[i]->claim_asked)
 			continue;
 		x->n++;
@@ -441,7 +449,7 @@ static void claimed(struct claim_batch *b, PGresult *res)
 
 		log_debug("bot=%lld claimed %d of %d", (long long)l->bot_id, lr[i].n,
 			  l->claim_asked);
-		lane_claim_end(l, lr[i].n);
+		lane_claim_end(l, lr[i].n, lr[i].held);
 		lane_enqueue_all(l, lr[i].ps, lr[i].kept);
 		if (lr[i].due)
 			lane_due_in(l, lr[i].due_ms);
@@ -469,7 +477,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		if (err && res == NULL) /* the connection broke: it may have claimed rows */
 			lane_claim_lost(l);
 		else if (err)
-			lane_claim_end(l, -1);
+			lane_claim_end(l, -1, true); /* held or not: unknown */
 		lane_go_on(l); /* may claim again: it waits for the next group */
 	}
 	free(b);

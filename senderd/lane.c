@@ -501,6 +501,13 @@ void lane_pump_all(struct senderd *sd)
 			lane_pump(l);
 }
 
+void lane_recorded(struct lane *l)
+{
+	/* a claim in flight may have read the queue before the commit: it claims again */
+	if (l->sub & (LANE_HELD | LANE_CLAIMING))
+		lane_wake(l);
+}
+
 void lane_wake_all(struct senderd *sd)
 {
 	int64_t now = tgm_mono_ms();
@@ -618,9 +625,11 @@ int lane_claim_begin(struct lane *l)
 	return want;
 }
 
-void lane_claim_end(struct lane *l, int n)
+void lane_claim_end(struct lane *l, int n, bool held)
 {
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE);
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
+	if (held)
+		l->sub |= LANE_HELD;
 	if (n > 0 && n == l->claim_asked) {
 		l->sub |= LANE_MORE;
 		l->claim_step = l->claim_step < INT_MAX / 4 ? l->claim_step * 4 : INT_MAX;
@@ -631,7 +640,7 @@ void lane_claim_end(struct lane *l, int n)
 
 void lane_claim_lost(struct lane *l)
 {
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE);
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
 	l->sub |= LANE_ORPHANS;
 }
 

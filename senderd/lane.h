@@ -70,6 +70,10 @@ enum lane_state {
  *   LANE_MORE       the last claim got all it asked for: more may be due now
  *   LANE_WAKE       something may have fallen due (a doorbell, a commit, a retry, the
  *                   sweep): claim at the next pump
+ *   LANE_HELD       the last claim passed over due messages (behind an earlier one of
+ *                   their chat still open, or locked): a commit of the bot's transitions
+ *                   may free them, so it wakes the lane (lane_recorded); without it a
+ *                   commit wakes nothing, and a claim finding nothing is saved
  *   LANE_ORPHANS    a claim's outcome is unknown (its connection broke before the
  *                   answer): rows it may have claimed wait in 'sending', unknown to the
  *                   lane. It claims nothing more; once it holds nothing, sends nothing
@@ -84,6 +88,7 @@ enum lane_sub {
 	LANE_MORE = 1 << 4,
 	LANE_WAKE = 1 << 5,
 	LANE_ORPHANS = 1 << 6,
+	LANE_HELD = 1 << 7,
 };
 
 /* the sub-states that are queries in flight: a dropping lane waits for them */
@@ -172,8 +177,9 @@ bool lane_kill(struct lane *l);
 void lane_set_limits(struct lane *l, const struct lane_limits *lim);
 /* lane_claim_begin - a claim starts: the rows to ask for (0: none, nothing starts) */
 int lane_claim_begin(struct lane *l);
-/* lane_claim_end - the claim ended with n rows (-1: it failed; it claimed nothing) */
-void lane_claim_end(struct lane *l, int n);
+/* lane_claim_end - the claim ended with n rows (-1: it failed; it claimed nothing);
+ * held: it passed over due messages (LANE_HELD) */
+void lane_claim_end(struct lane *l, int n, bool held);
 /* lane_claim_lost - the claim's outcome is unknown: resolve its rows (LANE_ORPHANS) */
 void lane_claim_lost(struct lane *l);
 /* lane_orphans_end - the rows of a lost claim are back in the queue (ok) or not yet */

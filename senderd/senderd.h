@@ -93,6 +93,9 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen);
 /* lane_sweep - stop the lanes not seen in round gen (their lease is gone) */
 void lane_sweep(struct senderd *sd, unsigned gen);
 void lane_wake(struct lane *l);
+/* lane_recorded - a group of the bot's transitions committed: wake the lane if messages
+ * it passed over may be free now (LANE_HELD, lane.h) */
+void lane_recorded(struct lane *l);
 /* lane_settings - the bot's settings as the lease round saw them; reload if changed */
 void lane_settings(struct lane *l, const char *settings);
 void lane_wake_all(struct senderd *sd);

@@ -71,8 +71,9 @@ static void sd_publish(struct senderd *sd, const struct record_change *c)
 }
 
 /* on_commit - record_commit_fn: a group of transitions committed. Each is published;
- * its lane is woken (a chat's next message may be claimed now that its predecessor
- * left 'sending'); the callback lane is woken when the group queued callbacks. */
+ * its lane hears of it (a chat's next message, passed over by the last claim, may be
+ * claimed now that its predecessor left 'sending'); the callback lane is woken when the
+ * group queued callbacks. */
 static void on_commit(const struct record_change *c, int n, bool callbacks, void *arg)
 {
 	struct senderd *sd = arg;
@@ -82,7 +83,7 @@ static void on_commit(const struct record_change *c, int n, bool callbacks, void
 	for (int i = 0; i < n; i++) {
 		sd_publish(sd, &c[i]);
 		if (c[i].bot_id != last_bot && (l = lane_find(sd, c[i].bot_id)))
-			lane_wake(l);
+			lane_recorded(l);
 		last_bot = c[i].bot_id;
 	}
 	if (callbacks)

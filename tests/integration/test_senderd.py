@@ -760,6 +760,43 @@ def test_doorbell_wakes_the_lane(sw, tg, tgm_env):
     assert max(latencies) < 1.0, latencies
 
 
+def test_a_commit_claims_again_only_when_a_message_was_held(sw, tg, tgm_env):
+    """A commit of a lane's transitions wakes it only if its last claim passed over a due
+    message (LANE_HELD): one message at a time through gatewayd costs one claim each, not
+    one more that finds nothing after each send is recorded."""
+    conf = sw.config(sweep_interval=60)
+    base, h = gateway(sw, tgm_env, conf)
+    bot_id = api_bot(base, h).id
+    d = sw.senderd(conf)
+    d.wait_log(rf"bot={bot_id} lane started", timeout=10)
+    time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
+    start = len(d.log())
+    for i in range(5):
+        r = requests.post(base + "/v1/messages", json={"chat_id": 3150 + i, "text": "hi",
+                                                       "bot_id": bot_id},
+                          headers=h, timeout=10)
+        assert r.status_code == 202, r.text
+        sw.wait_status([r.json()["id"]], ("sent",), timeout=5)
+        time.sleep(0.2)  # a claim woken by the commit would have run by now
+    claims = re.findall(rf"bot={bot_id} claimed (\d+) of", d.log()[start:])
+    assert claims == ["1"] * 5, claims
+
+
+def test_a_chats_next_message_goes_when_its_predecessor_is_recorded(sw, tg):
+    """Messages queued behind an earlier one of their chat are claimed when it is recorded,
+    not on the next sweep (sweep_interval 60): the claim that passed over them marks the
+    lane, and the record's commit wakes it."""
+    bot = sw.new_bot(per_second=30, chat_per_second=30)
+    ids = sw.add(bot, [3160] * 5)
+    t0 = time.monotonic()
+    sw.senderd(sweep_interval=60)
+    sw.wait_status(ids, ("sent",), timeout=10)
+    calls = tg.sends(chat=3160)
+    assert [msg_id(c) for c in calls] == ids
+    print(f"5 in a row to one chat: {calls[-1].time - t0:.2f}s")
+    assert calls[-1].time - t0 < 5
+
+
 def test_sweep_finds_messages_without_doorbell(sw, tg):
     bot = sw.new_bot()
     d = sw.senderd(sweep_interval=2)
@@ -1441,3 +1478,27 @@ def test_the_record_looks_messages_up_by_id_on_a_generic_plan(sw):
     # became a nested loop, n x n rows compared (61 ms for a group of 500)
     assert not [n for n in nodes if "Join Filter" in n], nodes
 
+
+
+def test_the_claims_held_check_looks_rows_up_by_bot(sw):
+    """the claim says whether it passed over due messages (LANE_HELD). On a generic plan,
+    with statistics taken while nothing was queued, that check written as EXISTS became
+    a hashed subplan of every bot's due rows, read whole at every claim; every read of
+    the partition holding the messages must go through an index by key"""
+    bot = sw.new_bot()
+    sw.add(bot, [str(910000 + i % 50) for i in range(1500)], status="sent")
+    sw.query("ANALYZE messages")
+    sw.add(bot, ["910001"] * 3)
+    conn = sw.env.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.execute("PREPARE claim AS " + c_string("senderd/claim.c", "claim_sql"))
+            cur.execute("EXPLAIN (FORMAT JSON) EXECUTE claim(%s, '{1}')", ([bot.id],))
+            nodes = list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+    finally:
+        conn.close()
+    reads = [n for n in nodes if n.get("Relation Name") == "messages_p0"]
+    assert len(reads) >= 3, nodes  # the UPDATE's, the next due row's, the held check's
+    for n in reads:
+        assert "Index" in n["Node Type"] and "Index Cond" in n, n
