@@ -3,8 +3,9 @@
  * event row, committed in groups on senderd's own connection: while one group is in
  * flight the next gathers, so a busy lane costs one statement per group, not per
  * message. After the COMMIT the commit callback hears of the group's transitions (in
- * senderd, server.c publishes them, wakes their lanes and the callback lane); the writer
- * itself knows nothing of lanes or buses.
+ * senderd, server.c publishes them, tells their lanes, which claim again if their last
+ * claim passed over a due message, and wakes the callback lane); the writer itself knows
+ * nothing of lanes or buses.
  *
  * The UPDATE only touches rows still in 'sending', so a group sent again after a
  * lost connection (its outcome unknown) changes nothing twice and adds no event twice.
