@@ -23,7 +23,9 @@ struct gw_choice;
 	"s.status = 'sent' AND s.t >= date_trunc('second', now()) - interval '10 s'"
 
 /* GW_CHOICE_REACH_SQL - SQL: the bots (bot_id, of any tenant) that may reach the chat
- * i.chat: they know it (unblocked, by id or @username), or were given messages for it */
+ * i.chat: they know it (unblocked, by id or @username), or were given messages for it
+ * and it has not blocked them since (a scalar subquery on chats_blocked_text of
+ * sql/048: as a bare NOT EXISTS it may become an anti-join reading every blocked chat) */
 #define GW_CHOICE_REACH_SQL \
 	"(SELECT h.bot_id FROM chats h" \
 	"  WHERE h.chat_id = CASE WHEN i.chat ~ '^-?[0-9]{1,18}$' THEN i.chat::bigint END" \
@@ -31,7 +33,9 @@ struct gw_choice;
 	"  UNION ALL SELECT h.bot_id FROM chats h WHERE i.chat LIKE '@%'" \
 	"  AND '@' || lower(h.username) = i.chat AND h.username IS NOT NULL" \
 	"  AND h.blocked_at IS NULL" \
-	"  UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat)"
+	"  UNION ALL SELECT r.bot_id FROM bot_chats r WHERE r.chat = i.chat" \
+	"  AND (SELECT NOT EXISTS (SELECT 1 FROM chats k WHERE k.bot_id = r.bot_id" \
+	"   AND k.blocked_at IS NOT NULL AND k.chat_id::text = r.chat)))"
 
 struct gw_choice *gw_choice_new(struct gatewayd *gw);
 void gw_choice_free(struct gw_choice *c);

@@ -4,12 +4,14 @@ Idempotency-Key (also under concurrent duplicates).
 """
 
 import json
+import re
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
+from conftest import REPO, c_string, plan_nodes
 from api_helpers import (World, api, choices, events_of, message_row, msg,  # noqa: F401
                          mworld, parallel, problem, wait_load_read, world)
 
@@ -474,6 +476,14 @@ def test_bot_choice(world, api):
     world.query("INSERT INTO chats (bot_id, chat_id, blocked_at) VALUES (%s, 1234, now())",
                 (a["id"],))
     problem(api.send(msg(chat_id=1234)), 422, "no_bot_for_chat", "bot_id")
+    # nor a bot that sent to the chat before the chat blocked it
+    api.send_ok(msg(chat_id=1235, bot_id=b["id"]))
+    world.query("INSERT INTO chats (bot_id, chat_id, blocked_at) VALUES (%s, 1235, now())",
+                (b["id"],))
+    problem(api.send(msg(chat_id=1235)), 422, "no_bot_for_chat", "bot_id")
+    world.query("UPDATE chats SET blocked_at = NULL WHERE bot_id = %s AND chat_id = 1235",
+                (b["id"],))  # unblocked (webhookd's my_chat_member): it counts again
+    assert api.send_ok(msg(chat_id=1235))["bot_id"] == b["id"]
     # bots of other tenants never count, even if they messaged the chat
     other = world.api("globex")
     c = other.new_bot()
@@ -490,6 +500,41 @@ def test_bot_choice(world, api):
     # with one bot deleted, the remaining one is the only bot: it takes every chat
     assert api.delete(f"/v1/bots/{b['id']}").status_code == 200
     assert api.send_ok(msg(chat_id=999))["bot_id"] == a["id"]
+
+
+def c_macro(relpath, name):
+    """the text of the string macro `name` of a C header (its literals joined)"""
+    src = (REPO / relpath).read_text()
+    body = re.search(r"#define " + name + r" \\\n(.*?[^\\])\n", src, re.S).group(1)
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+
+
+def test_bot_choice_reads_a_chats_blocks_by_key(world, api):
+    """a bot that sent to a chat counts unless the chat blocked it since: the lookup of
+    a chat's bots (gatewayd/lookup.c, prepared, generic plan) reads that block by key in
+    the partial index of blocked chats, not every blocked chat (1,000 of 10,000 here)"""
+    bot = api.new_bot()
+    world.query("INSERT INTO chats (bot_id, chat_id, blocked_at) SELECT %s, 600000 + g,"
+                " CASE WHEN g %% 10 = 0 THEN now() END FROM generate_series(1, 10000) g",
+                (bot["id"],))
+    world.query("INSERT INTO bot_chats (chat, bot_id) SELECT (600000 + g)::text, %s"
+                " FROM generate_series(1, 10000) g", (bot["id"],))
+    world.query("ANALYZE chats; ANALYZE bot_chats")
+    sql = c_string("gatewayd/lookup.c", "lookup_sql",
+                   {"GW_CHOICE_REACH_SQL": c_macro("gatewayd/choice.h", "GW_CHOICE_REACH_SQL")})
+    conn = world.env.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.execute("PREPARE lookup AS " + sql)
+            cur.execute("EXPLAIN (FORMAT JSON) EXECUTE lookup('{1}', %s, '{600010}')",
+                        ([world.tenant_id("acme")],))
+            nodes = list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+    finally:
+        conn.close()
+    chats = [n for n in nodes if n.get("Relation Name") == "chats"]
+    assert chats and not [n for n in chats if n["Node Type"] == "Seq Scan"], chats
+    assert "chats_blocked_text" in {n.get("Index Name") for n in chats}, chats
 
 
 def test_bot_choice_by_queue_then_free_rate(world, api):
