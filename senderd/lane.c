@@ -20,6 +20,7 @@
 #include "common/util.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	l->bot_id = bot_id;
 	l->seen_gen = gen;
 	l->claim_step = CLAIM_FIRST;
+	l->qtail = &l->queue;
 	l->state = LANE_LOADING;
 	l->ev_timer = evtimer_new(sd->ctx->base, on_timer, l);
 	l->hnext = sd->lanes[b];
@@ -204,11 +206,33 @@ static int cmp_pending(const void *a, const void *b)
 	return before(p, q) ? -1 : before(q, p) ? 1 : 0;
 }
 
+/* queue_last - the last one queued (the queue is not empty) */
+static struct pending *queue_last(const struct lane *l)
+{
+	return (struct pending *)((char *)l->qtail - offsetof(struct pending, next));
+}
+
+/* queue_unlink - *pp leaves the queue */
+static struct pending *queue_unlink(struct lane *l, struct pending **pp)
+{
+	struct pending *p = *pp;
+
+	if (p->next == NULL)
+		l->qtail = pp;
+	*pp = p->next;
+	l->nqueued--;
+	return p;
+}
+
 void lane_enqueue_all(struct lane *l, struct pending **ps, int n)
 {
 	struct pending **pp = &l->queue;
 
+	if (n == 0)
+		return;
 	qsort(ps, (size_t)n, sizeof(*ps), cmp_pending);
+	if (l->queue && !before(ps[0], queue_last(l)))
+		pp = l->qtail;        /* all after the last one: the usual case, no walk */
 	for (int i = 0; i < n; i++) { /* one pass: each goes after the last one merged */
 		while (*pp && !before(ps[i], *pp))
 			pp = &(*pp)->next;
@@ -217,6 +241,8 @@ void lane_enqueue_all(struct lane *l, struct pending **ps, int n)
 		pp = &ps[i]->next;
 		l->nqueued++;
 	}
+	if (*pp == NULL)
+		l->qtail = pp;
 }
 
 /* chat_hash - FNV-1a of a chat id */
@@ -288,10 +314,9 @@ static int64_t chat_next_ok(struct chat_slot *c, int64_t now)
 /* start_send - *pp leaves the queue now: take its rate-limit slots, start its request */
 static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c, int64_t now)
 {
-	struct pending *p = *pp;
+	struct pending *p = queue_unlink(l, pp);
 
-	*pp = p->next;
-	l->nqueued--;
+	p->slot = c;
 	p->sent_ms = now;
 	p->bot_slot = rl_take(&l->bot_rate, now);
 	p->gap_slot = rl_take(&c->gap, now);
@@ -348,10 +373,8 @@ static int64_t send_due(struct lane *l, int64_t now)
 			return wake;
 		}
 		if ((*pp)->expires_at && now >= (*pp)->expires_at) { /* held past its ttl */
-			struct pending *p = *pp;
+			struct pending *p = queue_unlink(l, pp);
 
-			*pp = p->next;
-			l->nqueued--;
 			record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_EXPIRED,
 				   "ttl passed before it could be sent", 0, 0);
 			pending_free(p);
@@ -437,7 +460,7 @@ void lane_pump(struct lane *l)
 
 void lane_sent(struct lane *l, struct pending *p, int64_t end)
 {
-	struct chat_slot *c = lane_chat(l, p->chat);
+	struct chat_slot *c = p->slot; /* busy since: not forgotten (chats_gc) */
 
 	c->busy = false;
 	rl_done(&l->bot_rate, p->bot_slot, p->sent_ms, end);
@@ -538,10 +561,8 @@ void lane_go_on(struct lane *l)
 void lane_give_back(struct lane *l)
 {
 	while (l->queue) {
-		struct pending *p = l->queue;
+		struct pending *p = queue_unlink(l, &l->queue);
 
-		l->queue = p->next;
-		l->nqueued--;
 		record_add(l->sd->record, p->id, l->bot_id, TGM_MSG_QUEUED, "given back unsent", 0,
 			   0);
 		pending_free(p);

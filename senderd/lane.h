@@ -21,7 +21,8 @@ struct pending {
 	char *params; /* JSON object text */
 	int priority;
 	int attempts;
-	int64_t expires_at; /* monotonic ms after which it must not go out; 0: never */
+	int64_t expires_at;     /* monotonic ms after which it must not go out; 0: never */
+	struct chat_slot *slot; /* its chat, from the start of its request to its end */
 	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
 	int64_t sent_ms;                     /* when its request started (monotonic ms) */
 	bool botapi; /* sent through the Bot API endpoint: keep Telegram's answer */
@@ -117,7 +118,8 @@ struct lane {
 	char *token;
 	int per_second, chat_per_second, group_per_minute;
 	bool paid_broadcast;
-	struct pending *queue; /* ordered by priority, then id */
+	struct pending *queue;  /* ordered by priority, then id */
+	struct pending **qtail; /* its last link: the last one's next, or &queue if empty */
 	int nqueued, inflight;
 	struct pending *to_mark; /* sends waiting for their mark (ambiguous = fail) */
 	char *settings;          /* the bot's settings as last seen by a lease round */
