@@ -33,8 +33,9 @@
  * bots looked up first when memory does not know them, lookup.c), and is inserted as
  * if it named it; where memory cannot tell, the statement chooses the bot itself
  * (CHOOSE_CTES), so that choice rides on the group, and it answers with the chat's bots
- * for memory to learn. A bot chosen in memory and deleted meanwhile fails its message
- * as the database failing would (503: the client sends it again). The statement
+ * for memory to learn. A message whose bot, chosen in memory, was deleted meanwhile
+ * goes again with the next group, its bot chosen by the statement (its submission
+ * answered once it has its outcome, the others of it keeping theirs). The statement
  * also checks the API key again, so a key revoked while its request was on the way
  * adds nothing. The group's bots are checked in one scan too (gbots). It is prepared
  * once per connection with a generic plan: planning it took about as long as running it
@@ -205,6 +206,27 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 	return a;
 }
 
+static void enqueue(struct gw_accept *a, struct submission *s);
+
+/* rechoose - s holds messages to go again (gw_msg.rechoose), their bot now chosen by the
+ * statement (memory could choose the deleted bot again until its next read) */
+static bool rechoose(struct submission *s)
+{
+	bool again = false;
+
+	for (int i = 0; i < s->n; i++) {
+		struct gw_msg *m = s->msgs[i];
+
+		if (m->outcome != GW_PENDING || !m->rechoose)
+			continue;
+		m->bot_id = 0;
+		m->chosen = m->counted = m->rechoose = false;
+		m->db_choice = true;
+		again = true;
+	}
+	return again;
+}
+
 /* finish - every message of the group has its outcome: the next group goes to the
  * connection first (PostgreSQL inserts it while the answers of this one are written),
  * then answer, ring, free */
@@ -219,7 +241,7 @@ static void finish(struct group *b)
 	for (int i = 0; i < b->n; i++) {
 		struct gw_msg *m = b->msgs[i];
 
-		if (m->outcome == GW_PENDING)
+		if (m->outcome == GW_PENDING && (!m->rechoose || a->closing))
 			m->outcome = GW_FAILED;
 		if (m->outcome == GW_ACCEPTED && m->bot_id != last_bot)
 			gw_ring(a->gw, last_bot = m->bot_id, false);
@@ -230,6 +252,13 @@ static void finish(struct group *b)
 		struct submission *s = b->head;
 
 		b->head = s->next;
+		if (rechoose(s)) {
+			log_info("accept: a bot chosen in memory was deleted meanwhile: the"
+				 " database chooses again");
+			s->next = NULL;
+			enqueue(a, s);
+			continue;
+		}
 		s->cb(s->msgs, s->n, s->arg);
 		free(s);
 	}
@@ -263,7 +292,7 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 	if (err)
 		log_error("accept: replay lookup failed: %s", err);
 	for (int i = 0; !err && i < b->n; i++) /* not inserted, no earlier use: the bot */
-		if (b->msgs[i]->outcome == GW_PENDING)
+		if (b->msgs[i]->outcome == GW_PENDING && !b->msgs[i]->rechoose)
 			b->msgs[i]->outcome = GW_BOT_NOT_FOUND;
 	finish(b);
 }
@@ -280,7 +309,7 @@ static void look_up_replays(struct group *b)
 	for (int i = 0; i < b->n; i++) {
 		struct gw_msg *m = b->msgs[i];
 
-		if (m->outcome != GW_PENDING)
+		if (m->outcome != GW_PENDING || m->rechoose)
 			continue;
 		if (m->idem_key == NULL) {
 			m->outcome = GW_BOT_NOT_FOUND;
@@ -417,7 +446,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			inserted(a, m, res, i);
 			b->ok[ord] = true;
 		} else if (strcmp(why, "bot") == 0 && m->chosen) {
-			m->outcome = GW_FAILED; /* deleted since memory read it: try again */
+			m->rechoose = true; /* deleted since memory read it: again */
 			gw_choice_stale(a->gw->choice);
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome =
@@ -516,6 +545,16 @@ static void choose(struct gw_accept *a, struct gw_msg *m)
 	m->chosen = m->counted = m->bot_id != 0;
 }
 
+/* pending_of - the messages of s still to insert (all, but for one that goes again) */
+static int pending_of(const struct submission *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += s->msgs[i]->outcome == GW_PENDING;
+	return n;
+}
+
 /* take_group - whole submissions from the queue, up to accept_batch messages */
 static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 {
@@ -526,14 +565,14 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 	b->a = a;
 	b->conn = conn;
 	b->own_tx = a->nconns > 1;
-	while (a->head && (b->n == 0 || b->n + a->head->n <= limit)) {
+	while (a->head && (b->n == 0 || b->n + pending_of(a->head) <= limit)) {
 		struct submission *s = a->head;
 
 		a->head = s->next;
 		s->next = NULL;
 		*tail = s;
 		tail = &s->next;
-		b->n += s->n;
+		b->n += pending_of(s);
 		a->waiting--;
 	}
 	if (a->head == NULL)
@@ -542,9 +581,10 @@ static struct group *take_group(struct gw_accept *a, struct accept_conn *conn)
 	b->ok = tgm_xcalloc((size_t)b->n, sizeof(*b->ok));
 	for (struct submission *s = b->head; s; s = s->next)
 		for (int i = 0; i < s->n; i++)
-			b->msgs[k++] = s->msgs[i];
+			if (s->msgs[i]->outcome == GW_PENDING) /* not one that went before */
+				b->msgs[k++] = s->msgs[i];
 	for (int i = 0; i < b->n; i++) /* the bots memory can choose (choice.c) */
-		if (b->msgs[i]->bot_id == 0)
+		if (b->msgs[i]->bot_id == 0 && !b->msgs[i]->db_choice)
 			choose(a, b->msgs[i]);
 	return b;
 }

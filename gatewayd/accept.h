@@ -46,6 +46,8 @@ struct gw_msg {
 	enum tgm_msg_status status; /* the message's status now (for replays) */
 	bool chosen;                /* bot_id chosen in memory (choice.c), not named */
 	bool counted;               /* counted in bot_id's queue by choice.c */
+	bool rechoose;  /* its bot, chosen in memory, was deleted meanwhile: to go again */
+	bool db_choice; /* gone again: the database chooses its bot, not memory */
 };
 
 /* gw_accept_cb - every message of the submission has its outcome */
