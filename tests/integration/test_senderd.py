@@ -1502,3 +1502,31 @@ def test_the_claims_held_check_looks_rows_up_by_bot(sw):
     assert len(reads) >= 3, nodes  # the UPDATE's, the next due row's, the held check's
     for n in reads:
         assert "Index" in n["Node Type"] and "Index Cond" in n, n
+
+
+def test_an_event_names_a_message_and_a_message_keeps_its_events(sw):
+    """sql/049: the foreign key from message_events to messages became a check once per
+    statement (with its other half on messages). An event of no message is refused, one
+    bad row of many refuses them all; a message with events is neither deleted nor
+    renumbered; without its events it may be deleted (bad input: a clear error, and
+    nothing written)."""
+    import psycopg2.errors
+    bot = sw.new_bot()
+    ids = sw.add(bot, ["920001", "920002"], status="sent")  # each with its event
+    events = sw.one("SELECT count(*) FROM message_events")[0]
+    for sql, args in (("INSERT INTO message_events (message_id, status) VALUES (%s, 'sent')",
+                       (ids[1] + 1000000,)),
+                      ("INSERT INTO message_events (message_id, status)"
+                       " VALUES (%s, 'sent'), (%s, 'sent')", (ids[0], ids[1] + 1000000)),
+                      ("DELETE FROM messages WHERE id = %s", (ids[0],)),
+                      ("UPDATE messages SET id = DEFAULT WHERE id = %s", (ids[0],))):
+        with pytest.raises(psycopg2.errors.ForeignKeyViolation) as e:
+            sw.query(sql, args)
+        assert e.value.diag.constraint_name == "message_events_message", e.value
+    assert sw.one("SELECT count(*) FROM message_events")[0] == events
+    assert sw.query("SELECT id FROM messages WHERE id = ANY(%s) ORDER BY id", (ids,)) == \
+        [(ids[0],), (ids[1],)]
+    sw.query("INSERT INTO message_events (message_id, status) VALUES (%s, 'sent')", (ids[0],))
+    sw.query("DELETE FROM message_events WHERE message_id = %s", (ids[1],))
+    sw.query("DELETE FROM messages WHERE id = %s", (ids[1],))
+    assert sw.query("SELECT id FROM messages WHERE id = ANY(%s)", (ids,)) == [(ids[0],)]
