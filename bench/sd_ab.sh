@@ -4,6 +4,7 @@
 # Telegram, drained by each BIN_DIR's senderd in turn, alternating in every round, with
 # bench/curl_loop's rate and CPU per request measured at the start of each round. One
 # "RUN" line per drain: rate, its ratio to the loop, CPU per message (and its ratio),
+# PostgreSQL's CPU per message (pg_us: every process of the cluster, the drain's polls too),
 # peak memory, load average. Environment: TGM_BENCH_MESSAGES (default 50000),
 # TGM_BENCH_CHATS (each bot's chats, default 100000: bench_sender_chats in lib.sh),
 # PERF=FILE to `perf record` each variant's drain in round 1 (FILE.<dir name>; PERFOPT,
@@ -24,6 +25,15 @@ bench_sender_env "$tg_port"
 bench_sender_bots "$nbots" "$gw_port" "$admin"
 bench_sender_chats "$url" "${TGM_BENCH_CHATS:-100000}"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+# pg_ticks - CPU time so far of every PostgreSQL process, in clock ticks
+pg_ticks() {
+	local pm
+	pm=$(head -n1 "$work/pg/data/postmaster.pid")
+	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ s += $1 } END { print s }'
+}
+
 for r in $(seq "$rounds"); do
 	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)
 	echo "round $r curl_loop $ceiling"
@@ -35,6 +45,7 @@ for r in $(seq "$rounds"); do
 			FROM generate_series(1, $nmsg) g
 			JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
 			              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
+		p0=$(pg_ticks)
 		t0=$(date +%s.%N)
 		"$v/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!
 		pids+=($sd_pid)
@@ -52,6 +63,7 @@ for r in $(seq "$rounds"); do
 			kill -0 "$sd_pid" 2>/dev/null || { echo "senderd died"; tail "$work/senderd.log"; exit 1; }
 		done
 		t1=$(date +%s.%N)
+		p1=$(pg_ticks)
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 		calls=0
 		if [ -n "${SYSCALLS:-}" ]; then
@@ -65,10 +77,10 @@ for r in $(seq "$rounds"); do
 		psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'sent'" >/dev/null
 		awk -v v="$v" -v n="$sent" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
 			-v rss="$rss" -v c="$(echo "$ceiling" | field rps)" -v cu="$(echo "$ceiling" | field cpu_us)" \
-			-v calls="$calls" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+			-v calls="$calls" -v load="$(cut -d' ' -f1 /proc/loadavg)" -v pg="$((p1 - p0))" 'BEGIN {
 			r = n / (t1 - t0);
-			printf "RUN variant=%s sent=%d secs=%.1f rate=%.0f ratio=%.3f cpu_us=%.1f cpu_ratio=%.2f rss_mib=%.1f load=%s%s\n",
-				v, n, t1 - t0, r, r / c, ticks / hz * 1e6 / n, ticks / hz * 1e6 / n / cu, rss / 1024, load,
+			printf "RUN variant=%s sent=%d secs=%.1f rate=%.0f ratio=%.3f cpu_us=%.1f cpu_ratio=%.2f pg_us=%.1f rss_mib=%.1f load=%s%s\n",
+				v, n, t1 - t0, r, r / c, ticks / hz * 1e6 / n, ticks / hz * 1e6 / n / cu, pg / hz * 1e6 / n, rss / 1024, load,
 				(calls > 0 ? sprintf(" syscalls_per_msg=%.1f", calls / n) : "") }'
 	done
 done
