@@ -17,14 +17,28 @@ sd_wait_sent() {
 }
 
 # bench_sd_latency - accept-to-sent (gatewayd's accept to the recorded sent) of messages
-# posted one at a time at a moderate rate, against the fake that answers at once
+# posted one at a time at a moderate rate, against the fake that answers at once, in
+# TGM_BENCH_ROUNDS rounds (the first one finds cold caches): each round's p50 and p99,
+# then their medians and ranges
 bench_sd_latency() {
-	local n=${TGM_BENCH_LATENCY_MESSAGES:-2000} bot
+	local n=${TGM_BENCH_LATENCY_MESSAGES:-2000} rounds=${TGM_BENCH_ROUNDS:-3} bot r out
 	bot=$(sd_q "SELECT min(id) FROM bots WHERE name = 'sender-bench'")
+	out="$work/latency"
+	: > "$out"
 	echo
-	echo "== accept-to-sent latency: $n messages posted to gatewayd at about 250/s"
-	local first; first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
-	/usr/bin/python3 - "$gw_port" "$TGM_BENCH_KEY" "$bot" "$n" <<'PY'
+	echo "== accept-to-sent latency: $n messages posted to gatewayd at about 250/s, $rounds rounds"
+	for r in $(seq "$rounds"); do
+		sd_latency_round "$bot" "$n" | tee -a "$out"
+	done
+	echo "accept-to-sent over $rounds rounds: p50 $(field p50 < "$out" | median %.1f) ms (goal < 5)," \
+		"p99 $(field p99 < "$out" | median %.1f) ms (goal < 50)"
+}
+
+# sd_latency_round BOT N - one round of bench_sd_latency: a line "round p50=... p99=... max=..."
+sd_latency_round() {
+	local first
+	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
+	/usr/bin/python3 - "$gw_port" "$TGM_BENCH_KEY" "$1" "$2" <<'PY'
 import http.client, json, sys, time
 port, key, bot, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 c = http.client.HTTPConnection("127.0.0.1", port)
@@ -42,9 +56,9 @@ for i in range(n):
     time.sleep(max(due - time.monotonic(), 0))
 PY
 	sd_wait_sent "id > $first" "$sd_pid"
-	sd_q "SELECT 'accept-to-sent: p50 ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1)
-		|| ' ms (goal < 5), p99 ' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
-		|| ' ms (goal < 50), max ' || round(max(ms)::numeric, 1) || ' ms'
+	sd_q "SELECT 'round p50=' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+		|| ' p99=' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+		|| ' max=' || round(max(ms)::numeric, 1) || ' (ms)'
 		FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM messages
 		      WHERE id > $first AND status = 'sent') x"
 }
