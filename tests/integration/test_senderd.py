@@ -737,14 +737,22 @@ def test_delivery_callbacks_signed_and_retried(sw, tg):
 
 # ------------------------------------------------------------------ doorbell and sweep
 
-def test_doorbell_wakes_the_lane(sw, tg, tgm_env):
-    """A message accepted by gatewayd is sent at once (well under sweep_interval = 60)."""
+def doorbell_world(sw, tgm_env):
+    """gatewayd and a senderd with sweep_interval 60 (a lane wakes on a doorbell or a
+    commit, not a sweep), a bot registered through gatewayd, its lane's first claim over:
+    (base URL, headers, bot id, the senderd)"""
     conf = sw.config(sweep_interval=60)
     base, h = gateway(sw, tgm_env, conf)
     bot_id = api_bot(base, h).id
     d = sw.senderd(conf)
     d.wait_log(rf"bot={bot_id} lane started", timeout=10)
     time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
+    return base, h, bot_id, d
+
+
+def test_doorbell_wakes_the_lane(sw, tg, tgm_env):
+    """A message accepted by gatewayd is sent at once (well under sweep_interval = 60)."""
+    base, h, bot_id, _ = doorbell_world(sw, tgm_env)
     latencies = []
     for i in range(3):
         t0 = time.monotonic()
@@ -764,12 +772,7 @@ def test_a_commit_claims_again_only_when_a_message_was_held(sw, tg, tgm_env):
     """A commit of a lane's transitions wakes it only if its last claim passed over a due
     message (LANE_HELD): one message at a time through gatewayd costs one claim each, not
     one more that finds nothing after each send is recorded."""
-    conf = sw.config(sweep_interval=60)
-    base, h = gateway(sw, tgm_env, conf)
-    bot_id = api_bot(base, h).id
-    d = sw.senderd(conf)
-    d.wait_log(rf"bot={bot_id} lane started", timeout=10)
-    time.sleep(1.0)  # the lane's first claim is over; ZeroMQ subscriptions are in place
+    base, h, bot_id, d = doorbell_world(sw, tgm_env)
     start = len(d.log())
     for i in range(5):
         r = requests.post(base + "/v1/messages", json={"chat_id": 3150 + i, "text": "hi",
