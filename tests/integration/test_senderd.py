@@ -1510,9 +1510,9 @@ def test_the_claims_held_check_looks_rows_up_by_bot(sw):
 def test_an_event_names_a_message_and_a_message_keeps_its_events(sw):
     """sql/049: the foreign key from message_events to messages became a check once per
     statement (with its other half on messages). An event of no message is refused, one
-    bad row of many refuses them all; a message with events is neither deleted nor
-    renumbered; without its events it may be deleted (bad input: a clear error, and
-    nothing written)."""
+    bad row of many refuses them all, an event is not moved to no message; a message
+    with events is neither deleted nor renumbered; without its events it may be deleted
+    (bad input: a clear error, and nothing written)."""
     import psycopg2.errors
     bot = sw.new_bot()
     ids = sw.add(bot, ["920001", "920002"], status="sent")  # each with its event
@@ -1521,6 +1521,8 @@ def test_an_event_names_a_message_and_a_message_keeps_its_events(sw):
                        (ids[1] + 1000000,)),
                       ("INSERT INTO message_events (message_id, status)"
                        " VALUES (%s, 'sent'), (%s, 'sent')", (ids[0], ids[1] + 1000000)),
+                      ("UPDATE message_events SET message_id = message_id + 1000000"
+                       " WHERE message_id = %s", (ids[0],)),
                       ("DELETE FROM messages WHERE id = %s", (ids[0],)),
                       ("UPDATE messages SET id = DEFAULT WHERE id = %s", (ids[0],))):
         with pytest.raises(psycopg2.errors.ForeignKeyViolation) as e:
