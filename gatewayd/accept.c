@@ -208,7 +208,7 @@ struct gw_accept *gw_accept_new(struct gatewayd *gw)
 
 static void enqueue(struct gw_accept *a, struct submission *s);
 
-/* rechoose - s holds messages to go again (gw_msg.rechoose), their bot now chosen by the
+/* rechoose - s holds messages to go again (GW_RECHOOSE), their bot now chosen by the
  * statement (memory could choose the deleted bot again until its next read) */
 static bool rechoose(struct submission *s)
 {
@@ -217,10 +217,11 @@ static bool rechoose(struct submission *s)
 	for (int i = 0; i < s->n; i++) {
 		struct gw_msg *m = s->msgs[i];
 
-		if (m->outcome != GW_PENDING || !m->rechoose)
+		if (m->outcome != GW_RECHOOSE)
 			continue;
+		m->outcome = GW_PENDING;
 		m->bot_id = 0;
-		m->chosen = m->counted = m->rechoose = false;
+		m->chosen = m->counted = false;
 		m->db_choice = true;
 		again = true;
 	}
@@ -241,7 +242,7 @@ static void finish(struct group *b)
 	for (int i = 0; i < b->n; i++) {
 		struct gw_msg *m = b->msgs[i];
 
-		if (m->outcome == GW_PENDING && (!m->rechoose || a->closing))
+		if (m->outcome == GW_PENDING || (m->outcome == GW_RECHOOSE && a->closing))
 			m->outcome = GW_FAILED;
 		if (m->outcome == GW_ACCEPTED && m->bot_id != last_bot)
 			gw_ring(a->gw, last_bot = m->bot_id, false);
@@ -292,7 +293,7 @@ static void on_replay(PGresult *res, const char *err, void *arg)
 	if (err)
 		log_error("accept: replay lookup failed: %s", err);
 	for (int i = 0; !err && i < b->n; i++) /* not inserted, no earlier use: the bot */
-		if (b->msgs[i]->outcome == GW_PENDING && !b->msgs[i]->rechoose)
+		if (b->msgs[i]->outcome == GW_PENDING)
 			b->msgs[i]->outcome = GW_BOT_NOT_FOUND;
 	finish(b);
 }
@@ -309,7 +310,7 @@ static void look_up_replays(struct group *b)
 	for (int i = 0; i < b->n; i++) {
 		struct gw_msg *m = b->msgs[i];
 
-		if (m->outcome != GW_PENDING || m->rechoose)
+		if (m->outcome != GW_PENDING)
 			continue;
 		if (m->idem_key == NULL) {
 			m->outcome = GW_BOT_NOT_FOUND;
@@ -446,7 +447,7 @@ static void on_insert(PGresult *res, const char *err, void *arg)
 			inserted(a, m, res, i);
 			b->ok[ord] = true;
 		} else if (strcmp(why, "bot") == 0 && m->chosen) {
-			m->rechoose = true; /* deleted since memory read it: again */
+			m->outcome = GW_RECHOOSE; /* deleted since memory read it */
 			gw_choice_stale(a->gw->choice);
 		} else if (strcmp(why, "key") == 0) {
 			m->outcome =

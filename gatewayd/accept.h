@@ -16,6 +16,8 @@ struct gw_accept;
 
 enum gw_outcome {
 	GW_PENDING,
+	GW_RECHOOSE,        /* its bot, chosen in memory, was deleted meanwhile: it goes again
+			     * (accept.c's own: a caller never hears it) */
 	GW_ACCEPTED,        /* committed now */
 	GW_REPLAYED,        /* the idempotency key was used before with the same body */
 	GW_KEY_CONFLICT,    /* the idempotency key was used before with another body */
@@ -46,8 +48,7 @@ struct gw_msg {
 	enum tgm_msg_status status; /* the message's status now (for replays) */
 	bool chosen;                /* bot_id chosen in memory (choice.c), not named */
 	bool counted;               /* counted in bot_id's queue by choice.c */
-	bool rechoose;  /* its bot, chosen in memory, was deleted meanwhile: to go again */
-	bool db_choice; /* gone again: the database chooses its bot, not memory */
+	bool db_choice;             /* gone again (GW_RECHOOSE): the database chooses */
 };
 
 /* gw_accept_cb - every message of the submission has its outcome */
