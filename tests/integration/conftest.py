@@ -219,20 +219,21 @@ def plan_nodes(node):
     for child in node.get("Plans", []):
         yield from plan_nodes(child)
 
-def function_plan(env, name, args, own_settings=True):
+def function_plan(env, name, args, own_settings=True, analyze=False):
     """the plan nodes of the query of function `name` (a plpgsql function's RETURN QUERY,
     or a LANGUAGE sql function's one statement) as the database holds it, each of its
     parameters replaced by the SQL text of args[param], under the function's own
     settings (SET ... on the function: it must have some when own_settings), on a
-    connection of its own to env's database"""
+    connection of its own to env's database; when analyze, run too (autocommit: its
+    row locks end with it), each node with its actual rows"""
     conn = env.connect()
     try:
-        return _function_plan(conn, name, args, own_settings)
+        return _function_plan(conn, name, args, own_settings, analyze)
     finally:
         conn.close()
 
 
-def _function_plan(conn, name, args, own_settings):
+def _function_plan(conn, name, args, own_settings, analyze=False):
     """function_plan's work, on conn (whose settings it changes)"""
     with conn.cursor() as cur:
         cur.execute("SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s", (name,))
@@ -245,7 +246,7 @@ def _function_plan(conn, name, args, own_settings):
         for setting in config or []:
             setting_name, value = setting.split("=", 1)
             cur.execute(f"SET {setting_name} = {value}")
-        cur.execute("EXPLAIN (FORMAT JSON) " + query)
+        cur.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) " + query)
         return list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
 
 # ---------------------------------------------------------------- test dependencies
