@@ -89,6 +89,60 @@ bench_sd_history() {
 		      WHERE id > $first AND status = 'sent') x"
 }
 
+# bench_sd_few - a bot's queue held behind a few chats (TGM_BENCH_FEW messages, default
+# 30,000, to 3 chats: each chat's next one waits for the last), then 200 messages to new
+# chats posted to gatewayd at about 50/s: how soon they go, and what PostgreSQL spends
+# meanwhile (each claim read every held message before 050, and a lane whose messages
+# are held claims after every send); the backlog is canceled after
+bench_sd_few() {
+	local n=${TGM_BENCH_FEW:-30000} bot first p0 p1 t0 t1
+	bot=$(sd_q "SELECT min(id) FROM bots WHERE name = 'sender-bench'")
+	echo
+	echo "== accept-to-sent latency: 200 messages to new chats behind $n queued to 3 chats"
+	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
+		SELECT tenant_id, id, (610001 + g % 3)::text,
+		       jsonb_build_object('chat_id', 610001 + g % 3, 'text', 'few ' || g)
+		FROM bots, generate_series(1, $n) g WHERE id = $bot" >/dev/null
+	sd_q "ANALYZE messages" >/dev/null
+	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
+	p0=$(sd_pg_ticks)
+	t0=$(date +%s.%N)
+	/usr/bin/python3 - "$gw_port" "$TGM_BENCH_KEY" "$bot" <<'PY'
+import http.client, json, sys, time
+port, key, bot = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+c = http.client.HTTPConnection("127.0.0.1", port)
+h = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
+for i in range(200):
+    c.request("POST", "/v1/messages", json.dumps({"bot_id": bot, "chat_id": 620000 + i,
+              "text": "few"}), h)
+    r = c.getresponse(); r.read()
+    if r.status != 202:
+        sys.exit(f"bench: POST answered {r.status}")
+    time.sleep(0.02)
+PY
+	sd_wait_sent "id > $first" "$sd_pid"
+	t1=$(date +%s.%N)
+	p1=$(sd_pg_ticks)
+	sd_q "SELECT 'behind a few chats: p50 ' || round(percentile_cont(0.5) WITHIN GROUP
+		(ORDER BY ms)::numeric, 1) || ' ms, max ' || round(max(ms)::numeric, 1) || ' ms'
+		FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM messages
+		      WHERE id > $first AND status = 'sent') x"
+	awk -v p="$((p1 - p0))" -v hz="$(getconf CLK_TCK)" -v a="$t0" -v b="$t1" 'BEGIN {
+		printf "PostgreSQL meanwhile: %.2f cores (%.1f s of CPU in %.1f s)\n",
+			p / hz / (b - a), p / hz, b - a }'
+	sd_q "UPDATE messages SET status = 'canceled' WHERE bot_id = $bot
+		AND chat IN ('610001', '610002', '610003') AND status IN ('queued', 'retrying')" >/dev/null
+}
+
+# sd_pg_ticks - CPU time so far of every PostgreSQL process, in clock ticks
+sd_pg_ticks() {
+	local pm
+	pm=$(head -n1 "$work/pg/data/postmaster.pid")
+	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ s += $1 } END { print s }'
+}
+
 # bench_sd_scheduled - a batch with send_at ahead (no doorbell: the lanes learn the due
 # time from a claim), then the same batch queued for now: how late, how fast it drains
 bench_sd_scheduled() {
