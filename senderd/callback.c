@@ -42,6 +42,9 @@ struct callback {
 	int attempts;
 };
 
+/* The poll runs it every second, so it is prepared (parsing and planning it were 1.4 ms
+ * of PostgreSQL a second, idle); its generic plan reads every row by key
+ * (test_callbacks.py). */
 static const char claim_sql[] =
 	"WITH c AS (SELECT id FROM callbacks WHERE status = 'pending' AND next_attempt_at <= now()"
 	"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
@@ -212,7 +215,7 @@ static void callback_claim(struct senderd *sd)
 		return;
 	sd->callbacks_claiming = true;
 	snprintf(limit, sizeof(limit), "%d", room);
-	tgm_pg_query(sd->claim_pg, claim_sql, 1, p, on_claimed, sd);
+	tgm_pg_query_prepared(sd->claim_pg, "callbacks", claim_sql, 1, p, on_claimed, sd);
 }
 
 void callback_wake(struct senderd *sd)

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import REPO, binary, require_npm, wait_for
+from conftest import REPO, binary, c_string, plan_nodes, require_npm, wait_for
 from fake_http import FakeHTTP, Reply
 from api_helpers import api, world  # noqa: F401 (fixtures)
 from test_senderd import SenderWorld, tg  # noqa: F401 (the fake Telegram fixture)
@@ -323,3 +323,39 @@ def test_failed_callbacks_are_listed_and_redelivered(sw, tg, app, admin, tgm_env
     verify(reqs[2])
     wait_for(lambda: sw.one("SELECT status FROM callbacks WHERE id = %s", (cid,))[0]
              == "delivered", 10, what="the redelivered callback to be delivered")
+
+
+def callback_claim_plan(sw, sql):
+    """the generic plan of senderd's callback claim (sql, $1 the batch), as prepared on a
+    connection that forces generic plans, like senderd's: its nodes"""
+    conn = sw.env.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.execute("PREPARE cbclaim(int) AS " + sql)
+            cur.execute("EXPLAIN (FORMAT JSON) EXECUTE cbclaim(32)")
+            return list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+    finally:
+        conn.close()
+
+
+def test_the_callback_claim_reads_its_rows_by_key_in_a_generic_plan(sw):
+    """the callback lane claims every second with a prepared statement, planned once for
+    any batch: with 5,000 messages and as many callbacks behind it (delivered), its plan
+    reads callbacks, tenants and messages by key, never a whole table"""
+    bot = sw.new_bot()
+    ids = sw.add(bot, [str(900000 + i) for i in range(5000)], status="sent")
+    sw.query("INSERT INTO callbacks (message_id, tenant_id, url, payload, status)"
+             " SELECT id, %s, 'http://127.0.0.1:1/hook', '{}', 'delivered'"
+             " FROM unnest(%s::bigint[]) id", (sw.tenant_id, ids))
+    sw.query("ANALYZE callbacks")
+    sw.query("ANALYZE messages")
+    part = sw.one("SELECT tableoid::regclass::text FROM messages WHERE id = %s", (ids[0],))[0]
+    nodes = callback_claim_plan(sw, c_string("senderd/callback.c", "claim_sql"))
+    assert not [n for n in nodes if n["Node Type"] in ("Hash Join", "Hash")], nodes
+    # (an empty partition of messages may be scanned whole: it is empty)
+    whole = {n.get("Relation Name") for n in nodes if n["Node Type"] == "Seq Scan"}
+    assert not whole & {"callbacks", "tenants", part}, whole
+    scanned = {n.get("Relation Name") for n in nodes if "Index" in n["Node Type"]}
+    assert {"callbacks", "tenants"} <= scanned and any(
+        r and r.startswith("messages") for r in scanned), scanned
