@@ -302,6 +302,15 @@ void gw_choice_reaches(struct gw_choice *c, int64_t tenant, const char *chat, in
 		e->tenant = 0; /* too many to remember: the database chooses */
 }
 
+void gw_choice_forget(struct gw_choice *c, int64_t bot, const char *chat)
+{
+	const struct cbot *b = bot_of(c, bot);
+	struct cchat *e = b ? chat_find(c, b->tenant, chat) : NULL;
+
+	if (e)
+		e->tenant = 0;
+}
+
 void gw_choice_stale(struct gw_choice *c)
 {
 	c->stale_at = c->sent;

@@ -54,6 +54,10 @@ void gw_choice_learn(struct gw_choice *c, int64_t tenant, const char *chat, cons
 /* gw_choice_reaches - a message of tenant to chat was accepted for bot: it may reach
  * the chat from now on */
 void gw_choice_reaches(struct gw_choice *c, int64_t tenant, const char *chat, int64_t bot);
+/* gw_choice_forget - bot can no longer reach chat (senderd heard so): its tenant's
+ * memory of the chat's bots is dropped, so that the next message to the chat is chosen
+ * by the database, which passes over the bot */
+void gw_choice_forget(struct gw_choice *c, int64_t bot, const char *chat);
 /* gw_choice_stale - bots or queues changed here (a bot made, changed or deleted, a
  * message canceled): the database chooses until a refresh sent after now is read */
 void gw_choice_stale(struct gw_choice *c);

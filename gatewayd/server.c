@@ -22,6 +22,7 @@
 
 #include <event2/buffer.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
 #define DRAIN_TIMEOUT_S 10
@@ -192,12 +193,30 @@ static void log_status(const char *topic, const char *json, size_t len)
 	yajl_tree_free(v);
 }
 
+/* chat_gone - "chat.gone": a bot can no longer reach a chat; the choice forgets the chat */
+static void chat_gone(struct gatewayd *gw, const char *json, size_t len)
+{
+	yajl_val v = tgm_json_parse(json, len, 1 << 16, 4, NULL, 0);
+	const char *chat = v ? tgm_json_get_str(v, "chat") : NULL;
+	int64_t bot = 0;
+
+	if (chat && tgm_json_get_int(v, "bot_id", &bot))
+		gw_choice_forget(gw->choice, bot, chat);
+	yajl_tree_free(v);
+}
+
 /* on_status - senderd's status stream ("msg.<status>", its one consumer): wakes the
- * /v1/events streams and the /bot<token>/ senders waiting for an outcome */
+ * /v1/events streams and the /bot<token>/ senders waiting for an outcome; and
+ * "chat.gone" for the bot choice */
 static void on_status(const char *topic, const char *json, size_t len, void *arg)
 {
 	struct tgm_ctx *ctx = arg;
 	struct gatewayd *gw = ctx->app;
+
+	if (strcmp(topic, "chat.gone") == 0) {
+		chat_gone(gw, json, len);
+		return;
+	}
 
 	if (tgm_log_get_level() >= TGM_LOG_DEBUG)
 		log_status(topic, json, len);
@@ -242,6 +261,7 @@ static int open_buses(struct tgm_ctx *ctx, struct gatewayd *gw, char *err, size_
 	if (gw->status == NULL)
 		return -1;
 	tgm_bus_subscribe(gw->status, "msg.");
+	tgm_bus_subscribe(gw->status, "chat.gone");
 	tgm_bus_on_message(gw->status, on_status, ctx);
 	return 0;
 }

@@ -94,7 +94,8 @@ static void on_flood(struct lane *l, struct pending *p, const struct tgm_tg_resu
 	lane_retry_at(l, ra * 1000);
 }
 
-/* on_chat_gone - blocked, kicked or no such chat: the chat is marked blocked, the message fails */
+/* on_chat_gone - blocked, kicked or no such chat: the chat is marked blocked (and
+ * gatewayd's choice told), the message fails */
 static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 {
 	char bot[24];
@@ -111,6 +112,7 @@ static void on_chat_gone(struct lane *l, struct pending *p, const char *why)
 			" SET blocked_at = now(), blocked_reason = EXCLUDED.blocked_reason",
 			3, params);
 	}
+	sd_chat_gone(l->sd, l->bot_id, p->chat);
 	fail(l, p, why);
 }
 

@@ -70,6 +70,7 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen);
 void sd_drain(struct tgm_ctx *ctx);
 void sd_stop(struct tgm_ctx *ctx);
 int sd_busy(struct tgm_ctx *ctx);
+void sd_chat_gone(struct senderd *sd, int64_t bot_id, const char *chat);
 
 /* lease.c */
 void lease_start(struct senderd *sd);

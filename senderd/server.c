@@ -70,6 +70,24 @@ static void sd_publish(struct senderd *sd, const struct record_change *c)
 	yajl_gen_free(g);
 }
 
+/* sd_chat_gone - bot_id can no longer reach chat (blocked, kicked, no such chat), on the
+ * status stream as "chat.gone" {"bot_id","chat"}: gatewayd's choice forgets the chat's
+ * bots, so that its next message is not chosen for this bot again from memory */
+void sd_chat_gone(struct senderd *sd, int64_t bot_id, const char *chat)
+{
+	yajl_gen g = tgm_jgen_new();
+	size_t len;
+	const char *text;
+
+	yajl_gen_map_open(g);
+	tgm_jgen_kint(g, "bot_id", bot_id);
+	tgm_jgen_kstr(g, "chat", chat);
+	yajl_gen_map_close(g);
+	text = tgm_jgen_text(g, &len);
+	tgm_bus_send(sd->status, "chat.gone", text, len);
+	yajl_gen_free(g);
+}
+
 /* on_commit - record_commit_fn: a group of transitions committed. Each is published;
  * its lane hears of it (a chat's next message, passed over by the last claim, may be
  * claimed now that its predecessor left 'sending'); the callback lane is woken when the

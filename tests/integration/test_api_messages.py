@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from conftest import REPO, c_string, plan_nodes
+from conftest import REPO, c_string, plan_nodes, wait_for
+from fake_telegram import FakeTelegram
 from api_helpers import (World, api, choices, events_of, message_row, msg,  # noqa: F401
                          mworld, parallel, problem, wait_load_read, world)
 
@@ -628,6 +629,37 @@ def test_bot_choice_in_memory(world, api):
     mem = choices(world)["memory"]
     assert api.send_ok(msg(chat_id=4100))["bot_id"] == b["id"]
     assert choices(world)["memory"] == mem + 1
+
+
+def test_bot_choice_forgets_a_chat_that_blocked_the_chosen_bot(tgm_env):
+    """A chat that blocks the bot chosen for it (Telegram's 403, heard by senderd) is
+    forgotten by gatewayd's memory at once: the chat's bots are looked up again for its
+    next message, and the blocked bot is not among them, rather than chosen again for
+    the 10 s memory keeps a chat's bots."""
+    with FakeTelegram() as tg:
+        w = World(tgm_env, {("telegram", "api_url"): tg.url})
+        try:
+            w.env.daemon("senderd", conf=w.conf)
+            api = w.api("acme")
+            a, b = api.new_bot(), api.new_bot()
+            for bot in (a, b):
+                api.send_ok(msg(chat_id=4800, bot_id=bot["id"]))
+            wait_for(lambda: len(tg.sends(chat=4800)) == 2, 10, what="both bots' sends")
+            api.send_ok(msg(chat_id=4801, bot_id=a["id"]))
+            api.send_ok(msg(chat_id=4801))  # a choice asked: gatewayd reads the bots' load
+            wait_load_read(w)
+            tg.blocked(chat=4800, times=1)
+            first = api.send_ok(msg(chat_id=4800))
+            gone = first["bot_id"]
+            wait_for(lambda: message_row(w, first["id"])["status"] == "failed", 10,
+                     what="the first message failed")
+            wait_load_read(w)  # what the database holds now is in memory too
+            second = api.send_ok(msg(chat_id=4800))
+            assert second["bot_id"] != gone, (gone, second)
+            wait_for(lambda: message_row(w, second["id"])["status"] == "sent", 10,
+                     what="the second message sent")
+        finally:
+            w.close()
 
 
 def test_bot_choice_never_queues_for_a_bot_deleted_elsewhere(world, api):
