@@ -1,7 +1,8 @@
 # lib.sh - what every bench script shares, sourced after `set -euo pipefail` from the
 # repository's root: bench_setup makes the script's work directory and its own
 # PostgreSQL, and removes both (with the processes listed in $pids) at exit; small
-# helpers for ports, fields of wrk's lines, medians, SQL and waiting for a listener.
+# helpers for ports, fields of wrk's lines, medians, SQL, waiting for a listener and
+# PostgreSQL's CPU time.
 
 # bench_setup NAME [fast] - $work (/tmp/tgm-bench-NAME.*), $pids, and a PostgreSQL there
 # whose URL is $url: durable like production (fsync, synchronous commit), or with
@@ -128,4 +129,14 @@ sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 wait_http() {
 	for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
 	echo "bench: nothing answers at $1"; exit 1
+}
+
+# bench_pg_ticks - CPU time so far of every PostgreSQL process of $work's cluster, in
+# clock ticks
+bench_pg_ticks() {
+	local pm
+	pm=$(head -n1 "$work/pg/data/postmaster.pid")
+	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ s += $1 } END { print s }'
 }

@@ -25,14 +25,6 @@ bench_sender_env "$tg_port"
 bench_sender_bots "$nbots" "$gw_port" "$admin"
 bench_sender_chats "$url" "${TGM_BENCH_CHATS:-100000}"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
-# pg_ticks - CPU time so far of every PostgreSQL process, in clock ticks
-pg_ticks() {
-	local pm
-	pm=$(head -n1 "$work/pg/data/postmaster.pid")
-	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
-		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
-	done | awk '{ s += $1 } END { print s }'
-}
 
 for r in $(seq "$rounds"); do
 	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)
@@ -45,7 +37,7 @@ for r in $(seq "$rounds"); do
 			FROM generate_series(1, $nmsg) g
 			JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
 			              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
-		p0=$(pg_ticks)
+		p0=$(bench_pg_ticks)
 		t0=$(date +%s.%N)
 		"$v/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!
 		pids+=($sd_pid)
@@ -63,7 +55,7 @@ for r in $(seq "$rounds"); do
 			kill -0 "$sd_pid" 2>/dev/null || { echo "senderd died"; tail "$work/senderd.log"; exit 1; }
 		done
 		t1=$(date +%s.%N)
-		p1=$(pg_ticks)
+		p1=$(bench_pg_ticks)
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 		calls=0
 		if [ -n "${SYSCALLS:-}" ]; then

@@ -105,7 +105,7 @@ bench_sd_few() {
 		FROM bots, generate_series(1, $n) g WHERE id = $bot" >/dev/null
 	sd_q "ANALYZE messages" >/dev/null
 	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
-	p0=$(sd_pg_ticks)
+	p0=$(bench_pg_ticks)
 	t0=$(date +%s.%N)
 	/usr/bin/python3 - "$gw_port" "$TGM_BENCH_KEY" "$bot" <<'PY'
 import http.client, json, sys, time
@@ -122,7 +122,7 @@ for i in range(200):
 PY
 	sd_wait_sent "id > $first" "$sd_pid"
 	t1=$(date +%s.%N)
-	p1=$(sd_pg_ticks)
+	p1=$(bench_pg_ticks)
 	sd_q "SELECT 'behind a few chats: p50 ' || round(percentile_cont(0.5) WITHIN GROUP
 		(ORDER BY ms)::numeric, 1) || ' ms, max ' || round(max(ms)::numeric, 1) || ' ms'
 		FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM messages
@@ -132,15 +132,6 @@ PY
 			p / hz / (b - a), p / hz, b - a }'
 	sd_q "UPDATE messages SET status = 'canceled' WHERE bot_id = $bot
 		AND chat IN ('610001', '610002', '610003') AND status IN ('queued', 'retrying')" >/dev/null
-}
-
-# sd_pg_ticks - CPU time so far of every PostgreSQL process, in clock ticks
-sd_pg_ticks() {
-	local pm
-	pm=$(head -n1 "$work/pg/data/postmaster.pid")
-	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
-		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
-	done | awk '{ s += $1 } END { print s }'
 }
 
 # bench_sd_scheduled - a batch with send_at ahead (no doorbell: the lanes learn the due
