@@ -25,7 +25,8 @@
 -- are found chat by chat (the walk "short"): from the chat of a random waiting update
 -- (a quarter of the time the first chat), up to 4n + 64 chats in (bot, chat) order,
 -- the oldest unprocessed update of each, unclaimed, oldest first. An update of no chat
--- beyond the window waits for the window to reach it.
+-- beyond the window waits for the window to reach it. Hash and merge joins are off for
+-- the same reason as in sd_due.sql: the chats' oldest updates are looked up by key.
 CREATE OR REPLACE FUNCTION wh_due(n int)
 RETURNS TABLE (seq bigint)
 LANGUAGE plpgsql ROWS 1 SET enable_sort = off SET enable_hashjoin = off
