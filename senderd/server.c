@@ -45,6 +45,18 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	lane_wake_all(arg);
 }
 
+/* send_object - the object open in g, closed, on the status stream as topic; g freed */
+static void send_object(struct senderd *sd, const char *topic, yajl_gen g)
+{
+	size_t len;
+	const char *text;
+
+	yajl_gen_map_close(g);
+	text = tgm_jgen_text(g, &len);
+	tgm_bus_send(sd->status, topic, text, len);
+	yajl_gen_free(g);
+}
+
 /*
  * sd_publish - a committed transition on the status stream: topic "msg.<status>", body
  * {"id","bot_id","status","detail"}. Its consumer is gatewayd (on_status in server.c:
@@ -55,19 +67,14 @@ static void sd_publish(struct senderd *sd, const struct record_change *c)
 {
 	yajl_gen g = tgm_jgen_new();
 	char topic[32];
-	size_t len;
-	const char *text;
 
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "id", c->msg_id);
 	tgm_jgen_kint(g, "bot_id", c->bot_id);
 	tgm_jgen_kstr(g, "status", tgm_msg_status_name(c->status));
 	tgm_jgen_kstr(g, "detail", c->detail);
-	yajl_gen_map_close(g);
-	text = tgm_jgen_text(g, &len);
 	snprintf(topic, sizeof(topic), "msg.%s", tgm_msg_status_name(c->status));
-	tgm_bus_send(sd->status, topic, text, len);
-	yajl_gen_free(g);
+	send_object(sd, topic, g);
 }
 
 /* sd_chat_gone - bot_id can no longer reach chat (blocked, kicked, no such chat), on the
@@ -76,16 +83,11 @@ static void sd_publish(struct senderd *sd, const struct record_change *c)
 void sd_chat_gone(struct senderd *sd, int64_t bot_id, const char *chat)
 {
 	yajl_gen g = tgm_jgen_new();
-	size_t len;
-	const char *text;
 
 	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "bot_id", bot_id);
 	tgm_jgen_kstr(g, "chat", chat);
-	yajl_gen_map_close(g);
-	text = tgm_jgen_text(g, &len);
-	tgm_bus_send(sd->status, "chat.gone", text, len);
-	yajl_gen_free(g);
+	send_object(sd, "chat.gone", g);
 }
 
 /* on_commit - record_commit_fn: a group of transitions committed. Each is published;
