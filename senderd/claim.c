@@ -42,17 +42,19 @@ static const char recover_sql[] =
 #define ORPHAN_DETAIL "claimed when the database connection broke: queued again"
 
 /* The claims of every lane waiting on a connection, in one statement (a claim group):
- * $1 the bots, $2 how many rows each asks for. Per bot, the head of each chat's line
- * among the due messages: later ones wait their turn (only behind earlier ones of their
- * priority or a higher one: a reply at high is not held behind a campaign's bulk
- * message to the same user); a message to a group that moved to a supergroup goes to
- * its new id. Column 0 is the bot's place in $1 (from 1). Each bot gets a row at least,
- * with a NULL id when nothing was claimed; when it got fewer than asked, column 10 says
- * in how many ms its next one falls due (scheduled, or a retry), so the lane wakes then
- * instead of waiting for the sweep, and column 13 whether due rows were passed over
- * (held behind their chat's open one, or locked), so that a commit of the bot's
- * transitions wakes the lane only then (LANE_HELD, lane.h). That check is a scalar
- * subquery: as EXISTS, the planner may hash every due row of every bot once a claim.
+ * $1 the bots, $2 how many rows each asks for, $3 where each one's last walk chat by
+ * chat stopped (column 14 says where this one's did, if it walked). Per bot, the head of
+ * each chat's line among the due messages: later ones wait their turn (only behind
+ * earlier ones of their priority or a higher one: a reply at high is not held behind a
+ * campaign's bulk message to the same user); a message to a group that moved to a
+ * supergroup goes to its new id. Column 0 is the bot's place in $1 (from 1). Each bot
+ * gets a row at least, with a NULL id when nothing was claimed; when it got fewer than
+ * asked, column 10 says in how many ms its next one falls due (scheduled, or a retry),
+ * so the lane wakes then instead of waiting for the sweep, and column 13 whether due
+ * rows were passed over (held behind their chat's open one, or locked), so that a
+ * commit of the bot's transitions wakes the lane only then (LANE_HELD, lane.h). That
+ * check is a scalar subquery: as EXISTS, the planner may hash every due row of every
+ * bot once a claim.
  * The candidates come from sql/functions/sd_due.sql (its comment says why a function: the
  * plan must not depend on statistics of an empty queue); the lookups are written to match
  * the partial indexes of 020_claim_indexes.sql (open messages of a chat; rows due later
@@ -69,7 +71,7 @@ static const char recover_sql[] =
 static const char claim_sql[] =
 	"WITH r AS (SELECT * FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY"
 	"  AS r(bot_id, n, k)),"
-	" c AS (SELECT * FROM sd_due($1, $2)),"
+	" c AS (SELECT * FROM sd_due($1, $2, $3)),"
 	" u AS (UPDATE messages m SET status = 'sending', attempts = m.attempts + 1,"
 	"  send_started_at = NULL, updated_at = now(),"
 	"  chat = coalesce(h.migrated_to::text, m.chat), params = CASE WHEN h.migrated_to"
@@ -93,7 +95,8 @@ static const char claim_sql[] =
 	"   AND h.blocked_at IS NOT NULL AND h.chat_id::text = u.chat),"
 	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms, u.botapi,"
 	"  CASE WHEN u.botapi THEN EXISTS (SELECT 1 FROM botapi_files f"
-	"   WHERE f.message_id = u.id) ELSE false END, coalesce(nx.held, false)"
+	"   WHERE f.message_id = u.id) ELSE false END, coalesce(nx.held, false),"
+	"  (SELECT w.chat FROM c w WHERE w.k = r.k AND w.id IS NULL)"
 	" FROM r LEFT JOIN nx ON nx.k = r.k LEFT JOIN u ON u.k = r.k";
 
 /* the columns of claim_sql's rows */
@@ -111,7 +114,8 @@ enum {
 	C_NEXT,
 	C_BOTAPI,
 	C_FILES,
-	C_HELD
+	C_HELD,
+	C_WALKED
 };
 
 /* most lanes in one claim group: a group's statement stays short */
@@ -418,6 +422,7 @@ struct lane_rows {
 	int n, kept; /* rows claimed; of them, kept to send (expired and blocked ones end) */
 	bool due, held;
 	int64_t due_ms;
+	const char *walked; /* where its walk chat by chat stopped, if it walked */
 };
 
 /* claimed - each lane of the batch takes its rows (one pass over them), and hears what
@@ -438,6 +443,8 @@ static void claimed(struct claim_batch *b, PGresult *res)
 		if (!x->due && !PQgetisnull(res, r, C_NEXT))
 			x->due = tgm_parse_int64(PQgetvalue(res, r, C_NEXT), &x->due_ms);
 		x->held = x->held || PQgetvalue(res, r, C_HELD)[0] == 't';
+		if (!PQgetisnull(res, r, C_WALKED))
+			x->walked = PQgetvalue(res, r, C_WALKED);
 		if (PQgetisnull(res, r, C_ID) || x->n >= b->lanes[i]->claim_asked)
 			continue;
 		x->n++;
@@ -449,7 +456,7 @@ static void claimed(struct claim_batch *b, PGresult *res)
 
 		log_debug("bot=%lld claimed %d of %d", (long long)l->bot_id, lr[i].n,
 			  l->claim_asked);
-		lane_claim_end(l, lr[i].n, lr[i].held);
+		lane_claim_end(l, lr[i].n, lr[i].held, lr[i].walked);
 		lane_enqueue_all(l, lr[i].ps, lr[i].kept);
 		if (lr[i].due)
 			lane_due_in(l, lr[i].due_ms);
@@ -477,7 +484,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 		if (err && res == NULL) /* the connection broke: it may have claimed rows */
 			lane_claim_lost(l);
 		else if (err)
-			lane_claim_end(l, -1, true); /* held or not: unknown */
+			lane_claim_end(l, -1, true, NULL); /* held or not: unknown */
 		lane_go_on(l); /* may claim again: it waits for the next group */
 	}
 	free(b);
@@ -489,23 +496,28 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 /* group_send - one statement claims for every lane waiting on the group's connection */
 static void group_send(struct claim_group *g)
 {
-	struct tgm_buf bots, wants;
+	struct tgm_buf bots, wants, afters;
 	struct claim_batch *b = batch_take(g, &g->waiting, &g->tail, &bots);
 	char num[24];
-	const char *p[2];
+	const char *p[3];
 
 	tgm_buf_init(&wants);
+	tgm_buf_init(&afters);
 	for (int i = 0; i < b->n; i++) {
 		snprintf(num, sizeof(num), "%d", b->lanes[i]->claim_asked);
 		tgm_pgarr_add(&wants, num);
+		tgm_pgarr_add(&afters, b->lanes[i]->walked);
 	}
 	tgm_pgarr_end(&wants);
+	tgm_pgarr_end(&afters);
 	p[0] = bots.p;
 	p[1] = wants.p;
+	p[2] = afters.p;
 	g->busy = true;
-	tgm_pg_query_prepared(g->sd->lane_pgs[g->pgi], "claim", claim_sql, 2, p, on_claimed, b);
+	tgm_pg_query_prepared(g->sd->lane_pgs[g->pgi], "claim", claim_sql, 3, p, on_claimed, b);
 	tgm_buf_free(&bots);
 	tgm_buf_free(&wants);
+	tgm_buf_free(&afters);
 }
 
 /* on_group - the group's kick: a statement for the lanes waiting to claim, and one for

@@ -30,6 +30,8 @@
 /* rows a lane's first claim after a lull asks for: a batch falling due at once starts
  * going out after a small claim, while the next claims grow (x4) to the buffer's size */
 #define CLAIM_FIRST 16
+/* claims in a row that walk on chat by chat finding nothing, for one wake (walked_on) */
+#define WALKS_EMPTY_MAX 8
 
 /* bucket_of - the bucket of sd->lanes holding the bot's lane (a Fibonacci hash) */
 static unsigned bucket_of(int64_t bot_id)
@@ -134,6 +136,7 @@ static void lane_free(struct lane *l)
 	chats_free(l);
 	free(l->retry_due);
 	free(l->settings);
+	free(l->walked);
 	rl_free(&l->bot_rate);
 	event_free(l->ev_timer);
 	if (l->token)
@@ -641,12 +644,32 @@ int lane_claim_begin(struct lane *l)
 		return 0;
 	if (want > l->claim_step)
 		want = l->claim_step;
+	if (l->sub & LANE_WAKE)
+		l->walks_empty = 0;
 	l->sub = (l->sub | LANE_CLAIMING) & ~(unsigned)LANE_WAKE;
 	l->claim_asked = want;
 	return want;
 }
 
-void lane_claim_end(struct lane *l, int n, bool held)
+/* walked_on - the claim's walk chat by chat stopped at chat: the next goes on from there,
+ * at once when this one found nothing but went on (the chats it has not reached yet
+ * may have heads; no commit would wake the lane for them), up to WALKS_EMPTY_MAX times
+ * in a row for a wake */
+static void walked_on(struct lane *l, int n, const char *chat)
+{
+	bool moved = l->walked == NULL || strcmp(l->walked, chat) != 0;
+
+	free(l->walked);
+	l->walked = tgm_xstrdup(chat);
+	if (n != 0 || !moved) {
+		l->walks_empty = 0;
+	} else if (l->walks_empty < WALKS_EMPTY_MAX) {
+		l->walks_empty++;
+		l->sub |= LANE_MORE;
+	}
+}
+
+void lane_claim_end(struct lane *l, int n, bool held, const char *walked)
 {
 	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
 	if (held)
@@ -657,6 +680,8 @@ void lane_claim_end(struct lane *l, int n, bool held)
 	} else {
 		l->claim_step = CLAIM_FIRST;
 	}
+	if (walked)
+		walked_on(l, n, walked);
 }
 
 void lane_claim_lost(struct lane *l)

@@ -68,7 +68,8 @@ enum lane_state {
  *   LANE_MARKING    a mark of sends about to start is in flight ([senderd] ambiguous =
  *                   fail; one at a time)
  *   LANE_RELOADING  the bot's limits are being read again (one at a time)
- *   LANE_MORE       the last claim got all it asked for: more may be due now
+ *   LANE_MORE       the last claim got all it asked for, or walked on chat by chat and
+ *                   found nothing (chats not reached yet may have heads): claim again
  *   LANE_WAKE       something may have fallen due (a doorbell, a commit, a retry, the
  *                   sweep): claim at the next pump
  *   LANE_HELD       the last claim passed over due messages (behind an earlier one of
@@ -126,6 +127,11 @@ struct lane {
 	int claim_asked;         /* rows the claim in flight asked for */
 	int claim_step;          /* the most the next claim asks for: CLAIM_FIRST after a
 				* claim that found fewer, four times more after a full one */
+	/* the chat where the claims' last walk chat by chat stopped (NULL: none yet;
+	 * sql/functions/sd_due.sql), and how many in a row since a wake walked on there and
+	 * found nothing */
+	char *walked;
+	int walks_empty;
 	int64_t suspended_until;
 	int64_t *retry_due; /* when retries this lane scheduled fall due: claim then */
 	int nretry, retry_cap;
@@ -180,8 +186,9 @@ void lane_set_limits(struct lane *l, const struct lane_limits *lim);
 /* lane_claim_begin - a claim starts: the rows to ask for (0: none, nothing starts) */
 int lane_claim_begin(struct lane *l);
 /* lane_claim_end - the claim ended with n rows (-1: it failed; it claimed nothing);
- * held: it passed over due messages (LANE_HELD) */
-void lane_claim_end(struct lane *l, int n, bool held);
+ * held: it passed over due messages (LANE_HELD); walked: where its walk chat by chat
+ * stopped (NULL: it did not walk) */
+void lane_claim_end(struct lane *l, int n, bool held, const char *walked);
 /* lane_claim_lost - the claim's outcome is unknown: resolve its rows (LANE_ORPHANS) */
 void lane_claim_lost(struct lane *l);
 /* lane_orphans_end - the rows of a lost claim are back in the queue (ok) or not yet */

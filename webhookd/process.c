@@ -21,16 +21,23 @@
 #define CLAIM_N 64 /* updates a claim takes at most */
 #define TEXT_OF(n) #n
 #define TEXT(n) TEXT_OF(n)
-#define BATCHES 2 /* claimed batches worked at once: the next is claimed meanwhile */
+#define BATCHES 2         /* claimed batches worked at once: the next is claimed meanwhile */
+#define WALKS_EMPTY_MAX 8 /* claims in a row that walk on chat by chat finding nothing */
 
-/* $1: the claim's length in seconds. The CLAIM_N oldest unprocessed updates, each
- * the oldest of its chat, from sql/functions/wh_due.sql (planned there with sorts off,
- * so a backlog that came after the statistics is walked in seq order, not sorted) */
+/* $1: the claim's length in seconds; $2, $3: the bot and chat where the last claim's
+ * walk chat by chat stopped. The CLAIM_N oldest unprocessed updates, each the oldest of
+ * its chat, from sql/functions/wh_due.sql (planned there with sorts off, so a backlog
+ * that came after the statistics is walked in seq order, not sorted); then, if it
+ * walked chat by chat, a row with seq NULL and where the next walk starts (NULLs: where
+ * this one did) */
 /* clang-format off */
 static const char claim_sql[] =
-	"UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int),"
-	" attempts = u.attempts + 1 FROM wh_due(" TEXT(CLAIM_N) ") c WHERE u.seq = c.seq"
-	" RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text";
+	"WITH c AS (SELECT * FROM wh_due(" TEXT(CLAIM_N) ", $2, $3)),"
+	" u AS (UPDATE tg_updates u SET claimed_until = now() + make_interval(secs => $1::int),"
+	"  attempts = u.attempts + 1 FROM c WHERE u.seq = c.seq"
+	"  RETURNING u.seq, u.bot_id, u.update_id, u.attempts, u.payload::text)"
+	" SELECT * FROM u UNION ALL SELECT NULL, c.bot_id, c.chat_id, NULL, NULL FROM c"
+	" WHERE c.seq IS NULL ORDER BY 1 NULLS LAST";
 /* clang-format on */
 
 /* a claim given back unworked was no attempt; its updates found by key alone, as
@@ -138,6 +145,23 @@ static void batch_start(struct batch *bt)
 	free(jobs);
 }
 
+/* walked - row i says where the claim's walk chat by chat stopped: the next starts
+ * there; true when it moved on */
+static bool walked(struct webhookd *wh, PGresult *res, int i)
+{
+	int64_t bot = 0, chat = 0;
+	bool moved;
+
+	if (PQgetisnull(res, i, 1))
+		return false;
+	tgm_parse_int64(PQgetvalue(res, i, 1), &bot);
+	tgm_parse_int64(PQgetvalue(res, i, 2), &chat);
+	moved = bot != wh->walked_bot || chat != wh->walked_chat;
+	wh->walked_bot = bot;
+	wh->walked_chat = chat;
+	return moved;
+}
+
 /* on_claimed - the claimed updates: work them as a batch, and when the claim was full
  * claim the next batch meanwhile (its chats are others: a chat's next update waits for
  * this one's end); a failed claim waits for a kick */
@@ -145,7 +169,7 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 {
 	struct webhookd *wh = arg;
 	struct batch *bt;
-	bool full;
+	bool full, moved;
 
 	wh->claiming = false;
 	if (err) {
@@ -157,7 +181,11 @@ static void on_claimed(PGresult *res, const char *err, void *arg)
 	bt->wh = wh;
 	bt->res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
 	bt->n = PQntuples(res);
-	full = bt->n == CLAIM_N;
+	moved = bt->n > 0 && PQgetisnull(res, bt->n - 1, 0) && walked(wh, res, --bt->n);
+	/* a claim that walked on and found nothing: the chats not reached yet may have
+	 * updates, and no new one may come to kick it (WALKS_EMPTY_MAX in a row) */
+	wh->walks_empty = bt->n == 0 && moved ? wh->walks_empty + 1 : 0;
+	full = bt->n == CLAIM_N || (wh->walks_empty > 0 && wh->walks_empty <= WALKS_EMPTY_MAX);
 	wh->batches++;
 	settle(wh);
 	batch_start(bt); /* may end it at once */
@@ -174,18 +202,21 @@ int wh_claim_seconds(const struct webhookd *wh)
 /* claim - claim the next batch of updates, each the oldest unprocessed of its chat */
 static void claim(struct webhookd *wh)
 {
-	char secs[16];
-	const char *params[1] = { secs };
+	char secs[16], bot[24], chat[24];
+	const char *params[3] = { secs, bot, chat };
 
 	snprintf(secs, sizeof(secs), "%d", wh_claim_seconds(wh));
+	snprintf(bot, sizeof(bot), "%lld", (long long)wh->walked_bot);
+	snprintf(chat, sizeof(chat), "%lld", (long long)wh->walked_chat);
 	wh->claiming = true;
 	wh->kick_again = false;
 	settle(wh);
-	tgm_pg_query(wh->ctx->db, claim_sql, 1, params, on_claimed, wh);
+	tgm_pg_query(wh->ctx->db, claim_sql, 3, params, on_claimed, wh);
 }
 
 void wh_process_kick(struct webhookd *wh)
 {
+	wh->walks_empty = 0;
 	if (wh->claiming || wh->batches >= BATCHES) {
 		wh->kick_again = true;
 		return;

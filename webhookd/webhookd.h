@@ -68,6 +68,9 @@ struct webhookd {
 	bool claiming;          /* a claim is in flight (process.c) */
 	int batches;            /* claimed batches being worked (process.c) */
 	bool kick_again;        /* work arrived while processing */
+	int64_t walked_bot;     /* where the claims' last walk chat by chat stopped */
+	int64_t walked_chat;    /* (process.c; sql/functions/wh_due.sql) */
+	int walks_empty;        /* claims in a row that walked on and found nothing */
 	int inflight;           /* direct Telegram calls and stores in flight */
 	struct wh_store *store; /* updates being stored (store.c) */
 	struct tgm_pg **pool;   /* the connections updates are processed on */

@@ -29,13 +29,20 @@
 -- A queue held behind a few chats (30,000 messages to 3 channels) made it read them all
 -- to find the 3 heads: 130-160 ms a claim, and a lane with held messages claims after
 -- every send. When the window gives fewer than n and the queue goes on past it, the rest
--- are looked for chat by chat (the walk "short"): from a random place in the bot's open
--- chats (a quarter of the time their start), up to 4n + 64 chats, the first open message
--- of each chat and priority, those whose chat check passes, in priority order. Random,
--- so that over the claims every chat's turn comes; the window keeps the queue's order.
+-- are looked for chat by chat (the walk "short"): the bot's open chats in order from
+-- the one after afters[k] (where the lane's last such walk stopped; '' or NULL: the
+-- first), wrapping round to the first, up to 4n + 64 chats; the first open message of
+-- each chat and priority, those whose chat check passes, in priority order. The walk
+-- ends with a row of its own, id NULL and chat where the next one should start, for the
+-- lane to pass: the last chat walked, or, when the walk found more than it took, the
+-- one before the first it took (the heads it left come first next time). Every open
+-- chat's turn comes within a few claims. (A random start instead starved chats: with
+-- digits as the start, no group's '-100...' id past the first 4n + 64 was reached.)
+-- The window keeps the queue's order. OFFSET 0 keeps each step's next chat a subquery
+-- run once: pulled up, its lookup ran once for each place it is named (four a step).
 -- Hash and merge joins are off too: the chats' heads are few and are looked up by key,
 -- where a hash join read the whole table (169 ms with 30,000 queued).
-CREATE OR REPLACE FUNCTION sd_due(bot_ids bigint[], ns int[])
+CREATE OR REPLACE FUNCTION sd_due(bot_ids bigint[], ns int[], afters text[])
 RETURNS TABLE (k bigint, bot_id bigint, id bigint, chat text)
 LANGUAGE plpgsql ROWS 1 SET enable_sort = off SET enable_hashjoin = off SET enable_mergejoin = off
 SET jit = off SET plan_cache_mode = force_generic_plan AS $$
@@ -43,8 +50,8 @@ SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RETURN QUERY
     WITH r AS (
-        SELECT r.bot_id, r.n, r.k, b.bp, b.bi
-        FROM unnest(bot_ids, ns) WITH ORDINALITY AS r(bot_id, n, k)
+        SELECT r.bot_id, r.n, r.k, coalesce(r.after, '') AS after, b.bp, b.bi
+        FROM unnest(bot_ids, ns, afters) WITH ORDINALITY AS r(bot_id, n, after, k)
         LEFT JOIN LATERAL (
             SELECT d.priority AS bp, d.id AS bi FROM messages d
             WHERE d.bot_id = r.bot_id AND d.status IN ('queued', 'retrying')
@@ -63,39 +70,63 @@ BEGIN
                    ORDER BY e.chat, e.priority, e.id LIMIT 1) IS NULL
             ORDER BY m.priority, m.id LIMIT r.n FOR UPDATE OF m SKIP LOCKED) x),
     short AS (
-        SELECT r.bot_id, r.k, r.n - count(w.id) AS n, 4 * r.n + 64 AS f,
-            CASE WHEN random() < 0.25 THEN '' ELSE (random() * 1e9)::bigint::text END AS start
+        SELECT r.bot_id, r.k, r.n - count(w.id) AS n, 4 * r.n + 64 AS f, r.after
         FROM r LEFT JOIN walk w ON w.k = r.k
-        WHERE r.bp IS NOT NULL GROUP BY r.bot_id, r.k, r.n HAVING count(w.id) < r.n)
+        WHERE r.bp IS NOT NULL GROUP BY r.bot_id, r.k, r.n, r.after HAVING count(w.id) < r.n),
+    visited AS (
+        SELECT s.k, s.bot_id, c.chat, c.i FROM short s CROSS JOIN LATERAL (
+            WITH RECURSIVE c(chat, i, lap) AS (
+                SELECT coalesce(a.chat, z.chat), 1, a.chat IS NULL FROM (SELECT
+                    (SELECT e.chat FROM messages e WHERE e.bot_id = s.bot_id
+                     AND e.status IN ('queued', 'retrying', 'sending') AND e.chat > s.after
+                     ORDER BY e.chat LIMIT 1) AS chat OFFSET 0) a
+                CROSS JOIN LATERAL (SELECT CASE WHEN a.chat IS NULL THEN (SELECT e.chat
+                    FROM messages e WHERE e.bot_id = s.bot_id
+                    AND e.status IN ('queued', 'retrying', 'sending')
+                    ORDER BY e.chat LIMIT 1) END AS chat) z
+                WHERE coalesce(a.chat, z.chat) IS NOT NULL
+                UNION ALL
+                SELECT coalesce(a.chat, z.chat), c.i + 1, c.lap OR a.chat IS NULL
+                FROM c CROSS JOIN LATERAL (SELECT
+                    (SELECT e.chat FROM messages e WHERE e.bot_id = s.bot_id
+                     AND e.status IN ('queued', 'retrying', 'sending') AND e.chat > c.chat
+                     ORDER BY e.chat LIMIT 1) AS chat OFFSET 0) a
+                CROSS JOIN LATERAL (SELECT CASE WHEN a.chat IS NULL AND NOT c.lap THEN
+                    (SELECT e.chat FROM messages e WHERE e.bot_id = s.bot_id
+                     AND e.status IN ('queued', 'retrying', 'sending')
+                     ORDER BY e.chat LIMIT 1) END AS chat) z
+                WHERE c.i < s.f AND coalesce(a.chat, z.chat) IS NOT NULL
+                  AND NOT ((c.lap OR a.chat IS NULL) AND coalesce(a.chat, z.chat) > s.after))
+            SELECT c.chat, c.i FROM c) c),
+    heads AS (
+        SELECT c.k, h.id FROM visited c CROSS JOIN unnest(ARRAY[0, 1, 2]::smallint[]) AS p(p)
+        CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.bot_id = c.bot_id
+            AND e.chat = c.chat AND e.priority = p.p
+            AND e.status IN ('queued', 'retrying', 'sending')
+            ORDER BY e.chat, e.priority, e.id LIMIT 1) h),
+    picked AS (
+        SELECT s.k, s.bot_id, y.id, y.chat FROM short s CROSS JOIN LATERAL (
+            SELECT m.id, m.chat FROM messages m
+            WHERE m.id = ANY (ARRAY(SELECT h.id FROM heads h WHERE h.k = s.k))
+              AND (m.status IS NOT DISTINCT FROM 'queued'
+                   OR m.status IS NOT DISTINCT FROM 'retrying') AND m.not_before <= now()
+              AND m.id NOT IN (SELECT w.id FROM walk w WHERE w.k = s.k)
+              AND (SELECT e.id FROM messages e WHERE e.bot_id = m.bot_id AND e.chat = m.chat
+                   AND e.priority <= m.priority AND e.id < m.id
+                   AND e.status IN ('queued', 'retrying', 'sending')
+                   AND (e.status <> 'queued' OR e.not_before <= now())
+                   ORDER BY e.chat, e.priority, e.id LIMIT 1) IS NULL
+            ORDER BY m.priority, m.id LIMIT s.n FOR UPDATE OF m SKIP LOCKED) y)
     SELECT w.k, w.bot_id, w.id, w.chat FROM walk w
     UNION ALL
-    SELECT s.k, s.bot_id, y.id, y.chat FROM short s CROSS JOIN LATERAL (
-        SELECT m.id, m.chat FROM messages m
-        WHERE m.id = ANY (ARRAY(
-            WITH RECURSIVE c(chat, i) AS (
-                SELECT coalesce((SELECT e.chat FROM messages e WHERE e.bot_id = s.bot_id
-                   AND e.status IN ('queued', 'retrying', 'sending') AND e.chat >= s.start
-                   ORDER BY e.chat LIMIT 1), (SELECT e.chat FROM messages e
-                   WHERE e.bot_id = s.bot_id AND e.status IN ('queued', 'retrying', 'sending')
-                   ORDER BY e.chat LIMIT 1)), 1
-                UNION ALL
-                SELECT (SELECT e.chat FROM messages e WHERE e.bot_id = s.bot_id
-                   AND e.status IN ('queued', 'retrying', 'sending') AND e.chat > c.chat
-                   ORDER BY e.chat LIMIT 1), c.i + 1
-                FROM c WHERE c.chat IS NOT NULL AND c.i < s.f)
-            SELECT h.id FROM c CROSS JOIN unnest(ARRAY[0, 1, 2]::smallint[]) AS p(p)
-            CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.bot_id = s.bot_id
-                AND e.chat = c.chat AND e.priority = p.p
-                AND e.status IN ('queued', 'retrying', 'sending')
-                ORDER BY e.chat, e.priority, e.id LIMIT 1) h
-            WHERE c.chat IS NOT NULL))
-          AND (m.status IS NOT DISTINCT FROM 'queued'
-               OR m.status IS NOT DISTINCT FROM 'retrying') AND m.not_before <= now()
-          AND m.id NOT IN (SELECT w.id FROM walk w WHERE w.k = s.k)
-          AND (SELECT e.id FROM messages e WHERE e.bot_id = m.bot_id AND e.chat = m.chat
-               AND e.priority <= m.priority AND e.id < m.id
-               AND e.status IN ('queued', 'retrying', 'sending')
-               AND (e.status <> 'queued' OR e.not_before <= now())
-               ORDER BY e.chat, e.priority, e.id LIMIT 1) IS NULL
-        ORDER BY m.priority, m.id LIMIT s.n FOR UPDATE OF m SKIP LOCKED) y;
+    SELECT p.k, p.bot_id, p.id, p.chat FROM picked p
+    UNION ALL
+    SELECT s.k, s.bot_id, NULL, CASE
+        WHEN (SELECT count(*) FROM picked p WHERE p.k = s.k) < s.n
+        THEN (SELECT v.chat FROM visited v WHERE v.k = s.k AND v.i = l.i)
+        ELSE coalesce((SELECT v.chat FROM visited v WHERE v.k = s.k
+              AND v.i = (SELECT min(x.i) FROM visited x WHERE x.k = s.k AND x.chat = ANY
+                         (ARRAY(SELECT p.chat FROM picked p WHERE p.k = s.k))) - 1), s.after) END
+    FROM short s CROSS JOIN LATERAL (SELECT max(x.i) AS i FROM visited x WHERE x.k = s.k) l
+    WHERE l.i IS NOT NULL;
 END $$;

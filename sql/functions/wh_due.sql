@@ -22,13 +22,17 @@
 -- down) made it read every waiting update of those chats to find their oldest: 20,000
 -- updates in 2 chats, 73-95 ms a claim of 2, for each of the 10,000 claims the backlog
 -- took. When the window gives fewer than n and the backlog goes on past it, the rest
--- are found chat by chat (the walk "short"): from the chat of a random waiting update
--- (a quarter of the time the first chat), up to 4n + 64 chats in (bot, chat) order,
--- the oldest unprocessed update of each, unclaimed, oldest first. An update of no chat
--- beyond the window waits for the window to reach it. Hash and merge joins are off for
+-- are found chat by chat (the walk "short"): from the chat after (after_bot,
+-- after_chat), where the caller's last such walk stopped ((0, 0): the first), wrapping
+-- round to the first, up to 4n + 64 chats in (bot, chat) order, the oldest unprocessed
+-- update of each, unclaimed, oldest first. The walk ends with a row of its own, seq NULL
+-- and the chat where the next one should start (as sd_due.sql says): every waiting
+-- chat's turn comes within a few claims. (It started at the chat of a random waiting
+-- update, mostly one of the busy chats, so chats far from them waited for the backlog.)
+-- An update of no chat beyond the window waits for the window to reach it. Hash and merge joins are off for
 -- the same reason as in sd_due.sql: the chats' oldest updates are looked up by key.
-CREATE OR REPLACE FUNCTION wh_due(n int)
-RETURNS TABLE (seq bigint)
+CREATE OR REPLACE FUNCTION wh_due(n int, after_bot bigint, after_chat bigint)
+RETURNS TABLE (seq bigint, bot_id bigint, chat_id bigint)
 LANGUAGE plpgsql ROWS 1 SET enable_sort = off SET enable_hashjoin = off
 SET enable_mergejoin = off SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
@@ -48,36 +52,55 @@ BEGIN
         ORDER BY p.seq LIMIT n FOR UPDATE OF p SKIP LOCKED),
     short AS (
         SELECT n - (SELECT count(*) FROM walk) AS k, 4 * n + 64 AS f,
-            coalesce(st.bot_id, 0) AS b0, coalesce(st.chat_id, 0) AS c0
-        FROM bound LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id FROM tg_updates t
-            WHERE t.processed_at IS NULL AND t.outcome IS NULL AND t.chat_id IS NOT NULL
-              AND t.seq >= (SELECT CASE WHEN random() < 0.25 THEN 0 ELSE
-                  (random() * (SELECT max(m.seq) FROM tg_updates m
-                               WHERE m.processed_at IS NULL AND m.outcome IS NULL))::bigint END)
-            ORDER BY t.seq LIMIT 1) st ON true
-        WHERE bound.b IS NOT NULL AND (SELECT count(*) FROM walk) < n)
-    SELECT w.seq FROM walk w
-    UNION ALL
-    SELECT y.seq FROM short s CROSS JOIN LATERAL (
-        SELECT p.seq FROM tg_updates p
-        WHERE p.seq = ANY (ARRAY(
-            WITH RECURSIVE c(bot_id, chat_id, i) AS (
-                SELECT x.bot_id, x.chat_id, 1 FROM (SELECT t.bot_id, t.chat_id
+            coalesce(after_bot, 0) AS b0, coalesce(after_chat, 0) AS c0
+        FROM bound WHERE bound.b IS NOT NULL AND (SELECT count(*) FROM walk) < n),
+    visited AS (
+        SELECT c.bot_id, c.chat_id, c.i FROM short s CROSS JOIN LATERAL (
+            WITH RECURSIVE c(bot_id, chat_id, i, lap) AS (
+                SELECT coalesce(a.bot_id, z.bot_id), coalesce(a.chat_id, z.chat_id), 1,
+                    a.bot_id IS NULL
+                FROM (SELECT) o LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id
                     FROM tg_updates t WHERE t.processed_at IS NULL AND t.chat_id IS NOT NULL
-                    AND (t.bot_id, t.chat_id) >= (s.b0, s.c0)
-                    ORDER BY t.bot_id, t.chat_id LIMIT 1) x
+                    AND (t.bot_id, t.chat_id) > (s.b0, s.c0)
+                    ORDER BY t.bot_id, t.chat_id LIMIT 1) a ON true
+                LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id FROM tg_updates t
+                    WHERE a.bot_id IS NULL AND t.processed_at IS NULL
+                    AND t.chat_id IS NOT NULL ORDER BY t.bot_id, t.chat_id LIMIT 1) z ON true
+                WHERE coalesce(a.bot_id, z.bot_id) IS NOT NULL
                 UNION ALL
-                SELECT x.bot_id, x.chat_id, c.i + 1 FROM c CROSS JOIN LATERAL (
-                    SELECT t.bot_id, t.chat_id FROM tg_updates t
+                SELECT coalesce(a.bot_id, z.bot_id), coalesce(a.chat_id, z.chat_id), c.i + 1,
+                    c.lap OR a.bot_id IS NULL
+                FROM c LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id FROM tg_updates t
                     WHERE t.processed_at IS NULL AND t.chat_id IS NOT NULL
-                      AND (t.bot_id, t.chat_id) > (c.bot_id, c.chat_id)
-                    ORDER BY t.bot_id, t.chat_id LIMIT 1) x
-                WHERE c.i < s.f)
-            SELECT h.seq FROM c CROSS JOIN LATERAL (SELECT t.seq FROM tg_updates t
-                WHERE t.processed_at IS NULL AND t.bot_id = c.bot_id AND t.chat_id = c.chat_id
-                ORDER BY t.bot_id, t.chat_id, t.seq LIMIT 1) h))
-          AND p.processed_at IS NOT DISTINCT FROM NULL AND p.outcome IS NOT DISTINCT FROM NULL
-          AND (p.claimed_until IS NULL OR p.claimed_until < now())
-          AND p.seq NOT IN (SELECT w.seq FROM walk w)
-        ORDER BY p.seq LIMIT s.k FOR UPDATE OF p SKIP LOCKED) y;
+                    AND (t.bot_id, t.chat_id) > (c.bot_id, c.chat_id)
+                    ORDER BY t.bot_id, t.chat_id LIMIT 1) a ON true
+                LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id FROM tg_updates t
+                    WHERE a.bot_id IS NULL AND NOT c.lap AND t.processed_at IS NULL
+                    AND t.chat_id IS NOT NULL ORDER BY t.bot_id, t.chat_id LIMIT 1) z ON true
+                WHERE c.i < s.f AND coalesce(a.bot_id, z.bot_id) IS NOT NULL
+                  AND NOT ((c.lap OR a.bot_id IS NULL) AND (coalesce(a.bot_id, z.bot_id),
+                      coalesce(a.chat_id, z.chat_id)) > (s.b0, s.c0)))
+            SELECT c.bot_id, c.chat_id, c.i FROM c) c),
+    picked AS (
+        SELECT y.seq, y.bot_id, y.chat_id FROM short s CROSS JOIN LATERAL (
+            SELECT p.seq, p.bot_id, p.chat_id FROM tg_updates p
+            WHERE p.seq = ANY (ARRAY(SELECT h.seq FROM visited c CROSS JOIN LATERAL (
+                    SELECT t.seq FROM tg_updates t WHERE t.processed_at IS NULL
+                    AND t.bot_id = c.bot_id AND t.chat_id = c.chat_id
+                    ORDER BY t.bot_id, t.chat_id, t.seq LIMIT 1) h))
+              AND p.processed_at IS NOT DISTINCT FROM NULL AND p.outcome IS NOT DISTINCT FROM NULL
+              AND (p.claimed_until IS NULL OR p.claimed_until < now())
+              AND p.seq NOT IN (SELECT w.seq FROM walk w)
+            ORDER BY p.seq LIMIT s.k FOR UPDATE OF p SKIP LOCKED) y)
+    SELECT w.seq, NULL::bigint, NULL::bigint FROM walk w
+    UNION ALL
+    SELECT p.seq, p.bot_id, p.chat_id FROM picked p
+    UNION ALL
+    SELECT NULL, v.bot_id, v.chat_id FROM short s
+    CROSS JOIN LATERAL (SELECT max(x.i) AS i FROM visited x) l
+    CROSS JOIN LATERAL (SELECT CASE WHEN (SELECT count(*) FROM picked) < s.k THEN l.i
+        ELSE (SELECT min(x.i) FROM visited x WHERE (x.bot_id, x.chat_id) = ANY
+              (ARRAY(SELECT row(p.bot_id, p.chat_id) FROM picked p))) - 1 END AS i) e
+    LEFT JOIN visited v ON v.i = e.i
+    WHERE l.i IS NOT NULL;
 END $$;

@@ -1334,7 +1334,8 @@ def claim_sql(bot_id, n):
     """senderd's claim statement as senderd/claim.c sends it, for one lane: bot_id's, n
     at most"""
     text = c_string("senderd/claim.c", "claim_sql")
-    return text.replace("$1", f"'{{{bot_id}}}'").replace("$2", f"'{{{n}}}'")
+    return text.replace("$1", f"'{{{bot_id}}}'").replace("$2", f"'{{{n}}}'").replace(
+        "$3", "'{}'")
 
 
 def due_plan(sw, bot_id, n):
@@ -1342,7 +1343,8 @@ def due_plan(sw, bot_id, n):
     the database holds it, for one lane (bot_id's, n at most), under the function's own
     settings"""
     return function_plan(sw.env, "sd_due", {"bot_ids": f"'{{{bot_id}}}'::bigint[]",
-                                            "ns": f"'{{{n}}}'::int[]"})
+                                            "ns": f"'{{{n}}}'::int[]",
+                                            "afters": "'{}'::text[]"})
 
 
 def test_the_claim_checks_chat_order_per_message_after_an_empty_queue(sw):
@@ -1371,17 +1373,26 @@ def test_the_claim_checks_chat_order_per_message_after_an_empty_queue(sw):
         assert "chat = m" in cond and "id < m" in cond, cond
 
 
-def due_once(sw, bot_id, n):
-    """sd_due's (id, chat) rows for one lane asking for n, on a connection of its own
-    (autocommit: the rows it locks are free again when it returns)"""
+def due_walk(sw, bot_id, n, after=None):
+    """sd_due's (id, chat) rows for one lane asking for n, its last walk chat by chat
+    having stopped at after, on a connection of its own (autocommit: the rows it locks
+    are free again when it returns); and where this walk stopped (None: no walk)"""
     conn = sw.env.connect()
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT id, chat FROM sd_due(%s::bigint[], %s::int[])",
-                        ([bot_id], [n]))
-            return cur.fetchall()
+            cur.execute("SELECT id, chat FROM sd_due(%s::bigint[], %s::int[], %s::text[])",
+                        ([bot_id], [n], [after]))
+            rows = cur.fetchall()
     finally:
         conn.close()
+    walked = [c for i, c in rows if i is None]
+    assert len(walked) <= 1, rows
+    return [r for r in rows if r[0] is not None], walked[0] if walked else None
+
+
+def due_once(sw, bot_id, n):
+    """due_walk's rows, from the first chat"""
+    return due_walk(sw, bot_id, n)[0]
 
 
 def test_a_claim_behind_a_few_chats_backlog_reads_a_bounded_window(sw):
@@ -1397,8 +1408,8 @@ def test_a_claim_behind_a_few_chats_backlog_reads_a_bounded_window(sw):
     sw.query("ANALYZE messages")
     n = 16
     nodes = function_plan(sw.env, "sd_due",
-                          {"bot_ids": f"'{{{bot.id}}}'::bigint[]", "ns": f"'{{{n}}}'::int[]"},
-                          analyze=True)
+                          {"bot_ids": f"'{{{bot.id}}}'::bigint[]", "ns": f"'{{{n}}}'::int[]",
+                           "afters": "'{}'::text[]"}, analyze=True)
     due = [x for x in nodes if x.get("Index Name", "").startswith("messages_due")]
     assert due, nodes
     read = sum(x["Actual Rows"] * x["Actual Loops"] + x.get("Rows Removed by Filter", 0)
@@ -1428,6 +1439,53 @@ def test_a_claim_behind_a_few_chats_backlog_keeps_priority_order(sw):
     rows = due_once(sw, bot.id, 4)
     assert [i for i, _ in rows][:2] == [high, normal], rows
     assert len(rows) == 4, rows
+
+
+def held_groups(sw, bot, held, fresh):
+    """held groups' 2 messages each, the first waiting for a retry a minute away (a 5xx
+    storm at those groups), then one message to each of fresh other groups; the fresh
+    ones' ids"""
+    first = sw.add(bot, [f"-100100000{i:04d}" for i in range(held)])
+    sw.query("UPDATE messages SET status = 'retrying', not_before = now() + interval '1 min'"
+             " WHERE id = ANY(%s)", (first,))
+    sw.add(bot, [f"-100100000{i:04d}" for i in range(held)])
+    return sw.add(bot, [f"-100900000{i:04d}" for i in range(fresh)])
+
+
+def test_a_claim_behind_held_chats_goes_on_where_its_last_walk_stopped(sw):
+    """200 groups whose first message waits for a retry and a second behind it, then 50
+    more groups: the window is all held messages, and the walk chat by chat found no
+    head in the first 4n + 64 groups. It started at a random string of digits, after
+    every '-100...' id, so it went back to the first chat each time: the 50 groups were
+    never reached until the retries fell due. Each walk now goes on where the last one
+    stopped and wraps round, so all 50 are claimed within a few claims (each claim's
+    rows sent, as the lane would)."""
+    bot = sw.new_bot()
+    fresh = set(held_groups(sw, bot, 200, 50))
+    sw.query("ANALYZE messages")
+    n, after, got, walks = 16, None, set(), []
+    for _ in range(10):
+        rows, after = due_walk(sw, bot.id, n, after)
+        walks.append(after)
+        assert {i for i, _ in rows} <= fresh, rows
+        got |= {i for i, _ in rows}
+        sw.query("UPDATE messages SET status = 'sent', sent_at = now()"
+                 " WHERE id = ANY(%s)", ([i for i, _ in rows],))
+        if got == fresh:
+            break
+    assert got == fresh, (len(got), walks)
+    assert len(walks) <= 6, walks
+
+
+def test_a_lane_behind_held_chats_reaches_the_others(sw, tg):
+    """the same through senderd: the lane passes where its last walk stopped, so the 50
+    groups behind 300 held ones are sent while the held ones wait for their retry"""
+    bot = sw.new_bot(per_second=30)
+    fresh = held_groups(sw, bot, 300, 50)
+    sw.senderd(sweep_interval=60)
+    sw.wait_status(fresh, ("sent",), timeout=30)
+    assert sw.one("SELECT count(*) FROM messages WHERE bot_id = %s AND status = 'sent'",
+                  (bot.id,))[0] == len(fresh)
 
 
 def test_recording_finds_its_messages_by_id_after_statistics_of_an_idle_bot(sw, tg):
@@ -1561,7 +1619,7 @@ def test_the_claims_held_check_looks_rows_up_by_bot(sw):
         with conn.cursor() as cur:
             cur.execute("SET plan_cache_mode = force_generic_plan")
             cur.execute("PREPARE claim AS " + c_string("senderd/claim.c", "claim_sql"))
-            cur.execute("EXPLAIN (FORMAT JSON) EXECUTE claim(%s, '{1}')", ([bot.id],))
+            cur.execute("EXPLAIN (FORMAT JSON) EXECUTE claim(%s, '{1}', '{}')", ([bot.id],))
             nodes = list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
     finally:
         conn.close()
