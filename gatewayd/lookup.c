@@ -7,9 +7,10 @@
  * one of its messages but does not know that chat's bots. Submissions gather while one
  * lookup is in flight, as groups do for their INSERT, and the next lookup reads the
  * chats of all of them at once on a connection of its own: the INSERTs of other groups
- * do not wait for it. Each chat's bots are learned (none too), and the submissions go
- * back to the accept queue. A failed lookup learns nothing: the database's choice in
- * the INSERT then decides, as it does whenever memory cannot.
+ * do not wait for it, and a chat named by many of them is read once. Each chat's bots
+ * are learned (none too), and the submissions go back to the accept queue. A failed
+ * lookup learns nothing: the database's choice in the INSERT then decides, as it does
+ * whenever memory cannot.
  */
 #include "gatewayd/lookup.h"
 #include "gatewayd/accept.h"
@@ -44,9 +45,11 @@ static const char lookup_sql[] =
 	"SELECT i.ord, array_agg(DISTINCT x.bot_id ORDER BY x.bot_id) FILTER (WHERE"
 	"  (SELECT b.tenant_id FROM bots b WHERE b.id = x.bot_id AND b.deleted_at IS NULL)"
 	"  = i.tenant_id)" /* each bot by its key: a join or an EXISTS hashed all bots */
-	" FROM unnest($1::int[], $2::bigint[], $3::text[]) AS i(ord, tenant_id, chat)"
+	" FROM (SELECT min(u.ord) AS ord, u.tenant_id, u.chat" /* each chat once */
+	"  FROM unnest($1::int[], $2::bigint[], $3::text[]) AS u(ord, tenant_id, chat)"
+	"  GROUP BY u.tenant_id, u.chat) i"
 	" LEFT JOIN LATERAL " GW_CHOICE_REACH_SQL " x ON true"
-	" GROUP BY i.ord";
+	" GROUP BY i.ord, i.tenant_id";
 /* clang-format on */
 
 static void send_lookup(struct gw_lookup *l);

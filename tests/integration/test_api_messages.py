@@ -538,6 +538,32 @@ def test_bot_choice_reads_a_chats_blocks_by_key(world, api):
     assert "chats_blocked_text" in {n.get("Index Name") for n in chats}, chats
 
 
+def test_bot_choice_looks_up_a_chat_once_for_many_messages(world, api):
+    """messages to one chat that memory does not know yet, in one lookup (a broadcast's
+    group to a channel, naming no bot): the chat's bots are read once, not once a
+    message; a message to another chat gets its own row"""
+    bot = api.new_bot()
+    world.query("INSERT INTO bot_chats (chat, bot_id) VALUES ('600010', %s), ('600011', %s)",
+                (bot["id"], bot["id"]))
+    sql = c_string("gatewayd/lookup.c", "lookup_sql",
+                   {"GW_CHOICE_REACH_SQL": c_macro("gatewayd/choice.h", "GW_CHOICE_REACH_SQL")})
+    tenant = world.tenant_id("acme")
+    args = (list(range(41)), [tenant] * 41, ["600010"] * 40 + ["600011"])
+    conn = world.env.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("PREPARE lookup AS " + sql)
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lookup(%s, %s, %s)", args)
+            nodes = list(plan_nodes(cur.fetchone()[0][0]["Plan"]))
+            cur.execute("EXECUTE lookup(%s, %s, %s)", args)
+            rows = sorted(cur.fetchall())
+    finally:
+        conn.close()
+    reads = [n for n in nodes if n.get("Relation Name") == "bot_chats"]
+    assert reads and max(n["Actual Loops"] for n in reads) == 2, reads
+    assert rows == [(0, [bot["id"]]), (40, [bot["id"]])], rows
+
+
 def test_bot_choice_by_queue_then_free_rate(world, api):
     """Among the bots that may reach a chat: enabled first, then the queue that drains
     soonest at the bot's rate (depth / per_second, read from the counters, so a cancel
