@@ -78,7 +78,7 @@ void lane_ensure(struct senderd *sd, int64_t bot_id, unsigned gen)
 	sd->lanes[b] = l;
 	sd->nlanes++;
 	log_info("bot=%lld lane started", (long long)bot_id);
-	claim_load(l);
+	start_load(l);
 }
 
 /* unlink_lane - take l out of the waiting list and its hash bucket */
@@ -418,7 +418,7 @@ static void orphans_when_idle(struct lane *l)
 	    record_pending_of(l->sd->record, l->bot_id) > 0)
 		return;
 	l->sub |= LANE_CLAIMING;
-	claim_orphans(l);
+	start_orphans(l);
 }
 
 void lane_pump(struct lane *l)
@@ -477,7 +477,7 @@ void lane_settings(struct lane *l, const char *settings)
 	if (l->settings && strcmp(l->settings, settings) == 0)
 		return;
 	if (l->settings) /* changed since the lane read them: read the limits again */
-		claim_reload(l);
+		start_reload(l);
 	free(l->settings);
 	l->settings = tgm_xstrdup(settings);
 }

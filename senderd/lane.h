@@ -80,7 +80,7 @@ enum lane_state {
  *                   answer): rows it may have claimed wait in 'sending', unknown to the
  *                   lane. It claims nothing more; once it holds nothing, sends nothing
  *                   and has no transition left unrecorded, it sends this bot's rows in
- *                   'sending' back (claim_orphans, as on a lease start) and goes on
+ *                   'sending' back (start_orphans, as on a lease start) and goes on
  */
 enum lane_sub {
 	LANE_DROPPING = 1 << 0,
@@ -205,17 +205,20 @@ struct pending *lane_mark_begin(struct lane *l);
 void lane_mark_end(struct lane *l);
 
 /* claim.c */
-void claim_load(struct lane *l);
 /* claim_start - the claim groups, one per lane connection (claims of the lanes waiting
  * on a connection go in one statement) */
 void claim_start(struct senderd *sd);
 void claim_stop(struct senderd *sd);
-/* claim_reload - read the bot's limits again (its settings changed) */
-void claim_reload(struct lane *l);
 /* claim_more - the lane claims what lane_claim_begin allows, with its claim group */
 void claim_more(struct lane *l);
-/* claim_orphans - send this bot's rows left in 'sending' back (after a lost claim) */
-void claim_orphans(struct lane *l);
+
+/* start.c */
+/* start_load - the lane starts: its bot loaded, what a previous owner left resolved */
+void start_load(struct lane *l);
+/* start_reload - read the bot's limits again (its settings changed) */
+void start_reload(struct lane *l);
+/* start_orphans - send this bot's rows left in 'sending' back (after a lost claim) */
+void start_orphans(struct lane *l);
 
 /* deliver.c */
 void deliver_send(struct lane *l, struct pending *p);

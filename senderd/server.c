@@ -35,7 +35,7 @@ static void on_doorbell(const char *topic, const char *json, size_t len, void *a
 	if (!tgm_doorbell_parse(topic, json, len, &d) || (l = lane_find(sd, d.bot_id)) == NULL)
 		return;
 	if (d.changed)
-		claim_reload(l); /* the bot's settings changed */
+		start_reload(l); /* the bot's settings changed */
 	lane_wake(l);
 }
 
