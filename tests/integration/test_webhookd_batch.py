@@ -258,6 +258,16 @@ def test_a_claim_behind_a_few_busy_chats_reads_a_bounded_window(w):
         assert len(got) > 3, got  # the busy chats' oldest, and new chats'
 
 
+def postponed_chats(w, bot, chats):
+    """2 updates in each of chats chats of bot (users 5000...), the first postponed an
+    hour (its processing failed)"""
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload,"
+            " claimed_until, attempts) SELECT %s, i, 5000 + i %% %s, 'message',"
+            " jsonb_build_object('update_id', i), CASE WHEN i <= %s"
+            " THEN now() + interval '1 hour' END, CASE WHEN i <= %s THEN 1 ELSE 0 END"
+            " FROM generate_series(1, 2 * %s) i", (bot.id, chats, chats, chats, chats))
+
+
 def test_a_claim_behind_postponed_chats_goes_on_where_its_last_walk_stopped(w):
     """a bot whose 500 users' updates keep failing (each chat's oldest postponed, another
     waiting behind it), then 50 users of another bot: the window is all the first bot's,
@@ -266,11 +276,7 @@ def test_a_claim_behind_postponed_chats_goes_on_where_its_last_walk_stopped(w):
     now goes on where the last one stopped and wraps round: all 50 are claimed within a
     few claims (each claim's updates processed, as webhookd would)."""
     stuck, other = w.new_bot(), w.new_bot()
-    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload,"
-            " claimed_until, attempts) SELECT %s, i, 5000 + i %% 500, 'message',"
-            " jsonb_build_object('update_id', i), CASE WHEN i <= 500"
-            " THEN now() + interval '1 hour' END, CASE WHEN i <= 500 THEN 1 ELSE 0 END"
-            " FROM generate_series(1, 1000) i", (stuck.id,))
+    postponed_chats(w, stuck, 500)
     w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
             " SELECT %s, i, 9000 + i, 'message', jsonb_build_object('update_id', i)"
             " FROM generate_series(1, 50) i", (other.id,))
@@ -300,11 +306,7 @@ def test_webhookd_behind_postponed_chats_reaches_the_others(w):
     50 users of another bot; webhookd passes where its last walk stopped and walks on
     while it finds nothing, so the 50 are processed while the others wait"""
     stuck, other = w.new_bot(), w.new_bot()
-    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload,"
-            " claimed_until, attempts) SELECT %s, i, 5000 + i %% 2000, 'message',"
-            " jsonb_build_object('update_id', i), CASE WHEN i <= 2000"
-            " THEN now() + interval '1 hour' END, CASE WHEN i <= 2000 THEN 1 ELSE 0 END"
-            " FROM generate_series(1, 4000) i", (stuck.id,))
+    postponed_chats(w, stuck, 2000)
     w.store(other, [w.message("hello", user=7000 + i) for i in range(50)])
     w.webhookd()
     w.wait_processed(other, 50, timeout=30)
