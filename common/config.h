@@ -82,6 +82,7 @@ struct tgm_config {
 		int max_body;
 		char *doorbell;
 		char *billing;
+		char *statuses;
 		int poll_timeout;
 		char *metrics_listen;
 		int process_connections;

@@ -148,6 +148,10 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  0, 0, 0, "ZeroMQ endpoint webhookd binds to ring senderd (PUB)" },
 	{ "webhookd", "billing", TGM_CFG_ENDPOINT, OFF(webhookd.billing), RUN "billingd-work", 0, 0,
 	  0, "billingd's work endpoint webhookd connects to (PUSH)" },
+	{ "webhookd", "statuses", TGM_CFG_ENDPOINTS, OFF(webhookd.statuses), RUN "gatewayd-status",
+	  0, 0, 0,
+	  "status endpoints webhookd connects to and publishes on (PUB): every gatewayd's,"
+	  " whose bot choice forgets a chat that blocked a bot" },
 	{ "webhookd", "poll_timeout", TGM_CFG_INT, OFF(webhookd.poll_timeout), "25", 0, 50,
 	  TGM_CFG_RELOADABLE, "seconds a getUpdates long poll may wait (bots in polling mode)" },
 	{ "webhookd", "metrics_listen", TGM_CFG_LISTEN, OFF(webhookd.metrics_listen), "", 0, 0,

@@ -183,6 +183,7 @@ listen = 127.0.0.1:$hook_port
 # public_url = https://example.org    (where Telegram can reach webhookd)
 doorbell = $ipc/webhookd-doorbell
 billing = $ipc/billingd-work
+statuses = $ipc/gatewayd-status
 
 [billingd]
 doorbell = $ipc/billingd-doorbell

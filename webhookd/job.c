@@ -234,11 +234,32 @@ static bool admin_chat(const struct wh_job *j)
 	return admin != 0 && j->chat_id == admin;
 }
 
+bool wh_job_member_gone(const struct wh_job *j)
+{
+	const char *st = tgm_json_get_str(tgm_json_get(j->body, "new_chat_member"), "status");
+
+	return st && (strcmp(st, "kicked") == 0 || strcmp(st, "left") == 0);
+}
+
+/* tell_gone - the bot was blocked or removed in the update's chat (recorded blocked by
+ * wh_record.sql): every gatewayd's bot choice forgets the chat */
+static void tell_gone(struct wh_job *j)
+{
+	const char *path[] = { "chat", "id", NULL };
+	yajl_val id = yajl_tree_get(j->body, path, yajl_t_number);
+
+	if (id && YAJL_IS_INTEGER(id))
+		wh_chat_gone(j->wh, j->bot_id, YAJL_GET_INTEGER(id));
+}
+
 /* dispatch - the chat and user are recorded: hand the update to what acts on its kind
  * (internal, payment, callback, member, admin, command or auto-reply), else just done */
 static void dispatch(struct wh_job *j)
 {
 	bool private_chat = strcmp(j->chat_type, "private") == 0;
+
+	if (strcmp(j->kind, "my_chat_member") == 0 && wh_job_member_gone(j))
+		tell_gone(j);
 
 	if (strncmp(j->kind, "tgm_", 4) == 0)
 		wh_repair_internal(j);

@@ -111,6 +111,8 @@ void wh_group_record(struct wh_job **jobs, int n);
 void wh_group_finish(struct wh_job *j);
 /* wh_job_postpone - leave the update unprocessed; it is claimed again after seconds */
 void wh_job_postpone(struct wh_job *j, int seconds, const char *why);
+/* wh_job_member_gone - a my_chat_member update: the bot was blocked (kicked) or left */
+bool wh_job_member_gone(const struct wh_job *j);
 /* wh_job_query - run sql on webhookd's connection; cb gets the job back */
 typedef void (*wh_job_cb)(struct wh_job *j, PGresult *res, const char *err);
 void wh_job_query(struct wh_job *j, const char *sql, int n, const char *const *params,

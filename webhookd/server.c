@@ -1,7 +1,8 @@
 /*
  * server.c - webhookd's sockets and route table: the HTTP listener for webhooks,
- * the doorbell publisher, the billing work pusher and the Telegram client; the
- * sweep timer; drain closes the listener first and waits for work in flight.
+ * the doorbell publisher, the billing work pusher, the status publisher and the
+ * Telegram client; the sweep timer; drain closes the listener first and waits for
+ * work in flight.
  */
 #include "webhookd/webhookd.h"
 #include "common/doorbell.h"
@@ -37,6 +38,15 @@ static const struct tgm_http_route routes[] = {
 void wh_ring(struct webhookd *wh, int64_t bot_id)
 {
 	tgm_doorbell_ring(wh->doorbell, bot_id, false);
+}
+
+void wh_chat_gone(struct webhookd *wh, int64_t bot_id, int64_t chat)
+{
+	char json[96];
+	int n = snprintf(json, sizeof(json), "{\"bot_id\":%lld,\"chat\":\"%lld\"}",
+			 (long long)bot_id, (long long)chat);
+
+	tgm_bus_send(wh->status, "chat.gone", json, (size_t)n);
 }
 
 struct write {
@@ -85,7 +95,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	wh_register_due(wh);
 }
 
-/* open_buses - bind the doorbell (to senderd), connect the push to billingd; -1 with err */
+/* open_buses - bind the doorbell (to senderd), connect the push to billingd and the
+ * status publisher to every gatewayd; -1 with err */
 static int open_buses(struct webhookd *wh, char *err, size_t errlen)
 {
 	const struct tgm_config *cfg = wh->ctx->cfg;
@@ -97,7 +108,11 @@ static int open_buses(struct webhookd *wh, char *err, size_t errlen)
 		return -1;
 	wh->billing = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUSH, cfg->webhookd.billing, false,
 				   err, errlen);
-	return wh->billing ? 0 : -1;
+	if (wh->billing == NULL)
+		return -1;
+	wh->status = tgm_bus_open(base, tgm_bus_context(), ZMQ_PUB, cfg->webhookd.statuses, false,
+				  err, errlen);
+	return wh->status ? 0 : -1;
 }
 
 int wh_start(struct tgm_ctx *ctx, char *err, size_t errlen)
@@ -178,6 +193,7 @@ void wh_stop(struct tgm_ctx *ctx)
 		tgm_httpc_free(wh->tg);
 	tgm_bus_close(wh->doorbell);
 	tgm_bus_close(wh->billing);
+	tgm_bus_close(wh->status);
 	wh_store_free(wh);
 	wh_group_free(wh);
 	for (int i = 0; i < wh->npool; i++)

@@ -392,8 +392,7 @@ void wh_topic_say(struct wh_job *j, int64_t thread, const char *text)
  * user's topic that they blocked (kicked, left) or unblocked the bot */
 static void on_member_thread(struct wh_job *j, PGresult *res, const char *err)
 {
-	const char *st = tgm_json_get_str(tgm_json_get(j->body, "new_chat_member"), "status");
-	bool gone = st && (strcmp(st, "kicked") == 0 || strcmp(st, "left") == 0);
+	bool gone = wh_job_member_gone(j);
 	int64_t thread = 0;
 
 	if (err || PQntuples(res) != 1 || !tgm_parse_int64(PQgetvalue(res, 0, 0), &thread)) {

@@ -56,6 +56,7 @@ struct webhookd {
 	struct tgm_http_server *http;
 	struct tgm_bus *doorbell; /* PUB: replies queued for a bot */
 	struct tgm_bus *billing;  /* PUSH: work for billingd */
+	struct tgm_bus *status;   /* PUB to every gatewayd: a chat that blocked a bot */
 	struct tgm_httpc *tg;     /* Telegram client for direct calls */
 	struct tgm_httpc *tgpoll; /* Telegram client for long polls: a connection each */
 	int polls;                /* getUpdates in flight (drain does not wait for them) */
@@ -94,6 +95,10 @@ void wh_stop(struct tgm_ctx *ctx);
 int wh_busy_hook(struct tgm_ctx *ctx);
 /* wh_ring - tell senderd that bot_id has queued work */
 void wh_ring(struct webhookd *wh, int64_t bot_id);
+/* wh_chat_gone - bot_id can no longer reach chat (a user blocked it, a group removed it),
+ * as "chat.gone" {"bot_id","chat"} on the status stream, senderd's event of the same
+ * name: every gatewayd's bot choice forgets the chat */
+void wh_chat_gone(struct webhookd *wh, int64_t bot_id, int64_t chat);
 /* wh_write - run a statement whose result nobody waits for; a failure is logged as
  * "<what>: <error>" (what must be a static string) */
 void wh_write(struct webhookd *wh, const char *what, const char *sql, int n,

@@ -44,6 +44,7 @@ def host_configs(env, tg):
             ("webhookd", "public_url"): PUBLIC,
             ("webhookd", "doorbell"): ep[h]["webhookd-doorbell"],
             ("webhookd", "billing"): ep[h]["billingd-work"],
+            ("webhookd", "statuses"): every("gatewayd-status"),
             ("billingd", "doorbell"): ep[h]["billingd-doorbell"],
             ("billingd", "status"): ep[h]["billingd-status"],
             ("billingd", "work"): ep[h]["billingd-work"],

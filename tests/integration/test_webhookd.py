@@ -17,6 +17,7 @@ import time
 
 import pytest
 import requests
+import zmq
 
 from api_helpers import add_admin
 from conftest import free_port, wait_for
@@ -457,6 +458,42 @@ def test_blocked_marks_follow_my_chat_member_and_start(w):
     w.wait_processed(bot, 2)
     assert w.one("SELECT blocked_at FROM chats WHERE bot_id = %s AND chat_id = 42",
                  (bot.id,))[0] is None
+
+
+def test_a_block_is_told_to_gatewayd_for_its_bot_choice(w):
+    """a user who blocks the bot, or a group that removes it: webhookd says "chat.gone"
+    on the status stream, as senderd does on Telegram's 403, so that gatewayd's choice
+    forgets the chat at once; a user who comes back says nothing there"""
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    try:
+        w.env.rundir.mkdir(parents=True, exist_ok=True)
+        sub.bind(w.env.endpoint("gatewayd-status"))
+        sub.setsockopt(zmq.SUBSCRIBE, b"chat.gone")
+        bot = w.new_bot()
+        w.webhookd()
+        # a bound SUB takes a connection and sends its subscription only when it is
+        # used (as gatewayd's event loop does at once): until then the PUB drops all
+        sub.poll(1000)
+        for chat, kind, status in ((42, "private", "kicked"), (-5001, "group", "left"),
+                                   (43, "private", "member")):
+            member = {"chat": {"id": chat, "type": kind}, "date": 1,
+                      "from": {"id": 42, "is_bot": False, "first_name": "Ada"},
+                      "old_chat_member": {"status": "member",
+                                          "user": {"id": 1, "is_bot": True}},
+                      "new_chat_member": {"status": status,
+                                          "user": {"id": 1, "is_bot": True}}}
+            w.post(bot, w.update("my_chat_member", **member))
+        w.wait_processed(bot, 3)
+        got = []
+        while sub.poll(2000):
+            topic, payload = sub.recv_multipart()
+            got.append((topic.decode(), json.loads(payload)))
+        assert sorted(got, key=str) == [("chat.gone", {"bot_id": bot.id, "chat": "-5001"}),
+                                        ("chat.gone", {"bot_id": bot.id, "chat": "42"})], got
+    finally:
+        sub.close(linger=0)
+        ctx.term()
 
 
 def test_a_group_that_moved_to_a_supergroup_is_followed(w):
