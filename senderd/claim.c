@@ -59,6 +59,7 @@ static const char claim_sql[] =
 	"  m.expires_at, m.botapi),"
 	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u),"
 	" got AS (SELECT k, count(*) AS n FROM u GROUP BY k),"
+	" cur AS (SELECT k, chat FROM c WHERE id IS NULL),"
 	" nx AS (SELECT r.k, (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint"
 	"   FROM messages n WHERE n.bot_id = r.bot_id AND n.status IN ('queued', 'retrying')"
 	"   AND n.not_before > now() AND n.not_before > n.created_at) AS ms,"
@@ -72,9 +73,9 @@ static const char claim_sql[] =
 	"   AND h.blocked_at IS NOT NULL AND h.chat_id::text = u.chat),"
 	"  (extract(epoch FROM u.expires_at - now()) * 1000)::bigint, nx.ms, u.botapi,"
 	"  CASE WHEN u.botapi THEN EXISTS (SELECT 1 FROM botapi_files f"
-	"   WHERE f.message_id = u.id) ELSE false END, coalesce(nx.held, false),"
-	"  (SELECT w.chat FROM c w WHERE w.k = r.k AND w.id IS NULL)"
-	" FROM r LEFT JOIN nx ON nx.k = r.k LEFT JOIN u ON u.k = r.k";
+	"   WHERE f.message_id = u.id) ELSE false END, coalesce(nx.held, false), cur.chat"
+	" FROM r LEFT JOIN nx ON nx.k = r.k LEFT JOIN cur ON cur.k = r.k"
+	" LEFT JOIN u ON u.k = r.k";
 
 /* the columns of claim_sql's rows */
 enum {

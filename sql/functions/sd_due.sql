@@ -76,15 +76,7 @@ BEGIN
     visited AS (
         SELECT s.k, s.bot_id, c.chat, c.i FROM short s CROSS JOIN LATERAL (
             WITH RECURSIVE c(chat, i, lap) AS (
-                SELECT coalesce(a.chat, z.chat), 1, a.chat IS NULL FROM (SELECT
-                    (SELECT e.chat FROM messages e WHERE e.bot_id = s.bot_id
-                     AND e.status IN ('queued', 'retrying', 'sending') AND e.chat > s.after
-                     ORDER BY e.chat LIMIT 1) AS chat OFFSET 0) a
-                CROSS JOIN LATERAL (SELECT CASE WHEN a.chat IS NULL THEN (SELECT e.chat
-                    FROM messages e WHERE e.bot_id = s.bot_id
-                    AND e.status IN ('queued', 'retrying', 'sending')
-                    ORDER BY e.chat LIMIT 1) END AS chat) z
-                WHERE coalesce(a.chat, z.chat) IS NOT NULL
+                SELECT s.after, 0, false -- where the last walk stopped: not walked again
                 UNION ALL
                 SELECT coalesce(a.chat, z.chat), c.i + 1, c.lap OR a.chat IS NULL
                 FROM c CROSS JOIN LATERAL (SELECT
@@ -97,7 +89,7 @@ BEGIN
                      ORDER BY e.chat LIMIT 1) END AS chat) z
                 WHERE c.i < s.f AND coalesce(a.chat, z.chat) IS NOT NULL
                   AND NOT ((c.lap OR a.chat IS NULL) AND coalesce(a.chat, z.chat) > s.after))
-            SELECT c.chat, c.i FROM c) c),
+            SELECT c.chat, c.i FROM c WHERE c.i > 0) c),
     heads AS (
         SELECT c.k, h.id FROM visited c CROSS JOIN unnest(ARRAY[0, 1, 2]::smallint[]) AS p(p)
         CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.bot_id = c.bot_id

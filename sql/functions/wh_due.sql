@@ -57,16 +57,7 @@ BEGIN
     visited AS (
         SELECT c.bot_id, c.chat_id, c.i FROM short s CROSS JOIN LATERAL (
             WITH RECURSIVE c(bot_id, chat_id, i, lap) AS (
-                SELECT coalesce(a.bot_id, z.bot_id), coalesce(a.chat_id, z.chat_id), 1,
-                    a.bot_id IS NULL
-                FROM (SELECT) o LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id
-                    FROM tg_updates t WHERE t.processed_at IS NULL AND t.chat_id IS NOT NULL
-                    AND (t.bot_id, t.chat_id) > (s.b0, s.c0)
-                    ORDER BY t.bot_id, t.chat_id LIMIT 1) a ON true
-                LEFT JOIN LATERAL (SELECT t.bot_id, t.chat_id FROM tg_updates t
-                    WHERE a.bot_id IS NULL AND t.processed_at IS NULL
-                    AND t.chat_id IS NOT NULL ORDER BY t.bot_id, t.chat_id LIMIT 1) z ON true
-                WHERE coalesce(a.bot_id, z.bot_id) IS NOT NULL
+                SELECT s.b0::bigint, s.c0::bigint, 0, false -- where the last walk stopped
                 UNION ALL
                 SELECT coalesce(a.bot_id, z.bot_id), coalesce(a.chat_id, z.chat_id), c.i + 1,
                     c.lap OR a.bot_id IS NULL
@@ -80,7 +71,7 @@ BEGIN
                 WHERE c.i < s.f AND coalesce(a.bot_id, z.bot_id) IS NOT NULL
                   AND NOT ((c.lap OR a.bot_id IS NULL) AND (coalesce(a.bot_id, z.bot_id),
                       coalesce(a.chat_id, z.chat_id)) > (s.b0, s.c0)))
-            SELECT c.bot_id, c.chat_id, c.i FROM c) c),
+            SELECT c.bot_id, c.chat_id, c.i FROM c WHERE c.i > 0) c),
     picked AS (
         SELECT y.seq, y.bot_id, y.chat_id FROM short s CROSS JOIN LATERAL (
             SELECT p.seq, p.bot_id, p.chat_id FROM tg_updates p
