@@ -6,7 +6,9 @@
 
 # bench_setup NAME [fast] - $work (/tmp/tgm-bench-NAME.*), $pids, and a PostgreSQL there
 # whose URL is $url: durable like production (fsync, synchronous commit), or with
-# pg.sh's defaults when "fast" (read benches, where commits are not measured)
+# pg.sh's defaults when "fast" (read benches, where commits are not measured);
+# TGM_BENCH_PG_EXTRA adds server options to the durable one, e.g. "-c
+# shared_preload_libraries=pg_stat_statements" to see where PostgreSQL's time goes
 bench_setup() {
 	work=$(mktemp -d "/tmp/tgm-bench-$1.XXXXXX")
 	pids=()
@@ -14,7 +16,7 @@ bench_setup() {
 	if [ "${2:-}" = fast ]; then
 		sh scripts/pg.sh start "$work/pg" >/dev/null
 	else
-		TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on" sh scripts/pg.sh start "$work/pg" >/dev/null
+		TGM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on ${TGM_BENCH_PG_EXTRA:-}" sh scripts/pg.sh start "$work/pg" >/dev/null
 	fi
 	url=$(sh scripts/pg.sh url "$work/pg")
 }

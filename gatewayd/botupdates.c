@@ -7,12 +7,15 @@
  *
  * A poll that finds nothing waits, without blocking anything, until a NOTIFY on
  * tgm_updates names its bot (a trigger on tg_updates sends it, on a connection of its
- * own here) or its timeout runs out; then it reads again. At most [gatewayd]
+ * own here) or its timeout runs out; then it reads again. The trigger tells only the
+ * bots a gatewayd watches, so a poll first holds its bot's watch (botwatch.c) and
+ * reads once that is in effect. At most [gatewayd]
  * botapi_max_polls wait at once; one more gets Telegram's 429. As at Telegram, a new
  * getUpdates of a bot ends the one still waiting with 409 Conflict. Draining answers
  * the waiting polls at once with what there is (nothing).
  */
 #include "gatewayd/botparams.h"
+#include "gatewayd/botwatch.h"
 #include "gatewayd/gatewayd.h"
 #include "common/json.h"
 #include "common/dbconn.h"
@@ -46,6 +49,8 @@ struct poll {
 	char *allowed; /* a PostgreSQL array literal, or NULL: keep the last one */
 	int timeout_s;
 	struct event *ev_timeout;
+	bool held;     /* it holds its bot's watch (a long poll: it may wait for news) */
+	bool watching; /* it waits for that watch before its first read */
 	bool busy;     /* its query is in flight */
 	bool again;    /* its bot had news meanwhile: read again */
 	bool parked;   /* it waits for news or its timeout */
@@ -57,7 +62,8 @@ TAILQ_HEAD(poll_list, poll);
 
 struct gw_botupdates {
 	struct gatewayd *gw;
-	struct tgm_pg *pg; /* LISTEN tgm_updates */
+	struct tgm_pg *pg; /* LISTEN tgm_updates; the watches */
+	struct gw_botwatch *watch;
 	struct poll_list polls;
 	int nparked;
 	bool closing;
@@ -74,6 +80,8 @@ static void poll_free(void *data)
 		TAILQ_REMOVE(&p->bu->polls, p, link);
 		if (p->parked)
 			p->bu->nparked--;
+		if (p->held)
+			gw_botwatch_release(p->bu->watch, p->bot_id);
 	}
 	if (p->ev_timeout)
 		event_free(p->ev_timeout);
@@ -167,20 +175,36 @@ static void news(struct poll *p)
 		read_updates(p);
 }
 
-/* on_notify - a bot's new updates; NULL: the connection came back, any bot may have some */
-static void on_notify(const char *payload, void *arg)
+/* bot_news - the polls of bot read (again); a poll waiting for the watch reads first */
+static void bot_news(int64_t bot, void *arg)
 {
 	struct gw_botupdates *bu = arg;
 	struct poll *p, *next;
-	int64_t bot = 0;
 
-	if (payload && !tgm_parse_int64(payload, &bot))
-		return;
 	for (p = TAILQ_FIRST(&bu->polls); p; p = next) {
 		next = TAILQ_NEXT(p, link);
-		if (payload == NULL || p->bot_id == bot)
+		if (p->bot_id != bot)
+			continue;
+		if (p->watching) {
+			p->watching = false;
+			read_updates(p);
+		} else {
 			news(p);
+		}
 	}
+}
+
+/* on_notify - a bot's new updates; NULL: the connection came back, its watches were
+ * lost with the old one: each is taken again, then its polls read again */
+static void on_notify(const char *payload, void *arg)
+{
+	struct gw_botupdates *bu = arg;
+	int64_t bot = 0;
+
+	if (payload == NULL)
+		gw_botwatch_renew(bu->watch);
+	else if (tgm_parse_int64(payload, &bot))
+		bot_news(bot, bu);
 }
 
 /* poll_params - offset, limit (clamped to 1-100), timeout (to 0-50 s), allowed_updates */
@@ -229,7 +253,11 @@ void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_i
 	TAILQ_INSERT_TAIL(&bu->polls, p, link);
 	r->data = p;
 	r->data_free = poll_free;
-	read_updates(p);
+	p->held = p->timeout_s > 0;
+	if (!p->held || gw_botwatch_hold(bu->watch, bot_id))
+		read_updates(p);
+	else
+		p->watching = true;
 }
 
 struct gw_botupdates *gw_botupdates_new(struct gatewayd *gw)
@@ -240,6 +268,7 @@ struct gw_botupdates *gw_botupdates_new(struct gatewayd *gw)
 	TAILQ_INIT(&bu->polls);
 	bu->pg = tgm_dbconn_async(gw->ctx->base, gw->ctx->cfg, "gatewayd-updates",
 				  TGM_DBCONN_SESSION);
+	bu->watch = gw_botwatch_new(gw->ctx->base, bu->pg, bot_news, bu);
 	tgm_pg_listen(bu->pg, "tgm_updates", on_notify, bu);
 	return bu;
 }
@@ -274,6 +303,7 @@ void gw_botupdates_free(struct gw_botupdates *bu)
 		TAILQ_REMOVE(&bu->polls, p, link);
 		p->detached = true;
 	}
-	tgm_pg_free(bu->pg);
+	tgm_pg_free(bu->pg); /* before the watches: it hands their queries back */
+	gw_botwatch_free(bu->watch);
 	free(bu);
 }

@@ -11,9 +11,11 @@ poll.mjs) and python-telegram-bot.
 
 import json
 import re
+import select
 import shutil
 import subprocess
 import threading
+import time
 
 import pytest
 import requests
@@ -126,6 +128,81 @@ def test_a_long_poll_wakes_on_a_new_update(w):
     w.wait_waiting(0)
     # nothing new: the timeout runs out and the answer is empty
     assert w.get_updates(bot, offset=update["update_id"] + 1, timeout=1) == []
+
+
+def notified(conn, timeout):
+    """the payloads of NOTIFY tgm_updates that conn (LISTENing) gets within timeout"""
+    deadline = time.monotonic() + timeout
+    got = []
+    while time.monotonic() < deadline:
+        select.select([conn], [], [], 0.1)
+        conn.poll()
+        got += [n.payload for n in conn.notifies]
+        conn.notifies.clear()
+    return got
+
+
+def watch_locks(w, bot):
+    """the sessions holding bot's watch (botapi_watch.sql: advisory key 7485, hash)"""
+    return w.query("SELECT a.application_name, l.mode FROM pg_locks l"
+                   " JOIN pg_stat_activity a ON a.pid = l.pid"
+                   " WHERE l.locktype = 'advisory' AND l.classid = 7485"
+                   " AND l.objid::int = hashint8(%s::bigint)", (bot.id,))
+
+
+def test_updates_are_told_only_for_the_bots_a_gatewayd_watches(w):
+    """A NOTIFY costs every storing transaction a database-wide lock: a bot that no
+    getUpdates poll waits for is not told; a waiting poll holds its bot's watch."""
+    watched, unwatched = w.new_bot(), w.new_bot()
+    w.start()
+    listen = w.env.connect()
+    try:
+        listen.cursor().execute("LISTEN tgm_updates")
+        # a poll that may not wait (timeout 0) takes no watch
+        assert w.get_updates(unwatched) == []
+        w.deliver(unwatched, w.message("nobody polls", user=521))
+        w.wait_processed(unwatched, 1)
+        assert notified(listen, 1) == []
+        assert watch_locks(w, unwatched) == []
+        t, box = poll_in_thread(w, watched, timeout=30)
+        w.wait_waiting(1)
+        assert watch_locks(w, watched) == [("gatewayd-updates", "ShareLock")]
+        update = w.deliver(watched, w.message("someone polls", user=522))
+        t.join(60)
+        assert box["r"].json() == {"ok": True, "result": [update]}, box["r"].text
+        assert notified(listen, 1) == [str(watched.id)]
+        # the watch outlives its poll, for the bot's next one
+        assert watch_locks(w, watched) == [("gatewayd-updates", "ShareLock")]
+        w.deliver(unwatched, w.message("still nobody", user=521))
+        w.wait_processed(unwatched, 2)
+        assert notified(listen, 1) == []
+    finally:
+        listen.close()
+
+
+def test_a_poll_that_starts_while_an_update_is_being_stored_gets_it(w):
+    """The update's transaction found the bot unwatched, so it will not tell it: the
+    poll's watch waits for that COMMIT, and its first read then sees the update."""
+    bot = w.new_bot()
+    w.start()
+    update = w.message("stored meanwhile", user=531)
+    store = w.env.connect()
+    try:
+        store.autocommit = False
+        store.cursor().execute(
+            "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+            " VALUES (%s, %s, 531, 'message', %s)",
+            (bot.id, update["update_id"], json.dumps(update)))
+        t, box = poll_in_thread(w, bot, timeout=20)
+        time.sleep(1)
+        assert "r" not in box  # its watch waits for the COMMIT
+        store.commit()
+        started = time.monotonic()
+        t.join(30)
+        assert box["r"].json() == {"ok": True, "result": [update]}, box["r"].text
+        assert time.monotonic() - started < 10  # not the timeout's empty answer
+    finally:
+        store.close()
 
 
 def test_a_draining_gatewayd_answers_its_waiting_polls(w):
