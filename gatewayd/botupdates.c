@@ -11,7 +11,8 @@
  * bots a gatewayd watches, so a poll first holds its bot's watch (botwatch.c) and
  * reads once that is in effect. At most [gatewayd]
  * botapi_max_polls wait at once; one more gets Telegram's 429. As at Telegram, a new
- * getUpdates of a bot ends the one still waiting with 409 Conflict. Draining answers
+ * getUpdates of a bot ends the one still waiting (for news, or for its watch) with 409
+ * Conflict. Draining answers
  * the waiting polls at once with what there is (nothing).
  */
 #include "gatewayd/botparams.h"
@@ -240,7 +241,7 @@ void gw_botupdates_get(struct gw_botupdates *bu, struct gw_req *r, int64_t bot_i
 		return;
 	}
 	TAILQ_FOREACH(old, &bu->polls, link)
-	if (old->bot_id == bot_id && old->parked && !old->busy) {
+	if (old->bot_id == bot_id && (old->parked || old->watching) && !old->busy) {
 		gw_botapi_error(old->r, 409, conflict, 0);
 		break;
 	}

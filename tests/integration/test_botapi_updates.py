@@ -205,6 +205,35 @@ def test_a_poll_that_starts_while_an_update_is_being_stored_gets_it(w):
         store.close()
 
 
+def test_a_second_poll_ends_one_still_waiting_for_its_watch(w):
+    """A first poll whose watch waits behind a storing transaction is still a waiting
+    poll: a second getUpdates of the bot ends it with 409, and the second gets the
+    update once it is committed."""
+    bot = w.new_bot()
+    w.start()
+    update = w.message("stored meanwhile", user=532)
+    store = w.env.connect()
+    try:
+        store.autocommit = False
+        store.cursor().execute(
+            "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+            " VALUES (%s, %s, 532, 'message', %s)",
+            (bot.id, update["update_id"], json.dumps(update)))
+        first, box1 = poll_in_thread(w, bot, timeout=20)
+        time.sleep(1)
+        assert "r" not in box1  # its watch waits for the COMMIT
+        second, box2 = poll_in_thread(w, bot, timeout=20)
+        first.join(10)
+        assert box1["r"].status_code == 409, box1["r"].text
+        assert box1["r"].json()["description"].startswith("Conflict"), box1["r"].text
+        assert "r" not in box2
+        store.commit()
+        second.join(30)
+        assert box2["r"].json() == {"ok": True, "result": [update]}, box2["r"].text
+    finally:
+        store.close()
+
+
 def test_a_draining_gatewayd_answers_its_waiting_polls(w):
     bot = w.new_bot()
     w.start()
