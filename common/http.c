@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define PROBLEM_BASE "https://tgm.dev/problems/"
+#define TIMEOUT_S 60 /* a connection's reads and writes (evhttp's timeout) */
 
 struct route_stat {
 	const char *pattern;
@@ -194,7 +195,7 @@ struct tgm_http_server *tgm_http_listen(struct event_base *base, const char *lis
 	s->max_body = max_body;
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)(max_body * 2 + 65536));
 	evhttp_set_max_headers_size(s->http, 65536);
-	evhttp_set_timeout(s->http, 60);
+	evhttp_set_timeout(s->http, TIMEOUT_S);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
 						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
@@ -312,6 +313,17 @@ void tgm_http_reply(struct evhttp_request *req, int code, const char *type, cons
 	evbuffer_free(out);
 	if (conn)
 		write_now(conn);
+}
+
+void tgm_http_stream_start(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct timeval write_tv = { TIMEOUT_S, 0 };
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	evhttp_send_reply_start(req, 200, "OK");
+	if (conn) /* after the start: it enables reading with the timeout */
+		bufferevent_set_timeouts(evhttp_connection_get_bufferevent(conn), NULL, &write_tv);
 }
 
 void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g)

@@ -57,6 +57,12 @@ char *tgm_http_body(struct evhttp_request *req, size_t *len);
 
 void tgm_http_reply(struct evhttp_request *req, int code, const char *type, const char *body,
 		    size_t len);
+/* tgm_http_stream_start - start a 200 answer sent in chunks (evhttp_send_reply_chunk)
+ * for as long as they come: the connection's read timeout is lifted (evhttp keeps it
+ * running while it writes, and a stream's client sends nothing: every stream was cut
+ * after 60 s), writes keep theirs, and the connection closes when the stream ends, so
+ * that it does not live on idle without a timeout */
+void tgm_http_stream_start(struct evhttp_request *req);
 /* tgm_http_reply_json - the generator's text as application/json; frees g */
 void tgm_http_reply_json(struct evhttp_request *req, int code, yajl_gen g);
 /* tgm_http_reason - RFC 9110's reason phrase for status, or NULL when tgm has none */

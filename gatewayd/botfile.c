@@ -100,7 +100,7 @@ static void on_head(long status, const char *type, long long length, void *arg)
 	}
 	d->streaming = true;
 	d->conn = evhttp_request_get_connection(d->r->req);
-	evhttp_send_reply_start(d->r->req, 200, "OK");
+	tgm_http_stream_start(d->r->req);
 	evhttp_connection_set_closecb(d->conn, on_close, d);
 }
 

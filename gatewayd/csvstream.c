@@ -171,7 +171,7 @@ void gw_csv_stream(struct gw_req *r, const char *filename, const char *header,
 	evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
 	evhttp_add_header(h, "Content-Disposition", disposition);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply_start(r->req, 200, "OK");
+	tgm_http_stream_start(r->req);
 	evhttp_connection_set_closecb(x->conn, on_close, x);
 	gw_req_free(r); /* the stream is ours now */
 	out = evbuffer_new();

@@ -658,7 +658,7 @@ void gw_events_open(struct gw_req *r)
 	evhttp_add_header(h, "Content-Type", "text/event-stream");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");
-	evhttp_send_reply_start(r->req, 200, "OK");
+	tgm_http_stream_start(r->req);
 	te = evhttp_find_header(h, "Transfer-Encoding");
 	c->chunked = te && strcmp(te, "chunked") == 0;
 	evhttp_connection_set_closecb(c->conn, on_close, c);

@@ -244,6 +244,19 @@ def test_keepalive_comment(live):
     assert ev
 
 
+def test_a_quiet_client_keeps_its_stream_past_the_connection_timeout(live):
+    """A stream's client sends nothing after its request. The servers' 60 s timeout on
+    reading a connection ended every stream after a minute; a stream now lasts, and its
+    connection closes when it ends (Connection: close) rather than idling on without a
+    timeout."""
+    bot = live.admin.new_bot()
+    s = live.stream(key=live.admin.key)
+    assert s.headers.get("Connection", "").lower() == "close", s.headers
+    s.next(lambda e: e.get("event") == "daemons", what="a daemons event")
+    assert not s.ended.wait(70), "the stream ended while its client was quiet"
+    s.message(send(live, bot, "after a minute"), "sent")
+
+
 def test_drain_ends_streams(live):
     s = live.stream(key=live.admin.key)
     s.next(lambda e: e.get("event") == "daemons", what="a daemons event")
