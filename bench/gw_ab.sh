@@ -35,11 +35,8 @@ export TGM_BENCH_BOT=$(psql -qAt "$url" -c "SELECT max(id) FROM bots")
 hz=$(getconf CLK_TCK)
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# ticks PID... - their CPU time so far, in clock ticks
-ticks() {
-	for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done |
-		awk '{ s += $1 } END { print s + 0 }'
-}
+# ticks PID - its CPU time so far, in clock ticks
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 run_wrk() {
 	wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/post.lua "http://127.0.0.1:$1" | grep '^BENCH'
@@ -51,8 +48,7 @@ for r in $(seq "$rounds"); do
 	for v in "${variants[@]}"; do
 		"$v/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & gw_pid=$!
 		wait_http "http://127.0.0.1:$gw_port/healthz"
-		pm=$(head -n1 "$work/pg/data/postmaster.pid")
-		pg0=$(ticks "$pm" $(ps -o pid= --ppid "$pm"))
+		pg0=$(bench_pg_ticks)
 		g0=$(ticks "$gw_pid")
 		if [ -n "${SYSCALLS:-}" ]; then
 			perf stat -x, -e raw_syscalls:sys_enter -p "$gw_pid" -o "$work/syscalls" 2>/dev/null &
@@ -65,7 +61,7 @@ for r in $(seq "$rounds"); do
 			calls=$(awk -F, '/raw_syscalls/ { print $1 }' "$work/syscalls")
 		fi
 		g1=$(ticks "$gw_pid")
-		pg1=$(ticks "$pm" $(ps -o pid= --ppid "$pm"))
+		pg1=$(bench_pg_ticks)
 		kill "$gw_pid"; wait "$gw_pid" || true
 		awk -v v="$v" -v n="$(echo "$out" | field requests)" -v rps="$(echo "$out" | field rps)" \
 			-v p99="$(echo "$out" | field p99_ms)" -v bare="$bare" -v g="$((g1 - g0))" \

@@ -180,19 +180,26 @@ def test_updates_are_told_only_for_the_bots_a_gatewayd_watches(w):
         listen.close()
 
 
+def store_uncommitted(w, bot, update, chat):
+    """A connection whose open transaction has stored update (of chat) for bot: a
+    storing transaction that found the bot unwatched, until the test commits it."""
+    store = w.env.connect()
+    store.autocommit = False
+    store.cursor().execute(
+        "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+        " VALUES (%s, %s, %s, 'message', %s)",
+        (bot.id, update["update_id"], chat, json.dumps(update)))
+    return store
+
+
 def test_a_poll_that_starts_while_an_update_is_being_stored_gets_it(w):
     """The update's transaction found the bot unwatched, so it will not tell it: the
     poll's watch waits for that COMMIT, and its first read then sees the update."""
     bot = w.new_bot()
     w.start()
     update = w.message("stored meanwhile", user=531)
-    store = w.env.connect()
+    store = store_uncommitted(w, bot, update, 531)
     try:
-        store.autocommit = False
-        store.cursor().execute(
-            "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
-            " VALUES (%s, %s, 531, 'message', %s)",
-            (bot.id, update["update_id"], json.dumps(update)))
         t, box = poll_in_thread(w, bot, timeout=20)
         time.sleep(1)
         assert "r" not in box  # its watch waits for the COMMIT
@@ -212,13 +219,8 @@ def test_a_second_poll_ends_one_still_waiting_for_its_watch(w):
     bot = w.new_bot()
     w.start()
     update = w.message("stored meanwhile", user=532)
-    store = w.env.connect()
+    store = store_uncommitted(w, bot, update, 532)
     try:
-        store.autocommit = False
-        store.cursor().execute(
-            "INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
-            " VALUES (%s, %s, 532, 'message', %s)",
-            (bot.id, update["update_id"], json.dumps(update)))
         first, box1 = poll_in_thread(w, bot, timeout=20)
         time.sleep(1)
         assert "r" not in box1  # its watch waits for the COMMIT
