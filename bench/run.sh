@@ -193,15 +193,14 @@ pids+=($sd_pid)
 left=$nmsg
 while [ "$left" -gt 0 ]; do
 	sleep 0.5
-	left=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE bot_id IN
-		(SELECT id FROM bots WHERE name = 'sender-bench') AND status NOT IN ('sent', 'failed', 'canceled')")
+	left=$(bench_sender_open)
 	if ! kill -0 "$sd_pid" 2>/dev/null; then echo "bench: senderd died"; tail "$work/senderd.log"; exit 1; fi
 done
-t1=$(date +%s.%N)
 ticks=$(awk '{ print $14 + $15 }' "/proc/$sd_pid/stat")
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sd_pid/status")
 sent=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status = 'sent'
 	AND bot_id IN (SELECT id FROM bots WHERE name = 'sender-bench')")
+t1=$(bench_sender_end)
 sd_rate=$(awk -v n="$sent" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", n / (t1 - t0) }')
 echo "== result"
 awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \

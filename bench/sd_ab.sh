@@ -51,10 +51,9 @@ for r in $(seq "$rounds"); do
 		left=$nmsg
 		while [ "$left" -gt 0 ]; do
 			sleep 0.5
-			left=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status NOT IN ('sent', 'failed', 'canceled')")
+			left=$(bench_sender_open)
 			kill -0 "$sd_pid" 2>/dev/null || { echo "senderd died"; tail "$work/senderd.log"; exit 1; }
 		done
-		t1=$(date +%s.%N)
 		p1=$(bench_pg_ticks)
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 		calls=0
@@ -66,6 +65,7 @@ for r in $(seq "$rounds"); do
 		rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sd_pid/status")
 		kill "$sd_pid"; wait "$sd_pid" || true
 		sent=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status = 'sent'")
+		t1=$(bench_sender_end)
 		psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'sent'" >/dev/null
 		awk -v v="$v" -v n="$sent" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
 			-v rss="$rss" -v c="$(echo "$ceiling" | field rps)" -v cu="$(echo "$ceiling" | field cpu_us)" \
