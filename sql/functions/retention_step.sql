@@ -2,6 +2,7 @@
 -- transaction: take or keep the cluster's pruner lease for p_owner (for p_lease), then do
 -- the first thing due, in this order: make the next partition of messages ahead
 -- (messages_ahead, partitions of p_size ids), drop an old partition (messages_prune),
+-- delete a batch of old messages of the default partition (messages_prune_default),
 -- delete one batch of p_batch old rows of a small table (retention_delete). p_keep gives
 -- each kind's time kept in seconds, 0 meaning for ever: messages, events, idempotency,
 -- tg_updates, stripe_events, callbacks, sessions, inbox. Returns 'busy' (another instance
@@ -35,6 +36,13 @@ BEGIN
             coalesce(nullif((p_keep->>'messages')::bigint, 0) * interval '1 second', forever),
             coalesce(nullif((p_keep->>'events')::bigint, 0) * interval '1 second', forever),
             p_batch);
+        IF done IS NOT NULL THEN
+            RETURN done;
+        END IF;
+    END IF;
+    IF (p_keep->>'messages')::bigint > 0 THEN
+        done := messages_prune_default((p_keep->>'messages')::bigint * interval '1 second',
+                                       p_batch);
         IF done IS NOT NULL THEN
             RETURN done;
         END IF;

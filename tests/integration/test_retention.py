@@ -217,6 +217,50 @@ def test_a_campaign_keeps_its_progress_and_report_once_its_messages_are_pruned(t
         w.close()
 
 
+def test_old_messages_of_the_default_partition_go_row_by_row(tgm_env):
+    """Messages whose ids no partition held (no gatewayd ran while half a partition's ids
+    were used up) are in the default partition: they go as a partition's do (old and
+    final, their callbacks and events first), oldest id first, and an open one keeps
+    those after it until it is done. Young ones stay; the counters keep them all."""
+    env = tgm_env
+    t, b = tenant_and_bot(env, "dflt")
+    env.query("SELECT setval('messages_id_seq', 25000000)")  # past every partition
+    old = add_messages(env, t, b, 5, "40 days")
+    held = add_messages(env, t, b, 1, "40 days", status="queued")
+    after = add_messages(env, t, b, 3, "40 days", status="failed")
+    young = add_messages(env, t, b, 2, "1 minute")
+    assert env.query("SELECT count(*) FROM messages_default") == [(11,)]
+    env.query("INSERT INTO callbacks (message_id, tenant_id, url, payload, status)"
+              " SELECT id, %s, 'http://127.0.0.1:9/', '{}', 'delivered'"
+              " FROM unnest(%s::bigint[]) id", (t, old[:2] + after[:1]))
+    counted = "SELECT sum(n) FROM bot_status_counts WHERE bot_id = %s"
+    before = env.query(counted, (b,))
+
+    def default_ids():
+        return [r[0] for r in env.query("SELECT id FROM messages_default ORDER BY id")]
+    w = World(env, {**FAST, ("retention", "messages_days"): "30",
+                    ("retention", "events_days"): "30", ("retention", "callbacks_days"): "0"})
+    try:
+        w.daemon.wait_log(r"retention: deleted 5 messages_default", timeout=20)
+        assert re.search(r"retention: refs messages_default", w.daemon.log())
+        assert default_ids() == held + after + young
+        assert env.query("SELECT count(*) FROM message_events WHERE message_id = ANY(%s)",
+                         (old,)) == [(0,)]
+        assert env.query("SELECT count(*) FROM callbacks") == [(1,)]
+        assert env.query(counted, (b,)) == before
+        env.query("UPDATE messages SET status = 'sent' WHERE id = %s", (held[0],))
+        w.daemon.wait_log(r"retention: deleted 4 messages_default", timeout=20)
+        assert default_ids() == young
+        assert env.query("SELECT count(*) FROM callbacks") == [(0,)]
+        assert env.query("SELECT count(*) FROM message_events WHERE message_id = ANY(%s)",
+                         (young,)) == [(2,)]
+        time.sleep(2)  # further runs: the young ones stay
+        assert default_ids() == young
+        assert env.query(counted, (b,)) == before
+    finally:
+        w.close()
+
+
 # ------------------------------------------------------------ small tables
 
 def test_small_tables_lose_old_rows_in_batches(tgm_env):
