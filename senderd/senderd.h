@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
 
 struct lane;
 struct tgm_httpc;
@@ -37,6 +38,7 @@ struct senderd {
 	struct tgm_ctx *ctx;
 	struct tgm_bus *doorbells; /* SUB, connected to every doorbell publisher */
 	struct tgm_bus *status;    /* PUB, connected to every status subscriber */
+	yajl_gen status_gen;       /* the messages put on it (server.c) */
 	struct tgm_httpc *httpc;   /* Telegram */
 	struct tgm_pg *claim_pg;   /* callbacks' claims and outcomes */
 	struct tgm_pg **lane_pgs;  /* lanes' loads, claims, returns and marks: a lane uses one */

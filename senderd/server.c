@@ -45,7 +45,20 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	lane_wake_all(arg);
 }
 
-/* send_object - the object open in g, closed, on the status stream as topic; g freed */
+/* status_object - the status stream's generator (sd->status_gen: one for every message
+ * it carries, not a generator and its 2 KiB buffer made and freed for each), emptied,
+ * with an object opened */
+static yajl_gen status_object(struct senderd *sd)
+{
+	yajl_gen g = sd->status_gen;
+
+	yajl_gen_reset(g, NULL);
+	yajl_gen_clear(g);
+	yajl_gen_map_open(g);
+	return g;
+}
+
+/* send_object - the object status_object opened, closed, on the status stream as topic */
 static void send_object(struct senderd *sd, const char *topic, yajl_gen g)
 {
 	size_t len;
@@ -54,7 +67,6 @@ static void send_object(struct senderd *sd, const char *topic, yajl_gen g)
 	yajl_gen_map_close(g);
 	text = tgm_jgen_text(g, &len);
 	tgm_bus_send(sd->status, topic, text, len);
-	yajl_gen_free(g);
 }
 
 /*
@@ -65,10 +77,9 @@ static void send_object(struct senderd *sd, const char *topic, yajl_gen g)
  */
 static void sd_publish(struct senderd *sd, const struct record_change *c)
 {
-	yajl_gen g = tgm_jgen_new();
+	yajl_gen g = status_object(sd);
 	char topic[32];
 
-	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "id", c->msg_id);
 	tgm_jgen_kint(g, "bot_id", c->bot_id);
 	tgm_jgen_kstr(g, "status", tgm_msg_status_name(c->status));
@@ -82,9 +93,8 @@ static void sd_publish(struct senderd *sd, const struct record_change *c)
  * bots, so that its next message is not chosen for this bot again from memory */
 void sd_chat_gone(struct senderd *sd, int64_t bot_id, const char *chat)
 {
-	yajl_gen g = tgm_jgen_new();
+	yajl_gen g = status_object(sd);
 
-	yajl_gen_map_open(g);
 	tgm_jgen_kint(g, "bot_id", bot_id);
 	tgm_jgen_kstr(g, "chat", chat);
 	send_object(sd, "chat.gone", g);
@@ -123,6 +133,7 @@ static int open_buses(struct senderd *sd, char *err, size_t errlen)
 	tgm_bus_on_message(sd->doorbells, on_doorbell, sd);
 	sd->status = tgm_bus_open(ctx->base, tgm_bus_context(), ZMQ_PUB, ctx->cfg->senderd.statuses,
 				  false, err, errlen);
+	sd->status_gen = tgm_jgen_new();
 	return sd->status ? 0 : -1;
 }
 
@@ -246,6 +257,8 @@ void sd_stop(struct tgm_ctx *ctx)
 	tgm_pg_free(sd->lease_pg);
 	tgm_bus_close(sd->doorbells);
 	tgm_bus_close(sd->status);
+	if (sd->status_gen)
+		yajl_gen_free(sd->status_gen);
 	free(sd);
 	ctx->app = NULL;
 }
