@@ -101,6 +101,19 @@ bench_sender_chats() {
 	psql -qAt "$1" -c "ANALYZE chats" >/dev/null
 }
 
+# bench_sender_backlog N NBOTS - N messages queued over the NBOTS sender-bench bots, to
+# 20,000 chats, after a VACUUM ANALYZE of messages (statistics taken with nothing queued,
+# as a live system has them)
+bench_sender_backlog() {
+	psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
+	psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
+		SELECT b.tenant_id, b.id, (g % 20000)::text,
+		       jsonb_build_object('chat_id', g % 20000, 'text', 'bench ' || g)
+		FROM generate_series(1, $1) g
+		JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
+		              ORDER BY id OFFSET g % $2 LIMIT 1) b ON true" >/dev/null
+}
+
 # bench_sender_open - how many messages of the sender-bench bots are still open (queued,
 # retrying or sending), from the counters the triggers keep: a drain's poll of messages
 # itself read every row of the table twice a second, PostgreSQL CPU taken from the drain

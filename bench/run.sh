@@ -179,13 +179,7 @@ psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'que
 # section 1 left hundreds of thousands of rows just canceled: vacuum them now, or the drain
 # measures autovacuum and the checkpoints of that debt (353 msg/s after 450,000 of them,
 # on a quiet machine) instead of senderd
-psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
-psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
-	SELECT b.tenant_id, b.id, (g % 20000)::text,
-	       jsonb_build_object('chat_id', g % 20000, 'text', 'bench ' || g)
-	FROM generate_series(1, $nmsg) g
-	JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
-	              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
+bench_sender_backlog "$nmsg" "$nbots"
 echo "== senderd on a backlog of $nmsg messages over $nbots bots (1000/s each allowed)"
 t0=$(date +%s.%N)
 "$bin/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!

@@ -30,13 +30,7 @@ for r in $(seq "$rounds"); do
 	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)
 	echo "round $r curl_loop $ceiling"
 	for v in "${variants[@]}"; do
-		psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
-		psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
-			SELECT b.tenant_id, b.id, (g % 20000)::text,
-			       jsonb_build_object('chat_id', g % 20000, 'text', 'bench ' || g)
-			FROM generate_series(1, $nmsg) g
-			JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
-			              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
+		bench_sender_backlog "$nmsg" "$nbots"
 		p0=$(bench_pg_ticks)
 		t0=$(date +%s.%N)
 		"$v/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!

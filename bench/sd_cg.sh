@@ -21,13 +21,7 @@ bench_sender_env "$tg_port"
 bench_sender_bots "$nbots" "$gw_port" "$admin"
 bench_sender_chats "$url" "${TGM_BENCH_CHATS:-100000}"
 for v in "$@"; do
-	psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
-	psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
-		SELECT b.tenant_id, b.id, (g % 20000)::text,
-		       jsonb_build_object('chat_id', g % 20000, 'text', 'bench ' || g)
-		FROM generate_series(1, $nmsg) g
-		JOIN LATERAL (SELECT id, tenant_id FROM bots WHERE name = 'sender-bench'
-		              ORDER BY id OFFSET g % $nbots LIMIT 1) b ON true" >/dev/null
+	bench_sender_backlog "$nmsg" "$nbots"
 	valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$v/senderd" \
 		-c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!
 	pids+=($sd_pid)
