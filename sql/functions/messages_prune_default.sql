@@ -15,19 +15,20 @@
 CREATE OR REPLACE FUNCTION messages_prune_default(p_messages interval, p_batch integer)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    lo bigint := (SELECT min(id) FROM messages_default);
+    lo bigint;
     keeper bigint;
     hi bigint;
     n bigint;
 BEGIN
-    IF lo IS NULL THEN
-        RETURN NULL;
-    END IF;
-    keeper := (SELECT min(id) FROM messages_default WHERE created_at >= now() - p_messages
-               OR status IN ('queued', 'retrying', 'sending'));
-    hi := least(keeper, (SELECT id FROM messages_default ORDER BY id OFFSET p_batch LIMIT 1));
-    hi := coalesce(hi, (SELECT max(id) + 1 FROM messages_default));
-    IF hi <= lo THEN
+    -- the first p_batch rows by id (the primary key: a step reads its batch, not the
+    -- partition), where the first one to keep is
+    SELECT min(w.id), min(w.id) FILTER (WHERE w.created_at >= now() - p_messages
+               OR w.status IN ('queued', 'retrying', 'sending')), max(w.id) + 1
+      INTO lo, keeper, hi
+      FROM (SELECT d.id, d.created_at, d.status FROM messages_default d
+            ORDER BY d.id LIMIT p_batch) w;
+    hi := coalesce(keeper, hi);
+    IF lo IS NULL OR hi <= lo THEN
         RETURN NULL;
     END IF;
     IF campaign_freeze(lo, hi) > 0 THEN

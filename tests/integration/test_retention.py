@@ -220,8 +220,9 @@ def test_a_campaign_keeps_its_progress_and_report_once_its_messages_are_pruned(t
 def test_old_messages_of_the_default_partition_go_row_by_row(tgm_env):
     """Messages whose ids no partition held (no gatewayd ran while half a partition's ids
     were used up) are in the default partition: they go as a partition's do (old and
-    final, their callbacks and events first), oldest id first, and an open one keeps
-    those after it until it is done. Young ones stay; the counters keep them all."""
+    final, their callbacks and events first), oldest id first, a batch a step (a step
+    reads its batch by id, not the partition), and an open one keeps those after it until
+    it is done. Young ones stay; the counters keep them all."""
     env = tgm_env
     t, b = tenant_and_bot(env, "dflt")
     env.query("SELECT setval('messages_id_seq', 25000000)")  # past every partition
@@ -239,18 +240,20 @@ def test_old_messages_of_the_default_partition_go_row_by_row(tgm_env):
     def default_ids():
         return [r[0] for r in env.query("SELECT id FROM messages_default ORDER BY id")]
     w = World(env, {**FAST, ("retention", "messages_days"): "30",
-                    ("retention", "events_days"): "30", ("retention", "callbacks_days"): "0"})
+                    ("retention", "events_days"): "30", ("retention", "callbacks_days"): "0",
+                    ("retention", "batch"): "2"})
     try:
-        w.daemon.wait_log(r"retention: deleted 5 messages_default", timeout=20)
-        assert re.search(r"retention: refs messages_default", w.daemon.log())
-        assert default_ids() == held + after + young
+        wait_for(lambda: default_ids() == held + after + young, 20, what="the old five gone")
+        log = w.daemon.log()
+        assert re.search(r"retention: refs messages_default", log), log[-3000:]
+        assert len(re.findall(r"retention: deleted 2 messages_default", log)) == 2, log[-3000:]
+        assert re.search(r"retention: deleted 1 messages_default", log), log[-3000:]
         assert env.query("SELECT count(*) FROM message_events WHERE message_id = ANY(%s)",
                          (old,)) == [(0,)]
         assert env.query("SELECT count(*) FROM callbacks") == [(1,)]
         assert env.query(counted, (b,)) == before
         env.query("UPDATE messages SET status = 'sent' WHERE id = %s", (held[0],))
-        w.daemon.wait_log(r"retention: deleted 4 messages_default", timeout=20)
-        assert default_ids() == young
+        wait_for(lambda: default_ids() == young, 20, what="the held one and those after it")
         assert env.query("SELECT count(*) FROM callbacks") == [(0,)]
         assert env.query("SELECT count(*) FROM message_events WHERE message_id = ANY(%s)",
                          (young,)) == [(2,)]
