@@ -29,13 +29,9 @@
  * asked, column 10 says in how many ms its next one falls due (scheduled, or a retry),
  * so the lane wakes then instead of waiting for the sweep, and column 13 whether due
  * rows were passed over (held behind their chat's open one, or locked), so that a
- * commit of the bot's transitions wakes the lane only then (LANE_HELD, lane.h). Both
- * are asked only of the bots that got fewer (`short` is materialized for that: inlined,
- * the planner computed them for every bot before the filter). That check is a scalar
- * subquery (as EXISTS, the planner may hash every due row of every bot once a claim),
- * ordered as messages_due is, so that it stops at the first row past the claimed ones:
- * unordered, on statistics taken with a backlog, it read the bot's whole due queue as a
- * bitmap (7,000 rows a bot, every claim).
+ * commit of the bot's transitions wakes the lane only then (LANE_HELD, lane.h). That
+ * check is a scalar subquery: as EXISTS, the planner may hash every due row of every
+ * bot once a claim.
  * The candidates come from sql/functions/sd_due.sql (its comment says why a function: the
  * plan must not depend on statistics of an empty queue); the lookups are written to match
  * the partial indexes of 020_claim_indexes.sql (open messages of a chat; rows due later
@@ -67,15 +63,13 @@ static const char claim_sql[] =
 	" ev AS (INSERT INTO message_events (message_id, status) SELECT id, 'sending' FROM u),"
 	" got AS (SELECT k, count(*) AS n FROM u GROUP BY k),"
 	" cur AS (SELECT k, chat FROM c WHERE id IS NULL),"
-	" short AS MATERIALIZED (SELECT r.k, r.bot_id FROM r LEFT JOIN got ON got.k = r.k"
-	"  WHERE coalesce(got.n, 0) < r.n),"
-	" nx AS (SELECT s.k, (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint"
-	"   FROM messages n WHERE n.bot_id = s.bot_id AND n.status IN ('queued', 'retrying')"
+	" nx AS (SELECT r.k, (SELECT (extract(epoch FROM min(n.not_before) - now()) * 1000)::bigint"
+	"   FROM messages n WHERE n.bot_id = r.bot_id AND n.status IN ('queued', 'retrying')"
 	"   AND n.not_before > now() AND n.not_before > n.created_at) AS ms,"
-	"  (SELECT true FROM messages n WHERE n.bot_id = s.bot_id"
+	"  (SELECT true FROM messages n WHERE n.bot_id = r.bot_id"
 	"   AND n.status IN ('queued', 'retrying') AND n.not_before <= now()"
-	"   AND n.id NOT IN (SELECT id FROM u) ORDER BY n.priority, n.id LIMIT 1) AS held"
-	"  FROM short s)"
+	"   AND n.id NOT IN (SELECT id FROM u) LIMIT 1) AS held"
+	"  FROM r LEFT JOIN got ON got.k = r.k WHERE coalesce(got.n, 0) < r.n)"
 	" SELECT r.k, u.id, u.chat, u.method, u.params::text, u.priority, u.attempts,"
 	"  u.expires_at IS NOT NULL AND u.expires_at <= now(),"
 	"  (SELECT h.blocked_reason FROM chats h WHERE h.bot_id = u.bot_id"
