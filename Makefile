@@ -148,6 +148,7 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBTGM)
 
 # Unit tests of a daemon's pure files (no I/O) link those files' objects too.
 $(OUT)/tests/test_senderd_limits: $(OUT)/senderd/ratelimit.o $(OUT)/senderd/backoff.o
+$(OUT)/tests/test_senderd_flight: $(OUT)/senderd/flight.o
 $(OUT)/tests/test_gatewayd_limits: $(OUT)/gatewayd/ratelimit.o
 $(OUT)/tests/test_validate: $(OUT)/gatewayd/validate.o
 $(OUT)/tests/test_billingd_say: $(OUT)/billingd/say.o $(OUT)/billingd/render.o \

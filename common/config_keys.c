@@ -106,12 +106,13 @@ const struct tgm_config_key tgm_config_keys[] = {
 	  TGM_CFG_RELOADABLE, "most messages a lane claims at once" },
 	{ "senderd", "claim_connections", TGM_CFG_INT, OFF(senderd.claim_connections), "4", 1, 64,
 	  0, "database connections the lanes claim on, each lane on one (more bots, more)" },
-	{ "senderd", "max_inflight", TGM_CFG_INT, OFF(senderd.max_inflight), "32", 1, 1000, 0,
-	  "most requests in flight to Telegram per bot" },
+	{ "senderd", "max_inflight", TGM_CFG_INT, OFF(senderd.max_inflight), "256", 1, 1000, 0,
+	  "most requests in flight to Telegram per bot (a bound: each bot keeps what its"
+	  " rate needs at the round trip seen)" },
 	{ "senderd", "max_connections", TGM_CFG_INT, OFF(senderd.max_connections), "1024", 16,
 	  65536, 0,
 	  "most requests in flight to Telegram for the process, one connection each"
-	  " (a memory bound: each lane keeps what its limits need at the latency seen)" },
+	  " (a memory bound)" },
 	{ "senderd", "retry_base_ms", TGM_CFG_INT, OFF(senderd.retry_base_ms), "1000", 10, 3600000,
 	  TGM_CFG_RELOADABLE, "first retry delay; doubles each attempt, with jitter" },
 	{ "senderd", "retry_cap_s", TGM_CFG_INT, OFF(senderd.retry_cap_s), "300", 1, 86400,

@@ -208,12 +208,16 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 	struct delivery *d = arg;
 	struct lane *l = d->l;
 	int64_t now = tgm_mono_ms(), end = now;
+	bool cap_rose = false;
 
 	if (r->first_byte_ms >= d->p->sent_ms && r->first_byte_ms <= now)
 		end = r->first_byte_ms;
-	if (!r->transport_error) /* Telegram answered: the round trip teaches the pacing */
+	if (!r->transport_error) { /* Telegram answered: the round trip teaches the pacing */
 		rl_observe(end - d->p->sent_ms);
-	lane_answered(l);
+		/* the caps count a request in flight until it ended, not its first bytes */
+		cap_rose = flight_answered(&l->sd->flight, d->p->sent_ms, now, l->sd->inflight - 1);
+	}
+	lane_answered(l, cap_rose);
 	lane_sent(l, d->p, end);
 	botanswer_keep(l, d->p, r);
 	judge(l, d->p, r);
@@ -260,7 +264,7 @@ static void on_marked(PGresult *res, const char *err, void *arg)
 	lane_mark_end(l);
 	for (int i = 0; i < mk->n; i++) {
 		if (err) { /* not marked: not sent; give it back */
-			lane_answered(l);
+			lane_answered(l, false);
 			lane_sent(l, mk->ps[i], tgm_mono_ms());
 			record_add(l->sd->record, mk->ps[i]->id, l->bot_id, TGM_MSG_QUEUED,
 				   "given back unsent", 0, 0);

@@ -344,34 +344,37 @@ static void wait_turn(struct lane *l)
 	l->waiting = true;
 }
 
-void lane_answered(struct lane *l)
+void lane_answered(struct lane *l, bool cap_rose)
 {
 	struct senderd *sd = l->sd;
-	struct lane *w = sd->waiting;
+	struct lane *w = sd->waiting, *next;
 
 	l->inflight--;
 	sd->inflight--;
 	if (w == NULL)
 		return;
-	sd->waiting = w->wnext;
-	w->waiting = false;
-	if (w != l)
-		lane_pump(w);
+	sd->waiting = cap_rose ? NULL : w->wnext;
+	for (; w; w = cap_rose ? next : NULL) {
+		next = w->wnext; /* a pump may put w back on the list */
+		w->waiting = false;
+		if (w != l)
+			lane_pump(w);
+	}
 }
 
 /* send_due - start every send the limits allow now; returns when to look again */
 static int64_t send_due(struct lane *l, int64_t now)
 {
-	int max_inflight = l->sd->ctx->cfg->senderd.max_inflight;
+	int lane_cap = flight_lane_cap(&l->sd->flight, l->per_second);
 	int64_t wake = NO_WAKE, t;
 	struct pending **pp = &l->queue;
 
 	if (l->suspended_until > now)
 		return l->suspended_until;
-	while (*pp && l->inflight < max_inflight) {
+	while (*pp && l->inflight < lane_cap) {
 		struct chat_slot *c;
 
-		if (l->sd->inflight >= l->sd->max_inflight) { /* the process-wide cap */
+		if (l->sd->inflight >= flight_process_cap(&l->sd->flight)) {
 			wait_turn(l);
 			return wake;
 		}

@@ -160,8 +160,9 @@ void lane_maybe_free(struct lane *l);
 /* lane_sent - p's request ended (its answer began at end, see rl_done): its chat is
  * free, its window times move */
 void lane_sent(struct lane *l, struct pending *p, int64_t end);
-/* lane_answered - a request of the lane ended: count it, let a waiting lane go */
-void lane_answered(struct lane *l);
+/* lane_answered - a request of the lane ended: count it, let a waiting lane go (all of
+ * them if the process's cap rose: flight.c) */
+void lane_answered(struct lane *l, bool cap_rose);
 /* lane_retry_at - a message of this lane becomes due again after delay_ms */
 void lane_retry_at(struct lane *l, int delay_ms);
 /* lane_due_in - the claim says the next message falls due in ms: wake the lane then */

@@ -1,6 +1,7 @@
 /*
  * metrics.c - senderd's /metrics (and /healthz) on [senderd] metrics_listen: sends by
- * outcome, Telegram 429s, lanes, requests in flight and delivery callbacks in flight.
+ * outcome, Telegram 429s, lanes, requests in flight, the round trip they are sized by
+ * and its probes, and delivery callbacks in flight.
  * Every number is a counter or a field already in memory: a scrape costs no query.
  */
 #include "senderd/senderd.h"
@@ -27,6 +28,15 @@ static void write_metrics(struct evbuffer *out, void *arg)
 			"bots this senderd sends for (one lane each)", (uint64_t)sd->nlanes);
 	tgm_metrics_one(out, "tgm_senderd_inflight", "gauge", "Telegram requests in flight",
 			(uint64_t)sd->inflight);
+	if (sd->flight.base >= 0) {
+		tgm_metrics_family(out, "tgm_senderd_round_trip_base_seconds", "gauge",
+				   "Telegram's round trip when nothing queues: the lanes' caps");
+		evbuffer_add_printf(out, "tgm_senderd_round_trip_base_seconds %.3f\n",
+				    (double)sd->flight.base / 1000);
+	}
+	tgm_metrics_one(out, "tgm_senderd_round_trip_probes_total", "counter",
+			"times the lanes sent few to measure the round trip again",
+			sd->flight.probes);
 	tgm_metrics_one(out, "tgm_senderd_callbacks_inflight", "gauge",
 			"delivery callbacks claimed and in flight",
 			(uint64_t)sd->callbacks_inflight);

@@ -21,6 +21,7 @@
 
 #include "common/bus.h"
 #include "common/daemon.h"
+#include "senderd/flight.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,8 +64,9 @@ struct senderd {
 	unsigned lease_gen;     /* round of the last lease renewal */
 	bool lease_busy;        /* a lease round is in flight */
 	unsigned long sent, failed, retried, flood;
-	int inflight, max_inflight; /* requests in flight, all lanes; the cap on them */
-	struct lane *waiting;       /* lanes held back by that cap, first come first served */
+	int inflight;         /* requests in flight, all lanes */
+	struct flight flight; /* the caps on them, a lane's and the process's */
+	struct lane *waiting; /* lanes held back by that cap, first come first served */
 };
 
 /* server.c: the lifecycle hooks (every daemon keeps them in its server.c) */

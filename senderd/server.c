@@ -153,10 +153,9 @@ int sd_start(struct tgm_ctx *ctx, char *err, size_t errlen)
 		return -1;
 	/* all lanes share the Telegram host: a cap on requests in flight for the process keeps
 	 * memory flat however many bots there are. It is no pace: each lane holds what its
-	 * limits need at the latency seen (a request keeps its rate-window slot until it is
-	 * known to have arrived), so far from Telegram more are in flight at the same rate */
-	sd->max_inflight = cfg->senderd.max_connections;
-	sd->httpc = tgm_httpc_new(ctx->base, sd->max_inflight);
+	 * limits need at the round trip seen (flight.c) */
+	flight_init(&sd->flight, cfg->senderd.max_inflight, cfg->senderd.max_connections);
+	sd->httpc = tgm_httpc_new(ctx->base, cfg->senderd.max_connections);
 	sd->claim_pg = tgm_dbconn_async(ctx->base, cfg, "senderd-callback", TGM_DBCONN_POOLED);
 	sd->nlane_pgs = cfg->senderd.claim_connections;
 	sd->lane_pgs = tgm_xcalloc((size_t)sd->nlane_pgs, sizeof(*sd->lane_pgs));

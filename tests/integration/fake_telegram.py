@@ -42,8 +42,12 @@ A network and Telegram's own limits, for pacing tests::
     tg.network(up=(0.05, 0.25), down=(0.05, 0.25))  # each way drawn per request (s)
     tg.strict(per_second=30, chat_per_second=1)     # 429 past either, like Telegram
 
+    tg.serial(0.005)                                # one request at a time, 5 ms each
+
 ``up`` delays the arrival (``Call.time`` is when the request "reached" the fake),
-``down`` the answer. ``strict`` counts arrivals of sends per token and per (token,
+``down`` the answer. ``serial`` makes a saturated Telegram: requests wait their turn
+behind those that came before, and ``Call.waiting`` is how many were at the fake,
+unanswered, when the request came (itself included). ``strict`` counts arrivals of sends per token and per (token,
 chat) in sliding one-second windows and answers 429 (``Call.answer`` "strict") to a
 send that would exceed one; ``tg.strict_floods()`` lists those.
 """
@@ -100,7 +104,7 @@ class Call:
     """One request to the fake Bot API."""
 
     __slots__ = ("token", "method", "params", "chat_id", "text", "time", "answer",
-                 "request", "prefix", "files")
+                 "request", "prefix", "files", "waiting")
 
     def __init__(self, token, method, params, when, request, prefix=""):
         self.prefix = prefix  # the path before /bot<token>/ (which api_url was used)
@@ -114,6 +118,7 @@ class Call:
         self.time = when
         self.answer = None  # the rule's kind ("ok", "flood", ...)
         self.request = request
+        self.waiting = None  # with serial(): requests at the fake when it came
 
     def __repr__(self):
         return (f"Call({self.method} chat={self.chat_id} text={self.text!r:.40} "
@@ -173,6 +178,9 @@ class FakeTelegram(FakeUpstream):
         self._strict = None     # (per_second, chat_per_second, window)
         self._arrivals = {}     # token or (token, chat) -> deque of arrival times
         self._random = random.Random(12)
+        self._serial = None     # seconds a request takes, one at a time (serial())
+        self._serial_lock = threading.Lock()
+        self._waiting = 0       # requests at the fake not answered yet (serial())
 
     # --- network and limits -------------------------------------------------------
 
@@ -180,6 +188,12 @@ class FakeTelegram(FakeUpstream):
         """delay each request's arrival by up and its answer by down: seconds, or a
         (low, high) range drawn uniformly for each request"""
         self._up, self._down = up, down
+        return self
+
+    def serial(self, service):
+        """serve one request at a time, each taking `service` seconds: a saturated
+        Telegram, where requests queue"""
+        self._serial = service
         return self
 
     def strict(self, per_second=30, chat_per_second=1, window=1.0):
@@ -323,6 +337,8 @@ class FakeTelegram(FakeUpstream):
             return Reply.close()
         when = time.monotonic() if up else req.time
         call = Call(token, method, req.json, when, req, prefix=req.path[:at])
+        if self._serial is not None:
+            self._serve_in_turn(call)
         with self._lock:
             self._calls.append(call)
             if self._over_limit(call):
@@ -340,6 +356,16 @@ class FakeTelegram(FakeUpstream):
             reply = copy.copy(reply)
             reply.delay = down
         return reply
+
+    def _serve_in_turn(self, call):
+        """serial(): wait for the requests before call, then take its service time"""
+        with self._lock:
+            self._waiting += 1
+            call.waiting = self._waiting
+        with self._serial_lock:
+            time.sleep(self._serial)
+        with self._lock:
+            self._waiting -= 1
 
     def _file(self, req):
         """GET /file/bot<token>/<path>: a file put with add_file, else Telegram's 404"""

@@ -4,6 +4,8 @@
   before the backlog's remaining messages (the lane's pace spreads the bot's limit over
   its window, and the claim takes it first);
 - a scheduled message wakes its lane when it falls due, not on the next sweep;
+- against a saturated Telegram (requests queue there), a lane keeps what its rate
+  needs at the round trip of a request that does not queue, not its max_inflight;
 - against a strict fake Telegram (429 past a bot's or a chat's limit, counted at
   arrival) behind a network that delays requests and answers, pacing from the send
   times never exceeds a limit: a steady 100 ms round trip and a jittery one.
@@ -90,3 +92,23 @@ def test_pacing_never_exceeds_telegrams_limits(sw, tg, net):
     print(f"{net}: {len(times)} sent in {times[-1] - times[0]:.2f}s, one chat at"
           f" {(len(chat) - 1) / (chat[-1] - chat[0]):.3f}/s, {len(floods)} 429s")
     assert floods == [], floods[:5]
+
+
+def test_a_lane_keeps_few_in_flight_when_telegram_is_saturated(sw, tg):
+    """A fake that serves one request at a time, 5 ms each (200 a second), and a bot
+    that may send 500 a second to as many chats: a fixed cap would keep max_inflight
+    (64) requests queued there, each waiting 320 ms. The lane keeps what 500 a second
+    needs at the round trip of a request that did not queue (senderd/flight.c), so
+    the queue stays short, and every message is sent."""
+    tg.serial(0.005)
+    bot = sw.new_bot(per_second=500)
+    ids = sw.add(bot, [20000 + i for i in range(600)])
+    sw.senderd(sweep_interval=1, max_inflight=64)
+    sw.wait_status(ids, ("sent",), timeout=60)
+    calls = [c for c in tg.sends() if c.waiting is not None]
+    early = max(c.waiting for c in calls[:40])
+    late = max(c.waiting for c in calls[100:])
+    print(f"the fake's queue: up to {early} in the first 40 requests, {late} later")
+    assert len(calls) == 600
+    assert early >= 12           # the start cap (32) queues there at first
+    assert late <= 24, late      # not 64
