@@ -424,6 +424,19 @@ static void orphans_when_idle(struct lane *l)
 	start_orphans(l);
 }
 
+/* wants_claim - a claim now: something may have fallen due and there is room, or the
+ * backlog goes on and half the buffer is gone (claims of half a buffer or more: a
+ * lane that claimed whenever a few were sent would cost the database a claim and a
+ * record group for every few messages) */
+static bool wants_claim(const struct lane *l)
+{
+	int cap = lane_buffer_cap(l);
+
+	if (l->sub & LANE_WAKE)
+		return l->nqueued < cap;
+	return (l->sub & LANE_MORE) && l->nqueued <= cap / 2;
+}
+
 void lane_pump(struct lane *l)
 {
 	struct senderd *sd = l->sd;
@@ -454,8 +467,7 @@ void lane_pump(struct lane *l)
 	}
 	if (l->sub & LANE_ORPHANS)
 		orphans_when_idle(l);
-	else if (!(l->sub & LANE_CLAIMING) && l->nqueued < lane_buffer_cap(l) &&
-		 (l->sub & (LANE_MORE | LANE_WAKE)))
+	else if (!(l->sub & LANE_CLAIMING) && wants_claim(l))
 		claim_more(l);
 	if (wake != NO_WAKE) {
 		struct timeval tv = { (time_t)((wake - now) / 1000),
@@ -532,8 +544,9 @@ void lane_pump_all(struct senderd *sd)
 
 void lane_recorded(struct lane *l)
 {
-	/* a claim in flight may have read the queue before the commit: it claims again */
-	if (l->sub & (LANE_HELD | LANE_CLAIMING))
+	if (l->sub & LANE_CLAIMING) /* it may have read the queue before the commit */
+		l->sub |= LANE_RECORDED;
+	else if (l->sub & LANE_HELD)
 		lane_wake(l);
 }
 
@@ -674,9 +687,11 @@ static void walked_on(struct lane *l, int n, const char *chat)
 
 void lane_claim_end(struct lane *l, int n, bool held, const char *walked)
 {
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
-	if (held)
-		l->sub |= LANE_HELD;
+	bool recorded = l->sub & LANE_RECORDED;
+
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD | LANE_RECORDED);
+	if (held) /* and if a commit came meanwhile, it may have freed what it passed over */
+		l->sub |= recorded ? LANE_HELD | LANE_WAKE : LANE_HELD;
 	if (n > 0 && n == l->claim_asked) {
 		l->sub |= LANE_MORE;
 		l->claim_step = l->claim_step < INT_MAX / 4 ? l->claim_step * 4 : INT_MAX;
@@ -689,13 +704,13 @@ void lane_claim_end(struct lane *l, int n, bool held, const char *walked)
 
 void lane_claim_lost(struct lane *l)
 {
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD | LANE_RECORDED);
 	l->sub |= LANE_ORPHANS;
 }
 
 void lane_orphans_end(struct lane *l, bool ok)
 {
-	l->sub &= ~(unsigned)LANE_CLAIMING;
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_RECORDED);
 	if (ok)
 		l->sub = (l->sub & ~(unsigned)LANE_ORPHANS) | LANE_WAKE;
 }

@@ -70,12 +70,16 @@ enum lane_state {
  *   LANE_RELOADING  the bot's limits are being read again (one at a time)
  *   LANE_MORE       the last claim got all it asked for, or walked on chat by chat and
  *                   found nothing (chats not reached yet may have heads): claim again
+ *                   once half the buffer is gone (lane_buffer_cap)
  *   LANE_WAKE       something may have fallen due (a doorbell, a commit, a retry, the
  *                   sweep): claim at the next pump
  *   LANE_HELD       the last claim passed over due messages (behind an earlier one of
  *                   their chat still open, or locked): a commit of the bot's transitions
  *                   may free them, so it wakes the lane (lane_recorded); without it a
  *                   commit wakes nothing, and a claim finding nothing is saved
+ *   LANE_RECORDED   such a commit came while a claim was in flight: if that claim
+ *                   passed over due messages, it may have read them before the commit,
+ *                   so the lane claims again at once
  *   LANE_ORPHANS    a claim's outcome is unknown (its connection broke before the
  *                   answer): rows it may have claimed wait in 'sending', unknown to the
  *                   lane. It claims nothing more; once it holds nothing, sends nothing
@@ -91,6 +95,7 @@ enum lane_sub {
 	LANE_WAKE = 1 << 5,
 	LANE_ORPHANS = 1 << 6,
 	LANE_HELD = 1 << 7,
+	LANE_RECORDED = 1 << 8,
 };
 
 /* the sub-states that are queries in flight: a dropping lane waits for them */

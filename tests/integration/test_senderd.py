@@ -785,6 +785,21 @@ def test_a_commit_claims_again_only_when_a_message_was_held(sw, tg, tgm_env):
     assert claims == ["1"] * 5, claims
 
 
+def test_a_backlog_is_claimed_half_a_buffer_at_a_time(sw, tg):
+    """A bot at 100 a second keeps up to 100 claimed messages. While its backlog lasts it
+    claims again once half of them are gone, not whenever a few were sent: each claim
+    is a statement, and each group of transitions it brings a record, for the database."""
+    bot = sw.new_bot(per_second=100)
+    ids = sw.add(bot, [3170 + i for i in range(600)])
+    d = sw.senderd(sweep_interval=60)
+    sw.wait_status(ids, ("sent",), timeout=30)
+    claims = [int(n) for n in re.findall(rf"bot={bot.id} claimed (\d+) of", d.log())]
+    print(f"claims: {claims}")
+    assert sum(claims) == 600
+    later = [n for n in claims[2:-1] if n]  # after 16 and 64, before the backlog's end
+    assert later and min(later) >= 50, claims
+
+
 def test_a_chats_next_message_goes_when_its_predecessor_is_recorded(sw, tg):
     """Messages queued behind an earlier one of their chat are claimed when it is recorded,
     not on the next sweep (sweep_interval 60): the claim that passed over them marks the
