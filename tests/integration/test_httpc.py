@@ -57,15 +57,22 @@ def parse(line):
     return out
 
 
+PROXY_VARS = ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+              "no_proxy", "NO_PROXY", "socks_proxy", "SOCKS_PROXY")
+
+
 def tg_call(api_url, body=None, timeout_ms=3000, repeat=1, parallel=1, token=TOKEN, limit=30,
-            pause_ms=0, usage=None):
+            pause_ms=0, usage=None, env=None):
     """Run the driver; the parsed lines (one per call, in the order they completed).
-    usage: a dict to receive the driver's CPU seconds ("cpu")."""
+    usage: a dict to receive the driver's CPU seconds ("cpu"); env: variables to add to
+    an environment without proxy variables."""
     body = json.dumps(MESSAGE) if body is None else body
     before = os.times()
+    run_env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    run_env.update(env or {})
     p = subprocess.run([str(TG_CALL), api_url, token, "sendMessage", body, str(timeout_ms),
                         str(repeat), str(parallel), str(pause_ms)], capture_output=True,
-                       text=True, timeout=limit)
+                       text=True, timeout=limit, env=run_env)
     after = os.times()
     if usage is not None:
         usage["cpu"] = (after.children_user + after.children_system -
@@ -138,6 +145,26 @@ def test_answer(fake, name):
     assert req.header("Content-Type") == "application/json"
     assert req.header("Expect") is None
     assert req.json == MESSAGE
+
+
+@pytest.mark.parametrize("var", ["http_proxy", "all_proxy"])
+def test_a_proxy_in_the_environment_is_used(fake, var):
+    """libcurl takes a proxy from the environment; httpc tells its handles "no proxy"
+    only when no such variable is set (it reads them once, not at every request). With
+    one set, the request goes to the proxy, for a host only the proxy could reach."""
+    fake.route("*", lambda req: Reply.tg_ok({"message_id": 9}))
+    got = one("http://api.telegram.invalid", env={var: fake.url})
+    assert got["class"] == "OK", got
+    req = fake.wait_for(1)[0]  # the proxy: the host's name does not resolve
+    assert req.header("Host") == "api.telegram.invalid", req.headers
+
+
+def test_no_proxy_in_the_environment_is_honoured(fake):
+    """A host in no_proxy goes direct even with a proxy set (the proxy here refuses)."""
+    fake.script(METHOD_PATH, Reply.tg_ok({"message_id": 10}))
+    got = one(fake.url, env={"http_proxy": f"http://127.0.0.1:{free_port()}",
+                             "no_proxy": "127.0.0.1"})
+    assert got["class"] == "OK", got
 
 
 def test_retry_after_date(fake):
