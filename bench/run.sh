@@ -32,7 +32,7 @@
 # TGM_BENCH_COLDLOAD=0 to leave out 3g (TGM_BENCH_COLDLOAD_ROUNDS, default 5),
 # TGM_BENCH_SSE=0 to leave out 1b (TGM_BENCH_SSE_CLIENTS, default 1000),
 # TGM_BENCH_SD_CASES the cases of 2b to run (default "latency history few scheduled
-# far pacing"; "" for none), TGM_BIN
+# far fast pacing"; "" for none), TGM_BIN
 # (default bin/); bench/reads.sh reads more
 # (TGM_BENCH_READS_MESSAGES=10000000 for the big table).
 set -euo pipefail
@@ -209,7 +209,7 @@ awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 
 # --- 2b. senderd: accept-to-sent latency, scheduled messages, Telegram 100 ms away ----
 . bench/senderd.sh
-for case in ${TGM_BENCH_SD_CASES-latency history few scheduled far pacing}; do
+for case in ${TGM_BENCH_SD_CASES-latency history few scheduled far fast pacing}; do
 	"bench_sd_$case"
 done
 

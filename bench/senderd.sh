@@ -158,15 +158,22 @@ bench_sd_scheduled() {
 	done
 }
 
-# bench_sd_far - 100 bots x 30 messages (30/s each: about 3,000 msg/s ideal) against a
-# fake Telegram that answers after 100 ms: what the in-flight caps allow far away
-bench_sd_far() {
-	local far_port nbots=100 per=30 first t0 t1
+# sd_far_conf MAX_INFLIGHT - stop the last senderd; a fake Telegram answering after 100 ms
+# and $work/far.conf pointing at it with [senderd] max_inflight = MAX_INFLIGHT
+sd_far_conf() {
+	local far_port
 	kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null || true
 	far_port=$(free_port)
 	"$root/build/obj/bench/fakeserver" "$far_port" telegram 100 & pids+=($!)
 	sed -e "s|^api_url = .*|api_url = http://127.0.0.1:$far_port|" \
-		-e "s|^max_inflight = .*|max_inflight = 32|" "$work/tgm.conf" > "$work/far.conf"
+		-e "s|^max_inflight = .*|max_inflight = $1|" "$work/tgm.conf" > "$work/far.conf"
+}
+
+# bench_sd_far - 100 bots x 30 messages (30/s each: about 3,000 msg/s ideal) against a
+# fake Telegram that answers after 100 ms: what the in-flight caps allow far away
+bench_sd_far() {
+	local nbots=100 per=30 first t0 t1
+	sd_far_conf 32
 	echo
 	echo "== senderd, $nbots bots x $per messages (30/s each), Telegram answering after 100 ms"
 	for i in $(seq $nbots); do
@@ -202,6 +209,33 @@ bench_sd_far() {
 		WITHIN GROUP (ORDER BY claim)::numeric, 2) || '); first send recorded ' ||
 		round(min(first)::numeric, 2) || '-' || round(max(first)::numeric, 2) || '; last '
 		|| round(min(last)::numeric, 2) || '-' || round(max(last)::numeric, 2) FROM s"
+}
+
+# bench_sd_fast - one bot allowed 1,000 messages a second, 3,000 of them, against a fake
+# Telegram that answers after 100 ms: it needs 100 requests in flight, which the lane
+# sizes from the round trip (senderd/flight.c) under the default max_inflight (256)
+bench_sd_fast() {
+	local n=3000 first t0
+	sd_far_conf 256
+	echo
+	echo "== senderd, one bot allowed 1000/s, $n messages, Telegram answering after 100 ms"
+	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$gw_port/v1/bots" -d '{"token":"399999:AAfastfastfastfastfastfastfastfastfas","name":"fast","settings":{"per_second":1000}}' \
+		>/dev/null || { echo "bench: the fast bot failed"; exit 1; }
+	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
+	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
+		SELECT b.tenant_id, b.id, (900000 + g)::text,
+		       jsonb_build_object('chat_id', 900000 + g, 'text', 'fast ' || g)
+		FROM generate_series(0, $n - 1) g CROSS JOIN bots b WHERE b.name = 'fast'" >/dev/null
+	t0=$(date +%s.%N)
+	"$bin/senderd" -c "$work/far.conf" --instance fast 2>"$work/senderd-fast.log" & sd_pid=$!
+	pids+=($sd_pid)
+	sd_wait_sent "id > $first" "$sd_pid"
+	sd_q "SELECT count(*) || ' sent: ' || round(count(*) / extract(epoch FROM max(sent_at) - min(sent_at)))
+		|| ' msg/s between the first and the last send = '
+		|| round(count(*) / extract(epoch FROM max(sent_at) - min(sent_at)) / 1000, 2)
+		|| ' of the limit (goal >= 0.9; 32 in flight would allow 0.32)'
+		FROM messages WHERE id > $first AND status = 'sent'"
 }
 
 # bench_sd_pacing_round R CASE - one round of a pacing case (bench/pacing.py says
