@@ -215,7 +215,21 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 	if (!r->transport_error) { /* Telegram answered: the round trip teaches the pacing */
 		rl_observe(end - d->p->sent_ms);
 		/* the caps count a request in flight until it ended, not its first bytes */
-		cap_rose = flight_answered(&l->sd->flight, d->p->sent_ms, now, l->sd->inflight - 1);
+		unsigned long probes = l->sd->flight.probes;
+		int64_t base = l->sd->flight.base;
+
+		cap_rose = flight_answered(&l->sd->flight, d->p->sent_ms, now, d->p->sent_behind,
+					   l->sd->inflight - 1);
+		if (base < 0 && l->sd->flight.base >= 0)
+			log_debug("round trip %lld ms, the first", (long long)l->sd->flight.base);
+		if (l->sd->flight.probes != probes)
+			log_debug("round trips grew past %lld ms: a probe",
+				  (long long)l->sd->flight.base);
+		if (cap_rose)
+			log_debug(
+				"round trip %lld ms after a probe: a lane at %d/s keeps %d in flight",
+				(long long)l->sd->flight.base, l->per_second,
+				flight_lane_cap(&l->sd->flight, l->per_second));
 	}
 	lane_answered(l, cap_rose);
 	lane_sent(l, d->p, end);

@@ -17,15 +17,20 @@
  * next FLIGHT_PROBE_SAMPLES requests becomes the base. A network that really became
  * slower gives the probe long round trips too, and the base follows it. A probe costs
  * a round trip or two of a slower pace every period, and only while round trips grow.
+ * The first base is the shortest round trip of the first FLIGHT_LEARN requests sent
+ * while fewer than FLIGHT_PROBE_CAP were in flight (the process's first ones are: the
+ * rest of a start's burst queue behind them), and it is judged after FLIGHT_FIRST_MS
+ * already.
  * Pure logic on the times it is given: tests/unit/test_senderd_flight.c.
  */
 #include "senderd/flight.h"
 
 #define FLIGHT_START 32          /* a lane's cap until the base is known */
-#define FLIGHT_LEARN 8           /* round trips the first base is the shortest of */
+#define FLIGHT_LEARN 2           /* round trips the first base is the shortest of */
 #define FLIGHT_GAIN 3            /* room for round trips longer than the base */
 #define FLIGHT_ROOM 4            /* and for a lane's bursts */
 #define FLIGHT_PERIOD_MS 10000   /* how often the base is judged */
+#define FLIGHT_FIRST_MS 1000     /* the first time: the first base came from a burst */
 #define FLIGHT_PROBE_CAP 2       /* requests in flight while probing */
 #define FLIGHT_PROBE_SAMPLES 6   /* round trips a probe measures */
 #define FLIGHT_PROBE_MAX_MS 1000 /* a probe that saw one ends after this long */
@@ -48,15 +53,19 @@ static void period_restart(struct flight *f, int64_t now)
 	f->period_min = FLIGHT_NONE;
 }
 
-/* learn - the first round trips: the shortest of FLIGHT_LEARN is the first base */
-static void learn(struct flight *f, int64_t rtt, int64_t now)
+/* learn - the first round trips of requests sent (almost) alone: the shortest of
+ * FLIGHT_LEARN is the first base */
+static void learn(struct flight *f, int64_t rtt, int behind, int64_t now)
 {
+	if (behind >= FLIGHT_PROBE_CAP)
+		return;
 	if (f->period_min > rtt)
 		f->period_min = rtt;
 	if (++f->nlearned < FLIGHT_LEARN)
 		return;
 	f->base = f->period_min;
 	period_restart(f, now);
+	f->period_end = now + FLIGHT_FIRST_MS;
 }
 
 /* grown - round trips of the period clearly longer than the base: queues, or distance */
@@ -99,14 +108,14 @@ static bool measure(struct flight *f, int64_t sent, int64_t rtt, int64_t now)
 	return true;
 }
 
-bool flight_answered(struct flight *f, int64_t sent, int64_t end, int inflight)
+bool flight_answered(struct flight *f, int64_t sent, int64_t end, int behind, int inflight)
 {
 	int64_t rtt = end - sent;
 
 	if (rtt < 0)
 		rtt = 0;
 	if (f->base < 0) {
-		learn(f, rtt, end);
+		learn(f, rtt, behind, end);
 		return false;
 	}
 	switch (f->phase) {

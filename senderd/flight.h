@@ -18,7 +18,7 @@ struct flight {
 	int process_max; /* [senderd] max_connections: the process's most */
 	enum flight_phase phase;
 	int64_t base;         /* the round trip when nothing queues (ms); -1: not known yet */
-	int nlearned;         /* round trips seen before the base was known */
+	int nlearned;         /* round trips of requests sent alone, before the base */
 	int64_t period_end;   /* when the period's shortest round trip is judged */
 	int64_t period_min;   /* the shortest round trip of the period */
 	int64_t drained_at;   /* a probe's requests are those sent from then on */
@@ -29,10 +29,10 @@ struct flight {
 
 /* flight_init - nothing learned yet: lanes keep min(lane_max, FLIGHT_START) in flight */
 void flight_init(struct flight *f, int lane_max, int process_max);
-/* flight_answered - a request sent at `sent` ended at `end` (ms, monotonic) and
- * `inflight` requests are still in flight; true if the process's cap just rose (a
- * probe ended): the lanes waiting for it may go on */
-bool flight_answered(struct flight *f, int64_t sent, int64_t end, int inflight);
+/* flight_answered - a request sent at `sent`, when `behind` others were in flight,
+ * ended at `end` (ms, monotonic), and `inflight` requests are still in flight; true if
+ * the process's cap just rose (a probe ended): the lanes waiting for it may go on */
+bool flight_answered(struct flight *f, int64_t sent, int64_t end, int behind, int inflight);
 /* flight_lane_cap - requests in flight a lane whose bot may send per_second a second
  * needs at the base round trip, with room */
 int flight_lane_cap(const struct flight *f, int per_second);

@@ -321,6 +321,7 @@ static void start_send(struct lane *l, struct pending **pp, struct chat_slot *c,
 
 	p->slot = c;
 	p->sent_ms = now;
+	p->sent_behind = l->sd->inflight;
 	p->bot_slot = rl_take(&l->bot_rate, now);
 	p->gap_slot = rl_take(&c->gap, now);
 	p->minute_slot = c->group ? rl_take(&c->minute, now) : -1;

@@ -25,6 +25,7 @@ struct pending {
 	struct chat_slot *slot; /* its chat, from the start of its request to its end */
 	int bot_slot, gap_slot, minute_slot; /* its places in the rate windows */
 	int64_t sent_ms;                     /* when its request started (monotonic ms) */
+	int sent_behind;                     /* requests of the process in flight then */
 	bool botapi; /* sent through the Bot API endpoint: keep Telegram's answer */
 	bool files;  /* with uploaded files (botapi_files): sent as multipart */
 };

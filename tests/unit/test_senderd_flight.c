@@ -15,6 +15,7 @@
 struct sim {
 	struct flight f;
 	int64_t sent[QMAX], answer[QMAX];
+	int behind[QMAX];             /* requests in flight when each started */
 	int head, tail;               /* requests in flight: [head, tail) */
 	int64_t server_free;          /* when the server is done with those it has */
 	int64_t net;                  /* the network's round trip, ms */
@@ -36,6 +37,7 @@ static void start(struct sim *s, int64_t now)
 
 	s->server_free = begin + 1;
 	s->sent[s->tail % QMAX] = now;
+	s->behind[s->tail % QMAX] = inflight(s);
 	s->answer[s->tail % QMAX] = begin + 1 + s->net - s->net / 2;
 	s->tail++;
 }
@@ -46,7 +48,7 @@ static void step(struct sim *s, int64_t now)
 	while (s->head < s->tail && s->answer[s->head % QMAX] <= now) {
 		int i = s->head++ % QMAX;
 
-		flight_answered(&s->f, s->sent[i], s->answer[i], inflight(s));
+		flight_answered(&s->f, s->sent[i], s->answer[i], s->behind[i], inflight(s));
 		s->answered++;
 	}
 	while (inflight(s) < flight_lane_cap(&s->f, s->per_second) &&
