@@ -545,9 +545,8 @@ void lane_pump_all(struct senderd *sd)
 
 void lane_recorded(struct lane *l)
 {
-	if (l->sub & LANE_CLAIMING) /* it may have read the queue before the commit */
-		l->sub |= LANE_RECORDED;
-	else if (l->sub & LANE_HELD)
+	/* a claim in flight may have read the queue before the commit: it claims again */
+	if (l->sub & (LANE_HELD | LANE_CLAIMING))
 		lane_wake(l);
 }
 
@@ -688,11 +687,9 @@ static void walked_on(struct lane *l, int n, const char *chat)
 
 void lane_claim_end(struct lane *l, int n, bool held, const char *walked)
 {
-	bool recorded = l->sub & LANE_RECORDED;
-
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD | LANE_RECORDED);
-	if (held) /* and if a commit came meanwhile, it may have freed what it passed over */
-		l->sub |= recorded ? LANE_HELD | LANE_WAKE : LANE_HELD;
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
+	if (held)
+		l->sub |= LANE_HELD;
 	if (n > 0 && n == l->claim_asked) {
 		l->sub |= LANE_MORE;
 		l->claim_step = l->claim_step < INT_MAX / 4 ? l->claim_step * 4 : INT_MAX;
@@ -705,13 +702,13 @@ void lane_claim_end(struct lane *l, int n, bool held, const char *walked)
 
 void lane_claim_lost(struct lane *l)
 {
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD | LANE_RECORDED);
+	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_MORE | LANE_HELD);
 	l->sub |= LANE_ORPHANS;
 }
 
 void lane_orphans_end(struct lane *l, bool ok)
 {
-	l->sub &= ~(unsigned)(LANE_CLAIMING | LANE_RECORDED);
+	l->sub &= ~(unsigned)LANE_CLAIMING;
 	if (ok)
 		l->sub = (l->sub & ~(unsigned)LANE_ORPHANS) | LANE_WAKE;
 }

@@ -78,9 +78,6 @@ enum lane_state {
  *                   their chat still open, or locked): a commit of the bot's transitions
  *                   may free them, so it wakes the lane (lane_recorded); without it a
  *                   commit wakes nothing, and a claim finding nothing is saved
- *   LANE_RECORDED   such a commit came while a claim was in flight: if that claim
- *                   passed over due messages, it may have read them before the commit,
- *                   so the lane claims again at once
  *   LANE_ORPHANS    a claim's outcome is unknown (its connection broke before the
  *                   answer): rows it may have claimed wait in 'sending', unknown to the
  *                   lane. It claims nothing more; once it holds nothing, sends nothing
@@ -96,7 +93,6 @@ enum lane_sub {
 	LANE_WAKE = 1 << 5,
 	LANE_ORPHANS = 1 << 6,
 	LANE_HELD = 1 << 7,
-	LANE_RECORDED = 1 << 8,
 };
 
 /* the sub-states that are queries in flight: a dropping lane waits for them */

@@ -788,7 +788,9 @@ def test_a_commit_claims_again_only_when_a_message_was_held(sw, tg, tgm_env):
 def test_a_backlog_is_claimed_half_a_buffer_at_a_time(sw, tg):
     """A bot at 100 a second keeps up to 100 claimed messages. While its backlog lasts it
     claims again once half of them are gone, not whenever a few were sent: each claim
-    is a statement, and each group of transitions it brings a record, for the database."""
+    is a statement, and each group of transitions it brings a record, for the database.
+    (A commit during a claim still wakes the lane for one more: it may have freed a
+    message that claim passed over.)"""
     bot = sw.new_bot(per_second=100)
     ids = sw.add(bot, [3170 + i for i in range(600)])
     d = sw.senderd(sweep_interval=60)
@@ -796,8 +798,8 @@ def test_a_backlog_is_claimed_half_a_buffer_at_a_time(sw, tg):
     claims = [int(n) for n in re.findall(rf"bot={bot.id} claimed (\d+) of", d.log())]
     print(f"claims: {claims}")
     assert sum(claims) == 600
-    later = [n for n in claims[2:-1] if n]  # after 16 and 64, before the backlog's end
-    assert later and min(later) >= 50, claims
+    assert sum(n for n in claims if n >= 50) >= 400, claims  # not 1 or 2 at a time
+    assert len(claims) <= 60, claims
 
 
 def test_a_chats_next_message_goes_when_its_predecessor_is_recorded(sw, tg):
