@@ -28,7 +28,7 @@
 #define FLIGHT_START 32          /* a lane's cap until the base is known */
 #define FLIGHT_LEARN 2           /* round trips the first base is the shortest of */
 #define FLIGHT_GAIN 3            /* room for round trips longer than the base */
-#define FLIGHT_ROOM 4            /* and for a lane's bursts */
+#define FLIGHT_ROOM 8            /* and for bursts, and answers held back at times */
 #define FLIGHT_PERIOD_MS 10000   /* how often the base is judged */
 #define FLIGHT_FIRST_MS 1000     /* the first time: the first base came from a burst */
 #define FLIGHT_PROBE_CAP 2       /* requests in flight while probing */

@@ -111,4 +111,4 @@ def test_a_lane_keeps_few_in_flight_when_telegram_is_saturated(sw, tg):
     print(f"the fake's queue: up to {early} in the first 40 requests, {late} in the last 300")
     assert len(calls) == 600
     assert early >= 12           # the start cap (32) queues there at first
-    assert late <= 24, late      # not 64
+    assert late <= 32, late      # not 64
