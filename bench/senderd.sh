@@ -169,6 +169,21 @@ sd_far_conf() {
 		-e "s|^max_inflight = .*|max_inflight = $1|" "$work/tgm.conf" > "$work/far.conf"
 }
 
+# sd_far_drain NAME CHAT0 PER - PER messages to each bot named NAME (to chats CHAT0 + i),
+# drained by a senderd on $work/far.conf (instance NAME); sets first (the id before them)
+# and t0 (senderd's start)
+sd_far_drain() {
+	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
+	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
+		SELECT b.tenant_id, b.id, ($2 + g)::text,
+		       jsonb_build_object('chat_id', $2 + g, 'text', '$1 ' || g)
+		FROM generate_series(0, $3 - 1) g CROSS JOIN bots b WHERE b.name = '$1'" >/dev/null
+	t0=$(date +%s.%N)
+	"$bin/senderd" -c "$work/far.conf" --instance "$1" 2>"$work/senderd-$1.log" & sd_pid=$!
+	pids+=($sd_pid)
+	sd_wait_sent "id > $first" "$sd_pid"
+}
+
 # bench_sd_far - 100 bots x 30 messages (30/s each: about 3,000 msg/s ideal) against a
 # fake Telegram that answers after 100 ms: what the in-flight caps allow far away
 bench_sd_far() {
@@ -181,15 +196,7 @@ bench_sd_far() {
 			"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((300000 + i)):AAfarfarfarfarfarfarfarfarfarfarfar$i\",\"name\":\"far\"}" \
 			>/dev/null || { echo "bench: bot $i failed"; exit 1; }
 	done
-	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
-	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
-		SELECT b.tenant_id, b.id, (800000 + g)::text,
-		       jsonb_build_object('chat_id', 800000 + g, 'text', 'far ' || g)
-		FROM generate_series(0, $per - 1) g CROSS JOIN bots b WHERE b.name = 'far'" >/dev/null
-	t0=$(date +%s.%N)
-	"$bin/senderd" -c "$work/far.conf" --instance far 2>"$work/senderd-far.log" & sd_pid=$!
-	pids+=($sd_pid)
-	sd_wait_sent "id > $first" "$sd_pid"
+	sd_far_drain far 800000 "$per"
 	t1=$(date +%s.%N)
 	sd_q "SELECT count(*) || ' sent: ' || round(count(*) / extract(epoch FROM max(sent_at) - min(sent_at)))
 		|| ' msg/s between the first and the last send (ideal about 3000)'
@@ -222,15 +229,7 @@ bench_sd_fast() {
 	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
 		"http://127.0.0.1:$gw_port/v1/bots" -d '{"token":"399999:AAfastfastfastfastfastfastfastfastfas","name":"fast","settings":{"per_second":1000}}' \
 		>/dev/null || { echo "bench: the fast bot failed"; exit 1; }
-	first=$(sd_q "SELECT coalesce(max(id), 0) FROM messages")
-	sd_q "INSERT INTO messages (tenant_id, bot_id, chat, params)
-		SELECT b.tenant_id, b.id, (900000 + g)::text,
-		       jsonb_build_object('chat_id', 900000 + g, 'text', 'fast ' || g)
-		FROM generate_series(0, $n - 1) g CROSS JOIN bots b WHERE b.name = 'fast'" >/dev/null
-	t0=$(date +%s.%N)
-	"$bin/senderd" -c "$work/far.conf" --instance fast 2>"$work/senderd-fast.log" & sd_pid=$!
-	pids+=($sd_pid)
-	sd_wait_sent "id > $first" "$sd_pid"
+	sd_far_drain fast 900000 "$n"
 	sd_q "SELECT count(*) || ' sent: ' || round(count(*) / extract(epoch FROM max(sent_at) - min(sent_at)))
 		|| ' msg/s between the first and the last send = '
 		|| round(count(*) / extract(epoch FROM max(sent_at) - min(sent_at)) / 1000, 2)
