@@ -197,6 +197,29 @@ static void judge(struct lane *l, struct pending *p, const struct tgm_tg_result 
 	}
 }
 
+/* sized - p ended at now: the caps on requests in flight learn from its whole round trip
+ * (flight.c); true if the process's cap rose */
+static bool sized(struct lane *l, const struct pending *p, int64_t now)
+{
+	struct flight *f = &l->sd->flight;
+
+	switch (flight_answered(f, p->sent_ms, now, p->sent_behind, l->sd->inflight - 1)) {
+	case FLIGHT_LEARNED:
+		log_debug("round trip %lld ms, the first", (long long)f->base);
+		return false;
+	case FLIGHT_PROBING:
+		log_debug("round trips grew past %lld ms: a probe", (long long)f->base);
+		return false;
+	case FLIGHT_PROBED:
+		log_debug("round trip %lld ms after a probe: a lane at %d/s keeps %d in flight",
+			  (long long)f->base, l->per_second, flight_lane_cap(f, l->per_second));
+		return true;
+	case FLIGHT_SAME:
+		break;
+	}
+	return false;
+}
+
 /*
  * on_answer - a send's answer: the pacing learns, the lane frees the slot, judge
  * decides. The round trip ends when the answer's first bytes came, not when it was
@@ -214,22 +237,7 @@ static void on_answer(const struct tgm_tg_result *r, void *arg)
 		end = r->first_byte_ms;
 	if (!r->transport_error) { /* Telegram answered: the round trip teaches the pacing */
 		rl_observe(end - d->p->sent_ms);
-		/* the caps count a request in flight until it ended, not its first bytes */
-		unsigned long probes = l->sd->flight.probes;
-		int64_t base = l->sd->flight.base;
-
-		cap_rose = flight_answered(&l->sd->flight, d->p->sent_ms, now, d->p->sent_behind,
-					   l->sd->inflight - 1);
-		if (base < 0 && l->sd->flight.base >= 0)
-			log_debug("round trip %lld ms, the first", (long long)l->sd->flight.base);
-		if (l->sd->flight.probes != probes)
-			log_debug("round trips grew past %lld ms: a probe",
-				  (long long)l->sd->flight.base);
-		if (cap_rose)
-			log_debug(
-				"round trip %lld ms after a probe: a lane at %d/s keeps %d in flight",
-				(long long)l->sd->flight.base, l->per_second,
-				flight_lane_cap(&l->sd->flight, l->per_second));
+		cap_rose = sized(l, d->p, now);
 	}
 	lane_answered(l, cap_rose);
 	lane_sent(l, d->p, end);

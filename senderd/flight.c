@@ -55,17 +55,18 @@ static void period_restart(struct flight *f, int64_t now)
 
 /* learn - the first round trips of requests sent (almost) alone: the shortest of
  * FLIGHT_LEARN is the first base */
-static void learn(struct flight *f, int64_t rtt, int behind, int64_t now)
+static enum flight_event learn(struct flight *f, int64_t rtt, int behind, int64_t now)
 {
 	if (behind >= FLIGHT_PROBE_CAP)
-		return;
+		return FLIGHT_SAME;
 	if (f->period_min > rtt)
 		f->period_min = rtt;
 	if (++f->nlearned < FLIGHT_LEARN)
-		return;
+		return FLIGHT_SAME;
 	f->base = f->period_min;
 	period_restart(f, now);
 	f->period_end = now + FLIGHT_FIRST_MS;
+	return FLIGHT_LEARNED;
 }
 
 /* grown - round trips of the period clearly longer than the base: queues, or distance */
@@ -78,62 +79,59 @@ static bool grown(const struct flight *f)
 
 /* run - a round trip at the base's caps: a shorter one is the base at once; a period
  * whose shortest grew starts a probe */
-static void run(struct flight *f, int64_t rtt, int64_t now)
+static enum flight_event run(struct flight *f, int64_t rtt, int64_t now)
 {
 	if (rtt < f->base)
 		f->base = rtt;
 	if (rtt < f->period_min)
 		f->period_min = rtt;
 	if (now < f->period_end)
-		return;
-	if (grown(f)) {
-		f->phase = FLIGHT_DRAIN;
-		f->probes++;
-	} else {
+		return FLIGHT_SAME;
+	if (!grown(f)) {
 		period_restart(f, now);
+		return FLIGHT_SAME;
 	}
+	f->phase = FLIGHT_DRAIN;
+	f->probes++;
+	return FLIGHT_PROBING;
 }
 
 /* measure - a probe's round trip (sent once few were in flight); true when it ends */
-static bool measure(struct flight *f, int64_t sent, int64_t rtt, int64_t now)
+static enum flight_event measure(struct flight *f, int64_t sent, int64_t rtt, int64_t now)
 {
 	if (sent < f->drained_at)
-		return false;
+		return FLIGHT_SAME;
 	if (rtt < f->probe_min)
 		f->probe_min = rtt;
 	if (++f->probe_n < FLIGHT_PROBE_SAMPLES && now - f->drained_at < FLIGHT_PROBE_MAX_MS)
-		return false;
+		return FLIGHT_SAME;
 	f->base = f->probe_min;
 	period_restart(f, now);
-	return true;
+	return FLIGHT_PROBED;
 }
 
-bool flight_answered(struct flight *f, int64_t sent, int64_t end, int behind, int inflight)
+enum flight_event flight_answered(struct flight *f, int64_t sent, int64_t end, int behind,
+				  int inflight)
 {
-	int64_t rtt = end - sent;
+	int64_t rtt = end > sent ? end - sent : 0;
 
-	if (rtt < 0)
-		rtt = 0;
-	if (f->base < 0) {
-		learn(f, rtt, behind, end);
-		return false;
-	}
+	if (f->base < 0)
+		return learn(f, rtt, behind, end);
 	switch (f->phase) {
 	case FLIGHT_RUN:
-		run(f, rtt, end);
-		return false;
+		return run(f, rtt, end);
 	case FLIGHT_DRAIN:
 		if (inflight > FLIGHT_PROBE_CAP)
-			return false;
+			return FLIGHT_SAME;
 		f->phase = FLIGHT_MEASURE;
 		f->drained_at = end;
 		f->probe_min = FLIGHT_NONE;
 		f->probe_n = 0;
-		return false;
+		return FLIGHT_SAME;
 	case FLIGHT_MEASURE:
 		return measure(f, sent, rtt, end);
 	}
-	return false;
+	return FLIGHT_SAME;
 }
 
 int flight_lane_cap(const struct flight *f, int per_second)

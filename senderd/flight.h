@@ -13,6 +13,14 @@ enum flight_phase {
 	FLIGHT_MEASURE, /* a probe: the requests sent since then give the base */
 };
 
+/* what an answer changed (flight_answered) */
+enum flight_event {
+	FLIGHT_SAME,    /* nothing the caller needs to know */
+	FLIGHT_LEARNED, /* the first base is known */
+	FLIGHT_PROBING, /* round trips grew: a probe starts, the process's cap falls */
+	FLIGHT_PROBED,  /* the probe ended with a new base: the process's cap rose */
+};
+
 struct flight {
 	int lane_max;    /* [senderd] max_inflight: a lane's most, whatever the trip */
 	int process_max; /* [senderd] max_connections: the process's most */
@@ -30,9 +38,10 @@ struct flight {
 /* flight_init - nothing learned yet: lanes keep min(lane_max, FLIGHT_START) in flight */
 void flight_init(struct flight *f, int lane_max, int process_max);
 /* flight_answered - a request sent at `sent`, when `behind` others were in flight,
- * ended at `end` (ms, monotonic), and `inflight` requests are still in flight; true if
- * the process's cap just rose (a probe ended): the lanes waiting for it may go on */
-bool flight_answered(struct flight *f, int64_t sent, int64_t end, int behind, int inflight);
+ * ended at `end` (ms, monotonic), and `inflight` requests are still in flight; on
+ * FLIGHT_PROBED the lanes waiting for the process's cap may go on */
+enum flight_event flight_answered(struct flight *f, int64_t sent, int64_t end, int behind,
+				  int inflight);
 /* flight_lane_cap - requests in flight a lane whose bot may send per_second a second
  * needs at the base round trip, with room */
 int flight_lane_cap(const struct flight *f, int per_second);

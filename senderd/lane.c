@@ -354,8 +354,10 @@ void lane_answered(struct lane *l, bool cap_rose)
 	sd->inflight--;
 	if (w == NULL)
 		return;
-	sd->waiting = cap_rose ? NULL : w->wnext;
-	for (; w; w = cap_rose ? next : NULL) {
+	sd->waiting = cap_rose ? NULL : w->wnext; /* all of them go, or the first */
+	if (!cap_rose)
+		w->wnext = NULL;
+	for (; w; w = next) {
 		next = w->wnext; /* a pump may put w back on the list */
 		w->waiting = false;
 		if (w != l)
