@@ -292,6 +292,21 @@ def test_partial_upload_is_safe_to_retry(tmp_path):
     assert got["class"] == "RETRY" and got["ambiguous"] == "0", got
 
 
+def test_small_and_large_requests_take_turns_on_reused_handles(fake, tmp_path):
+    """Sends (small POSTs: libcurl's receive buffer is small for them, LEAN_BUFFER in
+    httpc.c) and large requests (its default buffer) in turn on one client, each answered
+    with 40 KiB: every handle is reused by the other kind (curl_easy_reset between), and
+    every answer is read whole (under ASan, a buffer of the wrong size is an error)."""
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"chat_id": 1, "text": "hi"}))
+    large = tmp_path / "large.json"
+    large.write_text(json.dumps({"chat_id": 1, "text": "y" * (40 << 10)}))
+    fake.script(METHOD_PATH, Reply.tg_ok({"message_id": 7, "text": "z" * (40 << 10)}))
+    got = tg_call(fake.url, body=f"@{small},@{large},@{small},@{large},@{small}", repeat=5)
+    assert [g["class"] for g in got] == ["OK"] * 5, got
+    assert [len(r.json["text"]) for r in fake.wait_for(5)] == [2, 40 << 10] * 2 + [2]
+
+
 def test_response_too_large(fake):
     fake.script(METHOD_PATH, Reply(200, b"x" * (5 << 20), content_type="application/json"))
     got = one(fake.url)

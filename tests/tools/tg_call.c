@@ -4,7 +4,9 @@
  *
  *   tg_call API_URL TOKEN METHOD JSON [TIMEOUT_MS [REPEAT [PARALLEL [PAUSE_MS]]]]
  *
- * JSON is the request body, or @FILE to read it from a file (for bodies too big for argv).
+ * JSON is the request body, or @FILE to read it from a file (for bodies too big for argv),
+ * or a list of files "@FILE,@FILE2": the n-th call started sends the n-th, the last one
+ * repeating (small and large bodies in turn on one client's handles).
  * TIMEOUT_MS (default 5000) may be a list "3000,3000,600": the n-th call started uses the
  * n-th value, the last one repeating.
  * Prints one line per call, e.g.
@@ -30,8 +32,9 @@ struct run {
 	struct event_base *base;
 	struct tgm_httpc *c;
 	char **argv;
-	char *json;
-	size_t len;
+	char *json[8]; /* the bodies, in the order the calls take them */
+	size_t len[8];
+	int nbodies;
 	const char *timeouts;
 	int started;
 	int64_t left;    /* calls not started yet */
@@ -101,23 +104,43 @@ static int timeout_for(const char *list, int n)
 /* start - the next call */
 static void start(struct run *r)
 {
+	int b = r->started < r->nbodies ? r->started : r->nbodies - 1;
+
 	r->left--;
-	tgm_tg_call(r->c, r->argv[1], r->argv[2], r->argv[3], r->json, r->len,
+	tgm_tg_call(r->c, r->argv[1], r->argv[2], r->argv[3], r->json[b], r->len[b],
 		    timeout_for(r->timeouts, r->started++), on_result, r);
 }
 
-/* load_json - the JSON argument, or the contents of @FILE; false if unreadable */
+/* load_json - the JSON argument, or the contents of each @FILE of a list; false if one is
+ * unreadable */
 static bool load_json(struct run *r, const char *arg)
 {
+	char *list, *save = NULL;
+	bool ok = true;
+
 	if (arg[0] != '@') {
-		r->json = tgm_xstrdup(arg);
-		r->len = strlen(arg);
+		r->json[0] = tgm_xstrdup(arg);
+		r->len[0] = strlen(arg);
+		r->nbodies = 1;
 		return true;
 	}
-	r->json = tgm_read_file(arg + 1, 64 * 1024 * 1024, &r->len);
-	if (r->json == NULL)
-		perror(arg + 1);
-	return r->json != NULL;
+	list = tgm_xstrdup(arg);
+	for (char *f = strtok_r(list, ",", &save); f && ok; f = strtok_r(NULL, ",", &save)) {
+		int n = r->nbodies;
+
+		if (n == 8) {
+			fprintf(stderr, "tg_call: at most 8 bodies\n");
+			ok = false;
+		} else if ((r->json[n] = tgm_read_file(f + (f[0] == '@'), 64 * 1024 * 1024,
+						       &r->len[n])) == NULL) {
+			perror(f);
+			ok = false;
+		} else {
+			r->nbodies++;
+		}
+	}
+	free(list);
+	return ok && r->nbodies > 0;
 }
 
 int main(int argc, char **argv)
@@ -149,8 +172,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r.left *= r.running;
-	if (!load_json(&r, argv[4]))
+	if (!load_json(&r, argv[4])) {
+		for (int i = 0; i < r.nbodies; i++)
+			free(r.json[i]);
 		return 2;
+	}
 	r.base = event_base_new();
 	r.c = tgm_httpc_new(r.base, 2);
 	for (int64_t i = r.running; i > 0; i--)
@@ -158,6 +184,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(r.base);
 	tgm_httpc_free(r.c);
 	event_base_free(r.base);
-	free(r.json);
+	for (int i = 0; i < r.nbodies; i++)
+		free(r.json[i]);
 	return r.running == 0 ? 0 : 1;
 }
