@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# big_ab.sh ROUNDS BIN_DIR... - section 4 of bench/run.sh in small, for before/after work
+# on senderd with many bots: 1,000 bots at 30/s (as section 4 makes them) and a backlog of
+# TGM_BENCH_BIG_MESSAGES (default 300,000) to 50,000 chats, drained by each BIN_DIR's
+# senderd in turn, alternating in every round (each drain leaves the table bigger, so a
+# drain tends to be slower than the one before it: run both orders). One "RUN" line per
+# drain: seconds, rate, senderd's and PostgreSQL's CPU per message, senderd's peak memory.
+# PERF=FILE records the first drain's senderd for 8 s, 5 s after its start. Nothing here
+# is a test: it prints numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+root=$PWD
+bin=${TGM_BIN:-$root/bin}
+rounds=$1; shift
+variants=("$@")
+n=${TGM_BENCH_BIG_MESSAGES:-300000}
+bench_setup big-ab
+tg_port=$(free_port)
+bench_sender_env "$tg_port"
+for i in $(seq 1000); do
+	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((200000 + i)):AAmanybotsmanybotsmanybotsmanybots$i\",\"name\":\"many\",
+		\"settings\":{\"per_second\":30}}" >/dev/null || { echo "bench: bot $i failed"; exit 1; }
+done
+open_n() {
+	psql -qAt "$url" -c "SELECT coalesce(sum(n), 0) FROM bot_status_counts
+		WHERE status IN ('queued', 'retrying', 'sending')"
+}
+echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+	for v in "${variants[@]}"; do
+		psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
+			SELECT b.tenant_id, b.id, (g % 50000)::text,
+			       jsonb_build_object('chat_id', g % 50000, 'text', 'deep queue ' || g)
+			FROM generate_series(0, $n - 1) g
+			JOIN (SELECT id, tenant_id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots
+			      WHERE name = 'many') b ON b.k = g % 1000" >/dev/null
+		psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
+		p0=$(bench_pg_ticks)
+		t0=$(date +%s.%N)
+		"$v/senderd" -c "$work/tgm.conf" --instance big 2>"$work/senderd.log" & sd_pid=$!
+		pids+=($sd_pid)
+		if [ -n "${PERF:-}" ] && [ "$r" = 1 ] && [ "$v" = "${variants[0]}" ]; then
+			sleep 5
+			perf record -F 1500 -g -p "$sd_pid" -o "$PERF" -- sleep 8 >/dev/null 2>&1
+		fi
+		while [ "$(open_n)" -gt 0 ]; do
+			sleep 1
+			kill -0 "$sd_pid" 2>/dev/null || { echo "senderd died"; tail "$work/senderd.log"; exit 1; }
+		done
+		t1=$(date +%s.%N)
+		p1=$(bench_pg_ticks)
+		ticks=$(awk '{ print $14 + $15 }' "/proc/$sd_pid/stat")
+		rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sd_pid/status")
+		kill "$sd_pid"; wait "$sd_pid" || true
+		psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'sent'" >/dev/null
+		awk -v v="$v" -v n="$n" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
+			-v rss="$rss" -v pg="$((p1 - p0))" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+			printf "RUN variant=%s secs=%.1f rate=%.0f cpu_us=%.1f pg_us=%.1f rss_mib=%.1f load=%s\n",
+				v, t1 - t0, n / (t1 - t0), ticks / hz * 1e6 / n, pg / hz * 1e6 / n, rss / 1024, load }'
+	done
+done
