@@ -101,9 +101,9 @@ static void test_learned_later(void)
 	for (int i = 0; i < LIMIT; i++)
 		rl_done(&w, slots[i], i, i + 100 + (i == 0 ? 30 : 0)); /* the first 30 ms late */
 	CHECK(rl_next_ok(&w, 0) == 130 + WINDOW + 10);
-	for (int i = 0; i < 7; i++) /* 8 samples with the ones above: learned */
+	for (int i = 0; i < 31; i++) /* 32 samples with the one below: learned */
 		rl_observe(100 + i % 2);
-	CHECK(rl_spread() == -1); /* rl_done observes nothing: 7 samples so far */
+	CHECK(rl_spread() == -1); /* rl_done observes nothing: 31 samples so far */
 	rl_observe(100);
 	CHECK(rl_spread() >= 0 && rl_spread() <= 1);
 	/* now from its start plus the 30 ms its round trip took over the shortest */
