@@ -18,11 +18,7 @@ n=${TGM_BENCH_BIG_MESSAGES:-300000}
 bench_setup big-ab
 tg_port=$(free_port)
 bench_sender_env "$tg_port"
-for i in $(seq 1000); do
-	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((200000 + i)):AAmanybotsmanybotsmanybotsmanybots$i\",\"name\":\"many\",
-		\"settings\":{\"per_second\":30}}" >/dev/null || { echo "bench: bot $i failed"; exit 1; }
-done
+bench_many_bots "$gw_port" "$admin"
 open_n() {
 	psql -qAt "$url" -c "SELECT coalesce(sum(n), 0) FROM bot_status_counts
 		WHERE status IN ('queued', 'retrying', 'sending')"
@@ -30,13 +26,7 @@ open_n() {
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	for v in "${variants[@]}"; do
-		psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
-			SELECT b.tenant_id, b.id, (g % 50000)::text,
-			       jsonb_build_object('chat_id', g % 50000, 'text', 'deep queue ' || g)
-			FROM generate_series(0, $n - 1) g
-			JOIN (SELECT id, tenant_id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots
-			      WHERE name = 'many') b ON b.k = g % 1000" >/dev/null
-		psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
+		bench_many_backlog "$n"
 		p0=$(bench_pg_ticks)
 		t0=$(date +%s.%N)
 		"$v/senderd" -c "$work/tgm.conf" --instance big 2>"$work/senderd.log" & sd_pid=$!

@@ -114,6 +114,29 @@ bench_sender_backlog() {
 		              ORDER BY id OFFSET g % $2 LIMIT 1) b ON true" >/dev/null
 }
 
+# bench_many_bots GW_PORT KEY - section 4's 1,000 bots named many (30/s each), made
+# through gatewayd on GW_PORT with the admin KEY
+bench_many_bots() {
+	local i
+	for i in $(seq 1000); do
+		curl -sf -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+			"http://127.0.0.1:$1/v1/bots" -d "{\"token\":\"$((200000 + i)):AAmanybotsmanybotsmanybotsmanybots$i\",\"name\":\"many\",
+			\"settings\":{\"per_second\":30}}" >/dev/null || { echo "bench: bot $i failed"; exit 1; }
+	done
+}
+
+# bench_many_backlog N - N messages queued over the many bots, to 50,000 chats, then a
+# VACUUM ANALYZE of messages
+bench_many_backlog() {
+	psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
+		SELECT b.tenant_id, b.id, (g % 50000)::text,
+		       jsonb_build_object('chat_id', g % 50000, 'text', 'deep queue ' || g)
+		FROM generate_series(0, $1 - 1) g
+		JOIN (SELECT id, tenant_id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots
+		      WHERE name = 'many') b ON b.k = g % 1000" >/dev/null
+	psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
+}
+
 # bench_sender_open - how many messages of the sender-bench bots are still open (queued,
 # retrying or sending), from the counters the triggers keep: a drain's poll of messages
 # itself read every row of the table twice a second, PostgreSQL CPU taken from the drain

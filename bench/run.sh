@@ -275,18 +275,8 @@ nbig=${TGM_BENCH_BIG_MESSAGES:-1000000}
 maxsecs=${TGM_BENCH_BIG_SECONDS:-900}
 echo
 echo "== senderd with 1000 bots and $nbig queued messages, the whole drain (at most ${maxsecs}s)"
-for i in $(seq 1000); do
-	curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-		"http://127.0.0.1:$gw_port/v1/bots" -d "{\"token\":\"$((200000 + i)):AAmanybotsmanybotsmanybotsmanybots$i\",\"name\":\"many\",
-		\"settings\":{\"per_second\":30}}" >/dev/null || { echo "bench: bot $i failed"; exit 1; }
-done
-psql -qAt "$url" -c "INSERT INTO messages (tenant_id, bot_id, chat, params)
-	SELECT b.tenant_id, b.id, (g % 50000)::text,
-	       jsonb_build_object('chat_id', g % 50000, 'text', 'deep queue ' || g)
-	FROM generate_series(0, $nbig - 1) g
-	JOIN (SELECT id, tenant_id, row_number() OVER (ORDER BY id) - 1 AS k FROM bots
-	      WHERE name = 'many') b ON b.k = g % 1000" >/dev/null
-psql -qAt "$url" -c "VACUUM ANALYZE messages" >/dev/null
+bench_many_bots "$gw_port" "$admin"
+bench_many_backlog "$nbig"
 many_sent() {
 	psql -qAt "$url" -c "SELECT count(*) FROM messages m JOIN bots b ON b.id = m.bot_id
 		WHERE b.name = 'many' AND m.status = 'sent'"

@@ -96,7 +96,7 @@ static enum flight_event run(struct flight *f, int64_t rtt, int64_t now)
 	return FLIGHT_PROBING;
 }
 
-/* measure - a probe's round trip (sent once few were in flight); true when it ends */
+/* measure - a probe's round trip (sent once few were in flight); FLIGHT_PROBED when it ends */
 static enum flight_event measure(struct flight *f, int64_t sent, int64_t rtt, int64_t now)
 {
 	if (sent < f->drained_at)
