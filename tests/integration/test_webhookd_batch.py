@@ -12,6 +12,7 @@ the outbound queue (messages), where senderd would take them.
 import json
 import re
 
+import psycopg2
 import pytest
 
 from conftest import REPO, c_string, function_plan, plan_nodes, wait_for
@@ -169,6 +170,39 @@ def test_bad_updates_in_a_batch_do_not_hold_back_the_others(w):
     wait_for(lambda: outcome_of(w, bad_record), 60, what="the bad record given up")
     assert outcome_of(w, bad_record) == "failed: gave up after 5 attempts"
     assert outcome_of(w, bad_reply) is None
+
+
+def test_an_update_names_a_bot_and_a_bot_with_updates_stays(w):
+    """sql/052: an update's bot is checked once per statement (a trigger, not a foreign
+    key), so one bad row of a group refuses the whole statement, as the key did; a bot
+    with updates is neither deleted nor renumbered; a bot without may go (bad input: a
+    clear error, and nothing written)"""
+    bot = w.new_bot()
+    w.store(bot, [w.message("/start", user=7001)])
+    seq = w.one("SELECT seq FROM tg_updates WHERE bot_id = %s", (bot.id,))[0]
+    before = w.one("SELECT count(*) FROM tg_updates")[0]
+    insert = ("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+              " VALUES (%s, 1, 1, 'message', '{}')")
+    for sql, args in ((insert, (bot.id + 999,)),
+                      (insert + ", (%s, 2, 2, 'message', '{}')", (bot.id, bot.id + 999)),
+                      ("UPDATE tg_updates SET bot_id = %s WHERE seq = %s",
+                       (bot.id + 999, seq)),
+                      ("DELETE FROM bots WHERE id = %s", (bot.id,)),
+                      ("UPDATE bots SET id = DEFAULT WHERE id = %s", (bot.id,))):
+        with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+            w.query(sql, args)
+    assert w.one("SELECT count(*) FROM tg_updates")[0] == before
+    assert w.one("SELECT bot_id FROM tg_updates WHERE seq = %s", (seq,))[0] == bot.id
+    # many rows of one bot are one check; a bot without updates may still go
+    w.query("INSERT INTO tg_updates (bot_id, update_id, chat_id, kind, payload)"
+            " SELECT %s, 100 + i, i, 'message', '{}' FROM generate_series(1, 50) i",
+            (bot.id,))
+    assert w.one("SELECT count(*) FROM tg_updates")[0] == before + 50
+    tenant = w.one("SELECT tenant_id FROM bots WHERE id = %s", (bot.id,))[0]
+    spare = w.one("INSERT INTO bots (tenant_id, telegram_id, username, token_sealed,"
+                  " token_hash) VALUES (%s, 78, 'spare', 'v1.x', '\\x02') RETURNING id",
+                  (tenant,))[0]
+    w.query("DELETE FROM bots WHERE id = %s", (spare,))
 
 
 def outcome_of(w, update):
