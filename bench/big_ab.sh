@@ -29,6 +29,7 @@ for r in $(seq "$rounds"); do
 		bench_many_backlog "$n"
 		p0=$(bench_pg_ticks)
 		t0=$(date +%s.%N)
+		"$v/tgmctl" -c "$work/tgm.conf" migrate >/dev/null # its own build's SQL functions
 		"$v/senderd" -c "$work/tgm.conf" --instance big 2>"$work/senderd.log" & sd_pid=$!
 		pids+=($sd_pid)
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ] && [ "$v" = "${variants[0]}" ]; then

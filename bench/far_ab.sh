@@ -38,6 +38,7 @@ for r in $(seq "$rounds"); do
 			       jsonb_build_object('chat_id', 800000 + g, 'text', 'far ' || g)
 			FROM generate_series(0, $per - 1) g CROSS JOIN bots b WHERE b.name = 'far'" >/dev/null
 		t0=$(date +%s.%N)
+		"$v/tgmctl" -c "$work/tgm.conf" migrate >/dev/null # its own build's SQL functions
 		"$v/senderd" -c "$work/tgm.conf" --instance far 2>"$work/senderd.log" & sd_pid=$!
 		pids+=($sd_pid)
 		left=1

@@ -33,6 +33,7 @@ for r in $(seq "$rounds"); do
 		bench_sender_backlog "$nmsg" "$nbots"
 		p0=$(bench_pg_ticks)
 		t0=$(date +%s.%N)
+		"$v/tgmctl" -c "$work/tgm.conf" migrate >/dev/null # its own build's SQL functions
 		"$v/senderd" -c "$work/tgm.conf" --instance bench 2>"$work/senderd.log" & sd_pid=$!
 		pids+=($sd_pid)
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then
