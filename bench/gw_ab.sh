@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# gw_ab.sh ROUNDS BIN_DIR... - section 1 of bench/run.sh alone, for before/after work on
-# gatewayd's accept path: in every round the bare libevent server answering 202, then
+# gw_ab.sh ROUNDS BIN_DIR[:SQL_FILE]... - section 1 of bench/run.sh alone, for before/after
+# work on gatewayd's accept path: in every round the bare libevent server answering 202, then
 # each BIN_DIR's gatewayd in turn (started afresh on the same port and database), each
 # under the same wrk load (POST /v1/messages, TGM_BENCH_CONNS connections, default 64,
 # TGM_BENCH_SECONDS each, default 8). One "RUN" line per run: rate, its ratio to the
 # bare server of the round, CPU per message of gatewayd and of gatewayd with PostgreSQL,
-# p99, and with SYSCALLS=1 gatewayd's system calls per message (perf stat). Nothing
-# here is a test: it prints numbers.
+# p99, and with SYSCALLS=1 gatewayd's system calls per message (perf stat); PGSS=FILE
+# writes each run's busiest statements to FILE.<round>.<variant's place> (bench_pgss in
+# lib.sh), and a variant given as BIN_DIR:SQL_FILE runs that file before its run (as in
+# sd_ab.sh). Nothing here is a test: it prints numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -45,9 +47,13 @@ run_wrk() {
 for r in $(seq "$rounds"); do
 	bare=$(run_wrk "$base_port" | field rps)
 	echo "round $r bare $bare req/s"
-	for v in "${variants[@]}"; do
+	i=0
+	for arg in "${variants[@]}"; do
+		v=${arg%%:*} i=$((i + 1))
+		[ "$v" = "$arg" ] || sql -f "${arg#*:}" >/dev/null
 		"$v/gatewayd" -c "$work/tgm.conf" 2>"$work/gatewayd.log" & gw_pid=$!
 		wait_http "http://127.0.0.1:$gw_port/healthz"
+		bench_pgss reset
 		pg0=$(bench_pg_ticks)
 		g0=$(ticks "$gw_pid")
 		if [ -n "${SYSCALLS:-}" ]; then
@@ -62,8 +68,9 @@ for r in $(seq "$rounds"); do
 		fi
 		g1=$(ticks "$gw_pid")
 		pg1=$(bench_pg_ticks)
+		bench_pgss "${PGSS:-}.$r.$i" "$(echo "$out" | field requests)"
 		kill "$gw_pid"; wait "$gw_pid" || true
-		awk -v v="$v" -v n="$(echo "$out" | field requests)" -v rps="$(echo "$out" | field rps)" \
+		awk -v v="$arg" -v n="$(echo "$out" | field requests)" -v rps="$(echo "$out" | field rps)" \
 			-v p99="$(echo "$out" | field p99_ms)" -v bare="$bare" -v g="$((g1 - g0))" \
 			-v pg="$((pg1 - pg0))" -v hz="$hz" -v calls="$calls" \
 			-v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {

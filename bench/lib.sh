@@ -8,11 +8,16 @@
 # whose URL is $url: durable like production (fsync, synchronous commit), or with
 # pg.sh's defaults when "fast" (read benches, where commits are not measured);
 # TGM_BENCH_PG_EXTRA adds server options to the durable one, e.g. "-c
-# shared_preload_libraries=pg_stat_statements" to see where PostgreSQL's time goes
+# shared_preload_libraries=auto_explain ..." to see where PostgreSQL's time goes;
+# with PGSS set (see bench_pgss) it loads pg_stat_statements, counting nested statements
 bench_setup() {
 	work=$(mktemp -d "/tmp/tgm-bench-$1.XXXXXX")
 	pids=()
 	trap bench_cleanup EXIT
+	if [ -n "${PGSS:-}" ]; then
+		local ss="-c shared_preload_libraries=pg_stat_statements"
+		TGM_BENCH_PG_EXTRA="$ss -c pg_stat_statements.track=all ${TGM_BENCH_PG_EXTRA:-}"
+	fi
 	if [ "${2:-}" = fast ]; then
 		sh scripts/pg.sh start "$work/pg" >/dev/null
 	else
@@ -184,6 +189,25 @@ sql() { psql -qAt "$url" -v ON_ERROR_STOP=1 "$@"; }
 wait_http() {
 	for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
 	echo "bench: nothing answers at $1"; exit 1
+}
+
+# bench_pgss reset | bench_pgss FILE N - with PGSS set, forget pg_stat_statements' counts,
+# or write to FILE the statements that took most of PostgreSQL's time since, with each
+# one's share of N messages (us_msg, wal_msg); without PGSS, nothing
+bench_pgss() {
+	[ -n "${PGSS:-}" ] || return 0
+	if [ "$1" = reset ]; then
+		sql -c "SET client_min_messages = warning" \
+			-c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+			-c "SELECT pg_stat_statements_reset()" >/dev/null
+		return
+	fi
+	psql -qA "$url" -c "SELECT toplevel AS top, calls, rows,
+		round(total_exec_time::numeric) AS ms,
+		round((total_exec_time * 1000 / $2)::numeric, 1) AS us_msg,
+		round(wal_records::numeric / $2, 1) AS wal_msg,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" > "$1"
 }
 
 # bench_pg_ticks - CPU time so far of every PostgreSQL process of $work's cluster, in

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# sd_ab.sh ROUNDS BIN_DIR... - section 2 of bench/run.sh alone (no section 1 before it),
-# for before/after work on senderd: the same backlog over 10 bots at the fast fake
-# Telegram, drained by each BIN_DIR's senderd in turn, alternating in every round, with
+# sd_ab.sh ROUNDS BIN_DIR[:SQL_FILE]... - section 2 of bench/run.sh alone (no section 1
+# before it), for before/after work on senderd: the same backlog over 10 bots at the fast
+# fake Telegram, drained by each BIN_DIR's senderd in turn, alternating in every round, with
 # bench/curl_loop's rate and CPU per request measured at the start of each round. One
 # "RUN" line per drain: rate, its ratio to the loop, CPU per message (and its ratio),
 # PostgreSQL's CPU per message (pg_us: every process of the cluster, the drain's polls too),
@@ -9,7 +9,11 @@
 # TGM_BENCH_CHATS (each bot's chats, default 100000: bench_sender_chats in lib.sh),
 # PERF=FILE to `perf record` each variant's drain in round 1 (FILE.<dir name>; PERFOPT,
 # default "-F 2000 -g"), SYSCALLS=1 to count every drain's system calls (perf stat on
-# raw_syscalls:sys_enter; printed per message). Nothing here is a test: it prints numbers.
+# raw_syscalls:sys_enter; printed per message), PGSS=FILE to write each drain's busiest
+# statements to FILE.<round>.<variant's place> (bench_pgss in lib.sh). A variant given as
+# BIN_DIR:SQL_FILE runs that file before its backlog is queued (a schema or function
+# tried on the same build: migrate leaves a function alone while its file is unchanged).
+# Nothing here is a test: it prints numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -29,8 +33,12 @@ echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	ceiling=$("$root/build/obj/bench/curl_loop" "http://127.0.0.1:$tg_port/botX/sendMessage" 32 5)
 	echo "round $r curl_loop $ceiling"
-	for v in "${variants[@]}"; do
+	i=0
+	for arg in "${variants[@]}"; do
+		v=${arg%%:*} i=$((i + 1))
+		[ "$v" = "$arg" ] || sql -f "${arg#*:}" >/dev/null
 		bench_sender_backlog "$nmsg" "$nbots"
+		bench_pgss reset
 		p0=$(bench_pg_ticks)
 		t0=$(date +%s.%N)
 		"$v/tgmctl" -c "$work/tgm.conf" migrate >/dev/null # its own build's SQL functions
@@ -50,6 +58,7 @@ for r in $(seq "$rounds"); do
 			kill -0 "$sd_pid" 2>/dev/null || { echo "senderd died"; tail "$work/senderd.log"; exit 1; }
 		done
 		p1=$(bench_pg_ticks)
+		bench_pgss "${PGSS:-}.$r.$i" "$nmsg"
 		if [ -n "${PERF:-}" ] && [ "$r" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 		calls=0
 		if [ -n "${SYSCALLS:-}" ]; then
@@ -62,7 +71,7 @@ for r in $(seq "$rounds"); do
 		sent=$(psql -qAt "$url" -c "SELECT count(*) FROM messages WHERE status = 'sent'")
 		t1=$(bench_sender_end)
 		psql -qAt "$url" -c "UPDATE messages SET status = 'canceled' WHERE status = 'sent'" >/dev/null
-		awk -v v="$v" -v n="$sent" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
+		awk -v v="$arg" -v n="$sent" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" \
 			-v rss="$rss" -v c="$(echo "$ceiling" | field rps)" -v cu="$(echo "$ceiling" | field cpu_us)" \
 			-v calls="$calls" -v load="$(cut -d' ' -f1 /proc/loadavg)" -v pg="$((p1 - p0))" 'BEGIN {
 			r = n / (t1 - t0);
