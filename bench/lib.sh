@@ -191,6 +191,17 @@ wait_http() {
 	echo "bench: nothing answers at $1"; exit 1
 }
 
+# bench_wrk_cpu SECS LUA CONNS URL -> wrk's "BENCH ..." line, with wrk's own CPU a request
+# (client_us): what a CPU ceiling counts besides the server
+bench_wrk_cpu() {
+	local TIMEFORMAT='%3U %3S' t
+	t=$({ time wrk -t2 -c"$3" -d"$1s" --latency -s "$2" "$4" \
+		> "$work/wrk.out" 2>"$work/wrk.err"; } 2>&1)
+	grep '^BENCH' "$work/wrk.out" | awk -v t="$t" '{ split(t, c, " ");
+		for (i = 1; i <= NF; i++) if ($i ~ /^requests=/) n = substr($i, 10);
+		printf "%s client_us=%.1f\n", $0, (n > 0 ? (c[1] + c[2]) * 1e6 / n : 0) }'
+}
+
 # bench_pgss reset | bench_pgss FILE N - with PGSS set, forget pg_stat_statements' counts,
 # or write to FILE the statements that took most of PostgreSQL's time since, with each
 # one's share of N messages (us_msg, wal_msg); without PGSS, nothing

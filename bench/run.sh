@@ -45,16 +45,7 @@ conns=${TGM_BENCH_CONNS:-64}
 need_wrk
 
 # bench_wrk CONNS PORT -> one "BENCH ..." line, with wrk's own CPU a request (client_us)
-bench_wrk() {
-	local TIMEFORMAT='%3U %3S' out
-	out=$({ time wrk -t2 -c"$1" -d"${secs}s" --latency -s bench/post.lua \
-		"http://127.0.0.1:$2" > "$work/wrk.out" 2>"$work/wrk.err"; } 2>&1)
-	grep '^BENCH' "$work/wrk.out" | awk -v t="$out" '{ split(t, c, " ");
-		for (i = 1; i <= NF; i++) if ($i ~ /^requests=/) n = substr($i, 10);
-		printf "%s client_us=%.1f\n", $0, (n > 0 ? (c[1] + c[2]) * 1e6 / n : 0) }'
-}
-# cores - the CPUs this machine runs on, for the ceilings: CPU a message against all of them
-cores=$(nproc)
+bench_wrk() { bench_wrk_cpu "$secs" bench/post.lua "$1" "http://127.0.0.1:$2"; }
 
 echo "== PostgreSQL and gatewayd"
 bench_setup run
@@ -123,9 +114,9 @@ echo "p99 at full load: $(awk '{ print $3 }' "$work/gw-ratios" | median) ms; at 
 echo "CPU per accepted message (gatewayd and PostgreSQL, at full load): $(awk '{ print $5 }' \
 	"$work/gw-ratios" | median %.0f) us (compare between builds: it moves less with load than the rate)"
 # the most this CPU a message allows: every core busy with gatewayd, PostgreSQL and wrk
-echo "CPU ceiling: $(awk -v c="$cores" '{ printf "%.3f\n", c * 1e6 / ($5 + $6) / $1 }' \
-	"$work/gw-ratios" | median) x the bare server ($cores cores over gatewayd's, PostgreSQL's" \
-	"and wrk's CPU a message); the rate is $(awk -v c="$cores" \
+echo "CPU ceiling: $(awk -v c="$(nproc)" '{ printf "%.3f\n", c * 1e6 / ($5 + $6) / $1 }' \
+	"$work/gw-ratios" | median) x the bare server ($(nproc) cores over gatewayd's, PostgreSQL's" \
+	"and wrk's CPU a message); the rate is $(awk -v c="$(nproc)" \
 	'{ printf "%.2f\n", $2 / (c * 1e6 / ($5 + $6)) }' "$work/gw-ratios" | median) of it" \
 	"(below 1: waits, not CPU)"
 
@@ -218,7 +209,7 @@ sd_rate=$(awk -v n="$sent" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", n / (
 echo "== result"
 awk -v n="$sent" -v t0="$t0" -v t1="$t1" -v c="$(echo "$ceiling" | field rps)" \
 	-v ticks="$ticks" -v hz="$(getconf CLK_TCK)" -v rss="$rss" -v pg="$((pg1 - pg0))" \
-	-v tg="$((tg1 - tg0))" -v cores="$cores" -v cu="$(echo "$ceiling" | field cpu_us)" 'BEGIN {
+	-v tg="$((tg1 - tg0))" -v cores="$(nproc)" -v cu="$(echo "$ceiling" | field cpu_us)" 'BEGIN {
 	r = n / (t1 - t0); us = ticks / hz * 1e6 / n;
 	all = (ticks + pg + tg) / hz * 1e6 / n;
 	printf "senderd: %d sent in %.1f s = %.0f msg/s with status recorded = %.2f x the" \

@@ -97,17 +97,29 @@ intake_rounds() {
 	: > "$work/ratios"
 	for r in $(seq "$rounds"); do
 		export TGM_BENCH_ROUND=$(( ++intake_round ))
-		b=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$bare_port" | grep '^BENCH')
-		w=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/intake.lua "http://127.0.0.1:$wh_port" | grep '^BENCH')
+		b=$(bench_wrk_cpu "$secs" bench/intake.lua "$conns" "http://127.0.0.1:$bare_port")
+		t0=$(($(bench_pg_ticks) + $(awk '{ print $14 + $15 }' "/proc/$wh_pid/stat")))
+		w=$(bench_wrk_cpu "$secs" bench/intake.lua "$conns" "http://127.0.0.1:$wh_port")
+		t1=$(($(bench_pg_ticks) + $(awk '{ print $14 + $15 }' "/proc/$wh_pid/stat")))
 		echo "bare    $b"
 		echo "webhookd $w"
-		echo "$(echo "$b" | field rps) $(echo "$w" | field rps) $(echo "$w" | field p99_ms) $(echo "$w" | field errors)" >> "$work/ratios"
+		echo "$(echo "$b" | field rps) $(echo "$w" | field rps) $(echo "$w" | field p99_ms)" \
+			"$(echo "$w" | field errors) $(echo "$w" | field client_us)" \
+			"$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$(echo "$w" | field requests)" \
+			'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')" >> "$work/ratios"
 	done
 	echo "intake, $1: $(awk '{ print $2 }' "$work/ratios" | median %.0f) updates/s =" \
 		"$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/ratios" | median) x the bare server" \
 		"($(awk '{ print $1 }' "$work/ratios" | median %.0f) req/s), median of $rounds rounds; goal >= 0.5;" \
 		"p99 $(awk '{ print $3 }' "$work/ratios" | median) ms; non-200 answers:" \
 		"$(awk '{ s += $4 } END { print s }' "$work/ratios")" >> "$work/intake"
+	# the most this CPU an update allows: every core busy with webhookd, PostgreSQL and wrk
+	echo "  CPU ceiling: $(awk -v c="$(nproc)" '{ printf "%.3f\n", c * 1e6 / ($5 + $6) / $1 }' \
+		"$work/ratios" | median) x the bare server ($(awk '{ print $6 }' "$work/ratios" |
+		median %.0f) us of webhookd's and PostgreSQL's CPU an update, $(awk '{ print $5 }' \
+		"$work/ratios" | median %.0f) of wrk's); the rate is $(awk -v c="$(nproc)" \
+		'{ printf "%.2f\n", $2 / (c * 1e6 / ($5 + $6)) }' "$work/ratios" | median) of it" \
+		>> "$work/intake"
 }
 
 # 1. intake with processing running (each stored /start then costs PostgreSQL about ten
