@@ -114,11 +114,8 @@ echo "p99 at full load: $(awk '{ print $3 }' "$work/gw-ratios" | median) ms; at 
 echo "CPU per accepted message (gatewayd and PostgreSQL, at full load): $(awk '{ print $5 }' \
 	"$work/gw-ratios" | median %.0f) us (compare between builds: it moves less with load than the rate)"
 # the most this CPU a message allows: every core busy with gatewayd, PostgreSQL and wrk
-echo "CPU ceiling: $(awk -v c="$(nproc)" '{ printf "%.3f\n", c * 1e6 / ($5 + $6) / $1 }' \
-	"$work/gw-ratios" | median) x the bare server ($(nproc) cores over gatewayd's, PostgreSQL's" \
-	"and wrk's CPU a message); the rate is $(awk -v c="$(nproc)" \
-	'{ printf "%.2f\n", $2 / (c * 1e6 / ($5 + $6)) }' "$work/gw-ratios" | median) of it" \
-	"(below 1: waits, not CPU)"
+echo "CPU ceiling: $(bench_ceiling "$work/gw-ratios" "gatewayd's, PostgreSQL's and wrk's CPU a" \
+	"message")"
 
 # --- 1b. gatewayd's accept rate with 1,000 event-stream clients (bench/sse.py) ----------
 if [ "${TGM_BENCH_SSE:-1}" != 0 ]; then

@@ -114,12 +114,9 @@ intake_rounds() {
 		"p99 $(awk '{ print $3 }' "$work/ratios" | median) ms; non-200 answers:" \
 		"$(awk '{ s += $4 } END { print s }' "$work/ratios")" >> "$work/intake"
 	# the most this CPU an update allows: every core busy with webhookd, PostgreSQL and wrk
-	echo "  CPU ceiling: $(awk -v c="$(nproc)" '{ printf "%.3f\n", c * 1e6 / ($5 + $6) / $1 }' \
-		"$work/ratios" | median) x the bare server ($(awk '{ print $6 }' "$work/ratios" |
-		median %.0f) us of webhookd's and PostgreSQL's CPU an update, $(awk '{ print $5 }' \
-		"$work/ratios" | median %.0f) of wrk's); the rate is $(awk -v c="$(nproc)" \
-		'{ printf "%.2f\n", $2 / (c * 1e6 / ($5 + $6)) }' "$work/ratios" | median) of it" \
-		>> "$work/intake"
+	echo "  CPU ceiling: $(bench_ceiling "$work/ratios" "webhookd's and PostgreSQL's CPU an" \
+		"update, $(awk '{ print $6 }' "$work/ratios" | median %.0f) us, and wrk's, $(awk \
+		'{ print $5 }' "$work/ratios" | median %.0f)")" >> "$work/intake"
 }
 
 # 1. intake with processing running (each stored /start then costs PostgreSQL about ten
