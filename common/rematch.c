@@ -47,7 +47,8 @@ static const char *bracket_end(const char *p)
 }
 
 /* repeat - the copies a quantifier at *pp makes of its atom (0: not a quantifier);
- * moves *pp past it; -1: a bound over TGM_REMATCH_REPEAT_MAX */
+ * moves *pp past it; -1: a bound over TGM_REMATCH_REPEAT_MAX. "{,n}" and "{,}" are
+ * quantifiers too: glibc reads them as {0,n} and {0,} */
 static long repeat(const char **pp)
 {
 	const char *p = *pp;
@@ -58,9 +59,9 @@ static long repeat(const char **pp)
 		return (*pp = p + 1, 1);
 	if (*p == '+')
 		return (*pp = p + 1, 2); /* a+ is a a* */
-	if (*p != '{' || !isdigit((unsigned char)p[1]))
+	if (*p != '{' || !(isdigit((unsigned char)p[1]) || p[1] == ','))
 		return 0;
-	m = strtol(p + 1, &end, 10);
+	m = strtol(p + 1, &end, 10); /* 0 at "{,": glibc reads {,n} as {0,n} */
 	if (m > TGM_REMATCH_REPEAT_MAX)
 		m = TGM_REMATCH_REPEAT_MAX + 1; /* refused below, if it is a bound at all */
 	n = *end == ',' && isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10)

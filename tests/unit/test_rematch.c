@@ -48,6 +48,10 @@ static void test_refused(void)
 	refused("((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+", "repeated group cannot hold");
 	refused("((a|b){20}){20}", "repeated group cannot hold");
 	refused("(a|b|)+", "repeated group cannot hold");
+	refused("(((a{,20}){,20}){,20}){,20}", "repeated group cannot hold"); /* {,n} is {0,n} */
+	refused("((a{,}){,}){,}", "repeated group cannot hold");
+	refused("a{,21}", "at most 20");
+	refused("a{,}{,}", "cannot follow another");
 	refused("((|a)x)*", "repeated group cannot hold");
 	refused("(x(a?|b))+", "repeated group cannot hold");
 	refused("(abcdefghij){20}(abcdefghij){20}(abcdefghij){20}(abcdefghij){20}"
@@ -66,6 +70,8 @@ static void test_match(void)
 	CHECK(!matches("^order +#?[0-9]{2,8}$", "order #1"));
 	CHECK(matches("refund|money back", "I want my MONEY BACK"));
 	CHECK(matches("a\\{1\\}", "a{1}")); /* escaped braces are no repetition */
+	CHECK(matches("^xa{,2}y$", "XAAY"));
+	CHECK(!matches("^xa{,2}y$", "xaaay"));
 	CHECK(matches("a{2}b{2}c{2}d+e+f+g+h+", "aabbccddeeffgghh"));
 	CHECK(matches("^[[:alpha:]]+ [0-9]{2,8}$", "Order 1234"));
 	CHECK(matches("[]a]+", "]]a")); /* ] first in a bracket is itself */
