@@ -2,7 +2,8 @@
 # scripts/fuzz.sh -- check for and run the libFuzzer targets of tests/fuzz (docs/fuzzing.md).
 #
 #   need                     fail, naming the Debian package, when clang or libFuzzer is missing
-#   run SECONDS TARGET...    fuzz each target for SECONDS over tests/fuzz/corpus/<name>/;
+#   run SECONDS TARGET...    fuzz each target for SECONDS over tests/fuzz/corpus/<name>/
+#                            (with the dictionary tests/fuzz/<name>.dict, if there is one);
 #                            new inputs go to build/fuzz/corpus/<name>/, crashes to
 #                            build/fuzz/crashes/ (never into tests/: keep one by hand)
 #   smoke SECONDS TARGET...  the same, briefly, for `make check`: a crash fails, naming the
@@ -42,12 +43,14 @@ fuzz_one() {
     found=build/fuzz/corpus/$name
     crashes=build/fuzz/crashes
     log=build/fuzz/log/$name.log
+    dict=""
     [ -d "$seeds" ] || { echo "fuzz: $name has no seed corpus $seeds" >&2; return 1; }
+    [ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
     mkdir -p "$found" "$crashes" build/fuzz/log
     # the first folder receives new inputs; the seeds are only read
-    # shellcheck disable=SC2086  # FUZZ_ARGS is a list of options
+    # shellcheck disable=SC2086  # FUZZ_ARGS is a list of options; dict is one or none
     "$3" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$crashes/$name-" ${FUZZ_ARGS:-} "$found" "$seeds" >"$log" 2>&1
+        -artifact_prefix="$crashes/$name-" $dict ${FUZZ_ARGS:-} "$found" "$seeds" >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     if [ $rc -ne 0 ]; then
