@@ -14,7 +14,8 @@
 //                       the answer is the bot's replies within `wait` seconds (default 30);
 //   GET  /sandbox/chat/<chat_id>: what the bots sent to that chat, oldest first, each as
 //                       {message_id, text, buttons: [{text, url|callback_data}]}; with
-//                       ?wait_for=TEXT, once a message with that text is there (30 s at most).
+//                       ?wait_for=TEXT, once a message holding that text is there (30 s at
+//                       most: a text edited in the banner's first command still matches).
 'use strict';
 const path = require('path');
 const TelegramServer = require(path.join(__dirname, '../../tests/node_modules/telegram-test-api'));
@@ -88,11 +89,11 @@ function buttons(markup) {
   });
 }
 
-// GET /sandbox/chat/<id>[?wait_for=TEXT]: the chat, once TEXT is in it (30 s at most)
+// GET /sandbox/chat/<id>[?wait_for=TEXT]: the chat, once a message holds TEXT (30 s at most)
 async function showChat(req, res) {
   const want = req.query.wait_for;
   const until = Date.now() + 30000;
-  while (want && !chat(req.params.id).some((m) => m.text === want) && Date.now() < until) {
+  while (want && !chat(req.params.id).some((m) => (m.text || '').includes(want)) && Date.now() < until) {
     await sleep(100);
   }
   res.json(chat(req.params.id));

@@ -109,6 +109,15 @@ def test_sandbox_banner_lines_work():
         assert '"status":"queued"' in sent, sent
         received = json.loads(sent[sent.index("}") + 1:])
         assert [m["text"] for m in received] == ["Hello from tgm"], sent
+        # the same with the text edited, as a newcomer would, to user 44: the wait still
+        # ends when the message is there (a message holding the text), not after 30 s
+        edited = "Hello from tgm, <b>edited</b> & sent"
+        started = time.monotonic()
+        sent = paste(lines[0].replace('"Hello from tgm"', json.dumps(edited))
+                     .replace('"chat_id":42', '"chat_id":44').replace("/chat/42", "/chat/44"))
+        received = json.loads(sent[sent.index("}") + 1:])
+        assert [m["text"] for m in received] == [edited], sent
+        assert time.monotonic() - started < 20, "wait_for waited for its 30 s"
 
         # 2. user 42 writes /start; the bot answers
         said = json.loads(paste(lines[1]))
