@@ -1,9 +1,11 @@
 /*
  * rematch.c - bounded regular expressions (see rematch.h): the limits checked before
  * regcomp (the size of the tree it would build, estimated by a small reading of the
- * pattern), and a match on a text cut at a character boundary.
+ * pattern), a match on a text cut at a character boundary, and the pattern compiled
+ * again after TGM_REMATCH_FED_MAX bytes (glibc's matcher keeps the states it meets).
  */
 #include "common/rematch.h"
+#include "common/util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -183,18 +185,12 @@ static bool size_ok(const char *p, char *err, size_t errlen)
 	return true;
 }
 
-bool tgm_rematch_compile(regex_t *re, const char *pattern, char *err, size_t errlen)
+/* compile - regcomp with tgm's flags; false with err */
+static bool compile(regex_t *re, const char *pattern, char *err, size_t errlen)
 {
 	char why[128];
-	int rc;
+	int rc = regcomp(re, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 
-	if (strlen(pattern) == 0 || strlen(pattern) > TGM_REMATCH_PATTERN_MAX) {
-		snprintf(err, errlen, "a pattern has 1 to %d bytes", TGM_REMATCH_PATTERN_MAX);
-		return false;
-	}
-	if (!size_ok(pattern, err, errlen))
-		return false;
-	rc = regcomp(re, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (rc != 0) {
 		regerror(rc, re, why, sizeof(why));
 		regfree(re);
@@ -204,11 +200,44 @@ bool tgm_rematch_compile(regex_t *re, const char *pattern, char *err, size_t err
 	return true;
 }
 
-bool tgm_rematch_run(const regex_t *re, const char *text)
+bool tgm_rematch_compile(struct tgm_rematch *m, const char *pattern, char *err, size_t errlen)
+{
+	m->pattern = NULL;
+	m->fed = 0;
+	if (strlen(pattern) == 0 || strlen(pattern) > TGM_REMATCH_PATTERN_MAX) {
+		snprintf(err, errlen, "a pattern has 1 to %d bytes", TGM_REMATCH_PATTERN_MAX);
+		return false;
+	}
+	if (!size_ok(pattern, err, errlen) || !compile(&m->re, pattern, err, errlen))
+		return false;
+	m->pattern = tgm_xstrdup(pattern);
+	return true;
+}
+
+/* renew - compile m again once it has matched TGM_REMATCH_FED_MAX bytes (its states
+ * forgotten); false when that fails (memory: m then holds nothing) */
+static bool renew(struct tgm_rematch *m)
+{
+	char err[160];
+
+	if (m->fed < TGM_REMATCH_FED_MAX)
+		return true;
+	regfree(&m->re);
+	m->fed = 0;
+	if (compile(&m->re, m->pattern, err, sizeof(err)))
+		return true;
+	free(m->pattern);
+	m->pattern = NULL;
+	return false;
+}
+
+bool tgm_rematch_run(struct tgm_rematch *m, const char *text)
 {
 	char cut[TGM_REMATCH_TEXT_MAX + 1];
 	size_t n = strlen(text);
 
+	if (m->pattern == NULL || !renew(m))
+		return false;
 	if (n > TGM_REMATCH_TEXT_MAX) {
 		n = TGM_REMATCH_TEXT_MAX;
 		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
@@ -216,5 +245,15 @@ bool tgm_rematch_run(const regex_t *re, const char *text)
 	}
 	memcpy(cut, text, n);
 	cut[n] = '\0';
-	return regexec(re, cut, 0, NULL, 0) == 0;
+	m->fed += n + 1;
+	return regexec(&m->re, cut, 0, NULL, 0) == 0;
+}
+
+void tgm_rematch_free(struct tgm_rematch *m)
+{
+	if (m->pattern == NULL)
+		return;
+	regfree(&m->re);
+	free(m->pattern);
+	m->pattern = NULL;
 }

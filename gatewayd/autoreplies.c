@@ -291,7 +291,7 @@ static bool read_rule(struct gw_req *r, struct rule_in *in)
 static bool regex_ok(struct gw_req *r, const struct rule_in *in)
 {
 	char err[200], detail[260];
-	regex_t re;
+	struct tgm_rematch re;
 
 	if (in->v[F_MATCH] == NULL || strcmp(in->v[F_MATCH], "regex") != 0)
 		return true;
@@ -300,7 +300,7 @@ static bool regex_ok(struct gw_req *r, const struct rule_in *in)
 		gw_reply_problem(r, 422, "invalid_field", detail, "pattern");
 		return false;
 	}
-	regfree(&re);
+	tgm_rematch_free(&re);
 	return true;
 }
 

@@ -51,9 +51,8 @@ struct ar_rule {
 	enum ar_kind kind;
 	enum ar_match match;
 	char *pattern;
-	char *text; /* the owner's answer */
-	regex_t re;
-	bool re_ok;
+	char *text;            /* the owner's answer */
+	struct tgm_rematch re; /* a regex keyword's; holds nothing when it did not compile */
 };
 
 /* ar_rules - one bot's enabled rules in order, as last read */
@@ -77,8 +76,7 @@ struct wh_autoreply {
 static void rules_clear(struct ar_rules *rs)
 {
 	for (size_t i = 0; i < rs->n; i++) {
-		if (rs->r[i].re_ok)
-			regfree(&rs->r[i].re);
+		tgm_rematch_free(&rs->r[i].re);
 		free(rs->r[i].pattern);
 		free(rs->r[i].text);
 	}
@@ -119,8 +117,7 @@ static void rule_fill(struct ar_rule *r, PGresult *res, int i)
 	r->pattern = tgm_xstrdup(PQgetvalue(res, i, 3));
 	r->text = tgm_xstrdup(PQgetvalue(res, i, 4));
 	if (r->kind == AR_KEYWORD && r->match == AR_REGEX) {
-		r->re_ok = tgm_rematch_compile(&r->re, r->pattern, err, sizeof(err));
-		if (!r->re_ok)
+		if (!tgm_rematch_compile(&r->re, r->pattern, err, sizeof(err)))
 			log_warn("auto-reply rule %lld: %s", (long long)r->id, err);
 	}
 }
@@ -151,7 +148,7 @@ static bool trimmed_equal(const char *text, const char *pattern)
 }
 
 /* rule_matches - r is a candidate for text (NULL: a message without text) */
-static bool rule_matches(const struct ar_rule *r, const char *text)
+static bool rule_matches(struct ar_rule *r, const char *text)
 {
 	if (r->kind != AR_KEYWORD)
 		return true; /* greeting and office hours: SQL decides */
@@ -161,7 +158,7 @@ static bool rule_matches(const struct ar_rule *r, const char *text)
 		return trimmed_equal(text, r->pattern);
 	if (r->match == AR_CONTAINS)
 		return strcasestr(text, r->pattern) != NULL;
-	return r->re_ok && tgm_rematch_run(&r->re, text);
+	return tgm_rematch_run(&r->re, text);
 }
 
 /* answer_text - a rule's text made for the message's sender (common/uservars.c:

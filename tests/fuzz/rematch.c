@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char longest[TGM_REMATCH_TEXT_MAX * 2 + 1];
 	char *s = malloc(size + 1), err[160];
 	size_t plen;
-	regex_t re;
+	struct tgm_rematch re;
 
 	if (longest[0] == '\0')
 		memset(longest, 'a', sizeof(longest) - 1);
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tgm_rematch_compile(&re, s, err, sizeof(err))) {
 		(void)tgm_rematch_run(&re, plen < size ? s + plen + 1 : "");
 		(void)tgm_rematch_run(&re, longest);
-		regfree(&re);
+		tgm_rematch_free(&re);
 	} else if (err[0] == '\0') {
 		abort(); /* a refusal always says why */
 	}
