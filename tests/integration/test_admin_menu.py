@@ -58,11 +58,15 @@ class MenuWorld(World):
         self.send(self.update("message", **body))
 
     def press(self, data, user=OWNER, msg=MENU, chat=ADMIN):
+        """a press on a button; once processed, and its answer (the toast, a direct call
+        that may end after the update is marked processed) has reached Telegram"""
+        answered = len(self.toasts())
         self.send(self.update("callback_query", id=f"q{next(self._update_ids)}", data=data,
                               chat_instance="1",
                               **{"from": {"id": user, "is_bot": False, "first_name": "A"}},
                               message={"message_id": msg, "date": 1,
                                        "chat": {"id": chat, "type": "supergroup"}}))
+        wait_for(lambda: len(self.toasts()) > answered, 10, what=f"the answer to {data}")
 
     def reply(self, text, user=OWNER, msg=MENU):
         self.group(text, user=user, reply_to_message={

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from api_helpers import problem
+from conftest import wait_for
 from test_accounts import login, new_account
 from test_inbox_api import Inbox
 from test_senderd import needs_cryptography, tg  # noqa: F401 (fixtures)
@@ -81,6 +82,8 @@ def test_a_member_not_on_the_list_is_refused_everything(w):
                               ("ban:1", thread, ADMIN), ("ban:42", None, STRANGER)):
         outcome = act(w, bot, button(w, data, where, STRANGER, chat))
         assert outcome.startswith("refused: needs "), (data, outcome)
+    # each toast is a direct call that may end after its update is marked processed
+    wait_for(lambda: len(toasts(w, bot)) >= 6, 10, what="a toast for each press")
     assert toasts(w, bot).count("Not allowed") == 6
     # nothing happened: no copy to the user, no ban, no gift, no topic closed, no admin
     assert copies(w, bot, USER) == []
