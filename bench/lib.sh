@@ -202,16 +202,20 @@ bench_wrk_cpu() {
 		printf "%s client_us=%.1f\n", $0, (n > 0 ? (c[1] + c[2]) * 1e6 / n : 0) }'
 }
 
-# bench_ceiling FILE WHAT... - from rows of "baseline rate _ _ cpu_a cpu_b" (us a request), the
-# CPU ceiling (every core busy at cpu_a + cpu_b a request) as a ratio to the baseline and
-# the rate's share of it, medians with ranges; WHAT says which CPU the two columns are
+# bench_ceiling FILE GOAL WHAT... - from rows of "baseline rate _ _ cpu_a cpu_b" (us a
+# request), the CPU ceiling (every core busy at cpu_a + cpu_b a request) as a ratio to the
+# baseline and the rate's share of it; then the CPU a request that would reach GOAL x the
+# baseline at that share (cpu_a + cpu_b scaled by rate / (GOAL x baseline)); medians with
+# ranges; WHAT says which CPU the two columns are
 bench_ceiling() {
-	local f=$1
-	shift
+	local f=$1 goal=$2
+	shift 2
 	echo "$(awk -v c="$(nproc)" '{ printf "%.3f\n", c * 1e6 / ($5 + $6) / $1 }' "$f" |
 		median) x the bare server ($(nproc) cores over $*); the rate is $(awk \
 		-v c="$(nproc)" '{ printf "%.2f\n", $2 * ($5 + $6) / (c * 1e6) }' "$f" | median)" \
-		"of it (below 1: waits, not CPU)"
+		"of it (below 1: waits, not CPU); $goal x at that share needs $(awk -v g="$goal" \
+		'{ printf "%.1f\n", ($5 + $6) * $2 / (g * $1) }' "$f" | median %.0f) us a request" \
+		"in all, against $(awk '{ print $5 + $6 }' "$f" | median %.0f) us today"
 }
 
 # bench_pgss reset | bench_pgss FILE N - with PGSS set, forget pg_stat_statements' counts,

@@ -114,7 +114,7 @@ intake_rounds() {
 		"p99 $(awk '{ print $3 }' "$work/ratios" | median) ms; non-200 answers:" \
 		"$(awk '{ s += $4 } END { print s }' "$work/ratios")" >> "$work/intake"
 	# the most this CPU an update allows: every core busy with webhookd, PostgreSQL and wrk
-	echo "  CPU ceiling: $(bench_ceiling "$work/ratios" "webhookd's and PostgreSQL's CPU an" \
+	echo "  CPU ceiling: $(bench_ceiling "$work/ratios" 0.5 "webhookd's and PostgreSQL's CPU an" \
 		"update, $(awk '{ print $6 }' "$work/ratios" | median %.0f) us, and wrk's, $(awk \
 		'{ print $5 }' "$work/ratios" | median %.0f)")" >> "$work/intake"
 }
