@@ -39,6 +39,13 @@ struct tgm_http_server {
  * write_now). One thread runs every server of a daemon. */
 static int in_handler;
 
+/* Answers started so far (tgm_http_reply, tgm_http_stream_start): route() tells by it
+ * whether its handler answered or the answer comes later (keep_reading). */
+static unsigned long answers;
+
+/* Most bytes read ahead of an answer that comes later (keep_reading) */
+#define READ_AHEAD_MAX 65536
+
 /* on_complete - count an answered request under its route and status class */
 static void on_complete(struct evhttp_request *req, void *arg)
 {
@@ -127,8 +134,50 @@ void tgm_http_route_max_body(struct tgm_http_server *s, const char *pattern, siz
 		evhttp_set_max_body_size(s->http, (ev_ssize_t)(max_body + 65536));
 }
 
+/* on_pending_event - the connection of a request whose answer comes later was closed,
+ * failed or idle past its read timeout: the bufferevent has stopped reading already, and
+ * the answer finds the connection as evhttp would have (its writing tells) */
+static void on_pending_event(struct bufferevent *bev, short what, void *arg)
+{
+}
+
+/* keep_reading - a request whose answer comes later keeps its connection in the event
+ * loop's read set. evhttp stops reading a connection once a request is read and starts
+ * again when the answer is written: two epoll_ctl calls a request when the answer comes
+ * in a later turn of the loop (every answer after a query), none when the two fall in
+ * one turn. So reading goes on, as evhttp itself keeps it on while an answer is written:
+ * no read callback (bytes of a next request wait in the buffer, READ_AHEAD_MAX at most,
+ * for evhttp to read after the answer), and a close, an error or the read timeout only
+ * stops the reading, as evhttp's stopped reading left them unseen until the answer. */
+static void keep_reading(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	bufferevent_data_cb on_write;
+	void *cbarg;
+
+	if (conn == NULL)
+		return;
+	bev = evhttp_connection_get_bufferevent(conn);
+	bufferevent_getcb(bev, NULL, &on_write, NULL, &cbarg);
+	bufferevent_setcb(bev, NULL, on_write, on_pending_event, cbarg);
+	bufferevent_setwatermark(bev, EV_READ, 0, READ_AHEAD_MAX);
+	bufferevent_enable(bev, EV_READ);
+}
+
+/* answer_starts - before evhttp writes an answer given outside a handler: the read-ahead
+ * limit goes (evhttp reads a whole body into the buffer before taking it), and evhttp's
+ * own callbacks come back as it writes */
+static void answer_starts(struct evhttp_connection *conn)
+{
+	answers++;
+	if (conn)
+		bufferevent_setwatermark(evhttp_connection_get_bufferevent(conn), EV_READ, 0, 0);
+}
+
 /* route - every request: the first route matching path and method gets it (size limits
- * checked first); a matching path with another method gets 405, none 404 */
+ * checked first); a matching path with another method gets 405, none 404. A handler
+ * that leaves its answer for later keeps the connection reading (keep_reading). */
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct tgm_http_server *s = arg;
@@ -145,11 +194,15 @@ static void route(struct evhttp_request *req, void *arg)
 		if (too_large(s, req, i))
 			return;
 		if (s->routes[i].methods & wanted) { /* HEAD is GET without the body */
+			unsigned long before = answers;
+
 			p.route = &s->routes[i];
 			evhttp_request_set_on_complete_cb(req, on_complete, &s->stats[i]);
 			in_handler++;
 			s->routes[i].handler(req, &p, s->arg);
 			in_handler--;
+			if (answers == before)
+				keep_reading(req);
 			return;
 		}
 		allowed |= s->routes[i].methods;
@@ -304,6 +357,7 @@ void tgm_http_reply(struct evhttp_request *req, int code, const char *type, cons
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *conn = in_handler ? NULL : evhttp_request_get_connection(req);
 
+	answer_starts(conn);
 	if (type)
 		evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -320,6 +374,7 @@ void tgm_http_stream_start(struct evhttp_request *req)
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct timeval write_tv = { TIMEOUT_S, 0 };
 
+	answer_starts(in_handler ? NULL : conn);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 	evhttp_send_reply_start(req, 200, "OK");
 	if (conn) /* after the start: it enables reading with the timeout */

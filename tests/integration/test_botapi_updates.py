@@ -13,6 +13,7 @@ import json
 import re
 import select
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -128,6 +129,65 @@ def test_a_long_poll_wakes_on_a_new_update(w):
     w.wait_waiting(0)
     # nothing new: the timeout runs out and the answer is empty
     assert w.get_updates(bot, offset=update["update_id"] + 1, timeout=1) == []
+
+
+def raw_poll(w, bot, timeout):
+    """a socket that has sent getUpdates with this timeout (its answer waits)"""
+    host, port = w.base.split("//")[1].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=30)
+    body = json.dumps({"timeout": timeout}).encode()
+    s.sendall(f"POST /bot{bot.token}/getUpdates HTTP/1.1\r\nHost: tgm\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+              .encode() + body)
+    return s
+
+
+def first_answer(s):
+    """the status and JSON body of the first answer on s"""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        assert chunk, f"the connection closed before an answer: {buf!r}"
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(rest) < n:
+        rest += s.recv(65536)
+    return int(head.split()[1]), json.loads(rest[:n])
+
+
+def test_a_waiting_poll_reads_little_ahead_and_survives_a_half_close(w):
+    """While a long poll waits, gatewayd keeps reading its connection (common/http.c:
+    no epoll_ctl to stop and start again a request), but no more than 64 KB ahead: a
+    client that streams 64 MB meanwhile gets no more in than the sockets' buffers and
+    that, and its poll is still answered. A client that closes its sending side after
+    its request (waiting for the answer, as some do) gets its answer too."""
+    bot = w.new_bot()
+    w.start()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{w.gatewayd_proc.pid}/status")
+                        .read()).group(1))
+    s = raw_poll(w, bot, 3)
+    s.setblocking(False)
+    sent, junk, deadline = 0, b"x" * 65536, time.monotonic() + 2
+    while sent < 64 << 20 and time.monotonic() < deadline:
+        try:
+            sent += s.send(junk)
+        except BlockingIOError:
+            time.sleep(0.01)
+    grown = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{w.gatewayd_proc.pid}/status")
+                          .read()).group(1)) - rss
+    assert sent < 32 << 20, f"gatewayd took {sent} bytes ahead of a waiting answer"
+    assert grown < 16 << 10, f"gatewayd grew {grown} KB reading ahead"
+    s.setblocking(True)
+    status, doc = first_answer(s)
+    assert status == 200 and doc == {"ok": True, "result": []}, doc
+    s.close()
+    s = raw_poll(w, bot, 1)
+    s.shutdown(socket.SHUT_WR)
+    status, doc = first_answer(s)
+    assert status == 200 and doc == {"ok": True, "result": []}, doc
+    s.close()
+    assert w.get_updates(bot) == []  # and gatewayd serves on
 
 
 def notified(conn, timeout):
