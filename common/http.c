@@ -1,7 +1,7 @@
 /*
  * http.c - evhttp server glue (see http.h): route matching, 404/405 answers,
- * problem documents, answers written in the turn that gives them, and per-route
- * counters.
+ * problem documents, answers written in the turn that gives them, connections kept
+ * reading while an answer waits, and per-route counters.
  */
 #include "common/http.h"
 #include "common/httperr.h"
