@@ -144,11 +144,14 @@ static void on_pending_event(struct bufferevent *bev, short what, void *arg)
 /* keep_reading - a request whose answer comes later keeps its connection in the event
  * loop's read set. evhttp stops reading a connection once a request is read and starts
  * again when the answer is written: two epoll_ctl calls a request when the answer comes
- * in a later turn of the loop (every answer after a query), none when the two fall in
- * one turn. So reading goes on, as evhttp itself keeps it on while an answer is written:
- * no read callback (bytes of a next request wait in the buffer, READ_AHEAD_MAX at most,
- * for evhttp to read after the answer), and a close, an error or the read timeout only
- * stops the reading, as evhttp's stopped reading left them unseen until the answer. */
+ * in a later turn of the loop (every answer after a query). Started again in the turn
+ * that stopped it, the two become one (the change list makes a stop and a start one
+ * EPOLL_CTL_MOD), and the answer's turn has none: gatewayd's accept path went from 5.2
+ * to 4.2 system calls a message. So reading goes on, as evhttp itself keeps it on while
+ * an answer is written: no read callback (bytes of a next request wait in the buffer,
+ * READ_AHEAD_MAX at most, for evhttp to read after the answer), and a close, an error or
+ * the read timeout only stops the reading, as evhttp's stopped reading left them unseen
+ * until the answer. */
 static void keep_reading(struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -334,7 +337,8 @@ const char *tgm_http_reason(int status)
  * event would have told it on the next turn of the loop. evhttp enables writing to send
  * an answer and disables it once written: in the same turn, the event loop's change list
  * folds the two into no epoll_ctl at all, and the turn that only wrote is saved (one
- * system call a message fewer on gatewayd's accept path at full load: 5.2, not 6.3).
+ * system call a message fewer on gatewayd's accept path at full load: 5.2, not 6.3;
+ * keep_reading took it to 4.2).
  * What the socket does not take now is written by the bufferevent as before. Inside a
  * handler evhttp's own read path is still on the stack, and a Connection: close answer
  * would free the connection under it: those answers are left to the loop. */

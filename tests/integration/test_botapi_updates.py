@@ -158,7 +158,7 @@ def first_answer(s):
 
 def test_a_waiting_poll_reads_little_ahead_and_survives_a_half_close(w):
     """While a long poll waits, gatewayd keeps reading its connection (common/http.c:
-    no epoll_ctl to stop and start again a request), but no more than 64 KB ahead: a
+    fewer epoll_ctl calls a request), but no more than 64 KB ahead: a
     client that streams 64 MB meanwhile gets no more in than the sockets' buffers and
     that, and its poll is still answered. A client that closes its sending side after
     its request (waiting for the answer, as some do) gets its answer too."""
