@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from conftest import REPO, SANITIZER_ENV, wait_for
+from test_http_answers import Reader
 from test_senderd import tg  # noqa: F401 (a fixture)
 from test_webhookd import World
 
@@ -142,20 +143,6 @@ def raw_poll(w, bot, timeout):
     return s
 
 
-def first_answer(s):
-    """the status and JSON body of the first answer on s"""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(65536)
-        assert chunk, f"the connection closed before an answer: {buf!r}"
-        buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-    while len(rest) < n:
-        rest += s.recv(65536)
-    return int(head.split()[1]), json.loads(rest[:n])
-
-
 def test_a_waiting_poll_reads_little_ahead_and_survives_a_half_close(w):
     """While a long poll waits, gatewayd keeps reading its connection (common/http.c:
     fewer epoll_ctl calls a request), but no more than 64 KB ahead: a
@@ -179,12 +166,12 @@ def test_a_waiting_poll_reads_little_ahead_and_survives_a_half_close(w):
     assert sent < 32 << 20, f"gatewayd took {sent} bytes ahead of a waiting answer"
     assert grown < 16 << 10, f"gatewayd grew {grown} KB reading ahead"
     s.setblocking(True)
-    status, doc = first_answer(s)
+    status, _, doc = Reader(s).answer()
     assert status == 200 and doc == {"ok": True, "result": []}, doc
     s.close()
     s = raw_poll(w, bot, 1)
     s.shutdown(socket.SHUT_WR)
-    status, doc = first_answer(s)
+    status, _, doc = Reader(s).answer()
     assert status == 200 and doc == {"ok": True, "result": []}, doc
     s.close()
     assert w.get_updates(bot) == []  # and gatewayd serves on
