@@ -151,7 +151,8 @@ static void on_pending_event(struct bufferevent *bev, short what, void *arg)
  * an answer is written: no read callback (bytes of a next request wait in the buffer,
  * READ_AHEAD_MAX at most, for evhttp to read after the answer), and a close, an error or
  * the read timeout only stops the reading, as evhttp's stopped reading left them unseen
- * until the answer. */
+ * until the answer. A connection whose output holds an answer already (one begun without
+ * tgm_http_reply or tgm_http_stream_start) is left to evhttp. */
 static void keep_reading(struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -162,6 +163,8 @@ static void keep_reading(struct evhttp_request *req)
 	if (conn == NULL)
 		return;
 	bev = evhttp_connection_get_bufferevent(conn);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return; /* an answer begun some other way: evhttp's callbacks write it */
 	bufferevent_getcb(bev, NULL, &on_write, NULL, &cbarg);
 	bufferevent_setcb(bev, NULL, on_write, on_pending_event, cbarg);
 	bufferevent_setwatermark(bev, EV_READ, 0, READ_AHEAD_MAX);

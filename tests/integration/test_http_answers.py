@@ -4,8 +4,9 @@ An answer given after a query (most of them: every accepted message waits for it
 COMMIT) is written to the socket at once and evhttp is told at once that it went, not on
 the loop's next turn. These tests hold what a connection must still get, on raw sockets:
 pipelined requests answered in order, Connection: close kept, an answer larger than the
-socket takes at once written whole, and a client that leaves before its answer costing
-nothing but its own request.
+socket takes at once written whole, a body larger than the 64 KB read ahead of a waiting
+answer read whole once the answer goes, and a client that leaves before its answer
+costing nothing but its own request.
 """
 import json
 import socket
@@ -107,6 +108,38 @@ def test_an_answer_larger_than_the_socket_takes_is_written_whole(world, api):
     assert status == 202 and after["id"] > max(x["id"] for x in results), after
     n = world.one("SELECT count(*) FROM messages WHERE bot_id = %s", (bot["id"],))[0]
     assert n == 1001
+
+
+def test_bodies_over_the_read_ahead_follow_any_answer(world, api):
+    """While an answer waits, gatewayd reads at most 64 KB ahead on its connection
+    (common/http.c, keep_reading); once the answer starts, the limit goes. On one
+    connection, pipelined and then one by one: an answer given at once (a 400 for a body
+    that is no JSON), an answer that waits for its COMMIT, each followed by a batch of
+    about 300 KB: every request is answered, and every message kept."""
+    bot = api.new_bot()
+    host = world.base.split("//")[1]
+    bad = (f"POST /v1/messages HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {api.key}"
+           "\r\nContent-Type: application/json\r\nContent-Length: 1\r\n\r\n{").encode()
+
+    def batch(tag):
+        return post(api.key, "/v1/messages/batch", {"messages": [
+            msg(bot_id=bot["id"], text=f"{tag} {i} " + "y" * 1500) for i in range(200)]})
+
+    requests = [bad, batch("after a 400"),
+                post(api.key, "/v1/messages", msg(bot_id=bot["id"], text="waits")),
+                batch("after a 202")]
+    assert all(len(b) > 300_000 for b in requests[1::2])
+    with connect(world) as s:
+        r = Reader(s)
+        s.sendall(b"".join(requests))
+        pipelined = [r.answer()[0] for _ in requests]
+        one_by_one = []
+        for b in requests:
+            s.sendall(b)
+            one_by_one.append(r.answer()[0])
+    assert pipelined == one_by_one == [400, 200, 202, 200], (pipelined, one_by_one)
+    n = world.one("SELECT count(*) FROM messages WHERE bot_id = %s", (bot["id"],))[0]
+    assert n == 2 * (200 + 1 + 200)
 
 
 def test_a_client_gone_before_its_answer_costs_only_its_request(world, api):
