@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # pg_cg.sh [--drain] VARIANT... - PostgreSQL's instructions for one of gatewayd's accept
 # groups (or, with --drain, for a message sent by senderd: its claim and its record), for
-# before/after work on those statements, their triggers and the indexes of messages,
-# where this machine's timings swing more than the change. VARIANT is `base` (the schema
-# as migrated) or an SQL file run after the migration (an index dropped, a trigger
-# function replaced). Each variant gets its own database in one cluster: migrated, its
-# SQL run, a tenant and a key made, and warmed. Then the cluster stops and each database
-# is run by a single-user backend under valgrind's callgrind, which counts instructions
-# whatever else the machine does, for a few and then for many steps; the difference of
-# the two runs is the steps' count without the backend's start. One "CG" line per
-# variant, with its ratio to the first. The run of many is left in /tmp/pg_cg.<n>.out
-# (callgrind_annotate --inclusive=yes reads it). fsync is off: the count is the CPU's
-# work, not the disk's. TGM_BENCH_CG_ONLY=FUNCTION counts only what runs inside that
-# function of the backend (ExecuteQuery: the --drain's records alone).
+# before/after work on those statements, their triggers and the indexes of messages, where
+# this machine's timings swing more than the change. VARIANT is `base` (the schema as
+# migrated), an SQL file run after the migration (an index dropped, a trigger function
+# replaced) or, with --drain, proto-queue (below). Each variant gets its own database in
+# one cluster: migrated, its SQL run, a tenant and a key made, and warmed. Then the
+# cluster stops and each database is run by a single-user backend under valgrind's
+# callgrind, which counts instructions whatever else the machine does, for a few and then
+# for many steps; the difference of the two runs is the steps' count without the backend's
+# start. One "CG" line per variant, with its ratio to the first. The run of many is left
+# in /tmp/pg_cg.<n>.out (callgrind_annotate --inclusive=yes reads it). fsync is off: the
+# count is the CPU's work, not the disk's. TGM_BENCH_CG_ONLY=FUNCTION counts only what
+# runs inside that function of the backend (ExecuteQuery: the --drain's records alone).
 # - The accept: gatewayd's statement for groups naming their bot (taken from
 #   gatewayd/accept.c through the C preprocessor), prepared with a generic plan as
 #   gatewayd does, executed for 10 and then 60 groups of TGM_BENCH_GROUP (30) messages
@@ -23,7 +23,9 @@
 #   senderd's) asking TGM_BENCH_CLAIM (40) messages for each bot, then their
 #   transitions to 'sent' in record statements (senderd/record.c) of TGM_BENCH_RECORD
 #   (100); 2 and then 8 steps, after 3. TGM_BENCH_CG_ONLY=SPI_cursor_fetch counts the
-#   claims alone.
+#   claims alone. The variant proto-queue is bench/proto_queue.py's prototype (the open
+#   messages in a table of their own: a claim's and a record's updates HOT), its schema
+#   and its own claim and record statements.
 # Needs valgrind (apt-get install valgrind) and a C compiler. Nothing here is a test: it
 # prints numbers.
 set -euo pipefail
@@ -36,10 +38,11 @@ mode=accept
 size=${TGM_BENCH_GROUP:-30}
 few=10 many=60
 [ $mode = accept ] || { size=$((10 * ${TGM_BENCH_CLAIM:-40})) few=2 many=8; }
-[ $# -gt 0 ] || { echo "usage: bench/pg_cg.sh [--drain] base|SQL_FILE..."; exit 2; }
+[ $# -gt 0 ] || { echo "usage: bench/pg_cg.sh [--drain] base|proto-queue|SQL_FILE..."; exit 2; }
 command -v valgrind >/dev/null || { echo "bench: valgrind is missing (apt-get install valgrind)"; exit 1; }
 for v in "$@"; do
-	[ "$v" = base ] || [ -r "$v" ] || { echo "bench: no SQL file $v"; exit 2; }
+	[ "$v" = base ] || [ -r "$v" ] || [ "$mode$v" = drainproto-queue ] ||
+		{ echo "bench: no SQL file $v"; exit 2; }
 done
 bench_setup pg-cg fast
 chmod 777 "$work" # the single-user backends below write their counts here
@@ -55,6 +58,9 @@ if [ $mode = drain ]; then
 	cstring senderd/claim.c claim_sql > "$work/claim.sql"
 	cstring senderd/record.c transition_sql > "$work/record.sql"
 	python3 bench/pg_cg.py claimfn "$work/claim.sql" > "$work/claimfn.sql"
+	mkdir "$work/proto" # the variant proto-queue: its schema and statements
+	python3 bench/proto_queue.py "$work/proto" "$work/claim.sql" "$work/record.sql"
+	python3 bench/pg_cg.py claimfn "$work/proto/claim.sql" > "$work/proto/claimfn.sql"
 fi
 # prepare_accept I URL TENANT KEY - variant I's bot and scripts; 200 groups accepted
 prepare_accept() {
@@ -73,7 +79,8 @@ prepare_accept() {
 }
 # prepare_drain I URL TENANT KEY - variant I's bots, their backlog and scripts; 3 steps run
 prepare_drain() {
-	local bots got b
+	local bots got b st=$work
+	[ "$v" != proto-queue ] || st=$work/proto
 	bots=$(psql -qAt "$2" -c "INSERT INTO bots (tenant_id, telegram_id, username,
 		token_sealed, token_hash) SELECT $3, g, 'benchbot' || g, 'v1.unused', int8send(g)
 		FROM generate_series(1, 10) g RETURNING id" | paste -sd,)
@@ -81,9 +88,9 @@ prepare_drain() {
 		python3 bench/pg_cg.py script "$work/accept.sql" 10 500 "$3" "$b" "$4" "$b" 100000 \
 			| psql -qAt "$2" -v ON_ERROR_STOP=1 >/dev/null
 	done
-	psql -qAt "$2" -v ON_ERROR_STOP=1 -f "$work/claimfn.sql" >/dev/null
+	psql -qAt "$2" -v ON_ERROR_STOP=1 -f "$st/claimfn.sql" >/dev/null
 	for n in 3 $few $many; do
-		python3 bench/pg_cg.py drain "$work/record.sql" "$n" "$bots" \
+		python3 bench/pg_cg.py drain "$st/record.sql" "$n" "$bots" \
 			"${TGM_BENCH_CLAIM:-40}" "${TGM_BENCH_RECORD:-100}" > "$work/run$1.$n.sql"
 	done
 	psql -qAt "$2" -v ON_ERROR_STOP=1 -f "$work/run$1.3.sql" >/dev/null
@@ -98,7 +105,11 @@ for v in "$@"; do
 	printf '[database]\nurl = "%s"\n[security]\nsecret_key = %s\n' "$u" \
 		"$("$bin/tgmctl" secret-key)" > "$work/tgm$i.conf"
 	"$bin/tgmctl" -c "$work/tgm$i.conf" migrate >/dev/null
-	[ "$v" = base ] || psql -qAt "$u" -v ON_ERROR_STOP=1 -f "$v" >/dev/null
+	case $v in
+	base) ;;
+	proto-queue) psql -qAt "$u" -v ON_ERROR_STOP=1 -f "$work/proto/schema.sql" >/dev/null ;;
+	*) psql -qAt "$u" -v ON_ERROR_STOP=1 -f "$v" >/dev/null ;;
+	esac
 	"$bin/tgmctl" -c "$work/tgm$i.conf" key create --tenant bench --create-tenant \
 		--scope send >/dev/null 2>&1
 	read -r tenant key < <(psql -qAt -F ' ' "$u" -c "SELECT t.id, k.id FROM tenants t
