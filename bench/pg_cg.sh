@@ -41,7 +41,9 @@ few=10 many=60
 [ $# -gt 0 ] || { echo "usage: bench/pg_cg.sh [--drain] base|proto-queue|SQL_FILE..."; exit 2; }
 command -v valgrind >/dev/null || { echo "bench: valgrind is missing (apt-get install valgrind)"; exit 1; }
 for v in "$@"; do
-	[ "$v" = base ] || [ -r "$v" ] || [ "$mode$v" = drainproto-queue ] ||
+	[ "$v" != proto-queue ] || [ $mode = drain ] ||
+		{ echo "bench: proto-queue is a variant of --drain"; exit 2; }
+	[ "$v" = base ] || [ "$v" = proto-queue ] || [ -r "$v" ] ||
 		{ echo "bench: no SQL file $v"; exit 2; }
 done
 bench_setup pg-cg fast
@@ -58,7 +60,11 @@ if [ $mode = drain ]; then
 	cstring senderd/claim.c claim_sql > "$work/claim.sql"
 	cstring senderd/record.c transition_sql > "$work/record.sql"
 	python3 bench/pg_cg.py claimfn "$work/claim.sql" > "$work/claimfn.sql"
-	mkdir "$work/proto" # the variant proto-queue: its schema and statements
+fi
+# proto-queue is asked for: its schema and statements (made only then, so that a change
+# of senderd's statements that the prototype no longer fits stops only its own runs)
+if [[ " $* " == *" proto-queue "* ]]; then
+	mkdir "$work/proto"
 	python3 bench/proto_queue.py "$work/proto" "$work/claim.sql" "$work/record.sql"
 	python3 bench/pg_cg.py claimfn "$work/proto/claim.sql" > "$work/proto/claimfn.sql"
 fi
